@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs every Debian package Tachyon needs to build, test and benchmark.
+# Safe to run again; skips apt when everything is already present.
+set -euo pipefail
+PKGS=(cmake g++ make pkg-config
+  libprotobuf-dev protobuf-compiler libonnx-dev libhdf5-dev nlohmann-json3-dev
+  libyaml-cpp-dev libcli11-dev libgtest-dev libbenchmark-dev
+  python3 python3-numpy python3-torch python3-onnx python3-xgboost python3-sklearn python3-h5py
+  verilator iverilog yosys)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
