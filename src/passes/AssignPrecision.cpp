@@ -1,0 +1,112 @@
+// assign_precision: gives every layer its fixed-point types and schedule from the
+// configuration (Model < LayerType < LayerName), and fills in what is left to Tachyon:
+//   - result, weight, bias, accum, scale, shift: the layer's (or model's) Precision;
+//   - accum: auto -> the smallest type that holds every partial sum exactly;
+//   - table types and sizes: Tachyon's defaults (see docs/semantics.md), unless set;
+//   - Reshape layers keep their input's type (they move no bits).
+#include "passes/Pass.h"
+
+#include "util/Error.h"
+
+#include <cmath>
+
+namespace tachyon {
+
+FixedType autoAccumulator(const Layer& l, const FixedType& in) {
+    const FixedType& wT = l.type("weight");
+    const FixedType& bT = l.type("bias");
+    const int frac = std::max(in.frac() + wT.frac(), bT.frac());
+    // Bound |partial sum| in units of 2^-frac. Doubles are exact enough here: we add a
+    // safety margin of one unit per term and round the bit count up.
+    const double maxX = double(std::max(-in.minRaw(), in.maxRaw()));
+    double worst = 0;
+    for (int j = 0; j < l.nOut; ++j) {
+        double b = std::fabs(double(bT.castDouble(l.bias[size_t(j)]))) * std::ldexp(1.0, frac - bT.frac());
+        double s = b;
+        for (int i = 0; i < l.nIn; ++i) {
+            double w = std::fabs(double(wT.castDouble(l.weight[size_t(i) * l.nOut + j])));
+            if (w != 0) s += maxX * w * std::ldexp(1.0, frac - in.frac() - wT.frac()) + 1;
+        }
+        worst = std::max(worst, s);
+    }
+    int magnitudeBits = worst < 1 ? 0 : int(std::ceil(std::log2(worst + 1)));
+    FixedType t = FixedType::fixed(magnitudeBits + 1, magnitudeBits + 1 - frac, true);
+    if (t.width > FixedType::kMaxWidth)
+        throw Error("layer '" + l.name + "': accum: auto needs " + std::to_string(t.width) + " bits, more than " +
+                    std::to_string(FixedType::kMaxWidth));
+    return t;
+}
+
+void assignPrecision(Graph& g, const Config& cfg) {
+    g.ioType = cfg.ioType;
+    g.clockPeriodNs = cfg.clockPeriodNs;
+    g.part = cfg.part;
+    for (Layer& l : g.layers) {
+        const LayerConfig lc = cfg.resolve(l);
+        auto text = [&](const std::string& var) -> std::string {
+            auto it = lc.precision.find(var);
+            if (it != lc.precision.end()) return it->second;
+            it = lc.precision.find("default");
+            if (it != lc.precision.end()) return it->second;
+            return "ap_fixed<16,6>";
+        };
+        auto typed = [&](const std::string& var) {
+            try {
+                return FixedType::parse(text(var));
+            } catch (const std::exception& e) {
+                throw Error(cfg.source + ": layer '" + l.name + "' " + var + ": " + e.what());
+            }
+        };
+        auto helper = [&](const std::string& var, const FixedType& def) {
+            auto it = lc.precision.find(var);
+            l.precision[var] = it != lc.precision.end() ? FixedType::parse(it->second) : def;
+        };
+        l.precision.clear();
+        const FixedType* inT = nullptr;
+        if (l.kind != LayerKind::Input) {
+            const Layer* in = g.find(l.input);
+            if (!in) throw Error("layer '" + l.name + "': input '" + l.input + "' not found");
+            inT = &in->type("result");
+        }
+        l.precision["result"] = l.kind == LayerKind::Reshape ? *inT : typed("result");
+        switch (l.kind) {
+        case LayerKind::Dense:
+            l.precision["weight"] = typed("weight");
+            l.precision["bias"] = typed("bias");
+            if (text("accum") == "auto") l.precision["accum"] = autoAccumulator(l, *inT);
+            else l.precision["accum"] = typed("accum");
+            break;
+        case LayerKind::BatchNorm:
+            l.precision["scale"] = typed("scale");
+            l.precision["shift"] = typed("shift");
+            break;
+        case LayerKind::Activation:
+            if (l.activation == ActKind::Sigmoid || l.activation == ActKind::Tanh) helper("table", defaultTableType());
+            if (l.activation == ActKind::LeakyReLU || l.activation == ActKind::HardSigmoid)
+                helper("param", defaultParamType());
+            break;
+        case LayerKind::Softmax:
+            helper("exp_table", defaultSoftmaxTableType());
+            helper("inv_table", defaultSoftmaxTableType());
+            break;
+        default: break;
+        }
+        if (lc.tableSize) l.table.size = *lc.tableSize;
+        if (lc.invTableSize) l.invTable.size = *lc.invTableSize;
+        else if (lc.tableSize) l.invTable.size = *lc.tableSize;
+        if (lc.tableRange) l.table.range = *lc.tableRange;
+        if (lc.reuseFactor) l.schedule.reuseFactor = *lc.reuseFactor;
+        if (lc.strategy) l.schedule.strategy = *lc.strategy;
+    }
+    // Names in LayerName that match nothing are almost always typos.
+    for (const auto& [name, _] : cfg.byName)
+        if (!g.find(name))
+            throw Error(cfg.source + ": LayerName." + name + ": no layer of that name in model '" + g.name +
+                        "' (layers: " + [&] {
+                            std::string s;
+                            for (const Layer& l : g.layers) s += (s.empty() ? "" : ", ") + l.name;
+                            return s;
+                        }() + ")");
+}
+
+}  // namespace tachyon

@@ -1,0 +1,27 @@
+#include "passes/Pass.h"
+
+namespace tachyon {
+
+const std::vector<PassInfo>& allPasses() {
+    static const std::vector<PassInfo> passes = {
+        {"fold_batchnorm", "Fold a BatchNormalization that follows a Dense layer into its weights and bias.",
+         foldBatchNorm},
+        {"assign_precision", "Assign fixed-point types, table settings and schedule from the configuration.",
+         assignPrecision},
+        {"fuse_activation", "Merge linear/ReLU activations into the preceding Dense layer where exact.",
+         fuseActivations},
+    };
+    return passes;
+}
+
+void runPipeline(Graph& g, const Config& cfg) {
+    verify(g);
+    bool typed = false;
+    for (const PassInfo& p : allPasses()) {
+        p.run(g, cfg);
+        typed = typed || p.run == assignPrecision;
+        verify(g, typed);
+    }
+}
+
+}  // namespace tachyon

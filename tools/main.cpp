@@ -1,0 +1,288 @@
+// tachyon: the command-line front door. Each subcommand is a thin wrapper over the
+// library: frontends -> passes -> emulator -> backends.
+#include "config/Config.h"
+#include "emulator/Emulator.h"
+#include "frontends/Frontend.h"
+#include "passes/Pass.h"
+#include "util/Error.h"
+#include "util/Npy.h"
+#if __has_include("backends/hls/HlsWriter.h")
+#include "backends/hls/HlsWriter.h"
+#define TACHYON_HAVE_HLS 1
+#endif
+#if __has_include("backends/verilog/VerilogWriter.h")
+#include "backends/verilog/VerilogWriter.h"
+#define TACHYON_HAVE_VERILOG 1
+#endif
+#if __has_include("trees/TreeCommands.h")
+#include "trees/TreeCommands.h"
+#define TACHYON_HAVE_TREES 1
+#endif
+
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+using namespace tachyon;
+
+namespace {
+
+double secondsSince(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+bool isTree(const std::string& path) {
+#ifdef TACHYON_HAVE_TREES
+    return trees::isTreeModel(path);
+#else
+    (void)path;
+    return false;
+#endif
+}
+
+// Loads a network and runs the pass pipeline with the given (or default) configuration.
+Graph loadConfigured(const std::string& model, const std::string& cfgPath, Config* cfgOut = nullptr) {
+    Graph g = loadModel(model);
+    Config cfg = cfgPath.empty() ? Config::defaults() : Config::load(cfgPath);
+    runPipeline(g, cfg);
+    if (cfgOut) *cfgOut = cfg;
+    return g;
+}
+
+// Output that appears whole or not at all: callers write into `tmp`, then `commit()`.
+struct AtomicPath {
+    fs::path final_, tmp;
+    bool committed = false;
+    explicit AtomicPath(const std::string& path) : final_(path) {
+        tmp = final_.parent_path() / (final_.filename().string() + ".tmp-" + std::to_string(getpid()));
+        if (!final_.parent_path().empty() && !fs::exists(final_.parent_path()))
+            throw Error(path + ": parent directory does not exist");
+    }
+    void commit() {
+        if (fs::exists(final_)) fs::remove_all(final_);
+        fs::rename(tmp, final_);
+        committed = true;
+    }
+    ~AtomicPath() {
+        std::error_code ec;
+        if (!committed) fs::remove_all(tmp, ec);
+    }
+};
+
+void printStats(const std::vector<LayerStats>& stats, std::ostream& os) {
+    os << "overflow summary (values that saturated or wrapped):\n";
+    for (const auto& s : stats) {
+        os << "  " << std::left << std::setw(24) << s.layer << std::right << " result " << std::setw(9)
+           << s.resultOverflows << " / " << s.values;
+        if (s.accumOverflows) os << "   accum " << s.accumOverflows;
+        os << "\n";
+    }
+}
+
+int cmdInfo(const std::string& model, const std::string& cfg) {
+    if (isTree(model)) {
+#ifdef TACHYON_HAVE_TREES
+        trees::info(model, std::cout);
+#endif
+        return 0;
+    }
+    Graph g = cfg.empty() ? loadModel(model) : loadConfigured(model, cfg);
+    std::cout << dump(g);
+    return 0;
+}
+
+int cmdConfig(const std::string& model, const std::string& gran, const std::string& out) {
+    Graph g = loadModel(model);
+    Granularity gr = gran == "model" ? Granularity::Model : gran == "type" ? Granularity::Type : Granularity::Name;
+    std::string text = configTemplate(g, gr);
+    if (out.empty()) {
+        std::cout << text;
+    } else {
+        AtomicPath ap(out);
+        std::ofstream(ap.tmp) << text;
+        ap.commit();
+        std::cerr << "wrote " << out << "\n";
+    }
+    return 0;
+}
+
+int cmdPredict(const std::string& model, const std::string& cfgPath, const std::string& in, const std::string& out,
+               bool floatMode, const std::string& traceDir, int threads) {
+    if (isTree(model)) {
+#ifdef TACHYON_HAVE_TREES
+        AtomicPath ap(out);
+        trees::predict(model, cfgPath, in, ap.tmp.string(), floatMode, std::cerr);
+        ap.commit();
+#endif
+        return 0;
+    }
+    Graph g = loadConfigured(model, cfgPath);
+    Emulator emu(g);
+    size_t rows, cols;
+    std::vector<double> x = readMatrix(in, rows, cols);
+    if (int(cols) != emu.inputSize())
+        throw Error(in + ": has " + std::to_string(cols) + " columns but model '" + g.name + "' takes " +
+                    std::to_string(emu.inputSize()) + " inputs");
+    EmulatorOptions opt;
+    opt.threads = threads;
+    std::vector<double> y(rows * size_t(emu.outputSize()));
+    auto t0 = std::chrono::steady_clock::now();
+    std::vector<LayerStats> stats;
+    if (floatMode) {
+        emu.runFloat(x.data(), rows, y.data(), opt);
+    } else {
+        std::vector<int64_t> raw(y.size());
+        emu.runFixed(x.data(), rows, raw.data(), y.data(), &stats, opt);
+    }
+    double dt = secondsSince(t0);
+    AtomicPath ap(out);
+    writeMatrix(ap.tmp.string(), y.data(), rows, size_t(emu.outputSize()));
+    if (!traceDir.empty()) {
+        AtomicPath tp(traceDir);
+        fs::create_directories(tp.tmp);
+        auto trace = floatMode ? emu.traceFloat(x.data(), rows) : emu.traceFixed(x.data(), rows);
+        for (size_t k = 0; k < trace.size(); ++k)
+            writeNpy((tp.tmp / (g.layers[k].name + ".npy")).string(), trace[k].data(), rows,
+                     size_t(g.layers[k].outSize()));
+        tp.commit();
+        std::cerr << "wrote every layer's output to " << traceDir << "/\n";
+    }
+    ap.commit();
+    std::cerr << (floatMode ? "float" : "bit-exact fixed-point") << " emulation of " << rows << " rows in "
+              << std::fixed << std::setprecision(3) << dt * 1e3 << " ms (" << std::setprecision(0)
+              << (dt > 0 ? double(rows) / dt : 0.0) << " rows/s); wrote " << out << "\n";
+    if (!floatMode) printStats(stats, std::cerr);
+    return 0;
+}
+
+int cmdConvert(const std::string& model, const std::string& cfgPath, const std::string& out, const std::string& backend,
+               const std::string& cmvm, int stages) {
+    auto t0 = std::chrono::steady_clock::now();
+    AtomicPath ap(out);
+    fs::create_directories(ap.tmp);
+    if (isTree(model)) {
+#ifdef TACHYON_HAVE_TREES
+        trees::convert(model, cfgPath, ap.tmp.string(), backend, std::cerr);
+#endif
+    } else {
+        Config cfg;
+        Graph g = loadConfigured(model, cfgPath, &cfg);
+        Emulator emu(g);
+        if (backend == "hls") {
+#ifdef TACHYON_HAVE_HLS
+            hls::HlsOptions opt;
+            opt.projectName = cfg.projectName;
+            hls::writeProject(g, emu, ap.tmp.string(), opt);
+#else
+            throw Error("the HLS backend is not built into this tachyon");
+#endif
+        } else if (backend == "verilog") {
+#ifdef TACHYON_HAVE_VERILOG
+            verilog::VerilogOptions opt;
+            opt.projectName = cfg.projectName;
+            opt.cmvm = cmvm;
+            opt.stages = stages;
+            verilog::writeProject(g, emu, ap.tmp.string(), opt);
+#else
+            throw Error("the Verilog backend is not built into this tachyon");
+#endif
+        } else {
+            throw Error("backend '" + backend + "' is for tree ensembles only; networks use hls or verilog");
+        }
+    }
+    ap.commit();
+    std::cerr << "wrote " << backend << " project " << out << " in " << std::fixed << std::setprecision(1)
+              << secondsSince(t0) * 1e3 << " ms\n";
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"Tachyon: trained models to bit-exact fixed-point emulation, HLS C++ and Verilog"};
+    app.require_subcommand(1);
+    std::string model, cfg, in, out, gran = "name", traceDir, backend = "hls", cmvm = "da", prj;
+    bool floatMode = false;
+    int threads = 1, stages = -1;
+
+    auto* info = app.add_subcommand("info", "Print the model's layers, shapes and (with -c) fixed-point types");
+    info->add_option("model", model, "model file (.onnx, Keras .json/.h5, tree ensemble)")->required();
+    info->add_option("-c,--config", cfg, "configuration YAML");
+
+    auto* config = app.add_subcommand("config", "Write an hls4ml-style configuration template for a model");
+    config->add_option("model", model)->required();
+    config->add_option("-g,--granularity", gran, "model, type or name")->check(CLI::IsMember({"model", "type", "name"}));
+    config->add_option("-o,--output", out, "output YAML (default: stdout)");
+
+    auto* predict = app.add_subcommand("predict", "Run the emulator on a batch (.npy or .csv rows)");
+    predict->add_option("model", model)->required();
+    predict->add_option("-c,--config", cfg, "configuration YAML (default: ap_fixed<16,6> everywhere)");
+    predict->add_option("-i,--input", in, "input rows (.npy or .csv)")->required();
+    predict->add_option("-o,--output", out, "output file (.npy or .csv)")->required();
+    predict->add_flag("--float", floatMode, "double-precision reference instead of bit-exact fixed point");
+    predict->add_option("--trace", traceDir, "write every layer's output into this directory");
+    predict->add_option("-j,--threads", threads, "threads (0 = all cores)");
+
+    auto* convert = app.add_subcommand("convert", "Write an HLS or Verilog project");
+    convert->add_option("model", model)->required();
+    convert->add_option("-c,--config", cfg, "configuration YAML");
+    convert->add_option("-o,--output", out, "project directory")->required();
+    convert->add_option("-b,--backend", backend, "hls, verilog, or lut (tree ensembles)")
+        ->check(CLI::IsMember({"hls", "verilog", "lut"}));
+    convert->add_option("--cmvm", cmvm, "Verilog matrix-vector products: da (shift-add graph) or naive")
+        ->check(CLI::IsMember({"da", "naive"}));
+    convert->add_option("--stages", stages, "Verilog pipeline register stages (-1: from the clock period)");
+
+    auto* csim = app.add_subcommand("csim", "Compile and run an HLS project's testbench with g++");
+    csim->add_option("project", prj)->required();
+    auto* rtlsim = app.add_subcommand("rtlsim", "Simulate a Verilog project with Verilator against the emulator");
+    rtlsim->add_option("project", prj)->required();
+    auto* report = app.add_subcommand("report", "Synthesise a Verilog project with Yosys and report resources");
+    report->add_option("project", prj)->required();
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    }
+    try {
+        if (*info) return cmdInfo(model, cfg);
+        if (*config) return cmdConfig(model, gran, out);
+        if (*predict) return cmdPredict(model, cfg, in, out, floatMode, traceDir, threads);
+        if (*convert) return cmdConvert(model, cfg, out, backend, cmvm, stages);
+        if (*csim) {
+#ifdef TACHYON_HAVE_HLS
+            auto r = hls::csim(prj, std::cout);
+            return r.mismatches == 0 && r.rows > 0 ? 0 : 2;
+#else
+            throw Error("the HLS backend is not built into this tachyon");
+#endif
+        }
+        if (*rtlsim) {
+#ifdef TACHYON_HAVE_VERILOG
+            auto r = verilog::rtlsim(prj, std::cout);
+            return r.mismatches == 0 && r.rows > 0 ? 0 : 2;
+#else
+            throw Error("the Verilog backend is not built into this tachyon");
+#endif
+        }
+        if (*report) {
+#ifdef TACHYON_HAVE_VERILOG
+            verilog::report(prj, std::cout);
+            return 0;
+#else
+            throw Error("the Verilog backend is not built into this tachyon");
+#endif
+        }
+    } catch (const std::exception& e) {
+        std::cerr << "tachyon: error: " << e.what() << "\n";
+        return 1;
+    }
+    return 0;
+}
