@@ -250,3 +250,36 @@ TEST(Emulator, OverflowStatisticsCountSaturation) {
     EXPECT_GT(later, 0u);  // and ap_fixed<6,2> results saturate
     for (double v : y) EXPECT_LE(v, T("ap_fixed<6,2>").maxValue());
 }
+
+TEST(Emulator, FloatInputsCastExactlyLikeFixedType) {
+    // runFixed casts doubles to the Input type on a vectorised path when it can; it must
+    // agree with FixedType::castDouble for ordinary, rounding-edge, huge and NaN inputs.
+    for (const char* in : {"ap_fixed<16,6>", "ap_fixed<8,3,AP_RND,AP_SAT>", "ap_fixed<12,4,AP_RND_CONV,AP_SAT_SYM>",
+                           "ap_ufixed<10,4,AP_RND_ZERO,AP_WRAP>"}) {
+        SCOPED_TRACE(in);
+        Graph g = mlp(in, "ap_fixed<10,3>", "ap_fixed<24,10>", "ap_fixed<16,6>", 10, ActKind::ReLU, false);
+        Emulator emu(g);
+        const FixedType inT = T(in);
+        std::mt19937_64 rng(21);
+        std::normal_distribution<double> nd(0, 8);
+        const size_t rows = 700;
+        for (bool wild : {false, true}) {
+            std::vector<double> x(rows * 16);
+            for (size_t i = 0; i < x.size(); ++i) {
+                x[i] = nd(rng);
+                if (i % 7 == 0) x[i] = std::ldexp(std::round(x[i] * 64) + 0.5, -inT.frac() - 6);  // half-LSB ties
+            }
+            if (wild) {
+                x[5] = 1e300;
+                x[6] = -1e300;
+                x[7] = std::nan("");
+                x[8] = 3.0e9;
+            }
+            std::vector<int64_t> viaFloat(rows * 5), viaRaw(rows * 5), raw(x.size());
+            emu.runFixed(x.data(), rows, viaFloat.data(), nullptr);
+            for (size_t i = 0; i < x.size(); ++i) raw[i] = int64_t(inT.castDouble(x[i]));
+            emu.runFixedRaw(raw.data(), rows, viaRaw.data());
+            EXPECT_EQ(viaFloat, viaRaw);
+        }
+    }
+}

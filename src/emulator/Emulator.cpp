@@ -99,6 +99,85 @@ struct Caster {
     }
 };
 
+// Vectorised cast of many values held as doubles: out = raw(cast<dst>(in * 2^-shift)),
+// optionally followed by max(., 0). Exact when |in * 2^-shift| < 2^51 and dst is at
+// most 50 bits wide (checked at construction from a bound on |in|); otherwise every
+// value goes through the scalar Caster. Returns how many values overflowed.
+class DoubleCaster {
+public:
+    DoubleCaster() = default;
+    // maxAbsIn: bound on |in|; srcFrac: fractional bits of the input (its values need not
+    // be integers: the float input of the model is cast with srcFrac = 0).
+    DoubleCaster(const FixedType& dst, int srcFrac, double maxAbsIn)
+        : scalar_(dst, srcFrac), dst_(dst), scale_(std::ldexp(1.0, dst.frac() - srcFrac)) {
+        lo_ = double(int64_t(dst.minRaw()));
+        hi_ = double(int64_t(dst.maxRaw()));
+        modulus_ = std::ldexp(1.0, std::min(dst.width, 60));
+        vector_ = dst.satBits == 0 && dst.width <= 50 && std::isfinite(maxAbsIn * scale_) &&
+                  maxAbsIn * scale_ < std::ldexp(1.0, 51) && dst.frac() - srcFrac > -60 &&
+                  dst.frac() - srcFrac < 60;
+    }
+    bool vectorised() const { return vector_; }
+
+    uint64_t run(const double* in, double* out, size_t n, bool relu) const {
+        if (!vector_) {
+            uint64_t ov = 0;
+            for (size_t k = 0; k < n; ++k) {
+                int64_t q = scalar_(int64_t(in[k]), ov);
+                out[k] = double(relu && q < 0 ? 0 : q);
+            }
+            return ov;
+        }
+        return dispatchQuant(in, out, n, relu);
+    }
+
+private:
+    template <Quant Q, Overflow O>
+    uint64_t loop(const double* __restrict in, double* __restrict out, size_t n, bool relu) const {
+        const double scale = scale_, lo = lo_, hi = hi_, m = modulus_, invM = 1.0 / modulus_;
+        const double symLo = dst_.isSigned ? -hi : 0.0;
+        uint64_t ov = 0;
+        for (size_t k = 0; k < n; ++k) {
+            double q = roundMode(in[k] * scale, Q);
+            const bool outside = q < lo || q > hi;
+            ov += outside;
+            if constexpr (O == Overflow::WRAP) q -= m * std::floor((q - lo) * invM);
+            else if constexpr (O == Overflow::SAT) q = std::min(std::max(q, lo), hi);
+            else if constexpr (O == Overflow::SAT_ZERO) q = outside ? 0.0 : q;
+            else q = std::min(std::max(q, symLo), hi);  // SAT_SYM: the range is made symmetric
+            out[k] = relu ? std::max(q, 0.0) : q;
+        }
+        return ov;
+    }
+    template <Quant Q>
+    uint64_t dispatchOverflow(const double* in, double* out, size_t n, bool relu) const {
+        switch (dst_.overflow) {
+        case Overflow::WRAP: return loop<Q, Overflow::WRAP>(in, out, n, relu);
+        case Overflow::SAT: return loop<Q, Overflow::SAT>(in, out, n, relu);
+        case Overflow::SAT_ZERO: return loop<Q, Overflow::SAT_ZERO>(in, out, n, relu);
+        case Overflow::SAT_SYM: return loop<Q, Overflow::SAT_SYM>(in, out, n, relu);
+        }
+        return 0;
+    }
+    uint64_t dispatchQuant(const double* in, double* out, size_t n, bool relu) const {
+        switch (dst_.quant) {
+        case Quant::TRN: return dispatchOverflow<Quant::TRN>(in, out, n, relu);
+        case Quant::TRN_ZERO: return dispatchOverflow<Quant::TRN_ZERO>(in, out, n, relu);
+        case Quant::RND: return dispatchOverflow<Quant::RND>(in, out, n, relu);
+        case Quant::RND_ZERO: return dispatchOverflow<Quant::RND_ZERO>(in, out, n, relu);
+        case Quant::RND_INF: return dispatchOverflow<Quant::RND_INF>(in, out, n, relu);
+        case Quant::RND_MIN_INF: return dispatchOverflow<Quant::RND_MIN_INF>(in, out, n, relu);
+        case Quant::RND_CONV: return dispatchOverflow<Quant::RND_CONV>(in, out, n, relu);
+        }
+        return 0;
+    }
+
+    Caster scalar_;
+    FixedType dst_;
+    double scale_ = 1, lo_ = 0, hi_ = 0, modulus_ = 1;
+    bool vector_ = false;
+};
+
 int64_t maxAbsRaw(const FixedType& t) {
     return int64_t(std::max(-t.minRaw(), t.maxRaw()));
 }
@@ -124,8 +203,14 @@ struct CompiledLayer {
     FixedType accT;
     int prodShift = 0;             // (Fx + Fw) - Fa
     bool fast = false;             // double SIMD path is exact
+    // 32-bit integer path: every product and the (modular) sum fit 32-bit lanes, so the
+    // cast of each product is (x*w + h) >> s on 16 SIMD lanes at a time.
+    bool int32Path = false;
+    std::vector<int32_t> w32, bias32;
+    int32_t roundHalf = 0;
     bool accumCanOverflow = true;
     Caster accToOut;
+    DoubleCaster accWrap, accToOutVec;   // fast path: wrap the exact sum, then cast to result
 
     // BatchNorm
     std::vector<int64_t> scaleRaw, shiftRaw;
@@ -137,6 +222,7 @@ struct CompiledLayer {
     LookupTable table;
     SoftmaxTables softmax;
     Caster resultCast;             // from the layer's natural exact frac to result
+    DoubleCaster resultVec;        // the same cast, vectorised (linear/relu/reshape)
 };
 
 struct Emulator::Impl {
@@ -180,6 +266,22 @@ void compileDense(CompiledLayer& c, const Layer& l) {
                        worst + std::ldexp(1.0, std::min(c.accT.width, 60)) < std::ldexp(1.0, 52) &&
                        c.accT.width <= 62;
     c.fast = modular && exact;
+    // The 32-bit path: s in [0, 30], TRN or RND products (h = 0 or 2^(s-1)), every
+    // |x*w| + h below 2^31, and a sum that is right modulo 2^32: enough for a wrapping
+    // accumulator of at most 32 bits, or for one that provably stays within +-2^31.
+    const int s = c.prodShift;
+    const bool q32 = c.accT.quant == Quant::TRN || c.accT.quant == Quant::RND;
+    const bool range32 = (c.accT.overflow == Overflow::WRAP && c.accT.width <= 32) ||
+                         (fits && worst < std::ldexp(1.0, 31));
+    c.int32Path = c.fast && q32 && range32 && s >= 0 && s <= 30 && maxX * maxW + std::ldexp(1.0, s) < std::ldexp(1.0, 31);
+    if (c.int32Path) {
+        c.w32.assign(c.wRaw.begin(), c.wRaw.end());
+        for (double b : c.biasAcc) c.bias32.push_back(int32_t(int64_t(b)));
+        c.roundHalf = (c.accT.quant == Quant::RND && s > 0) ? (1 << (s - 1)) : 0;
+        worst = std::max(worst, std::ldexp(1.0, 33));  // the modular sum may be anywhere in 32 bits
+    }
+    c.accWrap = DoubleCaster(c.accT, c.accT.frac(), worst);
+    c.accToOutVec = DoubleCaster(c.outT, c.accT.frac(), c.accumCanOverflow ? double(maxAbsRaw(c.accT)) : worst);
     c.wScaled.resize(c.wRaw.size());
     for (size_t k = 0; k < c.wRaw.size(); ++k) c.wScaled[k] = std::ldexp(double(c.wRaw[k]), -c.prodShift);
 }
@@ -194,6 +296,7 @@ void compileLayer(CompiledLayer& c, const Layer& l, const FixedType& inT) {
     case LayerKind::Input:
     case LayerKind::Reshape:
         c.resultCast = Caster(c.outT, inT.frac());
+        c.resultVec = DoubleCaster(c.outT, inT.frac(), double(maxAbsRaw(inT)));
         break;
     case LayerKind::Dense:
         compileDense(c, l);
@@ -229,6 +332,7 @@ void compileLayer(CompiledLayer& c, const Layer& l, const FixedType& inT) {
         }
         default:
             c.resultCast = Caster(c.outT, std::max(inT.frac(), 0));
+            c.resultVec = DoubleCaster(c.outT, inT.frac(), double(maxAbsRaw(inT)));
             break;
         }
         break;
@@ -243,24 +347,74 @@ void compileLayer(CompiledLayer& c, const Layer& l, const FixedType& inT) {
 
 // ---- fixed-point layer kernels over a chunk of rows (in/out are raw values as doubles) ----
 
-template <Quant Q>
-void denseFastRows(const CompiledLayer& c, const double* in, double* acc, size_t rows) {
-    const int nIn = c.nIn, nOut = c.nOut;
+// The one multiply-accumulate kernel, shared by float and fixed mode: for every row,
+// a = bias + sum_i round(x_i * w_i) with w already scaled by 2^-prodShift (exact). Zero
+// inputs are skipped (common after ReLU), and four inputs are combined per pass over `a`
+// so that the accumulator row is loaded and stored a quarter as often.
+template <class T, class Round>
+void denseRows(const T* in, T* acc, size_t rows, int nIn, int nOut, const T* wAll, const T* bias, Round round) {
+    std::vector<int> idx(size_t(nIn) + 4);
+    std::vector<T> xv(size_t(nIn) + 4);
     for (size_t r = 0; r < rows; ++r) {
-        double* a = acc + r * nOut;
-        std::copy(c.biasAcc.begin(), c.biasAcc.end(), a);
-        const double* x = in + r * nIn;
-        for (int i = 0; i < nIn; ++i) {
-            const double xi = x[i];
-            if (xi == 0.0) continue;  // exact: a zero product adds nothing
-            const double* w = c.wScaled.data() + size_t(i) * nOut;
-            if (c.prodShift <= 0) {
-                for (int j = 0; j < nOut; ++j) a[j] += xi * w[j];
-            } else {
-                for (int j = 0; j < nOut; ++j) a[j] += roundMode(xi * w[j], Q);
-            }
+        T* __restrict a = acc + r * nOut;
+        std::copy(bias, bias + nOut, a);
+        const T* x = in + r * nIn;
+        int nz = 0;
+        for (int i = 0; i < nIn; ++i) {  // branch-free: zeros after ReLU are unpredictable
+            idx[size_t(nz)] = i;
+            xv[size_t(nz)] = x[i];
+            nz += x[i] != 0;
+        }
+        int k = 0;
+        for (; k + 4 <= nz; k += 4) {
+            const T x0 = xv[size_t(k)], x1 = xv[size_t(k) + 1], x2 = xv[size_t(k) + 2], x3 = xv[size_t(k) + 3];
+            const T* __restrict w0 = wAll + size_t(idx[size_t(k)]) * nOut;
+            const T* __restrict w1 = wAll + size_t(idx[size_t(k) + 1]) * nOut;
+            const T* __restrict w2 = wAll + size_t(idx[size_t(k) + 2]) * nOut;
+            const T* __restrict w3 = wAll + size_t(idx[size_t(k) + 3]) * nOut;
+            for (int j = 0; j < nOut; ++j)
+                a[j] += (round(x0 * w0[j]) + round(x1 * w1[j])) + (round(x2 * w2[j]) + round(x3 * w3[j]));
+        }
+        for (; k < nz; ++k) {
+            const T x0 = xv[size_t(k)];
+            const T* __restrict w0 = wAll + size_t(idx[size_t(k)]) * nOut;
+            for (int j = 0; j < nOut; ++j) a[j] += round(x0 * w0[j]);
         }
     }
+}
+
+struct NoRound {
+    template <class T>
+    T operator()(T v) const { return v; }
+};
+// (p + h) >> s on 32-bit lanes: floor (h = 0) or round-half-up (h = 2^(s-1)) of p / 2^s.
+// The sum wraps modulo 2^32 (unsigned), which a wrapping accumulator allows.
+struct ShiftRound {
+    uint32_t h;
+    int s;
+    uint32_t operator()(uint32_t p) const { return uint32_t(int32_t(p + h) >> s); }
+};
+template <Quant Q>
+struct RoundWith {
+    double operator()(double v) const { return roundMode(v, Q); }
+};
+
+template <Quant Q>
+void denseFastRows(const CompiledLayer& c, const double* in, double* acc, size_t rows) {
+    if (c.int32Path) {
+        static thread_local std::vector<uint32_t> x32, a32;
+        x32.resize(rows * size_t(c.nIn));
+        a32.resize(rows * size_t(c.nOut));
+        for (size_t k = 0; k < x32.size(); ++k) x32[k] = uint32_t(int32_t(in[k]));
+        denseRows(x32.data(), a32.data(), rows, c.nIn, c.nOut, reinterpret_cast<const uint32_t*>(c.w32.data()),
+                  reinterpret_cast<const uint32_t*>(c.bias32.data()), ShiftRound{uint32_t(c.roundHalf), c.prodShift});
+        for (size_t k = 0; k < a32.size(); ++k) acc[k] = double(int32_t(a32[k]));
+        return;
+    }
+    if (c.prodShift <= 0)
+        denseRows(in, acc, rows, c.nIn, c.nOut, c.wScaled.data(), c.biasAcc.data(), NoRound{});
+    else
+        denseRows(in, acc, rows, c.nIn, c.nOut, c.wScaled.data(), c.biasAcc.data(), RoundWith<Q>{});
 }
 
 void denseFixed(const CompiledLayer& c, const double* in, double* out, size_t rows, LayerStats& st,
@@ -281,19 +435,10 @@ void denseFixed(const CompiledLayer& c, const double* in, double* out, size_t ro
         case Quant::RND_MIN_INF: denseFastRows<Quant::RND_MIN_INF>(c, in, acc, rows); break;
         case Quant::RND_CONV: denseFastRows<Quant::RND_CONV>(c, in, acc, rows); break;
         }
-        const int64_t lo = int64_t(c.accT.minRaw()), hi = int64_t(c.accT.maxRaw());
-        const int w = c.accT.width;
-        for (size_t k = 0; k < rows * size_t(nOut); ++k) {
-            int64_t a = int64_t(acc[k]);
-            if (a < lo || a > hi) {  // only reachable with a wrapping accumulator
-                ++accOv;
-                uint64_t bits = uint64_t(a) & ((uint64_t(1) << w) - 1);
-                a = (c.accT.isSigned && (bits >> (w - 1))) ? int64_t(bits) - (int64_t(1) << w) : int64_t(bits);
-            }
-            int64_t z = c.accToOut(a, resOv);
-            if (relu && z < 0) z = 0;
-            out[k] = double(z);
-        }
+        const size_t n = rows * size_t(nOut);
+        // Wrapping is modular, so wrapping the exact sum once equals wrapping every step.
+        if (c.accumCanOverflow) accOv += c.accWrap.run(acc, acc, n, false);
+        resOv += c.accToOutVec.run(acc, out, n, relu);
     } else {
         // Exact step-by-step semantics with 128-bit products.
         const FixedType& accT = c.accT;
@@ -348,6 +493,11 @@ void activationFixed(const CompiledLayer& c, const double* in, double* out, size
     switch (l.activation) {
     case ActKind::Linear:
     case ActKind::ReLU:
+        if (c.resultVec.vectorised()) {
+            ov += c.resultVec.run(in, out, count, l.activation == ActKind::ReLU);
+            break;
+        }
+        [[fallthrough]];
     case ActKind::ReLU6: {
         // resultCast reads at frac max(fx, 0); for fx < 0 shift the raw up first.
         const int up = std::max(fx, 0) - fx;
@@ -413,17 +563,9 @@ void layerFloat(const Layer& l, const double* in, double* out, size_t rows) {
         std::copy(in, in + rows * nOut, out);
         return;
     case LayerKind::Dense:
-        for (size_t r = 0; r < rows; ++r) {
-            double* a = out + r * nOut;
-            std::copy(l.bias.begin(), l.bias.end(), a);
-            for (int i = 0; i < nIn; ++i) {
-                const double xi = in[r * nIn + i];
-                const double* w = l.weight.data() + size_t(i) * nOut;
-                for (int j = 0; j < nOut; ++j) a[j] += xi * w[j];
-            }
-            if (l.activation == ActKind::ReLU)
-                for (int j = 0; j < nOut; ++j) a[j] = std::max(a[j], 0.0);
-        }
+        denseRows(in, out, rows, nIn, nOut, l.weight.data(), l.bias.data(), NoRound{});
+        if (l.activation == ActKind::ReLU)
+            for (size_t k = 0; k < rows * size_t(nOut); ++k) out[k] = std::max(out[k], 0.0);
         return;
     case LayerKind::BatchNorm:
         for (size_t r = 0; r < rows; ++r)
@@ -501,8 +643,11 @@ namespace {
 void runChunkFixed(const Emulator::Impl& impl, const Graph& g, const double* inRaw, size_t rows,
                    double* outRaw, std::vector<LayerStats>& stats,
                    std::vector<std::vector<double>>* trace) {
-    std::vector<std::vector<double>> bufs(g.layers.size());
-    std::vector<double> scratch;
+    // Buffers live as long as the worker thread: chunks reuse them instead of asking the
+    // allocator (and the kernel, for large blocks) for fresh pages every time.
+    static thread_local std::vector<std::vector<double>> bufs;
+    static thread_local std::vector<double> scratch;
+    bufs.resize(g.layers.size());
     for (size_t k = 0; k < g.layers.size(); ++k) {
         const CompiledLayer& c = impl.layers[k];
         const Layer& l = g.layers[k];
@@ -515,38 +660,40 @@ void runChunkFixed(const Emulator::Impl& impl, const Graph& g, const double* inR
         case LayerKind::Input:
             std::copy(in, in + rows * size_t(c.nOut), out);
             break;
-        case LayerKind::Reshape: {
-            uint64_t ov = 0;
-            for (size_t i = 0; i < rows * size_t(c.nOut); ++i) out[i] = double(c.resultCast(int64_t(in[i]), ov));
-            st.resultOverflows += ov;
+        case LayerKind::Reshape:
+            st.resultOverflows += c.resultVec.run(in, out, rows * size_t(c.nOut), false);
             break;
-        }
         case LayerKind::Dense: denseFixed(c, in, out, rows, st, scratch); break;
         case LayerKind::BatchNorm: batchNormFixed(c, in, out, rows, st); break;
         case LayerKind::Activation: activationFixed(c, in, out, rows * size_t(c.nOut), st); break;
         case LayerKind::Softmax: softmaxFixed(c, in, out, rows, st); break;
         }
-        // Free buffers nobody reads any more (single-consumer chains).
-        if (k > 0 && g.consumers(l.input).size() == 1 && !trace) std::vector<double>().swap(bufs[impl.index.at(l.input)]);
     }
     const auto& last = bufs.back();
     std::copy(last.begin(), last.end(), outRaw);
-    if (trace) *trace = std::move(bufs);
+    if (trace) *trace = bufs;
 }
 
 }  // namespace
 
-void Emulator::runFixedRaw(const int64_t* xRaw, size_t rows, int64_t* outRaw,
-                           std::vector<LayerStats>* stats, const EmulatorOptions& opt) const {
-    const int nIn = inputSize(), nOut = outputSize();
+namespace {
+
+// Runs the fixed-point graph over row chunks in parallel. `fill(begin, n, dst)` writes the
+// raw input values of rows [begin, begin+n) into dst and returns how many overflowed.
+template <class Fill>
+std::vector<LayerStats> runFixedChunks(const Emulator::Impl& impl, const Graph& g, size_t rows, int64_t* outRaw,
+                                       const EmulatorOptions& opt, Fill&& fill) {
+    const int nIn = g.inputSize(), nOut = g.outputSize();
     std::mutex m;
-    std::vector<LayerStats> total(graph_.layers.size());
-    for (size_t k = 0; k < total.size(); ++k) total[k].layer = graph_.layers[k].name;
+    std::vector<LayerStats> total(g.layers.size());
+    for (size_t k = 0; k < total.size(); ++k) total[k].layer = g.layers[k].name;
     parallelChunks(rows, opt, [&](unsigned, size_t begin, size_t n) {
-        std::vector<double> in(n * nIn), out(n * nOut);
-        for (size_t i = 0; i < n * nIn; ++i) in[i] = double(xRaw[begin * nIn + i]);
-        std::vector<LayerStats> local(graph_.layers.size());
-        runChunkFixed(*impl_, graph_, in.data(), n, out.data(), local, nullptr);
+        static thread_local std::vector<double> in, out;
+        in.resize(n * nIn);
+        out.resize(n * nOut);
+        std::vector<LayerStats> local(g.layers.size());
+        local[0].resultOverflows += fill(begin, n, in.data());
+        runChunkFixed(impl, g, in.data(), n, out.data(), local, nullptr);
         for (size_t i = 0; i < n * nOut; ++i) outRaw[begin * nOut + i] = int64_t(out[i]);
         std::lock_guard<std::mutex> lock(m);
         for (size_t k = 0; k < total.size(); ++k) {
@@ -555,33 +702,59 @@ void Emulator::runFixedRaw(const int64_t* xRaw, size_t rows, int64_t* outRaw,
             total[k].values += local[k].values;
         }
     });
+    return total;
+}
+
+// Casts float inputs to the Input type: vectorised when the chunk's values allow it.
+uint64_t castInputs(const FixedType& inT, const double* x, size_t n, double* dst) {
+    double maxAbs = 0;
+    bool finite = true;
+    for (size_t i = 0; i < n; ++i) {
+        maxAbs = std::max(maxAbs, std::fabs(x[i]));
+        finite = finite && std::isfinite(x[i]);
+    }
+    DoubleCaster cast(inT, 0, finite ? maxAbs : INFINITY);  // NaN/inf take the scalar path
+    if (cast.vectorised()) return cast.run(x, dst, n, false);
+    uint64_t ov = 0;
+    for (size_t i = 0; i < n; ++i) {
+        CastStatus cs;
+        dst[i] = double(int64_t(inT.castDouble(x[i], &cs)));
+        ov += cs.overflow;
+    }
+    return ov;
+}
+
+}  // namespace
+
+void Emulator::runFixedRaw(const int64_t* xRaw, size_t rows, int64_t* outRaw,
+                           std::vector<LayerStats>* stats, const EmulatorOptions& opt) const {
+    const size_t nIn = size_t(inputSize());
+    auto total = runFixedChunks(*impl_, graph_, rows, outRaw, opt, [&](size_t begin, size_t n, double* dst) {
+        for (size_t i = 0; i < n * nIn; ++i) dst[i] = double(xRaw[begin * nIn + i]);
+        return uint64_t(0);
+    });
     if (stats) *stats = std::move(total);
 }
 
 void Emulator::runFixed(const double* x, size_t rows, int64_t* outRaw, double* outValue,
                         std::vector<LayerStats>* stats, const EmulatorOptions& opt) const {
-    const int nIn = inputSize(), nOut = outputSize();
+    const size_t nIn = size_t(inputSize()), nOut = size_t(outputSize());
     const FixedType& inT = graph_.input().type("result");
-    std::vector<uint64_t> inputOverflows(1, 0);
-    std::vector<int64_t> raw(rows * size_t(nIn));
-    uint64_t inOv = 0;
-    for (size_t i = 0; i < raw.size(); ++i) {
-        CastStatus cs;
-        raw[i] = int64_t(inT.castDouble(x[i], &cs));
-        inOv += cs.overflow;
-    }
-    runFixedRaw(raw.data(), rows, outRaw, stats, opt);
-    if (stats && !stats->empty()) (*stats)[0].resultOverflows += inOv;
+    auto total = runFixedChunks(*impl_, graph_, rows, outRaw, opt, [&](size_t begin, size_t n, double* dst) {
+        return castInputs(inT, x + begin * nIn, n * nIn, dst);
+    });
+    if (stats) *stats = std::move(total);
     if (outValue) {
         const FixedType& outT = graph_.output().type("result");
-        for (size_t i = 0; i < rows * size_t(nOut); ++i) outValue[i] = outT.toDouble(outRaw[i]);
+        for (size_t i = 0; i < rows * nOut; ++i) outValue[i] = outT.toDouble(outRaw[i]);
     }
 }
 
 void Emulator::runFloat(const double* x, size_t rows, double* out, const EmulatorOptions& opt) const {
     const int nIn = inputSize(), nOut = outputSize();
     parallelChunks(rows, opt, [&](unsigned, size_t begin, size_t n) {
-        std::vector<std::vector<double>> bufs(graph_.layers.size());
+        static thread_local std::vector<std::vector<double>> bufs;
+        bufs.resize(graph_.layers.size());
         for (size_t k = 0; k < graph_.layers.size(); ++k) {
             const Layer& l = graph_.layers[k];
             const double* in = k == 0 ? x + begin * nIn : bufs[impl_->index.at(l.input)].data();

@@ -27,7 +27,7 @@ struct LayerStats {
 
 struct EmulatorOptions {
     int threads = 1;                // 0 = all cores
-    size_t chunkRows = 4096;        // rows per work item (bounds memory)
+    size_t chunkRows = 256;         // rows per work item: buffers stay in cache, memory bounded
 };
 
 class Emulator {

@@ -1,0 +1,78 @@
+// Emulator throughput on the 16-64-32-32-5 jet tagger (not a test: numbers depend on the
+// machine). Usage: bench_emulator [MODEL] [ROWS] [CONFIG]
+// MODEL defaults to ../shared/models/keras/KERAS_3layer.json beside the source tree.
+#include "emulator/Emulator.h"
+#include "frontends/Frontend.h"
+#include "passes/Pass.h"
+
+#include <chrono>
+#include <cstdio>
+#include <random>
+#include <string>
+#include <thread>
+#include <time.h>
+
+using namespace tachyon;
+using Clock = std::chrono::steady_clock;
+
+static double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// CPU time of this process: on a shared machine the single-thread figure is reported
+// from it too, since wall time then also counts other processes' turns on the core.
+static double cpuSeconds() {
+    timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+}
+
+int main(int argc, char** argv) {
+    std::string model = argc > 1 ? argv[1] : TACHYON_SOURCE_DIR "/../shared/models/keras/KERAS_3layer.json";
+    size_t rows = argc > 2 ? std::stoul(argv[2]) : 1000000;
+    std::string cfgPath = argc > 3 ? argv[3] : "";
+
+    // Conversion: parse, run the passes, quantise weights and build tables. Best of 5.
+    double convert = 1e9;
+    for (int k = 0; k < 5; ++k) {
+        auto t0 = Clock::now();
+        Graph g = loadModel(model);
+        runPipeline(g, cfgPath.empty() ? Config::defaults() : Config::load(cfgPath));
+        Emulator e(g);
+        convert = std::min(convert, since(t0));
+    }
+    Graph g = loadModel(model);
+    runPipeline(g, cfgPath.empty() ? Config::defaults() : Config::load(cfgPath));
+    Emulator emu(g);
+    const int nIn = emu.inputSize(), nOut = emu.outputSize();
+
+    std::mt19937_64 rng(1);
+    std::normal_distribution<double> nd(0, 1);
+    std::vector<double> x(rows * size_t(nIn));
+    for (double& v : x) v = nd(rng);
+    std::vector<int64_t> raw(rows * size_t(nOut));
+    std::vector<double> y(rows * size_t(nOut));
+
+    std::printf("model %s, %zu rows, input %s\n", model.c_str(), rows, g.input().type("result").str().c_str());
+    std::printf("conversion (load + passes + emulator build): %.2f ms\n", convert * 1e3);
+    const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    for (int threads : {1, int(cores)}) {
+        EmulatorOptions opt;
+        opt.threads = threads;
+        auto t0 = Clock::now();
+        double c0 = cpuSeconds();
+        emu.runFixed(x.data(), rows, raw.data(), y.data(), nullptr, opt);
+        double dt = since(t0), cpu = cpuSeconds() - c0;
+        std::printf("bit-exact fixed point, %2d thread(s): %8.3f s  %12.0f inferences/s  (%.0f per CPU-second)\n",
+                    threads, dt, rows / dt, rows / cpu);
+    }
+    for (int threads : {1, int(cores)}) {
+        EmulatorOptions opt;
+        opt.threads = threads;
+        auto t0 = Clock::now();
+        double c0 = cpuSeconds();
+        emu.runFloat(x.data(), rows, y.data(), opt);
+        double dt = since(t0), cpu = cpuSeconds() - c0;
+        std::printf("float (double),        %2d thread(s): %8.3f s  %12.0f inferences/s  (%.0f per CPU-second)\n",
+                    threads, dt, rows / dt, rows / cpu);
+    }
+    return 0;
+}
