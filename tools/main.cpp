@@ -26,6 +26,7 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <memory>
 #include <unistd.h>
 
 namespace fs = std::filesystem;
@@ -60,7 +61,8 @@ struct AtomicPath {
     fs::path final_, tmp;
     bool committed = false;
     explicit AtomicPath(const std::string& path) : final_(path) {
-        tmp = final_.parent_path() / (final_.filename().string() + ".tmp-" + std::to_string(getpid()));
+        // Same folder (so the rename is atomic) and same extension (writers look at it).
+        tmp = final_.parent_path() / (".tmp-" + std::to_string(getpid()) + "-" + final_.filename().string());
         if (!final_.parent_path().empty() && !fs::exists(final_.parent_path()))
             throw Error(path + ": parent directory does not exist");
     }
@@ -112,6 +114,64 @@ int cmdConfig(const std::string& model, const std::string& gran, const std::stri
     return 0;
 }
 
+// Rows in, rows out, one block at a time: memory stays bounded by the block size
+// whatever the number of rows (for .npy input; CSV input is read whole).
+class RowSource {
+public:
+    explicit RowSource(const std::string& path) : path_(path) {
+        if (isNpy(path)) {
+            npy_ = std::make_unique<NpyReader>(path);
+            rows_ = npy_->rows();
+            cols_ = npy_->cols();
+        } else {
+            all_ = readMatrix(path, rows_, cols_);
+        }
+    }
+    size_t rows() const { return rows_; }
+    size_t cols() const { return cols_; }
+    size_t next(size_t maxRows, std::vector<double>& out) {
+        if (npy_) return npy_->read(maxRows, out);
+        size_t n = std::min(maxRows, rows_ - done_);
+        out.assign(all_.begin() + long(done_ * cols_), all_.begin() + long((done_ + n) * cols_));
+        done_ += n;
+        return n;
+    }
+    static bool isNpy(const std::string& p) { return fs::path(p).extension() == ".npy"; }
+
+private:
+    std::string path_;
+    std::unique_ptr<NpyReader> npy_;
+    std::vector<double> all_;
+    size_t rows_ = 0, cols_ = 0, done_ = 0;
+};
+
+class RowSink {
+public:
+    RowSink(const std::string& path, size_t rows, size_t cols) : cols_(cols) {
+        if (RowSource::isNpy(path)) {
+            npy_ = std::make_unique<NpyWriter>(path, rows, cols);
+        } else {
+            csv_.open(path);
+            if (!csv_) throw Error(path + ": cannot write file");
+            csv_ << std::setprecision(17);
+        }
+    }
+    void write(const double* data, size_t rows) {
+        if (npy_) return npy_->write(data, rows);
+        for (size_t r = 0; r < rows; ++r)
+            for (size_t c = 0; c < cols_; ++c) csv_ << data[r * cols_ + c] << (c + 1 == cols_ ? "\n" : ",");
+    }
+    void close() {
+        if (npy_) npy_->close();
+        else csv_.close();
+    }
+
+private:
+    size_t cols_;
+    std::unique_ptr<NpyWriter> npy_;
+    std::ofstream csv_;
+};
+
 int cmdPredict(const std::string& model, const std::string& cfgPath, const std::string& in, const std::string& out,
                bool floatMode, const std::string& traceDir, int threads) {
     if (isTree(model)) {
@@ -124,40 +184,63 @@ int cmdPredict(const std::string& model, const std::string& cfgPath, const std::
     }
     Graph g = loadConfigured(model, cfgPath);
     Emulator emu(g);
-    size_t rows, cols;
-    std::vector<double> x = readMatrix(in, rows, cols);
-    if (int(cols) != emu.inputSize())
-        throw Error(in + ": has " + std::to_string(cols) + " columns but model '" + g.name + "' takes " +
+    RowSource src(in);
+    if (int(src.cols()) != emu.inputSize())
+        throw Error(in + ": has " + std::to_string(src.cols()) + " columns but model '" + g.name + "' takes " +
                     std::to_string(emu.inputSize()) + " inputs");
+    const size_t rows = src.rows(), nOut = size_t(emu.outputSize());
     EmulatorOptions opt;
     opt.threads = threads;
-    std::vector<double> y(rows * size_t(emu.outputSize()));
-    auto t0 = std::chrono::steady_clock::now();
-    std::vector<LayerStats> stats;
-    if (floatMode) {
-        emu.runFloat(x.data(), rows, y.data(), opt);
-    } else {
-        std::vector<int64_t> raw(y.size());
-        emu.runFixed(x.data(), rows, raw.data(), y.data(), &stats, opt);
-    }
-    double dt = secondsSince(t0);
     AtomicPath ap(out);
-    writeMatrix(ap.tmp.string(), y.data(), rows, size_t(emu.outputSize()));
+    RowSink sink(ap.tmp.string(), rows, nOut);
+    std::unique_ptr<AtomicPath> traceAp;
+    std::vector<std::unique_ptr<NpyWriter>> traceSinks;
     if (!traceDir.empty()) {
-        AtomicPath tp(traceDir);
-        fs::create_directories(tp.tmp);
-        auto trace = floatMode ? emu.traceFloat(x.data(), rows) : emu.traceFixed(x.data(), rows);
-        for (size_t k = 0; k < trace.size(); ++k)
-            writeNpy((tp.tmp / (g.layers[k].name + ".npy")).string(), trace[k].data(), rows,
-                     size_t(g.layers[k].outSize()));
-        tp.commit();
+        traceAp = std::make_unique<AtomicPath>(traceDir);
+        fs::create_directories(traceAp->tmp);
+        for (const Layer& l : g.layers)
+            traceSinks.push_back(std::make_unique<NpyWriter>((traceAp->tmp / (l.name + ".npy")).string(), rows,
+                                                             size_t(l.outSize())));
+    }
+    const size_t block = 1 << 16;
+    std::vector<double> x, y;
+    std::vector<int64_t> raw;
+    std::vector<LayerStats> total, stats;
+    double busy = 0;
+    while (size_t n = src.next(block, x)) {
+        y.resize(n * nOut);
+        auto t0 = std::chrono::steady_clock::now();
+        if (floatMode) {
+            emu.runFloat(x.data(), n, y.data(), opt);
+        } else {
+            raw.resize(y.size());
+            emu.runFixed(x.data(), n, raw.data(), y.data(), &stats, opt);
+            if (total.empty()) total = stats;
+            else
+                for (size_t k = 0; k < stats.size(); ++k) {
+                    total[k].resultOverflows += stats[k].resultOverflows;
+                    total[k].accumOverflows += stats[k].accumOverflows;
+                    total[k].values += stats[k].values;
+                }
+        }
+        busy += secondsSince(t0);
+        sink.write(y.data(), n);
+        if (!traceSinks.empty()) {
+            auto trace = floatMode ? emu.traceFloat(x.data(), n) : emu.traceFixed(x.data(), n);
+            for (size_t k = 0; k < trace.size(); ++k) traceSinks[k]->write(trace[k].data(), n);
+        }
+    }
+    sink.close();
+    for (auto& t : traceSinks) t->close();
+    ap.commit();
+    if (traceAp) {
+        traceAp->commit();
         std::cerr << "wrote every layer's output to " << traceDir << "/\n";
     }
-    ap.commit();
     std::cerr << (floatMode ? "float" : "bit-exact fixed-point") << " emulation of " << rows << " rows in "
-              << std::fixed << std::setprecision(3) << dt * 1e3 << " ms (" << std::setprecision(0)
-              << (dt > 0 ? double(rows) / dt : 0.0) << " rows/s); wrote " << out << "\n";
-    if (!floatMode) printStats(stats, std::cerr);
+              << std::fixed << std::setprecision(3) << busy * 1e3 << " ms (" << std::setprecision(0)
+              << (busy > 0 ? double(rows) / busy : 0.0) << " rows/s); wrote " << out << "\n";
+    if (!floatMode) printStats(total, std::cerr);
     return 0;
 }
 

@@ -28,15 +28,22 @@ std::string headerValue(const std::string& header, const std::string& key) {
 
 }  // namespace
 
-std::vector<double> readNpy(const std::string& path, size_t& rows, size_t& cols) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw Error(path + ": cannot open file");
+namespace {
+
+struct NpyHeader {
+    size_t rows = 0, cols = 0;
+    char kind = 'f';
+    int size = 8;
+};
+
+// Reads the magic and header; leaves `in` at the first data byte.
+NpyHeader readHeader(std::istream& in, const std::string& path) {
     char magic[8];
     if (!in.read(magic, 8) || std::memcmp(magic, "\x93NUMPY", 6) != 0)
         throw Error(path + ": not a .npy file (bad magic)");
     uint32_t hlen = 0;
     if (magic[6] == 1) {
-        uint16_t h16;
+        uint16_t h16 = 0;
         in.read(reinterpret_cast<char*>(&h16), 2);
         hlen = h16;
     } else {
@@ -61,46 +68,128 @@ std::vector<double> readNpy(const std::string& path, size_t& rows, size_t& cols)
             dims.push_back(size_t(d));
         }
     }
-    if (dims.size() == 1) { rows = dims[0]; cols = 1; }
-    else if (dims.size() == 2) { rows = dims[0]; cols = dims[1]; }
-    else if (dims.empty()) { rows = 1; cols = 1; }
+    NpyHeader h;
+    if (dims.size() == 1) { h.rows = dims[0]; h.cols = 1; }
+    else if (dims.size() == 2) { h.rows = dims[0]; h.cols = dims[1]; }
+    else if (dims.empty()) { h.rows = 1; h.cols = 1; }
     else throw Error(path + ": expected a 1-D or 2-D array, got shape " + shape);
-    size_t n = rows * cols;
-    int size;
-    char kind;
-    if (descr.find("<f8") != std::string::npos) { kind = 'f'; size = 8; }
-    else if (descr.find("<f4") != std::string::npos) { kind = 'f'; size = 4; }
-    else if (descr.find("<i8") != std::string::npos) { kind = 'i'; size = 8; }
-    else if (descr.find("<i4") != std::string::npos) { kind = 'i'; size = 4; }
+    if (descr.find("<f8") != std::string::npos) { h.kind = 'f'; h.size = 8; }
+    else if (descr.find("<f4") != std::string::npos) { h.kind = 'f'; h.size = 4; }
+    else if (descr.find("<i8") != std::string::npos) { h.kind = 'i'; h.size = 8; }
+    else if (descr.find("<i4") != std::string::npos) { h.kind = 'i'; h.size = 4; }
     else throw Error(path + ": unsupported dtype " + descr + " (float32/float64/int32/int64)");
-    std::vector<char> buf(n * size);
-    if (!in.read(buf.data(), std::streamsize(buf.size())))
-        throw Error(path + ": truncated data (expected " + std::to_string(n) + " values)");
-    std::vector<double> out(n);
-    for (size_t i = 0; i < n; ++i) {
-        const char* p = buf.data() + i * size;
-        if (kind == 'f' && size == 8) { double v; std::memcpy(&v, p, 8); out[i] = v; }
-        else if (kind == 'f') { float v; std::memcpy(&v, p, 4); out[i] = v; }
-        else if (size == 8) { int64_t v; std::memcpy(&v, p, 8); out[i] = double(v); }
-        else { int32_t v; std::memcpy(&v, p, 4); out[i] = v; }
-    }
-    return out;
+    return h;
 }
 
-void writeNpy(const std::string& path, const double* data, size_t rows, size_t cols) {
+void decode(const NpyHeader& h, const char* buf, size_t n, double* out) {
+    for (size_t i = 0; i < n; ++i) {
+        const char* p = buf + i * size_t(h.size);
+        if (h.kind == 'f' && h.size == 8) { double v; std::memcpy(&v, p, 8); out[i] = v; }
+        else if (h.kind == 'f') { float v; std::memcpy(&v, p, 4); out[i] = v; }
+        else if (h.size == 8) { int64_t v; std::memcpy(&v, p, 8); out[i] = double(v); }
+        else { int32_t v; std::memcpy(&v, p, 4); out[i] = v; }
+    }
+}
+
+std::string npyHeader(size_t rows, size_t cols) {
     std::ostringstream h;
     h << "{'descr': '<f8', 'fortran_order': False, 'shape': (" << rows << ", " << cols << "), }";
     std::string header = h.str();
     size_t total = 10 + header.size() + 1;
     header += std::string((64 - total % 64) % 64, ' ') + "\n";
-    std::ofstream out(path, std::ios::binary);
-    if (!out) throw Error(path + ": cannot write file");
-    out.write("\x93NUMPY\x01\x00", 8);
+    std::string out("\x93NUMPY\x01\x00", 8);
     uint16_t hlen = uint16_t(header.size());
-    out.write(reinterpret_cast<const char*>(&hlen), 2);
-    out.write(header.data(), std::streamsize(header.size()));
-    out.write(reinterpret_cast<const char*>(data), std::streamsize(rows * cols * sizeof(double)));
-    if (!out) throw Error(path + ": write failed");
+    out.append(reinterpret_cast<const char*>(&hlen), 2);
+    return out + header;
+}
+
+}  // namespace
+
+struct NpyReader::State {
+    std::ifstream in;
+    std::string path;
+    NpyHeader h;
+    size_t done = 0;
+    std::vector<char> buf;
+};
+
+NpyReader::NpyReader(const std::string& path) : st_(new State) {
+    st_->path = path;
+    st_->in.open(path, std::ios::binary);
+    if (!st_->in) {
+        delete st_;
+        throw Error(path + ": cannot open file");
+    }
+    try {
+        st_->h = readHeader(st_->in, path);
+    } catch (...) {
+        delete st_;
+        throw;
+    }
+    rows_ = st_->h.rows;
+    cols_ = st_->h.cols;
+}
+
+NpyReader::~NpyReader() { delete st_; }
+
+size_t NpyReader::read(size_t maxRows, std::vector<double>& out) {
+    size_t n = std::min(maxRows, rows_ - st_->done);
+    out.resize(n * cols_);
+    if (n == 0) return 0;
+    st_->buf.resize(n * cols_ * size_t(st_->h.size));
+    if (!st_->in.read(st_->buf.data(), std::streamsize(st_->buf.size())))
+        throw Error(st_->path + ": truncated data (expected " + std::to_string(rows_) + " rows)");
+    decode(st_->h, st_->buf.data(), n * cols_, out.data());
+    st_->done += n;
+    return n;
+}
+
+std::vector<double> readNpy(const std::string& path, size_t& rows, size_t& cols) {
+    NpyReader r(path);
+    rows = r.rows();
+    cols = r.cols();
+    std::vector<double> out;
+    r.read(rows, out);
+    return out;
+}
+
+struct NpyWriter::State {
+    std::ofstream out;
+    std::string path;
+    size_t rows = 0, cols = 0, done = 0;
+};
+
+NpyWriter::NpyWriter(const std::string& path, size_t rows, size_t cols) : st_(new State) {
+    st_->path = path;
+    st_->rows = rows;
+    st_->cols = cols;
+    st_->out.open(path, std::ios::binary);
+    if (!st_->out) {
+        delete st_;
+        throw Error(path + ": cannot write file");
+    }
+    std::string h = npyHeader(rows, cols);
+    st_->out.write(h.data(), std::streamsize(h.size()));
+}
+
+NpyWriter::~NpyWriter() { delete st_; }
+
+void NpyWriter::write(const double* data, size_t rows) {
+    st_->out.write(reinterpret_cast<const char*>(data), std::streamsize(rows * st_->cols * sizeof(double)));
+    st_->done += rows;
+    if (!st_->out) throw Error(st_->path + ": write failed");
+}
+
+void NpyWriter::close() {
+    st_->out.close();
+    if (st_->done != st_->rows || !st_->out)
+        throw Error(st_->path + ": wrote " + std::to_string(st_->done) + " of " + std::to_string(st_->rows) + " rows");
+}
+
+void writeNpy(const std::string& path, const double* data, size_t rows, size_t cols) {
+    NpyWriter w(path, rows, cols);
+    w.write(data, rows);
+    w.close();
 }
 
 std::vector<double> readCsv(const std::string& path, size_t& rows, size_t& cols) {
