@@ -283,3 +283,41 @@ TEST(Emulator, FloatInputsCastExactlyLikeFixedType) {
         }
     }
 }
+
+TEST(Emulator, DefaultSoftmaxTablesKeepTheArgmax) {
+    // Tachyon's default tables at 16 bits must keep the float argmax on >= 99.9% of rows.
+    // Logits of a 5-class tagger, spread like trained ones; a row only "fails" when the
+    // fixed-point softmax picks another class than the float softmax of the same logits.
+    for (const char* res : {"ap_fixed<16,6>", "ap_fixed<16,6,AP_RND,AP_SAT>", "ap_fixed<16,8>"}) {
+        SCOPED_TRACE(res);
+        Graph g;
+        g.name = "softmax_only";
+        g.layers.push_back(input(5, T(res)));
+        Layer s;
+        s.name = "softmax";
+        s.kind = LayerKind::Softmax;
+        s.input = "in";
+        s.shape = {5};
+        s.precision["result"] = T(res);
+        s.precision["exp_table"] = defaultSoftmaxTableType();
+        s.precision["inv_table"] = defaultSoftmaxTableType();
+        g.layers.push_back(s);
+        Emulator emu(g);
+        const size_t rows = 100000;
+        std::mt19937_64 rng(7);
+        std::normal_distribution<double> nd(0, 3);
+        std::vector<double> x(rows * 5), yf(rows * 5), yq(rows * 5);
+        for (double& v : x) v = nd(rng);
+        std::vector<int64_t> raw(rows * 5);
+        emu.runFloat(x.data(), rows, yf.data());
+        emu.runFixed(x.data(), rows, raw.data(), yq.data());
+        size_t agree = 0;
+        for (size_t r = 0; r < rows; ++r) {
+            auto am = [&](const std::vector<double>& v) {
+                return std::max_element(v.begin() + long(r * 5), v.begin() + long(r * 5 + 5)) - (v.begin() + long(r * 5));
+            };
+            agree += am(yf) == am(yq);
+        }
+        EXPECT_GE(double(agree) / rows, 0.999) << agree << " of " << rows;
+    }
+}
