@@ -77,6 +77,13 @@ struct AtomicPath {
     }
 };
 
+// Layer names become file names in --trace: keep them to one path component.
+std::string fileSafe(std::string name) {
+    for (char& c : name)
+        if (c == '/' || c == '\\' || c == ':') c = '_';
+    return name.empty() || name[0] == '.' ? "_" + name : name;
+}
+
 void printStats(const std::vector<LayerStats>& stats, std::ostream& os) {
     os << "overflow summary (values that saturated or wrapped):\n";
     for (const auto& s : stats) {
@@ -199,8 +206,8 @@ int cmdPredict(const std::string& model, const std::string& cfgPath, const std::
         traceAp = std::make_unique<AtomicPath>(traceDir);
         fs::create_directories(traceAp->tmp);
         for (const Layer& l : g.layers)
-            traceSinks.push_back(std::make_unique<NpyWriter>((traceAp->tmp / (l.name + ".npy")).string(), rows,
-                                                             size_t(l.outSize())));
+            traceSinks.push_back(std::make_unique<NpyWriter>((traceAp->tmp / (fileSafe(l.name) + ".npy")).string(),
+                                                             rows, size_t(l.outSize())));
     }
     const size_t block = 1 << 16;
     std::vector<double> x, y;

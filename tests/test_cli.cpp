@@ -1,0 +1,158 @@
+// The tachyon command line: the main jobs work end to end, and bad input gives a clear
+// error, exit status 1 and no output file.
+#include "util/Npy.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <random>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Result {
+    int status;
+    std::string output;  // stdout and stderr together
+};
+
+Result run(const std::string& args) {
+    std::string cmd = std::string(TACHYON_CLI) + " " + args + " 2>&1";
+    std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
+    std::string out;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, pipe.get())) > 0) out.append(buf, n);
+    int st = pclose(pipe.release());
+    return {WEXITSTATUS(st), out};
+}
+
+class Cli : public ::testing::Test {
+protected:
+    static fs::path dir;
+    static void SetUpTestSuite() {
+        dir = fs::path(TACHYON_BINARY_DIR) / "cli_test";
+        fs::create_directories(dir);
+        if (!fs::exists(dir / "jet_tagger.onnx")) {
+            std::string cmd = "/usr/bin/python3 " TACHYON_SOURCE_DIR "/examples/make_jet_tagger.py " + dir.string() +
+                              " > /dev/null";
+            ASSERT_EQ(std::system(cmd.c_str()), 0) << "could not build the example model";
+        }
+    }
+    std::string model() const { return (dir / "jet_tagger.onnx").string(); }
+    std::string cfg() const { return TACHYON_SOURCE_DIR "/examples/jet_tagger.yml"; }
+    void expectFailure(const std::string& args, const std::string& mention, const fs::path& notCreated) {
+        fs::remove_all(notCreated);
+        Result r = run(args);
+        EXPECT_EQ(r.status, 1) << r.output;
+        EXPECT_NE(r.output.find("error"), std::string::npos) << r.output;
+        EXPECT_NE(r.output.find(mention), std::string::npos) << r.output;
+        EXPECT_FALSE(fs::exists(notCreated)) << notCreated;
+        for (auto& e : fs::directory_iterator(notCreated.parent_path()))
+            EXPECT_EQ(e.path().filename().string().rfind(".tmp-", 0), std::string::npos) << "left " << e.path();
+    }
+};
+fs::path Cli::dir;
+
+}  // namespace
+
+TEST_F(Cli, InfoConfigPredict) {
+    Result info = run("info " + model() + " -c " + cfg());
+    ASSERT_EQ(info.status, 0) << info.output;
+    EXPECT_NE(info.output.find("Dense 16->64"), std::string::npos) << info.output;
+    EXPECT_NE(info.output.find("accum: ap_fixed<"), std::string::npos);
+
+    Result tpl = run("config " + model() + " -g name -o " + (dir / "tpl.yml").string());
+    ASSERT_EQ(tpl.status, 0) << tpl.output;
+    Result again = run("info " + model() + " -c " + (dir / "tpl.yml").string());
+    EXPECT_EQ(again.status, 0) << again.output;
+
+    const std::string x = (dir / "jet_tagger_X.npy").string();
+    Result pf = run("predict " + model() + " -c " + cfg() + " -i " + x + " -o " + (dir / "yf.npy").string() + " --float");
+    ASSERT_EQ(pf.status, 0) << pf.output;
+    Result pq = run("predict " + model() + " -c " + cfg() + " -i " + x + " -o " + (dir / "yq.npy").string() +
+                    " --trace " + (dir / "trace").string() + " -j 2");
+    ASSERT_EQ(pq.status, 0) << pq.output;
+    EXPECT_NE(pq.output.find("overflow summary"), std::string::npos);
+    size_t r1, c1, r2, c2, r3, c3;
+    auto yf = tachyon::readNpy((dir / "yf.npy").string(), r1, c1);
+    auto yq = tachyon::readNpy((dir / "yq.npy").string(), r2, c2);
+    auto yt = tachyon::readNpy((dir / "jet_tagger_Y.npy").string(), r3, c3);
+    ASSERT_EQ(r1, 1000u);
+    ASSERT_EQ(c1, 5u);
+    for (size_t k = 0; k < yf.size(); ++k) EXPECT_NEAR(yf[k], yt[k], 1e-9);  // float mode = PyTorch
+    size_t agree = 0;
+    for (size_t r = 0; r < r1; ++r) {
+        auto a = std::max_element(yf.begin() + long(r * 5), yf.begin() + long(r * 5 + 5)) - yf.begin();
+        auto b = std::max_element(yq.begin() + long(r * 5), yq.begin() + long(r * 5 + 5)) - yq.begin();
+        agree += a == b;
+    }
+    EXPECT_GT(agree, 950u);
+    // The trace has every layer, and its last layer is the output.
+    size_t files = 0, matches = 0;
+    for (auto& e : fs::directory_iterator(dir / "trace")) {
+        size_t tr, tc;
+        auto t = tachyon::readNpy(e.path().string(), tr, tc);
+        EXPECT_EQ(tr, 1000u);
+        ++files;
+        matches += t == yq;
+    }
+    EXPECT_GE(files, 5u);
+    EXPECT_EQ(matches, 1u);
+    // CSV in and out.
+    {
+        std::ofstream csv(dir / "x.csv");
+        for (int r = 0; r < 3; ++r)
+            for (int c = 0; c < 16; ++c) csv << 0.1 * (r + c) << (c == 15 ? "\n" : ",");
+    }
+    Result pc = run("predict " + model() + " -i " + (dir / "x.csv").string() + " -o " + (dir / "y.csv").string());
+    ASSERT_EQ(pc.status, 0) << pc.output;
+    size_t cr, cc;
+    tachyon::readCsv((dir / "y.csv").string(), cr, cc);
+    EXPECT_EQ(cr, 3u);
+    EXPECT_EQ(cc, 5u);
+}
+
+TEST_F(Cli, BadInputsFailCleanly) {
+    const fs::path out = dir / "out.npy";
+    const std::string x = (dir / "jet_tagger_X.npy").string();
+    expectFailure("predict /nonexistent/model.onnx -i " + x + " -o " + out.string(), "/nonexistent/model.onnx", out);
+    // Truncated and garbage model files.
+    {
+        std::ifstream in(model(), std::ios::binary);
+        std::string bytes((std::istreambuf_iterator<char>(in)), {});
+        std::ofstream(dir / "truncated.onnx", std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+        std::mt19937_64 rng(1);
+        std::string junk(5000, '\0');
+        for (char& c : junk) c = char(rng());
+        std::ofstream(dir / "garbage.onnx", std::ios::binary) << junk;
+    }
+    expectFailure("predict " + (dir / "truncated.onnx").string() + " -i " + x + " -o " + out.string(), "truncated.onnx", out);
+    expectFailure("predict " + (dir / "garbage.onnx").string() + " -i " + x + " -o " + out.string(), "garbage.onnx", out);
+    // A config with a misspelt key names the key.
+    std::ofstream(dir / "bad.yml") << "Model:\n  Precision: ap_fixed<16,6>\n  ReuseFactr: 2\n";
+    expectFailure("predict " + model() + " -c " + (dir / "bad.yml").string() + " -i " + x + " -o " + out.string(),
+                  "Model.ReuseFactr", out);
+    std::ofstream(dir / "badtype.yml") << "LayerName:\n  fc9:\n    Precision: ap_fixed<16,6>\n";
+    expectFailure("predict " + model() + " -c " + (dir / "badtype.yml").string() + " -i " + x + " -o " + out.string(),
+                  "fc9", out);
+    // Wrong number of input columns.
+    {
+        std::vector<double> wrong(10 * 7, 0.5);
+        tachyon::writeNpy((dir / "wrong.npy").string(), wrong.data(), 10, 7);
+    }
+    expectFailure("predict " + model() + " -i " + (dir / "wrong.npy").string() + " -o " + out.string(), "7 columns", out);
+    // Truncated input data.
+    {
+        std::ifstream in(x, std::ios::binary);
+        std::string bytes((std::istreambuf_iterator<char>(in)), {});
+        std::ofstream(dir / "short.npy", std::ios::binary) << bytes.substr(0, bytes.size() - 100);
+    }
+    expectFailure("predict " + model() + " -i " + (dir / "short.npy").string() + " -o " + out.string(), "short.npy", out);
+    // A convert that fails leaves no project directory.
+    const fs::path prj = dir / "prj_fail";
+    expectFailure("convert " + (dir / "garbage.onnx").string() + " -o " + prj.string(), "garbage.onnx", prj);
+}
