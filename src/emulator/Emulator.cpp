@@ -5,8 +5,17 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdlib>
 #include <mutex>
 #include <thread>
+
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+#include <immintrin.h>
+#define TACHYON_VNNI 1
+constexpr bool kHavePairKernel = true;
+#else
+constexpr bool kHavePairKernel = false;
+#endif
 
 namespace tachyon {
 
@@ -208,6 +217,13 @@ struct CompiledLayer {
     bool int32Path = false;
     std::vector<int32_t> w32, bias32;
     int32_t roundHalf = 0;
+    // 16-bit pair path (AVX-512 VNNI): operands fit int16 and s <= 15. The sum of
+    // floor((p + h) / 2^s) over products p equals (sum p + n*h - sum((p + h) mod 2^s)) / 2^s,
+    // and both sums are 16x16->32-bit dot products over input pairs (32 products per
+    // instruction); the low s bits of each product come from a 16-bit multiply.
+    bool pairPath = false;
+    int nOutPadded = 0;
+    std::vector<int16_t> wPairs;   // [pair k][output block v][16 outputs][2 inputs]
     bool accumCanOverflow = true;
     Caster accToOut;
     DoubleCaster accWrap, accToOutVec;   // fast path: wrap the exact sum, then cast to result
@@ -279,6 +295,23 @@ void compileDense(CompiledLayer& c, const Layer& l) {
         for (double b : c.biasAcc) c.bias32.push_back(int32_t(int64_t(b)));
         c.roundHalf = (c.accT.quant == Quant::RND && s > 0) ? (1 << (s - 1)) : 0;
         worst = std::max(worst, std::ldexp(1.0, 33));  // the modular sum may be anywhere in 32 bits
+        auto fits16 = [](int64_t v) { return v >= -32768 && v <= 32767; };
+        const auto [wMin, wMax] = std::minmax_element(c.wRaw.begin(), c.wRaw.end());
+        // TACHYON_EMULATOR_KERNEL=portable forces the portable kernels (tests use it to
+        // check both on machines that have the pair kernel).
+        const char* kernel = std::getenv("TACHYON_EMULATOR_KERNEL");
+        const bool portable = kernel && std::string(kernel) == "portable";
+        c.pairPath = kHavePairKernel && !portable && s <= 15 && fits16(int64_t(c.inT.minRaw())) && fits16(int64_t(c.inT.maxRaw())) &&
+                     !c.wRaw.empty() && fits16(*wMin) && fits16(*wMax);
+        if (c.pairPath) {
+            const int nPairs = (c.nIn + 1) / 2, nVec = (c.nOut + 15) / 16;
+            c.nOutPadded = nVec * 16;
+            c.wPairs.assign(size_t(nPairs) * nVec * 32, 0);
+            for (int i = 0; i < c.nIn; ++i)
+                for (int j = 0; j < c.nOut; ++j)
+                    c.wPairs[(size_t(i / 2) * nVec + size_t(j / 16)) * 32 + size_t(j % 16) * 2 + size_t(i % 2)] =
+                        int16_t(c.wRaw[size_t(i) * c.nOut + j]);
+        }
     }
     c.accWrap = DoubleCaster(c.accT, c.accT.frac(), worst);
     c.accToOutVec = DoubleCaster(c.outT, c.accT.frac(), c.accumCanOverflow ? double(maxAbsRaw(c.accT)) : worst);
@@ -383,6 +416,50 @@ void denseRows(const T* in, T* acc, size_t rows, int nIn, int nOut, const T* wAl
     }
 }
 
+#ifdef TACHYON_VNNI
+void densePairRows(const CompiledLayer& c, const double* in, double* acc, size_t rows) {
+    const int nIn = c.nIn, nOut = c.nOut, nPairs = (nIn + 1) / 2, nVec = c.nOutPadded / 16;
+    const __m512i h = _mm512_set1_epi16(int16_t(c.roundHalf));
+    const __m512i mask = _mm512_set1_epi16(int16_t((1 << c.prodShift) - 1));
+    const __m512i ones = _mm512_set1_epi16(1);
+    const __m128i shift = _mm_cvtsi32_si128(c.prodShift);
+    static thread_local std::vector<int32_t> pairVal, pairIdx;
+    pairVal.resize(size_t(nPairs));
+    pairIdx.resize(size_t(nPairs));
+    alignas(64) int32_t lane[16];
+    for (size_t r = 0; r < rows; ++r) {
+        const double* x = in + r * nIn;
+        int np = 0;
+        for (int k = 0; k < nPairs; ++k) {  // pack inputs in pairs; skip all-zero pairs
+            const uint32_t lo = uint16_t(int16_t(x[2 * k]));
+            const uint32_t hi = 2 * k + 1 < nIn ? uint16_t(int16_t(x[2 * k + 1])) : 0;
+            pairVal[size_t(np)] = int32_t(lo | (hi << 16));
+            pairIdx[size_t(np)] = k;
+            np += (lo | hi) != 0;
+        }
+        const __m512i nh = _mm512_set1_epi32(int32_t(uint32_t(2 * np) * uint32_t(c.roundHalf)));
+        for (int v = 0; v < nVec; ++v) {
+            __m512i dot = _mm512_setzero_si512(), low = _mm512_setzero_si512();
+            for (int t = 0; t < np; ++t) {
+                const __m512i xb = _mm512_set1_epi32(pairVal[size_t(t)]);
+                const __m512i w = _mm512_loadu_si512(c.wPairs.data() + (size_t(pairIdx[size_t(t)]) * nVec + v) * 32);
+                dot = _mm512_dpwssd_epi32(dot, xb, w);
+                const __m512i l = _mm512_and_si512(_mm512_add_epi16(_mm512_mullo_epi16(xb, w), h), mask);
+                low = _mm512_dpwssd_epi32(low, l, ones);
+            }
+            // (dot + n*h - low) is an exact multiple of 2^s; its 32-bit pattern shifted
+            // arithmetically is right modulo 2^(32-s), enough for the accumulator.
+            const __m512i q = _mm512_sra_epi32(_mm512_sub_epi32(_mm512_add_epi32(dot, nh), low), shift);
+            _mm512_store_si512(lane, q);
+            const int base = v * 16, n = std::min(16, nOut - base);
+            for (int j = 0; j < n; ++j) acc[r * nOut + base + j] = c.biasAcc[size_t(base + j)] + double(lane[j]);
+        }
+    }
+}
+#else
+void densePairRows(const CompiledLayer&, const double*, double*, size_t) {}
+#endif
+
 struct NoRound {
     template <class T>
     T operator()(T v) const { return v; }
@@ -401,6 +478,10 @@ struct RoundWith {
 
 template <Quant Q>
 void denseFastRows(const CompiledLayer& c, const double* in, double* acc, size_t rows) {
+    if (c.pairPath) {
+        densePairRows(c, in, acc, rows);
+        return;
+    }
     if (c.int32Path) {
         static thread_local std::vector<uint32_t> x32, a32;
         x32.resize(rows * size_t(c.nIn));
