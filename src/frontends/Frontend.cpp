@@ -1,0 +1,33 @@
+#include "frontends/Frontend.h"
+
+#include "util/Error.h"
+
+#include <algorithm>
+#include <filesystem>
+
+namespace tachyon {
+
+Graph loadModel(const std::string& path, const std::string& weightsPath) {
+    namespace fs = std::filesystem;
+    std::string ext = fs::path(path).extension().string();
+    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (!fs::exists(path)) throw Error(path + ": file not found");
+    if (ext == ".onnx") return loadOnnx(path);
+    if (ext == ".json") {
+        // Convention of the hls4ml example models: <stem>.json + <stem>_weights.h5.
+        std::string weights = weightsPath;
+        if (weights.empty()) {
+            fs::path p(path);
+            weights = (p.parent_path() / (p.stem().string() + "_weights.h5")).string();
+        }
+        return loadKeras(path, weights);
+    }
+    if (ext == ".h5" || ext == ".hdf5") return loadKeras(path, "");
+    if (ext == ".pt" || ext == ".pth")
+        throw Error(path + ": PyTorch files saved with torch.save cannot be read (they are pickled "
+                           "Python objects). Export the model to ONNX instead: "
+                           "torch.onnx.export(model, torch.zeros(1, n_inputs), \"model.onnx\"), then load the .onnx file");
+    throw Error(path + ": unknown model format '" + ext + "' (expected .onnx, .json (+ weights .h5) or .h5)");
+}
+
+}  // namespace tachyon

@@ -1,0 +1,34 @@
+// Model frontends: read a trained model file into a tachyon::Graph.
+//
+// The graph that comes back passes verify(g) and carries the trained double values of
+// every weight, bias and BatchNorm scale/shift, but no fixed-point types: the precision
+// maps are left empty for the precision pass, which assigns them from the configuration.
+//
+// Supported inputs (dense-family models, a single chain of layers):
+//   .onnx          ONNX (Gemm, MatMul[+Add], Relu, LeakyRelu, Sigmoid, Tanh, HardSigmoid,
+//                  Clip(0,6), Softmax, BatchNormalization, Identity/Dropout and the
+//                  shape-only Flatten/Reshape/Squeeze/Unsqueeze).
+//   .json          Keras 2 architecture; weights from `weightsPath`, or when that is empty
+//                  from `<stem>_weights.h5` beside the JSON file.
+//   .h5 / .hdf5    single-file Keras 2 model (the `model_config` attribute + `model_weights`).
+//   .pt / .pth     not readable: a torch.save file is pickled Python code. Export the model
+//                  with torch.onnx.export(model, example_input, "model.onnx") and load that.
+// Anything else, and every unsupported layer or operator, throws tachyon::Error naming the
+// file, the layer/node and the reason.
+#pragma once
+
+#include "ir/Graph.h"
+
+#include <string>
+
+namespace tachyon {
+
+// Dispatch on the file extension (see above).
+Graph loadModel(const std::string& path, const std::string& weightsPath = "");
+
+Graph loadOnnx(const std::string& path);
+
+// `jsonPath` may also be a single-file .h5 model; then `h5Path` is ignored (may be empty).
+Graph loadKeras(const std::string& jsonPath, const std::string& h5Path);
+
+}  // namespace tachyon
