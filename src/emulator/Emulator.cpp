@@ -234,6 +234,7 @@ struct CompiledLayer {
 
     // Activations
     int64_t paramA = 0, paramB = 0;  // leaky alpha / hard_sigmoid slope, offset (raw of `param`)
+    std::vector<int64_t> params;     // the same, for backends
     int paramFrac = 0;
     LookupTable table;
     SoftmaxTables softmax;
@@ -356,11 +357,15 @@ void compileLayer(CompiledLayer& c, const Layer& l, const FixedType& inT) {
             c.paramFrac = p.frac();
             if (l.activation == ActKind::LeakyReLU) {
                 c.paramA = int64_t(p.castDouble(l.alpha));
+                c.params = {c.paramA};
+                c.resultCast = Caster(c.outT, inT.frac() + p.frac());
             } else {
                 c.paramA = int64_t(p.castDouble(l.hardSlope));
                 c.paramB = int64_t(p.castDouble(l.hardOffset));
+                c.params = {c.paramA, c.paramB};
+                // slope*x + offset exactly: at frac pf + max(fx, 0).
+                c.resultCast = Caster(c.outT, p.frac() + std::max(inT.frac(), 0));
             }
-            c.resultCast = Caster(c.outT, inT.frac() + p.frac());
             break;
         }
         default:
@@ -599,10 +604,11 @@ void activationFixed(const CompiledLayer& c, const double* in, double* out, size
         }
         break;
     case ActKind::HardSigmoid: {
-        const int f = fx + c.paramFrac;
-        const int64_t one = int64_t(1) << f;
+        // Exact slope*x + offset at frac pf + max(fx, 0) (x*slope has frac fx + pf).
+        const int up = std::max(0, -fx), offsetUp = std::max(fx, 0);
+        const int64_t one = int64_t(1) << (c.paramFrac + offsetUp);
         for (size_t k = 0; k < count; ++k) {
-            int64_t v = int64_t(in[k]) * c.paramA + (fx >= 0 ? c.paramB << fx : c.paramB >> -fx);
+            int64_t v = ((int64_t(in[k]) * c.paramA) << up) + (c.paramB << offsetUp);
             v = std::clamp<int64_t>(v, 0, one);
             out[k] = double(c.resultCast(v, ov));
         }
@@ -886,6 +892,7 @@ const std::vector<int64_t>& Emulator::biasRaw(const std::string& l) const {
     return c.layer->kind == LayerKind::BatchNorm ? c.shiftRaw : c.bRaw;
 }
 const std::vector<int64_t>& Emulator::scaleRaw(const std::string& l) const { return findCompiled(*impl_, l).scaleRaw; }
+const std::vector<int64_t>& Emulator::paramRaw(const std::string& l) const { return findCompiled(*impl_, l).params; }
 const LookupTable* Emulator::activationTable(const std::string& l) const {
     const CompiledLayer& c = findCompiled(*impl_, l);
     return c.table.size ? &c.table : nullptr;

@@ -62,6 +62,8 @@ public:
     const std::vector<int64_t>& weightRaw(const std::string& layer) const;
     const std::vector<int64_t>& biasRaw(const std::string& layer) const;   // Dense bias, BatchNorm shift
     const std::vector<int64_t>& scaleRaw(const std::string& layer) const;  // BatchNorm scale
+    // Activation constants of type `param`: {alpha} (leaky_relu) or {slope, offset} (hard_sigmoid).
+    const std::vector<int64_t>& paramRaw(const std::string& layer) const;
     const LookupTable* activationTable(const std::string& layer) const;
     const SoftmaxTables* softmaxTables(const std::string& layer) const;
     // Type of the values a layer reads (its producer's result type).

@@ -1,0 +1,103 @@
+// Benchmark: time to write the jet tagger's HLS project (16-64-32-32-5, ReLU, softmax) and to
+// compile and run its C simulation with g++ against the bundled ap_fixed headers.
+//
+//   bench_hls_csim [model] [rows]
+// model defaults to ../shared/models/keras/KERAS_3layer.json (the hls4ml jet tagger) and
+// falls back to a random network of the same shape; configuration: ap_fixed<16,6>,
+// Latency, ReuseFactor 1, io_parallel (and io_stream for comparison).
+#include "backends/hls/HlsWriter.h"
+#include "config/Config.h"
+#include "emulator/Emulator.h"
+#include "frontends/Frontend.h"
+#include "passes/Pass.h"
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <random>
+#include <sstream>
+
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+using namespace tachyon;
+
+namespace {
+
+double seconds(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+Graph randomJetTagger() {
+    std::mt19937_64 rng(1);
+    std::normal_distribution<double> n(0.0, 0.3);
+    Graph g;
+    g.name = "jet_tagger_random";
+    Layer in;
+    in.name = "input_1";
+    in.kind = LayerKind::Input;
+    in.shape = {16};
+    g.layers.push_back(in);
+    const int sizes[] = {16, 64, 32, 32, 5};
+    std::string prev = "input_1";
+    for (int k = 1; k < 5; ++k) {
+        Layer d;
+        d.name = "fc" + std::to_string(k);
+        d.kind = LayerKind::Dense;
+        d.input = prev;
+        d.nIn = sizes[k - 1];
+        d.nOut = sizes[k];
+        d.shape = {d.nOut};
+        for (int i = 0; i < d.nIn * d.nOut; ++i) d.weight.push_back(n(rng));
+        for (int i = 0; i < d.nOut; ++i) d.bias.push_back(n(rng));
+        g.layers.push_back(d);
+        prev = d.name;
+        Layer a;
+        a.name = k < 4 ? "relu" + std::to_string(k) : "softmax";
+        a.kind = k < 4 ? LayerKind::Activation : LayerKind::Softmax;
+        a.activation = ActKind::ReLU;
+        a.input = prev;
+        a.shape = {d.nOut};
+        g.layers.push_back(a);
+        prev = a.name;
+    }
+    return g;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    // The source tree's sibling ../shared (this file is <source>/bench/bench_hls_csim.cpp).
+    const fs::path source = fs::path(__FILE__).parent_path().parent_path();
+    const std::string model = argc > 1 ? argv[1] : (source / "../shared/models/keras/KERAS_3layer.json").string();
+    const size_t rows = argc > 2 ? size_t(std::atoll(argv[2])) : 10000;
+    const fs::path work = fs::temp_directory_path() / ("tachyon_bench_hls_" + std::to_string(::getpid()));
+    std::cout << "HLS C simulation benchmark (" << rows << " test rows)\n";
+    for (const std::string io : {"io_parallel", "io_stream"}) {
+        Graph g = fs::exists(model) ? loadModel(model) : randomJetTagger();
+        runPipeline(g, Config::parse("IOType: " + io + "\nModel:\n  Precision: ap_fixed<16,6>\n  ReuseFactor: 1\n"
+                                     "  Strategy: Latency\n", "bench"));
+        auto t0 = std::chrono::steady_clock::now();
+        Emulator emu(g);
+        hls::HlsOptions opt;
+        opt.testRows = rows;
+        const fs::path prj = work / io;
+        hls::writeProject(g, emu, prj.string(), opt);
+        const double write = seconds(t0);
+        t0 = std::chrono::steady_clock::now();
+        std::ostringstream log;
+        hls::CsimResult r = hls::csim(prj.string(), log);
+        const double compileAndRun = seconds(t0);
+        t0 = std::chrono::steady_clock::now();
+        const std::string rerun = "cd '" + prj.string() + "' && ./csim/myproject_csim tb_data > /dev/null";
+        if (std::system(rerun.c_str()) != 0) std::cerr << "rerunning the testbench failed\n";
+        const double run = seconds(t0);
+        std::cout << std::fixed << std::setprecision(3) << "  " << (fs::exists(model) ? g.name : "random 16-64-32-32-5")
+                  << " " << io << ": write project " << write << " s, compile " << compileAndRun - run
+                  << " s, run " << run << " s; " << r.rows << " rows, " << r.mismatches << " mismatches\n";
+    }
+    fs::remove_all(work);
+    return 0;
+}

@@ -1,0 +1,388 @@
+#include "backends/hls/HlsWriter.h"
+
+#include "backends/hls/HlsEmit.h"
+#include "util/Error.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+namespace fs = std::filesystem;
+
+namespace tachyon::hls {
+
+namespace {
+
+#ifndef TACHYON_SOURCE_DIR
+#define TACHYON_SOURCE_DIR "."
+#endif
+
+// Where the hand-written parts of every project live: the bundled ap_* headers and the
+// layer kernels. $TACHYON_HLS_DIR overrides the source tree (for installed binaries).
+fs::path templateDir() {
+    const char* env = std::getenv("TACHYON_HLS_DIR");
+    fs::path dir = env && *env ? fs::path(env) : fs::path(TACHYON_SOURCE_DIR) / "src/backends/hls";
+    if (!fs::exists(dir / "include/ap_fixed.h") || !fs::exists(dir / "nnet_utils/nnet_dense.h"))
+        throw Error("HLS backend: kernel templates not found in " + dir.string() +
+                    " (set TACHYON_HLS_DIR to the folder holding include/ and nnet_utils/)");
+    return dir;
+}
+
+void writeFile(const fs::path& p, const std::string& text) {
+    std::ofstream f(p, std::ios::binary);
+    f << text;
+    if (!f) throw Error("HLS backend: cannot write " + p.string());
+}
+
+void copyFolder(const fs::path& from, const fs::path& to) {
+    fs::create_directories(to);
+    for (const auto& e : fs::directory_iterator(from))
+        if (e.is_regular_file()) fs::copy_file(e.path(), to / e.path().filename(), fs::copy_options::overwrite_existing);
+}
+
+bool isIdentifier(const std::string& s) {
+    if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
+    return std::all_of(s.begin(), s.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+}
+
+std::string upper(std::string s) {
+    for (auto& c : s) c = char(std::toupper(static_cast<unsigned char>(c)));
+    return s;
+}
+
+// Test inputs: raws of the input type. A third typical values (N(0,1) quantised), a third
+// uniform over the whole raw range (so inner layers saturate or wrap), a third mixing the
+// extremes (min, max, 0, +-1 LSB) with typical values.
+std::vector<int64_t> testInputs(const FixedType& t, size_t rows, int n, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    std::normal_distribution<double> normal(0.0, 1.0);
+    const Int128 lo = t.minRaw(), span = t.maxRaw() - t.minRaw() + 1;
+    auto uniform = [&]() {
+        unsigned __int128 r = ((unsigned __int128)rng() << 64) | rng();
+        return int64_t(lo + Int128(r % (unsigned __int128)span));
+    };
+    auto typical = [&]() { return int64_t(t.castDouble(normal(rng))); };
+    const int64_t extremes[] = {int64_t(t.minRaw()), int64_t(t.maxRaw()), 0, 1, t.isSigned ? -1 : 2};
+    std::vector<int64_t> x(rows * size_t(n));
+    for (size_t r = 0; r < rows; ++r)
+        for (int i = 0; i < n; ++i) {
+            int64_t& v = x[r * size_t(n) + size_t(i)];
+            switch (r % 3) {
+            case 0: v = typical(); break;
+            case 1: v = uniform(); break;
+            default: v = rng() % 2 ? extremes[rng() % 5] : typical(); break;
+            }
+        }
+    return x;
+}
+
+void writeRaw(const fs::path& p, const std::vector<int64_t>& v, int perRow) {
+    std::ostringstream os;
+    for (size_t k = 0; k < v.size(); ++k) os << v[k] << ((k + 1) % size_t(perRow) ? ' ' : '\n');
+    writeFile(p, os.str());
+}
+
+void writeValues(const fs::path& p, const std::vector<int64_t>& v, int perRow, const FixedType& t) {
+    std::ostringstream os;
+    os.precision(17);
+    for (size_t k = 0; k < v.size(); ++k) os << t.toDouble(v[k]) << ((k + 1) % size_t(perRow) ? ' ' : '\n');
+    writeFile(p, os.str());
+}
+
+struct Project {
+    const Graph& g;
+    const Emulator& emu;
+    const HlsOptions& opt;
+    fs::path dir;
+    std::map<std::string, std::string> ids;
+    std::vector<LayerCode> layers;  // graph order, Input excluded
+    bool stream = false;
+
+    std::string typeName(const Layer& l) const {
+        return l.kind == LayerKind::Input ? "input_t" : ids.at(l.name) + "_result_t";
+    }
+    std::string varName(const Layer& l) const {
+        return l.kind == LayerKind::Input ? ids.at(l.name) : ids.at(l.name) + "_out";
+    }
+};
+
+std::string parametersHeader(const Project& p) {
+    std::ostringstream os;
+    os << "// Types and per-layer configurations of " << p.opt.projectName << ", written by Tachyon from "
+       << (p.g.sourceFile.empty() ? p.g.name : p.g.sourceFile) << ".\n"
+       << "// Every layer has <layer>_result_t (its output type) and <layer>_config (its sizes and\n"
+       << "// schedule); the kernels are in nnet_utils/, the constants in weights/.\n"
+       << "#ifndef PARAMETERS_H_\n#define PARAMETERS_H_\n\n"
+       << "#include \"ap_fixed.h\"\n#include \"ap_int.h\"\n#include \"hls_stream.h\"\n\n"
+       << "#include \"nnet_utils/nnet_activation.h\"\n#include \"nnet_utils/nnet_batchnorm.h\"\n"
+       << "#include \"nnet_utils/nnet_dense.h\"\n#include \"nnet_utils/nnet_softmax.h\"\n\n"
+       << "// " << p.g.input().name << ": the model input\n"
+       << "typedef " << p.g.input().type("result").str() << " input_t;\n\n";
+    for (const LayerCode& c : p.layers) os << c.params << "\n";
+    os << "typedef " << p.typeName(p.g.output()) << " result_t;\n\n#endif\n";
+    return os.str();
+}
+
+std::string topHeader(const Project& p) {
+    const std::string& top = p.opt.projectName;
+    std::ostringstream os;
+    os << "// Top function of " << top << ", written by Tachyon.\n#ifndef " << upper(top) << "_H_\n#define "
+       << upper(top) << "_H_\n\n#include \"parameters.h\"\n\n"
+       << "#define N_INPUT " << p.g.inputSize() << "\n#define N_OUTPUT " << p.g.outputSize() << "\n\n";
+    if (p.stream)
+        os << "void " << top << "(hls::stream<input_t>& " << p.varName(p.g.input()) << ", hls::stream<result_t>& "
+           << p.varName(p.g.output()) << ");\n";
+    else
+        os << "void " << top << "(const input_t " << p.varName(p.g.input()) << "[N_INPUT], result_t "
+           << p.varName(p.g.output()) << "[N_OUTPUT]);\n";
+    os << "\n#endif\n";
+    return os.str();
+}
+
+std::string topSource(const Project& p) {
+    const std::string& top = p.opt.projectName;
+    const std::string in = p.varName(p.g.input()), out = p.varName(p.g.output());
+    std::ostringstream os;
+    os << "// " << top << ": " << p.g.layers.size() - 1 << " layers, " << p.g.ioType << ", written by Tachyon.\n"
+       << "#include \"" << top << ".h\"\n\n";
+    for (const LayerCode& c : p.layers)
+        for (const ConstantFile& f : c.constants) os << "#include \"weights/" << f.name << "\"\n";
+    os << "\n";
+    if (p.stream) {
+        os << "void " << top << "(hls::stream<input_t>& " << in << ", hls::stream<result_t>& " << out << ") {\n"
+           << "    #pragma HLS INTERFACE axis port=" << in << "\n"
+           << "    #pragma HLS INTERFACE axis port=" << out << "\n"
+           << "    #pragma HLS DATAFLOW\n";
+    } else {
+        os << "void " << top << "(const input_t " << in << "[N_INPUT], result_t " << out << "[N_OUTPUT]) {\n"
+           << "    #pragma HLS ARRAY_RESHAPE variable=" << in << " complete dim=0\n"
+           << "    #pragma HLS ARRAY_PARTITION variable=" << out << " complete dim=0\n"
+           << "    #pragma HLS INTERFACE ap_vld port=" << in << "\n"
+           << "    #pragma HLS INTERFACE ap_vld port=" << out << "\n"
+           << "    #pragma HLS PIPELINE\n";
+    }
+    size_t k = 0;
+    for (size_t li = 1; li < p.g.layers.size(); ++li) {
+        const Layer& l = p.g.layers[li];
+        const LayerCode& c = p.layers[k++];
+        const Layer& src = *p.g.find(l.input);
+        const std::string var = p.varName(l), type = p.typeName(l);
+        os << "\n";
+        if (&l != &p.g.output()) {
+            if (p.stream) {
+                os << "    hls::stream<" << type << "> " << var << "(\"" << var << "\");\n"
+                   << "    #pragma HLS STREAM variable=" << var << " depth=" << l.outSize() << "\n";
+            } else {
+                os << "    " << type << " " << var << "[" << l.outSize() << "];\n"
+                   << "    #pragma HLS ARRAY_PARTITION variable=" << var << " complete dim=0\n";
+            }
+        }
+        os << "    nnet::" << c.kernel << "<" << p.typeName(src) << ", " << type << ", " << c.id << "_config>("
+           << p.varName(src) << ", " << var;
+        for (const std::string& a : c.constantArgs) os << ", " << a;
+        os << ");\n";
+    }
+    os << "}\n";
+    return os.str();
+}
+
+std::string testbench(const Project& p) {
+    const std::string& top = p.opt.projectName;
+    const FixedType& inT = p.g.input().type("result");
+    const FixedType& outT = p.g.output().type("result");
+    std::ostringstream os;
+    os << R"(// C simulation testbench of )" << top << R"(, written by Tachyon.
+// Reads tb_data/input_raw.dat (one sample per line, raw integers of input_t), runs the top
+// function, writes tb_data/csim_raw.dat and compares it with tb_data/expected_raw.dat, which
+// the Tachyon emulator computed. Usage: )" << top << R"(_test [tb_data folder] [max rows]
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+
+#include "firmware/)" << top << R"(.h"
+
+static const int kInputWidth = )" << inT.width << R"(;
+static const int kOutputWidth = )" << outT.width << R"(;
+static const bool kOutputSigned = )" << (outT.isSigned ? "true" : "false") << R"(;
+
+// Raw integer <-> fixed-point value through the standard bit-slice API.
+static input_t from_raw(long long raw) {
+    input_t x;
+    x.range(kInputWidth - 1, 0) = (unsigned long long)raw;
+    return x;
+}
+
+static long long to_raw(const result_t& y) {
+    unsigned long long bits = y.range(kOutputWidth - 1, 0).to_uint64();
+    if (kOutputSigned && kOutputWidth < 64 && ((bits >> (kOutputWidth - 1)) & 1)) bits |= ~0ULL << kOutputWidth;
+    return (long long)bits;
+}
+
+int main(int argc, char** argv) {
+    const std::string dir = argc > 1 ? argv[1] : "tb_data";
+    const long long maxRows = argc > 2 ? std::atoll(argv[2]) : -1;
+    std::ifstream fin((dir + "/input_raw.dat").c_str());
+    std::ifstream fexp((dir + "/expected_raw.dat").c_str());
+    std::ofstream fout((dir + "/csim_raw.dat").c_str());
+    if (!fin || !fexp || !fout) {
+        std::cerr << "cannot open the files in " << dir << "\n";
+        return 2;
+    }
+    long long rows = 0, mismatches = 0;
+    std::string line, expLine;
+    while ((maxRows < 0 || rows < maxRows) && std::getline(fin, line) && std::getline(fexp, expLine)) {
+        std::istringstream is(line), es(expLine);
+        input_t x[N_INPUT];
+        for (int i = 0; i < N_INPUT; i++) {
+            long long raw = 0;
+            is >> raw;
+            x[i] = from_raw(raw);
+        }
+        result_t y[N_OUTPUT];
+)";
+    if (p.stream)
+        os << R"(        hls::stream<input_t> in("input");
+        hls::stream<result_t> out("output");
+        for (int i = 0; i < N_INPUT; i++) in.write(x[i]);
+        )" << top << R"((in, out);
+        for (int j = 0; j < N_OUTPUT; j++) y[j] = out.read();
+)";
+    else
+        os << "        " << top << "(x, y);\n";
+    os << R"(        bool same = true;
+        for (int j = 0; j < N_OUTPUT; j++) {
+            long long want = 0;
+            es >> want;
+            const long long got = to_raw(y[j]);
+            fout << got << (j + 1 < N_OUTPUT ? " " : "\n");
+            same = same && got == want;
+        }
+        if (!same && ++mismatches <= 5) std::cout << "mismatch in row " << rows << ": " << line << "\n";
+        rows++;
+    }
+    std::cout << "rows " << rows << " mismatches " << mismatches << "\n";
+    return mismatches == 0 && rows > 0 ? 0 : 1;
+}
+)";
+    return os.str();
+}
+
+std::string buildScript(const Project& p) {
+    const std::string& top = p.opt.projectName;
+    std::ostringstream os;
+    os << "# Vitis HLS build of " << top << ", written by Tachyon.\n"
+       << "#   vitis_hls -f build_prj.tcl                       C simulation, synthesis, co-simulation, IP export\n"
+       << "#   vitis_hls -f build_prj.tcl -tclargs csim=1 synth=1 cosim=0 export=0\n"
+       << "# The firmware builds against the vendor's ap_fixed.h / hls_stream.h; the copies in\n"
+       << "# include/ are only for `tachyon csim` without vendor tools.\n"
+       << "array set opt {csim 1 synth 1 cosim 1 export 1}\n"
+       << "foreach arg $argv {\n"
+       << "    set kv [split $arg =]\n"
+       << "    if {[llength $kv] == 2 && [info exists opt([lindex $kv 0])]} { set opt([lindex $kv 0]) [lindex $kv 1] }\n"
+       << "}\n\n"
+       << "set part \"" << p.g.part << "\"\n"
+       << "set clock_period " << p.g.clockPeriodNs << "\n\n"
+       << "open_project -reset " << top << "_prj\n"
+       << "set_top " << top << "\n"
+       << "add_files firmware/" << top << ".cpp -cflags \"-std=c++14\"\n"
+       << "add_files -tb " << top << "_test.cpp -cflags \"-std=c++14\"\n"
+       << "add_files -tb tb_data\n"
+       << "open_solution -reset solution1\n"
+       << "set_part $part\n"
+       << "create_clock -period $clock_period -name default\n\n"
+       << "if {$opt(csim)} { csim_design -argv tb_data }\n"
+       << "if {$opt(synth)} { csynth_design }\n"
+       << "if {$opt(cosim)} { cosim_design -argv {tb_data 100} }\n"
+       << "if {$opt(export)} { export_design -format ip_catalog }\n"
+       << "exit\n";
+    return os.str();
+}
+
+}  // namespace
+
+void validateSchedule(const Graph& g) {
+    for (const Layer& l : g.layers) {
+        if (l.kind == LayerKind::Input) continue;
+        const std::string& s = l.schedule.strategy;
+        const std::string where = "HLS backend: layer '" + l.name + "' (" + toString(l.kind) + "): ";
+        if (s != "Latency" && s != "Resource" && s != "latency" && s != "resource")
+            throw Error(where + "Strategy '" + s + "' is not supported (Latency or Resource)");
+        const int rf = l.schedule.reuseFactor;
+        if (rf < 1) throw Error(where + "ReuseFactor " + std::to_string(rf) + " is invalid: it must be >= 1");
+        if (l.kind == LayerKind::Dense) {
+            const long long limit = (long long)l.nIn * l.nOut;
+            if (rf > limit)
+                throw Error(where + "ReuseFactor " + std::to_string(rf) + " is invalid for a Dense layer with n_in=" +
+                            std::to_string(l.nIn) + ", n_out=" + std::to_string(l.nOut) +
+                            ": it must be between 1 and n_in*n_out = " + std::to_string(limit));
+        }
+    }
+}
+
+void writeProject(const Graph& g, const Emulator& emu, const std::string& outDir, const HlsOptions& opt) {
+    if (!isIdentifier(opt.projectName))
+        throw Error("HLS backend: project name '" + opt.projectName + "' is not a C++ identifier");
+    if (g.ioType != "io_parallel" && g.ioType != "io_stream")
+        throw Error("HLS backend: IOType '" + g.ioType + "' is not supported (io_parallel or io_stream)");
+    validateSchedule(g);
+    Project p{g, emu, opt, fs::path(outDir), cppNames(g), {}, g.ioType == "io_stream"};
+    if (p.stream)
+        for (size_t k = 0; k + 1 < g.layers.size(); ++k)
+            if (g.consumers(g.layers[k].name).size() != 1)
+                throw Error("HLS backend: layer '" + g.layers[k].name +
+                            "': io_stream needs a chain of layers (each output read by exactly one layer)");
+    for (size_t k = 1; k < g.layers.size(); ++k) {
+        const Layer& l = g.layers[k];
+        p.layers.push_back(emitLayer(l, p.ids.at(l.name), emu.inputType(l.name), emu));
+    }
+
+    const fs::path tmpl = templateDir();
+    fs::create_directories(p.dir / "firmware/weights");
+    fs::create_directories(p.dir / "tb_data");
+    copyFolder(tmpl / "include", p.dir / "include");
+    copyFolder(tmpl / "nnet_utils", p.dir / "firmware/nnet_utils");
+    writeFile(p.dir / "firmware/parameters.h", parametersHeader(p));
+    writeFile(p.dir / "firmware" / (opt.projectName + ".h"), topHeader(p));
+    writeFile(p.dir / "firmware" / (opt.projectName + ".cpp"), topSource(p));
+    for (const LayerCode& c : p.layers)
+        for (const ConstantFile& f : c.constants) writeFile(p.dir / "firmware/weights" / f.name, f.text);
+    writeFile(p.dir / (opt.projectName + "_test.cpp"), testbench(p));
+    writeFile(p.dir / "build_prj.tcl", buildScript(p));
+
+    // Test vectors: expected outputs are the emulator's, bit for bit.
+    const int nIn = g.inputSize(), nOut = g.outputSize();
+    const FixedType& inT = g.input().type("result");
+    const FixedType& outT = g.output().type("result");
+    std::vector<int64_t> x = testInputs(inT, opt.testRows, nIn, opt.seed);
+    std::vector<int64_t> y(opt.testRows * size_t(nOut));
+    emu.runFixedRaw(x.data(), opt.testRows, y.data());
+    writeRaw(p.dir / "tb_data/input_raw.dat", x, nIn);
+    writeRaw(p.dir / "tb_data/expected_raw.dat", y, nOut);
+    writeValues(p.dir / "tb_data/tb_input_features.dat", x, nIn, inT);
+    writeValues(p.dir / "tb_data/tb_output_predictions.dat", y, nOut, outT);
+
+    nlohmann::ordered_json j;
+    j["backend"] = "hls";
+    j["kind"] = "nn";
+    j["top"] = opt.projectName;
+    j["model"] = g.sourceFile;
+    j["clock_period_ns"] = g.clockPeriodNs;
+    j["part"] = g.part;
+    j["io_type"] = g.ioType;
+    j["inputs"] = nIn;
+    j["outputs"] = nOut;
+    j["input_type"] = inT.str();
+    j["output_type"] = outT.str();
+    j["test_rows"] = opt.testRows;
+    writeFile(p.dir / "tachyon_project.json", j.dump(2) + "\n");
+}
+
+}  // namespace tachyon::hls

@@ -1,0 +1,43 @@
+// The Vitis HLS C++ backend: writes a self-contained HLS project for a typed Graph and
+// compiles/runs its C simulation with g++ (no vendor tools needed).
+//
+// Every number in the project comes from the Emulator (quantised weights, lookup tables,
+// expected test outputs), so the project computes exactly what the emulator computes.
+// See docs/hls.md for the project layout, the kernels and the ReuseFactor rules.
+#pragma once
+
+#include "emulator/Emulator.h"
+#include "ir/Graph.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <ostream>
+#include <string>
+
+namespace tachyon::hls {
+
+struct HlsOptions {
+    std::string projectName = "myproject";  // top function name (a C++ identifier)
+    size_t testRows = 1000;                 // rows in tb_data (random, including saturating values)
+    uint64_t seed = 1;                      // for the test rows
+};
+
+// Writes the project into outDir (created if missing; existing files are overwritten).
+// Throws tachyon::Error naming the layer for configurations the backend cannot build
+// (invalid ReuseFactor, unsupported strategy, io_stream on a non-chain graph).
+void writeProject(const Graph& g, const Emulator& emu, const std::string& outDir, const HlsOptions& opt);
+
+// Checks the schedule of every layer without writing anything (same errors as writeProject).
+void validateSchedule(const Graph& g);
+
+struct CsimResult {
+    size_t rows = 0, mismatches = 0;
+};
+
+// Compiles the project's testbench with g++ -O1 against the bundled headers in
+// <prj>/include, runs it on tb_data/input_raw.dat and compares its output with
+// tb_data/expected_raw.dat. Prints a summary and the first mismatches to `log`.
+// The compiler is $CXX when set, else g++. Throws tachyon::Error when it cannot build or run.
+CsimResult csim(const std::string& prjDir, std::ostream& log);
+
+}  // namespace tachyon::hls

@@ -1,0 +1,380 @@
+// Generated HLS projects must compute exactly what the emulator computes: each test writes
+// projects, compiles their C simulation with g++ against the bundled ap_fixed headers and
+// requires zero mismatches on 10,000 random rows (a third of them spanning the whole input
+// range, so inner layers saturate or wrap).
+#include "backends/hls/HlsWriter.h"
+#include "config/Config.h"
+#include "emulator/Emulator.h"
+#include "frontends/Frontend.h"
+#include "passes/Pass.h"
+#include "util/Error.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <future>
+#include <iostream>
+#include <random>
+#include <sstream>
+
+namespace fs = std::filesystem;
+using namespace tachyon;
+
+namespace {
+
+constexpr size_t kRows = 10000;
+
+fs::path workDir(const std::string& name) {
+    fs::path d = fs::path(TACHYON_BINARY_DIR) / "test_hls" / name;
+    fs::remove_all(d);
+    fs::create_directories(d);
+    return d;
+}
+
+std::string readFile(const fs::path& p) {
+    std::ifstream f(p);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+}
+
+FixedType T(const std::string& s) { return FixedType::parse(s); }
+
+Layer inputLayer(int n, const FixedType& t) {
+    Layer l;
+    l.name = "input_1";
+    l.kind = LayerKind::Input;
+    l.shape = {n};
+    l.precision["result"] = t;
+    return l;
+}
+
+// Random weights ~ N(0, 1/sqrt(nIn)) scaled up so that 16/6 and 8/3 types saturate sometimes;
+// `pruned` of them set to zero.
+Layer dense(const std::string& name, const std::string& input, int nIn, int nOut, std::mt19937_64& rng,
+            ActKind act = ActKind::Linear, double pruned = 0.0) {
+    Layer l;
+    l.name = name;
+    l.kind = LayerKind::Dense;
+    l.input = input;
+    l.nIn = nIn;
+    l.nOut = nOut;
+    l.shape = {nOut};
+    l.activation = act;
+    std::normal_distribution<double> w(0.0, 1.5 / std::sqrt(double(nIn)));
+    std::uniform_real_distribution<double> u(0.0, 1.0);
+    for (int k = 0; k < nIn * nOut; ++k) l.weight.push_back(u(rng) < pruned ? 0.0 : w(rng));
+    for (int k = 0; k < nOut; ++k) l.bias.push_back(w(rng));
+    return l;
+}
+
+Layer activation(const std::string& name, const std::string& input, int n, ActKind a) {
+    Layer l;
+    l.name = name;
+    l.kind = LayerKind::Activation;
+    l.input = input;
+    l.shape = {n};
+    l.activation = a;
+    l.alpha = 0.3;
+    return l;
+}
+
+Layer softmax(const std::string& name, const std::string& input, int n) {
+    Layer l = activation(name, input, n, ActKind::Linear);
+    l.kind = LayerKind::Softmax;
+    return l;
+}
+
+// A jet-tagger-shaped MLP: 16-64-32-32-5, ReLU, softmax.
+Graph jetTagger(uint64_t seed, double pruned = 0.0) {
+    std::mt19937_64 rng(seed);
+    Graph g;
+    g.name = "jet_mlp";
+    g.layers.push_back(inputLayer(16, T("ap_fixed<16,6>")));
+    g.layers.push_back(dense("fc1", "input_1", 16, 64, rng, ActKind::ReLU, pruned));
+    g.layers.push_back(dense("fc2", "fc1", 64, 32, rng, ActKind::ReLU, pruned));
+    g.layers.push_back(dense("fc3", "fc2", 32, 32, rng, ActKind::ReLU, pruned));
+    g.layers.push_back(dense("output", "fc3", 32, 5, rng));
+    g.layers.push_back(softmax("softmax", "output", 5));
+    return g;
+}
+
+// Every layer kind and activation: Dense, BatchNorm, sigmoid, tanh, leaky_relu,
+// hard_sigmoid, relu6, a Reshape and softmax.
+Graph activationZoo(uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    Graph g;
+    g.name = "zoo";
+    g.layers.push_back(inputLayer(12, T("ap_fixed<16,6>")));
+    g.layers.push_back(dense("d1", "input_1", 12, 16, rng));
+    Layer bn;
+    bn.name = "bn";
+    bn.kind = LayerKind::BatchNorm;
+    bn.input = "d1";
+    bn.shape = {16};
+    std::normal_distribution<double> s(1.0, 0.5);
+    for (int i = 0; i < 16; ++i) {
+        bn.scale.push_back(s(rng));
+        bn.shift.push_back(s(rng) - 1.0);
+    }
+    g.layers.push_back(bn);
+    g.layers.push_back(activation("sig", "bn", 16, ActKind::Sigmoid));
+    g.layers.push_back(dense("d2", "sig", 16, 16, rng));
+    g.layers.push_back(activation("th", "d2", 16, ActKind::Tanh));
+    g.layers.push_back(dense("d3", "th", 16, 12, rng));
+    g.layers.push_back(activation("leaky", "d3", 12, ActKind::LeakyReLU));
+    g.layers.push_back(activation("hsig", "leaky", 12, ActKind::HardSigmoid));
+    g.layers.push_back(dense("d4", "hsig", 12, 8, rng));
+    g.layers.push_back(activation("r6", "d4", 8, ActKind::ReLU6));
+    Layer flat = activation("flatten", "r6", 8, ActKind::Linear);
+    flat.kind = LayerKind::Reshape;
+    g.layers.push_back(flat);
+    g.layers.push_back(dense("d5", "flatten", 8, 4, rng));
+    g.layers.push_back(softmax("softmax", "d5", 4));
+    return g;
+}
+
+// The types every layer kind needs, all from `t`; helper tables at their usual defaults.
+void uniformTypes(Graph& g, const FixedType& t) {
+    for (Layer& l : g.layers) {
+        l.precision.clear();
+        l.precision["result"] = t;
+        if (l.kind == LayerKind::Dense)
+            for (auto v : {"weight", "bias", "accum"}) l.precision[v] = t;
+        if (l.kind == LayerKind::BatchNorm) l.precision["scale"] = l.precision["shift"] = t;
+        if (l.activation == ActKind::Sigmoid || l.activation == ActKind::Tanh)
+            l.precision["table"] = T("ap_fixed<18,2,AP_RND,AP_SAT>");
+        if (l.activation == ActKind::LeakyReLU || l.activation == ActKind::HardSigmoid)
+            l.precision["param"] = T("ap_fixed<16,2,AP_RND,AP_SAT>");
+        if (l.kind == LayerKind::Softmax)
+            l.precision["exp_table"] = l.precision["inv_table"] = T("ap_ufixed<18,1,AP_RND,AP_SAT>");
+    }
+}
+
+// Per-layer mixed precision: every layer gets its own widths and modes, including unsigned
+// results after ReLU, accumulators with saturation bits and symmetric saturation.
+void mixedTypes(Graph& g) {
+    uniformTypes(g, T("ap_fixed<16,6>"));
+    static const char* results[] = {"ap_fixed<12,4,AP_RND_CONV,AP_SAT>", "ap_ufixed<10,4,AP_RND,AP_SAT>",
+                                    "ap_fixed<14,5,AP_TRN_ZERO,AP_SAT_SYM>", "ap_fixed<9,3,AP_RND_ZERO,AP_WRAP>",
+                                    "ap_fixed<11,6,AP_RND_INF,AP_SAT_ZERO>", "ap_fixed<13,4,AP_RND_MIN_INF,AP_SAT>"};
+    static const char* accums[] = {"ap_fixed<20,8,AP_RND,AP_SAT>", "ap_fixed<18,6,AP_TRN,AP_WRAP,2>",
+                                   "ap_fixed<24,10>", "ap_fixed<14,5,AP_RND_CONV,AP_SAT_SYM>"};
+    static const char* weights[] = {"ap_fixed<8,2,AP_RND,AP_SAT>", "ap_fixed<6,1,AP_RND_CONV,AP_SAT>",
+                                    "ap_fixed<10,3>"};
+    size_t k = 0;
+    for (Layer& l : g.layers) {
+        l.precision["result"] = T(results[k % 6]);
+        if (l.kind == LayerKind::Dense) {
+            l.precision["accum"] = T(accums[k % 4]);
+            l.precision["weight"] = T(weights[k % 3]);
+            l.precision["bias"] = T(weights[(k + 1) % 3]);
+        }
+        if (l.kind == LayerKind::Softmax) l.precision["result"] = T("ap_ufixed<8,0,AP_RND,AP_SAT>");
+        ++k;
+    }
+    g.layers.front().precision["result"] = T("ap_fixed<10,5,AP_RND,AP_SAT>");
+}
+
+void schedule(Graph& g, const std::string& strategy, int rf, const std::string& io) {
+    g.ioType = io;
+    for (Layer& l : g.layers) {
+        l.schedule.strategy = strategy;
+        l.schedule.reuseFactor = l.kind == LayerKind::Dense ? std::min(rf, l.nIn * l.nOut) : 1;
+    }
+}
+
+struct Case {
+    std::string name;
+    Graph g;
+};
+
+// Writes and simulates every case, two at a time (compiling dominates). Returns the logs.
+std::vector<std::string> writeAndSimulate(const std::string& suite, std::vector<Case>& cases) {
+    const fs::path dir = workDir(suite);
+    std::vector<std::string> logs(cases.size());
+    auto one = [&](size_t k) {
+        Case& c = cases[k];
+        Emulator emu(c.g);
+        hls::HlsOptions opt;
+        opt.testRows = kRows;
+        opt.seed = k + 1;
+        const fs::path prj = dir / c.name;
+        hls::writeProject(c.g, emu, prj.string(), opt);
+        std::ostringstream log;
+        hls::CsimResult r = hls::csim(prj.string(), log);
+        if (r.rows != kRows || r.mismatches != 0) logs[k] = c.name + ": " + log.str();
+    };
+    for (size_t k = 0; k < cases.size(); k += 2) {
+        auto second = std::async(std::launch::async, [&, k] { if (k + 1 < cases.size()) one(k + 1); });
+        one(k);
+        second.get();
+    }
+    return logs;
+}
+
+void expectAllMatch(const std::string& suite, std::vector<Case> cases) {
+    for (const std::string& log : writeAndSimulate(suite, cases)) EXPECT_TRUE(log.empty()) << log;
+}
+
+}  // namespace
+
+TEST(HlsProject, JetTaggerConfigurationsMatchEmulatorBitForBit) {
+    std::vector<Case> cases;
+    auto add = [&](const std::string& name, std::function<void(Graph&)> types, const std::string& strategy, int rf,
+                   const std::string& io) {
+        Graph g = jetTagger(11);
+        types(g);
+        schedule(g, strategy, rf, io);
+        cases.push_back({name, g});
+    };
+    auto t16 = [](Graph& g) { uniformTypes(g, T("ap_fixed<16,6>")); };
+    auto t8 = [](Graph& g) { uniformTypes(g, T("ap_fixed<8,3,AP_RND,AP_SAT>")); };
+    add("trn_wrap_latency_rf1_parallel", t16, "Latency", 1, "io_parallel");
+    add("rnd_sat_resource_rf4_stream", t8, "Resource", 4, "io_stream");
+    add("mixed_resource_rf16_parallel", mixedTypes, "Resource", 16, "io_parallel");
+    add("mixed_latency_rf1_stream", mixedTypes, "Latency", 1, "io_stream");
+    add("rnd_sat_resource_rf16_parallel", t8, "Resource", 16, "io_parallel");
+    add("trn_wrap_latency_rf4_stream", t16, "Latency", 4, "io_stream");
+    expectAllMatch("jet", cases);
+}
+
+TEST(HlsProject, EveryLayerKindMatchesEmulatorBitForBit) {
+    std::vector<Case> cases;
+    Graph a = activationZoo(5);
+    uniformTypes(a, T("ap_fixed<16,6>"));
+    schedule(a, "Latency", 1, "io_parallel");
+    cases.push_back({"zoo_16_6_parallel", a});
+    Graph b = activationZoo(6);
+    mixedTypes(b);
+    schedule(b, "Resource", 4, "io_stream");
+    cases.push_back({"zoo_mixed_stream", b});
+    expectAllMatch("zoo", cases);
+}
+
+TEST(HlsProject, PrunedWeightsAreLeftOutOfTheGeneratedCode) {
+    Graph g = jetTagger(3, 0.7);
+    uniformTypes(g, T("ap_fixed<8,3,AP_RND,AP_SAT>"));
+    schedule(g, "Resource", 16, "io_parallel");
+    Emulator emu(g);
+    size_t nonzero = 0;
+    for (int64_t w : emu.weightRaw("fc2")) nonzero += w != 0;
+    ASSERT_LT(nonzero, 64u * 32u / 2);
+    const fs::path prj = workDir("pruned") / "prj";
+    hls::HlsOptions opt;
+    opt.testRows = kRows;
+    hls::writeProject(g, emu, prj.string(), opt);
+    const std::string params = readFile(prj / "firmware/parameters.h");
+    EXPECT_NE(params.find("static const unsigned n_nonzero = " + std::to_string(nonzero) + ";"), std::string::npos);
+    std::ostringstream log;
+    hls::CsimResult r = hls::csim(prj.string(), log);
+    EXPECT_EQ(r.rows, kRows);
+    EXPECT_EQ(r.mismatches, 0u) << log.str();
+}
+
+TEST(HlsProject, ProjectReadsLikeFirmware) {
+    Graph g = jetTagger(4);
+    uniformTypes(g, T("ap_fixed<16,6>"));
+    schedule(g, "Latency", 1, "io_parallel");
+    g.part = "xcku115-flvb2104-2-i";
+    g.clockPeriodNs = 3.125;
+    Emulator emu(g);
+    const fs::path prj = workDir("layout") / "prj";
+    hls::HlsOptions opt;
+    opt.projectName = "jet_tagger";
+    opt.testRows = 10;
+    hls::writeProject(g, emu, prj.string(), opt);
+    for (const char* f : {"firmware/jet_tagger.cpp", "firmware/jet_tagger.h", "firmware/parameters.h",
+                          "firmware/weights/fc1_w.h", "firmware/weights/fc1_b.h", "firmware/weights/softmax_table.h",
+                          "firmware/nnet_utils/nnet_dense.h", "include/ap_fixed.h", "include/hls_stream.h",
+                          "jet_tagger_test.cpp", "build_prj.tcl", "tachyon_project.json", "tb_data/input_raw.dat",
+                          "tb_data/expected_raw.dat", "tb_data/tb_input_features.dat"})
+        EXPECT_TRUE(fs::exists(prj / f)) << f;
+    const std::string top = readFile(prj / "firmware/jet_tagger.cpp");
+    // One kernel call per layer, named after the layer; no numbers inside the logic code.
+    EXPECT_NE(top.find("nnet::dense<input_t, fc1_result_t, fc1_config>(input_1, fc1_out, fc1_w"), std::string::npos)
+        << top;
+    EXPECT_NE(top.find("nnet::softmax<output_result_t, softmax_result_t, softmax_config>"), std::string::npos) << top;
+    EXPECT_EQ(top.find("0."), std::string::npos) << "weights must not be inlined into the logic code";
+    EXPECT_NE(top.find("#pragma HLS PIPELINE"), std::string::npos);
+    const std::string tcl = readFile(prj / "build_prj.tcl");
+    EXPECT_NE(tcl.find("xcku115-flvb2104-2-i"), std::string::npos);
+    EXPECT_NE(tcl.find("set clock_period 3.125"), std::string::npos);
+    for (const char* step : {"csim_design", "csynth_design", "cosim_design", "export_design"})
+        EXPECT_NE(tcl.find(step), std::string::npos) << step;
+    // The firmware uses only the standard API: no Tachyon names.
+    for (const auto& e : fs::recursive_directory_iterator(prj / "firmware"))
+        if (e.is_regular_file()) {
+            EXPECT_EQ(readFile(e.path()).find("tachyon::"), std::string::npos) << e.path();
+        }
+    const std::string meta = readFile(prj / "tachyon_project.json");
+    EXPECT_NE(meta.find("\"top\": \"jet_tagger\""), std::string::npos) << meta;
+}
+
+TEST(HlsProject, BadSchedulesAreRejectedNamingTheLayer) {
+    Graph g = jetTagger(5);
+    uniformTypes(g, T("ap_fixed<16,6>"));
+    Emulator emu(g);
+    const fs::path prj = workDir("bad") / "prj";
+    auto expectError = [&](const Graph& bad, const std::string& layer, const std::string& what) {
+        try {
+            hls::writeProject(bad, emu, prj.string(), {});
+            ADD_FAILURE() << "expected an error about " << what;
+        } catch (const Error& e) {
+            const std::string msg = e.what();
+            EXPECT_NE(msg.find("'" + layer + "'"), std::string::npos) << msg;
+            EXPECT_NE(msg.find(what), std::string::npos) << msg;
+        }
+    };
+    Graph tooMuchReuse = g;
+    tooMuchReuse.find("output")->schedule.reuseFactor = 161;  // 32 x 5 = 160 multiplications
+    expectError(tooMuchReuse, "output", "ReuseFactor 161");
+    Graph noReuse = g;
+    noReuse.find("fc2")->schedule.reuseFactor = 0;
+    expectError(noReuse, "fc2", "ReuseFactor 0");
+    Graph strategy = g;
+    strategy.find("fc3")->schedule.strategy = "Stable";
+    expectError(strategy, "fc3", "Strategy 'Stable'");
+    Graph io = g;
+    io.ioType = "io_serial";
+    EXPECT_THROW(hls::writeProject(io, emu, prj.string(), {}), Error);
+}
+
+// The dense-family models of the shared model zoo, through the real frontends and the
+// configuration pipeline, at two configurations each.
+TEST(HlsProject, SharedModelsMatchEmulatorBitForBit) {
+    const fs::path shared = fs::path(TACHYON_SOURCE_DIR) / "../shared/models";
+    if (!fs::exists(shared)) GTEST_SKIP() << "no ../shared/models";
+    // Models whose layers the frontends do not read (QKeras, custom binary layers) are the
+    // frontends' business: they are reported and skipped here.
+    const char* models[] = {"keras/KERAS_1layer.json", "keras/KERAS_3layer.json",
+                            "keras/KERAS_3layer_batch_norm.json", "keras/KERAS_dense_16x100x100x100x100x100x5.json",
+                            "keras/qkeras_3layer.json", "keras/qkeras_mnist_dense.json",
+                            "keras/KERAS_3layer_binary_smaller.json", "keras/KERAS_3layer_ternary_small.json",
+                            "onnx/three_layer_keras.onnx", "onnx/three_layer_pytorch.onnx", "onnx/two_layer_keras.onnx",
+                            "onnx/two_layer_pytorch.onnx", "onnx/three_layer_bn_pytorch.onnx"};
+    const char* configs[] = {
+        "IOType: io_parallel\nModel:\n  Precision: ap_fixed<16,6>\n  ReuseFactor: 1\n  Strategy: Latency\n",
+        "IOType: io_stream\nModel:\n  Precision: ap_fixed<8,3,AP_RND,AP_SAT>\n  ReuseFactor: 4\n  Strategy: Resource\n"};
+    std::vector<Case> cases;
+    for (const char* m : models) {
+        const fs::path path = shared / m;
+        if (!fs::exists(path)) continue;
+        for (int c = 0; c < 2; ++c) {
+            Graph g;
+            try {
+                g = loadModel(path.string());
+                runPipeline(g, Config::parse(configs[c], "test-config"));
+            } catch (const Error& e) {
+                if (std::string(e.what()).find("unsupported") == std::string::npos) ADD_FAILURE() << m << ": " << e.what();
+                else if (c == 0) std::cout << "[ skipped  ] " << m << ": " << e.what() << "\n";
+                continue;
+            }
+            std::string name = fs::path(m).stem().string() + (c ? "_8_3_stream" : "_16_6_parallel");
+            cases.push_back({name, g});
+        }
+    }
+    expectAllMatch("shared", cases);
+}
