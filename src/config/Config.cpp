@@ -158,51 +158,43 @@ Config Config::parse(const std::string& text, const std::string& sourceName) {
     if (root.IsNull()) return cfg;
     if (!root.IsMap()) c.fail("top level", "expected a mapping");
 
-    auto parseSections = [&](const YAML::Node& node, const std::string& prefix) {
-        for (const auto& kv : node) {
-            const std::string key = kv.first.as<std::string>();
-            const std::string at = prefix + key;
-            if (key == "Model") {
-                merge(cfg.model, parseLayer(c, kv.second, at));
-            } else if (key == "LayerType" || key == "LayerName") {
-                if (!kv.second.IsMap()) c.fail(at, "expected a mapping of layer " + std::string(key == "LayerType" ? "types" : "names"));
-                for (const auto& lv : kv.second) {
-                    std::string name = lv.first.as<std::string>();
-                    LayerConfig lc = parseLayer(c, lv.second, at + "." + name);
-                    if (key == "LayerType") {
-                        static const std::set<std::string> kinds = {"Input", "InputLayer", "Dense", "BatchNormalization",
-                                                                    "Activation", "Softmax", "Reshape", "ReLU", "LeakyReLU"};
-                        if (!kinds.count(name)) c.fail(at + "." + name, "unknown layer type (expected Input, Dense, BatchNormalization, Activation, Softmax, Reshape)");
-                        if (name == "InputLayer") name = "Input";
-                        if (name == "ReLU" || name == "LeakyReLU") name = "Activation";
-                        merge(cfg.byType[name], lc);
-                    } else {
-                        merge(cfg.byName[name], lc);
-                    }
-                }
-            } else {
-                return key;  // not a section key
-            }
+    // One of the Model / LayerType / LayerName sections (at top level or under HLSConfig).
+    auto parseSection = [&](const std::string& key, const YAML::Node& v, const std::string& at) {
+        if (key == "Model") {
+            merge(cfg.model, parseLayer(c, v, at));
+            return;
         }
-        return std::string();
+        if (!v.IsMap()) c.fail(at, "expected a mapping of layer " + std::string(key == "LayerType" ? "types" : "names"));
+        for (const auto& lv : v) {
+            std::string name = lv.first.as<std::string>();
+            LayerConfig lc = parseLayer(c, lv.second, at + "." + name);
+            if (key == "LayerName") {
+                merge(cfg.byName[name], lc);
+                continue;
+            }
+            static const std::set<std::string> kinds = {"Input", "InputLayer", "Dense", "BatchNormalization",
+                                                        "Activation", "Softmax", "Reshape", "ReLU", "LeakyReLU"};
+            if (!kinds.count(name))
+                c.fail(at + "." + name, "unknown layer type (expected Input, Dense, BatchNormalization, Activation, Softmax, Reshape)");
+            if (name == "InputLayer") name = "Input";
+            if (name == "ReLU" || name == "LeakyReLU") name = "Activation";
+            merge(cfg.byType[name], lc);
+        }
     };
+    auto isSection = [](const std::string& k) { return k == "Model" || k == "LayerType" || k == "LayerName"; };
 
     for (const auto& kv : root) {
         const std::string key = kv.first.as<std::string>();
         const YAML::Node& v = kv.second;
         if (key == "HLSConfig") {
             if (!v.IsMap()) c.fail(key, "expected a mapping");
-            YAML::Node sub = v;
-            for (const auto& s : sub) {
-                std::string k = s.first.as<std::string>();
-                if (k != "Model" && k != "LayerType" && k != "LayerName")
-                    c.fail("HLSConfig." + k, "unknown key (expected Model, LayerType, LayerName)");
+            for (const auto& sub : v) {
+                std::string k = sub.first.as<std::string>();
+                if (!isSection(k)) c.fail("HLSConfig." + k, "unknown key (expected Model, LayerType, LayerName)");
+                parseSection(k, sub.second, "HLSConfig." + k);
             }
-            parseSections(v, "HLSConfig.");
-        } else if (key == "Model" || key == "LayerType" || key == "LayerName") {
-            YAML::Node one;
-            one[key] = v;
-            parseSections(one, "");
+        } else if (isSection(key)) {
+            parseSection(key, v, key);
         } else if (key == "IOType") {
             cfg.ioType = scalar(c, v, key);
             if (cfg.ioType != "io_parallel" && cfg.ioType != "io_stream")
