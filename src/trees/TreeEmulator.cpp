@@ -52,6 +52,7 @@ struct TreeEmulator::Impl {
     std::vector<std::vector<int64_t>> thresholdRaw, bound, leafRaw;  // [tree][node]
     std::vector<int64_t> baseRaw;
     std::vector<std::vector<int>> classTrees;
+    bool sumNeverOverflows = false;
 
     void fillMux(const Tree& t, const WalkTree& w, MuxTree& m, int node, int slot, int level) {
         const int splitSlots = (1 << m.depth) - 1;
@@ -169,6 +170,19 @@ TreeEmulator::TreeEmulator(const Ensemble& e, const TreeConfig& c) : ens_(e), cf
     scale_ = std::ldexp(1.0, in.frac());
     for (double b : ens_.baseScore) im.baseRaw.push_back(int64_t(sc.castDouble(b)));
     for (int k = 0; k < ens_.nClasses; ++k) im.classTrees.push_back(ens_.treesOfClass(k));
+    // When no partial sum of a class can leave the score type (interval bound over the
+    // leaves), every cast in the adder tree is the identity and its order is irrelevant.
+    im.sumNeverOverflows = true;
+    for (int k = 0; k < ens_.nClasses; ++k) {
+        Int128 bound = im.baseRaw[size_t(k)] < 0 ? -Int128(im.baseRaw[size_t(k)]) : Int128(im.baseRaw[size_t(k)]);
+        for (int ti : im.classTrees[size_t(k)]) {
+            int64_t m = 0;
+            for (int64_t v : im.leafRaw[size_t(ti)]) m = std::max(m, v < 0 ? -v : v);
+            bound += m;
+        }
+        const bool symOk = !(sc.overflow == Overflow::SAT_SYM && sc.isSigned) || bound < -sc.minRaw();
+        if (bound > sc.maxRaw() || -bound < sc.minRaw() || !symOk) im.sumNeverOverflows = false;
+    }
 }
 
 TreeEmulator::~TreeEmulator() = default;
@@ -291,10 +305,11 @@ void TreeEmulator::runFixedRaw(const int64_t* xRaw, size_t rows, int64_t* outRaw
     std::vector<Vec> x(static_cast<size_t>(nf)), leaves(nTrees), terms(nTrees + 1);
     for (size_t r0 = 0; r0 < rows; r0 += kLanes) {
         const int valid = int(std::min<size_t>(kLanes, rows - r0));
-        for (int f = 0; f < nf; ++f) {
-            Vec v{};
-            for (int l = 0; l < valid; ++l) v[l] = int32_t(xRaw[(r0 + size_t(l)) * size_t(nf) + size_t(f)]);
-            x[size_t(f)] = v;
+        // Transpose the block: read each row sequentially, one lane per row.
+        if (valid < kLanes) std::fill(x.begin(), x.end(), Vec{});
+        for (int l = 0; l < valid; ++l) {
+            const int64_t* row = xRaw + (r0 + size_t(l)) * size_t(nf);
+            for (int f = 0; f < nf; ++f) x[size_t(f)][l] = int32_t(row[f]);
         }
         for (size_t ti = 0; ti < nTrees; ++ti) {
             const Impl::MuxTree& m = im.mux[ti];
@@ -314,6 +329,12 @@ void TreeEmulator::runFixedRaw(const int64_t* xRaw, size_t rows, int64_t* outRaw
         }
         for (int k = 0; k < nc; ++k) {
             const std::vector<int>& ct = im.classTrees[size_t(k)];
+            if (im.sumNeverOverflows) {
+                Vec sum = splat(int32_t(im.baseRaw[size_t(k)]));
+                for (int ti : ct) sum += leaves[size_t(ti)];
+                for (int l = 0; l < valid; ++l) outRaw[(r0 + size_t(l)) * size_t(nc) + size_t(k)] = sum[l];
+                continue;
+            }
             terms[0] = splat(int32_t(im.baseRaw[size_t(k)]));
             for (size_t j = 0; j < ct.size(); ++j) terms[j + 1] = leaves[size_t(ct[j])];
             reduceTerms(terms.data(), int(ct.size()) + 1, castSum);
