@@ -1,0 +1,235 @@
+// Each layer of the graph as netlist blocks, following docs/semantics.md exactly.
+// All constants come from the Emulator (quantised weights, biases, tables), so the RTL
+// computes what the emulator computes.
+#include "backends/verilog/LayerRtl.h"
+
+#include "util/Error.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace tachyon::verilog {
+
+namespace {
+
+// Dense accumulation:
+//  * products exact (accum frac >= input frac + weight frac) and the accumulator either
+//    wraps without saturation bits (sums are then modular: any order gives the same
+//    bits) or can never overflow in the ascending order (interval bound; then every cast
+//    is the identity): the whole layer is one constant matrix-vector product, built as
+//    a shift-add adder graph with CSE, bias folded into the last adder, one cast at the end;
+//  * otherwise each product is computed exactly (shift-add per input, shared across
+//    outputs), cast to accum individually, and summed as a tree when the accumulator is
+//    modular or cannot overflow, or as the ascending chain of saturating casts otherwise.
+std::vector<Sig> dense(RtlContext& c, const Layer& l, const Emulator& emu, const std::vector<Sig>& in,
+                       const FixedType& inT) {
+    const auto& w = emu.weightRaw(l.name);
+    const auto& b = emu.biasRaw(l.name);
+    const FixedType& A = l.type("accum");
+    const int nIn = l.nIn, nOut = l.nOut;
+    const int fp = inT.frac() + l.type("weight").frac();
+    const int fa = A.frac();
+    const int up = fa - fp;   // product -> accumulator LSB shift
+    const bool modular = A.overflow == Overflow::WRAP && A.satBits == 0;
+    const Int128 accLo = A.minRaw() + ((A.overflow == Overflow::SAT_SYM && A.isSigned) ? 1 : 0);
+    const Int128 accHi = A.maxRaw();
+
+    std::vector<Int128> bias(static_cast<size_t>(nOut));
+    for (int j = 0; j < nOut; ++j) bias[size_t(j)] = A.castRaw(Int128(b[size_t(j)]), l.type("bias").frac());
+
+    // Can any cast of the ascending accumulation overflow (products exact only)?
+    bool safe = up >= 0;
+    for (int j = 0; j < nOut && safe; ++j) {
+        Int128 lo = bias[size_t(j)], hi = lo;
+        safe = lo >= accLo && hi <= accHi;
+        for (int i = 0; i < nIn && safe; ++i) {
+            const Int128 wij = w[size_t(i) * nOut + j];
+            if (wij == 0) continue;
+            const Node& x = c.nl.node(in[size_t(i)]);
+            Int128 p1 = (x.lo * wij) << up, p2 = (x.hi * wij) << up;
+            lo += std::min(p1, p2);
+            hi += std::max(p1, p2);
+            safe = std::min(p1, p2) >= accLo && std::max(p1, p2) <= accHi && lo >= accLo && hi <= accHi;
+        }
+    }
+
+    std::vector<Sig> acc;
+    if (up >= 0 && (modular || safe)) {
+        acc = linearMap(c, in, w, nIn, nOut, bias, up, modular ? A.width + (A.isSigned ? 0 : 1) : 0);
+        for (auto& s : acc) s = castTo(c, s, fa, A);   // wraps (modular) or is the identity (safe)
+    } else {
+        // products[i][j] = cast<accum>(x_i * w_ij), each input's products as one shift-add graph
+        std::vector<std::vector<Sig>> prod(static_cast<size_t>(nIn));
+        for (int i = 0; i < nIn; ++i) {
+            std::vector<int64_t> row(w.begin() + ptrdiff_t(i) * nOut, w.begin() + ptrdiff_t(i + 1) * nOut);
+            prod[size_t(i)] = linearMap(c, {in[size_t(i)]}, row, 1, nOut, std::vector<Int128>(size_t(nOut), 0));
+            for (int j = 0; j < nOut; ++j)
+                if (row[size_t(j)] != 0) prod[size_t(i)][size_t(j)] = castTo(c, prod[size_t(i)][size_t(j)], fp, A);
+        }
+        for (int j = 0; j < nOut; ++j) {
+            std::vector<Sig> terms;
+            for (int i = 0; i < nIn; ++i)
+                if (w[size_t(i) * nOut + j] != 0) terms.push_back(prod[size_t(i)][size_t(j)]);
+            // Are the sums of the (already cast) products safe in ascending order?
+            bool sumSafe = modular;
+            if (!sumSafe) {
+                Int128 lo = bias[size_t(j)], hi = lo;
+                sumSafe = true;
+                for (Sig t : terms) {
+                    lo += c.nl.node(t).lo;
+                    hi += c.nl.node(t).hi;
+                    sumSafe = sumSafe && lo >= accLo && hi <= accHi;
+                }
+            }
+            Sig a;
+            if (sumSafe) {
+                a = linearMap(c, terms, std::vector<int64_t>(terms.size(), 1), int(terms.size()), 1,
+                              {bias[size_t(j)]}, 0, modular ? A.width + (A.isSigned ? 0 : 1) : 0)[0];
+                a = castTo(c, a, fa, A);
+            } else {
+                a = constant(c, bias[size_t(j)]);
+                for (Sig t : terms) a = castTo(c, add(c, a, t), fa, A);
+            }
+            acc.push_back(a);
+        }
+    }
+    std::vector<Sig> out;
+    for (Sig a : acc) {
+        Sig z = castTo(c, a, fa, l.type("result"));
+        if (l.activation == ActKind::ReLU) z = clampConst(c, z, 0, std::max<Int128>(c.nl.node(z).hi, 0));
+        out.push_back(z);
+    }
+    return out;
+}
+
+std::vector<Sig> batchNorm(RtlContext& c, const Layer& l, const Emulator& emu, const std::vector<Sig>& in,
+                           const FixedType& inT) {
+    const auto& scale = emu.scaleRaw(l.name);
+    const auto& shift = emu.biasRaw(l.name);
+    const int fp = inT.frac() + l.type("scale").frac();
+    const int fs = l.type("shift").frac();
+    const int f = std::max(fp, fs);
+    std::vector<Sig> out;
+    for (size_t i = 0; i < in.size(); ++i) {
+        Sig v = linearMap(c, {in[i]}, {scale[i]}, 1, 1, {Int128(shift[i]) << (f - fs)}, f - fp)[0];
+        out.push_back(castTo(c, v, f, l.type("result")));
+    }
+    return out;
+}
+
+std::vector<Sig> activation(RtlContext& c, const Layer& l, const Emulator& emu, const std::vector<Sig>& in,
+                            const FixedType& inT) {
+    const FixedType& outT = l.type("result");
+    const int fx = inT.frac();
+    std::vector<Sig> out;
+    switch (l.activation) {
+    case ActKind::Linear:
+    case ActKind::ReLU:
+    case ActKind::ReLU6: {
+        const int f = std::max(fx, 0);
+        const Int128 six = Int128(6) << f;
+        for (Sig x : in) {
+            Sig v = shiftLeft(c, x, f - fx);
+            if (l.activation == ActKind::ReLU) v = clampConst(c, v, 0, std::max<Int128>(c.nl.node(v).hi, 0));
+            if (l.activation == ActKind::ReLU6) v = clampConst(c, v, 0, six);
+            out.push_back(castTo(c, v, f, outT));
+        }
+        return out;
+    }
+    case ActKind::LeakyReLU:
+    case ActKind::HardSigmoid: {
+        const int pf = l.type("param").frac();
+        const bool leaky = l.activation == ActKind::LeakyReLU;
+        const std::vector<int64_t>& params = emu.paramRaw(l.name);  // {alpha} or {slope, offset}
+        const int64_t a = params.at(0);
+        const int64_t bRaw = leaky ? 0 : params.at(1);
+        // hard_sigmoid: slope*x + offset exactly, at frac pf + max(fx, 0) (docs/semantics.md).
+        const int up = leaky ? 0 : std::max(0, -fx);
+        const Int128 bAligned = Int128(bRaw) << std::max(fx, 0);
+        const int f = leaky ? fx + pf : pf + std::max(fx, 0);
+        for (Sig x : in) {
+            Sig v;
+            if (leaky) {
+                v = selectSign(c, x, shiftLeft(c, x, pf), linearMap(c, {x}, {a}, 1, 1, {0})[0]);
+            } else {
+                v = linearMap(c, {up ? shiftLeft(c, x, up) : x}, {a}, 1, 1, {bAligned})[0];
+                v = clampConst(c, v, 0, Int128(1) << f);
+            }
+            out.push_back(castTo(c, v, f, outT));
+        }
+        return out;
+    }
+    case ActKind::Sigmoid:
+    case ActKind::Tanh: {
+        const LookupTable* t = emu.activationTable(l.name);
+        if (!t) throw Error("Verilog backend: layer " + l.name + " has no lookup table in the emulator");
+        for (Sig x : in) out.push_back(castTo(c, romLookup(c, x, *t, l.name), t->valueType.frac(), outT));
+        return out;
+    }
+    }
+    throw Error("Verilog backend: layer " + l.name + ": activation " + toString(l.activation) + " not supported");
+}
+
+std::vector<Sig> softmax(RtlContext& c, const Layer& l, const Emulator& emu, const std::vector<Sig>& in) {
+    const SoftmaxTables* t = emu.softmaxTables(l.name);
+    if (!t) throw Error("Verilog backend: layer " + l.name + " has no softmax tables in the emulator");
+    // m = max_i x_i as a balanced comparator tree
+    std::vector<Sig> level(in);
+    while (level.size() > 1) {
+        std::vector<Sig> next;
+        for (size_t k = 0; k + 1 < level.size(); k += 2) next.push_back(maximum(c, level[k], level[k + 1]));
+        if (level.size() % 2) next.push_back(level.back());
+        level = next;
+    }
+    const Sig m = level[0];
+    std::vector<Sig> e;
+    for (Sig x : in) e.push_back(romLookup(c, add(c, m, x, true), t->exp, l.name + "_exp"));
+    // The exact sum (adder tree of the exponentials), then 1/S from the inverse table.
+    Sig s = linearMap(c, e, std::vector<int64_t>(e.size(), 1), int(e.size()), 1, {0})[0];
+    const Sig r = romLookup(c, s, t->inv, l.name + "_inv");
+    const int f = t->exp.valueType.frac() + t->inv.valueType.frac();
+    std::vector<Sig> out;
+    for (Sig ei : e) out.push_back(castTo(c, multiply(c, ei, r), f, l.type("result")));
+    return out;
+}
+
+}  // namespace
+
+std::string unsupportedReason(const Layer& l) {
+    switch (l.kind) {
+    case LayerKind::Input:
+    case LayerKind::Reshape:
+    case LayerKind::BatchNorm:
+    case LayerKind::Softmax:
+        return {};
+    case LayerKind::Dense:
+        if (l.activation != ActKind::Linear && l.activation != ActKind::ReLU)
+            return "fused activation " + toString(l.activation) + " (only linear/relu are fused)";
+        return {};
+    case LayerKind::Activation:
+        return {};
+    }
+    return "layer kind " + toString(l.kind);
+}
+
+std::vector<Sig> emitLayer(RtlContext& c, const Layer& l, const Emulator& emu, const std::vector<Sig>& in,
+                           const FixedType& inT) {
+    c.prefix = l.name + "_";
+    for (char& ch : c.prefix)
+        if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '_') ch = '_';
+    switch (l.kind) {
+    case LayerKind::Input:
+    case LayerKind::Reshape: {
+        std::vector<Sig> out;
+        for (Sig x : in) out.push_back(castTo(c, x, inT.frac(), l.type("result")));
+        return out;
+    }
+    case LayerKind::Dense: return dense(c, l, emu, in, inT);
+    case LayerKind::BatchNorm: return batchNorm(c, l, emu, in, inT);
+    case LayerKind::Activation: return activation(c, l, emu, in, inT);
+    case LayerKind::Softmax: return softmax(c, l, emu, in);
+    }
+    throw Error("Verilog backend: layer " + l.name + ": kind " + toString(l.kind) + " not supported");
+}
+
+}  // namespace tachyon::verilog

@@ -1,0 +1,91 @@
+// A word-level netlist of signed integer signals, scheduled into pipeline stages and
+// printed as one Verilog-2005 module.
+//
+// Every signal is a raw fixed-point integer with a known exact range [lo, hi]; its
+// Verilog wire is `signed` and exactly as wide as that range needs, so all arithmetic
+// is sign-extended correctly and no bit is wasted. A node carries an estimated delay;
+// `schedule` walks the nodes in order and starts a new pipeline stage whenever the
+// accumulated delay would exceed the budget, and `emit` inserts the registers where a
+// value crosses stages (a value used k stages later goes through k registers).
+#pragma once
+
+#include "fixed/FixedType.h"
+
+#include <functional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace tachyon::verilog {
+
+// Bits of a signed wire that holds every integer in [lo, hi] (at least 1).
+int signedBits(Int128 lo, Int128 hi);
+// `$signed(W'h...)`: a signed literal of exactly `width` bits (two's complement).
+std::string literal(Int128 value, int width);
+// A literal wide enough for `value`.
+std::string literal(Int128 value);
+
+using Sig = int;  // index of a netlist node
+
+struct Node {
+    std::string name;
+    std::vector<Sig> ops;
+    Int128 lo = 0, hi = 0;
+    int width = 1;
+    double delay = 0.0;   // estimated ns
+    // Writes the Verilog that drives `self` from the (stage-aligned) operand names.
+    // It may declare helper wires prefixed with `self`.
+    std::function<void(std::ostream&, const std::vector<std::string>& ops, const std::string& self)> body;
+    // scheduling results
+    int stage = 0;
+    double arrival = 0.0;
+};
+
+// Rough UltraScale+ delays, used only to place pipeline registers.
+struct DelayModel {
+    double adder(int width) const { return 0.55 + 0.02 * width; }
+    double logic() const { return 0.45; }          // a LUT level plus routing
+    double compare(int width) const { return 0.5 + 0.015 * width; }
+    double rom(int entries) const;                  // LUT tree of the index bits
+    double multiply(int wa, int wb) const;          // variable x variable, LUT based
+    double registerOverhead() const { return 0.6; }  // clock-to-out + setup + clock skew
+};
+
+class Netlist {
+public:
+    // A raw input of `width` bits at bit `offset` of the input bus, signed or not.
+    Sig addInput(const std::string& name, int offset, int width, bool isSigned);
+    // A node; the caller fills ops, lo/hi, delay and body; the width is derived from lo/hi
+    // unless `width` is already larger (a wrapped value keeps its declared width).
+    Sig add(Node n);
+    const Node& node(Sig s) const { return nodes_[size_t(s)]; }
+    Node& node(Sig s) { return nodes_[size_t(s)]; }
+    int size() const { return int(nodes_.size()); }
+    std::string freshName(const std::string& base);
+    // Module-level declarations (functions) printed before the logic, once each.
+    void addPreamble(const std::string& key, const std::string& text);
+
+    // Output `index` of `width` bits (sign or zero representation of the port type).
+    void addOutput(Sig s, int width);
+
+    // Greedy stage placement with a combinational budget per stage (ns). Returns the
+    // latency in cycles (the output bus is always registered, so latency >= 1).
+    int schedule(double budgetNs);
+    // Picks the budget so that the latency is exactly `stages` (>= 1) when possible.
+    int scheduleStages(int stages);
+    // Critical path of the whole unpipelined netlist (ns).
+    double criticalPathNs();
+    int latency() const { return latency_; }
+
+    void emit(std::ostream& os, const std::string& top, int inputBits, int outputBits) const;
+
+private:
+    std::vector<Node> nodes_;
+    std::vector<std::pair<Sig, int>> outputs_;
+    std::vector<std::pair<std::string, std::string>> preamble_;   // (signal, port width)
+    std::vector<std::pair<Sig, std::pair<int, int>>> inputs_;
+    int latency_ = 1;
+    int counter_ = 0;
+};
+
+}  // namespace tachyon::verilog

@@ -1,0 +1,375 @@
+#include "backends/verilog/RtlOps.h"
+
+#include "backends/verilog/Cmvm.h"
+#include "util/Error.h"
+
+#include <algorithm>
+#include <sstream>
+
+namespace tachyon::verilog {
+
+namespace {
+
+std::string str(int v) { return std::to_string(v); }
+
+// Exact rounding of raw / 2^s with quantisation mode q (no overflow handling).
+Int128 quantize(Int128 raw, int s, Quant q) {
+    FixedType wide;
+    wide.width = 120;
+    wide.integer = 120;
+    wide.quant = q;
+    wide.overflow = Overflow::WRAP;
+    return wide.castRaw(raw, s);
+}
+
+Sig makeNode(RtlContext& c, const std::string& base, std::vector<Sig> ops, Int128 lo, Int128 hi, double delay,
+             std::function<void(std::ostream&, const std::vector<std::string>&, const std::string&)> body,
+             int modBits = 0) {
+    Node n;
+    n.name = c.nl.freshName(c.prefix + base);
+    n.ops = std::move(ops);
+    if (modBits > 0 && signedBits(lo, hi) > modBits) {
+        lo = -(Int128(1) << (modBits - 1));
+        hi = (Int128(1) << (modBits - 1)) - 1;
+    }
+    n.lo = lo;
+    n.hi = hi;
+    n.delay = delay;
+    n.body = std::move(body);
+    return c.nl.add(std::move(n));
+}
+
+std::string shifted(const std::string& op, int k) { return k == 0 ? op : "(" + op + " <<< " + str(k) + ")"; }
+
+}  // namespace
+
+Sig constant(RtlContext& c, Int128 v) {
+    return makeNode(c, "const", {}, v, v, 0.0, [v](std::ostream& os, const auto&, const std::string& self) {
+        os << "  assign " << self << " = " << literal(v) << ";\n";
+    });
+}
+
+Sig shiftLeft(RtlContext& c, Sig a, int k) {
+    if (k == 0) return a;
+    const Node& n = c.nl.node(a);
+    return makeNode(c, "shl", {a}, n.lo * (Int128(1) << k), n.hi * (Int128(1) << k), 0.0,
+                    [k](std::ostream& os, const auto& ops, const std::string& self) {
+                        os << "  assign " << self << " = " << ops[0] << " <<< " << k << ";\n";
+                    });
+}
+
+Sig add(RtlContext& c, Sig a, Sig b, bool subtract) {
+    const Node &na = c.nl.node(a), &nb = c.nl.node(b);
+    Int128 lo = subtract ? na.lo - nb.hi : na.lo + nb.lo;
+    Int128 hi = subtract ? na.hi - nb.lo : na.hi + nb.hi;
+    return makeNode(c, subtract ? "sub" : "add", {a, b}, lo, hi, c.delay.adder(signedBits(lo, hi)),
+                    [subtract](std::ostream& os, const auto& ops, const std::string& self) {
+                        os << "  assign " << self << " = " << ops[0] << (subtract ? " - " : " + ") << ops[1] << ";\n";
+                    });
+}
+
+Sig multiply(RtlContext& c, Sig a, Sig b) {
+    const Node &na = c.nl.node(a), &nb = c.nl.node(b);
+    Int128 p[4] = {na.lo * nb.lo, na.lo * nb.hi, na.hi * nb.lo, na.hi * nb.hi};
+    return makeNode(c, "mul", {a, b}, *std::min_element(p, p + 4), *std::max_element(p, p + 4),
+                    c.delay.multiply(na.width, nb.width),
+                    [](std::ostream& os, const auto& ops, const std::string& self) {
+                        os << "  assign " << self << " = " << ops[0] << " * " << ops[1] << ";\n";
+                    });
+}
+
+Sig maximum(RtlContext& c, Sig a, Sig b) {
+    const Node &na = c.nl.node(a), &nb = c.nl.node(b);
+    return makeNode(c, "max", {a, b}, std::max(na.lo, nb.lo), std::max(na.hi, nb.hi),
+                    c.delay.compare(std::max(na.width, nb.width)) + c.delay.logic(),
+                    [](std::ostream& os, const auto& ops, const std::string& self) {
+                        os << "  assign " << self << " = (" << ops[0] << " > " << ops[1] << ") ? " << ops[0] << " : "
+                           << ops[1] << ";\n";
+                    });
+}
+
+Sig clampConst(RtlContext& c, Sig a, Int128 lo, Int128 hi) {
+    const Node& n = c.nl.node(a);
+    const bool low = n.lo < lo, high = n.hi > hi;
+    if (!low && !high) return a;
+    const Int128 rlo = std::clamp(n.lo, lo, hi), rhi = std::clamp(n.hi, lo, hi);
+    // A sign test is enough for max(a, 0): one LUT level, no comparator.
+    const bool signTest = low && lo == 0;
+    const int w = n.width;
+    return makeNode(c, "clamp", {a}, rlo, rhi, c.delay.compare(w) + c.delay.logic(),
+                    [=](std::ostream& os, const auto& ops, const std::string& self) {
+                        std::string e = ops[0];
+                        if (high) e = "(" + ops[0] + " > " + literal(hi) + ") ? " + literal(hi) + " : " + e;
+                        if (low)
+                            e = (signTest ? ops[0] + "[" + str(w - 1) + "]" : "(" + ops[0] + " < " + literal(lo) + ")") +
+                                " ? " + literal(lo) + " : (" + e + ")";
+                        os << "  assign " << self << " = " << e << ";\n";
+                    });
+}
+
+Sig selectSign(RtlContext& c, Sig key, Sig ifNonNegative, Sig ifNegative) {
+    const Node &nk = c.nl.node(key), &p = c.nl.node(ifNonNegative), &n = c.nl.node(ifNegative);
+    Int128 lo = std::min(p.lo, n.lo), hi = std::max(p.hi, n.hi);
+    const int w = nk.width;
+    return makeNode(c, "sel", {key, ifNonNegative, ifNegative}, lo, hi, c.delay.logic(),
+                    [w](std::ostream& os, const auto& ops, const std::string& self) {
+                        os << "  assign " << self << " = " << ops[0] << "[" << w - 1 << "] ? " << ops[2] << " : "
+                           << ops[1] << ";\n";
+                    });
+}
+
+Sig castTo(RtlContext& c, Sig src, int srcFrac, const FixedType& dst) {
+    const int s = srcFrac - dst.frac();
+    Sig q = src;
+    {
+        const Node v = c.nl.node(src);
+        if (s > 0) {
+            const Int128 qlo = quantize(v.lo, s, dst.quant), qhi = quantize(v.hi, s, dst.quant);
+            const int wx = std::max(v.width, s + 1);
+            std::string inc;
+            const std::string half = "x[" + str(s - 1) + "]";
+            const std::string rest = s >= 2 ? "(|x[" + str(s - 2) + ":0])" : "1'b0";
+            const std::string neg = "x[" + str(wx - 1) + "]";
+            switch (dst.quant) {
+            case Quant::TRN: break;
+            case Quant::TRN_ZERO: inc = neg + " & (|x[" + str(s - 1) + ":0])"; break;
+            case Quant::RND: inc = half; break;
+            case Quant::RND_ZERO: inc = half + " & (" + rest + " | " + neg + ")"; break;
+            case Quant::RND_INF: inc = half + " & (" + rest + " | ~" + neg + ")"; break;
+            case Quant::RND_MIN_INF: inc = half + " & " + rest; break;
+            case Quant::RND_CONV: inc = half + " & (" + rest + " | x[" + str(s) + "])"; break;
+            }
+            q = makeNode(c, "q", {src}, qlo, qhi, inc.empty() ? 0.0 : c.delay.adder(wx - s + 1),
+                         [=](std::ostream& os, const auto& ops, const std::string& self) {
+                             auto sub = [&](std::string t) {
+                                 for (size_t p = 0; (p = t.find("x[", p)) != std::string::npos; p += self.size() + 3)
+                                     t.replace(p, 1, self + "_x");
+                                 return t;
+                             };
+                             // floor(x / 2^s) as the upper bits (a part select: no shift operator,
+                             // whose context-width rules Verilator 5.006 gets wrong here).
+                             os << "  wire signed [" << wx - 1 << ":0] " << self << "_x = " << ops[0] << ";\n";
+                             os << "  wire signed [" << wx - s - 1 << ":0] " << self << "_f = " << self << "_x["
+                                << wx - 1 << ":" << s << "];\n";
+                             if (inc.empty()) {
+                                 os << "  assign " << self << " = " << self << "_f;\n";
+                             } else {
+                                 os << "  wire " << self << "_inc = " << sub(inc) << ";\n";
+                                 os << "  assign " << self << " = " << self << "_f + $signed({1'b0, " << self
+                                    << "_inc});\n";
+                             }
+                         });
+        } else if (s < 0) {
+            q = shiftLeft(c, src, -s);
+        }
+    }
+    const Node qn = c.nl.node(q);
+    const Int128 lo = dst.minRaw(), hi = dst.maxRaw();
+    const bool over = qn.lo < lo || qn.hi > hi;
+    const bool symQuirk = dst.overflow == Overflow::SAT_SYM && dst.isSigned && qn.lo <= lo && lo <= qn.hi;
+    if (!over && !symQuirk) return q;
+
+    const int wq = qn.width;
+    const double d = c.delay.compare(wq) + c.delay.logic();
+    switch (dst.overflow) {
+    case Overflow::SAT:
+        return clampConst(c, q, lo, hi);
+    case Overflow::SAT_ZERO: {
+        Int128 rlo = std::max(qn.lo, lo), rhi = std::min(qn.hi, hi);
+        return makeNode(c, "satz", {q}, std::min<Int128>(rlo, 0), std::max<Int128>(rhi, 0), d,
+                        [=](std::ostream& os, const auto& ops, const std::string& self) {
+                            os << "  assign " << self << " = (" << ops[0] << " > " << literal(hi) << " || " << ops[0]
+                               << " < " << literal(lo) << ") ? " << literal(0) << " : " << ops[0] << ";\n";
+                        });
+    }
+    case Overflow::SAT_SYM: {
+        // Signed: the most negative value is never produced, -max instead.
+        const Int128 floorV = dst.isSigned ? -hi : 0;
+        const Int128 rlo = std::clamp(qn.lo, floorV, hi), rhi = std::clamp(qn.hi, floorV, hi);
+        return makeNode(c, "sats", {q}, rlo, rhi, d, [=](std::ostream& os, const auto& ops, const std::string& self) {
+            os << "  assign " << self << " = (" << ops[0] << " > " << literal(hi) << ") ? " << literal(hi) << " : ("
+               << ops[0] << " <= " << literal(dst.isSigned ? lo : Int128(-1)) << ") ? " << literal(floorV) << " : "
+               << ops[0] << ";\n";
+        });
+    }
+    case Overflow::WRAP: break;
+    }
+    // WRAP: keep the low W bits; with saturation bits, the top N bits are forced to the
+    // side the value left on.
+    const int W = dst.width;
+    const int n = std::min(dst.satBits, W);
+    const int we = std::max(wq, W);
+    const bool sgn = dst.isSigned;
+    return makeNode(c, "wrap", {q}, lo, hi, n > 0 ? d : 0.0, [=](std::ostream& os, const auto& ops, const std::string& self) {
+        os << "  wire signed [" << we - 1 << ":0] " << self << "_e = " << ops[0] << ";\n";
+        std::string bits = self + "_e[" + str(W - 1) + ":0]";
+        if (n > 0) {
+            os << "  wire " << self << "_neg = " << self << "_e < " << literal(lo) << ";\n";
+            os << "  wire " << self << "_ovf = " << self << "_neg || " << self << "_e > " << literal(hi) << ";\n";
+            std::string top;
+            for (int b = W - 1; b >= W - n; --b) {
+                const bool signBit = sgn && b == W - 1;
+                top += (top.empty() ? "" : ", ") + std::string(signBit ? "" : "~") + self + "_neg";
+            }
+            os << "  wire [" << W - 1 << ":0] " << self << "_b = " << self << "_ovf ? {" << top
+               << (n < W ? ", " + self + "_e[" + str(W - n - 1) + ":0]" : std::string()) << "} : " << bits << ";\n";
+            bits = self + "_b";
+        }
+        os << "  assign " << self << " = " << (sgn ? bits : "{1'b0, " + bits + "}") << ";\n";
+    });
+}
+
+std::vector<Sig> linearMap(RtlContext& c, const std::vector<Sig>& x, const std::vector<int64_t>& m, int nIn,
+                           int nOut, const std::vector<Int128>& consts, int outShift, int modBits) {
+    if (int(x.size()) != nIn || m.size() != size_t(nIn) * size_t(nOut) || int(consts.size()) != nOut)
+        throw Error("Verilog backend: linear map of " + c.prefix + " has inconsistent sizes");
+    // Internal sums are at the unshifted scale, so they need outShift fewer bits.
+    const int innerMod = modBits > 0 ? std::max(1, modBits - outShift) : 0;
+    std::vector<Sig> y(static_cast<size_t>(nOut));
+    auto rangeOf = [&](const std::vector<Int128>& coeff, Int128& lo, Int128& hi) {
+        lo = hi = 0;
+        for (int i = 0; i < nIn; ++i) {
+            const Node& n = c.nl.node(x[size_t(i)]);
+            const Int128 k = coeff[size_t(i)];
+            lo += k > 0 ? k * n.lo : k * n.hi;
+            hi += k > 0 ? k * n.hi : k * n.lo;
+        }
+    };
+
+    if (c.naive) {
+        // One multiplier per non-zero weight and one multi-operand sum per output.
+        for (int j = 0; j < nOut; ++j) {
+            std::vector<Sig> ops;
+            std::vector<Int128> coeff(size_t(nIn), 0);
+            for (int i = 0; i < nIn; ++i) {
+                const int64_t w = m[size_t(i) * nOut + j];
+                if (w == 0) continue;
+                coeff[size_t(i)] = w;
+                const Node& xn = c.nl.node(x[size_t(i)]);
+                Int128 a = xn.lo * w, b = xn.hi * w;
+                ops.push_back(makeNode(c, "p", {x[size_t(i)]}, std::min(a, b), std::max(a, b),
+                                       c.delay.multiply(xn.width, signedBits(w, w)),
+                                       [w](std::ostream& os, const auto& o, const std::string& self) {
+                                           os << "  assign " << self << " = " << o[0] << " * " << literal(w) << ";\n";
+                                       },
+                                       innerMod));
+            }
+            Int128 lo, hi;
+            rangeOf(coeff, lo, hi);
+            const Int128 k = consts[size_t(j)];
+            lo = (lo << outShift) + k;
+            hi = (hi << outShift) + k;
+            int levels = 0;
+            while ((size_t(1) << levels) < ops.size() + 1) ++levels;
+            y[size_t(j)] = makeNode(c, "acc", ops, lo, hi, levels * c.delay.adder(signedBits(lo, hi)),
+                                    [k, outShift](std::ostream& os, const auto& o, const std::string& self) {
+                                        std::string sum;
+                                        for (const auto& p : o) sum += (sum.empty() ? "" : " + ") + p;
+                                        if (sum.empty()) sum = literal(0);
+                                        os << "  assign " << self << " = " << literal(k) << " + "
+                                           << shifted("(" + sum + ")", outShift) << ";\n";
+                                    },
+                                    modBits);
+        }
+        return y;
+    }
+
+    const AdderGraph g = buildCmvm(m, nIn, nOut);
+    const auto coeff = g.coefficients();
+    std::vector<Sig> sig(x);
+    for (size_t k = 0; k < g.nodes.size(); ++k) {
+        const AdderNode& a = g.nodes[k];
+        Int128 lo, hi;
+        rangeOf(coeff[size_t(nIn) + k], lo, hi);
+        const int sb = a.b.shift;
+        const bool neg = a.b.neg;
+        sig.push_back(makeNode(c, "a", {sig[size_t(a.a.sig)], sig[size_t(a.b.sig)]}, lo, hi,
+                               c.delay.adder(std::min(signedBits(lo, hi), innerMod > 0 ? innerMod : 127)),
+                               [sb, neg](std::ostream& os, const auto& o, const std::string& self) {
+                                   os << "  assign " << self << " = " << o[0] << (neg ? " - " : " + ")
+                                      << shifted(o[1], sb) << ";\n";
+                               },
+                               innerMod));
+    }
+    for (int j = 0; j < nOut; ++j) {
+        const Int128 k = consts[size_t(j)];
+        const auto& t = g.outputs[size_t(j)];
+        if (!t) {
+            y[size_t(j)] = constant(c, k);
+            continue;
+        }
+        const int sh = t->shift + outShift;
+        if (k == 0 && !t->neg) {
+            y[size_t(j)] = shiftLeft(c, sig[size_t(t->sig)], sh);
+            continue;
+        }
+        Int128 lo, hi;
+        rangeOf(coeff[size_t(t->sig)], lo, hi);
+        if (t->neg) std::swap(lo = -lo, hi = -hi);
+        lo = lo * (Int128(1) << sh) + k;
+        hi = hi * (Int128(1) << sh) + k;
+        const bool neg = t->neg;
+        y[size_t(j)] = makeNode(c, "y", {sig[size_t(t->sig)]}, lo, hi, c.delay.adder(signedBits(lo, hi)),
+                                [k, sh, neg](std::ostream& os, const auto& o, const std::string& self) {
+                                    os << "  assign " << self << " = " << literal(k) << (neg ? " - " : " + ")
+                                       << shifted(o[0], sh) << ";\n";
+                                },
+                                modBits);
+    }
+    return y;
+}
+
+Sig romLookup(RtlContext& c, Sig key, const LookupTable& t, const std::string& tableName) {
+    const Node kn = c.nl.node(key);
+    const Int128 ilo = t.index(int64_t(kn.lo)), ihi = t.index(int64_t(kn.hi));
+    int ib = 1;
+    while ((int64_t(1) << ib) < t.size) ++ib;
+    Int128 vlo = t.values[size_t(ilo)], vhi = vlo;
+    for (Int128 i = ilo; i <= ihi; ++i) {
+        vlo = std::min<Int128>(vlo, t.values[size_t(i)]);
+        vhi = std::max<Int128>(vhi, t.values[size_t(i)]);
+    }
+    // The function is shared by every lookup into this table, so it holds all entries.
+    Int128 allLo = t.values[0], allHi = allLo;
+    for (int64_t v : t.values) {
+        allLo = std::min<Int128>(allLo, v);
+        allHi = std::max<Int128>(allHi, v);
+    }
+    const int vw = signedBits(allLo, allHi);
+    const std::string fn = "rom_" + tableName;
+    {
+        std::ostringstream os;
+        os << "  // " << tableName << ": " << t.size << " entries of " << t.valueType.str() << "\n";
+        os << "  function signed [" << vw - 1 << ":0] " << fn << ";\n    input [" << ib - 1 << ":0] i;\n"
+           << "    case (i)\n";
+        for (int64_t i = 0; i < t.size; ++i)
+            os << "      " << ib << "'d" << int64_t(i) << ": " << fn << " = " << literal(t.values[size_t(i)], vw)
+               << ";\n";
+        os << "      default: " << fn << " = " << literal(0, vw) << ";\n    endcase\n  endfunction\n";
+        c.nl.addPreamble(fn, os.str());
+    }
+    const int shift = t.shift;
+    const int64_t offset = t.offset, size = t.size;
+    const int wk = kn.width;
+    // idx = clamp((key >> shift) + offset, 0, size - 1)
+    const Int128 rawLo = (kn.lo >> shift) + offset, rawHi = (kn.hi >> shift) + offset;
+    const int wi = signedBits(rawLo, rawHi);
+    return makeNode(c, "rom", {key}, vlo, vhi, c.delay.adder(wk) + c.delay.rom(t.size),
+                    [=](std::ostream& os, const auto& o, const std::string& self) {
+                        const int wx = std::max(wk, shift + 1);
+                        os << "  wire signed [" << wx - 1 << ":0] " << self << "_k = " << o[0] << ";\n";
+                        os << "  wire signed [" << wx - shift - 1 << ":0] " << self << "_s = " << self << "_k["
+                           << wx - 1 << ":" << shift << "];\n";
+                        os << "  wire signed [" << wi - 1 << ":0] " << self << "_o = " << self << "_s + "
+                           << literal(offset) << ";\n";
+                        std::string idx = self + "_o[" + str(std::min(ib, wi) - 1) + ":0]";
+                        if (rawHi > size - 1)
+                            idx = "(" + self + "_o > " + literal(size - 1) + ") ? " + str(ib) + "'d" + str(int(size - 1)) +
+                                  " : " + idx;
+                        if (rawLo < 0) idx = "(" + self + "_o < " + literal(0) + ") ? " + str(ib) + "'d0 : " + idx;
+                        os << "  wire [" << ib - 1 << ":0] " << self << "_i = " << idx << ";\n";
+                        os << "  assign " << self << " = " << fn << "(" << self << "_i);\n";
+                    });
+}
+
+}  // namespace tachyon::verilog

@@ -1,0 +1,44 @@
+// Arithmetic building blocks on a Netlist: the exact fixed-point cast, constant
+// linear maps (adder graph or naive multipliers), comparisons, ROM lookups.
+// Every block computes raw integers exactly as docs/semantics.md defines them and
+// derives its output range, so downstream wires keep their exact widths.
+#pragma once
+
+#include "backends/verilog/Netlist.h"
+#include "emulator/Tables.h"
+#include "fixed/FixedType.h"
+
+#include <string>
+#include <vector>
+
+namespace tachyon::verilog {
+
+struct RtlContext {
+    Netlist& nl;
+    DelayModel delay;
+    bool naive = false;     // constant products as `*` instead of shift-add graphs
+    std::string prefix;     // name prefix of the current layer
+};
+
+// cast<dst>(raw * 2^-srcFrac): quantisation mode then overflow mode, as FixedType::castRaw.
+Sig castTo(RtlContext& c, Sig src, int srcFrac, const FixedType& dst);
+
+// y_j = consts[j] + (sum_i x_i * m[i][j]) << outShift, m row-major [nIn][nOut].
+// modBits > 0: only the value modulo 2^modBits is needed (wrapping accumulators), so
+// no wire is wider than that. Shift-add graph with CSE unless c.naive.
+std::vector<Sig> linearMap(RtlContext& c, const std::vector<Sig>& x, const std::vector<int64_t>& m,
+                           int nIn, int nOut, const std::vector<Int128>& consts, int outShift = 0,
+                           int modBits = 0);
+
+Sig constant(RtlContext& c, Int128 v);
+Sig shiftLeft(RtlContext& c, Sig a, int k);
+Sig add(RtlContext& c, Sig a, Sig b, bool subtract = false);
+Sig multiply(RtlContext& c, Sig a, Sig b);   // variable x variable (softmax)
+Sig maximum(RtlContext& c, Sig a, Sig b);
+Sig clampConst(RtlContext& c, Sig a, Int128 lo, Int128 hi);   // min(max(a, lo), hi)
+Sig selectSign(RtlContext& c, Sig key, Sig ifNonNegative, Sig ifNegative);
+// table.lookup(raw key), with the table's own index arithmetic; entries become a
+// `case` ROM emitted once per table as a Verilog function.
+Sig romLookup(RtlContext& c, Sig key, const LookupTable& table, const std::string& tableName);
+
+}  // namespace tachyon::verilog

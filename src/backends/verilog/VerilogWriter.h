@@ -1,0 +1,70 @@
+// Verilog backend: a fully unrolled, pipelined Verilog-2005 module for dense-family
+// networks, its Verilator testbench, RTL simulation against the emulator and a Yosys
+// resource report. See docs/verilog.md.
+#pragma once
+
+#include "emulator/Emulator.h"
+#include "ir/Graph.h"
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+
+namespace tachyon::verilog {
+
+struct VerilogOptions {
+    std::string projectName = "myproject";
+    std::string cmvm = "da";   // "da": shift-add adder graphs with CSE | "naive": one `*` per weight
+    int stages = -1;           // pipeline register stages; -1: placed from the clock period
+    size_t testRows = 1000;    // rows of sim/input_raw.dat and sim/expected_raw.dat
+    uint64_t seed = 1;
+};
+
+// Writes PRJ/rtl/<top>.v, PRJ/sim/{tb.cpp,input_raw.dat,expected_raw.dat} and
+// PRJ/tachyon_project.json into outDir (created if needed). Throws tachyon::Error
+// naming every layer this backend cannot build.
+void writeProject(const Graph& g, const Emulator& emu, const std::string& outDir, const VerilogOptions& opt);
+
+// What writeProject generates, without touching the disk (for tests and benchmarks).
+struct GeneratedRtl {
+    std::string verilog;
+    int latencyCycles = 0;
+    int inputWidth = 0, outputWidth = 0;   // bits per value on the buses
+    double criticalPathNs = 0.0;           // estimate, unpipelined
+};
+GeneratedRtl generateRtl(const Graph& g, const Emulator& emu, const VerilogOptions& opt);
+
+// --- Verilator testbench shared with other Verilog generators (src/trees) ---
+// The module must have ports: clk, in_valid, in_data[inputs*inputWidth-1:0],
+// out_valid, out_data[outputs*outputWidth-1:0]; value k of a bus sits at bits
+// [k*width +: width] (value 0 in the least significant bits), two's complement
+// for signed types; out_valid rises exactly latencyCycles clock edges after in_valid.
+struct TestbenchSpec {
+    std::string top;
+    int inputs = 0, inputWidth = 0;
+    bool inputSigned = true;
+    int outputs = 0, outputWidth = 0;
+    bool outputSigned = true;
+    int latencyCycles = 1;
+};
+// Writes simDir/tb.cpp: reads a raw vector file (argv[1]), streams one row per clock,
+// writes the outputs as raw integers to argv[2] in the same format.
+void writeVerilatorTestbench(const std::string& simDir, const TestbenchSpec& spec);
+
+struct RtlsimResult {
+    size_t rows = 0, mismatches = 0;
+};
+// Builds PRJ/sim/tb.cpp with the RTL (Verilator, -O1), runs it on sim/input_raw.dat and
+// compares with sim/expected_raw.dat bit for bit. Driven only by PRJ/tachyon_project.json.
+RtlsimResult rtlsim(const std::string& prjDir, std::ostream& log);
+
+struct SynthReport {
+    int luts = 0, ffs = 0, carry = 0, dsps = 0, brams = 0, logicLevels = 0, latencyCycles = 0;
+    double clockNs = 0.0;
+};
+// Yosys synth_xilinx -family xcup -nodsp on PRJ's rtl_files; progress lines go to log.
+SynthReport report(const std::string& prjDir, std::ostream& log);
+// Parses the text of Yosys `stat` and `ltp` output (exposed for tests).
+SynthReport parseYosysLog(const std::string& text);
+
+}  // namespace tachyon::verilog

@@ -1,0 +1,147 @@
+// Unit tests of the Verilog backend's pieces that need no simulator: CSD recoding, the
+// CMVM adder graph (it must compute the exact matrix-vector product) and Yosys log parsing.
+#include "backends/verilog/Cmvm.h"
+#include "backends/verilog/Netlist.h"
+#include "backends/verilog/VerilogWriter.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+using namespace tachyon;
+using namespace tachyon::verilog;
+
+TEST(VerilogCmvm, CsdDigitsReconstructAndAreNonAdjacent) {
+    std::mt19937_64 rng(7);
+    for (int k = 0; k < 20000; ++k) {
+        int64_t v = int64_t(rng() >> (rng() % 63)) * ((k & 1) ? -1 : 1);
+        if (k < 200) v = k - 100;
+        std::vector<int> d = csdDigits(v);
+        Int128 sum = 0;
+        for (size_t s = 0; s < d.size(); ++s) {
+            sum += Int128(d[s]) << s;
+            if (s > 0) ASSERT_FALSE(d[s] != 0 && d[s - 1] != 0) << v;
+        }
+        ASSERT_TRUE(sum == Int128(v)) << v;
+    }
+}
+
+namespace {
+
+void expectExactProduct(const AdderGraph& g, const std::vector<int64_t>& m, int nIn, int nOut, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    for (int trial = 0; trial < 50; ++trial) {
+        std::vector<Int128> x(static_cast<size_t>(nIn));
+        for (auto& v : x) v = Int128(int64_t(rng() % 65536) - 32768);
+        std::vector<Int128> y = evaluate(g, x);
+        ASSERT_EQ(y.size(), size_t(nOut));
+        for (int j = 0; j < nOut; ++j) {
+            Int128 want = 0;
+            for (int i = 0; i < nIn; ++i) want += x[size_t(i)] * m[size_t(i) * nOut + j];
+            ASSERT_TRUE(want == y[size_t(j)]) << "output " << j;
+        }
+    }
+}
+
+std::vector<int64_t> randomMatrix(int nIn, int nOut, int bits, double zeroFraction, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    std::uniform_real_distribution<double> u(0, 1);
+    std::vector<int64_t> m(size_t(nIn) * nOut);
+    for (auto& v : m) v = u(rng) < zeroFraction ? 0 : int64_t(rng() % (uint64_t(1) << bits)) - (int64_t(1) << (bits - 1));
+    return m;
+}
+
+int csdTerms(const std::vector<int64_t>& m) {
+    int n = 0;
+    for (int64_t v : m)
+        for (int d : csdDigits(v)) n += d != 0;
+    return n;
+}
+
+}  // namespace
+
+TEST(VerilogCmvm, AdderGraphComputesExactProduct) {
+    for (auto [nIn, nOut, bits] : {std::tuple{16, 64, 6}, {32, 32, 16}, {5, 3, 12}, {1, 10, 8}, {10, 1, 8}}) {
+        auto m = randomMatrix(nIn, nOut, bits, 0.2, uint64_t(nIn * 100 + nOut));
+        AdderGraph g = buildCmvm(m, nIn, nOut);
+        expectExactProduct(g, m, nIn, nOut, 3);
+        CmvmOptions noCse;
+        noCse.cse = false;
+        AdderGraph plain = buildCmvm(m, nIn, nOut, noCse);
+        expectExactProduct(plain, m, nIn, nOut, 4);
+        // Without CSE, every CSD term but one per output costs an adder (fewer only when
+        // two outputs happen to build an identical pair).
+        int nonZeroOutputs = 0;
+        for (auto& o : plain.outputs) nonZeroOutputs += o.has_value();
+        const int unshared = csdTerms(m) - nonZeroOutputs;
+        EXPECT_LE(plain.adders(), unshared);
+        EXPECT_LE(g.adders(), plain.adders());
+        if (nIn * nOut >= 100) EXPECT_LT(g.adders(), unshared * 0.8) << nIn << "x" << nOut;
+    }
+}
+
+TEST(VerilogCmvm, ZeroWeightsCostNothing) {
+    std::vector<int64_t> m = {0, 3, 0, 0, 0, 0};  // 3x2
+    AdderGraph g = buildCmvm(m, 3, 2);
+    EXPECT_EQ(g.adders(), 1);   // 3 = 4 - 1
+    EXPECT_FALSE(g.outputs[0].has_value());
+    expectExactProduct(g, m, 3, 2, 1);
+    AdderGraph z = buildCmvm(std::vector<int64_t>(12, 0), 4, 3);
+    EXPECT_EQ(z.adders(), 0);
+    for (auto& o : z.outputs) EXPECT_FALSE(o.has_value());
+}
+
+TEST(VerilogCmvm, SharedSubexpressionIsBuiltOnce) {
+    // Every output contains x0 + 2*x1 (shifted differently): one shared adder.
+    std::vector<int64_t> m = {1, 4, 8, 2, 8, 16};  // rows x0: 1 4 8 ; x1: 2 8 16
+    AdderGraph g = buildCmvm(m, 2, 3);
+    EXPECT_EQ(g.adders(), 1);
+    expectExactProduct(g, m, 2, 3, 2);
+}
+
+TEST(VerilogCmvm, DepthIsLogarithmic) {
+    std::vector<int64_t> m(64, 1);  // 64 inputs summed
+    AdderGraph g = buildCmvm(m, 64, 1);
+    EXPECT_EQ(g.adders(), 63);
+    EXPECT_EQ(g.depth(), 6);
+}
+
+TEST(VerilogCmvm, RejectsWrongMatrixSize) {
+    EXPECT_THROW(buildCmvm({1, 2, 3}, 2, 2), std::exception);
+}
+
+TEST(VerilogNetlist, SignedBitsAndLiterals) {
+    EXPECT_EQ(signedBits(0, 0), 1);
+    EXPECT_EQ(signedBits(-1, 0), 1);
+    EXPECT_EQ(signedBits(0, 1), 2);
+    EXPECT_EQ(signedBits(-128, 127), 8);
+    EXPECT_EQ(signedBits(-129, 0), 9);
+    EXPECT_EQ(signedBits(0, 255), 9);
+    EXPECT_EQ(literal(-1, 4), "$signed(4'hf)");
+    EXPECT_EQ(literal(-128), "$signed(8'h80)");
+    EXPECT_EQ(literal(5), "$signed(4'h5)");
+}
+
+TEST(VerilogReport, ParsesYosysStatAndLtp) {
+    const std::string text = R"(
+=== design hierarchy ===
+
+   Number of wires:                123
+   Number of cells:                 17
+     CARRY8                          3
+     FDRE                           20
+     LUT2                            5
+     LUT6                            7
+     DSP48E2                         1
+     RAMB18E2                        2
+
+Longest topological path in top (length=9):
+)";
+    SynthReport r = parseYosysLog(text);
+    EXPECT_EQ(r.luts, 12);
+    EXPECT_EQ(r.ffs, 20);
+    EXPECT_EQ(r.carry, 3);
+    EXPECT_EQ(r.dsps, 1);
+    EXPECT_EQ(r.brams, 2);
+    EXPECT_EQ(r.logicLevels, 9);
+}
