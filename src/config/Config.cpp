@@ -36,7 +36,9 @@ void checkType(const Ctx& c, const std::string& text, const std::string& where, 
     try {
         FixedType::parse(text);
     } catch (const std::exception& e) {
-        c.fail(where, e.what());
+        // YAML splits `{k: ap_fixed<8,3>}` at the comma: say so, it is the usual cause.
+        const bool split = text.find('<') != std::string::npos && text.find('>') == std::string::npos;
+        c.fail(where, std::string(e.what()) + (split ? " (inside {...} write types in quotes: 'ap_fixed<8,3>')" : ""));
     }
 }
 
