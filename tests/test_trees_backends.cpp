@@ -83,7 +83,7 @@ void expectCsimBitExact(const std::string& dir) {
     nlohmann::json j = nlohmann::json::parse(readFile(dir + "/tachyon_project.json"));
     const std::string out = run("cd '" + dir + "' && " + j["csim_command"].get<std::string>());
     EXPECT_NE(out.find("mismatches 0"), std::string::npos) << out.substr(0, 3000);
-    EXPECT_EQ(readFile(dir + "/tb_data/csim_output_raw.dat"), readFile(dir + "/tb_data/expected_raw.dat"));
+    EXPECT_EQ(readFile(dir + "/tb_data/csim_raw.dat"), readFile(dir + "/tb_data/expected_raw.dat"));
 }
 
 void expectVerilatorBitExact(const std::string& dir) {

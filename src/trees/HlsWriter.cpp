@@ -87,13 +87,13 @@ std::string header(const TreeEmulator& emu, const std::string& top) {
 std::string testbench(const std::string& top) {
     std::ostringstream os;
     os << "// C simulation: one call per row of tb_data/input_raw.dat; writes\n"
-          "// tb_data/csim_output_raw.dat and compares with tb_data/expected_raw.dat.\n"
+          "// tb_data/csim_raw.dat and compares with tb_data/expected_raw.dat.\n"
           "// Raws are converted through double (exact for widths up to 53 bits).\n"
           "#include \"firmware/" << top << ".h\"\n\n"
           "#include <cmath>\n#include <cstdio>\n#include <fstream>\n#include <sstream>\n#include <string>\n\n"
           "int main() {\n"
           "    std::ifstream in(\"tb_data/input_raw.dat\"), expected(\"tb_data/expected_raw.dat\");\n"
-          "    FILE* out = std::fopen(\"tb_data/csim_output_raw.dat\", \"w\");\n"
+          "    FILE* out = std::fopen(\"tb_data/csim_raw.dat\", \"w\");\n"
           "    if (!in || !expected || !out) { std::printf(\"cannot open tb_data files\\n\"); return 2; }\n"
           "    std::string line, expLine;\n"
           "    long rows = 0, mismatches = 0;\n"

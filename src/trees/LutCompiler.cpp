@@ -82,7 +82,7 @@ void writeLutProject(const TreeEmulator& emu, const std::string& dir) {
         v << "    assign y_" << k << " = word_q[" << (k + 1) * ws - 1 << ":" << k * ws << "];\n";
     v << "endmodule\n";
     writeText(dir + "/rtl/" + top + ".v", v.str());
-    writeText(dir + "/sim/tb_" + top + ".cpp", verilatorHarness(emu, top, 1));
+    writeText(dir + "/sim/tb.cpp", verilatorHarness(emu, top, 1));
     writeRawRows(dir + "/sim/input_raw.dat", tv.inputRaw.data(), tv.rows, size_t(nf));
     writeRawRows(dir + "/sim/expected_raw.dat", out.data(), tv.rows, size_t(nc));
 
@@ -92,9 +92,8 @@ void writeLutProject(const TreeEmulator& emu, const std::string& dir) {
     j["rom_files"] = {"rtl/" + top + "_rom.mem", "rtl/" + top + "_rom.coe"};
     j["address_bits"] = addrBits;
     j["word_bits"] = wordBits;
-    j["verilator_harness"] = "sim/tb_" + top + ".cpp";
     j["rtlsim_command"] = "verilator --cc --exe --build -O1 -Wno-fatal --top-module " + top + " rtl/" + top +
-                          ".v sim/tb_" + top + ".cpp -Mdir obj_dir && obj_dir/V" + top;
+                          ".v sim/tb.cpp -Mdir obj_dir && obj_dir/V" + top;
     writeText(dir + "/tachyon_project.json", j.dump(2) + "\n");
 }
 

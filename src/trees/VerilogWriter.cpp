@@ -171,7 +171,7 @@ int writeVerilogProject(const TreeEmulator& emu, const std::string& dir, const T
     fs::create_directories(dir + "/rtl");
     fs::create_directories(dir + "/sim");
     writeText(dir + "/rtl/" + top + ".v", moduleSource(emu, plan));
-    writeText(dir + "/sim/tb_" + top + ".cpp", verilatorHarness(emu, top, plan.latency));
+    writeText(dir + "/sim/tb.cpp", verilatorHarness(emu, top, plan.latency));
     const std::vector<int64_t> expected = expectedRaw(emu, tv);
     writeRawRows(dir + "/sim/input_raw.dat", tv.inputRaw.data(), tv.rows, size_t(emu.nFeatures()));
     writeRawRows(dir + "/sim/expected_raw.dat", expected.data(), tv.rows, size_t(emu.nClasses()));
@@ -181,9 +181,8 @@ int writeVerilogProject(const TreeEmulator& emu, const std::string& dir, const T
     j["rtl_files"] = {"rtl/" + top + ".v"};
     j["ports"] = "clk, in_valid, x_0..x_" + std::to_string(emu.nFeatures() - 1) + ", out_valid, y_0..y_" +
                  std::to_string(emu.nClasses() - 1);
-    j["verilator_harness"] = "sim/tb_" + top + ".cpp";
     j["rtlsim_command"] = "verilator --cc --exe --build -O1 -Wno-fatal --top-module " + top + " rtl/" + top +
-                          ".v sim/tb_" + top + ".cpp -Mdir obj_dir && obj_dir/V" + top;
+                          ".v sim/tb.cpp -Mdir obj_dir && obj_dir/V" + top;
     writeText(dir + "/tachyon_project.json", j.dump(2) + "\n");
     return plan.latency;
 }

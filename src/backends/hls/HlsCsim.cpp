@@ -69,7 +69,7 @@ CsimResult csim(const std::string& prjDir, std::ostream& log) {
     const fs::path exe = build / (top + "_csim");
     const char* cxx = std::getenv("CXX");
     std::ostringstream cmd;
-    cmd << (cxx && *cxx ? cxx : "g++") << " -std=c++14 -O1 -Wno-unknown-pragmas -I" << quote(prj / "include")
+    cmd << (cxx && *cxx ? cxx : "g++") << " -std=c++14 -O1 -Wno-unknown-pragmas -I" << quote(prj / "include") << " -I" << quote(prj / "firmware")
         << " " << quote(prj / "firmware" / (top + ".cpp")) << " " << quote(prj / (top + "_test.cpp")) << " -o "
         << quote(exe) << " > " << quote(build / "compile.log") << " 2>&1";
     if (std::system(cmd.str().c_str()) != 0)
