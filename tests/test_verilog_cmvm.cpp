@@ -20,7 +20,9 @@ TEST(VerilogCmvm, CsdDigitsReconstructAndAreNonAdjacent) {
         Int128 sum = 0;
         for (size_t s = 0; s < d.size(); ++s) {
             sum += Int128(d[s]) << s;
-            if (s > 0) ASSERT_FALSE(d[s] != 0 && d[s - 1] != 0) << v;
+            if (s > 0) {
+                ASSERT_FALSE(d[s] != 0 && d[s - 1] != 0) << v;
+            }
         }
         ASSERT_TRUE(sum == Int128(v)) << v;
     }
@@ -76,7 +78,9 @@ TEST(VerilogCmvm, AdderGraphComputesExactProduct) {
         const int unshared = csdTerms(m) - nonZeroOutputs;
         EXPECT_LE(plain.adders(), unshared);
         EXPECT_LE(g.adders(), plain.adders());
-        if (nIn * nOut >= 100) EXPECT_LT(g.adders(), unshared * 0.8) << nIn << "x" << nOut;
+        if (nIn * nOut >= 100) {
+            EXPECT_LT(g.adders(), unshared * 0.8) << nIn << "x" << nOut;
+        }
     }
 }
 

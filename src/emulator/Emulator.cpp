@@ -427,7 +427,7 @@ void densePairRows(const CompiledLayer& c, const double* in, double* acc, size_t
     const __m512i h = _mm512_set1_epi16(int16_t(c.roundHalf));
     const __m512i mask = _mm512_set1_epi16(int16_t((1 << c.prodShift) - 1));
     const __m512i ones = _mm512_set1_epi16(1);
-    const __m128i shift = _mm_cvtsi32_si128(c.prodShift);
+    const __m512i shift = _mm512_set1_epi32(c.prodShift);
     static thread_local std::vector<int32_t> pairVal, pairIdx;
     pairVal.resize(size_t(nPairs));
     pairIdx.resize(size_t(nPairs));
@@ -453,8 +453,9 @@ void densePairRows(const CompiledLayer& c, const double* in, double* acc, size_t
                 low = _mm512_dpwssd_epi32(low, l, ones);
             }
             // (dot + n*h - low) is an exact multiple of 2^s; its 32-bit pattern shifted
-            // arithmetically is right modulo 2^(32-s), enough for the accumulator.
-            const __m512i q = _mm512_sra_epi32(_mm512_sub_epi32(_mm512_add_epi32(dot, nh), low), shift);
+            // arithmetically is right modulo 2^(32-s), enough for the accumulator. (The
+            // all-lanes mask only keeps GCC 12 from warning about an "undefined" operand.)
+            const __m512i q = _mm512_maskz_srav_epi32(0xFFFF, _mm512_sub_epi32(_mm512_add_epi32(dot, nh), low), shift);
             _mm512_store_si512(lane, q);
             const int base = v * 16, n = std::min(16, nOut - base);
             for (int j = 0; j < n; ++j) acc[r * nOut + base + j] = c.biasAcc[size_t(base + j)] + double(lane[j]);
