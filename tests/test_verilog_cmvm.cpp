@@ -136,13 +136,14 @@ TEST(VerilogReport, ParsesYosysStatAndLtp) {
      FDRE                           20
      LUT2                            5
      LUT6                            7
+     INV                             4
      DSP48E2                         1
      RAMB18E2                        2
 
 Longest topological path in top (length=9):
 )";
     SynthReport r = parseYosysLog(text);
-    EXPECT_EQ(r.luts, 12);
+    EXPECT_EQ(r.luts, 16);
     EXPECT_EQ(r.ffs, 20);
     EXPECT_EQ(r.carry, 3);
     EXPECT_EQ(r.dsps, 1);

@@ -48,7 +48,7 @@ SynthReport parseYosysLog(const std::string& text) {
         }
         const int n = std::stoi(m[2]);
         const std::string t = m[1];
-        if (t.rfind("LUT", 0) == 0) cur.luts += n;
+        if (t.rfind("LUT", 0) == 0 || t == "INV") cur.luts += n;  // an INV cell is a LUT1
         else if (t.rfind("FD", 0) == 0) cur.ffs += n;
         else if (t.rfind("CARRY", 0) == 0) cur.carry += n;
         else if (t.rfind("DSP", 0) == 0) cur.dsps += n;
