@@ -53,26 +53,6 @@ TestVectors testVectorsFrom(const TreeEmulator& emu, const double* x, size_t row
 
 namespace detail {
 
-void writeText(const std::string& path, const std::string& text) {
-    std::ofstream out(path, std::ios::binary);
-    out << text;
-    if (!out) throw Error(path + ": cannot write file");
-}
-
-void writeRawRows(const std::string& path, const int64_t* data, size_t rows, size_t cols) {
-    std::string s;
-    s.reserve(rows * cols * 8);
-    char buf[32];
-    for (size_t r = 0; r < rows; ++r) {
-        for (size_t c = 0; c < cols; ++c) {
-            std::snprintf(buf, sizeof buf, c ? " %lld" : "%lld", static_cast<long long>(data[r * cols + c]));
-            s += buf;
-        }
-        s += '\n';
-    }
-    writeText(path, s);
-}
-
 std::vector<int64_t> expectedRaw(const TreeEmulator& emu, const TestVectors& tv) {
     std::vector<int64_t> out(tv.rows * size_t(emu.nClasses()));
     emu.runFixedRaw(tv.inputRaw.data(), tv.rows, out.data());

@@ -2,6 +2,7 @@
 // tachyon_project.json and the Verilator harness (same ports for Verilog and LUT).
 #pragma once
 
+#include "backends/ProjectFiles.h"
 #include "trees/TreeBackends.h"
 
 #include <nlohmann/json.hpp>
@@ -10,9 +11,8 @@
 
 namespace tachyon::trees::detail {
 
-void writeText(const std::string& path, const std::string& text);
-// One row per line, raws separated by single spaces.
-void writeRawRows(const std::string& path, const int64_t* data, size_t rows, size_t cols);
+using backend::writeRawRows;  // shared with the network backends (backends/ProjectFiles.h)
+using backend::writeText;
 // Expected output raws for the given input rows.
 std::vector<int64_t> expectedRaw(const TreeEmulator& emu, const TestVectors& tv);
 // The common tachyon_project.json fields.

@@ -1,5 +1,6 @@
 #include "backends/hls/HlsWriter.h"
 
+#include "backends/ProjectFiles.h"
 #include "backends/hls/HlsEmit.h"
 #include "util/Error.h"
 
@@ -33,11 +34,7 @@ fs::path templateDir() {
     return dir;
 }
 
-void writeFile(const fs::path& p, const std::string& text) {
-    std::ofstream f(p, std::ios::binary);
-    f << text;
-    if (!f) throw Error("HLS backend: cannot write " + p.string());
-}
+void writeFile(const fs::path& p, const std::string& text) { backend::writeText(p.string(), text); }
 
 void copyFolder(const fs::path& from, const fs::path& to) {
     fs::create_directories(to);
@@ -53,45 +50,6 @@ bool isIdentifier(const std::string& s) {
 std::string upper(std::string s) {
     for (auto& c : s) c = char(std::toupper(static_cast<unsigned char>(c)));
     return s;
-}
-
-// Test inputs: raws of the input type. A third typical values (N(0,1) quantised), a third
-// uniform over the whole raw range (so inner layers saturate or wrap), a third mixing the
-// extremes (min, max, 0, +-1 LSB) with typical values.
-std::vector<int64_t> testInputs(const FixedType& t, size_t rows, int n, uint64_t seed) {
-    std::mt19937_64 rng(seed);
-    std::normal_distribution<double> normal(0.0, 1.0);
-    const Int128 lo = t.minRaw(), span = t.maxRaw() - t.minRaw() + 1;
-    auto uniform = [&]() {
-        unsigned __int128 r = ((unsigned __int128)rng() << 64) | rng();
-        return int64_t(lo + Int128(r % (unsigned __int128)span));
-    };
-    auto typical = [&]() { return int64_t(t.castDouble(normal(rng))); };
-    const int64_t extremes[] = {int64_t(t.minRaw()), int64_t(t.maxRaw()), 0, 1, t.isSigned ? -1 : 2};
-    std::vector<int64_t> x(rows * size_t(n));
-    for (size_t r = 0; r < rows; ++r)
-        for (int i = 0; i < n; ++i) {
-            int64_t& v = x[r * size_t(n) + size_t(i)];
-            switch (r % 3) {
-            case 0: v = typical(); break;
-            case 1: v = uniform(); break;
-            default: v = rng() % 2 ? extremes[rng() % 5] : typical(); break;
-            }
-        }
-    return x;
-}
-
-void writeRaw(const fs::path& p, const std::vector<int64_t>& v, int perRow) {
-    std::ostringstream os;
-    for (size_t k = 0; k < v.size(); ++k) os << v[k] << ((k + 1) % size_t(perRow) ? ' ' : '\n');
-    writeFile(p, os.str());
-}
-
-void writeValues(const fs::path& p, const std::vector<int64_t>& v, int perRow, const FixedType& t) {
-    std::ostringstream os;
-    os.precision(17);
-    for (size_t k = 0; k < v.size(); ++k) os << t.toDouble(v[k]) << ((k + 1) % size_t(perRow) ? ' ' : '\n');
-    writeFile(p, os.str());
 }
 
 struct Project {
@@ -361,27 +319,15 @@ void writeProject(const Graph& g, const Emulator& emu, const std::string& outDir
     const int nIn = g.inputSize(), nOut = g.outputSize();
     const FixedType& inT = g.input().type("result");
     const FixedType& outT = g.output().type("result");
-    std::vector<int64_t> x = testInputs(inT, opt.testRows, nIn, opt.seed);
+    std::vector<int64_t> x = backend::randomTestRows(inT, opt.testRows, size_t(nIn), opt.seed);
     std::vector<int64_t> y(opt.testRows * size_t(nOut));
     emu.runFixedRaw(x.data(), opt.testRows, y.data());
-    writeRaw(p.dir / "tb_data/input_raw.dat", x, nIn);
-    writeRaw(p.dir / "tb_data/expected_raw.dat", y, nOut);
-    writeValues(p.dir / "tb_data/tb_input_features.dat", x, nIn, inT);
-    writeValues(p.dir / "tb_data/tb_output_predictions.dat", y, nOut, outT);
-
-    nlohmann::ordered_json j;
-    j["backend"] = "hls";
-    j["kind"] = "nn";
-    j["top"] = opt.projectName;
-    j["model"] = g.sourceFile;
-    j["clock_period_ns"] = g.clockPeriodNs;
-    j["part"] = g.part;
-    j["io_type"] = g.ioType;
-    j["inputs"] = nIn;
-    j["outputs"] = nOut;
-    j["input_type"] = inT.str();
-    j["output_type"] = outT.str();
-    j["test_rows"] = opt.testRows;
+    const std::string tb = (p.dir / "tb_data").string();
+    backend::writeRawRows(tb + "/input_raw.dat", x.data(), opt.testRows, size_t(nIn));
+    backend::writeRawRows(tb + "/expected_raw.dat", y.data(), opt.testRows, size_t(nOut));
+    backend::writeValueRows(tb + "/tb_input_features.dat", x.data(), opt.testRows, size_t(nIn), inT);
+    backend::writeValueRows(tb + "/tb_output_predictions.dat", y.data(), opt.testRows, size_t(nOut), outT);
+    const nlohmann::ordered_json j = backend::networkManifest(g, "hls", opt.projectName, opt.testRows);
     writeFile(p.dir / "tachyon_project.json", j.dump(2) + "\n");
 }
 

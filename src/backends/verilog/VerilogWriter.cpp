@@ -1,5 +1,6 @@
 #include "backends/verilog/VerilogWriter.h"
 
+#include "backends/ProjectFiles.h"
 #include "backends/verilog/LayerRtl.h"
 #include "util/Error.h"
 
@@ -25,44 +26,6 @@ void checkSupported(const Graph& g) {
     if (!bad.empty()) throw Error("Verilog backend: unsupported layer(s) in " + g.sourceFile + ": " + bad);
     for (const Layer& l : g.layers)
         if (!l.hasType("result")) throw Error("Verilog backend: layer " + l.name + " has no result type");
-}
-
-// Random raw input rows: a third uniform over the whole type range (drives every
-// saturation path downstream), a third around typical magnitudes (|x| of order 1), the
-// rest mixes in the extreme values min, max, 0 and +-1 LSB.
-std::vector<int64_t> testInputs(const FixedType& t, int n, size_t rows, uint64_t seed) {
-    std::mt19937_64 rng(seed);
-    const int64_t lo = int64_t(t.minRaw()), hi = int64_t(t.maxRaw());
-    std::uniform_int_distribution<int64_t> uniform(lo, hi);
-    std::normal_distribution<double> normal(0.0, 1.0);
-    const int64_t special[] = {lo, hi, 0, std::min<int64_t>(1, hi), std::max<int64_t>(-1, lo)};
-    std::vector<int64_t> x(rows * size_t(n));
-    for (size_t r = 0; r < rows; ++r) {
-        const int kind = int(r % 3);
-        for (int i = 0; i < n; ++i) {
-            int64_t v;
-            if (kind == 0) v = uniform(rng);
-            else if (kind == 1 || rng() % 4 != 0) v = int64_t(t.castDouble(normal(rng) * (1.0 + double(rng() % 4))));
-            else v = special[rng() % 5];
-            x[r * n + size_t(i)] = v;
-        }
-    }
-    return x;
-}
-
-void writeRaw(const std::string& path, const std::vector<int64_t>& v, int perRow) {
-    std::ofstream os(path);
-    if (!os) throw Error("Verilog backend: cannot write " + path);
-    std::string line;
-    for (size_t k = 0; k < v.size(); ++k) {
-        line += std::to_string(v[k]);
-        line += (int(k % size_t(perRow)) == perRow - 1) ? '\n' : ' ';
-        if (line.size() > (1 << 16)) {
-            os << line;
-            line.clear();
-        }
-    }
-    os << line;
 }
 
 }  // namespace
@@ -117,18 +80,14 @@ void writeProject(const Graph& g, const Emulator& emu, const std::string& outDir
     fs::create_directories(fs::path(outDir) / "rtl");
     fs::create_directories(fs::path(outDir) / "sim");
     const std::string rtlFile = "rtl/" + opt.projectName + ".v";
-    {
-        std::ofstream os(fs::path(outDir) / rtlFile);
-        if (!os) throw Error("Verilog backend: cannot write " + (fs::path(outDir) / rtlFile).string());
-        os << rtl.verilog;
-    }
+    backend::writeText((fs::path(outDir) / rtlFile).string(), rtl.verilog);
 
     const int nIn = g.inputSize(), nOut = g.outputSize();
-    const std::vector<int64_t> x = testInputs(inT, nIn, opt.testRows, opt.seed);
+    const std::vector<int64_t> x = backend::randomTestRows(inT, opt.testRows, size_t(nIn), opt.seed);
     std::vector<int64_t> y(opt.testRows * size_t(nOut));
     emu.runFixedRaw(x.data(), opt.testRows, y.data());
-    writeRaw((fs::path(outDir) / "sim" / "input_raw.dat").string(), x, nIn);
-    writeRaw((fs::path(outDir) / "sim" / "expected_raw.dat").string(), y, nOut);
+    backend::writeRawRows((fs::path(outDir) / "sim" / "input_raw.dat").string(), x.data(), opt.testRows, size_t(nIn));
+    backend::writeRawRows((fs::path(outDir) / "sim" / "expected_raw.dat").string(), y.data(), opt.testRows, size_t(nOut));
 
     TestbenchSpec spec;
     spec.top = opt.projectName;
@@ -141,24 +100,12 @@ void writeProject(const Graph& g, const Emulator& emu, const std::string& outDir
     spec.latencyCycles = rtl.latencyCycles;
     writeVerilatorTestbench((fs::path(outDir) / "sim").string(), spec);
 
-    nlohmann::ordered_json j;
-    j["backend"] = "verilog";
-    j["kind"] = "nn";
-    j["top"] = opt.projectName;
-    j["model"] = g.sourceFile;
-    j["clock_period_ns"] = g.clockPeriodNs;
-    j["part"] = g.part;
-    j["inputs"] = nIn;
-    j["outputs"] = nOut;
-    j["input_type"] = inT.str();
-    j["output_type"] = outT.str();
+    nlohmann::ordered_json j = backend::networkManifest(g, "verilog", opt.projectName, opt.testRows);
     j["latency_cycles"] = rtl.latencyCycles;
     j["rtl_files"] = {rtlFile};
-    j["test_rows"] = opt.testRows;
     j["cmvm"] = opt.cmvm;
     j["stages"] = opt.stages;
-    std::ofstream os(fs::path(outDir) / "tachyon_project.json");
-    os << j.dump(2) << "\n";
+    backend::writeText((fs::path(outDir) / "tachyon_project.json").string(), j.dump(2) + "\n");
 }
 
 }  // namespace tachyon::verilog

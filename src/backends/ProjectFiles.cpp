@@ -1,0 +1,85 @@
+#include "backends/ProjectFiles.h"
+
+#include "util/Error.h"
+
+#include <cstdio>
+#include <fstream>
+#include <random>
+
+namespace tachyon::backend {
+
+void writeText(const std::string& path, const std::string& text) {
+    std::ofstream out(path, std::ios::binary);
+    out << text;
+    if (!out) throw Error(path + ": cannot write file");
+}
+
+void writeRawRows(const std::string& path, const int64_t* data, size_t rows, size_t cols) {
+    std::string s;
+    s.reserve(rows * cols * 8);
+    char buf[32];
+    for (size_t r = 0; r < rows; ++r) {
+        for (size_t c = 0; c < cols; ++c) {
+            std::snprintf(buf, sizeof buf, c ? " %lld" : "%lld", static_cast<long long>(data[r * cols + c]));
+            s += buf;
+        }
+        s += '\n';
+    }
+    writeText(path, s);
+}
+
+void writeValueRows(const std::string& path, const int64_t* data, size_t rows, size_t cols, const FixedType& t) {
+    std::string s;
+    char buf[40];
+    for (size_t r = 0; r < rows; ++r) {
+        for (size_t c = 0; c < cols; ++c) {
+            std::snprintf(buf, sizeof buf, c ? " %.17g" : "%.17g", t.toDouble(data[r * cols + c]));
+            s += buf;
+        }
+        s += '\n';
+    }
+    writeText(path, s);
+}
+
+std::vector<int64_t> randomTestRows(const FixedType& t, size_t rows, size_t cols, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    std::normal_distribution<double> normal(0.0, 1.0);
+    const Int128 lo = t.minRaw(), span = t.maxRaw() - t.minRaw() + 1;
+    auto uniform = [&]() {
+        unsigned __int128 r = ((unsigned __int128)rng() << 64) | rng();
+        return int64_t(lo + Int128(r % (unsigned __int128)span));
+    };
+    auto typical = [&]() { return int64_t(t.castDouble(normal(rng) * double(1 + rng() % 4))); };
+    const int64_t extremes[] = {int64_t(t.minRaw()), int64_t(t.maxRaw()), 0, 1, t.isSigned ? -1 : 2};
+    std::vector<int64_t> x(rows * cols);
+    for (size_t r = 0; r < rows; ++r)
+        for (size_t i = 0; i < cols; ++i) {
+            int64_t& v = x[r * cols + i];
+            switch (r % 3) {
+            case 0: v = typical(); break;
+            case 1: v = uniform(); break;
+            default: v = rng() % 2 ? extremes[rng() % 5] : typical(); break;
+            }
+        }
+    return x;
+}
+
+nlohmann::ordered_json networkManifest(const Graph& g, const std::string& backend, const std::string& top,
+                                       size_t testRows) {
+    nlohmann::ordered_json j;
+    j["backend"] = backend;
+    j["kind"] = "nn";
+    j["top"] = top;
+    j["model"] = g.sourceFile;
+    j["clock_period_ns"] = g.clockPeriodNs;
+    j["part"] = g.part;
+    j["io_type"] = g.ioType;
+    j["inputs"] = g.inputSize();
+    j["outputs"] = g.outputSize();
+    j["input_type"] = g.input().type("result").str();
+    j["output_type"] = g.output().type("result").str();
+    j["test_rows"] = testRows;
+    return j;
+}
+
+}  // namespace tachyon::backend

@@ -1,0 +1,31 @@
+// What every generated project (HLS, Verilog, trees) writes the same way: text files,
+// raw test-vector files (docs/semantics.md), random test inputs and the common fields
+// of tachyon_project.json.
+#pragma once
+
+#include "ir/Graph.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tachyon::backend {
+
+void writeText(const std::string& path, const std::string& text);
+// One row per line, raw integers separated by single spaces.
+void writeRawRows(const std::string& path, const int64_t* data, size_t rows, size_t cols);
+// The same rows as values of type t (hls4ml's float test-bench files).
+void writeValueRows(const std::string& path, const int64_t* data, size_t rows, size_t cols, const FixedType& t);
+
+// Random raw rows of type t: a third typical values (N(0, s^2) with s in 1..4, quantised),
+// a third uniform over the whole raw range (so inner layers saturate or wrap), a third
+// mixing the extremes (min, max, 0, +-1 LSB) with typical values.
+std::vector<int64_t> randomTestRows(const FixedType& t, size_t rows, size_t cols, uint64_t seed);
+
+// backend, kind "nn", top, model, clock, part, sizes, port types, test rows.
+nlohmann::ordered_json networkManifest(const Graph& g, const std::string& backend, const std::string& top,
+                                       size_t testRows);
+
+}  // namespace tachyon::backend
