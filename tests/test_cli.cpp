@@ -117,7 +117,12 @@ TEST_F(Cli, InfoConfigPredict) {
 }
 
 TEST_F(Cli, BadInputsFailCleanly) {
-    const fs::path out = dir / "out.npy";
+    // Outputs go to a folder of this test's own, so that ctest running the other CLI
+    // tests at the same time cannot leave temporary files where this one looks.
+    const fs::path bad = dir / "bad_inputs";
+    fs::remove_all(bad);
+    fs::create_directories(bad);
+    const fs::path out = bad / "out.npy";
     const std::string x = (dir / "jet_tagger_X.npy").string();
     expectFailure("predict /nonexistent/model.onnx -i " + x + " -o " + out.string(), "/nonexistent/model.onnx", out);
     // Truncated and garbage model files.
@@ -153,6 +158,6 @@ TEST_F(Cli, BadInputsFailCleanly) {
     }
     expectFailure("predict " + model() + " -i " + (dir / "short.npy").string() + " -o " + out.string(), "short.npy", out);
     // A convert that fails leaves no project directory.
-    const fs::path prj = dir / "prj_fail";
+    const fs::path prj = bad / "prj_fail";
     expectFailure("convert " + (dir / "garbage.onnx").string() + " -o " + prj.string(), "garbage.onnx", prj);
 }
