@@ -33,7 +33,6 @@ bool isPiecewiseLinear(ActKind a);
 struct TableSpec {
     int size = 0;          // entries; 0 = chosen by the precision pass
     double range = 0.0;    // input half-range (sigmoid/tanh) or exp range (softmax); 0 = auto
-    bool hls4mlCompatible = false;  // reserved for an hls4ml side-by-side mode
 };
 
 // Scheduling only: never read by layer math or by the emulator.
