@@ -10,6 +10,8 @@
 #include "util/Error.h"
 #include "util/Npy.h"
 
+#include "float_reference.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -87,24 +89,8 @@ TEST(ConformanceImport, FloatMatchesReference) {
         if (m.reference.empty()) continue;
         SCOPED_TRACE(m.file);
         Graph g = loadModel(kShared + "/" + m.file);
-        size_t rows, nIn, yRows, nOut;
-        const auto x = readNpy(kShared + "/reference/" + m.reference + "_X.npy", rows, nIn);
-        const auto y = readNpy(kShared + "/reference/" + m.reference + "_Y.npy", yRows, nOut);
-        ASSERT_EQ((int)nIn, g.inputSize());
-        ASSERT_EQ((int)nOut, g.outputSize());
-        ASSERT_EQ(rows, yRows);
-        runPipeline(g, Config::defaults());
-        Emulator emu(g);
-        std::vector<double> out(rows * nOut);
-        emu.runFloat(x.data(), rows, out.data());
-        size_t bad = 0;
-        double worst = 0;
-        for (size_t i = 0; i < out.size(); ++i) {
-            const double err = std::abs(out[i] - y[i]);
-            worst = std::max(worst, err / std::max(std::abs(y[i]), 1e-300));
-            bad += !(err <= 1e-5 * std::abs(y[i]) + 1e-9);
-        }
-        EXPECT_EQ(bad, 0u) << "worst relative error " << worst;
+        expectFloatMatchesReference(g, kShared + "/reference/" + m.reference + "_X.npy",
+                                    kShared + "/reference/" + m.reference + "_Y.npy", 1e-5, 1e-9);
     }
 }
 

@@ -9,6 +9,8 @@
 #include "util/Error.h"
 #include "util/Npy.h"
 
+#include "float_reference.h"
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <onnx/onnx-ml.pb.h>
@@ -95,28 +97,6 @@ std::vector<LayerKind> kinds(const Graph& g) {
     std::vector<LayerKind> k;
     for (const auto& l : g.layers) k.push_back(l.kind);
     return k;
-}
-
-// Float-mode output of the graph after the standard pipeline, compared with a reference.
-void expectFloatMatches(Graph g, const std::string& xPath, const std::string& yPath, double rtol) {
-    size_t rows, nIn, yRows, nOut;
-    const std::vector<double> x = readNpy(xPath, rows, nIn);
-    const std::vector<double> y = readNpy(yPath, yRows, nOut);
-    ASSERT_EQ((int)nIn, g.inputSize()) << g.name;
-    ASSERT_EQ((int)nOut, g.outputSize()) << g.name;
-    ASSERT_EQ(rows, yRows);
-    runPipeline(g, Config::defaults());
-    Emulator emu(g);
-    std::vector<double> out(rows * nOut);
-    emu.runFloat(x.data(), rows, out.data());
-    size_t bad = 0;
-    double worst = 0;
-    for (size_t i = 0; i < out.size(); ++i) {
-        const double err = std::abs(out[i] - y[i]);
-        worst = std::max(worst, err / std::max(std::abs(y[i]), 1e-300));
-        bad += !(err <= rtol * std::abs(y[i]) + 1e-12);
-    }
-    EXPECT_EQ(bad, 0u) << g.name << ": worst relative error " << worst;
 }
 
 // ---- Building ONNX models in memory -------------------------------------------------
@@ -509,6 +489,6 @@ TEST(FrontendsErrors, OtherFormats) {
 
 TEST(FrontendsFloat, FixturesMatchTorch) {
     for (const std::string model : {"dense_relu", "dense_acts", "dense_bn"})
-        expectFloatMatches(loadOnnx(fixture(model + ".onnx")), fixture(model + "_X.npy"), fixture(model + "_Y.npy"), 1e-6);
-    expectFloatMatches(loadModel(fixture("keras_dense.json")), fixture("keras_dense_X.npy"), fixture("keras_dense_Y.npy"), 1e-6);
+        expectFloatMatchesReference(loadOnnx(fixture(model + ".onnx")), fixture(model + "_X.npy"), fixture(model + "_Y.npy"), 1e-6, 1e-12);
+    expectFloatMatchesReference(loadModel(fixture("keras_dense.json")), fixture("keras_dense_X.npy"), fixture("keras_dense_Y.npy"), 1e-6, 1e-12);
 }
