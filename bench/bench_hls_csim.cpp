@@ -46,20 +46,19 @@ Graph randomJetTagger() {
         Layer d;
         d.name = "fc" + std::to_string(k);
         d.kind = LayerKind::Dense;
-        d.input = prev;
-        d.nIn = sizes[k - 1];
-        d.nOut = sizes[k];
-        d.shape = {d.nOut};
-        for (int i = 0; i < d.nIn * d.nOut; ++i) d.weight.push_back(n(rng));
-        for (int i = 0; i < d.nOut; ++i) d.bias.push_back(n(rng));
+        d.inputs = {prev};
+        d.attrs = DenseAttrs{sizes[k - 1], sizes[k]};
+        d.shape = {macDims(d).nOut};
+        for (int i = 0; i < macDims(d).nIn * macDims(d).nOut; ++i) d.param("weight").push_back(n(rng));
+        for (int i = 0; i < macDims(d).nOut; ++i) d.param("bias").push_back(n(rng));
         g.layers.push_back(d);
         prev = d.name;
         Layer a;
         a.name = k < 4 ? "relu" + std::to_string(k) : "softmax";
         a.kind = k < 4 ? LayerKind::Activation : LayerKind::Softmax;
-        a.activation = ActKind::ReLU;
-        a.input = prev;
-        a.shape = {d.nOut};
+        a.attrs = ActAttrs{ActKind::ReLU};
+        a.inputs = {prev};
+        a.shape = {macDims(d).nOut};
         g.layers.push_back(a);
         prev = a.name;
     }

@@ -52,10 +52,10 @@ Model:
     }
     // Adder counts of the first layer's CMVM, for reference.
     const Layer& fc1 = g.layers[1];
-    auto graph = verilog::buildCmvm(emu.weightRaw(fc1.name), fc1.nIn, fc1.nOut);
+    auto graph = verilog::buildCmvm(emu.weightRaw(fc1.name), macDims(fc1).nIn, macDims(fc1).nOut);
     verilog::CmvmOptions noCse;
     noCse.cse = false;
-    auto plain = verilog::buildCmvm(emu.weightRaw(fc1.name), fc1.nIn, fc1.nOut, noCse);
+    auto plain = verilog::buildCmvm(emu.weightRaw(fc1.name), macDims(fc1).nIn, macDims(fc1).nOut, noCse);
     std::printf("%s: %d adders (depth %d) with CSE, %d without\n", fc1.name.c_str(), graph.adders(), graph.depth(),
                 plain.adders());
     return 0;

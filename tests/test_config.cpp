@@ -25,23 +25,22 @@ Graph chain(bool withBn, ActKind act = ActKind::ReLU) {
     Layer d;
     d.name = "fc1";
     d.kind = LayerKind::Dense;
-    d.input = "input_1";
-    d.nIn = 8;
-    d.nOut = 6;
+    d.inputs = {"input_1"};
+    d.attrs = DenseAttrs{8, 6};
     d.shape = {6};
-    for (int k = 0; k < 48; ++k) d.weight.push_back(nd(rng));
-    for (int k = 0; k < 6; ++k) d.bias.push_back(nd(rng));
+    for (int k = 0; k < 48; ++k) d.param("weight").push_back(nd(rng));
+    for (int k = 0; k < 6; ++k) d.param("bias").push_back(nd(rng));
     g.layers.push_back(d);
     std::string prev = "fc1";
     if (withBn) {
         Layer bn;
         bn.name = "bn1";
         bn.kind = LayerKind::BatchNorm;
-        bn.input = "fc1";
+        bn.inputs = {"fc1"};
         bn.shape = {6};
         for (int k = 0; k < 6; ++k) {
-            bn.scale.push_back(1.0 + nd(rng));
-            bn.shift.push_back(nd(rng));
+            bn.param("scale").push_back(1.0 + nd(rng));
+            bn.param("shift").push_back(nd(rng));
         }
         g.layers.push_back(bn);
         prev = "bn1";
@@ -49,8 +48,8 @@ Graph chain(bool withBn, ActKind act = ActKind::ReLU) {
     Layer a;
     a.name = "fc1_relu";
     a.kind = LayerKind::Activation;
-    a.activation = act;
-    a.input = prev;
+    a.attrs = ActAttrs{act};
+    a.inputs = {prev};
     a.shape = {6};
     g.layers.push_back(a);
     return g;
@@ -181,7 +180,7 @@ TEST(Passes, ReluFusesOnlyWhenExact) {
     Graph g = chain(false);
     runPipeline(g, Config::defaults());
     EXPECT_EQ(g.layers.size(), 2u);
-    EXPECT_EQ(g.find("fc1")->activation, ActKind::ReLU);
+    EXPECT_EQ(g.find("fc1")->activation(), ActKind::ReLU);
     // A different ReLU result type keeps the layer: fusing would skip its cast.
     Graph h = chain(false);
     runPipeline(h, Config::parse("LayerName:\n  fc1_relu:\n    Precision:\n      result: ap_ufixed<8,3>\n", "cfg.yml"));
@@ -208,8 +207,8 @@ TEST(Passes, AutoAccumulatorIsTightAndSafe) {
     // within a factor of two by the worst-case input).
     double worst = 0;
     for (int j = 0; j < 6; ++j) {
-        double s = std::fabs(d.type("bias").quantize(d.bias[size_t(j)]));
-        for (int i = 0; i < 8; ++i) s += 32.0 * std::fabs(d.type("weight").quantize(d.weight[size_t(i) * 6 + j]));
+        double s = std::fabs(d.type("bias").quantize(d.param("bias")[size_t(j)]));
+        for (int i = 0; i < 8; ++i) s += 32.0 * std::fabs(d.type("weight").quantize(d.param("weight")[size_t(i) * 6 + j]));
         worst = std::max(worst, s);
     }
     EXPECT_GE(acc.maxValue(), worst);
@@ -218,7 +217,7 @@ TEST(Passes, AutoAccumulatorIsTightAndSafe) {
 
 TEST(Passes, VerifierNamesTheLayer) {
     Graph g = chain(false);
-    g.layers[1].weight.pop_back();
+    g.layers[1].param("weight").pop_back();
     try {
         verify(g);
         ADD_FAILURE();

@@ -28,14 +28,13 @@ Layer dense(const std::string& name, const std::string& in, int nIn, int nOut, s
     Layer l;
     l.name = name;
     l.kind = LayerKind::Dense;
-    l.input = in;
-    l.nIn = nIn;
-    l.nOut = nOut;
+    if (!in.empty()) l.inputs = {in};
+    l.attrs = DenseAttrs{nIn, nOut};
     l.shape = {nOut};
     std::normal_distribution<double> nd(0, scale);
     std::uniform_real_distribution<double> u(0, 1);
-    for (int k = 0; k < nIn * nOut; ++k) l.weight.push_back(u(rng) < zeroFrac ? 0.0 : nd(rng));
-    for (int j = 0; j < nOut; ++j) l.bias.push_back(nd(rng));
+    for (int k = 0; k < nIn * nOut; ++k) l.param("weight").push_back(u(rng) < zeroFrac ? 0.0 : nd(rng));
+    for (int j = 0; j < nOut; ++j) l.param("bias").push_back(nd(rng));
     return l;
 }
 
@@ -43,9 +42,9 @@ Layer activation(const std::string& name, const std::string& in, int n, ActKind 
     Layer l;
     l.name = name;
     l.kind = LayerKind::Activation;
-    l.input = in;
-    l.activation = a;
-    l.alpha = 0.3;
+    if (!in.empty()) l.inputs = {in};
+    l.attrs = ActAttrs{a};
+    l.as<ActAttrs>().alpha = 0.3;
     l.shape = {n};
     return l;
 }
@@ -60,29 +59,29 @@ std::vector<Int128> referenceRow(const Emulator& emu, const Graph& g, const std:
             vals[l.name] = xIn;
             continue;
         }
-        const std::vector<Int128>& x = vals[l.input];
-        const FixedType& inT = g.find(l.input)->type("result");
+        const std::vector<Int128>& x = vals[l.input()];
+        const FixedType& inT = g.find(l.input())->type("result");
         if (l.kind == LayerKind::Dense) {
             const FixedType &wT = l.type("weight"), &bT = l.type("bias"), &aT = l.type("accum");
-            for (int j = 0; j < l.nOut; ++j) {
-                Int128 acc = aT.castRaw(bT.castDouble(l.bias[size_t(j)]), bT.frac());
-                for (int i = 0; i < l.nIn; ++i) {
-                    Int128 w = wT.castDouble(l.weight[size_t(i) * l.nOut + j]);
+            for (int j = 0; j < macDims(l).nOut; ++j) {
+                Int128 acc = aT.castRaw(bT.castDouble(l.param("bias")[size_t(j)]), bT.frac());
+                for (int i = 0; i < macDims(l).nIn; ++i) {
+                    Int128 w = wT.castDouble(l.param("weight")[size_t(i) * macDims(l).nOut + j]);
                     Int128 p = aT.castRaw(x[size_t(i)] * w, inT.frac() + wT.frac());
                     acc = aT.castRaw(acc + p, aT.frac());
                 }
                 Int128 z = rT.castRaw(acc, aT.frac());
-                if (l.activation == ActKind::ReLU && z < 0) z = 0;
+                if (l.activation() == ActKind::ReLU && z < 0) z = 0;
                 out.push_back(z);
             }
         } else if (l.kind == LayerKind::Activation) {
             for (Int128 v : x) {
-                switch (l.activation) {
+                switch (l.activation()) {
                 case ActKind::Linear: out.push_back(rT.castRaw(v, inT.frac())); break;
                 case ActKind::ReLU: out.push_back(rT.castRaw(v < 0 ? 0 : v, inT.frac())); break;
                 case ActKind::LeakyReLU: {
                     const FixedType& p = l.type("param");
-                    Int128 a = p.castDouble(l.alpha);
+                    Int128 a = p.castDouble(l.as<ActAttrs>().alpha);
                     out.push_back(v >= 0 ? rT.castRaw(v, inT.frac()) : rT.castRaw(v * a, inT.frac() + p.frac()));
                     break;
                 }
@@ -141,7 +140,7 @@ Graph mlp(const std::string& in, const std::string& w, const std::string& acc, c
         Layer s;
         s.name = "softmax";
         s.kind = LayerKind::Softmax;
-        s.input = "fc2";
+        s.inputs = {"fc2"};
         s.shape = {5};
         g.layers.push_back(s);
     }
@@ -198,7 +197,7 @@ TEST(Emulator, LookupTablesAndWideTypes) {
 TEST(Emulator, AutoAccumulatorNeverOverflows) {
     Graph g = mlp("ap_fixed<16,6>", "ap_fixed<8,2>", "ap_fixed<16,6>", "ap_fixed<16,6>", 7);
     for (Layer& l : g.layers)
-        if (l.kind == LayerKind::Dense) l.precision["accum"] = autoAccumulator(l, g.find(l.input)->type("result"));
+        if (l.kind == LayerKind::Dense) l.precision["accum"] = autoAccumulator(l, g.find(l.input())->type("result"));
     Emulator emu(g);
     const FixedType& inT = g.input().type("result");
     std::vector<int64_t> x(2000 * 16);
@@ -221,14 +220,14 @@ TEST(Emulator, FloatModeIsPlainDoubleArithmetic) {
     const Layer& d2 = *g.find("fc2");
     std::vector<double> h(24), z(5);
     for (int j = 0; j < 24; ++j) {
-        double s = d1.bias[size_t(j)];
-        for (int i = 0; i < 16; ++i) s += 0.25 * d1.weight[size_t(i) * 24 + j];
+        double s = d1.param("bias")[size_t(j)];
+        for (int i = 0; i < 16; ++i) s += 0.25 * d1.param("weight")[size_t(i) * 24 + j];
         h[size_t(j)] = std::max(s, 0.0);
     }
     double m = -1e300, sum = 0;
     for (int j = 0; j < 5; ++j) {
-        double s = d2.bias[size_t(j)];
-        for (int i = 0; i < 24; ++i) s += h[size_t(i)] * d2.weight[size_t(i) * 5 + j];
+        double s = d2.param("bias")[size_t(j)];
+        for (int i = 0; i < 24; ++i) s += h[size_t(i)] * d2.param("weight")[size_t(i) * 5 + j];
         z[size_t(j)] = s;
         m = std::max(m, s);
     }
@@ -296,7 +295,7 @@ TEST(Emulator, DefaultSoftmaxTablesKeepTheArgmax) {
         Layer s;
         s.name = "softmax";
         s.kind = LayerKind::Softmax;
-        s.input = "in";
+        s.inputs = {"in"};
         s.shape = {5};
         s.precision["result"] = T(res);
         s.precision["exp_table"] = defaultSoftmaxTableType();

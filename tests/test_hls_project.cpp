@@ -58,15 +58,13 @@ Layer dense(const std::string& name, const std::string& input, int nIn, int nOut
     Layer l;
     l.name = name;
     l.kind = LayerKind::Dense;
-    l.input = input;
-    l.nIn = nIn;
-    l.nOut = nOut;
+    if (!input.empty()) l.inputs = {input};
+    l.attrs = DenseAttrs{nIn, nOut, act};
     l.shape = {nOut};
-    l.activation = act;
     std::normal_distribution<double> w(0.0, 1.5 / std::sqrt(double(nIn)));
     std::uniform_real_distribution<double> u(0.0, 1.0);
-    for (int k = 0; k < nIn * nOut; ++k) l.weight.push_back(u(rng) < pruned ? 0.0 : w(rng));
-    for (int k = 0; k < nOut; ++k) l.bias.push_back(w(rng));
+    for (int k = 0; k < nIn * nOut; ++k) l.param("weight").push_back(u(rng) < pruned ? 0.0 : w(rng));
+    for (int k = 0; k < nOut; ++k) l.param("bias").push_back(w(rng));
     return l;
 }
 
@@ -74,10 +72,10 @@ Layer activation(const std::string& name, const std::string& input, int n, ActKi
     Layer l;
     l.name = name;
     l.kind = LayerKind::Activation;
-    l.input = input;
+    if (!input.empty()) l.inputs = {input};
     l.shape = {n};
-    l.activation = a;
-    l.alpha = 0.3;
+    l.attrs = ActAttrs{a};
+    l.as<ActAttrs>().alpha = 0.3;
     return l;
 }
 
@@ -112,12 +110,12 @@ Graph activationZoo(uint64_t seed) {
     Layer bn;
     bn.name = "bn";
     bn.kind = LayerKind::BatchNorm;
-    bn.input = "d1";
+    bn.inputs = {"d1"};
     bn.shape = {16};
     std::normal_distribution<double> s(1.0, 0.5);
     for (int i = 0; i < 16; ++i) {
-        bn.scale.push_back(s(rng));
-        bn.shift.push_back(s(rng) - 1.0);
+        bn.param("scale").push_back(s(rng));
+        bn.param("shift").push_back(s(rng) - 1.0);
     }
     g.layers.push_back(bn);
     g.layers.push_back(activation("sig", "bn", 16, ActKind::Sigmoid));
@@ -144,9 +142,9 @@ void uniformTypes(Graph& g, const FixedType& t) {
         if (l.kind == LayerKind::Dense)
             for (auto v : {"weight", "bias", "accum"}) l.precision[v] = t;
         if (l.kind == LayerKind::BatchNorm) l.precision["scale"] = l.precision["shift"] = t;
-        if (l.activation == ActKind::Sigmoid || l.activation == ActKind::Tanh)
+        if (l.activation() == ActKind::Sigmoid || l.activation() == ActKind::Tanh)
             l.precision["table"] = T("ap_fixed<18,2,AP_RND,AP_SAT>");
-        if (l.activation == ActKind::LeakyReLU || l.activation == ActKind::HardSigmoid)
+        if (l.activation() == ActKind::LeakyReLU || l.activation() == ActKind::HardSigmoid)
             l.precision["param"] = T("ap_fixed<16,2,AP_RND,AP_SAT>");
         if (l.kind == LayerKind::Softmax)
             l.precision["exp_table"] = l.precision["inv_table"] = T("ap_ufixed<18,1,AP_RND,AP_SAT>");
@@ -182,7 +180,7 @@ void schedule(Graph& g, const std::string& strategy, int rf, const std::string& 
     g.ioType = io;
     for (Layer& l : g.layers) {
         l.schedule.strategy = strategy;
-        l.schedule.reuseFactor = l.kind == LayerKind::Dense ? std::min(rf, l.nIn * l.nOut) : 1;
+        l.schedule.reuseFactor = l.kind == LayerKind::Dense ? std::min(rf, macDims(l).nIn * macDims(l).nOut) : 1;
     }
 }
 

@@ -49,12 +49,11 @@ Layer dense(const std::string& name, const std::string& input, int nIn, int nOut
     Layer l;
     l.name = name;
     l.kind = LayerKind::Dense;
-    l.input = input;
-    l.nIn = nIn;
-    l.nOut = nOut;
+    if (!input.empty()) l.inputs = {input};
+    l.attrs = DenseAttrs{nIn, nOut};
     l.shape = {nOut};
-    for (int k = 0; k < nIn * nOut; ++k) l.weight.push_back(k % 5 == 3 ? 0.0 : n(rng));
-    for (int k = 0; k < nOut; ++k) l.bias.push_back(n(rng));
+    for (int k = 0; k < nIn * nOut; ++k) l.param("weight").push_back(k % 5 == 3 ? 0.0 : n(rng));
+    for (int k = 0; k < nOut; ++k) l.param("bias").push_back(n(rng));
     return l;
 }
 
@@ -62,10 +61,10 @@ Layer act(const std::string& name, const std::string& input, int n, ActKind a, L
     Layer l;
     l.name = name;
     l.kind = kind;
-    l.input = input;
+    if (!input.empty()) l.inputs = {input};
     l.shape = {n};
-    l.activation = a;
-    l.alpha = 0.3;
+    l.attrs = ActAttrs{a};
+    l.as<ActAttrs>().alpha = 0.3;
     return l;
 }
 
@@ -81,14 +80,14 @@ TEST(VerilogRtl, AllLayerKindsAndCastModesBitExact) {
     g.name = "mix";
     g.sourceFile = "<test>";
     Layer in = act("input", "", 6, ActKind::Linear, LayerKind::Input);
-    in.input.clear();
+    in.inputs.clear();
     g.layers.push_back(in);
     g.layers.push_back(dense("d1", "input", 6, 8, 1));
     g.layers.push_back(act("r1", "d1", 8, ActKind::ReLU));
     g.layers.push_back(dense("d2", "r1", 8, 7, 2));
     Layer bn = act("bn", "d2", 7, ActKind::Linear, LayerKind::BatchNorm);
-    bn.scale = {1.5, -0.75, 0.3, 2.0, 0.0, -1.25, 0.9};
-    bn.shift = {0.1, -0.5, 0.25, 0.0, 1.0, 0.3, -0.2};
+    bn.param("scale") = {1.5, -0.75, 0.3, 2.0, 0.0, -1.25, 0.9};
+    bn.param("shift") = {0.1, -0.5, 0.25, 0.0, 1.0, 0.3, -0.2};
     g.layers.push_back(bn);
     g.layers.push_back(act("lk", "bn", 7, ActKind::LeakyReLU));
     g.layers.push_back(dense("d3", "lk", 7, 6, 3));
@@ -133,12 +132,13 @@ TEST(VerilogRtl, UnsupportedLayerIsNamed) {
     Graph g;
     g.sourceFile = "<test>";
     Layer in = act("input", "", 3, ActKind::Linear, LayerKind::Input);
+    in.inputs.clear();
     g.layers.push_back(in);
     g.layers.push_back(dense("fc", "input", 3, 2, 1));
     g = prepared(g, "Model:\n  Precision: ap_fixed<16,6>\n");
-    g.layers.back().activation = ActKind::Sigmoid;   // a fused table activation
-    Emulator emu(prepared(Graph(g), "Model:\n  Precision: ap_fixed<16,6>\n"));
+    g.layers.back().as<DenseAttrs>().activation = ActKind::Sigmoid;   // a fused table activation
     try {
+        Emulator emu(g);
         verilog::generateRtl(g, emu, {});
         FAIL() << "expected an error";
     } catch (const Error& e) {

@@ -174,12 +174,19 @@ Config Config::parse(const std::string& text, const std::string& sourceName) {
                 merge(cfg.byName[name], lc);
                 continue;
             }
-            static const std::set<std::string> kinds = {"Input", "InputLayer", "Dense", "BatchNormalization",
-                                                        "Activation", "Softmax", "Reshape", "ReLU", "LeakyReLU"};
+            // Tachyon's kind names and hls4ml's class names (Conv2D, MaxPooling1D, Add, ...).
+            static const std::set<std::string> kinds = {
+                "Input", "InputLayer", "Dense", "BatchNormalization", "Activation", "Softmax", "Reshape", "ReLU",
+                "LeakyReLU", "ELU", "Conv", "Conv1D", "Conv2D", "DepthwiseConv1D", "DepthwiseConv2D", "Pooling",
+                "MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D", "GlobalMaxPooling1D",
+                "GlobalMaxPooling2D", "GlobalAveragePooling1D", "GlobalAveragePooling2D", "Transpose", "ZeroPadding",
+                "ZeroPadding1D", "ZeroPadding2D", "UpSampling", "UpSampling1D", "UpSampling2D", "Merge", "Add",
+                "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate"};
             if (!kinds.count(name))
-                c.fail(at + "." + name, "unknown layer type (expected Input, Dense, BatchNormalization, Activation, Softmax, Reshape)");
+                c.fail(at + "." + name, "unknown layer type (expected a Keras/hls4ml layer class such as Dense, Conv2D, "
+                                        "MaxPooling2D, BatchNormalization, Activation, Softmax, Add, Concatenate)");
             if (name == "InputLayer") name = "Input";
-            if (name == "ReLU" || name == "LeakyReLU") name = "Activation";
+            if (name == "ReLU" || name == "LeakyReLU" || name == "ELU") name = "Activation";
             merge(cfg.byType[name], lc);
         }
     };
@@ -228,8 +235,13 @@ Config Config::load(const std::string& path) {
 
 LayerConfig Config::resolve(const Layer& layer) const {
     LayerConfig out = model;
+    // The generic kind ("Conv") first, then hls4ml's more specific class ("Conv2D").
     auto t = byType.find(toString(layer.kind));
     if (t != byType.end()) merge(out, t->second);
+    if (hlsClassName(layer) != toString(layer.kind)) {
+        t = byType.find(hlsClassName(layer));
+        if (t != byType.end()) merge(out, t->second);
+    }
     auto n = byName.find(layer.name);
     if (n != byName.end()) merge(out, n->second);
     return out;
@@ -246,22 +258,22 @@ std::string configTemplate(const Graph& g, Granularity gran) {
         os << "LayerType:\n";
         for (const auto& k : kinds) {
             os << "  " << k << ":\n    Precision:\n";
-            if (k == "Dense") os << "      weight: ap_fixed<16,6>\n      bias: ap_fixed<16,6>\n      accum: ap_fixed<16,6>\n";
+            if (k == "Dense" || k == "Conv") os << "      weight: ap_fixed<16,6>\n      bias: ap_fixed<16,6>\n      accum: ap_fixed<16,6>\n";
             os << "      result: ap_fixed<16,6>\n";
         }
     } else if (gran == Granularity::Name) {
         os << "LayerName:\n";
         for (const Layer& l : g.layers) {
             os << "  " << l.name << ":\n    Precision:\n";
-            if (l.kind == LayerKind::Dense)
+            if (isMac(l))
                 os << "      weight: ap_fixed<16,6>\n      bias: ap_fixed<16,6>\n      accum: ap_fixed<16,6>\n";
             if (l.kind == LayerKind::BatchNorm) os << "      scale: ap_fixed<16,6>\n      shift: ap_fixed<16,6>\n";
             os << "      result: ap_fixed<16,6>\n";
-            if (l.kind == LayerKind::Dense) os << "    ReuseFactor: 1\n";
+            if (isMac(l)) os << "    ReuseFactor: 1\n";
             if (l.kind == LayerKind::Softmax)
                 os << "    exp_table_t: " << defaultSoftmaxTableType().str() << "\n    inv_table_t: "
                    << defaultSoftmaxTableType().str() << "\n";
-            if (l.kind == LayerKind::Activation && !isPiecewiseLinear(l.activation))
+            if (l.kind == LayerKind::Activation && !isPiecewiseLinear(l.activation()))
                 os << "    table_t: " << defaultTableType().str() << "\n";
         }
     }

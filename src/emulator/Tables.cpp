@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 
 namespace tachyon {
 
@@ -37,23 +38,36 @@ LookupTable buildTable(const FixedType& valueType, int keyBits, int64_t offset, 
 }  // namespace
 
 LookupTable buildActivationTable(const Layer& layer, const FixedType& in) {
-    const bool sig = layer.activation == ActKind::Sigmoid;
-    if (!sig && layer.activation != ActKind::Tanh)
-        throw Error("layer '" + layer.name + "': no lookup table for activation " + toString(layer.activation));
+    const ActKind kind = layer.activation();
+    const double alpha = layer.kind == LayerKind::Activation ? layer.as<ActAttrs>().alpha : 0.0;
+    std::function<double(double)> f;
+    double range = 8.0;           // default half-range (or negative range for elu/selu)
+    bool negativeOnly = false;    // elu/selu: the table covers x < 0; x >= 0 is computed exactly
+    bool wholeInput = false;      // softsign approaches +-1 too slowly for a short range
+    switch (kind) {
+    case ActKind::Sigmoid:
+    case ActKind::Swish: f = [](double x) { return 1.0 / (1.0 + std::exp(-x)); }; break;
+    case ActKind::Tanh: f = [](double x) { return std::tanh(x); }; range = 4.0; break;
+    case ActKind::Softplus: f = [](double x) { return std::log1p(std::exp(x)); }; break;
+    case ActKind::Softsign: f = [](double x) { return x / (1.0 + std::fabs(x)); }; wholeInput = true; break;
+    case ActKind::ELU: f = [alpha](double x) { return alpha * std::expm1(x); }; negativeOnly = true; break;
+    case ActKind::SELU:
+        f = [](double x) { return kSeluLambda * kSeluAlpha * std::expm1(x); };
+        negativeOnly = true;
+        break;
+    default:
+        throw Error("layer '" + layer.name + "': no lookup table for activation " + toString(kind));
+    }
     // Half-range R = 2^log2R: sigmoid saturates to within 2^-11 beyond 8, tanh beyond 4.
-    double range = layer.table.range > 0 ? layer.table.range : (sig ? 8.0 : 4.0);
+    if (layer.table.range > 0) range = layer.table.range;
     int log2R = ceilLog2(range);
     // No point covering more than the input type can hold.
-    int inputLog2R = in.isSigned ? in.integer - 1 : in.integer;
-    log2R = std::min(log2R, inputLog2R);
-    const int keyBits = log2R + in.frac() + 1;  // [-R, R) in input LSBs
+    const int inputLog2R = in.isSigned ? in.integer - 1 : in.integer;
+    log2R = wholeInput && layer.table.range <= 0 ? inputLog2R : std::min(log2R, inputLog2R);
+    const int keyBits = log2R + in.frac() + (negativeOnly ? 0 : 1);   // [-R, R) or [-R, 0) in input LSBs
     const double lsb = in.lsb();
-    auto f = [&](double key) {
-        double x = key * lsb;
-        return sig ? 1.0 / (1.0 + std::exp(-x)) : std::tanh(x);
-    };
-    int64_t offset = int64_t(1) << (std::max(keyBits, 1) - 1);
-    return buildTable(layer.type("table"), keyBits, offset, layer.table.size, f);
+    const int64_t offset = negativeOnly ? (int64_t(1) << std::max(keyBits, 1)) : (int64_t(1) << (std::max(keyBits, 1) - 1));
+    return buildTable(layer.type("table"), keyBits, offset, layer.table.size, [&](double key) { return f(key * lsb); });
 }
 
 SoftmaxTables buildSoftmaxTables(const Layer& layer, const FixedType& in, int n) {

@@ -2,7 +2,7 @@
 // `model_config` attribute of a single-file .h5 model); the weights are read from the HDF5
 // layout of save_weights()/save(): [model_weights/]<layer>/<weight_name>, where the layer
 // group's `weight_names` attribute lists e.g. "fc1/kernel:0".
-#include "frontends/ChainBuilder.h"
+#include "frontends/GraphBuilder.h"
 #include "frontends/Frontend.h"
 #include "frontends/Hdf5File.h"
 #include "util/Error.h"
@@ -23,8 +23,25 @@ namespace {
 using nlohmann::json;
 
 const std::set<std::string> kSupportedClasses = {
-    "InputLayer", "Dense", "Activation", "ReLU", "LeakyReLU", "Softmax",
-    "BatchNormalization", "Dropout", "Flatten", "Reshape"};
+    "InputLayer", "Dense", "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax", "BatchNormalization",
+    "Dropout", "SpatialDropout1D", "SpatialDropout2D", "GaussianNoise", "GaussianDropout", "AlphaDropout",
+    "Flatten", "Reshape", "Permute", "Conv1D", "Conv2D", "DepthwiseConv1D", "DepthwiseConv2D",
+    "SeparableConv1D", "SeparableConv2D", "ZeroPadding1D", "ZeroPadding2D", "MaxPooling1D", "MaxPooling2D",
+    "AveragePooling1D", "AveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D",
+    "GlobalAveragePooling1D", "GlobalAveragePooling2D", "UpSampling1D", "UpSampling2D", "Add", "Subtract",
+    "Multiply", "Average", "Maximum", "Minimum", "Concatenate"};
+
+// Keras class aliases: MaxPool2D is MaxPooling2D, Convolution2D is Conv2D, ...
+std::string canonicalClass(const std::string& cls) {
+    static const std::map<std::string, std::string> alias = {
+        {"Convolution1D", "Conv1D"}, {"Convolution2D", "Conv2D"}, {"MaxPool1D", "MaxPooling1D"},
+        {"MaxPool2D", "MaxPooling2D"}, {"AvgPool1D", "AveragePooling1D"}, {"AvgPool2D", "AveragePooling2D"},
+        {"GlobalMaxPool1D", "GlobalMaxPooling1D"}, {"GlobalMaxPool2D", "GlobalMaxPooling2D"},
+        {"GlobalAvgPool1D", "GlobalAveragePooling1D"}, {"GlobalAvgPool2D", "GlobalAveragePooling2D"},
+        {"SeparableConvolution1D", "SeparableConv1D"}, {"SeparableConvolution2D", "SeparableConv2D"}};
+    auto it = alias.find(cls);
+    return it == alias.end() ? cls : it->second;
+}
 
 // One layer's weights: short name ("kernel", "bias", "gamma", ...) -> dataset path.
 using WeightIndex = std::map<std::string, std::string>;
@@ -32,8 +49,7 @@ using WeightIndex = std::map<std::string, std::string>;
 class KerasReader {
 public:
     KerasReader(const json& arch, const std::string& archFile, Hdf5File& weights)
-        : arch_(arch), archFile_(archFile), h5_(weights),
-          chain_(modelName(arch, archFile), archFile) {
+        : arch_(arch), archFile_(archFile), h5_(weights), b_(modelName(arch, archFile), archFile) {
         root_ = h5_.exists("model_weights") ? "model_weights" : "";
     }
 
@@ -54,7 +70,7 @@ private:
         return std::filesystem::path(file).stem().string();
     }
     [[noreturn]] void fail(const std::string& layer, const std::string& cls, const std::string& why) const {
-        chain_.fail("layer '" + layer + "' (" + cls + "): " + why);
+        b_.fail("layer '" + layer + "' (" + cls + "): " + why);
     }
 
     const json& layerList() const;
@@ -64,33 +80,52 @@ private:
         return l.contains("config") && l["config"].is_object() ? l["config"] : empty;
     }
     std::vector<std::string> inboundLayers(const json& l) const;
-    std::vector<int> perSampleShape(const json& cfg, const std::string& layer) const;
+    std::vector<std::string> outputLayers() const;
+    Shape perSampleShape(const json& cfg, const std::string& layer) const;
 
     WeightIndex weightsOf(const std::string& layer) const;
     std::vector<double> weight(const WeightIndex& w, const std::string& layer, const std::string& key,
                                std::vector<size_t>& dims) const;
+    std::vector<double> optionalBias(const json& cfg, const WeightIndex& w, const std::string& name,
+                                     const std::string& cls, int n) const;
 
-    void addActivation(const std::string& name, const std::string& act, const std::string& layer,
-                       const std::string& cls);
-    void dense(const json& cfg, const std::string& name);
-    void batchNorm(const json& cfg, const std::string& name);
+    // Integer or list attribute with `rank` entries (Keras accepts both).
+    std::vector<int> ints(const json& cfg, const char* key, int rank, int dflt, const std::string& name,
+                          const std::string& cls) const;
+    // Zero padding of a windowed op from Keras' `padding` ("valid", "same", "causal").
+    void windowPadding(const json& cfg, const Shape& in, const std::vector<int>& k, const std::vector<int>& s,
+                       const std::vector<int>& d, std::vector<int>& pb, std::vector<int>& pe,
+                       const std::string& name, const std::string& cls) const;
+    void channelsLast(const json& cfg, const std::string& name, const std::string& cls) const;
+
+    std::string activation(const std::string& name, const std::string& in, const std::string& act,
+                           const std::string& layer, const std::string& cls);
+    std::string layer(const std::string& cls, const std::string& name, const json& cfg,
+                      const std::vector<std::string>& ins);
+    std::string dense(const json& cfg, const std::string& name, const std::string& in);
+    std::string conv(const json& cfg, const std::string& name, const std::string& cls, const std::string& in);
+    std::string pooling(const json& cfg, const std::string& name, const std::string& cls, const std::string& in);
+    std::string batchNorm(const json& cfg, const std::string& name, const std::string& in);
+    std::string zeroPadding(const json& cfg, const std::string& name, const std::string& cls, const std::string& in);
+    std::string upSampling(const json& cfg, const std::string& name, const std::string& cls, const std::string& in);
+    std::string reshape(const json& cfg, const std::string& name, const std::string& in);
 
     const json& arch_;
     std::string archFile_;
     Hdf5File& h5_;
-    ChainBuilder chain_;
+    GraphBuilder b_;
     std::string root_;
-    // Keras layer name -> the Tachyon layer whose output it is (removed layers alias
-    // their producer; a Dense with a fused activation maps to the activation layer).
+    // Keras layer name -> the Tachyon layer holding its output (removed layers alias
+    // their producer; a layer with an activation maps to the activation layer).
     std::map<std::string, std::string> outputOf_;
 };
 
 const json& KerasReader::layerList() const {
-    if (!arch_.is_object() || !arch_.contains("config")) chain_.fail("no 'config' in the model architecture");
+    if (!arch_.is_object() || !arch_.contains("config")) b_.fail("no 'config' in the model architecture");
     const json& c = arch_["config"];
     // Keras 2.0-2.1 Sequential stores the layer list directly as the config.
     const json* layers = c.is_array() ? &c : (c.is_object() && c.contains("layers") ? &c["layers"] : nullptr);
-    if (!layers || !layers->is_array() || layers->empty()) chain_.fail("the model architecture has no layers");
+    if (!layers || !layers->is_array() || layers->empty()) b_.fail("the model architecture has no layers");
     return *layers;
 }
 
@@ -120,23 +155,41 @@ std::vector<std::string> KerasReader::inboundLayers(const json& l) const {
             for (const auto& [k, v] : j.items()) walk(v);
         }
     };
-    if (l.contains("inbound_nodes")) walk(l["inbound_nodes"]);
+    if (l.contains("inbound_nodes")) {
+        const json& nodes = l["inbound_nodes"];
+        if (nodes.is_array() && nodes.size() > 1)
+            fail(layerName(l), l.value("class_name", ""), "is called " + std::to_string(nodes.size()) +
+                                                              " times; shared layers are not supported");
+        walk(nodes);
+    }
     return out;
 }
 
-std::vector<int> KerasReader::perSampleShape(const json& cfg, const std::string& layer) const {
+std::vector<std::string> KerasReader::outputLayers() const {
+    std::vector<std::string> out;
+    const json& c = arch_["config"];
+    if (!c.is_object() || !c.contains("output_layers")) return out;
+    const json& o = c["output_layers"];
+    if (o.is_array() && o.size() >= 1 && o[0].is_string()) out.push_back(o[0]);   // [name, 0, 0]
+    else if (o.is_array())
+        for (const auto& e : o)
+            if (e.is_array() && !e.empty() && e[0].is_string()) out.push_back(e[0]);
+    return out;
+}
+
+Shape KerasReader::perSampleShape(const json& cfg, const std::string& layer) const {
     for (const char* key : {"batch_input_shape", "batch_shape"}) {
         if (!cfg.contains(key) || !cfg[key].is_array()) continue;
         const json& s = cfg[key];
-        std::vector<int> shape;
+        Shape shape;
         for (size_t i = 1; i < s.size(); ++i) {   // [0] is the batch (null)
-            if (!s[i].is_number_integer() || s[i].get<long long>() <= 0)
-                chain_.fail("input '" + layer + "' has no fixed per-sample shape");
+            if (!s[i].is_number_integer() || s[i].get<long long>() <= 0 || s[i].get<long long>() > (1 << 24))
+                b_.fail("input '" + layer + "' has no fixed per-sample shape");
             shape.push_back(s[i].get<int>());
         }
         return shape;
     }
-    chain_.fail("layer '" + layer + "' has no batch_input_shape, so the model input size is unknown");
+    b_.fail("layer '" + layer + "' has no batch_input_shape, so the model input size is unknown");
 }
 
 WeightIndex KerasReader::weightsOf(const std::string& layer) const {
@@ -159,72 +212,213 @@ std::vector<double> KerasReader::weight(const WeightIndex& w, const std::string&
                                         std::vector<size_t>& dims) const {
     auto it = w.find(key);
     if (it == w.end())
-        chain_.fail("weight '" + key + "' of layer '" + layer + "' not found in weights file " + h5_.path());
+        b_.fail("weight '" + key + "' of layer '" + layer + "' not found in weights file " + h5_.path());
     try {
         return h5_.readDataset(it->second, dims);
     } catch (const Error& e) {
-        chain_.fail(std::string("layer '") + layer + "': " + e.what());
+        b_.fail(std::string("layer '") + layer + "': " + e.what());
     }
 }
 
-void KerasReader::addActivation(const std::string& name, const std::string& act, const std::string& layer,
-                                const std::string& cls) {
-    if (act == "linear") return;
-    if (act == "softmax") {
-        chain_.softmax(name);
-        return;
+std::vector<double> KerasReader::optionalBias(const json& cfg, const WeightIndex& w, const std::string& name,
+                                              const std::string& cls, int n) const {
+    const bool useBias = !cfg.contains("use_bias") || !cfg["use_bias"].is_boolean() || cfg["use_bias"].get<bool>();
+    if (!useBias) return std::vector<double>(size_t(n), 0.0);
+    std::vector<size_t> dims;
+    std::vector<double> bias = weight(w, name, "bias", dims);
+    if ((int)bias.size() != n) fail(name, cls, "bias has " + std::to_string(bias.size()) + " values, expected " + std::to_string(n));
+    return bias;
+}
+
+std::vector<int> KerasReader::ints(const json& cfg, const char* key, int rank, int dflt, const std::string& name,
+                                   const std::string& cls) const {
+    if (!cfg.contains(key) || cfg[key].is_null()) return std::vector<int>(size_t(rank), dflt);
+    const json& v = cfg[key];
+    std::vector<int> out;
+    if (v.is_number_integer()) out.assign(size_t(rank), v.get<int>());
+    else if (v.is_array())
+        for (const auto& e : v) {
+            if (!e.is_number_integer()) fail(name, cls, std::string("'") + key + "' must hold integers");
+            out.push_back(e.get<int>());
+        }
+    if ((int)out.size() != rank) fail(name, cls, std::string("'") + key + "' must have " + std::to_string(rank) + " entries");
+    for (int x : out)
+        if (x < 1 || x > (1 << 20)) fail(name, cls, std::string("'") + key + "' must be positive");
+    return out;
+}
+
+void KerasReader::windowPadding(const json& cfg, const Shape& in, const std::vector<int>& k, const std::vector<int>& s,
+                                const std::vector<int>& d, std::vector<int>& pb, std::vector<int>& pe,
+                                const std::string& name, const std::string& cls) const {
+    const std::string padding = cfg.value("padding", "valid");
+    const size_t rank = k.size();
+    pb.assign(rank, 0);
+    pe.assign(rank, 0);
+    if (padding == "valid") return;
+    for (size_t a = 0; a < rank; ++a) {
+        const int span = (k[a] - 1) * d[a] + 1;
+        if (padding == "same") {
+            // TensorFlow's rule: the output has ceil(in / stride) positions; when the
+            // padding is odd, the extra zero goes at the end.
+            const int outLen = (in[a] + s[a] - 1) / s[a];
+            const int total = std::max((outLen - 1) * s[a] + span - in[a], 0);
+            pb[a] = total / 2;
+            pe[a] = total - total / 2;
+        } else if (padding == "causal" && rank == 1) {
+            pb[a] = span - 1;
+        } else {
+            fail(name, cls, "unsupported padding '" + padding + "'");
+        }
     }
+}
+
+void KerasReader::channelsLast(const json& cfg, const std::string& name, const std::string& cls) const {
+    if (cfg.contains("data_format") && cfg["data_format"].is_string() && cfg["data_format"] != "channels_last")
+        fail(name, cls, "data_format '" + cfg["data_format"].get<std::string>() +
+                            "' is not supported (Tachyon works channels-last, as hls4ml)");
+}
+
+std::string KerasReader::activation(const std::string& name, const std::string& in, const std::string& act,
+                                    const std::string& layer, const std::string& cls) {
+    if (act == "linear") return in;
+    if (act == "softmax") return b_.softmax(name, in);
     auto kind = parseActivation(act);
     // Keras 2 names: "leaky_relu" has no fixed slope as a string activation, so only the
     // LeakyReLU layer (with its alpha) is accepted.
     if (!kind || *kind == ActKind::LeakyReLU) fail(layer, cls, "unsupported activation '" + act + "'");
-    Layer& l = chain_.activation(name, *kind);
+    ActAttrs a;
+    a.kind = *kind;
     if (*kind == ActKind::HardSigmoid) {   // Keras 2: clip(0.2 * x + 0.5, 0, 1)
-        l.hardSlope = 0.2;
-        l.hardOffset = 0.5;
+        a.slope = 0.2;
+        a.offset = 0.5;
     }
+    if (*kind == ActKind::ELU) a.alpha = 1.0;
+    return b_.activation(name, in, a);
 }
 
-void KerasReader::dense(const json& cfg, const std::string& name) {
-    if (!cfg.contains("units") || !cfg["units"].is_number_integer()) fail(name, "Dense", "no 'units'");
+std::string KerasReader::dense(const json& cfg, const std::string& name, const std::string& in) {
+    if (!cfg.contains("units") || !cfg["units"].is_number_integer() || cfg["units"].get<long long>() <= 0 ||
+        cfg["units"].get<long long>() > (1 << 24))
+        fail(name, "Dense", "no valid 'units'");
     const int units = cfg["units"];
     const WeightIndex w = weightsOf(name);
     if (w.empty()) fail(name, "Dense", "no weights for this layer in " + h5_.path());
-    std::vector<size_t> kdims, bdims;
+    std::vector<size_t> kdims;
     std::vector<double> kernel = weight(w, name, "kernel", kdims);
     if (kdims.size() != 2 || (int)kdims[1] != units)
         fail(name, "Dense", "kernel shape does not match [n_in, " + std::to_string(units) + "]");
-    if ((int)kdims[0] != chain_.size())
+    if ((int)kdims[0] != b_.shape(in).back())
         fail(name, "Dense", "kernel expects " + std::to_string(kdims[0]) + " inputs but the layer receives " +
-                            std::to_string(chain_.size()));
-    std::vector<double> bias;
-    const bool useBias = !cfg.contains("use_bias") || cfg["use_bias"].get<bool>();
-    if (useBias) {
-        bias = weight(w, name, "bias", bdims);
-        if ((int)bias.size() != units) fail(name, "Dense", "bias has " + std::to_string(bias.size()) + " values");
-    }
-    chain_.dense(name, units, std::move(kernel), std::move(bias));   // Keras kernel is [n_in][n_out]
+                                shapeString(b_.shape(in)));
+    std::string out = b_.dense(name, in, units, std::move(kernel), optionalBias(cfg, w, name, "Dense", units));
     const std::string act = cfg.contains("activation") && cfg["activation"].is_string() ? cfg["activation"].get<std::string>() : "linear";
-    addActivation(name + "_" + act, act, name, "Dense");   // hls4ml splits the fused activation the same way
+    return activation(name + "_" + act, out, act, name, "Dense");   // hls4ml splits the fused activation the same way
 }
 
-void KerasReader::batchNorm(const json& cfg, const std::string& name) {
-    const std::vector<int>& shape = chain_.shape();
-    // Only normalisation over the last axis (the Keras default) maps onto per-element scale/shift.
+std::string KerasReader::conv(const json& cfg, const std::string& name, const std::string& cls, const std::string& in) {
+    channelsLast(cfg, name, cls);
+    const int rank = cls.back() == '1' ? 1 : 2;   // ...1D / ...2D
+    const bool depthwise = cls.rfind("Depthwise", 0) == 0, separable = cls.rfind("Separable", 0) == 0;
+    const Shape& x = b_.shape(in);
+    if ((int)x.size() != rank + 1)
+        fail(name, cls, "expects a rank-" + std::to_string(rank + 1) + " input, got " + shapeString(x));
+    if (cfg.contains("groups") && cfg["groups"].is_number_integer() && cfg["groups"].get<int>() != 1)
+        fail(name, cls, "grouped convolution (groups > 1) is not supported");
+    const int cin = x.back();
+    ConvAttrs a;
+    a.rank = rank;
+    a.kernel = ints(cfg, "kernel_size", rank, 1, name, cls);
+    a.strides = ints(cfg, "strides", rank, 1, name, cls);
+    a.dilation = ints(cfg, "dilation_rate", rank, 1, name, cls);
+    windowPadding(cfg, x, a.kernel, a.strides, a.dilation, a.padBegin, a.padEnd, name, cls);
+    a.inChannels = cin;
+    const WeightIndex w = weightsOf(name);
+    if (w.empty()) fail(name, cls, "no weights for this layer in " + h5_.path());
+    long long window = 1;
+    for (int k : a.kernel) window *= k;
+    auto kernelOf = [&](const char* key, long long expectPerOut, int& outCount) {
+        std::vector<size_t> dims;
+        std::vector<double> k = weight(w, name, key, dims);
+        if (dims.size() != size_t(rank) + 2) fail(name, cls, std::string(key) + " has rank " + std::to_string(dims.size()));
+        for (int d = 0; d < rank; ++d)
+            if ((int)dims[size_t(d)] != a.kernel[size_t(d)]) fail(name, cls, std::string(key) + " does not match kernel_size");
+        outCount = int(dims.back());
+        if ((long long)dims[size_t(rank)] * 1 != (depthwise || separable ? cin : cin) || (long long)k.size() != expectPerOut * outCount)
+            fail(name, cls, std::string(key) + " does not match the " + std::to_string(cin) + " input channels");
+        return k;
+    };
+    int count = 0;
+    if (!depthwise && !separable) {
+        std::vector<double> k = kernelOf("kernel", window * cin, count);
+        a.outChannels = count;
+        std::string out = b_.add(name, LayerKind::Conv, {in}, a,
+                                 {{"weight", std::move(k)}, {"bias", optionalBias(cfg, w, name, cls, count)}});
+        const std::string act = cfg.value("activation", "linear");
+        return activation(name + "_" + act, out, act, name, cls);
+    }
+    // Depthwise part (its own layer for SeparableConv, as hls4ml splits it).
+    std::vector<double> dk = kernelOf("depthwise_kernel", window * cin, count);
+    a.depthwise = true;
+    a.depthMultiplier = count;
+    a.outChannels = cin * count;
+    if (depthwise) {
+        std::string out = b_.add(name, LayerKind::Conv, {in}, a,
+                                 {{"weight", std::move(dk)}, {"bias", optionalBias(cfg, w, name, cls, a.outChannels)}});
+        const std::string act = cfg.value("activation", "linear");
+        return activation(name + "_" + act, out, act, name, cls);
+    }
+    std::string dw = b_.add(name + "_depthwise", LayerKind::Conv, {in}, a,
+                            {{"weight", std::move(dk)}, {"bias", std::vector<double>(size_t(a.outChannels), 0.0)}});
+    std::vector<size_t> pdims;
+    std::vector<double> pk = weight(w, name, "pointwise_kernel", pdims);
+    if (pdims.size() != size_t(rank) + 2 || (int)pdims[size_t(rank)] != a.outChannels)
+        fail(name, cls, "pointwise_kernel does not match the depthwise output");
+    ConvAttrs p;
+    p.rank = rank;
+    p.kernel = p.strides = p.dilation = std::vector<int>(size_t(rank), 1);
+    p.padBegin = p.padEnd = std::vector<int>(size_t(rank), 0);
+    p.inChannels = a.outChannels;
+    p.outChannels = int(pdims.back());
+    std::string out = b_.add(name + "_pointwise", LayerKind::Conv, {dw}, p,
+                             {{"weight", std::move(pk)}, {"bias", optionalBias(cfg, w, name, cls, p.outChannels)}});
+    const std::string act = cfg.value("activation", "linear");
+    return activation(name + "_" + act, out, act, name, cls);
+}
+
+std::string KerasReader::pooling(const json& cfg, const std::string& name, const std::string& cls, const std::string& in) {
+    channelsLast(cfg, name, cls);
+    PoolAttrs a;
+    a.rank = cls.back() == '1' ? 1 : 2;
+    a.op = cls.find("Max") != std::string::npos ? PoolOp::Max : PoolOp::Average;
+    a.global = cls.rfind("Global", 0) == 0;
+    const Shape& x = b_.shape(in);
+    if ((int)x.size() != a.rank + 1)
+        fail(name, cls, "expects a rank-" + std::to_string(a.rank + 1) + " input, got " + shapeString(x));
+    if (!a.global) {
+        // Keras 2 spells the 1-D window pool_length in old files.
+        a.kernel = ints(cfg, cfg.contains("pool_size") ? "pool_size" : "pool_length", a.rank, 2, name, cls);
+        a.strides = cfg.contains("strides") && !cfg["strides"].is_null() ? ints(cfg, "strides", a.rank, 1, name, cls) : a.kernel;
+        windowPadding(cfg, x, a.kernel, a.strides, std::vector<int>(size_t(a.rank), 1), a.padBegin, a.padEnd, name, cls);
+    }
+    return b_.add(name, LayerKind::Pooling, {in}, a);
+}
+
+std::string KerasReader::batchNorm(const json& cfg, const std::string& name, const std::string& in) {
+    const Shape& shape = b_.shape(in);
+    // Only normalisation over the last axis (the Keras default) maps onto per-channel scale/shift.
     if (cfg.contains("axis")) {
         json axis = cfg["axis"];
         if (axis.is_array() && axis.size() == 1) axis = axis[0];
         if (!axis.is_number_integer()) fail(name, "BatchNormalization", "unsupported axis");
-        const int a = axis.get<int>();
-        if (a != -1 && a != (int)shape.size()) fail(name, "BatchNormalization", "only axis -1 is supported");
+        const int ax = axis.get<int>();
+        if (ax != -1 && ax != (int)shape.size()) fail(name, "BatchNormalization", "only axis -1 is supported");
     }
     const int channels = shape.back();
-    const size_t n = chain_.size();
     const WeightIndex w = weightsOf(name);
     const bool center = !cfg.contains("center") || cfg["center"].get<bool>();
     const bool scale = !cfg.contains("scale") || cfg["scale"].get<bool>();
     auto param = [&](const std::string& key, bool present, double dflt) {
-        std::vector<double> v(channels, dflt);
+        std::vector<double> v(size_t(channels), dflt);
         if (present) {
             std::vector<size_t> dims;
             v = weight(w, name, key, dims);
@@ -232,13 +426,152 @@ void KerasReader::batchNorm(const json& cfg, const std::string& name) {
                 fail(name, "BatchNormalization", key + " has " + std::to_string(v.size()) + " values, expected " +
                                                      std::to_string(channels));
         }
-        std::vector<double> perElement(n);   // the last axis varies fastest
-        for (size_t i = 0; i < n; ++i) perElement[i] = v[i % channels];
-        return perElement;
+        return v;
     };
-    const double eps = cfg.contains("epsilon") ? cfg["epsilon"].get<double>() : 1e-3;
-    chain_.batchNorm(name, param("gamma", scale, 1.0), param("beta", center, 0.0),
-                     param("moving_mean", true, 0.0), param("moving_variance", true, 1.0), eps);
+    const double eps = cfg.contains("epsilon") && cfg["epsilon"].is_number() ? cfg["epsilon"].get<double>() : 1e-3;
+    return b_.batchNorm(name, in, param("gamma", scale, 1.0), param("beta", center, 0.0),
+                        param("moving_mean", true, 0.0), param("moving_variance", true, 1.0), eps);
+}
+
+std::string KerasReader::zeroPadding(const json& cfg, const std::string& name, const std::string& cls,
+                                     const std::string& in) {
+    channelsLast(cfg, name, cls);
+    const Shape& x = b_.shape(in);
+    const int rank = cls.back() == '1' ? 1 : 2;
+    if ((int)x.size() != rank + 1) fail(name, cls, "expects a rank-" + std::to_string(rank + 1) + " input");
+    PadAttrs a;
+    a.padBegin.assign(x.size(), 0);
+    a.padEnd.assign(x.size(), 0);
+    const json p = cfg.contains("padding") ? cfg["padding"] : json(1);
+    auto num = [&](const json& v) {
+        if (!v.is_number_integer() || v.get<int>() < 0) fail(name, cls, "padding must hold non-negative integers");
+        return v.get<int>();
+    };
+    // 1-D: n or [begin, end]; 2-D: n, [h, w] (symmetric) or [[top, bottom], [left, right]].
+    if (p.is_number_integer()) {
+        for (int d = 0; d < rank; ++d) a.padBegin[size_t(d)] = a.padEnd[size_t(d)] = num(p);
+    } else if (p.is_array() && rank == 1 && p.size() == 2) {
+        a.padBegin[0] = num(p[0]);
+        a.padEnd[0] = num(p[1]);
+    } else if (p.is_array() && rank == 2 && p.size() == 2) {
+        for (int d = 0; d < 2; ++d) {
+            if (p[size_t(d)].is_array() && p[size_t(d)].size() == 2) {
+                a.padBegin[size_t(d)] = num(p[size_t(d)][0]);
+                a.padEnd[size_t(d)] = num(p[size_t(d)][1]);
+            } else {
+                a.padBegin[size_t(d)] = a.padEnd[size_t(d)] = num(p[size_t(d)]);
+            }
+        }
+    } else {
+        fail(name, cls, "unsupported padding specification");
+    }
+    return b_.add(name, LayerKind::Pad, {in}, a);
+}
+
+std::string KerasReader::upSampling(const json& cfg, const std::string& name, const std::string& cls,
+                                    const std::string& in) {
+    channelsLast(cfg, name, cls);
+    const Shape& x = b_.shape(in);
+    const int rank = cls.back() == '1' ? 1 : 2;
+    if ((int)x.size() != rank + 1) fail(name, cls, "expects a rank-" + std::to_string(rank + 1) + " input");
+    if (cfg.contains("interpolation") && cfg["interpolation"] != "nearest")
+        fail(name, cls, "only nearest-neighbour interpolation is supported");
+    ResizeAttrs a;
+    a.scale = ints(cfg, cfg.contains("size") ? "size" : "length", rank, 2, name, cls);
+    a.scale.push_back(1);
+    return b_.add(name, LayerKind::Resize, {in}, a);
+}
+
+std::string KerasReader::reshape(const json& cfg, const std::string& name, const std::string& in) {
+    std::vector<int> target;
+    if (cfg.contains("target_shape") && cfg["target_shape"].is_array())
+        for (const auto& d : cfg["target_shape"]) target.push_back(d.is_number_integer() ? d.get<int>() : -1);
+    long long known = 1;
+    int unknown = -1;
+    for (size_t k = 0; k < target.size(); ++k) {
+        if (target[k] == -1) {
+            if (unknown >= 0) fail(name, "Reshape", "more than one unknown dimension");
+            unknown = int(k);
+        } else if (target[k] <= 0) {
+            fail(name, "Reshape", "invalid target_shape");
+        } else {
+            known *= target[k];
+        }
+    }
+    if (target.empty() || known <= 0 || known > (1LL << 30)) fail(name, "Reshape", "invalid target_shape");
+    if (unknown >= 0) target[size_t(unknown)] = int(b_.size(in) / known);
+    return b_.reshape(name, in, target);
+}
+
+std::string KerasReader::layer(const std::string& cls, const std::string& name, const json& cfg,
+                               const std::vector<std::string>& ins) {
+    static const std::map<std::string, MergeOp> merges = {
+        {"Add", MergeOp::Add}, {"Subtract", MergeOp::Subtract}, {"Multiply", MergeOp::Multiply},
+        {"Average", MergeOp::Average}, {"Maximum", MergeOp::Maximum}, {"Minimum", MergeOp::Minimum}};
+    if (auto m = merges.find(cls); m != merges.end()) {
+        if (ins.size() < 2) fail(name, cls, "needs at least two inputs");
+        return b_.add(name, LayerKind::Merge, ins, MergeAttrs{m->second});
+    }
+    if (cls == "Concatenate") {
+        if (ins.size() < 2) fail(name, cls, "needs at least two inputs");
+        const int rank = int(b_.shape(ins[0]).size());
+        int axis = cfg.contains("axis") && cfg["axis"].is_number_integer() ? cfg["axis"].get<int>() : -1;
+        axis = axis < 0 ? rank + axis : axis - 1;   // Keras counts the batch axis
+        if (axis < 0 || axis >= rank) fail(name, cls, "axis out of range");
+        return b_.add(name, LayerKind::Concatenate, ins, ConcatAttrs{axis});
+    }
+    if (ins.size() != 1) fail(name, cls, "has " + std::to_string(ins.size()) + " inputs, expected one");
+    const std::string& in = ins[0];
+    if (cls == "Dense") return dense(cfg, name, in);
+    if (cls.find("Conv") != std::string::npos) return conv(cfg, name, cls, in);
+    if (cls.find("Pooling") != std::string::npos) return pooling(cfg, name, cls, in);
+    if (cls.rfind("ZeroPadding", 0) == 0) return zeroPadding(cfg, name, cls, in);
+    if (cls.rfind("UpSampling", 0) == 0) return upSampling(cfg, name, cls, in);
+    if (cls == "BatchNormalization") return batchNorm(cfg, name, in);
+    if (cls == "Activation") {
+        if (!cfg.contains("activation") || !cfg["activation"].is_string()) fail(name, cls, "no 'activation' given");
+        return activation(name, in, cfg["activation"], name, cls);
+    }
+    if (cls == "ReLU") {
+        const double maxValue = cfg.contains("max_value") && cfg["max_value"].is_number() ? cfg["max_value"].get<double>() : -1;
+        const double slope = cfg.contains("negative_slope") && cfg["negative_slope"].is_number() ? cfg["negative_slope"].get<double>() : 0;
+        const double threshold = cfg.contains("threshold") && cfg["threshold"].is_number() ? cfg["threshold"].get<double>() : 0;
+        if (threshold != 0) fail(name, cls, "a non-zero threshold is not supported");
+        ActAttrs a;
+        if (slope != 0 && maxValue < 0) a.kind = ActKind::LeakyReLU, a.alpha = slope;
+        else if (slope == 0 && maxValue == 6) a.kind = ActKind::ReLU6;
+        else if (slope == 0 && maxValue < 0) a.kind = ActKind::ReLU;
+        else fail(name, cls, "only plain relu, relu6 (max_value 6) or a leaky slope is supported");
+        return b_.activation(name, in, a);
+    }
+    if (cls == "LeakyReLU" || cls == "ELU") {
+        // Keras 2 calls the slope alpha (LeakyReLU default 0.3, ELU 1.0); Keras 3 negative_slope.
+        ActAttrs a;
+        a.kind = cls == "ELU" ? ActKind::ELU : ActKind::LeakyReLU;
+        a.alpha = cls == "ELU" ? 1.0 : 0.3;
+        for (const char* key : {"alpha", "negative_slope"})
+            if (cfg.contains(key) && cfg[key].is_number()) a.alpha = cfg[key];
+        return b_.activation(name, in, a);
+    }
+    if (cls == "Softmax") {
+        if (cfg.contains("axis") && !(cfg["axis"].is_number_integer() && cfg["axis"].get<int>() == -1))
+            fail(name, cls, "only softmax over the last axis is supported");
+        return b_.softmax(name, in);
+    }
+    if (cls == "Flatten") return b_.reshape(name, in, {b_.size(in)});
+    if (cls == "Reshape") return reshape(cfg, name, in);
+    if (cls == "Permute") {
+        std::vector<int> perm;
+        if (cfg.contains("dims") && cfg["dims"].is_array())
+            for (const auto& d : cfg["dims"]) perm.push_back(d.is_number_integer() ? d.get<int>() - 1 : -1);
+        try {
+            return b_.transpose(name, in, perm);
+        } catch (const Error& e) {
+            fail(name, cls, "invalid dims");
+        }
+    }
+    // Dropout and noise layers are the identity at inference time.
+    return in;
 }
 
 Graph KerasReader::read() {
@@ -247,80 +580,57 @@ Graph KerasReader::read() {
     std::string unsupported;
     std::set<std::string> reported;
     for (const json& l : layers) {
-        const std::string cls = l.value("class_name", "");
+        const std::string cls = canonicalClass(l.value("class_name", ""));
         if (!kSupportedClasses.count(cls) && reported.insert(cls).second)
             unsupported += (unsupported.empty() ? "" : "; ") + std::string("layer '") + layerName(l) + "' has class '" + cls + "'";
     }
     if (!unsupported.empty())
-        chain_.fail("unsupported layer type: " + unsupported +
-                    ". Tachyon reads dense-family Keras models (Dense, BatchNormalization, Activation, "
-                    "ReLU, LeakyReLU, Softmax, Dropout, Flatten, Reshape)");
+        b_.fail("unsupported layer type: " + unsupported +
+                ". Tachyon reads Keras Dense, Conv1D/2D, DepthwiseConv1D/2D, SeparableConv1D/2D, pooling, "
+                "BatchNormalization, activations, merges (Add, Concatenate, ...), ZeroPadding, UpSampling, "
+                "Flatten, Reshape, Permute and Dropout layers");
 
-    const bool sequential = arch_.value("class_name", "") == "Sequential";
+    const bool sequential = arch_.value("class_name", "") == "Sequential" || arch_["config"].is_array();
+    std::string last;
     for (size_t i = 0; i < layers.size(); ++i) {
         const json& l = layers[i];
-        const std::string cls = l["class_name"];
+        const std::string cls = canonicalClass(l["class_name"]);
         const std::string name = layerName(l);
         const json& cfg = config(l);
-        if (name.empty()) chain_.fail("layer " + std::to_string(i) + " (" + cls + ") has no name");
+        if (name.empty()) b_.fail("layer " + std::to_string(i) + " (" + cls + ") has no name");
+        if (outputOf_.count(name)) fail(name, cls, "duplicate layer name");
 
         if (cls == "InputLayer") {
-            chain_.input(name, perSampleShape(cfg, name));
-            outputOf_[name] = chain_.last();
+            if (!b_.empty()) fail(name, cls, "only one model input is supported");
+            last = outputOf_[name] = b_.input(name, perSampleShape(cfg, name));
             continue;
         }
-        if (chain_.empty()) {
-            // A Sequential model without an InputLayer declares the input on its first layer.
-            chain_.input(name + "_input", perSampleShape(cfg, name));
+        // A Sequential model without an InputLayer declares the input on its first layer.
+        if (b_.empty()) last = b_.input(name + "_input", perSampleShape(cfg, name));
+        std::vector<std::string> ins;
+        if (sequential) {
+            ins = {last};
+        } else {
+            for (const auto& k : inboundLayers(l)) {
+                auto it = outputOf_.find(k);
+                if (it == outputOf_.end()) fail(name, cls, "reads unknown layer '" + k + "'");
+                ins.push_back(it->second);
+            }
+            if (ins.empty()) fail(name, cls, "has no inbound layer");
         }
-        if (!sequential) {
-            const auto inbound = inboundLayers(l);
-            if (inbound.size() != 1)
-                fail(name, cls, "has " + std::to_string(inbound.size()) + " inputs; only single-chain models are supported");
-            auto it = outputOf_.find(inbound[0]);
-            if (it == outputOf_.end()) fail(name, cls, "reads unknown layer '" + inbound[0] + "'");
-            if (it->second != chain_.last())
-                fail(name, cls, "reads '" + inbound[0] + "', which is not the previous layer; only single-chain models are supported");
-        }
-
-        if (cls == "Dense") dense(cfg, name);
-        else if (cls == "Activation") addActivation(name, cfg.value("activation", "linear"), name, cls);
-        else if (cls == "ReLU") {
-            const double maxValue = cfg.contains("max_value") && cfg["max_value"].is_number() ? cfg["max_value"].get<double>() : -1;
-            const double slope = cfg.contains("negative_slope") && cfg["negative_slope"].is_number() ? cfg["negative_slope"].get<double>() : 0;
-            const double threshold = cfg.contains("threshold") && cfg["threshold"].is_number() ? cfg["threshold"].get<double>() : 0;
-            if (threshold != 0) fail(name, cls, "a non-zero threshold is not supported");
-            if (slope != 0 && maxValue < 0) chain_.activation(name, ActKind::LeakyReLU).alpha = slope;
-            else if (slope == 0 && maxValue == 6) chain_.activation(name, ActKind::ReLU6);
-            else if (slope == 0 && maxValue < 0) chain_.activation(name, ActKind::ReLU);
-            else fail(name, cls, "only plain relu, relu6 (max_value 6) or a leaky slope is supported");
-        } else if (cls == "LeakyReLU") {
-            // Keras 2 calls the slope alpha (default 0.3); Keras 3 negative_slope.
-            double alpha = 0.3;
-            for (const char* key : {"alpha", "negative_slope"})
-                if (cfg.contains(key) && cfg[key].is_number()) alpha = cfg[key];
-            chain_.activation(name, ActKind::LeakyReLU).alpha = alpha;
-        } else if (cls == "Softmax") {
-            if (cfg.contains("axis") && !(cfg["axis"].is_number_integer() && cfg["axis"].get<int>() == -1))
-                fail(name, cls, "only softmax over the last axis is supported");
-            chain_.softmax(name);
-        } else if (cls == "BatchNormalization") batchNorm(cfg, name);
-        else if (cls == "Dropout") { /* identity at inference time */ }
-        else if (cls == "Flatten") chain_.reshape(name, {chain_.size()});
-        else if (cls == "Reshape") {
-            std::vector<int> target;
-            if (cfg.contains("target_shape") && cfg["target_shape"].is_array())
-                for (const auto& d : cfg["target_shape"]) target.push_back(d.is_number_integer() ? d.get<int>() : -1);
-            int known = 1, unknown = -1;
-            for (size_t k = 0; k < target.size(); ++k)
-                if (target[k] == -1) unknown = k; else known *= target[k];
-            if (target.empty() || known <= 0) fail(name, cls, "invalid target_shape");
-            if (unknown >= 0) target[unknown] = chain_.size() / known;
-            chain_.reshape(name, target);
-        }
-        outputOf_[name] = chain_.last();
+        last = outputOf_[name] = layer(cls, name, cfg, ins);
     }
-    return chain_.finish();
+    std::string output = last;
+    if (!sequential) {
+        const auto outs = outputLayers();
+        if (outs.size() > 1) b_.fail("the model has " + std::to_string(outs.size()) + " outputs; only one is supported");
+        if (outs.size() == 1) {
+            auto it = outputOf_.find(outs[0]);
+            if (it == outputOf_.end()) b_.fail("output layer '" + outs[0] + "' is not a layer of the model");
+            output = it->second;
+        }
+    }
+    return b_.finish(output);
 }
 
 json readJson(const std::string& path) {

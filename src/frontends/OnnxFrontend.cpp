@@ -2,7 +2,7 @@
 // maps each node onto the layer chain. Weights come from initializers and Constant nodes.
 // Shape-only nodes (Flatten/Reshape/Squeeze/Unsqueeze) and no-ops (Identity/Dropout)
 // become aliases of their input tensor unless they really reorder dimensions.
-#include "frontends/ChainBuilder.h"
+#include "frontends/GraphBuilder.h"
 #include "frontends/Frontend.h"
 #include "util/Error.h"
 
@@ -31,10 +31,6 @@ struct ConstTensor {
     bool numeric = true;   // false for types no layer reads (bool, strings, ...)
 };
 
-const std::set<std::string> kSupportedOps = {
-    "Constant", "Identity", "Dropout", "Gemm", "MatMul", "Add", "Relu", "LeakyRelu",
-    "Sigmoid", "Tanh", "HardSigmoid", "Clip", "Softmax", "BatchNormalization",
-    "Flatten", "Reshape", "Squeeze", "Unsqueeze"};
 
 template <typename T>
 std::vector<double> fromRaw(const std::string& raw) {
@@ -64,17 +60,51 @@ double intendedValue(float f) {
     return d;
 }
 
+// An ONNX tensor as Tachyon holds it: the layer whose output it is, its ONNX per-sample
+// shape, and the order of its axes in Tachyon's storage: storage axis j holds ONNX axis
+// src[j]. Channels-first tensors feeding convolutions are stored channels-last
+// (src = [1, .., r-1, 0]); ONNX Transpose nodes only change `src`, so the transpose
+// pairs tf2onnx writes around channels-first ops cost nothing.
+struct Value {
+    std::string layer;
+    Shape onnx;
+    std::vector<int> src;
+};
+
+std::vector<int> identityOrder(size_t r) {
+    std::vector<int> v(r);
+    for (size_t i = 0; i < r; ++i) v[i] = int(i);
+    return v;
+}
+std::vector<int> channelsLastOrder(size_t r) {
+    std::vector<int> v;
+    for (size_t i = 1; i < r; ++i) v.push_back(int(i));
+    if (r) v.push_back(0);
+    return v;
+}
+
+// True when storing `onnx` in axis order `src` puts the values in the same memory order
+// as `want` does (axes of length 1 do not matter).
+bool sameOrder(const Shape& onnx, const std::vector<int>& src, const std::vector<int>& want) {
+    auto significant = [&](const std::vector<int>& order) {
+        std::vector<int> out;
+        for (int a : order)
+            if (onnx[size_t(a)] != 1) out.push_back(a);
+        return out;
+    };
+    return significant(src) == significant(want);
+}
+
 class OnnxReader {
 public:
     OnnxReader(const onnx::ModelProto& model, const std::string& path)
-        : model_(model), graph_(model.graph()), path_(path),
-          chain_(std::filesystem::path(path).stem().string(), path) {}
+        : model_(model), graph_(model.graph()), path_(path), b_(std::filesystem::path(path).stem().string(), path) {}
 
     Graph read();
 
 private:
     [[noreturn]] void fail(const onnx::NodeProto& n, const std::string& why) const {
-        chain_.fail("node '" + nodeName(n) + "' (" + n.op_type() + "): " + why);
+        b_.fail("node '" + nodeName(n) + "' (" + n.op_type() + "): " + why);
     }
     static std::string nodeName(const onnx::NodeProto& n) {
         return !n.name().empty() ? n.name() : (n.output_size() ? n.output(0) : n.op_type());
@@ -91,60 +121,83 @@ private:
         return it == consts_.end() ? nullptr : &it->second;
     }
     const ConstTensor& requireConst(const onnx::NodeProto& n, int i, const std::string& role) const;
-    // The node's (single) data input, which must be the end of the chain so far.
-    const std::string& dataInput(const onnx::NodeProto& n) const;
-    const std::vector<int>& shapeOf(const std::string& tensor) const { return shapes_.at(tensor); }
-
-    // After a node that added a layer (or none, for aliases): its output is the chain end.
-    void produced(const onnx::NodeProto& n, std::vector<int> shape) {
+    // The non-constant input tensors of a node, in order.
+    std::vector<std::string> dataInputs(const onnx::NodeProto& n) const;
+    const Value& value(const onnx::NodeProto& n, const std::string& tensor) const;
+    // The node's single data input.
+    const Value& dataInput(const onnx::NodeProto& n) const;
+    void produced(const onnx::NodeProto& n, Value v) {
         if (n.output_size() == 0) fail(n, "has no output");
-        chainEnd_ = n.output(0);
-        shapes_[chainEnd_] = std::move(shape);
+        values_[n.output(0)] = std::move(v);
     }
+    // The layer holding `v` in the wanted storage order (a Transpose layer when needed).
+    std::string inOrder(const onnx::NodeProto& n, const Value& v, const std::vector<int>& want);
+    std::string plain(const onnx::NodeProto& n, const Value& v) { return inOrder(n, v, identityOrder(v.onnx.size())); }
+    std::string channelsLast(const onnx::NodeProto& n, const Value& v) {
+        return inOrder(n, v, channelsLastOrder(v.onnx.size()));
+    }
+    // The storage axis that holds ONNX per-sample axis `axis`.
+    int storageAxis(const Value& v, int axis) const;
 
     int64_t intAttr(const onnx::NodeProto& n, const std::string& name, int64_t dflt) const;
     double floatAttr(const onnx::NodeProto& n, const std::string& name, double dflt) const;
+    std::string stringAttr(const onnx::NodeProto& n, const std::string& name, const std::string& dflt) const;
     std::optional<std::vector<int64_t>> intsAttr(const onnx::NodeProto& n, const std::string& name) const;
     // Axes from the attribute (older opsets) or the second input (opset 13+).
     std::optional<std::vector<int64_t>> axes(const onnx::NodeProto& n) const;
+    // A per-sample axis from an ONNX axis that counts the batch (negative from the end).
+    int sampleAxis(const onnx::NodeProto& n, int64_t axis, size_t sampleRank) const;
 
     void gemm(const onnx::NodeProto& n);
     void matMul(const onnx::NodeProto& n);
-    void add(const onnx::NodeProto& n);
+    void elementwise(const onnx::NodeProto& n);
+    void activation(const onnx::NodeProto& n);
     void batchNorm(const onnx::NodeProto& n);
     void clip(const onnx::NodeProto& n);
     void softmax(const onnx::NodeProto& n);
+    void conv(const onnx::NodeProto& n);
+    void pooling(const onnx::NodeProto& n);
+    void concat(const onnx::NodeProto& n);
+    void pad(const onnx::NodeProto& n);
+    void resize(const onnx::NodeProto& n);
+    void transpose(const onnx::NodeProto& n);
     void shapeOnly(const onnx::NodeProto& n);
+    // Spatial padding of a Conv/Pool node: `pads` or `auto_pad`.
+    void windowPads(const onnx::NodeProto& n, const Shape& spatial, const std::vector<int>& k,
+                    const std::vector<int>& s, const std::vector<int>& d, std::vector<int>& pb, std::vector<int>& pe) const;
 
     const onnx::ModelProto& model_;
     const onnx::GraphProto& graph_;
     std::string path_;
-    ChainBuilder chain_;
+    GraphBuilder b_;
     int64_t opset_ = 1;
     std::map<std::string, ConstTensor> consts_;
-    std::map<std::string, std::vector<int>> shapes_;   // per-sample shape of chain tensors
+    std::map<std::string, Value> values_;
     std::map<std::string, int> uses_;                  // how many nodes read each tensor
-    std::string chainEnd_;                             // tensor at the end of the chain
-    bool denseAwaitsBias_ = false;                     // last layer is a MatMul: an Add is its bias
+    std::map<std::string, std::string> reordered_;     // (layer, orders) -> transposed layer
 };
 
+const std::set<std::string> kSupportedOps = {
+    "Constant", "Identity", "Dropout", "Gemm", "MatMul", "Add", "Sub", "Mul", "Max", "Min", "Sum", "Mean",
+    "Relu", "LeakyRelu", "Sigmoid", "Tanh", "HardSigmoid", "Clip", "Elu", "Selu", "Softplus", "Softsign",
+    "Softmax", "BatchNormalization", "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Transpose", "Conv",
+    "MaxPool", "AveragePool", "GlobalMaxPool", "GlobalAveragePool", "Concat", "Pad", "Resize", "Upsample"};
+
 void OnnxReader::checkOperators() const {
-    // List every unsupported operator at once, so e.g. a CNN is reported as "Conv" even
-    // when a Transpose comes first.
+    // List every unsupported operator at once.
     std::vector<std::string> bad;
     std::set<std::string> seen;
     for (const auto& n : graph_.node()) {
         const bool standardDomain = n.domain().empty() || n.domain() == "ai.onnx";
-        if ((standardDomain && kSupportedOps.count(n.op_type())) || !seen.insert(n.op_type()).second)
-            continue;
+        if ((standardDomain && kSupportedOps.count(n.op_type())) || !seen.insert(n.op_type()).second) continue;
         bad.push_back("node '" + nodeName(n) + "' has op_type '" + n.op_type() + "'" +
                       (standardDomain ? "" : " (domain '" + n.domain() + "')"));
     }
     if (bad.empty()) return;
     std::string msg = "unsupported operator" + std::string(bad.size() > 1 ? "s" : "") + ": ";
     for (size_t i = 0; i < bad.size(); ++i) msg += (i ? "; " : "") + bad[i];
-    chain_.fail(msg + ". Tachyon reads dense-family ONNX models (Gemm/MatMul, BatchNormalization, "
-                      "Relu/LeakyRelu/Sigmoid/Tanh/HardSigmoid/Clip, Softmax, reshapes)");
+    b_.fail(msg + ". Tachyon reads ONNX Gemm/MatMul, Conv, pooling, BatchNormalization, elementwise "
+                  "activations, Softmax, Add/Sub/Mul/Max/Min, Concat, Pad, Resize and reshapes");
 }
 
 void OnnxReader::readOpset() {
@@ -156,13 +209,13 @@ ConstTensor OnnxReader::toConst(const onnx::TensorProto& t, const std::string& w
     ConstTensor c;
     int64_t count = 1;
     for (int64_t d : t.dims()) {
-        if (d < 0 || d > (1LL << 31)) chain_.fail(what + " has an invalid dimension");
+        if (d < 0 || d > (1LL << 31)) b_.fail(what + " has an invalid dimension");
         c.dims.push_back(d);
         count *= d;
-        if (count > (1LL << 31)) chain_.fail(what + " is too large");
+        if (count > (1LL << 31)) b_.fail(what + " is too large");
     }
     if (t.data_location() == onnx::TensorProto::EXTERNAL)
-        chain_.fail(what + " keeps its data in an external file, which is not supported");
+        b_.fail(what + " keeps its data in an external file, which is not supported");
     const bool raw = t.has_raw_data();
     switch (t.data_type()) {
     case onnx::TensorProto::FLOAT:
@@ -188,14 +241,13 @@ ConstTensor OnnxReader::toConst(const onnx::TensorProto& t, const std::string& w
         return c;
     }
     if ((int64_t)c.values.size() != count)
-        chain_.fail(what + " has " + std::to_string(c.values.size()) + " values but its dimensions say " +
-                    std::to_string(count));
+        b_.fail(what + " has " + std::to_string(c.values.size()) + " values but its dimensions say " +
+                std::to_string(count));
     return c;
 }
 
 void OnnxReader::readConstants() {
-    for (const auto& t : graph_.initializer())
-        consts_[t.name()] = toConst(t, "initializer '" + t.name() + "'");
+    for (const auto& t : graph_.initializer()) consts_[t.name()] = toConst(t, "initializer '" + t.name() + "'");
     for (const auto& n : graph_.node()) {
         for (const auto& in : n.input()) ++uses_[in];
         if (n.op_type() != "Constant") continue;
@@ -217,47 +269,76 @@ void OnnxReader::readInput() {
     const onnx::ValueInfoProto* input = nullptr;
     for (const auto& in : graph_.input()) {
         if (consts_.count(in.name())) continue;   // old exporters list initializers as inputs
-        if (input) chain_.fail("the model has several inputs ('" + input->name() + "', '" + in.name() +
-                               "'); only single-input models are supported");
+        if (input)
+            b_.fail("the model has several inputs ('" + input->name() + "', '" + in.name() +
+                    "'); only single-input models are supported");
         input = &in;
     }
-    if (!input) chain_.fail("the model has no input");
+    if (!input) b_.fail("the model has no input");
     const auto& type = input->type();
     if (!type.has_tensor_type() || !type.tensor_type().has_shape())
-        chain_.fail("input '" + input->name() + "' has no tensor shape");
-    std::vector<int> dims;
+        b_.fail("input '" + input->name() + "' has no tensor shape");
+    Shape dims;
     for (const auto& d : type.tensor_type().shape().dim())
-        dims.push_back(d.has_dim_value() ? (int)std::min<int64_t>(d.dim_value(), 1 << 30) : -1);
+        dims.push_back(d.has_dim_value() ? (int)std::clamp<int64_t>(d.dim_value(), -1, 1 << 30) : -1);
     // The first dimension is the batch; a rank-1 input is taken as one sample.
-    std::vector<int> perSample = dims.size() >= 2 ? std::vector<int>(dims.begin() + 1, dims.end()) : dims;
-    chain_.input(input->name(), perSample);
-    chainEnd_ = input->name();
-    shapes_[chainEnd_] = perSample;
+    Shape perSample = dims.size() >= 2 ? Shape(dims.begin() + 1, dims.end()) : dims;
+    // The model input keeps ONNX's order: rows are fed exactly as the training framework
+    // lays them out, and a channels-first input gets a (free) transpose layer.
+    const std::string layer = b_.input(input->name(), perSample);
+    values_[input->name()] = Value{layer, perSample, identityOrder(perSample.size())};
 }
 
 const ConstTensor& OnnxReader::requireConst(const onnx::NodeProto& n, int i, const std::string& role) const {
     if (i >= n.input_size() || n.input(i).empty()) fail(n, "missing " + role + " input");
     const ConstTensor* c = constant(n.input(i));
     if (!c) fail(n, role + " '" + n.input(i) + "' must be a constant (initializer)");
-    if (!c->numeric)
-        fail(n, role + " '" + n.input(i) + "' has an unsupported data type");
+    if (!c->numeric) fail(n, role + " '" + n.input(i) + "' has an unsupported data type");
     return *c;
 }
 
-const std::string& OnnxReader::dataInput(const onnx::NodeProto& n) const {
-    const std::string* data = nullptr;
-    for (const auto& in : n.input()) {
-        if (in.empty() || constant(in)) continue;
-        if (data) fail(n, "reads two non-constant tensors; only single-chain models are supported");
-        data = &in;
-    }
-    if (!data) fail(n, "has no non-constant input");
-    if (*data != chainEnd_)
-        fail(n, "reads '" + *data + "', which is not the output of the previous layer ('" + chainEnd_ +
-                "'); only single-chain models are supported");
-    if (uses_.at(*data) > 1)
-        fail(n, "tensor '" + *data + "' feeds several nodes; only single-chain models are supported");
-    return *data;
+std::vector<std::string> OnnxReader::dataInputs(const onnx::NodeProto& n) const {
+    std::vector<std::string> out;
+    for (const auto& in : n.input())
+        if (!in.empty() && !constant(in)) out.push_back(in);
+    return out;
+}
+
+const Value& OnnxReader::value(const onnx::NodeProto& n, const std::string& tensor) const {
+    auto it = values_.find(tensor);
+    if (it == values_.end()) fail(n, "reads '" + tensor + "', which no earlier node produces");
+    return it->second;
+}
+
+const Value& OnnxReader::dataInput(const onnx::NodeProto& n) const {
+    const auto ins = dataInputs(n);
+    if (ins.size() != 1) fail(n, "expected one non-constant input, got " + std::to_string(ins.size()));
+    return value(n, ins[0]);
+}
+
+std::string OnnxReader::inOrder(const onnx::NodeProto& n, const Value& v, const std::vector<int>& want) {
+    if (sameOrder(v.onnx, v.src, want)) return v.layer;
+    // One transposed copy per tensor and order, however many nodes read it.
+    std::string key = v.layer;
+    for (int a : want) key += "," + std::to_string(a);
+    for (int a : v.src) key += ";" + std::to_string(a);
+    if (auto it = reordered_.find(key); it != reordered_.end()) return it->second;
+    // View the storage with its exact axes (it may be stored with size-1 axes dropped),
+    // then permute to the wanted order.
+    Shape stored;
+    for (int a : v.src) stored.push_back(v.onnx[size_t(a)]);
+    const std::string from = b_.view(nodeName(n) + "_view", v.layer, stored);
+    std::vector<int> perm;
+    for (int a : want)
+        for (size_t j = 0; j < v.src.size(); ++j)
+            if (v.src[j] == a) perm.push_back(int(j));
+    return reordered_[key] = b_.transpose(nodeName(n) + "_transpose", from, perm);
+}
+
+int OnnxReader::storageAxis(const Value& v, int axis) const {
+    for (size_t j = 0; j < v.src.size(); ++j)
+        if (v.src[j] == axis) return int(j);
+    return -1;
 }
 
 int64_t OnnxReader::intAttr(const onnx::NodeProto& n, const std::string& name, int64_t dflt) const {
@@ -269,6 +350,12 @@ int64_t OnnxReader::intAttr(const onnx::NodeProto& n, const std::string& name, i
 double OnnxReader::floatAttr(const onnx::NodeProto& n, const std::string& name, double dflt) const {
     for (const auto& a : n.attribute())
         if (a.name() == name) return intendedValue(a.f());
+    return dflt;
+}
+
+std::string OnnxReader::stringAttr(const onnx::NodeProto& n, const std::string& name, const std::string& dflt) const {
+    for (const auto& a : n.attribute())
+        if (a.name() == name) return a.s();
     return dflt;
 }
 
@@ -287,85 +374,144 @@ std::optional<std::vector<int64_t>> OnnxReader::axes(const onnx::NodeProto& n) c
     return std::nullopt;
 }
 
+int OnnxReader::sampleAxis(const onnx::NodeProto& n, int64_t axis, size_t sampleRank) const {
+    const int64_t rank = int64_t(sampleRank) + 1;
+    if (axis < 0) axis += rank;
+    if (axis <= 0 || axis >= rank) fail(n, "axis " + std::to_string(axis) + " is the batch axis or out of range");
+    return int(axis - 1);
+}
+
 void OnnxReader::gemm(const onnx::NodeProto& n) {
-    dataInput(n);
+    const Value& x = dataInput(n);
     if (intAttr(n, "transA", 0) != 0) fail(n, "transA=1 is not supported");
     const bool transB = intAttr(n, "transB", 0) != 0;
     const double alpha = floatAttr(n, "alpha", 1.0), beta = floatAttr(n, "beta", 1.0);
     const ConstTensor& b = requireConst(n, 1, "weight (B)");
     if (b.dims.size() != 2) fail(n, "weight (B) must be 2-D");
-    const int nIn = transB ? b.dims[1] : b.dims[0];
-    const int nOut = transB ? b.dims[0] : b.dims[1];
-    if (nIn != chain_.size())
-        fail(n, "weight (B) expects " + std::to_string(nIn) + " inputs but the input has " +
-                std::to_string(chain_.size()) + " values");
-    std::vector<double> w((size_t)nIn * nOut);
+    const int nIn = int(transB ? b.dims[1] : b.dims[0]);
+    const int nOut = int(transB ? b.dims[0] : b.dims[1]);
+    const std::string in = plain(n, x);
+    if (nIn != b_.size(in) || nOut <= 0)
+        fail(n, "weight (B) expects " + std::to_string(nIn) + " inputs but the input has " + std::to_string(b_.size(in)) + " values");
+    std::vector<double> w(size_t(nIn) * size_t(nOut));
     for (int i = 0; i < nIn; ++i)
         for (int o = 0; o < nOut; ++o)
-            w[(size_t)i * nOut + o] = alpha * b.values[transB ? (size_t)o * nIn + i : (size_t)i * nOut + o];
-    std::vector<double> bias(nOut, 0.0);
+            w[size_t(i) * nOut + o] = alpha * b.values[transB ? size_t(o) * nIn + i : size_t(i) * nOut + o];
+    std::vector<double> bias(size_t(nOut), 0.0);
     if (n.input_size() > 2 && !n.input(2).empty()) {
         const ConstTensor& c = requireConst(n, 2, "bias (C)");
         if (c.values.size() != 1 && (int)c.values.size() != nOut)
             fail(n, "bias (C) has " + std::to_string(c.values.size()) + " values, expected " + std::to_string(nOut));
-        for (int o = 0; o < nOut; ++o) bias[o] = beta * c.values[c.values.size() == 1 ? 0 : o];
+        for (int o = 0; o < nOut; ++o) bias[size_t(o)] = beta * c.values[c.values.size() == 1 ? 0 : size_t(o)];
     }
-    chain_.dense(nodeName(n), nOut, std::move(w), std::move(bias));
-    produced(n, {nOut});
+    const std::string flat = b_.reshape(nodeName(n) + "_flatten", in, {nIn});
+    const std::string out = b_.dense(nodeName(n), flat, nOut, std::move(w), std::move(bias));
+    produced(n, Value{out, {nOut}, {0}});
 }
 
 void OnnxReader::matMul(const onnx::NodeProto& n) {
     if (n.input_size() != 2) fail(n, "expected two inputs");
-    dataInput(n);
-    if (n.input(0) != chainEnd_) fail(n, "only data x constant weight is supported");
+    if (constant(n.input(0)) || !constant(n.input(1))) fail(n, "only data x constant weight is supported");
+    const Value& x = value(n, n.input(0));
     const ConstTensor& b = requireConst(n, 1, "weight");
     if (b.dims.size() != 2) fail(n, "weight must be 2-D");
-    if (b.dims[0] != chain_.size())
-        fail(n, "weight expects " + std::to_string(b.dims[0]) + " inputs but the input has " +
-                std::to_string(chain_.size()) + " values");
-    const int nOut = b.dims[1];
-    chain_.dense(nodeName(n), nOut, b.values, {});
-    produced(n, {nOut});
-    denseAwaitsBias_ = true;   // a following Add becomes this layer's bias
+    const std::string in = plain(n, x);
+    // MatMul multiplies over the last axis; leading axes are kept (e.g. [T, F] x [F, O]).
+    Shape shape = x.onnx;
+    if (shape.empty() || shape.back() != b.dims[0])
+        fail(n, "weight expects " + std::to_string(b.dims[0]) + " inputs on the last axis, the input is " + shapeString(shape));
+    Shape exact = shape;
+    const std::string view = b_.reshape(nodeName(n) + "_view", in, isVectorLike(shape) ? Shape{b_.size(in)} : exact);
+    const std::string out = b_.dense(nodeName(n), view, int(b.dims[1]), b.values, {});
+    shape.back() = int(b.dims[1]);
+    produced(n, Value{out, shape, identityOrder(shape.size())});
 }
 
-void OnnxReader::add(const onnx::NodeProto& n) {
-    dataInput(n);
-    if (!denseAwaitsBias_)
-        fail(n, "Add is only supported as the bias of a preceding MatMul");
-    const int other = n.input(0) == chainEnd_ ? 1 : 0;
-    const ConstTensor& c = requireConst(n, other, "bias");
-    Layer& dense = chain_.lastLayer();
-    if (c.values.size() != 1 && (int)c.values.size() != dense.nOut)
-        fail(n, "bias has " + std::to_string(c.values.size()) + " values, expected " + std::to_string(dense.nOut));
-    for (int o = 0; o < dense.nOut; ++o) dense.bias[o] += c.values[c.values.size() == 1 ? 0 : o];
-    produced(n, chain_.shape());
+void OnnxReader::elementwise(const onnx::NodeProto& n) {
+    const std::string& op = n.op_type();
+    const auto ins = dataInputs(n);
+    if (ins.size() == 1 && n.input_size() == 2 && op == "Add") {
+        // A constant added to a MatMul (or bias-free Gemm/Conv) output is that layer's bias.
+        const Value& x = value(n, ins[0]);
+        Layer& prod = b_.layer(x.layer);
+        const ConstTensor& c = requireConst(n, n.input(0) == ins[0] ? 1 : 0, "bias");
+        const bool biasable = (prod.kind == LayerKind::Dense || prod.kind == LayerKind::Conv) &&
+                              uses_.at(ins[0]) == 1 && prod.activation() == ActKind::Linear;
+        if (!biasable) fail(n, "adding a constant is only supported as the bias of a preceding MatMul/Gemm/Conv");
+        std::vector<double>& bias = prod.param("bias");
+        // One value per output channel, broadcast over the other axes.
+        size_t channels = 0;
+        for (int64_t d : c.dims) channels = std::max<size_t>(channels, size_t(d));
+        if (c.values.size() != 1 && c.values.size() != bias.size())
+            fail(n, "bias has " + std::to_string(c.values.size()) + " values, expected " + std::to_string(bias.size()));
+        for (size_t o = 0; o < bias.size(); ++o) bias[o] += c.values[c.values.size() == 1 ? 0 : o];
+        produced(n, x);
+        return;
+    }
+    if (ins.size() != size_t(n.input_size()) || ins.size() < 2)
+        fail(n, "only element-wise operations between computed tensors of one shape are supported (no constants)");
+    static const std::map<std::string, MergeOp> ops = {
+        {"Add", MergeOp::Add}, {"Sum", MergeOp::Add}, {"Sub", MergeOp::Subtract}, {"Mul", MergeOp::Multiply},
+        {"Max", MergeOp::Maximum}, {"Min", MergeOp::Minimum}, {"Mean", MergeOp::Average}};
+    const Value& first = value(n, ins[0]);
+    std::vector<std::string> layers;
+    for (const auto& t : ins) {
+        const Value& v = value(n, t);
+        if (v.onnx != first.onnx) fail(n, "inputs of different shapes (broadcasting is not supported)");
+        layers.push_back(inOrder(n, v, first.src));
+    }
+    const std::string out = b_.add(nodeName(n), LayerKind::Merge, layers, MergeAttrs{ops.at(op)});
+    produced(n, Value{out, first.onnx, first.src});
+}
+
+void OnnxReader::activation(const onnx::NodeProto& n) {
+    const Value& x = dataInput(n);
+    const std::string& op = n.op_type();
+    ActAttrs a;
+    if (op == "Relu") a.kind = ActKind::ReLU;
+    else if (op == "Sigmoid") a.kind = ActKind::Sigmoid;
+    else if (op == "Tanh") a.kind = ActKind::Tanh;
+    else if (op == "Softplus") a.kind = ActKind::Softplus;
+    else if (op == "Softsign") a.kind = ActKind::Softsign;
+    else if (op == "LeakyRelu") a.kind = ActKind::LeakyReLU, a.alpha = floatAttr(n, "alpha", 0.01);
+    else if (op == "Elu") a.kind = ActKind::ELU, a.alpha = floatAttr(n, "alpha", 1.0);
+    else if (op == "Selu") {
+        a.kind = ActKind::SELU;
+        if (std::abs(floatAttr(n, "alpha", 1.67326319217681884765625) - 1.6732632423543772) > 1e-6 ||
+            std::abs(floatAttr(n, "gamma", 1.05070102214813232421875) - 1.0507009873554805) > 1e-6)
+            fail(n, "only the standard SELU constants are supported");
+    } else if (op == "HardSigmoid") {
+        a.kind = ActKind::HardSigmoid;
+        a.slope = floatAttr(n, "alpha", 0.2);
+        a.offset = floatAttr(n, "beta", 0.5);
+    }
+    produced(n, Value{b_.activation(nodeName(n), x.layer, a), x.onnx, x.src});
 }
 
 void OnnxReader::batchNorm(const onnx::NodeProto& n) {
-    dataInput(n);
-    const std::vector<int>& shape = shapeOf(chainEnd_);
-    if (shape.empty()) fail(n, "input has no channel dimension");
-    // ONNX normalises over axis 1 (the first per-sample axis); the rest share the channel's values.
-    const int channels = shape[0];
-    const int inner = chain_.size() / channels;
+    const Value& x = dataInput(n);
+    if (x.onnx.empty()) fail(n, "input has no channel dimension");
+    // ONNX normalises over axis 1 (the first per-sample axis); Tachyon over its last
+    // storage axis, so the tensor is stored channels-last.
+    const int channels = x.onnx[0];
     std::vector<std::vector<double>> p;
     const char* roles[] = {"scale", "B", "mean", "var"};
     for (int i = 0; i < 4; ++i) {
         const ConstTensor& c = requireConst(n, i + 1, roles[i]);
         if ((int)c.values.size() != channels)
             fail(n, std::string(roles[i]) + " has " + std::to_string(c.values.size()) + " values, expected " +
-                    std::to_string(channels));
-        std::vector<double> perElement;
-        for (int ch = 0; ch < channels; ++ch) perElement.insert(perElement.end(), inner, c.values[ch]);
-        p.push_back(std::move(perElement));
+                        std::to_string(channels));
+        p.push_back(c.values);
     }
-    chain_.batchNorm(nodeName(n), p[0], p[1], p[2], p[3], floatAttr(n, "epsilon", 1e-5));
-    produced(n, shape);
+    Shape stored;
+    for (int a : channelsLastOrder(x.onnx.size())) stored.push_back(x.onnx[size_t(a)]);
+    const std::string in = b_.view(nodeName(n) + "_view", channelsLast(n, x), isVectorLike(stored) ? Shape{b_.size(x.layer)} : stored);
+    const std::string out = b_.batchNorm(nodeName(n), in, p[0], p[1], p[2], p[3], floatAttr(n, "epsilon", 1e-5));
+    produced(n, Value{out, x.onnx, channelsLastOrder(x.onnx.size())});
 }
 
 void OnnxReader::clip(const onnx::NodeProto& n) {
-    dataInput(n);
+    const Value& x = dataInput(n);
     double lo = -std::numeric_limits<double>::infinity(), hi = std::numeric_limits<double>::infinity();
     if (opset_ < 11) {
         lo = floatAttr(n, "min", lo);
@@ -388,42 +534,320 @@ void OnnxReader::clip(const onnx::NodeProto& n) {
         os << "only Clip(0, 6) (relu6) and Clip(0, inf) (relu) are supported, got Clip(" << lo << ", " << hi << ")";
         fail(n, os.str());
     }
-    chain_.activation(nodeName(n), kind);
-    produced(n, shapeOf(chainEnd_));
+    produced(n, Value{b_.activation(nodeName(n), x.layer, kind), x.onnx, x.src});
 }
 
 void OnnxReader::softmax(const onnx::NodeProto& n) {
-    dataInput(n);
-    const std::vector<int>& shape = shapeOf(chainEnd_);
-    const int rank = shape.size() + 1;   // with the batch axis
+    const Value& x = dataInput(n);
+    const Shape& shape = x.onnx;
+    const int rank = int(shape.size()) + 1;   // with the batch axis
     int64_t axis = intAttr(n, "axis", opset_ >= 13 ? -1 : 1);
     if (axis < 0) axis += rank;
     // Before opset 13, Softmax flattens everything from `axis` on, so axis 1 means "the
-    // whole sample"; from 13 on it is one axis, which must be the last one.
-    int nonTrivial = 0;
-    for (int d : shape) nonTrivial += d != 1;
-    const bool wholeSample = (opset_ < 13 && axis == 1) || (axis == rank - 1 && nonTrivial <= 1) ||
-                             (shape.size() == 1 && axis == 1);
-    if (!wholeSample) fail(n, "only softmax over the last axis of a 1-D sample is supported (axis " +
-                              std::to_string(axis) + ", shape " + shapeString(shape) + ")");
-    chain_.softmax(nodeName(n));
-    produced(n, shape);
+    // whole sample"; from 13 on it is one axis. Tachyon's softmax runs over the last
+    // storage axis, for every position of the others.
+    const bool wholeSample = (opset_ < 13 && axis == 1) || isVectorLike(shape);
+    if (wholeSample) {
+        if (!isVectorLike(shape)) fail(n, "softmax over a whole multi-dimensional sample is not supported");
+        produced(n, Value{b_.softmax(nodeName(n), x.layer), x.onnx, x.src});
+        return;
+    }
+    if (axis <= 0 || axis >= rank) fail(n, "softmax over the batch axis");
+    std::vector<int> want;
+    for (int a = 0; a < rank - 1; ++a)
+        if (a != axis - 1) want.push_back(a);
+    want.push_back(int(axis - 1));
+    Shape stored;
+    for (int a : want) stored.push_back(shape[size_t(a)]);
+    const std::string in = b_.view(nodeName(n) + "_view", inOrder(n, x, want), stored);
+    produced(n, Value{b_.softmax(nodeName(n), in), shape, want});
+}
+
+void OnnxReader::windowPads(const onnx::NodeProto& n, const Shape& spatial, const std::vector<int>& k,
+                            const std::vector<int>& s, const std::vector<int>& d, std::vector<int>& pb,
+                            std::vector<int>& pe) const {
+    const size_t r = k.size();
+    pb.assign(r, 0);
+    pe.assign(r, 0);
+    const std::string autoPad = stringAttr(n, "auto_pad", "NOTSET");
+    if (autoPad == "NOTSET") {
+        if (auto pads = intsAttr(n, "pads")) {
+            if (pads->size() != 2 * r) fail(n, "pads must have " + std::to_string(2 * r) + " entries");
+            for (size_t a = 0; a < r; ++a) {
+                if ((*pads)[a] < 0 || (*pads)[a + r] < 0 || (*pads)[a] > (1 << 20) || (*pads)[a + r] > (1 << 20))
+                    fail(n, "invalid pads");
+                pb[a] = int((*pads)[a]);
+                pe[a] = int((*pads)[a + r]);
+            }
+        }
+    } else if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
+        for (size_t a = 0; a < r; ++a) {
+            const int outLen = (spatial[a] + s[a] - 1) / s[a];
+            const int total = std::max((outLen - 1) * s[a] + (k[a] - 1) * d[a] + 1 - spatial[a], 0);
+            const int small = total / 2, big = total - small;
+            pb[a] = autoPad == "SAME_UPPER" ? small : big;
+            pe[a] = autoPad == "SAME_UPPER" ? big : small;
+        }
+    } else if (autoPad != "VALID") {
+        fail(n, "unknown auto_pad '" + autoPad + "'");
+    }
+}
+
+void OnnxReader::conv(const onnx::NodeProto& n) {
+    const Value& x = dataInput(n);
+    if (n.input(0) != dataInputs(n)[0]) fail(n, "the weight must be a constant");
+    const ConstTensor& w = requireConst(n, 1, "weight");
+    const size_t rank = x.onnx.size() - 1;   // spatial axes
+    if (x.onnx.size() < 2 || rank > 2) fail(n, "only 1-D and 2-D convolutions are supported (input " + shapeString(x.onnx) + ")");
+    if (w.dims.size() != rank + 2) fail(n, "weight has rank " + std::to_string(w.dims.size()) + ", expected " + std::to_string(rank + 2));
+    const int cin = x.onnx[0], m = int(w.dims[0]);
+    const int group = int(intAttr(n, "group", 1));
+    ConvAttrs a;
+    a.rank = int(rank);
+    a.inChannels = cin;
+    a.outChannels = m;
+    for (size_t i = 0; i < rank; ++i) a.kernel.push_back(int(w.dims[i + 2]));
+    if (auto ks = intsAttr(n, "kernel_shape"))
+        for (size_t i = 0; i < rank && i < ks->size(); ++i)
+            if ((*ks)[i] != a.kernel[i]) fail(n, "kernel_shape does not match the weight");
+    auto list = [&](const char* key) {
+        std::vector<int> v(rank, 1);
+        if (auto s = intsAttr(n, key)) {
+            if (s->size() != rank) fail(n, std::string(key) + " must have " + std::to_string(rank) + " entries");
+            for (size_t i = 0; i < rank; ++i) {
+                if ((*s)[i] < 1 || (*s)[i] > (1 << 20)) fail(n, std::string("invalid ") + key);
+                v[i] = int((*s)[i]);
+            }
+        }
+        return v;
+    };
+    a.strides = list("strides");
+    a.dilation = list("dilations");
+    windowPads(n, Shape(x.onnx.begin() + 1, x.onnx.end()), a.kernel, a.strides, a.dilation, a.padBegin, a.padEnd);
+    long long window = 1;
+    for (int k : a.kernel) window *= k;
+    // ONNX weight [M][C/group][k...] -> Tachyon [k...][C][M], or depthwise [k...][C][M/C].
+    std::vector<double> weight;
+    if (group == 1) {
+        if (w.dims[1] != cin) fail(n, "weight expects " + std::to_string(w.dims[1]) + " input channels, the input has " + std::to_string(cin));
+        weight.resize(size_t(window) * cin * m);
+        for (int o = 0; o < m; ++o)
+            for (int c = 0; c < cin; ++c)
+                for (long long p = 0; p < window; ++p)
+                    weight[(size_t(p) * cin + c) * m + o] = w.values[(size_t(o) * cin + c) * window + p];
+    } else if (group == cin && w.dims[1] == 1 && m % cin == 0) {
+        a.depthwise = true;
+        a.depthMultiplier = m / cin;
+        weight.resize(size_t(window) * m);
+        for (int o = 0; o < m; ++o)   // output channel o = c * multiplier + j reads input channel c
+            for (long long p = 0; p < window; ++p) weight[size_t(p) * m + o] = w.values[size_t(o) * window + p];
+    } else {
+        fail(n, "grouped convolution with group " + std::to_string(group) + " is not supported (only 1 or depthwise)");
+    }
+    std::vector<double> bias(size_t(m), 0.0);
+    if (n.input_size() > 2 && !n.input(2).empty()) {
+        const ConstTensor& c = requireConst(n, 2, "bias");
+        if ((int)c.values.size() != m) fail(n, "bias has " + std::to_string(c.values.size()) + " values, expected " + std::to_string(m));
+        bias = c.values;
+    }
+    const std::string in = channelsLast(n, x);
+    Shape stored;
+    for (int ax : channelsLastOrder(x.onnx.size())) stored.push_back(x.onnx[size_t(ax)]);
+    const std::string view = b_.view(nodeName(n) + "_view", in, stored);
+    const std::string out = b_.add(nodeName(n), LayerKind::Conv, {view}, a, {{"weight", std::move(weight)}, {"bias", std::move(bias)}});
+    Shape outOnnx = {m};
+    const Shape& os = b_.shape(out);
+    outOnnx.insert(outOnnx.end(), os.begin(), os.end() - 1);
+    produced(n, Value{out, outOnnx, channelsLastOrder(outOnnx.size())});
+}
+
+void OnnxReader::pooling(const onnx::NodeProto& n) {
+    const Value& x = dataInput(n);
+    const std::string& op = n.op_type();
+    const size_t rank = x.onnx.size() - 1;
+    if (x.onnx.size() < 2 || rank > 2) fail(n, "only 1-D and 2-D pooling is supported (input " + shapeString(x.onnx) + ")");
+    PoolAttrs a;
+    a.rank = int(rank);
+    a.op = op.find("Max") != std::string::npos ? PoolOp::Max : PoolOp::Average;
+    a.global = op.rfind("Global", 0) == 0;
+    if (!a.global) {
+        auto ks = intsAttr(n, "kernel_shape");
+        if (!ks || ks->size() != rank) fail(n, "kernel_shape must have " + std::to_string(rank) + " entries");
+        for (int64_t k : *ks) {
+            if (k < 1 || k > (1 << 20)) fail(n, "invalid kernel_shape");
+            a.kernel.push_back(int(k));
+        }
+        a.strides.assign(rank, 1);
+        if (auto s = intsAttr(n, "strides")) {
+            if (s->size() != rank) fail(n, "strides must have " + std::to_string(rank) + " entries");
+            for (size_t i = 0; i < rank; ++i) {
+                if ((*s)[i] < 1 || (*s)[i] > (1 << 20)) fail(n, "invalid strides");
+                a.strides[i] = int((*s)[i]);
+            }
+        }
+        if (auto d = intsAttr(n, "dilations"))
+            for (int64_t v : *d)
+                if (v != 1) fail(n, "dilated pooling is not supported");
+        windowPads(n, Shape(x.onnx.begin() + 1, x.onnx.end()), a.kernel, a.strides, std::vector<int>(rank, 1), a.padBegin, a.padEnd);
+        a.countPadding = intAttr(n, "count_include_pad", 0) != 0;
+        if (intAttr(n, "ceil_mode", 0) != 0) {
+            for (size_t i = 0; i < rank; ++i) {
+                const int len = x.onnx[i + 1] + a.padBegin[i] + a.padEnd[i] - a.kernel[i];
+                if (len % a.strides[i] != 0) fail(n, "ceil_mode=1 with a partial last window is not supported");
+            }
+        }
+    }
+    const std::string in = channelsLast(n, x);
+    const std::string out = b_.add(nodeName(n), LayerKind::Pooling, {in}, a);
+    Shape outOnnx = {x.onnx[0]};
+    if (a.global) outOnnx.insert(outOnnx.end(), rank, 1);
+    else {
+        const Shape& os = b_.shape(out);
+        outOnnx.insert(outOnnx.end(), os.begin(), os.end() - 1);
+    }
+    produced(n, Value{out, outOnnx, channelsLastOrder(outOnnx.size())});
+}
+
+void OnnxReader::concat(const onnx::NodeProto& n) {
+    const auto ins = dataInputs(n);
+    if (ins.size() != size_t(n.input_size()) || ins.size() < 2) fail(n, "only concatenation of two or more computed tensors is supported");
+    const Value& first = value(n, ins[0]);
+    const int axis = sampleAxis(n, intAttr(n, "axis", 1), first.onnx.size());
+    std::vector<std::string> layers;
+    Shape outOnnx = first.onnx;
+    outOnnx[size_t(axis)] = 0;
+    // Every input in the first one's storage order, with its exact axes.
+    Shape stored;
+    for (int ax : first.src) stored.push_back(first.onnx[size_t(ax)]);
+    for (const auto& t : ins) {
+        const Value& v = value(n, t);
+        if (v.onnx.size() != first.onnx.size()) fail(n, "inputs of different ranks");
+        outOnnx[size_t(axis)] += v.onnx[size_t(axis)];
+        Shape exact;
+        for (int ax : first.src) exact.push_back(v.onnx[size_t(ax)]);
+        layers.push_back(b_.view(nodeName(n) + "_view", inOrder(n, v, first.src), exact));
+    }
+    const std::string out = b_.add(nodeName(n), LayerKind::Concatenate, layers, ConcatAttrs{storageAxis(first, axis)});
+    produced(n, Value{out, outOnnx, first.src});
+}
+
+void OnnxReader::pad(const onnx::NodeProto& n) {
+    const Value& x = value(n, n.input(0));
+    if (stringAttr(n, "mode", "constant") != "constant") fail(n, "only constant (zero) padding is supported");
+    std::vector<int64_t> pads;
+    if (opset_ < 11) pads = intsAttr(n, "pads").value_or(std::vector<int64_t>{});
+    else pads = std::vector<int64_t>(requireConst(n, 1, "pads").values.begin(), requireConst(n, 1, "pads").values.end());
+    if (n.input_size() > 2 && !n.input(2).empty()) {
+        const ConstTensor& v = requireConst(n, 2, "constant_value");
+        if (!v.values.empty() && v.values[0] != 0) fail(n, "only zero padding is supported");
+    }
+    if (floatAttr(n, "value", 0.0) != 0) fail(n, "only zero padding is supported");
+    if (n.input_size() > 3 && !n.input(3).empty()) fail(n, "the axes input is not supported");
+    const size_t r = x.onnx.size() + 1;
+    if (pads.size() != 2 * r) fail(n, "pads must have " + std::to_string(2 * r) + " entries");
+    if (pads[0] != 0 || pads[r] != 0) fail(n, "padding the batch axis");
+    if (std::all_of(pads.begin(), pads.end(), [](int64_t v) { return v == 0; })) {
+        produced(n, x);   // PyTorch writes such a Pad before average pooling
+        return;
+    }
+    PadAttrs a;
+    a.padBegin.assign(x.onnx.size(), 0);
+    a.padEnd.assign(x.onnx.size(), 0);
+    Shape outOnnx = x.onnx;
+    for (size_t i = 0; i + 1 < r; ++i) {
+        const int64_t pb = pads[i + 1], pe = pads[r + i + 1];
+        if (pb < 0 || pe < 0 || pb > (1 << 20) || pe > (1 << 20)) fail(n, "negative (cropping) or invalid pads");
+        outOnnx[i] += int(pb + pe);
+    }
+    Shape stored;
+    for (int ax : x.src) stored.push_back(x.onnx[size_t(ax)]);
+    const std::string in = b_.view(nodeName(n) + "_view", x.layer, stored);
+    for (size_t j = 0; j < x.src.size(); ++j) {
+        a.padBegin[j] = int(pads[size_t(x.src[j]) + 1]);
+        a.padEnd[j] = int(pads[r + size_t(x.src[j]) + 1]);
+    }
+    produced(n, Value{b_.add(nodeName(n), LayerKind::Pad, {in}, a), outOnnx, x.src});
+}
+
+void OnnxReader::resize(const onnx::NodeProto& n) {
+    const Value& x = value(n, n.input(0));
+    if (stringAttr(n, "mode", "nearest") != "nearest") fail(n, "only nearest-neighbour resizing is supported");
+    const std::string ctm = stringAttr(n, "coordinate_transformation_mode", "half_pixel");
+    if (ctm == "align_corners" || ctm == "tf_crop_and_resize") fail(n, "coordinate_transformation_mode '" + ctm + "' is not supported");
+    const size_t r = x.onnx.size() + 1;
+    std::vector<double> scales;
+    if (n.op_type() == "Upsample") {
+        scales = opset_ >= 9 ? requireConst(n, 1, "scales").values : std::vector<double>{};
+        if (opset_ < 9)
+            for (const auto& at : n.attribute())
+                if (at.name() == "scales") scales.assign(at.floats().begin(), at.floats().end());
+    } else {
+        // Resize(X, roi, scales, sizes): scales or sizes, whichever is given.
+        if (n.input_size() > 2 && !n.input(2).empty() && !requireConst(n, 2, "scales").values.empty())
+            scales = requireConst(n, 2, "scales").values;
+        else if (n.input_size() > 3 && !n.input(3).empty()) {
+            const ConstTensor& sizes = requireConst(n, 3, "sizes");
+            if (sizes.values.size() != r) fail(n, "sizes must have " + std::to_string(r) + " entries");
+            scales.push_back(1.0);
+            for (size_t i = 1; i < r; ++i) scales.push_back(sizes.values[i] / x.onnx[i - 1]);
+        }
+    }
+    if (scales.size() != r) fail(n, "scales must have " + std::to_string(r) + " entries");
+    if (scales[0] != 1) fail(n, "resizing the batch axis");
+    ResizeAttrs a;
+    Shape outOnnx = x.onnx;
+    std::vector<int> perOnnx;
+    for (size_t i = 1; i < r; ++i) {
+        const double s = scales[i];
+        if (s < 1 || s > 1024 || s != std::floor(s)) fail(n, "only integer upsampling factors are supported");
+        perOnnx.push_back(int(s));
+        outOnnx[i - 1] *= int(s);
+    }
+    for (int ax : x.src) a.scale.push_back(perOnnx[size_t(ax)]);
+    Shape stored;
+    for (int ax : x.src) stored.push_back(x.onnx[size_t(ax)]);
+    const std::string in = b_.view(nodeName(n) + "_view", x.layer, stored);
+    produced(n, Value{b_.add(nodeName(n), LayerKind::Resize, {in}, a), outOnnx, x.src});
+}
+
+void OnnxReader::transpose(const onnx::NodeProto& n) {
+    const Value& x = dataInput(n);
+    const size_t r = x.onnx.size() + 1;
+    std::vector<int64_t> perm = intsAttr(n, "perm").value_or(std::vector<int64_t>{});
+    if (perm.empty())
+        for (size_t i = r; i-- > 0;) perm.push_back(int64_t(i));
+    if (perm.size() != r || perm[0] != 0) fail(n, "only transposes that keep the batch axis first are supported");
+    std::vector<int> p;   // per-sample: out axis i = in axis p[i]
+    std::vector<bool> seen(r, false);
+    for (size_t i = 1; i < r; ++i) {
+        if (perm[i] < 1 || perm[i] >= int64_t(r) || seen[size_t(perm[i])]) fail(n, "perm is not a permutation");
+        seen[size_t(perm[i])] = true;
+        p.push_back(int(perm[i] - 1));
+    }
+    // No data moves: the storage stays, only which ONNX axis each storage axis holds.
+    Value v{x.layer, {}, {}};
+    for (int a : p) v.onnx.push_back(x.onnx[size_t(a)]);
+    for (int s : x.src)
+        for (size_t i = 0; i < p.size(); ++i)
+            if (p[i] == s) v.src.push_back(int(i));
+    produced(n, v);
 }
 
 void OnnxReader::shapeOnly(const onnx::NodeProto& n) {
-    const std::string& in = dataInput(n);
-    std::vector<int> shape = shapeOf(in);
+    const Value& x = value(n, n.input(0));
+    Shape shape = x.onnx;
     const std::string& op = n.op_type();
-    const int size = chain_.size();
+    long long size = 1;
+    for (int d : shape) size *= d;
     if (op == "Flatten") {
         const int64_t axis = intAttr(n, "axis", 1);
         // axis 0 also flattens the batch, which exporters use with batch size 1.
         if (axis != 0 && axis != 1) fail(n, "only Flatten with axis 0 or 1 is supported");
-        shape = {size};
+        shape = {int(size)};
     } else if (op == "Reshape") {
         const ConstTensor& target = requireConst(n, 1, "shape");
         if (target.values.empty()) fail(n, "empty target shape");
-        std::vector<int> out;
+        Shape out;
         int unknown = -1;
         for (size_t i = 1; i < target.values.size(); ++i) {   // [0] is the batch
             int64_t d = (int64_t)target.values[i];
@@ -433,17 +857,17 @@ void OnnxReader::shapeOnly(const onnx::NodeProto& n) {
             }
             if (d == -1) {
                 if (unknown >= 0) fail(n, "shape has more than one -1");
-                unknown = out.size();
+                unknown = int(out.size());
                 d = 1;
             }
             if (d <= 0 || d > size) fail(n, "invalid target dimension " + std::to_string(d));
             out.push_back((int)d);
         }
-        int known = 1;
+        long long known = 1;
         for (int d : out) known *= d;
         if (unknown >= 0) {
             if (known == 0 || size % known) fail(n, "cannot infer the -1 dimension");
-            out[unknown] = size / known;
+            out[size_t(unknown)] = int(size / known);
         }
         if (out.empty()) out = {1};
         if (target.values[0] != 0 && target.values[0] != -1 && target.values[0] != 1)
@@ -451,28 +875,28 @@ void OnnxReader::shapeOnly(const onnx::NodeProto& n) {
         shape = out;
     } else if (op == "Squeeze") {
         auto ax = axes(n);
-        std::vector<int> out;
-        const int rank = shape.size() + 1;
+        Shape out;
+        const int rank = int(shape.size()) + 1;
         std::set<int64_t> drop;
         if (ax)
             for (int64_t a : *ax) {
                 if (a < 0) a += rank;
                 if (a <= 0 || a >= rank) fail(n, "cannot squeeze axis " + std::to_string(a));
-                if (shape[a - 1] != 1) fail(n, "squeezed axis " + std::to_string(a) + " has size " + std::to_string(shape[a - 1]));
+                if (shape[size_t(a - 1)] != 1) fail(n, "squeezed axis " + std::to_string(a) + " has size " + std::to_string(shape[size_t(a - 1)]));
                 drop.insert(a - 1);
             }
         for (size_t i = 0; i < shape.size(); ++i)
-            if (ax ? !drop.count(i) : shape[i] != 1) out.push_back(shape[i]);
+            if (ax ? !drop.count(int64_t(i)) : shape[i] != 1) out.push_back(shape[i]);
         if (out.empty()) out = {1};
         shape = out;
     } else {  // Unsqueeze
         auto ax = axes(n);
         if (!ax) fail(n, "missing axes");
-        const int outRank = shape.size() + 1 + ax->size();
+        const int64_t outRank = int64_t(shape.size()) + 1 + int64_t(ax->size());
         std::vector<int64_t> sorted;
         for (int64_t a : *ax) sorted.push_back(a < 0 ? a + outRank : a);
         std::sort(sorted.begin(), sorted.end());
-        std::vector<int> full = {0};   // placeholder for the batch
+        Shape full = {0};   // placeholder for the batch
         full.insert(full.end(), shape.begin(), shape.end());
         for (int64_t a : sorted) {
             if (a <= 0 || a > (int64_t)full.size()) fail(n, "cannot unsqueeze at axis " + std::to_string(a));
@@ -480,12 +904,13 @@ void OnnxReader::shapeOnly(const onnx::NodeProto& n) {
         }
         shape.assign(full.begin() + 1, full.end());
     }
-    chain_.reshape(nodeName(n), shape);
-    produced(n, shape);
+    // Reshapes read the data in ONNX order.
+    const std::string in = plain(n, x);
+    produced(n, Value{b_.reshape(nodeName(n), in, shape), shape, identityOrder(shape.size())});
 }
 
 Graph OnnxReader::read() {
-    if (graph_.node_size() == 0) chain_.fail("not an ONNX model (no graph nodes)");
+    if (graph_.node_size() == 0) b_.fail("not an ONNX model (no graph nodes)");
     checkOperators();
     readOpset();
     readConstants();
@@ -495,39 +920,31 @@ Graph OnnxReader::read() {
         if (op == "Constant") continue;
         if (op == "Identity" || op == "Dropout") {
             // Dropout is the identity at inference time; its optional mask output is unused.
-            dataInput(n);
-            produced(n, shapeOf(chainEnd_));
-            continue;
-        }
-        const bool awaitedBias = denseAwaitsBias_;
-        denseAwaitsBias_ = false;
-        if (op == "Gemm") gemm(n);
+            produced(n, dataInput(n));
+        } else if (op == "Gemm") gemm(n);
         else if (op == "MatMul") matMul(n);
-        else if (op == "Add") { denseAwaitsBias_ = awaitedBias; add(n); denseAwaitsBias_ = false; }
-        else if (op == "Relu" || op == "Sigmoid" || op == "Tanh") {
-            dataInput(n);
-            chain_.activation(nodeName(n), op == "Relu" ? ActKind::ReLU : op == "Sigmoid" ? ActKind::Sigmoid : ActKind::Tanh);
-            produced(n, shapeOf(chainEnd_));
-        } else if (op == "LeakyRelu") {
-            dataInput(n);
-            chain_.activation(nodeName(n), ActKind::LeakyReLU).alpha = floatAttr(n, "alpha", 0.01);
-            produced(n, shapeOf(chainEnd_));
-        } else if (op == "HardSigmoid") {
-            dataInput(n);
-            Layer& l = chain_.activation(nodeName(n), ActKind::HardSigmoid);
-            l.hardSlope = floatAttr(n, "alpha", 0.2);
-            l.hardOffset = floatAttr(n, "beta", 0.5);
-            produced(n, shapeOf(chainEnd_));
-        } else if (op == "Clip") clip(n);
+        else if (op == "Add" || op == "Sub" || op == "Mul" || op == "Max" || op == "Min" || op == "Sum" || op == "Mean")
+            elementwise(n);
+        else if (op == "Clip") clip(n);
         else if (op == "Softmax") softmax(n);
         else if (op == "BatchNormalization") batchNorm(n);
-        else shapeOnly(n);   // Flatten, Reshape, Squeeze, Unsqueeze (checkOperators vetted the rest)
+        else if (op == "Conv") conv(n);
+        else if (op.find("Pool") != std::string::npos) pooling(n);
+        else if (op == "Concat") concat(n);
+        else if (op == "Pad") pad(n);
+        else if (op == "Resize" || op == "Upsample") resize(n);
+        else if (op == "Transpose") transpose(n);
+        else if (op == "Flatten" || op == "Reshape" || op == "Squeeze" || op == "Unsqueeze") shapeOnly(n);
+        else activation(n);   // checkOperators vetted the rest
     }
-    if (graph_.output_size() != 1) chain_.fail("only single-output models are supported");
-    if (graph_.output(0).name() != chainEnd_)
-        chain_.fail("the model output '" + graph_.output(0).name() + "' is not the end of the layer chain ('" +
-                    chainEnd_ + "')");
-    return chain_.finish();
+    if (graph_.output_size() != 1) b_.fail("only single-output models are supported");
+    auto it = values_.find(graph_.output(0).name());
+    if (it == values_.end()) b_.fail("the model output '" + graph_.output(0).name() + "' is not computed by any node");
+    // The output leaves in ONNX order, as the training framework would give it.
+    onnx::NodeProto outNode;
+    outNode.set_name("output");
+    const std::string out = plain(outNode, it->second);
+    return b_.finish(out);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include "util/Error.h"
 
+#include <cctype>
 #include <cmath>
 #include <set>
 #include <sstream>
@@ -12,10 +13,17 @@ std::string toString(LayerKind k) {
     switch (k) {
     case LayerKind::Input: return "Input";
     case LayerKind::Dense: return "Dense";
+    case LayerKind::Conv: return "Conv";
+    case LayerKind::Pooling: return "Pooling";
     case LayerKind::BatchNorm: return "BatchNormalization";
     case LayerKind::Activation: return "Activation";
     case LayerKind::Softmax: return "Softmax";
     case LayerKind::Reshape: return "Reshape";
+    case LayerKind::Transpose: return "Transpose";
+    case LayerKind::Pad: return "ZeroPadding";
+    case LayerKind::Resize: return "UpSampling";
+    case LayerKind::Merge: return "Merge";
+    case LayerKind::Concatenate: return "Concatenate";
     }
     return "?";
 }
@@ -29,28 +37,92 @@ std::string toString(ActKind a) {
     case ActKind::Sigmoid: return "sigmoid";
     case ActKind::Tanh: return "tanh";
     case ActKind::HardSigmoid: return "hard_sigmoid";
+    case ActKind::ELU: return "elu";
+    case ActKind::SELU: return "selu";
+    case ActKind::Softplus: return "softplus";
+    case ActKind::Softsign: return "softsign";
+    case ActKind::Swish: return "swish";
+    }
+    return "?";
+}
+
+std::string toString(PoolOp p) { return p == PoolOp::Max ? "max" : "average"; }
+
+std::string toString(MergeOp m) {
+    switch (m) {
+    case MergeOp::Add: return "add";
+    case MergeOp::Subtract: return "subtract";
+    case MergeOp::Multiply: return "multiply";
+    case MergeOp::Average: return "average";
+    case MergeOp::Maximum: return "maximum";
+    case MergeOp::Minimum: return "minimum";
     }
     return "?";
 }
 
 std::optional<ActKind> parseActivation(const std::string& name) {
-    for (ActKind a : {ActKind::Linear, ActKind::ReLU, ActKind::LeakyReLU, ActKind::ReLU6,
-                      ActKind::Sigmoid, ActKind::Tanh, ActKind::HardSigmoid})
+    for (ActKind a : {ActKind::Linear, ActKind::ReLU, ActKind::LeakyReLU, ActKind::ReLU6, ActKind::Sigmoid,
+                      ActKind::Tanh, ActKind::HardSigmoid, ActKind::ELU, ActKind::SELU, ActKind::Softplus,
+                      ActKind::Softsign, ActKind::Swish})
         if (toString(a) == name) return a;
     if (name == "leakyrelu" || name == "LeakyReLU") return ActKind::LeakyReLU;
     if (name == "ReLU") return ActKind::ReLU;
+    if (name == "silu") return ActKind::Swish;   // Keras 3 / PyTorch name of x * sigmoid(x)
     return std::nullopt;
 }
 
 bool isPiecewiseLinear(ActKind a) {
-    return a == ActKind::Linear || a == ActKind::ReLU || a == ActKind::ReLU6 ||
-           a == ActKind::LeakyReLU || a == ActKind::HardSigmoid;
+    return a == ActKind::Linear || a == ActKind::ReLU || a == ActKind::ReLU6 || a == ActKind::LeakyReLU ||
+           a == ActKind::HardSigmoid;
+}
+
+bool usesTable(ActKind a) { return !isPiecewiseLinear(a); }
+
+int ConvAttrs::windowSize() const {
+    int n = depthwise ? 1 : inChannels;
+    for (int k : kernel) n *= k;
+    return n;
+}
+
+bool isMac(const Layer& l) { return l.kind == LayerKind::Dense || l.kind == LayerKind::Conv; }
+
+MacDims macDims(const Layer& l) {
+    if (l.kind == LayerKind::Dense) return {l.as<DenseAttrs>().nIn, l.as<DenseAttrs>().nOut};
+    if (l.kind == LayerKind::Conv) return {l.as<ConvAttrs>().windowSize(), l.as<ConvAttrs>().outChannels};
+    throw Error("layer '" + l.name + "' is not a Dense or Conv layer");
+}
+
+std::string hlsClassName(const Layer& l) {
+    switch (l.kind) {
+    case LayerKind::Conv: {
+        const auto& a = l.as<ConvAttrs>();
+        return std::string(a.depthwise ? "DepthwiseConv" : "Conv") + std::to_string(a.rank) + "D";
+    }
+    case LayerKind::Pooling: {
+        const auto& a = l.as<PoolAttrs>();
+        return std::string(a.global ? "Global" : "") + (a.op == PoolOp::Max ? "MaxPooling" : "AveragePooling") +
+               std::to_string(a.rank) + "D";
+    }
+    case LayerKind::Pad: return "ZeroPadding" + std::to_string(std::max<int>(1, int(l.shape.size()) - 1)) + "D";
+    case LayerKind::Resize: return "UpSampling" + std::to_string(std::max<int>(1, int(l.shape.size()) - 1)) + "D";
+    case LayerKind::Merge: {
+        std::string op = toString(l.as<MergeAttrs>().op);
+        op[0] = char(std::toupper(static_cast<unsigned char>(op[0])));
+        return op;
+    }
+    default: return toString(l.kind);
+    }
 }
 
 int Layer::outSize() const {
-    int n = 1;
+    long long n = 1;
     for (int d : shape) n *= d;
-    return n;
+    return int(n);
+}
+
+const std::string& Layer::input() const {
+    if (inputs.empty()) throw Error("layer '" + name + "' has no input");
+    return inputs.front();
 }
 
 const FixedType& Layer::type(const std::string& var) const {
@@ -58,6 +130,21 @@ const FixedType& Layer::type(const std::string& var) const {
     if (it == precision.end())
         throw Error("layer '" + name + "': no '" + var + "' precision assigned");
     return it->second;
+}
+
+const std::vector<double>& Layer::param(const std::string& var) const {
+    auto it = params.find(var);
+    if (it == params.end()) throw Error("layer '" + name + "': no '" + var + "' values");
+    return it->second;
+}
+
+ActKind Layer::activation() const {
+    switch (kind) {
+    case LayerKind::Activation: return as<ActAttrs>().kind;
+    case LayerKind::Dense: return as<DenseAttrs>().activation;
+    case LayerKind::Conv: return as<ConvAttrs>().activation;
+    default: return ActKind::Linear;
+    }
 }
 
 Layer* Graph::find(const std::string& n) {
@@ -70,13 +157,60 @@ const Layer* Graph::find(const std::string& n) const {
         if (l.name == n) return &l;
     return nullptr;
 }
+const Layer& Graph::at(const std::string& n) const {
+    const Layer* l = find(n);
+    if (!l) throw Error("model '" + name + "': no layer named '" + n + "'");
+    return *l;
+}
+size_t Graph::indexOf(const std::string& n) const {
+    for (size_t k = 0; k < layers.size(); ++k)
+        if (layers[k].name == n) return k;
+    throw Error("model '" + name + "': no layer named '" + n + "'");
+}
 
 std::vector<const Layer*> Graph::consumers(const std::string& n) const {
     std::vector<const Layer*> out;
     for (auto& l : layers)
-        if (l.input == n) out.push_back(&l);
+        for (const auto& i : l.inputs)
+            if (i == n) {
+                out.push_back(&l);
+                break;
+            }
     return out;
 }
+
+bool Graph::isChain() const {
+    for (size_t k = 1; k < layers.size(); ++k)
+        if (layers[k].inputs.size() != 1 || layers[k].inputs[0] != layers[k - 1].name) return false;
+    return true;
+}
+
+std::string shapeString(const Shape& shape) {
+    std::string s;
+    for (size_t i = 0; i < shape.size(); ++i) s += (i ? " x " : "") + std::to_string(shape[i]);
+    return s.empty() ? "scalar" : s;
+}
+
+namespace {
+
+// Expected number of values of each trained constant of a layer.
+std::map<std::string, size_t> expectedParams(const Layer& l) {
+    switch (l.kind) {
+    case LayerKind::Dense: {
+        const auto& a = l.as<DenseAttrs>();
+        return {{"weight", size_t(a.nIn) * size_t(a.nOut)}, {"bias", size_t(a.nOut)}};
+    }
+    case LayerKind::Conv: {
+        const auto& a = l.as<ConvAttrs>();
+        return {{"weight", size_t(a.windowSize()) * size_t(a.outChannels)},
+                {"bias", size_t(a.outChannels)}};
+    }
+    case LayerKind::BatchNorm: return {{"scale", size_t(l.shape.back())}, {"shift", size_t(l.shape.back())}};
+    default: return {};
+    }
+}
+
+}  // namespace
 
 void verify(const Graph& g, bool requireTypes) {
     auto fail = [&](const Layer& l, const std::string& why) {
@@ -93,32 +227,42 @@ void verify(const Graph& g, bool requireTypes) {
         if (l.shape.empty() || l.outSize() <= 0) fail(l, "empty or invalid output shape");
         if (l.kind == LayerKind::Input) {
             if (i != 0) fail(l, "only one Input layer is supported");
+            if (!l.inputs.empty()) fail(l, "an Input reads nothing");
             continue;
         }
-        const Layer* in = g.find(l.input);
-        if (!in || !seen.count(l.input)) fail(l, "input '" + l.input + "' is not an earlier layer");
-        const int nIn = in->outSize();
-        switch (l.kind) {
-        case LayerKind::Dense:
-            if (l.nIn != nIn) fail(l, "expects " + std::to_string(l.nIn) + " inputs but '" + in->name + "' gives " + std::to_string(nIn));
-            if ((int)l.weight.size() != l.nIn * l.nOut) fail(l, "weight has " + std::to_string(l.weight.size()) + " values, expected " + std::to_string(l.nIn * l.nOut));
-            if ((int)l.bias.size() != l.nOut) fail(l, "bias has " + std::to_string(l.bias.size()) + " values, expected " + std::to_string(l.nOut));
-            if (l.outSize() != l.nOut) fail(l, "output shape does not match n_out");
-            break;
-        case LayerKind::BatchNorm:
-            if ((int)l.scale.size() != nIn || (int)l.shift.size() != nIn) fail(l, "scale/shift size does not match the input size " + std::to_string(nIn));
-            if (l.outSize() != nIn) fail(l, "output size differs from input size");
-            break;
-        case LayerKind::Activation:
-        case LayerKind::Softmax:
-        case LayerKind::Reshape:
-            if (l.outSize() != nIn) fail(l, "output size " + std::to_string(l.outSize()) + " differs from input size " + std::to_string(nIn));
-            break;
-        case LayerKind::Input: break;
+        if (l.inputs.empty()) fail(l, "reads no input");
+        std::vector<Shape> inShapes;
+        for (const auto& in : l.inputs) {
+            const Layer* src = g.find(in);
+            if (!src || !seen.count(in) || in == l.name) fail(l, "input '" + in + "' is not an earlier layer");
+            inShapes.push_back(src->shape);
         }
-        for (const auto* v : {&l.weight, &l.bias, &l.scale, &l.shift})
-            for (double x : *v)
-                if (!std::isfinite(x)) fail(l, "non-finite parameter value");
+        if (l.kind == LayerKind::Reshape) {
+            if (inShapes.size() != 1) fail(l, "a Reshape reads one input");
+            long long a = 1;
+            for (int d : inShapes[0]) a *= d;
+            if (a != l.outSize()) fail(l, "cannot reshape " + shapeString(inShapes[0]) + " to " + shapeString(l.shape));
+        } else {
+            Shape expect;
+            try {
+                expect = inferShape(l.kind, l.attrs, inShapes);
+            } catch (const std::bad_variant_access&) {
+                fail(l, "attributes of the wrong kind");
+            } catch (const Error& e) {
+                fail(l, e.what());
+            }
+            if (expect != l.shape) fail(l, "output shape " + shapeString(l.shape) + " does not follow from its inputs (" + shapeString(expect) + ")");
+        }
+        if (isMac(l) && l.activation() != ActKind::Linear && l.activation() != ActKind::ReLU)
+            fail(l, "fused activation " + toString(l.activation()) + " (only linear and relu can be fused)");
+        for (const auto& [var, n] : expectedParams(l)) {
+            auto it = l.params.find(var);
+            if (it == l.params.end()) fail(l, "no " + var + " values");
+            if (it->second.size() != n) fail(l, var + " has " + std::to_string(it->second.size()) + " values, expected " + std::to_string(n));
+        }
+        for (const auto& [var, v] : l.params)
+            for (double x : v)
+                if (!std::isfinite(x)) fail(l, "non-finite " + var + " value");
         for (const TableSpec* t : {&l.table, &l.invTable})
             if (t->size != 0 && (t->size < 2 || (t->size & (t->size - 1))))
                 fail(l, "table size " + std::to_string(t->size) + " is not a power of two >= 2");
@@ -129,12 +273,58 @@ void verify(const Graph& g, bool requireTypes) {
     if (requireTypes) {
         for (const Layer& l : g.layers) {
             if (!l.hasType("result")) fail(l, "no result precision");
-            if (l.kind == LayerKind::Dense)
+            if (l.kind == LayerKind::Dense || l.kind == LayerKind::Conv)
                 for (auto v : {"weight", "bias", "accum"})
                     if (!l.hasType(v)) fail(l, std::string("no ") + v + " precision");
         }
     }
 }
+
+namespace {
+
+std::string list(const std::vector<int>& v) {
+    std::string s;
+    for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
+    return s;
+}
+
+std::string describe(const Layer& l) {
+    std::ostringstream os;
+    switch (l.kind) {
+    case LayerKind::Dense: {
+        const auto& a = l.as<DenseAttrs>();
+        os << " " << a.nIn << "->" << a.nOut;
+        break;
+    }
+    case LayerKind::Conv: {
+        const auto& a = l.as<ConvAttrs>();
+        os << " " << a.rank << "D" << (a.depthwise ? " depthwise" : "") << " kernel=" << list(a.kernel)
+           << " strides=" << list(a.strides) << " " << a.inChannels << "->" << a.outChannels;
+        if (a.dilation != std::vector<int>(size_t(a.rank), 1)) os << " dilation=" << list(a.dilation);
+        if (a.padBegin != std::vector<int>(size_t(a.rank), 0) || a.padEnd != a.padBegin)
+            os << " pad=" << list(a.padBegin) << "/" << list(a.padEnd);
+        break;
+    }
+    case LayerKind::Pooling: {
+        const auto& a = l.as<PoolAttrs>();
+        os << " " << toString(a.op) << (a.global ? " global" : " pool=" + list(a.kernel) + " strides=" + list(a.strides));
+        break;
+    }
+    case LayerKind::Transpose: os << " perm=" << list(l.as<TransposeAttrs>().perm); break;
+    case LayerKind::Pad: os << " pad=" << list(l.as<PadAttrs>().padBegin) << "/" << list(l.as<PadAttrs>().padEnd); break;
+    case LayerKind::Resize: os << " scale=" << list(l.as<ResizeAttrs>().scale); break;
+    case LayerKind::Merge: os << " " << toString(l.as<MergeAttrs>().op); break;
+    case LayerKind::Concatenate: os << " axis=" << l.as<ConcatAttrs>().axis; break;
+    default: break;
+    }
+    const ActKind act = l.activation();
+    if (l.kind == LayerKind::Activation || act != ActKind::Linear) os << " activation=" << toString(act);
+    if (l.kind == LayerKind::Activation && (act == ActKind::LeakyReLU || act == ActKind::ELU))
+        os << "(alpha=" << l.as<ActAttrs>().alpha << ")";
+    return os.str();
+}
+
+}  // namespace
 
 std::string dump(const Graph& g) {
     std::ostringstream os;
@@ -143,22 +333,18 @@ std::string dump(const Graph& g) {
     os << "\n";
     size_t params = 0;
     for (const Layer& l : g.layers) {
-        os << "  " << l.name << ": " << toString(l.kind);
-        if (l.kind == LayerKind::Dense) os << " " << l.nIn << "->" << l.nOut;
-        if (l.kind == LayerKind::Activation || (l.kind == LayerKind::Dense && l.activation != ActKind::Linear))
-            os << " activation=" << toString(l.activation);
-        if (l.activation == ActKind::LeakyReLU) os << "(alpha=" << l.alpha << ")";
-        os << "  shape=[";
-        for (size_t i = 0; i < l.shape.size(); ++i) os << (i ? "," : "") << l.shape[i];
-        os << "]";
-        if (!l.input.empty()) os << "  <- " << l.input;
-        os << "\n";
-        if (l.kind == LayerKind::Dense) {
-            size_t zeros = 0;
-            for (double w : l.weight) zeros += (w == 0.0);
-            os << "      weights " << l.weight.size() << " (" << zeros << " zero)\n";
-            params += l.weight.size() + l.bias.size();
+        os << "  " << l.name << ": " << toString(l.kind) << describe(l) << "  shape=[" << list(l.shape) << "]";
+        if (!l.inputs.empty()) {
+            os << "  <-";
+            for (size_t i = 0; i < l.inputs.size(); ++i) os << (i ? ", " : " ") << l.inputs[i];
         }
+        os << "\n";
+        if (l.params.count("weight")) {
+            size_t zeros = 0;
+            for (double w : l.param("weight")) zeros += (w == 0.0);
+            os << "      weights " << l.param("weight").size() << " (" << zeros << " zero)\n";
+        }
+        for (const auto& [var, v] : l.params) params += v.size();
         for (const auto& [var, t] : l.precision) os << "      " << var << ": " << t.str() << "\n";
         if (l.table.size) os << "      table_size: " << l.table.size << "\n";
         if (l.schedule.reuseFactor != 1 || l.schedule.strategy != "Latency")

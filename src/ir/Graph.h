@@ -1,12 +1,17 @@
-// The Tachyon model IR: a small typed graph of layers.
+// The Tachyon model IR (v2): a typed DAG of layers over named N-D tensors.
 //
-// What is computed (layer kind, weights, activation function, fixed-point types) lives
-// in `Layer`; how it is scheduled in hardware (reuse factor, strategy, io type, clock)
-// lives in `Schedule` and never changes the numbers a layer produces.
+// Each layer produces one tensor, named after the layer, with a per-sample shape in
+// channels-last order (as hls4ml and Keras: [width, channels] for 1-D, [height, width,
+// channels] for 2-D images). Channels-first models (ONNX from PyTorch) are converted
+// once, at import. A layer reads any number of earlier tensors (`inputs`), so residual
+// additions and concatenations are ordinary layers. Layers are kept in topological order;
+// layers[0] is the Input and the last layer is the model output.
 //
-// Layers are kept in topological order; each non-input layer reads exactly one
-// producer (`input`), which is what the dense-family models need. Tensors are per
-// sample: a Dense layer maps a vector of n_in values to n_out values.
+// What is computed lives in the layer: its kind, op-specific attributes (`attrs`, one
+// struct per op family), its trained constants (`params`) and its fixed-point types
+// (`precision`). How it is scheduled in hardware (reuse factor, strategy) lives in
+// `Schedule` and never changes the numbers a layer produces. docs/semantics.md defines
+// the arithmetic of every kind.
 #pragma once
 
 #include "fixed/FixedType.h"
@@ -14,20 +19,100 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 namespace tachyon {
 
-enum class LayerKind { Input, Dense, BatchNorm, Activation, Softmax, Reshape };
+using Shape = std::vector<int>;   // per sample, channels-last
 
-enum class ActKind { Linear, ReLU, LeakyReLU, ReLU6, Sigmoid, Tanh, HardSigmoid };
+enum class LayerKind {
+    Input,
+    Dense,        // matrix product over the last axis (+ bias, + fused activation)
+    Conv,         // 1-D/2-D convolution, plain or depthwise (+ bias, + fused activation)
+    Pooling,      // max/average over windows, or over all spatial positions (global)
+    BatchNorm,    // per-channel y = x * scale + shift
+    Activation,   // elementwise function
+    Softmax,      // over the last axis
+    Reshape,      // new shape, same data order (Flatten too)
+    Transpose,    // permutes the per-sample axes
+    Pad,          // zero padding of spatial axes
+    Resize,       // nearest-neighbour upsampling by integer factors
+    Merge,        // elementwise over inputs of one shape: add, subtract, multiply, ...
+    Concatenate,  // along one axis
+};
+
+enum class ActKind {
+    Linear, ReLU, LeakyReLU, ReLU6, Sigmoid, Tanh, HardSigmoid,
+    ELU, SELU, Softplus, Softsign, Swish,
+};
+
+enum class PoolOp { Max, Average };
+enum class MergeOp { Add, Subtract, Multiply, Average, Maximum, Minimum };
 
 std::string toString(LayerKind k);
 std::string toString(ActKind a);
+std::string toString(PoolOp p);
+std::string toString(MergeOp m);
 // hls4ml / Keras activation name ("relu", "sigmoid", ...) -> ActKind; nullopt if unknown.
 std::optional<ActKind> parseActivation(const std::string& name);
 // True for activations computed exactly with comparisons and shifts (no lookup table).
 bool isPiecewiseLinear(ActKind a);
+// True for activations evaluated through a lookup table (see emulator/Tables.h).
+bool usesTable(ActKind a);
+
+// ---- per-op attributes ----
+
+struct DenseAttrs {
+    int nIn = 0, nOut = 0;                 // weight [nIn][nOut], bias [nOut]
+    ActKind activation = ActKind::Linear;  // fused (Linear or ReLU only; see FuseActivation)
+};
+
+// Convolution over `rank` spatial axes (1 or 2) of a [spatial..., channels] tensor.
+// weight: [k_0][..][k_rank-1][inChannels][outChannels] (Keras layout) for a plain
+// convolution; [k_0][..][inChannels][depthMultiplier] for a depthwise one, whose output
+// channel c*depthMultiplier + m reads input channel c. bias: [outChannels].
+struct ConvAttrs {
+    int rank = 2;
+    std::vector<int> kernel, strides, dilation;  // rank entries each
+    std::vector<int> padBegin, padEnd;           // zero padding per spatial axis
+    int inChannels = 0, outChannels = 0;
+    bool depthwise = false;
+    int depthMultiplier = 1;
+    ActKind activation = ActKind::Linear;        // fused, as for Dense
+    // Window positions in the order the accumulator adds them (hls4ml's im2col order:
+    // kernel positions row-major, then input channels).
+    int windowSize() const;
+};
+
+struct PoolAttrs {
+    PoolOp op = PoolOp::Max;
+    int rank = 2;
+    bool global = false;                          // over every spatial position -> [channels]
+    std::vector<int> kernel, strides;             // rank entries each (unused when global)
+    std::vector<int> padBegin, padEnd;
+    bool countPadding = false;                    // average: divide by the full window (ONNX
+                                                  // count_include_pad) instead of the valid part
+};
+
+struct ActAttrs {
+    ActKind kind = ActKind::Linear;
+    double alpha = 0.0;                           // leaky_relu slope; elu alpha
+    double slope = 0.2, offset = 0.5;             // hard_sigmoid: clip(slope*x+offset, 0, 1)
+};
+
+struct SoftmaxAttrs {};
+struct ReshapeAttrs {};
+struct TransposeAttrs { std::vector<int> perm; };         // out axis i = in axis perm[i]
+struct PadAttrs { std::vector<int> padBegin, padEnd; };   // one entry per per-sample axis
+struct ResizeAttrs { std::vector<int> scale; };           // one integer factor per axis
+struct MergeAttrs { MergeOp op = MergeOp::Add; };
+struct ConcatAttrs { int axis = 0; };                     // per-sample axis, >= 0
+
+struct NoAttrs {};
+
+using Attrs = std::variant<NoAttrs, DenseAttrs, ConvAttrs, PoolAttrs, ActAttrs, SoftmaxAttrs, ReshapeAttrs,
+                           TransposeAttrs, PadAttrs, ResizeAttrs, MergeAttrs, ConcatAttrs>;
 
 // A lookup table for sigmoid/tanh/softmax. See emulator/Tables.h for the exact indexing.
 struct TableSpec {
@@ -44,31 +129,33 @@ struct Schedule {
 struct Layer {
     std::string name;
     LayerKind kind = LayerKind::Input;
-    std::string input;                 // producer layer name (empty for Input)
-    std::vector<int> shape;            // output shape per sample (e.g. {64})
+    std::vector<std::string> inputs;   // producer layer names, in operand order
+    Shape shape;                       // output shape per sample
+    Attrs attrs;
 
-    // Dense: weight is row-major [nIn][nOut], bias [nOut] (zeros when absent).
-    // BatchNorm (inference form): y = x * scale + shift, both [n].
-    std::vector<double> weight, bias;
-    std::vector<double> scale, shift;
-    int nIn = 0, nOut = 0;
-
-    // Activation kind: for Activation layers, and for Dense layers after fusion
-    // (Linear when nothing is fused).
-    ActKind activation = ActKind::Linear;
-    double alpha = 0.0;        // leaky_relu slope
-    double hardSlope = 0.2, hardOffset = 0.5;  // hard_sigmoid: clip(slope*x+offset, 0, 1)
+    // Trained constants by hls4ml variable name: "weight", "bias" (Dense, Conv),
+    // "scale", "shift" (BatchNorm, one value per channel), in double precision.
+    std::map<std::string, std::vector<double>> params;
 
     // Fixed-point types by hls4ml variable name: "result", "accum", "weight", "bias",
-    // "scale", "shift" (BatchNorm), "table" (sigmoid/tanh), "exp_table", "inv_table" (softmax).
+    // "scale", "shift", "table", "exp_table", "inv_table", "param".
     std::map<std::string, FixedType> precision;
     TableSpec table;      // sigmoid/tanh table, or softmax exp table
     TableSpec invTable;   // softmax inverse table
     Schedule schedule;
 
     int outSize() const;
+    const std::string& input() const;     // the first (usually only) input
     const FixedType& type(const std::string& var) const;  // throws if unset
     bool hasType(const std::string& var) const { return precision.count(var) != 0; }
+    const std::vector<double>& param(const std::string& var) const;   // throws if absent
+    std::vector<double>& param(const std::string& var) { return params[var]; }
+
+    template <class A> A& as() { return std::get<A>(attrs); }
+    template <class A> const A& as() const { return std::get<A>(attrs); }
+    // The activation applied by this layer (Activation), or fused into it (Dense, Conv);
+    // Linear otherwise.
+    ActKind activation() const;
 };
 
 struct Graph {
@@ -83,18 +170,42 @@ struct Graph {
 
     Layer* find(const std::string& name);
     const Layer* find(const std::string& name) const;
+    const Layer& at(const std::string& name) const;     // throws if absent
+    size_t indexOf(const std::string& name) const;      // throws if absent
     const Layer& input() const { return layers.front(); }
     const Layer& output() const { return layers.back(); }
     int inputSize() const { return input().outSize(); }
     int outputSize() const { return output().outSize(); }
     // Layers that read `name`.
     std::vector<const Layer*> consumers(const std::string& name) const;
+    // True when every layer reads exactly the one before it (what the Verilog backend
+    // and the dense-chain HLS templates pipeline directly).
+    bool isChain() const;
 };
 
+// Dense and Conv layers both compute y_j = b_j + sum_i x_i * w_ij over a window of nIn
+// inputs (the whole last axis for Dense, the kernel window for Conv), with the weight
+// stored [nIn][nOut]; this gives (nIn, nOut) for either.
+struct MacDims { int nIn = 0, nOut = 0; };
+MacDims macDims(const Layer& l);
+bool isMac(const Layer& l);
+
+// The hls4ml class name of a layer ("Dense", "Conv2D", "MaxPooling1D", "Add", ...), used
+// for LayerType configuration and in generated code comments.
+std::string hlsClassName(const Layer& l);
+
+// The output shape a layer of this kind and attributes produces from inputs of these
+// shapes; throws tachyon::Error (without a layer name: callers add it) when the inputs do
+// not fit the op.
+Shape inferShape(LayerKind kind, const Attrs& attrs, const std::vector<Shape>& inputs);
+
 // Throws tachyon::Error naming the offending layer when the graph is inconsistent:
-// duplicate names, dangling inputs, shape mismatches, weight sizes, missing types
-// (when requireTypes), non-power-of-two table sizes, bad reuse factors.
+// duplicate names, dangling or later inputs, shapes that do not follow from the inputs,
+// parameter sizes, missing types (when requireTypes), bad tables or reuse factors.
 void verify(const Graph& g, bool requireTypes = false);
+
+// "a x b x c" for messages.
+std::string shapeString(const Shape& shape);
 
 // Readable dump used by `tachyon info`.
 std::string dump(const Graph& g);

@@ -3,7 +3,8 @@
 //   - result, weight, bias, accum, scale, shift: the layer's (or model's) Precision;
 //   - accum: auto -> the smallest type that holds every partial sum exactly;
 //   - table types and sizes: Tachyon's defaults (see docs/semantics.md), unless set;
-//   - Reshape layers keep their input's type (they move no bits).
+//   - layers that only move values (Reshape, Transpose, ZeroPadding, UpSampling) keep
+//     their input's type.
 #include "passes/Pass.h"
 
 #include "util/Error.h"
@@ -19,12 +20,15 @@ FixedType autoAccumulator(const Layer& l, const FixedType& in) {
     // Bound |partial sum| in units of 2^-frac. Doubles are exact enough here: we add a
     // safety margin of one unit per term and round the bit count up.
     const double maxX = double(std::max(-in.minRaw(), in.maxRaw()));
+    const auto [nIn, nOut] = macDims(l);
+    const auto& weight = l.param("weight");
+    const auto& bias = l.param("bias");
     double worst = 0;
-    for (int j = 0; j < l.nOut; ++j) {
-        double b = std::fabs(double(bT.castDouble(l.bias[size_t(j)]))) * std::ldexp(1.0, frac - bT.frac());
+    for (int j = 0; j < nOut; ++j) {
+        double b = std::fabs(double(bT.castDouble(bias[size_t(j)]))) * std::ldexp(1.0, frac - bT.frac());
         double s = b;
-        for (int i = 0; i < l.nIn; ++i) {
-            double w = std::fabs(double(wT.castDouble(l.weight[size_t(i) * l.nOut + j])));
+        for (int i = 0; i < nIn; ++i) {
+            double w = std::fabs(double(wT.castDouble(weight[size_t(i) * nOut + j])));
             if (w != 0) s += maxX * w * std::ldexp(1.0, frac - in.frac() - wT.frac()) + 1;
         }
         worst = std::max(worst, s);
@@ -64,13 +68,16 @@ void assignPrecision(Graph& g, const Config& cfg) {
         l.precision.clear();
         const FixedType* inT = nullptr;
         if (l.kind != LayerKind::Input) {
-            const Layer* in = g.find(l.input);
-            if (!in) throw Error("layer '" + l.name + "': input '" + l.input + "' not found");
+            const Layer* in = g.find(l.input());
+            if (!in) throw Error("layer '" + l.name + "': input '" + l.input() + "' not found");
             inT = &in->type("result");
         }
-        l.precision["result"] = l.kind == LayerKind::Reshape ? *inT : typed("result");
+        const bool movesOnly = l.kind == LayerKind::Reshape || l.kind == LayerKind::Transpose ||
+                               l.kind == LayerKind::Pad || l.kind == LayerKind::Resize;
+        l.precision["result"] = movesOnly ? *inT : typed("result");
         switch (l.kind) {
         case LayerKind::Dense:
+        case LayerKind::Conv:
             l.precision["weight"] = typed("weight");
             l.precision["bias"] = typed("bias");
             if (text("accum") == "auto") l.precision["accum"] = autoAccumulator(l, *inT);
@@ -81,8 +88,9 @@ void assignPrecision(Graph& g, const Config& cfg) {
             l.precision["shift"] = typed("shift");
             break;
         case LayerKind::Activation:
-            if (l.activation == ActKind::Sigmoid || l.activation == ActKind::Tanh) helper("table", defaultTableType());
-            if (l.activation == ActKind::LeakyReLU || l.activation == ActKind::HardSigmoid)
+            if (usesTable(l.activation())) helper("table", defaultTableType());
+            if (l.activation() == ActKind::LeakyReLU || l.activation() == ActKind::HardSigmoid ||
+                l.activation() == ActKind::SELU)
                 helper("param", defaultParamType());
             break;
         case LayerKind::Softmax:

@@ -4,11 +4,11 @@ namespace tachyon {
 
 const std::vector<PassInfo>& allPasses() {
     static const std::vector<PassInfo> passes = {
-        {"fold_batchnorm", "Fold a BatchNormalization that follows a Dense layer into its weights and bias.",
+        {"fold_batchnorm", "Fold a BatchNormalization that follows a Dense or Conv layer into its weights and bias.",
          foldBatchNorm},
         {"assign_precision", "Assign fixed-point types, table settings and schedule from the configuration.",
          assignPrecision},
-        {"fuse_activation", "Merge linear/ReLU activations into the preceding Dense layer where exact.",
+        {"fuse_activation", "Merge linear/ReLU activations into the preceding Dense or Conv layer where exact.",
          fuseActivations},
     };
     return passes;

@@ -87,10 +87,13 @@ std::string strategyName(const Layer& l) {
 void emitDense(const Layer& l, const Emulator& emu, LayerCode& c, ParamsText& p) {
     const auto& w = emu.weightRaw(l.name);
     const auto& b = emu.biasRaw(l.name);
-    const int nIn = l.nIn, nOut = l.nOut;
-    if (l.activation != ActKind::Linear && l.activation != ActKind::ReLU)
+    const auto& dense = l.as<DenseAttrs>();
+    const int nIn = dense.nIn, nOut = dense.nOut;
+    if (l.outSize() != nOut)
+        throw Error(layerError(l, "a Dense layer over a multi-dimensional input is not supported by the HLS backend yet"));
+    if (dense.activation != ActKind::Linear && dense.activation != ActKind::ReLU)
         throw Error(layerError(l, "only linear and relu can be fused into a Dense layer, got " +
-                                      toString(l.activation)));
+                                      toString(dense.activation)));
     // Non-zero weights in (input, output) order: each output accumulates inputs ascending.
     std::vector<size_t> nz;
     for (size_t k = 0; k < w.size(); ++k)
@@ -101,7 +104,7 @@ void emitDense(const Layer& l, const Emulator& emu, LayerCode& c, ParamsText& p)
     const FixedType& wT = l.type("weight");
 
     p.os << "// " << l.name << ": Dense " << nIn << " -> " << nOut
-         << (l.activation == ActKind::ReLU ? " with ReLU" : "") << ", " << nz.size() << " of " << w.size()
+         << (dense.activation == ActKind::ReLU ? " with ReLU" : "") << ", " << nz.size() << " of " << w.size()
          << " weights non-zero, " << l.schedule.strategy << " ReuseFactor " << rf << "\n";
     p.typedefLine(wT.str(), "weight_t");
     p.typedefLine(l.type("bias").str(), "bias_t");
@@ -116,7 +119,7 @@ void emitDense(const Layer& l, const Emulator& emu, LayerCode& c, ParamsText& p)
     p.constant("unsigned", "reuse_factor", rf);
     p.constant("unsigned", "block_factor", block);
     p.constant("unsigned", "strategy", "nnet::" + strategyName(l));
-    p.constant("bool", "relu", l.activation == ActKind::ReLU ? "true" : "false");
+    p.constant("bool", "relu", dense.activation == ActKind::ReLU ? "true" : "false");
     for (const char* v : {"accum_t", "weight_t", "bias_t", "index_in_t", "index_out_t"}) p.alias(v);
     p.endConfig();
 
@@ -162,7 +165,7 @@ void emitBatchNorm(const Layer& l, const Emulator& emu, LayerCode& c, ParamsText
 
 void emitActivation(const Layer& l, const FixedType& inType, const Emulator& emu, LayerCode& c, ParamsText& p) {
     const int n = l.outSize();
-    const ActKind a = l.kind == LayerKind::Reshape ? ActKind::Linear : l.activation;
+    const ActKind a = l.kind == LayerKind::Reshape ? ActKind::Linear : l.activation();
     p.os << "// " << l.name << ": " << (l.kind == LayerKind::Reshape ? "Reshape" : toString(a)) << " over " << n
          << " values\n";
     const bool hasParam = a == ActKind::LeakyReLU || a == ActKind::HardSigmoid;
@@ -195,6 +198,7 @@ void emitActivation(const Layer& l, const FixedType& inType, const Emulator& emu
     case ActKind::Tanh: c.kernel = "tanh"; break;
     case ActKind::LeakyReLU: c.kernel = "leaky_relu"; break;
     case ActKind::HardSigmoid: c.kernel = "hard_sigmoid"; break;
+    default: throw Error(layerError(l, "activation " + toString(a) + " is not supported by the HLS backend yet"));
     }
     if (hasParam) {
         // The same quantisation as the emulator: cast<param> of the trained constant.
@@ -294,7 +298,13 @@ LayerCode emitLayer(const Layer& l, const std::string& id, const FixedType& inTy
     case LayerKind::BatchNorm: emitBatchNorm(l, emu, c, p); break;
     case LayerKind::Activation:
     case LayerKind::Reshape: emitActivation(l, inType, emu, c, p); break;
-    case LayerKind::Softmax: emitSoftmax(l, inType, emu, c, p); break;
+    case LayerKind::Softmax:
+        if (l.outSize() != l.shape.back())
+            throw Error(layerError(l, "softmax over a multi-dimensional tensor is not supported by the HLS backend yet"));
+        emitSoftmax(l, inType, emu, c, p);
+        break;
+    default:
+        throw Error(layerError(l, hlsClassName(l) + " layers are not supported by the HLS backend yet"));
     }
     c.params = p.os.str();
     return c;

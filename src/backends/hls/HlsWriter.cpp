@@ -128,7 +128,7 @@ std::string topSource(const Project& p) {
     for (size_t li = 1; li < p.g.layers.size(); ++li) {
         const Layer& l = p.g.layers[li];
         const LayerCode& c = p.layers[k++];
-        const Layer& src = *p.g.find(l.input);
+        const Layer& src = *p.g.find(l.input());
         const std::string var = p.varName(l), type = p.typeName(l);
         os << "\n";
         if (&l != &p.g.output()) {
@@ -276,10 +276,11 @@ void validateSchedule(const Graph& g) {
         const int rf = l.schedule.reuseFactor;
         if (rf < 1) throw Error(where + "ReuseFactor " + std::to_string(rf) + " is invalid: it must be >= 1");
         if (l.kind == LayerKind::Dense) {
-            const long long limit = (long long)l.nIn * l.nOut;
+            const auto [nIn, nOut] = macDims(l);
+            const long long limit = (long long)nIn * nOut;
             if (rf > limit)
                 throw Error(where + "ReuseFactor " + std::to_string(rf) + " is invalid for a Dense layer with n_in=" +
-                            std::to_string(l.nIn) + ", n_out=" + std::to_string(l.nOut) +
+                            std::to_string(nIn) + ", n_out=" + std::to_string(nOut) +
                             ": it must be between 1 and n_in*n_out = " + std::to_string(limit));
         }
     }
@@ -291,6 +292,11 @@ void writeProject(const Graph& g, const Emulator& emu, const std::string& outDir
     if (g.ioType != "io_parallel" && g.ioType != "io_stream")
         throw Error("HLS backend: IOType '" + g.ioType + "' is not supported (io_parallel or io_stream)");
     validateSchedule(g);
+    // The HLS templates pipeline a chain of layers (each reads the one before it).
+    for (size_t k = 1; k < g.layers.size(); ++k)
+        if (g.layers[k].inputs.size() != 1 || g.layers[k].inputs[0] != g.layers[k - 1].name)
+            throw Error("HLS backend: layer '" + g.layers[k].name + "' (" + hlsClassName(g.layers[k]) +
+                        "): models with branches (residual or concatenated paths) are not supported by the HLS backend yet");
     Project p{g, emu, opt, fs::path(outDir), cppNames(g), {}, g.ioType == "io_stream"};
     if (p.stream)
         for (size_t k = 0; k + 1 < g.layers.size(); ++k)

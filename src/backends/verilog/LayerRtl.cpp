@@ -26,7 +26,7 @@ std::vector<Sig> dense(RtlContext& c, const Layer& l, const Emulator& emu, const
     const auto& w = emu.weightRaw(l.name);
     const auto& b = emu.biasRaw(l.name);
     const FixedType& A = l.type("accum");
-    const int nIn = l.nIn, nOut = l.nOut;
+    const auto [nIn, nOut] = macDims(l);
     const int fp = inT.frac() + l.type("weight").frac();
     const int fa = A.frac();
     const int up = fa - fp;   // product -> accumulator LSB shift
@@ -96,7 +96,7 @@ std::vector<Sig> dense(RtlContext& c, const Layer& l, const Emulator& emu, const
     std::vector<Sig> out;
     for (Sig a : acc) {
         Sig z = castTo(c, a, fa, l.type("result"));
-        if (l.activation == ActKind::ReLU) z = clampConst(c, z, 0, std::max<Int128>(c.nl.node(z).hi, 0));
+        if (l.activation() == ActKind::ReLU) z = clampConst(c, z, 0, std::max<Int128>(c.nl.node(z).hi, 0));
         out.push_back(z);
     }
     return out;
@@ -122,7 +122,7 @@ std::vector<Sig> activation(RtlContext& c, const Layer& l, const Emulator& emu, 
     const FixedType& outT = l.type("result");
     const int fx = inT.frac();
     std::vector<Sig> out;
-    switch (l.activation) {
+    switch (l.activation()) {
     case ActKind::Linear:
     case ActKind::ReLU:
     case ActKind::ReLU6: {
@@ -130,8 +130,8 @@ std::vector<Sig> activation(RtlContext& c, const Layer& l, const Emulator& emu, 
         const Int128 six = Int128(6) << f;
         for (Sig x : in) {
             Sig v = shiftLeft(c, x, f - fx);
-            if (l.activation == ActKind::ReLU) v = clampConst(c, v, 0, std::max<Int128>(c.nl.node(v).hi, 0));
-            if (l.activation == ActKind::ReLU6) v = clampConst(c, v, 0, six);
+            if (l.activation() == ActKind::ReLU) v = clampConst(c, v, 0, std::max<Int128>(c.nl.node(v).hi, 0));
+            if (l.activation() == ActKind::ReLU6) v = clampConst(c, v, 0, six);
             out.push_back(castTo(c, v, f, outT));
         }
         return out;
@@ -139,7 +139,7 @@ std::vector<Sig> activation(RtlContext& c, const Layer& l, const Emulator& emu, 
     case ActKind::LeakyReLU:
     case ActKind::HardSigmoid: {
         const int pf = l.type("param").frac();
-        const bool leaky = l.activation == ActKind::LeakyReLU;
+        const bool leaky = l.activation() == ActKind::LeakyReLU;
         const std::vector<int64_t>& params = emu.paramRaw(l.name);  // {alpha} or {slope, offset}
         const int64_t a = params.at(0);
         const int64_t bRaw = leaky ? 0 : params.at(1);
@@ -160,14 +160,17 @@ std::vector<Sig> activation(RtlContext& c, const Layer& l, const Emulator& emu, 
         return out;
     }
     case ActKind::Sigmoid:
-    case ActKind::Tanh: {
+    case ActKind::Tanh:
+    case ActKind::Softplus:
+    case ActKind::Softsign: {
         const LookupTable* t = emu.activationTable(l.name);
         if (!t) throw Error("Verilog backend: layer " + l.name + " has no lookup table in the emulator");
         for (Sig x : in) out.push_back(castTo(c, romLookup(c, x, *t, l.name), t->valueType.frac(), outT));
         return out;
     }
+    default: break;
     }
-    throw Error("Verilog backend: layer " + l.name + ": activation " + toString(l.activation) + " not supported");
+    throw Error("Verilog backend: layer " + l.name + ": activation " + toString(l.activation()) + " not supported");
 }
 
 std::vector<Sig> softmax(RtlContext& c, const Layer& l, const Emulator& emu, const std::vector<Sig>& in) {
@@ -200,16 +203,25 @@ std::string unsupportedReason(const Layer& l) {
     case LayerKind::Input:
     case LayerKind::Reshape:
     case LayerKind::BatchNorm:
+        return {};
     case LayerKind::Softmax:
+        if (l.outSize() != l.shape.back()) return "softmax over a multi-dimensional tensor";
         return {};
     case LayerKind::Dense:
-        if (l.activation != ActKind::Linear && l.activation != ActKind::ReLU)
-            return "fused activation " + toString(l.activation) + " (only linear/relu are fused)";
+        if (l.outSize() != l.as<DenseAttrs>().nOut) return "a Dense layer over a multi-dimensional input";
+        if (l.activation() != ActKind::Linear && l.activation() != ActKind::ReLU)
+            return "fused activation " + toString(l.activation()) + " (only linear/relu are fused)";
         return {};
     case LayerKind::Activation:
-        return {};
+        switch (l.activation()) {
+        case ActKind::ELU:
+        case ActKind::SELU:
+        case ActKind::Swish: return "activation " + toString(l.activation());
+        default: return {};
+        }
+    default:
+        return hlsClassName(l) + " layers are not supported by the Verilog backend yet";
     }
-    return "layer kind " + toString(l.kind);
 }
 
 std::vector<Sig> emitLayer(RtlContext& c, const Layer& l, const Emulator& emu, const std::vector<Sig>& in,
@@ -228,6 +240,7 @@ std::vector<Sig> emitLayer(RtlContext& c, const Layer& l, const Emulator& emu, c
     case LayerKind::BatchNorm: return batchNorm(c, l, emu, in, inT);
     case LayerKind::Activation: return activation(c, l, emu, in, inT);
     case LayerKind::Softmax: return softmax(c, l, emu, in);
+    default: break;
     }
     throw Error("Verilog backend: layer " + l.name + ": kind " + toString(l.kind) + " not supported");
 }

@@ -50,8 +50,8 @@ GeneratedRtl generateRtl(const Graph& g, const Emulator& emu, const VerilogOptio
         std::vector<Sig> in = values;
         FixedType t = inT;
         if (l.kind != LayerKind::Input) {
-            auto it = produced.find(l.input);
-            if (it == produced.end()) throw Error("Verilog backend: layer " + l.name + " reads unknown " + l.input);
+            auto it = produced.find(l.input());
+            if (it == produced.end()) throw Error("Verilog backend: layer " + l.name + " reads unknown " + l.input());
             in = it->second.first;
             t = it->second.second;
         }

@@ -1,0 +1,278 @@
+#!/usr/bin/python3
+"""Build Tachyon's convolutional test fixtures (IR v2: N-D tensors and branching graphs).
+
+Usage: /usr/bin/python3 scripts/make_cnn_fixtures.py [OUTDIR]   (default: build/fixtures)
+
+PyTorch models (trained for a moment on seeded synthetic data, exported to ONNX with
+channels-first inputs), each written as
+  <name>.onnx, <name>_X.npy (1000 random N(0,1) rows, the input flattened in ONNX's
+  channels-first order), <name>_Y.npy (torch's float64 outputs for those rows)
+  cnn_pool      Conv2d + ReLU + MaxPool + Conv2d + AvgPool + BatchNorm + Linear + Softmax
+  cnn_residual  a residual block (Conv, Conv, Add) and global average pooling
+  cnn_concat    two branches (1x1 and 3x3 convolutions) concatenated along channels
+  unet_tiny     encoder, nearest upsampling decoder and a skip concatenation
+  cnn1d         Conv1d with stride and dilation, a depthwise Conv1d, ELU, global max pooling
+
+A Keras-2-layout model written by hand with h5py, keras_cnn.json + keras_cnn_weights.h5,
+exercising Keras' own conventions: channels-last, 'same' padding with stride 2 (the
+asymmetric TensorFlow rule), DepthwiseConv2D, SeparableConv2D, ZeroPadding2D,
+UpSampling2D, Concatenate, Add and GlobalAveragePooling2D. Its reference keras_cnn_Y.npy
+is computed independently with torch.nn.functional on the same weights.
+
+Everything is deterministic; rerunning rewrites the same files.
+"""
+import json
+import os
+import shutil
+import sys
+import tempfile
+
+import numpy as np
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+ROWS = 1000
+STAMP = "cnn_fixtures.stamp"
+VERSION = "1"
+
+
+class CnnPool(nn.Module):
+    shape = (1, 12, 12)
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(1, 4, 3, padding=1)
+        self.c2 = nn.Conv2d(4, 6, 3, stride=1)
+        self.bn = nn.BatchNorm2d(6)
+        self.fc = nn.Linear(6 * 2 * 2, 5)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.c1(x)), 2)
+        x = F.avg_pool2d(F.relu(self.c2(x)), 2)
+        x = self.bn(x)
+        return F.softmax(self.fc(torch.flatten(x, 1)), dim=-1)
+
+
+class CnnResidual(nn.Module):
+    shape = (3, 8, 8)
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1)
+        self.a = nn.Conv2d(8, 8, 3, padding=1)
+        self.b = nn.Conv2d(8, 8, 3, padding=1)
+        self.fc = nn.Linear(8, 4)
+
+    def forward(self, x):
+        h = F.relu(self.stem(x))
+        r = self.b(F.relu(self.a(h)))
+        h = F.relu(h + r)
+        return self.fc(F.adaptive_avg_pool2d(h, 1).flatten(1))
+
+
+class CnnConcat(nn.Module):
+    shape = (2, 10, 10)
+
+    def __init__(self):
+        super().__init__()
+        self.p = nn.Conv2d(2, 3, 1)
+        self.q = nn.Conv2d(2, 5, 3, padding=1, stride=2)
+        self.fc = nn.Linear(8 * 5 * 5, 3)
+
+    def forward(self, x):
+        a = F.max_pool2d(self.p(x), 2)
+        b = torch.tanh(self.q(x))
+        return self.fc(torch.flatten(F.relu(torch.cat([a, b], dim=1)), 1))
+
+
+class UnetTiny(nn.Module):
+    shape = (1, 8, 8)
+
+    def __init__(self):
+        super().__init__()
+        self.e1 = nn.Conv2d(1, 4, 3, padding=1)
+        self.e2 = nn.Conv2d(4, 8, 3, padding=1)
+        self.d1 = nn.Conv2d(12, 4, 3, padding=1)
+        self.out = nn.Conv2d(4, 1, 1)
+
+    def forward(self, x):
+        s = F.relu(self.e1(x))
+        h = F.relu(self.e2(F.max_pool2d(s, 2)))
+        h = F.interpolate(h, scale_factor=2, mode="nearest")
+        h = F.relu(self.d1(torch.cat([h, s], dim=1)))
+        return torch.sigmoid(self.out(h)).flatten(1)
+
+
+class Cnn1d(nn.Module):
+    shape = (4, 20)
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv1d(4, 6, 3, stride=2, padding=2, dilation=2)
+        self.dw = nn.Conv1d(6, 12, 3, padding=1, groups=6)
+        self.fc = nn.Linear(12, 2)
+
+    def forward(self, x):
+        h = F.elu(self.c1(x))
+        h = F.relu(self.dw(h))
+        return self.fc(F.adaptive_max_pool1d(h, 1).flatten(1))
+
+
+MODELS = {"cnn_pool": CnnPool, "cnn_residual": CnnResidual, "cnn_concat": CnnConcat,
+          "unet_tiny": UnetTiny, "cnn1d": Cnn1d}
+
+
+def train_briefly(model, seed):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(512, *model.shape, generator=g)
+    with torch.no_grad():
+        n_out = model(x[:1]).shape[1]
+    teacher = torch.randn(int(np.prod(model.shape)), n_out, generator=g) / 8
+    y = torch.tanh(x.flatten(1) @ teacher)
+    opt = torch.optim.Adam(model.parameters(), lr=5e-3)
+    model.train()
+    for _ in range(60):
+        idx = torch.randint(0, x.shape[0], (64,), generator=g)
+        opt.zero_grad()
+        ((model(x[idx]) - y[idx]) ** 2).mean().backward()
+        opt.step()
+    model.eval()
+
+
+def make_torch_fixture(name, cls, outdir, seed):
+    torch.manual_seed(seed)
+    model = cls()
+    train_briefly(model, seed)
+    path = os.path.join(outdir, name + ".onnx")
+    torch.onnx.export(model, torch.zeros(1, *model.shape), path, input_names=["input"],
+                      output_names=["output"], opset_version=13,
+                      dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}})
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((ROWS, int(np.prod(model.shape))))
+    model.double()
+    with torch.no_grad():
+        Y = model(torch.from_numpy(X).reshape(ROWS, *model.shape)).numpy()
+    np.save(os.path.join(outdir, name + "_X.npy"), X)
+    np.save(os.path.join(outdir, name + "_Y.npy"), Y)
+
+
+def same_pad(size, k, s, d=1):
+    """TensorFlow's 'same' padding: (before, after), the odd one at the end."""
+    out = -(-size // s)
+    total = max((out - 1) * s + (k - 1) * d + 1 - size, 0)
+    return total // 2, total - total // 2
+
+
+def make_keras_fixture(outdir, seed):
+    import h5py
+
+    rng = np.random.default_rng(seed)
+    H, W, C = 9, 9, 2
+    layers, weights = [], {}
+
+    def add(cls, name, inbound, config, w=None):
+        config = dict(config, name=name)
+        layers.append({"class_name": cls, "name": name, "config": config,
+                       "inbound_nodes": [[[i, 0, 0, {}] for i in inbound]] if inbound else []})
+        if w:
+            weights[name] = {k: v.astype(np.float32) for k, v in w.items()}
+
+    def r(*shape, scale=0.4):
+        return rng.standard_normal(shape) * scale
+
+    add("InputLayer", "in", [], {"batch_input_shape": [None, H, W, C], "dtype": "float32"})
+    add("Conv2D", "c1", ["in"], {"filters": 4, "kernel_size": [3, 3], "strides": [2, 2], "padding": "same",
+                                 "activation": "relu", "use_bias": True, "data_format": "channels_last",
+                                 "dilation_rate": [1, 1]}, {"kernel:0": r(3, 3, C, 4), "bias:0": r(4, scale=0.1)})
+    add("DepthwiseConv2D", "dw", ["c1"], {"kernel_size": [3, 3], "strides": [1, 1], "padding": "same",
+                                          "depth_multiplier": 2, "activation": "linear", "use_bias": True},
+        {"depthwise_kernel:0": r(3, 3, 4, 2), "bias:0": r(8, scale=0.1)})
+    add("SeparableConv2D", "sep", ["c1"], {"filters": 8, "kernel_size": [2, 2], "strides": [1, 1],
+                                           "padding": "same", "depth_multiplier": 1, "activation": "tanh",
+                                           "use_bias": True},
+        {"depthwise_kernel:0": r(2, 2, 4, 1), "pointwise_kernel:0": r(1, 1, 4, 8), "bias:0": r(8, scale=0.1)})
+    add("Add", "add", ["dw", "sep"], {})
+    add("ZeroPadding2D", "pad", ["add"], {"padding": [[1, 0], [0, 1]]})
+    add("MaxPooling2D", "pool", ["pad"], {"pool_size": [2, 2], "strides": [2, 2], "padding": "valid"})
+    add("UpSampling2D", "up", ["pool"], {"size": [2, 2], "interpolation": "nearest"})
+    add("ZeroPadding2D", "pad2", ["c1"], {"padding": [[0, 1], [1, 0]]})
+    add("Conv2D", "c2", ["pad2"], {"filters": 3, "kernel_size": [1, 1], "strides": [1, 1], "padding": "valid",
+                                 "activation": "sigmoid", "use_bias": False},
+        {"kernel:0": r(1, 1, 4, 3)})
+    add("Concatenate", "cat", ["up", "c2"], {"axis": -1})
+    add("GlobalAveragePooling2D", "gap", ["cat"], {})
+    add("Dense", "fc", ["gap"], {"units": 3, "activation": "softmax", "use_bias": True},
+        {"kernel:0": r(11, 3), "bias:0": r(3, scale=0.1)})
+    arch = {"class_name": "Model", "keras_version": "2.4.0", "backend": "tensorflow",
+            "config": {"name": "keras_cnn", "layers": layers, "input_layers": [["in", 0, 0]],
+                       "output_layers": [["fc", 0, 0]]}}
+    with open(os.path.join(outdir, "keras_cnn.json"), "w") as f:
+        json.dump(arch, f, indent=1)
+    with h5py.File(os.path.join(outdir, "keras_cnn_weights.h5"), "w") as h:
+        names = [l["name"] for l in layers]
+        h.attrs["layer_names"] = np.array([n.encode() for n in names])
+        for n in names:
+            g = h.create_group(n)
+            ws = weights.get(n, {})
+            g.attrs["weight_names"] = np.array([("%s/%s" % (n, w)).encode() for w in ws], dtype="S")
+            for w, v in ws.items():
+                g.create_dataset("%s/%s" % (n, w), data=v)
+
+    # Reference in float64 with torch.nn.functional (NCHW), independent of Tachyon.
+    wd = {n: {k: torch.from_numpy(v.astype(np.float64)) for k, v in ws.items()} for n, ws in weights.items()}
+
+    def conv(x, kernel, bias, stride, groups=1):
+        # Keras kernel [kh, kw, in/groups, out] -> torch [out, in/groups, kh, kw]; 'same' padding.
+        k = kernel.permute(3, 2, 0, 1)
+        ph = same_pad(x.shape[2], k.shape[2], stride)
+        pw = same_pad(x.shape[3], k.shape[3], stride)
+        x = F.pad(x, (pw[0], pw[1], ph[0], ph[1]))
+        return F.conv2d(x, k, bias, stride=stride, groups=groups)
+
+    X = rng.standard_normal((ROWS, H * W * C))
+    x = torch.from_numpy(X).reshape(ROWS, H, W, C).permute(0, 3, 1, 2)
+    c1 = F.relu(conv(x, wd["c1"]["kernel:0"], wd["c1"]["bias:0"], 2))
+    dk = wd["dw"]["depthwise_kernel:0"].reshape(3, 3, 1, 8)   # [kh, kw, 1, C*M], channel-major
+    dw = conv(c1, dk, wd["dw"]["bias:0"], 1, groups=4)
+    sd = conv(c1, wd["sep"]["depthwise_kernel:0"].reshape(2, 2, 1, 4), None, 1, groups=4)
+    sep = torch.tanh(conv(sd, wd["sep"]["pointwise_kernel:0"], wd["sep"]["bias:0"], 1))
+    h = F.pad(dw + sep, (0, 1, 1, 0))
+    h = F.interpolate(F.max_pool2d(h, 2), scale_factor=2, mode="nearest")
+    c2 = torch.sigmoid(conv(F.pad(c1, (1, 0, 0, 1)), wd["c2"]["kernel:0"], None, 1))
+    h = torch.cat([h, c2], dim=1).mean(dim=(2, 3))
+    Y = F.softmax(h @ wd["fc"]["kernel:0"] + wd["fc"]["bias:0"], dim=-1).numpy()
+    np.save(os.path.join(outdir, "keras_cnn_X.npy"), X)
+    np.save(os.path.join(outdir, "keras_cnn_Y.npy"), Y)
+
+
+def publish(tmpdir, outdir):
+    files = []
+    for root, _, names in os.walk(tmpdir):
+        files += [os.path.relpath(os.path.join(root, n), tmpdir) for n in names]
+    files.sort(key=lambda f: f == STAMP)
+    for rel in files:
+        os.replace(os.path.join(tmpdir, rel), os.path.join(outdir, rel))
+    shutil.rmtree(tmpdir, ignore_errors=True)
+    return [os.path.join(outdir, f) for f in files]
+
+
+def main():
+    outdir = sys.argv[1] if len(sys.argv) > 1 else os.path.join("build", "fixtures")
+    os.makedirs(outdir, exist_ok=True)
+    torch.set_num_threads(1)
+    tmpdir = tempfile.mkdtemp(prefix=".cnn_fixtures_", dir=outdir)
+    try:
+        for i, (name, cls) in enumerate(MODELS.items()):
+            make_torch_fixture(name, cls, tmpdir, seed=4321 + i)
+        make_keras_fixture(tmpdir, seed=77)
+        with open(os.path.join(tmpdir, STAMP), "w") as f:
+            f.write(VERSION + "\n")
+        for p in sorted(publish(tmpdir, outdir)):
+            print("wrote", p)
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+// One emulator kernel per layer: built once from the typed layer (constants quantised,
+// tables filled, fast paths chosen), then run over chunks of rows. Each op family has its
+// own file in emulator/kernels/; docs/semantics.md defines what each computes.
+//
+// Values travel between kernels as doubles: in fixed mode they hold exact raw integers
+// (every raw the emulator handles is below 2^53), in float mode the real values. A chunk
+// is `rows` samples, each a flat channels-last tensor of the layer's per-sample shape.
+#pragma once
+
+#include "emulator/Emulator.h"
+#include "emulator/Tables.h"
+#include "ir/Graph.h"
+
+#include <memory>
+#include <vector>
+
+namespace tachyon {
+
+// What a kernel knows of one of its inputs.
+struct KernelInput {
+    FixedType type;   // the producer's result type
+    Shape shape;
+};
+
+// The quantised constants a kernel computes with, kept for the backends so that the
+// firmware holds exactly what is emulated.
+struct LayerConstants {
+    std::vector<int64_t> weight, bias;   // Dense/Conv (bias = BatchNorm shift too)
+    std::vector<int64_t> scale;          // BatchNorm scale
+    std::vector<int64_t> param;          // {alpha} or {slope, offset}, type `param`
+    LookupTable table;                   // table activations (size 0 when none)
+    bool hasSoftmax = false;
+    SoftmaxTables softmax;
+};
+
+class Kernel {
+public:
+    Kernel(const Layer& l, std::vector<KernelInput> ins) : layer_(l), ins_(std::move(ins)) {}
+    virtual ~Kernel() = default;
+
+    // in[k]: rows x (size of input k), out: rows x layer.outSize().
+    virtual void fixed(const std::vector<const double*>& in, double* out, size_t rows, LayerStats& st) const = 0;
+    virtual void real(const std::vector<const double*>& in, double* out, size_t rows) const = 0;
+
+    const Layer& layer() const { return layer_; }
+    const std::vector<KernelInput>& inputs() const { return ins_; }
+    const LayerConstants& constants() const { return consts_; }
+
+protected:
+    const Layer& layer_;
+    std::vector<KernelInput> ins_;
+    LayerConstants consts_;
+};
+
+// Factories, one per op family (emulator/kernels/*.cpp).
+std::unique_ptr<Kernel> makeMacKernel(const Layer& l, std::vector<KernelInput> ins);        // Dense, Conv
+std::unique_ptr<Kernel> makePoolingKernel(const Layer& l, std::vector<KernelInput> ins);
+std::unique_ptr<Kernel> makeBatchNormKernel(const Layer& l, std::vector<KernelInput> ins);
+std::unique_ptr<Kernel> makeActivationKernel(const Layer& l, std::vector<KernelInput> ins);
+std::unique_ptr<Kernel> makeSoftmaxKernel(const Layer& l, std::vector<KernelInput> ins);
+std::unique_ptr<Kernel> makeMovementKernel(const Layer& l, std::vector<KernelInput> ins);   // Input, Reshape, Transpose, Pad, Resize, Concatenate
+std::unique_ptr<Kernel> makeMergeKernel(const Layer& l, std::vector<KernelInput> ins);
+
+// Per-thread scratch space that chunks reuse instead of asking the allocator each time.
+std::vector<double>& scratch(int slot);
+
+}  // namespace tachyon

@@ -1,0 +1,473 @@
+// Dense and Conv: y_j = act(cast<result>(acc_j)), acc_j = cast<accum>(b_j) followed by
+// acc_j = cast<accum>(acc_j + cast<accum>(x_i * w_ij)) for the window's inputs i in order
+// (docs/semantics.md). A convolution is the same multiply-accumulate over each output
+// position's window (im2col, hls4ml's order: kernel positions row-major, then channels),
+// so both share one MAC core and its fast paths; a depthwise convolution has one weight
+// column per channel and runs the step-by-step form.
+#include "emulator/Cast.h"
+#include "emulator/Kernel.h"
+
+#include "util/Error.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <string>
+
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+#include <immintrin.h>
+#define TACHYON_VNNI 1
+constexpr bool kHavePairKernel = true;
+#else
+constexpr bool kHavePairKernel = false;
+#endif
+
+namespace tachyon {
+
+namespace {
+
+// The compiled weight matrix of one layer: constants quantised, casts prepared, fast
+// paths decided.
+struct MacCore {
+    FixedType inT, outT, accT;
+    int nIn = 0, nOut = 0;
+    bool relu = false;             // fused ReLU
+    int wFrac = 0;
+    std::vector<int64_t> wRaw, bRaw;
+    std::vector<double> wScaled;   // wRaw * 2^-prodShift (exact), row-major [nIn][nOut]
+    std::vector<double> biasAcc;   // cast<accum>(bias), raw
+    int prodShift = 0;             // (Fx + Fw) - Fa
+    bool fast = false;             // double SIMD path is exact
+    // 32-bit integer path: every product and the (modular) sum fit 32-bit lanes, so the
+    // cast of each product is (x*w + h) >> s on 16 SIMD lanes at a time.
+    bool int32Path = false;
+    std::vector<int32_t> w32, bias32;
+    int32_t roundHalf = 0;
+    // 16-bit pair path (AVX-512 VNNI): operands fit int16 and s <= 15. The sum of
+    // floor((p + h) / 2^s) over products p equals (sum p + n*h - sum((p + h) mod 2^s)) / 2^s,
+    // and both sums are 16x16->32-bit dot products over input pairs (32 products per
+    // instruction); the low s bits of each product come from a 16-bit multiply.
+    bool pairPath = false;
+    int nOutPadded = 0;
+    std::vector<int16_t> wPairs;   // [pair k][output block v][16 outputs][2 inputs]
+    bool accumCanOverflow = true;
+    Caster accToOut;
+    DoubleCaster accWrap, accToOutVec;   // fast path: wrap the exact sum, then cast to result
+};
+
+void compileMac(MacCore& c, const Layer& l) {
+    c.accT = l.type("accum");
+    const FixedType& wT = l.type("weight");
+    const FixedType& bT = l.type("bias");
+    c.wRaw = quantizeAll(l.param("weight"), wT);
+    c.bRaw = quantizeAll(l.param("bias"), bT);
+    c.wFrac = wT.frac();
+    c.prodShift = (c.inT.frac() + wT.frac()) - c.accT.frac();
+    c.biasAcc.resize(size_t(c.nOut));
+    for (int j = 0; j < c.nOut; ++j)
+        c.biasAcc[size_t(j)] = double(int64_t(c.accT.castRaw(Int128(c.bRaw[size_t(j)]), bT.frac())));
+    c.accToOut = Caster(c.outT, c.accT.frac());
+
+    // Interval bound on every partial sum, in accumulator LSBs: if it fits, no cast in the
+    // accumulation can overflow, whatever the overflow mode.
+    const double maxX = double(maxAbsRaw(c.inT));
+    const double scale = std::ldexp(1.0, -c.prodShift);
+    double worst = 0.0, maxW = 0.0;
+    bool fits = true;
+    for (int j = 0; j < c.nOut; ++j) {
+        double bound = std::fabs(c.biasAcc[size_t(j)]);
+        for (int i = 0; i < c.nIn; ++i) {
+            double w = std::fabs(double(c.wRaw[size_t(i) * c.nOut + j]));
+            maxW = std::max(maxW, w);
+            if (w != 0) bound += maxX * w * scale + 1.0;
+        }
+        worst = std::max(worst, bound);
+        if (bound > double(c.accT.maxRaw()) || -bound < double(c.accT.minRaw())) fits = false;
+    }
+    c.accumCanOverflow = !fits;
+    const bool modular = c.accT.satBits == 0 && (c.accT.overflow == Overflow::WRAP || fits);
+    const bool exact = maxX * maxW < std::ldexp(1.0, 52) && c.prodShift <= 50 &&
+                       worst + std::ldexp(1.0, std::min(c.accT.width, 60)) < std::ldexp(1.0, 52) &&
+                       c.accT.width <= 62;
+    c.fast = modular && exact;
+    // The 32-bit path: s in [0, 30], TRN or RND products (h = 0 or 2^(s-1)), every
+    // |x*w| + h below 2^31, and a sum that is right modulo 2^32: enough for a wrapping
+    // accumulator of at most 32 bits, or for one that provably stays within +-2^31.
+    const int s = c.prodShift;
+    const bool q32 = c.accT.quant == Quant::TRN || c.accT.quant == Quant::RND;
+    const bool range32 = (c.accT.overflow == Overflow::WRAP && c.accT.width <= 32) ||
+                         (fits && worst < std::ldexp(1.0, 31));
+    c.int32Path = c.fast && q32 && range32 && s >= 0 && s <= 30 && maxX * maxW + std::ldexp(1.0, s) < std::ldexp(1.0, 31);
+    if (c.int32Path) {
+        c.w32.assign(c.wRaw.begin(), c.wRaw.end());
+        for (double b : c.biasAcc) c.bias32.push_back(int32_t(int64_t(b)));
+        c.roundHalf = (c.accT.quant == Quant::RND && s > 0) ? (1 << (s - 1)) : 0;
+        worst = std::max(worst, std::ldexp(1.0, 33));  // the modular sum may be anywhere in 32 bits
+        auto fits16 = [](int64_t v) { return v >= -32768 && v <= 32767; };
+        const auto [wMin, wMax] = std::minmax_element(c.wRaw.begin(), c.wRaw.end());
+        // TACHYON_EMULATOR_KERNEL=portable forces the portable kernels (tests use it to
+        // check both on machines that have the pair kernel).
+        const char* kernel = std::getenv("TACHYON_EMULATOR_KERNEL");
+        const bool portable = kernel && std::string(kernel) == "portable";
+        c.pairPath = kHavePairKernel && !portable && s <= 15 && fits16(int64_t(c.inT.minRaw())) && fits16(int64_t(c.inT.maxRaw())) &&
+                     !c.wRaw.empty() && fits16(*wMin) && fits16(*wMax);
+        if (c.pairPath) {
+            const int nPairs = (c.nIn + 1) / 2, nVec = (c.nOut + 15) / 16;
+            c.nOutPadded = nVec * 16;
+            c.wPairs.assign(size_t(nPairs) * nVec * 32, 0);
+            for (int i = 0; i < c.nIn; ++i)
+                for (int j = 0; j < c.nOut; ++j)
+                    c.wPairs[(size_t(i / 2) * nVec + size_t(j / 16)) * 32 + size_t(j % 16) * 2 + size_t(i % 2)] =
+                        int16_t(c.wRaw[size_t(i) * c.nOut + j]);
+        }
+    }
+    c.accWrap = DoubleCaster(c.accT, c.accT.frac(), worst);
+    c.accToOutVec = DoubleCaster(c.outT, c.accT.frac(), c.accumCanOverflow ? double(maxAbsRaw(c.accT)) : worst);
+    c.wScaled.resize(c.wRaw.size());
+    for (size_t k = 0; k < c.wRaw.size(); ++k) c.wScaled[k] = std::ldexp(double(c.wRaw[k]), -c.prodShift);
+}
+
+
+// The one multiply-accumulate kernel, shared by float and fixed mode: for every row,
+// a = bias + sum_i round(x_i * w_i) with w already scaled by 2^-prodShift (exact). Zero
+// inputs are skipped (common after ReLU), and four inputs are combined per pass over `a`
+// so that the accumulator row is loaded and stored a quarter as often.
+template <class T, class Round>
+void denseRows(const T* in, T* acc, size_t rows, int nIn, int nOut, const T* wAll, const T* bias, Round round) {
+    std::vector<int> idx(size_t(nIn) + 4);
+    std::vector<T> xv(size_t(nIn) + 4);
+    for (size_t r = 0; r < rows; ++r) {
+        T* __restrict a = acc + r * nOut;
+        std::copy(bias, bias + nOut, a);
+        const T* x = in + r * nIn;
+        int nz = 0;
+        for (int i = 0; i < nIn; ++i) {  // branch-free: zeros after ReLU are unpredictable
+            idx[size_t(nz)] = i;
+            xv[size_t(nz)] = x[i];
+            nz += x[i] != 0;
+        }
+        int k = 0;
+        for (; k + 4 <= nz; k += 4) {
+            const T x0 = xv[size_t(k)], x1 = xv[size_t(k) + 1], x2 = xv[size_t(k) + 2], x3 = xv[size_t(k) + 3];
+            const T* __restrict w0 = wAll + size_t(idx[size_t(k)]) * nOut;
+            const T* __restrict w1 = wAll + size_t(idx[size_t(k) + 1]) * nOut;
+            const T* __restrict w2 = wAll + size_t(idx[size_t(k) + 2]) * nOut;
+            const T* __restrict w3 = wAll + size_t(idx[size_t(k) + 3]) * nOut;
+            for (int j = 0; j < nOut; ++j)
+                a[j] += (round(x0 * w0[j]) + round(x1 * w1[j])) + (round(x2 * w2[j]) + round(x3 * w3[j]));
+        }
+        for (; k < nz; ++k) {
+            const T x0 = xv[size_t(k)];
+            const T* __restrict w0 = wAll + size_t(idx[size_t(k)]) * nOut;
+            for (int j = 0; j < nOut; ++j) a[j] += round(x0 * w0[j]);
+        }
+    }
+}
+
+#ifdef TACHYON_VNNI
+void densePairRows(const MacCore& c, const double* in, double* acc, size_t rows) {
+    const int nIn = c.nIn, nOut = c.nOut, nPairs = (nIn + 1) / 2, nVec = c.nOutPadded / 16;
+    const __m512i h = _mm512_set1_epi16(int16_t(c.roundHalf));
+    const __m512i mask = _mm512_set1_epi16(int16_t((1 << c.prodShift) - 1));
+    const __m512i ones = _mm512_set1_epi16(1);
+    const __m512i shift = _mm512_set1_epi32(c.prodShift);
+    static thread_local std::vector<int32_t> pairVal, pairIdx;
+    pairVal.resize(size_t(nPairs));
+    pairIdx.resize(size_t(nPairs));
+    alignas(64) int32_t lane[16];
+    for (size_t r = 0; r < rows; ++r) {
+        const double* x = in + r * nIn;
+        int np = 0;
+        for (int k = 0; k < nPairs; ++k) {  // pack inputs in pairs; skip all-zero pairs
+            const uint32_t lo = uint16_t(int16_t(x[2 * k]));
+            const uint32_t hi = 2 * k + 1 < nIn ? uint16_t(int16_t(x[2 * k + 1])) : 0;
+            pairVal[size_t(np)] = int32_t(lo | (hi << 16));
+            pairIdx[size_t(np)] = k;
+            np += (lo | hi) != 0;
+        }
+        const __m512i nh = _mm512_set1_epi32(int32_t(uint32_t(2 * np) * uint32_t(c.roundHalf)));
+        for (int v = 0; v < nVec; ++v) {
+            __m512i dot = _mm512_setzero_si512(), low = _mm512_setzero_si512();
+            for (int t = 0; t < np; ++t) {
+                const __m512i xb = _mm512_set1_epi32(pairVal[size_t(t)]);
+                const __m512i w = _mm512_loadu_si512(c.wPairs.data() + (size_t(pairIdx[size_t(t)]) * nVec + v) * 32);
+                dot = _mm512_dpwssd_epi32(dot, xb, w);
+                const __m512i l = _mm512_and_si512(_mm512_add_epi16(_mm512_mullo_epi16(xb, w), h), mask);
+                low = _mm512_dpwssd_epi32(low, l, ones);
+            }
+            // (dot + n*h - low) is an exact multiple of 2^s; its 32-bit pattern shifted
+            // arithmetically is right modulo 2^(32-s), enough for the accumulator. (The
+            // all-lanes mask only keeps GCC 12 from warning about an "undefined" operand.)
+            const __m512i q = _mm512_maskz_srav_epi32(0xFFFF, _mm512_sub_epi32(_mm512_add_epi32(dot, nh), low), shift);
+            _mm512_store_si512(lane, q);
+            const int base = v * 16, n = std::min(16, nOut - base);
+            for (int j = 0; j < n; ++j) acc[r * nOut + base + j] = c.biasAcc[size_t(base + j)] + double(lane[j]);
+        }
+    }
+}
+#else
+void densePairRows(const MacCore&, const double*, double*, size_t) {}
+#endif
+
+struct NoRound {
+    template <class T>
+    T operator()(T v) const { return v; }
+};
+// (p + h) >> s on 32-bit lanes: floor (h = 0) or round-half-up (h = 2^(s-1)) of p / 2^s.
+// The sum wraps modulo 2^32 (unsigned), which a wrapping accumulator allows.
+struct ShiftRound {
+    uint32_t h;
+    int s;
+    uint32_t operator()(uint32_t p) const { return uint32_t(int32_t(p + h) >> s); }
+};
+template <Quant Q>
+struct RoundWith {
+    double operator()(double v) const { return roundMode(v, Q); }
+};
+
+template <Quant Q>
+void denseFastRows(const MacCore& c, const double* in, double* acc, size_t rows) {
+    if (c.pairPath) {
+        densePairRows(c, in, acc, rows);
+        return;
+    }
+    if (c.int32Path) {
+        static thread_local std::vector<uint32_t> x32, a32;
+        x32.resize(rows * size_t(c.nIn));
+        a32.resize(rows * size_t(c.nOut));
+        for (size_t k = 0; k < x32.size(); ++k) x32[k] = uint32_t(int32_t(in[k]));
+        denseRows(x32.data(), a32.data(), rows, c.nIn, c.nOut, reinterpret_cast<const uint32_t*>(c.w32.data()),
+                  reinterpret_cast<const uint32_t*>(c.bias32.data()), ShiftRound{uint32_t(c.roundHalf), c.prodShift});
+        for (size_t k = 0; k < a32.size(); ++k) acc[k] = double(int32_t(a32[k]));
+        return;
+    }
+    if (c.prodShift <= 0)
+        denseRows(in, acc, rows, c.nIn, c.nOut, c.wScaled.data(), c.biasAcc.data(), NoRound{});
+    else
+        denseRows(in, acc, rows, c.nIn, c.nOut, c.wScaled.data(), c.biasAcc.data(), RoundWith<Q>{});
+}
+
+void denseFixed(const MacCore& c, const double* in, double* out, size_t rows, LayerStats& st,
+                std::vector<double>& scratch) {
+    const int nIn = c.nIn, nOut = c.nOut;
+    const bool relu = c.relu;
+    uint64_t accOv = 0, resOv = 0;
+    if (c.fast) {
+        scratch.resize(rows * size_t(nOut));
+        double* acc = scratch.data();
+        switch (c.accT.quant) {
+        case Quant::TRN: denseFastRows<Quant::TRN>(c, in, acc, rows); break;
+        case Quant::TRN_ZERO: denseFastRows<Quant::TRN_ZERO>(c, in, acc, rows); break;
+        case Quant::RND: denseFastRows<Quant::RND>(c, in, acc, rows); break;
+        case Quant::RND_ZERO: denseFastRows<Quant::RND_ZERO>(c, in, acc, rows); break;
+        case Quant::RND_INF: denseFastRows<Quant::RND_INF>(c, in, acc, rows); break;
+        case Quant::RND_MIN_INF: denseFastRows<Quant::RND_MIN_INF>(c, in, acc, rows); break;
+        case Quant::RND_CONV: denseFastRows<Quant::RND_CONV>(c, in, acc, rows); break;
+        }
+        const size_t n = rows * size_t(nOut);
+        // Wrapping is modular, so wrapping the exact sum once equals wrapping every step.
+        if (c.accumCanOverflow) accOv += c.accWrap.run(acc, acc, n, false);
+        resOv += c.accToOutVec.run(acc, out, n, relu);
+    } else {
+        // Exact step-by-step semantics with 128-bit products.
+        const FixedType& accT = c.accT;
+        const int fa = accT.frac();
+        const int fp = c.inT.frac() + c.wFrac;
+        for (size_t r = 0; r < rows; ++r) {
+            const double* x = in + r * nIn;
+            for (int j = 0; j < nOut; ++j) {
+                CastStatus cs;
+                Int128 a = Int128(int64_t(c.biasAcc[size_t(j)]));
+                for (int i = 0; i < nIn; ++i) {
+                    const int64_t w = c.wRaw[size_t(i) * nOut + j];
+                    if (w == 0) continue;
+                    Int128 p = accT.castRaw(Int128(int64_t(x[i])) * w, fp, &cs);
+                    a = accT.castRaw(a + p, fa, &cs);
+                }
+                accOv += cs.overflow;
+                int64_t z = c.accToOut(int64_t(a), resOv);
+                if (relu && z < 0) z = 0;
+                out[r * nOut + j] = double(z);
+            }
+        }
+    }
+    st.accumOverflows += accOv;
+    st.resultOverflows += resOv;
+}
+
+
+// For every output position of a convolution, the flat input index of each window entry
+// (kernel positions row-major, then channels), or -1 where the window covers padding.
+std::vector<int> windowIndex(const ConvAttrs& a, const Shape& in, const Shape& out, bool perChannel) {
+    const int rank = a.rank;
+    const int inH = rank == 2 ? in[0] : 1, inW = in[size_t(rank - 1)], C = in.back();
+    const int outH = rank == 2 ? out[0] : 1, outW = out[size_t(rank - 1)];
+    const int kH = rank == 2 ? a.kernel[0] : 1, kW = a.kernel[size_t(rank - 1)];
+    const int sH = rank == 2 ? a.strides[0] : 1, sW = a.strides[size_t(rank - 1)];
+    const int dH = rank == 2 ? a.dilation[0] : 1, dW = a.dilation[size_t(rank - 1)];
+    const int pT = rank == 2 ? a.padBegin[0] : 0, pL = a.padBegin[size_t(rank - 1)];
+    const int channels = perChannel ? 1 : C;
+    std::vector<int> idx;
+    idx.reserve(size_t(outH) * outW * kH * kW * channels);
+    for (int oh = 0; oh < outH; ++oh)
+        for (int ow = 0; ow < outW; ++ow)
+            for (int kh = 0; kh < kH; ++kh)
+                for (int kw = 0; kw < kW; ++kw) {
+                    const int ih = oh * sH - pT + kh * dH, iw = ow * sW - pL + kw * dW;
+                    const bool inside = ih >= 0 && ih < inH && iw >= 0 && iw < inW;
+                    for (int c = 0; c < channels; ++c) idx.push_back(inside ? (ih * inW + iw) * C + c : -1);
+                }
+    return idx;
+}
+
+class MacKernel : public Kernel {
+public:
+    MacKernel(const Layer& l, std::vector<KernelInput> ins) : Kernel(l, std::move(ins)) {
+        const auto [nIn, nOut] = macDims(l);
+        core_.inT = ins_[0].type;
+        core_.outT = l.type("result");
+        core_.nIn = nIn;
+        core_.nOut = nOut;
+        core_.relu = l.activation() == ActKind::ReLU;
+        compileMac(core_, l);
+        consts_.weight = core_.wRaw;
+        consts_.bias = core_.bRaw;
+        if (l.kind == LayerKind::Conv) {
+            window_ = windowIndex(l.as<ConvAttrs>(), ins_[0].shape, l.shape, false);
+            positions_ = int(window_.size() / size_t(nIn));
+        } else {
+            positions_ = l.outSize() / nOut;   // Dense over the last axis of an N-D tensor
+        }
+    }
+
+    void fixed(const std::vector<const double*>& in, double* out, size_t rows, LayerStats& st) const override {
+        const double* x = patches(in[0], rows);
+        denseFixed(core_, x, out, rows * size_t(positions_), st, scratch(1));
+    }
+
+    void real(const std::vector<const double*>& in, double* out, size_t rows) const override {
+        const double* x = patches(in[0], rows);
+        const auto& w = layer_.param("weight");
+        const auto& b = layer_.param("bias");
+        denseRows(x, out, rows * size_t(positions_), core_.nIn, core_.nOut, w.data(), b.data(), NoRound{});
+        if (core_.relu)
+            for (size_t k = 0; k < rows * size_t(layer_.outSize()); ++k) out[k] = std::max(out[k], 0.0);
+    }
+
+private:
+    // The MAC's input rows: the tensor itself for Dense, the im2col patches for Conv.
+    const double* patches(const double* in, size_t rows) const {
+        if (window_.empty()) return in;
+        std::vector<double>& buf = scratch(0);
+        const size_t per = window_.size(), inSize = inputSize();
+        buf.resize(rows * per);
+        for (size_t r = 0; r < rows; ++r) {
+            const double* src = in + r * inSize;
+            double* dst = buf.data() + r * per;
+            for (size_t k = 0; k < per; ++k) dst[k] = window_[k] >= 0 ? src[window_[k]] : 0.0;
+        }
+        return buf.data();
+    }
+    size_t inputSize() const {
+        size_t n = 1;
+        for (int d : ins_[0].shape) n *= size_t(d);
+        return n;
+    }
+
+    MacCore core_;
+    std::vector<int> window_;   // Conv only
+    int positions_ = 1;         // MAC rows per sample
+};
+
+// Depthwise convolution: output channel c*M + m reads only input channel c, so every
+// output has its own weight column over the kernel positions.
+class DepthwiseKernel : public Kernel {
+public:
+    DepthwiseKernel(const Layer& l, std::vector<KernelInput> ins) : Kernel(l, std::move(ins)) {
+        const auto& a = l.as<ConvAttrs>();
+        inT_ = ins_[0].type;
+        accT_ = l.type("accum");
+        outT_ = l.type("result");
+        const FixedType& wT = l.type("weight");
+        const FixedType& bT = l.type("bias");
+        consts_.weight = quantizeAll(l.param("weight"), wT);
+        consts_.bias = quantizeAll(l.param("bias"), bT);
+        prodFrac_ = inT_.frac() + wT.frac();
+        for (int64_t b : consts_.bias) biasAcc_.push_back(Int128(accT_.castRaw(Int128(b), bT.frac())));
+        window_ = windowIndex(a, ins_[0].shape, l.shape, true);
+        taps_ = 1;
+        for (int k : a.kernel) taps_ *= k;
+        positions_ = int(window_.size() / size_t(taps_));
+        channels_ = a.inChannels;
+        mult_ = a.depthMultiplier;
+        relu_ = l.activation() == ActKind::ReLU;
+        for (int d : ins_[0].shape) inSize_ *= size_t(d);
+    }
+
+    void fixed(const std::vector<const double*>& in, double* out, size_t rows, LayerStats& st) const override {
+        const int nOut = channels_ * mult_;
+        const int fa = accT_.frac();
+        Caster toOut(outT_, fa);
+        uint64_t accOv = 0, resOv = 0;
+        for (size_t r = 0; r < rows; ++r) {
+            const double* x = in[0] + r * inSize_;
+            for (int p = 0; p < positions_; ++p) {
+                const int* win = window_.data() + size_t(p) * taps_;
+                for (int o = 0; o < nOut; ++o) {
+                    const int c = o / mult_;
+                    CastStatus cs;
+                    Int128 acc = biasAcc_[size_t(o)];
+                    for (int k = 0; k < taps_; ++k) {
+                        const int64_t w = consts_.weight[size_t(k) * nOut + o];
+                        if (w == 0 || win[k] < 0) continue;
+                        const Int128 prod = accT_.castRaw(Int128(int64_t(x[win[k] + c])) * w, prodFrac_, &cs);
+                        acc = accT_.castRaw(acc + prod, fa, &cs);
+                    }
+                    accOv += cs.overflow;
+                    int64_t z = toOut(int64_t(acc), resOv);
+                    if (relu_ && z < 0) z = 0;
+                    out[(r * positions_ + size_t(p)) * nOut + size_t(o)] = double(z);
+                }
+            }
+        }
+        st.accumOverflows += accOv;
+        st.resultOverflows += resOv;
+    }
+
+    void real(const std::vector<const double*>& in, double* out, size_t rows) const override {
+        const int nOut = channels_ * mult_;
+        const auto& w = layer_.param("weight");
+        const auto& b = layer_.param("bias");
+        for (size_t r = 0; r < rows; ++r) {
+            const double* x = in[0] + r * inSize_;
+            for (int p = 0; p < positions_; ++p) {
+                const int* win = window_.data() + size_t(p) * taps_;
+                for (int o = 0; o < nOut; ++o) {
+                    double acc = b[size_t(o)];
+                    for (int k = 0; k < taps_; ++k)
+                        if (win[k] >= 0) acc += x[win[k] + o / mult_] * w[size_t(k) * nOut + o];
+                    out[(r * positions_ + size_t(p)) * nOut + size_t(o)] = relu_ ? std::max(acc, 0.0) : acc;
+                }
+            }
+        }
+    }
+
+private:
+    FixedType inT_, accT_, outT_;
+    int prodFrac_ = 0;
+    std::vector<Int128> biasAcc_;
+    std::vector<int> window_;   // [position][tap] -> flat index of channel 0, or -1
+    int taps_ = 1, positions_ = 1, channels_ = 1, mult_ = 1;
+    bool relu_ = false;
+    size_t inSize_ = 1;
+};
+
+}  // namespace
+
+std::unique_ptr<Kernel> makeMacKernel(const Layer& l, std::vector<KernelInput> ins) {
+    if (l.kind == LayerKind::Conv && l.as<ConvAttrs>().depthwise)
+        return std::make_unique<DepthwiseKernel>(l, std::move(ins));
+    return std::make_unique<MacKernel>(l, std::move(ins));
+}
+
+}  // namespace tachyon

@@ -1,0 +1,164 @@
+// Output shapes of every layer kind, from its attributes and its inputs' shapes. The
+// frontends build layers through this (so a shape is never guessed twice) and the
+// verifier checks every stored shape against it.
+#include "ir/Graph.h"
+
+#include "util/Error.h"
+
+#include <algorithm>
+
+namespace tachyon {
+
+namespace {
+
+[[noreturn]] void bad(const std::string& why) { throw Error(why); }
+
+long long product(const Shape& s) {
+    long long n = 1;
+    for (int d : s) {
+        n *= d;
+        if (n > (1LL << 31)) return -1;
+    }
+    return n;
+}
+
+void expectInputs(const std::vector<Shape>& in, size_t lo, size_t hi) {
+    if (in.size() < lo || in.size() > hi)
+        bad("takes " + (lo == hi ? std::to_string(lo) : std::to_string(lo) + ".." + std::to_string(hi)) +
+            " inputs, got " + std::to_string(in.size()));
+}
+
+void expectLength(const std::vector<int>& v, size_t n, const char* what) {
+    if (v.size() != n) bad(std::string(what) + " has " + std::to_string(v.size()) + " entries, expected " + std::to_string(n));
+}
+
+// Output length of a windowed op along one axis (floor mode, as Keras and ONNX).
+int windowOut(int in, int pb, int pe, int k, int stride, int dilation) {
+    if (k < 1 || stride < 1 || dilation < 1 || pb < 0 || pe < 0) bad("kernel, strides, dilation must be >= 1 and padding >= 0");
+    const long long span = (long long)(k - 1) * dilation + 1;
+    const long long padded = (long long)in + pb + pe;
+    if (padded < span) bad("the window (" + std::to_string(span) + ") is larger than the padded input (" + std::to_string(padded) + ")");
+    return int((padded - span) / stride + 1);
+}
+
+Shape convShape(const ConvAttrs& a, const Shape& x) {
+    if (a.rank < 1 || a.rank > 2) bad("only 1-D and 2-D convolutions are supported");
+    if ((int)x.size() != a.rank + 1)
+        bad("a " + std::to_string(a.rank) + "-D convolution needs a [" + (a.rank == 1 ? "width" : "height, width") +
+            ", channels] input, got " + shapeString(x));
+    for (auto* v : {&a.kernel, &a.strides, &a.dilation, &a.padBegin, &a.padEnd}) expectLength(*v, size_t(a.rank), "a convolution attribute");
+    if (x.back() != a.inChannels)
+        bad("expects " + std::to_string(a.inChannels) + " input channels, got " + std::to_string(x.back()));
+    if (a.depthwise && a.outChannels != a.inChannels * a.depthMultiplier)
+        bad("a depthwise convolution has inChannels * depthMultiplier output channels");
+    Shape out;
+    for (int d = 0; d < a.rank; ++d)
+        out.push_back(windowOut(x[size_t(d)], a.padBegin[size_t(d)], a.padEnd[size_t(d)], a.kernel[size_t(d)],
+                                a.strides[size_t(d)], a.dilation[size_t(d)]));
+    out.push_back(a.outChannels);
+    return out;
+}
+
+Shape poolShape(const PoolAttrs& a, const Shape& x) {
+    if (a.rank < 1 || a.rank > 2) bad("only 1-D and 2-D pooling is supported");
+    if ((int)x.size() != a.rank + 1) bad("pooling over " + std::to_string(a.rank) + " axes needs a rank-" +
+                                         std::to_string(a.rank + 1) + " input, got " + shapeString(x));
+    if (a.global) return {x.back()};
+    for (auto* v : {&a.kernel, &a.strides, &a.padBegin, &a.padEnd}) expectLength(*v, size_t(a.rank), "a pooling attribute");
+    Shape out;
+    for (int d = 0; d < a.rank; ++d) {
+        if (a.padBegin[size_t(d)] >= a.kernel[size_t(d)] || a.padEnd[size_t(d)] >= a.kernel[size_t(d)])
+            bad("pooling padding must be smaller than the window");
+        out.push_back(windowOut(x[size_t(d)], a.padBegin[size_t(d)], a.padEnd[size_t(d)], a.kernel[size_t(d)],
+                                a.strides[size_t(d)], 1));
+    }
+    out.push_back(x.back());
+    return out;
+}
+
+}  // namespace
+
+Shape inferShape(LayerKind kind, const Attrs& attrs, const std::vector<Shape>& in) {
+    for (const Shape& s : in)
+        if (s.empty() || product(s) <= 0) bad("an input has an empty or invalid shape (" + shapeString(s) + ")");
+    switch (kind) {
+    case LayerKind::Input: bad("an Input has no inputs");
+    case LayerKind::Dense: {
+        expectInputs(in, 1, 1);
+        const auto& a = std::get<DenseAttrs>(attrs);
+        if (in[0].back() != a.nIn)
+            bad("expects " + std::to_string(a.nIn) + " values on the last axis, got " + shapeString(in[0]));
+        if (a.nOut <= 0) bad("invalid number of outputs");
+        Shape out = in[0];
+        out.back() = a.nOut;
+        return out;
+    }
+    case LayerKind::Conv: expectInputs(in, 1, 1); return convShape(std::get<ConvAttrs>(attrs), in[0]);
+    case LayerKind::Pooling: expectInputs(in, 1, 1); return poolShape(std::get<PoolAttrs>(attrs), in[0]);
+    case LayerKind::BatchNorm:
+    case LayerKind::Activation:
+    case LayerKind::Softmax: expectInputs(in, 1, 1); return in[0];
+    case LayerKind::Reshape: bad("a Reshape's shape is given, not inferred");
+    case LayerKind::Transpose: {
+        expectInputs(in, 1, 1);
+        const auto& p = std::get<TransposeAttrs>(attrs).perm;
+        expectLength(p, in[0].size(), "perm");
+        std::vector<int> sorted = p;
+        std::sort(sorted.begin(), sorted.end());
+        for (size_t i = 0; i < sorted.size(); ++i)
+            if (sorted[i] != int(i)) bad("perm is not a permutation of the input axes");
+        Shape out;
+        for (int axis : p) out.push_back(in[0][size_t(axis)]);
+        return out;
+    }
+    case LayerKind::Pad: {
+        expectInputs(in, 1, 1);
+        const auto& a = std::get<PadAttrs>(attrs);
+        expectLength(a.padBegin, in[0].size(), "padBegin");
+        expectLength(a.padEnd, in[0].size(), "padEnd");
+        Shape out = in[0];
+        for (size_t d = 0; d < out.size(); ++d) {
+            if (a.padBegin[d] < 0 || a.padEnd[d] < 0) bad("negative padding (cropping) is not supported");
+            out[d] += a.padBegin[d] + a.padEnd[d];
+        }
+        return out;
+    }
+    case LayerKind::Resize: {
+        expectInputs(in, 1, 1);
+        const auto& a = std::get<ResizeAttrs>(attrs);
+        expectLength(a.scale, in[0].size(), "scale");
+        Shape out = in[0];
+        for (size_t d = 0; d < out.size(); ++d) {
+            if (a.scale[d] < 1) bad("only integer upsampling factors >= 1 are supported");
+            out[d] *= a.scale[d];
+        }
+        return out;
+    }
+    case LayerKind::Merge: {
+        const auto& a = std::get<MergeAttrs>(attrs);
+        const bool binary = a.op == MergeOp::Subtract;
+        expectInputs(in, 2, binary ? 2 : 64);
+        for (const Shape& s : in)
+            if (s != in[0]) bad("inputs of different shapes (" + shapeString(in[0]) + " and " + shapeString(s) + ")");
+        return in[0];
+    }
+    case LayerKind::Concatenate: {
+        expectInputs(in, 2, 64);
+        const int axis = std::get<ConcatAttrs>(attrs).axis;
+        if (axis < 0 || axis >= (int)in[0].size()) bad("axis " + std::to_string(axis) + " is out of range");
+        Shape out = in[0];
+        out[size_t(axis)] = 0;
+        for (const Shape& s : in) {
+            if (s.size() != in[0].size()) bad("inputs of different ranks");
+            for (size_t d = 0; d < s.size(); ++d)
+                if (int(d) != axis && s[d] != in[0][d])
+                    bad("inputs differ outside the concatenation axis (" + shapeString(in[0]) + " and " + shapeString(s) + ")");
+            out[size_t(axis)] += s[size_t(axis)];
+        }
+        return out;
+    }
+    }
+    bad("unknown layer kind");
+}
+
+}  // namespace tachyon
