@@ -1,5 +1,6 @@
 #include "emulator/Emulator.h"
 
+#include "config/Config.h"
 #include "util/Error.h"
 
 #include <algorithm>
@@ -709,6 +710,7 @@ void parallelChunks(size_t rows, const EmulatorOptions& opt, Fn&& fn) {
 
 Emulator::Emulator(const Graph& g) : graph_(g), impl_(std::make_unique<Impl>()) {
     verify(graph_, true);
+    requireEmulatedArithmetic(graph_);  // settings recorded from the config but not emulated yet
     impl_->layers.resize(graph_.layers.size());
     for (size_t k = 0; k < graph_.layers.size(); ++k) {
         const Layer& l = graph_.layers[k];

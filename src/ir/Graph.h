@@ -38,7 +38,14 @@ struct TableSpec {
 // Scheduling only: never read by layer math or by the emulator.
 struct Schedule {
     int reuseFactor = 1;
-    std::string strategy = "Latency";  // Latency | Resource
+    std::string strategy = "Latency";  // Latency | Resource | Distributed_Arithmetic
+    int parallelizationFactor = 1;     // hls4ml ParallelizationFactor (recorded)
+};
+
+// hls4ml's softmax options. Tachyon emulates `stable` (maximum subtracted first).
+struct SoftmaxOptions {
+    std::string implementation = "stable";  // latency | stable | argmax | legacy
+    bool skip = false;                      // hls4ml drops a skipped softmax
 };
 
 struct Layer {
@@ -65,6 +72,8 @@ struct Layer {
     TableSpec table;      // sigmoid/tanh table, or softmax exp table
     TableSpec invTable;   // softmax inverse table
     Schedule schedule;
+    SoftmaxOptions softmax;  // Softmax layers only
+    bool trace = false;      // hls4ml Trace (recorded)
 
     int outSize() const;
     const FixedType& type(const std::string& var) const;  // throws if unset
@@ -80,6 +89,9 @@ struct Graph {
     std::string ioType = "io_parallel";
     double clockPeriodNs = 5.0;
     std::string part = "xcvu13p-flga2577-2-e";
+    std::string clockUncertainty;       // "12.5%" or ns, for build_prj.tcl; empty = tool default
+    std::string backend = "Vivado";     // hls4ml Backend (recorded)
+    std::map<std::string, std::string> recorded;  // other hls4ml Model keys (BramFactor, ...)
 
     Layer* find(const std::string& name);
     const Layer* find(const std::string& name) const;
@@ -93,7 +105,7 @@ struct Graph {
 
 // Throws tachyon::Error naming the offending layer when the graph is inconsistent:
 // duplicate names, dangling inputs, shape mismatches, weight sizes, missing types
-// (when requireTypes), non-power-of-two table sizes, bad reuse factors.
+// (when requireTypes), table sizes below 2, bad reuse factors.
 void verify(const Graph& g, bool requireTypes = false);
 
 // Readable dump used by `tachyon info`.

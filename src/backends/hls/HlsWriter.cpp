@@ -255,7 +255,9 @@ std::string buildScript(const Project& p) {
        << "add_files -tb tb_data\n"
        << "open_solution -reset solution1\n"
        << "set_part $part\n"
-       << "create_clock -period $clock_period -name default\n\n"
+       << "create_clock -period $clock_period -name default\n"
+       << (p.g.clockUncertainty.empty() ? "" : "set_clock_uncertainty " + p.g.clockUncertainty + " default\n")
+       << "\n"
        << "if {$opt(csim)} { csim_design -argv tb_data }\n"
        << "if {$opt(synth)} { csynth_design }\n"
        << "if {$opt(cosim)} { cosim_design -argv {tb_data 100} }\n"
