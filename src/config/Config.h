@@ -83,6 +83,10 @@ FixedType autoResultType(const Layer& layer, const FixedType* input, const Layer
 FixedType autoParameterType(const Layer& layer, const std::string& var, const std::vector<double>& values,
                             const LayerConfig& lc, const std::string& source);
 
+// Dense `accum: auto`: the exact accumulator (autoAccumulator), capped by
+// Model.Precision.maximum as hls4ml caps its inferred types.
+FixedType autoAccumType(const Layer& layer, const FixedType& input, const LayerConfig& lc, const std::string& source);
+
 // Settings beyond types/reuse/strategy, copied into the IR by assign_precision.
 void recordProjectSettings(Graph& g, const Config& cfg);
 void recordLayerSettings(Layer& layer, const LayerConfig& lc);

@@ -96,6 +96,10 @@ FixedType autoParameterType(const Layer& layer, const std::string& var, const st
     return capped(t, lc, source, at);
 }
 
+FixedType autoAccumType(const Layer& layer, const FixedType& input, const LayerConfig& lc, const std::string& source) {
+    return capped(autoAccumulator(layer, input), lc, source, where(layer, "accum"));
+}
+
 FixedType autoResultType(const Layer& layer, const FixedType* input, const LayerConfig& lc,
                          const std::string& source) {
     const std::string at = where(layer, "result");
@@ -108,7 +112,7 @@ FixedType autoResultType(const Layer& layer, const FixedType* input, const Layer
         typed.precision["bias"] = parsedType(lc, "bias", source, at);
         auto acc = lc.precision.find("accum");
         const bool autoAcc = acc != lc.precision.end() && acc->second == "auto";
-        return capped(autoAcc ? autoAccumulator(typed, *input) : parsedType(lc, "accum", source, at), lc, source, at);
+        return autoAcc ? autoAccumType(typed, *input, lc, source) : capped(parsedType(lc, "accum", source, at), lc, source, at);
     }
     case LayerKind::BatchNorm:
         return capped(exactBatchNormType(layer, *input, parsedType(lc, "scale", source, at),

@@ -75,7 +75,7 @@ void assignPrecision(Graph& g, const Config& cfg) {
         case LayerKind::Dense:
             l.precision["weight"] = typed("weight");
             l.precision["bias"] = typed("bias");
-            if (text("accum") == "auto") l.precision["accum"] = autoAccumulator(l, *inT);
+            if (text("accum") == "auto") l.precision["accum"] = autoAccumType(l, *inT, lc, cfg.source);
             else l.precision["accum"] = typed("accum");
             break;
         case LayerKind::BatchNorm:

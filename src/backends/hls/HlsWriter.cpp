@@ -1,6 +1,7 @@
 #include "backends/hls/HlsWriter.h"
 
 #include "backends/ProjectFiles.h"
+#include "backends/hls/HeaderLimits.h"
 #include "backends/hls/HlsEmit.h"
 #include "util/Error.h"
 
@@ -293,6 +294,7 @@ void writeProject(const Graph& g, const Emulator& emu, const std::string& outDir
     if (g.ioType != "io_parallel" && g.ioType != "io_stream")
         throw Error("HLS backend: IOType '" + g.ioType + "' is not supported (io_parallel or io_stream)");
     validateSchedule(g);
+    checkHeaderWidths(g);  // refuse types the bundled ap_fixed header cannot compile
     Project p{g, emu, opt, fs::path(outDir), cppNames(g), {}, g.ioType == "io_stream"};
     if (p.stream)
         for (size_t k = 0; k + 1 < g.layers.size(); ++k)
