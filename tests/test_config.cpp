@@ -125,7 +125,7 @@ TEST(Config, ErrorsNameTheKey) {
     expectError("IOType: io_serial\n", "IOType");
     expectError("Model:\n  Strategy: Fast\n", "Model.Strategy");
     expectError("Modle:\n  Precision: ap_fixed<16,6>\n", "Modle");
-    expectError("LayerName:\n  sm:\n    table_size: 1000\n", "LayerName.sm.table_size");
+    expectError("LayerName:\n  sm:\n    table_size: 1\n", "LayerName.sm.table_size");
     expectError("Model: [1, 2\n", "invalid YAML");
 }
 

@@ -16,6 +16,7 @@
 #endif
 #if __has_include("trees/TreeCommands.h")
 #include "trees/TreeCommands.h"
+#include "trees/TreeConfig.h"
 #define TACHYON_HAVE_TREES 1
 #endif
 
@@ -107,9 +108,16 @@ int cmdInfo(const std::string& model, const std::string& cfg) {
 }
 
 int cmdConfig(const std::string& model, const std::string& gran, const std::string& out) {
-    Graph g = loadModel(model);
-    Granularity gr = gran == "model" ? Granularity::Model : gran == "type" ? Granularity::Type : Granularity::Name;
-    std::string text = configTemplate(g, gr);
+    std::string text;
+    if (isTree(model)) {
+#ifdef TACHYON_HAVE_TREES
+        text = trees::treeConfigTemplate(model);  // tree precision keys; no granularity
+#endif
+    } else {
+        Graph g = loadModel(model);
+        Granularity gr = gran == "model" ? Granularity::Model : gran == "type" ? Granularity::Type : Granularity::Name;
+        text = configTemplate(g, gr);
+    }
     if (out.empty()) {
         std::cout << text;
     } else {

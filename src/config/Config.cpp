@@ -5,6 +5,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <fstream>
+#include <iostream>
 #include <set>
 #include <sstream>
 
@@ -16,13 +17,23 @@ FixedType defaultParamType() { return FixedType::parse("ap_fixed<18,2,AP_RND,AP_
 
 namespace {
 
-const std::set<std::string> kPrecisionVars = {"default", "result", "accum", "weight", "bias", "scale",
-                                              "shift", "table", "exp_table", "inv_table", "param"};
+// Precision variables: Tachyon's own, plus hls4ml's names for the same things (BatchNorm
+// `bias`, hard_sigmoid `slope`/`shift`), softmax's `inv_inp` and `accum` (recorded), and
+// Model-level `maximum` (caps inferred `auto` types, as in hls4ml).
+const std::set<std::string> kPrecisionVars = {"default", "maximum", "result",    "accum",     "weight",
+                                              "bias",    "scale",   "shift",     "table",     "exp_table",
+                                              "inv_table", "inv_inp", "param",   "slope"};
+// `auto` is hls4ml's "infer it"; not allowed for the fallback types themselves.
+bool autoAllowed(const std::string& var) { return var != "default" && var != "maximum"; }
 
 struct Ctx {
     std::string source;
+    std::vector<std::string>* warnings = nullptr;
     [[noreturn]] void fail(const std::string& where, const std::string& why) const {
         throw Error(source + ": " + where + ": " + why);
+    }
+    void warn(const std::string& where, const std::string& why) const {
+        if (warnings) warnings->push_back(source + ": " + where + ": " + why);
     }
 };
 
@@ -64,6 +75,93 @@ double toDouble(const Ctx& c, const YAML::Node& n, const std::string& where) {
     c.fail(where, "'" + s + "' is not a number");
 }
 
+bool toBool(const Ctx& c, const YAML::Node& n, const std::string& where) {
+    const std::string s = scalar(c, n, where);
+    for (const char* t : {"true", "True", "TRUE", "yes", "Yes", "1"})
+        if (s == t) return true;
+    for (const char* f : {"false", "False", "FALSE", "no", "No", "0"})
+        if (s == f) return false;
+    c.fail(where, "'" + s + "' is not true or false");
+}
+
+// A value that must be one of `choices` (compared case-insensitively, returned as listed).
+std::string choice(const Ctx& c, const YAML::Node& n, const std::string& where,
+                   const std::vector<std::string>& choices) {
+    const std::string s = scalar(c, n, where);
+    auto lower = [](std::string x) {
+        for (char& ch : x) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+        return x;
+    };
+    std::string all;
+    for (const auto& ch : choices) {
+        if (lower(ch) == lower(s)) return ch;
+        all += (all.empty() ? "" : ", ") + ch;
+    }
+    c.fail(where, "unknown value '" + s + "' (expected one of " + all + ")");
+}
+
+int tableSize(const Ctx& c, const YAML::Node& n, const std::string& where) {
+    // hls4ml allows any size; Tachyon's shift-indexed tables round it up to a power of two.
+    const int v = toInt(c, n, where);
+    if (v < 2) c.fail(where, "table size must be >= 2");
+    return v;
+}
+
+void parsePrecision(const Ctx& c, const YAML::Node& v, const std::string& at, LayerConfig& lc) {
+    if (v.IsScalar()) {
+        const std::string t = v.as<std::string>();
+        checkType(c, t, at, false);
+        lc.precision["default"] = t;
+        return;
+    }
+    if (!v.IsMap()) c.fail(at, "expected a type or a mapping of variable: type");
+    for (const auto& pv : v) {
+        const std::string var = pv.first.as<std::string>();
+        const std::string where = at + "." + var;
+        if (!kPrecisionVars.count(var))
+            c.fail(where, "unknown precision variable (expected one of result, accum, weight, bias, scale, shift, "
+                          "table, exp_table, inv_table, inv_inp, param, slope, default, maximum)");
+        const std::string t = scalar(c, pv.second, where);
+        checkType(c, t, where, autoAllowed(var));
+        lc.precision[var] = t;
+    }
+}
+
+// hls4ml's Strategy, case-insensitive and snake_case or not. `Stable` is the old way
+// hls4ml chose the stable softmax: it selects that implementation.
+void parseStrategy(const Ctx& c, const YAML::Node& v, const std::string& at, LayerConfig& lc) {
+    const std::string s = choice(c, v, at, {"Latency", "Resource", "Distributed_Arithmetic", "Stable", "DistributedArithmetic"});
+    if (s == "Stable") {
+        lc.strategy = "Latency";
+        if (!lc.softmaxImplementation) lc.softmaxImplementation = "stable";
+    } else {
+        lc.strategy = s == "DistributedArithmetic" ? "Distributed_Arithmetic" : s;
+    }
+}
+
+// Keys Tachyon records but does not act on, with the check each value gets.
+bool parseRecorded(const Ctx& c, const std::string& key, const YAML::Node& v, const std::string& at,
+                   LayerConfig& lc) {
+    if (key == "BramFactor") {
+        toDouble(c, v, at);
+    } else if (key == "TargetCycles" || key == "PipelineInterval") {
+        toInt(c, v, at);
+    } else if (key == "Compression" || key == "TransposeOutputs") {
+        toBool(c, v, at);
+    } else if (key == "ConvImplementation") {
+        choice(c, v, at, {"LineBuffer", "Encoded", "Pointwise"});
+    } else if (key == "PipelineStyle") {
+        choice(c, v, at, {"auto", "pipeline", "dataflow"});
+    } else if (key == "ChannelsLastConversion") {
+        choice(c, v, at, {"full", "internal", "off"});
+    } else {
+        return false;
+    }
+    lc.recorded[key] = scalar(c, v, at);
+    return true;
+}
+
+// One Model / LayerType / LayerName entry.
 LayerConfig parseLayer(const Ctx& c, const YAML::Node& node, const std::string& where) {
     LayerConfig lc;
     if (!node.IsMap()) c.fail(where, "expected a mapping of settings");
@@ -72,52 +170,38 @@ LayerConfig parseLayer(const Ctx& c, const YAML::Node& node, const std::string& 
         const std::string at = where + "." + key;
         const YAML::Node& v = kv.second;
         if (key == "Precision") {
-            if (v.IsScalar()) {
-                std::string t = v.as<std::string>();
-                checkType(c, t, at, false);
-                lc.precision["default"] = t;
-            } else if (v.IsMap()) {
-                for (const auto& pv : v) {
-                    std::string var = pv.first.as<std::string>();
-                    if (!kPrecisionVars.count(var))
-                        c.fail(at + "." + var, "unknown precision variable (expected one of result, accum, weight, bias, scale, shift, table, exp_table, inv_table, param, default)");
-                    std::string t = scalar(c, pv.second, at + "." + var);
-                    checkType(c, t, at + "." + var, var == "accum");
-                    lc.precision[var] = t;
-                }
-            } else {
-                c.fail(at, "expected a type or a mapping of variable: type");
-            }
+            parsePrecision(c, v, at, lc);
         } else if (key == "ReuseFactor") {
             lc.reuseFactor = toInt(c, v, at);
             if (*lc.reuseFactor < 1) c.fail(at, "must be >= 1");
+        } else if (key == "ParallelizationFactor") {
+            lc.parallelizationFactor = toInt(c, v, at);
+            if (*lc.parallelizationFactor < 1) c.fail(at, "must be >= 1");
         } else if (key == "Strategy") {
-            std::string s = scalar(c, v, at);
-            if (s == "latency") s = "Latency";
-            if (s == "resource") s = "Resource";
-            // Softmax implementations in hls4ml are also chosen with Strategy; Tachyon has one.
-            if (s == "Stable" || s == "stable") s = "Latency";
-            if (s != "Latency" && s != "Resource") c.fail(at, "unknown strategy '" + s + "' (Latency or Resource)");
-            lc.strategy = s;
+            parseStrategy(c, v, at, lc);
+        } else if (key == "Implementation") {
+            lc.softmaxImplementation = choice(c, v, at, {"latency", "stable", "argmax", "legacy"});
+        } else if (key == "Skip") {
+            lc.softmaxSkip = toBool(c, v, at);
         } else if (key == "table_size" || key == "TableSize") {
-            lc.tableSize = toInt(c, v, at);
-            int n = *lc.tableSize;
-            if (n < 2 || (n & (n - 1))) c.fail(at, "table size must be a power of two >= 2");
-        } else if (key == "inv_table_size") {
-            lc.invTableSize = toInt(c, v, at);
-            int n = *lc.invTableSize;
-            if (n < 2 || (n & (n - 1))) c.fail(at, "table size must be a power of two >= 2");
-        } else if (key == "table_range") {
+            lc.tableSize = tableSize(c, v, at);
+        } else if (key == "inv_table_size" || key == "InvTableSize") {
+            lc.invTableSize = tableSize(c, v, at);
+        } else if (key == "table_range" || key == "TableRange") {
             lc.tableRange = toDouble(c, v, at);
             if (*lc.tableRange <= 0) c.fail(at, "must be positive");
-        } else if (key == "table_t" || key == "exp_table_t" || key == "inv_table_t") {
+        } else if (key == "table_t" || key == "exp_table_t" || key == "inv_table_t" || key == "inv_inp_t" ||
+                   key == "accum_t" || key == "result_t") {
+            // hls4ml's attribute spelling of a precision variable.
             std::string t = scalar(c, v, at);
-            checkType(c, t, at, false);
+            checkType(c, t, at, true);
             lc.precision[key.substr(0, key.size() - 2)] = t;
-        } else if (key == "Trace") {
-            lc.trace = v.as<std::string>() == "true" || v.as<std::string>() == "True";
-        } else {
-            c.fail(at, "unknown key (expected Precision, ReuseFactor, Strategy, table_size, table_t, exp_table_t, inv_table_t, table_range, Trace)");
+        } else if (key == "Trace" || key == "TraceOutput") {
+            lc.trace = toBool(c, v, at);
+        } else if (!parseRecorded(c, key, v, at, lc)) {
+            c.fail(at, "unknown key (expected Precision, ReuseFactor, Strategy, Implementation, Skip, TableSize, "
+                       "table_t, exp_table_t, inv_table_t, inv_inp_t, table_range, ParallelizationFactor, Trace, "
+                       "BramFactor, TargetCycles, Compression, ConvImplementation, PipelineStyle, PipelineInterval)");
         }
     }
     return lc;
@@ -134,7 +218,86 @@ void merge(LayerConfig& into, const LayerConfig& from) {
     if (from.tableSize) into.tableSize = from.tableSize;
     if (from.invTableSize) into.invTableSize = from.invTableSize;
     if (from.tableRange) into.tableRange = from.tableRange;
+    if (from.softmaxImplementation) into.softmaxImplementation = from.softmaxImplementation;
+    if (from.softmaxSkip) into.softmaxSkip = from.softmaxSkip;
+    if (from.parallelizationFactor) into.parallelizationFactor = from.parallelizationFactor;
+    for (const auto& [k, v] : from.recorded) into.recorded[k] = v;
     into.trace = into.trace || from.trace;
+}
+
+// hls4ml layer class names -> Tachyon layer kinds (the kinds the frontends produce).
+const std::map<std::string, std::string>& typeAliases() {
+    static const std::map<std::string, std::string> m = {
+        {"Input", "Input"}, {"InputLayer", "Input"},
+        {"Dense", "Dense"}, {"QDense", "Dense"}, {"Linear", "Dense"},
+        {"BatchNormalization", "BatchNormalization"}, {"QBatchNormalization", "BatchNormalization"},
+        {"BatchNormOnnx", "BatchNormalization"},
+        {"Activation", "Activation"}, {"QActivation", "Activation"}, {"ReLU", "Activation"},
+        {"LeakyReLU", "Activation"}, {"ParametrizedActivation", "Activation"}, {"HardActivation", "Activation"},
+        {"Softmax", "Softmax"},
+        {"Reshape", "Reshape"}, {"Flatten", "Reshape"}, {"ELU", "Activation"},
+        // Convolutional and merge layers: the kind name applies to all of its classes,
+        // the class name (as hlsClassName gives it) to that class only.
+        {"Conv", "Conv"}, {"Conv1D", "Conv1D"}, {"Conv2D", "Conv2D"}, {"QConv1D", "Conv1D"}, {"QConv2D", "Conv2D"},
+        {"DepthwiseConv1D", "DepthwiseConv1D"}, {"DepthwiseConv2D", "DepthwiseConv2D"},
+        {"QDepthwiseConv2D", "DepthwiseConv2D"}, {"PointwiseConv1D", "Conv1D"}, {"PointwiseConv2D", "Conv2D"},
+        {"Pooling", "Pooling"}, {"MaxPooling1D", "MaxPooling1D"}, {"MaxPooling2D", "MaxPooling2D"},
+        {"AveragePooling1D", "AveragePooling1D"}, {"AveragePooling2D", "AveragePooling2D"},
+        {"GlobalMaxPooling1D", "GlobalMaxPooling1D"}, {"GlobalMaxPooling2D", "GlobalMaxPooling2D"},
+        {"GlobalAveragePooling1D", "GlobalAveragePooling1D"}, {"GlobalAveragePooling2D", "GlobalAveragePooling2D"},
+        {"Pooling1D", "Pooling"}, {"Pooling2D", "Pooling"}, {"GlobalPooling1D", "Pooling"}, {"GlobalPooling2D", "Pooling"},
+        {"ZeroPadding1D", "ZeroPadding1D"}, {"ZeroPadding2D", "ZeroPadding2D"},
+        {"UpSampling1D", "UpSampling1D"}, {"UpSampling2D", "UpSampling2D"}, {"Resize", "UpSampling"},
+        {"Transpose", "Transpose"}, {"Permute", "Transpose"}, {"Concatenate", "Concatenate"},
+        {"Merge", "Merge"}, {"Add", "Add"}, {"Subtract", "Subtract"}, {"Multiply", "Multiply"},
+        {"Average", "Average"}, {"Maximum", "Maximum"}, {"Minimum", "Minimum"},
+    };
+    return m;
+}
+
+// hls4ml layer classes with no counterpart in Tachyon's IR: a LayerType entry for them can
+// match no layer, so it is accepted with a warning (hls4ml also ignores unused entries).
+bool isOtherHls4mlType(const std::string& t) {
+    static const std::set<std::string> s = {
+        "Conv2DBatchnorm", "QConv2DBatchnorm", "SeparableConv1D", "SeparableConv2D", "Dot", "MatMul", "Einsum", "EinsumDense", "Embedding", "SimpleRNN",
+        "LSTM", "GRU", "QSimpleRNN", "QLSTM", "QGRU", "Bidirectional", "TimeDistributed", "GarNet", "GarNetStack",
+        "LayerNormalization", "Quant", "BipolarQuant", "ApplyAlpha", "Constant", "Dropout", "TernaryTanh",
+        "PReLU", "ThresholdedReLU", "FixedPointQuantizer", "UnaryLUT", "BinaryDense", "TernaryDense",
+        "Clone", "Repack", "BroadcastStream", "IFNeuron"};
+    return s.count(t) != 0;
+}
+
+// Top-level keys of hls4ml's project files that the command line decides in Tachyon.
+bool isCliDecidedKey(const std::string& k) {
+    static const std::set<std::string> s = {"KerasJson", "KerasH5", "KerasModel", "OnnxModel", "PytorchModel",
+                                            "InputShape", "OutputDir", "Version", "InputData",
+                                            "OutputPredictions", "ProjectName"};
+    return s.count(k) != 0;
+}
+
+void parseBackend(const Ctx& c, const YAML::Node& v, Config& cfg) {
+    const std::string b = choice(c, v, "Backend",
+                                 {"Vivado", "Vitis", "VivadoAccelerator", "Quartus", "oneAPI", "Catapult", "Libero",
+                                  "SymbolicExpression"});
+    cfg.backend = b;
+    if (b != "Vivado" && b != "Vitis" && b != "VivadoAccelerator")
+        c.warn("Backend", "'" + b + "' is recorded, but Tachyon writes Vitis HLS C++ or Verilog (--backend)");
+}
+
+// hls4ml writes the uncertainty as "12.5%" (of the period) or a number of ns.
+void parseClockUncertainty(const Ctx& c, const YAML::Node& v, Config& cfg) {
+    std::string s = scalar(c, v, "ClockUncertainty");
+    std::string number = !s.empty() && s.back() == '%' ? s.substr(0, s.size() - 1) : s;
+    try {
+        size_t pos;
+        double x = std::stod(number, &pos);
+        if (pos == number.size() && x >= 0) {
+            cfg.clockUncertainty = s;
+            return;
+        }
+    } catch (...) {
+    }
+    c.fail("ClockUncertainty", "'" + s + "' is not a duration in ns or a percentage such as 12.5%");
 }
 
 }  // namespace
@@ -148,15 +311,15 @@ Config Config::defaults() {
 }
 
 Config Config::parse(const std::string& text, const std::string& sourceName) {
-    Ctx c{sourceName};
+    Config cfg = defaults();
+    cfg.source = sourceName;
+    Ctx c{sourceName, &cfg.warnings};
     YAML::Node root;
     try {
         root = YAML::Load(text);
     } catch (const YAML::Exception& e) {
         throw Error(sourceName + ": invalid YAML: " + e.what());
     }
-    Config cfg = defaults();
-    cfg.source = sourceName;
     if (root.IsNull()) return cfg;
     if (!root.IsMap()) c.fail("top level", "expected a mapping");
 
@@ -164,33 +327,30 @@ Config Config::parse(const std::string& text, const std::string& sourceName) {
     auto parseSection = [&](const std::string& key, const YAML::Node& v, const std::string& at) {
         if (key == "Model") {
             merge(cfg.model, parseLayer(c, v, at));
+            if (cfg.model.trace) cfg.traceOutput = true;  // Model.TraceOutput, as hls4ml writes it
             return;
         }
         if (!v.IsMap()) c.fail(at, "expected a mapping of layer " + std::string(key == "LayerType" ? "types" : "names"));
         for (const auto& lv : v) {
             std::string name = lv.first.as<std::string>();
-            LayerConfig lc = parseLayer(c, lv.second, at + "." + name);
             if (key == "LayerName") {
-                merge(cfg.byName[name], lc);
+                merge(cfg.byName[name], parseLayer(c, lv.second, at + "." + name));
                 continue;
             }
-            // Tachyon's kind names and hls4ml's class names (Conv2D, MaxPooling1D, Add, ...).
-            static const std::set<std::string> kinds = {
-                "Input", "InputLayer", "Dense", "BatchNormalization", "Activation", "Softmax", "Reshape", "ReLU",
-                "LeakyReLU", "ELU", "Conv", "Conv1D", "Conv2D", "DepthwiseConv1D", "DepthwiseConv2D", "Pooling",
-                "MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D", "GlobalMaxPooling1D",
-                "GlobalMaxPooling2D", "GlobalAveragePooling1D", "GlobalAveragePooling2D", "Transpose", "ZeroPadding",
-                "ZeroPadding1D", "ZeroPadding2D", "UpSampling", "UpSampling1D", "UpSampling2D", "Merge", "Add",
-                "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate"};
-            if (!kinds.count(name))
-                c.fail(at + "." + name, "unknown layer type (expected a Keras/hls4ml layer class such as Dense, Conv2D, "
-                                        "MaxPooling2D, BatchNormalization, Activation, Softmax, Add, Concatenate)");
-            if (name == "InputLayer") name = "Input";
-            if (name == "ReLU" || name == "LeakyReLU" || name == "ELU") name = "Activation";
-            merge(cfg.byType[name], lc);
+            auto alias = typeAliases().find(name);
+            if (alias != typeAliases().end()) {
+                merge(cfg.byType[alias->second], parseLayer(c, lv.second, at + "." + name));
+            } else if (isOtherHls4mlType(name)) {
+                c.warn(at + "." + name, "no layer of this hls4ml type exists in Tachyon's IR; entry ignored");
+            } else {
+                c.fail(at + "." + name,
+                       "unknown layer type (expected Input, Dense, BatchNormalization, Activation, Softmax, Reshape "
+                       "or another hls4ml layer class)");
+            }
         }
     };
     auto isSection = [](const std::string& k) { return k == "Model" || k == "LayerType" || k == "LayerName"; };
+    std::optional<std::string> part, xilinxPart;
 
     for (const auto& kv : root) {
         const std::string key = kv.first.as<std::string>();
@@ -198,30 +358,45 @@ Config Config::parse(const std::string& text, const std::string& sourceName) {
         if (key == "HLSConfig") {
             if (!v.IsMap()) c.fail(key, "expected a mapping");
             for (const auto& sub : v) {
-                std::string k = sub.first.as<std::string>();
-                if (!isSection(k)) c.fail("HLSConfig." + k, "unknown key (expected Model, LayerType, LayerName)");
-                parseSection(k, sub.second, "HLSConfig." + k);
+                const std::string k = sub.first.as<std::string>();
+                if (isSection(k)) parseSection(k, sub.second, "HLSConfig." + k);
+                else if (k == "Flows" || k == "Optimizers" || k == "SkipOptimizers")
+                    c.warn("HLSConfig." + k, "hls4ml optimizer-flow setting; ignored (Tachyon runs its own passes)");
+                else c.fail("HLSConfig." + k, "unknown key (expected Model, LayerType, LayerName, Flows, Optimizers, SkipOptimizers)");
             }
         } else if (isSection(key)) {
             parseSection(key, v, key);
         } else if (key == "IOType") {
-            cfg.ioType = scalar(c, v, key);
-            if (cfg.ioType != "io_parallel" && cfg.ioType != "io_stream")
-                c.fail(key, "unknown IOType '" + cfg.ioType + "' (io_parallel or io_stream)");
+            cfg.ioType = choice(c, v, key, {"io_parallel", "io_stream"});
         } else if (key == "ClockPeriod") {
             cfg.clockPeriodNs = toDouble(c, v, key);
             if (cfg.clockPeriodNs <= 0) c.fail(key, "must be positive");
+        } else if (key == "ClockUncertainty") {
+            parseClockUncertainty(c, v, cfg);
         } else if (key == "Part") {
-            cfg.part = scalar(c, v, key);
+            part = scalar(c, v, key);
+        } else if (key == "XilinxPart") {
+            xilinxPart = scalar(c, v, key);  // hls4ml's legacy name of Part
+        } else if (key == "Backend") {
+            parseBackend(c, v, cfg);
+        } else if (key == "TraceOutput") {
+            cfg.traceOutput = toBool(c, v, key);
         } else if (key == "ProjectName") {
             cfg.projectName = scalar(c, v, key);
-        } else if (key == "KerasJson" || key == "KerasH5" || key == "OnnxModel" || key == "OutputDir" ||
-                   key == "Backend" || key == "Version" || key == "InputData" || key == "OutputPredictions") {
+        } else if (isCliDecidedKey(key)) {
             // hls4ml project keys: accepted for compatibility; the CLI arguments decide.
+        } else if (key == "Stamp" || key == "WriterConfig" || key == "AcceleratorConfig") {
+            if (key == "WriterConfig" && !v.IsMap()) c.fail(key, "expected a mapping");
+            c.warn(key, "used only by hls4ml's own project writer; ignored");
         } else {
-            c.fail(key, "unknown key (expected Model, LayerType, LayerName, HLSConfig, IOType, ClockPeriod, Part, ProjectName)");
+            c.fail(key, "unknown key (expected Model, LayerType, LayerName, HLSConfig, IOType, ClockPeriod, "
+                        "ClockUncertainty, Part, XilinxPart, Backend, ProjectName, TraceOutput, Stamp, WriterConfig)");
         }
     }
+    if (part && xilinxPart && *part != *xilinxPart)
+        c.fail("XilinxPart", "'" + *xilinxPart + "' contradicts Part '" + *part + "' (XilinxPart is the old name of Part)");
+    if (part) cfg.part = *part;
+    else if (xilinxPart) cfg.part = *xilinxPart;
     return cfg;
 }
 
@@ -230,20 +405,65 @@ Config Config::load(const std::string& path) {
     if (!in) throw Error(path + ": cannot open configuration file");
     std::stringstream ss;
     ss << in.rdbuf();
-    return parse(ss.str(), path);
+    Config cfg = parse(ss.str(), path);
+    for (const std::string& w : cfg.warnings) std::cerr << "tachyon: warning: " << w << "\n";
+    return cfg;
 }
 
+namespace {
+
+// hls4ml names some variables after its own layer classes; give them Tachyon's names for
+// this layer (a Tachyon name given at the same level wins).
+LayerConfig renamedFor(const Layer& layer, LayerConfig lc) {
+    auto rename = [&](const char* from, const char* to) {
+        auto it = lc.precision.find(from);
+        if (it == lc.precision.end()) return;
+        if (!lc.precision.count(to)) lc.precision[to] = it->second;
+        lc.precision.erase(from);
+    };
+    if (layer.kind == LayerKind::BatchNorm) rename("bias", "shift");  // hls4ml: scale, bias
+    if (layer.kind == LayerKind::Activation) rename("slope", "param");  // hard_sigmoid slope_t
+    return lc;
+}
+
+// Makes concrete every `auto` that needs only the layer itself (docs/config.md).
+void concretiseAutos(const Layer& layer, LayerConfig& lc, const std::string& source) {
+    auto isAuto = [&](const char* var) {
+        auto it = lc.precision.find(var);
+        return it != lc.precision.end() && it->second == "auto";
+    };
+    // Helper types (tables, parameters): `auto` = Tachyon's default for them.
+    for (const char* var : {"table", "exp_table", "inv_table", "inv_inp", "param", "slope"})
+        if (isAuto(var)) lc.precision.erase(var);
+    // hls4ml's Distributed_Arithmetic computes the dot products exactly: no accumulator cast.
+    if (isMac(layer) && lc.strategy == "Distributed_Arithmetic") lc.precision["accum"] = "auto";
+    if (!isMac(layer) && isAuto("accum")) lc.precision.erase("accum");
+
+    for (const char* var : {"weight", "bias", "scale", "shift"}) {
+        if (!isAuto(var)) continue;
+        auto vals = layer.params.find(var);
+        if (vals == layer.params.end()) {   // a variable this layer does not have
+            lc.precision.erase(var);
+            continue;
+        }
+        lc.precision[var] = autoParameterType(layer, var, vals->second, lc, source).str();
+    }
+}
+
+}  // namespace
+
 LayerConfig Config::resolve(const Layer& layer) const {
-    LayerConfig out = model;
+    LayerConfig out = renamedFor(layer, model);
     // The generic kind ("Conv") first, then hls4ml's more specific class ("Conv2D").
     auto t = byType.find(toString(layer.kind));
-    if (t != byType.end()) merge(out, t->second);
+    if (t != byType.end()) merge(out, renamedFor(layer, t->second));
     if (hlsClassName(layer) != toString(layer.kind)) {
         t = byType.find(hlsClassName(layer));
-        if (t != byType.end()) merge(out, t->second);
+        if (t != byType.end()) merge(out, renamedFor(layer, t->second));
     }
     auto n = byName.find(layer.name);
-    if (n != byName.end()) merge(out, n->second);
+    if (n != byName.end()) merge(out, renamedFor(layer, n->second));
+    concretiseAutos(layer, out, source);
     return out;
 }
 

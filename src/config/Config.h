@@ -13,17 +13,25 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace tachyon {
 
 struct LayerConfig {
     std::map<std::string, std::string> precision;   // variable -> type text ("default" = all)
     std::optional<int> reuseFactor;
-    std::optional<std::string> strategy;
-    std::optional<int> tableSize;
+    std::optional<std::string> strategy;           // Latency | Resource | Distributed_Arithmetic
+    std::optional<int> tableSize;                  // any size >= 2 (rounded up to a power of two)
     std::optional<int> invTableSize;
     std::optional<double> tableRange;
     bool trace = false;
+    // Softmax: hls4ml `Implementation` (latency | stable | argmax | legacy) and `Skip`.
+    std::optional<std::string> softmaxImplementation;
+    std::optional<bool> softmaxSkip;
+    std::optional<int> parallelizationFactor;      // hls4ml ParallelizationFactor (recorded)
+    // Keys Tachyon records without acting on them (BramFactor, TargetCycles, Compression,
+    // ConvImplementation, PipelineStyle, ...): key -> value as written.
+    std::map<std::string, std::string> recorded;
 };
 
 struct Config {
@@ -34,13 +42,22 @@ struct Config {
     double clockPeriodNs = 5.0;
     std::string part = "xcvu13p-flga2577-2-e";
     std::string projectName = "myproject";
+    std::string clockUncertainty;                  // as written ("12.5%" or ns); empty = tool default
+    std::string backend = "Vivado";                // hls4ml Backend (Vivado / Vitis / VivadoAccelerator)
+    bool traceOutput = false;                      // hls4ml TraceOutput (recorded)
     std::string source = "<defaults>";             // file the config came from (for errors)
+    // Keys accepted for compatibility that only hls4ml's own writer uses (WriterConfig,
+    // Stamp, ...): one line each, "file: key: why". `load` also prints them to stderr.
+    std::vector<std::string> warnings;
 
     static Config defaults();                      // Model: Precision ap_fixed<16,6>, RF 1, Latency
     static Config load(const std::string& path);   // throws Error naming file and key
     static Config parse(const std::string& yamlText, const std::string& sourceName);
 
-    // Every variable of `layer` resolved through Model < LayerType < LayerName.
+    // Every variable of `layer` resolved through Model < LayerType < LayerName, with hls4ml's
+    // variable names mapped onto Tachyon's (BatchNorm `bias` -> `shift`, hard_sigmoid
+    // `slope` -> `param`) and every `auto` that needs no input type made concrete (see
+    // docs/config.md); `result: auto` is left for `autoResultType`.
     LayerConfig resolve(const Layer& layer) const;
 };
 
@@ -52,5 +69,30 @@ std::string configTemplate(const Graph& g, Granularity gran);
 FixedType defaultTableType();       // sigmoid/tanh entries
 FixedType defaultSoftmaxTableType();
 FixedType defaultParamType();       // leaky alpha, hard_sigmoid slope/offset
+
+// `result: auto` of `layer` whose input has type `input` (nullptr for the Input layer),
+// with `lc` = cfg.resolve(layer). Tachyon's rule (docs/config.md): a type that holds the
+// layer's exact result (Dense: its accumulator; BatchNorm: x*scale+shift; linear/ReLU:
+// the input type), else the layer's default precision; capped by Model.Precision.maximum.
+FixedType autoResultType(const Layer& layer, const FixedType* input, const LayerConfig& lc,
+                         const std::string& source);
+
+// `weight`/`bias`/`scale`/`shift: auto` of `layer` with parameter values `values`: the LSB
+// of the layer's default precision, just enough integer bits for the largest value (so
+// no parameter overflows), capped by Model.Precision.maximum.
+FixedType autoParameterType(const Layer& layer, const std::string& var, const std::vector<double>& values,
+                            const LayerConfig& lc, const std::string& source);
+
+// Dense `accum: auto`: the exact accumulator (autoAccumulator), capped by
+// Model.Precision.maximum as hls4ml caps its inferred types.
+FixedType autoAccumType(const Layer& layer, const FixedType& input, const LayerConfig& lc, const std::string& source);
+
+// Settings beyond types/reuse/strategy, copied into the IR by assign_precision.
+void recordProjectSettings(Graph& g, const Config& cfg);
+void recordLayerSettings(Layer& layer, const LayerConfig& lc);
+
+// Throws when `g` asks for arithmetic that is recorded but not emulated yet (a softmax
+// Implementation other than stable, softmax Skip): called when an emulator is built.
+void requireEmulatedArithmetic(const Graph& g);
 
 }  // namespace tachyon

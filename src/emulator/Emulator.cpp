@@ -6,6 +6,7 @@
 
 #include "emulator/Cast.h"
 #include "emulator/Kernel.h"
+#include "config/Config.h"
 #include "util/Error.h"
 
 #include <algorithm>
@@ -101,6 +102,7 @@ void runChunk(const Emulator::Impl& impl, const double* in, size_t rows, bool fi
 
 Emulator::Emulator(const Graph& g) : graph_(g), impl_(std::make_unique<Impl>()) {
     verify(graph_, true);
+    requireEmulatedArithmetic(graph_);  // settings recorded from the config but not emulated yet
     for (size_t k = 0; k < graph_.layers.size(); ++k) {
         const Layer& l = graph_.layers[k];
         impl_->index[l.name] = k;

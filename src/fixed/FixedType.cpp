@@ -53,6 +53,21 @@ Int128 roundSplit(const Split& sp, bool negative, Quant mode) {
     return q;
 }
 
+// AP_WRAP with N saturation bits (UG1399, "Overflow Modes"), applied to the wrapped bits
+// of a value that overflowed:
+//   signed:   the sign bit keeps the source's sign and the next N-1 bits take its inverse,
+//             so the result never changes sign;
+//   unsigned: the N most significant bits are set to 1, on overflow *and* on underflow
+//             (a negative source): an unsigned type has no sign to keep.
+unsigned __int128 saturateTopBits(unsigned __int128 bits, int width, int n, bool isSigned, bool negative) {
+    for (int b = width - n; b < width; ++b) {
+        const bool one = !isSigned || (b == width - 1 ? negative : !negative);
+        const unsigned __int128 m = (unsigned __int128)1 << b;
+        bits = one ? (bits | m) : (bits & ~m);
+    }
+    return bits;
+}
+
 }  // namespace
 
 Int128 FixedType::minRaw() const { return isSigned ? -pow2(width - 1) : 0; }
@@ -110,18 +125,7 @@ Int128 FixedType::castRaw(Int128 raw, int fracBits, CastStatus* status) const {
     case Overflow::SAT_SYM: return negative ? (isSigned ? -hi : 0) : hi;
     case Overflow::WRAP: {
         unsigned __int128 bits = (unsigned __int128)q & (((unsigned __int128)1 << width) - 1);
-        if (satBits > 0) {
-            // N most significant bits saturate towards the source's side; for signed types
-            // the sign bit keeps the source's sign, so the result never changes sign.
-            int n = std::min(satBits, width);
-            for (int b = width - n; b < width; ++b) {
-                bool one;
-                if (isSigned) one = (b == width - 1) ? negative : !negative;
-                else one = !negative;
-                unsigned __int128 m = (unsigned __int128)1 << b;
-                bits = one ? (bits | m) : (bits & ~m);
-            }
-        }
+        if (satBits > 0) bits = saturateTopBits(bits, width, std::min(satBits, width), isSigned, negative);
         Int128 v = Int128(bits);
         if (isSigned && ((bits >> (width - 1)) & 1)) v -= pow2(width);
         return v;

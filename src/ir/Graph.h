@@ -123,7 +123,14 @@ struct TableSpec {
 // Scheduling only: never read by layer math or by the emulator.
 struct Schedule {
     int reuseFactor = 1;
-    std::string strategy = "Latency";  // Latency | Resource
+    std::string strategy = "Latency";  // Latency | Resource | Distributed_Arithmetic
+    int parallelizationFactor = 1;     // hls4ml ParallelizationFactor (recorded)
+};
+
+// hls4ml's softmax options. Tachyon emulates `stable` (maximum subtracted first).
+struct SoftmaxOptions {
+    std::string implementation = "stable";  // latency | stable | argmax | legacy
+    bool skip = false;                      // hls4ml drops a skipped softmax
 };
 
 struct Layer {
@@ -143,6 +150,8 @@ struct Layer {
     TableSpec table;      // sigmoid/tanh table, or softmax exp table
     TableSpec invTable;   // softmax inverse table
     Schedule schedule;
+    SoftmaxOptions softmax;  // Softmax layers only
+    bool trace = false;      // hls4ml Trace (recorded)
 
     int outSize() const;
     const std::string& input() const;     // the first (usually only) input
@@ -167,6 +176,9 @@ struct Graph {
     std::string ioType = "io_parallel";
     double clockPeriodNs = 5.0;
     std::string part = "xcvu13p-flga2577-2-e";
+    std::string clockUncertainty;       // "12.5%" or ns, for build_prj.tcl; empty = tool default
+    std::string backend = "Vivado";     // hls4ml Backend (recorded)
+    std::map<std::string, std::string> recorded;  // other hls4ml Model keys (BramFactor, ...)
 
     Layer* find(const std::string& name);
     const Layer* find(const std::string& name) const;

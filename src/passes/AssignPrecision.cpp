@@ -45,8 +45,10 @@ void assignPrecision(Graph& g, const Config& cfg) {
     g.ioType = cfg.ioType;
     g.clockPeriodNs = cfg.clockPeriodNs;
     g.part = cfg.part;
+    recordProjectSettings(g, cfg);
     for (Layer& l : g.layers) {
         const LayerConfig lc = cfg.resolve(l);
+        const FixedType* inT = nullptr;  // the input's result type (none for the Input)
         auto text = [&](const std::string& var) -> std::string {
             auto it = lc.precision.find(var);
             if (it != lc.precision.end()) return it->second;
@@ -55,6 +57,7 @@ void assignPrecision(Graph& g, const Config& cfg) {
             return "ap_fixed<16,6>";
         };
         auto typed = [&](const std::string& var) {
+            if (var == "result" && text(var) == "auto") return autoResultType(l, inT, lc, cfg.source);
             try {
                 return FixedType::parse(text(var));
             } catch (const std::exception& e) {
@@ -66,7 +69,6 @@ void assignPrecision(Graph& g, const Config& cfg) {
             l.precision[var] = it != lc.precision.end() ? FixedType::parse(it->second) : def;
         };
         l.precision.clear();
-        const FixedType* inT = nullptr;
         if (l.kind != LayerKind::Input) {
             const Layer* in = g.find(l.input());
             if (!in) throw Error("layer '" + l.name + "': input '" + l.input() + "' not found");
@@ -80,7 +82,7 @@ void assignPrecision(Graph& g, const Config& cfg) {
         case LayerKind::Conv:
             l.precision["weight"] = typed("weight");
             l.precision["bias"] = typed("bias");
-            if (text("accum") == "auto") l.precision["accum"] = autoAccumulator(l, *inT);
+            if (text("accum") == "auto") l.precision["accum"] = autoAccumType(l, *inT, lc, cfg.source);
             else l.precision["accum"] = typed("accum");
             break;
         case LayerKind::BatchNorm:
@@ -105,6 +107,7 @@ void assignPrecision(Graph& g, const Config& cfg) {
         if (lc.tableRange) l.table.range = *lc.tableRange;
         if (lc.reuseFactor) l.schedule.reuseFactor = *lc.reuseFactor;
         if (lc.strategy) l.schedule.strategy = *lc.strategy;
+        recordLayerSettings(l, lc);
     }
     // Names in LayerName that match nothing are almost always typos.
     for (const auto& [name, _] : cfg.byName)

@@ -5,6 +5,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cctype>
+#include <sstream>
 
 namespace tachyon::trees {
 
@@ -24,6 +25,20 @@ void checkTreeTypes(const TreeConfig& c, const std::string& where) {
     if (c.input.width > 31) throw Error(where + ": InputPrecision wider than 31 bits is not supported for trees");
     if (c.threshold.width > 62) throw Error(where + ": ThresholdPrecision wider than 62 bits is not supported");
     if (c.score.width > 30) throw Error(where + ": ScorePrecision wider than 30 bits is not supported for trees");
+}
+
+std::string treeConfigTemplate(const std::string& modelPath) {
+    const TreeConfig d;
+    return "# Tachyon configuration for the tree ensemble " + modelPath + "\n"
+           "# (docs/trees.md; tree models take these keys, not hls4ml's Model/LayerName sections)\n"
+           "InputPrecision: " + d.input.str() + "       # features; at most 31 bits\n"
+           "ThresholdPrecision: " + d.threshold.str() + "   # split thresholds; default: InputPrecision\n"
+           "ScorePrecision: " + d.score.str() + "       # leaves, base score, every adder, the output; at most 30 bits\n"
+           "ClockPeriod: " + [&] { std::ostringstream os; os << d.clockPeriodNs; return os.str(); }() + "\n"
+           "Part: " + d.part + "\n"
+           "Pipeline: auto                       # Verilog register stages; 0 = combinational\n"
+           "LutMaxInputBits: " + std::to_string(d.lutMaxInputBits) + "                  # --backend lut limit (total input bits)\n"
+           "ProjectName: " + d.projectName + "\n";
 }
 
 TreeConfig readTreeConfig(const std::string& path) {

@@ -33,5 +33,8 @@ TreeConfig readTreeConfig(const std::string& yamlPath);
 // Widths the integer emulator and the backends support (checked by readTreeConfig
 // and by the emulator): input and threshold up to 31 bits, score up to 30 bits.
 void checkTreeTypes(const TreeConfig& c, const std::string& where);
+// YAML template for `tachyon config` on a tree model: every key above with its default
+// (tree ensembles have one set of types, so the granularity does not apply).
+std::string treeConfigTemplate(const std::string& modelPath);
 
 }  // namespace tachyon::trees

@@ -1,6 +1,7 @@
 #include "backends/hls/HlsWriter.h"
 
 #include "backends/ProjectFiles.h"
+#include "backends/hls/HeaderLimits.h"
 #include "backends/hls/HlsEmit.h"
 #include "util/Error.h"
 
@@ -255,7 +256,9 @@ std::string buildScript(const Project& p) {
        << "add_files -tb tb_data\n"
        << "open_solution -reset solution1\n"
        << "set_part $part\n"
-       << "create_clock -period $clock_period -name default\n\n"
+       << "create_clock -period $clock_period -name default\n"
+       << (p.g.clockUncertainty.empty() ? "" : "set_clock_uncertainty " + p.g.clockUncertainty + " default\n")
+       << "\n"
        << "if {$opt(csim)} { csim_design -argv tb_data }\n"
        << "if {$opt(synth)} { csynth_design }\n"
        << "if {$opt(cosim)} { cosim_design -argv {tb_data 100} }\n"
@@ -292,6 +295,7 @@ void writeProject(const Graph& g, const Emulator& emu, const std::string& outDir
     if (g.ioType != "io_parallel" && g.ioType != "io_stream")
         throw Error("HLS backend: IOType '" + g.ioType + "' is not supported (io_parallel or io_stream)");
     validateSchedule(g);
+    checkHeaderWidths(g);  // refuse types the bundled ap_fixed header cannot compile
     // The HLS templates pipeline a chain of layers (each reads the one before it).
     for (size_t k = 1; k < g.layers.size(); ++k)
         if (g.layers[k].inputs.size() != 1 || g.layers[k].inputs[0] != g.layers[k - 1].name)

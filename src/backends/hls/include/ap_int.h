@@ -121,12 +121,13 @@ constexpr i128 cast_raw(i128 raw, int frac_bits, int w, int i, bool s, ap_q_mode
     default: break;  // AP_WRAP
     }
     if (n <= 0) return wrap_bits(v, w, s);
-    // AP_WRAP with N saturation bits: the N most significant bits saturate towards the
-    // source's side; for signed types the sign bit keeps the source's sign.
+    // AP_WRAP with N saturation bits (UG1399): signed types keep the source's sign in the
+    // sign bit and put its inverse in the next N-1 bits; unsigned types set their N most
+    // significant bits to 1 on any overflow or underflow.
     u128 bits = (u128)v & (w >= 128 ? ~(u128)0 : (((u128)1 << w) - 1));
     const int sat = n < w ? n : w;
     for (int b = w - sat; b < w; ++b) {
-        bool one = s ? (b == w - 1 ? negative : !negative) : !negative;
+        const bool one = !s || (b == w - 1 ? negative : !negative);
         u128 m = (u128)1 << b;
         bits = one ? (bits | m) : (bits & ~m);
     }
