@@ -34,7 +34,7 @@ import torch.nn.functional as F
 
 ROWS = 1000
 STAMP = "cnn_fixtures.stamp"
-VERSION = "1"
+VERSION = "2"
 
 
 class CnnPool(nn.Module):
@@ -246,6 +246,89 @@ def make_keras_fixture(outdir, seed):
     np.save(os.path.join(outdir, "keras_cnn_Y.npy"), Y)
 
 
+def make_keras_1d_fixture(outdir, seed):
+    """keras_cnn1d: the 1-D layer family and the other merges and activations: Conv1D
+    (causal, dilated), ZeroPadding1D, AveragePooling1D with 'same' padding (the average
+    over the valid part), UpSampling1D, Subtract, Multiply, Average, Maximum, Minimum,
+    Permute, selu/softplus/softsign/swish and GlobalMaxPooling1D."""
+    import h5py
+
+    rng = np.random.default_rng(seed)
+    L, C = 12, 3
+    layers, weights = [], {}
+
+    def add(cls, name, inbound, config, w=None):
+        layers.append({"class_name": cls, "name": name, "config": dict(config, name=name),
+                       "inbound_nodes": [[[i, 0, 0, {}] for i in inbound]] if inbound else []})
+        if w:
+            weights[name] = {k: v.astype(np.float32) for k, v in w.items()}
+
+    def r(*shape, scale=0.5):
+        return rng.standard_normal(shape) * scale
+
+    add("InputLayer", "in", [], {"batch_input_shape": [None, L, C]})
+    add("Conv1D", "a", ["in"], {"filters": 4, "kernel_size": 3, "padding": "causal", "dilation_rate": 2,
+                                "activation": "selu"}, {"kernel:0": r(3, C, 4), "bias:0": r(4, scale=0.1)})
+    add("Conv1D", "b", ["in"], {"filters": 4, "kernel_size": [2], "strides": 1, "padding": "same",
+                                "activation": "softplus"}, {"kernel:0": r(2, C, 4), "bias:0": r(4, scale=0.1)})
+    add("Subtract", "sub", ["a", "b"], {})
+    add("Multiply", "mul", ["a", "b"], {})
+    add("Average", "avg", ["a", "b", "sub"], {})
+    add("Maximum", "max", ["sub", "mul"], {})
+    add("Minimum", "min", ["avg", "max"], {})
+    add("Activation", "soft", ["min"], {"activation": "softsign"})
+    add("ZeroPadding1D", "pad", ["soft"], {"padding": [2, 1]})
+    add("AveragePooling1D", "pool", ["pad"], {"pool_size": 3, "strides": 2, "padding": "same"})
+    add("UpSampling1D", "up", ["pool"], {"size": 3})
+    add("Conv1D", "c", ["up"], {"filters": 5, "kernel_size": 3, "strides": 2, "padding": "valid",
+                                "activation": "swish"}, {"kernel:0": r(3, 4, 5), "bias:0": r(5, scale=0.1)})
+    add("Permute", "perm", ["c"], {"dims": [2, 1]})
+    add("GlobalMaxPooling1D", "gmp", ["perm"], {})
+    add("Dense", "out", ["gmp"], {"units": 2, "activation": "linear"}, {"kernel:0": r(11, 2), "bias:0": r(2)})
+    arch = {"class_name": "Model", "keras_version": "2.4.0", "backend": "tensorflow",
+            "config": {"name": "keras_cnn1d", "layers": layers, "input_layers": [["in", 0, 0]],
+                       "output_layers": [["out", 0, 0]]}}
+    with open(os.path.join(outdir, "keras_cnn1d.json"), "w") as f:
+        json.dump(arch, f, indent=1)
+    with h5py.File(os.path.join(outdir, "keras_cnn1d_weights.h5"), "w") as h:
+        names = [l["name"] for l in layers]
+        h.attrs["layer_names"] = np.array([n.encode() for n in names])
+        for n in names:
+            g = h.create_group(n)
+            ws = weights.get(n, {})
+            g.attrs["weight_names"] = np.array([("%s/%s" % (n, w)).encode() for w in ws], dtype="S")
+            for w, v in ws.items():
+                g.create_dataset("%s/%s" % (n, w), data=v)
+
+    # Independent float64 reference (torch, channels-first).
+    wd = {n: {k: torch.from_numpy(v.astype(np.float64)) for k, v in ws.items()} for n, ws in weights.items()}
+
+    def conv(x, name, pad, stride=1, dilation=1):
+        k = wd[name]["kernel:0"].permute(2, 1, 0)
+        return F.conv1d(F.pad(x, pad), k, wd[name]["bias:0"], stride=stride, dilation=dilation)
+
+    X = rng.standard_normal((ROWS, L * C))
+    x = torch.from_numpy(X).reshape(ROWS, L, C).permute(0, 2, 1)
+    a = F.selu(conv(x, "a", (4, 0), dilation=2))
+    b = F.softplus(conv(x, "b", same_pad(L, 2, 1)))
+    sub, mul = a - b, a * b
+    avg = (a + b + sub) / 3
+    h = torch.minimum(avg, torch.maximum(sub, mul))
+    h = F.pad(F.softsign(h), (2, 1))
+    n = h.shape[2]
+    pb, pe = same_pad(n, 3, 2)
+    # Keras 'same' average pooling divides by the window's part inside the input.
+    ones = torch.ones(1, 1, n, dtype=torch.float64)
+    h = F.avg_pool1d(F.pad(h, (pb, pe)), 3, 2) / F.avg_pool1d(F.pad(ones, (pb, pe)), 3, 2)
+    h = h.repeat_interleave(3, dim=2)
+    h = F.silu(conv(h, "c", (0, 0), stride=2))
+    # Permute swaps (steps, channels): the max over the new first axis is over channels.
+    h = h.amax(dim=1)
+    Y = (h @ wd["out"]["kernel:0"] + wd["out"]["bias:0"]).numpy()
+    np.save(os.path.join(outdir, "keras_cnn1d_X.npy"), X)
+    np.save(os.path.join(outdir, "keras_cnn1d_Y.npy"), Y)
+
+
 def publish(tmpdir, outdir):
     files = []
     for root, _, names in os.walk(tmpdir):
@@ -266,6 +349,7 @@ def main():
         for i, (name, cls) in enumerate(MODELS.items()):
             make_torch_fixture(name, cls, tmpdir, seed=4321 + i)
         make_keras_fixture(tmpdir, seed=77)
+        make_keras_1d_fixture(tmpdir, seed=78)
         with open(os.path.join(tmpdir, STAMP), "w") as f:
             f.write(VERSION + "\n")
         for p in sorted(publish(tmpdir, outdir)):
