@@ -12,6 +12,7 @@ channels-first inputs), each written as
   cnn_concat    two branches (1x1 and 3x3 convolutions) concatenated along channels
   unet_tiny     encoder, nearest upsampling decoder and a skip concatenation
   cnn1d         Conv1d with stride and dilation, a depthwise Conv1d, ELU, global max pooling
+  cnn_affine    scalar and per-channel constant arithmetic (ONNX Mul/Add/Div/Sub)
 
 A Keras-2-layout model written by hand with h5py, keras_cnn.json + keras_cnn_weights.h5,
 exercising Keras' own conventions: channels-last, 'same' padding with stride 2 (the
@@ -34,7 +35,7 @@ import torch.nn.functional as F
 
 ROWS = 1000
 STAMP = "cnn_fixtures.stamp"
-VERSION = "2"
+VERSION = "3"
 
 
 class CnnPool(nn.Module):
@@ -119,8 +120,24 @@ class Cnn1d(nn.Module):
         return self.fc(F.adaptive_max_pool1d(h, 1).flatten(1))
 
 
+class CnnAffine(nn.Module):
+    """Arithmetic with constants (scalar and per-channel), which ONNX writes as Mul/Add/
+    Div/Sub nodes with an initializer operand."""
+    shape = (2, 6, 6)
+
+    def __init__(self):
+        super().__init__()
+        self.c = nn.Conv2d(2, 3, 3)
+        self.fc = nn.Linear(48, 2)
+        self.register_buffer("div", torch.tensor([2.0, 4.0, 8.0]).reshape(3, 1, 1))
+
+    def forward(self, x):
+        h = self.c(x * 0.5 + 1.0) / self.div - 0.25
+        return self.fc(torch.flatten(F.relu(h), 1)) * 2.0
+
+
 MODELS = {"cnn_pool": CnnPool, "cnn_residual": CnnResidual, "cnn_concat": CnnConcat,
-          "unet_tiny": UnetTiny, "cnn1d": Cnn1d}
+          "unet_tiny": UnetTiny, "cnn1d": Cnn1d, "cnn_affine": CnnAffine}
 
 
 def train_briefly(model, seed):

@@ -36,7 +36,7 @@ const std::string& fixtureDir() {
         std::ifstream stamp(d + "/cnn_fixtures.stamp");
         std::string version;
         stamp >> version;
-        if (version != "2") {
+        if (version != "3") {
             const std::string cmd = "/usr/bin/python3 " TACHYON_SOURCE_DIR "/scripts/make_cnn_fixtures.py '" + d + "' > /dev/null";
             if (std::system(cmd.c_str()) != 0) ADD_FAILURE() << "fixture script failed: " << cmd;
         }
@@ -50,7 +50,7 @@ const std::vector<std::pair<std::string, std::string>> kFixtures = {
     {"cnn_pool", "cnn_pool.onnx"},         {"cnn_residual", "cnn_residual.onnx"},
     {"cnn_concat", "cnn_concat.onnx"},     {"unet_tiny", "unet_tiny.onnx"},
     {"cnn1d", "cnn1d.onnx"},               {"keras_cnn", "keras_cnn.json"},
-    {"keras_cnn1d", "keras_cnn1d.json"}};
+    {"keras_cnn1d", "keras_cnn1d.json"},     {"cnn_affine", "cnn_affine.onnx"}};
 
 // ---- the step-by-step reference ----
 

@@ -151,6 +151,7 @@ private:
     void gemm(const onnx::NodeProto& n);
     void matMul(const onnx::NodeProto& n);
     void elementwise(const onnx::NodeProto& n);
+    void constantAffine(const onnx::NodeProto& n);
     void activation(const onnx::NodeProto& n);
     void batchNorm(const onnx::NodeProto& n);
     void clip(const onnx::NodeProto& n);
@@ -178,7 +179,7 @@ private:
 };
 
 const std::set<std::string> kSupportedOps = {
-    "Constant", "Identity", "Dropout", "Gemm", "MatMul", "Add", "Sub", "Mul", "Max", "Min", "Sum", "Mean",
+    "Constant", "Identity", "Dropout", "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Max", "Min", "Sum", "Mean",
     "Relu", "LeakyRelu", "Sigmoid", "Tanh", "HardSigmoid", "Clip", "Elu", "Selu", "Softplus", "Softsign",
     "Softmax", "BatchNormalization", "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Transpose", "Conv",
     "MaxPool", "AveragePool", "GlobalMaxPool", "GlobalAveragePool", "Concat", "Pad", "Resize", "Upsample"};
@@ -437,19 +438,21 @@ void OnnxReader::elementwise(const onnx::NodeProto& n) {
         const ConstTensor& c = requireConst(n, n.input(0) == ins[0] ? 1 : 0, "bias");
         const bool biasable = (prod.kind == LayerKind::Dense || prod.kind == LayerKind::Conv) &&
                               uses_.at(ins[0]) == 1 && prod.activation() == ActKind::Linear;
-        if (!biasable) fail(n, "adding a constant is only supported as the bias of a preceding MatMul/Gemm/Conv");
         std::vector<double>& bias = prod.param("bias");
-        // One value per output channel, broadcast over the other axes.
-        size_t channels = 0;
-        for (int64_t d : c.dims) channels = std::max<size_t>(channels, size_t(d));
-        if (c.values.size() != 1 && c.values.size() != bias.size())
-            fail(n, "bias has " + std::to_string(c.values.size()) + " values, expected " + std::to_string(bias.size()));
-        for (size_t o = 0; o < bias.size(); ++o) bias[o] += c.values[c.values.size() == 1 ? 0 : o];
-        produced(n, x);
+        if (biasable && (c.values.size() == 1 || c.values.size() == bias.size())) {
+            for (size_t o = 0; o < bias.size(); ++o) bias[o] += c.values[c.values.size() == 1 ? 0 : o];
+            produced(n, x);
+            return;
+        }
+    }
+    if (ins.size() == 1 && n.input_size() == 2 && (op == "Add" || op == "Sub" || op == "Mul" || op == "Div")) {
+        constantAffine(n);
         return;
     }
     if (ins.size() != size_t(n.input_size()) || ins.size() < 2)
-        fail(n, "only element-wise operations between computed tensors of one shape are supported (no constants)");
+        fail(n, "only element-wise operations between computed tensors of one shape, or with one scalar or "
+                "per-channel constant, are supported");
+    if (op == "Div") fail(n, "dividing one computed tensor by another is not supported");
     static const std::map<std::string, MergeOp> ops = {
         {"Add", MergeOp::Add}, {"Sum", MergeOp::Add}, {"Sub", MergeOp::Subtract}, {"Mul", MergeOp::Multiply},
         {"Max", MergeOp::Maximum}, {"Min", MergeOp::Minimum}, {"Mean", MergeOp::Average}};
@@ -462,6 +465,54 @@ void OnnxReader::elementwise(const onnx::NodeProto& n) {
     }
     const std::string out = b_.add(nodeName(n), LayerKind::Merge, layers, MergeAttrs{ops.at(op)});
     produced(n, Value{out, first.onnx, first.src});
+}
+
+void OnnxReader::constantAffine(const onnx::NodeProto& n) {
+    // x + c, x - c, c - x, x * c, x / c with a scalar or per-channel constant c: a
+    // BatchNormalization layer y = x * scale + shift over the channel axis.
+    const std::string& op = n.op_type();
+    const bool constFirst = constant(n.input(0)) != nullptr;
+    const Value& x = value(n, n.input(constFirst ? 1 : 0));
+    const ConstTensor& c = requireConst(n, constFirst ? 0 : 1, "constant operand");
+    if (op == "Div" && constFirst) fail(n, "dividing a constant by a tensor is not supported");
+    // Which ONNX axis the constant varies along (it must broadcast over all others).
+    size_t significant = 0;
+    int axis = -1;
+    const int rank = int(x.onnx.size());
+    for (size_t d = 0; d < c.dims.size(); ++d)
+        if (c.dims[d] != 1) {
+            ++significant;
+            axis = int(d) - int(c.dims.size()) + rank;   // numpy broadcasting aligns the last axes
+        }
+    if (significant > 1 || (significant == 1 && (axis < 0 || c.values.size() != size_t(x.onnx[size_t(axis)]))))
+        fail(n, "only a scalar or a per-channel constant operand is supported");
+    // The varying axis must be Tachyon's last storage axis; a scalar fits any order.
+    std::vector<int> want = x.src;
+    if (axis >= 0) {
+        want.clear();
+        for (int a = 0; a < rank; ++a)
+            if (a != axis) want.push_back(a);
+        want.push_back(axis);
+    }
+    Shape stored;
+    for (int a : want) stored.push_back(x.onnx[size_t(a)]);
+    const std::string in = b_.view(nodeName(n) + "_view", inOrder(n, x, want), isVectorLike(stored) ? Shape{b_.size(x.layer)} : stored);
+    const size_t channels = size_t(b_.shape(in).back());
+    std::vector<double> scale(channels, 1.0), shift(channels, 0.0);
+    for (size_t k = 0; k < channels; ++k) {
+        const double v = c.values[c.values.size() == 1 ? 0 : k];
+        if (op == "Add") shift[k] = v;
+        else if (op == "Sub" && constFirst) scale[k] = -1.0, shift[k] = v;
+        else if (op == "Sub") shift[k] = -v;
+        else if (op == "Mul") scale[k] = v;
+        else {
+            if (v == 0) fail(n, "division by zero");
+            scale[k] = 1.0 / v;
+        }
+    }
+    const std::string out = b_.add(nodeName(n), LayerKind::BatchNorm, {in}, NoAttrs{},
+                                   {{"scale", std::move(scale)}, {"shift", std::move(shift)}});
+    produced(n, Value{out, x.onnx, want});
 }
 
 void OnnxReader::activation(const onnx::NodeProto& n) {
@@ -923,7 +974,8 @@ Graph OnnxReader::read() {
             produced(n, dataInput(n));
         } else if (op == "Gemm") gemm(n);
         else if (op == "MatMul") matMul(n);
-        else if (op == "Add" || op == "Sub" || op == "Mul" || op == "Max" || op == "Min" || op == "Sum" || op == "Mean")
+        else if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div" || op == "Max" || op == "Min" || op == "Sum" ||
+                 op == "Mean")
             elementwise(n);
         else if (op == "Clip") clip(n);
         else if (op == "Softmax") softmax(n);
