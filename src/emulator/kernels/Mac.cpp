@@ -341,20 +341,34 @@ public:
     }
 
     void fixed(const std::vector<const double*>& in, double* out, size_t rows, LayerStats& st) const override {
-        const double* x = patches(in[0], rows);
-        denseFixed(core_, x, out, rows * size_t(positions_), st, scratch(1));
+        forBlocks(in[0], out, rows, [&](const double* x, double* y, size_t n) {
+            denseFixed(core_, x, y, n * size_t(positions_), st, scratch(1));
+        });
     }
 
     void real(const std::vector<const double*>& in, double* out, size_t rows) const override {
-        const double* x = patches(in[0], rows);
         const auto& w = layer_.param("weight");
         const auto& b = layer_.param("bias");
-        denseRows(x, out, rows * size_t(positions_), core_.nIn, core_.nOut, w.data(), b.data(), NoRound{});
-        if (core_.relu)
-            for (size_t k = 0; k < rows * size_t(layer_.outSize()); ++k) out[k] = std::max(out[k], 0.0);
+        forBlocks(in[0], out, rows, [&](const double* x, double* y, size_t n) {
+            denseRows(x, y, n * size_t(positions_), core_.nIn, core_.nOut, w.data(), b.data(), NoRound{});
+            if (core_.relu)
+                for (size_t k = 0; k < n * size_t(layer_.outSize()); ++k) y[k] = std::max(y[k], 0.0);
+        });
     }
 
 private:
+    // Runs fn(mac input, output, rows) over blocks of rows, so that a convolution's
+    // patches (window size x positions per row) stay within about 8 MB.
+    template <class Fn>
+    void forBlocks(const double* in, double* out, size_t rows, Fn&& fn) const {
+        const size_t block = window_.empty() ? rows : std::max<size_t>(1, (size_t(1) << 20) / window_.size());
+        const size_t inSize = inputSize(), outSize = size_t(layer_.outSize());
+        for (size_t r = 0; r < rows; r += block) {
+            const size_t n = std::min(block, rows - r);
+            fn(patches(in + r * inSize, n), out + r * outSize, n);
+        }
+    }
+
     // The MAC's input rows: the tensor itself for Dense, the im2col patches for Conv.
     const double* patches(const double* in, size_t rows) const {
         if (window_.empty()) return in;
