@@ -4,6 +4,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -219,6 +220,8 @@ Config Config::parse(const std::string& text, const std::string& sourceName) {
 }
 
 Config Config::load(const std::string& path) {
+    // A folder opens as an empty stream, which would read as an empty configuration.
+    if (std::filesystem::is_directory(path)) throw Error(path + ": is a folder, not a configuration file");
     std::ifstream in(path);
     if (!in) throw Error(path + ": cannot open configuration file");
     std::stringstream ss;

@@ -2,6 +2,9 @@
 
 #include "util/Error.h"
 
+#include <cmath>
+#include <functional>
+
 
 namespace tachyon {
 
@@ -24,15 +27,29 @@ void silenceHdf5() {
     (void)once;
 }
 
-// Reads a string attribute's elements (fixed or variable length).
-std::vector<std::string> readStrings(hid_t attr) {
+// Keras' string attributes (configs, layer and weight names) are far below this; a
+// corrupt file may declare anything.
+constexpr hsize_t kMaxAttributeBytes = hsize_t(1) << 30;
+
+// Reads a string attribute's elements (fixed or variable length). Declared sizes are
+// checked against the bytes the attribute really holds before anything is allocated.
+std::vector<std::string> readStrings(hid_t attr, hsize_t fileSize, const std::function<void(const std::string&)>& fail) {
     Handle type(H5Aget_type(attr), H5Tclose);
     Handle space(H5Aget_space(attr), H5Sclose);
     if (!type.ok() || !space.ok() || H5Tget_class(type.id) != H5T_STRING) return {};
     hssize_t n = H5Sget_simple_extent_npoints(space.id);
     if (n <= 0) return {};
+    const hsize_t stored = H5Aget_storage_size(attr);
+    const bool variable = H5Tis_variable_str(type.id) > 0;
+    // In the file, a variable-length string is a 16-byte reference into a global heap,
+    // a fixed-length one its bytes.
+    const hsize_t elementBytes = variable ? 16 : H5Tget_size(type.id);
+    if (elementBytes == 0 || hsize_t(n) > kMaxAttributeBytes / elementBytes || hsize_t(n) * elementBytes > stored ||
+        stored > fileSize)
+        fail("declares " + std::to_string(n) + " strings of " + std::to_string(elementBytes) + " bytes but holds " +
+             std::to_string(stored) + " bytes");
     std::vector<std::string> out;
-    if (H5Tis_variable_str(type.id) > 0) {
+    if (variable) {
         std::vector<char*> ptrs(n, nullptr);
         Handle memType(H5Tcopy(H5T_C_S1), H5Tclose);
         H5Tset_size(memType.id, H5T_VARIABLE);
@@ -111,7 +128,7 @@ std::optional<std::string> Hdf5File::stringAttribute(const std::string& objectPa
     if (!hasAttribute(objectPath, name)) return std::nullopt;
     Handle attr(H5Aopen_by_name(file_, objectPath.empty() ? "/" : objectPath.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
     if (!attr.ok()) fail("cannot open attribute '" + name + "' of '" + objectPath + "'");
-    auto v = readStrings(attr.id);
+    auto v = readStrings(attr.id, fileSize(), [&](const std::string& why) { fail("attribute '" + name + "' of '" + objectPath + "' " + why); });
     if (v.size() != 1) fail("attribute '" + name + "' of '" + objectPath + "' is not a string");
     return v[0];
 }
@@ -120,7 +137,7 @@ std::vector<std::string> Hdf5File::stringListAttribute(const std::string& object
     if (!hasAttribute(objectPath, name)) return {};
     Handle attr(H5Aopen_by_name(file_, objectPath.empty() ? "/" : objectPath.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
     if (!attr.ok()) fail("cannot open attribute '" + name + "' of '" + objectPath + "'");
-    return readStrings(attr.id);
+    return readStrings(attr.id, fileSize(), [&](const std::string& why) { fail("attribute '" + name + "' of '" + objectPath + "' " + why); });
 }
 
 std::vector<double> Hdf5File::readDataset(const std::string& datasetPath, std::vector<size_t>& dims) const {
@@ -134,17 +151,41 @@ std::vector<double> Hdf5File::readDataset(const std::string& datasetPath, std::v
     const int rank = H5Sget_simple_extent_ndims(space.id);
     if (rank < 0 || rank > 8) fail("dataset '" + datasetPath + "' has an unsupported rank");
     std::vector<hsize_t> h(rank);
-    H5Sget_simple_extent_dims(space.id, h.data(), nullptr);
+    if (H5Sget_simple_extent_dims(space.id, h.data(), nullptr) < 0) fail("dataset '" + datasetPath + "' has no shape");
     size_t n = 1;
     dims.assign(h.begin(), h.end());
     for (hsize_t d : h) {
-        n *= d;
-        if (n > (size_t(1) << 31)) fail("dataset '" + datasetPath + "' is too large");
+        if (d > (size_t(1) << 31) || (n *= d) > (size_t(1) << 31))
+            fail("dataset '" + datasetPath + "' is too large");
     }
+    checkStored(ds.id, type.id, n, datasetPath);
     std::vector<double> out(n);
     if (n && H5Dread(ds.id, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) < 0)
         fail("cannot read dataset '" + datasetPath + "'");
     return out;
+}
+
+hsize_t Hdf5File::fileSize() const {
+    hsize_t size = 0;
+    if (H5Fget_filesize(file_, &size) < 0) fail("cannot tell the file size");
+    return size;
+}
+
+// A corrupt (or hostile) 20 KB file may declare billions of elements: check that the
+// file really holds the declared data before allocating memory for it.
+void Hdf5File::checkStored(hid_t ds, hid_t type, size_t elements, const std::string& datasetPath) const {
+    if (elements == 0) return;
+    const hsize_t stored = H5Dget_storage_size(ds);
+    Handle dcpl(H5Dget_create_plist(ds), H5Pclose);
+    const int filters = dcpl.ok() ? H5Pget_nfilters(dcpl.id) : 0;
+    const double declared = double(elements) * double(H5Tget_size(type));
+    // Uncompressed data is stored whole; deflate, the strongest HDF5 filter in common
+    // use, shrinks data at most about 1032:1.
+    const double holdable = filters > 0 ? double(stored) * 1100.0 : double(stored);
+    if (stored > fileSize() || declared > holdable)
+        fail("dataset '" + datasetPath + "' declares " + std::to_string(elements) + " elements (" +
+             std::to_string(std::llround(declared)) + " bytes) but the file stores " + std::to_string(stored) +
+             " bytes of it");
 }
 
 std::vector<std::string> Hdf5File::datasetsUnder(const std::string& groupPath) const {

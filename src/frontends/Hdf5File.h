@@ -33,6 +33,8 @@ public:
 
 private:
     [[noreturn]] void fail(const std::string& what) const;
+    hsize_t fileSize() const;
+    void checkStored(hid_t ds, hid_t type, size_t elements, const std::string& datasetPath) const;
     std::string path_;
     hid_t file_ = -1;
 };

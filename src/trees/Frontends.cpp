@@ -4,10 +4,18 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 namespace tachyon::trees {
+
+float toFloat32(double v, const std::string& where) {
+    if (std::isfinite(v) && std::fabs(v) > double(std::numeric_limits<float>::max()))
+        throw Error(where + ": " + std::to_string(v) + " is beyond the float range");
+    return float(v);
+}
 
 TreeFormat detectTreeFormat(const std::string& path) {
     std::ifstream in(path, std::ios::binary);

@@ -5,6 +5,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cctype>
+#include <filesystem>
 
 namespace tachyon::trees {
 
@@ -29,6 +30,8 @@ void checkTreeTypes(const TreeConfig& c, const std::string& where) {
 TreeConfig readTreeConfig(const std::string& path) {
     TreeConfig c;
     if (path.empty()) return c;
+    // A folder opens as an empty stream, which would read as an empty configuration.
+    if (std::filesystem::is_directory(path)) throw Error(path + ": is a folder, not a configuration file");
     YAML::Node root;
     try {
         root = YAML::LoadFile(path);

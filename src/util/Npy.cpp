@@ -235,6 +235,8 @@ void writeCsv(const std::string& path, const double* data, size_t rows, size_t c
         for (size_t c = 0; c < cols; ++c) out << (c ? "," : "") << data[r * cols + c];
         out << "\n";
     }
+    out.close();  // flushes: a full disk may only show here
+    if (!out) throw Error(path + ": write failed (disk full?)");
 }
 
 static bool isCsv(const std::string& path) {
