@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -377,4 +378,66 @@ TEST_F(Hardening, Hdf5DatasetLargerThanTheFileIsRefusedBeforeAllocating) {
         EXPECT_TRUE(contains(e.what(), "2147483648")) << e.what();
     }
     EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 5.0);
+}
+
+// The Keras fixture with its global heap (where HDF5 keeps variable-length strings such
+// as model_config) corrupted by `damage`; empty when the fixture is missing.
+std::string corruptedKerasH5(const fs::path& dir, const std::string& name,
+                             const std::function<void(std::string&, size_t gcol)>& damage) {
+    const char* env = std::getenv("TACHYON_FIXTURES");
+    const fs::path src = fs::path(env && *env ? env : TACHYON_BINARY_DIR "/fixtures") / "keras_dense_full.h5";
+    if (!fs::exists(src)) return "";
+    std::string bytes = slurp(src);
+    const size_t gcol = bytes.find("GCOL");
+    if (gcol == std::string::npos) return "";
+    damage(bytes, gcol);
+    const fs::path out = dir / name;
+    std::ofstream(out, std::ios::binary) << bytes;
+    return out.string();
+}
+
+TEST_F(Hardening, CorruptKerasH5HeapFailsWithinSeconds) {
+    // A free-space object of size 0 in the collection: libhdf5 1.10 loops forever on it.
+    const std::string zeroFree = corruptedKerasH5(dir, "zero_free.h5", [](std::string& b, size_t gcol) {
+        size_t p = gcol + 16;
+        for (;;) {  // walk the objects to the free-space one (index 0)
+            uint16_t idx = uint8_t(b[p]) | uint16_t(uint8_t(b[p + 1]) << 8);
+            uint64_t size = 0;
+            for (int i = 7; i >= 0; --i) size = (size << 8) | uint8_t(b[p + 8 + size_t(i)]);
+            if (idx == 0) break;
+            p += 16 + ((size + 7) & ~uint64_t(7));
+        }
+        for (int i = 0; i < 8; ++i) b[p + 8 + size_t(i)] = 0;
+    });
+    // A string reference whose length disagrees with its heap object.
+    const std::string badLength = corruptedKerasH5(dir, "bad_length.h5", [](std::string& b, size_t gcol) {
+        std::string ref(8, '\0');
+        for (int i = 0; i < 8; ++i) ref[size_t(i)] = char(uint64_t(gcol) >> (8 * i));
+        const size_t at = b.find(ref + std::string("\x01\0\0\0", 4));
+        if (at != std::string::npos) b[at - 1] = char(0x7f);  // length += 2 GB
+    });
+    if (zeroFree.empty() || badLength.empty()) GTEST_SKIP() << "no Keras fixture (scripts/make_fixtures.py)";
+    for (const std::string& file : {zeroFree, badLength}) {
+        const auto t0 = std::chrono::steady_clock::now();
+        Result r = cli(dir, "info " + file);
+        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        EXPECT_EQ(r.status, 1) << r.output;
+        EXPECT_TRUE(contains(r.output, "tachyon: error: " + file + ": corrupt file")) << r.output;
+        EXPECT_LT(s, 5.0);
+    }
+}
+
+TEST_F(Hardening, NpyDeclaringMoreDataThanItHoldsIsRefused) {
+    auto npy = [&](const std::string& name, const std::string& shape) {
+        std::string header = "{'descr': '<f8', 'fortran_order': False, 'shape': " + shape + ", }";
+        header += std::string(118 - header.size(), ' ') + "\n";
+        std::ofstream(dir / name, std::ios::binary)
+            << std::string("\x93NUMPY\x01\x00", 8) << char(header.size()) << '\0' << header << std::string(64, '\0');
+    };
+    npy("huge.npy", "(1099511627776, 16)");
+    npy("overflow.npy", "(4611686018427387904, 16)");
+    npy("nocols.npy", "(4611686018427387904, 0)");
+    expectRefused("predict m.onnx -i huge.npy -o y.npy", "the file has 64");
+    expectRefused("predict m.onnx -i overflow.npy -o y.npy", "impossibly large");
+    expectRefused("predict m.onnx -i nocols.npy -o y.npy", "no columns");
 }

@@ -65,6 +65,13 @@ void verify(const Ensemble& e) {
     const std::string where = e.sourceFile.empty() ? std::string("tree ensemble") : e.sourceFile;
     if (e.nFeatures <= 0) throw Error(where + ": the model has no input features");
     if (e.nClasses <= 0) throw Error(where + ": the model has no outputs");
+    // Sizes that only a corrupt file declares; the emulator allocates per feature and class.
+    if (e.nFeatures > kMaxFeatures)
+        throw Error(where + ": " + std::to_string(e.nFeatures) + " input features exceed the supported maximum of " +
+                    std::to_string(kMaxFeatures));
+    if (e.nClasses > kMaxClasses)
+        throw Error(where + ": " + std::to_string(e.nClasses) + " classes exceed the supported maximum of " +
+                    std::to_string(kMaxClasses));
     if (int(e.baseScore.size()) != e.nClasses)
         throw Error(where + ": " + std::to_string(e.baseScore.size()) + " base scores for " +
                     std::to_string(e.nClasses) + " classes");

@@ -27,6 +27,8 @@ struct Node {
 // Deeper trees are refused by verify(): every tree walk is iterative, but the project
 // writers nest one expression per level, and no trained model of interest comes close.
 constexpr int kMaxTreeDepth = 512;
+constexpr int kMaxFeatures = 1 << 20;
+constexpr int kMaxClasses = 1 << 16;
 
 struct Tree {
     int classIndex = 0;

@@ -1,0 +1,11 @@
+// hls4ml-style YAML configuration (networks) and the tree configuration reader.
+#include "FuzzCommon.h"
+#include "config/Config.h"
+#include "trees/TreeConfig.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    const std::string text(reinterpret_cast<const char*>(data), size);
+    tachyon::fuzz::expectOnlyTachyonErrors([&] { tachyon::Config::parse(text, "fuzz.yml"); });
+    const std::string path = tachyon::fuzz::writeInput(data, size, ".yml");
+    return tachyon::fuzz::expectOnlyTachyonErrors([&] { tachyon::trees::readTreeConfig(path); });
+}
