@@ -4,8 +4,7 @@
 #include "trees/TreeConfig.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-    const std::string text(reinterpret_cast<const char*>(data), size);
-    tachyon::fuzz::expectOnlyTachyonErrors([&] { tachyon::Config::parse(text, "fuzz.yml"); });
     const std::string path = tachyon::fuzz::writeInput(data, size, ".yml");
+    tachyon::fuzz::expectOnlyTachyonErrors([&] { tachyon::Config::load(path); });
     return tachyon::fuzz::expectOnlyTachyonErrors([&] { tachyon::trees::readTreeConfig(path); });
 }

@@ -441,3 +441,16 @@ TEST_F(Hardening, NpyDeclaringMoreDataThanItHoldsIsRefused) {
     expectRefused("predict m.onnx -i overflow.npy -o y.npy", "impossibly large");
     expectRefused("predict m.onnx -i nocols.npy -o y.npy", "no columns");
 }
+
+TEST_F(Hardening, ConfigurationWithNonScalarKeysIsAnError) {
+    // Found by fuzz_config: a mapping used as a layer name threw a YAML exception that
+    // nothing caught (std::terminate).
+    std::ofstream(dir / "odd.yml") << "LayerName:\n  ? {a: 1}\n  : {Precision: ap_fixed<8,3>}\n";
+    expectRefused("info m.onnx -c odd.yml", "odd.yml");
+    const std::string trees = std::string(TACHYON_BINARY_DIR) + "/fixtures/xgb_small4.json";
+    if (fs::exists(trees)) {
+        fs::copy_file(trees, dir / "t.json");
+        std::ofstream(dir / "tree_odd_key.yml") << "? [1, 2]\n: 3\n";
+        expectRefused("convert t.json -c tree_odd_key.yml -o prj", "configuration keys must be names");
+    }
+}

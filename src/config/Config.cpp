@@ -226,7 +226,13 @@ Config Config::load(const std::string& path) {
     if (!in) throw Error(path + ": cannot open configuration file");
     std::stringstream ss;
     ss << in.rdbuf();
-    return parse(ss.str(), path);
+    try {
+        return parse(ss.str(), path);
+    } catch (const YAML::Exception& e) {
+        // A node of an unexpected kind (a mapping used as a key, ...) that parse() did
+        // not anticipate: still the file's error, not a crash.
+        throw Error(path + ": invalid configuration (" + std::string(e.what()) + ")");
+    }
 }
 
 LayerConfig Config::resolve(const Layer& layer) const {

@@ -42,6 +42,7 @@ TreeConfig readTreeConfig(const std::string& path) {
     if (!root.IsMap()) throw Error(path + ": the tree configuration must be a mapping of keys");
     bool thresholdSet = false;
     for (const auto& kv : root) {
+        if (!kv.first.IsScalar()) throw Error(path + ": configuration keys must be names");
         const std::string key = kv.first.as<std::string>();
         const YAML::Node& v = kv.second;
         const std::string where = path + ": " + key;
