@@ -128,3 +128,9 @@ TEST(TreesHardening, TmvaIntegersMustBeIntegersInRange) {
     cut.replace(cut.find("0.5"), 3, "1e300");
     expectRefused("cut_huge.xml", cut, "float range");
 }
+
+TEST(TreesHardening, TruncatedTmvaHeaderIsNoCrash) {
+    // Found by fuzz_tmva: a file ending right after `Method=` threw std::out_of_range
+    // from the format detection.
+    expectRefused("cut_short.xml", "<MethodSetup Method=", "not a tree model");
+}

@@ -32,7 +32,8 @@ TreeFormat detectTreeFormat(const std::string& path) {
         size_t at = head.find("<MethodSetup");
         if (at == std::string::npos) return TreeFormat::None;
         size_t m = head.find("Method=", at);
-        return (m != std::string::npos && head.compare(m + 8, 3, "BDT") == 0) ? TreeFormat::Tmva
+        // (m + 8 may be the end of a truncated file: compare() would throw past it.)
+        return (m != std::string::npos && m + 8 <= head.size() && head.compare(m + 8, 3, "BDT") == 0) ? TreeFormat::Tmva
                                                                               : TreeFormat::None;
     }
     if (c != '{') return TreeFormat::None;
