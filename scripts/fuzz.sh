@@ -57,7 +57,8 @@ printf '%-11s %12s %8s  %s\n' harness executions exec/s result
 for h in $HARNESSES; do
   log=$B/artifacts/$h.log
   set +e
-  supp=""; [ $h = keras_h5 ] && supp=":suppressions=fuzz/hdf5.supp"
+  # libhdf5 bugs outside Tachyon (fuzz/hdf5.supp); its huge mallocs fail as in production.
+  supp=""; [ $h = keras_h5 ] && supp=":suppressions=fuzz/hdf5.supp:allocator_may_return_null=1"
   TACHYON_FUZZ_WEIGHTS=$F/keras_dense_weights.h5 ASAN_OPTIONS=detect_leaks=0$supp \
     $B/fuzz_$h $C/$h -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix=$B/artifacts/$h- >"$log" 2>&1
