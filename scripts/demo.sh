@@ -10,8 +10,8 @@ EX=build/example
 echo "== model"
 $T info $EX/jet_tagger.onnx -c examples/jet_tagger.yml
 echo "== float and bit-exact emulation of 1000 rows"
-$T predict $EX/jet_tagger.onnx -c examples/jet_tagger.yml -i $EX/jet_tagger_X.npy -o $EX/y_float.npy --float
-$T predict $EX/jet_tagger.onnx -c examples/jet_tagger.yml -i $EX/jet_tagger_X.npy -o $EX/y_fixed.npy
+$T predict $EX/jet_tagger.onnx -c examples/jet_tagger.yml -i $EX/jet_tagger_X.npy -o $EX/y_float.npy --float --force
+$T predict $EX/jet_tagger.onnx -c examples/jet_tagger.yml -i $EX/jet_tagger_X.npy -o $EX/y_fixed.npy --force
 /usr/bin/python3 - <<PY
 import numpy as np
 t = np.load("$EX/jet_tagger_Y.npy"); f = np.load("$EX/y_float.npy"); q = np.load("$EX/y_fixed.npy")

@@ -60,26 +60,30 @@ fs::path Cli::dir;
 }  // namespace
 
 TEST_F(Cli, InfoConfigPredict) {
+    // Tachyon refuses to overwrite files without --force: start from an empty folder.
+    const fs::path out = dir / "info_config_predict";
+    fs::remove_all(out);
+    fs::create_directories(out);
     Result info = run("info " + model() + " -c " + cfg());
     ASSERT_EQ(info.status, 0) << info.output;
     EXPECT_NE(info.output.find("Dense 16->64"), std::string::npos) << info.output;
     EXPECT_NE(info.output.find("accum: ap_fixed<"), std::string::npos);
 
-    Result tpl = run("config " + model() + " -g name -o " + (dir / "tpl.yml").string());
+    Result tpl = run("config " + model() + " -g name -o " + (out / "tpl.yml").string());
     ASSERT_EQ(tpl.status, 0) << tpl.output;
-    Result again = run("info " + model() + " -c " + (dir / "tpl.yml").string());
+    Result again = run("info " + model() + " -c " + (out / "tpl.yml").string());
     EXPECT_EQ(again.status, 0) << again.output;
 
     const std::string x = (dir / "jet_tagger_X.npy").string();
-    Result pf = run("predict " + model() + " -c " + cfg() + " -i " + x + " -o " + (dir / "yf.npy").string() + " --float");
+    Result pf = run("predict " + model() + " -c " + cfg() + " -i " + x + " -o " + (out / "yf.npy").string() + " --float");
     ASSERT_EQ(pf.status, 0) << pf.output;
-    Result pq = run("predict " + model() + " -c " + cfg() + " -i " + x + " -o " + (dir / "yq.npy").string() +
-                    " --trace " + (dir / "trace").string() + " -j 2");
+    Result pq = run("predict " + model() + " -c " + cfg() + " -i " + x + " -o " + (out / "yq.npy").string() +
+                    " --trace " + (out / "trace").string() + " -j 2");
     ASSERT_EQ(pq.status, 0) << pq.output;
     EXPECT_NE(pq.output.find("overflow summary"), std::string::npos);
     size_t r1, c1, r2, c2, r3, c3;
-    auto yf = tachyon::readNpy((dir / "yf.npy").string(), r1, c1);
-    auto yq = tachyon::readNpy((dir / "yq.npy").string(), r2, c2);
+    auto yf = tachyon::readNpy((out / "yf.npy").string(), r1, c1);
+    auto yq = tachyon::readNpy((out / "yq.npy").string(), r2, c2);
     auto yt = tachyon::readNpy((dir / "jet_tagger_Y.npy").string(), r3, c3);
     ASSERT_EQ(r1, 1000u);
     ASSERT_EQ(c1, 5u);
@@ -93,7 +97,9 @@ TEST_F(Cli, InfoConfigPredict) {
     EXPECT_GT(agree, 950u);
     // The trace has every layer, and its last layer is the output.
     size_t files = 0, matches = 0;
-    for (auto& e : fs::directory_iterator(dir / "trace")) {
+    EXPECT_TRUE(fs::exists(out / "trace" / "tachyon_trace.json"));
+    for (auto& e : fs::directory_iterator(out / "trace")) {
+        if (e.path().extension() != ".npy") continue;
         size_t tr, tc;
         auto t = tachyon::readNpy(e.path().string(), tr, tc);
         EXPECT_EQ(tr, 1000u);
@@ -104,14 +110,14 @@ TEST_F(Cli, InfoConfigPredict) {
     EXPECT_EQ(matches, 1u);
     // CSV in and out.
     {
-        std::ofstream csv(dir / "x.csv");
+        std::ofstream csv(out / "x.csv");
         for (int r = 0; r < 3; ++r)
             for (int c = 0; c < 16; ++c) csv << 0.1 * (r + c) << (c == 15 ? "\n" : ",");
     }
-    Result pc = run("predict " + model() + " -i " + (dir / "x.csv").string() + " -o " + (dir / "y.csv").string());
+    Result pc = run("predict " + model() + " -i " + (out / "x.csv").string() + " -o " + (out / "y.csv").string());
     ASSERT_EQ(pc.status, 0) << pc.output;
     size_t cr, cc;
-    tachyon::readCsv((dir / "y.csv").string(), cr, cc);
+    tachyon::readCsv((out / "y.csv").string(), cr, cc);
     EXPECT_EQ(cr, 3u);
     EXPECT_EQ(cc, 5u);
 }

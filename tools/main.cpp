@@ -4,7 +4,9 @@
 #include "emulator/Emulator.h"
 #include "frontends/Frontend.h"
 #include "passes/Pass.h"
+#include "util/AtomicOutput.h"
 #include "util/Error.h"
+#include "util/NonFinite.h"
 #include "util/Npy.h"
 #if __has_include("backends/hls/HlsWriter.h")
 #include "backends/hls/HlsWriter.h"
@@ -28,7 +30,10 @@
 #include <iomanip>
 #include <iostream>
 #include <memory>
-#include <unistd.h>
+#include <new>
+#include <set>
+#include <cctype>
+#include <nlohmann/json.hpp>
 
 namespace fs = std::filesystem;
 using namespace tachyon;
@@ -57,32 +62,55 @@ Graph loadConfigured(const std::string& model, const std::string& cfgPath, Confi
     return g;
 }
 
-// Output that appears whole or not at all: callers write into `tmp`, then `commit()`.
-struct AtomicPath {
-    fs::path final_, tmp;
-    bool committed = false;
-    explicit AtomicPath(const std::string& path) : final_(path) {
-        // Same folder (so the rename is atomic) and same extension (writers look at it).
-        tmp = final_.parent_path() / (".tmp-" + std::to_string(getpid()) + "-" + final_.filename().string());
-        if (!final_.parent_path().empty() && !fs::exists(final_.parent_path()))
-            throw Error(path + ": parent directory does not exist");
-    }
-    void commit() {
-        if (fs::exists(final_)) fs::remove_all(final_);
-        fs::rename(tmp, final_);
-        committed = true;
-    }
-    ~AtomicPath() {
-        std::error_code ec;
-        if (!committed) fs::remove_all(tmp, ec);
-    }
+// What the user asked for, beyond the subcommand.
+struct Options {
+    std::string model, cfg, in, out, gran = "name", traceDir, backend = "hls", cmvm = "da", prj;
+    bool floatMode = false, force = false;
+    std::string nan = "warn";   // what predict does with NaN/Inf inputs: warn or error
+    int threads = 1, stages = -1;
 };
 
-// Layer names become file names in --trace: keep them to one path component.
-std::string fileSafe(std::string name) {
-    for (char& c : name)
-        if (c == '/' || c == '\\' || c == ':') c = '_';
-    return name.empty() || name[0] == '.' ? "_" + name : name;
+// Inputs are checked up front, so that a missing file or a folder given as a file gets
+// one clear message instead of whatever the reader's stream makes of it.
+void requireInputFile(const std::string& path, const std::string& option) {
+    if (path.empty()) return;
+    std::error_code ec;
+    const fs::file_status st = fs::status(path, ec);
+    if (!fs::exists(st)) throw Error(path + ": " + option + ": file not found");
+    if (fs::is_directory(st)) throw Error(path + ": " + option + ": is a folder, not a file");
+}
+
+// The command's own files, which no output may replace.
+OutputRules outputRules(const Options& o) {
+    OutputRules r;
+    r.force = o.force;
+    r.others = {{"model", o.model}, {"configuration (-c)", o.cfg}, {"input (-i)", o.in}};
+    // Keras: model.json reads its weights from beside it.
+    const fs::path m(o.model);
+    if (m.extension() == ".json") r.others.push_back({"model's weights", (m.parent_path() / (m.stem().string() + "_weights.h5")).string()});
+    return r;
+}
+
+// Project names become file names and C/Verilog identifiers: refuse anything else, so
+// that `ProjectName: ../../evil` cannot write outside the project folder.
+void checkProjectName(const std::string& name, const std::string& cfgPath) {
+    bool ok = !name.empty() && name.size() <= 64 && !std::isdigit(static_cast<unsigned char>(name[0]));
+    for (char c : name) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
+    if (!ok)
+        throw Error(cfgPath + ": ProjectName: '" + name +
+                    "' is not a C/Verilog identifier (letters, digits and _, at most 64, not starting with a digit)");
+}
+
+// Layer names become file names in --trace: one safe path component each (portable
+// characters, bounded length, never hidden or "." / ".."), distinct for distinct layers.
+std::string fileSafe(const std::string& name, std::set<std::string>& taken) {
+    std::string s;
+    for (char c : name.substr(0, 100))
+        s += std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' ? c : '_';
+    if (s.empty() || s[0] == '.') s = "_" + s;
+    std::string unique = s;
+    for (int k = 2; !taken.insert(unique).second; ++k) unique = s + "_" + std::to_string(k);
+    return unique;
 }
 
 void printStats(const std::vector<LayerStats>& stats, std::ostream& os) {
@@ -95,36 +123,27 @@ void printStats(const std::vector<LayerStats>& stats, std::ostream& os) {
     }
 }
 
-int cmdInfo(const std::string& model, const std::string& cfg) {
-    if (isTree(model)) {
-#ifdef TACHYON_HAVE_TREES
-        trees::info(model, std::cout);
-#endif
-        return 0;
-    }
-    Graph g = cfg.empty() ? loadModel(model) : loadConfigured(model, cfg);
-    std::cout << dump(g);
-    return 0;
-}
-
-int cmdConfig(const std::string& model, const std::string& gran, const std::string& out) {
+int cmdConfig(const Options& o) {
     std::string text;
-    if (isTree(model)) {
+    if (isTree(o.model)) {
 #ifdef TACHYON_HAVE_TREES
-        text = trees::treeConfigTemplate(model);  // tree precision keys; no granularity
+        text = trees::treeConfigTemplate(o.model);  // tree precision keys; no granularity
 #endif
     } else {
-        Graph g = loadModel(model);
-        Granularity gr = gran == "model" ? Granularity::Model : gran == "type" ? Granularity::Type : Granularity::Name;
+        Graph g = loadModel(o.model);
+        Granularity gr = o.gran == "model" ? Granularity::Model : o.gran == "type" ? Granularity::Type : Granularity::Name;
         text = configTemplate(g, gr);
     }
-    if (out.empty()) {
+    if (o.out.empty()) {
         std::cout << text;
     } else {
-        AtomicPath ap(out);
-        std::ofstream(ap.tmp) << text;
+        AtomicOutput ap(o.out, "-o", OutputKind::File, outputRules(o));
+        std::ofstream f(ap.tmp());
+        f << text;
+        f.close();
+        if (!f) throw Error(o.out + ": -o: cannot write file (disk full?)");
         ap.commit();
-        std::cerr << "wrote " << out << "\n";
+        std::cerr << "wrote " << o.out << "\n";
     }
     return 0;
 }
@@ -162,7 +181,7 @@ private:
 
 class RowSink {
 public:
-    RowSink(const std::string& path, size_t rows, size_t cols) : cols_(cols) {
+    RowSink(const std::string& path, size_t rows, size_t cols) : path_(path), cols_(cols) {
         if (RowSource::isNpy(path)) {
             npy_ = std::make_unique<NpyWriter>(path, rows, cols);
         } else {
@@ -175,57 +194,112 @@ public:
         if (npy_) return npy_->write(data, rows);
         for (size_t r = 0; r < rows; ++r)
             for (size_t c = 0; c < cols_; ++c) csv_ << data[r * cols_ + c] << (c + 1 == cols_ ? "\n" : ",");
+        if (!csv_) throw Error(path_ + ": write failed (disk full?)");
     }
+    // The last buffered bytes reach the disk here: a full disk shows up at close too.
     void close() {
-        if (npy_) npy_->close();
-        else csv_.close();
+        if (npy_) return npy_->close();
+        csv_.close();
+        if (!csv_) throw Error(path_ + ": write failed (disk full?)");
     }
 
 private:
+    std::string path_;
     size_t cols_;
     std::unique_ptr<NpyWriter> npy_;
     std::ofstream csv_;
 };
 
-int cmdPredict(const std::string& model, const std::string& cfgPath, const std::string& in, const std::string& out,
-               bool floatMode, const std::string& traceDir, int threads) {
-    if (isTree(model)) {
-#ifdef TACHYON_HAVE_TREES
-        AtomicPath ap(out);
-        trees::predict(model, cfgPath, in, ap.tmp.string(), floatMode, std::cerr);
-        ap.commit();
-#endif
-        return 0;
+// Every layer's output as DIR/<layer>.npy, plus tachyon_trace.json naming the file of
+// each layer (and marking the folder as Tachyon's, so a later --trace may replace it).
+class TraceSink {
+public:
+    TraceSink(const Graph& g, const fs::path& dir, size_t rows) {
+        fs::create_directories(dir);
+        std::set<std::string> taken = {manifestName(OutputKind::Trace)};
+        nlohmann::ordered_json j;
+        j["model"] = g.name;
+        j["rows"] = rows;
+        for (const Layer& l : g.layers) {
+            const std::string file = fileSafe(l.name, taken) + ".npy";
+            j["layers"][l.name] = file;
+            sinks_.push_back(std::make_unique<NpyWriter>((dir / file).string(), rows, size_t(l.outSize())));
+        }
+        std::ofstream m(dir / manifestName(OutputKind::Trace));
+        m << j.dump(2) << "\n";
+        m.close();
+        if (!m) throw Error((dir / manifestName(OutputKind::Trace)).string() + ": cannot write file");
     }
-    Graph g = loadConfigured(model, cfgPath);
+    void write(const std::vector<std::vector<double>>& trace, size_t rows) {
+        for (size_t k = 0; k < trace.size(); ++k) sinks_[k]->write(trace[k].data(), rows);
+    }
+    void close() {
+        for (auto& s : sinks_) s->close();
+    }
+
+private:
+    std::vector<std::unique_ptr<NpyWriter>> sinks_;
+};
+
+// NaN and Inf have no fixed-point value: count them, and refuse them with --nan error.
+void screenInputs(const Options& o, NonFiniteCount& seen, const std::vector<double>& x, size_t rows, size_t cols,
+                  size_t rowOffset) {
+    seen.add(x.data(), rows, cols, rowOffset);
+    if (o.nan == "error" && seen.total())
+        throw Error(o.in + ": -i: row " + std::to_string(seen.firstRow) + ", column " + std::to_string(seen.firstCol) +
+                    " is " + (seen.nan ? "NaN" : "infinite") + "; fixed point has no such value (--nan error)");
+}
+
+void reportNonFinite(const Options& o, const NonFiniteCount& seen) {
+    if (!seen.total()) return;
+    std::cerr << "warning: " << o.in << ": " << seen.describe()
+              << (o.floatMode ? "" : "; fixed point has no NaN/Inf: NaN was cast to 0 and Inf to the largest value "
+                                     "(saturated or wrapped). Use --nan error to refuse such inputs")
+              << "\n";
+}
+
+int cmdPredictTrees(const Options& o) {
+#ifdef TACHYON_HAVE_TREES
+    AtomicOutput ap(o.out, "-o", OutputKind::File, outputRules(o));
+    trees::predict(o.model, o.cfg, o.in, ap.tmp().string(), o.floatMode, std::cerr, o.nan == "error");
+    ap.commit();
+#endif
+    return 0;
+}
+
+int cmdPredict(const Options& o) {
+    if (isTree(o.model)) return cmdPredictTrees(o);
+    Graph g = loadConfigured(o.model, o.cfg);
     Emulator emu(g);
-    RowSource src(in);
+    RowSource src(o.in);
     if (int(src.cols()) != emu.inputSize())
-        throw Error(in + ": has " + std::to_string(src.cols()) + " columns but model '" + g.name + "' takes " +
+        throw Error(o.in + ": has " + std::to_string(src.cols()) + " columns but model '" + g.name + "' takes " +
                     std::to_string(emu.inputSize()) + " inputs");
     const size_t rows = src.rows(), nOut = size_t(emu.outputSize());
     EmulatorOptions opt;
-    opt.threads = threads;
-    AtomicPath ap(out);
-    RowSink sink(ap.tmp.string(), rows, nOut);
-    std::unique_ptr<AtomicPath> traceAp;
-    std::vector<std::unique_ptr<NpyWriter>> traceSinks;
-    if (!traceDir.empty()) {
-        traceAp = std::make_unique<AtomicPath>(traceDir);
-        fs::create_directories(traceAp->tmp);
-        for (const Layer& l : g.layers)
-            traceSinks.push_back(std::make_unique<NpyWriter>((traceAp->tmp / (fileSafe(l.name) + ".npy")).string(),
-                                                             rows, size_t(l.outSize())));
+    opt.threads = o.threads;
+    OutputRules rules = outputRules(o);
+    AtomicOutput ap(o.out, "-o", OutputKind::File, rules);
+    RowSink sink(ap.tmp().string(), rows, nOut);
+    std::unique_ptr<AtomicOutput> traceAp;
+    std::unique_ptr<TraceSink> trace;
+    if (!o.traceDir.empty()) {
+        rules.others.push_back({"output (-o)", o.out});
+        traceAp = std::make_unique<AtomicOutput>(o.traceDir, "--trace", OutputKind::Trace, rules);
+        trace = std::make_unique<TraceSink>(g, traceAp->tmp(), rows);
     }
     const size_t block = 1 << 16;
     std::vector<double> x, y;
     std::vector<int64_t> raw;
     std::vector<LayerStats> total, stats;
+    NonFiniteCount nonFinite;
     double busy = 0;
+    size_t done = 0;
     while (size_t n = src.next(block, x)) {
+        screenInputs(o, nonFinite, x, n, src.cols(), done);
         y.resize(n * nOut);
         auto t0 = std::chrono::steady_clock::now();
-        if (floatMode) {
+        if (o.floatMode) {
             emu.runFloat(x.data(), n, y.data(), opt);
         } else {
             raw.resize(y.size());
@@ -240,153 +314,207 @@ int cmdPredict(const std::string& model, const std::string& cfgPath, const std::
         }
         busy += secondsSince(t0);
         sink.write(y.data(), n);
-        if (!traceSinks.empty()) {
-            auto trace = floatMode ? emu.traceFloat(x.data(), n) : emu.traceFixed(x.data(), n);
-            for (size_t k = 0; k < trace.size(); ++k) traceSinks[k]->write(trace[k].data(), n);
-        }
+        if (trace) trace->write(o.floatMode ? emu.traceFloat(x.data(), n) : emu.traceFixed(x.data(), n), n);
+        done += n;
     }
     sink.close();
-    for (auto& t : traceSinks) t->close();
+    if (trace) trace->close();
     ap.commit();
     if (traceAp) {
         traceAp->commit();
-        std::cerr << "wrote every layer's output to " << traceDir << "/\n";
+        std::cerr << "wrote every layer's output to " << o.traceDir << "/\n";
     }
-    std::cerr << (floatMode ? "float" : "bit-exact fixed-point") << " emulation of " << rows << " rows in "
+    std::cerr << (o.floatMode ? "float" : "bit-exact fixed-point") << " emulation of " << rows << " rows in "
               << std::fixed << std::setprecision(3) << busy * 1e3 << " ms (" << std::setprecision(0)
-              << (busy > 0 ? double(rows) / busy : 0.0) << " rows/s); wrote " << out << "\n";
-    if (!floatMode) printStats(total, std::cerr);
+              << (busy > 0 ? double(rows) / busy : 0.0) << " rows/s); wrote " << o.out << "\n";
+    if (!o.floatMode) printStats(total, std::cerr);
+    if (nonFinite.total() && !o.floatMode)
+        std::cerr << "non-finite inputs (not counted above): " << nonFinite.nan << " NaN, " << nonFinite.inf
+                  << " infinite\n";
+    reportNonFinite(o, nonFinite);
     return 0;
 }
 
-int cmdConvert(const std::string& model, const std::string& cfgPath, const std::string& out, const std::string& backend,
-               const std::string& cmvm, int stages) {
+int cmdConvert(const Options& o) {
     auto t0 = std::chrono::steady_clock::now();
-    AtomicPath ap(out);
-    fs::create_directories(ap.tmp);
-    if (isTree(model)) {
+    AtomicOutput ap(o.out, "-o", OutputKind::Project, outputRules(o));
+    const std::string dir = ap.tmp().string();
+    fs::create_directories(ap.tmp());
+    if (isTree(o.model)) {
 #ifdef TACHYON_HAVE_TREES
-        trees::convert(model, cfgPath, ap.tmp.string(), backend, std::cerr);
+        trees::convert(o.model, o.cfg, dir, o.backend, std::cerr);
 #endif
     } else {
         Config cfg;
-        Graph g = loadConfigured(model, cfgPath, &cfg);
+        Graph g = loadConfigured(o.model, o.cfg, &cfg);
+        checkProjectName(cfg.projectName, o.cfg.empty() ? o.model : o.cfg);
         Emulator emu(g);
-        if (backend == "hls") {
+        if (o.backend == "hls") {
 #ifdef TACHYON_HAVE_HLS
             hls::HlsOptions opt;
             opt.projectName = cfg.projectName;
-            hls::writeProject(g, emu, ap.tmp.string(), opt);
+            hls::writeProject(g, emu, dir, opt);
 #else
             throw Error("the HLS backend is not built into this tachyon");
 #endif
-        } else if (backend == "verilog") {
+        } else if (o.backend == "verilog") {
 #ifdef TACHYON_HAVE_VERILOG
             verilog::VerilogOptions opt;
             opt.projectName = cfg.projectName;
-            opt.cmvm = cmvm;
-            opt.stages = stages;
-            verilog::writeProject(g, emu, ap.tmp.string(), opt);
+            opt.cmvm = o.cmvm;
+            opt.stages = o.stages;
+            verilog::writeProject(g, emu, dir, opt);
 #else
             throw Error("the Verilog backend is not built into this tachyon");
 #endif
         } else {
-            throw Error("backend '" + backend + "' is for tree ensembles only; networks use hls or verilog");
+            throw Error(o.model + ": --backend: '" + o.backend + "' is for tree ensembles only; networks use hls or verilog");
         }
     }
+    if (!fs::exists(ap.tmp() / manifestName(OutputKind::Project)))
+        throw Error(o.out + ": -o: the backend wrote no " + std::string(manifestName(OutputKind::Project)));
     ap.commit();
-    std::cerr << "wrote " << backend << " project " << out << " in " << std::fixed << std::setprecision(1)
+    std::cerr << "wrote " << o.backend << " project " << o.out << " in " << std::fixed << std::setprecision(1)
               << secondsSince(t0) * 1e3 << " ms\n";
     return 0;
 }
 
+// Runs the chosen subcommand; every failure becomes `tachyon: error: <file>: <key>: <reason>`.
+int dispatch(const CLI::App& app, const Options& o) {
+    if (app.got_subcommand("info")) {
+        requireInputFile(o.model, "model");
+        requireInputFile(o.cfg, "-c");
+        if (isTree(o.model)) {
+#ifdef TACHYON_HAVE_TREES
+            trees::info(o.model, std::cout);
+#endif
+            return 0;
+        }
+        Graph g = o.cfg.empty() ? loadModel(o.model) : loadConfigured(o.model, o.cfg);
+        std::cout << dump(g);
+        return 0;
+    }
+    if (app.got_subcommand("config")) {
+        requireInputFile(o.model, "model");
+        return cmdConfig(o);
+    }
+    if (app.got_subcommand("predict")) {
+        requireInputFile(o.model, "model");
+        requireInputFile(o.cfg, "-c");
+        requireInputFile(o.in, "-i");
+        return cmdPredict(o);
+    }
+    if (app.got_subcommand("convert")) {
+        requireInputFile(o.model, "model");
+        requireInputFile(o.cfg, "-c");
+        return cmdConvert(o);
+    }
+    if (app.got_subcommand("csim")) {
+#ifdef TACHYON_HAVE_HLS
+        auto r = hls::csim(o.prj, std::cout);
+        return r.mismatches == 0 && r.rows > 0 ? 0 : 2;
+#else
+        throw Error("the HLS backend is not built into this tachyon");
+#endif
+    }
+    if (app.got_subcommand("rtlsim")) {
+#ifdef TACHYON_HAVE_VERILOG
+        auto r = verilog::rtlsim(o.prj, std::cout);
+        return r.mismatches == 0 && r.rows > 0 ? 0 : 2;
+#else
+        throw Error("the Verilog backend is not built into this tachyon");
+#endif
+    }
+    if (app.got_subcommand("report")) {
+#ifdef TACHYON_HAVE_VERILOG
+        const verilog::SynthReport r = verilog::report(o.prj, std::cerr);
+        std::cout << "resources (Yosys synth_xilinx, UltraScale+, DSPs disabled):\n"
+                  << "  LUTs          " << r.luts << "\n  FFs           " << r.ffs << "\n  carry chains  " << r.carry
+                  << "\n  DSPs          " << r.dsps << "\n  BRAM          " << r.brams << "\n  logic levels  "
+                  << r.logicLevels << "  (longest register-to-register path, cells)\n"
+                  << "latency: " << r.latencyCycles << " cycles = " << r.latencyCycles * r.clockNs << " ns at "
+                  << r.clockNs << " ns (" << 1000.0 / r.clockNs << " MHz)\n";
+        return 0;
+#else
+        throw Error("the Verilog backend is not built into this tachyon");
+#endif
+    }
+    return 0;
+}
+
+// The file a failure that carries no file name is about.
+std::string subject(const Options& o) { return userFacing(!o.model.empty() ? o.model : o.prj); }
+
 }  // namespace
 
 int main(int argc, char** argv) {
+    installCleanupOnSignals();
     CLI::App app{"Tachyon: trained models to bit-exact fixed-point emulation, HLS C++ and Verilog"};
     app.require_subcommand(1);
-    std::string model, cfg, in, out, gran = "name", traceDir, backend = "hls", cmvm = "da", prj;
-    bool floatMode = false;
-    int threads = 1, stages = -1;
+    Options o;
 
     auto* info = app.add_subcommand("info", "Print the model's layers, shapes and (with -c) fixed-point types");
-    info->add_option("model", model, "model file (.onnx, Keras .json/.h5, tree ensemble)")->required();
-    info->add_option("-c,--config", cfg, "configuration YAML");
+    info->add_option("model", o.model, "model file (.onnx, Keras .json/.h5, tree ensemble)")->required();
+    info->add_option("-c,--config", o.cfg, "configuration YAML");
 
     auto* config = app.add_subcommand("config", "Write an hls4ml-style configuration template for a model");
-    config->add_option("model", model)->required();
-    config->add_option("-g,--granularity", gran, "model, type or name")->check(CLI::IsMember({"model", "type", "name"}));
-    config->add_option("-o,--output", out, "output YAML (default: stdout)");
+    config->add_option("model", o.model)->required();
+    config->add_option("-g,--granularity", o.gran, "model, type or name")->check(CLI::IsMember({"model", "type", "name"}));
+    config->add_option("-o,--output", o.out, "output YAML (default: stdout)");
+    config->add_flag("--force", o.force, "overwrite an existing output file");
 
     auto* predict = app.add_subcommand("predict", "Run the emulator on a batch (.npy or .csv rows)");
-    predict->add_option("model", model)->required();
-    predict->add_option("-c,--config", cfg, "configuration YAML (default: ap_fixed<16,6> everywhere)");
-    predict->add_option("-i,--input", in, "input rows (.npy or .csv)")->required();
-    predict->add_option("-o,--output", out, "output file (.npy or .csv)")->required();
-    predict->add_flag("--float", floatMode, "double-precision reference instead of bit-exact fixed point");
-    predict->add_option("--trace", traceDir, "write every layer's output into this directory");
-    predict->add_option("-j,--threads", threads, "threads (0 = all cores)");
+    predict->add_option("model", o.model)->required();
+    predict->add_option("-c,--config", o.cfg, "configuration YAML (default: ap_fixed<16,6> everywhere)");
+    predict->add_option("-i,--input", o.in, "input rows (.npy or .csv)")->required();
+    predict->add_option("-o,--output", o.out, "output file (.npy or .csv)")->required();
+    predict->add_flag("--float", o.floatMode, "double-precision reference instead of bit-exact fixed point");
+    predict->add_option("--trace", o.traceDir, "write every layer's output into this directory");
+    predict->add_option("-j,--threads", o.threads, "threads (0 = all cores)")->check(CLI::Range(0, 4096));
+    predict->add_option("--nan", o.nan, "NaN/Inf inputs: warn (count and go on) or error")
+        ->check(CLI::IsMember({"warn", "error"}));
+    predict->add_flag("--force", o.force, "overwrite an existing output file");
 
     auto* convert = app.add_subcommand("convert", "Write an HLS or Verilog project");
-    convert->add_option("model", model)->required();
-    convert->add_option("-c,--config", cfg, "configuration YAML");
-    convert->add_option("-o,--output", out, "project directory")->required();
-    convert->add_option("-b,--backend", backend, "hls, verilog, or lut (tree ensembles)")
+    convert->add_option("model", o.model)->required();
+    convert->add_option("-c,--config", o.cfg, "configuration YAML");
+    convert->add_option("-o,--output", o.out, "project directory")->required();
+    convert->add_option("-b,--backend", o.backend, "hls, verilog, or lut (tree ensembles)")
         ->check(CLI::IsMember({"hls", "verilog", "lut"}));
-    convert->add_option("--cmvm", cmvm, "Verilog matrix-vector products: da (shift-add graph) or naive")
+    convert->add_option("--cmvm", o.cmvm, "Verilog matrix-vector products: da (shift-add graph) or naive")
         ->check(CLI::IsMember({"da", "naive"}));
-    convert->add_option("--stages", stages, "Verilog pipeline register stages (-1: from the clock period)");
+    convert->add_option("--stages", o.stages, "Verilog pipeline register stages (default: from the clock period)")
+        ->check(CLI::Range(0, 1000));
+    convert->add_flag("--force", o.force, "replace an existing file (never a folder Tachyon did not write)");
 
     auto* csim = app.add_subcommand("csim", "Compile and run an HLS project's testbench with g++");
-    csim->add_option("project", prj)->required();
+    csim->add_option("project", o.prj)->required();
     auto* rtlsim = app.add_subcommand("rtlsim", "Simulate a Verilog project with Verilator against the emulator");
-    rtlsim->add_option("project", prj)->required();
+    rtlsim->add_option("project", o.prj)->required();
     auto* report = app.add_subcommand("report", "Synthesise a Verilog project with Yosys and report resources");
-    report->add_option("project", prj)->required();
+    report->add_option("project", o.prj)->required();
 
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         return app.exit(e);
     }
-    try {
-        if (*info) return cmdInfo(model, cfg);
-        if (*config) return cmdConfig(model, gran, out);
-        if (*predict) return cmdPredict(model, cfg, in, out, floatMode, traceDir, threads);
-        if (*convert) return cmdConvert(model, cfg, out, backend, cmvm, stages);
-        if (*csim) {
-#ifdef TACHYON_HAVE_HLS
-            auto r = hls::csim(prj, std::cout);
-            return r.mismatches == 0 && r.rows > 0 ? 0 : 2;
-#else
-            throw Error("the HLS backend is not built into this tachyon");
-#endif
-        }
-        if (*rtlsim) {
-#ifdef TACHYON_HAVE_VERILOG
-            auto r = verilog::rtlsim(prj, std::cout);
-            return r.mismatches == 0 && r.rows > 0 ? 0 : 2;
-#else
-            throw Error("the Verilog backend is not built into this tachyon");
-#endif
-        }
-        if (*report) {
-#ifdef TACHYON_HAVE_VERILOG
-            const verilog::SynthReport r = verilog::report(prj, std::cerr);
-            std::cout << "resources (Yosys synth_xilinx, UltraScale+, DSPs disabled):\n"
-                      << "  LUTs          " << r.luts << "\n  FFs           " << r.ffs << "\n  carry chains  "
-                      << r.carry << "\n  DSPs          " << r.dsps << "\n  BRAM          " << r.brams
-                      << "\n  logic levels  " << r.logicLevels << "  (longest register-to-register path, cells)\n"
-                      << "latency: " << r.latencyCycles << " cycles = " << r.latencyCycles * r.clockNs << " ns at "
-                      << r.clockNs << " ns (" << 1000.0 / r.clockNs << " MHz)\n";
-            return 0;
-#else
-            throw Error("the Verilog backend is not built into this tachyon");
-#endif
-        }
-    } catch (const std::exception& e) {
-        std::cerr << "tachyon: error: " << e.what() << "\n";
+    const auto fail = [](const std::string& msg) {
+        std::cerr << "tachyon: error: " << msg << "\n";
         return 1;
+    };
+    try {
+        return dispatch(app, o);
+    } catch (const Error& e) {
+        return fail(userFacing(e.what()));
+    } catch (const fs::filesystem_error& e) {
+        const std::string path = e.path1().empty() ? subject(o) : userFacing(e.path1().string());
+        return fail(path + ": file system: " + e.code().message());
+    } catch (const std::bad_alloc&) {
+        return fail(subject(o) + ": memory: out of memory (the model or its input declares more data than fits)");
+    } catch (const std::length_error&) {
+        return fail(subject(o) + ": memory: the model or its input declares an impossibly large size");
+    } catch (const std::exception& e) {
+        return fail(subject(o) + ": " + userFacing(e.what()));
     }
-    return 0;
 }

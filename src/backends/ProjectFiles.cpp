@@ -11,6 +11,7 @@ namespace tachyon::backend {
 void writeText(const std::string& path, const std::string& text) {
     std::ofstream out(path, std::ios::binary);
     out << text;
+    out.close();  // the last bytes reach the disk here: a full disk may only show now
     if (!out) throw Error(path + ": cannot write file");
 }
 

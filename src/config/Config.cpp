@@ -4,6 +4,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <set>
@@ -401,11 +402,20 @@ Config Config::parse(const std::string& text, const std::string& sourceName) {
 }
 
 Config Config::load(const std::string& path) {
+    // A folder opens as an empty stream, which would read as an empty configuration.
+    if (std::filesystem::is_directory(path)) throw Error(path + ": is a folder, not a configuration file");
     std::ifstream in(path);
     if (!in) throw Error(path + ": cannot open configuration file");
     std::stringstream ss;
     ss << in.rdbuf();
-    Config cfg = parse(ss.str(), path);
+    Config cfg;
+    try {
+        cfg = parse(ss.str(), path);
+    } catch (const YAML::Exception& e) {
+        // A node of an unexpected kind (a mapping used as a key, ...) that parse() did
+        // not anticipate: still the file's error, not a crash.
+        throw Error(path + ": invalid configuration (" + std::string(e.what()) + ")");
+    }
     for (const std::string& w : cfg.warnings) std::cerr << "tachyon: warning: " << w << "\n";
     return cfg;
 }

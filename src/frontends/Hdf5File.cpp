@@ -2,6 +2,13 @@
 
 #include "util/Error.h"
 
+#include <cmath>
+#include <cstdint>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <functional>
+
 
 namespace tachyon {
 
@@ -24,15 +31,31 @@ void silenceHdf5() {
     (void)once;
 }
 
-// Reads a string attribute's elements (fixed or variable length).
-std::vector<std::string> readStrings(hid_t attr) {
+// Keras' string attributes (configs, layer and weight names) are far below this; a
+// corrupt file may declare anything.
+constexpr hsize_t kMaxAttributeBytes = hsize_t(1) << 30;
+
+// Reads a string attribute's elements (fixed or variable length). Declared sizes are
+// checked against the bytes the attribute really holds before anything is allocated.
+std::vector<std::string> readStrings(hid_t attr, hsize_t fileSize, const std::function<bool()>& heapsChecked,
+                                     const std::function<void(const std::string&)>& fail) {
     Handle type(H5Aget_type(attr), H5Tclose);
     Handle space(H5Aget_space(attr), H5Sclose);
     if (!type.ok() || !space.ok() || H5Tget_class(type.id) != H5T_STRING) return {};
     hssize_t n = H5Sget_simple_extent_npoints(space.id);
     if (n <= 0) return {};
+    const hsize_t stored = H5Aget_storage_size(attr);
+    const bool variable = H5Tis_variable_str(type.id) > 0;
+    // In the file, a variable-length string is a 16-byte reference into a global heap,
+    // a fixed-length one its bytes.
+    const hsize_t elementBytes = variable ? 16 : H5Tget_size(type.id);
+    if (elementBytes == 0 || hsize_t(n) > kMaxAttributeBytes / elementBytes || hsize_t(n) * elementBytes > stored ||
+        stored > fileSize)
+        fail("declares " + std::to_string(n) + " strings of " + std::to_string(elementBytes) + " bytes but holds " +
+             std::to_string(stored) + " bytes");
     std::vector<std::string> out;
-    if (H5Tis_variable_str(type.id) > 0) {
+    if (variable) {
+        if (!heapsChecked()) fail("cannot be read: the file is corrupt");
         std::vector<char*> ptrs(n, nullptr);
         Handle memType(H5Tcopy(H5T_C_S1), H5Tclose);
         H5Tset_size(memType.id, H5T_VARIABLE);
@@ -52,6 +75,79 @@ std::vector<std::string> readStrings(hid_t attr) {
         }
     }
     return out;
+}
+
+// --- Global heap check -------------------------------------------------------------
+// Variable-length strings live in "global heap collections" (GCOL blocks); an attribute
+// holds 16-byte references to them (length u32, collection address u64, object index
+// u32). libhdf5 1.10 trusts both: a free-space object of size 0 makes its collection
+// parser loop forever, an object running past its collection is read out of bounds, and
+// a reference whose length disagrees with the object's size makes it allocate that
+// length or copy past its buffer. None of this is reachable through the public API
+// before the read, so the file's bytes are checked directly, once, before the first
+// variable-length read: every collection it could load must parse, and every reference
+// into one must carry the size of the object it names.
+
+uint64_t le(const std::string& b, size_t at, int bytes) {
+    uint64_t v = 0;
+    for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | uint8_t(b[at + size_t(i)]);
+    return v;
+}
+
+// Objects of one collection (index -> size), or an error message.
+std::optional<std::string> parseCollection(const std::string& b, size_t at, uint64_t size,
+                                           std::map<uint32_t, uint64_t>& objects) {
+    constexpr uint64_t kHeader = 16, kObjHeader = 16;
+    for (uint64_t p = kHeader; p < size;) {
+        if (p + kObjHeader > size) break;  // a tail too small for an object is free space
+        const uint32_t idx = uint32_t(le(b, at + p, 2));
+        const uint64_t objSize = le(b, at + p + 8, 8);
+        if (objSize > size) return "an object larger than its collection";
+        const uint64_t need = idx > 0 ? kObjHeader + ((objSize + 7) & ~uint64_t(7)) : objSize;
+        if (need == 0) return "a free-space object of size 0";
+        if (need > size - p) return "an object running past the end of its collection";
+        if (idx > 0) objects[idx] = objSize;
+        p += need;
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> checkGlobalHeaps(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::string b((std::istreambuf_iterator<char>(in)), {});
+    // The superblock sits at 0 or after a user block of 512, 1024, 2048... bytes; file
+    // addresses count from it.
+    const std::string signature("\x89HDF\r\n\x1a\n", 8);
+    size_t base = 0;
+    while (base < b.size() && b.compare(base, 8, signature) != 0) base = base ? base * 2 : 512;
+    if (base >= b.size()) return "no HDF5 superblock";
+    const int version = uint8_t(b.size() > base + 8 ? b[base + 8] : 0);
+    const size_t sizes = base + (version < 2 ? 13 : 9);
+    if (b.size() < sizes + 2 || b[sizes] != 8 || b[sizes + 1] != 8)
+        return "variable-length strings are read only from files with 8-byte offsets and lengths";
+
+    std::map<uint64_t, std::map<uint32_t, uint64_t>> collections;  // address -> objects
+    for (size_t at = b.find("GCOL"); at != std::string::npos; at = b.find("GCOL", at + 1)) {
+        if (at + 16 > b.size() || b[at + 4] != 1) continue;  // libhdf5 refuses other versions itself
+        const uint64_t size = le(b, at + 8, 8);
+        if (size < 16 || size > b.size() - at) continue;     // and collections beyond the file
+        std::map<uint32_t, uint64_t> objects;
+        if (auto why = parseCollection(b, at, size, objects))
+            return "global heap collection at byte " + std::to_string(at) + " holds " + *why;
+        collections[at - base] = std::move(objects);
+    }
+    // References: 12 bytes (address, index) naming an object, preceded by its length.
+    for (const auto& [address, objects] : collections)
+        for (const auto& [idx, size] : objects) {
+            std::string ref(12, '\0');
+            for (int i = 0; i < 8; ++i) ref[size_t(i)] = char(address >> (8 * i));
+            for (int i = 0; i < 4; ++i) ref[size_t(8 + i)] = char(idx >> (8 * i));
+            for (size_t at = b.find(ref, 4); at != std::string::npos; at = b.find(ref, at + 1))
+                if (le(b, at - 4, 4) != size)
+                    return "a variable-length string at byte " + std::to_string(at - 4) + " declares " +
+                           std::to_string(le(b, at - 4, 4)) + " bytes for a heap object of " + std::to_string(size);
+        }
+    return std::nullopt;
 }
 
 // Depth-first walk of a group (by index: the same calls work on every HDF5 1.10+ API).
@@ -111,7 +207,7 @@ std::optional<std::string> Hdf5File::stringAttribute(const std::string& objectPa
     if (!hasAttribute(objectPath, name)) return std::nullopt;
     Handle attr(H5Aopen_by_name(file_, objectPath.empty() ? "/" : objectPath.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
     if (!attr.ok()) fail("cannot open attribute '" + name + "' of '" + objectPath + "'");
-    auto v = readStrings(attr.id);
+    auto v = readStrings(attr.id, fileSize(), [&] { return heapsAreSound(); }, [&](const std::string& why) { fail("attribute '" + name + "' of '" + objectPath + "' " + why); });
     if (v.size() != 1) fail("attribute '" + name + "' of '" + objectPath + "' is not a string");
     return v[0];
 }
@@ -120,7 +216,7 @@ std::vector<std::string> Hdf5File::stringListAttribute(const std::string& object
     if (!hasAttribute(objectPath, name)) return {};
     Handle attr(H5Aopen_by_name(file_, objectPath.empty() ? "/" : objectPath.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
     if (!attr.ok()) fail("cannot open attribute '" + name + "' of '" + objectPath + "'");
-    return readStrings(attr.id);
+    return readStrings(attr.id, fileSize(), [&] { return heapsAreSound(); }, [&](const std::string& why) { fail("attribute '" + name + "' of '" + objectPath + "' " + why); });
 }
 
 std::vector<double> Hdf5File::readDataset(const std::string& datasetPath, std::vector<size_t>& dims) const {
@@ -134,17 +230,47 @@ std::vector<double> Hdf5File::readDataset(const std::string& datasetPath, std::v
     const int rank = H5Sget_simple_extent_ndims(space.id);
     if (rank < 0 || rank > 8) fail("dataset '" + datasetPath + "' has an unsupported rank");
     std::vector<hsize_t> h(rank);
-    H5Sget_simple_extent_dims(space.id, h.data(), nullptr);
+    if (H5Sget_simple_extent_dims(space.id, h.data(), nullptr) < 0) fail("dataset '" + datasetPath + "' has no shape");
     size_t n = 1;
     dims.assign(h.begin(), h.end());
     for (hsize_t d : h) {
-        n *= d;
-        if (n > (size_t(1) << 31)) fail("dataset '" + datasetPath + "' is too large");
+        if (d > (size_t(1) << 31) || (n *= d) > (size_t(1) << 31))
+            fail("dataset '" + datasetPath + "' is too large");
     }
+    checkStored(ds.id, type.id, n, datasetPath);
     std::vector<double> out(n);
     if (n && H5Dread(ds.id, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) < 0)
         fail("cannot read dataset '" + datasetPath + "'");
     return out;
+}
+
+bool Hdf5File::heapsAreSound() const {
+    if (!heapProblem_) heapProblem_ = checkGlobalHeaps(path_).value_or("");
+    if (!heapProblem_->empty()) fail("corrupt file: " + *heapProblem_);
+    return true;
+}
+
+hsize_t Hdf5File::fileSize() const {
+    hsize_t size = 0;
+    if (H5Fget_filesize(file_, &size) < 0) fail("cannot tell the file size");
+    return size;
+}
+
+// A corrupt (or hostile) 20 KB file may declare billions of elements: check that the
+// file really holds the declared data before allocating memory for it.
+void Hdf5File::checkStored(hid_t ds, hid_t type, size_t elements, const std::string& datasetPath) const {
+    if (elements == 0) return;
+    const hsize_t stored = H5Dget_storage_size(ds);
+    Handle dcpl(H5Dget_create_plist(ds), H5Pclose);
+    const int filters = dcpl.ok() ? H5Pget_nfilters(dcpl.id) : 0;
+    const double declared = double(elements) * double(H5Tget_size(type));
+    // Uncompressed data is stored whole; deflate, the strongest HDF5 filter in common
+    // use, shrinks data at most about 1032:1.
+    const double holdable = filters > 0 ? double(stored) * 1100.0 : double(stored);
+    if (stored > fileSize() || declared > holdable)
+        fail("dataset '" + datasetPath + "' declares " + std::to_string(elements) + " elements (" +
+             std::to_string(std::llround(declared)) + " bytes) but the file stores " + std::to_string(stored) +
+             " bytes of it");
 }
 
 std::vector<std::string> Hdf5File::datasetsUnder(const std::string& groupPath) const {

@@ -33,6 +33,11 @@ public:
 
 private:
     [[noreturn]] void fail(const std::string& what) const;
+    hsize_t fileSize() const;
+    // Checks the file's global heaps once (see Hdf5File.cpp); throws when they are corrupt.
+    bool heapsAreSound() const;
+    mutable std::optional<std::string> heapProblem_;  // "" once checked and sound
+    void checkStored(hid_t ds, hid_t type, size_t elements, const std::string& datasetPath) const;
     std::string path_;
     hid_t file_ = -1;
 };

@@ -4,10 +4,18 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 namespace tachyon::trees {
+
+float toFloat32(double v, const std::string& where) {
+    if (std::isfinite(v) && std::fabs(v) > double(std::numeric_limits<float>::max()))
+        throw Error(where + ": " + std::to_string(v) + " is beyond the float range");
+    return float(v);
+}
 
 TreeFormat detectTreeFormat(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
@@ -24,7 +32,8 @@ TreeFormat detectTreeFormat(const std::string& path) {
         size_t at = head.find("<MethodSetup");
         if (at == std::string::npos) return TreeFormat::None;
         size_t m = head.find("Method=", at);
-        return (m != std::string::npos && head.compare(m + 8, 3, "BDT") == 0) ? TreeFormat::Tmva
+        // (m + 8 may be the end of a truncated file: compare() would throw past it.)
+        return (m != std::string::npos && m + 8 <= head.size() && head.compare(m + 8, 3, "BDT") == 0) ? TreeFormat::Tmva
                                                                               : TreeFormat::None;
     }
     if (c != '{') return TreeFormat::None;

@@ -16,6 +16,10 @@ Ensemble readTachyonJson(const std::string& path);
 // TMVA BDT weight file (`dataset/weights/*_BDT.weights.xml`).
 Ensemble readTmvaXml(const std::string& path);
 
+// `v` rounded to float, as XGBoost and TMVA store it. A finite value beyond float's range
+// is an error (the conversion would be undefined behaviour), naming `where`.
+float toFloat32(double v, const std::string& where);
+
 enum class TreeFormat { None, Xgboost, TachyonJson, Tmva };
 // Looks at the file's content (not only its name); None when it is no tree model.
 TreeFormat detectTreeFormat(const std::string& path);

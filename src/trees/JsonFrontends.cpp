@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <string>
 #include <fstream>
 
 namespace tachyon::trees {
@@ -40,15 +41,41 @@ double number(const json& v, const std::string& where) {
     throw Error(where + ": expected a number, got " + v.dump());
 }
 
-template <typename T>
-std::vector<T> array(const json& obj, const char* name, const std::string& where) {
+// An integer in [lo, hi], given as a JSON number or a string ("16"). Checked before any
+// conversion: casting 2^32+2 or 2.7 to int would wrap or truncate (and is undefined for
+// values out of range), turning a corrupt index into a plausible one.
+int integer(const json& v, const std::string& where, long long lo, long long hi) {
+    const double d = number(v, where);
+    if (!(d >= double(lo) && d <= double(hi)) || d != std::floor(d))
+        throw Error(where + ": expected an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " +
+                    v.dump());
+    return int(d);
+}
+
+// Node indices, feature indices and class indices all fit in an int.
+constexpr long long kMaxIndex = 0x7fffffff;
+
+std::vector<double> doubles(const json& obj, const char* name, const std::string& where) {
     const json& a = key(obj, name, where);
     if (!a.is_array()) throw Error(where + ": '" + name + "' is not an array");
-    std::vector<T> out;
+    std::vector<double> out;
     out.reserve(a.size());
     for (const json& v : a) {
         if (!v.is_number()) throw Error(where + ": '" + name + "' holds a non-number " + v.dump());
-        out.push_back(v.get<T>());
+        out.push_back(v.get<double>());
+    }
+    return out;
+}
+
+// Integers in [lo, kMaxIndex] (-1 marks "no child").
+std::vector<int> integers(const json& obj, const char* name, const std::string& where, long long lo) {
+    const json& a = key(obj, name, where);
+    if (!a.is_array()) throw Error(where + ": '" + name + "' is not an array");
+    std::vector<int> out;
+    out.reserve(a.size());
+    for (const json& v : a) {
+        if (!v.is_number()) throw Error(where + ": '" + name + "' holds a non-number " + v.dump());
+        out.push_back(integer(v, where + ": '" + name + "'", lo, kMaxIndex));
     }
     return out;
 }
@@ -56,7 +83,7 @@ std::vector<T> array(const json& obj, const char* name, const std::string& where
 // XGBoost's ProbToMargin for the objectives whose base_score lives in probability space
 // (computed in float, as XGBoost does).
 double baseMargin(const std::string& objective, double baseScore, const std::string& where) {
-    float p = float(baseScore);
+    float p = toFloat32(baseScore, where + ": base_score");
     if (objective == "binary:logistic" || objective == "reg:logistic") {
         if (!(p > 0.0f && p < 1.0f)) throw Error(where + ": base_score must be in (0, 1)");
         return double(-std::log(1.0f / p - 1.0f));
@@ -103,35 +130,35 @@ Ensemble xgboostFromJson(const json& doc, const std::string& path) {
     e.comparison = Comparison::Less;  // XGBoost: fvalue < split_condition goes left
     e.inputFloat32 = true;
     e.sumFloat32 = true;              // predictions are accumulated in float
-    e.nFeatures = int(number(key(params, "num_feature", path), path + ": num_feature"));
-    const int numClass = int(number(key(params, "num_class", path), path + ": num_class"));
+    e.nFeatures = integer(key(params, "num_feature", path), path + ": num_feature", 0, kMaxIndex);
+    const int numClass = integer(key(params, "num_class", path), path + ": num_class", 0, kMaxIndex);
     e.nClasses = numClass > 1 ? numClass : 1;
     if (params.contains("num_target") && number(params["num_target"], path + ": num_target") > 1)
         throw Error(path + ": multi-target models are not supported");
     const double base = baseMargin(
         objective, number(key(params, "base_score", path), path + ": base_score"), path);
-    e.baseScore.assign(size_t(e.nClasses), double(float(base)));
+    e.baseScore.assign(size_t(e.nClasses), double(toFloat32(base, path + ": base_score")));
     if (learner.contains("feature_names") && learner["feature_names"].is_array())
         for (const json& n : learner["feature_names"])
             if (n.is_string()) e.featureNames.push_back(n.get<std::string>());
 
     const json& trees = key(model, "trees", path + ": model");
-    const std::vector<int> treeInfo = array<int>(model, "tree_info", path + ": model");
+    const std::vector<int> treeInfo = integers(model, "tree_info", path + ": model", 0);
     if (!trees.is_array() || trees.size() != treeInfo.size())
         throw Error(path + ": 'trees' and 'tree_info' differ in length");
     for (size_t ti = 0; ti < trees.size(); ++ti) {
         const std::string where = path + ": tree " + std::to_string(ti);
         const json& jt = trees[ti];
-        const auto left = array<int>(jt, "left_children", where);
-        const auto right = array<int>(jt, "right_children", where);
-        const auto cond = array<double>(jt, "split_conditions", where);
-        const auto feat = array<int>(jt, "split_indices", where);
+        const auto left = integers(jt, "left_children", where, -1);
+        const auto right = integers(jt, "right_children", where, -1);
+        const auto cond = doubles(jt, "split_conditions", where);
+        const auto feat = integers(jt, "split_indices", where, 0);
         const size_t n = left.size();
         if (right.size() != n || cond.size() != n || feat.size() != n)
             throw Error(where + ": node arrays differ in length");
         if (jt.contains("split_type"))
             for (const json& s : jt["split_type"])
-                if (!s.is_number() || s.get<int>() != 0)
+                if (!s.is_number() || s.get<double>() != 0)
                     throw Error(where + ": categorical splits are not supported");
         Tree t;
         t.classIndex = treeInfo[ti];
@@ -139,10 +166,10 @@ Ensemble xgboostFromJson(const json& doc, const std::string& path) {
         for (size_t i = 0; i < n; ++i) {
             Node& nd = t.nodes[i];
             if (left[i] < 0) {
-                nd.value = double(float(cond[i]));  // a leaf keeps its weight in split_conditions
+                nd.value = double(toFloat32(cond[i], where + ": node " + std::to_string(i)));  // a leaf keeps its weight in split_conditions
             } else {
                 nd.feature = feat[i];
-                nd.threshold = double(float(cond[i]));
+                nd.threshold = double(toFloat32(cond[i], where + ": node " + std::to_string(i)));
                 nd.left = left[i];
                 nd.right = right[i];
             }
@@ -156,35 +183,35 @@ Ensemble xgboostFromJson(const json& doc, const std::string& path) {
 Ensemble tachyonFromJson(const json& doc, const std::string& path) {
     if (!doc.is_object() || doc.value("format", std::string()) != "tachyon-trees")
         throw Error(path + ": not a tachyon-trees JSON file (missing \"format\": \"tachyon-trees\")");
-    if (int(number(key(doc, "version", path), path + ": version")) != 1)
+    if (number(key(doc, "version", path), path + ": version") != 1)
         throw Error(path + ": unsupported tachyon-trees version " + doc["version"].dump());
     Ensemble e;
     e.sourceFile = path;
     e.source = doc.value("source", std::string("tachyon-trees"));
-    e.nFeatures = int(number(key(doc, "n_features", path), path + ": n_features"));
-    e.nClasses = int(number(key(doc, "n_classes", path), path + ": n_classes"));
+    e.nFeatures = integer(key(doc, "n_features", path), path + ": n_features", 0, kMaxIndex);
+    e.nClasses = integer(key(doc, "n_classes", path), path + ": n_classes", 0, kMaxIndex);
     const std::string cmp = key(doc, "comparison", path).get<std::string>();
     if (cmp == "<") e.comparison = Comparison::Less;
     else if (cmp == "<=") e.comparison = Comparison::LessEqual;
     else throw Error(path + ": comparison must be \"<\" or \"<=\", got \"" + cmp + "\"");
     e.inputFloat32 = doc.value("input_float32", true);
     e.sumFloat32 = doc.value("sum_float32", false);
-    e.baseScore = array<double>(doc, "base_score", path);
+    e.baseScore = doubles(doc, "base_score", path);
     const json& trees = key(doc, "trees", path);
     if (!trees.is_array()) throw Error(path + ": 'trees' is not an array");
     for (size_t ti = 0; ti < trees.size(); ++ti) {
         const std::string where = path + ": tree " + std::to_string(ti);
         const json& jt = trees[ti];
-        const auto feature = array<int>(jt, "feature", where);
-        const auto threshold = array<double>(jt, "threshold", where);
-        const auto left = array<int>(jt, "left", where);
-        const auto right = array<int>(jt, "right", where);
-        const auto value = array<double>(jt, "value", where);
+        const auto feature = integers(jt, "feature", where, -kMaxIndex);
+        const auto threshold = doubles(jt, "threshold", where);
+        const auto left = integers(jt, "left", where, -kMaxIndex);
+        const auto right = integers(jt, "right", where, -kMaxIndex);
+        const auto value = doubles(jt, "value", where);
         const size_t n = left.size();
         if (feature.size() != n || threshold.size() != n || right.size() != n || value.size() != n)
             throw Error(where + ": node arrays differ in length");
         Tree t;
-        t.classIndex = int(number(key(jt, "class", where), where + ": class"));
+        t.classIndex = integer(key(jt, "class", where), where + ": class", 0, kMaxIndex);
         t.nodes.resize(n);
         for (size_t i = 0; i < n; ++i) {
             Node& nd = t.nodes[i];

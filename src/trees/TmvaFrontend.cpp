@@ -16,6 +16,7 @@
 #include "trees/MiniXml.h"
 #include "util/Error.h"
 
+#include <cmath>
 #include <fstream>
 #include <sstream>
 
@@ -23,6 +24,7 @@ namespace tachyon::trees {
 
 namespace {
 
+// A number given as an attribute; the whole text must be the number.
 double toNumber(const std::string& v, const std::string& where) {
     try {
         size_t used = 0;
@@ -32,6 +34,18 @@ double toNumber(const std::string& v, const std::string& where) {
     }
     throw Error(where + ": '" + v + "' is not a number");
 }
+
+// An integer attribute in [lo, hi], checked before the conversion (a float-to-int cast of
+// an out-of-range value is undefined, and 2.7 must not silently become 2).
+int toInt(const std::string& v, const std::string& where, int lo, int hi) {
+    const double d = toNumber(v, where);
+    if (!(d >= lo && d <= hi) || d != std::floor(d))
+        throw Error(where + ": expected an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got '" +
+                    v + "'");
+    return int(d);
+}
+
+constexpr int kMaxCount = 0x7fffffff;
 
 std::string option(const xml::Element& root, const std::string& name, const std::string& dflt) {
     if (const xml::Element* opts = root.child("Options"))
@@ -79,8 +93,8 @@ int addNode(const xml::Element& el, Tree& tree, const LeafRule& rule, double lea
     auto nc = el.attributes.find("NCoef");
     if (nc != el.attributes.end() && toNumber(nc->second, here + ": NCoef") != 0)
         throw Error(here + ": Fisher-discriminant cuts (NCoef > 0) are not supported");
-    const int feature = int(toNumber(el.attr("IVar", where), here + ": IVar"));
-    const double cut = double(float(toNumber(el.attr("Cut", where), here + ": Cut")));
+    const int feature = toInt(el.attr("IVar", where), here + ": IVar", 0, kMaxCount);
+    const double cut = double(toFloat32(toNumber(el.attr("Cut", where), here + ": Cut"), here + ": Cut"));
     const bool cType = toNumber(el.attr("cType", where), here + ": cType") != 0;
     // cType=1: right when x >= cut, so left when x < cut. cType=0: the opposite.
     const int leftIdx = addNode(cType ? *l : *r, tree, rule, leafScale, where);
@@ -114,7 +128,7 @@ Ensemble readTmvaXml(const std::string& path) {
 
     const xml::Element* vars = root->child("Variables");
     if (!vars) throw Error(path + ": missing <Variables>");
-    e.nFeatures = int(toNumber(vars->attr("NVar", path), path + ": NVar"));
+    e.nFeatures = toInt(vars->attr("NVar", path), path + ": NVar", 0, kMaxCount);
     for (const xml::Element* v : vars->childrenNamed("Variable")) {
         auto it = v->attributes.find("Expression");
         e.featureNames.push_back(it != v->attributes.end() ? it->second : "");
@@ -128,7 +142,7 @@ Ensemble readTmvaXml(const std::string& path) {
     const xml::Element* weights = root->child("Weights");
     if (!weights) throw Error(path + ": missing <Weights>");
     const int analysis = weights->attributes.count("AnalysisType")
-                             ? int(toNumber(weights->attributes.at("AnalysisType"), path + ": AnalysisType"))
+                             ? toInt(weights->attributes.at("AnalysisType"), path + ": AnalysisType", 0, 100)
                              : 0;
     if (analysis != 0 && analysis != 2)
         throw Error(path + ": AnalysisType " + std::to_string(analysis) +
@@ -136,7 +150,7 @@ Ensemble readTmvaXml(const std::string& path) {
     if (analysis == 2) {
         const xml::Element* classes = root->child("Classes");
         if (!classes) throw Error(path + ": multiclass file without <Classes>");
-        e.nClasses = int(toNumber(classes->attr("NClass", path), path + ": NClass"));
+        e.nClasses = toInt(classes->attr("NClass", path), path + ": NClass", 0, kMaxCount);
     }
 
     LeafRule rule;

@@ -5,6 +5,7 @@
 #include "trees/TreeConfig.h"
 #include "trees/TreeEmulator.h"
 #include "util/Error.h"
+#include "util/NonFinite.h"
 #include "util/Npy.h"
 
 #include <chrono>
@@ -16,11 +17,15 @@ bool isTreeModel(const std::string& path) { return detectTreeFormat(path) != Tre
 void info(const std::string& model, std::ostream& out) { out << dump(readTreeModel(model)); }
 
 void predict(const std::string& model, const std::string& configYaml, const std::string& inNpy,
-             const std::string& outNpy, bool floatMode, std::ostream& log) {
+             const std::string& outNpy, bool floatMode, std::ostream& log, bool refuseNonFinite) {
     const Ensemble e = readTreeModel(model);
     const TreeConfig cfg = readTreeConfig(configYaml);
     size_t rows = 0, cols = 0;
-    const std::vector<double> x = readNpy(inNpy, rows, cols);
+    const std::vector<double> x = readMatrix(inNpy, rows, cols);
+    NonFiniteCount nonFinite;
+    nonFinite.add(x.data(), rows, cols, 0);
+    if (refuseNonFinite && nonFinite.total())
+        throw Error(inNpy + ": -i: " + nonFinite.describe() + "; fixed point has no such value (--nan error)");
     if (int(cols) != e.nFeatures)
         throw Error(inNpy + ": has " + std::to_string(cols) + " columns, the model " + model + " takes " +
                     std::to_string(e.nFeatures) + " features");
@@ -34,9 +39,13 @@ void predict(const std::string& model, const std::string& configYaml, const std:
         emu.runFixed(x.data(), rows, raw.data(), out.data(), 0);
     }
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    writeNpy(outNpy, out.data(), rows, size_t(e.nClasses));
+    writeMatrix(outNpy, out.data(), rows, size_t(e.nClasses));
     log << "predicted " << rows << " rows x " << e.nClasses << " outputs (" << (floatMode ? "float" : "fixed")
         << " mode) in " << s << " s -> " << outNpy << "\n";
+    if (nonFinite.total())
+        log << "warning: " << inNpy << ": " << nonFinite.describe()
+            << (floatMode ? "" : "; fixed point has no NaN/Inf: NaN was cast to 0 and Inf to the largest value")
+            << ". Use --nan error to refuse such inputs\n";
 }
 
 void convert(const std::string& model, const std::string& configYaml, const std::string& outDir,

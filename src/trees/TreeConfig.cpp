@@ -6,6 +6,7 @@
 
 #include <cctype>
 #include <sstream>
+#include <filesystem>
 
 namespace tachyon::trees {
 
@@ -44,6 +45,8 @@ std::string treeConfigTemplate(const std::string& modelPath) {
 TreeConfig readTreeConfig(const std::string& path) {
     TreeConfig c;
     if (path.empty()) return c;
+    // A folder opens as an empty stream, which would read as an empty configuration.
+    if (std::filesystem::is_directory(path)) throw Error(path + ": is a folder, not a configuration file");
     YAML::Node root;
     try {
         root = YAML::LoadFile(path);
@@ -54,6 +57,7 @@ TreeConfig readTreeConfig(const std::string& path) {
     if (!root.IsMap()) throw Error(path + ": the tree configuration must be a mapping of keys");
     bool thresholdSet = false;
     for (const auto& kv : root) {
+        if (!kv.first.IsScalar()) throw Error(path + ": configuration keys must be names");
         const std::string key = kv.first.as<std::string>();
         const YAML::Node& v = kv.second;
         const std::string where = path + ": " + key;

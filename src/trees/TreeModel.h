@@ -24,6 +24,12 @@ struct Node {
     bool isLeaf() const { return left < 0; }
 };
 
+// Deeper trees are refused by verify(): every tree walk is iterative, but the project
+// writers nest one expression per level, and no trained model of interest comes close.
+constexpr int kMaxTreeDepth = 512;
+constexpr int kMaxFeatures = 1 << 20;
+constexpr int kMaxClasses = 1 << 16;
+
 struct Tree {
     int classIndex = 0;
     std::vector<Node> nodes;  // nodes[0] is the root
@@ -49,7 +55,9 @@ struct Ensemble {
     std::vector<int> treesOfClass(int k) const;  // tree indices in model order
 };
 
-// Throws tachyon::Error naming the tree/node when the ensemble is inconsistent.
+// Throws tachyon::Error naming the tree/node when the ensemble is inconsistent: indices
+// out of range, a child before its parent or with two parents, a tree deeper than
+// kMaxTreeDepth.
 void verify(const Ensemble& e);
 // Readable summary used by `tachyon info`.
 std::string dump(const Ensemble& e);

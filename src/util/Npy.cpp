@@ -91,6 +91,28 @@ void decode(const NpyHeader& h, const char* buf, size_t n, double* out) {
     }
 }
 
+// A header may declare any shape: refuse shapes whose byte count overflows, rows without
+// columns (nothing to read, endlessly), and, for a regular file, more data than the file
+// holds, before anyone allocates memory for them. (A pipe's length is unknown: its reads
+// fail at the end instead.)
+void checkDeclaredSize(std::istream& in, const NpyHeader& h, const std::string& path) {
+    const std::string shape = std::to_string(h.rows) + " x " + std::to_string(h.cols);
+    if (h.cols == 0 && h.rows > 0) throw Error(path + ": shape " + shape + " has no columns");
+    const size_t maxValues = (size_t(1) << 62) / size_t(h.size);
+    if (h.cols && h.rows > maxValues / h.cols) throw Error(path + ": shape " + shape + " is impossibly large");
+    const auto here = in.tellg();
+    if (here < 0 || !in.seekg(0, std::ios::end)) {
+        in.clear();
+        return;
+    }
+    const auto end = in.tellg();
+    in.seekg(here);
+    const size_t bytes = h.rows * h.cols * size_t(h.size);
+    if (end >= here && bytes > size_t(end - here))
+        throw Error(path + ": shape " + shape + " needs " + std::to_string(bytes) + " bytes of data, the file has " +
+                    std::to_string(size_t(end - here)));
+}
+
 std::string npyHeader(size_t rows, size_t cols) {
     std::ostringstream h;
     h << "{'descr': '<f8', 'fortran_order': False, 'shape': (" << rows << ", " << cols << "), }";
@@ -128,6 +150,12 @@ NpyReader::NpyReader(const std::string& path) : st_(new State) {
     }
     rows_ = st_->h.rows;
     cols_ = st_->h.cols;
+    try {
+        checkDeclaredSize(st_->in, st_->h, path);
+    } catch (...) {
+        delete st_;
+        throw;
+    }
 }
 
 NpyReader::~NpyReader() { delete st_; }
@@ -235,6 +263,8 @@ void writeCsv(const std::string& path, const double* data, size_t rows, size_t c
         for (size_t c = 0; c < cols; ++c) out << (c ? "," : "") << data[r * cols + c];
         out << "\n";
     }
+    out.close();  // flushes: a full disk may only show here
+    if (!out) throw Error(path + ": write failed (disk full?)");
 }
 
 static bool isCsv(const std::string& path) {

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer harnesses (fuzz/, clang + ASan + UBSan, in build-fuzz/) and runs each
+# for SECONDS (default 20) on a seed corpus made from the project's own fixtures.
+#
+#   ./scripts/fuzz.sh            # CI budget: 20 s per harness (called by scripts/test.sh)
+#   ./scripts/fuzz.sh 600        # the long run (numbers in README.md, "Hardening")
+#   FUZZ_ONLY="npy csv" ./scripts/fuzz.sh 60
+#
+# Corpora grow in build-fuzz/corpus/<harness>/ across runs; a crash, sanitizer report,
+# hang (> 10 s) or blow-up (> 2 GiB) leaves its input in build-fuzz/artifacts/ and makes
+# the script fail. Skips (exit 0) when clang or libFuzzer is not installed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECONDS_EACH=${1:-20}
+HARNESSES=${FUZZ_ONLY:-"onnx keras_json keras_h5 config xgboost tmva npy csv"}
+B=build-fuzz
+
+if ! command -v clang++ >/dev/null ||
+   ! echo 'extern "C" int LLVMFuzzerTestOneInput(const unsigned char*, unsigned long) { return 0; }' |
+     clang++ -x c++ -fsanitize=fuzzer,address,undefined -o /tmp/tachyon-fuzz-probe.$$ - 2>/dev/null; then
+  echo "fuzz: skipped (clang with libFuzzer not available; scripts/setup.sh installs it)"
+  exit 0
+fi
+rm -f /tmp/tachyon-fuzz-probe.$$
+
+CC=clang CXX=clang++ cmake -S . -B $B -DCMAKE_BUILD_TYPE=Release -DTACHYON_FUZZ=ON >/dev/null
+cmake --build $B -j"$(nproc)" >/dev/null
+
+# Seeds: the project's own fixtures (trained and exported by its scripts).
+F=$B/fixtures
+[ -f $F/nn_fixtures.stamp ] || /usr/bin/python3 scripts/make_fixtures.py $F >/dev/null
+[ -f $F/tmva_known.xml ] || /usr/bin/python3 scripts/make_tree_fixtures.py $F >/dev/null
+C=$B/corpus
+mkdir -p $B/artifacts
+for h in $HARNESSES; do mkdir -p $C/$h; done
+seed() { local h=$1; shift; for f in "$@"; do [ -e "$f" ] && cp -n "$f" $C/$h/ || true; done; }
+seed onnx $F/*.onnx
+seed keras_json $F/keras_dense.json
+seed keras_h5 $F/keras_dense_full.h5
+seed config examples/*.yml bench/*.yml
+printf 'InputPrecision: ap_fixed<12,4>\nThresholdPrecision: ap_fixed<18,8>\nScorePrecision: ap_fixed<18,8>\nProjectName: bdt\n' > $C/config/trees.yml
+seed xgboost $F/xgb_small4.json
+printf '{"format":"tachyon-trees","version":1,"n_features":2,"n_classes":2,"comparison":"<=","base_score":[0.5,0],"trees":[{"class":1,"feature":[1,-1,-1],"threshold":[0.25,0,0],"left":[1,-1,-1],"right":[2,-1,-1],"value":[0,1.5,-2]}]}\n' > $C/xgboost/tachyon_trees.json
+seed tmva $F/tmva_known.xml
+/usr/bin/python3 - "$C" <<'PY'
+import sys, numpy as np
+c = sys.argv[1]
+for name, a in {"f8_2d": np.arange(12, dtype="<f8").reshape(3, 4), "f4_1d": np.arange(5, dtype="<f4"),
+                "i4_2d": np.arange(6, dtype="<i4").reshape(2, 3), "i8_0d": np.array(7, dtype="<i8")}.items():
+    np.save(f"{c}/npy/{name}.npy", a)
+open(f"{c}/csv/a.csv", "w").write("# x,y\n1,2.5,-3e-2\n4,5,6\n")
+open(f"{c}/csv/b.csv", "w").write("0.1;0.2\n0.3;nan\n")
+PY
+
+failed=0
+printf '%-11s %12s %8s  %s\n' harness executions exec/s result
+for h in $HARNESSES; do
+  log=$B/artifacts/$h.log
+  set +e
+  # libhdf5 bugs outside Tachyon (fuzz/hdf5.supp); its huge mallocs fail as in production.
+  supp=""; [ $h = keras_h5 ] && supp=":suppressions=fuzz/hdf5.supp:allocator_may_return_null=1"
+  TACHYON_FUZZ_WEIGHTS=$F/keras_dense_weights.h5 ASAN_OPTIONS=detect_leaks=0$supp \
+    $B/fuzz_$h $C/$h -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=2048 \
+    -print_final_stats=1 -artifact_prefix=$B/artifacts/$h- >"$log" 2>&1
+  rc=$?
+  set -e
+  runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
+  rate=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
+  if [ $rc -eq 0 ]; then result=ok; else result="FAILED (see $log)"; failed=1; fi
+  printf '%-11s %12s %8s  %s\n' "$h" "$runs" "$rate" "$result"
+done
+exit $failed
