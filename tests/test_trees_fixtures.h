@@ -7,6 +7,8 @@
 
 #include <cstdlib>
 #include <filesystem>
+
+#include <unistd.h>
 #include <string>
 #include <vector>
 
@@ -40,8 +42,10 @@ inline Matrix loadNpy(const std::string& path) {
 }
 
 // A fresh, empty scratch directory under the build dir.
+// One folder per test process: ctest runs tests in parallel processes, which must not
+// clear each other's files.
 inline std::string scratchDir(const std::string& name) {
-    std::string d = std::string(TACHYON_BINARY_DIR) + "/test_trees_tmp/" + name;
+    std::string d = std::string(TACHYON_BINARY_DIR) + "/test_trees_tmp/" + name + "_" + std::to_string(::getpid());
     std::filesystem::remove_all(d);
     std::filesystem::create_directories(d);
     return d;
