@@ -317,7 +317,7 @@ std::string KerasReader::dense(const json& cfg, const std::string& name, const s
 
 std::string KerasReader::conv(const json& cfg, const std::string& name, const std::string& cls, const std::string& in) {
     channelsLast(cfg, name, cls);
-    const int rank = cls.back() == '1' ? 1 : 2;   // ...1D / ...2D
+    const int rank = cls.size() >= 2 && cls[cls.size() - 2] == '1' ? 1 : 2;   // ...1D / ...2D
     const bool depthwise = cls.rfind("Depthwise", 0) == 0, separable = cls.rfind("Separable", 0) == 0;
     const Shape& x = b_.shape(in);
     if ((int)x.size() != rank + 1)
@@ -388,7 +388,7 @@ std::string KerasReader::conv(const json& cfg, const std::string& name, const st
 std::string KerasReader::pooling(const json& cfg, const std::string& name, const std::string& cls, const std::string& in) {
     channelsLast(cfg, name, cls);
     PoolAttrs a;
-    a.rank = cls.back() == '1' ? 1 : 2;
+    a.rank = cls.size() >= 2 && cls[cls.size() - 2] == '1' ? 1 : 2;
     a.op = cls.find("Max") != std::string::npos ? PoolOp::Max : PoolOp::Average;
     a.global = cls.rfind("Global", 0) == 0;
     const Shape& x = b_.shape(in);
@@ -437,7 +437,7 @@ std::string KerasReader::zeroPadding(const json& cfg, const std::string& name, c
                                      const std::string& in) {
     channelsLast(cfg, name, cls);
     const Shape& x = b_.shape(in);
-    const int rank = cls.back() == '1' ? 1 : 2;
+    const int rank = cls.size() >= 2 && cls[cls.size() - 2] == '1' ? 1 : 2;
     if ((int)x.size() != rank + 1) fail(name, cls, "expects a rank-" + std::to_string(rank + 1) + " input");
     PadAttrs a;
     a.padBegin.assign(x.size(), 0);
@@ -472,7 +472,7 @@ std::string KerasReader::upSampling(const json& cfg, const std::string& name, co
                                     const std::string& in) {
     channelsLast(cfg, name, cls);
     const Shape& x = b_.shape(in);
-    const int rank = cls.back() == '1' ? 1 : 2;
+    const int rank = cls.size() >= 2 && cls[cls.size() - 2] == '1' ? 1 : 2;
     if ((int)x.size() != rank + 1) fail(name, cls, "expects a rank-" + std::to_string(rank + 1) + " input");
     if (cfg.contains("interpolation") && cfg["interpolation"] != "nearest")
         fail(name, cls, "only nearest-neighbour interpolation is supported");
