@@ -1,10 +1,11 @@
 // Benchmark: time to write the jet tagger's HLS project (16-64-32-32-5, ReLU, softmax) and to
 // compile and run its C simulation with g++ against the bundled ap_fixed headers.
 //
-//   bench_hls_csim [model] [rows]
+//   bench_hls_csim [model] [rows] [cnn model]
 // model defaults to ../shared/models/keras/KERAS_3layer.json (the hls4ml jet tagger) and
 // falls back to a random network of the same shape; configuration: ap_fixed<16,6>,
-// Latency, ReuseFactor 1, io_parallel (and io_stream for comparison).
+// Latency, ReuseFactor 1, io_parallel (and io_stream for comparison). The CNN defaults to
+// ../shared/models/keras/KERAS_conv2d_model.json (skipped when absent), same settings.
 #include "backends/hls/HlsWriter.h"
 #include "config/Config.h"
 #include "emulator/Emulator.h"
@@ -18,6 +19,8 @@
 #include <iostream>
 #include <random>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 #include <unistd.h>
 
@@ -74,15 +77,21 @@ int main(int argc, char** argv) {
     const size_t rows = argc > 2 ? size_t(std::atoll(argv[2])) : 10000;
     const fs::path work = fs::temp_directory_path() / ("tachyon_bench_hls_" + std::to_string(::getpid()));
     std::cout << "HLS C simulation benchmark (" << rows << " test rows)\n";
-    for (const std::string io : {"io_parallel", "io_stream"}) {
-        Graph g = fs::exists(model) ? loadModel(model) : randomJetTagger();
+    const std::string cnn = argc > 3 ? argv[3] : (source / "../shared/models/keras/KERAS_conv2d_model.json").string();
+    std::vector<std::pair<std::string, std::string>> runs = {{model, "io_parallel"}, {model, "io_stream"}};
+    if (fs::exists(cnn)) {
+        runs.push_back({cnn, "io_parallel"});
+        runs.push_back({cnn, "io_stream"});
+    }
+    for (const auto& [path, io] : runs) {
+        Graph g = fs::exists(path) ? loadModel(path) : randomJetTagger();
         runPipeline(g, Config::parse("IOType: " + io + "\nModel:\n  Precision: ap_fixed<16,6>\n  ReuseFactor: 1\n"
                                      "  Strategy: Latency\n", "bench"));
         auto t0 = std::chrono::steady_clock::now();
         Emulator emu(g);
         hls::HlsOptions opt;
         opt.testRows = rows;
-        const fs::path prj = work / io;
+        const fs::path prj = work / (fs::path(path).stem().string() + "_" + io);
         hls::writeProject(g, emu, prj.string(), opt);
         const double write = seconds(t0);
         t0 = std::chrono::steady_clock::now();
@@ -93,7 +102,7 @@ int main(int argc, char** argv) {
         const std::string rerun = "cd '" + prj.string() + "' && ./csim/myproject_csim tb_data > /dev/null";
         if (std::system(rerun.c_str()) != 0) std::cerr << "rerunning the testbench failed\n";
         const double run = seconds(t0);
-        std::cout << std::fixed << std::setprecision(3) << "  " << (fs::exists(model) ? g.name : "random 16-64-32-32-5")
+        std::cout << std::fixed << std::setprecision(3) << "  " << (fs::exists(path) ? g.name : "random 16-64-32-32-5")
                   << " " << io << ": write project " << write << " s, compile " << compileAndRun - run
                   << " s, run " << run << " s; " << r.rows << " rows, " << r.mismatches << " mismatches\n";
     }

@@ -1,7 +1,10 @@
 #include "backends/hls/HlsEmit.h"
 
+#include "backends/hls/HeaderLimits.h"
 #include "util/Error.h"
 
+#include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <set>
@@ -64,6 +67,16 @@ struct ParamsText {
     }
     void alias(const std::string& var) { os << "    typedef " << id << "_" << var << " " << var << ";\n"; }
     void endConfig() { os << "};\n"; }
+    // Members declared before the config opens (divideTypes), written by flushLater.
+    struct Later { std::string type, name, value; };
+    std::vector<std::string> aliasLater;
+    std::vector<Later> constantsLater;
+    void flushLater() {
+        for (const Later& c : constantsLater) constant(c.type, c.name, c.value);
+        for (const std::string& a : aliasLater) alias(a);
+        constantsLater.clear();
+        aliasLater.clear();
+    }
 };
 
 // Index parameters of one emulator lookup table, as a nested struct of the config.
@@ -84,27 +97,157 @@ std::string strategyName(const Layer& l) {
     return l.schedule.strategy == "Resource" || l.schedule.strategy == "resource" ? "resource" : "latency";
 }
 
-void emitDense(const Layer& l, const Emulator& emu, LayerCode& c, ParamsText& p) {
+std::string boolText(bool b) { return b ? "true" : "false"; }
+
+// The exact type of a + b, a * b, and the smallest type holding both a and b exactly.
+FixedType sumType(const FixedType& a, const FixedType& b) { return exactSumType(a, b); }
+FixedType productType(const FixedType& a, const FixedType& b) { return exactProductType(a, b); }
+FixedType commonType(const FixedType& a, const FixedType& b) {
+    const int frac = std::max(a.frac(), b.frac());
+    const bool s = a.isSigned || b.isSigned;
+    const int integer = std::max(a.integer + (s && !a.isSigned), b.integer + (s && !b.isSigned));
+    return FixedType::fixed(integer + frac, integer, s);
+}
+
+void checkWidth(const Layer& l, const FixedType& t, const std::string& what, int limit = kBundledHeaderMaxWidth) {
+    if (t.width > limit || (!t.isSigned && t.width > limit - 1))
+        throw Error(layerError(l, what + " needs a " + std::to_string(t.width) + "-bit exact intermediate (" + t.str() +
+                                      "); the generated code supports at most " + std::to_string(limit) +
+                                      " bits: narrow the input types"));
+}
+
+// sum_t / quotient_t for result(sum / den) (nnet_common.h divide_cast); den up to maxDen.
+void divideTypes(const Layer& l, ParamsText& p, const FixedType& sum, const FixedType& res, long long maxDen,
+                 bool needed) {
+    const int resF = res.frac(), sumF = sum.frac();
+    const int numBits = sum.width + std::max(0, resF - sumF);
+    const int denBits = bitsFor(maxDen) + 1 + std::max(0, sumF - resF);
+    if (needed && (sum.width > 64 || numBits > 62 || denBits > 62))
+        throw Error(layerError(l, "the exact average of " + sum.str() + " values into " + res.str() +
+                                      " needs more than 62-bit integers; narrow the input or result type"));
+    const int qw = std::min(numBits + 2, 64);
+    p.typedefLine(sum.str(), "sum_t");
+    p.typedefLine("ap_fixed<" + std::to_string(qw) + ", " + std::to_string(qw - (resF + 2)) + ">", "quotient_t");
+    p.aliasLater.push_back("sum_t");
+    p.aliasLater.push_back("quotient_t");
+    p.constantsLater.push_back({"int", "sum_width", std::to_string(std::min(sum.width, 64))});
+    p.constantsLater.push_back({"int", "sum_frac", std::to_string(sumF)});
+    p.constantsLater.push_back({"int", "quotient_width", std::to_string(qw)});
+    p.constantsLater.push_back({"int", "result_frac", std::to_string(resF)});
+}
+
+// Spatial geometry of a window layer (conv, pooling) as 2-D (1-D has height 1).
+struct Geometry {
+    int inH = 1, inW = 1, C = 1, outH = 1, outW = 1, kH = 1, kW = 1, sH = 1, sW = 1, dH = 1, dW = 1, pT = 0, pL = 0;
+    void emit(ParamsText& p) const {
+        p.constant("unsigned", "in_height", inH);
+        p.constant("unsigned", "in_width", inW);
+        p.constant("unsigned", "n_chan", C);
+        p.constant("unsigned", "out_height", outH);
+        p.constant("unsigned", "out_width", outW);
+        p.constant("unsigned", "filt_height", kH);
+        p.constant("unsigned", "filt_width", kW);
+        p.constant("unsigned", "stride_height", sH);
+        p.constant("unsigned", "stride_width", sW);
+        p.constant("unsigned", "dilation_height", dH);
+        p.constant("unsigned", "dilation_width", dW);
+        p.constant("unsigned", "pad_top", pT);
+        p.constant("unsigned", "pad_left", pL);
+        p.constant("unsigned", "buffer_rows", std::min((kH - 1) * dH + 1, inH));
+    }
+};
+
+Geometry windowGeometry(int rank, const Shape& in, const Shape& out, const std::vector<int>& kernel,
+                        const std::vector<int>& strides, const std::vector<int>& dilation,
+                        const std::vector<int>& padBegin) {
+    Geometry g;
+    const size_t r = size_t(rank);
+    g.inH = rank == 2 ? in[0] : 1;
+    g.inW = in[r - 1];
+    g.C = in.back();
+    g.outH = rank == 2 ? out[0] : 1;
+    g.outW = out[r - 1];
+    g.kH = rank == 2 ? kernel[0] : 1;
+    g.kW = kernel[r - 1];
+    g.sH = rank == 2 ? strides[0] : 1;
+    g.sW = strides[r - 1];
+    if (!dilation.empty()) {
+        g.dH = rank == 2 ? dilation[0] : 1;
+        g.dW = dilation[r - 1];
+    }
+    if (!padBegin.empty()) {
+        g.pT = rank == 2 ? padBegin[0] : 0;
+        g.pL = padBegin[r - 1];
+    }
+    return g;
+}
+
+std::string shapeText(const Shape& s) {
+    std::string t;
+    for (size_t k = 0; k < s.size(); ++k) t += (k ? "x" : "") + std::to_string(s[k]);
+    return t;
+}
+
+KernelCall oneCall(const std::string& kernel, const LayerCode& c, const LayerInputs& in, const std::string& out) {
+    KernelCall k;
+    k.kernel = kernel;
+    k.config = c.id + "_config";
+    k.inputs = in.keys;
+    k.output = out;
+    return k;
+}
+
+// Dense (over the last axis) and Conv (1-D/2-D, plain or depthwise): the non-zero weights
+// as (value, window index, output) entries in ascending window order.
+void emitMac(const Layer& l, const LayerInputs& in, const Emulator& emu, LayerCode& c, ParamsText& p) {
     const auto& w = emu.weightRaw(l.name);
     const auto& b = emu.biasRaw(l.name);
-    const auto& dense = l.as<DenseAttrs>();
-    const int nIn = dense.nIn, nOut = dense.nOut;
-    if (l.outSize() != nOut)
-        throw Error(layerError(l, "a Dense layer over a multi-dimensional input is not supported by the HLS backend yet"));
-    if (dense.activation != ActKind::Linear && dense.activation != ActKind::ReLU)
-        throw Error(layerError(l, "only linear and relu can be fused into a Dense layer, got " +
-                                      toString(dense.activation)));
-    // Non-zero weights in (input, output) order: each output accumulates inputs ascending.
-    std::vector<size_t> nz;
-    for (size_t k = 0; k < w.size(); ++k)
-        if (w[k] != 0) nz.push_back(k);
+    const bool conv = l.kind == LayerKind::Conv;
+    const ActKind act = l.activation();
+    if (act != ActKind::Linear && act != ActKind::ReLU)
+        throw Error(layerError(l, "only linear and relu can be fused into a " + toString(l.kind) + " layer, got " +
+                                      toString(act)));
+    int nIn = 0, nOut = 0, positions = 1, mult = 1;
+    bool depthwise = false;
+    Geometry geo;
+    if (conv) {
+        const ConvAttrs& a = l.as<ConvAttrs>();
+        if (a.rank != 1 && a.rank != 2) throw Error(layerError(l, "only 1-D and 2-D convolutions are supported"));
+        geo = windowGeometry(a.rank, in.shapes[0], l.shape, a.kernel, a.strides, a.dilation, a.padBegin);
+        depthwise = a.depthwise;
+        mult = a.depthMultiplier;
+        nIn = geo.kH * geo.kW * geo.C;
+        nOut = a.outChannels;
+    } else {
+        const DenseAttrs& a = l.as<DenseAttrs>();
+        nIn = a.nIn;
+        nOut = a.nOut;
+        positions = l.outSize() / nOut;
+    }
+    // Entries sorted by window index, so every output accumulates in ascending order.
+    struct Entry { size_t k; int in, out; };
+    std::vector<Entry> nz;
+    if (depthwise) {
+        for (size_t k = 0; k < w.size(); ++k)
+            if (w[k] != 0) {
+                const int tap = int(k / size_t(nOut)), o = int(k % size_t(nOut));
+                nz.push_back({k, tap * geo.C + o / mult, o});
+            }
+    } else {
+        for (size_t k = 0; k < w.size(); ++k)
+            if (w[k] != 0) nz.push_back({k, int(k / size_t(nOut)), int(k % size_t(nOut))});
+    }
     const size_t stored = std::max<size_t>(nz.size(), 1);  // C++ has no empty arrays
     const int rf = l.schedule.reuseFactor;
     const size_t block = (stored + size_t(rf) - 1) / size_t(rf);
     const FixedType& wT = l.type("weight");
 
-    p.os << "// " << l.name << ": Dense " << nIn << " -> " << nOut
-         << (dense.activation == ActKind::ReLU ? " with ReLU" : "") << ", " << nz.size() << " of " << w.size()
+    p.os << "// " << l.name << ": " << hlsClassName(l) << " " << shapeText(in.shapes[0]) << " -> " << shapeText(l.shape);
+    if (conv) {
+        p.os << ", kernel " << geo.kH << "x" << geo.kW << ", stride " << geo.sH << "x" << geo.sW << ", dilation "
+             << geo.dH << "x" << geo.dW;
+    }
+    p.os << (act == ActKind::ReLU ? ", with ReLU" : "") << ", " << nz.size() << " of " << w.size()
          << " weights non-zero, " << l.schedule.strategy << " ReuseFactor " << rf << "\n";
     p.typedefLine(wT.str(), "weight_t");
     p.typedefLine(l.type("bias").str(), "bias_t");
@@ -112,46 +255,91 @@ void emitDense(const Layer& l, const Emulator& emu, LayerCode& c, ParamsText& p)
     p.typedefLine(l.type("result").str(), "result_t");
     p.typedefLine("ap_uint<" + std::to_string(bitsFor(nIn - 1)) + ">", "index_in_t");
     p.typedefLine("ap_uint<" + std::to_string(bitsFor(nOut - 1)) + ">", "index_out_t");
-    p.beginConfig("dense_config");
+    p.beginConfig(conv ? "conv_config" : "dense_config");
     p.constant("unsigned", "n_in", nIn);
     p.constant("unsigned", "n_out", nOut);
+    if (conv) {
+        geo.emit(p);
+        p.constant("unsigned", "n_filt", nOut);
+    } else {
+        p.constant("unsigned", "n_positions", positions);
+    }
     p.constant("unsigned", "n_nonzero", stored);
     p.constant("unsigned", "reuse_factor", rf);
     p.constant("unsigned", "block_factor", block);
     p.constant("unsigned", "strategy", "nnet::" + strategyName(l));
-    p.constant("bool", "relu", dense.activation == ActKind::ReLU ? "true" : "false");
+    p.constant("bool", "relu", boolText(act == ActKind::ReLU));
     for (const char* v : {"accum_t", "weight_t", "bias_t", "index_in_t", "index_out_t"}) p.alias(v);
     p.endConfig();
 
-    auto at = [&](size_t k) { return nz.empty() ? size_t(0) : nz[k]; };
     std::string body;
     body += "// Non-zero weights; entry k adds " + c.id + "_w[k] * x[" + c.id + "_w_in[k]] to output " + c.id +
-            "_w_out[k].\n";
+            "_w_out[k]" + (conv ? " (x: the window, kernel positions row-major, then input channels)" : "") + ".\n";
     body += constArray(c.id + "_weight_t", c.id + "_w", stored, 8,
-                       [&](size_t k) { return nz.empty() ? std::string("0") : literal(wT, w[at(k)]); });
+                       [&](size_t k) { return nz.empty() ? std::string("0") : literal(wT, w[nz[k].k]); });
     body += constArray(c.id + "_index_in_t", c.id + "_w_in", stored, 16,
-                       [&](size_t k) { return std::to_string(at(k) / size_t(nOut)); });
+                       [&](size_t k) { return std::to_string(nz.empty() ? 0 : nz[k].in); });
     body += constArray(c.id + "_index_out_t", c.id + "_w_out", stored, 16,
-                       [&](size_t k) { return std::to_string(at(k) % size_t(nOut)); });
+                       [&](size_t k) { return std::to_string(nz.empty() ? 0 : nz[k].out); });
     c.constants.push_back({c.id + "_w.h", header(c.id, "w", body)});
     const FixedType& bT = l.type("bias");
     c.constants.push_back({c.id + "_b.h", header(c.id, "b", constArray(c.id + "_bias_t", c.id + "_b", b.size(), 8,
                                                                   [&](size_t k) { return literal(bT, b[k]); }))});
-    c.kernel = "dense";
-    c.constantArgs = {c.id + "_w", c.id + "_w_in", c.id + "_w_out", c.id + "_b"};
+    KernelCall k = oneCall(conv ? "conv" : "dense", c, in, l.name);
+    k.constantArgs = {c.id + "_w", c.id + "_w_in", c.id + "_w_out", c.id + "_b"};
+    c.calls.push_back(k);
 }
 
-void emitBatchNorm(const Layer& l, const Emulator& emu, LayerCode& c, ParamsText& p) {
+void emitPooling(const Layer& l, const LayerInputs& in, LayerCode& c, ParamsText& p) {
+    const PoolAttrs& a = l.as<PoolAttrs>();
+    if (a.rank != 1 && a.rank != 2) throw Error(layerError(l, "only 1-D and 2-D pooling is supported"));
+    const Shape& s = in.shapes[0];
+    Geometry geo;
+    if (a.global) {
+        geo.inH = a.rank == 2 ? s[0] : 1;
+        geo.inW = s[size_t(a.rank - 1)];
+        geo.C = s.back();
+        geo.kH = geo.inH;
+        geo.kW = geo.inW;
+    } else {
+        geo = windowGeometry(a.rank, s, l.shape, a.kernel, a.strides, {}, a.padBegin);
+    }
+    const bool average = a.op == PoolOp::Average;
+    const FixedType& inT = in.types[0];
+    const int taps = geo.kH * geo.kW;
+    // The exact sum of `taps` input values, signed.
+    const int grow = bitsFor(taps) + 1 + (inT.isSigned ? 0 : 1);
+    const FixedType sum = FixedType::fixed(inT.width + grow, inT.integer + grow, true);
+    p.os << "// " << l.name << ": " << hlsClassName(l) << " " << shapeText(s) << " -> " << shapeText(l.shape)
+         << (a.global ? "" : ", window " + std::to_string(geo.kH) + "x" + std::to_string(geo.kW) + ", stride " +
+                                 std::to_string(geo.sH) + "x" + std::to_string(geo.sW))
+         << (average && a.countPadding ? ", padding counted" : "") << "\n";
+    p.typedefLine(l.type("result").str(), "result_t");
+    divideTypes(l, p, sum, l.type("result"), taps, average);
+    p.beginConfig("pooling_config");
+    geo.emit(p);
+    p.constant("unsigned", "reuse_factor", l.schedule.reuseFactor);
+    p.constant("unsigned", "op", average ? "nnet::average_pool" : "nnet::max_pool");
+    p.constant("bool", "count_padding", boolText(a.countPadding));
+    p.constant("bool", "global", boolText(a.global));
+    p.flushLater();
+    p.endConfig();
+    c.calls.push_back(oneCall("pooling", c, in, l.name));
+}
+
+void emitBatchNorm(const Layer& l, const LayerInputs& in, const Emulator& emu, LayerCode& c, ParamsText& p) {
     const auto& s = emu.scaleRaw(l.name);
     const auto& h = emu.biasRaw(l.name);
     const FixedType& sT = l.type("scale");
     const FixedType& hT = l.type("shift");
-    p.os << "// " << l.name << ": BatchNormalization over " << s.size() << " values\n";
+    p.os << "// " << l.name << ": BatchNormalization over " << shapeText(l.shape) << " (" << s.size()
+         << " channels)\n";
     p.typedefLine(sT.str(), "scale_t");
     p.typedefLine(hT.str(), "shift_t");
     p.typedefLine(l.type("result").str(), "result_t");
     p.beginConfig("batchnorm_config");
-    p.constant("unsigned", "n_in", s.size());
+    p.constant("unsigned", "n_in", l.outSize());
+    p.constant("unsigned", "n_chan", s.size());
     p.constant("unsigned", "reuse_factor", l.schedule.reuseFactor);
     p.alias("scale_t");
     p.alias("shift_t");
@@ -159,76 +347,84 @@ void emitBatchNorm(const Layer& l, const Emulator& emu, LayerCode& c, ParamsText
     std::string body = constArray(c.id + "_scale_t", c.id + "_scale", s.size(), 8, [&](size_t k) { return literal(sT, s[k]); });
     body += constArray(c.id + "_shift_t", c.id + "_shift", h.size(), 8, [&](size_t k) { return literal(hT, h[k]); });
     c.constants.push_back({c.id + "_s.h", header(c.id, "s", body)});
-    c.kernel = "batchnorm";
-    c.constantArgs = {c.id + "_scale", c.id + "_shift"};
+    KernelCall k = oneCall("batchnorm", c, in, l.name);
+    k.constantArgs = {c.id + "_scale", c.id + "_shift"};
+    c.calls.push_back(k);
 }
 
-void emitActivation(const Layer& l, const FixedType& inType, const Emulator& emu, LayerCode& c, ParamsText& p) {
-    const int n = l.outSize();
-    const ActKind a = l.kind == LayerKind::Reshape ? ActKind::Linear : l.activation();
-    p.os << "// " << l.name << ": " << (l.kind == LayerKind::Reshape ? "Reshape" : toString(a)) << " over " << n
-         << " values\n";
-    const bool hasParam = a == ActKind::LeakyReLU || a == ActKind::HardSigmoid;
-    const bool hasTable = a == ActKind::Sigmoid || a == ActKind::Tanh;
-    if (hasParam) p.typedefLine(l.type("param").str(), "param_t");
-    const LookupTable* table = hasTable ? emu.activationTable(l.name) : nullptr;
-    if (hasTable) {
-        if (!table) throw Error(layerError(l, "the emulator built no lookup table for " + toString(a)));
-        p.typedefLine(table->valueType.str(), "table_t");
-        p.typedefLine(rawIntType(inType), "key_t");
+std::string functionName(ActKind a) {
+    switch (a) {
+    case ActKind::Linear: return "linear";
+    case ActKind::ReLU: return "relu";
+    case ActKind::ReLU6: return "relu6";
+    case ActKind::LeakyReLU: return "leaky_relu";
+    case ActKind::HardSigmoid: return "hard_sigmoid";
+    case ActKind::Sigmoid: return "sigmoid";
+    case ActKind::Tanh: return "tanh";
+    case ActKind::ELU: return "elu";
+    case ActKind::SELU: return "selu";
+    case ActKind::Softplus: return "softplus";
+    case ActKind::Softsign: return "softsign";
+    case ActKind::Swish: return "swish";
     }
+    return "linear";
+}
+
+void emitActivation(const Layer& l, const LayerInputs& in, const Emulator& emu, LayerCode& c, ParamsText& p) {
+    const FixedType& inType = in.types[0];
+    const int n = l.outSize();
+    const ActKind a = l.activation();
+    p.os << "// " << l.name << ": " << toString(a) << " over " << shapeText(l.shape) << "\n";
+    const std::vector<int64_t>& raw = emu.paramRaw(l.name);
+    const bool hasParam = !raw.empty();
+    const bool hasTable = usesTable(a);
+    const LookupTable* table = hasTable ? emu.activationTable(l.name) : nullptr;
+    if (hasTable && (!table || table->size == 0))
+        throw Error(layerError(l, "the emulator built no lookup table for " + toString(a)));
+    if (hasParam) p.typedefLine(l.type("param").str(), "param_t");
+    if (hasTable) p.typedefLine(table->valueType.str(), "table_t");
+    p.typedefLine(rawIntType(inType), "key_t");
     p.typedefLine(l.type("result").str(), "result_t");
     p.beginConfig("activation_config");
     p.constant("unsigned", "n_in", n);
+    p.constant("unsigned", "n_chan", l.shape.back());
     p.constant("unsigned", "reuse_factor", l.schedule.reuseFactor);
-    if (hasParam) p.alias("param_t");
+    p.constant("unsigned", "function", "nnet::" + functionName(a));
+    p.constant("unsigned", "in_width", inType.width);
+    p.alias("key_t");
+    if (hasParam) {
+        p.constant("unsigned", "n_param", raw.size());
+        p.alias("param_t");
+    }
     if (hasTable) {
-        p.constant("unsigned", "in_width", inType.width);
         p.alias("table_t");
-        p.alias("key_t");
         tableStruct(p, "table", *table);
     }
     p.endConfig();
 
-    switch (a) {
-    case ActKind::Linear: c.kernel = "linear"; break;
-    case ActKind::ReLU: c.kernel = "relu"; break;
-    case ActKind::ReLU6: c.kernel = "relu6"; break;
-    case ActKind::Sigmoid: c.kernel = "sigmoid"; break;
-    case ActKind::Tanh: c.kernel = "tanh"; break;
-    case ActKind::LeakyReLU: c.kernel = "leaky_relu"; break;
-    case ActKind::HardSigmoid: c.kernel = "hard_sigmoid"; break;
-    default: throw Error(layerError(l, "activation " + toString(a) + " is not supported by the HLS backend yet"));
-    }
+    KernelCall k = oneCall("activation", c, in, l.name);
+    k.constantArgs = {hasTable ? c.id + "_table" : "nnet::none", hasParam ? c.id + "_param" : "nnet::none"};
+    c.calls.push_back(k);
     if (hasParam) {
-        // The same quantisation as the emulator: cast<param> of the trained constant.
+        // The same quantisation as the emulator: cast<param> of the trained constants.
         const FixedType& pT = l.type("param");
-        const std::vector<int64_t>& raw = emu.paramRaw(l.name);
-        auto param = [&](const std::string& name, int64_t v) {
-            c.constantArgs.push_back(c.id + "_" + name);
-            return "static const " + c.id + "_param_t " + c.id + "_" + name + " = " + literal(pT, v) + ";\n";
-        };
-        // One statement per parameter: the kernel takes them in this order.
-        std::string body;
-        if (a == ActKind::LeakyReLU) {
-            body = param("alpha", raw.at(0));
-        } else {
-            body = param("slope", raw.at(0));
-            body += param("offset", raw.at(1));
-        }
-        c.constants.push_back({c.id + "_param.h", header(c.id, "param", body)});
+        const char* what = a == ActKind::LeakyReLU ? "{alpha}" : a == ActKind::HardSigmoid ? "{slope, offset}" : "{lambda}";
+        c.constants.push_back({c.id + "_param.h",
+                               header(c.id, "param", std::string("// ") + what + "\n" +
+                                                         constArray(c.id + "_param_t", c.id + "_param", raw.size(), 8,
+                                                                    [&](size_t k) { return literal(pT, raw[k]); }))});
     }
-    if (hasTable) {
+    if (hasTable)
         c.constants.push_back({c.id + "_table.h", header(c.id, "table", tableArray(c.id + "_table_t", c.id + "_table", *table))});
-        c.constantArgs.push_back(c.id + "_table");
-    }
 }
 
-void emitSoftmax(const Layer& l, const FixedType& inType, const Emulator& emu, LayerCode& c, ParamsText& p) {
+void emitSoftmax(const Layer& l, const LayerInputs& in, const Emulator& emu, LayerCode& c, ParamsText& p) {
+    const FixedType& inType = in.types[0];
     const SoftmaxTables* t = emu.softmaxTables(l.name);
     if (!t) throw Error(layerError(l, "the emulator built no softmax tables"));
-    const int n = l.outSize();
-    p.os << "// " << l.name << ": Softmax over " << n << " values (exp and inverse lookup tables)\n";
+    const int n = l.shape.back();
+    p.os << "// " << l.name << ": Softmax over the last axis of " << shapeText(l.shape)
+         << " (exp and inverse lookup tables)\n";
     p.typedefLine(t->exp.valueType.str(), "exp_table_t");
     p.typedefLine(t->inv.valueType.str(), "inv_table_t");
     p.typedefLine(rawIntType(inType), "key_t");
@@ -238,6 +434,7 @@ void emitSoftmax(const Layer& l, const FixedType& inType, const Emulator& emu, L
     p.typedefLine(l.type("result").str(), "result_t");
     p.beginConfig("softmax_config");
     p.constant("unsigned", "n_in", n);
+    p.constant("unsigned", "n_groups", l.outSize() / n);
     p.constant("unsigned", "reuse_factor", l.schedule.reuseFactor);
     p.constant("unsigned", "in_width", inType.width);
     p.constant("unsigned", "sum_width", t->sumType.width);
@@ -248,10 +445,194 @@ void emitSoftmax(const Layer& l, const FixedType& inType, const Emulator& emu, L
     std::string body = tableArray(c.id + "_exp_table_t", c.id + "_exp_table", t->exp) +
                        tableArray(c.id + "_inv_table_t", c.id + "_inv_table", t->inv);
     c.constants.push_back({c.id + "_table.h", header(c.id, "table", body)});
-    c.kernel = "softmax";
-    c.constantArgs = {c.id + "_exp_table", c.id + "_inv_table"};
+    KernelCall k = oneCall("softmax", c, in, l.name);
+    k.constantArgs = {c.id + "_exp_table", c.id + "_inv_table"};
+    c.calls.push_back(k);
 }
 
+// A shape as [d0, d1, d2] (leading 1s), the last axis kept last.
+std::array<int, 3> as3(const Layer& l, const Shape& s) {
+    if (s.size() > 3) throw Error(layerError(l, "tensors of more than 3 axes per sample are not supported"));
+    std::array<int, 3> d{1, 1, 1};
+    for (size_t k = 0; k < s.size(); ++k) d[3 - s.size() + k] = s[k];
+    return d;
+}
+
+void movementHeader(const Layer& l, const LayerInputs& in, ParamsText& p, const std::string& what) {
+    p.os << "// " << l.name << ": " << what << " " << shapeText(in.shapes[0]) << " -> " << shapeText(l.shape) << "\n";
+    p.typedefLine(l.type("result").str(), "result_t");
+    p.beginConfig("movement_config");
+    int nIn = 1;
+    for (int d : in.shapes[0]) nIn *= d;
+    p.constant("unsigned", "n_in", nIn);
+    p.constant("unsigned", "n_out", l.outSize());
+    p.constant("unsigned", "in_chan", in.shapes[0].back());
+    p.constant("unsigned", "out_chan", l.shape.back());
+    p.constant("unsigned", "reuse_factor", l.schedule.reuseFactor);
+}
+
+void emitMovement(const Layer& l, const LayerInputs& in, LayerCode& c, ParamsText& p) {
+    switch (l.kind) {
+    case LayerKind::Reshape:
+        movementHeader(l, in, p, "Reshape");
+        p.endConfig();
+        c.calls.push_back(oneCall("reshape", c, in, l.name));
+        return;
+    case LayerKind::Transpose: {
+        const auto& perm = l.as<TransposeAttrs>().perm;
+        std::string permText;
+        for (int q : perm) permText += (permText.empty() ? "" : ",") + std::to_string(q);
+        movementHeader(l, in, p, "Transpose (" + permText + ")");
+        p.endConfig();
+        const Shape& is = in.shapes[0];
+        const Shape& os = l.shape;
+        std::vector<long long> inStride(is.size(), 1), outStride(os.size(), 1);
+        for (size_t d = is.size(); d-- > 1;) inStride[d - 1] = inStride[d] * is[d];
+        for (size_t d = os.size(); d-- > 1;) outStride[d - 1] = outStride[d] * os[d];
+        auto source = [&](size_t k) {
+            long long src = 0;
+            for (size_t d = 0; d < os.size(); ++d) src += (long long)(k / size_t(outStride[d]) % size_t(os[d])) * inStride[size_t(perm[d])];
+            return std::to_string(src);
+        };
+        c.constants.push_back({c.id + "_index.h",
+                               header(c.id, "index", "// Output element i is input element " + c.id + "_index[i].\n" +
+                                                         constArray("unsigned", c.id + "_index", size_t(l.outSize()), 16, source))});
+        KernelCall k = oneCall("transpose", c, in, l.name);
+        k.constantArgs = {c.id + "_index"};
+        c.calls.push_back(k);
+        return;
+    }
+    case LayerKind::Pad: {
+        const auto& a = l.as<PadAttrs>();
+        movementHeader(l, in, p, "ZeroPadding");
+        const auto di = as3(l, in.shapes[0]), dout = as3(l, l.shape);
+        std::array<int, 3> pad{0, 0, 0};
+        for (size_t k = 0; k < a.padBegin.size(); ++k) pad[3 - a.padBegin.size() + k] = a.padBegin[k];
+        for (int k = 0; k < 3; ++k) {
+            p.constant("unsigned", "in_d" + std::to_string(k), di[size_t(k)]);
+            p.constant("unsigned", "out_d" + std::to_string(k), dout[size_t(k)]);
+            p.constant("unsigned", "pad" + std::to_string(k), pad[size_t(k)]);
+        }
+        p.endConfig();
+        c.calls.push_back(oneCall("zeropad", c, in, l.name));
+        return;
+    }
+    case LayerKind::Resize: {
+        const auto& a = l.as<ResizeAttrs>();
+        movementHeader(l, in, p, "UpSampling (nearest)");
+        const auto di = as3(l, in.shapes[0]), dout = as3(l, l.shape);
+        std::array<int, 3> scale{1, 1, 1};
+        for (size_t k = 0; k < a.scale.size(); ++k) scale[3 - a.scale.size() + k] = a.scale[k];
+        for (int k = 0; k < 3; ++k) {
+            p.constant("unsigned", "in_d" + std::to_string(k), di[size_t(k)]);
+            p.constant("unsigned", "out_d" + std::to_string(k), dout[size_t(k)]);
+            p.constant("unsigned", "scale" + std::to_string(k), scale[size_t(k)]);
+        }
+        p.endConfig();
+        c.calls.push_back(oneCall("resize_nearest", c, in, l.name));
+        return;
+    }
+    default: throw Error(layerError(l, "not a data-movement layer"));
+    }
+}
+
+// Merges and concatenations of n inputs: n - 1 two-input calls; the intermediate tensors
+// `<id>_partK` have exact types (merges) or the result type (concatenation).
+void emitMultiInput(const Layer& l, const LayerInputs& in, LayerCode& c, ParamsText& p) {
+    const size_t n = in.keys.size();
+    const bool concat = l.kind == LayerKind::Concatenate;
+    const FixedType& res = l.type("result");
+    if (n < 2) throw Error(layerError(l, "needs at least two inputs"));
+    const MergeOp op = concat ? MergeOp::Add : l.as<MergeAttrs>().op;
+    if (!concat && op == MergeOp::Subtract && n != 2) throw Error(layerError(l, "Subtract takes exactly two inputs"));
+    const int axis = concat ? l.as<ConcatAttrs>().axis : 0;
+    std::string opName;
+    switch (op) {
+    case MergeOp::Add: opName = "add"; break;
+    case MergeOp::Subtract: opName = "subtract"; break;
+    case MergeOp::Multiply: opName = "multiply"; break;
+    case MergeOp::Average: opName = "average"; break;
+    case MergeOp::Maximum: opName = "maximum"; break;
+    case MergeOp::Minimum: opName = "minimum"; break;
+    }
+    p.os << "// " << l.name << ": " << (concat ? "Concatenate along axis " + std::to_string(axis) : hlsClassName(l)) << " of "
+         << n << " inputs -> " << shapeText(l.shape) << (n > 2 ? " (a chain of two-input steps)" : "") << "\n";
+    std::string prevKey = in.keys[0];
+    FixedType prevType = in.types[0];
+    Shape prevShape = in.shapes[0];
+    for (size_t k = 1; k < n; ++k) {
+        const bool last = k + 1 == n;
+        const std::string stepId = last ? c.id : c.id + "_part" + std::to_string(k);
+        const FixedType& b = in.types[k];
+        FixedType outT = res;
+        Shape outShape = l.shape;
+        if (concat) {
+            outShape = prevShape;
+            outShape[size_t(axis)] += in.shapes[k][size_t(axis)];
+        } else if (!last) {
+            outT = op == MergeOp::Multiply ? productType(prevType, b)
+                   : (op == MergeOp::Maximum || op == MergeOp::Minimum) ? commonType(prevType, b)
+                                                                         : sumType(prevType, b);
+            checkWidth(l, outT, "the exact partial " + opName);
+        }
+        ParamsText q;
+        q.id = stepId;
+        if (!last) {
+            q.typedefLine(outT.str(), "t");
+            TensorInfo t;
+            t.key = stepId;
+            t.var = stepId;
+            t.type = stepId + "_t";
+            t.beat = stepId + "_beat_t";
+            t.size = 1;
+            for (int d : outShape) t.size *= d;
+            t.chan = outShape.back();
+            c.intermediates.push_back(t);
+        } else {
+            q.typedefLine(res.str(), "result_t");
+        }
+        int size = 1;
+        for (int d : outShape) size *= d;
+        if (concat) {
+            int outer = 1, inner = 1;
+            for (int d = 0; d < axis; ++d) outer *= outShape[size_t(d)];
+            for (size_t d = size_t(axis) + 1; d < outShape.size(); ++d) inner *= outShape[d];
+            q.beginConfig("movement_config");
+            q.constant("unsigned", "n_out", size);
+            q.constant("unsigned", "out_chan", outShape.back());
+            q.constant("unsigned", "outer", outer);
+            q.constant("unsigned", "a_block", prevShape[size_t(axis)] * inner);
+            q.constant("unsigned", "b_block", in.shapes[k][size_t(axis)] * inner);
+            q.constant("bool", "last_axis", boolText(size_t(axis) + 1 == outShape.size()));
+            q.constant("unsigned", "reuse_factor", l.schedule.reuseFactor);
+            q.endConfig();
+        } else {
+            const FixedType sum = sumType(prevType, b);
+            checkWidth(l, sum, "the exact sum");
+            if (op == MergeOp::Multiply) checkWidth(l, productType(prevType, b), "the exact product");
+            const MergeOp stepOp = (op == MergeOp::Average && !last) ? MergeOp::Add : op;
+            divideTypes(l, q, sum, outT, (long long)n, stepOp == MergeOp::Average);
+            q.beginConfig("merge_config");
+            q.constant("unsigned", "n_elem", size);
+            q.constant("unsigned", "n_chan", outShape.back());
+            q.constant("unsigned", "reuse_factor", l.schedule.reuseFactor);
+            q.constant("unsigned", "op", "nnet::" + (stepOp == MergeOp::Add ? std::string("add") : opName));
+            q.constant("unsigned", "divisor", stepOp == MergeOp::Average ? n : 1);
+            q.flushLater();
+            q.endConfig();
+        }
+        p.os << q.os.str();
+        KernelCall call;
+        call.kernel = concat ? "concatenate" : "merge";
+        call.config = stepId + "_config";
+        call.inputs = {prevKey, in.keys[k]};
+        call.output = last ? l.name : stepId;
+        c.calls.push_back(call);
+        prevKey = stepId;
+        prevType = outT;
+        prevShape = outShape;
+    }
+}
 }  // namespace
 
 std::map<std::string, std::string> cppNames(const Graph& g) {
@@ -287,24 +668,25 @@ std::string literal(const FixedType& t, int64_t raw) {
            shortestDouble(std::ldexp(double(lo), -f)) + ")";
 }
 
-LayerCode emitLayer(const Layer& l, const std::string& id, const FixedType& inType, const Emulator& emu) {
+LayerCode emitLayer(const Layer& l, const std::string& id, const LayerInputs& in, const Emulator& emu) {
     LayerCode c;
     c.id = id;
     ParamsText p;
     p.id = id;
     switch (l.kind) {
     case LayerKind::Input: throw Error(layerError(l, "the Input layer has no kernel"));
-    case LayerKind::Dense: emitDense(l, emu, c, p); break;
-    case LayerKind::BatchNorm: emitBatchNorm(l, emu, c, p); break;
-    case LayerKind::Activation:
-    case LayerKind::Reshape: emitActivation(l, inType, emu, c, p); break;
-    case LayerKind::Softmax:
-        if (l.outSize() != l.shape.back())
-            throw Error(layerError(l, "softmax over a multi-dimensional tensor is not supported by the HLS backend yet"));
-        emitSoftmax(l, inType, emu, c, p);
-        break;
-    default:
-        throw Error(layerError(l, hlsClassName(l) + " layers are not supported by the HLS backend yet"));
+    case LayerKind::Dense:
+    case LayerKind::Conv: emitMac(l, in, emu, c, p); break;
+    case LayerKind::Pooling: emitPooling(l, in, c, p); break;
+    case LayerKind::BatchNorm: emitBatchNorm(l, in, emu, c, p); break;
+    case LayerKind::Activation: emitActivation(l, in, emu, c, p); break;
+    case LayerKind::Softmax: emitSoftmax(l, in, emu, c, p); break;
+    case LayerKind::Reshape:
+    case LayerKind::Transpose:
+    case LayerKind::Pad:
+    case LayerKind::Resize: emitMovement(l, in, c, p); break;
+    case LayerKind::Merge:
+    case LayerKind::Concatenate: emitMultiInput(l, in, c, p); break;
     }
     c.params = p.os.str();
     return c;

@@ -1,5 +1,5 @@
 // Internal to the HLS backend: turning one layer into C++ text (its typedefs and config
-// struct for parameters.h, its constant arrays for firmware/weights/, and its kernel call).
+// structs for parameters.h, its constant arrays for firmware/weights/, and its kernel calls).
 #pragma once
 
 #include "emulator/Emulator.h"
@@ -24,15 +24,40 @@ struct ConstantFile {
     std::string text;
 };
 
-struct LayerCode {
-    std::string id;                       // C++ name of the layer
-    std::string params;                   // typedefs + config struct for parameters.h
-    std::vector<ConstantFile> constants;  // weights / tables
-    std::string kernel;                   // "dense", "relu", ... (nnet:: function)
-    std::vector<std::string> constantArgs;  // arguments after the input and output
+// A tensor of the top function: a layer's output, or an intermediate of a layer that
+// needs several kernel calls (a merge or concatenation of more than two inputs).
+struct TensorInfo {
+    std::string key;    // layer name, or "<layer id>_partK"
+    std::string var;    // C++ variable
+    std::string type;   // element typedef
+    std::string beat;   // io_stream beat typedef (nnet::array<type, chan>)
+    int size = 0;       // elements per sample
+    int chan = 0;       // last axis: values per stream beat
 };
 
-// `inType` is the type the layer reads (its producer's result type).
-LayerCode emitLayer(const Layer& l, const std::string& id, const FixedType& inType, const Emulator& emu);
+struct KernelCall {
+    std::string kernel;                     // nnet:: function
+    std::string config;                     // config struct
+    std::vector<std::string> inputs;        // tensor keys, in operand order
+    std::string output;                     // tensor key
+    std::vector<std::string> constantArgs;  // arguments after the tensors
+};
+
+struct LayerCode {
+    std::string id;                          // C++ name of the layer
+    std::string params;                      // typedefs + config structs for parameters.h
+    std::vector<ConstantFile> constants;     // weights / tables / index maps
+    std::vector<TensorInfo> intermediates;   // tensors besides the layer's own output
+    std::vector<KernelCall> calls;           // in order; the last one writes the layer's output
+};
+
+// What a layer reads: its producers' result types and shapes, and their tensor keys.
+struct LayerInputs {
+    std::vector<FixedType> types;
+    std::vector<Shape> shapes;
+    std::vector<std::string> keys;
+};
+
+LayerCode emitLayer(const Layer& l, const std::string& id, const LayerInputs& in, const Emulator& emu);
 
 }  // namespace tachyon::hls

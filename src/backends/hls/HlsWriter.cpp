@@ -61,13 +61,16 @@ struct Project {
     std::map<std::string, std::string> ids;
     std::vector<LayerCode> layers;  // graph order, Input excluded
     bool stream = false;
+    std::map<std::string, TensorInfo> tensors;  // by key: layer outputs and intermediates
+    std::vector<std::string> tensorOrder;
 
-    std::string typeName(const Layer& l) const {
-        return l.kind == LayerKind::Input ? "input_t" : ids.at(l.name) + "_result_t";
+    void addTensor(const TensorInfo& t) {
+        tensors[t.key] = t;
+        tensorOrder.push_back(t.key);
     }
-    std::string varName(const Layer& l) const {
-        return l.kind == LayerKind::Input ? ids.at(l.name) : ids.at(l.name) + "_out";
-    }
+    const TensorInfo& tensor(const std::string& key) const { return tensors.at(key); }
+    const TensorInfo& input() const { return tensor(g.input().name); }
+    const TensorInfo& output() const { return tensor(g.output().name); }
 };
 
 std::string parametersHeader(const Project& p) {
@@ -76,14 +79,28 @@ std::string parametersHeader(const Project& p) {
        << (p.g.sourceFile.empty() ? p.g.name : p.g.sourceFile) << ".\n"
        << "// Every layer has <layer>_result_t (its output type) and <layer>_config (its sizes and\n"
        << "// schedule); the kernels are in nnet_utils/, the constants in weights/.\n"
+       << (p.stream ? "// io_stream: <tensor>_beat_t is one stream beat, the last axis of one position.\n" : "")
        << "#ifndef PARAMETERS_H_\n#define PARAMETERS_H_\n\n"
-       << "#include \"ap_fixed.h\"\n#include \"ap_int.h\"\n#include \"hls_stream.h\"\n\n"
-       << "#include \"nnet_utils/nnet_activation.h\"\n#include \"nnet_utils/nnet_batchnorm.h\"\n"
-       << "#include \"nnet_utils/nnet_dense.h\"\n#include \"nnet_utils/nnet_softmax.h\"\n\n"
-       << "// " << p.g.input().name << ": the model input\n"
-       << "typedef " << p.g.input().type("result").str() << " input_t;\n\n";
-    for (const LayerCode& c : p.layers) os << c.params << "\n";
-    os << "typedef " << p.typeName(p.g.output()) << " result_t;\n\n#endif\n";
+       << "#include \"ap_fixed.h\"\n#include \"ap_int.h\"\n#include \"hls_stream.h\"\n\n";
+    for (const char* h : {"activation", "batchnorm", "conv", "dense", "merge", "movement", "pooling", "softmax"})
+        os << "#include \"nnet_utils/nnet_" << h << ".h\"\n";
+    os << "\n// " << p.g.input().name << ": the model input, " << shapeString(p.g.input().shape) << "\n"
+       << "typedef " << p.g.input().type("result").str() << " input_t;\n";
+    auto beat = [&](const TensorInfo& t) {
+        if (p.stream) os << "typedef nnet::array<" << t.type << ", " << t.chan << "> " << t.beat << ";\n";
+    };
+    beat(p.input());
+    os << "\n";
+    for (size_t k = 0; k < p.layers.size(); ++k) {
+        const LayerCode& c = p.layers[k];
+        os << c.params;
+        for (const TensorInfo& t : c.intermediates) beat(t);
+        beat(p.tensor(p.g.layers[k + 1].name));
+        os << "\n";
+    }
+    os << "typedef " << p.output().type << " result_t;\n";
+    if (p.stream) os << "typedef " << p.output().beat << " result_beat_t;\n";
+    os << "\n#endif\n";
     return os.str();
 }
 
@@ -94,26 +111,33 @@ std::string topHeader(const Project& p) {
        << upper(top) << "_H_\n\n#include \"parameters.h\"\n\n"
        << "#define N_INPUT " << p.g.inputSize() << "\n#define N_OUTPUT " << p.g.outputSize() << "\n\n";
     if (p.stream)
-        os << "void " << top << "(hls::stream<input_t>& " << p.varName(p.g.input()) << ", hls::stream<result_t>& "
-           << p.varName(p.g.output()) << ");\n";
+        os << "// io_stream: one beat per position, all values of the last axis packed (input_beat_t::size).\n"
+           << "void " << top << "(hls::stream<input_beat_t>& " << p.input().var << ", hls::stream<result_beat_t>& "
+           << p.output().var << ");\n";
     else
-        os << "void " << top << "(const input_t " << p.varName(p.g.input()) << "[N_INPUT], result_t "
-           << p.varName(p.g.output()) << "[N_OUTPUT]);\n";
+        os << "void " << top << "(const input_t " << p.input().var << "[N_INPUT], result_t " << p.output().var
+           << "[N_OUTPUT]);\n";
     os << "\n#endif\n";
     return os.str();
 }
 
 std::string topSource(const Project& p) {
     const std::string& top = p.opt.projectName;
-    const std::string in = p.varName(p.g.input()), out = p.varName(p.g.output());
+    const std::string in = p.input().var, out = p.output().var;
     std::ostringstream os;
     os << "// " << top << ": " << p.g.layers.size() - 1 << " layers, " << p.g.ioType << ", written by Tachyon.\n"
+       << "// One " << (p.stream ? "stream" : "array") << " per tensor, one kernel call per layer, in topological order.\n"
        << "#include \"" << top << ".h\"\n\n";
     for (const LayerCode& c : p.layers)
         for (const ConstantFile& f : c.constants) os << "#include \"weights/" << f.name << "\"\n";
     os << "\n";
+    // Readers of every tensor (io_stream clones a tensor read by several kernels).
+    std::map<std::string, int> readers, used;
+    for (const LayerCode& c : p.layers)
+        for (const KernelCall& k : c.calls)
+            for (const std::string& i : k.inputs) readers[i]++;
     if (p.stream) {
-        os << "void " << top << "(hls::stream<input_t>& " << in << ", hls::stream<result_t>& " << out << ") {\n"
+        os << "void " << top << "(hls::stream<input_beat_t>& " << in << ", hls::stream<result_beat_t>& " << out << ") {\n"
            << "    #pragma HLS INTERFACE axis port=" << in << "\n"
            << "    #pragma HLS INTERFACE axis port=" << out << "\n"
            << "    #pragma HLS DATAFLOW\n";
@@ -125,26 +149,53 @@ std::string topSource(const Project& p) {
            << "    #pragma HLS INTERFACE ap_vld port=" << out << "\n"
            << "    #pragma HLS PIPELINE\n";
     }
-    size_t k = 0;
-    for (size_t li = 1; li < p.g.layers.size(); ++li) {
-        const Layer& l = p.g.layers[li];
-        const LayerCode& c = p.layers[k++];
-        const Layer& src = *p.g.find(l.input());
-        const std::string var = p.varName(l), type = p.typeName(l);
-        os << "\n";
-        if (&l != &p.g.output()) {
-            if (p.stream) {
-                os << "    hls::stream<" << type << "> " << var << "(\"" << var << "\");\n"
-                   << "    #pragma HLS STREAM variable=" << var << " depth=" << l.outSize() << "\n";
-            } else {
-                os << "    " << type << " " << var << "[" << l.outSize() << "];\n"
-                   << "    #pragma HLS ARRAY_PARTITION variable=" << var << " complete dim=0\n";
-            }
+    auto declare = [&](const std::string& var, const TensorInfo& t) {
+        if (p.stream) {
+            os << "    hls::stream<" << t.beat << "> " << var << "(\"" << var << "\");\n"
+               << "    #pragma HLS STREAM variable=" << var << " depth=" << t.size / t.chan << "\n";
+        } else {
+            os << "    " << t.type << " " << var << "[" << t.size << "];\n"
+               << "    #pragma HLS ARRAY_PARTITION variable=" << var << " complete dim=0\n";
         }
-        os << "    nnet::" << c.kernel << "<" << p.typeName(src) << ", " << type << ", " << c.id << "_config>("
-           << p.varName(src) << ", " << var;
-        for (const std::string& a : c.constantArgs) os << ", " << a;
-        os << ");\n";
+    };
+    // io_stream: copies of a tensor read by n > 1 kernels, made by a chain of two-way clones.
+    auto cloneCopies = [&](const TensorInfo& t) {
+        const int n = readers[t.key];
+        if (!p.stream || n < 2) return;
+        std::string from = t.var;
+        os << "    // " << t.var << " is read by " << n << " layers\n";
+        for (int k = 1; k < n; ++k) {
+            const std::string copy = t.var + "_cpy" + std::to_string(k);
+            const std::string rest = k + 1 < n ? t.var + "_rest" + std::to_string(k) : t.var + "_cpy" + std::to_string(n);
+            declare(copy, t);
+            declare(rest, t);
+            os << "    nnet::clone_stream<" << t.beat << ", " << t.size / t.chan << ">(" << from << ", " << copy << ", "
+               << rest << ");\n";
+            from = rest;
+        }
+    };
+    auto reader = [&](const std::string& key) {
+        const TensorInfo& t = p.tensor(key);
+        if (!p.stream || readers[key] < 2) return t.var;
+        return t.var + "_cpy" + std::to_string(++used[key]);
+    };
+    os << "\n";
+    cloneCopies(p.input());
+    for (const LayerCode& c : p.layers) {
+        for (const KernelCall& k : c.calls) {
+            const TensorInfo& o = p.tensor(k.output);
+            os << "\n";
+            if (k.output != p.g.output().name) declare(o.var, o);
+            os << "    nnet::" << k.kernel << "<";
+            for (const std::string& i : k.inputs) os << (p.stream ? p.tensor(i).beat : p.tensor(i).type) << ", ";
+            os << (p.stream ? (k.output == p.g.output().name ? std::string("result_beat_t") : o.beat) : o.type) << ", "
+               << k.config << ">(";
+            for (const std::string& i : k.inputs) os << reader(i) << ", ";
+            os << o.var;
+            for (const std::string& a : k.constantArgs) os << ", " << a;
+            os << ");\n";
+            cloneCopies(o);
+        }
     }
     os << "}\n";
     return os.str();
@@ -208,11 +259,18 @@ int main(int argc, char** argv) {
         result_t y[N_OUTPUT];
 )";
     if (p.stream)
-        os << R"(        hls::stream<input_t> in("input");
-        hls::stream<result_t> out("output");
-        for (int i = 0; i < N_INPUT; i++) in.write(x[i]);
+        os << R"(        hls::stream<input_beat_t> in("input");
+        hls::stream<result_beat_t> out("output");
+        for (int b = 0; b < N_INPUT / (int)input_beat_t::size; b++) {
+            input_beat_t beat;
+            for (int c = 0; c < (int)input_beat_t::size; c++) beat[c] = x[b * input_beat_t::size + c];
+            in.write(beat);
+        }
         )" << top << R"((in, out);
-        for (int j = 0; j < N_OUTPUT; j++) y[j] = out.read();
+        for (int b = 0; b < N_OUTPUT / (int)result_beat_t::size; b++) {
+            const result_beat_t beat = out.read();
+            for (int c = 0; c < (int)result_beat_t::size; c++) y[b * result_beat_t::size + c] = beat[c];
+        }
 )";
     else
         os << "        " << top << "(x, y);\n";
@@ -278,11 +336,11 @@ void validateSchedule(const Graph& g) {
             throw Error(where + "Strategy '" + s + "' is not supported (Latency or Resource)");
         const int rf = l.schedule.reuseFactor;
         if (rf < 1) throw Error(where + "ReuseFactor " + std::to_string(rf) + " is invalid: it must be >= 1");
-        if (l.kind == LayerKind::Dense) {
+        if (isMac(l)) {
             const auto [nIn, nOut] = macDims(l);
             const long long limit = (long long)nIn * nOut;
             if (rf > limit)
-                throw Error(where + "ReuseFactor " + std::to_string(rf) + " is invalid for a Dense layer with n_in=" +
+                throw Error(where + "ReuseFactor " + std::to_string(rf) + " is invalid for a " + hlsClassName(l) + " layer with n_in=" +
                             std::to_string(nIn) + ", n_out=" + std::to_string(nOut) +
                             ": it must be between 1 and n_in*n_out = " + std::to_string(limit));
         }
@@ -296,20 +354,31 @@ void writeProject(const Graph& g, const Emulator& emu, const std::string& outDir
         throw Error("HLS backend: IOType '" + g.ioType + "' is not supported (io_parallel or io_stream)");
     validateSchedule(g);
     checkHeaderWidths(g);  // refuse types the bundled ap_fixed header cannot compile
-    // The HLS templates pipeline a chain of layers (each reads the one before it).
-    for (size_t k = 1; k < g.layers.size(); ++k)
-        if (g.layers[k].inputs.size() != 1 || g.layers[k].inputs[0] != g.layers[k - 1].name)
-            throw Error("HLS backend: layer '" + g.layers[k].name + "' (" + hlsClassName(g.layers[k]) +
-                        "): models with branches (residual or concatenated paths) are not supported by the HLS backend yet");
-    Project p{g, emu, opt, fs::path(outDir), cppNames(g), {}, g.ioType == "io_stream"};
-    if (p.stream)
-        for (size_t k = 0; k + 1 < g.layers.size(); ++k)
-            if (g.consumers(g.layers[k].name).size() != 1)
-                throw Error("HLS backend: layer '" + g.layers[k].name +
-                            "': io_stream needs a chain of layers (each output read by exactly one layer)");
+    Project p{g, emu, opt, fs::path(outDir), cppNames(g), {}, g.ioType == "io_stream", {}, {}};
+    auto layerTensor = [&](const Layer& l) {
+        TensorInfo t;
+        t.key = l.name;
+        const std::string& id = p.ids.at(l.name);
+        t.var = l.kind == LayerKind::Input ? id : id + "_out";
+        t.type = l.kind == LayerKind::Input ? "input_t" : id + "_result_t";
+        t.beat = l.kind == LayerKind::Input ? "input_beat_t" : id + "_beat_t";
+        t.size = l.outSize();
+        t.chan = l.shape.back();
+        return t;
+    };
+    p.addTensor(layerTensor(g.input()));
     for (size_t k = 1; k < g.layers.size(); ++k) {
         const Layer& l = g.layers[k];
-        p.layers.push_back(emitLayer(l, p.ids.at(l.name), emu.inputType(l.name), emu));
+        LayerInputs in;
+        for (const std::string& name : l.inputs) {
+            const Layer& src = g.at(name);
+            in.types.push_back(src.type("result"));
+            in.shapes.push_back(src.shape);
+            in.keys.push_back(name);
+        }
+        p.layers.push_back(emitLayer(l, p.ids.at(l.name), in, emu));
+        for (const TensorInfo& t : p.layers.back().intermediates) p.addTensor(t);
+        p.addTensor(layerTensor(l));
     }
 
     const fs::path tmpl = templateDir();

@@ -24,7 +24,7 @@ struct HlsOptions {
 
 // Writes the project into outDir (created if missing; existing files are overwritten).
 // Throws tachyon::Error naming the layer for configurations the backend cannot build
-// (invalid ReuseFactor, unsupported strategy, io_stream on a non-chain graph).
+// (invalid ReuseFactor, unsupported strategy, averages wider than 62-bit integers).
 void writeProject(const Graph& g, const Emulator& emu, const std::string& outDir, const HlsOptions& opt);
 
 // Checks the schedule of every layer without writing anything (same errors as writeProject).

@@ -1,5 +1,12 @@
-// Activation layers: y_i = result(f(x_i)). Piecewise-linear functions are exact; sigmoid
-// and tanh read a lookup table indexed by the input's raw value (nnet_common.h).
+// Activation layers: y_i = result(f(x_i)), one kernel for every function (CONFIG_T::function).
+// Piecewise-linear functions are exact; the others read the emulator's lookup table, indexed
+// by the input's raw value (nnet_common.h table_index):
+//   sigmoid, tanh, softplus, softsign   result(table[idx])
+//   elu                                 x >= 0 ? result(x) : result(table[idx])
+//   selu                                x >= 0 ? result(lambda * x) : result(table[idx])
+//   swish                               result(x * table[idx])   (the table holds sigmoid)
+// param[] holds the param_t constants: {alpha} (leaky_relu), {slope, offset} (hard_sigmoid),
+// {lambda} (selu). Functions without a table or parameters are passed nnet::none.
 #ifndef NNET_ACTIVATION_H_
 #define NNET_ACTIVATION_H_
 
@@ -7,160 +14,89 @@
 
 namespace nnet {
 
+enum activation_function {
+    linear, relu, relu6, leaky_relu, hard_sigmoid, sigmoid, tanh, elu, selu, softplus, softsign, swish
+};
+
+// The placeholder table / parameter array.
+static const ap_uint<1> none[1] = {0};
+
 struct activation_config {
     // Overridden per layer in parameters.h.
-    static const unsigned n_in = 1;
+    static const unsigned n_in = 1;     // elements per sample
+    static const unsigned n_chan = 1;   // values per stream beat (the last axis)
     static const unsigned reuse_factor = 1;
+    static const unsigned function = linear;
+    static const unsigned in_width = 1;  // width of key_t, the input's raw integer
+    static const unsigned n_param = 1;
+    typedef ap_uint<1> table_t;
+    typedef ap_uint<1> param_t;
+    struct table {
+        static const int shift = 0;
+        static const long long offset = 0;
+        static const unsigned size = 1;
+    };
 };
 
 template <class data_T, class res_T, typename CONFIG_T>
-void linear(const data_T x[CONFIG_T::n_in], res_T y[CONFIG_T::n_in]) {
-    #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
-    for (unsigned i = 0; i < CONFIG_T::n_in; i++) {
-        #pragma HLS UNROLL
-        y[i] = x[i];
-    }
-}
-
-template <class data_T, class res_T, typename CONFIG_T>
-void relu(const data_T x[CONFIG_T::n_in], res_T y[CONFIG_T::n_in]) {
-    #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
-    for (unsigned i = 0; i < CONFIG_T::n_in; i++) {
-        #pragma HLS UNROLL
-        if (x[i] > 0) y[i] = x[i];
-        else y[i] = 0;
-    }
-}
-
-template <class data_T, class res_T, typename CONFIG_T>
-void relu6(const data_T x[CONFIG_T::n_in], res_T y[CONFIG_T::n_in]) {
-    #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
-    for (unsigned i = 0; i < CONFIG_T::n_in; i++) {
-        #pragma HLS UNROLL
-        if (x[i] <= 0) y[i] = 0;
-        else if (x[i] > 6) y[i] = 6;
-        else y[i] = x[i];
-    }
-}
-
-// alpha is already quantised to CONFIG_T::param_t.
-template <class data_T, class res_T, typename CONFIG_T>
-void leaky_relu(const data_T x[CONFIG_T::n_in], res_T y[CONFIG_T::n_in],
-                const typename CONFIG_T::param_t alpha) {
-    #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
-    for (unsigned i = 0; i < CONFIG_T::n_in; i++) {
-        #pragma HLS UNROLL
-        if (x[i] >= 0) y[i] = x[i];
-        else y[i] = alpha * x[i];
-    }
-}
-
-// clip(slope * x + offset, 0, 1), the sum exact; slope and offset are param_t constants.
-template <class data_T, class res_T, typename CONFIG_T>
-void hard_sigmoid(const data_T x[CONFIG_T::n_in], res_T y[CONFIG_T::n_in],
-                  const typename CONFIG_T::param_t slope, const typename CONFIG_T::param_t offset) {
-    #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
-    for (unsigned i = 0; i < CONFIG_T::n_in; i++) {
-        #pragma HLS UNROLL
-        if (slope * x[i] + offset <= 0) y[i] = 0;
-        else if (slope * x[i] + offset >= 1) y[i] = 1;
-        else y[i] = slope * x[i] + offset;
-    }
-}
-
-// Sigmoid and tanh: y = result(table[idx(raw(x))]).
-template <class data_T, class res_T, typename CONFIG_T>
-void table_activation(const data_T x[CONFIG_T::n_in], res_T y[CONFIG_T::n_in],
-                      const typename CONFIG_T::table_t table[CONFIG_T::table::size]) {
-    #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
-    for (unsigned i = 0; i < CONFIG_T::n_in; i++) {
-        #pragma HLS UNROLL
-        typedef typename CONFIG_T::key_t key_t;
-        const key_t key = raw_bits<key_t, CONFIG_T::in_width>(x[i]);
-        y[i] = table[table_index<typename CONFIG_T::table>(key)];
-    }
-}
-
-template <class data_T, class res_T, typename CONFIG_T>
-void sigmoid(const data_T x[CONFIG_T::n_in], res_T y[CONFIG_T::n_in],
-             const typename CONFIG_T::table_t table[CONFIG_T::table::size]) {
+res_T activation_value(const data_T& x, const typename CONFIG_T::table_t table[CONFIG_T::table::size],
+                       const typename CONFIG_T::param_t param[CONFIG_T::n_param]) {
     #pragma HLS INLINE
-    table_activation<data_T, res_T, CONFIG_T>(x, y, table);
+    typedef typename CONFIG_T::key_t key_t;
+    switch (CONFIG_T::function) {
+    case relu:
+        if (x > 0) return res_T(x);
+        return res_T(0);
+    case relu6:
+        if (x <= 0) return res_T(0);
+        if (x > 6) return res_T(6);
+        return res_T(x);
+    case leaky_relu:
+        if (x >= 0) return res_T(x);
+        return res_T(param[0] * x);
+    case hard_sigmoid:  // clip(slope * x + offset, 0, 1), the sum exact
+        if (param[0] * x + param[1] <= 0) return res_T(0);
+        if (param[0] * x + param[1] >= 1) return res_T(1);
+        return res_T(param[0] * x + param[1]);
+    case sigmoid:
+    case tanh:
+    case softplus:
+    case softsign:
+        return res_T(table[table_index<typename CONFIG_T::table>(raw_bits<key_t, CONFIG_T::in_width>(x))]);
+    case elu:
+        if (x >= 0) return res_T(x);
+        return res_T(table[table_index<typename CONFIG_T::table>(raw_bits<key_t, CONFIG_T::in_width>(x))]);
+    case selu:
+        if (x >= 0) return res_T(param[0] * x);
+        return res_T(table[table_index<typename CONFIG_T::table>(raw_bits<key_t, CONFIG_T::in_width>(x))]);
+    case swish:
+        return res_T(x * table[table_index<typename CONFIG_T::table>(raw_bits<key_t, CONFIG_T::in_width>(x))]);
+    default:  // linear
+        return res_T(x);
+    }
 }
 
-template <class data_T, class res_T, typename CONFIG_T>
-void tanh(const data_T x[CONFIG_T::n_in], res_T y[CONFIG_T::n_in],
-          const typename CONFIG_T::table_t table[CONFIG_T::table::size]) {
-    #pragma HLS INLINE
-    table_activation<data_T, res_T, CONFIG_T>(x, y, table);
+template <class data_T, class res_T, typename CONFIG_T, class table_T, class param_T>
+void activation(const data_T x[CONFIG_T::n_in], res_T y[CONFIG_T::n_in], const table_T table[], const param_T param[]) {
+    #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
+    for (unsigned i = 0; i < CONFIG_T::n_in; i++) {
+        #pragma HLS UNROLL
+        y[i] = activation_value<data_T, res_T, CONFIG_T>(x[i], table, param);
+    }
 }
 
-// ---- io_stream: read the sample, apply the array kernel, write the result ----
-template <class data_T, class res_T, typename CONFIG_T>
-void linear(hls::stream<data_T>& in, hls::stream<res_T>& out) {
-    data_T x[CONFIG_T::n_in];
-    res_T y[CONFIG_T::n_in];
-    read_vector<data_T, CONFIG_T::n_in>(in, x);
-    linear<data_T, res_T, CONFIG_T>(x, y);
-    write_vector<res_T, CONFIG_T::n_in>(y, out);
-}
-
-template <class data_T, class res_T, typename CONFIG_T>
-void relu(hls::stream<data_T>& in, hls::stream<res_T>& out) {
-    data_T x[CONFIG_T::n_in];
-    res_T y[CONFIG_T::n_in];
-    read_vector<data_T, CONFIG_T::n_in>(in, x);
-    relu<data_T, res_T, CONFIG_T>(x, y);
-    write_vector<res_T, CONFIG_T::n_in>(y, out);
-}
-
-template <class data_T, class res_T, typename CONFIG_T>
-void relu6(hls::stream<data_T>& in, hls::stream<res_T>& out) {
-    data_T x[CONFIG_T::n_in];
-    res_T y[CONFIG_T::n_in];
-    read_vector<data_T, CONFIG_T::n_in>(in, x);
-    relu6<data_T, res_T, CONFIG_T>(x, y);
-    write_vector<res_T, CONFIG_T::n_in>(y, out);
-}
-
-template <class data_T, class res_T, typename CONFIG_T>
-void leaky_relu(hls::stream<data_T>& in, hls::stream<res_T>& out,
-                const typename CONFIG_T::param_t alpha) {
-    data_T x[CONFIG_T::n_in];
-    res_T y[CONFIG_T::n_in];
-    read_vector<data_T, CONFIG_T::n_in>(in, x);
-    leaky_relu<data_T, res_T, CONFIG_T>(x, y, alpha);
-    write_vector<res_T, CONFIG_T::n_in>(y, out);
-}
-
-template <class data_T, class res_T, typename CONFIG_T>
-void hard_sigmoid(hls::stream<data_T>& in, hls::stream<res_T>& out,
-                  const typename CONFIG_T::param_t slope, const typename CONFIG_T::param_t offset) {
-    data_T x[CONFIG_T::n_in];
-    res_T y[CONFIG_T::n_in];
-    read_vector<data_T, CONFIG_T::n_in>(in, x);
-    hard_sigmoid<data_T, res_T, CONFIG_T>(x, y, slope, offset);
-    write_vector<res_T, CONFIG_T::n_in>(y, out);
-}
-
-template <class data_T, class res_T, typename CONFIG_T>
-void sigmoid(hls::stream<data_T>& in, hls::stream<res_T>& out,
-             const typename CONFIG_T::table_t table[CONFIG_T::table::size]) {
-    data_T x[CONFIG_T::n_in];
-    res_T y[CONFIG_T::n_in];
-    read_vector<data_T, CONFIG_T::n_in>(in, x);
-    table_activation<data_T, res_T, CONFIG_T>(x, y, table);
-    write_vector<res_T, CONFIG_T::n_in>(y, out);
-}
-
-template <class data_T, class res_T, typename CONFIG_T>
-void tanh(hls::stream<data_T>& in, hls::stream<res_T>& out,
-          const typename CONFIG_T::table_t table[CONFIG_T::table::size]) {
-    data_T x[CONFIG_T::n_in];
-    res_T y[CONFIG_T::n_in];
-    read_vector<data_T, CONFIG_T::n_in>(in, x);
-    table_activation<data_T, res_T, CONFIG_T>(x, y, table);
-    write_vector<res_T, CONFIG_T::n_in>(y, out);
+template <class data_T, class res_T, typename CONFIG_T, class table_T, class param_T>
+void activation(hls::stream<data_T>& in, hls::stream<res_T>& out, const table_T table[], const param_T param[]) {
+    for (unsigned p = 0; p < CONFIG_T::n_in / CONFIG_T::n_chan; p++) {
+        #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
+        const data_T x = in.read();
+        res_T y;
+        for (unsigned c = 0; c < CONFIG_T::n_chan; c++) {
+            #pragma HLS UNROLL
+            y[c] = activation_value<typename data_T::value_type, typename res_T::value_type, CONFIG_T>(x[c], table, param);
+        }
+        out.write(y);
+    }
 }
 
 }  // namespace nnet

@@ -1,6 +1,10 @@
 // Shared pieces of the Tachyon HLS layer kernels. Every kernel computes exactly what
 // docs/semantics.md specifies (the Tachyon emulator is the reference); only standard
 // ap_fixed / ap_int / hls::stream API is used, so the code builds with the vendor headers.
+//
+// Tensors are channels-last ([width, channels] or [height, width, channels]) and flat:
+// element (h, w, c) is at (h * width + w) * channels + c. In io_stream a tensor travels
+// one pixel per beat: an nnet::array holding all channels (the last axis) of one position.
 #ifndef NNET_COMMON_H_
 #define NNET_COMMON_H_
 
@@ -10,6 +14,16 @@
 namespace nnet {
 
 enum strategy { latency, resource };
+
+// One stream beat: N values (the channels of one pixel).
+template <class T, unsigned N>
+struct array {
+    typedef T value_type;
+    static const unsigned size = N;
+    T data[N];
+    T& operator[](unsigned i) { return data[i]; }
+    const T& operator[](unsigned i) const { return data[i]; }
+};
 
 // The raw two's-complement integer of a fixed-point value, as an ap_int/ap_uint of the same
 // width and signedness (key_T): raw(x) = x * 2^F.
@@ -21,7 +35,7 @@ key_T raw_bits(const data_T& x) {
     return key;
 }
 
-// Lookup-table index shared by sigmoid, tanh and softmax:
+// Lookup-table index shared by the table activations and softmax:
 //   idx = clamp((key >> shift) + offset, 0, size - 1)
 // TABLE supplies shift, offset (the lowest valid shifted key is -offset) and size.
 template <class TABLE, class key_T>
@@ -33,23 +47,109 @@ unsigned table_index(const key_T& key) {
     return (unsigned)(shifted + TABLE::offset).to_int();
 }
 
-// io_stream: one value per stream element, n values per sample, in index order.
-template <class T, unsigned N>
-void read_vector(hls::stream<T>& in, T x[N]) {
+// y = res(sum / den), the exact quotient converted once (average pooling, average merge).
+// sum_T is a signed ap_fixed of SUM_W bits and SUM_F fractional bits, den >= 1. With
+// q = floor(v * 2^(RES_F)) and the remainder compared with half an LSB, the value
+// 4q + {0: exact, 1: below half, 2: half, 3: above half} at RES_F + 2 fractional bits
+// (quotient_T) rounds and overflows exactly as the true quotient does in every mode.
+// The writer checks that the shifted sum fits 62 bits.
+template <class res_T, class quotient_T, int QW, int RES_F, class sum_T, int SUM_W, int SUM_F>
+res_T divide_cast(const sum_T& sum, long long den) {
     #pragma HLS INLINE
-    for (unsigned i = 0; i < N; i++) {
+    long long num = raw_bits<ap_int<SUM_W>, SUM_W>(sum).to_int64();
+    if (RES_F >= SUM_F) num = num * (1LL << (RES_F >= SUM_F ? RES_F - SUM_F : 0));
+    else den = den * (1LL << (RES_F < SUM_F ? SUM_F - RES_F : 0));
+    long long q = num / den, r = num % den;
+    if (r < 0) {  // floor division
+        q -= 1;
+        r += den;
+    }
+    const int where = r == 0 ? 0 : (2 * r < den ? 1 : (2 * r == den ? 2 : 3));
+    quotient_T t;
+    t.range(QW - 1, 0) = 4 * q + where;
+    return res_T(t);
+}
+
+// ---- windows of convolution and pooling -------------------------------------------------
+// CONFIG_T: in_height, in_width, n_chan, out_height, out_width, filt_height, filt_width,
+// stride_height, stride_width, dilation_height, dilation_width, pad_top, pad_left (1-D
+// layers have height 1). The window of output (oh, ow) covers input rows
+// oh * stride_height - pad_top + kh * dilation_height and likewise columns.
+
+// The window of output (oh, ow) in im2col order (kernel rows, kernel columns, channels),
+// zeros where it covers padding; inside[t] tells whether tap t lies in the input. buf holds
+// ROWS input rows, row ih in slot ih % ROWS: the whole input (io_parallel) or the line
+// buffer (io_stream).
+template <class T, typename CONFIG_T, unsigned ROWS>
+void fill_window(const T buf[ROWS * CONFIG_T::in_width * CONFIG_T::n_chan], unsigned oh, unsigned ow,
+                 T win[CONFIG_T::filt_height * CONFIG_T::filt_width * CONFIG_T::n_chan],
+                 bool inside[CONFIG_T::filt_height * CONFIG_T::filt_width]) {
+    #pragma HLS INLINE
+    for (unsigned kh = 0; kh < CONFIG_T::filt_height; kh++) {
+        #pragma HLS UNROLL
+        for (unsigned kw = 0; kw < CONFIG_T::filt_width; kw++) {
+            #pragma HLS UNROLL
+            const int ih = int(oh * CONFIG_T::stride_height + kh * CONFIG_T::dilation_height) - int(CONFIG_T::pad_top);
+            const int iw = int(ow * CONFIG_T::stride_width + kw * CONFIG_T::dilation_width) - int(CONFIG_T::pad_left);
+            const bool in = ih >= 0 && ih < int(CONFIG_T::in_height) && iw >= 0 && iw < int(CONFIG_T::in_width);
+            const unsigned tap = kh * CONFIG_T::filt_width + kw;
+            inside[tap] = in;
+            const unsigned base = in ? ((unsigned(ih) % ROWS) * CONFIG_T::in_width + unsigned(iw)) * CONFIG_T::n_chan : 0;
+            for (unsigned c = 0; c < CONFIG_T::n_chan; c++) {
+                #pragma HLS UNROLL
+                if (in) win[tap * CONFIG_T::n_chan + c] = buf[base + c];
+                else win[tap * CONFIG_T::n_chan + c] = 0;
+            }
+        }
+    }
+}
+
+// io_stream: the raster index (row * in_width + column) of the input pixel after which
+// every value of output (oh, ow)'s window has arrived: its last row and column, clamped
+// to the input.
+template <typename CONFIG_T>
+unsigned window_ready_at(unsigned oh, unsigned ow) {
+    #pragma HLS INLINE
+    int r = int(oh * CONFIG_T::stride_height + (CONFIG_T::filt_height - 1) * CONFIG_T::dilation_height) - int(CONFIG_T::pad_top);
+    int c = int(ow * CONFIG_T::stride_width + (CONFIG_T::filt_width - 1) * CONFIG_T::dilation_width) - int(CONFIG_T::pad_left);
+    r = r < 0 ? 0 : (r >= int(CONFIG_T::in_height) ? int(CONFIG_T::in_height) - 1 : r);
+    c = c < 0 ? 0 : (c >= int(CONFIG_T::in_width) ? int(CONFIG_T::in_width) - 1 : c);
+    return unsigned(r) * CONFIG_T::in_width + unsigned(c);
+}
+
+// ---- io_stream helpers ---------------------------------------------------------------------
+
+// A tensor read by several layers: every beat copied to each reader's stream.
+template <class T, unsigned BEATS>
+void clone_stream(hls::stream<T>& in, hls::stream<T>& out1, hls::stream<T>& out2) {
+    for (unsigned b = 0; b < BEATS; b++) {
         #pragma HLS PIPELINE II=1
-        x[i] = in.read();
+        const T v = in.read();
+        out1.write(v);
+        out2.write(v);
+    }
+}
+
+// One beat into an array slice and back.
+template <class T, unsigned N>
+void read_beat(hls::stream<array<T, N> >& in, T x[N]) {
+    #pragma HLS INLINE
+    const array<T, N> beat = in.read();
+    for (unsigned i = 0; i < N; i++) {
+        #pragma HLS UNROLL
+        x[i] = beat[i];
     }
 }
 
 template <class T, unsigned N>
-void write_vector(const T y[N], hls::stream<T>& out) {
+void write_beat(const T y[N], hls::stream<array<T, N> >& out) {
     #pragma HLS INLINE
+    array<T, N> beat;
     for (unsigned i = 0; i < N; i++) {
-        #pragma HLS PIPELINE II=1
-        out.write(y[i]);
+        #pragma HLS UNROLL
+        beat[i] = y[i];
     }
+    out.write(beat);
 }
 
 }  // namespace nnet

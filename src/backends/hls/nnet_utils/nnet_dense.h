@@ -1,5 +1,7 @@
 // Dense layer: y_j = result(accum(b_j) + sum_i accum(x_i * w_ij)), products cast to the
-// accumulator and added in ascending input order, then the optional fused ReLU.
+// accumulator and added in ascending input order, then the optional fused ReLU. On an N-D
+// input the product runs over the last axis at every position. Convolutions (nnet_conv.h)
+// use the same multiply-accumulate (`mac`) on each output position's window.
 //
 // Only non-zero weights are stored: entry k multiplies x[w_in[k]] by w[k] into output
 // w_out[k]. Entries are sorted by input index, so every output still accumulates in
@@ -20,6 +22,7 @@ struct dense_config {
     // Overridden per layer in parameters.h.
     static const unsigned n_in = 1;
     static const unsigned n_out = 1;
+    static const unsigned n_positions = 1;
     static const unsigned n_nonzero = 1;
     static const unsigned reuse_factor = 1;
     static const unsigned block_factor = 1;
@@ -85,12 +88,13 @@ void dense_resource(const data_T x[CONFIG_T::n_in], res_T y[CONFIG_T::n_out],
     dense_finish<res_T, CONFIG_T>(acc, y);
 }
 
+// One multiply-accumulate vector: y = mac(x), n_in -> n_out (Dense rows, convolution windows).
 template <class data_T, class res_T, typename CONFIG_T>
-void dense(const data_T x[CONFIG_T::n_in], res_T y[CONFIG_T::n_out],
-           const typename CONFIG_T::weight_t w[CONFIG_T::n_nonzero],
-           const typename CONFIG_T::index_in_t w_in[CONFIG_T::n_nonzero],
-           const typename CONFIG_T::index_out_t w_out[CONFIG_T::n_nonzero],
-           const typename CONFIG_T::bias_t b[CONFIG_T::n_out]) {
+void mac(const data_T x[CONFIG_T::n_in], res_T y[CONFIG_T::n_out],
+         const typename CONFIG_T::weight_t w[CONFIG_T::n_nonzero],
+         const typename CONFIG_T::index_in_t w_in[CONFIG_T::n_nonzero],
+         const typename CONFIG_T::index_out_t w_out[CONFIG_T::n_nonzero],
+         const typename CONFIG_T::bias_t b[CONFIG_T::n_out]) {
     #pragma HLS INLINE
     if (CONFIG_T::strategy == resource)
         dense_resource<data_T, res_T, CONFIG_T>(x, y, w, w_in, w_out, b);
@@ -98,19 +102,49 @@ void dense(const data_T x[CONFIG_T::n_in], res_T y[CONFIG_T::n_out],
         dense_latency<data_T, res_T, CONFIG_T>(x, y, w, w_in, w_out, b);
 }
 
+// Dense over the last axis: the same vector product at each of n_positions positions
+// (1 for a flat input; every pixel of an image).
+template <class data_T, class res_T, typename CONFIG_T>
+void dense(const data_T x[CONFIG_T::n_positions * CONFIG_T::n_in], res_T y[CONFIG_T::n_positions * CONFIG_T::n_out],
+           const typename CONFIG_T::weight_t w[CONFIG_T::n_nonzero],
+           const typename CONFIG_T::index_in_t w_in[CONFIG_T::n_nonzero],
+           const typename CONFIG_T::index_out_t w_out[CONFIG_T::n_nonzero],
+           const typename CONFIG_T::bias_t b[CONFIG_T::n_out]) {
+    for (unsigned p = 0; p < CONFIG_T::n_positions; p++) {
+        data_T xp[CONFIG_T::n_in];
+        #pragma HLS ARRAY_PARTITION variable=xp complete
+        res_T yp[CONFIG_T::n_out];
+        #pragma HLS ARRAY_PARTITION variable=yp complete
+        for (unsigned i = 0; i < CONFIG_T::n_in; i++) {
+            #pragma HLS UNROLL
+            xp[i] = x[p * CONFIG_T::n_in + i];
+        }
+        mac<data_T, res_T, CONFIG_T>(xp, yp, w, w_in, w_out, b);
+        for (unsigned j = 0; j < CONFIG_T::n_out; j++) {
+            #pragma HLS UNROLL
+            y[p * CONFIG_T::n_out + j] = yp[j];
+        }
+    }
+}
+
+// io_stream: one beat (the last axis of one position) in, one beat out.
 template <class data_T, class res_T, typename CONFIG_T>
 void dense(hls::stream<data_T>& in, hls::stream<res_T>& out,
            const typename CONFIG_T::weight_t w[CONFIG_T::n_nonzero],
            const typename CONFIG_T::index_in_t w_in[CONFIG_T::n_nonzero],
            const typename CONFIG_T::index_out_t w_out[CONFIG_T::n_nonzero],
            const typename CONFIG_T::bias_t b[CONFIG_T::n_out]) {
-    data_T x[CONFIG_T::n_in];
-    #pragma HLS ARRAY_PARTITION variable=x complete
-    res_T y[CONFIG_T::n_out];
-    #pragma HLS ARRAY_PARTITION variable=y complete
-    read_vector<data_T, CONFIG_T::n_in>(in, x);
-    dense<data_T, res_T, CONFIG_T>(x, y, w, w_in, w_out, b);
-    write_vector<res_T, CONFIG_T::n_out>(y, out);
+    typedef typename data_T::value_type in_t;
+    typedef typename res_T::value_type out_t;
+    for (unsigned p = 0; p < CONFIG_T::n_positions; p++) {
+        in_t x[CONFIG_T::n_in];
+        #pragma HLS ARRAY_PARTITION variable=x complete
+        out_t y[CONFIG_T::n_out];
+        #pragma HLS ARRAY_PARTITION variable=y complete
+        read_beat<in_t, CONFIG_T::n_in>(in, x);
+        mac<in_t, out_t, CONFIG_T>(x, y, w, w_in, w_out, b);
+        write_beat<out_t, CONFIG_T::n_out>(y, out);
+    }
 }
 
 }  // namespace nnet

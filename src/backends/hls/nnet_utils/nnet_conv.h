@@ -1,0 +1,99 @@
+// Convolution, 1-D and 2-D, plain and depthwise: at every output position the window is
+// gathered in im2col order (kernel rows, kernel columns, input channels; zeros over
+// padding) and multiplied by the non-zero weights with the Dense multiply-accumulate
+// (nnet_dense.h): acc = accum(b), acc += accum(x_i * w_i) in ascending window order,
+// y = result(acc), then the optional fused ReLU.
+//
+// Weight entry k multiplies window value w_in[k] into output channel w_out[k]. For a
+// depthwise convolution (output channel c * depth_multiplier + m reads input channel c)
+// w_in[k] = tap * n_chan + c, so both kinds share this kernel; zero weights are not stored.
+//
+// io_parallel: one window per output position (positions pipelined with II = reuse_factor
+// under Latency; under Resource each window's products are folded over reuse_factor cycles).
+// io_stream: pixels arrive in raster order into a line buffer of the last buffer_rows input
+// rows (buffer_rows = (filt_height - 1) * dilation_height + 1); an output pixel is computed
+// and written as soon as the last input pixel its window needs has arrived
+// (window_ready_at), so outputs leave in raster order while the input is still arriving.
+#ifndef NNET_CONV_H_
+#define NNET_CONV_H_
+
+#include "nnet_common.h"
+#include "nnet_dense.h"
+
+namespace nnet {
+
+struct conv_config : dense_config {
+    // Overridden per layer in parameters.h (with the dense_config fields: n_in = the window
+    // size, n_out = the output channels).
+    static const unsigned in_height = 1, in_width = 1, n_chan = 1;
+    static const unsigned out_height = 1, out_width = 1, n_filt = 1;
+    static const unsigned filt_height = 1, filt_width = 1;
+    static const unsigned stride_height = 1, stride_width = 1;
+    static const unsigned dilation_height = 1, dilation_width = 1;
+    static const unsigned pad_top = 0, pad_left = 0;
+    static const unsigned buffer_rows = 1;
+};
+
+template <class data_T, class res_T, typename CONFIG_T>
+void conv(const data_T x[CONFIG_T::in_height * CONFIG_T::in_width * CONFIG_T::n_chan],
+          res_T y[CONFIG_T::out_height * CONFIG_T::out_width * CONFIG_T::n_filt],
+          const typename CONFIG_T::weight_t w[CONFIG_T::n_nonzero],
+          const typename CONFIG_T::index_in_t w_in[CONFIG_T::n_nonzero],
+          const typename CONFIG_T::index_out_t w_out[CONFIG_T::n_nonzero],
+          const typename CONFIG_T::bias_t b[CONFIG_T::n_filt]) {
+    for (unsigned oh = 0; oh < CONFIG_T::out_height; oh++) {
+        for (unsigned ow = 0; ow < CONFIG_T::out_width; ow++) {
+            data_T win[CONFIG_T::n_in];
+            #pragma HLS ARRAY_PARTITION variable=win complete
+            bool inside[CONFIG_T::filt_height * CONFIG_T::filt_width];
+            res_T yp[CONFIG_T::n_filt];
+            #pragma HLS ARRAY_PARTITION variable=yp complete
+            fill_window<data_T, CONFIG_T, CONFIG_T::in_height>(x, oh, ow, win, inside);
+            mac<data_T, res_T, CONFIG_T>(win, yp, w, w_in, w_out, b);
+            for (unsigned j = 0; j < CONFIG_T::n_filt; j++) {
+                #pragma HLS UNROLL
+                y[(oh * CONFIG_T::out_width + ow) * CONFIG_T::n_filt + j] = yp[j];
+            }
+        }
+    }
+}
+
+template <class data_T, class res_T, typename CONFIG_T>
+void conv(hls::stream<data_T>& in, hls::stream<res_T>& out,
+          const typename CONFIG_T::weight_t w[CONFIG_T::n_nonzero],
+          const typename CONFIG_T::index_in_t w_in[CONFIG_T::n_nonzero],
+          const typename CONFIG_T::index_out_t w_out[CONFIG_T::n_nonzero],
+          const typename CONFIG_T::bias_t b[CONFIG_T::n_filt]) {
+    typedef typename data_T::value_type in_t;
+    typedef typename res_T::value_type out_t;
+    in_t lines[CONFIG_T::buffer_rows * CONFIG_T::in_width * CONFIG_T::n_chan];
+    unsigned oh = 0, ow = 0;  // the next output pixel
+    for (unsigned ih = 0; ih < CONFIG_T::in_height; ih++) {
+        for (unsigned iw = 0; iw < CONFIG_T::in_width; iw++) {
+            const data_T pixel = in.read();
+            const unsigned slot = ((ih % CONFIG_T::buffer_rows) * CONFIG_T::in_width + iw) * CONFIG_T::n_chan;
+            for (unsigned c = 0; c < CONFIG_T::n_chan; c++) {
+                #pragma HLS UNROLL
+                lines[slot + c] = pixel[c];
+            }
+            while (oh < CONFIG_T::out_height && window_ready_at<CONFIG_T>(oh, ow) <= ih * CONFIG_T::in_width + iw) {
+                in_t win[CONFIG_T::n_in];
+                #pragma HLS ARRAY_PARTITION variable=win complete
+                bool inside[CONFIG_T::filt_height * CONFIG_T::filt_width];
+                out_t yp[CONFIG_T::n_filt];
+                #pragma HLS ARRAY_PARTITION variable=yp complete
+                fill_window<in_t, CONFIG_T, CONFIG_T::buffer_rows>(lines, oh, ow, win, inside);
+                mac<in_t, out_t, CONFIG_T>(win, yp, w, w_in, w_out, b);
+                write_beat<out_t, CONFIG_T::n_filt>(yp, out);
+                if (++ow == CONFIG_T::out_width) {
+                    ow = 0;
+                    oh++;
+                }
+            }
+        }
+    }
+}
+
+}  // namespace nnet
+
+#endif
