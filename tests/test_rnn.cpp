@@ -116,9 +116,9 @@ struct RecRef {
             t.attrs = ActAttrs{k};
             t.precision["table"] = l.type("table");
             t.table = l.table;
-            const std::string key = toString(k) + keyT.str();
-            if (!tables.count(key)) tables[key] = buildActivationTable(t, keyT);
-            const LookupTable& tbl = tables.at(key);
+            const std::string tk = toString(k) + keyT.str();
+            if (!tables.count(tk)) tables[tk] = buildActivationTable(t, keyT);
+            const LookupTable& tbl = tables.at(tk);
             const I e = tbl.values[size_t(tbl.index(int64_t(key)))];
             return A.castRaw(e, tbl.valueType.frac());
         }
