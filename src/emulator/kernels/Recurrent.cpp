@@ -42,6 +42,9 @@ struct RecMac {
     int shift = 0;                 // product frac - A frac
     bool trnFast = false;          // TRN and no overflow possible: acc += (x*w) >> shift
     bool exactFast = false;        // shift <= 0 and no overflow: acc += (x*w) << -shift
+    // A wraps (AP_WRAP, no saturation bits): wrapping is modular, so wrapping every partial
+    // sum equals wrapping the exact sum once (products exact or truncated as above).
+    bool wrapFast = false;
 
     void build(const std::vector<int64_t>& wRaw, int wFrac, const std::vector<int64_t>& bRaw, int bFrac,
                const FixedType& inT, const FixedType& accT, int nInputs, int nOutputs, int colBegin, int colEnd,
@@ -74,20 +77,27 @@ struct RecMac {
         const bool smallX = maxX < double(int64_t(1) << 30);
         trnFast = noOverflow && smallW && smallX && shift >= 0 && accT.quant == Quant::TRN;
         exactFast = noOverflow && smallW && smallX && shift <= 0 && shift > -20;
+        const bool modular = accT.overflow == Overflow::WRAP && accT.satBits == 0 && accT.width <= 62 &&
+                             !accCast.generic && double(nIn + 1) * std::ldexp(maxX * double(int64_t(1) << 30), -std::max(shift, 0)) < 1e18;
+        wrapFast = !trnFast && !exactFast && smallW && smallX && modular &&
+                   ((shift >= 0 && accT.quant == Quant::TRN) || (shift <= 0 && shift > -20));
     }
 
     // acc (nOut raws of A) from x (nIn raws of the input type).
     void run(const int64_t* x, int64_t* acc, uint64_t& ov) const {
         std::copy(biasAcc.begin(), biasAcc.end(), acc);
-        if (trnFast || exactFast) {
+        if (trnFast || exactFast || wrapFast) {
+            const bool down = shift >= 0;
             for (int i = 0; i < nIn; ++i) {
                 const int64_t xi = x[i];
                 const int64_t* wi = w.data() + size_t(i) * nOut;
-                if (trnFast)
+                if (down)
                     for (int j = 0; j < nOut; ++j) acc[j] += (xi * wi[j]) >> shift;
                 else
                     for (int j = 0; j < nOut; ++j) acc[j] += (xi * wi[j]) * (int64_t(1) << -shift);
             }
+            if (wrapFast)
+                for (int j = 0; j < nOut; ++j) acc[j] = accCast(acc[j], ov);
             return;
         }
         for (int i = 0; i < nIn; ++i) {
