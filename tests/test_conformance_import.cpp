@@ -121,7 +121,7 @@ TEST(ConformanceImport, UnsupportedModelsAreRefused) {
         {"keras/qkeras_mnist_dense.json", {"q_dense_2", "QDense"}},
         {"keras/KERAS_3layer_binary_smaller.json", {"BinaryDense"}},
         {"keras/KERAS_3layer_ternary_small.json", {"TernaryDense"}},
-        {"keras/garnet_1layer.json", {"gar_1", "GarNet"}},
+        // keras/garnet_1layer.json imports since issue 14 (Rnn.GarNetZooModelMatchesReference).
         {"onnx/bnn_model_fc_1layer.onnx", {"BipolarQuant"}},
         {"pytorch/three_layer_model.pt", {"torch.onnx.export"}},
     };

@@ -23,7 +23,9 @@ namespace {
 // Model-level `maximum` (caps inferred `auto` types, as in hls4ml).
 const std::set<std::string> kPrecisionVars = {"default", "maximum", "result",    "accum",     "weight",
                                               "bias",    "scale",   "shift",     "table",     "exp_table",
-                                              "inv_table", "inv_inp", "param",   "slope"};
+                                              "inv_table", "inv_inp", "param",   "slope",
+                                              // recurrent layers (hls4ml names)
+                                              "state", "recurrent_weight", "recurrent_bias"};
 // `auto` is hls4ml's "infer it"; not allowed for the fallback types themselves.
 bool autoAllowed(const std::string& var) { return var != "default" && var != "maximum"; }
 
@@ -211,7 +213,9 @@ LayerConfig parseLayer(const Ctx& c, const YAML::Node& node, const std::string& 
 void merge(LayerConfig& into, const LayerConfig& from) {
     if (from.precision.count("default")) {
         // A single type for the layer replaces its data types, not the table/param helpers.
-        for (const char* v : {"result", "accum", "weight", "bias", "scale", "shift"}) into.precision.erase(v);
+        for (const char* v : {"result", "accum", "weight", "bias", "scale", "shift", "state", "recurrent_weight",
+                              "recurrent_bias"})
+            into.precision.erase(v);
     }
     for (const auto& [k, v] : from.precision) into.precision[k] = v;
     if (from.reuseFactor) into.reuseFactor = from.reuseFactor;
@@ -449,7 +453,7 @@ void concretiseAutos(const Layer& layer, LayerConfig& lc, const std::string& sou
     if (isMac(layer) && lc.strategy == "Distributed_Arithmetic") lc.precision["accum"] = "auto";
     if (!isMac(layer) && isAuto("accum")) lc.precision.erase("accum");
 
-    for (const char* var : {"weight", "bias", "scale", "shift"}) {
+    for (const char* var : {"weight", "bias", "scale", "shift", "recurrent_weight", "recurrent_bias"}) {
         if (!isAuto(var)) continue;
         auto vals = layer.params.find(var);
         if (vals == layer.params.end()) {   // a variable this layer does not have

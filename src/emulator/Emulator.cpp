@@ -28,6 +28,10 @@ struct Emulator::Impl {
     std::vector<size_t> sizes;                      // per-sample output size per layer
     std::map<std::string, size_t> index;
     size_t valuesPerRow = 0;                        // all layers' outputs together
+    // Multi-input models: the model row is the Input layers' values concatenated; offset
+    // and size of each Input layer's part (one entry per Input layer).
+    std::vector<size_t> inputOffset, inputWidth;
+    size_t inputRow = 0;
 
     // Rows per chunk: the requested number, fewer for big tensors, so that one chunk's
     // buffers stay around 32 MB whatever the model.
@@ -48,6 +52,8 @@ std::unique_ptr<Kernel> makeKernel(const Layer& l, std::vector<KernelInput> ins)
     case LayerKind::Activation: return makeActivationKernel(l, std::move(ins));
     case LayerKind::Softmax: return makeSoftmaxKernel(l, std::move(ins));
     case LayerKind::Merge: return makeMergeKernel(l, std::move(ins));
+    case LayerKind::Recurrent: return makeRecurrentKernel(l, std::move(ins));
+    case LayerKind::GarNet: return makeGarNetKernel(l, std::move(ins));
     case LayerKind::Input:
     case LayerKind::Reshape:
     case LayerKind::Transpose:
@@ -86,7 +92,19 @@ void runChunk(const Emulator::Impl& impl, const double* in, size_t rows, bool fi
     for (size_t k = 0; k < impl.kernels.size(); ++k) {
         bufs[k].resize(rows * impl.sizes[k]);
         ins.clear();
-        if (k == 0) ins.push_back(in);
+        if (k < impl.inputOffset.size()) {
+            if (impl.inputOffset.size() == 1) {
+                ins.push_back(in);
+            } else {
+                // This Input layer's columns of the concatenated model row.
+                static thread_local std::vector<double> part;
+                const size_t w = impl.inputWidth[k], off = impl.inputOffset[k];
+                part.resize(rows * w);
+                for (size_t r = 0; r < rows; ++r)
+                    std::copy(in + r * impl.inputRow + off, in + r * impl.inputRow + off + w, part.data() + r * w);
+                ins.push_back(part.data());
+            }
+        }
         for (size_t i : impl.inputsOf[k]) ins.push_back(bufs[i].data());
         if (fixedMode) {
             LayerStats& st = (*stats)[k];
@@ -123,6 +141,11 @@ Emulator::Emulator(const Graph& g) : graph_(g), impl_(std::make_unique<Impl>()) 
         impl_->inputsOf.push_back(std::move(producers));
         impl_->sizes.push_back(size_t(l.outSize()));
         impl_->valuesPerRow += size_t(l.outSize());
+        if (l.kind == LayerKind::Input) {
+            impl_->inputOffset.push_back(impl_->inputRow);
+            impl_->inputWidth.push_back(size_t(l.outSize()));
+            impl_->inputRow += size_t(l.outSize());
+        }
     }
 }
 
@@ -197,8 +220,18 @@ void Emulator::runFixed(const double* x, size_t rows, int64_t* outRaw, double* o
                         std::vector<LayerStats>* stats, const EmulatorOptions& opt) const {
     const size_t nIn = size_t(inputSize()), nOut = size_t(outputSize());
     const FixedType& inT = graph_.input().type("result");
+    const auto inputs = graph_.inputs();
     auto total = runFixedChunks(*impl_, graph_, rows, outRaw, opt, [&](size_t begin, size_t n, double* dst) {
-        return castInputs(inT, x + begin * nIn, n * nIn, dst);
+        if (inputs.size() == 1) return castInputs(inT, x + begin * nIn, n * nIn, dst);
+        // Several inputs: each part of the row is cast to its own Input layer's type.
+        uint64_t ov = 0;
+        for (size_t r = 0; r < n; ++r)
+            for (size_t k = 0; k < inputs.size(); ++k) {
+                const size_t off = impl_->inputOffset[k];
+                ov += castInputs(inputs[k]->type("result"), x + (begin + r) * nIn + off, impl_->inputWidth[k],
+                                 dst + r * nIn + off);
+            }
+        return ov;
     });
     if (stats) *stats = std::move(total);
     if (outValue) {
@@ -219,9 +252,14 @@ void Emulator::runFloat(const double* x, size_t rows, double* out, const Emulato
 }
 
 std::vector<std::vector<double>> Emulator::traceFixed(const double* x, size_t rows) const {
-    const FixedType& inT = graph_.input().type("result");
     std::vector<double> raw(rows * size_t(inputSize()));
-    for (size_t i = 0; i < raw.size(); ++i) raw[i] = double(int64_t(inT.castDouble(x[i])));
+    const auto inputs = graph_.inputs();
+    for (size_t k = 0; k < inputs.size(); ++k) {
+        const FixedType& inT = inputs[k]->type("result");
+        for (size_t r = 0; r < rows; ++r)
+            for (size_t i = impl_->inputOffset[k]; i < impl_->inputOffset[k] + impl_->inputWidth[k]; ++i)
+                raw[r * impl_->inputRow + i] = double(int64_t(inT.castDouble(x[r * impl_->inputRow + i])));
+    }
     std::vector<LayerStats> stats(graph_.layers.size());
     std::vector<std::vector<double>> trace;
     runChunk(*impl_, raw.data(), rows, true, trace, &stats);

@@ -31,6 +31,11 @@ struct LayerConstants {
     LookupTable table;                   // table activations (size 0 when none)
     bool hasSoftmax = false;
     SoftmaxTables softmax;
+    // Recurrent layers: recurrent weights and bias; the tables of `activation` over the
+    // accumulator (gate pre-activations) and over the state (LSTM's act(c)), and of
+    // `recurrent_activation` over the accumulator (size 0 when the function needs none).
+    std::vector<int64_t> recurrentWeight, recurrentBias;
+    LookupTable actTable, stateActTable, recurrentTable;
 };
 
 class Kernel {
@@ -60,6 +65,8 @@ std::unique_ptr<Kernel> makeActivationKernel(const Layer& l, std::vector<KernelI
 std::unique_ptr<Kernel> makeSoftmaxKernel(const Layer& l, std::vector<KernelInput> ins);
 std::unique_ptr<Kernel> makeMovementKernel(const Layer& l, std::vector<KernelInput> ins);   // Input, Reshape, Transpose, Pad, Resize, Concatenate
 std::unique_ptr<Kernel> makeMergeKernel(const Layer& l, std::vector<KernelInput> ins);
+std::unique_ptr<Kernel> makeRecurrentKernel(const Layer& l, std::vector<KernelInput> ins);   // SimpleRNN, LSTM, GRU
+std::unique_ptr<Kernel> makeGarNetKernel(const Layer& l, std::vector<KernelInput> ins);
 
 // Per-thread scratch space that chunks reuse instead of asking the allocator each time.
 std::vector<double>& scratch(int slot);

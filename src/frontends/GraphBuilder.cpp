@@ -77,7 +77,10 @@ Layer& GraphBuilder::append(const std::string& name, LayerKind kind, const std::
 }
 
 std::string GraphBuilder::input(const std::string& name, const Shape& shape) {
-    if (!graph_.layers.empty()) fail("input '" + name + "': only one model input is supported");
+    // Several inputs are allowed as long as they come first (the model input row is their
+    // concatenation in this order; see Graph::inputs).
+    if (!graph_.layers.empty() && graph_.layers.back().kind != LayerKind::Input)
+        fail("input '" + name + "': model inputs must be declared before every other layer");
     for (int d : shape)
         if (d <= 0) fail("input '" + name + "' has no fixed per-sample shape (" + shapeString(shape) + ")");
     if (shape.empty() || product(shape) <= 0) fail("input '" + name + "' has an invalid shape (" + shapeString(shape) + ")");

@@ -29,7 +29,9 @@ const std::set<std::string> kSupportedClasses = {
     "SeparableConv1D", "SeparableConv2D", "ZeroPadding1D", "ZeroPadding2D", "MaxPooling1D", "MaxPooling2D",
     "AveragePooling1D", "AveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D",
     "GlobalAveragePooling1D", "GlobalAveragePooling2D", "UpSampling1D", "UpSampling2D", "Add", "Subtract",
-    "Multiply", "Average", "Maximum", "Minimum", "Concatenate"};
+    "Multiply", "Average", "Maximum", "Minimum", "Concatenate",
+    // recurrent and graph layers (KerasReader::recurrent, KerasReader::garnet)
+    "SimpleRNN", "LSTM", "GRU", "GarNet", "GarNetStack"};
 
 // Keras class aliases: MaxPool2D is MaxPooling2D, Convolution2D is Conv2D, ...
 std::string canonicalClass(const std::string& cls) {
@@ -109,6 +111,9 @@ private:
     std::string zeroPadding(const json& cfg, const std::string& name, const std::string& cls, const std::string& in);
     std::string upSampling(const json& cfg, const std::string& name, const std::string& cls, const std::string& in);
     std::string reshape(const json& cfg, const std::string& name, const std::string& in);
+    std::string recurrent(const json& cfg, const std::string& name, const std::string& cls, const std::string& in);
+    std::string garnet(const json& cfg, const std::string& name, const std::string& cls,
+                       const std::vector<std::string>& ins);
 
     const json& arch_;
     std::string archFile_;
@@ -520,8 +525,10 @@ std::string KerasReader::layer(const std::string& cls, const std::string& name, 
         if (axis < 0 || axis >= rank) fail(name, cls, "axis out of range");
         return b_.add(name, LayerKind::Concatenate, ins, ConcatAttrs{axis});
     }
+    if (cls == "GarNet" || cls == "GarNetStack") return garnet(cfg, name, cls, ins);
     if (ins.size() != 1) fail(name, cls, "has " + std::to_string(ins.size()) + " inputs, expected one");
     const std::string& in = ins[0];
+    if (cls == "SimpleRNN" || cls == "LSTM" || cls == "GRU") return recurrent(cfg, name, cls, in);
     if (cls == "Dense") return dense(cfg, name, in);
     if (cls.find("Conv") != std::string::npos) return conv(cfg, name, cls, in);
     if (cls.find("Pooling") != std::string::npos) return pooling(cfg, name, cls, in);
@@ -574,6 +581,113 @@ std::string KerasReader::layer(const std::string& cls, const std::string& name, 
     return in;
 }
 
+// Keras 2 SimpleRNN / LSTM / GRU: kernel [nIn][G*units], recurrent_kernel [units][G*units],
+// bias [G*units] (GRU reset_after: [2][3*units], input and recurrent bias). Keras' gate
+// order (i, f, c, o; z, r, h) is the IR's.
+std::string KerasReader::recurrent(const json& cfg, const std::string& name, const std::string& cls,
+                                   const std::string& in) {
+    const Shape& x = b_.shape(in);
+    if (x.size() != 2) fail(name, cls, "expects a [steps, features] sequence input, got " + shapeString(x));
+    for (const char* key : {"return_state", "stateful", "time_major", "unroll_state"})
+        if (cfg.contains(key) && cfg[key].is_boolean() && cfg[key].get<bool>())
+            fail(name, cls, std::string("'") + key + "' is not supported");
+    if (!cfg.contains("units") || !cfg["units"].is_number_integer() || cfg["units"].get<int>() <= 0)
+        fail(name, cls, "no valid 'units'");
+    RecurrentAttrs a;
+    a.cell = cls == "LSTM" ? RnnCell::LSTM : cls == "GRU" ? RnnCell::GRU : RnnCell::SimpleRNN;
+    a.units = cfg["units"];
+    a.steps = x[0];
+    a.nIn = x[1];
+    a.returnSequences = cfg.value("return_sequences", false);
+    a.goBackwards = cfg.value("go_backwards", false);
+    a.resetAfter = a.cell == RnnCell::GRU && cfg.value("reset_after", false);
+    auto act = [&](const char* key, const char* dflt) {
+        const std::string s = cfg.contains(key) && cfg[key].is_string() ? cfg[key].get<std::string>() : dflt;
+        auto k = parseActivation(s);
+        if (!k || (*k != ActKind::Linear && *k != ActKind::ReLU && *k != ActKind::Sigmoid && *k != ActKind::Tanh &&
+                   *k != ActKind::HardSigmoid && *k != ActKind::Softsign && *k != ActKind::Softplus))
+            fail(name, cls, std::string("unsupported ") + key + " '" + s + "'");
+        return *k;
+    };
+    a.activation = act("activation", "tanh");
+    if (a.cell != RnnCell::SimpleRNN) a.recurrentActivation = act("recurrent_activation", "sigmoid");
+    const WeightIndex w = weightsOf(name);
+    if (w.empty()) fail(name, cls, "no weights for this layer in " + h5_.path());
+    const size_t g = size_t(a.gates()) * size_t(a.units);
+    std::vector<size_t> kd, rd, bd;
+    std::vector<double> kernel = weight(w, name, "kernel", kd);
+    std::vector<double> rec = weight(w, name, "recurrent_kernel", rd);
+    if (kernel.size() != size_t(a.nIn) * g) fail(name, cls, "kernel does not match [" + std::to_string(a.nIn) + ", " + std::to_string(g) + "]");
+    if (rec.size() != size_t(a.units) * g) fail(name, cls, "recurrent_kernel does not match [" + std::to_string(a.units) + ", " + std::to_string(g) + "]");
+    std::vector<double> bias(g, 0.0), rbias(g, 0.0);
+    const bool useBias = !cfg.contains("use_bias") || !cfg["use_bias"].is_boolean() || cfg["use_bias"].get<bool>();
+    if (useBias) {
+        std::vector<double> bv = weight(w, name, "bias", bd);
+        if (a.resetAfter && bv.size() == 2 * g) {
+            std::copy(bv.begin(), bv.begin() + long(g), bias.begin());
+            std::copy(bv.begin() + long(g), bv.end(), rbias.begin());
+        } else if (bv.size() == g) {
+            bias = bv;
+        } else {
+            fail(name, cls, "bias has " + std::to_string(bv.size()) + " values, expected " + std::to_string(a.resetAfter ? 2 * g : g));
+        }
+    }
+    return b_.add(name, LayerKind::Recurrent, {in}, a,
+                  {{"weight", std::move(kernel)}, {"recurrent_weight", std::move(rec)}, {"bias", std::move(bias)},
+                   {"recurrent_bias", std::move(rbias)}});
+}
+
+// GarNet / GarNetStack as defined in hls4ml's contrib/garnet.py (the zoo's custom layers).
+// Inputs: vertex data [V, F] and the vertex count ("xn" input format).
+std::string KerasReader::garnet(const json& cfg, const std::string& name, const std::string& cls,
+                                const std::vector<std::string>& ins) {
+    if (ins.size() != 2) fail(name, cls, "expects two inputs (vertex data and vertex count), got " + std::to_string(ins.size()));
+    if (!cfg.value("simplified", false)) fail(name, cls, "only simplified=True is supported (as in hls4ml)");
+    if (cfg.value("input_format", std::string("xn")) != "xn") fail(name, cls, "only input_format 'xn' is supported");
+    if (cfg.contains("output_activation") && !cfg["output_activation"].is_null() && cfg["output_activation"] != "linear")
+        fail(name, cls, "only a linear output_activation is supported (as in hls4ml)");
+    if (cfg.value("quantize_transforms", false)) fail(name, cls, "quantize_transforms is not supported");
+    const Shape& x = b_.shape(ins[0]);
+    if (x.size() != 2) fail(name, cls, "expects [vertices, features] vertex data, got " + shapeString(x));
+    GarNetAttrs a;
+    a.stack = cls == "GarNetStack";
+    a.nVertices = x[0];
+    a.nInFeatures = x[1];
+    a.collapse = cfg.contains("collapse") && cfg["collapse"].is_string() ? cfg["collapse"].get<std::string>() : "";
+    if (!a.collapse.empty() && a.collapse != "mean" && a.collapse != "sum" && a.collapse != "max")
+        fail(name, cls, "unsupported collapse '" + a.collapse + "'");
+    a.meanByNvert = cfg.value("mean_by_nvert", false);
+    auto sizes = [&](const char* key) {
+        std::vector<int> v;
+        if (!cfg.contains(key)) fail(name, cls, std::string("no '") + key + "'");
+        const json& j = cfg[key];
+        if (j.is_number_integer()) v.push_back(j.get<int>());
+        else if (j.is_array())
+            for (const auto& e : j) v.push_back(e.is_number_integer() ? e.get<int>() : -1);
+        if (v.empty()) fail(name, cls, std::string("invalid '") + key + "'");
+        return v;
+    };
+    a.nPropagate = sizes("n_propagate");
+    a.nAggregators = sizes("n_aggregators");
+    a.nFilters = sizes("n_filters");
+    if (a.nPropagate.size() != a.nFilters.size() || a.nAggregators.size() != a.nFilters.size() ||
+        (!a.stack && a.nFilters.size() != 1))
+        fail(name, cls, "n_propagate, n_aggregators and n_filters need one entry per sublayer");
+    const WeightIndex w = weightsOf(name);
+    if (w.empty()) fail(name, cls, "no weights for this layer in " + h5_.path());
+    std::map<std::string, std::vector<double>> params;
+    for (size_t k = 0; k < a.nFilters.size(); ++k) {
+        // GarNet names its weights FLR_kernel, ...; GarNetStack FLR0_kernel, FLR1_kernel, ...
+        const std::string src = a.stack ? std::to_string(k) : "", dst = std::to_string(k);
+        for (const char* part : {"FLR", "S", "Fout"})
+            for (const char* kind : {"_kernel", "_bias"}) {
+                std::vector<size_t> dims;
+                params[part + dst + kind] = weight(w, name, part + src + kind, dims);
+            }
+    }
+    return b_.add(name, LayerKind::GarNet, ins, a, std::move(params));
+}
+
 Graph KerasReader::read() {
     const json& layers = layerList();
     // Report unsupported layer classes first, all of them, before any structural problem.
@@ -588,7 +702,7 @@ Graph KerasReader::read() {
         b_.fail("unsupported layer type: " + unsupported +
                 ". Tachyon reads Keras Dense, Conv1D/2D, DepthwiseConv1D/2D, SeparableConv1D/2D, pooling, "
                 "BatchNormalization, activations, merges (Add, Concatenate, ...), ZeroPadding, UpSampling, "
-                "Flatten, Reshape, Permute and Dropout layers");
+                "Flatten, Reshape, Permute, Dropout, SimpleRNN, LSTM, GRU and GarNet/GarNetStack layers");
 
     const bool sequential = arch_.value("class_name", "") == "Sequential" || arch_["config"].is_array();
     std::string last;
@@ -601,7 +715,10 @@ Graph KerasReader::read() {
         if (outputOf_.count(name)) fail(name, cls, "duplicate layer name");
 
         if (cls == "InputLayer") {
-            if (!b_.empty()) fail(name, cls, "only one model input is supported");
+            // Several inputs (e.g. GarNet's vertex data and vertex count): the model input row
+            // is their concatenation in the order the model lists them.
+            if (!b_.empty() && b_.layer(last).kind != LayerKind::Input)
+                fail(name, cls, "an InputLayer after other layers is not supported");
             last = outputOf_[name] = b_.input(name, perSampleShape(cfg, name));
             continue;
         }

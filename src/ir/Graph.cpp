@@ -24,6 +24,8 @@ std::string toString(LayerKind k) {
     case LayerKind::Resize: return "UpSampling";
     case LayerKind::Merge: return "Merge";
     case LayerKind::Concatenate: return "Concatenate";
+    case LayerKind::Recurrent: return "Recurrent";
+    case LayerKind::GarNet: return "GarNet";
     }
     return "?";
 }
@@ -44,6 +46,10 @@ std::string toString(ActKind a) {
     case ActKind::Swish: return "swish";
     }
     return "?";
+}
+
+std::string toString(RnnCell c) {
+    return c == RnnCell::LSTM ? "LSTM" : c == RnnCell::GRU ? "GRU" : "SimpleRNN";
 }
 
 std::string toString(PoolOp p) { return p == PoolOp::Max ? "max" : "average"; }
@@ -105,6 +111,8 @@ std::string hlsClassName(const Layer& l) {
     }
     case LayerKind::Pad: return "ZeroPadding" + std::to_string(std::max<int>(1, int(l.shape.size()) - 1)) + "D";
     case LayerKind::Resize: return "UpSampling" + std::to_string(std::max<int>(1, int(l.shape.size()) - 1)) + "D";
+    case LayerKind::Recurrent: return toString(l.as<RecurrentAttrs>().cell);
+    case LayerKind::GarNet: return l.as<GarNetAttrs>().stack ? "GarNetStack" : "GarNet";
     case LayerKind::Merge: {
         std::string op = toString(l.as<MergeAttrs>().op);
         op[0] = char(std::toupper(static_cast<unsigned char>(op[0])));
@@ -168,6 +176,21 @@ size_t Graph::indexOf(const std::string& n) const {
     throw Error("model '" + name + "': no layer named '" + n + "'");
 }
 
+std::vector<const Layer*> Graph::inputs() const {
+    std::vector<const Layer*> out;
+    for (const Layer& l : layers) {
+        if (l.kind != LayerKind::Input) break;
+        out.push_back(&l);
+    }
+    return out;
+}
+
+int Graph::inputSize() const {
+    int n = 0;
+    for (const Layer* l : inputs()) n += l->outSize();
+    return n;
+}
+
 std::vector<const Layer*> Graph::consumers(const std::string& n) const {
     std::vector<const Layer*> out;
     for (auto& l : layers)
@@ -206,6 +229,29 @@ std::map<std::string, size_t> expectedParams(const Layer& l) {
                 {"bias", size_t(a.outChannels)}};
     }
     case LayerKind::BatchNorm: return {{"scale", size_t(l.shape.back())}, {"shift", size_t(l.shape.back())}};
+    case LayerKind::Recurrent: {
+        const auto& a = l.as<RecurrentAttrs>();
+        const size_t g = size_t(a.gates()) * size_t(a.units);
+        return {{"weight", size_t(a.nIn) * g}, {"recurrent_weight", size_t(a.units) * g}, {"bias", g},
+                {"recurrent_bias", g}};
+    }
+    case LayerKind::GarNet: {
+        const auto& a = l.as<GarNetAttrs>();
+        std::map<std::string, size_t> m;
+        int nIn = a.nInFeatures;
+        for (size_t k = 0; k < a.nFilters.size(); ++k) {
+            const std::string s = std::to_string(k);
+            const size_t p = size_t(a.nPropagate[k]), ag = size_t(a.nAggregators[k]), f = size_t(a.nFilters[k]);
+            m["FLR" + s + "_kernel"] = size_t(nIn) * p;
+            m["FLR" + s + "_bias"] = p;
+            m["S" + s + "_kernel"] = size_t(nIn) * ag;
+            m["S" + s + "_bias"] = ag;
+            m["Fout" + s + "_kernel"] = p * ag * f;
+            m["Fout" + s + "_bias"] = f;
+            nIn = a.nFilters[k];
+        }
+        return m;
+    }
     default: return {};
     }
 }
@@ -226,7 +272,8 @@ void verify(const Graph& g, bool requireTypes) {
         if (!seen.insert(l.name).second) fail(l, "duplicate layer name");
         if (l.shape.empty() || l.outSize() <= 0) fail(l, "empty or invalid output shape");
         if (l.kind == LayerKind::Input) {
-            if (i != 0) fail(l, "only one Input layer is supported");
+            if (i != 0 && g.layers[i - 1].kind != LayerKind::Input)
+                fail(l, "Input layers must come before every other layer");
             if (!l.inputs.empty()) fail(l, "an Input reads nothing");
             continue;
         }
@@ -318,6 +365,22 @@ std::string describe(const Layer& l) {
     case LayerKind::Resize: os << " scale=" << list(l.as<ResizeAttrs>().scale); break;
     case LayerKind::Merge: os << " " << toString(l.as<MergeAttrs>().op); break;
     case LayerKind::Concatenate: os << " axis=" << l.as<ConcatAttrs>().axis; break;
+    case LayerKind::Recurrent: {
+        const auto& a = l.as<RecurrentAttrs>();
+        os << " " << toString(a.cell) << " " << a.steps << "x" << a.nIn << "->" << a.units
+           << " activation=" << toString(a.activation);
+        if (a.cell != RnnCell::SimpleRNN) os << " recurrent_activation=" << toString(a.recurrentActivation);
+        if (a.returnSequences) os << " return_sequences";
+        if (a.goBackwards) os << (a.outputInInputOrder ? " reverse" : " go_backwards");
+        if (a.cell == RnnCell::GRU) os << (a.resetAfter ? " reset_after" : " reset_before");
+        return os.str();
+    }
+    case LayerKind::GarNet: {
+        const auto& a = l.as<GarNetAttrs>();
+        os << " " << a.nVertices << "x" << a.nInFeatures << " sublayers=" << a.nFilters.size()
+           << " collapse=" << (a.collapse.empty() ? "none" : a.collapse);
+        break;
+    }
     default: break;
     }
     const ActKind act = l.activation();

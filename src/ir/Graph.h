@@ -40,6 +40,8 @@ enum class LayerKind {
     Resize,       // nearest-neighbour upsampling by integer factors
     Merge,        // elementwise over inputs of one shape: add, subtract, multiply, ...
     Concatenate,  // along one axis
+    Recurrent,    // SimpleRNN / LSTM / GRU over a [steps, features] sequence
+    GarNet,       // GarNet / GarNetStack graph layer over [vertices, features] + vertex count
 };
 
 enum class ActKind {
@@ -109,10 +111,41 @@ struct ResizeAttrs { std::vector<int> scale; };           // one integer factor 
 struct MergeAttrs { MergeOp op = MergeOp::Add; };
 struct ConcatAttrs { int axis = 0; };                     // per-sample axis, >= 0
 
+// Recurrent layers (docs/semantics.md, "Recurrent layers"). Gates are stored in Keras'
+// order whatever the source: LSTM i, f, c, o; GRU z, r, h. params: "weight"
+// [nIn][G*units], "recurrent_weight" [units][G*units], "bias" and "recurrent_bias"
+// [G*units] (G = 1, 4, 3 for SimpleRNN, LSTM, GRU).
+enum class RnnCell { SimpleRNN, LSTM, GRU };
+struct RecurrentAttrs {
+    RnnCell cell = RnnCell::LSTM;
+    int units = 0, nIn = 0, steps = 0;
+    bool returnSequences = false;
+    bool goBackwards = false;          // steps processed last to first
+    bool outputInInputOrder = false;   // with goBackwards + returnSequences: output[t] is the state after
+                                       // input step t (ONNX "reverse"); otherwise in processing order (Keras)
+    bool resetAfter = true;            // GRU: r applied after the recurrent product (Keras 2 default, PyTorch)
+    ActKind activation = ActKind::Tanh;
+    ActKind recurrentActivation = ActKind::Sigmoid;
+    int gates() const { return cell == RnnCell::LSTM ? 4 : cell == RnnCell::GRU ? 3 : 1; }
+};
+std::string toString(RnnCell c);
+
+// GarNet / GarNetStack (hls4ml contrib/garnet.py, simplified form). Inputs: the vertex
+// features [nVertices][nInFeatures] and the vertex count [1]. One entry per sublayer in
+// the vectors; params per sublayer k: "FLR<k>_kernel", "FLR<k>_bias", "S<k>_kernel",
+// "S<k>_bias", "Fout<k>_kernel", "Fout<k>_bias" (Keras layouts, [in][out]).
+struct GarNetAttrs {
+    int nVertices = 0, nInFeatures = 0;
+    std::vector<int> nPropagate, nAggregators, nFilters;
+    std::string collapse;          // "mean", "sum", "max" or "" (per-vertex output)
+    bool meanByNvert = false;
+    bool stack = false;            // GarNetStack (Keras class)
+};
+
 struct NoAttrs {};
 
 using Attrs = std::variant<NoAttrs, DenseAttrs, ConvAttrs, PoolAttrs, ActAttrs, SoftmaxAttrs, ReshapeAttrs,
-                           TransposeAttrs, PadAttrs, ResizeAttrs, MergeAttrs, ConcatAttrs>;
+                           TransposeAttrs, PadAttrs, ResizeAttrs, MergeAttrs, ConcatAttrs, RecurrentAttrs, GarNetAttrs>;
 
 // A lookup table for sigmoid/tanh/softmax. See emulator/Tables.h for the exact indexing.
 struct TableSpec {
@@ -186,7 +219,10 @@ struct Graph {
     size_t indexOf(const std::string& name) const;      // throws if absent
     const Layer& input() const { return layers.front(); }
     const Layer& output() const { return layers.back(); }
-    int inputSize() const { return input().outSize(); }
+    // Several Input layers may lead the list (a multi-input model); the model's input row
+    // is then their values concatenated in layer order. inputSize() counts them all.
+    std::vector<const Layer*> inputs() const;
+    int inputSize() const;
     int outputSize() const { return output().outSize(); }
     // Layers that read `name`.
     std::vector<const Layer*> consumers(const std::string& name) const;

@@ -157,6 +157,30 @@ Shape inferShape(LayerKind kind, const Attrs& attrs, const std::vector<Shape>& i
         }
         return out;
     }
+    case LayerKind::Recurrent: {
+        expectInputs(in, 1, 1);
+        const auto& a = std::get<RecurrentAttrs>(attrs);
+        if (in[0] != Shape{a.steps, a.nIn})
+            bad("expects a [" + std::to_string(a.steps) + " steps, " + std::to_string(a.nIn) + " features] sequence, got " +
+                shapeString(in[0]));
+        if (a.units <= 0) bad("invalid number of units");
+        if (a.returnSequences) return {a.steps, a.units};
+        return {a.units};
+    }
+    case LayerKind::GarNet: {
+        expectInputs(in, 2, 2);
+        const auto& a = std::get<GarNetAttrs>(attrs);
+        if (in[0] != Shape{a.nVertices, a.nInFeatures})
+            bad("expects [" + std::to_string(a.nVertices) + " vertices, " + std::to_string(a.nInFeatures) +
+                " features] vertex data, got " + shapeString(in[0]));
+        if (product(in[1]) != 1) bad("expects the vertex count as one value, got " + shapeString(in[1]));
+        if (a.nFilters.empty() || a.nPropagate.size() != a.nFilters.size() || a.nAggregators.size() != a.nFilters.size())
+            bad("n_propagate, n_aggregators and n_filters need one entry per sublayer");
+        for (size_t k = 0; k < a.nFilters.size(); ++k)
+            if (a.nFilters[k] <= 0 || a.nPropagate[k] <= 0 || a.nAggregators[k] <= 0) bad("invalid GarNet sizes");
+        if (a.collapse.empty()) return {a.nVertices, a.nFilters.back()};
+        return {a.nFilters.back()};
+    }
     }
     bad("unknown layer kind");
 }

@@ -85,6 +85,27 @@ void assignPrecision(Graph& g, const Config& cfg) {
             if (text("accum") == "auto") l.precision["accum"] = autoAccumType(l, *inT, lc, cfg.source);
             else l.precision["accum"] = typed("accum");
             break;
+        case LayerKind::Recurrent: {
+            // hls4ml's recurrent variables; the state (h, and LSTM's c) defaults to the result type.
+            l.precision["weight"] = typed("weight");
+            l.precision["bias"] = typed("bias");
+            l.precision["recurrent_weight"] = typed("recurrent_weight");
+            l.precision["recurrent_bias"] = typed("recurrent_bias");
+            l.precision["accum"] = text("accum") == "auto" ? typed("result") : typed("accum");
+            l.precision["state"] = lc.precision.count("state") ? typed("state") : l.precision["result"];
+            const auto& ra = l.as<RecurrentAttrs>();
+            for (ActKind k : {ra.activation, ra.recurrentActivation}) {
+                if (usesTable(k) && k != ActKind::HardSigmoid) helper("table", defaultTableType());
+                if (k == ActKind::HardSigmoid) helper("param", defaultParamType());
+            }
+            break;
+        }
+        case LayerKind::GarNet:
+            l.precision["weight"] = typed("weight");
+            l.precision["bias"] = typed("bias");
+            l.precision["accum"] = text("accum") == "auto" ? typed("result") : typed("accum");
+            helper("table", defaultTableType());
+            break;
         case LayerKind::BatchNorm:
             l.precision["scale"] = typed("scale");
             l.precision["shift"] = typed("shift");

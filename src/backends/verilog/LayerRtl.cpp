@@ -219,6 +219,9 @@ std::string unsupportedReason(const Layer& l) {
         case ActKind::Swish: return "activation " + toString(l.activation());
         default: return {};
         }
+    case LayerKind::Recurrent:
+    case LayerKind::GarNet:
+        return hlsClassName(l) + " (recurrent and graph layers) is supported by the HLS backend only, not by the Verilog backend";
     default:
         return hlsClassName(l) + " layers are not supported by the Verilog backend yet";
     }

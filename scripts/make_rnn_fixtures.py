@@ -1,0 +1,236 @@
+#!/usr/bin/python3
+"""Build Tachyon's recurrent-network test fixtures.
+
+Usage: /usr/bin/python3 scripts/make_rnn_fixtures.py [OUTDIR]   (default: build/fixtures)
+
+PyTorch models (nn.LSTM / nn.GRU / nn.RNN, batch_first, briefly trained on seeded
+synthetic data), exported to ONNX with a batch of one (the shape arithmetic PyTorch writes
+for the zero initial state then folds to constants), each with
+  <name>.onnx, <name>_X.npy (1000 random N(0,1) rows, the [steps, features] sequence
+  flattened), <name>_Y.npy (torch's outputs in float64, flattened per row).
+Keras-2-layout models written by hand with h5py (<name>.json + <name>_weights.h5), with
+_X/_Y computed here in numpy from Keras' equations (go_backwards, reset_after=False,
+hard_sigmoid included), independently of Tachyon.
+
+Everything is deterministic (fixed seeds, single thread); rerunning rewrites the same files.
+"""
+import json
+import os
+import shutil
+import sys
+import tempfile
+
+import numpy as np
+import torch
+from torch import nn
+
+ROWS = 1000
+STAMP = "rnn_fixtures.stamp"
+VERSION = "1"
+
+
+class Seq(nn.Module):
+    """A recurrent layer (+ optional head); `take`: 'seq' (every step), 'last' (y[:, -1]),
+    'hn' (the final hidden state h_n)."""
+
+    def __init__(self, cell, n_in, hidden, steps, take, head=0, **kw):
+        super().__init__()
+        self.shape = (steps, n_in)
+        self.take = take
+        self.rnn = getattr(nn, cell)(n_in, hidden, batch_first=True, **kw)
+        self.head = nn.Linear(hidden, head) if head else None
+
+    def forward(self, x):
+        y, state = self.rnn(x)
+        if self.take == "last":
+            y = y[:, -1, :]
+        elif self.take == "hn":
+            h = state[0] if isinstance(state, tuple) else state
+            y = h.squeeze(0)
+        if self.head is not None:
+            y = self.head(y)
+        return y
+
+
+TORCH_MODELS = {
+    "lstm_seq": lambda: Seq("LSTM", 6, 8, 10, "seq"),
+    "lstm_last": lambda: Seq("LSTM", 6, 16, 20, "last", head=3),
+    "lstm_hn": lambda: Seq("LSTM", 4, 6, 7, "hn"),
+    "gru_last": lambda: Seq("GRU", 6, 8, 10, "last", head=2),
+    "gru_seq": lambda: Seq("GRU", 5, 6, 8, "seq"),
+    "rnn_seq": lambda: Seq("RNN", 5, 6, 8, "seq"),
+    "rnn_relu_last": lambda: Seq("RNN", 4, 5, 6, "last", nonlinearity="relu"),
+}
+
+
+def train_briefly(model, seed):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(256, *model.shape, generator=g)
+    with torch.no_grad():
+        out = model(x[:1])
+    teacher = torch.randn(int(np.prod(model.shape)), int(np.prod(out.shape[1:])), generator=g) / 8
+    y = torch.tanh(x.flatten(1) @ teacher).reshape(-1, *out.shape[1:])
+    opt = torch.optim.Adam(model.parameters(), lr=5e-3)
+    model.train()
+    for _ in range(30):
+        idx = torch.randint(0, x.shape[0], (64,), generator=g)
+        opt.zero_grad()
+        ((model(x[idx]) - y[idx]) ** 2).mean().backward()
+        opt.step()
+    model.eval()
+
+
+def make_torch_fixture(name, make, outdir, seed):
+    torch.manual_seed(seed)
+    model = make()
+    train_briefly(model, seed)
+    path = os.path.join(outdir, name + ".onnx")
+    torch.onnx.export(model, torch.zeros(1, *model.shape), path, input_names=["input"],
+                      output_names=["output"], opset_version=13)
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((ROWS, int(np.prod(model.shape))))
+    model.double()
+    with torch.no_grad():
+        Y = model(torch.from_numpy(X).reshape(ROWS, *model.shape)).numpy().reshape(ROWS, -1)
+    np.save(os.path.join(outdir, name + "_X.npy"), X)
+    np.save(os.path.join(outdir, name + "_Y.npy"), Y)
+
+
+# ---- Keras 2 layout, reference in numpy ----
+
+def act(name):
+    return {"tanh": np.tanh, "sigmoid": lambda x: 1 / (1 + np.exp(-x)), "relu": lambda x: np.maximum(x, 0),
+            "linear": lambda x: x, "hard_sigmoid": lambda x: np.clip(0.2 * x + 0.5, 0, 1)}[name]
+
+
+def keras_rnn(cls, cfg, w, x):
+    """Keras 2's SimpleRNN/LSTM/GRU on x [rows, T, F] -> [rows, (T,) units]."""
+    n = cfg["units"]
+    a = act(cfg.get("activation", "tanh"))
+    ra = act(cfg.get("recurrent_activation", "sigmoid"))
+    W, U, b = w["kernel:0"], w["recurrent_kernel:0"], w["bias:0"]
+    rows, T, _ = x.shape
+    h = np.zeros((rows, n))
+    c = np.zeros((rows, n))
+    outs = []
+    steps = range(T - 1, -1, -1) if cfg.get("go_backwards") else range(T)
+    for t in steps:
+        xt = x[:, t, :]
+        if cls == "SimpleRNN":
+            h = a(xt @ W + h @ U + b)
+        elif cls == "LSTM":
+            z = xt @ W + h @ U + b
+            i, f, g, o = ra(z[:, :n]), ra(z[:, n:2 * n]), a(z[:, 2 * n:3 * n]), ra(z[:, 3 * n:])
+            c = f * c + i * g
+            h = o * a(c)
+        else:
+            if cfg.get("reset_after"):
+                xz = xt @ W + b[0]
+                hz = h @ U + b[1]
+                zg = ra(xz[:, :n] + hz[:, :n])
+                r = ra(xz[:, n:2 * n] + hz[:, n:2 * n])
+                hh = a(xz[:, 2 * n:] + r * hz[:, 2 * n:])
+            else:
+                xz = xt @ W + b
+                zg = ra(xz[:, :n] + h @ U[:, :n])
+                r = ra(xz[:, n:2 * n] + h @ U[:, n:2 * n])
+                hh = a(xz[:, 2 * n:] + (r * h) @ U[:, 2 * n:])
+            h = zg * h + (1 - zg) * hh
+        outs.append(h)
+    return np.stack(outs, axis=1) if cfg.get("return_sequences") else h
+
+
+def make_keras_fixture(name, steps, n_in, spec, outdir, seed):
+    """spec: list of (class, config); a Dense head when class is 'Dense'."""
+    import h5py
+
+    rng = np.random.default_rng(seed)
+    layers = [{"class_name": "InputLayer", "name": "in", "inbound_nodes": [],
+               "config": {"name": "in", "batch_input_shape": [None, steps, n_in], "dtype": "float32"}}]
+    weights = {}
+    prev, width = "in", n_in
+    for k, (cls, cfg) in enumerate(spec):
+        lname = "%s_%d" % (cls.lower(), k)
+        cfg = dict(cfg, name=lname)
+        n = cfg["units"]
+        if cls == "Dense":
+            w = {"kernel:0": rng.standard_normal((width, n)) * 0.5, "bias:0": rng.standard_normal(n) * 0.1}
+        else:
+            g = {"SimpleRNN": 1, "LSTM": 4, "GRU": 3}[cls]
+            cell = {"SimpleRNN": "simple_rnn_cell", "LSTM": "lstm_cell", "GRU": "gru_cell"}[cls]
+            w = {"kernel:0": rng.standard_normal((width, g * n)) * 0.5,
+                 "recurrent_kernel:0": rng.standard_normal((n, g * n)) * 0.4,
+                 "bias:0": rng.standard_normal((2, g * n) if cls == "GRU" and cfg.get("reset_after") else g * n) * 0.2}
+            w = {cell + "/" + key: v for key, v in w.items()}
+        weights[lname] = {key: v.astype(np.float32) for key, v in w.items()}
+        layers.append({"class_name": cls, "name": lname, "config": cfg, "inbound_nodes": [[[prev, 0, 0, {}]]]})
+        prev, width = lname, n
+    arch = {"class_name": "Model", "keras_version": "2.4.0", "backend": "tensorflow",
+            "config": {"name": name, "layers": layers, "input_layers": [["in", 0, 0]],
+                       "output_layers": [[prev, 0, 0]]}}
+    with open(os.path.join(outdir, name + ".json"), "w") as f:
+        json.dump(arch, f, indent=1)
+    with h5py.File(os.path.join(outdir, name + "_weights.h5"), "w") as h:
+        names = [l["name"] for l in layers]
+        h.attrs["layer_names"] = np.array([s.encode() for s in names])
+        for s in names:
+            g = h.create_group(s)
+            ws = weights.get(s, {})
+            g.attrs["weight_names"] = np.array([("%s/%s" % (s, key)).encode() for key in ws], dtype="S")
+            for key, v in ws.items():
+                g.create_dataset("%s/%s" % (s, key), data=v)
+    X = rng.standard_normal((ROWS, steps * n_in))
+    y = X.reshape(ROWS, steps, n_in)
+    for k, (cls, cfg) in enumerate(spec):
+        lname = "%s_%d" % (cls.lower(), k)
+        w = {key.split("/")[-1]: v.astype(np.float64) for key, v in weights[lname].items()}
+        if cls == "Dense":
+            y = act(cfg.get("activation", "linear"))(y @ w["kernel:0"] + w["bias:0"])
+        else:
+            y = keras_rnn(cls, cfg, w, y)
+    np.save(os.path.join(outdir, name + "_X.npy"), X)
+    np.save(os.path.join(outdir, name + "_Y.npy"), y.reshape(ROWS, -1))
+
+
+KERAS_MODELS = {
+    "keras_lstm": (7, 5, [("LSTM", {"units": 6, "return_sequences": True, "go_backwards": True}),
+                          ("LSTM", {"units": 4, "recurrent_activation": "hard_sigmoid"}),
+                          ("Dense", {"units": 2, "activation": "linear"})]),
+    "keras_gru": (7, 5, [("GRU", {"units": 6, "return_sequences": True, "reset_after": True}),
+                         ("GRU", {"units": 5, "reset_after": False, "go_backwards": True}),
+                         ("Dense", {"units": 2, "activation": "sigmoid"})]),
+    "keras_simplernn": (6, 4, [("SimpleRNN", {"units": 5, "return_sequences": True, "activation": "relu"}),
+                               ("SimpleRNN", {"units": 3})]),
+}
+
+
+def publish(tmpdir, outdir):
+    files = sorted(os.listdir(tmpdir), key=lambda f: f == STAMP)
+    for rel in files:
+        os.replace(os.path.join(tmpdir, rel), os.path.join(outdir, rel))
+    shutil.rmtree(tmpdir, ignore_errors=True)
+    return [os.path.join(outdir, f) for f in files]
+
+
+def main():
+    outdir = sys.argv[1] if len(sys.argv) > 1 else os.path.join("build", "fixtures")
+    os.makedirs(outdir, exist_ok=True)
+    torch.set_num_threads(1)
+    tmpdir = tempfile.mkdtemp(prefix=".rnn_fixtures_", dir=outdir)
+    try:
+        import warnings
+        warnings.filterwarnings("ignore")
+        for i, (name, make) in enumerate(TORCH_MODELS.items()):
+            make_torch_fixture(name, make, tmpdir, seed=9100 + i)
+        for i, (name, (steps, n_in, spec)) in enumerate(KERAS_MODELS.items()):
+            make_keras_fixture(name, steps, n_in, spec, tmpdir, seed=9200 + i)
+        with open(os.path.join(tmpdir, STAMP), "w") as f:
+            f.write(VERSION + "\n")
+        for p in sorted(publish(tmpdir, outdir)):
+            print("wrote", p)
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
