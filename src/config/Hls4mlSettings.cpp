@@ -139,7 +139,8 @@ FixedType autoResultType(const Layer& layer, const FixedType* input, const Layer
     case LayerKind::Input:
     case LayerKind::Softmax:
     case LayerKind::Merge:
-    case LayerKind::Concatenate: return fallbackType(lc, source, at);
+    case LayerKind::Concatenate:
+    case LayerKind::Quantize: return fallbackType(lc, source, at);
     }
     return fallbackType(lc, source, at);
 }

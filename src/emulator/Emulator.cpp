@@ -48,6 +48,7 @@ std::unique_ptr<Kernel> makeKernel(const Layer& l, std::vector<KernelInput> ins)
     case LayerKind::Activation: return makeActivationKernel(l, std::move(ins));
     case LayerKind::Softmax: return makeSoftmaxKernel(l, std::move(ins));
     case LayerKind::Merge: return makeMergeKernel(l, std::move(ins));
+    case LayerKind::Quantize: return makeQuantizeKernel(l, std::move(ins));
     case LayerKind::Input:
     case LayerKind::Reshape:
     case LayerKind::Transpose:

@@ -60,6 +60,7 @@ std::unique_ptr<Kernel> makeActivationKernel(const Layer& l, std::vector<KernelI
 std::unique_ptr<Kernel> makeSoftmaxKernel(const Layer& l, std::vector<KernelInput> ins);
 std::unique_ptr<Kernel> makeMovementKernel(const Layer& l, std::vector<KernelInput> ins);   // Input, Reshape, Transpose, Pad, Resize, Concatenate
 std::unique_ptr<Kernel> makeMergeKernel(const Layer& l, std::vector<KernelInput> ins);
+std::unique_ptr<Kernel> makeQuantizeKernel(const Layer& l, std::vector<KernelInput> ins);   // QAT quantisers
 
 // Per-thread scratch space that chunks reuse instead of asking the allocator each time.
 std::vector<double>& scratch(int slot);

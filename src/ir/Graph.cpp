@@ -24,6 +24,7 @@ std::string toString(LayerKind k) {
     case LayerKind::Resize: return "UpSampling";
     case LayerKind::Merge: return "Merge";
     case LayerKind::Concatenate: return "Concatenate";
+    case LayerKind::Quantize: return "Quantize";
     }
     return "?";
 }
@@ -318,6 +319,12 @@ std::string describe(const Layer& l) {
     case LayerKind::Resize: os << " scale=" << list(l.as<ResizeAttrs>().scale); break;
     case LayerKind::Merge: os << " " << toString(l.as<MergeAttrs>().op); break;
     case LayerKind::Concatenate: os << " axis=" << l.as<ConcatAttrs>().axis; break;
+    case LayerKind::Quantize: {
+        const auto& a = l.as<QuantizeAttrs>();
+        if (a.mode == QuantizeMode::Threshold) os << " thresholds=" << a.nThresholds;
+        else os << (a.width.size() > 1 ? " per-element" : " ") << (a.width.size() > 1 ? "" : FixedType::fixed(std::max(a.width[0], 1), a.integer[0], a.isSigned[0]).str());
+        break;
+    }
     default: break;
     }
     const ActKind act = l.activation();
