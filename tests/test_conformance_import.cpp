@@ -117,11 +117,7 @@ TEST(ConformanceImport, PytorchBatchNormUnsqueeze) {
 TEST(ConformanceImport, UnsupportedModelsAreRefused) {
     REQUIRE_SHARED();
     const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
-        {"keras/qkeras_3layer.json", {"'fc1'", "QDense"}},
-        {"keras/qkeras_mnist_dense.json", {"q_dense_2", "QDense"}},
-        {"keras/KERAS_3layer_binary_smaller.json", {"BinaryDense"}},
-        {"keras/KERAS_3layer_ternary_small.json", {"TernaryDense"}},
-        // keras/garnet_1layer.json imports since issue 14 (Rnn.GarNetZooModelMatchesReference).
+        // garnet_1layer (issue 14) and the QKeras, binary and ternary models (issue 11) import now.
         {"onnx/bnn_model_fc_1layer.onnx", {"BipolarQuant"}},
         {"pytorch/three_layer_model.pt", {"torch.onnx.export"}},
     };

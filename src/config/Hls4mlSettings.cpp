@@ -142,6 +142,7 @@ FixedType autoResultType(const Layer& layer, const FixedType* input, const Layer
     case LayerKind::Concatenate:
     case LayerKind::Recurrent:
     case LayerKind::GarNet: return fallbackType(lc, source, at);
+    case LayerKind::Quantize: return fallbackType(lc, source, at);
     }
     return fallbackType(lc, source, at);
 }

@@ -67,6 +67,7 @@ std::unique_ptr<Kernel> makeMovementKernel(const Layer& l, std::vector<KernelInp
 std::unique_ptr<Kernel> makeMergeKernel(const Layer& l, std::vector<KernelInput> ins);
 std::unique_ptr<Kernel> makeRecurrentKernel(const Layer& l, std::vector<KernelInput> ins);   // SimpleRNN, LSTM, GRU
 std::unique_ptr<Kernel> makeGarNetKernel(const Layer& l, std::vector<KernelInput> ins);
+std::unique_ptr<Kernel> makeQuantizeKernel(const Layer& l, std::vector<KernelInput> ins);   // QAT quantisers
 
 // Per-thread scratch space that chunks reuse instead of asking the allocator each time.
 std::vector<double>& scratch(int slot);

@@ -5,6 +5,7 @@
 #include "frontends/GraphBuilder.h"
 #include "frontends/Frontend.h"
 #include "frontends/Hdf5File.h"
+#include "frontends/QuantizerMath.h"
 #include "util/Error.h"
 
 #include <nlohmann/json.hpp>
@@ -31,7 +32,10 @@ const std::set<std::string> kSupportedClasses = {
     "GlobalAveragePooling1D", "GlobalAveragePooling2D", "UpSampling1D", "UpSampling2D", "Add", "Subtract",
     "Multiply", "Average", "Maximum", "Minimum", "Concatenate",
     // recurrent and graph layers (KerasReader::recurrent, KerasReader::garnet)
-    "SimpleRNN", "LSTM", "GRU", "GarNet", "GarNetStack"};
+    "SimpleRNN", "LSTM", "GRU", "GarNet", "GarNetStack",
+    // Quantisation-aware layers: QKeras, HGQ proxy models, BinaryNet/TernaryNet dense layers.
+    "QDense", "QConv1D", "QConv2D", "QDepthwiseConv2D", "QSeparableConv1D", "QSeparableConv2D", "QActivation",
+    "QBatchNormalization", "QAveragePooling2D", "FixedPointQuantizer", "BinaryDense", "TernaryDense"};
 
 // Keras class aliases: MaxPool2D is MaxPooling2D, Convolution2D is Conv2D, ...
 std::string canonicalClass(const std::string& cls) {
@@ -104,6 +108,8 @@ private:
                            const std::string& layer, const std::string& cls);
     std::string layer(const std::string& cls, const std::string& name, const json& cfg,
                       const std::vector<std::string>& ins);
+    // The `activation` of a layer config: a Keras name or a QKeras quantiser.
+    std::string cfgActivation(const json& cfg, const std::string& name, const std::string& out, const std::string& cls);
     std::string dense(const json& cfg, const std::string& name, const std::string& in);
     std::string conv(const json& cfg, const std::string& name, const std::string& cls, const std::string& in);
     std::string pooling(const json& cfg, const std::string& name, const std::string& cls, const std::string& in);
@@ -114,6 +120,18 @@ private:
     std::string recurrent(const json& cfg, const std::string& name, const std::string& cls, const std::string& in);
     std::string garnet(const json& cfg, const std::string& name, const std::string& cls,
                        const std::vector<std::string>& ins);
+    // Quantisation-aware training (QuantizerMath.h).
+    std::vector<double> quantized(const json& cfg, const char* quantizerKey, std::vector<double> values,
+                                  const std::vector<size_t>& dims, const std::string& name, const std::string& cls,
+                                  std::optional<FixedType>& type, std::vector<double>* channelScale);
+    std::string quantizer(const std::string& name, const std::string& in, const QKerasQuantizer& q);
+    std::string thresholdLayer(const std::string& name, const std::string& in, std::vector<double> t,
+                               std::vector<int> strict, std::vector<double> levels);
+    std::string fixedPointQuantizer(const json& cfg, const std::string& name, const std::string& in);
+    std::string qAveragePooling(const json& cfg, const std::string& name, const std::string& in);
+    // Marks a MAC layer's weights and bias as trained (exact) types.
+    void trainedMac(const std::string& layer, const std::optional<FixedType>& w, const std::optional<FixedType>& b);
+    bool hgq_ = false;   // the model holds HGQ FixedPointQuantizer layers
 
     const json& arch_;
     std::string archFile_;
@@ -287,6 +305,14 @@ std::string KerasReader::activation(const std::string& name, const std::string& 
                                     const std::string& layer, const std::string& cls) {
     if (act == "linear") return in;
     if (act == "softmax") return b_.softmax(name, in);
+    // BinaryNet / TernaryNet activations (as hls4ml reads them): binary_tanh(x) =
+    // 2 round(clip((x+1)/2, 0, 1)) - 1, i.e. x > 0 ? 1 : -1; ternary_tanh(x) = x > 0.5 ? 1 :
+    // (x <= -0.5 ? -1 : 0).
+    if (act == "binary_tanh") return thresholdLayer(name, in, {0.0}, {1}, {-1.0, 1.0});
+    if (act == "ternary_tanh") return thresholdLayer(name, in, {-0.5, 0.5}, {1, 1}, {-1.0, 0.0, 1.0});
+    if (act.find('(') != std::string::npos || act.rfind("quantized_", 0) == 0 || act == "binary" || act == "ternary" ||
+        act == "stochastic_binary" || act == "stochastic_ternary")
+        return quantizer(name, in, *parseQKerasQuantizer(json(act), archFile_ + ": layer '" + layer + "' (" + cls + ")"));
     auto kind = parseActivation(act);
     // Keras 2 names: "leaky_relu" has no fixed slope as a string activation, so only the
     // LeakyReLU layer (with its alpha) is accepted.
@@ -302,22 +328,56 @@ std::string KerasReader::activation(const std::string& name, const std::string& 
 }
 
 std::string KerasReader::dense(const json& cfg, const std::string& name, const std::string& in) {
+    const std::string cls = cfg.contains("__class") ? cfg["__class"].get<std::string>() : "Dense";
     if (!cfg.contains("units") || !cfg["units"].is_number_integer() || cfg["units"].get<long long>() <= 0 ||
         cfg["units"].get<long long>() > (1 << 24))
-        fail(name, "Dense", "no valid 'units'");
+        fail(name, cls, "no valid 'units'");
     const int units = cfg["units"];
     const WeightIndex w = weightsOf(name);
-    if (w.empty()) fail(name, "Dense", "no weights for this layer in " + h5_.path());
+    if (w.empty()) fail(name, cls, "no weights for this layer in " + h5_.path());
     std::vector<size_t> kdims;
     std::vector<double> kernel = weight(w, name, "kernel", kdims);
     if (kdims.size() != 2 || (int)kdims[1] != units)
-        fail(name, "Dense", "kernel shape does not match [n_in, " + std::to_string(units) + "]");
+        fail(name, cls, "kernel shape does not match [n_in, " + std::to_string(units) + "]");
     if ((int)kdims[0] != b_.shape(in).back())
-        fail(name, "Dense", "kernel expects " + std::to_string(kdims[0]) + " inputs but the layer receives " +
-                                shapeString(b_.shape(in)));
-    std::string out = b_.dense(name, in, units, std::move(kernel), optionalBias(cfg, w, name, "Dense", units));
-    const std::string act = cfg.contains("activation") && cfg["activation"].is_string() ? cfg["activation"].get<std::string>() : "linear";
-    return activation(name + "_" + act, out, act, name, "Dense");   // hls4ml splits the fused activation the same way
+        fail(name, cls, "kernel expects " + std::to_string(kdims[0]) + " inputs but the layer receives " +
+                            shapeString(b_.shape(in)));
+    std::optional<FixedType> wT, bT;
+    std::vector<double> scale;
+    if (cls == "BinaryDense" || cls == "TernaryDense") {
+        // BinaryNet/TernaryNet (the layers hls4ml reads as binary/ternary weights):
+        // binarize(W, H) = H * (W/H > 0 ? 1 : -1); ternarize(W, H) = H * (W/H > 0.5 ? 1 :
+        // (W/H <= -0.5 ? -1 : 0)).
+        const double h = cfg.contains("H") && cfg["H"].is_number() ? cfg["H"].get<double>() : 1.0;
+        for (double& v : kernel) {
+            const double x = v / h;
+            v = cls == "BinaryDense" ? (x > 0 ? h : -h) : (x > 0.5 ? h : (x <= -0.5 ? -h : 0.0));
+        }
+        wT = exactTypeFor(kernel, archFile_ + ": layer '" + name + "' kernel");
+    } else {
+        kernel = quantized(cfg, "kernel_quantizer", std::move(kernel), kdims, name, cls, wT, &scale);
+    }
+    std::vector<double> bias = optionalBias(cfg, w, name, cls, units);
+    bias = quantized(cfg, "bias_quantizer", std::move(bias), {size_t(units)}, name, cls, bT, nullptr);
+    if (hgq_ && !wT) {   // HGQ proxy models store the already-quantised weights
+        wT = exactTypeFor(kernel, archFile_ + ": layer '" + name + "' kernel");
+        bT = exactTypeFor(bias, archFile_ + ": layer '" + name + "' bias");
+    }
+    std::string out;
+    if (scale.empty()) {
+        out = b_.dense(name, in, units, std::move(kernel), bias);
+        trainedMac(out, wT, bT);
+    } else {
+        // A scale that is no power of two (alpha "auto"): the integer-grid weights, then
+        // y = scale_j * acc_j + b_j as its own per-channel layer (hls4ml's ApplyAlpha).
+        out = b_.dense(name, in, units, std::move(kernel), std::vector<double>(size_t(units), 0.0));
+        trainedMac(out, wT, exactTypeFor({0.0}, ""));
+        std::vector<double> gamma(static_cast<size_t>(units), 0.0);
+        for (int j = 0; j < units; ++j) gamma[size_t(j)] = scale.size() == 1 ? scale[0] : scale[size_t(j)];
+        out = b_.batchNorm(name + "_alpha", out, gamma, bias, std::vector<double>(size_t(units), 0.0),
+                           std::vector<double>(size_t(units), 1.0), 0.0);
+    }
+    return cfgActivation(cfg, name, out, cls);
 }
 
 std::string KerasReader::conv(const json& cfg, const std::string& name, const std::string& cls, const std::string& in) {
@@ -341,9 +401,15 @@ std::string KerasReader::conv(const json& cfg, const std::string& name, const st
     if (w.empty()) fail(name, cls, "no weights for this layer in " + h5_.path());
     long long window = 1;
     for (int k : a.kernel) window *= k;
+    std::optional<FixedType> kernelT, biasT, pointT;
+    auto bias = [&](int n) {
+        return quantized(cfg, "bias_quantizer", optionalBias(cfg, w, name, cls, n), {size_t(n)}, name, cls, biasT, nullptr);
+    };
     auto kernelOf = [&](const char* key, long long expectPerOut, int& outCount) {
         std::vector<size_t> dims;
         std::vector<double> k = weight(w, name, key, dims);
+        const std::string qkey = std::string(key) == "kernel" ? "kernel_quantizer" : "depthwise_quantizer";
+        k = quantized(cfg, qkey.c_str(), std::move(k), dims, name, cls, kernelT, nullptr);
         if (dims.size() != size_t(rank) + 2) fail(name, cls, std::string(key) + " has rank " + std::to_string(dims.size()));
         for (int d = 0; d < rank; ++d)
             if ((int)dims[size_t(d)] != a.kernel[size_t(d)]) fail(name, cls, std::string(key) + " does not match kernel_size");
@@ -356,10 +422,9 @@ std::string KerasReader::conv(const json& cfg, const std::string& name, const st
     if (!depthwise && !separable) {
         std::vector<double> k = kernelOf("kernel", window * cin, count);
         a.outChannels = count;
-        std::string out = b_.add(name, LayerKind::Conv, {in}, a,
-                                 {{"weight", std::move(k)}, {"bias", optionalBias(cfg, w, name, cls, count)}});
-        const std::string act = cfg.value("activation", "linear");
-        return activation(name + "_" + act, out, act, name, cls);
+        std::string out = b_.add(name, LayerKind::Conv, {in}, a, {{"weight", std::move(k)}, {"bias", bias(count)}});
+        trainedMac(out, kernelT, biasT);
+        return cfgActivation(cfg, name, out, cls);
     }
     // Depthwise part (its own layer for SeparableConv, as hls4ml splits it).
     std::vector<double> dk = kernelOf("depthwise_kernel", window * cin, count);
@@ -367,15 +432,16 @@ std::string KerasReader::conv(const json& cfg, const std::string& name, const st
     a.depthMultiplier = count;
     a.outChannels = cin * count;
     if (depthwise) {
-        std::string out = b_.add(name, LayerKind::Conv, {in}, a,
-                                 {{"weight", std::move(dk)}, {"bias", optionalBias(cfg, w, name, cls, a.outChannels)}});
-        const std::string act = cfg.value("activation", "linear");
-        return activation(name + "_" + act, out, act, name, cls);
+        std::string out = b_.add(name, LayerKind::Conv, {in}, a, {{"weight", std::move(dk)}, {"bias", bias(a.outChannels)}});
+        trainedMac(out, kernelT, biasT);
+        return cfgActivation(cfg, name, out, cls);
     }
     std::string dw = b_.add(name + "_depthwise", LayerKind::Conv, {in}, a,
                             {{"weight", std::move(dk)}, {"bias", std::vector<double>(size_t(a.outChannels), 0.0)}});
+    trainedMac(dw, kernelT, kernelT ? std::optional<FixedType>(exactTypeFor({0.0}, "")) : std::nullopt);
     std::vector<size_t> pdims;
     std::vector<double> pk = weight(w, name, "pointwise_kernel", pdims);
+    pk = quantized(cfg, "pointwise_quantizer", std::move(pk), pdims, name, cls, pointT, nullptr);
     if (pdims.size() != size_t(rank) + 2 || (int)pdims[size_t(rank)] != a.outChannels)
         fail(name, cls, "pointwise_kernel does not match the depthwise output");
     ConvAttrs p;
@@ -384,10 +450,9 @@ std::string KerasReader::conv(const json& cfg, const std::string& name, const st
     p.padBegin = p.padEnd = std::vector<int>(size_t(rank), 0);
     p.inChannels = a.outChannels;
     p.outChannels = int(pdims.back());
-    std::string out = b_.add(name + "_pointwise", LayerKind::Conv, {dw}, p,
-                             {{"weight", std::move(pk)}, {"bias", optionalBias(cfg, w, name, cls, p.outChannels)}});
-    const std::string act = cfg.value("activation", "linear");
-    return activation(name + "_" + act, out, act, name, cls);
+    std::string out = b_.add(name + "_pointwise", LayerKind::Conv, {dw}, p, {{"weight", std::move(pk)}, {"bias", bias(p.outChannels)}});
+    trainedMac(out, pointT, biasT);
+    return cfgActivation(cfg, name, out, cls);
 }
 
 std::string KerasReader::pooling(const json& cfg, const std::string& name, const std::string& cls, const std::string& in) {
@@ -430,6 +495,11 @@ std::string KerasReader::batchNorm(const json& cfg, const std::string& name, con
             if ((int)v.size() != channels)
                 fail(name, "BatchNormalization", key + " has " + std::to_string(v.size()) + " values, expected " +
                                                      std::to_string(channels));
+            // QBatchNormalization quantises its parameters, then normalises as Keras does.
+            static const std::map<std::string, const char*> qkeys = {{"gamma", "gamma_quantizer"},
+                {"beta", "beta_quantizer"}, {"moving_mean", "mean_quantizer"}, {"moving_variance", "variance_quantizer"}};
+            std::optional<FixedType> unused;
+            v = quantized(cfg, qkeys.at(key), std::move(v), {size_t(channels)}, name, "QBatchNormalization", unused, nullptr);
         }
         return v;
     };
@@ -508,6 +578,169 @@ std::string KerasReader::reshape(const json& cfg, const std::string& name, const
     return b_.reshape(name, in, target);
 }
 
+void KerasReader::trainedMac(const std::string& layer, const std::optional<FixedType>& w,
+                             const std::optional<FixedType>& b) {
+    if (!w) return;
+    Layer& l = b_.layer(layer);
+    l.trained["weight"] = *w;
+    if (b) l.trained["bias"] = *b;
+}
+
+std::vector<double> KerasReader::quantized(const json& cfg, const char* quantizerKey, std::vector<double> values,
+                                           const std::vector<size_t>& dims, const std::string& name,
+                                           const std::string& cls, std::optional<FixedType>& type,
+                                           std::vector<double>* channelScale) {
+    if (!cfg.contains(quantizerKey)) return values;
+    const std::string where = archFile_ + ": layer '" + name + "' (" + cls + ") " + quantizerKey;
+    const auto q = parseQKerasQuantizer(cfg[quantizerKey], where);
+    if (!q) return values;
+    QuantizedTensor t = quantizeWeights(*q, values, dims, where);
+    if (!t.channelScale.empty()) {
+        if (!channelScale)
+            throw Error(where + ": a scale that is not a power of two (alpha 'auto' or a non-dyadic alpha) is only "
+                                "supported on Dense kernels");
+        *channelScale = t.channelScale;
+    }
+    // The quantiser's own type (as hls4ml names it) when it holds every value, else the
+    // exact type of the quantised values.
+    type = exactTypeFor(t.values, where);
+    if (q->cls == "quantized_bits" && t.channelScale.empty() && (q->alpha.empty() || q->alpha == "number")) {
+        const FixedType qt = quantizedBitsType(*q);
+        bool fits = true;
+        for (double v : t.values) fits = fits && qt.quantize(v) == v;
+        if (fits) type = qt;
+    }
+    return std::move(t.values);
+}
+
+std::string KerasReader::quantizer(const std::string& name, const std::string& in, const QKerasQuantizer& q) {
+    FixedType result;
+    QuantizeAttrs a = activationQuantizer(q, result, archFile_ + ": layer '" + name + "'");
+    const std::string out = b_.add(name, LayerKind::Quantize, {in}, a);
+    b_.layer(out).trained["result"] = result;
+    return out;
+}
+
+std::string KerasReader::thresholdLayer(const std::string& name, const std::string& in, std::vector<double> t,
+                                        std::vector<int> strict, std::vector<double> levels) {
+    QuantizeAttrs a;
+    a.mode = QuantizeMode::Threshold;
+    a.nThresholds = int(t.size());
+    a.thresholds = std::move(t);
+    a.strict = std::move(strict);
+    a.levels = std::move(levels);
+    const FixedType result = levelsType(a.levels, archFile_ + ": layer '" + name + "'");
+    const std::string out = b_.add(name, LayerKind::Quantize, {in}, a);
+    b_.layer(out).trained["result"] = result;
+    return out;
+}
+
+// HGQ proxy models (calad0i/HGQ, src/HGQ/proxy/fixed_point_quantizer.py): a
+// FixedPointQuantizer holds keep_negative, bits and integers (sign bit included), one
+// per element, broadcast as numpy does over [1, per-sample shape...], and one rounding
+// and overflow mode: y = cast<fixed<bits, integers, keep_negative, RND, SAT>>(x), 0 where
+// bits is 0.
+std::string KerasReader::fixedPointQuantizer(const json& cfg, const std::string& name, const std::string& in) {
+    const std::string cls = "FixedPointQuantizer";
+    const WeightIndex w = weightsOf(name);
+    std::vector<size_t> kd, bd, id;
+    const std::vector<double> kn = weight(w, name, "keep_negative", kd), bits = weight(w, name, "bits", bd),
+                              ints = weight(w, name, "integers", id);
+    if (kd != bd || bd != id) fail(name, cls, "keep_negative, bits and integers differ in shape");
+    QuantizeAttrs a;
+    const std::string where = archFile_ + ": layer '" + name + "' (" + cls + ")";
+    a.quant = parseQuantMode(cfg.value("RND", "TRN"), where);
+    a.overflow = parseOverflowMode(cfg.value("SAT", "WRAP"), where);
+    const Shape& shape = b_.shape(in);
+    // Drop the batch axis, then align the remaining axes to the per-sample shape from the right.
+    std::vector<size_t> q(bd.begin() + (bd.empty() ? 0 : 1), bd.end());
+    if (q.size() > shape.size()) fail(name, cls, "quantiser shape does not broadcast to " + shapeString(shape));
+    q.insert(q.begin(), shape.size() - q.size(), 1);
+    for (size_t d = 0; d < shape.size(); ++d)
+        if (q[d] != 1 && (int)q[d] != shape[d]) fail(name, cls, "quantiser shape does not broadcast to " + shapeString(shape));
+    const size_t n = size_t(b_.size(in));
+    std::vector<int> wv(n), iv(n), sv(n);
+    for (size_t e = 0; e < n; ++e) {
+        size_t rest = e, src = 0, stride = 1;
+        std::vector<size_t> idx(shape.size());
+        for (size_t d = shape.size(); d-- > 0;) {
+            idx[d] = rest % size_t(shape[d]);
+            rest /= size_t(shape[d]);
+        }
+        for (size_t d = shape.size(); d-- > 0;) {
+            src += (q[d] == 1 ? 0 : idx[d]) * stride;
+            stride *= q[d];
+        }
+        wv[e] = int(bits[src]);
+        iv[e] = wv[e] == 0 ? 0 : int(ints[src]);
+        sv[e] = wv[e] == 0 ? 0 : int(kn[src]);
+        if (wv[e] < 0 || wv[e] > 64) fail(name, cls, "element width " + std::to_string(wv[e]) + " is outside 0..64");
+    }
+    bool same = true;
+    for (size_t e = 1; e < n; ++e) same = same && wv[e] == wv[0] && iv[e] == iv[0] && sv[e] == sv[0];
+    if (same) wv.resize(1), iv.resize(1), sv.resize(1);
+    a.width = wv;
+    a.integer = iv;
+    a.isSigned = sv;
+    const FixedType result = unionType(a);
+    // A quantiser right after the model input decides the input's type: truncation composes
+    // (cast to the union type, then to each element's type, equals the element's cast).
+    Layer& src = b_.layer(in);
+    if (src.kind == LayerKind::Input && (a.quant == Quant::TRN || a.quant == Quant::TRN_ZERO)) src.trained["result"] = result;
+    const std::string out = b_.add(name, LayerKind::Quantize, {in}, a);
+    FixedType r = result;
+    r.quant = Quant::TRN;
+    r.overflow = Overflow::WRAP;
+    b_.layer(out).trained["result"] = r;
+    return out;
+}
+
+// QKeras QAveragePooling2D with an average_quantizer (qkeras/qpooling.py): y = (sum of the
+// window) * q(1 / pool_area), i.e. a depthwise convolution whose weights are all
+// q(1/pool_area), computed exactly; then its activation.
+std::string KerasReader::qAveragePooling(const json& cfg, const std::string& name, const std::string& in) {
+    const std::string cls = "QAveragePooling2D";
+    if (!cfg.contains("average_quantizer") || cfg["average_quantizer"].is_null()) {
+        const std::string out = pooling(cfg, name, "AveragePooling2D", in);
+        return cfgActivation(cfg, name, out, cls);
+    }
+    channelsLast(cfg, name, cls);
+    const Shape& x = b_.shape(in);
+    if (x.size() != 3) fail(name, cls, "expects a rank-3 input, got " + shapeString(x));
+    if (cfg.value("padding", "valid") != "valid") fail(name, cls, "only 'valid' padding is supported with an average_quantizer");
+    ConvAttrs a;
+    a.rank = 2;
+    a.kernel = ints(cfg, "pool_size", 2, 2, name, cls);
+    a.strides = cfg.contains("strides") && !cfg["strides"].is_null() ? ints(cfg, "strides", 2, 1, name, cls) : a.kernel;
+    a.dilation = {1, 1};
+    a.padBegin = a.padEnd = {0, 0};
+    a.inChannels = a.outChannels = x.back();
+    a.depthwise = true;
+    a.depthMultiplier = 1;
+    const int area = a.kernel[0] * a.kernel[1];
+    const std::string where = archFile_ + ": layer '" + name + "' (" + cls + ") average_quantizer";
+    auto q = parseQKerasQuantizer(cfg["average_quantizer"], where);
+    const double factor = double(float(1.0 / area));
+    const double qf = q ? quantizeWeights(*q, {factor}, {1}, where).values.at(0) : factor;
+    std::vector<double> weight(size_t(area) * size_t(x.back()), qf);
+    const std::string out = b_.add(name, LayerKind::Conv, {in}, a,
+                                   {{"weight", weight}, {"bias", std::vector<double>(size_t(x.back()), 0.0)}});
+    trainedMac(out, exactTypeFor({qf}, where), exactTypeFor({0.0}, where));
+    return cfgActivation(cfg, name, out, cls);
+}
+
+std::string KerasReader::cfgActivation(const json& cfg, const std::string& name, const std::string& out,
+                                       const std::string& cls) {
+    if (!cfg.contains("activation") || cfg["activation"].is_null()) return out;
+    const json& act = cfg["activation"];
+    if (act.is_object()) {
+        const auto q = parseQKerasQuantizer(act, archFile_ + ": layer '" + name + "' (" + cls + ") activation");
+        return q ? quantizer(name + "_" + q->cls, out, *q) : out;
+    }
+    if (!act.is_string()) fail(name, cls, "unreadable activation");
+    return activation(name + "_" + act.get<std::string>(), out, act.get<std::string>(), name, cls);
+}
+
 std::string KerasReader::layer(const std::string& cls, const std::string& name, const json& cfg,
                                const std::vector<std::string>& ins) {
     static const std::map<std::string, MergeOp> merges = {
@@ -529,6 +762,24 @@ std::string KerasReader::layer(const std::string& cls, const std::string& name, 
     if (ins.size() != 1) fail(name, cls, "has " + std::to_string(ins.size()) + " inputs, expected one");
     const std::string& in = ins[0];
     if (cls == "SimpleRNN" || cls == "LSTM" || cls == "GRU") return recurrent(cfg, name, cls, in);
+    if (cls == "QDense" || cls == "BinaryDense" || cls == "TernaryDense") {
+        json c = cfg;
+        c["__class"] = cls;
+        return dense(c, name, in);
+    }
+    if (cls == "QConv1D" || cls == "QConv2D" || cls == "QDepthwiseConv2D" || cls == "QSeparableConv1D" ||
+        cls == "QSeparableConv2D")
+        return conv(cfg, name, cls.substr(1), in);
+    if (cls == "QActivation") {
+        if (!cfg.contains("activation")) fail(name, cls, "no 'activation' given");
+        const json& act = cfg["activation"];
+        if (act.is_string()) return activation(name, in, act, name, cls);
+        const auto q = parseQKerasQuantizer(act, archFile_ + ": layer '" + name + "' (" + cls + ")");
+        return q ? quantizer(name, in, *q) : in;
+    }
+    if (cls == "QBatchNormalization") return batchNorm(cfg, name, in);
+    if (cls == "QAveragePooling2D") return qAveragePooling(cfg, name, in);
+    if (cls == "FixedPointQuantizer") return fixedPointQuantizer(cfg, name, in);
     if (cls == "Dense") return dense(cfg, name, in);
     if (cls.find("Conv") != std::string::npos) return conv(cfg, name, cls, in);
     if (cls.find("Pooling") != std::string::npos) return pooling(cfg, name, cls, in);
@@ -704,6 +955,7 @@ Graph KerasReader::read() {
                 "BatchNormalization, activations, merges (Add, Concatenate, ...), ZeroPadding, UpSampling, "
                 "Flatten, Reshape, Permute, Dropout, SimpleRNN, LSTM, GRU and GarNet/GarNetStack layers");
 
+    for (const json& l : layers) hgq_ = hgq_ || l.value("class_name", "") == "FixedPointQuantizer";
     const bool sequential = arch_.value("class_name", "") == "Sequential" || arch_["config"].is_array();
     std::string last;
     for (size_t i = 0; i < layers.size(); ++i) {

@@ -26,6 +26,7 @@ std::string toString(LayerKind k) {
     case LayerKind::Concatenate: return "Concatenate";
     case LayerKind::Recurrent: return "Recurrent";
     case LayerKind::GarNet: return "GarNet";
+    case LayerKind::Quantize: return "Quantize";
     }
     return "?";
 }
@@ -379,6 +380,12 @@ std::string describe(const Layer& l) {
         const auto& a = l.as<GarNetAttrs>();
         os << " " << a.nVertices << "x" << a.nInFeatures << " sublayers=" << a.nFilters.size()
            << " collapse=" << (a.collapse.empty() ? "none" : a.collapse);
+        break;
+    }
+    case LayerKind::Quantize: {
+        const auto& a = l.as<QuantizeAttrs>();
+        if (a.mode == QuantizeMode::Threshold) os << " thresholds=" << a.nThresholds;
+        else os << (a.width.size() > 1 ? " per-element" : " ") << (a.width.size() > 1 ? "" : FixedType::fixed(std::max(a.width[0], 1), a.integer[0], a.isSigned[0]).str());
         break;
     }
     default: break;

@@ -42,6 +42,7 @@ enum class LayerKind {
     Concatenate,  // along one axis
     Recurrent,    // SimpleRNN / LSTM / GRU over a [steps, features] sequence
     GarNet,       // GarNet / GarNetStack graph layer over [vertices, features] + vertex count
+    Quantize,     // elementwise quantiser of a quantisation-aware model (QKeras, HGQ, QONNX)
 };
 
 enum class ActKind {
@@ -142,10 +143,35 @@ struct GarNetAttrs {
     bool stack = false;            // GarNetStack (Keras class)
 };
 
+// A quantiser that quantisation-aware training put into the model (QKeras activation
+// quantisers, HGQ FixedPointQuantizer, QONNX Quant/BipolarQuant/MultiThreshold); see
+// docs/semantics.md. Float mode applies the same quantiser to the double value.
+enum class QuantizeMode {
+    Fixed,      // y_e = cast<T_e>(x_e), one fixed-point type per element (or one for all)
+    Threshold,  // y = levels[n], n = how many of the channel's thresholds x reaches
+};
+struct QuantizeAttrs {
+    QuantizeMode mode = QuantizeMode::Fixed;
+    // Fixed: T_e = (width[e], integer[e], isSigned[e], quant, overflow); the vectors have
+    // one entry (every element) or one per element (flat, channels-last). width 0 makes the
+    // element 0 (HGQ's pruned elements).
+    Quant quant = Quant::TRN;
+    Overflow overflow = Overflow::WRAP;
+    std::vector<int> width, integer, isSigned;
+    // Threshold: `thresholds` holds one ascending row of nThresholds values per channel
+    // (last axis) or one row for all channels; threshold k counts when x >= t (x > t when
+    // strict[k]). levels has nThresholds + 1 entries.
+    int nThresholds = 0;
+    std::vector<double> thresholds;
+    std::vector<int> strict;
+    std::vector<double> levels;
+};
+
 struct NoAttrs {};
 
 using Attrs = std::variant<NoAttrs, DenseAttrs, ConvAttrs, PoolAttrs, ActAttrs, SoftmaxAttrs, ReshapeAttrs,
-                           TransposeAttrs, PadAttrs, ResizeAttrs, MergeAttrs, ConcatAttrs, RecurrentAttrs, GarNetAttrs>;
+                           TransposeAttrs, PadAttrs, ResizeAttrs, MergeAttrs, ConcatAttrs, RecurrentAttrs, GarNetAttrs,
+                           QuantizeAttrs>;
 
 // A lookup table for sigmoid/tanh/softmax. See emulator/Tables.h for the exact indexing.
 struct TableSpec {
@@ -180,6 +206,10 @@ struct Layer {
     // Fixed-point types by hls4ml variable name: "result", "accum", "weight", "bias",
     // "scale", "shift", "table", "exp_table", "inv_table", "param".
     std::map<std::string, FixedType> precision;
+    // Types fixed by quantisation-aware training (QKeras/HGQ/QONNX quantisers), set by the
+    // frontends: assign_precision uses them instead of the Model/LayerType defaults;
+    // only an explicit LayerName entry overrides them.
+    std::map<std::string, FixedType> trained;
     TableSpec table;      // sigmoid/tanh table, or softmax exp table
     TableSpec invTable;   // softmax inverse table
     Schedule schedule;

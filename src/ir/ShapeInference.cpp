@@ -181,6 +181,25 @@ Shape inferShape(LayerKind kind, const Attrs& attrs, const std::vector<Shape>& i
         if (a.collapse.empty()) return {a.nVertices, a.nFilters.back()};
         return {a.nFilters.back()};
     }
+    case LayerKind::Quantize: {
+        expectInputs(in, 1, 1);
+        const auto& a = std::get<QuantizeAttrs>(attrs);
+        const long long n = product(in[0]), channels = in[0].back();
+        if (a.mode == QuantizeMode::Fixed) {
+            const size_t k = a.width.size();
+            if (k != 1 && (long long)k != n) bad("needs one type or one per element (" + std::to_string(n) + "), got " + std::to_string(k));
+            if (a.integer.size() != k || a.isSigned.size() != k) bad("width, integer and isSigned differ in length");
+            for (size_t e = 0; e < k; ++e)
+                if (a.width[e] < 0 || a.width[e] > 64) bad("element type width " + std::to_string(a.width[e]) + " is outside 0..64");
+        } else {
+            const long long rows = a.nThresholds > 0 ? (long long)a.thresholds.size() / a.nThresholds : 0;
+            if (a.nThresholds < 1 || (rows != 1 && rows != channels) || rows * a.nThresholds != (long long)a.thresholds.size())
+                bad("thresholds must hold one row or one per channel of nThresholds values");
+            if ((int)a.strict.size() != a.nThresholds || (int)a.levels.size() != a.nThresholds + 1)
+                bad("needs nThresholds strict flags and nThresholds + 1 levels");
+        }
+        return in[0];
+    }
     }
     bad("unknown layer kind");
 }

@@ -41,6 +41,35 @@ FixedType autoAccumulator(const Layer& l, const FixedType& in) {
     return t;
 }
 
+namespace {
+
+// Types that quantisation-aware training fixed (Layer::trained, set by the frontends from
+// QKeras/HGQ/QONNX quantisers) replace the Model/LayerType defaults; an explicit LayerName
+// entry for the variable (or a single LayerName Precision) still wins. A MAC layer with
+// trained weights gets the exact accumulator, and its result keeps it, unless named: the
+// quantiser that follows in the model decides the rounding, as in training.
+void applyTrainedTypes(Layer& l, const FixedType* inT, const Layer* producer, const Config& cfg) {
+    auto named = [&](const std::string& var) {
+        auto it = cfg.byName.find(l.name);
+        return it != cfg.byName.end() && (it->second.precision.count(var) || it->second.precision.count("default"));
+    };
+    // An exact layer (linear/ReLU/ReLU6, max pooling) between quantisers keeps its input's type.
+    const bool exact = (l.kind == LayerKind::Activation &&
+                        (l.activation() == ActKind::Linear || l.activation() == ActKind::ReLU ||
+                         l.activation() == ActKind::ReLU6)) ||
+                       (l.kind == LayerKind::Pooling && l.as<PoolAttrs>().op == PoolOp::Max);
+    if (exact && producer && inT && !producer->trained.empty() && !named("result")) l.precision["result"] = *inT;
+    if (l.trained.empty()) return;
+    for (const auto& [var, t] : l.trained)
+        if (!named(var)) l.precision[var] = t;
+    if (isMac(l) && l.trained.count("weight") && inT) {
+        if (!named("accum")) l.precision["accum"] = autoAccumulator(l, *inT);
+        if (!named("result") && !l.trained.count("result")) l.precision["result"] = l.precision["accum"];
+    }
+}
+
+}  // namespace
+
 void assignPrecision(Graph& g, const Config& cfg) {
     g.ioType = cfg.ioType;
     g.clockPeriodNs = cfg.clockPeriodNs;
@@ -122,6 +151,7 @@ void assignPrecision(Graph& g, const Config& cfg) {
             break;
         default: break;
         }
+        applyTrainedTypes(l, inT, l.kind == LayerKind::Input ? nullptr : g.find(l.input()), cfg);
         if (lc.tableSize) l.table.size = *lc.tableSize;
         if (lc.invTableSize) l.invTable.size = *lc.invTableSize;
         else if (lc.tableSize) l.invTable.size = *lc.tableSize;

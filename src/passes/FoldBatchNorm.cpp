@@ -14,6 +14,7 @@ void foldBatchNorm(Graph& g, const Config& cfg) {
         if (bn.kind != LayerKind::BatchNorm || cfg.byName.count(bn.name)) continue;
         Layer* mac = g.find(bn.input());
         if (!mac || !isMac(*mac) || mac->activation() != ActKind::Linear) continue;
+        if (mac->trained.count("weight")) continue;   // quantisation-aware weights stay as trained
         if (g.consumers(mac->name).size() != 1) continue;
         const auto [nIn, nOut] = macDims(*mac);
         const auto& scale = bn.param("scale");

@@ -687,6 +687,11 @@ LayerCode emitLayer(const Layer& l, const std::string& id, const LayerInputs& in
     case LayerKind::Resize: emitMovement(l, in, c, p); break;
     case LayerKind::Merge:
     case LayerKind::Concatenate: emitMultiInput(l, in, c, p); break;
+    case LayerKind::Recurrent:
+    case LayerKind::GarNet:
+    case LayerKind::Quantize:
+        throw Error(layerError(l, hlsClassName(l) + " layers are not supported by the HLS backend yet "
+                                  "(the emulator runs them)"));
     }
     c.params = p.os.str();
     return c;

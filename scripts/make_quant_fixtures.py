@@ -1,0 +1,232 @@
+#!/usr/bin/python3
+"""Reference outputs for quantisation-aware models (tests/test_quant.cpp).
+
+Independent numpy re-implementations of the frameworks' inference, written from their
+sources (QKeras qkeras/quantizers.py, HGQ src/HGQ/proxy/fixed_point_quantizer.py,
+BinaryNet/TernaryNet binary_tanh/ternary_tanh), evaluated in float64 on the trained
+weights read with h5py. Writes into OUT/quant/:
+  <model>_X.npy, <model>_Y.npy     inputs and reference outputs
+Models: the zoo's qkeras_3layer, hgq_jet_classifier, KERAS_3layer_binary_smaller,
+KERAS_3layer_ternary_small (when ../shared/models exists), and an own QKeras CNN fixture
+(QConv2D + QDepthwiseConv2D + QAveragePooling2D + QDense, written as Keras JSON + H5).
+"""
+import json
+import os
+import sys
+
+import h5py
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ZOO = os.path.join(ROOT, "..", "shared", "models")
+
+
+def round_half_even(x):
+    return np.round(x)  # numpy rounds half to even, as tf.round
+
+
+def qbits(x, bits, integer, symmetric=0, keep_negative=1):
+    """QKeras quantized_bits with alpha 1: m_i * clip(round(x*m/m_i), kn*(-m+sym), m-1) / m."""
+    m = 2.0 ** (bits - keep_negative)
+    mi = 2.0 ** integer
+    return mi * np.clip(round_half_even(x * m / mi), keep_negative * (-m + symmetric), m - 1) / m
+
+
+def qrelu(x, bits, integer):
+    m = 2.0 ** bits
+    mi = 2.0 ** integer
+    return mi * np.clip(round_half_even(x * m / mi) / m, 0.0, 1.0 - 1.0 / m)
+
+
+def weights(f, layer):
+    g = f["model_weights"] if "model_weights" in f else f
+    g = g[layer]
+    out = {}
+
+    def visit(name, obj):
+        if isinstance(obj, h5py.Dataset):
+            out[name.split("/")[-1].split(":")[0]] = obj[()].astype(np.float64)
+
+    g.visititems(visit)
+    return out
+
+
+def to_grid(x, frac, integer):
+    """Inputs on the ap_fixed<16,6> grid (what the Input layer holds), inside its range."""
+    x = np.floor(x * 2.0 ** frac) / 2.0 ** frac
+    return np.clip(x, -(2.0 ** (integer - 1)), 2.0 ** (integer - 1) - 2.0 ** -frac)
+
+
+def qkeras_3layer(out):
+    f = h5py.File(os.path.join(ZOO, "keras", "qkeras_3layer_weights.h5"), "r")
+    rng = np.random.RandomState(1)
+    x = to_grid(rng.randn(1000, 16) * 2, 10, 6)
+    h = x
+    for name in ["fc1", "fc2", "fc3"]:
+        w = weights(f, name)
+        h = qrelu(h @ qbits(w["kernel"], 6, 0) + qbits(w["bias"], 6, 0), 6, 0)
+    w = weights(f, "output")
+    logits = h @ qbits(w["kernel"], 6, 0) + qbits(w["bias"], 6, 0)
+    np.save(os.path.join(out, "qkeras_3layer_X.npy"), x)
+    np.save(os.path.join(out, "qkeras_3layer_logits.npy"), logits)
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    np.save(os.path.join(out, "qkeras_3layer_Y.npy"), e / e.sum(axis=1, keepdims=True))
+
+
+def gfixed(x, k, b, i, rnd="TRN", sat="WRAP"):
+    """HGQ gfixed_quantizer (TRN/WRAP and RND/SAT forms)."""
+    f = b - i
+    s = 2.0 ** f
+    v = x * s
+    v = np.floor(v) if rnd == "TRN" else np.floor(v + 0.5)
+    high = 2.0 ** (b - k) - 1
+    low = -(high + 1) * k
+    if sat == "WRAP":
+        v = np.mod(v - low, high - low + 1) + low
+    else:
+        v = np.clip(v, low, high)
+    return np.where(b != 0, v / s, 0.0)
+
+
+def hgq(out):
+    f = h5py.File(os.path.join(ZOO, "keras", "hgq_jet_classifier.h5"), "r")
+    cfg = json.loads(f.attrs["model_config"])
+    rng = np.random.RandomState(2)
+    x = rng.randn(1000, 16) * 3
+    h = x
+    for layer in cfg["config"]["layers"][1:]:
+        cls, name = layer["class_name"], layer["config"]["name"]
+        if cls == "FixedPointQuantizer":
+            w = weights(f, name)
+            k, b, i = (w["keep_negative"][0], w["bits"][0], w["integers"][0])
+            h = gfixed(h, k, b, i, layer["config"]["RND"], layer["config"]["SAT"])
+        elif cls == "Dense":
+            w = weights(f, name)
+            h = h @ w["kernel"] + w["bias"]
+        elif cls == "Activation":
+            assert layer["config"]["activation"] == "relu"
+            h = np.maximum(h, 0)
+    np.save(os.path.join(out, "hgq_jet_classifier_X.npy"), x)
+    np.save(os.path.join(out, "hgq_jet_classifier_Y.npy"), h)
+
+
+def binary_ternary(out, model, ternary):
+    f = h5py.File(os.path.join(ZOO, "keras", model + "_weights.h5"), "r")
+    rng = np.random.RandomState(3)
+    x = rng.randn(1000, 16)
+    h = x
+    for fc, bn in [("fc1", "bn1"), ("fc2", "bn2"), ("fc3", "bn3"), ("output", "bn")]:
+        w = weights(f, fc)["kernel"]
+        if ternary:
+            w = np.where(w > 0.5, 1.0, np.where(w <= -0.5, -1.0, 0.0))
+        else:
+            w = np.where(w > 0, 1.0, -1.0)
+        h = h @ w
+        p = weights(f, bn)
+        h = (h - p["moving_mean"]) / np.sqrt(p["moving_variance"] + 1e-6) * p["gamma"] + p["beta"]
+        if fc != "output":
+            if ternary:
+                c = np.clip(h, -1, 1)
+                h = np.where(c > 0.5, 1.0, np.where(c <= -0.5, -1.0, 0.0))
+            else:
+                h = 2 * round_half_even(np.clip((h + 1) / 2, 0, 1)) - 1
+    np.save(os.path.join(out, model + "_X.npy"), x)
+    np.save(os.path.join(out, model + "_Y.npy"), h)
+
+
+def qcnn(out):
+    """An own QKeras CNN: QConv2D(4, 3x3, quantized_bits(5,1)) + quantized_relu(4,2),
+    QDepthwiseConv2D(3x3, quantized_bits(4,0,1)), QActivation(quantized_tanh(4)),
+    QAveragePooling2D(2x2, average_quantizer quantized_bits(8,0)), Flatten,
+    QDense(3, quantized_po2(4,1)), bias quantized_bits(8,3)."""
+    rng = np.random.RandomState(4)
+    H = W = 8
+    k1 = rng.randn(3, 3, 2, 4) * 0.7
+    b1 = rng.randn(4) * 0.3
+    k2 = rng.randn(3, 3, 4, 1) * 0.6
+    b2 = rng.randn(4) * 0.2
+    k3 = rng.randn(2 * 2 * 4, 3) * 0.5
+    b3 = rng.randn(3) * 0.5
+    q = lambda c, cfg: {"class_name": c, "config": cfg}
+    qb = lambda bits, integer, sym=0: q("quantized_bits", {"bits": bits, "integer": integer, "symmetric": sym,
+                                                          "alpha": 1, "keep_negative": True})
+    layers = [
+        {"class_name": "InputLayer", "config": {"name": "in", "batch_input_shape": [None, H, W, 2]}},
+        {"class_name": "QConv2D", "config": {"name": "conv", "filters": 4, "kernel_size": [3, 3], "strides": [1, 1],
+                                             "padding": "valid", "activation": "quantized_relu(4,2)",
+                                             "use_bias": True, "kernel_quantizer": qb(5, 1),
+                                             "bias_quantizer": qb(5, 1)}},
+        {"class_name": "QDepthwiseConv2D", "config": {"name": "dw", "kernel_size": [3, 3], "strides": [1, 1],
+                                                      "padding": "valid", "depth_multiplier": 1, "use_bias": True,
+                                                      "activation": "linear", "depthwise_quantizer": qb(4, 0, 1),
+                                                      "bias_quantizer": qb(6, 2)}},
+        {"class_name": "QActivation", "config": {"name": "tanh", "activation": "quantized_tanh(4)"}},
+        {"class_name": "QAveragePooling2D", "config": {"name": "pool", "pool_size": [2, 2], "padding": "valid",
+                                                       "average_quantizer": qb(8, 0), "activation": None}},
+        {"class_name": "Flatten", "config": {"name": "flat"}},
+        {"class_name": "QDense", "config": {"name": "fc", "units": 3, "activation": "linear", "use_bias": True,
+                                            "kernel_quantizer": q("quantized_po2", {"bits": 4, "max_value": 1}),
+                                            "bias_quantizer": qb(8, 3)}},
+    ]
+    arch = {"class_name": "Sequential", "config": {"name": "qcnn", "layers": layers}, "keras_version": "2.9.0"}
+    with open(os.path.join(out, "qcnn.json"), "w") as fh:
+        json.dump(arch, fh)
+    with h5py.File(os.path.join(out, "qcnn_weights.h5"), "w") as f:
+        def put(layer, names, arrays):
+            g = f.create_group(layer)
+            g.attrs["weight_names"] = np.array([(layer + "/" + n + ":0").encode() for n in names])
+            for n, a in zip(names, arrays):
+                g.create_dataset(layer + "/" + n + ":0", data=a.astype(np.float32))
+        put("conv", ["kernel", "bias"], [k1, b1])
+        put("dw", ["depthwise_kernel", "bias"], [k2, b2])
+        put("fc", ["kernel", "bias"], [k3, b3])
+    # float32 weights, as the file holds them
+    k1, b1, k2, b2, k3, b3 = (a.astype(np.float32).astype(np.float64) for a in (k1, b1, k2, b2, k3, b3))
+    x = to_grid(rng.randn(200, H, W, 2), 10, 6)
+
+    def conv(x, k, b, depthwise=False):
+        n, h, w, c = x.shape
+        kh, kw = k.shape[:2]
+        oh, ow = h - kh + 1, w - kw + 1
+        if depthwise:
+            y = np.zeros((n, oh, ow, c))
+            for i in range(kh):
+                for j in range(kw):
+                    y += x[:, i:i + oh, j:j + ow, :] * k[i, j, :, 0]
+        else:
+            y = np.zeros((n, oh, ow, k.shape[3]))
+            for i in range(kh):
+                for j in range(kw):
+                    y += x[:, i:i + oh, j:j + ow, :] @ k[i, j]
+        return y + b
+
+    h = qrelu(conv(x, qbits(k1, 5, 1), qbits(b1, 5, 1)), 4, 2)
+    h = conv(h, qbits(k2, 4, 0, 1), qbits(b2, 6, 2), depthwise=True)
+    m = 2.0 ** 3   # quantized_tanh(4): clip(round(clip(x,-1,1)*m)/m, -1, 1-1/m)
+    h = np.clip(round_half_even(np.clip(h, -1, 1) * m) / m, -1.0, 1.0 - 1.0 / m)
+    n = h.shape[0]
+    s = h.reshape(n, 2, 2, 2, 2, 4).sum(axis=(2, 4))   # 4x4 -> 2x2 windows
+    h = s * qbits(np.float32(0.25), 8, 0)
+    h = h.reshape(n, -1)
+    # quantized_po2(4, max_value=1): exponents in [-8, 7], |x| clipped to 1, 0 -> +2^-8
+    a = np.abs(k3)
+    e = np.where(a < 1e-7, -8, np.clip(round_half_even(np.log2(np.minimum(a, 1.0))), -8, 7))
+    w = np.where(k3 >= 0, 1.0, -1.0) * 2.0 ** e
+    y = h @ w + qbits(b3, 8, 3)
+    np.save(os.path.join(out, "qcnn_X.npy"), x.reshape(len(x), -1))
+    np.save(os.path.join(out, "qcnn_Y.npy"), y)
+
+
+def main():
+    out = os.path.join(sys.argv[1] if len(sys.argv) > 1 else "build/fixtures", "quant")
+    os.makedirs(out, exist_ok=True)
+    qcnn(out)
+    if os.path.exists(os.path.join(ZOO, "README.md")):
+        qkeras_3layer(out)
+        hgq(out)
+        binary_ternary(out, "KERAS_3layer_binary_smaller", False)
+        binary_ternary(out, "KERAS_3layer_ternary_small", True)
+
+
+if __name__ == "__main__":
+    main()
