@@ -1,5 +1,6 @@
 // tachyon: the command-line front door. Each subcommand is a thin wrapper over the
 // library: frontends -> passes -> emulator -> backends.
+#include "api/Api.h"
 #include "config/Config.h"
 #include "emulator/Emulator.h"
 #include "frontends/Frontend.h"
@@ -222,6 +223,7 @@ int cmdPredict(const std::string& model, const std::string& cfgPath, const std::
     std::vector<int64_t> raw;
     std::vector<LayerStats> total, stats;
     double busy = 0;
+    api::RateMeter meter(std::cerr, rows);   // rows/s on long runs
     while (size_t n = src.next(block, x)) {
         y.resize(n * nOut);
         auto t0 = std::chrono::steady_clock::now();
@@ -239,6 +241,7 @@ int cmdPredict(const std::string& model, const std::string& cfgPath, const std::
                 }
         }
         busy += secondsSince(t0);
+        meter.add(n);
         sink.write(y.data(), n);
         if (!traceSinks.empty()) {
             auto trace = floatMode ? emu.traceFloat(x.data(), n) : emu.traceFixed(x.data(), n);
@@ -308,6 +311,8 @@ int main(int argc, char** argv) {
     std::string model, cfg, in, out, gran = "name", traceDir, backend = "hls", cmvm = "da", prj;
     bool floatMode = false;
     int threads = 1, stages = -1;
+    std::string calib;                     // profile / config --auto-precision
+    api::AutoPrecisionOptions autoOpt;
 
     auto* info = app.add_subcommand("info", "Print the model's layers, shapes and (with -c) fixed-point types");
     info->add_option("model", model, "model file (.onnx, Keras .json/.h5, tree ensemble)")->required();
@@ -317,6 +322,23 @@ int main(int argc, char** argv) {
     config->add_option("model", model)->required();
     config->add_option("-g,--granularity", gran, "model, type or name")->check(CLI::IsMember({"model", "type", "name"}));
     config->add_option("-o,--output", out, "output YAML (default: stdout)");
+    config->add_option("--auto-precision", calib, "choose every layer's types from calibration rows (.npy/.csv)");
+    config->add_option("-c,--config", cfg, "base configuration for --auto-precision (project keys, defaults)");
+    config->add_option("--target-agreement", autoOpt.targetAgreement,
+                       "classifiers: argmax agreement with the float model to keep (default 0.999)");
+    config->add_option("--max-error", autoOpt.maxError,
+                       "regression: largest mean |fixed - float| / mean |float| (selects regression)");
+    config->add_option("--max-bits", autoOpt.maxBits, "widest type the search may choose (default 18)");
+    config->add_option("--margin", autoOpt.margin, "integer bits above the observed range (default 1)");
+
+    auto* profileCmd = app.add_subcommand("profile", "Float ranges per layer on calibration data against the types; "
+                                                     "plots with -o");
+    profileCmd->add_option("model", model)->required();
+    profileCmd->add_option("-c,--config", cfg, "configuration YAML (default: ap_fixed<16,6> everywhere)");
+    profileCmd->add_option("-i,--input", in, "calibration rows (.npy or .csv)")->required();
+    profileCmd->add_option("-o,--output", out, "report directory: profile.json, profile.txt, weights.png, "
+                                               "activations.png");
+    profileCmd->add_option("-j,--threads", threads, "threads (0 = all cores)");
 
     auto* predict = app.add_subcommand("predict", "Run the emulator on a batch (.npy or .csv rows)");
     predict->add_option("model", model)->required();
@@ -351,12 +373,14 @@ int main(int argc, char** argv) {
     }
     try {
         if (*info) return cmdInfo(model, cfg);
+        if (*config && !calib.empty()) return api::cmdAutoPrecision(model, cfg, calib, autoOpt, out);
         if (*config) return cmdConfig(model, gran, out);
+        if (*profileCmd) return api::cmdProfile(model, cfg, in, out, threads);
         if (*predict) return cmdPredict(model, cfg, in, out, floatMode, traceDir, threads);
         if (*convert) return cmdConvert(model, cfg, out, backend, cmvm, stages);
         if (*csim) {
 #ifdef TACHYON_HAVE_HLS
-            auto r = hls::csim(prj, std::cout);
+            auto r = api::csim(prj, std::cout);
             return r.mismatches == 0 && r.rows > 0 ? 0 : 2;
 #else
             throw Error("the HLS backend is not built into this tachyon");
@@ -364,7 +388,7 @@ int main(int argc, char** argv) {
         }
         if (*rtlsim) {
 #ifdef TACHYON_HAVE_VERILOG
-            auto r = verilog::rtlsim(prj, std::cout);
+            auto r = api::rtlsim(prj, std::cout);
             return r.mismatches == 0 && r.rows > 0 ? 0 : 2;
 #else
             throw Error("the Verilog backend is not built into this tachyon");
@@ -372,7 +396,7 @@ int main(int argc, char** argv) {
         }
         if (*report) {
 #ifdef TACHYON_HAVE_VERILOG
-            const verilog::SynthReport r = verilog::report(prj, std::cerr);
+            const auto r = api::report(prj, std::cerr);
             std::cout << "resources (Yosys synth_xilinx, UltraScale+, DSPs disabled):\n"
                       << "  LUTs          " << r.luts << "\n  FFs           " << r.ffs << "\n  carry chains  "
                       << r.carry << "\n  DSPs          " << r.dsps << "\n  BRAM          " << r.brams
