@@ -169,7 +169,7 @@ PYBIND11_MODULE(_tachyon, m) {
     m.def(
         "auto_precision",
         [](const std::string& path, const py::object& config, const InArray& x, double targetAgreement,
-           double maxError, int maxBits, int margin, int threads) {
+           double maxError, int maxBits, int margin, bool exactAccum, int threads) {
             auto probe = api::Model::load(path, toJson(config));
             const size_t rows = rowsOf(x, probe->inputSize());
             api::AutoPrecisionOptions o;
@@ -177,6 +177,7 @@ PYBIND11_MODULE(_tachyon, m) {
             o.maxError = maxError;
             o.maxBits = maxBits;
             o.margin = margin;
+            o.exactAccumulators = exactAccum;
             o.threads = threads;
             Json base = probe->config();
             api::AutoPrecisionResult r;
@@ -197,7 +198,8 @@ PYBIND11_MODULE(_tachyon, m) {
             return d;
         },
         py::arg("path"), py::arg("config"), py::arg("x"), py::arg("target_agreement") = 0.999,
-        py::arg("max_error") = -1.0, py::arg("max_bits") = 18, py::arg("margin") = 1, py::arg("threads") = 0);
+        py::arg("max_error") = -1.0, py::arg("max_bits") = 18, py::arg("margin") = 1, py::arg("exact_accum") = true,
+        py::arg("threads") = 0);
 
     m.def(
         "write_profile",

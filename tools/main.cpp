@@ -330,6 +330,8 @@ int main(int argc, char** argv) {
                        "regression: largest mean |fixed - float| / mean |float| (selects regression)");
     config->add_option("--max-bits", autoOpt.maxBits, "widest type the search may choose (default 18)");
     config->add_option("--margin", autoOpt.margin, "integer bits above the observed range (default 1)");
+    config->add_flag("!--narrow-accum", autoOpt.exactAccumulators,
+                     "accumulators with the result's LSB (products truncated) instead of exact products");
 
     auto* profileCmd = app.add_subcommand("profile", "Float ranges per layer on calibration data against the types; "
                                                      "plots with -o");

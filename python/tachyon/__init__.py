@@ -66,13 +66,14 @@ def plot_profile(report, directory):
 
 
 def auto_precision(path, x, config=None, target_agreement=0.999, max_error=None, max_bits=18, margin=1,
-                   threads=0):
+                   exact_accum=True, threads=0):
     """Post-training quantisation (as `tachyon config MODEL --auto-precision`): integer bits per
     layer from the ranges on calibration rows `x` (plus `margin`), fractional bits per layer by
     search against the float model. Returns a dict: 'config' (hls4ml layout), 'layers'
     (layer -> var -> type), 'metric', 'met', 'classifier', 'evaluations', 'table'."""
     return _tachyon.auto_precision(str(path), config, x, target_agreement,
-                                   -1.0 if max_error is None else float(max_error), max_bits, margin, threads)
+                                   -1.0 if max_error is None else float(max_error), max_bits, margin,
+                                   exact_accum, threads)
 
 
 def load(path, config=None):
@@ -179,12 +180,13 @@ class Model:
         rep["table"] = table
         return rep
 
-    def auto_precision(self, x, target_agreement=0.999, max_error=None, max_bits=18, margin=1, apply=True,
-                       threads=0):
+    def auto_precision(self, x, target_agreement=0.999, max_error=None, max_bits=18, margin=1, exact_accum=True,
+                       apply=True, threads=0):
         """Chooses every layer's types from calibration rows x (see tachyon.auto_precision),
         starting from this model's configuration; apply=True makes the result this model's config."""
         self._sync()
-        r = auto_precision(self.path, x, self._config, target_agreement, max_error, max_bits, margin, threads)
+        r = auto_precision(self.path, x, self._config, target_agreement, max_error, max_bits, margin, exact_accum,
+                           threads)
         if apply:
             self.config = r["config"]
         return r

@@ -45,6 +45,11 @@ def _plot(rows, title, path):
             b.set(facecolor="#4C72B0", alpha=0.8)
         for med in bp["medians"]:
             med.set(color="white")
+    if stats:   # tiny values (softmax tails) would squash the plot: cut 12 octaves below the finest LSB
+        lsbs = [math.log2(v["lsb"]) for _, v in rows if v["type"]]
+        lo = min(s["whislo"] for s in stats)
+        floor = (min(lsbs) if lsbs else min(s["q1"] for s in stats)) - 12
+        ax.set_xlim(left=max(lo, floor) - 1)
     ax.set_yticks(range(1, n + 1))
     ax.set_yticklabels([r[0] for r in rows] or [""], fontsize=8)
     ax.invert_yaxis()

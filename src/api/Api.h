@@ -175,6 +175,8 @@ struct AutoPrecisionOptions {
     double maxError = -1;             // regression when >= 0: mean |fixed - float| / mean |float|
     int maxBits = 18;                 // widest type the search may choose
     int margin = 1;                   // integer bits above the observed range
+    bool exactAccumulators = true;    // accum LSB = input LSB x weight LSB (no product rounding);
+                                      // false: accum LSB = result LSB (every product truncated)
     int threads = 0;
 };
 struct LayerChoice {

@@ -65,6 +65,7 @@ struct LayerPlan {
     bool autoResult = false;               // Reshape: result auto (the input type)
     bool bounded = false;                  // softmax/sigmoid/tanh: no margin
     int tiedTo = -1;                       // a fused ReLU/linear: the MAC plan whose result it takes
+    int inputPlan = -1;                    // MAC layers: the plan of the layer they read
 };
 
 bool isBounded(const Layer& l) {
@@ -175,6 +176,7 @@ AutoPrecisionResult autoPrecision(const std::string& modelPath, const Json& base
             knobs.push_back(k);
         }
         p.bounded = isBounded(l);
+        if (isMac(l) && planOf.count(l.input())) p.inputPlan = int(planOf[l.input()]);
         const int margin = p.bounded ? 0 : opt.margin;
         double rmax = get("result");
         if (isMac(l)) {
@@ -183,6 +185,7 @@ AutoPrecisionResult autoPrecision(const std::string& modelPath, const Json& base
             rmax = std::max(rmax, amax);   // the result holds the value before a fused activation
         }
         if (rmax < 0) rmax = 1;   // not observed (fused away): keep a small range
+        if (p.bounded) rmax = 1;  // softmax, sigmoid, tanh, ...: |y| <= 1, and 1 itself must fit
         p.resultInt = intBitsFor(rmax) + margin;
         Knob k;
         k.layer = l.name;
@@ -227,7 +230,15 @@ AutoPrecisionResult autoPrecision(const std::string& modelPath, const Json& base
                 if (q.result >= 0) {
                     const int f = ks[size_t(q.result)].frac;
                     prec["result"] = fixedStr(q.resultInt + f, q.resultInt, false);
-                    if (p.accumInt > 0) prec["accum"] = fixedStr(p.accumInt + f, p.accumInt, false);
+                    int fa = f;
+                    if (opt.exactAccumulators && p.params >= 0 && p.inputPlan >= 0) {
+                        // products exact: the input's LSB times the weights' LSB
+                        const LayerPlan& in = plans[size_t(p.inputPlan)];
+                        const LayerPlan& inq = in.tiedTo >= 0 ? plans[size_t(in.tiedTo)] : in;
+                        if (inq.result >= 0) fa = std::max(f, ks[size_t(inq.result)].frac + ks[size_t(p.params)].frac);
+                    }
+                    fa = std::min(fa, 64 - p.accumInt);
+                    if (p.accumInt > 0) prec["accum"] = fixedStr(p.accumInt + fa, p.accumInt, false);
                 }
             }
             entry["Precision"] = prec;

@@ -287,7 +287,9 @@ Json ProfileReport::toJson() const {
 std::string ProfileReport::table() const {
     std::ostringstream os;
     os << "profile of " << model << " on " << rows << " calibration rows (float values against the types)\n";
-    os << std::left << std::setw(20) << "layer" << std::setw(8) << "var" << std::setw(30) << "type" << std::setw(24)
+    int w = 6;
+    for (const LayerProfile& l : layers) w = std::max(w, int(l.name.size()) + 2);
+    os << std::left << std::setw(w) << "layer" << std::setw(8) << "var" << std::setw(30) << "type" << std::setw(24)
        << "float range" << std::setw(20) << "log2|v| min/med/max" << std::right << std::setw(10) << "overflow"
        << std::setw(10) << "<lsb" << std::setw(10) << "emulated" << "\n";
     for (const LayerProfile& l : layers)
@@ -298,7 +300,7 @@ std::string ProfileReport::table() const {
                 lq << std::fixed << std::setprecision(1) << v.log2q[0] << "/" << v.log2q[2] << "/" << v.log2q[4];
             else
                 lq << "-";
-            os << std::left << std::setw(20) << l.name << std::setw(8) << v.var << std::setw(30)
+            os << std::left << std::setw(w) << l.name << std::setw(8) << v.var << std::setw(30)
                << (v.type.empty() ? "-" : v.type) << std::setw(24) << range << std::setw(20) << lq.str() << std::right
                << std::setw(10) << v.overflow << std::setw(10) << v.belowLsb << std::setw(10)
                << (v.var == "result" || v.var == "accum" ? std::to_string(v.emulatedOverflow) : "-") << "\n";
