@@ -79,7 +79,9 @@ bool isBounded(const Layer& l) {
 
 std::string AutoPrecisionResult::table() const {
     std::ostringstream os;
-    os << std::left << std::setw(20) << "layer" << std::setw(30) << "weight" << std::setw(30) << "bias"
+    int w = 7;
+    for (const LayerChoice& c : layers) w = std::max(w, int(c.layer.size()) + 2);
+    os << std::left << std::setw(w) << "layer" << std::setw(30) << "weight" << std::setw(30) << "bias"
        << std::setw(24) << "accum" << "result\n";
     for (const LayerChoice& c : layers) {
         auto get = [&](const char* v) {
@@ -88,7 +90,7 @@ std::string AutoPrecisionResult::table() const {
             if (it == c.types.end() && std::string(v) == "bias") it = c.types.find("shift");
             return it == c.types.end() ? std::string("-") : it->second;
         };
-        os << std::left << std::setw(20) << c.layer << std::setw(30) << get("weight") << std::setw(30) << get("bias")
+        os << std::left << std::setw(w) << c.layer << std::setw(30) << get("weight") << std::setw(30) << get("bias")
            << std::setw(24) << get("accum") << get("result") << "\n";
     }
     os << (classifier ? "argmax agreement with the float model: " : "relative error against the float model: ")
