@@ -1,5 +1,6 @@
 // tachyon: the command-line front door. Each subcommand is a thin wrapper over the
 // library: frontends -> passes -> emulator -> backends.
+#include "api/Api.h"
 #include "config/Config.h"
 #include "emulator/Emulator.h"
 #include "frontends/Frontend.h"
@@ -68,6 +69,8 @@ struct Options {
     bool floatMode = false, force = false;
     std::string nan = "warn";   // what predict does with NaN/Inf inputs: warn or error
     int threads = 1, stages = -1;
+    std::string calib;                  // profile / config --auto-precision
+    api::AutoPrecisionOptions autoOpt;
 };
 
 // Inputs are checked up front, so that a missing file or a folder given as a file gets
@@ -295,6 +298,7 @@ int cmdPredict(const Options& o) {
     NonFiniteCount nonFinite;
     double busy = 0;
     size_t done = 0;
+    api::RateMeter meter(std::cerr, rows);   // rows/s on long runs
     while (size_t n = src.next(block, x)) {
         screenInputs(o, nonFinite, x, n, src.cols(), done);
         y.resize(n * nOut);
@@ -316,6 +320,7 @@ int cmdPredict(const Options& o) {
         sink.write(y.data(), n);
         if (trace) trace->write(o.floatMode ? emu.traceFloat(x.data(), n) : emu.traceFixed(x.data(), n), n);
         done += n;
+        meter.add(n);
     }
     sink.close();
     if (trace) trace->close();
@@ -396,7 +401,21 @@ int dispatch(const CLI::App& app, const Options& o) {
     }
     if (app.got_subcommand("config")) {
         requireInputFile(o.model, "model");
+        requireInputFile(o.cfg, "-c");
+        if (!o.calib.empty()) {
+            requireInputFile(o.calib, "--auto-precision");
+            if (!o.out.empty()) {   // the same output safety as every other command
+                AtomicOutput ap(o.out, "-o", OutputKind::File, outputRules(o));
+            }
+            return api::cmdAutoPrecision(o.model, o.cfg, o.calib, o.autoOpt, o.out);
+        }
         return cmdConfig(o);
+    }
+    if (app.got_subcommand("profile")) {
+        requireInputFile(o.model, "model");
+        requireInputFile(o.cfg, "-c");
+        requireInputFile(o.in, "-i");
+        return api::cmdProfile(o.model, o.cfg, o.in, o.out, o.threads);
     }
     if (app.got_subcommand("predict")) {
         requireInputFile(o.model, "model");
@@ -411,7 +430,7 @@ int dispatch(const CLI::App& app, const Options& o) {
     }
     if (app.got_subcommand("csim")) {
 #ifdef TACHYON_HAVE_HLS
-        auto r = hls::csim(o.prj, std::cout);
+        auto r = api::csim(o.prj, std::cout);
         return r.mismatches == 0 && r.rows > 0 ? 0 : 2;
 #else
         throw Error("the HLS backend is not built into this tachyon");
@@ -419,7 +438,7 @@ int dispatch(const CLI::App& app, const Options& o) {
     }
     if (app.got_subcommand("rtlsim")) {
 #ifdef TACHYON_HAVE_VERILOG
-        auto r = verilog::rtlsim(o.prj, std::cout);
+        auto r = api::rtlsim(o.prj, std::cout);
         return r.mismatches == 0 && r.rows > 0 ? 0 : 2;
 #else
         throw Error("the Verilog backend is not built into this tachyon");
@@ -427,7 +446,7 @@ int dispatch(const CLI::App& app, const Options& o) {
     }
     if (app.got_subcommand("report")) {
 #ifdef TACHYON_HAVE_VERILOG
-        const verilog::SynthReport r = verilog::report(o.prj, std::cerr);
+        const auto r = api::report(o.prj, std::cerr);
         std::cout << "resources (Yosys synth_xilinx, UltraScale+, DSPs disabled):\n"
                   << "  LUTs          " << r.luts << "\n  FFs           " << r.ffs << "\n  carry chains  " << r.carry
                   << "\n  DSPs          " << r.dsps << "\n  BRAM          " << r.brams << "\n  logic levels  "
@@ -462,6 +481,25 @@ int main(int argc, char** argv) {
     config->add_option("-g,--granularity", o.gran, "model, type or name")->check(CLI::IsMember({"model", "type", "name"}));
     config->add_option("-o,--output", o.out, "output YAML (default: stdout)");
     config->add_flag("--force", o.force, "overwrite an existing output file");
+    config->add_option("--auto-precision", o.calib, "choose every layer's types from calibration rows (.npy/.csv)");
+    config->add_option("-c,--config", o.cfg, "base configuration for --auto-precision (project keys, defaults)");
+    config->add_option("--target-agreement", o.autoOpt.targetAgreement,
+                       "classifiers: argmax agreement with the float model to keep (default 0.999)");
+    config->add_option("--max-error", o.autoOpt.maxError,
+                       "regression: largest mean |fixed - float| / mean |float| (selects regression)");
+    config->add_option("--max-bits", o.autoOpt.maxBits, "widest type the search may choose (default 18)");
+    config->add_option("--margin", o.autoOpt.margin, "integer bits above the observed range (default 1)");
+    config->add_flag("!--narrow-accum", o.autoOpt.exactAccumulators,
+                     "accumulators with the result's LSB (products truncated) instead of exact products");
+
+    auto* profileCmd = app.add_subcommand("profile", "Float ranges per layer on calibration data against the types; "
+                                                     "plots with -o");
+    profileCmd->add_option("model", o.model)->required();
+    profileCmd->add_option("-c,--config", o.cfg, "configuration YAML (default: ap_fixed<16,6> everywhere)");
+    profileCmd->add_option("-i,--input", o.in, "calibration rows (.npy or .csv)")->required();
+    profileCmd->add_option("-o,--output", o.out, "report directory: profile.json, profile.txt, weights.png, "
+                                                 "activations.png");
+    profileCmd->add_option("-j,--threads", o.threads, "threads (0 = all cores)")->check(CLI::NonNegativeNumber);
 
     auto* predict = app.add_subcommand("predict", "Run the emulator on a batch (.npy or .csv rows)");
     predict->add_option("model", o.model)->required();

@@ -1,0 +1,228 @@
+"""Tachyon from Python: the same library as the `tachyon` command line (src/api).
+
+    PYTHONPATH=build/python /usr/bin/python3 -c "import tachyon"
+
+    m = tachyon.load("model.onnx", config=None)      # or a dict in hls4ml's layout, or a YAML path
+    y = m.predict(x)                                  # bit-exact fixed point; float=True: float reference
+    m.config["Model"]["Precision"] = "ap_fixed<12,4>" # edits apply on the next call (passes re-run)
+    m.write_hls("prj"); m.csim("prj")
+
+See docs/python.md.
+"""
+import copy as _copy
+import os as _os
+
+from . import _tachyon
+from ._tachyon import TachyonError
+
+__all__ = ["load", "Model", "TachyonError", "config_from_model", "config_from_keras_model",
+           "config_from_onnx_model", "auto_precision", "csim", "rtlsim", "report", "write_profile",
+           "plot_profile"]
+
+
+def config_from_model(path, granularity="model", default_precision="ap_fixed<16,6>", default_reuse_factor=1):
+    """hls4ml's config_from_keras_model / config_from_onnx_model for any model Tachyon reads:
+    a configuration dict at `granularity` 'model', 'type' or 'name' (tree ensembles: their keys)."""
+    return _tachyon.config_from_model(str(path), granularity, default_precision, default_reuse_factor)
+
+
+def config_from_keras_model(model, granularity="model", default_precision="ap_fixed<16,6>",
+                            default_reuse_factor=1, **_ignored):
+    """hls4ml's name; `model` is the path of a Keras .json/.h5 file."""
+    return config_from_model(model, granularity, default_precision, default_reuse_factor)
+
+
+def config_from_onnx_model(model, granularity="model", default_precision="ap_fixed<16,6>",
+                           default_reuse_factor=1, **_ignored):
+    """hls4ml's name; `model` is the path of an .onnx file."""
+    return config_from_model(model, granularity, default_precision, default_reuse_factor)
+
+
+def csim(project_dir):
+    """Compiles and runs an HLS project's testbench (g++); {'rows', 'mismatches'}."""
+    return _tachyon.csim(str(project_dir))
+
+
+def rtlsim(project_dir):
+    """Verilator simulation of a Verilog project against the emulator; {'rows', 'mismatches'}."""
+    return _tachyon.rtlsim(str(project_dir))
+
+
+def report(project_dir):
+    """Yosys synthesis of a Verilog project: {'luts', 'ffs', 'carry', 'dsps', 'brams',
+    'logic_levels', 'latency_cycles', 'clock_ns', 'text'}. Takes minutes on large models."""
+    return _tachyon.report(str(project_dir))
+
+
+def write_profile(report, directory):
+    """Writes profile.json, profile.txt, weights.png and activations.png (as `tachyon profile -o`)."""
+    return _tachyon.write_profile(report, str(directory))
+
+
+def plot_profile(report, directory):
+    """Only the PNG plots of a profile report."""
+    from .plotting import plot_profile as _plot
+    return _plot(report, str(directory))
+
+
+def auto_precision(path, x, config=None, target_agreement=0.999, max_error=None, max_bits=18, margin=1,
+                   exact_accum=True, threads=0):
+    """Post-training quantisation (as `tachyon config MODEL --auto-precision`): integer bits per
+    layer from the ranges on calibration rows `x` (plus `margin`), fractional bits per layer by
+    search against the float model. Returns a dict: 'config' (hls4ml layout), 'layers'
+    (layer -> var -> type), 'metric', 'met', 'classifier', 'evaluations', 'table'."""
+    return _tachyon.auto_precision(str(path), config, x, target_agreement,
+                                   -1.0 if max_error is None else float(max_error), max_bits, margin,
+                                   exact_accum, threads)
+
+
+def load(path, config=None):
+    """Loads a network (.onnx, Keras .json/.h5) or a tree ensemble (XGBoost JSON, scikit-learn
+    export, TMVA XML) and configures it. `config`: None (Tachyon's defaults, ap_fixed<16,6>),
+    a dict in hls4ml's layout, or the path of a YAML file."""
+    if config is not None and not isinstance(config, (dict, str, _os.PathLike)):
+        raise TypeError("config must be a dict, a path or None")
+    if isinstance(config, _os.PathLike):
+        config = str(config)
+    return Model(_tachyon.load(str(path), config))
+
+
+class Model:
+    """A loaded and configured model. Every method runs Tachyon's library; edits to
+    `config` (a dict in hls4ml's layout) take effect on the next call."""
+
+    def __init__(self, core):
+        self._core = core
+        self._config = core.config()
+        self._applied = _copy.deepcopy(self._config)
+
+    # ---- configuration
+    @property
+    def config(self):
+        """The configuration, a dict in hls4ml's layout; edit it in place or assign a new one."""
+        return self._config
+
+    @config.setter
+    def config(self, value):
+        if not isinstance(value, dict):
+            raise TypeError("config must be a dict in hls4ml's layout")
+        self._core.set_config(value)
+        self._config = value
+        self._applied = _copy.deepcopy(value)
+
+    def _sync(self):
+        if self._config != self._applied:
+            self._core.set_config(self._config)
+            self._applied = _copy.deepcopy(self._config)
+
+    # ---- facts
+    @property
+    def path(self):
+        return self._core.path
+
+    @property
+    def is_tree(self):
+        return self._core.is_tree
+
+    @property
+    def input_shape(self):
+        return tuple(self._core.input_shape)
+
+    @property
+    def output_shape(self):
+        return tuple(self._core.output_shape)
+
+    @property
+    def layers(self):
+        """Layer names after the passes (fused activations are gone)."""
+        self._sync()
+        return list(self._core.layers)
+
+    def summary(self):
+        """The text of `tachyon info -c ...`: layers, shapes, types."""
+        self._sync()
+        return self._core.summary()
+
+    def __repr__(self):
+        kind = "tree ensemble" if self.is_tree else "network"
+        return f"<tachyon.Model {kind} {self.path!r} in={self.input_shape} out={self.output_shape}>"
+
+    # ---- running
+    def predict(self, x, float=False, threads=0):
+        """Runs the model on a batch: x of shape (N, *input_shape) or (N, n_inputs), any real
+        dtype (float64 C-contiguous arrays are read without a copy). Bit-exact fixed point, or
+        the double-precision reference with float=True. threads=0: every core. The GIL is
+        released while it runs. Returns float64 (N, *output_shape)."""
+        self._sync()
+        return self._core.predict(x, float, threads)
+
+    def trace(self, x, float=False):
+        """Every layer's output: dict layer name -> array (N, *layer shape)."""
+        self._sync()
+        return self._core.trace(x, float)
+
+    def overflow_report(self, x, threads=0):
+        """Per layer, how many result and accumulator casts saturated or wrapped on x:
+        dict layer -> {'result_overflows', 'accum_overflows', 'values'}."""
+        self._sync()
+        _, stats = self._core.predict(x, False, threads, True)
+        return {s["layer"]: {k: s[k] for k in ("result_overflows", "accum_overflows", "values")} for s in stats}
+
+    # ---- post-training quantisation
+    def profile(self, x, plot_dir=None, threads=0):
+        """Float ranges of weights, biases, accumulators and outputs on calibration rows x
+        against the configured types (as `tachyon profile`). Returns the report dict (with
+        'table', the terminal text); with plot_dir, also writes the JSON, text and PNG plots there."""
+        self._sync()
+        rep, table = self._core.profile(x, threads)
+        if plot_dir is not None:
+            rep["files"] = _tachyon.write_profile(rep, str(plot_dir))
+        rep["table"] = table
+        return rep
+
+    def auto_precision(self, x, target_agreement=0.999, max_error=None, max_bits=18, margin=1, exact_accum=True,
+                       apply=True, threads=0):
+        """Chooses every layer's types from calibration rows x (see tachyon.auto_precision),
+        starting from this model's configuration; apply=True makes the result this model's config."""
+        self._sync()
+        r = auto_precision(self.path, x, self._config, target_agreement, max_error, max_bits, margin, exact_accum,
+                           threads)
+        if apply:
+            self.config = r["config"]
+        return r
+
+    # ---- projects
+    def write_hls(self, directory):
+        """Writes the Vitis HLS project (written whole or not at all)."""
+        self._sync()
+        self._core.write(str(directory), "hls")
+
+    def write_verilog(self, directory, cmvm="da", stages=-1):
+        """Writes the Verilog project (networks: shift-add adder graphs; cmvm='naive' for
+        multipliers; stages=-1 places pipeline registers from the clock period)."""
+        self._sync()
+        self._core.write(str(directory), "verilog", cmvm, stages)
+
+    def write_lut(self, directory):
+        """Tree ensembles: the whole ensemble as a ROM."""
+        self._sync()
+        self._core.write(str(directory), "lut")
+
+    def csim(self, directory):
+        """C simulation of the HLS project in `directory` (written first if absent)."""
+        if not _os.path.exists(_os.path.join(str(directory), "build_prj.tcl")) and \
+                not _os.path.isdir(str(directory)):
+            self.write_hls(directory)
+        return csim(directory)
+
+    def rtlsim(self, directory):
+        """Verilator simulation of the Verilog project in `directory` (written first if absent)."""
+        if not _os.path.isdir(str(directory)):
+            self.write_verilog(directory)
+        return rtlsim(directory)
+
+    def report(self, directory):
+        """Yosys resources of the Verilog project in `directory` (written first if absent)."""
+        if not _os.path.isdir(str(directory)):
+            self.write_verilog(directory)
+        return report(directory)

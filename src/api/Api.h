@@ -1,0 +1,210 @@
+// The library behind both front doors, the `tachyon` command line (tools/main.cpp) and
+// the Python module (python/tachyon_module.cpp): one code path for loading and
+// configuring a model, running it, profiling it, choosing its precision, and writing and
+// simulating its projects. Everything throws tachyon::Error with the CLI's messages.
+#pragma once
+
+#include "config/Config.h"
+#include "emulator/Emulator.h"
+#include "ir/Graph.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace tachyon::trees {
+class TreeEmulator;
+}
+
+namespace tachyon::api {
+
+using Json = nlohmann::json;
+
+// ---- configuration as a value in hls4ml's layout (YAML <-> JSON) ----
+
+// YAML text -> JSON; scalars become integers, floats, booleans or strings as YAML 1.2's
+// core schema reads them ("ap_fixed<16,6>" stays a string).
+Json yamlToJson(const std::string& yamlText, const std::string& source);
+Json readYamlFile(const std::string& path);
+// JSON -> block-style YAML that Config::parse reads back to the same configuration.
+std::string jsonToYaml(const Json& j);
+
+// hls4ml's config_from_keras_model/config_from_onnx_model: the `tachyon config`
+// template for a model, with `defaultPrecision` and `defaultReuseFactor` in every place
+// the template has ap_fixed<16,6> and ReuseFactor 1. granularity: model, type or name.
+Json configFromModel(const std::string& modelPath, const std::string& granularity = "model",
+                     const std::string& defaultPrecision = "ap_fixed<16,6>", int defaultReuseFactor = 1);
+
+// ---- a loaded and configured model (network or tree ensemble) ----
+
+class Model {
+public:
+    // config: null = Tachyon's defaults; an object = a configuration in hls4ml's layout;
+    // a string = path of a YAML file.
+    static std::unique_ptr<Model> load(const std::string& path, const Json& config = nullptr);
+    ~Model();
+
+    const std::string& path() const { return path_; }
+    bool isTree() const { return tree_ != nullptr; }
+    const Json& config() const { return config_; }
+    const std::vector<std::string>& warnings() const { return warnings_; }
+    // Replaces the configuration and re-runs the passes (the model is unchanged on error).
+    void setConfig(const Json& config);
+
+    // Networks only (throw for trees).
+    const Graph& graph() const;
+    const Emulator& emulator() const;
+    const Config& parsedConfig() const { return cfg_; }
+
+    Shape inputShape() const;   // per sample
+    Shape outputShape() const;
+    int inputSize() const;
+    int outputSize() const;
+    std::vector<std::string> layerNames() const;
+    std::vector<Shape> layerShapes() const;
+    std::string summary() const;   // `tachyon info` text
+
+    // x: rows * inputSize(), out: rows * outputSize(). Fixed mode fills `stats` (networks).
+    void predict(const double* x, size_t rows, double* out, bool floatMode, int threads = 1,
+                 std::vector<LayerStats>* stats = nullptr) const;
+    // Every layer's output (networks), in layer order, each rows * layer.outSize().
+    std::vector<std::vector<double>> trace(const double* x, size_t rows, bool floatMode) const;
+
+    // Projects. backend: hls | verilog | lut (trees). The directory is written whole or not
+    // at all (temporary name, renamed on success).
+    void write(const std::string& dir, const std::string& backend, const std::string& cmvm = "da", int stages = -1,
+               std::ostream* log = nullptr) const;
+
+private:
+    Model() = default;
+    void configure(const Json& config, const std::string& source);
+    std::string path_;
+    Json config_;
+    std::string source_;
+    std::vector<std::string> warnings_;
+    Config cfg_;
+    std::unique_ptr<Graph> raw_, graph_;   // as imported; configured
+    std::unique_ptr<Emulator> emu_;
+    std::unique_ptr<trees::TreeEmulator> tree_;
+};
+
+// Merges per-block overflow counts.
+void accumulate(std::vector<LayerStats>& total, const std::vector<LayerStats>& block);
+std::string overflowTable(const std::vector<LayerStats>& stats);
+
+// ---- simulation and synthesis of projects, with progress on `log` ----
+
+struct SimResult {
+    size_t rows = 0, mismatches = 0;
+};
+SimResult csim(const std::string& prjDir, std::ostream& log);
+SimResult rtlsim(const std::string& prjDir, std::ostream& log);
+struct Resources {
+    int luts = 0, ffs = 0, carry = 0, dsps = 0, brams = 0, logicLevels = 0, latencyCycles = 0;
+    double clockNs = 0.0;
+    std::string text() const;   // what `tachyon report` prints
+};
+Resources report(const std::string& prjDir, std::ostream& log);
+
+// Prints "<what>: <elapsed> s" on `log` every few seconds while alive (long external
+// tools: g++, Verilator, Yosys), so a long step never looks hung.
+class Heartbeat {
+public:
+    Heartbeat(std::ostream& log, std::string what, double everySeconds = 10.0);
+    ~Heartbeat();
+private:
+    struct State;
+    std::unique_ptr<State> st_;
+};
+
+// Rows/s progress for long predictions: a line at most every `everySeconds`.
+class RateMeter {
+public:
+    RateMeter(std::ostream& log, size_t totalRows, double everySeconds = 2.0);
+    void add(size_t rows);
+    void finish();
+private:
+    std::ostream& log_;
+    size_t total_, done_ = 0;
+    double every_, last_ = 0;
+    std::chrono::steady_clock::time_point t0_;
+};
+
+// ---- profiling (post-training quantisation, step 1) ----
+
+struct VarProfile {
+    std::string var;            // weight, bias, scale, shift, accum, result
+    std::string type;           // the configured type ("" when the variable has none)
+    double typeMin = 0, typeMax = 0, lsb = 0;
+    uint64_t count = 0, zeros = 0;
+    double min = 0, max = 0;
+    double log2q[5] = {0, 0, 0, 0, 0};   // min, q1, median, q3, max of log2|v| over non-zero v
+    uint64_t overflow = 0;      // float values outside [typeMin, typeMax]
+    uint64_t belowLsb = 0;      // non-zero float values with |v| < lsb (all precision lost)
+    uint64_t emulatedOverflow = 0;   // casts that saturated or wrapped in the bit-exact run
+};
+struct LayerProfile {
+    std::string name, kind;
+    std::vector<VarProfile> vars;
+};
+struct ProfileReport {
+    std::string model;
+    size_t rows = 0;
+    std::vector<LayerProfile> layers;
+    Json toJson() const;
+    std::string table() const;   // the terminal table
+};
+ProfileReport profile(const Model& m, const double* x, size_t rows, int threads = 0);
+// Writes dir/profile.json, dir/profile.txt and, through python/tachyon/plotting.py and
+// matplotlib, dir/weights.png and dir/activations.png. Returns the files written.
+std::vector<std::string> writeProfile(const ProfileReport& r, const std::string& dir, std::ostream& log);
+// The interpreter and script the CLI uses for the plots.
+std::string plottingScript();
+
+// ---- automatic precision (post-training quantisation, step 2) ----
+
+struct AutoPrecisionOptions {
+    double targetAgreement = 0.999;   // classifiers: argmax agreement with the float model
+    double maxError = -1;             // regression when >= 0: mean |fixed - float| / mean |float|
+    int maxBits = 18;                 // widest type the search may choose
+    int margin = 1;                   // integer bits above the observed range
+    bool exactAccumulators = true;    // accum LSB = input LSB x weight LSB (no product rounding);
+                                      // false: accum LSB = result LSB (every product truncated)
+    int threads = 0;
+};
+struct LayerChoice {
+    std::string layer;
+    std::map<std::string, std::string> types;   // var -> type
+};
+struct AutoPrecisionResult {
+    Json config;
+    std::vector<LayerChoice> layers;
+    bool classifier = true;
+    double metric = 0;          // agreement or relative error on the calibration rows
+    bool met = false;
+    int evaluations = 0;
+    std::string table() const;
+};
+AutoPrecisionResult autoPrecision(const std::string& modelPath, const Json& baseConfig, const double* x, size_t rows,
+                                  const AutoPrecisionOptions& opt, std::ostream& log);
+// Agreement of argmaxes (classifier) or relative error (regression) between fixed and float.
+double agreement(const double* a, const double* b, size_t rows, size_t cols);
+double relativeError(const double* fixed, const double* ref, size_t n);
+
+// ---- the CLI subcommands built on the above ----
+int cmdProfile(const std::string& model, const std::string& cfg, const std::string& calib, const std::string& outDir,
+               int threads);
+int cmdAutoPrecision(const std::string& model, const std::string& cfg, const std::string& calib,
+                     const AutoPrecisionOptions& opt, const std::string& out);
+
+// Reads a whole .npy/.csv matrix (rows x columns) for calibration.
+std::vector<double> readRows(const std::string& path, size_t& rows, size_t& cols);
+
+}  // namespace tachyon::api

@@ -1,0 +1,502 @@
+// Loading, configuring and running models; configuration dictionaries; projects.
+#include "api/Api.h"
+
+#include "frontends/Frontend.h"
+#include "passes/Pass.h"
+#include "util/Error.h"
+#include "util/Npy.h"
+#if __has_include("backends/hls/HlsWriter.h")
+#include "backends/hls/HlsWriter.h"
+#define TACHYON_HAVE_HLS 1
+#endif
+#if __has_include("backends/verilog/VerilogWriter.h")
+#include "backends/verilog/VerilogWriter.h"
+#define TACHYON_HAVE_VERILOG 1
+#endif
+#include "trees/Frontends.h"
+#include "trees/TreeCommands.h"
+#include "trees/TreeConfig.h"
+#include "trees/TreeEmulator.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <mutex>
+#include <regex>
+#include <sstream>
+#include <thread>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+
+namespace tachyon::api {
+
+// ---------------------------------------------------------------- YAML <-> JSON
+
+namespace {
+
+Json scalarToJson(const YAML::Node& n) {
+    const std::string s = n.Scalar();
+    if (n.Tag() == "!") return s;   // quoted in the YAML: a string
+    static const std::regex intRe(R"([-+]?[0-9]+)");
+    static const std::regex floatRe(R"([-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?)");
+    if (std::regex_match(s, intRe)) {
+        try {
+            return std::stoll(s);
+        } catch (...) {
+        }
+    }
+    if (std::regex_match(s, floatRe)) return std::stod(s);
+    if (s == "true" || s == "True" || s == "TRUE") return true;
+    if (s == "false" || s == "False" || s == "FALSE") return false;
+    if (s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
+    return s;
+}
+
+Json nodeToJson(const YAML::Node& n) {
+    switch (n.Type()) {
+    case YAML::NodeType::Map: {
+        Json j = Json::object();
+        for (const auto& kv : n) j[kv.first.as<std::string>()] = nodeToJson(kv.second);
+        return j;
+    }
+    case YAML::NodeType::Sequence: {
+        Json j = Json::array();
+        for (const auto& v : n) j.push_back(nodeToJson(v));
+        return j;
+    }
+    case YAML::NodeType::Scalar: return scalarToJson(n);
+    default: return nullptr;
+    }
+}
+
+void emit(YAML::Emitter& e, const Json& j) {
+    if (j.is_object()) {
+        e << YAML::BeginMap;
+        for (auto it = j.begin(); it != j.end(); ++it) {
+            e << YAML::Key << it.key() << YAML::Value;
+            emit(e, it.value());
+        }
+        e << YAML::EndMap;
+    } else if (j.is_array()) {
+        e << YAML::BeginSeq;
+        for (const auto& v : j) emit(e, v);
+        e << YAML::EndSeq;
+    } else if (j.is_string()) {
+        e << j.get<std::string>();
+    } else if (j.is_boolean()) {
+        e << (j.get<bool>() ? "true" : "false");
+    } else if (j.is_number_integer()) {
+        e << j.get<long long>();
+    } else if (j.is_number()) {
+        std::ostringstream os;
+        os << std::setprecision(17) << j.get<double>();
+        e << os.str();
+    } else {
+        e << YAML::Null;
+    }
+}
+
+}  // namespace
+
+Json yamlToJson(const std::string& text, const std::string& source) {
+    YAML::Node root;
+    try {
+        root = YAML::Load(text);
+    } catch (const std::exception& e) {
+        throw Error(source + ": cannot read YAML (" + std::string(e.what()) + ")");
+    }
+    Json j = nodeToJson(root);
+    return j.is_null() ? Json::object() : j;
+}
+
+Json readYamlFile(const std::string& path) {
+    std::ifstream f(path);
+    if (!f) throw Error(path + ": cannot open file");
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return yamlToJson(ss.str(), path);
+}
+
+std::string jsonToYaml(const Json& j) {
+    YAML::Emitter e;
+    emit(e, j);
+    return std::string(e.c_str()) + "\n";
+}
+
+namespace {
+
+void replaceDefaults(Json& j, const std::string& prec, int reuse) {
+    if (j.is_object()) {
+        for (auto it = j.begin(); it != j.end(); ++it) {
+            if (it.key() == "ReuseFactor" && it.value().is_number_integer()) it.value() = reuse;
+            else replaceDefaults(it.value(), prec, reuse);
+        }
+    } else if (j.is_string() && j.get<std::string>() == "ap_fixed<16,6>") {
+        j = prec;
+    }
+}
+
+}  // namespace
+
+Json configFromModel(const std::string& modelPath, const std::string& granularity, const std::string& defaultPrecision,
+                     int defaultReuseFactor) {
+    if (trees::isTreeModel(modelPath)) return yamlToJson(trees::treeConfigTemplate(modelPath), modelPath);
+    if (granularity != "model" && granularity != "type" && granularity != "name")
+        throw Error("granularity: '" + granularity + "' is not one of model, type, name");
+    try {
+        (void)FixedType::parse(defaultPrecision);
+    } catch (const std::exception& e) {
+        throw Error("default_precision: '" + defaultPrecision + "': " + e.what());
+    }
+    if (defaultReuseFactor < 1) throw Error("default_reuse_factor: must be at least 1");
+    Graph g = loadModel(modelPath);
+    Granularity gr = granularity == "model" ? Granularity::Model
+                     : granularity == "type" ? Granularity::Type
+                                             : Granularity::Name;
+    Json j = yamlToJson(configTemplate(g, gr), modelPath);
+    replaceDefaults(j, defaultPrecision, defaultReuseFactor);
+    return j;
+}
+
+// ---------------------------------------------------------------- Model
+
+namespace {
+
+// Output that appears whole or not at all (as the CLI's): write into tmp, then commit().
+struct AtomicDir {
+    fs::path final_, tmp;
+    bool committed = false;
+    explicit AtomicDir(const std::string& path) : final_(path) {
+        if (!final_.parent_path().empty() && !fs::exists(final_.parent_path()))
+            throw Error(path + ": parent directory does not exist");
+        tmp = final_.parent_path() / (".tmp-" + std::to_string(getpid()) + "-" + final_.filename().string());
+    }
+    void commit() {
+        if (fs::exists(final_)) fs::remove_all(final_);
+        fs::rename(tmp, final_);
+        committed = true;
+    }
+    ~AtomicDir() {
+        std::error_code ec;
+        if (!committed) fs::remove_all(tmp, ec);
+    }
+};
+
+// Tree configurations are read from files: a temporary one for a dictionary.
+struct TempYaml {
+    fs::path path;
+    explicit TempYaml(const Json& cfg) {
+        static int counter = 0;
+        path = fs::temp_directory_path() /
+               ("tachyon-cfg-" + std::to_string(getpid()) + "-" + std::to_string(counter++) + ".yml");
+        std::ofstream(path) << jsonToYaml(cfg);
+    }
+    ~TempYaml() {
+        std::error_code ec;
+        fs::remove(path, ec);
+    }
+};
+
+// Error messages name the configuration the user gave, not a temporary file.
+std::string renamed(std::string msg, const std::string& from, const std::string& to) {
+    for (size_t p; (p = msg.find(from)) != std::string::npos;) msg.replace(p, from.size(), to);
+    return msg;
+}
+
+}  // namespace
+
+Model::~Model() = default;
+
+std::unique_ptr<Model> Model::load(const std::string& path, const Json& config) {
+    std::unique_ptr<Model> m(new Model());
+    m->path_ = path;
+    if (!fs::exists(path)) throw Error(path + ": no such file");
+    if (trees::isTreeModel(path)) {
+        m->tree_.reset();   // set by configure
+    } else {
+        m->raw_ = std::make_unique<Graph>(loadModel(path));
+    }
+    if (config.is_string()) {
+        const std::string p = config.get<std::string>();
+        m->configure(readYamlFile(p), p);
+    } else if (config.is_null()) {
+        m->configure(trees::isTreeModel(path) ? yamlToJson(trees::treeConfigTemplate(path), path)
+                                              : yamlToJson(configTemplate(*m->raw_, Granularity::Model), path),
+                     "<default configuration>");
+    } else if (config.is_object()) {
+        m->configure(config, "<config>");
+    } else {
+        throw Error("config: must be a dict, a path to a YAML file, or None");
+    }
+    return m;
+}
+
+void Model::setConfig(const Json& config) {
+    if (!config.is_object()) throw Error("config: must be a dict in hls4ml's layout");
+    configure(config, "<config>");
+}
+
+void Model::configure(const Json& config, const std::string& source) {
+    if (!raw_) {   // tree ensemble
+        TempYaml t(config);
+        try {
+            const trees::Ensemble e = trees::readTreeModel(path_);
+            const trees::TreeConfig tc = trees::readTreeConfig(t.path.string());
+            tree_ = std::make_unique<trees::TreeEmulator>(e, tc);
+        } catch (const Error& e) {
+            throw Error(renamed(e.what(), t.path.string(), source));
+        }
+        config_ = config;
+        source_ = source;
+        return;
+    }
+    Config cfg = fs::exists(source) ? Config::load(source) : Config::parse(jsonToYaml(config), source);
+    auto g = std::make_unique<Graph>(*raw_);
+    runPipeline(*g, cfg);
+    auto emu = std::make_unique<Emulator>(*g);
+    if (!fs::exists(source))
+        for (const std::string& w : cfg.warnings) std::cerr << "tachyon: warning: " << w << "\n";
+    warnings_ = cfg.warnings;
+    cfg_ = std::move(cfg);
+    graph_ = std::move(g);
+    emu_ = std::move(emu);
+    config_ = config;
+    source_ = source;
+}
+
+const Graph& Model::graph() const {
+    if (!graph_) throw Error(path_ + ": a tree ensemble has no layer graph");
+    return *graph_;
+}
+const Emulator& Model::emulator() const {
+    if (!emu_) throw Error(path_ + ": a tree ensemble has no layer graph");
+    return *emu_;
+}
+
+Shape Model::inputShape() const { return tree_ ? Shape{tree_->nFeatures()} : graph_->input().shape; }
+Shape Model::outputShape() const { return tree_ ? Shape{tree_->nClasses()} : graph_->output().shape; }
+int Model::inputSize() const { return tree_ ? tree_->nFeatures() : emu_->inputSize(); }
+int Model::outputSize() const { return tree_ ? tree_->nClasses() : emu_->outputSize(); }
+
+std::vector<std::string> Model::layerNames() const {
+    std::vector<std::string> n;
+    for (const Layer& l : graph().layers) n.push_back(l.name);
+    return n;
+}
+std::vector<Shape> Model::layerShapes() const {
+    std::vector<Shape> s;
+    for (const Layer& l : graph().layers) s.push_back(l.shape);
+    return s;
+}
+
+std::string Model::summary() const {
+    if (tree_) {
+        std::ostringstream os;
+        trees::info(path_, os);
+        return os.str();
+    }
+    return dump(*graph_);
+}
+
+void Model::predict(const double* x, size_t rows, double* out, bool floatMode, int threads,
+                    std::vector<LayerStats>* stats) const {
+    if (tree_) {
+        if (floatMode) {
+            tree_->runFloat(x, rows, out);
+        } else {
+            std::vector<int64_t> raw(rows * size_t(tree_->nClasses()));
+            tree_->runFixed(x, rows, raw.data(), out, threads);
+        }
+        return;
+    }
+    EmulatorOptions opt;
+    opt.threads = threads;
+    if (floatMode) {
+        emu_->runFloat(x, rows, out, opt);
+    } else {
+        std::vector<int64_t> raw(rows * size_t(emu_->outputSize()));
+        emu_->runFixed(x, rows, raw.data(), out, stats, opt);
+    }
+}
+
+std::vector<std::vector<double>> Model::trace(const double* x, size_t rows, bool floatMode) const {
+    const Emulator& e = emulator();
+    return floatMode ? e.traceFloat(x, rows) : e.traceFixed(x, rows);
+}
+
+void Model::write(const std::string& dir, const std::string& backend, const std::string& cmvm, int stages,
+                  std::ostream* logp) const {
+    std::ostream& log = logp ? *logp : std::cerr;
+    const auto t0 = std::chrono::steady_clock::now();
+    if (cmvm != "da" && cmvm != "naive") throw Error("cmvm: '" + cmvm + "' is not da or naive");
+    AtomicDir ad(dir);
+    fs::create_directories(ad.tmp);
+    if (tree_) {
+        TempYaml t(config_);
+        try {
+            trees::convert(path_, t.path.string(), ad.tmp.string(), backend, log);
+        } catch (const Error& e) {
+            throw Error(renamed(renamed(e.what(), t.path.string(), source_), ad.tmp.string(), dir));
+        }
+    } else if (backend == "hls") {
+#ifdef TACHYON_HAVE_HLS
+        hls::HlsOptions opt;
+        opt.projectName = cfg_.projectName;
+        hls::writeProject(*graph_, *emu_, ad.tmp.string(), opt);
+#else
+        throw Error("the HLS backend is not built into this tachyon");
+#endif
+    } else if (backend == "verilog") {
+#ifdef TACHYON_HAVE_VERILOG
+        verilog::VerilogOptions opt;
+        opt.projectName = cfg_.projectName;
+        opt.cmvm = cmvm;
+        opt.stages = stages;
+        verilog::writeProject(*graph_, *emu_, ad.tmp.string(), opt);
+#else
+        throw Error("the Verilog backend is not built into this tachyon");
+#endif
+    } else if (backend == "lut") {
+        throw Error("backend 'lut' is for tree ensembles only; networks use hls or verilog");
+    } else {
+        throw Error("backend '" + backend + "' is not one of hls, verilog, lut");
+    }
+    ad.commit();
+    log << "wrote " << backend << " project " << dir << " in " << std::fixed << std::setprecision(1)
+        << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() * 1e3 << " ms\n"
+        << std::defaultfloat;
+}
+
+// ---------------------------------------------------------------- overflow statistics
+
+void accumulate(std::vector<LayerStats>& total, const std::vector<LayerStats>& block) {
+    if (total.empty()) {
+        total = block;
+        return;
+    }
+    for (size_t k = 0; k < block.size() && k < total.size(); ++k) {
+        total[k].resultOverflows += block[k].resultOverflows;
+        total[k].accumOverflows += block[k].accumOverflows;
+        total[k].values += block[k].values;
+    }
+}
+
+std::string overflowTable(const std::vector<LayerStats>& stats) {
+    std::ostringstream os;
+    os << "overflow summary (values that saturated or wrapped):\n";
+    for (const auto& s : stats) {
+        os << "  " << std::left << std::setw(24) << s.layer << std::right << " result " << std::setw(9)
+           << s.resultOverflows << " / " << s.values;
+        if (s.accumOverflows) os << "   accum " << s.accumOverflows;
+        os << "\n";
+    }
+    return os.str();
+}
+
+// ---------------------------------------------------------------- progress
+
+struct Heartbeat::State {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool stop = false;
+    std::thread th;
+};
+
+Heartbeat::Heartbeat(std::ostream& log, std::string what, double every) : st_(std::make_unique<State>()) {
+    State* st = st_.get();
+    st->th = std::thread([st, &log, what, every] {
+        const auto t0 = std::chrono::steady_clock::now();
+        std::unique_lock<std::mutex> lk(st->mu);
+        while (!st->cv.wait_for(lk, std::chrono::duration<double>(every), [st] { return st->stop; })) {
+            const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+            log << what << ": " << int(s) << " s elapsed" << std::endl;
+        }
+    });
+}
+
+Heartbeat::~Heartbeat() {
+    {
+        std::lock_guard<std::mutex> lk(st_->mu);
+        st_->stop = true;
+    }
+    st_->cv.notify_all();
+    st_->th.join();
+}
+
+RateMeter::RateMeter(std::ostream& log, size_t total, double every)
+    : log_(log), total_(total), every_(every), t0_(std::chrono::steady_clock::now()) {}
+
+void RateMeter::add(size_t rows) {
+    done_ += rows;
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
+    if (s - last_ >= every_ && done_ < total_) {
+        last_ = s;
+        log_ << "predict: " << done_ << " / " << total_ << " rows (" << std::fixed << std::setprecision(0)
+             << 100.0 * double(done_) / double(total_) << "%), " << double(done_) / s << " rows/s" << std::defaultfloat
+             << std::endl;
+    }
+}
+
+void RateMeter::finish() {}
+
+SimResult csim(const std::string& prj, std::ostream& log) {
+#ifdef TACHYON_HAVE_HLS
+    Heartbeat hb(std::cerr, "csim: compiling and running the testbench");
+    auto r = hls::csim(prj, log);
+    return {r.rows, r.mismatches};
+#else
+    throw Error("the HLS backend is not built into this tachyon");
+#endif
+}
+
+SimResult rtlsim(const std::string& prj, std::ostream& log) {
+#ifdef TACHYON_HAVE_VERILOG
+    Heartbeat hb(std::cerr, "rtlsim: Verilator build and simulation");
+    auto r = verilog::rtlsim(prj, log);
+    return {r.rows, r.mismatches};
+#else
+    throw Error("the Verilog backend is not built into this tachyon");
+#endif
+}
+
+Resources report(const std::string& prj, std::ostream& log) {
+#ifdef TACHYON_HAVE_VERILOG
+    Heartbeat hb(std::cerr, "report: Yosys running", 30.0);
+    const verilog::SynthReport r = verilog::report(prj, log);
+    Resources o;
+    o.luts = r.luts;
+    o.ffs = r.ffs;
+    o.carry = r.carry;
+    o.dsps = r.dsps;
+    o.brams = r.brams;
+    o.logicLevels = r.logicLevels;
+    o.latencyCycles = r.latencyCycles;
+    o.clockNs = r.clockNs;
+    return o;
+#else
+    throw Error("the Verilog backend is not built into this tachyon");
+#endif
+}
+
+std::string Resources::text() const {
+    std::ostringstream os;
+    os << "resources (Yosys synth_xilinx, UltraScale+, DSPs disabled):\n"
+       << "  LUTs          " << luts << "\n  FFs           " << ffs << "\n  carry chains  " << carry
+       << "\n  DSPs          " << dsps << "\n  BRAM          " << brams << "\n  logic levels  " << logicLevels
+       << "  (longest register-to-register path, cells)\n"
+       << "latency: " << latencyCycles << " cycles = " << latencyCycles * clockNs << " ns at " << clockNs << " ns ("
+       << 1000.0 / clockNs << " MHz)\n";
+    return os.str();
+}
+
+std::vector<double> readRows(const std::string& path, size_t& rows, size_t& cols) {
+    if (!fs::exists(path)) throw Error(path + ": no such file");
+    return readMatrix(path, rows, cols);
+}
+
+}  // namespace tachyon::api
