@@ -200,7 +200,13 @@ TEST(Hls4mlConfigs, SoftmaxSettingsAreStored) {
 }
 
 TEST(Hls4mlConfigs, AutoTypesFollowTachyonsRule) {
-    Graph g = converted(Config::load(dataFile("name_granularity.yml")));
+    // fc1's result is `auto`, so hls4ml (and Tachyon's default fold_batchnorm) folds bn1.
+    EXPECT_EQ(converted(Config::load(dataFile("name_granularity.yml"))).find("bn1"), nullptr);
+    // Kept (FoldBatchNorm: never) to check the BatchNorm's own `auto` types.
+    Config keepBn = Config::load(dataFile("name_granularity.yml"));
+    keepBn.model.recorded["FoldBatchNorm"] = "never";
+    Graph g = converted(keepBn);
+    ASSERT_NE(g.find("bn1"), nullptr);
     const FixedType def = FixedType::parse("ap_fixed<16,6>");
     // Input: the default precision (nothing to infer from).
     EXPECT_EQ(g.find("input_1")->type("result"), def);
