@@ -235,7 +235,7 @@ TEST(SoftmaxZoo, JetTaggerArgmaxAgreement) {
     size_t refRows = 0, cols = 0;
     std::vector<double> refX = readNpy(xFile, refRows, cols);
     // More rows of the same distribution (N(0,1) features) for a finer figure.
-    const size_t synthRows = 100000;
+    const size_t synthRows = 200000;
     std::vector<double> synthX(synthRows * cols);
     std::mt19937_64 rng(2024);
     std::normal_distribution<double> nd(0, 1);
@@ -280,7 +280,7 @@ TEST(SoftmaxZoo, JetTaggerArgmaxAgreement) {
     };
     std::printf("jet tagger (KERAS_3layer, ap_fixed<16,6>): argmax agreement of the fixed-point output with\n"
                 "the float model (and with the fixed-point logits the softmax reads)\n");
-    std::printf("  %-32s %22s %26s\n", "softmax", "1000 reference rows", "100000 N(0,1) rows");
+    std::printf("  %-32s %22s %26s\n", "softmax", "1000 reference rows", "200000 N(0,1) rows");
     for (const Setting& s : settings) {
         Graph g = base;
         runPipeline(g, Config::parse(s.yaml, "<test config>"));
