@@ -96,10 +96,13 @@ void runRows(const Graph& g) {
     std::normal_distribution<double> nd(0, 2);
     for (double& v : x) v = nd(rng);
     e.runFixed(x.data(), 64, raw.data(), y.data());
+    // Tachyon's softmax sums to 1 closely; hls4ml's (Implementation set explicitly) indexes
+    // its inverse table by the top 10 bits of the sum, so it can be off by up to a quarter.
+    const bool hls4ml = g.output().softmax.implementation != "tachyon";
     for (int r = 0; r < 64; ++r) {
         double s = 0;
         for (int k = 0; k < 4; ++k) s += y[size_t(r) * 4 + k];
-        EXPECT_NEAR(s, 1.0, 0.1) << "softmax row " << r;
+        EXPECT_NEAR(s, 1.0, hls4ml ? 0.3 : 0.1) << "softmax row " << r;
     }
 }
 
@@ -167,22 +170,24 @@ TEST(Hls4mlConfigs, SoftmaxSettingsAreStored) {
     EXPECT_EQ(sm.type("exp_table").str(), "ap_fixed<18,8,AP_RND,AP_SAT>");
     EXPECT_EQ(sm.table.size, 1024);
 
-    // Stored, then refused when an emulator is built (the arithmetic is not there yet).
+    // Stored and emulated (hls4ml's softmax_latency; tests/test_softmax.cpp checks the bits).
     Graph lat = converted(Config::load(dataFile("softmax_latency.yml")));
     const Layer& ls = *lat.find("softmax");
     EXPECT_EQ(ls.softmax.implementation, "latency");
     EXPECT_EQ(ls.type("inv_inp").str(), "ap_fixed<18,4,AP_RND,AP_SAT>");
     EXPECT_EQ(ls.type("accum").str(), "ap_fixed<20,10,AP_RND,AP_SAT>");
     EXPECT_EQ(ls.table.size, 512);
-    std::string err = errorOf([&] { Emulator e(lat); });
-    EXPECT_NE(err.find("'softmax'"), std::string::npos) << err;
-    EXPECT_NE(err.find("Implementation 'latency'"), std::string::npos) << err;
+    EXPECT_EQ(errorOf([&] { Emulator e(lat); }), "");
 
     for (const char* impl : {"argmax", "legacy", "Latency"}) {
         Config c = Config::parse(std::string("LayerName:\n  softmax:\n    Implementation: ") + impl + "\n", "cfg.yml");
         Graph h = converted(c);
         EXPECT_NE(h.find("softmax")->softmax.implementation, "stable");
+        EXPECT_EQ(errorOf([&] { Emulator e(h); }), "") << impl;
     }
+    // Without an Implementation key: Tachyon's own softmax.
+    EXPECT_EQ(converted(Config::load(dataFile("model_granularity.yml"))).find("softmax")->softmax.implementation,
+              "tachyon");
     Graph skip = converted(Config::parse("LayerName:\n  softmax:\n    Skip: true\n", "cfg.yml"));
     EXPECT_TRUE(skip.find("softmax")->softmax.skip);
     EXPECT_NE(errorOf([&] { Emulator e(skip); }).find("Skip"), std::string::npos);
@@ -195,7 +200,13 @@ TEST(Hls4mlConfigs, SoftmaxSettingsAreStored) {
 }
 
 TEST(Hls4mlConfigs, AutoTypesFollowTachyonsRule) {
-    Graph g = converted(Config::load(dataFile("name_granularity.yml")));
+    // fc1's result is `auto`, so hls4ml (and Tachyon's default fold_batchnorm) folds bn1.
+    EXPECT_EQ(converted(Config::load(dataFile("name_granularity.yml"))).find("bn1"), nullptr);
+    // Kept (FoldBatchNorm: never) to check the BatchNorm's own `auto` types.
+    Config keepBn = Config::load(dataFile("name_granularity.yml"));
+    keepBn.model.recorded["FoldBatchNorm"] = "never";
+    Graph g = converted(keepBn);
+    ASSERT_NE(g.find("bn1"), nullptr);
     const FixedType def = FixedType::parse("ap_fixed<16,6>");
     // Input: the default precision (nothing to infer from).
     EXPECT_EQ(g.find("input_1")->type("result"), def);

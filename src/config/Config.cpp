@@ -183,7 +183,7 @@ LayerConfig parseLayer(const Ctx& c, const YAML::Node& node, const std::string& 
         } else if (key == "Strategy") {
             parseStrategy(c, v, at, lc);
         } else if (key == "Implementation") {
-            lc.softmaxImplementation = choice(c, v, at, {"latency", "stable", "argmax", "legacy"});
+            lc.softmaxImplementation = choice(c, v, at, {"latency", "stable", "argmax", "legacy", "tachyon"});
         } else if (key == "Skip") {
             lc.softmaxSkip = toBool(c, v, at);
         } else if (key == "table_size" || key == "TableSize") {
@@ -201,10 +201,15 @@ LayerConfig parseLayer(const Ctx& c, const YAML::Node& node, const std::string& 
             lc.precision[key.substr(0, key.size() - 2)] = t;
         } else if (key == "Trace" || key == "TraceOutput") {
             lc.trace = toBool(c, v, at);
+        } else if (key == "FoldBatchNorm") {
+            // Tachyon's key (passes/FoldBatchNorm.cpp): when a BatchNorm is folded into the
+            // Dense/Conv layer before it.
+            lc.recorded[key] = choice(c, v, at, {"auto", "always", "never"});
         } else if (!parseRecorded(c, key, v, at, lc)) {
             c.fail(at, "unknown key (expected Precision, ReuseFactor, Strategy, Implementation, Skip, TableSize, "
                        "table_t, exp_table_t, inv_table_t, inv_inp_t, table_range, ParallelizationFactor, Trace, "
-                       "BramFactor, TargetCycles, Compression, ConvImplementation, PipelineStyle, PipelineInterval)");
+                       "BramFactor, TargetCycles, Compression, ConvImplementation, PipelineStyle, PipelineInterval, "
+                       "FoldBatchNorm)");
         }
     }
     return lc;

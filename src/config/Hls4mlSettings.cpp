@@ -3,6 +3,7 @@
 // ParallelizationFactor, ClockUncertainty, recorded keys). See docs/config.md.
 #include "config/Config.h"
 
+#include "emulator/Tables.h"
 #include "passes/Pass.h"
 #include "util/Error.h"
 
@@ -150,7 +151,11 @@ FixedType autoResultType(const Layer& layer, const FixedType* input, const Layer
 void recordProjectSettings(Graph& g, const Config& cfg) {
     g.clockUncertainty = cfg.clockUncertainty;
     g.backend = cfg.backend;
+    // fold_batchnorm (which runs first) lists the BatchNorms it folded: keep that.
+    auto folded = g.recorded.find("FoldedBatchNorm");
+    const std::string foldedNames = folded != g.recorded.end() ? folded->second : "";
     g.recorded = cfg.model.recorded;
+    if (!foldedNames.empty()) g.recorded["FoldedBatchNorm"] = foldedNames;
     if (cfg.traceOutput) g.recorded["TraceOutput"] = "true";
 }
 
@@ -165,16 +170,34 @@ void recordLayerSettings(Layer& l, const LayerConfig& lc) {
         auto it = lc.precision.find(var);
         if (it != lc.precision.end() && it->second != "auto") l.precision[var] = FixedType::parse(it->second);
     }
+    if (!isHls4mlSoftmax(l.softmax.implementation)) return;
+    // hls4ml's softmax (an Implementation given explicitly): hls4ml's defaults for every
+    // helper type and table size the configuration leaves open (fpga_backend.py: exp_table,
+    // inv_table, inv_inp ap_fixed<18,8,AP_RND,AP_SAT>; table ap_fixed<18,8>; accum the
+    // layer's default precision, as hls4ml's get_precision(layer, 'accum'); table_size 1024).
+    auto configured = [&](const char* var) { return lc.precision.count(var) != 0; };
+    const FixedType tableDefault = FixedType::parse("ap_fixed<18,8,AP_RND,AP_SAT>");
+    for (const char* var : {"exp_table", "inv_table", "inv_inp"})
+        if (!configured(var)) l.precision[var] = tableDefault;
+    if (!configured("table")) l.precision["table"] = FixedType::parse("ap_fixed<18,8>");
+    else l.precision["table"] = FixedType::parse(lc.precision.at("table"));
+    if (!configured("accum") || lc.precision.at("accum") == "auto") {
+        auto def = lc.precision.find("default");
+        l.precision["accum"] = FixedType::parse(def != lc.precision.end() ? def->second : "ap_fixed<16,6>");
+    }
+    // exp table: table_size; inverse table: inv_table_size, or 0 = table_size after hls4ml's
+    // FixSoftmaxTableSize (emulator/Tables.cpp).
+    l.table.size = lc.tableSize.value_or(1024);
+    l.invTable.size = lc.invTableSize.value_or(0);
 }
 
 void requireEmulatedArithmetic(const Graph& g) {
     for (const Layer& l : g.layers) {
         if (l.kind != LayerKind::Softmax) continue;
         const std::string at = "model '" + g.name + "', layer '" + l.name + "' (Softmax): ";
-        if (l.softmax.implementation != "stable")
-            throw Error(at + "Implementation '" + l.softmax.implementation +
-                        "' is recorded but not emulated yet; Tachyon computes the stable softmax (maximum "
-                        "subtracted first): set Implementation: stable");
+        if (l.softmax.implementation != "tachyon" && !isHls4mlSoftmax(l.softmax.implementation))
+            throw Error(at + "unknown Implementation '" + l.softmax.implementation +
+                        "' (expected tachyon, stable, latency, legacy or argmax)");
         if (l.softmax.skip)
             throw Error(at + "Skip: true is recorded but not applied yet (hls4ml would drop this softmax); "
                              "set Skip: false or export the model without its softmax");

@@ -98,10 +98,23 @@ struct Caster {
         }
         return q;
     }
+
+    // max(cast<dst>(a), 0): a ReLU fused after the cast (Dense/Conv with ReLU). A value
+    // that overflowed only because it is negative, and that the ReLU then maps to 0 anyway
+    // (saturated to 0 or below), is not an overflow of the layer's output: not counted.
+    int64_t relu(int64_t a, uint64_t& overflows) const {
+        uint64_t ov = 0;
+        int64_t q = (*this)(a, ov);
+        if (q < 0) q = 0;
+        if (!(a < 0 && q == 0)) overflows += ov;
+        return q;
+    }
 };
 
 // Vectorised cast of many values held as doubles: out = raw(cast<dst>(in * 2^-shift)),
-// optionally followed by max(., 0). Exact when |in * 2^-shift| < 2^51 and dst is at
+// optionally followed by max(., 0) (`relu`: a ReLU fused after the cast) or preceded by it
+// (`clampFirst`: the ReLU layer, cast<result>(max(x, 0)), where negatives never overflow).
+// Overflow counts exclude negative values that the fused ReLU maps to 0 anyway. Exact when |in * 2^-shift| < 2^51 and dst is at
 // most 50 bits wide (checked at construction from a bound on |in|); otherwise every
 // value goes through the scalar Caster. Returns how many values overflowed.
 class DoubleCaster {
@@ -120,55 +133,60 @@ public:
     }
     bool vectorised() const { return vector_; }
 
-    uint64_t run(const double* in, double* out, size_t n, bool relu) const {
+    uint64_t run(const double* in, double* out, size_t n, bool relu, bool clampFirst = false) const {
         if (!vector_) {
             uint64_t ov = 0;
             for (size_t k = 0; k < n; ++k) {
-                int64_t q = scalar_(int64_t(in[k]), ov);
-                out[k] = double(relu && q < 0 ? 0 : q);
+                int64_t x = int64_t(in[k]);
+                if (clampFirst && x < 0) x = 0;
+                out[k] = double(relu ? scalar_.relu(x, ov) : scalar_(x, ov));
             }
             return ov;
         }
-        return dispatchQuant(in, out, n, relu);
+        return clampFirst ? dispatchQuant<true>(in, out, n, relu) : dispatchQuant<false>(in, out, n, relu);
     }
 
 private:
-    template <Quant Q, Overflow O>
+    template <bool ClampFirst, Quant Q, Overflow O>
     uint64_t loop(const double* __restrict in, double* __restrict out, size_t n, bool relu) const {
         const double scale = scale_, lo = lo_, hi = hi_, m = modulus_, invM = 1.0 / modulus_;
         const double symLo = dst_.isSigned ? -hi : 0.0;
         uint64_t ov = 0;
         for (size_t k = 0; k < n; ++k) {
-            double q = roundMode(in[k] * scale, Q);
+            const double x = ClampFirst ? std::max(in[k], 0.0) : in[k];
+            double q = roundMode(x * scale, Q);
             const bool outside = q < lo || q > hi;
-            ov += outside;
             if constexpr (O == Overflow::WRAP) q -= m * std::floor((q - lo) * invM);
             else if constexpr (O == Overflow::SAT) q = std::min(std::max(q, lo), hi);
             else if constexpr (O == Overflow::SAT_ZERO) q = outside ? 0.0 : q;
             else q = std::min(std::max(q, symLo), hi);  // SAT_SYM: the range is made symmetric
-            out[k] = relu ? std::max(q, 0.0) : q;
+            q = relu ? std::max(q, 0.0) : q;
+            // A negative value the fused ReLU zeroes anyway is not an overflow of the output.
+            ov += outside && !(relu && x < 0 && q == 0.0);
+            out[k] = q;
         }
         return ov;
     }
-    template <Quant Q>
+    template <bool ClampFirst, Quant Q>
     uint64_t dispatchOverflow(const double* in, double* out, size_t n, bool relu) const {
         switch (dst_.overflow) {
-        case Overflow::WRAP: return loop<Q, Overflow::WRAP>(in, out, n, relu);
-        case Overflow::SAT: return loop<Q, Overflow::SAT>(in, out, n, relu);
-        case Overflow::SAT_ZERO: return loop<Q, Overflow::SAT_ZERO>(in, out, n, relu);
-        case Overflow::SAT_SYM: return loop<Q, Overflow::SAT_SYM>(in, out, n, relu);
+        case Overflow::WRAP: return loop<ClampFirst, Q, Overflow::WRAP>(in, out, n, relu);
+        case Overflow::SAT: return loop<ClampFirst, Q, Overflow::SAT>(in, out, n, relu);
+        case Overflow::SAT_ZERO: return loop<ClampFirst, Q, Overflow::SAT_ZERO>(in, out, n, relu);
+        case Overflow::SAT_SYM: return loop<ClampFirst, Q, Overflow::SAT_SYM>(in, out, n, relu);
         }
         return 0;
     }
+    template <bool ClampFirst>
     uint64_t dispatchQuant(const double* in, double* out, size_t n, bool relu) const {
         switch (dst_.quant) {
-        case Quant::TRN: return dispatchOverflow<Quant::TRN>(in, out, n, relu);
-        case Quant::TRN_ZERO: return dispatchOverflow<Quant::TRN_ZERO>(in, out, n, relu);
-        case Quant::RND: return dispatchOverflow<Quant::RND>(in, out, n, relu);
-        case Quant::RND_ZERO: return dispatchOverflow<Quant::RND_ZERO>(in, out, n, relu);
-        case Quant::RND_INF: return dispatchOverflow<Quant::RND_INF>(in, out, n, relu);
-        case Quant::RND_MIN_INF: return dispatchOverflow<Quant::RND_MIN_INF>(in, out, n, relu);
-        case Quant::RND_CONV: return dispatchOverflow<Quant::RND_CONV>(in, out, n, relu);
+        case Quant::TRN: return dispatchOverflow<ClampFirst, Quant::TRN>(in, out, n, relu);
+        case Quant::TRN_ZERO: return dispatchOverflow<ClampFirst, Quant::TRN_ZERO>(in, out, n, relu);
+        case Quant::RND: return dispatchOverflow<ClampFirst, Quant::RND>(in, out, n, relu);
+        case Quant::RND_ZERO: return dispatchOverflow<ClampFirst, Quant::RND_ZERO>(in, out, n, relu);
+        case Quant::RND_INF: return dispatchOverflow<ClampFirst, Quant::RND_INF>(in, out, n, relu);
+        case Quant::RND_MIN_INF: return dispatchOverflow<ClampFirst, Quant::RND_MIN_INF>(in, out, n, relu);
+        case Quant::RND_CONV: return dispatchOverflow<ClampFirst, Quant::RND_CONV>(in, out, n, relu);
         }
         return 0;
     }

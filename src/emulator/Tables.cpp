@@ -70,8 +70,133 @@ LookupTable buildActivationTable(const Layer& layer, const FixedType& in) {
     return buildTable(layer.type("table"), keyBits, offset, layer.table.size, [&](double key) { return f(key * lsb); });
 }
 
+bool isHls4mlSoftmax(const std::string& impl) {
+    return impl == "stable" || impl == "latency" || impl == "legacy" || impl == "argmax";
+}
+
+namespace {
+
+// hls4ml's ceillog2 (nnet_helpers.h): 1 for x <= 2.
+int hls4mlCeilLog2(int x) { return x <= 2 ? 1 : 1 + hls4mlCeilLog2((x + 1) / 2); }
+
+// The value of type `t` whose top `bits` bits are `i` and whose other bits are 0
+// (hls4ml's softmax_real_val_from_idx), as a double (exact).
+double topBitsValue(const FixedType& t, int64_t i, int bits) {
+    int64_t v = i;
+    if (t.isSigned && (i >> (bits - 1)) & 1) v -= int64_t(1) << bits;
+    return std::ldexp(double(v), t.width - bits - t.frac());
+}
+
+// A table indexed by the top `log2Size` bits of a value of type `key`, entry i = f(value
+// whose top bits are i) as hls4ml's init_exp_table / init_invert_table compute it.
+template <class F>
+LookupTable slicedTable(const Layer& layer, const char* what, const FixedType& key, int requestedSize,
+                        const FixedType& valueType, F f) {
+    const int bits = hls4mlCeilLog2(requestedSize);
+    if (bits > key.width)
+        throw Error("layer '" + layer.name + "' (Softmax, Implementation " + layer.softmax.implementation + "): " +
+                    what + " has " + std::to_string(requestedSize) + " entries, indexed by the top " +
+                    std::to_string(bits) + " bits of " + key.str() + ", which has only " +
+                    std::to_string(key.width) + " bits (hls4ml would slice out of range): use a smaller table_size");
+    if (bits > 24)
+        throw Error("layer '" + layer.name + "' (Softmax): " + what + " of 2^" + std::to_string(bits) +
+                    " entries is too large");
+    LookupTable t;
+    t.valueType = valueType;
+    t.size = 1 << bits;   // hls4ml's index can address 2^bits entries; a smaller size would read past its table
+    t.shift = key.width - bits;
+    t.offset = 0;
+    t.sliced = true;
+    t.values.resize(size_t(t.size));
+    for (int i = 0; i < t.size; ++i) {
+        const float x = float(topBitsValue(key, i, bits));   // (float)data_T, exact for <= 24 bits
+        t.values[size_t(i)] = int64_t(valueType.castDouble(double(f(x))));
+    }
+    return t;
+}
+
+// hls4ml's table sizes: table_size (default 1024), reduced by FixSoftmaxTableSize to
+// 2^min(input width, inv_table_t width) unless inv_table_size is given.
+void hls4mlTableSizes(const Layer& layer, const FixedType& in, int& expSize, int& invSize) {
+    int tableSize = layer.table.size > 0 ? layer.table.size : 1024;
+    if (layer.invTable.size > 0) {
+        expSize = tableSize;
+        invSize = layer.invTable.size;
+        return;
+    }
+    const int capBits = std::min({in.width, layer.type("inv_table").width, 30});
+    if ((int64_t(1) << capBits) < tableSize) tableSize = 1 << capBits;
+    expSize = invSize = tableSize;
+}
+
+}  // namespace
+
 SoftmaxTables buildSoftmaxTables(const Layer& layer, const FixedType& in, int n) {
     SoftmaxTables st;
+    st.implementation = layer.softmax.implementation;
+    const std::string& impl = st.implementation;
+    if (impl == "argmax") return st;
+    if (impl == "stable" || impl == "latency") {
+        int expSize = 0, invSize = 0;
+        hls4mlTableSizes(layer, in, expSize, invSize);
+        st.accumType = layer.type("accum");
+        st.invInpType = layer.type("inv_inp");
+        const FixedType expT = layer.type("exp_table");
+        FixedType key = in;
+        if (impl == "stable") {
+            // inp_norm_t: the input type without its sign bit (TRN, WRAP), and the exp
+            // table no larger than that type can address.
+            if (in.isSigned) {
+                if (in.width < 2) throw Error("layer '" + layer.name + "' (Softmax): a 1-bit signed input has no inp_norm_t");
+                st.normType = FixedType::fixed(in.width - 1, in.integer - 1, false);
+                if (in.width - 1 < 30) expSize = int(std::min<int64_t>(invSize, int64_t(1) << (in.width - 1)));
+                else expSize = invSize;
+            } else {
+                st.normType = FixedType::fixed(in.width, in.integer, false);
+            }
+            key = st.normType;
+        }
+        const bool negate = impl == "stable";
+        st.exp = slicedTable(layer, "the exp table", key, expSize, expT, [negate](float x) {
+            x = x * 1.0f;   // exp_scale
+            if (negate) x = -x;
+            return std::exp(x);   // float, as hls4ml's exp_fcn_float
+        });
+        st.inv = slicedTable(layer, "the inverse table", st.invInpType, invSize, layer.type("inv_table"),
+                             [](float x) { return 1 / x; });   // float division (inf at 0)
+        return st;
+    }
+    if (impl == "legacy") {
+        int expSize = 0, invSize = 0;
+        hls4mlTableSizes(layer, in, expSize, invSize);
+        st.legacyType = layer.type("table");
+        auto plain = [&](int size, int64_t offset) {
+            LookupTable t;
+            t.valueType = st.legacyType;
+            t.size = size;
+            t.shift = 0;
+            t.offset = offset;
+            t.values.resize(size_t(size));
+            return t;
+        };
+        // init_exp_table_legacy: x = 2 * 8.0 * (i - N / 2.0) / N (double, stored as float),
+        // entry = table_t(expf(x)); index = trunc((x_j - x_i) * N / 16) + 8 * N / 16.
+        st.exp = plain(expSize, int64_t(8) * expSize / 16);
+        for (int i = 0; i < expSize; ++i) {
+            const float x = float(2 * 8.0 * (i - float(expSize) / 2.0) / float(expSize));
+            st.exp.values[size_t(i)] = int64_t(st.legacyType.castDouble(double(std::exp(x))));
+        }
+        // init_invert_table_legacy: x = 64.0 * i / N (as float), entry = 1.0 / x (double),
+        // 0 at x = 0; index = trunc(sum * N / 64).
+        st.inv = plain(invSize, 0);
+        for (int i = 0; i < invSize; ++i) {
+            const float x = float(64.0 * i / float(invSize));
+            st.inv.values[size_t(i)] = x > 0.0 ? int64_t(st.legacyType.castDouble(1.0 / x)) : 0;
+        }
+        return st;
+    }
+    if (impl != "tachyon")
+        throw Error("layer '" + layer.name + "' (Softmax): unknown Implementation '" + impl + "'");
     // exp(-d) for d = max - x in [0, R): e^-16 is far below any table LSB we default to.
     double range = layer.table.range > 0 ? layer.table.range : 16.0;
     int log2R = std::min(ceilLog2(range), in.integer);

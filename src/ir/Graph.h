@@ -186,9 +186,10 @@ struct Schedule {
     int parallelizationFactor = 1;     // hls4ml ParallelizationFactor (recorded)
 };
 
-// hls4ml's softmax options. Tachyon emulates `stable` (maximum subtracted first).
+// hls4ml's softmax options. `tachyon` (the default, no Implementation configured) is
+// Tachyon's accurate softmax; the others are hls4ml's, bit for bit (docs/semantics.md).
 struct SoftmaxOptions {
-    std::string implementation = "stable";  // latency | stable | argmax | legacy
+    std::string implementation = "tachyon";  // tachyon | latency | stable | argmax | legacy
     bool skip = false;                      // hls4ml drops a skipped softmax
 };
 

@@ -161,8 +161,10 @@ void assignPrecision(Graph& g, const Config& cfg) {
         recordLayerSettings(l, lc);
     }
     // Names in LayerName that match nothing are almost always typos.
+    // (A BatchNorm that fold_batchnorm folded is gone, as in hls4ml: its entry is ignored.)
+    const std::string folded = "," + (g.recorded.count("FoldedBatchNorm") ? g.recorded.at("FoldedBatchNorm") : "") + ",";
     for (const auto& [name, _] : cfg.byName)
-        if (!g.find(name))
+        if (!g.find(name) && folded.find("," + name + ",") == std::string::npos)
             throw Error(cfg.source + ": LayerName." + name + ": no layer of that name in model '" + g.name +
                         "' (layers: " + [&] {
                             std::string s;

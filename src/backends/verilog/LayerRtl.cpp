@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <sstream>
 
 namespace tachyon::verilog {
 
@@ -173,9 +174,115 @@ std::vector<Sig> activation(RtlContext& c, const Layer& l, const Emulator& emu, 
     throw Error("Verilog backend: layer " + l.name + ": activation " + toString(l.activation()) + " not supported");
 }
 
-std::vector<Sig> softmax(RtlContext& c, const Layer& l, const Emulator& emu, const std::vector<Sig>& in) {
+// hls4ml's table lookup (softmax stable/latency): the ROM index is bits
+// [shift, shift + log2 size) of the key's two's complement; `key` holds a raw of the type
+// the table is addressed by, so sign-extending it gives that type's bit pattern.
+Sig slicedRom(RtlContext& c, Sig key, const LookupTable& t, const std::string& tableName) {
+    int ib = 1;
+    while ((int64_t(1) << ib) < t.size) ++ib;
+    const Node kn = c.nl.node(key);
+    Int128 allLo = t.values[0], allHi = allLo;
+    for (int64_t v : t.values) {
+        allLo = std::min<Int128>(allLo, v);
+        allHi = std::max<Int128>(allHi, v);
+    }
+    Int128 vlo = allLo, vhi = allHi;
+    if (kn.hi - kn.lo < (Int128(1) << 16)) {   // the entries this key can reach
+        vlo = vhi = t.lookup(int64_t(kn.lo));
+        for (Int128 k = kn.lo; k <= kn.hi; ++k) {
+            vlo = std::min<Int128>(vlo, t.lookup(int64_t(k)));
+            vhi = std::max<Int128>(vhi, t.lookup(int64_t(k)));
+        }
+    }
+    const int vw = signedBits(allLo, allHi);
+    const std::string fn = "rom_" + tableName;
+    std::ostringstream rom;
+    rom << "  // " << tableName << ": " << t.size << " entries of " << t.valueType.str()
+        << ", indexed by the top bits of the key (hls4ml)\n";
+    rom << "  function signed [" << vw - 1 << ":0] " << fn << ";\n    input [" << ib - 1 << ":0] i;\n    case (i)\n";
+    for (int64_t i = 0; i < t.size; ++i)
+        rom << "      " << ib << "'d" << i << ": " << fn << " = " << literal(t.values[size_t(i)], vw) << ";\n";
+    rom << "      default: " << fn << " = " << literal(0, vw) << ";\n    endcase\n  endfunction\n";
+    c.nl.addPreamble(fn, rom.str());
+    Node n;
+    n.name = c.nl.freshName(c.prefix + "rom");
+    n.ops = {key};
+    n.lo = vlo;
+    n.hi = vhi;
+    n.delay = c.delay.rom(t.size);
+    const int wk = kn.width, shift = t.shift;
+    n.body = [=](std::ostream& os, const std::vector<std::string>& o, const std::string& self) {
+        const int wx = std::max(wk, shift + ib);
+        os << "  wire signed [" << wx - 1 << ":0] " << self << "_k = " << o[0] << ";\n";
+        os << "  wire [" << ib - 1 << ":0] " << self << "_i = " << self << "_k[" << shift + ib - 1 << ":" << shift
+           << "];\n";
+        os << "  assign " << self << " = " << fn << "(" << self << "_i);\n";
+    };
+    return c.nl.add(std::move(n));
+}
+
+// hls4ml's softmax_stable / softmax_latency (docs/semantics.md, "Softmax variants").
+std::vector<Sig> softmaxHls4ml(RtlContext& c, const Layer& l, const SoftmaxTables& t, const std::vector<Sig>& in,
+                               const FixedType& inT) {
+    const bool stable = t.implementation == "stable";
+    const int fa = t.accumType.frac();
+    std::vector<Sig> e;
+    Sig m = in[0];
+    if (stable)
+        for (size_t k = 1; k < in.size(); ++k) m = maximum(c, m, in[k]);
+    for (Sig x : in) {
+        const Sig key = stable ? castTo(c, add(c, m, x, true), inT.frac(), t.normType) : x;
+        e.push_back(castTo(c, slicedRom(c, key, t.exp, l.name + "_exp"), t.exp.valueType.frac(), t.accumType));
+    }
+    const Sig sum = hls4mlReduce(e.data(), int(e.size()), [&](Sig a, Sig b) { return castTo(c, add(c, a, b), fa, t.accumType); });
+    const Sig s = castTo(c, sum, fa, t.invInpType);
+    const Sig r = slicedRom(c, s, t.inv, l.name + "_inv");
+    std::vector<Sig> out;
+    for (Sig ei : e) out.push_back(castTo(c, multiply(c, ei, r), fa + t.inv.valueType.frac(), l.type("result")));
+    return out;
+}
+
+// hls4ml's softmax_argmax: cast<result>(1) at the first maximum, 0 elsewhere.
+std::vector<Sig> softmaxArgmax(RtlContext& c, const Layer& l, const std::vector<Sig>& in) {
+    const Int128 one = l.type("result").castRaw(1, 0);
+    std::vector<Sig> out;
+    const int n = int(in.size());
+    for (int i = 0; i < n; ++i) {
+        Node nd;
+        nd.name = c.nl.freshName(c.prefix + "argmax");
+        nd.ops = in;
+        nd.lo = std::min<Int128>(0, one);
+        nd.hi = std::max<Int128>(0, one);
+        int w = 1;
+        for (Sig x : in) w = std::max(w, c.nl.node(x).width);
+        int levels = 1;
+        while ((1 << levels) < n) ++levels;
+        nd.delay = c.delay.compare(w) + c.delay.logic() * levels;
+        nd.body = [=](std::ostream& os, const std::vector<std::string>& o, const std::string& self) {
+            // x_i is the first maximum: greater than every earlier input, >= every later one.
+            std::string cond;
+            for (int j = 0; j < n; ++j) {
+                if (j == i) continue;
+                cond += (cond.empty() ? "" : " && ") + std::string("(") + o[size_t(i)] + (j < i ? " > " : " >= ") +
+                        o[size_t(j)] + ")";
+            }
+            if (cond.empty()) cond = "1'b1";
+            os << "  assign " << self << " = (" << cond << ") ? " << literal(one) << " : " << literal(0) << ";\n";
+        };
+        out.push_back(c.nl.add(std::move(nd)));
+    }
+    return out;
+}
+
+std::vector<Sig> softmax(RtlContext& c, const Layer& l, const Emulator& emu, const std::vector<Sig>& in,
+                         const FixedType& inT) {
     const SoftmaxTables* t = emu.softmaxTables(l.name);
     if (!t) throw Error("Verilog backend: layer " + l.name + " has no softmax tables in the emulator");
+    if (t->implementation == "stable" || t->implementation == "latency") return softmaxHls4ml(c, l, *t, in, inT);
+    if (t->implementation == "argmax") return softmaxArgmax(c, l, in);
+    if (t->implementation != "tachyon")
+        throw Error("Verilog backend: layer " + l.name + ": softmax Implementation " + t->implementation +
+                    " is not supported");
     // m = max_i x_i as a balanced comparator tree
     std::vector<Sig> level(in);
     while (level.size() > 1) {
@@ -206,6 +313,9 @@ std::string unsupportedReason(const Layer& l) {
         return {};
     case LayerKind::Softmax:
         if (l.outSize() != l.shape.back()) return "softmax over a multi-dimensional tensor";
+        if (l.softmax.implementation == "legacy")
+            return "softmax Implementation legacy (n^2 table lookups with truncating divisions; use the HLS "
+                   "backend, or Implementation stable, latency, argmax or tachyon)";
         return {};
     case LayerKind::Dense:
         if (l.outSize() != l.as<DenseAttrs>().nOut) return "a Dense layer over a multi-dimensional input";
@@ -242,7 +352,7 @@ std::vector<Sig> emitLayer(RtlContext& c, const Layer& l, const Emulator& emu, c
     case LayerKind::Dense: return dense(c, l, emu, in, inT);
     case LayerKind::BatchNorm: return batchNorm(c, l, emu, in, inT);
     case LayerKind::Activation: return activation(c, l, emu, in, inT);
-    case LayerKind::Softmax: return softmax(c, l, emu, in);
+    case LayerKind::Softmax: return softmax(c, l, emu, in, inT);
     default: break;
     }
     throw Error("Verilog backend: layer " + l.name + ": kind " + toString(l.kind) + " not supported");

@@ -73,7 +73,8 @@ public:
         case ActKind::Linear:
         case ActKind::ReLU:
             if (resultVec_.vectorised()) {
-                ov += resultVec_.run(in, out, count, kind_ == ActKind::ReLU);
+                // cast<result>(max(x, 0)): negatives become 0 before the cast, never overflow.
+                ov += resultVec_.run(in, out, count, false, kind_ == ActKind::ReLU);
                 break;
             }
             [[fallthrough]];

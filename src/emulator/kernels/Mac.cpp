@@ -285,8 +285,7 @@ void denseFixed(const MacCore& c, const double* in, double* out, size_t rows, La
                     a = accT.castRaw(a + p, fa, &cs);
                 }
                 accOv += cs.overflow;
-                int64_t z = c.accToOut(int64_t(a), resOv);
-                if (relu && z < 0) z = 0;
+                const int64_t z = relu ? c.accToOut.relu(int64_t(a), resOv) : c.accToOut(int64_t(a), resOv);
                 out[r * nOut + j] = double(z);
             }
         }
@@ -438,8 +437,7 @@ public:
                         acc = accT_.castRaw(acc + prod, fa, &cs);
                     }
                     accOv += cs.overflow;
-                    int64_t z = toOut(int64_t(acc), resOv);
-                    if (relu_ && z < 0) z = 0;
+                    const int64_t z = relu_ ? toOut.relu(int64_t(acc), resOv) : toOut(int64_t(acc), resOv);
                     out[(r * positions_ + size_t(p)) * nOut + size_t(o)] = double(z);
                 }
             }
