@@ -37,6 +37,8 @@
 
 namespace tachyon::verilog {
 
+const Layer* channelsFirstView(const Graph& g);
+
 namespace {
 
 struct Geo {
@@ -91,16 +93,21 @@ public:
                 Val v;
                 v.shape = l.shape;
                 v.type = inT;
+                const Layer* cf = channelsFirstView(g_);
+                if (cf) {
+                    v.shape = cf->shape;
+                    transposeView_ = cf->name;
+                }
                 if (streaming) {
                     v.stream = true;
-                    const int rank = spatialRank(l.shape);
-                    v.geo.H = rank == 2 ? l.shape[0] : 1;
-                    v.geo.W = l.shape[size_t(rank - 1)];
+                    const int rank = spatialRank(v.shape);
+                    v.geo.H = rank == 2 ? v.shape[0] : 1;
+                    v.geo.W = v.shape[size_t(rank - 1)];
                     v.geo.r1 = v.geo.H;
                     v.geo.c1 = v.geo.W;
                     v.geo.CS = b_;
                     v.geo.RS = b_ * lineLen_;
-                    const int C = l.shape.back();
+                    const int C = v.shape.back();
                     for (int k = 0; k < C; ++k)
                         v.sigs.push_back(c_.nl.addInput("in_" + std::to_string(k), k * inT.width, inT.width, inT.isSigned));
                     out.timing = {true, v.geo.H, v.geo.W, C, v.geo.RS, v.geo.CS, interval()};
@@ -146,6 +153,12 @@ private:
         case LayerKind::Concatenate: return merge(l, ins);
         case LayerKind::Reshape:
         case LayerKind::Transpose: {
+            if (l.name == transposeView_) {   // the input is already streamed channels last
+                Val o = ins[0];
+                o.type = l.type("result");
+                for (Sig& s : o.sigs) s = castTo(c_, s, ins[0].type.frac(), o.type);
+                return o;
+            }
             Val v = ins[0].stream ? collect(ins[0]) : ins[0];
             return movement(l, {v});
         }
@@ -550,7 +563,7 @@ private:
     std::vector<Sig> collectChain(RtlContext& c, Sig x, Sig valid, int depth) {
         std::vector<Sig> out{x};
         if (depth == 0) return out;
-        const Node& n = c.nl.node(x);
+        const Node n = c.nl.node(x);   // a copy: adding nodes moves the node vector
         Node ch;
         ch.name = c.nl.freshName(c.prefix + "col");
         ch.ops = {x, valid};
@@ -684,6 +697,7 @@ private:
     int lineLen_, frameLines_;
     int64_t inputPixels_ = 1;
     int64_t maxStart_ = 0;
+    std::string transposeView_;
     std::map<std::tuple<int, int, int64_t, int64_t, int64_t, int, int>, Sig> gens_;
 };
 
@@ -716,6 +730,33 @@ int64_t baseStep(const Graph& g) {
 }  // namespace
 
 bool isStreaming(const Graph& g) { return g.input().shape.size() >= 2; }
+
+const Layer* channelsFirstView(const Graph& g) {
+    const Layer& in = g.input();
+    if (in.shape.size() < 2 || g.layers.size() < 2) return nullptr;
+    const auto consumers = g.consumers(in.name);
+    if (consumers.size() != 1) return nullptr;
+    if (consumers[0]->kind == LayerKind::Reshape && in.shape[0] == 1) {   // one channel: [1, S...] -> [S..., 1]
+        Shape rotated(in.shape.begin() + 1, in.shape.end());
+        rotated.push_back(1);
+        return consumers[0]->shape == rotated ? consumers[0] : nullptr;
+    }
+    if (consumers[0]->kind != LayerKind::Transpose) return nullptr;
+    const auto& perm = consumers[0]->as<TransposeAttrs>().perm;
+    for (size_t d = 0; d + 1 < perm.size(); ++d)
+        if (perm[d] != int(d) + 1) return nullptr;
+    return perm.back() == 0 ? consumers[0] : nullptr;
+}
+
+std::vector<int> streamOrder(const Graph& g) {
+    const Layer* cf = channelsFirstView(g);
+    if (!cf) return {};
+    const int C = g.input().shape[0], P = g.input().outSize() / C;
+    std::vector<int> order;
+    for (int p = 0; p < P; ++p)
+        for (int ch = 0; ch < C; ++ch) order.push_back(ch * P + p);
+    return order;
+}
 
 BuiltGraph buildGraph(RtlContext& c, const Graph& g, const Emulator& emu) {
     if (!isStreaming(g)) return Builder(c, g, emu, 1, 1, 1).run();

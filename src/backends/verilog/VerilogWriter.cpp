@@ -91,7 +91,13 @@ void writeProject(const Graph& g, const Emulator& emu, const std::string& outDir
     const std::vector<int64_t> x = backend::randomTestRows(inT, opt.testRows, size_t(nIn), opt.seed);
     std::vector<int64_t> y(opt.testRows * size_t(nOut));
     emu.runFixedRaw(x.data(), opt.testRows, y.data());
-    backend::writeRawRows((fs::path(outDir) / "sim" / "input_raw.dat").string(), x.data(), opt.testRows, size_t(nIn));
+    // Streaming designs read frames in stream order (pixel-major, channels last).
+    const std::vector<int> order = streamOrder(g);
+    std::vector<int64_t> xs = x;
+    if (!order.empty())
+        for (size_t r = 0; r < opt.testRows; ++r)
+            for (size_t k = 0; k < size_t(nIn); ++k) xs[r * nIn + k] = x[r * nIn + size_t(order[k])];
+    backend::writeRawRows((fs::path(outDir) / "sim" / "input_raw.dat").string(), xs.data(), opt.testRows, size_t(nIn));
     backend::writeRawRows((fs::path(outDir) / "sim" / "expected_raw.dat").string(), y.data(), opt.testRows, size_t(nOut));
 
     TestbenchSpec spec;
