@@ -107,6 +107,8 @@ public:
                     v.geo.c1 = v.geo.W;
                     v.geo.CS = b_;
                     v.geo.RS = b_ * lineLen_;
+                    if (lineLen_ < v.geo.W) throw Retry{true};
+                    if (frameLines_ < v.geo.H) throw Retry{false};
                     const int C = v.shape.back();
                     for (int k = 0; k < C; ++k)
                         v.sigs.push_back(c_.nl.addInput("in_" + std::to_string(k), k * inT.width, inT.width, inT.isSigned));
@@ -760,8 +762,10 @@ std::vector<int> streamOrder(const Graph& g) {
 
 BuiltGraph buildGraph(RtlContext& c, const Graph& g, const Emulator& emu) {
     if (!isStreaming(g)) return Builder(c, g, emu, 1, 1, 1).run();
-    const int rank = spatialRank(g.input().shape);
-    const int H = rank == 2 ? g.input().shape[0] : 1, W = g.input().shape[size_t(rank - 1)];
+    const Layer* cf = channelsFirstView(g);
+    const Shape& shape = cf ? cf->shape : g.input().shape;   // as streamed: channels last
+    const int rank = spatialRank(shape);
+    const int H = rank == 2 ? shape[0] : 1, W = shape[size_t(rank - 1)];
     const int64_t b = baseStep(g);
     int line = W, lines = H, vertical = 0;
     for (int attempt = 0; attempt < 400; ++attempt) {
