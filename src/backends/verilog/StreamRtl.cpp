@@ -241,11 +241,18 @@ private:
         if (!in.stream) fail(l, "pooling after a layer that ends the stream");
         const bool padded = std::any_of(a.padBegin.begin(), a.padBegin.end(), [](int p) { return p > 0; }) ||
                             std::any_of(a.padEnd.begin(), a.padEnd.end(), [](int p) { return p > 0; });
+        // ZeroPadding zeros take part in a maximum; the pooling's own padding never does.
         Val src = in;
-        if (padded || !src.geo.full()) src = mask(src, isMax);
+        if (!src.geo.full()) src = mask(src, false);
+        Geo data = src.geo;
+        if (padded) {
+            if (isMax) src = nonNegative(src);
+            data = src.geo;
+            src = mask(src, isMax);
+        }
         std::vector<std::vector<Sig>> win;
         std::vector<int> dil(size_t(a.rank), 1);
-        Val o = window(l, src, in.geo, a.rank, a.kernel, a.strides, dil, a.padBegin, win);
+        Val o = window(l, src, data, a.rank, a.kernel, a.strides, dil, a.padBegin, win);
         int count = 1;
         for (int k : a.kernel) count *= k;   // padding counts (or there is none)
         for (size_t ch = 0; ch < in.sigs.size(); ++ch) {
