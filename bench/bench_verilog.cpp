@@ -47,8 +47,9 @@ Model:
         verilog::writeProject(g, emu, dir, opt);
         const double writeS = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
         std::printf("cmvm=%-5s codegen %.3f s (project incl. test vectors %.3f s), latency %d cycles at %.1f ns, "
-                    "%zu bytes of Verilog -> %s\n",
-                    mode, genS, writeS, rtl.latencyCycles, g.clockPeriodNs, rtl.verilog.size(), dir.c_str());
+                    "initiation interval %lld cycles%s, %zu bytes of Verilog -> %s\n",
+                    mode, genS, writeS, rtl.latencyCycles, g.clockPeriodNs, (long long)rtl.intervalCycles,
+                    rtl.streaming ? " (streaming, one pixel per clock)" : "", rtl.verilog.size(), dir.c_str());
     }
     // Adder counts of the first layer's CMVM, for reference.
     const Layer& fc1 = g.layers[1];

@@ -22,13 +22,14 @@ namespace {
 //  * otherwise each product is computed exactly (shift-add per input, shared across
 //    outputs), cast to accum individually, and summed as a tree when the accumulator is
 //    modular or cannot overflow, or as the ascending chain of saturating casts otherwise.
-std::vector<Sig> dense(RtlContext& c, const Layer& l, const Emulator& emu, const std::vector<Sig>& in,
-                       const FixedType& inT) {
-    const auto& w = emu.weightRaw(l.name);
-    const auto& b = emu.biasRaw(l.name);
-    const FixedType& A = l.type("accum");
-    const auto [nIn, nOut] = macDims(l);
-    const int fp = inT.frac() + l.type("weight").frac();
+}  // namespace
+
+std::vector<Sig> macRtl(RtlContext& c, const MacSpec& spec, const std::vector<Sig>& in, const FixedType& inT) {
+    const auto& w = spec.weight;
+    const auto& b = spec.bias;
+    const FixedType& A = spec.accum;
+    const int nIn = spec.nIn, nOut = spec.nOut;
+    const int fp = inT.frac() + spec.weightFrac;
     const int fa = A.frac();
     const int up = fa - fp;   // product -> accumulator LSB shift
     const bool modular = A.overflow == Overflow::WRAP && A.satBits == 0;
@@ -36,7 +37,7 @@ std::vector<Sig> dense(RtlContext& c, const Layer& l, const Emulator& emu, const
     const Int128 accHi = A.maxRaw();
 
     std::vector<Int128> bias(static_cast<size_t>(nOut));
-    for (int j = 0; j < nOut; ++j) bias[size_t(j)] = A.castRaw(Int128(b[size_t(j)]), l.type("bias").frac());
+    for (int j = 0; j < nOut; ++j) bias[size_t(j)] = A.castRaw(Int128(b[size_t(j)]), spec.biasFrac);
 
     // Can any cast of the ascending accumulation overflow (products exact only)?
     bool safe = up >= 0;
@@ -96,9 +97,39 @@ std::vector<Sig> dense(RtlContext& c, const Layer& l, const Emulator& emu, const
     }
     std::vector<Sig> out;
     for (Sig a : acc) {
-        Sig z = castTo(c, a, fa, l.type("result"));
-        if (l.activation() == ActKind::ReLU) z = clampConst(c, z, 0, std::max<Int128>(c.nl.node(z).hi, 0));
+        Sig z = castTo(c, a, fa, spec.result);
+        if (spec.relu) z = clampConst(c, z, 0, std::max<Int128>(c.nl.node(z).hi, 0));
         out.push_back(z);
+    }
+    return out;
+}
+
+MacSpec macSpec(const Layer& l, const Emulator& emu) {
+    MacSpec s;
+    s.weight = emu.weightRaw(l.name);
+    s.bias = emu.biasRaw(l.name);
+    const auto d = macDims(l);
+    s.nIn = d.nIn;
+    s.nOut = d.nOut;
+    s.accum = l.type("accum");
+    s.weightFrac = l.type("weight").frac();
+    s.biasFrac = l.type("bias").frac();
+    s.result = l.type("result");
+    s.relu = l.activation() == ActKind::ReLU;
+    return s;
+}
+
+namespace {
+
+std::vector<Sig> dense(RtlContext& c, const Layer& l, const Emulator& emu, const std::vector<Sig>& in,
+                       const FixedType& inT) {
+    const MacSpec s = macSpec(l, emu);
+    if (int(in.size()) == s.nIn) return macRtl(c, s, in, inT);
+    // Dense over the last axis of an N-D tensor: one MAC per position.
+    std::vector<Sig> out;
+    for (size_t p = 0; p + size_t(s.nIn) <= in.size(); p += size_t(s.nIn)) {
+        auto y = macRtl(c, s, std::vector<Sig>(in.begin() + ptrdiff_t(p), in.begin() + ptrdiff_t(p) + s.nIn), inT);
+        out.insert(out.end(), y.begin(), y.end());
     }
     return out;
 }
@@ -111,8 +142,9 @@ std::vector<Sig> batchNorm(RtlContext& c, const Layer& l, const Emulator& emu, c
     const int fs = l.type("shift").frac();
     const int f = std::max(fp, fs);
     std::vector<Sig> out;
-    for (size_t i = 0; i < in.size(); ++i) {
-        Sig v = linearMap(c, {in[i]}, {scale[i]}, 1, 1, {Int128(shift[i]) << (f - fs)}, f - fp)[0];
+    for (size_t k = 0; k < in.size(); ++k) {
+        const size_t i = k % scale.size();   // per channel (last axis)
+        Sig v = linearMap(c, {in[k]}, {scale[i]}, 1, 1, {Int128(shift[i]) << (f - fs)}, f - fp)[0];
         out.push_back(castTo(c, v, f, l.type("result")));
     }
     return out;
@@ -167,6 +199,32 @@ std::vector<Sig> activation(RtlContext& c, const Layer& l, const Emulator& emu, 
         const LookupTable* t = emu.activationTable(l.name);
         if (!t) throw Error("Verilog backend: layer " + l.name + " has no lookup table in the emulator");
         for (Sig x : in) out.push_back(castTo(c, romLookup(c, x, *t, l.name), t->valueType.frac(), outT));
+        return out;
+    }
+    case ActKind::ELU:
+    case ActKind::SELU:
+    case ActKind::Swish: {
+        // As Activation.cpp: elu/selu x >= 0 exactly (selu: lambda * x), x < 0 the table;
+        // swish x * table(x).
+        const LookupTable* t = emu.activationTable(l.name);
+        if (!t) throw Error("Verilog backend: layer " + l.name + " has no lookup table in the emulator");
+        const int tf = t->valueType.frac();
+        for (Sig x : in) {
+            Sig r = romLookup(c, x, *t, l.name);
+            if (l.activation() == ActKind::Swish) {
+                out.push_back(castTo(c, multiply(c, x, r), fx + tf, outT));
+                continue;
+            }
+            Sig pos = x;
+            int pf = fx;
+            if (l.activation() == ActKind::SELU) {
+                const int64_t lambda = emu.paramRaw(l.name).at(0);
+                pos = linearMap(c, {x}, {lambda}, 1, 1, {0})[0];
+                pf = fx + l.type("param").frac();
+            }
+            const int common = std::max(pf, tf);
+            out.push_back(castTo(c, selectSign(c, x, shiftLeft(c, pos, common - pf), shiftLeft(c, r, common - tf)), common, outT));
+        }
         return out;
     }
     default: break;
@@ -310,6 +368,12 @@ std::string unsupportedReason(const Layer& l) {
     case LayerKind::Input:
     case LayerKind::Reshape:
     case LayerKind::BatchNorm:
+    case LayerKind::Transpose:
+    case LayerKind::Pad:
+    case LayerKind::Resize:
+    case LayerKind::Merge:
+    case LayerKind::Concatenate:
+    case LayerKind::Activation:
         return {};
     case LayerKind::Softmax:
         if (l.outSize() != l.shape.back()) return "softmax over a multi-dimensional tensor";
@@ -318,23 +382,26 @@ std::string unsupportedReason(const Layer& l) {
                    "backend, or Implementation stable, latency, argmax or tachyon)";
         return {};
     case LayerKind::Dense:
-        if (l.outSize() != l.as<DenseAttrs>().nOut) return "a Dense layer over a multi-dimensional input";
+    case LayerKind::Conv:
         if (l.activation() != ActKind::Linear && l.activation() != ActKind::ReLU)
             return "fused activation " + toString(l.activation()) + " (only linear/relu are fused)";
         return {};
-    case LayerKind::Activation:
-        switch (l.activation()) {
-        case ActKind::ELU:
-        case ActKind::SELU:
-        case ActKind::Swish: return "activation " + toString(l.activation());
-        default: return {};
-        }
+    case LayerKind::Pooling: {
+        const auto& a = l.as<PoolAttrs>();
+        bool padded = false;
+        for (int p : a.padBegin) padded = padded || p > 0;
+        for (int p : a.padEnd) padded = padded || p > 0;
+        if (!a.global && a.op == PoolOp::Average && padded && !a.countPadding)
+            return "average pooling whose divisor excludes the padding (a different divisor per border position)";
+        return {};
+    }
     case LayerKind::Recurrent:
     case LayerKind::GarNet:
-        return hlsClassName(l) + " (recurrent and graph layers) is supported by the HLS backend only, not by the Verilog backend";
-    default:
-        return hlsClassName(l) + " layers are not supported by the Verilog backend yet";
+        return hlsClassName(l) + " (recurrent and graph layers) is supported by the emulator only, not by the Verilog backend";
+    case LayerKind::Quantize:
+        return "Quantize layers are not supported by the Verilog backend yet (the emulator runs them)";
     }
+    return hlsClassName(l) + " layers are not supported by the Verilog backend";
 }
 
 std::vector<Sig> emitLayer(RtlContext& c, const Layer& l, const Emulator& emu, const std::vector<Sig>& in,

@@ -9,6 +9,19 @@
 
 namespace tachyon::verilog {
 
+// One multiply-accumulate block (Dense, or a convolution's window): y_j =
+// act(cast<result>(acc_j)) with the accumulation of docs/semantics.md (Mac.cpp).
+struct MacSpec {
+    std::vector<int64_t> weight;   // raw, [nIn][nOut]
+    std::vector<int64_t> bias;     // raw, [nOut]
+    int nIn = 0, nOut = 0;
+    FixedType accum, result;
+    int weightFrac = 0, biasFrac = 0;
+    bool relu = false;
+};
+MacSpec macSpec(const Layer& l, const Emulator& emu);
+std::vector<Sig> macRtl(RtlContext& c, const MacSpec& spec, const std::vector<Sig>& in, const FixedType& inT);
+
 // Why this backend cannot build the layer, or empty when it can.
 std::string unsupportedReason(const Layer& l);
 

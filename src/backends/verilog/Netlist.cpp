@@ -82,6 +82,11 @@ int Netlist::schedule(double budgetNs) {
         double a = 0.0;
         for (Sig o : n.ops)
             if (nodes_[size_t(o)].stage == s) a = std::max(a, nodes_[size_t(o)].arrival);
+        if (n.registered) {
+            n.stage = s;
+            n.arrival = 0.0;
+            continue;
+        }
         if (a > 0.0 && a + n.delay > budgetNs) {
             ++s;   // operands come from registers: the path restarts
             a = 0.0;
@@ -123,6 +128,8 @@ void Netlist::emit(std::ostream& os, const std::string& top, int inputBits, int 
     for (const Node& n : nodes_)
         for (Sig o : n.ops) copies[size_t(o)] = std::max(copies[size_t(o)], n.stage - nodes_[size_t(o)].stage);
     for (const auto& [s, w] : outputs_) copies[size_t(s)] = std::max(copies[size_t(s)], L - nodes_[size_t(s)].stage);
+    if (outputValid_ >= 0)
+        copies[size_t(outputValid_)] = std::max(copies[size_t(outputValid_)], L - nodes_[size_t(outputValid_)].stage);
     auto nameAt = [&](Sig s, int stage) {
         int d = stage - nodes_[size_t(s)].stage;
         return d == 0 ? nodes_[size_t(s)].name : nodes_[size_t(s)].name + "_r" + std::to_string(d);
@@ -135,13 +142,16 @@ void Netlist::emit(std::ostream& os, const std::string& top, int inputBits, int 
        << "  output wire out_valid,\n"
        << "  output wire [" << outputBits - 1 << ":0] out_data\n"
        << ");\n\n";
-    os << "  // Valid travels with the data through the " << L << " register stage(s).\n";
-    os << "  reg [" << L - 1 << ":0] valid_pipe = " << L << "'d0;\n";
-    os << "  always @(posedge clk) valid_pipe <= "
-       << (L == 1 ? std::string("in_valid") : "{valid_pipe[" + std::to_string(L - 2) + ":0], in_valid}") << ";\n";
-    os << "  assign out_valid = valid_pipe[" << L - 1 << "];\n\n";
+    if (outputValid_ < 0) {
+        os << "  // Valid travels with the data through the " << L << " register stage(s).\n";
+        os << "  reg [" << L - 1 << ":0] valid_pipe = " << L << "'d0;\n";
+        os << "  always @(posedge clk) valid_pipe <= "
+           << (L == 1 ? std::string("in_valid") : "{valid_pipe[" + std::to_string(L - 2) + ":0], in_valid}") << ";\n";
+        os << "  assign out_valid = valid_pipe[" << L - 1 << "];\n\n";
+    }
 
     for (const auto& [k, t] : preamble_) os << t << "\n";
+    os << globalLogic_;
     for (int stage = 0; stage <= L; ++stage) {
         bool header = false;
         for (size_t k = 0; k < nodes_.size(); ++k) {
@@ -170,6 +180,7 @@ void Netlist::emit(std::ostream& os, const std::string& top, int inputBits, int 
                << ";\n";
     }
     os << "  end\n\n  // ---- output bus ----\n";
+    if (outputValid_ >= 0) os << "  assign out_valid = " << nameAt(outputValid_, L) << "[0];\n";
     int offset = 0;
     for (size_t j = 0; j < outputs_.size(); ++j) {
         const auto& [s, w] = outputs_[j];

@@ -36,6 +36,9 @@ struct Node {
     // Writes the Verilog that drives `self` from the (stage-aligned) operand names.
     // It may declare helper wires prefixed with `self`.
     std::function<void(std::ostream&, const std::vector<std::string>& ops, const std::string& self)> body;
+    // The node's wire is driven by a register (a shift-register tap, a counter): its
+    // combinational path restarts at 0, and it sits at the stage of its operands.
+    bool registered = false;
     // scheduling results
     int stage = 0;
     double arrival = 0.0;
@@ -67,6 +70,12 @@ public:
 
     // Output `index` of `width` bits (sign or zero representation of the port type).
     void addOutput(Sig s, int width);
+    // Streaming designs: out_valid is this (1-bit, [0, 1]) signal at the output stage,
+    // instead of in_valid delayed by the latency.
+    void setOutputValid(Sig s) { outputValid_ = s; }
+    // Module-level logic printed after the declarations of the preamble (e.g. counters
+    // shared by several nodes); may be replaced until emit.
+    void setGlobalLogic(const std::string& text) { globalLogic_ = text; }
 
     // Greedy stage placement with a combinational budget per stage (ns). Returns the
     // latency in cycles (the output bus is always registered, so latency >= 1).
@@ -86,6 +95,8 @@ private:
     std::vector<std::pair<Sig, std::pair<int, int>>> inputs_;
     int latency_ = 1;
     int counter_ = 0;
+    Sig outputValid_ = -1;
+    std::string globalLogic_;
 };
 
 }  // namespace tachyon::verilog

@@ -4,6 +4,8 @@
 #include "util/Error.h"
 
 #include <algorithm>
+#include <map>
+#include <memory>
 #include <sstream>
 
 namespace tachyon::verilog {
@@ -370,6 +372,119 @@ Sig romLookup(RtlContext& c, Sig key, const LookupTable& t, const std::string& t
                         os << "  wire [" << ib - 1 << ":0] " << self << "_i = " << idx << ";\n";
                         os << "  assign " << self << " = " << fn << "(" << self << "_i);\n";
                     });
+}
+
+}  // namespace tachyon::verilog
+
+namespace tachyon::verilog {
+
+Sig minimum(RtlContext& c, Sig a, Sig b) {
+    const Node &na = c.nl.node(a), &nb = c.nl.node(b);
+    return makeNode(c, "min", {a, b}, std::min(na.lo, nb.lo), std::min(na.hi, nb.hi),
+                    c.delay.compare(std::max(na.width, nb.width)) + c.delay.logic(),
+                    [](std::ostream& os, const auto& ops, const std::string& self) {
+                        os << "  assign " << self << " = (" << ops[0] << " < " << ops[1] << ") ? " << ops[0] << " : "
+                           << ops[1] << ";\n";
+                    });
+}
+
+Sig castDivConst(RtlContext& c, Sig num, int frac, Int128 den, const FixedType& dst) {
+    if (den < 1) throw Error("Verilog backend: division by " + std::to_string(int64_t(den)));
+    int k = 0;
+    while ((Int128(1) << k) < den) ++k;
+    if ((Int128(1) << k) == den) return castTo(c, num, frac + k, dst);   // exact: a power of two
+    // n / d with n at frac f = frac(dst): n = num << (f - frac) or d = den << (frac - f).
+    const int f = dst.frac();
+    Sig n = num;
+    Int128 d = den;
+    if (f >= frac) n = shiftLeft(c, num, f - frac);
+    else d = den << (frac - f);
+    // t = 2n + K >= 0 (K a multiple of d); floor(t / d) = (t * M) >> s with M = ceil(2^s / d)
+    // is exact for 0 <= t < 2^s / d.
+    const Node nn = c.nl.node(n);
+    const Int128 lo2 = 2 * nn.lo;
+    const Int128 K = lo2 < 0 ? ((-lo2 + d - 1) / d) * d : 0;
+    Sig t = linearMap(c, {n}, {2}, 1, 1, {K})[0];
+    const Int128 tHi = c.nl.node(t).hi;
+    int s = 0;
+    while ((Int128(1) << s) <= tHi * d) ++s;
+    const Int128 M = ((Int128(1) << s) + d - 1) / d;
+    if (M > Int128(INT64_MAX) || d > Int128(INT64_MAX)) throw Error("Verilog backend: divisor too large");
+    Sig tm = linearMap(c, {t}, {int64_t(M)}, 1, 1, {0})[0];
+    FixedType wide;
+    wide.width = 120;
+    wide.integer = 120;
+    wide.quant = Quant::TRN;
+    wide.overflow = Overflow::WRAP;
+    Sig q = castTo(c, tm, s, wide);   // floor(t / d)
+    // Correct range of q: [floor(tLo / d), floor(tHi / d)].
+    c.nl.node(q).lo = c.nl.node(t).lo / d;
+    c.nl.node(q).hi = tHi / d;
+    Sig rem = linearMap(c, {t, q}, {1, -int64_t(d)}, 2, 1, {0})[0];
+    c.nl.node(rem).lo = 0;   // t - d * floor(t / d) in [0, d)
+    c.nl.node(rem).hi = d - 1;
+    const int wr = std::max(c.nl.node(rem).width, signedBits(0, d - 1));
+    Sig sticky = makeNode(c, "nz", {rem}, 0, 1, c.delay.logic(), [wr](std::ostream& os, const auto& o, const std::string& self) {
+        os << "  wire signed [" << wr - 1 << ":0] " << self << "_r = " << o[0] << ";\n";
+        os << "  assign " << self << " = {1'b0, |" << self << "_r};\n";
+    });
+    // 4q' + where = 2 * floor(2n / d) + sticky, at frac f + 2 (q' = floor(n / d)).
+    Sig v = linearMap(c, {q, sticky}, {2, 1}, 2, 1, {-2 * (K / d)})[0];
+    return castTo(c, v, f + 2, dst);
+}
+
+Sig maskValid(RtlContext& c, Sig x, Sig valid, Int128 fill) {
+    const Node& n = c.nl.node(x);
+    return makeNode(c, "mask", {x, valid}, std::min(n.lo, fill), std::max(n.hi, fill), c.delay.logic(),
+                    [fill](std::ostream& os, const auto& o, const std::string& self) {
+                        os << "  assign " << self << " = " << o[1] << "[0] ? " << o[0] << " : " << literal(fill) << ";\n";
+                    });
+}
+
+Sig delayTap(RtlContext& c, Sig x, int64_t cycles) {
+    if (cycles < 0) throw Error("Verilog backend: negative delay");
+    if (cycles == 0) return x;
+    // One chain per source signal, as deep as its deepest tap.
+    auto it = c.chains.find(x);
+    if (it == c.chains.end()) {
+        auto depth = std::make_shared<int64_t>(0);
+        const Node& n = c.nl.node(x);
+        const int w = n.width;
+        Sig s = makeNode(c, "dl", {x}, n.lo, n.hi, 0.0, [depth, w](std::ostream& os, const auto& o, const std::string& self) {
+            os << "  assign " << self << " = " << o[0] << ";\n";
+            for (int64_t k = 1; k <= *depth; ++k)
+                os << "  reg signed [" << w - 1 << ":0] " << self << "_d" << k << ";\n";
+            os << "  always @(posedge clk) begin\n";
+            for (int64_t k = 1; k <= *depth; ++k)
+                os << "    " << self << "_d" << k << " <= " << (k == 1 ? self : self + "_d" + std::to_string(k - 1)) << ";\n";
+            os << "  end\n";
+        });
+        it = c.chains.insert({x, {s, depth}}).first;
+    }
+    const auto [chainSig, depth] = it->second;
+    *depth = std::max(*depth, cycles);
+    const Node& n = c.nl.node(chainSig);
+    Sig tap = makeNode(c, "tap", {chainSig}, n.lo, n.hi, 0.0, [cycles](std::ostream& os, const auto& o, const std::string& self) {
+        os << "  assign " << self << " = " << o[0] << "_d" << cycles << ";\n";
+    });
+    c.nl.node(tap).registered = true;
+    return tap;
+}
+
+Sig selectIndex(RtlContext& c, Sig sel, const std::vector<Sig>& ops) {
+    Int128 lo = c.nl.node(ops[0]).lo, hi = c.nl.node(ops[0]).hi;
+    for (Sig o : ops) {
+        lo = std::min(lo, c.nl.node(o).lo);
+        hi = std::max(hi, c.nl.node(o).hi);
+    }
+    std::vector<Sig> all{sel};
+    all.insert(all.end(), ops.begin(), ops.end());
+    const int n = int(ops.size());
+    return makeNode(c, "mux", all, lo, hi, c.delay.logic() * 2, [n](std::ostream& os, const auto& o, const std::string& self) {
+        os << "  assign " << self << " =";
+        for (int k = 0; k + 1 < n; ++k) os << " (" << o[0] << " == " << k << ") ? " << o[size_t(k) + 1] << " :";
+        os << " " << o[size_t(n)] << ";\n";
+    });
 }
 
 }  // namespace tachyon::verilog

@@ -8,6 +8,8 @@
 #include "emulator/Tables.h"
 #include "fixed/FixedType.h"
 
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -18,6 +20,8 @@ struct RtlContext {
     DelayModel delay;
     bool naive = false;     // constant products as `*` instead of shift-add graphs
     std::string prefix;     // name prefix of the current layer
+    // delayTap: source signal -> (its register chain node, the chain's depth).
+    std::map<Sig, std::pair<Sig, std::shared_ptr<int64_t>>> chains = {};
 };
 
 // cast<dst>(raw * 2^-srcFrac): quantisation mode then overflow mode, as FixedType::castRaw.
@@ -35,6 +39,17 @@ Sig shiftLeft(RtlContext& c, Sig a, int k);
 Sig add(RtlContext& c, Sig a, Sig b, bool subtract = false);
 Sig multiply(RtlContext& c, Sig a, Sig b);   // variable x variable (softmax)
 Sig maximum(RtlContext& c, Sig a, Sig b);
+Sig minimum(RtlContext& c, Sig a, Sig b);
+// castRational: cast<dst>(num * 2^-frac / den) exactly (den >= 1 constant), as
+// emulator/Cast.h: 4*floor(2n/d)/2 + sticky bit at frac(dst) + 2, then castTo.
+Sig castDivConst(RtlContext& c, Sig num, int frac, Int128 den, const FixedType& dst);
+// `valid ? x : fill` (valid: a [0, 1] signal).
+Sig maskValid(RtlContext& c, Sig x, Sig valid, Int128 fill);
+// x as it was `cycles` clock edges ago (a shift register; the same stage as x).
+// Taps of one source share one register chain.
+Sig delayTap(RtlContext& c, Sig x, int64_t cycles);
+// ops[sel] (sel: a signal in [0, ops.size() - 1]).
+Sig selectIndex(RtlContext& c, Sig sel, const std::vector<Sig>& ops);
 Sig clampConst(RtlContext& c, Sig a, Int128 lo, Int128 hi);   // min(max(a, lo), hi)
 Sig selectSign(RtlContext& c, Sig key, Sig ifNonNegative, Sig ifNegative);
 // table.lookup(raw key), with the table's own index arithmetic; entries become a

@@ -38,6 +38,11 @@ static const int kInputs = )" << s.inputs << ", kInputWidth = " << s.inputWidth 
 static const int kOutputs = )" << s.outputs << ", kOutputWidth = " << s.outputWidth << R"(;
 static const bool kOutputSigned = )" << (s.outputSigned ? "true" : "false") << R"(;
 static const int kLatency = )" << s.latencyCycles << R"(;
+// Streaming (kPixels > 1 or kStreaming): one pixel of kInputs values per beat, raster timing.
+static const bool kStreaming = )" << (s.streaming ? "true" : "false") << R"(;
+static const long long kHeight = )" << s.height << ", kWidth = " << s.width << ", kRowStep = " << s.rowStep
+       << ", kColStep = " << s.colStep << ", kInterval = " << s.interval << R"(;
+static const long long kPixels = kStreaming ? kHeight * kWidth : 1;
 static const size_t kInWords = (size_t(kInputs) * kInputWidth + 31) / 32;
 static const size_t kOutWords = (size_t(kOutputs) * kOutputWidth + 31) / 32;
 
@@ -79,11 +84,11 @@ int main(int argc, char** argv) {
     std::ifstream in(argv[1]);
     std::vector<int64_t> x;
     for (int64_t v; in >> v;) x.push_back(v);
-    if (x.size() % kInputs != 0) {
-        std::fprintf(stderr, "%s: %zu values is not a multiple of %d inputs\n", argv[1], x.size(), kInputs);
+    if (x.size() % (kInputs * kPixels) != 0) {
+        std::fprintf(stderr, "%s: %zu values is not a multiple of %lld inputs\n", argv[1], x.size(), kInputs * kPixels);
         return 2;
     }
-    const size_t rows = x.size() / kInputs;
+    const size_t rows = x.size() / (kInputs * kPixels);
     VerilatedContext ctx;
     V)" << s.top << R"( top(&ctx);
     std::ofstream out(argv[2]);
@@ -93,12 +98,30 @@ int main(int argc, char** argv) {
     top.clk = 0;
     top.in_valid = 0;
     top.eval();
-    for (size_t cycle = 0; cycle < rows + kLatency; ++cycle) {
+    // Streaming: a few idle cycles first (pipeline registers settle), then frames every
+    // kInterval cycles, pixel (r, c) at r*kRowStep + c*kColStep within its frame.
+    const long long start = kStreaming ? kLatency + 2 : 0;
+    const long long cycles = kStreaming ? start + (long long)rows * kInterval + kLatency + 2 * kInterval + 8
+                                        : (long long)rows + kLatency;
+    for (long long cycle = 0; cycle < cycles && (!kStreaming || received < rows); ++cycle) {
         std::fill(wi.begin(), wi.end(), 0u);
-        if (cycle < rows)
-            for (int i = 0; i < kInputs; ++i) putBits(wi, size_t(i) * kInputWidth, kInputWidth, x[cycle * kInputs + i]);
+        bool valid = false;
+        long long beat = 0;   // index of the beat's first value in x
+        if (!kStreaming) {
+            valid = cycle < (long long)rows;
+            beat = cycle * kInputs;
+        } else if (cycle >= start) {
+            const long long f = (cycle - start) / kInterval, u = (cycle - start) % kInterval;
+            const long long r = u / kRowStep, rem = u % kRowStep;
+            if (f < (long long)rows && r < kHeight && rem % kColStep == 0 && rem / kColStep < kWidth) {
+                valid = true;
+                beat = (f * kPixels + r * kWidth + rem / kColStep) * kInputs;
+            }
+        }
+        if (valid)
+            for (int i = 0; i < kInputs; ++i) putBits(wi, size_t(i) * kInputWidth, kInputWidth, x[size_t(beat) + i]);
         setBus(top.in_data, wi);
-        top.in_valid = cycle < rows;
+        top.in_valid = valid;
         top.clk = 0;
         top.eval();
         top.clk = 1;

@@ -31,6 +31,13 @@ struct GeneratedRtl {
     int latencyCycles = 0;
     int inputWidth = 0, outputWidth = 0;   // bits per value on the buses
     double criticalPathNs = 0.0;           // estimate, unpipelined
+    // Streaming designs (spatial input): the raster timing of the input pixels, the
+    // initiation interval (cycles between frames) and the latency from a frame's first
+    // input pixel to out_valid (latencyCycles).
+    bool streaming = false;
+    int pixelHeight = 1, pixelWidth = 1, channels = 0;
+    int64_t rowStep = 1, colStep = 1, intervalCycles = 1;
+    int pipelineStages = 0;                // register stages of the combinational logic
 };
 GeneratedRtl generateRtl(const Graph& g, const Emulator& emu, const VerilogOptions& opt);
 
@@ -46,6 +53,12 @@ struct TestbenchSpec {
     int outputs = 0, outputWidth = 0;
     bool outputSigned = true;
     int latencyCycles = 1;
+    // Streaming: `inputs` values per pixel; a row of the input file is one frame of
+    // height x width pixels, pixel (r, c) presented r*rowStep + c*colStep cycles after
+    // the frame's first pixel, frames every `interval` cycles; one output row per frame.
+    bool streaming = false;
+    int height = 1, width = 1;
+    int64_t rowStep = 1, colStep = 1, interval = 1;
 };
 // Writes simDir/tb.cpp: reads a raw vector file (argv[1]), streams one row per clock,
 // writes the outputs as raw integers to argv[2] in the same format.
