@@ -96,6 +96,9 @@ TEST(VerilogCnn, ZooConv2dSmallOnnxBitExact) {
 TEST(VerilogCnn, ZooConv1dSmallOnnxNarrowBitExact) {
     runModel("zoo_conv1d_onnx", kModels + "/onnx/conv1d_small_keras.onnx", kNarrowSat, 1000);
 }
+TEST(VerilogCnn, ZooKerasConv1dBitExact) {
+    runModel("zoo_keras_conv1d", kModels + "/keras/KERAS_conv1d_small.json", k16, 1000);
+}
 TEST(VerilogCnn, ZooKerasConv2dNarrowBitExact) {
     runModel("zoo_keras_conv2d", kModels + "/keras/KERAS_conv2d_model.json", kNarrowSat, 1000);
 }
