@@ -86,30 +86,6 @@ struct Acc {
     }
 };
 
-// Flat input index of every window entry of a convolution (as the emulator's im2col:
-// kernel positions row-major, then channels), -1 in the padding. perChannel: one entry
-// per kernel position (depthwise), channel 0.
-std::vector<int> windows(const ConvAttrs& a, const Shape& in, const Shape& out, bool perChannel) {
-    const int rank = a.rank;
-    const int inH = rank == 2 ? in[0] : 1, inW = in[size_t(rank - 1)], C = in.back();
-    const int outH = rank == 2 ? out[0] : 1, outW = out[size_t(rank - 1)];
-    const int kH = rank == 2 ? a.kernel[0] : 1, kW = a.kernel[size_t(rank - 1)];
-    const int sH = rank == 2 ? a.strides[0] : 1, sW = a.strides[size_t(rank - 1)];
-    const int dH = rank == 2 ? a.dilation[0] : 1, dW = a.dilation[size_t(rank - 1)];
-    const int pT = rank == 2 ? a.padBegin[0] : 0, pL = a.padBegin[size_t(rank - 1)];
-    const int channels = perChannel ? 1 : C;
-    std::vector<int> idx;
-    for (int oh = 0; oh < outH; ++oh)
-        for (int ow = 0; ow < outW; ++ow)
-            for (int kh = 0; kh < kH; ++kh)
-                for (int kw = 0; kw < kW; ++kw) {
-                    const int ih = oh * sH - pT + kh * dH, iw = ow * sW - pL + kw * dW;
-                    const bool inside = ih >= 0 && ih < inH && iw >= 0 && iw < inW;
-                    for (int c = 0; c < channels; ++c) idx.push_back(inside ? (ih * inW + iw) * C + c : -1);
-                }
-    return idx;
-}
-
 size_t sizeOf(const Shape& s) {
     size_t n = 1;
     for (int d : s) n *= size_t(d);
@@ -144,7 +120,7 @@ void macSums(const Graph& g, const Layer& l, const double* in, size_t rows, Acc&
     const auto& a = l.as<ConvAttrs>();
     if (!a.depthwise) {
         const auto [nIn, nOut] = macDims(l);
-        const std::vector<int> win = windows(a, inShape, l.shape, false);
+        const std::vector<int> win = convWindowIndex(a, inShape, l.shape, false);
         const size_t positions = win.size() / size_t(nIn);
         std::vector<double> patch(static_cast<size_t>(nIn));
         for (size_t r = 0; r < rows; ++r)
@@ -157,7 +133,7 @@ void macSums(const Graph& g, const Layer& l, const double* in, size_t rows, Acc&
             }
         return;
     }
-    const std::vector<int> win = windows(a, inShape, l.shape, true);
+    const std::vector<int> win = convWindowIndex(a, inShape, l.shape, true);
     int taps = 1;
     for (int k : a.kernel) taps *= k;
     const size_t positions = win.size() / size_t(taps);

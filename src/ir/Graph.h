@@ -273,6 +273,12 @@ bool isMac(const Layer& l);
 // for LayerType configuration and in generated code comments.
 std::string hlsClassName(const Layer& l);
 
+// For every output position of a convolution from `in` to `out`, the flat input index of
+// each window entry in the MAC's order (kernel positions row-major, then input channels),
+// or -1 where the window covers padding. perChannel (depthwise): one entry per kernel
+// position, the index of channel 0. The emulator's im2col and the profiler share it.
+std::vector<int> convWindowIndex(const ConvAttrs& a, const Shape& in, const Shape& out, bool perChannel);
+
 // The output shape a layer of this kind and attributes produces from inputs of these
 // shapes; throws tachyon::Error (without a layer name: callers add it) when the inputs do
 // not fit the op.

@@ -295,30 +295,6 @@ void denseFixed(const MacCore& c, const double* in, double* out, size_t rows, La
 }
 
 
-// For every output position of a convolution, the flat input index of each window entry
-// (kernel positions row-major, then channels), or -1 where the window covers padding.
-std::vector<int> windowIndex(const ConvAttrs& a, const Shape& in, const Shape& out, bool perChannel) {
-    const int rank = a.rank;
-    const int inH = rank == 2 ? in[0] : 1, inW = in[size_t(rank - 1)], C = in.back();
-    const int outH = rank == 2 ? out[0] : 1, outW = out[size_t(rank - 1)];
-    const int kH = rank == 2 ? a.kernel[0] : 1, kW = a.kernel[size_t(rank - 1)];
-    const int sH = rank == 2 ? a.strides[0] : 1, sW = a.strides[size_t(rank - 1)];
-    const int dH = rank == 2 ? a.dilation[0] : 1, dW = a.dilation[size_t(rank - 1)];
-    const int pT = rank == 2 ? a.padBegin[0] : 0, pL = a.padBegin[size_t(rank - 1)];
-    const int channels = perChannel ? 1 : C;
-    std::vector<int> idx;
-    idx.reserve(size_t(outH) * outW * kH * kW * channels);
-    for (int oh = 0; oh < outH; ++oh)
-        for (int ow = 0; ow < outW; ++ow)
-            for (int kh = 0; kh < kH; ++kh)
-                for (int kw = 0; kw < kW; ++kw) {
-                    const int ih = oh * sH - pT + kh * dH, iw = ow * sW - pL + kw * dW;
-                    const bool inside = ih >= 0 && ih < inH && iw >= 0 && iw < inW;
-                    for (int c = 0; c < channels; ++c) idx.push_back(inside ? (ih * inW + iw) * C + c : -1);
-                }
-    return idx;
-}
-
 class MacKernel : public Kernel {
 public:
     MacKernel(const Layer& l, std::vector<KernelInput> ins) : Kernel(l, std::move(ins)) {
@@ -332,7 +308,7 @@ public:
         consts_.weight = core_.wRaw;
         consts_.bias = core_.bRaw;
         if (l.kind == LayerKind::Conv) {
-            window_ = windowIndex(l.as<ConvAttrs>(), ins_[0].shape, l.shape, false);
+            window_ = convWindowIndex(l.as<ConvAttrs>(), ins_[0].shape, l.shape, false);
             positions_ = int(window_.size() / size_t(nIn));
         } else {
             positions_ = l.outSize() / nOut;   // Dense over the last axis of an N-D tensor
@@ -407,7 +383,7 @@ public:
         consts_.bias = quantizeAll(l.param("bias"), bT);
         prodFrac_ = inT_.frac() + wT.frac();
         for (int64_t b : consts_.bias) biasAcc_.push_back(Int128(accT_.castRaw(Int128(b), bT.frac())));
-        window_ = windowIndex(a, ins_[0].shape, l.shape, true);
+        window_ = convWindowIndex(a, ins_[0].shape, l.shape, true);
         taps_ = 1;
         for (int k : a.kernel) taps_ *= k;
         positions_ = int(window_.size() / size_t(taps_));
