@@ -12,6 +12,8 @@
 
 #include "float_reference.h"
 
+#include "fixture_dir.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -30,18 +32,7 @@ namespace {
 const std::string kShared = TACHYON_SOURCE_DIR "/../shared/models";
 
 const std::string& fixtureDir() {
-    static const std::string dir = [] {
-        const char* env = std::getenv("TACHYON_FIXTURES");
-        std::string d = env && *env ? env : TACHYON_BINARY_DIR "/fixtures";
-        std::ifstream stamp(d + "/cnn_fixtures.stamp");
-        std::string version;
-        stamp >> version;
-        if (version != "3") {
-            const std::string cmd = "/usr/bin/python3 " TACHYON_SOURCE_DIR "/scripts/make_cnn_fixtures.py '" + d + "' > /dev/null";
-            if (std::system(cmd.c_str()) != 0) ADD_FAILURE() << "fixture script failed: " << cmd;
-        }
-        return d;
-    }();
+    static const std::string dir = fixtureDirMadeBy("make_cnn_fixtures.py", "cnn_fixtures.stamp", "3");
     return dir;
 }
 
@@ -369,7 +360,9 @@ void expectFixedEqualsReference(const std::string& path, size_t rows) {
             for (size_t j = 0; j < y.size(); ++j) bad += Int128(raw[r * y.size() + j]) != y[j];
         }
         EXPECT_EQ(bad, 0u);
-        if (yaml.find("AP_SAT") != std::string::npos) EXPECT_GT(overflows, 0u) << "the narrow case should saturate somewhere";
+        if (yaml.find("AP_SAT") != std::string::npos) {
+            EXPECT_GT(overflows, 0u) << "the narrow case should saturate somewhere";
+        }
     }
 }
 

@@ -11,6 +11,8 @@
 
 #include "float_reference.h"
 
+#include "fixture_dir.h"
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <onnx/onnx-ml.pb.h>
@@ -31,19 +33,7 @@ namespace {
 
 // The fixture directory, generated on first use when missing.
 const std::string& fixtureDir() {
-    static const std::string dir = [] {
-        const char* env = std::getenv("TACHYON_FIXTURES");
-        std::string d = env && *env ? env : TACHYON_BINARY_DIR "/fixtures";
-        // The script writes this stamp last; its version changes with the fixture set.
-        std::ifstream stamp(d + "/nn_fixtures.stamp");
-        std::string version;
-        stamp >> version;
-        if (version != "2") {
-            const std::string cmd = "/usr/bin/python3 " TACHYON_SOURCE_DIR "/scripts/make_fixtures.py '" + d + "' > /dev/null";
-            if (std::system(cmd.c_str()) != 0) ADD_FAILURE() << "fixture script failed: " << cmd;
-        }
-        return d;
-    }();
+    static const std::string dir = fixtureDirMadeBy("make_fixtures.py", "nn_fixtures.stamp", "2");
     return dir;
 }
 

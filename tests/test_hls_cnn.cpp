@@ -10,6 +10,8 @@
 #include "passes/Pass.h"
 #include "util/Error.h"
 
+#include "fixture_dir.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -44,15 +46,7 @@ FixedType T(const std::string& s) { return FixedType::parse(s); }
 // The CNN fixtures of scripts/make_cnn_fixtures.py (made by ctest's make_fixtures step, or
 // here when missing).
 std::string cnnFixture(const std::string& name) {
-    static const std::string dir = [] {
-        const char* env = std::getenv("TACHYON_FIXTURES");
-        std::string d = env && *env ? env : TACHYON_BINARY_DIR "/fixtures";
-        if (!fs::exists(d + "/cnn_fixtures.stamp")) {
-            const std::string cmd = "/usr/bin/python3 " TACHYON_SOURCE_DIR "/scripts/make_cnn_fixtures.py '" + d + "' > /dev/null";
-            if (std::system(cmd.c_str()) != 0) ADD_FAILURE() << "fixture script failed: " << cmd;
-        }
-        return d;
-    }();
+    static const std::string dir = fixtureDirMadeBy("make_cnn_fixtures.py", "cnn_fixtures.stamp", "");
     return dir + "/" + name;
 }
 

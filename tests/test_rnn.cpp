@@ -14,6 +14,8 @@
 
 #include "float_reference.h"
 
+#include "fixture_dir.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -29,18 +31,7 @@ namespace {
 const std::string kShared = TACHYON_SOURCE_DIR "/../shared/models";
 
 const std::string& fixtureDir() {
-    static const std::string dir = [] {
-        const char* env = std::getenv("TACHYON_FIXTURES");
-        std::string d = env && *env ? env : TACHYON_BINARY_DIR "/fixtures";
-        std::ifstream stamp(d + "/rnn_fixtures.stamp");
-        std::string version;
-        stamp >> version;
-        if (version != "1") {
-            const std::string cmd = "/usr/bin/python3 " TACHYON_SOURCE_DIR "/scripts/make_rnn_fixtures.py '" + d + "' > /dev/null 2>&1";
-            if (std::system(cmd.c_str()) != 0) ADD_FAILURE() << "fixture script failed: " << cmd;
-        }
-        return d;
-    }();
+    static const std::string dir = fixtureDirMadeBy("make_rnn_fixtures.py", "rnn_fixtures.stamp", "1");
     return dir;
 }
 
