@@ -30,6 +30,7 @@ import tempfile
 
 import numpy as np
 import torch
+from make_fixtures import publish   # atomic moves, stamp last
 from torch import nn
 import torch.nn.functional as F
 
@@ -346,17 +347,6 @@ def make_keras_1d_fixture(outdir, seed):
     np.save(os.path.join(outdir, "keras_cnn1d_Y.npy"), Y)
 
 
-def publish(tmpdir, outdir):
-    files = []
-    for root, _, names in os.walk(tmpdir):
-        files += [os.path.relpath(os.path.join(root, n), tmpdir) for n in names]
-    files.sort(key=lambda f: f == STAMP)
-    for rel in files:
-        os.replace(os.path.join(tmpdir, rel), os.path.join(outdir, rel))
-    shutil.rmtree(tmpdir, ignore_errors=True)
-    return [os.path.join(outdir, f) for f in files]
-
-
 def main():
     outdir = sys.argv[1] if len(sys.argv) > 1 else os.path.join("build", "fixtures")
     os.makedirs(outdir, exist_ok=True)
@@ -369,7 +359,7 @@ def main():
         make_keras_1d_fixture(tmpdir, seed=78)
         with open(os.path.join(tmpdir, STAMP), "w") as f:
             f.write(VERSION + "\n")
-        for p in sorted(publish(tmpdir, outdir)):
+        for p in sorted(publish(tmpdir, outdir, STAMP)):
             print("wrote", p)
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)

@@ -191,13 +191,14 @@ def make_keras_fixture(outdir, seed):
     return [json_path, h5_path, full_path]
 
 
-def publish(tmpdir, outdir):
+def publish(tmpdir, outdir, stamp=STAMP):
     """Move every file from tmpdir into outdir with atomic renames, so tests running in
-    parallel never see a half-written file; the stamp file (which tests check) goes last."""
+    parallel never see a half-written file; the stamp file (which tests check) goes last.
+    The other fixture scripts use this too, with their own stamp."""
     files = []
     for root, _, names in os.walk(tmpdir):
         files += [os.path.relpath(os.path.join(root, n), tmpdir) for n in names]
-    files.sort(key=lambda f: f == STAMP)
+    files.sort(key=lambda f: f == stamp)
     for rel in files:
         os.makedirs(os.path.dirname(os.path.join(outdir, rel)), exist_ok=True)
         os.replace(os.path.join(tmpdir, rel), os.path.join(outdir, rel))

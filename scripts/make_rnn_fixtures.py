@@ -22,6 +22,7 @@ import tempfile
 
 import numpy as np
 import torch
+from make_fixtures import publish   # atomic moves, stamp last
 from torch import nn
 
 ROWS = 1000
@@ -204,14 +205,6 @@ KERAS_MODELS = {
 }
 
 
-def publish(tmpdir, outdir):
-    files = sorted(os.listdir(tmpdir), key=lambda f: f == STAMP)
-    for rel in files:
-        os.replace(os.path.join(tmpdir, rel), os.path.join(outdir, rel))
-    shutil.rmtree(tmpdir, ignore_errors=True)
-    return [os.path.join(outdir, f) for f in files]
-
-
 def main():
     outdir = sys.argv[1] if len(sys.argv) > 1 else os.path.join("build", "fixtures")
     os.makedirs(outdir, exist_ok=True)
@@ -226,7 +219,7 @@ def main():
             make_keras_fixture(name, steps, n_in, spec, tmpdir, seed=9200 + i)
         with open(os.path.join(tmpdir, STAMP), "w") as f:
             f.write(VERSION + "\n")
-        for p in sorted(publish(tmpdir, outdir)):
+        for p in sorted(publish(tmpdir, outdir, STAMP)):
             print("wrote", p)
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)

@@ -17,16 +17,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from make_cnn_fixtures import same_pad   # TensorFlow's 'same' padding rule
+
 ZOO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "models")
 ROWS = 1000
 KERAS = ["KERAS_conv1d_small", "KERAS_conv2d_model", "jetTagger_Conv2D_Small_NoBatchNorm"]
 ONNX = ["conv1d_small_keras", "conv2d_small_keras"]
-
-
-def same_pad(size, k, s, d=1):
-    out = -(-size // s)
-    total = max((out - 1) * s + (k - 1) * d + 1 - size, 0)
-    return total // 2, total - total // 2
 
 
 def keras_weights(path):
