@@ -4,6 +4,7 @@
 // Every test runs in a throwaway folder of its own.
 #include "frontends/Hdf5File.h"
 #include "util/AtomicOutput.h"
+#include "util/CrashIsolation.h"
 #include "util/Error.h"
 #include "util/Npy.h"
 
@@ -453,4 +454,81 @@ TEST_F(Hardening, ConfigurationWithNonScalarKeysIsAnError) {
         std::ofstream(dir / "tree_odd_key.yml") << "? [1, 2]\n: 3\n";
         expectRefused("convert t.json -c tree_odd_key.yml -o prj", "configuration keys must be names");
     }
+}
+
+// --- Crashes inside libraries ---------------------------------------------------------
+
+TEST(CrashIsolation, ChildOutcomesBecomeErrorsHere) {
+    using tachyon::Error;
+    // Success returns; the read's side effects stay in the child.
+    int touched = 0;
+    EXPECT_NO_THROW(tachyon::tryReadInChildProcess("f.h5", "lib", [&] { touched = 1; }));
+    EXPECT_EQ(touched, 0);
+    // A tachyon::Error keeps its message.
+    try {
+        tachyon::tryReadInChildProcess("f.h5", "lib", [] { throw Error("f.h5: layer 'x': reason"); });
+        ADD_FAILURE() << "no error";
+    } catch (const Error& e) {
+        EXPECT_STREQ(e.what(), "f.h5: layer 'x': reason");
+    }
+    // A crash names the file and the library. (Under ASan the child exits instead of dying
+    // of the signal; either way it is reported as a crash.)
+    try {
+        tachyon::tryReadInChildProcess("f.h5", "libhdf5", [] { std::raise(SIGSEGV); });
+        ADD_FAILURE() << "no error";
+    } catch (const Error& e) {
+        EXPECT_TRUE(contains(e.what(), "f.h5: libhdf5 crashed reading this file")) << e.what();
+    }
+    // A hang is cut at the time limit.
+    const auto t0 = std::chrono::steady_clock::now();
+    try {
+        tachyon::tryReadInChildProcess("f.h5", "libhdf5", [] { for (;;) pause(); }, 1);
+        ADD_FAILURE() << "no error";
+    } catch (const Error& e) {
+        EXPECT_TRUE(contains(e.what(), "f.h5: reading it did not finish within 1 s")) << e.what();
+    }
+    EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 10.0);
+    // Out of memory stays std::bad_alloc (the CLI has one message for it).
+    EXPECT_THROW(tachyon::tryReadInChildProcess("f.h5", "lib", [] { throw std::bad_alloc(); }), std::bad_alloc);
+}
+
+TEST_F(Hardening, KerasH5ThatCrashesLibhdf5IsAnError) {
+    // Found by fuzz_keras_h5 (a mutation of the project's Keras fixture): libhdf5 1.10.8
+    // dereferences a bad pointer inside H5Fopen itself, where no check can reach.
+    const fs::path file = dir / "crashes_libhdf5.h5";
+    fs::copy_file(TACHYON_SOURCE_DIR "/tests/data/keras_h5_crashes_libhdf5.h5", file);
+    for (const std::string& cmd : {"info crashes_libhdf5.h5", "predict crashes_libhdf5.h5 -i x.npy -o y.npy"}) {
+        Result r = cli(dir, cmd);
+        EXPECT_EQ(r.status, 1) << cmd << "\n" << r.output;
+        EXPECT_TRUE(contains(r.output, "tachyon: error: crashes_libhdf5.h5: libhdf5 crashed reading this file")) << r.output;
+        EXPECT_FALSE(fs::exists(dir / "y.npy"));
+    }
+}
+
+TEST_F(Hardening, OutOfMemoryIsAClearError) {
+#if defined(__SANITIZE_ADDRESS__)
+    GTEST_SKIP() << "AddressSanitizer aborts on huge allocations instead of throwing std::bad_alloc";
+#endif
+    // A valid model whose output needs 128 MiB per row, asked for 1000 rows at once: the
+    // allocation fails (the address space is capped so that this holds on any machine).
+    const std::string script = R"(
+import sys, numpy as np, onnx
+from onnx import helper, TensorProto, numpy_helper
+x = helper.make_tensor_value_info('x', TensorProto.FLOAT, [1, 1, 4, 4])
+y = helper.make_tensor_value_info('y', TensorProto.FLOAT, None)
+scales = numpy_helper.from_array(np.array([1, 1, 1024, 1024], dtype=np.float32), 'scales')
+roi = numpy_helper.from_array(np.array([], dtype=np.float32), 'roi')
+node = helper.make_node('Resize', ['x', 'roi', 'scales'], ['y'], mode='nearest', name='upsample')
+graph = helper.make_graph([node], 'huge', [x], [y], [roi, scales])
+onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid('', 13)]), sys.argv[1] + '/huge.onnx')
+np.save(sys.argv[1] + '/rows.npy', np.ones((1000, 16), dtype=np.float32))
+)";
+    { std::ofstream(dir / "make.py") << script; }
+    ASSERT_EQ(std::system(("cd /tmp && /usr/bin/python3 '" + (dir / "make.py").string() + "' '" + dir.string() + "'").c_str()), 0);
+    // The cap: ulimit in the shell that starts the CLI (cli() puts the CLI's path first).
+    Result r = cli(dir, "info huge.onnx > /dev/null; ulimit -v 4000000; " TACHYON_CLI " predict huge.onnx -i rows.npy -o out.npy --float");
+    EXPECT_EQ(r.status, 1) << r.output;
+    EXPECT_TRUE(contains(r.output, "tachyon: error: huge.onnx: memory: out of memory")) << r.output;
+    EXPECT_FALSE(fs::exists(dir / "out.npy"));
+    EXPECT_FALSE(hasTemporaries(dir));
 }

@@ -5,6 +5,7 @@
 #include "frontends/GraphBuilder.h"
 #include "frontends/Frontend.h"
 #include "frontends/Hdf5File.h"
+#include "util/CrashIsolation.h"
 #include "frontends/QuantizerMath.h"
 #include "util/Error.h"
 
@@ -1012,9 +1013,7 @@ json readJson(const std::string& path) {
     }
 }
 
-}  // namespace
-
-Graph loadKeras(const std::string& jsonPath, const std::string& h5Path) {
+Graph readKeras(const std::string& jsonPath, const std::string& h5Path) {
     const std::string ext = std::filesystem::path(jsonPath).extension().string();
     try {
         if (ext == ".h5" || ext == ".hdf5") {
@@ -1041,6 +1040,17 @@ Graph loadKeras(const std::string& jsonPath, const std::string& h5Path) {
         // A field of an unexpected JSON type somewhere in the architecture.
         throw Error(jsonPath + ": unexpected model architecture (" + e.what() + ")");
     }
+}
+
+}  // namespace
+
+Graph loadKeras(const std::string& jsonPath, const std::string& h5Path) {
+    // libhdf5 crashes on some corrupt files; the first read is a trial in a child process.
+    const std::string ext = std::filesystem::path(jsonPath).extension().string();
+    const bool singleFile = ext == ".h5" || ext == ".hdf5";
+    tryReadInChildProcess(singleFile || h5Path.empty() ? jsonPath : h5Path, "libhdf5",
+                          [&] { readKeras(jsonPath, h5Path); });
+    return readKeras(jsonPath, h5Path);
 }
 
 }  // namespace tachyon
