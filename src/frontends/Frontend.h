@@ -30,5 +30,8 @@ Graph loadOnnx(const std::string& path);
 
 // `jsonPath` may also be a single-file .h5 model; then `h5Path` is ignored (may be empty).
 Graph loadKeras(const std::string& jsonPath, const std::string& h5Path);
+// The same read without the trial in a child process (see util/CrashIsolation.h): for the
+// fuzz harness, which needs libhdf5 in its own process to see coverage and crashes.
+Graph loadKerasInProcess(const std::string& jsonPath, const std::string& h5Path);
 
 }  // namespace tachyon

@@ -1053,4 +1053,6 @@ Graph loadKeras(const std::string& jsonPath, const std::string& h5Path) {
     return readKeras(jsonPath, h5Path);
 }
 
+Graph loadKerasInProcess(const std::string& jsonPath, const std::string& h5Path) { return readKeras(jsonPath, h5Path); }
+
 }  // namespace tachyon
