@@ -434,6 +434,24 @@ TEST(FrontendsErrors, UnsupportedOnnxOperator) {
     EXPECT_CONTAINS(errorOf([&] { loadModel(clip.save("clip.onnx", "y")); }), "Clip(-1, 1)");
 }
 
+TEST(FrontendsErrors, OnnxNodesWithTooFewInputsOrOutputs) {
+    // Found by fuzz_onnx: an LSTM node stripped of its inputs was read at input 0.
+    for (const auto& [op, ins] : std::vector<std::pair<std::string, std::vector<std::string>>>{
+             {"LSTM", {}}, {"LSTM", {"x", "W"}}, {"GRU", {"x"}}, {"Gemm", {"x"}}, {"Relu", {}}, {"Add", {"x"}}}) {
+        OnnxModel m(13, 4);
+        m.init("W", {1, 4, 4}, std::vector<double>(16, 0.5));
+        m.node(op, ins, "y", "broken_node");
+        const std::string p = m.save("arity_" + op + std::to_string(ins.size()) + ".onnx", "y");
+        const std::string msg = errorOf([&] { loadModel(p); });
+        EXPECT_CONTAINS(msg, p);
+        EXPECT_CONTAINS(msg, "broken_node");
+        EXPECT_CONTAINS(msg, "input(s); " + op + " needs at least");
+    }
+    OnnxModel noOut(13, 4);
+    noOut.node("Relu", {"x"}, "", "no_output");
+    EXPECT_CONTAINS(errorOf([&] { loadModel(noOut.save("no_output.onnx", "y")); }), "has no output");
+}
+
 TEST(FrontendsErrors, KerasMalformed) {
     // Missing weights file: the JSON copied somewhere without its _weights.h5.
     const std::string json = writeFile("lonely.json", readFile(fixture("keras_dense.json")));

@@ -111,6 +111,7 @@ private:
     }
 
     void checkOperators() const;
+    void checkArity() const;
     void readOpset();
     void readConstants();
     ConstTensor toConst(const onnx::TensorProto& t, const std::string& what) const;
@@ -216,11 +217,34 @@ void OnnxReader::checkOperators() const {
         bad.push_back("node '" + nodeName(n) + "' has op_type '" + n.op_type() + "'" +
                       (standardDomain ? "" : " (domain '" + n.domain() + "')"));
     }
-    if (bad.empty()) return;
+    if (bad.empty()) {
+        checkArity();
+        return;
+    }
     std::string msg = "unsupported operator" + std::string(bad.size() > 1 ? "s" : "") + ": ";
     for (size_t i = 0; i < bad.size(); ++i) msg += (i ? "; " : "") + bad[i];
     b_.fail(msg + ". Tachyon reads ONNX Gemm/MatMul, Conv, pooling, BatchNormalization, elementwise "
                   "activations, Softmax, Add/Sub/Mul/Max/Min, Concat, Pad, Resize and reshapes");
+}
+
+// The readers index a node's inputs and outputs by position; a malformed model may have
+// fewer than its operator needs, which must be an error rather than an out-of-range read.
+void OnnxReader::checkArity() const {
+    static const std::map<std::string, int> kMinInputs = {
+        {"Constant", 0}, {"Gemm", 2},   {"MatMul", 2}, {"Conv", 2},    {"Add", 2},     {"Sub", 2},
+        {"Mul", 2},      {"Div", 2},    {"Gather", 2}, {"Expand", 2},  {"Reshape", 2}, {"Upsample", 2},
+        {"LSTM", 3},     {"GRU", 3},    {"RNN", 3},    {"BatchNormalization", 5}};
+    for (const auto& n : graph_.node()) {
+        const auto it = kMinInputs.find(n.op_type());
+        const int need = it != kMinInputs.end() ? it->second : 1;
+        if (n.input_size() < need)
+            fail(n, "has " + std::to_string(n.input_size()) + " input(s); " + n.op_type() + " needs at least " +
+                        std::to_string(need));
+        for (int i = 0; i < need; ++i)
+            if (n.input(i).empty() && !(n.op_type() == "Resize" && i > 0))
+                fail(n, "input " + std::to_string(i) + " is required but empty");
+        if (n.output_size() < 1 || n.output(0).empty()) fail(n, "has no output");
+    }
 }
 
 void OnnxReader::readOpset() {
