@@ -279,7 +279,9 @@ PYBIND11_MODULE(_tachyon, m) {
             d["carry"] = r.carry;
             d["dsps"] = r.dsps;
             d["brams"] = r.brams;
+            d["srls"] = r.srls;
             d["logic_levels"] = r.logicLevels;
+            d["worst_path_ns"] = r.worstPathNs;
             d["latency_cycles"] = r.latencyCycles;
             d["clock_ns"] = r.clockNs;
             d["text"] = r.text();

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <memory>
 #include <random>
+#include <sstream>
 
 namespace fs = std::filesystem;
 
@@ -166,4 +167,56 @@ TEST_F(Cli, BadInputsFailCleanly) {
     // A convert that fails leaves no project directory.
     const fs::path prj = bad / "prj_fail";
     expectFailure("convert " + (dir / "garbage.onnx").string() + " -o " + prj.string(), "garbage.onnx", prj);
+}
+
+// `report` on a small design: Yosys runs, and the timing is cut at the registers, one
+// worst path per pipeline stage (the last one ends at the output port).
+TEST_F(Cli, ReportGivesRegisterToRegisterTimingPerStage) {
+    if (std::system("command -v yosys > /dev/null 2>&1") != 0) GTEST_SKIP() << "yosys not installed";
+    const fs::path d = dir / "report_timing";
+    fs::remove_all(d);
+    fs::create_directories(d);
+    const std::string script = R"(
+import sys, numpy as np, onnx
+from onnx import helper, TensorProto, numpy_helper
+rng = np.random.default_rng(3)
+x = helper.make_tensor_value_info('x', TensorProto.FLOAT, ['n', 6])
+y = helper.make_tensor_value_info('y', TensorProto.FLOAT, ['n', 3])
+inits = [numpy_helper.from_array(rng.normal(size=(6, 8)).astype(np.float32), 'W1'),
+         numpy_helper.from_array(rng.normal(size=(8,)).astype(np.float32), 'b1'),
+         numpy_helper.from_array(rng.normal(size=(8, 3)).astype(np.float32), 'W2'),
+         numpy_helper.from_array(rng.normal(size=(3,)).astype(np.float32), 'b2')]
+nodes = [helper.make_node('Gemm', ['x', 'W1', 'b1'], ['h'], name='fc1'), helper.make_node('Relu', ['h'], ['r'], name='relu1'),
+         helper.make_node('Gemm', ['r', 'W2', 'b2'], ['y'], name='fc2')]
+onnx.save(helper.make_model(helper.make_graph(nodes, 'small', [x], [y], inits), opset_imports=[helper.make_opsetid('', 13)]),
+          sys.argv[1] + '/small.onnx')
+)";
+    { std::ofstream(d / "make.py") << script; }
+    ASSERT_EQ(std::system(("cd /tmp && /usr/bin/python3 '" + (d / "make.py").string() + "' '" + d.string() + "'").c_str()), 0);
+    { std::ofstream(d / "c.yml") << "Model:\n  Precision: ap_fixed<8,3>\n  ReuseFactor: 1\n"; }
+    Result c = run("convert " + (d / "small.onnx").string() + " -c " + (d / "c.yml").string() + " -o " + (d / "prj").string() +
+                   " --backend verilog --stages 3");
+    ASSERT_EQ(c.status, 0) << c.output;
+    Result r = run("report " + (d / "prj").string());
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("timing (estimate, no placement"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("SRLs"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("CARRY4"), std::string::npos) << r.output;
+    // One line per stage, numbered from 1 without gaps, each with its cell counts.
+    int stages = 0;
+    std::istringstream is(r.output);
+    for (std::string line; std::getline(is, line);) {
+        int s = 0, cells = 0, luts = 0, carries = 0, muxes = 0;
+        double ns = 0;
+        if (std::sscanf(line.c_str(), "  stage %d %d cells (%d LUT, %d carry, %d MUXF) ~%lf ns", &s, &cells, &luts, &carries,
+                        &muxes, &ns) == 6) {
+            EXPECT_EQ(s, stages + 1) << line;
+            EXPECT_EQ(cells, luts + carries + muxes) << line;
+            EXPECT_GT(ns, 0.0) << line;
+            ++stages;
+        }
+    }
+    EXPECT_GE(stages, 3) << r.output;  // 3 register stages, then the output port
+    EXPECT_NE(r.output.find("worst: "), std::string::npos) << r.output;
+    EXPECT_FALSE(fs::exists(d / "prj" / "synth" / "netlist.json"));
 }

@@ -126,7 +126,7 @@ TEST(VerilogNetlist, SignedBitsAndLiterals) {
     EXPECT_EQ(literal(5), "$signed(4'h5)");
 }
 
-TEST(VerilogReport, ParsesYosysStatAndLtp) {
+TEST(VerilogReport, ParsesYosysStat) {
     const std::string text = R"(
 === design hierarchy ===
 
@@ -138,9 +138,9 @@ TEST(VerilogReport, ParsesYosysStatAndLtp) {
      LUT6                            7
      INV                             4
      DSP48E2                         1
+     MUXF7                           6
      RAMB18E2                        2
-
-Longest topological path in top (length=9):
+     SRL16E                          3
 )";
     SynthReport r = parseYosysLog(text);
     EXPECT_EQ(r.luts, 16);
@@ -148,5 +148,82 @@ Longest topological path in top (length=9):
     EXPECT_EQ(r.carry, 3);
     EXPECT_EQ(r.dsps, 1);
     EXPECT_EQ(r.brams, 2);
-    EXPECT_EQ(r.logicLevels, 9);
+    EXPECT_EQ(r.srls, 3);
+    EXPECT_EQ(r.muxes, 6);
+}
+
+// A netlist in Yosys' JSON form, written by hand so that every path is known:
+//   in[0] -> LUT a -> CARRY4 c1 -CO->CI- CARRY4 c2 -> FD r1         (stage 1: 3 cells)
+//   r1 -> LUT b -> LUT c -> MUXF7 m -> FD r2                         (stage 2: 3 cells)
+//   r2 -> out[0]                                                     (stage 3: the output port)
+//   FD cnt -> LUT inc -> cnt (a counter: a register on a feedback loop)
+TEST(VerilogReport, TimingCutsAtRegistersAndFindsStages) {
+    using nlohmann::json;
+    const auto lut = [](std::vector<int> in, int out) {
+        json c{{"type", "LUT" + std::to_string(in.size())}, {"port_directions", {{"O", "output"}}}, {"connections", {{"O", {out}}}}};
+        for (size_t i = 0; i < in.size(); ++i) {
+            c["port_directions"]["I" + std::to_string(i)] = "input";
+            c["connections"]["I" + std::to_string(i)] = {in[i]};
+        }
+        return c;
+    };
+    const auto ff = [](int d, int q) {
+        return json{{"type", "FDRE"},
+                    {"port_directions", {{"C", "input"}, {"CE", "input"}, {"D", "input"}, {"R", "input"}, {"Q", "output"}}},
+                    {"connections", {{"C", {100}}, {"CE", {"1"}}, {"D", {d}}, {"R", {"0"}}, {"Q", {q}}}}};
+    };
+    const auto carry = [](int s, int ci, int o, int co) {
+        return json{{"type", "CARRY4"},
+                    {"port_directions", {{"S", "input"}, {"CI", "input"}, {"O", "output"}, {"CO", "output"}}},
+                    {"connections", {{"S", {s}}, {"CI", {ci}}, {"O", {o}}, {"CO", {co}}}}};
+    };
+    json top;
+    top["ports"] = {{"in", {{"direction", "input"}, {"bits", {2, 3}}}},
+                    {"out", {{"direction", "output"}, {"bits", {20}}}},
+                    {"clk", {{"direction", "input"}, {"bits", {100}}}}};
+    top["cells"] = {{"a", lut({2, 3}, 10)},
+                    {"c1", carry(10, 3, 11, 12)},
+                    {"c2", carry(11, 12, 13, 14)},
+                    {"r1", ff(13, 15)},
+                    {"b", lut({15}, 16)},
+                    {"c", lut({16, 15}, 17)},
+                    {"m", {{"type", "MUXF7"},
+                           {"port_directions", {{"I0", "input"}, {"I1", "input"}, {"S", "input"}, {"O", "output"}}},
+                           {"connections", {{"I0", {17}}, {"I1", {16}}, {"S", {2}}, {"O", {18}}}}}},
+                    {"r2", ff(18, 20)},
+                    {"cnt", ff(31, 30)},
+                    {"inc", lut({30}, 31)}};
+    top["netnames"] = {{"r1_q", {{"hide_name", 0}, {"bits", {15}}}},
+                       {"r2_q", {{"hide_name", 0}, {"bits", {20}}}},
+                       {"$auto$x", {{"hide_name", 1}, {"bits", {16}}}},
+                       {"count", {{"hide_name", 0}, {"bits", {30}}}},
+                       {"in", {{"hide_name", 0}, {"bits", {2, 3}}}}};
+    const json netlist{{"modules", {{"top", top}}}};
+    const TimingReport t = analyseTiming(netlist, "top");
+    ASSERT_TRUE(t.valid);
+    ASSERT_EQ(t.stages.size(), 3u);
+    EXPECT_EQ(t.stages[0].stage, 1);
+    EXPECT_EQ(t.stages[0].levels, 3);
+    EXPECT_EQ(t.stages[0].luts, 1);
+    EXPECT_EQ(t.stages[0].carries, 2);
+    EXPECT_EQ(t.stages[0].from, "in[0]");  // bit 2 feeds the LUT and then both carries
+    EXPECT_EQ(t.stages[0].to, "r1_q");
+    EXPECT_EQ(t.stages[1].levels, 3);
+    EXPECT_EQ(t.stages[1].luts, 2);
+    EXPECT_EQ(t.stages[1].muxes, 1);
+    EXPECT_EQ(t.stages[1].from, "r1_q");
+    EXPECT_EQ(t.stages[1].to, "r2_q");
+    EXPECT_EQ(t.stages[2].levels, 0);  // r2 drives the output port directly
+    EXPECT_EQ(t.loopRegisters, 1);
+    EXPECT_EQ(t.loops.levels, 1);
+    EXPECT_EQ(t.loops.to, "count");
+    // The delay model of Timing.h, summed by hand. Stage 1: in[0] has 2 loads (net 0.31),
+    // LUT a 0.13, routed net 0.30 into c1's S (carry entry 0.10), c1.O routed into c2's S
+    // (0.30 + 0.10: worse than the dedicated CO -> CI chain), net 0.30, setup 0.05.
+    EXPECT_NEAR(t.stages[0].ns, 0.31 + 0.13 + 0.30 + 0.10 + 0.30 + 0.10 + 0.30 + 0.05, 1e-9);
+    // Stage 2: clock-to-out 0.10, r1_q has 2 loads (0.31), LUT b, b's output has 2 loads
+    // (0.31) into LUT c, the dedicated LUT -> MUXF7 edge (0), MUXF7 0.08, net, setup.
+    EXPECT_NEAR(t.stages[1].ns, 0.10 + 0.31 + 0.13 + 0.31 + 0.13 + 0.0 + 0.08 + 0.30 + 0.05, 1e-9);
+    EXPECT_NEAR(t.loops.ns, 0.10 + 0.30 + 0.13 + 0.30 + 0.05, 1e-9);
+    EXPECT_EQ(t.worst.to, "r1_q");
 }

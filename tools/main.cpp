@@ -446,13 +446,7 @@ int dispatch(const CLI::App& app, const Options& o) {
     }
     if (app.got_subcommand("report")) {
 #ifdef TACHYON_HAVE_VERILOG
-        const auto r = api::report(o.prj, std::cerr);
-        std::cout << "resources (Yosys synth_xilinx, UltraScale+, DSPs disabled):\n"
-                  << "  LUTs          " << r.luts << "\n  FFs           " << r.ffs << "\n  carry chains  " << r.carry
-                  << "\n  DSPs          " << r.dsps << "\n  BRAM          " << r.brams << "\n  logic levels  "
-                  << r.logicLevels << "  (longest register-to-register path, cells)\n"
-                  << "latency: " << r.latencyCycles << " cycles = " << r.latencyCycles * r.clockNs << " ns at "
-                  << r.clockNs << " ns (" << 1000.0 / r.clockNs << " MHz)\n";
+        std::cout << api::report(o.prj, std::cerr).text();
         return 0;
 #else
         throw Error("the Verilog backend is not built into this tachyon");

@@ -50,7 +50,7 @@ def rtlsim(project_dir):
 
 def report(project_dir):
     """Yosys synthesis of a Verilog project: {'luts', 'ffs', 'carry', 'dsps', 'brams',
-    'logic_levels', 'latency_cycles', 'clock_ns', 'text'}. Takes minutes on large models."""
+    'srls', 'logic_levels', 'worst_path_ns', 'latency_cycles', 'clock_ns', 'text'}. Takes minutes on large models."""
     return _tachyon.report(str(project_dir))
 
 

@@ -107,8 +107,10 @@ struct SimResult {
 SimResult csim(const std::string& prjDir, std::ostream& log);
 SimResult rtlsim(const std::string& prjDir, std::ostream& log);
 struct Resources {
-    int luts = 0, ffs = 0, carry = 0, dsps = 0, brams = 0, logicLevels = 0, latencyCycles = 0;
+    int luts = 0, ffs = 0, carry = 0, dsps = 0, brams = 0, srls = 0, muxes = 0, logicLevels = 0, latencyCycles = 0;
     double clockNs = 0.0;
+    double worstPathNs = 0.0;   // estimated delay of the worst register-to-register path
+    std::string timing;         // per-stage table of the worst paths (backends/verilog/Timing.h)
     std::string text() const;   // what `tachyon report` prints
 };
 Resources report(const std::string& prjDir, std::ostream& log);

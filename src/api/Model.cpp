@@ -21,6 +21,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <condition_variable>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
@@ -474,7 +475,23 @@ Resources report(const std::string& prj, std::ostream& log) {
     o.carry = r.carry;
     o.dsps = r.dsps;
     o.brams = r.brams;
+    o.srls = r.srls;
+    o.muxes = r.muxes;
     o.logicLevels = r.logicLevels;
+    o.worstPathNs = r.timing.worst.ns;
+    {
+        std::ostringstream t;
+        const auto row = [&](const std::string& label, const verilog::StageTiming& s) {
+            char buf[96];
+            std::snprintf(buf, sizeof buf, "  %-9s %4d cells (%d LUT, %d carry, %d MUXF)  ~%.2f ns  ", label.c_str(), s.levels,
+                          s.luts, s.carries, s.muxes, s.ns);
+            t << buf << s.from << " -> " << s.to << "\n";
+        };
+        for (const auto& s : r.timing.stages) row("stage " + std::to_string(s.stage), s);
+        if (r.timing.loopRegisters > 0)
+            row("loops", r.timing.loops), t << "  (" << r.timing.loopRegisters << " registers on feedback loops: counters, line buffers)\n";
+        o.timing = t.str();
+    }
     o.latencyCycles = r.latencyCycles;
     o.clockNs = r.clockNs;
     return o;
@@ -486,9 +503,12 @@ Resources report(const std::string& prj, std::ostream& log) {
 std::string Resources::text() const {
     std::ostringstream os;
     os << "resources (Yosys synth_xilinx, UltraScale+, DSPs disabled):\n"
-       << "  LUTs          " << luts << "\n  FFs           " << ffs << "\n  carry chains  " << carry
-       << "\n  DSPs          " << dsps << "\n  BRAM          " << brams << "\n  logic levels  " << logicLevels
-       << "  (longest register-to-register path, cells)\n"
+       << "  LUTs          " << luts << "\n  FFs           " << ffs << "\n  carry cells   " << carry
+       << "  (Yosys maps CARRY4, 4 bits each, not UltraScale+'s 8-bit CARRY8)\n  SRLs          " << srls
+       << "\n  MUXF7/8       " << muxes << "\n  DSPs          " << dsps << "\n  BRAM          " << brams << "\n"
+       << "timing (estimate, no placement; worst path between registers per pipeline stage):\n"
+       << timing << "  worst: " << logicLevels << " cells, ~" << worstPathNs << " ns against a " << clockNs
+       << " ns clock" << (worstPathNs > clockNs ? " (MAY NOT MEET TIMING)" : "") << "\n"
        << "latency: " << latencyCycles << " cycles = " << latencyCycles * clockNs << " ns at " << clockNs << " ns ("
        << 1000.0 / clockNs << " MHz)\n";
     return os.str();

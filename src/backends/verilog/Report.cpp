@@ -1,5 +1,6 @@
 // `tachyon report`: Yosys synthesis for UltraScale+ and the resource summary.
 #include "backends/verilog/VerilogWriter.h"
+#include "backends/verilog/Timing.h"
 
 #include "util/Error.h"
 
@@ -22,7 +23,6 @@ SynthReport parseYosysLog(const std::string& text) {
     SynthReport r;
     // `stat` lists "     <cell type>   <count>"; the last listing is the flattened top.
     static const std::regex cell(R"(^\s+([A-Za-z0-9_$]+)\s+(\d+)\s*$)");
-    static const std::regex ltp(R"(Longest topological path in \S+ \(length=(\d+)\))");
     static const std::regex statHeader(R"(Number of cells:)");
     std::istringstream is(text);
     std::string line;
@@ -34,15 +34,11 @@ SynthReport parseYosysLog(const std::string& text) {
             inStat = true;
             continue;
         }
-        if (std::regex_search(line, m, ltp)) {
-            r.logicLevels = std::stoi(m[1]);
-            continue;
-        }
         if (!inStat) continue;
         if (!std::regex_match(line, m, cell)) {
             if (line.find_first_not_of(" \t") != std::string::npos && line.find("Chip area") == std::string::npos) {
                 inStat = false;
-                r.luts = cur.luts, r.ffs = cur.ffs, r.carry = cur.carry, r.dsps = cur.dsps, r.brams = cur.brams;
+                r = cur;
             }
             continue;
         }
@@ -53,8 +49,10 @@ SynthReport parseYosysLog(const std::string& text) {
         else if (t.rfind("CARRY", 0) == 0) cur.carry += n;
         else if (t.rfind("DSP", 0) == 0) cur.dsps += n;
         else if (t.rfind("RAMB", 0) == 0) cur.brams += n;
+        else if (t.rfind("SRL", 0) == 0) cur.srls += n;    // shift registers in LUTs (delay lines)
+        else if (t.rfind("MUXF", 0) == 0) cur.muxes += n;
     }
-    if (inStat) r.luts = cur.luts, r.ffs = cur.ffs, r.carry = cur.carry, r.dsps = cur.dsps, r.brams = cur.brams;
+    if (inStat) r = cur;
     return r;
 }
 
@@ -81,7 +79,7 @@ SynthReport report(const std::string& prjDir, std::ostream& log) {
         // variant is synthesised the same way so the two compare like for like.
         ys << "synth_xilinx -family xcup -nodsp -flatten -top " << top << "\n"
            << "tee -o " << (dir / "stat.txt").string() << " stat\n"
-           << "tee -o " << (dir / "ltp.txt").string() << " ltp -noff\n";
+           << "write_json " << (dir / "netlist.json").string() << "\n";
     }
     log << "report: yosys synth_xilinx -family xcup -nodsp on " << top << " (log: " << (dir / "yosys.log").string()
         << ")" << std::endl;
@@ -111,13 +109,27 @@ SynthReport report(const std::string& prjDir, std::ostream& log) {
     }
     pclose(p);
     std::stringstream all;
-    for (const char* f : {"stat.txt", "ltp.txt"}) {
+    for (const char* f : {"stat.txt"}) {
         std::ifstream in(dir / f);
         all << in.rdbuf() << "\n";
     }
     if (rc != 0 || !fs::exists(dir / "stat.txt"))
         throw Error("report: yosys failed on " + prj.string() + ", see " + (dir / "yosys.log").string());
     SynthReport r = parseYosysLog(all.str());
+    {
+        log << "report: register-to-register timing from " << (dir / "netlist.json").string() << std::endl;
+        std::ifstream nj(dir / "netlist.json");
+        nlohmann::json netlist;
+        try {
+            netlist = nlohmann::json::parse(nj);
+        } catch (const nlohmann::json::exception& e) {
+            throw Error((dir / "netlist.json").string() + ": cannot read Yosys' netlist: " + e.what());
+        }
+        r.timing = analyseTiming(netlist, top);
+        r.logicLevels = r.timing.worst.levels;
+    }
+    // Tens to hundreds of MB; yosys.log and synth.ys remake it.
+    fs::remove(dir / "netlist.json");
     r.latencyCycles = j.value("latency_cycles", 0);
     r.clockNs = j.value("clock_period_ns", 5.0);
     return r;

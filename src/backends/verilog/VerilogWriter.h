@@ -3,6 +3,8 @@
 // resource report. See docs/verilog.md.
 #pragma once
 
+#include "backends/verilog/Timing.h"
+
 #include "emulator/Emulator.h"
 #include "ir/Graph.h"
 
@@ -72,12 +74,14 @@ struct RtlsimResult {
 RtlsimResult rtlsim(const std::string& prjDir, std::ostream& log);
 
 struct SynthReport {
-    int luts = 0, ffs = 0, carry = 0, dsps = 0, brams = 0, logicLevels = 0, latencyCycles = 0;
+    int luts = 0, ffs = 0, carry = 0, dsps = 0, brams = 0, srls = 0, muxes = 0, latencyCycles = 0;
+    int logicLevels = 0;   // cells on the worst register-to-register path (Timing.h)
     double clockNs = 0.0;
+    TimingReport timing;
 };
 // Yosys synth_xilinx -family xcup -nodsp on PRJ's rtl_files; progress lines go to log.
 SynthReport report(const std::string& prjDir, std::ostream& log);
-// Parses the text of Yosys `stat` and `ltp` output (exposed for tests).
+// Parses the text of Yosys `stat` output (exposed for tests).
 SynthReport parseYosysLog(const std::string& text);
 
 }  // namespace tachyon::verilog
