@@ -8,7 +8,9 @@ weights read with h5py. Writes into OUT/quant/:
   <model>_X.npy, <model>_Y.npy     inputs and reference outputs
 Models: the zoo's qkeras_3layer, hgq_jet_classifier, KERAS_3layer_binary_smaller,
 KERAS_3layer_ternary_small (when ../shared/models exists), and an own QKeras CNN fixture
-(QConv2D + QDepthwiseConv2D + QAveragePooling2D + QDense, written as Keras JSON + H5).
+(QConv2D + QDepthwiseConv2D + QAveragePooling2D + QDense, written as Keras JSON + H5);
+QONNX (qonnx custom_op/general quant.py, bipolar_quant.py): the zoo's bnn_model_fc_1layer
+and an own qonnx_mlp.onnx written with onnx.helper.
 """
 import json
 import os
@@ -217,15 +219,121 @@ def qcnn(out):
     np.save(os.path.join(out, "qcnn_Y.npy"), y)
 
 
+def qonnx_quant(x, scale, zero_point, bits, signed, narrow, rounding):
+    """QONNX Quant (qonnx custom_op/general/quant.py): clamp(x/s + z) to the integer range of
+    (bits, signed, narrow), round (ROUND = numpy half to even), subtract z, times s. A 1-bit
+    signed Quant is bipolar (+-1)."""
+    y = x / scale + zero_point
+    if bits == 1 and signed:
+        y = np.where(y >= 0, 1.0, -1.0)
+    else:
+        lo = -(2.0 ** (bits - 1)) + narrow if signed else 0.0
+        hi = 2.0 ** (bits - 1) - 1 if signed else 2.0 ** bits - 1 - narrow
+        y = {"ROUND": np.round, "FLOOR": np.floor, "ROUND_TO_ZERO": np.fix}[rounding](np.clip(y, lo, hi))
+    return (y - zero_point) * scale
+
+
+def bipolar_quant(x, scale):
+    return np.where(x >= 0, 1.0, -1.0) * scale
+
+
+def bnn_fc_1layer(out):
+    """The zoo's Brevitas-exported QONNX binary layer: BipolarQuant(input), BipolarQuant
+    weights, a 4-bit Quant bias, Gemm, BipolarQuant output; evaluated from the ONNX file."""
+    import onnx
+    from onnx import numpy_helper
+    m = onnx.load(os.path.join(ZOO, "onnx", "bnn_model_fc_1layer.onnx"))
+    c = {t.name: numpy_helper.to_array(t).astype(np.float64) for t in m.graph.initializer}
+    vals = {}
+    rng = np.random.RandomState(5)
+    x = to_grid(rng.randn(1000, 3), 10, 6)
+    vals[m.graph.input[0].name] = x
+    for n in m.graph.node:
+        a = {at.name: onnx.helper.get_attribute_value(at) for at in n.attribute}
+        i = [vals[t] if t in vals else c[t] for t in n.input]
+        if n.op_type == "BipolarQuant":
+            y = bipolar_quant(i[0], i[1])
+        elif n.op_type == "Quant":
+            mode = a.get("rounding_mode", b"ROUND")
+            y = qonnx_quant(i[0], i[1], i[2], int(i[3]), a.get("signed", 1), a.get("narrow", 0),
+                            mode.decode() if isinstance(mode, bytes) else mode)
+        elif n.op_type == "Gemm":
+            y = i[0] @ (i[1].T if a.get("transB", 0) else i[1]) + i[2]
+        else:
+            raise SystemExit("make_quant_fixtures: no reference for " + n.op_type)
+        vals[n.output[0]] = y
+    np.save(os.path.join(out, "bnn_model_fc_1layer_X.npy"), x)
+    np.save(os.path.join(out, "bnn_model_fc_1layer_Y.npy"), vals[m.graph.output[0].name])
+
+
+def qonnx_mlp(out):
+    """An own QONNX model (onnx.helper): Quant on the input, on weights (per-tensor and
+    per-channel power-of-two scales, narrow range, BipolarQuant) and on activations
+    (signed/unsigned, narrow, ROUND/FLOOR/ROUND_TO_ZERO, 3 to 8 bits)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    rng = np.random.RandomState(11)
+    dom = "qonnx.custom_op.general"
+    inits, nodes = [], []
+
+    def const(name, v):
+        inits.append(numpy_helper.from_array(np.asarray(v, dtype=np.float32), name))
+        return name
+
+    def quant(name, x, scale, bits, signed, narrow, rounding):
+        nodes.append(helper.make_node("Quant", [x, const(name + "_s", scale), const(name + "_z", 0.0),
+                                                const(name + "_b", float(bits))], [name], domain=dom,
+                                      signed=signed, narrow=narrow, rounding_mode=rounding))
+        return name
+
+    w1 = rng.randn(12, 8).astype(np.float32)      # Gemm transB: [out, in]
+    b1 = (rng.randn(12) * 0.5).astype(np.float32)
+    w2 = rng.randn(12, 8).astype(np.float32) * 0.7   # [in, out]: Gemm with transB=0
+    b2 = (rng.randn(8) * 0.5).astype(np.float32)
+    w3 = rng.randn(4, 8).astype(np.float32)
+    s2 = (2.0 ** -rng.randint(1, 4, size=(1, 8))).astype(np.float32)   # per output channel
+
+    a0 = quant("q_in", "x", 2.0 ** -4, 8, 1, 0, "ROUND")
+    wq1 = quant("q_w1", const("w1", w1), 2.0 ** -2, 4, 1, 1, "ROUND")
+    bq1 = quant("q_b1", const("b1", b1), 2.0 ** -5, 8, 1, 0, "ROUND")
+    nodes.append(helper.make_node("Gemm", [a0, wq1, bq1], ["g1"], transB=1))
+    nodes.append(helper.make_node("Relu", ["g1"], ["r1"]))
+    a1 = quant("q_a1", "r1", 2.0 ** -3, 6, 0, 0, "FLOOR")
+    wq2 = quant("q_w2", const("w2", w2), s2, 3, 1, 0, "ROUND_TO_ZERO")
+    bq2 = quant("q_b2", const("b2", b2), 2.0 ** -3, 6, 1, 0, "ROUND")
+    nodes.append(helper.make_node("Gemm", [a1, wq2, bq2], ["g2"]))
+    a2 = quant("q_a2", "g2", 2.0 ** -2, 5, 1, 1, "ROUND_TO_ZERO")
+    nodes.append(helper.make_node("BipolarQuant", [const("w3", w3), const("s3", 0.5)], ["wq3"], domain=dom))
+    nodes.append(helper.make_node("Gemm", [a2, "wq3"], ["g3"], transB=1))
+    y = quant("y", "g3", 2.0 ** -1, 7, 1, 0, "ROUND")
+    graph = helper.make_graph(nodes, "qonnx_mlp", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8])],
+                              [helper.make_tensor_value_info(y, TensorProto.FLOAT, [1, 4])], initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid(dom, 1)])
+    onnx.save(model, os.path.join(out, "qonnx_mlp.onnx"))
+
+    f = lambda a: a.astype(np.float64)
+    x = to_grid(rng.randn(1000, 8) * 2, 10, 6)
+    h = qonnx_quant(x, 2.0 ** -4, 0, 8, 1, 0, "ROUND")
+    h = h @ qonnx_quant(f(w1), 2.0 ** -2, 0, 4, 1, 1, "ROUND").T + qonnx_quant(f(b1), 2.0 ** -5, 0, 8, 1, 0, "ROUND")
+    h = qonnx_quant(np.maximum(h, 0), 2.0 ** -3, 0, 6, 0, 0, "FLOOR")
+    h = h @ qonnx_quant(f(w2), f(s2), 0, 3, 1, 0, "ROUND_TO_ZERO") + qonnx_quant(f(b2), 2.0 ** -3, 0, 6, 1, 0, "ROUND")
+    h = qonnx_quant(h, 2.0 ** -2, 0, 5, 1, 1, "ROUND_TO_ZERO")
+    h = h @ bipolar_quant(f(w3), 0.5).T
+    np.save(os.path.join(out, "qonnx_mlp_X.npy"), x)
+    np.save(os.path.join(out, "qonnx_mlp_Y.npy"), qonnx_quant(h, 2.0 ** -1, 0, 7, 1, 0, "ROUND"))
+
+
 def main():
     out = os.path.join(sys.argv[1] if len(sys.argv) > 1 else "build/fixtures", "quant")
     os.makedirs(out, exist_ok=True)
     qcnn(out)
+    qonnx_mlp(out)
     if os.path.exists(os.path.join(ZOO, "README.md")):
         qkeras_3layer(out)
         hgq(out)
         binary_ternary(out, "KERAS_3layer_binary_smaller", False)
         binary_ternary(out, "KERAS_3layer_ternary_small", True)
+        bnn_fc_1layer(out)
 
 
 if __name__ == "__main__":
