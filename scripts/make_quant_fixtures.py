@@ -323,11 +323,30 @@ def qonnx_mlp(out):
     np.save(os.path.join(out, "qonnx_mlp_Y.npy"), qonnx_quant(h, 2.0 ** -1, 0, 7, 1, 0, "ROUND"))
 
 
+def qonnx_refused(out):
+    """One-node QONNX models Tachyon must refuse by name: CEIL rounding, a scale that is not a
+    power of two on an activation, a non-zero zero point, narrow unsigned."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    dom = "qonnx.custom_op.general"
+    for name, scale, zp, signed, narrow, rounding in (("ceil", 0.25, 0.0, 1, 0, "CEIL"), ("scale3", 3.0, 0.0, 1, 0, "ROUND"),
+                                                       ("zeropoint", 0.25, 1.0, 1, 0, "ROUND"),
+                                                       ("narrow_unsigned", 0.25, 0.0, 0, 1, "ROUND")):
+        inits = [numpy_helper.from_array(np.float32(v), n) for n, v in (("s", scale), ("z", zp), ("b", 4.0))]
+        node = helper.make_node("Quant", ["x", "s", "z", "b"], ["y"], name="q_" + name, domain=dom, signed=signed,
+                                narrow=narrow, rounding_mode=rounding)
+        graph = helper.make_graph([node], name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+                                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])], initializer=inits)
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid(dom, 1)])
+        onnx.save(model, os.path.join(out, "qonnx_refused_%s.onnx" % name))
+
+
 def main():
     out = os.path.join(sys.argv[1] if len(sys.argv) > 1 else "build/fixtures", "quant")
     os.makedirs(out, exist_ok=True)
     qcnn(out)
     qonnx_mlp(out)
+    qonnx_refused(out)
     if os.path.exists(os.path.join(ZOO, "README.md")):
         qkeras_3layer(out)
         hgq(out)

@@ -330,3 +330,26 @@ TEST(QonnxModels, QuantizedWeightsKeepTheirType) {
     // 4-bit narrow signed at scale 1/4: values -7/4 .. 7/4.
     EXPECT_EQ(g.at("g1").trained.at("weight").str(), "ap_fixed<4,2>");
 }
+
+// QONNX quantisers that are no exact fixed-point cast are refused naming node and reason.
+TEST(QonnxModels, InexactQuantizersAreRefusedByName) {
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"ceil", "rounding_mode 'CEIL'"},
+        {"scale3", "not a power of two"},
+        {"zeropoint", "zero_point"},
+        {"narrow_unsigned", "narrow range on an unsigned"},
+    };
+    for (const auto& [name, needle] : cases) {
+        const std::string path = fixtures() + "/qonnx_refused_" + name + ".onnx";
+        if (!fs::exists(path)) GTEST_SKIP() << "no " << path;
+        std::string msg = "<no error>";
+        try {
+            loadModel(path);
+        } catch (const Error& e) {
+            msg = e.what();
+        }
+        EXPECT_NE(msg.find(path), std::string::npos) << msg;
+        EXPECT_NE(msg.find("'q_" + name + "'"), std::string::npos) << msg;
+        EXPECT_NE(msg.find(needle), std::string::npos) << msg;
+    }
+}
