@@ -10,7 +10,7 @@ Models: the zoo's qkeras_3layer, hgq_jet_classifier, KERAS_3layer_binary_smaller
 KERAS_3layer_ternary_small (when ../shared/models exists), and an own QKeras CNN fixture
 (QConv2D + QDepthwiseConv2D + QAveragePooling2D + QDense, written as Keras JSON + H5);
 QONNX (qonnx custom_op/general quant.py, bipolar_quant.py): the zoo's bnn_model_fc_1layer
-and an own qonnx_mlp.onnx written with onnx.helper.
+and own qonnx_mlp.onnx / qonnx_threshold.onnx (MultiThreshold) written with onnx.helper.
 """
 import json
 import os
@@ -341,12 +341,61 @@ def qonnx_refused(out):
         onnx.save(model, os.path.join(out, "qonnx_refused_%s.onnx" % name))
 
 
+def multithreshold(x, thresholds, out_scale=1.0, out_bias=0.0, channel_axis=1):
+    """FINN/QONNX MultiThreshold: out_scale * #{t in thresholds[c] : x >= t} + out_bias."""
+    xs = np.moveaxis(x, channel_axis, -1)
+    t = np.broadcast_to(thresholds, (xs.shape[-1], thresholds.shape[1]))
+    n = (xs[..., None] >= t).sum(axis=-1)
+    return np.moveaxis(out_scale * n + out_bias, -1, channel_axis)
+
+
+def qonnx_threshold(out):
+    """An own model with FINN MultiThreshold activations: Gemm (Quant weights) -> Reshape to
+    channels-first [3, 4] -> MultiThreshold (NCW, per-channel unsorted rows, out_scale,
+    out_bias) -> Flatten -> Gemm -> MultiThreshold (NC, one shared row)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    rng = np.random.RandomState(13)
+    dom = "qonnx.custom_op.general"
+    f32 = lambda v: np.asarray(v, dtype=np.float32)
+    w1 = f32(rng.randn(6, 12))
+    w2 = f32(rng.randn(12, 5))
+    t1 = f32(np.round(rng.randn(3, 4) * 8) / 4)       # unsorted rows, quarter steps
+    t2 = f32(np.sort(np.round(rng.randn(1, 6) * 8) / 2, axis=1))
+    inits = [numpy_helper.from_array(v, k) for k, v in (("w1", w1), ("w2", w2), ("t1", t1), ("t2", t2),
+             ("s", f32(0.25)), ("z", f32(0.0)), ("b", f32(5.0)), ("shape1", np.array([1, 3, 4], np.int64)))]
+    nodes = [
+        helper.make_node("Quant", ["w1", "s", "z", "b"], ["w1q"], domain=dom, signed=1, narrow=0, rounding_mode="ROUND"),
+        helper.make_node("Quant", ["w2", "s", "z", "b"], ["w2q"], domain=dom, signed=1, narrow=0, rounding_mode="ROUND"),
+        helper.make_node("Gemm", ["x", "w1q"], ["g1"]),
+        helper.make_node("Reshape", ["g1", "shape1"], ["r1"]),
+        helper.make_node("MultiThreshold", ["r1", "t1"], ["m1"], domain=dom, data_layout="NCW", out_scale=0.5,
+                         out_bias=-1.0),
+        helper.make_node("Flatten", ["m1"], ["f1"]),
+        helper.make_node("Gemm", ["f1", "w2q"], ["g2"]),
+        helper.make_node("MultiThreshold", ["g2", "t2"], ["y"], domain=dom, data_layout="NC"),
+    ]
+    graph = helper.make_graph(nodes, "qonnx_threshold", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 6])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 5])], initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid(dom, 1)])
+    onnx.save(model, os.path.join(out, "qonnx_threshold.onnx"))
+
+    x = to_grid(rng.randn(1000, 6) * 2, 10, 6)
+    wq = lambda w: qonnx_quant(w.astype(np.float64), 0.25, 0, 5, 1, 0, "ROUND")
+    h = (x @ wq(w1)).reshape(-1, 3, 4)
+    h = multithreshold(h, t1.astype(np.float64), 0.5, -1.0, channel_axis=1).reshape(len(x), -1)
+    y = multithreshold(h @ wq(w2), t2.astype(np.float64), channel_axis=1)
+    np.save(os.path.join(out, "qonnx_threshold_X.npy"), x)
+    np.save(os.path.join(out, "qonnx_threshold_Y.npy"), y)
+
+
 def main():
     out = os.path.join(sys.argv[1] if len(sys.argv) > 1 else "build/fixtures", "quant")
     os.makedirs(out, exist_ok=True)
     qcnn(out)
     qonnx_mlp(out)
     qonnx_refused(out)
+    qonnx_threshold(out)
     if os.path.exists(os.path.join(ZOO, "README.md")):
         qkeras_3layer(out)
         hgq(out)

@@ -168,6 +168,7 @@ private:
     // QONNX quantisers (Quant, BipolarQuant): folded into a constant input, or a Quantize
     // layer on a computed tensor (OnnxReader::qonnxQuant).
     void qonnxQuant(const onnx::NodeProto& n);
+    void multiThreshold(const onnx::NodeProto& n);
     std::set<std::string> quantizedConsts_;   // constants produced by folding a QONNX quantiser
     // Recurrent networks as PyTorch exports them (OnnxReader::recurrentNode): LSTM/GRU/RNN
     // nodes, the sequence-major tensors around them, the last-step Gather, and the shape
@@ -212,7 +213,7 @@ const std::set<std::string> kSupportedOps = {
 
 // QONNX (fastmachinelearning/qonnx) custom ops, as exported by Brevitas and QONNX.
 const std::set<std::string> kQonnxDomains = {"qonnx.custom_op.general", "onnx.brevitas", "finn.custom_op.general"};
-const std::set<std::string> kQonnxOps = {"Quant", "BipolarQuant"};
+const std::set<std::string> kQonnxOps = {"Quant", "BipolarQuant", "MultiThreshold"};
 bool isQonnxQuantizer(const onnx::NodeProto& n) {
     return kQonnxDomains.count(n.domain()) && kQonnxOps.count(n.op_type());
 }
@@ -234,7 +235,7 @@ void OnnxReader::checkOperators() const {
     for (size_t i = 0; i < bad.size(); ++i) msg += (i ? "; " : "") + bad[i];
     b_.fail(msg + ". Tachyon reads ONNX Gemm/MatMul, Conv, pooling, BatchNormalization, elementwise "
                   "activations, Softmax, Add/Sub/Mul/Max/Min, Concat, Pad, Resize, reshapes and the QONNX "
-                  "quantisers Quant and BipolarQuant");
+                  "quantisers Quant, BipolarQuant and MultiThreshold");
 }
 
 void OnnxReader::readOpset() {
@@ -1374,6 +1375,42 @@ void OnnxReader::qonnxQuant(const onnx::NodeProto& n) {
     produced(n, Value{out, x.onnx, x.src});
 }
 
+// FINN/QONNX MultiThreshold (qonnx custom_op/general/multithreshold.py):
+//   y = out_scale * #{t in thresholds[c] : x >= t} + out_bias
+// per channel c (axis 1 for data_layout NCHW/NCW/NC, the last axis for NHWC/NWC), with one
+// row of thresholds per channel or one row for all. A Threshold-mode Quantize layer; the
+// count does not depend on the order of a row, so rows are sorted ascending.
+void OnnxReader::multiThreshold(const onnx::NodeProto& n) {
+    const Value& x = value(n, n.input(0));
+    const ConstTensor& t = requireConst(n, 1, "thresholds");
+    if (t.dims.size() != 2) fail(n, "thresholds must be 2-D [channels, thresholds]");
+    const std::string layout = stringAttr(n, "data_layout", "NCHW");
+    const bool channelsFirst = layout.size() >= 2 && layout[1] == 'C';
+    if (!channelsFirst && layout.back() != 'C') fail(n, "data_layout '" + layout + "' is not supported");
+    if (x.onnx.empty()) fail(n, "input has no channel axis");
+    const int channels = channelsFirst ? x.onnx.front() : x.onnx.back();
+    const int rows = int(t.dims[0]), nT = int(t.dims[1]);
+    if (rows != 1 && rows != channels)
+        fail(n, "thresholds have " + std::to_string(rows) + " rows, expected 1 or " + std::to_string(channels));
+    if (nT < 1) fail(n, "no thresholds");
+    const double outScale = floatAttr(n, "out_scale", 1.0), outBias = floatAttr(n, "out_bias", 0.0);
+    QuantizeAttrs a;
+    a.mode = QuantizeMode::Threshold;
+    a.nThresholds = nT;
+    a.thresholds = t.values;
+    for (int r = 0; r < rows; ++r)
+        std::sort(a.thresholds.begin() + long(r) * nT, a.thresholds.begin() + long(r + 1) * nT);
+    a.strict.assign(size_t(nT), 0);
+    for (int k = 0; k <= nT; ++k) a.levels.push_back(outScale * k + outBias);
+    const FixedType result = levelsType(a.levels, path_ + ": node '" + nodeName(n) + "'");
+    // Threshold rows run along the last storage axis: store channels-last.
+    const std::vector<int> order = channelsFirst ? channelsLastOrder(x.onnx.size()) : identityOrder(x.onnx.size());
+    const std::string in = inOrder(n, x, order);
+    const std::string out = b_.add(nodeName(n), LayerKind::Quantize, {in}, a);
+    b_.layer(out).trained["result"] = result;
+    produced(n, Value{out, x.onnx, order});
+}
+
 Graph OnnxReader::read() {
     if (graph_.node_size() == 0) b_.fail("not an ONNX model (no graph nodes)");
     checkOperators();
@@ -1384,7 +1421,8 @@ Graph OnnxReader::read() {
         const std::string& op = n.op_type();
         if (op == "Constant") continue;
         if (isQonnxQuantizer(n)) {
-            qonnxQuant(n);
+            if (op == "MultiThreshold") multiThreshold(n);
+            else qonnxQuant(n);
             continue;
         }
         if (recurrentNode(n)) continue;
