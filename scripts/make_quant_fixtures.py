@@ -10,7 +10,8 @@ Models: the zoo's qkeras_3layer, hgq_jet_classifier, KERAS_3layer_binary_smaller
 KERAS_3layer_ternary_small (when ../shared/models exists), and an own QKeras CNN fixture
 (QConv2D + QDepthwiseConv2D + QAveragePooling2D + QDense, written as Keras JSON + H5);
 QONNX (qonnx custom_op/general quant.py, bipolar_quant.py): the zoo's bnn_model_fc_1layer
-and own qonnx_mlp.onnx / qonnx_threshold.onnx (MultiThreshold) written with onnx.helper.
+and own qonnx_mlp / qonnx_threshold (MultiThreshold) / qonnx_conv (channels-first Conv1D)
+.onnx models written with onnx.helper.
 """
 import json
 import os
@@ -389,6 +390,45 @@ def qonnx_threshold(out):
     np.save(os.path.join(out, "qonnx_threshold_Y.npy"), y)
 
 
+def qonnx_conv(out):
+    """An own channels-first QONNX CNN: Quant input -> Conv1D (NCW, Quant weights and bias,
+    pads 1) -> MultiThreshold (NCW) -> Flatten -> MatMul (Quant weights) -> Quant."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    rng = np.random.RandomState(17)
+    dom = "qonnx.custom_op.general"
+    f32 = lambda v: np.asarray(v, dtype=np.float32)
+    wc, bc, wm = f32(rng.randn(3, 2, 3)), f32(rng.randn(3)), f32(rng.randn(18, 4))
+    tc = f32(np.round(rng.randn(3, 3) * 4) / 4)
+    inits = [numpy_helper.from_array(v, k) for k, v in (("wc", wc), ("bc", bc), ("wm", wm), ("tc", tc),
+             ("s4", f32(2.0 ** -4)), ("s3", f32(2.0 ** -3)), ("s1", f32(0.5)), ("z", f32(0.0)),
+             ("b8", f32(8.0)), ("b4", f32(4.0)), ("b6", f32(6.0)))]
+    q = lambda x, s, b, y, signed=1: helper.make_node("Quant", [x, s, "z", b], [y], domain=dom, signed=signed, narrow=0,
+                                                       rounding_mode="ROUND")
+    nodes = [q("x", "s4", "b8", "xq"), q("wc", "s3", "b4", "wcq"), q("bc", "s3", "b6", "bcq"), q("wm", "s3", "b4", "wmq"),
+             helper.make_node("Conv", ["xq", "wcq", "bcq"], ["c1"], kernel_shape=[3], pads=[1, 1]),
+             helper.make_node("MultiThreshold", ["c1", "tc"], ["m1"], domain=dom, data_layout="NCW"),
+             helper.make_node("Flatten", ["m1"], ["f1"]),
+             helper.make_node("MatMul", ["f1", "wmq"], ["g"]),
+             q("g", "s1", "b8", "y")]
+    graph = helper.make_graph(nodes, "qonnx_conv", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 6])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])], initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid(dom, 1)])
+    onnx.save(model, os.path.join(out, "qonnx_conv.onnx"))
+
+    d = lambda v: v.astype(np.float64)
+    x = to_grid(rng.randn(1000, 12) * 2, 10, 6)
+    h = qonnx_quant(x, 2.0 ** -4, 0, 8, 1, 0, "ROUND").reshape(-1, 2, 6)
+    w = qonnx_quant(d(wc), 2.0 ** -3, 0, 4, 1, 0, "ROUND")
+    hp = np.pad(h, ((0, 0), (0, 0), (1, 1)))
+    c = np.stack([sum(hp[:, :, k:k + 6] * w[o, :, k][None, :, None] for k in range(3)).sum(axis=1) for o in range(3)], axis=1)
+    c = c + qonnx_quant(d(bc), 2.0 ** -3, 0, 6, 1, 0, "ROUND")[None, :, None]
+    m = multithreshold(c, d(tc), channel_axis=1).reshape(len(x), -1)
+    y = qonnx_quant(m @ qonnx_quant(d(wm), 2.0 ** -3, 0, 4, 1, 0, "ROUND"), 0.5, 0, 8, 1, 0, "ROUND")
+    np.save(os.path.join(out, "qonnx_conv_X.npy"), x)
+    np.save(os.path.join(out, "qonnx_conv_Y.npy"), y)
+
+
 def main():
     out = os.path.join(sys.argv[1] if len(sys.argv) > 1 else "build/fixtures", "quant")
     os.makedirs(out, exist_ok=True)
@@ -396,6 +436,7 @@ def main():
     qonnx_mlp(out)
     qonnx_refused(out)
     qonnx_threshold(out)
+    qonnx_conv(out)
     if os.path.exists(os.path.join(ZOO, "README.md")):
         qkeras_3layer(out)
         hgq(out)

@@ -293,7 +293,8 @@ TEST(QuantModels, ZooModelsImportAndRun) {
     EXPECT_EQ(g.at("q_dense_2").type("weight").str().substr(0, 8), "ap_int<5");
 }
 
-// QONNX: the own qonnx_threshold fixture (FINN MultiThreshold, channels-first and
+// QONNX: the own qonnx_conv fixture (channels-first Conv1D with Quant weights, MatMul),
+// the own qonnx_threshold fixture (FINN MultiThreshold, channels-first and
 // channels-last, per-channel unsorted and shared rows, out_scale/out_bias), the zoo's
 // Brevitas binary layer (BipolarQuant on input, weights and output, a
 // 4-bit Quant bias) and the own qonnx_mlp fixture (Quant on weights and activations, 3 to
@@ -301,7 +302,7 @@ TEST(QuantModels, ZooModelsImportAndRun) {
 // float and fixed point both equal the numpy evaluation of the QONNX ops, value for value.
 TEST(QonnxModels, FloatAndFixedEqualNumpyReference) {
     int tested = 0;
-    for (const std::string m : {"qonnx_mlp", "qonnx_threshold", "bnn_model_fc_1layer"}) {
+    for (const std::string m : {"qonnx_mlp", "qonnx_threshold", "qonnx_conv", "bnn_model_fc_1layer"}) {
         SCOPED_TRACE(m);
         const std::string ref = fixtures() + "/" + m + "_X.npy";
         if (!fs::exists(ref)) continue;   // the zoo model's reference needs ../shared/models

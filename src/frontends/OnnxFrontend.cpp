@@ -169,6 +169,10 @@ private:
     // layer on a computed tensor (OnnxReader::qonnxQuant).
     void qonnxQuant(const onnx::NodeProto& n);
     void multiThreshold(const onnx::NodeProto& n);
+    // A Gemm/MatMul/Conv whose weight (input 1) a QONNX quantiser produced keeps the exact
+    // type of its weights (and of its bias, input 2, when quantised too), as QKeras
+    // kernels do; the precision pass sizes the rest.
+    void quantizedWeightTypes(const onnx::NodeProto& n, const std::string& layer);
     std::set<std::string> quantizedConsts_;   // constants produced by folding a QONNX quantiser
     // Recurrent networks as PyTorch exports them (OnnxReader::recurrentNode): LSTM/GRU/RNN
     // nodes, the sequence-major tensors around them, the last-step Gather, and the shape
@@ -443,16 +447,8 @@ void OnnxReader::gemm(const onnx::NodeProto& n) {
         for (int o = 0; o < nOut; ++o) bias[size_t(o)] = beta * c.values[c.values.size() == 1 ? 0 : size_t(o)];
     }
     const std::string flat = b_.reshape(nodeName(n) + "_flatten", in, {nIn});
-    const bool qWeight = quantizedConsts_.count(n.input(1)) != 0;
-    const bool qBias = n.input_size() > 2 && quantizedConsts_.count(n.input(2)) != 0;
-    std::optional<FixedType> wT, bT;
-    if (qWeight) wT = exactTypeFor(w, path_ + ": node '" + nodeName(n) + "' weight (B)");
-    if (qBias) bT = exactTypeFor(bias, path_ + ": node '" + nodeName(n) + "' bias (C)");
     const std::string out = b_.dense(nodeName(n), flat, nOut, std::move(w), std::move(bias));
-    // Weights a QONNX quantiser produced keep the exact type the training used (as QKeras
-    // kernels do); the precision pass sizes the rest.
-    if (wT) b_.layer(out).trained["weight"] = *wT;
-    if (wT && bT) b_.layer(out).trained["bias"] = *bT;
+    quantizedWeightTypes(n, out);
     produced(n, Value{out, {nOut}, {0}});
 }
 
@@ -470,6 +466,7 @@ void OnnxReader::matMul(const onnx::NodeProto& n) {
     Shape exact = shape;
     const std::string view = b_.reshape(nodeName(n) + "_view", in, isVectorLike(shape) ? Shape{b_.size(in)} : exact);
     const std::string out = b_.dense(nodeName(n), view, int(b.dims[1]), b.values, {});
+    quantizedWeightTypes(n, out);
     shape.back() = int(b.dims[1]);
     produced(n, Value{out, shape, identityOrder(shape.size())});
 }
@@ -752,6 +749,7 @@ void OnnxReader::conv(const onnx::NodeProto& n) {
     for (int ax : channelsLastOrder(x.onnx.size())) stored.push_back(x.onnx[size_t(ax)]);
     const std::string view = b_.view(nodeName(n) + "_view", in, stored);
     const std::string out = b_.add(nodeName(n), LayerKind::Conv, {view}, a, {{"weight", std::move(weight)}, {"bias", std::move(bias)}});
+    quantizedWeightTypes(n, out);
     Shape outOnnx = {m};
     const Shape& os = b_.shape(out);
     outOnnx.insert(outOnnx.end(), os.begin(), os.end() - 1);
@@ -1409,6 +1407,15 @@ void OnnxReader::multiThreshold(const onnx::NodeProto& n) {
     const std::string out = b_.add(nodeName(n), LayerKind::Quantize, {in}, a);
     b_.layer(out).trained["result"] = result;
     produced(n, Value{out, x.onnx, order});
+}
+
+void OnnxReader::quantizedWeightTypes(const onnx::NodeProto& n, const std::string& layer) {
+    if (n.input_size() < 2 || !quantizedConsts_.count(n.input(1))) return;
+    Layer& l = b_.layer(layer);
+    const std::string where = path_ + ": node '" + nodeName(n) + "'";
+    l.trained["weight"] = exactTypeFor(l.param("weight"), where + " weight");
+    if (n.input_size() > 2 && quantizedConsts_.count(n.input(2)))
+        l.trained["bias"] = exactTypeFor(l.param("bias"), where + " bias");
 }
 
 Graph OnnxReader::read() {
