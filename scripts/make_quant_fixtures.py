@@ -8,7 +8,10 @@ weights read with h5py. Writes into OUT/quant/:
   <model>_X.npy, <model>_Y.npy     inputs and reference outputs
 Models: the zoo's qkeras_3layer, hgq_jet_classifier, KERAS_3layer_binary_smaller,
 KERAS_3layer_ternary_small (when ../shared/models exists), and an own QKeras CNN fixture
-(QConv2D + QDepthwiseConv2D + QAveragePooling2D + QDense, written as Keras JSON + H5).
+(QConv2D + QDepthwiseConv2D + QAveragePooling2D + QDense, written as Keras JSON + H5);
+QONNX (qonnx custom_op/general quant.py, bipolar_quant.py): the zoo's bnn_model_fc_1layer
+and own qonnx_mlp / qonnx_threshold (MultiThreshold) / qonnx_conv (channels-first Conv1D)
+.onnx models written with onnx.helper.
 """
 import json
 import os
@@ -217,15 +220,229 @@ def qcnn(out):
     np.save(os.path.join(out, "qcnn_Y.npy"), y)
 
 
+def qonnx_quant(x, scale, zero_point, bits, signed, narrow, rounding):
+    """QONNX Quant (qonnx custom_op/general/quant.py): clamp(x/s + z) to the integer range of
+    (bits, signed, narrow), round (ROUND = numpy half to even), subtract z, times s. A 1-bit
+    signed Quant is bipolar (+-1)."""
+    y = x / scale + zero_point
+    if bits == 1 and signed:
+        y = np.where(y >= 0, 1.0, -1.0)
+    else:
+        lo = -(2.0 ** (bits - 1)) + narrow if signed else 0.0
+        hi = 2.0 ** (bits - 1) - 1 if signed else 2.0 ** bits - 1 - narrow
+        y = {"ROUND": np.round, "FLOOR": np.floor, "ROUND_TO_ZERO": np.fix}[rounding](np.clip(y, lo, hi))
+    return (y - zero_point) * scale
+
+
+def bipolar_quant(x, scale):
+    return np.where(x >= 0, 1.0, -1.0) * scale
+
+
+def bnn_fc_1layer(out):
+    """The zoo's Brevitas-exported QONNX binary layer: BipolarQuant(input), BipolarQuant
+    weights, a 4-bit Quant bias, Gemm, BipolarQuant output; evaluated from the ONNX file."""
+    import onnx
+    from onnx import numpy_helper
+    m = onnx.load(os.path.join(ZOO, "onnx", "bnn_model_fc_1layer.onnx"))
+    c = {t.name: numpy_helper.to_array(t).astype(np.float64) for t in m.graph.initializer}
+    vals = {}
+    rng = np.random.RandomState(5)
+    x = to_grid(rng.randn(1000, 3), 10, 6)
+    vals[m.graph.input[0].name] = x
+    for n in m.graph.node:
+        a = {at.name: onnx.helper.get_attribute_value(at) for at in n.attribute}
+        i = [vals[t] if t in vals else c[t] for t in n.input]
+        if n.op_type == "BipolarQuant":
+            y = bipolar_quant(i[0], i[1])
+        elif n.op_type == "Quant":
+            mode = a.get("rounding_mode", b"ROUND")
+            y = qonnx_quant(i[0], i[1], i[2], int(i[3]), a.get("signed", 1), a.get("narrow", 0),
+                            mode.decode() if isinstance(mode, bytes) else mode)
+        elif n.op_type == "Gemm":
+            y = i[0] @ (i[1].T if a.get("transB", 0) else i[1]) + i[2]
+        else:
+            raise SystemExit("make_quant_fixtures: no reference for " + n.op_type)
+        vals[n.output[0]] = y
+    np.save(os.path.join(out, "bnn_model_fc_1layer_X.npy"), x)
+    np.save(os.path.join(out, "bnn_model_fc_1layer_Y.npy"), vals[m.graph.output[0].name])
+
+
+def qonnx_mlp(out):
+    """An own QONNX model (onnx.helper): Quant on the input, on weights (per-tensor and
+    per-channel power-of-two scales, narrow range, BipolarQuant) and on activations
+    (signed/unsigned, narrow, ROUND/FLOOR/ROUND_TO_ZERO, 3 to 8 bits)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    rng = np.random.RandomState(11)
+    dom = "qonnx.custom_op.general"
+    inits, nodes = [], []
+
+    def const(name, v):
+        inits.append(numpy_helper.from_array(np.asarray(v, dtype=np.float32), name))
+        return name
+
+    def quant(name, x, scale, bits, signed, narrow, rounding):
+        nodes.append(helper.make_node("Quant", [x, const(name + "_s", scale), const(name + "_z", 0.0),
+                                                const(name + "_b", float(bits))], [name], domain=dom,
+                                      signed=signed, narrow=narrow, rounding_mode=rounding))
+        return name
+
+    w1 = rng.randn(12, 8).astype(np.float32)      # Gemm transB: [out, in]
+    b1 = (rng.randn(12) * 0.5).astype(np.float32)
+    w2 = rng.randn(12, 8).astype(np.float32) * 0.7   # [in, out]: Gemm with transB=0
+    b2 = (rng.randn(8) * 0.5).astype(np.float32)
+    w3 = rng.randn(4, 8).astype(np.float32)
+    s2 = (2.0 ** -rng.randint(1, 4, size=(1, 8))).astype(np.float32)   # per output channel
+
+    a0 = quant("q_in", "x", 2.0 ** -4, 8, 1, 0, "ROUND")
+    wq1 = quant("q_w1", const("w1", w1), 2.0 ** -2, 4, 1, 1, "ROUND")
+    bq1 = quant("q_b1", const("b1", b1), 2.0 ** -5, 8, 1, 0, "ROUND")
+    nodes.append(helper.make_node("Gemm", [a0, wq1, bq1], ["g1"], transB=1))
+    nodes.append(helper.make_node("Relu", ["g1"], ["r1"]))
+    a1 = quant("q_a1", "r1", 2.0 ** -3, 6, 0, 0, "FLOOR")
+    wq2 = quant("q_w2", const("w2", w2), s2, 3, 1, 0, "ROUND_TO_ZERO")
+    bq2 = quant("q_b2", const("b2", b2), 2.0 ** -3, 6, 1, 0, "ROUND")
+    nodes.append(helper.make_node("Gemm", [a1, wq2, bq2], ["g2"]))
+    a2 = quant("q_a2", "g2", 2.0 ** -2, 5, 1, 1, "ROUND_TO_ZERO")
+    nodes.append(helper.make_node("BipolarQuant", [const("w3", w3), const("s3", 0.5)], ["wq3"], domain=dom))
+    nodes.append(helper.make_node("Gemm", [a2, "wq3"], ["g3"], transB=1))
+    y = quant("y", "g3", 2.0 ** -1, 7, 1, 0, "ROUND")
+    graph = helper.make_graph(nodes, "qonnx_mlp", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8])],
+                              [helper.make_tensor_value_info(y, TensorProto.FLOAT, [1, 4])], initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid(dom, 1)])
+    onnx.save(model, os.path.join(out, "qonnx_mlp.onnx"))
+
+    f = lambda a: a.astype(np.float64)
+    x = to_grid(rng.randn(1000, 8) * 2, 10, 6)
+    h = qonnx_quant(x, 2.0 ** -4, 0, 8, 1, 0, "ROUND")
+    h = h @ qonnx_quant(f(w1), 2.0 ** -2, 0, 4, 1, 1, "ROUND").T + qonnx_quant(f(b1), 2.0 ** -5, 0, 8, 1, 0, "ROUND")
+    h = qonnx_quant(np.maximum(h, 0), 2.0 ** -3, 0, 6, 0, 0, "FLOOR")
+    h = h @ qonnx_quant(f(w2), f(s2), 0, 3, 1, 0, "ROUND_TO_ZERO") + qonnx_quant(f(b2), 2.0 ** -3, 0, 6, 1, 0, "ROUND")
+    h = qonnx_quant(h, 2.0 ** -2, 0, 5, 1, 1, "ROUND_TO_ZERO")
+    h = h @ bipolar_quant(f(w3), 0.5).T
+    np.save(os.path.join(out, "qonnx_mlp_X.npy"), x)
+    np.save(os.path.join(out, "qonnx_mlp_Y.npy"), qonnx_quant(h, 2.0 ** -1, 0, 7, 1, 0, "ROUND"))
+
+
+def qonnx_refused(out):
+    """One-node QONNX models Tachyon must refuse by name: CEIL rounding, a scale that is not a
+    power of two on an activation, a non-zero zero point, narrow unsigned."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    dom = "qonnx.custom_op.general"
+    for name, scale, zp, signed, narrow, rounding in (("ceil", 0.25, 0.0, 1, 0, "CEIL"), ("scale3", 3.0, 0.0, 1, 0, "ROUND"),
+                                                       ("zeropoint", 0.25, 1.0, 1, 0, "ROUND"),
+                                                       ("narrow_unsigned", 0.25, 0.0, 0, 1, "ROUND")):
+        inits = [numpy_helper.from_array(np.float32(v), n) for n, v in (("s", scale), ("z", zp), ("b", 4.0))]
+        node = helper.make_node("Quant", ["x", "s", "z", "b"], ["y"], name="q_" + name, domain=dom, signed=signed,
+                                narrow=narrow, rounding_mode=rounding)
+        graph = helper.make_graph([node], name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+                                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])], initializer=inits)
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid(dom, 1)])
+        onnx.save(model, os.path.join(out, "qonnx_refused_%s.onnx" % name))
+
+
+def multithreshold(x, thresholds, out_scale=1.0, out_bias=0.0, channel_axis=1):
+    """FINN/QONNX MultiThreshold: out_scale * #{t in thresholds[c] : x >= t} + out_bias."""
+    xs = np.moveaxis(x, channel_axis, -1)
+    t = np.broadcast_to(thresholds, (xs.shape[-1], thresholds.shape[1]))
+    n = (xs[..., None] >= t).sum(axis=-1)
+    return np.moveaxis(out_scale * n + out_bias, -1, channel_axis)
+
+
+def qonnx_threshold(out):
+    """An own model with FINN MultiThreshold activations: Gemm (Quant weights) -> Reshape to
+    channels-first [3, 4] -> MultiThreshold (NCW, per-channel unsorted rows, out_scale,
+    out_bias) -> Flatten -> Gemm -> MultiThreshold (NC, one shared row)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    rng = np.random.RandomState(13)
+    dom = "qonnx.custom_op.general"
+    f32 = lambda v: np.asarray(v, dtype=np.float32)
+    w1 = f32(rng.randn(6, 12))
+    w2 = f32(rng.randn(12, 5))
+    t1 = f32(np.round(rng.randn(3, 4) * 8) / 4)       # unsorted rows, quarter steps
+    t2 = f32(np.sort(np.round(rng.randn(1, 6) * 8) / 2, axis=1))
+    inits = [numpy_helper.from_array(v, k) for k, v in (("w1", w1), ("w2", w2), ("t1", t1), ("t2", t2),
+             ("s", f32(0.25)), ("z", f32(0.0)), ("b", f32(5.0)), ("shape1", np.array([1, 3, 4], np.int64)))]
+    nodes = [
+        helper.make_node("Quant", ["w1", "s", "z", "b"], ["w1q"], domain=dom, signed=1, narrow=0, rounding_mode="ROUND"),
+        helper.make_node("Quant", ["w2", "s", "z", "b"], ["w2q"], domain=dom, signed=1, narrow=0, rounding_mode="ROUND"),
+        helper.make_node("Gemm", ["x", "w1q"], ["g1"]),
+        helper.make_node("Reshape", ["g1", "shape1"], ["r1"]),
+        helper.make_node("MultiThreshold", ["r1", "t1"], ["m1"], domain=dom, data_layout="NCW", out_scale=0.5,
+                         out_bias=-1.0),
+        helper.make_node("Flatten", ["m1"], ["f1"]),
+        helper.make_node("Gemm", ["f1", "w2q"], ["g2"]),
+        helper.make_node("MultiThreshold", ["g2", "t2"], ["y"], domain=dom, data_layout="NC"),
+    ]
+    graph = helper.make_graph(nodes, "qonnx_threshold", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 6])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 5])], initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid(dom, 1)])
+    onnx.save(model, os.path.join(out, "qonnx_threshold.onnx"))
+
+    x = to_grid(rng.randn(1000, 6) * 2, 10, 6)
+    wq = lambda w: qonnx_quant(w.astype(np.float64), 0.25, 0, 5, 1, 0, "ROUND")
+    h = (x @ wq(w1)).reshape(-1, 3, 4)
+    h = multithreshold(h, t1.astype(np.float64), 0.5, -1.0, channel_axis=1).reshape(len(x), -1)
+    y = multithreshold(h @ wq(w2), t2.astype(np.float64), channel_axis=1)
+    np.save(os.path.join(out, "qonnx_threshold_X.npy"), x)
+    np.save(os.path.join(out, "qonnx_threshold_Y.npy"), y)
+
+
+def qonnx_conv(out):
+    """An own channels-first QONNX CNN: Quant input -> Conv1D (NCW, Quant weights and bias,
+    pads 1) -> MultiThreshold (NCW) -> Flatten -> MatMul (Quant weights) -> Quant."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    rng = np.random.RandomState(17)
+    dom = "qonnx.custom_op.general"
+    f32 = lambda v: np.asarray(v, dtype=np.float32)
+    wc, bc, wm = f32(rng.randn(3, 2, 3)), f32(rng.randn(3)), f32(rng.randn(18, 4))
+    tc = f32(np.round(rng.randn(3, 3) * 4) / 4)
+    inits = [numpy_helper.from_array(v, k) for k, v in (("wc", wc), ("bc", bc), ("wm", wm), ("tc", tc),
+             ("s4", f32(2.0 ** -4)), ("s3", f32(2.0 ** -3)), ("s1", f32(0.5)), ("z", f32(0.0)),
+             ("b8", f32(8.0)), ("b4", f32(4.0)), ("b6", f32(6.0)))]
+    q = lambda x, s, b, y, signed=1: helper.make_node("Quant", [x, s, "z", b], [y], domain=dom, signed=signed, narrow=0,
+                                                       rounding_mode="ROUND")
+    nodes = [q("x", "s4", "b8", "xq"), q("wc", "s3", "b4", "wcq"), q("bc", "s3", "b6", "bcq"), q("wm", "s3", "b4", "wmq"),
+             helper.make_node("Conv", ["xq", "wcq", "bcq"], ["c1"], kernel_shape=[3], pads=[1, 1]),
+             helper.make_node("MultiThreshold", ["c1", "tc"], ["m1"], domain=dom, data_layout="NCW"),
+             helper.make_node("Flatten", ["m1"], ["f1"]),
+             helper.make_node("MatMul", ["f1", "wmq"], ["g"]),
+             q("g", "s1", "b8", "y")]
+    graph = helper.make_graph(nodes, "qonnx_conv", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 6])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])], initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid(dom, 1)])
+    onnx.save(model, os.path.join(out, "qonnx_conv.onnx"))
+
+    d = lambda v: v.astype(np.float64)
+    x = to_grid(rng.randn(1000, 12) * 2, 10, 6)
+    h = qonnx_quant(x, 2.0 ** -4, 0, 8, 1, 0, "ROUND").reshape(-1, 2, 6)
+    w = qonnx_quant(d(wc), 2.0 ** -3, 0, 4, 1, 0, "ROUND")
+    hp = np.pad(h, ((0, 0), (0, 0), (1, 1)))
+    c = np.stack([sum(hp[:, :, k:k + 6] * w[o, :, k][None, :, None] for k in range(3)).sum(axis=1) for o in range(3)], axis=1)
+    c = c + qonnx_quant(d(bc), 2.0 ** -3, 0, 6, 1, 0, "ROUND")[None, :, None]
+    m = multithreshold(c, d(tc), channel_axis=1).reshape(len(x), -1)
+    y = qonnx_quant(m @ qonnx_quant(d(wm), 2.0 ** -3, 0, 4, 1, 0, "ROUND"), 0.5, 0, 8, 1, 0, "ROUND")
+    np.save(os.path.join(out, "qonnx_conv_X.npy"), x)
+    np.save(os.path.join(out, "qonnx_conv_Y.npy"), y)
+
+
 def main():
     out = os.path.join(sys.argv[1] if len(sys.argv) > 1 else "build/fixtures", "quant")
     os.makedirs(out, exist_ok=True)
     qcnn(out)
+    qonnx_mlp(out)
+    qonnx_refused(out)
+    qonnx_threshold(out)
+    qonnx_conv(out)
     if os.path.exists(os.path.join(ZOO, "README.md")):
         qkeras_3layer(out)
         hgq(out)
         binary_ternary(out, "KERAS_3layer_binary_smaller", False)
         binary_ternary(out, "KERAS_3layer_ternary_small", True)
+        bnn_fc_1layer(out)
 
 
 if __name__ == "__main__":

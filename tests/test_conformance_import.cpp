@@ -117,8 +117,8 @@ TEST(ConformanceImport, PytorchBatchNormUnsqueeze) {
 TEST(ConformanceImport, UnsupportedModelsAreRefused) {
     REQUIRE_SHARED();
     const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
-        // garnet_1layer (issue 14) and the QKeras, binary and ternary models (issue 11) import now.
-        {"onnx/bnn_model_fc_1layer.onnx", {"BipolarQuant"}},
+        // garnet_1layer (issue 14), the QKeras, binary and ternary models and the QONNX
+        // bnn_model_fc_1layer (issue 11) import now.
         {"pytorch/three_layer_model.pt", {"torch.onnx.export"}},
     };
     for (const auto& [file, needles] : cases) {

@@ -292,3 +292,74 @@ TEST(QuantModels, ZooModelsImportAndRun) {
     Emulator emu(g);
     EXPECT_EQ(g.at("q_dense_2").type("weight").str().substr(0, 8), "ap_int<5");
 }
+
+// QONNX: the own qonnx_conv fixture (channels-first Conv1D with Quant weights, MatMul),
+// the own qonnx_threshold fixture (FINN MultiThreshold, channels-first and
+// channels-last, per-channel unsorted and shared rows, out_scale/out_bias), the zoo's
+// Brevitas binary layer (BipolarQuant on input, weights and output, a
+// 4-bit Quant bias) and the own qonnx_mlp fixture (Quant on weights and activations, 3 to
+// 8 bits, signed/unsigned, narrow, ROUND/FLOOR/ROUND_TO_ZERO, per-channel weight scales):
+// float and fixed point both equal the numpy evaluation of the QONNX ops, value for value.
+TEST(QonnxModels, FloatAndFixedEqualNumpyReference) {
+    int tested = 0;
+    for (const std::string m : {"qonnx_mlp", "qonnx_threshold", "qonnx_conv", "bnn_model_fc_1layer"}) {
+        SCOPED_TRACE(m);
+        const std::string ref = fixtures() + "/" + m + "_X.npy";
+        if (!fs::exists(ref)) continue;   // the zoo model's reference needs ../shared/models
+        size_t rows, cols, r2, c2;
+        const auto x = readNpy(ref, rows, cols);
+        const auto y = readNpy(fixtures() + "/" + m + "_Y.npy", r2, c2);
+        const std::string path = m.rfind("qonnx_", 0) == 0 ? fixtures() + "/" + m + ".onnx" : kShared + "/onnx/" + m + ".onnx";
+        auto emu = model(path);
+        ASSERT_EQ(rows, 1000u);
+        EXPECT_EQ(runFloat(*emu, x), y);
+        EXPECT_EQ(runFixed(*emu, x), y);
+        ++tested;
+    }
+    if (!tested) GTEST_SKIP() << "no QONNX references (run scripts/make_quant_fixtures.py)";
+}
+
+// Folded weight quantisers give the dense layer the exact trained weight type.
+TEST(QonnxModels, QuantizedWeightsKeepTheirType) {
+    const std::string path = fixtures() + "/qonnx_mlp.onnx";
+    if (!fs::exists(path)) GTEST_SKIP() << "no " << path;
+    Graph g = loadModel(path);
+    int quantizers = 0;
+    for (const Layer& l : g.layers) {
+        quantizers += l.kind == LayerKind::Quantize;
+        if (l.kind == LayerKind::Dense) EXPECT_TRUE(l.trained.count("weight")) << l.name;
+    }
+    EXPECT_EQ(quantizers, 4);   // q_in, q_a1, q_a2 and y; the weight quantisers fold
+    // 4-bit narrow signed at scale 1/4: values -7/4 .. 7/4.
+    EXPECT_EQ(g.at("g1").trained.at("weight").str(), "ap_fixed<4,2>");
+    // MultiThreshold over a channels-first [3, 4] tensor runs channels-last: a transpose to
+    // [4, 3] before it and one back before the Flatten.
+    const Graph t = loadModel(fixtures() + "/qonnx_threshold.onnx");
+    int transposes = 0;
+    for (const Layer& l : t.layers) transposes += l.kind == LayerKind::Transpose;
+    EXPECT_EQ(transposes, 2);
+    EXPECT_EQ(t.at("m1").shape, (Shape{4, 3}));
+}
+
+// QONNX quantisers that are no exact fixed-point cast are refused naming node and reason.
+TEST(QonnxModels, InexactQuantizersAreRefusedByName) {
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"ceil", "rounding_mode 'CEIL'"},
+        {"scale3", "not a power of two"},
+        {"zeropoint", "zero_point"},
+        {"narrow_unsigned", "narrow range on an unsigned"},
+    };
+    for (const auto& [name, needle] : cases) {
+        const std::string path = fixtures() + "/qonnx_refused_" + name + ".onnx";
+        if (!fs::exists(path)) GTEST_SKIP() << "no " << path;
+        std::string msg = "<no error>";
+        try {
+            loadModel(path);
+        } catch (const Error& e) {
+            msg = e.what();
+        }
+        EXPECT_NE(msg.find(path), std::string::npos) << msg;
+        EXPECT_NE(msg.find("'q_" + name + "'"), std::string::npos) << msg;
+        EXPECT_NE(msg.find(needle), std::string::npos) << msg;
+    }
+}

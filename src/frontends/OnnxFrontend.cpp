@@ -4,11 +4,13 @@
 // become aliases of their input tensor unless they really reorder dimensions.
 #include "frontends/GraphBuilder.h"
 #include "frontends/Frontend.h"
+#include "frontends/QuantizerMath.h"
 #include "util/Error.h"
 
 #include <onnx/onnx-ml.pb.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -164,6 +166,15 @@ private:
     void resize(const onnx::NodeProto& n);
     void transpose(const onnx::NodeProto& n);
     void shapeOnly(const onnx::NodeProto& n);
+    // QONNX quantisers (Quant, BipolarQuant): folded into a constant input, or a Quantize
+    // layer on a computed tensor (OnnxReader::qonnxQuant).
+    void qonnxQuant(const onnx::NodeProto& n);
+    void multiThreshold(const onnx::NodeProto& n);
+    // A Gemm/MatMul/Conv whose weight (input 1) a QONNX quantiser produced keeps the exact
+    // type of its weights (and of its bias, input 2, when quantised too), as QKeras
+    // kernels do; the precision pass sizes the rest.
+    void quantizedWeightTypes(const onnx::NodeProto& n, const std::string& layer);
+    std::set<std::string> quantizedConsts_;   // constants produced by folding a QONNX quantiser
     // Recurrent networks as PyTorch exports them (OnnxReader::recurrentNode): LSTM/GRU/RNN
     // nodes, the sequence-major tensors around them, the last-step Gather, and the shape
     // arithmetic that builds their zero initial states. True when the node was handled.
@@ -205,6 +216,13 @@ const std::set<std::string> kSupportedOps = {
     "Softmax", "BatchNormalization", "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Transpose", "Conv",
     "MaxPool", "AveragePool", "GlobalMaxPool", "GlobalAveragePool", "Concat", "Pad", "Resize", "Upsample"};
 
+// QONNX (fastmachinelearning/qonnx) custom ops, as exported by Brevitas and QONNX.
+const std::set<std::string> kQonnxDomains = {"qonnx.custom_op.general", "onnx.brevitas", "finn.custom_op.general"};
+const std::set<std::string> kQonnxOps = {"Quant", "BipolarQuant", "MultiThreshold"};
+bool isQonnxQuantizer(const onnx::NodeProto& n) {
+    return kQonnxDomains.count(n.domain()) && kQonnxOps.count(n.op_type());
+}
+
 void OnnxReader::checkOperators() const {
     // List every unsupported operator at once.
     std::vector<std::string> bad;
@@ -212,7 +230,7 @@ void OnnxReader::checkOperators() const {
     for (const auto& n : graph_.node()) {
         const bool standardDomain = n.domain().empty() || n.domain() == "ai.onnx";
         if ((standardDomain && (kSupportedOps.count(n.op_type()) || kRecurrentOps.count(n.op_type()))) ||
-            !seen.insert(n.op_type()).second)
+            isQonnxQuantizer(n) || !seen.insert(n.op_type()).second)
             continue;
         bad.push_back("node '" + nodeName(n) + "' has op_type '" + n.op_type() + "'" +
                       (standardDomain ? "" : " (domain '" + n.domain() + "')"));
@@ -224,7 +242,8 @@ void OnnxReader::checkOperators() const {
     std::string msg = "unsupported operator" + std::string(bad.size() > 1 ? "s" : "") + ": ";
     for (size_t i = 0; i < bad.size(); ++i) msg += (i ? "; " : "") + bad[i];
     b_.fail(msg + ". Tachyon reads ONNX Gemm/MatMul, Conv, pooling, BatchNormalization, elementwise "
-                  "activations, Softmax, Add/Sub/Mul/Max/Min, Concat, Pad, Resize and reshapes");
+                  "activations, Softmax, Add/Sub/Mul/Max/Min, Concat, Pad, Resize, reshapes and the QONNX "
+                  "quantisers Quant, BipolarQuant and MultiThreshold");
 }
 
 // The readers index a node's inputs and outputs by position; a malformed model may have
@@ -453,6 +472,7 @@ void OnnxReader::gemm(const onnx::NodeProto& n) {
     }
     const std::string flat = b_.reshape(nodeName(n) + "_flatten", in, {nIn});
     const std::string out = b_.dense(nodeName(n), flat, nOut, std::move(w), std::move(bias));
+    quantizedWeightTypes(n, out);
     produced(n, Value{out, {nOut}, {0}});
 }
 
@@ -470,6 +490,7 @@ void OnnxReader::matMul(const onnx::NodeProto& n) {
     Shape exact = shape;
     const std::string view = b_.reshape(nodeName(n) + "_view", in, isVectorLike(shape) ? Shape{b_.size(in)} : exact);
     const std::string out = b_.dense(nodeName(n), view, int(b.dims[1]), b.values, {});
+    quantizedWeightTypes(n, out);
     shape.back() = int(b.dims[1]);
     produced(n, Value{out, shape, identityOrder(shape.size())});
 }
@@ -752,6 +773,7 @@ void OnnxReader::conv(const onnx::NodeProto& n) {
     for (int ax : channelsLastOrder(x.onnx.size())) stored.push_back(x.onnx[size_t(ax)]);
     const std::string view = b_.view(nodeName(n) + "_view", in, stored);
     const std::string out = b_.add(nodeName(n), LayerKind::Conv, {view}, a, {{"weight", std::move(weight)}, {"bias", std::move(bias)}});
+    quantizedWeightTypes(n, out);
     Shape outOnnx = {m};
     const Shape& os = b_.shape(out);
     outOnnx.insert(outOnnx.end(), os.begin(), os.end() - 1);
@@ -1250,6 +1272,176 @@ void OnnxReader::recurrent(const onnx::NodeProto& n) {
     }
 }
 
+// Index into a numpy-broadcast parameter tensor `p` for flat element `e` of a tensor with
+// dims `x` (row-major).
+size_t broadcastIndex(const std::vector<int64_t>& x, const std::vector<int64_t>& p, size_t e) {
+    size_t idx = 0, stride = 1;
+    for (size_t k = 0; k < p.size(); ++k) {
+        const size_t ak = p.size() - 1 - k, xk = x.size() - 1 - k;   // align trailing axes
+        const int64_t xd = k < x.size() ? x[xk] : 1;
+        size_t coord = 0;
+        if (k < x.size()) {
+            size_t below = 1;
+            for (size_t j = xk + 1; j < x.size(); ++j) below *= size_t(x[j]);
+            coord = (e / below) % size_t(xd);
+        }
+        if (p[ak] != 1) idx += coord * stride;
+        stride *= size_t(p[ak]);
+    }
+    return idx;
+}
+
+bool isPowerOfTwo(double v) {
+    int e;
+    return v > 0 && std::frexp(v, &e) == 0.5;
+}
+
+// QONNX Quant (qonnx/custom_op/general/quant.py, IntQuant):
+//   y = (round(clamp(x / scale + zero_point, min_int, max_int)) - zero_point) * scale
+// with min_int/max_int from (bitwidth, signed, narrow), rounding ROUND (numpy: half to
+// even), FLOOR or ROUND_TO_ZERO, and a 1-bit signed Quant taken as bipolar
+// (x / scale + zp >= 0 ? 1 : -1). BipolarQuant: y = (x >= 0 ? 1 : -1) * scale.
+// On a constant the quantiser is evaluated here in float32, as the reference does; on a
+// computed tensor it becomes a Quantize layer, which is exact only for zero_point 0 and
+// one power-of-two scale: then Quant is cast<ap_(u)fixed<bits, bits + log2(scale)>> with
+// the rounding mode and SAT (SAT_SYM when narrow). Anything else is refused by name.
+void OnnxReader::qonnxQuant(const onnx::NodeProto& n) {
+    const bool bipolar = n.op_type() == "BipolarQuant";
+    const ConstTensor& scale = requireConst(n, 1, "scale");
+    ConstTensor zeroPoint;
+    zeroPoint.values = {0.0};
+    int bits = 1;
+    bool isSigned = true, narrow = false;
+    std::string rounding = "ROUND";
+    if (!bipolar) {
+        zeroPoint = requireConst(n, 2, "zero_point");
+        const ConstTensor& bw = requireConst(n, 3, "bitwidth");
+        if (bw.values.size() != 1 || bw.values[0] != std::floor(bw.values[0]) || bw.values[0] < 1 || bw.values[0] > 32)
+            fail(n, "bitwidth must be one integer from 1 to 32");
+        bits = int(bw.values[0]);
+        isSigned = intAttr(n, "signed", 1) != 0;
+        narrow = intAttr(n, "narrow", 0) != 0;
+        rounding = stringAttr(n, "rounding_mode", "ROUND");
+        for (char& c : rounding) c = char(std::toupper((unsigned char)c));
+    }
+    for (double s : scale.values)
+        if (!(s > 0) || !std::isfinite(s)) fail(n, "scale must be positive and finite");
+    const bool bipolarLevels = bipolar || (bits == 1 && isSigned);
+    Quant quant = Quant::RND_CONV;
+    if (!bipolarLevels) {
+        if (rounding == "ROUND") quant = Quant::RND_CONV;
+        else if (rounding == "FLOOR") quant = Quant::TRN;
+        else if (rounding == "ROUND_TO_ZERO") quant = Quant::TRN_ZERO;
+        else fail(n, "rounding_mode '" + rounding + "' is not supported (ROUND, FLOOR and ROUND_TO_ZERO are)");
+    }
+    const double minInt = bipolarLevels ? -1 : isSigned ? -std::ldexp(1.0, bits - 1) + (narrow ? 1 : 0) : 0;
+    const double maxInt = bipolarLevels ? 1 : isSigned ? std::ldexp(1.0, bits - 1) - 1 : std::ldexp(1.0, bits) - 1 - (narrow ? 1 : 0);
+
+    if (const ConstTensor* x = constant(n.input(0))) {
+        // Fold: evaluate in float32 like the QONNX reference.
+        ConstTensor y;
+        y.dims = x->dims;
+        bool po2 = true;
+        for (size_t e = 0; e < x->values.size(); ++e) {
+            const float s = float(scale.values[broadcastIndex(x->dims, scale.dims, e)]);
+            const float zp = float(zeroPoint.values[broadcastIndex(x->dims, zeroPoint.dims, e)]);
+            po2 = po2 && isPowerOfTwo(s) && zp == 0.0f;
+            const float v = bipolar ? float(x->values[e]) : float(x->values[e]) / s + zp;
+            float q;
+            if (bipolarLevels) q = v >= 0.0f ? 1.0f : -1.0f;
+            else {
+                q = std::min(std::max(v, float(minInt)), float(maxInt));
+                q = rounding == "FLOOR" ? std::floor(q) : rounding == "ROUND_TO_ZERO" ? std::trunc(q) : std::nearbyint(q);
+            }
+            y.values.push_back(double(bipolar ? q * s : (q - zp) * s));
+        }
+        consts_[n.output(0)] = std::move(y);
+        // Power-of-two scales make the folded values fixed-point numbers of a small type.
+        if (po2) quantizedConsts_.insert(n.output(0));
+        return;
+    }
+
+    const Value& x = value(n, n.input(0));
+    if (scale.values.size() != 1)
+        fail(n, "a per-channel scale on a computed tensor is not supported (only one scale for the tensor)");
+    for (double z : zeroPoint.values)
+        if (z != 0) fail(n, "a non-zero zero_point on a computed tensor is not supported");
+    const double s = scale.values[0];
+    QuantizeAttrs a;
+    if (bipolarLevels) {
+        // y = x >= 0 ? s : -s (x / s >= 0 is x >= 0 for s > 0).
+        a.mode = QuantizeMode::Threshold;
+        a.nThresholds = 1;
+        a.thresholds = {0.0};
+        a.strict = {0};
+        a.levels = {-s, s};
+    } else {
+        if (!isPowerOfTwo(s))
+            fail(n, "scale " + std::to_string(s) + " on a computed tensor is not a power of two; only power-of-two "
+                    "scales are exact fixed-point casts");
+        if (narrow && !isSigned)
+            fail(n, "narrow range on an unsigned Quant (maximum 2^bits - 2) has no ap_fixed overflow mode");
+        int e;
+        std::frexp(s, &e);   // s = 2^(e-1)
+        a.mode = QuantizeMode::Fixed;
+        a.quant = quant;
+        a.overflow = narrow ? Overflow::SAT_SYM : Overflow::SAT;
+        a.width = {bits};
+        a.integer = {bits + (e - 1)};
+        a.isSigned = {isSigned ? 1 : 0};
+    }
+    const std::string where = path_ + ": node '" + nodeName(n) + "'";
+    const FixedType result = a.mode == QuantizeMode::Threshold ? levelsType(a.levels, where) : unionType(a);
+    const std::string out = b_.add(nodeName(n), LayerKind::Quantize, {x.layer}, a);
+    b_.layer(out).trained["result"] = result;
+    produced(n, Value{out, x.onnx, x.src});
+}
+
+// FINN/QONNX MultiThreshold (qonnx custom_op/general/multithreshold.py):
+//   y = out_scale * #{t in thresholds[c] : x >= t} + out_bias
+// per channel c (axis 1 for data_layout NCHW/NCW/NC, the last axis for NHWC/NWC), with one
+// row of thresholds per channel or one row for all. A Threshold-mode Quantize layer; the
+// count does not depend on the order of a row, so rows are sorted ascending.
+void OnnxReader::multiThreshold(const onnx::NodeProto& n) {
+    const Value& x = value(n, n.input(0));
+    const ConstTensor& t = requireConst(n, 1, "thresholds");
+    if (t.dims.size() != 2) fail(n, "thresholds must be 2-D [channels, thresholds]");
+    const std::string layout = stringAttr(n, "data_layout", "NCHW");
+    const bool channelsFirst = layout.size() >= 2 && layout[1] == 'C';
+    if (!channelsFirst && layout.back() != 'C') fail(n, "data_layout '" + layout + "' is not supported");
+    if (x.onnx.empty()) fail(n, "input has no channel axis");
+    const int channels = channelsFirst ? x.onnx.front() : x.onnx.back();
+    const int rows = int(t.dims[0]), nT = int(t.dims[1]);
+    if (rows != 1 && rows != channels)
+        fail(n, "thresholds have " + std::to_string(rows) + " rows, expected 1 or " + std::to_string(channels));
+    if (nT < 1) fail(n, "no thresholds");
+    const double outScale = floatAttr(n, "out_scale", 1.0), outBias = floatAttr(n, "out_bias", 0.0);
+    QuantizeAttrs a;
+    a.mode = QuantizeMode::Threshold;
+    a.nThresholds = nT;
+    a.thresholds = t.values;
+    for (int r = 0; r < rows; ++r)
+        std::sort(a.thresholds.begin() + long(r) * nT, a.thresholds.begin() + long(r + 1) * nT);
+    a.strict.assign(size_t(nT), 0);
+    for (int k = 0; k <= nT; ++k) a.levels.push_back(outScale * k + outBias);
+    const FixedType result = levelsType(a.levels, path_ + ": node '" + nodeName(n) + "'");
+    // Threshold rows run along the last storage axis: store channels-last.
+    const std::vector<int> order = channelsFirst ? channelsLastOrder(x.onnx.size()) : identityOrder(x.onnx.size());
+    const std::string in = inOrder(n, x, order);
+    const std::string out = b_.add(nodeName(n), LayerKind::Quantize, {in}, a);
+    b_.layer(out).trained["result"] = result;
+    produced(n, Value{out, x.onnx, order});
+}
+
+void OnnxReader::quantizedWeightTypes(const onnx::NodeProto& n, const std::string& layer) {
+    if (n.input_size() < 2 || !quantizedConsts_.count(n.input(1))) return;
+    Layer& l = b_.layer(layer);
+    const std::string where = path_ + ": node '" + nodeName(n) + "'";
+    l.trained["weight"] = exactTypeFor(l.param("weight"), where + " weight");
+    if (n.input_size() > 2 && quantizedConsts_.count(n.input(2)))
+        l.trained["bias"] = exactTypeFor(l.param("bias"), where + " bias");
+}
+
 Graph OnnxReader::read() {
     if (graph_.node_size() == 0) b_.fail("not an ONNX model (no graph nodes)");
     checkOperators();
@@ -1259,6 +1451,11 @@ Graph OnnxReader::read() {
     for (const auto& n : graph_.node()) {
         const std::string& op = n.op_type();
         if (op == "Constant") continue;
+        if (isQonnxQuantizer(n)) {
+            if (op == "MultiThreshold") multiThreshold(n);
+            else qonnxQuant(n);
+            continue;
+        }
         if (recurrentNode(n)) continue;
         if (op == "Identity" || op == "Dropout") {
             // Dropout is the identity at inference time; its optional mask output is unused.
