@@ -252,7 +252,8 @@ void OnnxReader::checkArity() const {
     static const std::map<std::string, int> kMinInputs = {
         {"Constant", 0}, {"Gemm", 2},   {"MatMul", 2}, {"Conv", 2},    {"Add", 2},     {"Sub", 2},
         {"Mul", 2},      {"Div", 2},    {"Gather", 2}, {"Expand", 2},  {"Reshape", 2}, {"Upsample", 2},
-        {"LSTM", 3},     {"GRU", 3},    {"RNN", 3},    {"BatchNormalization", 5}};
+        {"LSTM", 3},     {"GRU", 3},    {"RNN", 3},    {"BatchNormalization", 5}, {"Quant", 4},
+        {"BipolarQuant", 2}, {"MultiThreshold", 2}};
     for (const auto& n : graph_.node()) {
         const auto it = kMinInputs.find(n.op_type());
         const int need = it != kMinInputs.end() ? it->second : 1;
