@@ -301,6 +301,7 @@ TEST(HlsProject, ProjectReadsLikeFirmware) {
     const std::string tcl = readFile(prj / "build_prj.tcl");
     EXPECT_NE(tcl.find("xcku115-flvb2104-2-i"), std::string::npos);
     EXPECT_NE(tcl.find("set clock_period 3.125"), std::string::npos);
+    EXPECT_NE(tcl.find("set_clock_uncertainty 27% default"), std::string::npos) << "Vitis's default, stated";
     for (const char* step : {"csim_design", "csynth_design", "cosim_design", "export_design"})
         EXPECT_NE(tcl.find(step), std::string::npos) << step;
     // The firmware uses only the standard API: no Tachyon names.
