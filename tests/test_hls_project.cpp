@@ -387,7 +387,7 @@ TEST(HlsProject, FirmwareStructureFollowsStrategyAndIoType) {
               std::string::npos)
         << cycle;
     const std::string streamDense = functionText(dense, "void dense(hls::stream<data_T>& in");
-    EXPECT_NE(streamDense.find("#pragma HLS PIPELINE II=CONFIG_T::reuse_factor rewind"), std::string::npos)
+    EXPECT_NE(streamDense.find("#pragma HLS PIPELINE II=CONFIG_T::reuse_factor\n"), std::string::npos)
         << streamDense;
 
     for (const Variant& v : variants) {

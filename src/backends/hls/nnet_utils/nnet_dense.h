@@ -153,8 +153,9 @@ void dense(const data_T x[CONFIG_T::n_positions * CONFIG_T::n_in], res_T y[CONFI
 }
 
 // io_stream: one beat (the last axis of one position: a whole sample for a flat Dense)
-// in, one beat out. Latency: positions (and successive samples) pipelined with
-// II = reuse_factor. Resource: the folded loop of reuse_factor cycles per position.
+// in, one beat out. Latency: positions pipelined with II = reuse_factor (no `rewind`: the
+// loop is not alone in the function); successive samples overlap through the top-level
+// DATAFLOW. Resource: the folded loop of reuse_factor cycles per position.
 template <class data_T, class res_T, typename CONFIG_T>
 void dense(hls::stream<data_T>& in, hls::stream<res_T>& out,
            const typename CONFIG_T::weight_t w[CONFIG_T::n_table],
@@ -164,7 +165,7 @@ void dense(hls::stream<data_T>& in, hls::stream<res_T>& out,
     typedef typename res_T::value_type out_t;
     if (CONFIG_T::strategy == latency) {
         for (unsigned p = 0; p < CONFIG_T::n_positions; p++) {
-            #pragma HLS PIPELINE II=CONFIG_T::reuse_factor rewind
+            #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
             in_t x[CONFIG_T::n_in];
             #pragma HLS ARRAY_PARTITION variable=x complete
             out_t y[CONFIG_T::n_out];
