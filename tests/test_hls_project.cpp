@@ -301,6 +301,7 @@ TEST(HlsProject, ProjectReadsLikeFirmware) {
     const std::string tcl = readFile(prj / "build_prj.tcl");
     EXPECT_NE(tcl.find("xcku115-flvb2104-2-i"), std::string::npos);
     EXPECT_NE(tcl.find("set clock_period 3.125"), std::string::npos);
+    EXPECT_NE(tcl.find("set_clock_uncertainty 27% default"), std::string::npos) << "Vitis's default, stated";
     for (const char* step : {"csim_design", "csynth_design", "cosim_design", "export_design"})
         EXPECT_NE(tcl.find(step), std::string::npos) << step;
     // The firmware uses only the standard API: no Tachyon names.
@@ -310,6 +311,126 @@ TEST(HlsProject, ProjectReadsLikeFirmware) {
         }
     const std::string meta = readFile(prj / "tachyon_project.json");
     EXPECT_NE(meta.find("\"top\": \"jet_tagger\""), std::string::npos) << meta;
+}
+
+// The structure each strategy and IO type must have in the generated C++ (issue 12):
+// DATAFLOW vs PIPELINE on the top function, partitioned arrays, II values, accumulator
+// writes at compile-time indices, one whole sample per io_stream beat; and the projects
+// still match the emulator bit for bit (pruned weights, so outputs get padded tables).
+namespace {
+
+// The text between `from` and the next line that starts a top-level item ("template", "}").
+std::string functionText(const std::string& code, const std::string& from) {
+    const size_t b = code.find(from);
+    if (b == std::string::npos) return "";
+    const size_t e = code.find("\n}\n", b);
+    return code.substr(b, e == std::string::npos ? std::string::npos : e - b);
+}
+
+// `static const unsigned name = value;` inside struct `config` of parameters.h.
+long long configValue(const std::string& params, const std::string& config, const std::string& name) {
+    const size_t b = params.find("struct " + config + " ");
+    if (b == std::string::npos) return -1;
+    const size_t e = params.find("\n};", b);
+    const std::string key = " " + name + " = ";
+    const size_t k = params.find(key, b);
+    if (k == std::string::npos || k > e) return -1;
+    return std::atoll(params.c_str() + k + key.size());
+}
+
+}  // namespace
+
+TEST(HlsProject, FirmwareStructureFollowsStrategyAndIoType) {
+    struct Variant { std::string name, strategy, io; int rf; };
+    const std::vector<Variant> variants = {{"latency_parallel", "Latency", "io_parallel", 1},
+                                           {"latency_rf2_stream", "Latency", "io_stream", 2},
+                                           {"resource_rf4_parallel", "Resource", "io_parallel", 4},
+                                           {"resource_rf32_stream", "Resource", "io_stream", 32}};
+    std::vector<Case> cases;
+    for (const Variant& v : variants) {
+        Graph g = jetTagger(21, 0.4);
+        uniformTypes(g, T("ap_fixed<12,5,AP_RND,AP_SAT>"));
+        schedule(g, v.strategy, v.rf, v.io);
+        cases.push_back({v.name, g});
+    }
+    for (const std::string& log : writeAndSimulate("structure", cases)) EXPECT_TRUE(log.empty()) << log;
+
+    const fs::path dir = fs::path(TACHYON_BINARY_DIR) / "test_hls" / "structure";
+    // The kernels (the same file in every project).
+    const std::string dense = readFile(dir / variants[0].name / "firmware/nnet_utils/nnet_dense.h");
+    const std::string latency = functionText(dense, "void dense_latency(");
+    const std::string resource = functionText(dense, "void dense_resource(");
+    const std::string cycle = functionText(dense, "void dense_cycle(");
+    ASSERT_FALSE(latency.empty() || resource.empty() || cycle.empty()) << dense;
+    EXPECT_NE(latency.find("#pragma HLS PIPELINE II=CONFIG_T::reuse_factor"), std::string::npos) << latency;
+    for (const char* a : {"x", "w", "w_in", "b", "acc"})
+        EXPECT_NE(latency.find("#pragma HLS ARRAY_PARTITION variable=" + std::string(a) + " complete"), std::string::npos)
+            << a;
+    EXPECT_NE(resource.find("#pragma HLS PIPELINE II=1 rewind"), std::string::npos) << resource;
+    for (const char* a : {"w", "w_in"})
+        EXPECT_NE(resource.find("#pragma HLS ARRAY_PARTITION variable=" + std::string(a) +
+                                " cyclic factor=CONFIG_T::block_factor"),
+                  std::string::npos)
+            << a;
+    EXPECT_NE(resource.find("#pragma HLS ARRAY_PARTITION variable=acc complete"), std::string::npos);
+    // Every accumulator update in the kernels indexes by j, the variable of an unrolled loop.
+    size_t updates = 0;
+    for (size_t k = dense.find("acc["); k != std::string::npos; k = dense.find("acc[", k + 1)) {
+        const size_t close = dense.find(']', k);
+        const std::string index = dense.substr(k + 4, close - k - 4);
+        if (dense.compare(close, 4, "] +=") != 0) continue;
+        ++updates;
+        EXPECT_EQ(index, "j") << "accumulator written at a run-time index: acc[" << index << "]";
+    }
+    EXPECT_EQ(updates, 1u) << "one accumulator update (dense_cycle) shared by both strategies";
+    EXPECT_NE(cycle.find("for (unsigned j = 0; j < CONFIG_T::n_out; j++) {\n        #pragma HLS UNROLL"),
+              std::string::npos)
+        << cycle;
+    const std::string streamDense = functionText(dense, "void dense(hls::stream<data_T>& in");
+    EXPECT_NE(streamDense.find("#pragma HLS PIPELINE II=CONFIG_T::reuse_factor\n"), std::string::npos)
+        << streamDense;
+
+    for (const Variant& v : variants) {
+        SCOPED_TRACE(v.name);
+        const fs::path prj = dir / v.name;
+        const std::string top = functionText(readFile(prj / "firmware/myproject.cpp"), "void myproject(");
+        const std::string params = readFile(prj / "firmware/parameters.h");
+        const bool stream = v.io == "io_stream";
+        const bool folds = v.strategy == "Resource" && v.rf > 1;
+        EXPECT_EQ(top.find("#pragma HLS DATAFLOW") != std::string::npos, stream || folds) << top;
+        EXPECT_EQ(top.find("#pragma HLS PIPELINE") != std::string::npos, !stream && !folds) << top;
+        if (!stream) {
+            // Every intermediate array in registers (ARRAY_PARTITION complete).
+            for (const char* a : {"fc1_out", "fc2_out", "fc3_out", "output_out"})
+                EXPECT_NE(top.find("#pragma HLS ARRAY_PARTITION variable=" + std::string(a) + " complete dim=0"),
+                          std::string::npos)
+                    << a;
+        } else {
+            // One whole sample per beat on the flat Dense chain, not one scalar.
+            EXPECT_NE(params.find("typedef nnet::array<input_t, 16> input_beat_t;"), std::string::npos) << params;
+            EXPECT_NE(params.find("typedef nnet::array<fc1_result_t, 64> fc1_beat_t;"), std::string::npos);
+        }
+        // fc2: 64 -> 32. Latency: one cycle, every product of an output in parallel. Resource:
+        // ceil(longest output / RF) products per output per cycle, at most RF cycles.
+        EXPECT_EQ(configValue(params, "fc2_config", "reuse_factor"), v.rf);
+        const long long perOutput = configValue(params, "fc2_config", "per_output");
+        const long long cycles = configValue(params, "fc2_config", "n_cycles");
+        EXPECT_EQ(configValue(params, "fc2_config", "block_factor"), 32 * perOutput);
+        EXPECT_EQ(configValue(params, "fc2_config", "n_table"), cycles * 32 * perOutput);
+        if (v.strategy == "Latency") {
+            EXPECT_EQ(cycles, 1);
+        } else {
+            EXPECT_LE(cycles, v.rf);
+            EXPECT_GE(cycles * perOutput, 1);
+            EXPECT_LT((cycles - 1) * perOutput, 64);
+            EXPECT_LE(perOutput, (64 + v.rf - 1) / v.rf);
+        }
+        if (v.rf == 32) {
+            // fc1 has 16 inputs: an output needs at most 16 cycles of one product each.
+            EXPECT_EQ(configValue(params, "fc1_config", "per_output"), 1);
+            EXPECT_LE(configValue(params, "fc1_config", "n_cycles"), 16);
+        }
+    }
 }
 
 TEST(HlsProject, BadSchedulesAreRejectedNamingTheLayer) {

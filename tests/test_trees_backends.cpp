@@ -154,6 +154,14 @@ TEST(TreesBackends, HlsCsimBitExactWithSaturatingScores) {
     const std::string prj = scratchDir("hls_sat");
     writeHlsProject(emu, prj, thresholdTestVectors(emu, 3000));
     expectCsimBitExact(prj);
+    // The build script runs every Vitis step, switchable like a network project's.
+    std::ifstream tclFile(prj + "/build_prj.tcl");
+    std::stringstream tcl;
+    tcl << tclFile.rdbuf();
+    for (const char* line : {"if {$opt(csim)} { csim_design }", "if {$opt(synth)} { csynth_design }",
+                             "if {$opt(cosim)} { cosim_design }", "if {$opt(export)} { export_design -format ip_catalog }",
+                             "-cflags \"-std=c++14\"", "set_clock_uncertainty 27% default"})
+        EXPECT_NE(tcl.str().find(line), std::string::npos) << line << "\n" << tcl.str();
 }
 
 TEST(TreesBackends, VerilatorBitExactOnLibraryRows) {

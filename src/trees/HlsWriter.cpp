@@ -151,13 +151,28 @@ void writeHlsProject(const TreeEmulator& emu, const std::string& dir, const Test
     writeText(dir + "/tb_data/tb_input_features.dat", floats(c.input, tv.inputRaw, size_t(emu.nFeatures())));
     writeText(dir + "/tb_data/tb_output_predictions.dat", floats(c.score, expected, size_t(emu.nClasses())));
 
+    // The same steps and options as a network project's build_prj.tcl (src/backends/hls).
     std::ostringstream tcl;
-    tcl << "open_project -reset " << top << "_prj\nset_top " << top << "\n"
-        << "add_files firmware/" << top << ".cpp\n"
-        << "add_files -tb " << top << "_test.cpp\nadd_files -tb tb_data\n"
+    tcl << "# Vitis HLS build of " << top << ", written by Tachyon.\n"
+        << "#   vitis_hls -f build_prj.tcl                       C simulation, synthesis, co-simulation, IP export\n"
+        << "#   vitis_hls -f build_prj.tcl -tclargs csim=1 synth=1 cosim=0 export=0\n"
+        << "array set opt {csim 1 synth 1 cosim 1 export 1}\n"
+        << "foreach arg $argv {\n"
+        << "    set kv [split $arg =]\n"
+        << "    if {[llength $kv] == 2 && [info exists opt([lindex $kv 0])]} { set opt([lindex $kv 0]) [lindex $kv 1] }\n"
+        << "}\n\n"
+        << "open_project -reset " << top << "_prj\nset_top " << top << "\n"
+        << "add_files firmware/" << top << ".cpp -cflags \"-std=c++14\"\n"
+        << "add_files -tb " << top << "_test.cpp -cflags \"-std=c++14\"\nadd_files -tb tb_data\n"
         << "open_solution -reset solution1\nset_part {" << c.part << "}\n"
         << "create_clock -period " << c.clockPeriodNs << " -name default\n"
-        << "csim_design\ncsynth_design\nexit\n";
+        << "# Timing margin: Vitis HLS's default 27%, stated explicitly.\n"
+        << "set_clock_uncertainty 27% default\n\n"
+        << "if {$opt(csim)} { csim_design }\n"
+        << "if {$opt(synth)} { csynth_design }\n"
+        << "if {$opt(cosim)} { cosim_design }\n"
+        << "if {$opt(export)} { export_design -format ip_catalog }\n"
+        << "exit\n";
     writeText(dir + "/build_prj.tcl", tcl.str());
 
     nlohmann::json j = projectJson(emu, "hls", tv.rows);

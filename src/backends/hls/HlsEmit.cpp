@@ -237,9 +237,25 @@ void emitMac(const Layer& l, const LayerInputs& in, const Emulator& emu, LayerCo
         for (size_t k = 0; k < w.size(); ++k)
             if (w[k] != 0) nz.push_back({k, int(k / size_t(nOut)), int(k % size_t(nOut))});
     }
-    const size_t stored = std::max<size_t>(nz.size(), 1);  // C++ has no empty arrays
+    // The kernel's table (nnet_dense.h): grouped by output, n_cycles x n_out x per_output,
+    // so each unrolled lane adds into a fixed output; short outputs padded with weight 0.
     const int rf = l.schedule.reuseFactor;
-    const size_t block = (stored + size_t(rf) - 1) / size_t(rf);
+    const bool resource = strategyName(l) == "resource";
+    std::vector<std::vector<size_t>> perOut(static_cast<size_t>(nOut));  // indices into nz, ascending input
+    for (size_t e = 0; e < nz.size(); ++e) perOut[size_t(nz[e].out)].push_back(e);
+    size_t longest = 1;
+    for (const auto& list : perOut) longest = std::max(longest, list.size());
+    // Resource: ceil(longest / RF) products per output per cycle, in at most RF cycles (fewer
+    // when an output has fewer than RF weights: more cycles would only add padding).
+    const size_t perOutput = resource ? (longest + size_t(rf) - 1) / size_t(rf) : longest;
+    const size_t cycles = (longest + perOutput - 1) / perOutput;
+    const size_t block = size_t(nOut) * perOutput;
+    const size_t tableSize = cycles * block;
+    const size_t kPad = size_t(-1);
+    std::vector<size_t> table(tableSize, kPad);  // entry t -> index into nz, or padding
+    for (size_t j = 0; j < size_t(nOut); ++j)
+        for (size_t q = 0; q < perOut[j].size(); ++q)
+            table[((q / perOutput) * size_t(nOut) + j) * perOutput + q % perOutput] = perOut[j][q];
     const FixedType& wT = l.type("weight");
 
     p.os << "// " << l.name << ": " << hlsClassName(l) << " " << shapeText(in.shapes[0]) << " -> " << shapeText(l.shape);
@@ -254,7 +270,6 @@ void emitMac(const Layer& l, const LayerInputs& in, const Emulator& emu, LayerCo
     p.typedefLine(l.type("accum").str(), "accum_t");
     p.typedefLine(l.type("result").str(), "result_t");
     p.typedefLine("ap_uint<" + std::to_string(bitsFor(nIn - 1)) + ">", "index_in_t");
-    p.typedefLine("ap_uint<" + std::to_string(bitsFor(nOut - 1)) + ">", "index_out_t");
     p.beginConfig(conv ? "conv_config" : "dense_config");
     p.constant("unsigned", "n_in", nIn);
     p.constant("unsigned", "n_out", nOut);
@@ -264,29 +279,33 @@ void emitMac(const Layer& l, const LayerInputs& in, const Emulator& emu, LayerCo
     } else {
         p.constant("unsigned", "n_positions", positions);
     }
-    p.constant("unsigned", "n_nonzero", stored);
-    p.constant("unsigned", "reuse_factor", rf);
+    p.constant("unsigned", "n_nonzero", nz.size());
+    p.constant("unsigned", "n_cycles", cycles);
+    p.constant("unsigned", "per_output", perOutput);
     p.constant("unsigned", "block_factor", block);
+    p.constant("unsigned", "n_table", tableSize);
+    p.constant("unsigned", "reuse_factor", rf);
     p.constant("unsigned", "strategy", "nnet::" + strategyName(l));
     p.constant("bool", "relu", boolText(act == ActKind::ReLU));
-    for (const char* v : {"accum_t", "weight_t", "bias_t", "index_in_t", "index_out_t"}) p.alias(v);
+    for (const char* v : {"accum_t", "weight_t", "bias_t", "index_in_t"}) p.alias(v);
     p.endConfig();
 
     std::string body;
-    body += "// Non-zero weights; entry k adds " + c.id + "_w[k] * x[" + c.id + "_w_in[k]] to output " + c.id +
-            "_w_out[k]" + (conv ? " (x: the window, kernel positions row-major, then input channels)" : "") + ".\n";
-    body += constArray(c.id + "_weight_t", c.id + "_w", stored, 8,
-                       [&](size_t k) { return nz.empty() ? std::string("0") : literal(wT, w[nz[k].k]); });
-    body += constArray(c.id + "_index_in_t", c.id + "_w_in", stored, 16,
-                       [&](size_t k) { return std::to_string(nz.empty() ? 0 : nz[k].in); });
-    body += constArray(c.id + "_index_out_t", c.id + "_w_out", stored, 16,
-                       [&](size_t k) { return std::to_string(nz.empty() ? 0 : nz[k].out); });
+    body += "// Non-zero weights grouped by output; entry (c * " + std::to_string(nOut) + " + j) * " +
+            std::to_string(perOutput) + " + m adds " + c.id + "_w[t] * x[" + c.id + "_w_in[t]] to output j in cycle c" +
+            (conv ? " (x: the window, kernel positions row-major, then input channels)" : "") + ".\n";
+    body += constArray(c.id + "_weight_t", c.id + "_w", tableSize, 8, [&](size_t t) {
+        return table[t] == kPad ? std::string("0") : literal(wT, w[nz[table[t]].k]);
+    });
+    body += constArray(c.id + "_index_in_t", c.id + "_w_in", tableSize, 16, [&](size_t t) {
+        return std::to_string(table[t] == kPad ? 0 : nz[table[t]].in);
+    });
     c.constants.push_back({c.id + "_w.h", header(c.id, "w", body)});
     const FixedType& bT = l.type("bias");
     c.constants.push_back({c.id + "_b.h", header(c.id, "b", constArray(c.id + "_bias_t", c.id + "_b", b.size(), 8,
                                                                   [&](size_t k) { return literal(bT, b[k]); }))});
     KernelCall k = oneCall(conv ? "conv" : "dense", c, in, l.name);
-    k.constantArgs = {c.id + "_w", c.id + "_w_in", c.id + "_w_out", c.id + "_b"};
+    k.constantArgs = {c.id + "_w", c.id + "_w_in", c.id + "_b"};
     c.calls.push_back(k);
 }
 

@@ -121,6 +121,12 @@ std::string topHeader(const Project& p) {
     return os.str();
 }
 
+// A layer whose products are folded over several cycles (Resource, ReuseFactor > 1).
+bool layerFolds(const Layer& l) {
+    const std::string& s = l.schedule.strategy;
+    return (s == "Resource" || s == "resource") && l.schedule.reuseFactor > 1;
+}
+
 std::string topSource(const Project& p) {
     const std::string& top = p.opt.projectName;
     const std::string in = p.input().var, out = p.output().var;
@@ -142,12 +148,15 @@ std::string topSource(const Project& p) {
            << "    #pragma HLS INTERFACE axis port=" << out << "\n"
            << "    #pragma HLS DATAFLOW\n";
     } else {
+        // PIPELINE on the top function unrolls every loop below it, which would undo the
+        // folding of a Resource layer; with one, the layers run as a DATAFLOW chain instead.
+        const bool folds = std::any_of(p.g.layers.begin(), p.g.layers.end(), layerFolds);
         os << "void " << top << "(const input_t " << in << "[N_INPUT], result_t " << out << "[N_OUTPUT]) {\n"
            << "    #pragma HLS ARRAY_RESHAPE variable=" << in << " complete dim=0\n"
            << "    #pragma HLS ARRAY_PARTITION variable=" << out << " complete dim=0\n"
            << "    #pragma HLS INTERFACE ap_vld port=" << in << "\n"
            << "    #pragma HLS INTERFACE ap_vld port=" << out << "\n"
-           << "    #pragma HLS PIPELINE\n";
+           << (folds ? "    #pragma HLS DATAFLOW\n" : "    #pragma HLS PIPELINE\n");
     }
     auto declare = [&](const std::string& var, const TensorInfo& t) {
         if (p.stream) {
@@ -315,7 +324,9 @@ std::string buildScript(const Project& p) {
        << "open_solution -reset solution1\n"
        << "set_part $part\n"
        << "create_clock -period $clock_period -name default\n"
-       << (p.g.clockUncertainty.empty() ? "" : "set_clock_uncertainty " + p.g.clockUncertainty + " default\n")
+       << "# Timing margin: the model's ClockUncertainty, else Vitis HLS's default 27%, stated explicitly.\n"
+       << "set_clock_uncertainty " << (p.g.clockUncertainty.empty() ? std::string("27%") : p.g.clockUncertainty)
+       << " default\n"
        << "\n"
        << "if {$opt(csim)} { csim_design -argv tb_data }\n"
        << "if {$opt(synth)} { csynth_design }\n"

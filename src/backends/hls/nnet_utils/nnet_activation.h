@@ -86,7 +86,10 @@ void activation(const data_T x[CONFIG_T::n_in], res_T y[CONFIG_T::n_in], const t
 }
 
 template <class data_T, class res_T, typename CONFIG_T, class table_T, class param_T>
-void activation(hls::stream<data_T>& in, hls::stream<res_T>& out, const table_T table[], const param_T param[]) {
+void activation(hls::stream<data_T>& in, hls::stream<res_T>& out, const table_T table[], const param_T param[CONFIG_T::n_param]) {
+    // Every channel of a beat in one cycle: the parameters in registers; the table is a ROM
+    // read once per channel per cycle (Vitis replicates read-only memories as needed).
+    #pragma HLS ARRAY_PARTITION variable=param complete
     for (unsigned p = 0; p < CONFIG_T::n_in / CONFIG_T::n_chan; p++) {
         #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
         const data_T x = in.read();

@@ -29,6 +29,9 @@ template <class data_T, class res_T, typename CONFIG_T>
 void batchnorm(hls::stream<data_T>& in, hls::stream<res_T>& out,
                const typename CONFIG_T::scale_t scale[CONFIG_T::n_chan],
                const typename CONFIG_T::shift_t shift[CONFIG_T::n_chan]) {
+    // Every channel of a beat in one cycle: one register per scale and shift.
+    #pragma HLS ARRAY_PARTITION variable=scale complete
+    #pragma HLS ARRAY_PARTITION variable=shift complete
     for (unsigned p = 0; p < CONFIG_T::n_in / CONFIG_T::n_chan; p++) {
         #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
         const data_T x = in.read();

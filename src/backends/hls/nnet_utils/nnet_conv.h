@@ -4,9 +4,10 @@
 // (nnet_dense.h): acc = accum(b), acc += accum(x_i * w_i) in ascending window order,
 // y = result(acc), then the optional fused ReLU.
 //
-// Weight entry k multiplies window value w_in[k] into output channel w_out[k]. For a
-// depthwise convolution (output channel c * depth_multiplier + m reads input channel c)
-// w_in[k] = tap * n_chan + c, so both kinds share this kernel; zero weights are not stored.
+// The weight table is the Dense one (nnet_dense.h): grouped by output channel, entry t
+// multiplies window value w_in[t] into its output channel. For a depthwise convolution
+// (output channel c * depth_multiplier + m reads input channel c) w_in[t] = tap * n_chan + c,
+// so both kinds share this kernel; zero weights are not stored.
 //
 // io_parallel: one window per output position (positions pipelined with II = reuse_factor
 // under Latency; under Resource each window's products are folded over reuse_factor cycles).
@@ -37,9 +38,8 @@ struct conv_config : dense_config {
 template <class data_T, class res_T, typename CONFIG_T>
 void conv(const data_T x[CONFIG_T::in_height * CONFIG_T::in_width * CONFIG_T::n_chan],
           res_T y[CONFIG_T::out_height * CONFIG_T::out_width * CONFIG_T::n_filt],
-          const typename CONFIG_T::weight_t w[CONFIG_T::n_nonzero],
-          const typename CONFIG_T::index_in_t w_in[CONFIG_T::n_nonzero],
-          const typename CONFIG_T::index_out_t w_out[CONFIG_T::n_nonzero],
+          const typename CONFIG_T::weight_t w[CONFIG_T::n_table],
+          const typename CONFIG_T::index_in_t w_in[CONFIG_T::n_table],
           const typename CONFIG_T::bias_t b[CONFIG_T::n_filt]) {
     for (unsigned oh = 0; oh < CONFIG_T::out_height; oh++) {
         for (unsigned ow = 0; ow < CONFIG_T::out_width; ow++) {
@@ -49,7 +49,7 @@ void conv(const data_T x[CONFIG_T::in_height * CONFIG_T::in_width * CONFIG_T::n_
             res_T yp[CONFIG_T::n_filt];
             #pragma HLS ARRAY_PARTITION variable=yp complete
             fill_window<data_T, CONFIG_T, CONFIG_T::in_height>(x, oh, ow, win, inside);
-            mac<data_T, res_T, CONFIG_T>(win, yp, w, w_in, w_out, b);
+            mac<data_T, res_T, CONFIG_T>(win, yp, w, w_in, b);
             for (unsigned j = 0; j < CONFIG_T::n_filt; j++) {
                 #pragma HLS UNROLL
                 y[(oh * CONFIG_T::out_width + ow) * CONFIG_T::n_filt + j] = yp[j];
@@ -60,9 +60,8 @@ void conv(const data_T x[CONFIG_T::in_height * CONFIG_T::in_width * CONFIG_T::n_
 
 template <class data_T, class res_T, typename CONFIG_T>
 void conv(hls::stream<data_T>& in, hls::stream<res_T>& out,
-          const typename CONFIG_T::weight_t w[CONFIG_T::n_nonzero],
-          const typename CONFIG_T::index_in_t w_in[CONFIG_T::n_nonzero],
-          const typename CONFIG_T::index_out_t w_out[CONFIG_T::n_nonzero],
+          const typename CONFIG_T::weight_t w[CONFIG_T::n_table],
+          const typename CONFIG_T::index_in_t w_in[CONFIG_T::n_table],
           const typename CONFIG_T::bias_t b[CONFIG_T::n_filt]) {
     typedef typename data_T::value_type in_t;
     typedef typename res_T::value_type out_t;
@@ -83,7 +82,7 @@ void conv(hls::stream<data_T>& in, hls::stream<res_T>& out,
                 out_t yp[CONFIG_T::n_filt];
                 #pragma HLS ARRAY_PARTITION variable=yp complete
                 fill_window<in_t, CONFIG_T, CONFIG_T::buffer_rows>(lines, oh, ow, win, inside);
-                mac<in_t, out_t, CONFIG_T>(win, yp, w, w_in, w_out, b);
+                mac<in_t, out_t, CONFIG_T>(win, yp, w, w_in, b);
                 write_beat<out_t, CONFIG_T::n_filt>(yp, out);
                 if (++ow == CONFIG_T::out_width) {
                     ow = 0;

@@ -3,14 +3,21 @@
 // input the product runs over the last axis at every position. Convolutions (nnet_conv.h)
 // use the same multiply-accumulate (`mac`) on each output position's window.
 //
-// Only non-zero weights are stored: entry k multiplies x[w_in[k]] by w[k] into output
-// w_out[k]. Entries are sorted by input index, so every output still accumulates in
-// ascending input order (the order matters when the accumulator saturates); a pruned model
-// simply has fewer entries and therefore fewer multipliers.
+// Weight table (written by the HLS backend): only non-zero weights, grouped by output.
+// Entry t = (c * n_out + j) * per_output + m is product m of output j in cycle c: it adds
+// w[t] * x[w_in[t]] to acc[j]. Each output's entries are in ascending input order over
+// (c, m), so every output still accumulates in ascending input order (the order matters
+// when the accumulator saturates). Outputs with fewer non-zero weights than
+// n_cycles * per_output are padded with w = 0 (adding accum(0) leaves acc unchanged).
 //
-// Latency: all n_nonzero multiplications unrolled, pipelined with II = reuse_factor.
-// Resource: the entries are folded over reuse_factor cycles, block_factor per cycle
-//           (block_factor = ceil(n_nonzero / reuse_factor)).
+// Every unrolled lane (j, m) therefore writes the accumulator at the compile-time index j:
+// no run-time-indexed accumulator updates in either strategy.
+// Latency:  n_cycles = 1; all products unrolled, the function pipelined with
+//           II = reuse_factor; the tables are completely partitioned, so every index
+//           w_in[t] and weight w[t] is a constant (t is a constant after unrolling).
+// Resource: n_cycles = reuse_factor; a loop of reuse_factor iterations pipelined with II=1,
+//           block_factor = n_out * per_output products per cycle; the tables are
+//           partitioned cyclically by block_factor, so lane (j, m) reads its own bank.
 #ifndef NNET_DENSE_H_
 #define NNET_DENSE_H_
 
@@ -23,9 +30,12 @@ struct dense_config {
     static const unsigned n_in = 1;
     static const unsigned n_out = 1;
     static const unsigned n_positions = 1;
-    static const unsigned n_nonzero = 1;
+    static const unsigned n_nonzero = 1;   // non-zero weights (documentation; the table is n_table long)
+    static const unsigned n_cycles = 1;    // 1 (Latency) or reuse_factor (Resource)
+    static const unsigned per_output = 1;  // products per output per cycle
+    static const unsigned block_factor = 1;  // n_out * per_output: multipliers per cycle
+    static const unsigned n_table = 1;     // n_cycles * block_factor
     static const unsigned reuse_factor = 1;
-    static const unsigned block_factor = 1;
     static const unsigned strategy = latency;
     static const bool relu = false;
 };
@@ -41,49 +51,66 @@ void dense_finish(typename CONFIG_T::accum_t acc[CONFIG_T::n_out], res_T y[CONFI
     }
 }
 
-template <class data_T, class res_T, typename CONFIG_T>
-void dense_latency(const data_T x[CONFIG_T::n_in], res_T y[CONFIG_T::n_out],
-                   const typename CONFIG_T::weight_t w[CONFIG_T::n_nonzero],
-                   const typename CONFIG_T::index_in_t w_in[CONFIG_T::n_nonzero],
-                   const typename CONFIG_T::index_out_t w_out[CONFIG_T::n_nonzero],
-                   const typename CONFIG_T::bias_t b[CONFIG_T::n_out]) {
-    #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
-    typename CONFIG_T::accum_t acc[CONFIG_T::n_out];
-    #pragma HLS ARRAY_PARTITION variable=acc complete
+template <typename CONFIG_T>
+void dense_init(typename CONFIG_T::accum_t acc[CONFIG_T::n_out], const typename CONFIG_T::bias_t b[CONFIG_T::n_out]) {
+    #pragma HLS INLINE
     for (unsigned j = 0; j < CONFIG_T::n_out; j++) {
         #pragma HLS UNROLL
         acc[j] = b[j];
     }
-    for (unsigned k = 0; k < CONFIG_T::n_nonzero; k++) {
+}
+
+// The products of cycle c: lane (j, m) adds into acc[j], j a constant of the unrolled loop.
+template <class data_T, typename CONFIG_T>
+void dense_cycle(const data_T x[CONFIG_T::n_in], typename CONFIG_T::accum_t acc[CONFIG_T::n_out],
+                 const typename CONFIG_T::weight_t w[CONFIG_T::n_table],
+                 const typename CONFIG_T::index_in_t w_in[CONFIG_T::n_table], unsigned c) {
+    #pragma HLS INLINE
+    for (unsigned j = 0; j < CONFIG_T::n_out; j++) {
         #pragma HLS UNROLL
-        acc[w_out[k]] += typename CONFIG_T::accum_t(x[w_in[k]] * w[k]);
+        for (unsigned m = 0; m < CONFIG_T::per_output; m++) {
+            #pragma HLS UNROLL
+            const unsigned t = (c * CONFIG_T::n_out + j) * CONFIG_T::per_output + m;
+            acc[j] += typename CONFIG_T::accum_t(x[w_in[t]] * w[t]);
+        }
+    }
+}
+
+template <class data_T, class res_T, typename CONFIG_T>
+void dense_latency(const data_T x[CONFIG_T::n_in], res_T y[CONFIG_T::n_out],
+                   const typename CONFIG_T::weight_t w[CONFIG_T::n_table],
+                   const typename CONFIG_T::index_in_t w_in[CONFIG_T::n_table],
+                   const typename CONFIG_T::bias_t b[CONFIG_T::n_out]) {
+    #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
+    #pragma HLS ARRAY_PARTITION variable=x complete
+    #pragma HLS ARRAY_PARTITION variable=w complete
+    #pragma HLS ARRAY_PARTITION variable=w_in complete
+    #pragma HLS ARRAY_PARTITION variable=b complete
+    typename CONFIG_T::accum_t acc[CONFIG_T::n_out];
+    #pragma HLS ARRAY_PARTITION variable=acc complete
+    dense_init<CONFIG_T>(acc, b);
+    for (unsigned c = 0; c < CONFIG_T::n_cycles; c++) {
+        #pragma HLS UNROLL
+        dense_cycle<data_T, CONFIG_T>(x, acc, w, w_in, c);
     }
     dense_finish<res_T, CONFIG_T>(acc, y);
 }
 
 template <class data_T, class res_T, typename CONFIG_T>
 void dense_resource(const data_T x[CONFIG_T::n_in], res_T y[CONFIG_T::n_out],
-                    const typename CONFIG_T::weight_t w[CONFIG_T::n_nonzero],
-                    const typename CONFIG_T::index_in_t w_in[CONFIG_T::n_nonzero],
-                    const typename CONFIG_T::index_out_t w_out[CONFIG_T::n_nonzero],
+                    const typename CONFIG_T::weight_t w[CONFIG_T::n_table],
+                    const typename CONFIG_T::index_in_t w_in[CONFIG_T::n_table],
                     const typename CONFIG_T::bias_t b[CONFIG_T::n_out]) {
+    #pragma HLS ARRAY_PARTITION variable=x complete
     #pragma HLS ARRAY_PARTITION variable=w cyclic factor=CONFIG_T::block_factor
     #pragma HLS ARRAY_PARTITION variable=w_in cyclic factor=CONFIG_T::block_factor
-    #pragma HLS ARRAY_PARTITION variable=w_out cyclic factor=CONFIG_T::block_factor
+    #pragma HLS ARRAY_PARTITION variable=b complete
     typename CONFIG_T::accum_t acc[CONFIG_T::n_out];
     #pragma HLS ARRAY_PARTITION variable=acc complete
-    for (unsigned j = 0; j < CONFIG_T::n_out; j++) {
-        #pragma HLS UNROLL
-        acc[j] = b[j];
-    }
-    for (unsigned ir = 0; ir < CONFIG_T::reuse_factor; ir++) {
+    dense_init<CONFIG_T>(acc, b);
+    for (unsigned c = 0; c < CONFIG_T::n_cycles; c++) {
         #pragma HLS PIPELINE II=1 rewind
-        for (unsigned im = 0; im < CONFIG_T::block_factor; im++) {
-            #pragma HLS UNROLL
-            const unsigned k = ir * CONFIG_T::block_factor + im;
-            if (k < CONFIG_T::n_nonzero)
-                acc[w_out[k]] += typename CONFIG_T::accum_t(x[w_in[k]] * w[k]);
-        }
+        dense_cycle<data_T, CONFIG_T>(x, acc, w, w_in, c);
     }
     dense_finish<res_T, CONFIG_T>(acc, y);
 }
@@ -91,24 +118,22 @@ void dense_resource(const data_T x[CONFIG_T::n_in], res_T y[CONFIG_T::n_out],
 // One multiply-accumulate vector: y = mac(x), n_in -> n_out (Dense rows, convolution windows).
 template <class data_T, class res_T, typename CONFIG_T>
 void mac(const data_T x[CONFIG_T::n_in], res_T y[CONFIG_T::n_out],
-         const typename CONFIG_T::weight_t w[CONFIG_T::n_nonzero],
-         const typename CONFIG_T::index_in_t w_in[CONFIG_T::n_nonzero],
-         const typename CONFIG_T::index_out_t w_out[CONFIG_T::n_nonzero],
+         const typename CONFIG_T::weight_t w[CONFIG_T::n_table],
+         const typename CONFIG_T::index_in_t w_in[CONFIG_T::n_table],
          const typename CONFIG_T::bias_t b[CONFIG_T::n_out]) {
     #pragma HLS INLINE
     if (CONFIG_T::strategy == resource)
-        dense_resource<data_T, res_T, CONFIG_T>(x, y, w, w_in, w_out, b);
+        dense_resource<data_T, res_T, CONFIG_T>(x, y, w, w_in, b);
     else
-        dense_latency<data_T, res_T, CONFIG_T>(x, y, w, w_in, w_out, b);
+        dense_latency<data_T, res_T, CONFIG_T>(x, y, w, w_in, b);
 }
 
 // Dense over the last axis: the same vector product at each of n_positions positions
 // (1 for a flat input; every pixel of an image).
 template <class data_T, class res_T, typename CONFIG_T>
 void dense(const data_T x[CONFIG_T::n_positions * CONFIG_T::n_in], res_T y[CONFIG_T::n_positions * CONFIG_T::n_out],
-           const typename CONFIG_T::weight_t w[CONFIG_T::n_nonzero],
-           const typename CONFIG_T::index_in_t w_in[CONFIG_T::n_nonzero],
-           const typename CONFIG_T::index_out_t w_out[CONFIG_T::n_nonzero],
+           const typename CONFIG_T::weight_t w[CONFIG_T::n_table],
+           const typename CONFIG_T::index_in_t w_in[CONFIG_T::n_table],
            const typename CONFIG_T::bias_t b[CONFIG_T::n_out]) {
     for (unsigned p = 0; p < CONFIG_T::n_positions; p++) {
         data_T xp[CONFIG_T::n_in];
@@ -119,7 +144,7 @@ void dense(const data_T x[CONFIG_T::n_positions * CONFIG_T::n_in], res_T y[CONFI
             #pragma HLS UNROLL
             xp[i] = x[p * CONFIG_T::n_in + i];
         }
-        mac<data_T, res_T, CONFIG_T>(xp, yp, w, w_in, w_out, b);
+        mac<data_T, res_T, CONFIG_T>(xp, yp, w, w_in, b);
         for (unsigned j = 0; j < CONFIG_T::n_out; j++) {
             #pragma HLS UNROLL
             y[p * CONFIG_T::n_out + j] = yp[j];
@@ -127,23 +152,38 @@ void dense(const data_T x[CONFIG_T::n_positions * CONFIG_T::n_in], res_T y[CONFI
     }
 }
 
-// io_stream: one beat (the last axis of one position) in, one beat out.
+// io_stream: one beat (the last axis of one position: a whole sample for a flat Dense)
+// in, one beat out. Latency: positions pipelined with II = reuse_factor (no `rewind`: the
+// loop is not alone in the function); successive samples overlap through the top-level
+// DATAFLOW. Resource: the folded loop of reuse_factor cycles per position.
 template <class data_T, class res_T, typename CONFIG_T>
 void dense(hls::stream<data_T>& in, hls::stream<res_T>& out,
-           const typename CONFIG_T::weight_t w[CONFIG_T::n_nonzero],
-           const typename CONFIG_T::index_in_t w_in[CONFIG_T::n_nonzero],
-           const typename CONFIG_T::index_out_t w_out[CONFIG_T::n_nonzero],
+           const typename CONFIG_T::weight_t w[CONFIG_T::n_table],
+           const typename CONFIG_T::index_in_t w_in[CONFIG_T::n_table],
            const typename CONFIG_T::bias_t b[CONFIG_T::n_out]) {
     typedef typename data_T::value_type in_t;
     typedef typename res_T::value_type out_t;
-    for (unsigned p = 0; p < CONFIG_T::n_positions; p++) {
-        in_t x[CONFIG_T::n_in];
-        #pragma HLS ARRAY_PARTITION variable=x complete
-        out_t y[CONFIG_T::n_out];
-        #pragma HLS ARRAY_PARTITION variable=y complete
-        read_beat<in_t, CONFIG_T::n_in>(in, x);
-        mac<in_t, out_t, CONFIG_T>(x, y, w, w_in, w_out, b);
-        write_beat<out_t, CONFIG_T::n_out>(y, out);
+    if (CONFIG_T::strategy == latency) {
+        for (unsigned p = 0; p < CONFIG_T::n_positions; p++) {
+            #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
+            in_t x[CONFIG_T::n_in];
+            #pragma HLS ARRAY_PARTITION variable=x complete
+            out_t y[CONFIG_T::n_out];
+            #pragma HLS ARRAY_PARTITION variable=y complete
+            read_beat<in_t, CONFIG_T::n_in>(in, x);
+            dense_latency<in_t, out_t, CONFIG_T>(x, y, w, w_in, b);
+            write_beat<out_t, CONFIG_T::n_out>(y, out);
+        }
+    } else {
+        for (unsigned p = 0; p < CONFIG_T::n_positions; p++) {
+            in_t x[CONFIG_T::n_in];
+            #pragma HLS ARRAY_PARTITION variable=x complete
+            out_t y[CONFIG_T::n_out];
+            #pragma HLS ARRAY_PARTITION variable=y complete
+            read_beat<in_t, CONFIG_T::n_in>(in, x);
+            dense_resource<in_t, out_t, CONFIG_T>(x, y, w, w_in, b);
+            write_beat<out_t, CONFIG_T::n_out>(y, out);
+        }
     }
 }
 

@@ -80,8 +80,11 @@ void softmax(hls::stream<data_T>& in, hls::stream<res_T>& out,
     typedef typename data_T::value_type in_t;
     typedef typename res_T::value_type out_t;
     for (unsigned g = 0; g < CONFIG_T::n_groups; g++) {
+        #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
         in_t x[CONFIG_T::n_in];
+        #pragma HLS ARRAY_PARTITION variable=x complete
         out_t y[CONFIG_T::n_in];
+        #pragma HLS ARRAY_PARTITION variable=y complete
         read_beat<in_t, CONFIG_T::n_in>(in, x);
         softmax_group<in_t, out_t, CONFIG_T>(x, y, exp_table, inv_table);
         write_beat<out_t, CONFIG_T::n_in>(y, out);
