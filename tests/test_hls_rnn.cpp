@@ -177,3 +177,19 @@ TEST(HlsRnn, RecurrentLayersRefusedByName) {
         EXPECT_NE(e.find("not supported by the HLS backend"), std::string::npos) << e;
     }
 }
+
+// The zoo's GarNet model (two inputs, a GarNet layer): both backends name what they refuse.
+TEST(VerilogMessages, GarNetZooModelRefused) {
+    const std::string json = TACHYON_SOURCE_DIR "/../shared/models/keras/garnet_1layer.json";
+    if (!fs::exists(json)) GTEST_SKIP() << "zoo not present";
+    Graph g = loadModel(json);
+    runPipeline(g, Config::defaults());
+    Emulator emu(g);
+    const std::string v = errorOf([&] { verilog::writeProject(g, emu, workDir("garnet_verilog").string(), {}); });
+    EXPECT_NE(v.find("2 model inputs"), std::string::npos) << v;
+    EXPECT_NE(v.find("gar_1 ("), std::string::npos) << v;
+    EXPECT_NE(v.find("not by the Verilog backend"), std::string::npos) << v;
+    const std::string h = errorOf([&] { hls::writeProject(g, emu, workDir("garnet_hls").string(), {}); });
+    EXPECT_NE(h.find("'gar_1'"), std::string::npos) << h;
+    EXPECT_NE(h.find("not supported by the HLS backend"), std::string::npos) << h;
+}
