@@ -124,6 +124,9 @@ TEST(HlsMultiInput, TwoInputModelMatchesEmulator) {
         EXPECT_NE(top.find("const input_t in_a[N_INPUT_1], const input2_t in_b[N_INPUT_2], result_t"), std::string::npos)
             << top;
         EXPECT_NE(top.find("#define N_INPUT_2 3"), std::string::npos) << top;
+        const std::string manifest = readFile(prj / "tachyon_project.json");
+        EXPECT_NE(manifest.find("\"model_inputs\""), std::string::npos) << manifest;
+        EXPECT_NE(manifest.find("\"name\": \"in_b\""), std::string::npos) << manifest;
         std::ostringstream log;
         const hls::CsimResult r = hls::csim(prj.string(), log);
         EXPECT_EQ(r.rows, opt.testRows) << log.str();

@@ -104,7 +104,14 @@ nlohmann::ordered_json networkManifest(const Graph& g, const std::string& backen
     j["io_type"] = g.ioType;
     j["inputs"] = g.inputSize();
     j["outputs"] = g.outputSize();
-    j["input_type"] = g.input().type("result").str();
+    j["input_type"] = g.input().type("result").str();  // the first input's
+    if (g.inputs().size() > 1) {
+        // Several inputs: each one's name, size and type, in the order of a test-vector row.
+        nlohmann::ordered_json list = nlohmann::ordered_json::array();
+        for (const Layer* in : g.inputs())
+            list.push_back({{"name", in->name}, {"size", in->outSize()}, {"type", in->type("result").str()}});
+        j["model_inputs"] = list;
+    }
     j["output_type"] = g.output().type("result").str();
     j["test_rows"] = testRows;
     return j;
