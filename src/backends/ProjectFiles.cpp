@@ -2,6 +2,7 @@
 
 #include "util/Error.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <random>
@@ -30,16 +31,42 @@ void writeRawRows(const std::string& path, const int64_t* data, size_t rows, siz
 }
 
 void writeValueRows(const std::string& path, const int64_t* data, size_t rows, size_t cols, const FixedType& t) {
+    writeValueRows(path, data, rows, std::vector<FixedType>(cols, t));
+}
+
+void writeValueRows(const std::string& path, const int64_t* data, size_t rows, const std::vector<FixedType>& colTypes) {
+    const size_t cols = colTypes.size();
     std::string s;
     char buf[40];
     for (size_t r = 0; r < rows; ++r) {
         for (size_t c = 0; c < cols; ++c) {
-            std::snprintf(buf, sizeof buf, c ? " %.17g" : "%.17g", t.toDouble(data[r * cols + c]));
+            std::snprintf(buf, sizeof buf, c ? " %.17g" : "%.17g", colTypes[c].toDouble(data[r * cols + c]));
             s += buf;
         }
         s += '\n';
     }
     writeText(path, s);
+}
+
+std::vector<int64_t> randomModelInputRows(const Graph& g, size_t rows, uint64_t seed) {
+    const std::vector<const Layer*> inputs = g.inputs();
+    const size_t cols = size_t(g.inputSize());
+    std::vector<int64_t> x(rows * cols);
+    size_t offset = 0;
+    for (size_t k = 0; k < inputs.size(); ++k) {
+        const size_t n = size_t(inputs[k]->outSize());
+        const std::vector<int64_t> part = randomTestRows(inputs[k]->type("result"), rows, n, seed + k);
+        for (size_t r = 0; r < rows; ++r)
+            std::copy(part.begin() + r * n, part.begin() + (r + 1) * n, x.begin() + r * cols + offset);
+        offset += n;
+    }
+    return x;
+}
+
+std::vector<FixedType> modelInputColumnTypes(const Graph& g) {
+    std::vector<FixedType> types;
+    for (const Layer* in : g.inputs()) types.insert(types.end(), size_t(in->outSize()), in->type("result"));
+    return types;
 }
 
 std::vector<int64_t> randomTestRows(const FixedType& t, size_t rows, size_t cols, uint64_t seed) {
@@ -77,7 +104,14 @@ nlohmann::ordered_json networkManifest(const Graph& g, const std::string& backen
     j["io_type"] = g.ioType;
     j["inputs"] = g.inputSize();
     j["outputs"] = g.outputSize();
-    j["input_type"] = g.input().type("result").str();
+    j["input_type"] = g.input().type("result").str();  // the first input's
+    if (g.inputs().size() > 1) {
+        // Several inputs: each one's name, size and type, in the order of a test-vector row.
+        nlohmann::ordered_json list = nlohmann::ordered_json::array();
+        for (const Layer* in : g.inputs())
+            list.push_back({{"name", in->name}, {"size", in->outSize()}, {"type", in->type("result").str()}});
+        j["model_inputs"] = list;
+    }
     j["output_type"] = g.output().type("result").str();
     j["test_rows"] = testRows;
     return j;

@@ -70,6 +70,24 @@ struct Project {
     }
     const TensorInfo& tensor(const std::string& key) const { return tensors.at(key); }
     const TensorInfo& input() const { return tensor(g.input().name); }
+    std::vector<const TensorInfo*> inputs() const {
+        std::vector<const TensorInfo*> out;
+        for (const Layer* l : g.inputs()) out.push_back(&tensor(l->name));
+        return out;
+    }
+    // The size macro of input k: N_INPUT with one input, N_INPUT_<k+1> with several
+    // (N_INPUT is then their total, the width of a test-vector row).
+    std::string inputSizeMacro(size_t k) const {
+        return g.inputs().size() == 1 ? std::string("N_INPUT") : "N_INPUT_" + std::to_string(k + 1);
+    }
+    // The top function's input parameters, one array per model input (hls4ml's order).
+    std::string inputParameters() const {
+        std::string s;
+        const auto ins = inputs();
+        for (size_t k = 0; k < ins.size(); ++k)
+            s += "const " + ins[k]->type + " " + ins[k]->var + "[" + inputSizeMacro(k) + "], ";
+        return s;
+    }
     const TensorInfo& output() const { return tensor(g.output().name); }
 };
 
@@ -84,8 +102,11 @@ std::string parametersHeader(const Project& p) {
        << "#include \"ap_fixed.h\"\n#include \"ap_int.h\"\n#include \"hls_stream.h\"\n\n";
     for (const char* h : {"activation", "batchnorm", "conv", "dense", "merge", "movement", "pooling", "softmax"})
         os << "#include \"nnet_utils/nnet_" << h << ".h\"\n";
-    os << "\n// " << p.g.input().name << ": the model input, " << shapeString(p.g.input().shape) << "\n"
-       << "typedef " << p.g.input().type("result").str() << " input_t;\n";
+    const std::vector<const Layer*> inputLayers = p.g.inputs();
+    for (size_t k = 0; k < inputLayers.size(); ++k)
+        os << "\n// " << inputLayers[k]->name << ": model input " << (inputLayers.size() > 1 ? std::to_string(k + 1) + " " : "")
+           << shapeString(inputLayers[k]->shape) << "\n"
+           << "typedef " << inputLayers[k]->type("result").str() << " " << p.inputs()[k]->type << ";\n";
     auto beat = [&](const TensorInfo& t) {
         if (p.stream) os << "typedef nnet::array<" << t.type << ", " << t.chan << "> " << t.beat << ";\n";
     };
@@ -95,7 +116,7 @@ std::string parametersHeader(const Project& p) {
         const LayerCode& c = p.layers[k];
         os << c.params;
         for (const TensorInfo& t : c.intermediates) beat(t);
-        beat(p.tensor(p.g.layers[k + 1].name));
+        beat(p.tensor(p.g.layers[k + p.g.inputs().size()].name));
         os << "\n";
     }
     os << "typedef " << p.output().type << " result_t;\n";
@@ -109,14 +130,18 @@ std::string topHeader(const Project& p) {
     std::ostringstream os;
     os << "// Top function of " << top << ", written by Tachyon.\n#ifndef " << upper(top) << "_H_\n#define "
        << upper(top) << "_H_\n\n#include \"parameters.h\"\n\n"
-       << "#define N_INPUT " << p.g.inputSize() << "\n#define N_OUTPUT " << p.g.outputSize() << "\n\n";
+       << "#define N_INPUT " << p.g.inputSize() << "\n";
+    const std::vector<const Layer*> inputLayers = p.g.inputs();
+    if (inputLayers.size() > 1)
+        for (size_t k = 0; k < inputLayers.size(); ++k)
+            os << "#define " << p.inputSizeMacro(k) << " " << inputLayers[k]->outSize() << "\n";
+    os << "#define N_OUTPUT " << p.g.outputSize() << "\n\n";
     if (p.stream)
         os << "// io_stream: one beat per position, all values of the last axis packed (input_beat_t::size).\n"
            << "void " << top << "(hls::stream<input_beat_t>& " << p.input().var << ", hls::stream<result_beat_t>& "
            << p.output().var << ");\n";
     else
-        os << "void " << top << "(const input_t " << p.input().var << "[N_INPUT], result_t " << p.output().var
-           << "[N_OUTPUT]);\n";
+        os << "void " << top << "(" << p.inputParameters() << "result_t " << p.output().var << "[N_OUTPUT]);\n";
     os << "\n#endif\n";
     return os.str();
 }
@@ -151,11 +176,11 @@ std::string topSource(const Project& p) {
         // PIPELINE on the top function unrolls every loop below it, which would undo the
         // folding of a Resource layer; with one, the layers run as a DATAFLOW chain instead.
         const bool folds = std::any_of(p.g.layers.begin(), p.g.layers.end(), layerFolds);
-        os << "void " << top << "(const input_t " << in << "[N_INPUT], result_t " << out << "[N_OUTPUT]) {\n"
-           << "    #pragma HLS ARRAY_RESHAPE variable=" << in << " complete dim=0\n"
-           << "    #pragma HLS ARRAY_PARTITION variable=" << out << " complete dim=0\n"
-           << "    #pragma HLS INTERFACE ap_vld port=" << in << "\n"
-           << "    #pragma HLS INTERFACE ap_vld port=" << out << "\n"
+        os << "void " << top << "(" << p.inputParameters() << "result_t " << out << "[N_OUTPUT]) {\n";
+        for (const TensorInfo* t : p.inputs()) os << "    #pragma HLS ARRAY_RESHAPE variable=" << t->var << " complete dim=0\n";
+        os << "    #pragma HLS ARRAY_PARTITION variable=" << out << " complete dim=0\n";
+        for (const TensorInfo* t : p.inputs()) os << "    #pragma HLS INTERFACE ap_vld port=" << t->var << "\n";
+        os << "    #pragma HLS INTERFACE ap_vld port=" << out << "\n"
            << (folds ? "    #pragma HLS DATAFLOW\n" : "    #pragma HLS PIPELINE\n");
     }
     auto declare = [&](const std::string& var, const TensorInfo& t) {
@@ -228,14 +253,15 @@ std::string testbench(const Project& p) {
 
 #include "firmware/)" << top << R"(.h"
 
-static const int kInputWidth = )" << inT.width << R"(;
+static const int kInputWidth = )" << inT.width << R"(;  // the first input's
 static const int kOutputWidth = )" << outT.width << R"(;
 static const bool kOutputSigned = )" << (outT.isSigned ? "true" : "false") << R"(;
 
 // Raw integer <-> fixed-point value through the standard bit-slice API.
-static input_t from_raw(long long raw) {
-    input_t x;
-    x.range(kInputWidth - 1, 0) = (unsigned long long)raw;
+template <class T>
+static T from_raw(long long raw, int width) {
+    T x;
+    x.range(width - 1, 0) = (unsigned long long)raw;
     return x;
 }
 
@@ -259,14 +285,23 @@ int main(int argc, char** argv) {
     std::string line, expLine;
     while ((maxRows < 0 || rows < maxRows) && std::getline(fin, line) && std::getline(fexp, expLine)) {
         std::istringstream is(line), es(expLine);
-        input_t x[N_INPUT];
-        for (int i = 0; i < N_INPUT; i++) {
-            long long raw = 0;
-            is >> raw;
-            x[i] = from_raw(raw);
-        }
-        result_t y[N_OUTPUT];
 )";
+    // One array per model input, filled from consecutive values of the row.
+    {
+        const auto ins = p.inputs();
+        const std::vector<const Layer*> inputLayers = p.g.inputs();
+        for (size_t k = 0; k < ins.size(); ++k) {
+            const std::string x = ins.size() == 1 ? std::string("x") : "x" + std::to_string(k + 1);
+            os << "        " << ins[k]->type << " " << x << "[" << p.inputSizeMacro(k) << "];\n"
+               << "        for (int i = 0; i < " << p.inputSizeMacro(k) << "; i++) {\n"
+               << "            long long raw = 0;\n"
+               << "            is >> raw;\n"
+               << "            " << x << "[i] = from_raw<" << ins[k]->type << ">(raw, "
+               << (k == 0 ? std::string("kInputWidth") : std::to_string(inputLayers[k]->type("result").width)) << ");\n"
+               << "        }\n";
+        }
+        os << "        result_t y[N_OUTPUT];\n";
+    }
     if (p.stream)
         os << R"(        hls::stream<input_beat_t> in("input");
         hls::stream<result_beat_t> out("output");
@@ -281,8 +316,13 @@ int main(int argc, char** argv) {
             for (int c = 0; c < (int)result_beat_t::size; c++) y[b * result_beat_t::size + c] = beat[c];
         }
 )";
-    else
+    else if (p.inputs().size() == 1)
         os << "        " << top << "(x, y);\n";
+    else {
+        os << "        " << top << "(";
+        for (size_t k = 0; k < p.inputs().size(); ++k) os << "x" << k + 1 << ", ";
+        os << "y);\n";
+    }
     os << R"(        bool same = true;
         for (int j = 0; j < N_OUTPUT; j++) {
             long long want = 0;
@@ -365,20 +405,30 @@ void writeProject(const Graph& g, const Emulator& emu, const std::string& outDir
         throw Error("HLS backend: IOType '" + g.ioType + "' is not supported (io_parallel or io_stream)");
     validateSchedule(g);
     checkHeaderWidths(g);  // refuse types the bundled ap_fixed header cannot compile
+    const std::vector<const Layer*> inputLayers = g.inputs();
+    if (inputLayers.size() > 1 && g.ioType == "io_stream")
+        throw Error("HLS backend: model '" + g.name + "' has " + std::to_string(inputLayers.size()) +
+                    " inputs; io_stream supports one model input (use io_parallel)");
     Project p{g, emu, opt, fs::path(outDir), cppNames(g), {}, g.ioType == "io_stream", {}, {}};
+    // Input k's type: input_t, input2_t, ... (hls4ml's names).
+    auto inputTag = [&](const Layer& l) {
+        for (size_t k = 0; k < inputLayers.size(); ++k)
+            if (inputLayers[k] == &l) return k == 0 ? std::string("input") : "input" + std::to_string(k + 1);
+        throw Error("HLS backend: Input layer '" + l.name + "' is not among the model inputs");
+    };
     auto layerTensor = [&](const Layer& l) {
         TensorInfo t;
         t.key = l.name;
         const std::string& id = p.ids.at(l.name);
         t.var = l.kind == LayerKind::Input ? id : id + "_out";
-        t.type = l.kind == LayerKind::Input ? "input_t" : id + "_result_t";
-        t.beat = l.kind == LayerKind::Input ? "input_beat_t" : id + "_beat_t";
+        t.type = l.kind == LayerKind::Input ? inputTag(l) + "_t" : id + "_result_t";
+        t.beat = l.kind == LayerKind::Input ? inputTag(l) + "_beat_t" : id + "_beat_t";
         t.size = l.outSize();
         t.chan = l.shape.back();
         return t;
     };
-    p.addTensor(layerTensor(g.input()));
-    for (size_t k = 1; k < g.layers.size(); ++k) {
+    for (const Layer* l : inputLayers) p.addTensor(layerTensor(*l));
+    for (size_t k = inputLayers.size(); k < g.layers.size(); ++k) {
         const Layer& l = g.layers[k];
         LayerInputs in;
         for (const std::string& name : l.inputs) {
@@ -407,15 +457,14 @@ void writeProject(const Graph& g, const Emulator& emu, const std::string& outDir
 
     // Test vectors: expected outputs are the emulator's, bit for bit.
     const int nIn = g.inputSize(), nOut = g.outputSize();
-    const FixedType& inT = g.input().type("result");
     const FixedType& outT = g.output().type("result");
-    std::vector<int64_t> x = backend::randomTestRows(inT, opt.testRows, size_t(nIn), opt.seed);
+    std::vector<int64_t> x = backend::randomModelInputRows(g, opt.testRows, opt.seed);
     std::vector<int64_t> y(opt.testRows * size_t(nOut));
     emu.runFixedRaw(x.data(), opt.testRows, y.data());
     const std::string tb = (p.dir / "tb_data").string();
     backend::writeRawRows(tb + "/input_raw.dat", x.data(), opt.testRows, size_t(nIn));
     backend::writeRawRows(tb + "/expected_raw.dat", y.data(), opt.testRows, size_t(nOut));
-    backend::writeValueRows(tb + "/tb_input_features.dat", x.data(), opt.testRows, size_t(nIn), inT);
+    backend::writeValueRows(tb + "/tb_input_features.dat", x.data(), opt.testRows, backend::modelInputColumnTypes(g));
     backend::writeValueRows(tb + "/tb_output_predictions.dat", y.data(), opt.testRows, size_t(nOut), outT);
     const nlohmann::ordered_json j = backend::networkManifest(g, "hls", opt.projectName, opt.testRows);
     writeFile(p.dir / "tachyon_project.json", j.dump(2) + "\n");

@@ -24,7 +24,18 @@ void checkSupported(const Graph& g) {
         std::string why = unsupportedReason(l);
         if (!why.empty()) bad += (bad.empty() ? "" : "; ") + l.name + " (" + why + ")";
     }
-    if (!bad.empty()) throw Error("Verilog backend: unsupported layer(s) in " + g.sourceFile + ": " + bad);
+    // One input bus: the netlist, its testbench and the streaming raster are built around it.
+    const std::vector<const Layer*> inputs = g.inputs();
+    std::string several;
+    if (inputs.size() > 1) {
+        several = "Verilog backend: " + g.sourceFile + " has " + std::to_string(inputs.size()) + " model inputs (";
+        for (size_t k = 0; k < inputs.size(); ++k) several += (k ? ", " : "") + inputs[k]->name;
+        several += "); the Verilog backend supports models with one input (the HLS backend, io_parallel, takes several)";
+    }
+    if (!bad.empty())
+        throw Error((several.empty() ? "" : several + ". Also: ") + "Verilog backend: unsupported layer(s) in " +
+                    g.sourceFile + ": " + bad);
+    if (!several.empty()) throw Error(several);
     for (const Layer& l : g.layers)
         if (!l.hasType("result")) throw Error("Verilog backend: layer " + l.name + " has no result type");
 }
