@@ -473,7 +473,7 @@ TEST(HlsProject, SharedModelsMatchEmulatorBitForBit) {
                             "keras/KERAS_3layer_batch_norm.json", "keras/KERAS_dense_16x100x100x100x100x100x5.json",
                             "keras/qkeras_3layer.json", "keras/qkeras_mnist_dense.json",
                             "keras/KERAS_3layer_binary_smaller.json", "keras/KERAS_3layer_ternary_small.json",
-                            "onnx/three_layer_keras.onnx", "onnx/three_layer_pytorch.onnx", "onnx/two_layer_keras.onnx",
+                            "keras/hgq_jet_classifier.h5", "onnx/bnn_model_fc_1layer.onnx", "onnx/three_layer_keras.onnx", "onnx/three_layer_pytorch.onnx", "onnx/two_layer_keras.onnx",
                             "onnx/two_layer_pytorch.onnx", "onnx/three_layer_bn_pytorch.onnx"};
     const char* configs[] = {
         "IOType: io_parallel\nModel:\n  Precision: ap_fixed<16,6>\n  ReuseFactor: 1\n  Strategy: Latency\n",
@@ -492,14 +492,35 @@ TEST(HlsProject, SharedModelsMatchEmulatorBitForBit) {
                 else if (c == 0) std::cout << "[ skipped  ] " << m << ": " << e.what() << "\n";
                 continue;
             }
-            // Quantisation-aware models hold Quantize layers, which the HLS writer refuses by name.
-            if (std::any_of(g.layers.begin(), g.layers.end(), [](const Layer& l) { return l.kind == LayerKind::Quantize; })) {
-                if (c == 0) std::cout << "[ skipped  ] " << m << ": Quantize layers (HLS writer: not yet)\n";
-                continue;
-            }
             std::string name = fs::path(m).stem().string() + (c ? "_8_3_stream" : "_16_6_parallel");
             cases.push_back({name, g});
         }
     }
     expectAllMatch("shared", cases);
+}
+
+// Quantisation-aware fixtures (scripts/make_quant_fixtures.py): QKeras convolutions and the
+// QONNX models (Quant on weights and activations, MultiThreshold channels-first and last).
+TEST(HlsProject, QuantizedFixturesMatchEmulatorBitForBit) {
+    const char* env = std::getenv("TACHYON_FIXTURES");   // filled by ctest's make_fixtures step
+    const fs::path dir = fs::path(env && *env ? env : TACHYON_BINARY_DIR "/fixtures") / "quant";
+    const char* models[] = {"qcnn.json", "qonnx_mlp.onnx", "qonnx_threshold.onnx", "qonnx_conv.onnx"};
+    const char* configs[] = {"IOType: io_parallel\nModel:\n  ReuseFactor: 1\n  Strategy: Latency\n",
+                             "IOType: io_stream\nModel:\n  ReuseFactor: 1\n  Strategy: Latency\n"};
+    std::vector<Case> cases;
+    for (const char* m : models) {
+        const fs::path path = dir / m;
+        if (!fs::exists(path)) {
+            ADD_FAILURE() << path << " is missing (scripts/make_quant_fixtures.py)";
+            continue;
+        }
+        for (int c = 0; c < 2; ++c) {
+            Graph g = loadModel(path.string());
+            runPipeline(g, Config::parse(configs[c], "test-config"));
+            ASSERT_TRUE(std::any_of(g.layers.begin(), g.layers.end(), [](const Layer& l) { return l.kind == LayerKind::Quantize; }))
+                << m;
+            cases.push_back({fs::path(m).stem().string() + (c ? "_stream" : "_parallel"), g});
+        }
+    }
+    expectAllMatch("quant", cases);
 }

@@ -223,4 +223,13 @@ inline Int128 castRational(const FixedType& t, Int128 num, int frac, Int128 den,
     return t.castRaw(4 * q + where, f + 2, st);
 }
 
+// A threshold t on a fixed-point input with `frac` fractional bits, as a bound on the raw
+// integer (Quantize layers in Threshold mode; the HLS writer uses the same bounds):
+// x >= t  <=>  raw >= ceil(t * 2^frac);  x > t (strict)  <=>  raw >= floor(t * 2^frac) + 1.
+inline int64_t thresholdRaw(double t, int frac, bool strict) {
+    const double s = std::ldexp(t, frac);
+    const double lim = 9.0e18;
+    return int64_t(std::clamp(strict ? std::floor(s) + 1 : std::ceil(s), -lim, lim));
+}
+
 }  // namespace tachyon

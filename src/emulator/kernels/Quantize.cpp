@@ -33,16 +33,10 @@ public:
             }
             return;
         }
-        // Threshold: x >= t  <=>  raw >= ceil(t * 2^f);  x > t  <=>  raw >= floor(t * 2^f) + 1.
         const int f = ins_[0].type.frac();
-        const double lim = 9.0e18;
         n_ = size_t(a.nThresholds);
-        for (size_t k = 0; k < a.thresholds.size(); ++k) {
-            const double s = std::ldexp(a.thresholds[k], f);
-            double r = a.strict[k % n_] ? std::floor(s) + 1 : std::ceil(s);
-            r = std::clamp(r, -lim, lim);
-            rawThresholds_.push_back(int64_t(r));
-        }
+        for (size_t k = 0; k < a.thresholds.size(); ++k)
+            rawThresholds_.push_back(thresholdRaw(a.thresholds[k], f, a.strict[k % n_] != 0));
         for (double v : a.levels) {
             CastStatus cs;
             levelRaw_.push_back(int64_t(outT.castDouble(v, &cs)));
