@@ -3,7 +3,7 @@
 // (scripts/make_attention_fixtures.py, ONNX) compute in float mode what PyTorch computes;
 // in fixed point the MatMul and LayerNorm kernels equal step-by-step references written
 // here from docs/semantics.md ("MatMul", "LayerNormalization") with FixedType::castRaw
-// for every cast; the Verilog backend refuses both by name.
+// for every cast; the HLS and Verilog backends refuse both by name.
 #include "backends/hls/HlsWriter.h"
 #include "backends/verilog/VerilogWriter.h"
 #include "config/Config.h"
@@ -226,6 +226,20 @@ TEST(Attention, BackendsRefuseMatMulByName) {
         EXPECT_NE(std::string(e.what()).find("MatMul"), std::string::npos) << e.what();
         EXPECT_NE(std::string(e.what()).find("mm"), std::string::npos) << e.what();
     }
+    // The HLS backend takes one Input: x . x^T (one input read twice).
+    GraphBuilder b("gram", "test");
+    const std::string x = b.input("x", {1, 2, 3});
+    MatMulAttrs attrs;
+    attrs.transposeB = true;
+    Graph gram = b.finish(b.add("mm", LayerKind::MatMul, {x, x}, attrs, {}));
+    runPipeline(gram, Config::defaults());
+    Emulator gramEmu(gram);
+    try {
+        hls::writeProject(gram, gramEmu, (dir / "hls").string(), {});
+        ADD_FAILURE() << "the HLS backend accepted a MatMul";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("MatMul"), std::string::npos) << e.what();
+    }
 }
 
 TEST(Attention, LayerNormFixedEqualsStepByStepReference) {
@@ -307,13 +321,19 @@ TEST(Attention, TorchEncoderBlockRunsInFixedPoint) {
     EXPECT_LT(worst, 0.2);
 }
 
-TEST(Attention, VerilogRefusesLayerNormByName) {
+TEST(Attention, BackendsRefuseLayerNormByName) {
     std::mt19937 rng(3);
     Graph g = layerNormGraph(2, 4, rng, "ap_fixed<16,6>", "ap_fixed<16,6>", "ap_ufixed<18,1>", "ap_fixed<16,6>", 64, 1e-3);
     Emulator emu(g);
     try {
         verilog::writeProject(g, emu, (fs::path(TACHYON_BINARY_DIR) / "attention_refused" / "ln").string(), {});
         ADD_FAILURE() << "the Verilog backend accepted a LayerNormalization";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("LayerNormalization"), std::string::npos) << e.what();
+    }
+    try {
+        hls::writeProject(g, emu, (fs::path(TACHYON_BINARY_DIR) / "attention_refused" / "ln_hls").string(), {});
+        ADD_FAILURE() << "the HLS backend accepted a LayerNormalization";
     } catch (const Error& e) {
         EXPECT_NE(std::string(e.what()).find("LayerNormalization"), std::string::npos) << e.what();
     }
