@@ -142,7 +142,9 @@ FixedType autoResultType(const Layer& layer, const FixedType* input, const Layer
     case LayerKind::Merge:
     case LayerKind::Concatenate:
     case LayerKind::Recurrent:
-    case LayerKind::GarNet: return fallbackType(lc, source, at);
+    case LayerKind::GarNet:
+    case LayerKind::MatMul:
+    case LayerKind::LayerNorm: return fallbackType(lc, source, at);
     case LayerKind::Quantize: return fallbackType(lc, source, at);
     }
     return fallbackType(lc, source, at);

@@ -55,6 +55,8 @@ std::unique_ptr<Kernel> makeKernel(const Layer& l, std::vector<KernelInput> ins)
     case LayerKind::Recurrent: return makeRecurrentKernel(l, std::move(ins));
     case LayerKind::GarNet: return makeGarNetKernel(l, std::move(ins));
     case LayerKind::Quantize: return makeQuantizeKernel(l, std::move(ins));
+    case LayerKind::MatMul: return makeMatMulKernel(l, std::move(ins));
+    case LayerKind::LayerNorm: return makeLayerNormKernel(l, std::move(ins));
     case LayerKind::Input:
     case LayerKind::Reshape:
     case LayerKind::Transpose:

@@ -31,7 +31,7 @@ const std::set<std::string> kSupportedClasses = {
     "SeparableConv1D", "SeparableConv2D", "ZeroPadding1D", "ZeroPadding2D", "MaxPooling1D", "MaxPooling2D",
     "AveragePooling1D", "AveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D",
     "GlobalAveragePooling1D", "GlobalAveragePooling2D", "UpSampling1D", "UpSampling2D", "Add", "Subtract",
-    "Multiply", "Average", "Maximum", "Minimum", "Concatenate",
+    "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "LayerNormalization",
     // recurrent and graph layers (KerasReader::recurrent, KerasReader::garnet)
     "SimpleRNN", "LSTM", "GRU", "GarNet", "GarNetStack",
     // Quantisation-aware layers: QKeras, HGQ proxy models, BinaryNet/TernaryNet dense layers.
@@ -115,6 +115,7 @@ private:
     std::string conv(const json& cfg, const std::string& name, const std::string& cls, const std::string& in);
     std::string pooling(const json& cfg, const std::string& name, const std::string& cls, const std::string& in);
     std::string batchNorm(const json& cfg, const std::string& name, const std::string& in);
+    std::string layerNorm(const json& cfg, const std::string& name, const std::string& in);
     std::string zeroPadding(const json& cfg, const std::string& name, const std::string& cls, const std::string& in);
     std::string upSampling(const json& cfg, const std::string& name, const std::string& cls, const std::string& in);
     std::string reshape(const json& cfg, const std::string& name, const std::string& in);
@@ -509,6 +510,38 @@ std::string KerasReader::batchNorm(const json& cfg, const std::string& name, con
                         param("moving_mean", true, 0.0), param("moving_variance", true, 1.0), eps);
 }
 
+// Keras LayerNormalization over the last axis (axis -1 or [-1]); gamma/beta default to 1/0
+// when scale/center are off. rms_scaling is refused.
+std::string KerasReader::layerNorm(const json& cfg, const std::string& name, const std::string& in) {
+    const Shape& shape = b_.shape(in);
+    if (cfg.contains("axis")) {
+        json axis = cfg["axis"];
+        if (axis.is_array() && axis.size() == 1) axis = axis[0];
+        if (!axis.is_number_integer()) fail(name, "LayerNormalization", "only one axis, the last, is supported");
+        const int ax = axis.get<int>();
+        if (ax != -1 && ax != (int)shape.size()) fail(name, "LayerNormalization", "only the last axis is supported");
+    }
+    if (cfg.contains("rms_scaling") && cfg["rms_scaling"].is_boolean() && cfg["rms_scaling"].get<bool>())
+        fail(name, "LayerNormalization", "rms_scaling is not supported");
+    const int features = shape.back();
+    const WeightIndex w = weightsOf(name);
+    auto param = [&](const std::string& key, const char* flag, double dflt) {
+        std::vector<double> v(size_t(features), dflt);
+        if (!cfg.contains(flag) || cfg[flag].get<bool>()) {
+            std::vector<size_t> dims;
+            v = weight(w, name, key, dims);
+            if ((int)v.size() != features)
+                fail(name, "LayerNormalization", key + " has " + std::to_string(v.size()) + " values, expected " +
+                                                     std::to_string(features));
+        }
+        return v;
+    };
+    LayerNormAttrs a;
+    a.epsilon = cfg.contains("epsilon") && cfg["epsilon"].is_number() ? cfg["epsilon"].get<double>() : 1e-3;
+    return b_.add(name, LayerKind::LayerNorm, {in}, a,
+                  {{"scale", param("gamma", "scale", 1.0)}, {"bias", param("beta", "center", 0.0)}});
+}
+
 std::string KerasReader::zeroPadding(const json& cfg, const std::string& name, const std::string& cls,
                                      const std::string& in) {
     channelsLast(cfg, name, cls);
@@ -787,6 +820,7 @@ std::string KerasReader::layer(const std::string& cls, const std::string& name, 
     if (cls.rfind("ZeroPadding", 0) == 0) return zeroPadding(cfg, name, cls, in);
     if (cls.rfind("UpSampling", 0) == 0) return upSampling(cfg, name, cls, in);
     if (cls == "BatchNormalization") return batchNorm(cfg, name, in);
+    if (cls == "LayerNormalization") return layerNorm(cfg, name, in);
     if (cls == "Activation") {
         if (!cfg.contains("activation") || !cfg["activation"].is_string()) fail(name, cls, "no 'activation' given");
         return activation(name, in, cfg["activation"], name, cls);

@@ -159,12 +159,14 @@ private:
     void batchNorm(const onnx::NodeProto& n);
     void clip(const onnx::NodeProto& n);
     void softmax(const onnx::NodeProto& n);
+    void layerNorm(const onnx::NodeProto& n);
     void conv(const onnx::NodeProto& n);
     void pooling(const onnx::NodeProto& n);
     void concat(const onnx::NodeProto& n);
     void pad(const onnx::NodeProto& n);
     void resize(const onnx::NodeProto& n);
     void transpose(const onnx::NodeProto& n);
+    void activationMatMul(const onnx::NodeProto& n);
     void shapeOnly(const onnx::NodeProto& n);
     // QONNX quantisers (Quant, BipolarQuant): folded into a constant input, or a Quantize
     // layer on a computed tensor (OnnxReader::qonnxQuant).
@@ -214,7 +216,8 @@ const std::set<std::string> kSupportedOps = {
     "Constant", "Identity", "Dropout", "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Max", "Min", "Sum", "Mean",
     "Relu", "LeakyRelu", "Sigmoid", "Tanh", "HardSigmoid", "Clip", "Elu", "Selu", "Softplus", "Softsign",
     "Softmax", "BatchNormalization", "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Transpose", "Conv",
-    "MaxPool", "AveragePool", "GlobalMaxPool", "GlobalAveragePool", "Concat", "Pad", "Resize", "Upsample"};
+    "MaxPool", "AveragePool", "GlobalMaxPool", "GlobalAveragePool", "Concat", "Pad", "Resize", "Upsample",
+    "LayerNormalization"};
 
 // QONNX (fastmachinelearning/qonnx) custom ops, as exported by Brevitas and QONNX.
 const std::set<std::string> kQonnxDomains = {"qonnx.custom_op.general", "onnx.brevitas", "finn.custom_op.general"};
@@ -479,7 +482,11 @@ void OnnxReader::gemm(const onnx::NodeProto& n) {
 
 void OnnxReader::matMul(const onnx::NodeProto& n) {
     if (n.input_size() != 2) fail(n, "expected two inputs");
-    if (constant(n.input(0)) || !constant(n.input(1))) fail(n, "only data x constant weight is supported");
+    if (!constant(n.input(0)) && !constant(n.input(1))) {
+        activationMatMul(n);
+        return;
+    }
+    if (constant(n.input(0))) fail(n, "a constant first operand (constant x data) is not supported");
     const Value& x = value(n, n.input(0));
     const ConstTensor& b = requireConst(n, 1, "weight");
     if (b.dims.size() != 2) fail(n, "weight must be 2-D");
@@ -493,6 +500,22 @@ void OnnxReader::matMul(const onnx::NodeProto& n) {
     const std::string out = b_.dense(nodeName(n), view, int(b.dims[1]), b.values, {});
     quantizedWeightTypes(n, out);
     shape.back() = int(b.dims[1]);
+    produced(n, Value{out, shape, identityOrder(shape.size())});
+}
+
+// MatMul of two activations (attention's Q.K^T, A.V): a MatMul layer over the operands in
+// plain order. numpy-style broadcasting of batch axes is refused.
+void OnnxReader::activationMatMul(const onnx::NodeProto& n) {
+    const Value& x = value(n, n.input(0));
+    const Value& y = value(n, n.input(1));
+    if (x.onnx.size() < 2 || x.onnx.size() != y.onnx.size())
+        fail(n, "a MatMul of two activations needs operands of the same rank >= 2 per sample (got " +
+                    shapeString(x.onnx) + " and " + shapeString(y.onnx) + "); broadcasting is not supported");
+    const std::string a = plain(n, x), b = plain(n, y);
+    const std::string va = b_.reshape(nodeName(n) + "_a", a, x.onnx);
+    const std::string vb = b_.reshape(nodeName(n) + "_b", b, y.onnx);
+    const std::string out = b_.add(nodeName(n), LayerKind::MatMul, {va, vb}, MatMulAttrs{}, {});
+    const Shape shape = b_.layer(out).shape;
     produced(n, Value{out, shape, identityOrder(shape.size())});
 }
 
@@ -680,6 +703,42 @@ void OnnxReader::softmax(const onnx::NodeProto& n) {
     for (int a : want) stored.push_back(shape[size_t(a)]);
     const std::string in = b_.view(nodeName(n) + "_view", inOrder(n, x, want), stored);
     produced(n, Value{b_.softmax(nodeName(n), in), shape, want});
+}
+
+// LayerNormalization (opset 17) over the last ONNX axis only (ONNX normalises over every
+// axis from `axis` on); that axis is put last in storage, as for Softmax.
+void OnnxReader::layerNorm(const onnx::NodeProto& n) {
+    const Value& x = dataInput(n);
+    const Shape& shape = x.onnx;
+    const int rank = int(shape.size()) + 1;   // with the batch axis
+    int64_t axis = intAttr(n, "axis", -1);
+    if (axis < 0) axis += rank;
+    if (axis != rank - 1)
+        fail(n, "LayerNormalization over several axes (axis " + std::to_string(axis) + " of " + std::to_string(rank) +
+                    ") is not supported; only the last axis");
+    if (n.output_size() > 1)
+        for (int k = 1; k < n.output_size(); ++k)
+            if (!n.output(k).empty() && uses_.count(n.output(k)) && uses_.at(n.output(k)) > 0)
+                fail(n, "the Mean / InvStdDev outputs are not supported");
+    const int features = shape.back();
+    const ConstTensor& gamma = requireConst(n, 1, "scale");
+    if ((int)gamma.values.size() != features)
+        fail(n, "scale has " + std::to_string(gamma.values.size()) + " values, expected " + std::to_string(features));
+    std::vector<double> beta(size_t(features), 0.0);
+    if (n.input_size() > 2 && !n.input(2).empty()) {
+        const ConstTensor& b = requireConst(n, 2, "bias (B)");
+        if ((int)b.values.size() != features)
+            fail(n, "bias has " + std::to_string(b.values.size()) + " values, expected " + std::to_string(features));
+        beta = b.values;
+    }
+    std::vector<int> want;
+    for (int a = 0; a < rank - 1; ++a) want.push_back(a);
+    const std::string in = b_.view(nodeName(n) + "_view", inOrder(n, x, want), shape);
+    LayerNormAttrs attrs;
+    attrs.epsilon = floatAttr(n, "epsilon", 1e-5);
+    const std::string out =
+        b_.add(nodeName(n), LayerKind::LayerNorm, {in}, attrs, {{"scale", gamma.values}, {"bias", std::move(beta)}});
+    produced(n, Value{out, shape, want});
 }
 
 void OnnxReader::windowPads(const onnx::NodeProto& n, const Shape& spatial, const std::vector<int>& k,
@@ -1468,6 +1527,7 @@ Graph OnnxReader::read() {
             elementwise(n);
         else if (op == "Clip") clip(n);
         else if (op == "Softmax") softmax(n);
+        else if (op == "LayerNormalization") layerNorm(n);
         else if (op == "BatchNormalization") batchNorm(n);
         else if (op == "Conv") conv(n);
         else if (op.find("Pool") != std::string::npos) pooling(n);

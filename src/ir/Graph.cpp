@@ -27,6 +27,8 @@ std::string toString(LayerKind k) {
     case LayerKind::Recurrent: return "Recurrent";
     case LayerKind::GarNet: return "GarNet";
     case LayerKind::Quantize: return "Quantize";
+    case LayerKind::MatMul: return "MatMul";
+    case LayerKind::LayerNorm: return "LayerNormalization";
     }
     return "?";
 }
@@ -230,6 +232,7 @@ std::map<std::string, size_t> expectedParams(const Layer& l) {
                 {"bias", size_t(a.outChannels)}};
     }
     case LayerKind::BatchNorm: return {{"scale", size_t(l.shape.back())}, {"shift", size_t(l.shape.back())}};
+    case LayerKind::LayerNorm: return {{"scale", size_t(l.shape.back())}, {"bias", size_t(l.shape.back())}};
     case LayerKind::Recurrent: {
         const auto& a = l.as<RecurrentAttrs>();
         const size_t g = size_t(a.gates()) * size_t(a.units);
@@ -366,6 +369,8 @@ std::string describe(const Layer& l) {
     case LayerKind::Resize: os << " scale=" << list(l.as<ResizeAttrs>().scale); break;
     case LayerKind::Merge: os << " " << toString(l.as<MergeAttrs>().op); break;
     case LayerKind::Concatenate: os << " axis=" << l.as<ConcatAttrs>().axis; break;
+    case LayerKind::LayerNorm: os << " epsilon=" << l.as<LayerNormAttrs>().epsilon; break;
+    case LayerKind::MatMul: if (l.as<MatMulAttrs>().transposeB) os << " transpose_b"; break;
     case LayerKind::Recurrent: {
         const auto& a = l.as<RecurrentAttrs>();
         os << " " << toString(a.cell) << " " << a.steps << "x" << a.nIn << "->" << a.units

@@ -43,6 +43,8 @@ enum class LayerKind {
     Recurrent,    // SimpleRNN / LSTM / GRU over a [steps, features] sequence
     GarNet,       // GarNet / GarNetStack graph layer over [vertices, features] + vertex count
     Quantize,     // elementwise quantiser of a quantisation-aware model (QKeras, HGQ, QONNX)
+    MatMul,       // batched matrix product of two activations (attention's Q.K^T and A.V)
+    LayerNorm,    // normalisation over the last axis, then per-feature scale and bias
 };
 
 enum class ActKind {
@@ -167,11 +169,27 @@ struct QuantizeAttrs {
     std::vector<double> levels;
 };
 
+// MatMul of two activations A [batch..., M, K] and B [batch..., K, N] (or [batch..., N, K]
+// with transposeB) -> [batch..., M, N]; both inputs have the same leading (batch) axes.
+// Fixed point: Dense's accumulation (docs/semantics.md, "MatMul"): acc = 0, then
+// acc = cast<accum>(acc + cast<accum>(a_mk * b_kn)) for k in order, y = cast<result>(acc).
+struct MatMulAttrs {
+    bool transposeB = false;
+};
+
+// LayerNormalization over the last axis (docs/semantics.md, "LayerNormalization"):
+// y = (x - mean) / sqrt(var + epsilon) * gamma + beta. params "scale" (gamma) and "bias"
+// (beta), one per feature (1 and 0 when the source model has none). The fixed-point
+// 1/sqrt comes from a table indexed by the variance's leading bits (`table.size` entries).
+struct LayerNormAttrs {
+    double epsilon = 1e-3;
+};
+
 struct NoAttrs {};
 
 using Attrs = std::variant<NoAttrs, DenseAttrs, ConvAttrs, PoolAttrs, ActAttrs, SoftmaxAttrs, ReshapeAttrs,
                            TransposeAttrs, PadAttrs, ResizeAttrs, MergeAttrs, ConcatAttrs, RecurrentAttrs, GarNetAttrs,
-                           QuantizeAttrs>;
+                           QuantizeAttrs, MatMulAttrs, LayerNormAttrs>;
 
 // A lookup table for sigmoid/tanh/softmax. See emulator/Tables.h for the exact indexing.
 struct TableSpec {

@@ -120,6 +120,7 @@ Shape inferShape(LayerKind kind, const Attrs& attrs, const std::vector<Shape>& i
     case LayerKind::Conv: expectInputs(in, 1, 1); return convShape(std::get<ConvAttrs>(attrs), in[0]);
     case LayerKind::Pooling: expectInputs(in, 1, 1); return poolShape(std::get<PoolAttrs>(attrs), in[0]);
     case LayerKind::BatchNorm:
+    case LayerKind::LayerNorm:
     case LayerKind::Activation:
     case LayerKind::Softmax: expectInputs(in, 1, 1); return in[0];
     case LayerKind::Reshape: bad("a Reshape's shape is given, not inferred");
@@ -223,6 +224,24 @@ Shape inferShape(LayerKind kind, const Attrs& attrs, const std::vector<Shape>& i
                 bad("needs nThresholds strict flags and nThresholds + 1 levels");
         }
         return in[0];
+    }
+    case LayerKind::MatMul: {
+        expectInputs(in, 2, 2);
+        const bool tb = std::get<MatMulAttrs>(attrs).transposeB;
+        const Shape &a = in[0], &b = in[1];
+        if (a.size() < 2 || a.size() != b.size())
+            bad("needs two inputs of the same rank >= 2 ([batch..., M, K] and [batch..., K, N]), got " + shapeString(a) +
+                " and " + shapeString(b));
+        const size_t r = a.size();
+        if (!std::equal(a.begin(), a.end() - 2, b.begin()))
+            bad("the inputs' batch axes differ (" + shapeString(a) + " and " + shapeString(b) + ")");
+        const int k = a[r - 1], kb = tb ? b[r - 1] : b[r - 2], n = tb ? b[r - 2] : b[r - 1];
+        if (k != kb)
+            bad("the contracted axes differ (" + std::to_string(k) + " and " + std::to_string(kb) + ", transpose_b=" +
+                (tb ? "true" : "false") + ")");
+        Shape out = a;
+        out[r - 1] = n;
+        return out;
     }
     }
     bad("unknown layer kind");

@@ -135,6 +135,19 @@ void assignPrecision(Graph& g, const Config& cfg) {
             l.precision["accum"] = text("accum") == "auto" ? typed("result") : typed("accum");
             helper("table", defaultTableType());
             break;
+        case LayerKind::MatMul:
+            // As the recurrent layers: no weights to size an exact accumulator from at
+            // configuration time, so `auto` means the result type.
+            l.precision["accum"] = text("accum") == "auto" ? typed("result") : typed("accum");
+            break;
+        case LayerKind::LayerNorm:
+            // accum holds the mean, the differences and the variance; table the 1/sqrt
+            // mantissas, in (0.70, 1] (docs/semantics.md, "LayerNormalization").
+            l.precision["scale"] = typed("scale");
+            l.precision["bias"] = typed("bias");
+            l.precision["accum"] = text("accum") == "auto" ? typed("result") : typed("accum");
+            helper("table", FixedType::parse("ap_ufixed<18,1,AP_RND,AP_SAT>"));
+            break;
         case LayerKind::BatchNorm:
             l.precision["scale"] = typed("scale");
             l.precision["shift"] = typed("shift");

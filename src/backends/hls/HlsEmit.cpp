@@ -856,6 +856,8 @@ LayerCode emitLayer(const Layer& l, const std::string& id, const LayerInputs& in
     case LayerKind::Quantize: emitQuantize(l, in, c, p); break;
     case LayerKind::Recurrent:
     case LayerKind::GarNet:
+    case LayerKind::MatMul:
+    case LayerKind::LayerNorm:
         throw Error(layerError(l, hlsClassName(l) + " layers are not supported by the HLS backend yet "
                                   "(the emulator runs them)"));
     }

@@ -400,6 +400,11 @@ std::string unsupportedReason(const Layer& l) {
         return hlsClassName(l) + " (recurrent and graph layers) is supported by the emulator only, not by the Verilog backend";
     case LayerKind::Quantize:
         return "Quantize layers are not supported by the Verilog backend yet (the emulator runs them)";
+    case LayerKind::LayerNorm:
+        return "LayerNormalization is not supported by the Verilog backend (the emulator runs it)";
+    case LayerKind::MatMul:
+        return "MatMul (a product of two activations, as in attention) is not supported by the Verilog backend "
+               "(the emulator runs it)";
     }
     return hlsClassName(l) + " layers are not supported by the Verilog backend";
 }

@@ -1,0 +1,172 @@
+#!/usr/bin/python3
+"""Build Tachyon's attention test fixtures.
+
+Usage: /usr/bin/python3 scripts/make_attention_fixtures.py [OUTDIR]   (default: build/fixtures)
+
+PyTorch single-head self-attention over 8 tokens x 16 features (Linear Q, K, V projections,
+softmax(Q.K^T / sqrt(d)) . V, output Linear), exported to ONNX (opset 17, where nn.LayerNorm is one LayerNormalization node) with a batch of
+one, with <name>.onnx, <name>_X.npy (1000 random N(0,1) rows, [tokens, features]
+flattened) and <name>_Y.npy (torch's outputs in float64, flattened per row). The two
+products between activations are ONNX MatMuls whose operands are both non-constant.
+attn_encoder_block: that attention (16 -> 16) in a post-norm encoder block with
+LayerNorm, residual additions and a ReLU FFN of 32.
+keras_layernorm: a Keras 2 model (JSON + H5 written with h5py; Keras is not installed)
+with two LayerNormalization layers, its reference computed in numpy.
+
+Everything is deterministic (fixed seeds, single thread); rerunning rewrites the same files.
+"""
+import json
+import math
+import os
+import shutil
+import sys
+import tempfile
+
+import numpy as np
+import torch
+from make_fixtures import publish   # atomic moves, stamp last
+from torch import nn
+
+ROWS = 1000
+STAMP = "attention_fixtures.stamp"
+VERSION = "1"
+
+
+class SingleHeadAttention(nn.Module):
+    def __init__(self, tokens=8, features=16, head=8):
+        super().__init__()
+        self.shape = (tokens, features)
+        self.q = nn.Linear(features, head)
+        self.k = nn.Linear(features, head)
+        self.v = nn.Linear(features, head)
+        self.out = nn.Linear(head, features)
+        self.scale = 1.0 / math.sqrt(head)
+
+    def forward(self, x):
+        q = self.q(x) * self.scale
+        k = self.k(x)
+        v = self.v(x)
+        a = torch.softmax(q @ k.transpose(-1, -2), dim=-1)
+        return self.out(a @ v)
+
+
+class EncoderBlock(nn.Module):
+    """Post-norm transformer encoder block with one head: LayerNorm(x + attention(x)),
+    then LayerNorm(h + FFN(h)), FFN = Linear(16, 32), ReLU, Linear(32, 16)."""
+
+    def __init__(self, tokens=8, features=16, ffn=32):
+        super().__init__()
+        self.shape = (tokens, features)
+        self.attn = SingleHeadAttention(tokens, features, features)
+        self.norm1 = nn.LayerNorm(features)
+        self.ff1 = nn.Linear(features, ffn)
+        self.ff2 = nn.Linear(ffn, features)
+        self.norm2 = nn.LayerNorm(features, eps=1e-3)
+        with torch.no_grad():   # not the trivial gamma = 1, beta = 0
+            for norm in (self.norm1, self.norm2):
+                norm.weight.uniform_(0.5, 1.5)
+                norm.bias.uniform_(-0.5, 0.5)
+
+    def forward(self, x):
+        h = self.norm1(x + self.attn(x))
+        return self.norm2(h + self.ff2(torch.relu(self.ff1(h))))
+
+
+TORCH_MODELS = {"attn_single_head": SingleHeadAttention, "attn_encoder_block": EncoderBlock}
+
+
+def make_torch_fixture(name, make, outdir, seed):
+    torch.manual_seed(seed)
+    model = make().eval()
+    path = os.path.join(outdir, name + ".onnx")
+    torch.onnx.export(model, torch.zeros(1, *model.shape), path, input_names=["input"],
+                      output_names=["output"], opset_version=17)
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((ROWS, int(np.prod(model.shape))))
+    model.double()
+    with torch.no_grad():
+        Y = model(torch.from_numpy(X).reshape(ROWS, *model.shape)).numpy().reshape(ROWS, -1)
+    np.save(os.path.join(outdir, name + "_X.npy"), X)
+    np.save(os.path.join(outdir, name + "_Y.npy"), Y)
+
+
+def make_keras_layernorm_fixture(name, outdir, seed, tokens=8, features=16):
+    """Keras 2 layout written with h5py: Dense(16) -> LayerNormalization (center, scale,
+    epsilon 1e-3) -> Dense(8) -> LayerNormalization (no center, epsilon 1e-5), the
+    reference computed here in numpy from Keras' definition (population variance)."""
+    import h5py
+
+    rng = np.random.default_rng(seed)
+    spec = [("Dense", {"units": 16, "activation": "linear"}),
+            ("LayerNormalization", {"axis": [-1], "epsilon": 1e-3, "center": True, "scale": True}),
+            ("Dense", {"units": 8, "activation": "relu"}),
+            ("LayerNormalization", {"axis": -1, "epsilon": 1e-5, "center": False, "scale": True})]
+    layers = [{"class_name": "InputLayer", "name": "in", "inbound_nodes": [],
+               "config": {"name": "in", "batch_input_shape": [None, tokens, features], "dtype": "float32"}}]
+    weights = {}
+    prev, width = "in", features
+    for k, (cls, cfg) in enumerate(spec):
+        lname = "%s_%d" % (cls.lower(), k)
+        cfg = dict(cfg, name=lname)
+        if cls == "Dense":
+            n = cfg["units"]
+            w = {"kernel:0": rng.standard_normal((width, n)) * 0.5, "bias:0": rng.standard_normal(n) * 0.3}
+            width = n
+        else:
+            w = {"gamma:0": rng.uniform(0.5, 1.5, width)}
+            if cfg["center"]:
+                w["beta:0"] = rng.uniform(-0.5, 0.5, width)
+        weights[lname] = {key: v.astype(np.float32) for key, v in w.items()}
+        layers.append({"class_name": cls, "name": lname, "config": cfg, "inbound_nodes": [[[prev, 0, 0, {}]]]})
+        prev = lname
+    arch = {"class_name": "Model", "keras_version": "2.4.0", "backend": "tensorflow",
+            "config": {"name": name, "layers": layers, "input_layers": [["in", 0, 0]],
+                       "output_layers": [[prev, 0, 0]]}}
+    with open(os.path.join(outdir, name + ".json"), "w") as f:
+        json.dump(arch, f, indent=1)
+    with h5py.File(os.path.join(outdir, name + "_weights.h5"), "w") as h:
+        names = [l["name"] for l in layers]
+        h.attrs["layer_names"] = np.array([s.encode() for s in names])
+        for s in names:
+            g = h.create_group(s)
+            ws = weights.get(s, {})
+            g.attrs["weight_names"] = np.array([("%s/%s" % (s, key)).encode() for key in ws], dtype="S")
+            for key, v in ws.items():
+                g.create_dataset("%s/%s" % (s, key), data=v)
+    X = rng.standard_normal((ROWS, tokens * features))
+    y = X.reshape(ROWS, tokens, features)
+    for k, (cls, cfg) in enumerate(spec):
+        w = {key: v.astype(np.float64) for key, v in weights["%s_%d" % (cls.lower(), k)].items()}
+        if cls == "Dense":
+            y = y @ w["kernel:0"] + w["bias:0"]
+            if cfg["activation"] == "relu":
+                y = np.maximum(y, 0)
+        else:
+            mean = y.mean(axis=-1, keepdims=True)
+            var = ((y - mean) ** 2).mean(axis=-1, keepdims=True)
+            y = (y - mean) / np.sqrt(var + cfg["epsilon"]) * w["gamma:0"] + w.get("beta:0", 0.0)
+    np.save(os.path.join(outdir, name + "_X.npy"), X)
+    np.save(os.path.join(outdir, name + "_Y.npy"), y.reshape(ROWS, -1))
+
+
+def main():
+    outdir = sys.argv[1] if len(sys.argv) > 1 else os.path.join("build", "fixtures")
+    os.makedirs(outdir, exist_ok=True)
+    torch.set_num_threads(1)
+    tmpdir = tempfile.mkdtemp(prefix=".attention_fixtures_", dir=outdir)
+    try:
+        import warnings
+        warnings.filterwarnings("ignore")
+        for i, (name, make) in enumerate(TORCH_MODELS.items()):
+            make_torch_fixture(name, make, tmpdir, seed=9400 + i)
+        make_keras_layernorm_fixture("keras_layernorm", tmpdir, seed=9500)
+        with open(os.path.join(tmpdir, STAMP), "w") as f:
+            f.write(VERSION + "\n")
+        for p in sorted(publish(tmpdir, outdir, STAMP)):
+            print("wrote", p)
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,349 @@
+// Attention building blocks: the MatMul of two activations (Q.K^T, A.V) and
+// LayerNormalization. PyTorch single-head self-attention and a post-norm encoder block
+// (scripts/make_attention_fixtures.py, ONNX) compute in float mode what PyTorch computes;
+// in fixed point the MatMul and LayerNorm kernels equal step-by-step references written
+// here from docs/semantics.md ("MatMul", "LayerNormalization") with FixedType::castRaw
+// for every cast; the HLS and Verilog backends refuse both by name.
+#include "backends/hls/HlsWriter.h"
+#include "backends/verilog/VerilogWriter.h"
+#include "config/Config.h"
+#include "emulator/Cast.h"
+#include "emulator/Emulator.h"
+#include "frontends/Frontend.h"
+#include "frontends/GraphBuilder.h"
+#include "passes/Pass.h"
+#include "util/Error.h"
+#include "util/Npy.h"
+
+#include "fixture_dir.h"
+#include "float_reference.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <cmath>
+#include <random>
+
+using namespace tachyon;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string& fixtureDir() {
+    static const std::string dir = fixtureDirMadeBy("make_attention_fixtures.py", "attention_fixtures.stamp", "1");
+    return dir;
+}
+
+// x [batch, M, K] -> Q = x (as is), B = a second input [batch, K, N] (or [batch, N, K]).
+Graph matMulGraph(int batch, int m, int k, int n, bool transposeB, const std::string& inA, const std::string& inB,
+                  const std::string& accum, const std::string& result) {
+    GraphBuilder b("matmul", "test");
+    const std::string a = b.input("a", {batch, m, k});
+    const std::string bb = b.input("b", transposeB ? Shape{batch, n, k} : Shape{batch, k, n});
+    MatMulAttrs attrs;
+    attrs.transposeB = transposeB;
+    const std::string out = b.add("mm", LayerKind::MatMul, {a, bb}, attrs, {});
+    Graph g = b.finish(out);
+    g.layers[0].precision["result"] = FixedType::parse(inA);
+    g.layers[1].precision["result"] = FixedType::parse(inB);
+    g.layers[2].precision["result"] = FixedType::parse(result);
+    g.layers[2].precision["accum"] = FixedType::parse(accum);
+    verify(g, true);
+    return g;
+}
+
+Graph layerNormGraph(int tokens, int features, std::mt19937& rng, const std::string& inT, const std::string& accum,
+                     const std::string& table, const std::string& result, int tableSize, double epsilon) {
+    GraphBuilder b("layernorm", "test");
+    const std::string x = b.input("x", {tokens, features});
+    LayerNormAttrs attrs;
+    attrs.epsilon = epsilon;
+    std::uniform_real_distribution<double> gamma(0.3, 1.7), beta(-0.8, 0.8);
+    std::vector<double> g(static_cast<size_t>(features)), bb(static_cast<size_t>(features));
+    for (double& v : g) v = gamma(rng);
+    for (double& v : bb) v = beta(rng);
+    const std::string out = b.add("ln", LayerKind::LayerNorm, {x}, attrs, {{"scale", g}, {"bias", bb}});
+    Graph gr = b.finish(out);
+    gr.layers[0].precision["result"] = FixedType::parse(inT);
+    Layer& l = gr.layers[1];
+    l.precision["result"] = FixedType::parse(result);
+    l.precision["accum"] = FixedType::parse(accum);
+    l.precision["table"] = FixedType::parse(table);
+    l.precision["scale"] = FixedType::parse("ap_fixed<12,2>");
+    l.precision["bias"] = FixedType::parse("ap_fixed<10,2,AP_RND>");
+    l.table.size = tableSize;
+    verify(gr, true);
+    return gr;
+}
+
+// docs/semantics.md, "LayerNormalization", one group of n features, in exact rationals
+// (Int128 raws) and castRaw/castRational only.
+std::vector<int64_t> layerNormReference(const Layer& l, const FixedType& inT, const std::vector<Int128>& x) {
+    const int n = int(x.size());
+    const FixedType A = l.type("accum"), T = l.type("table"), G = l.type("scale"), B = l.type("bias"),
+                    R = l.type("result");
+    const int fa = A.frac();
+    Int128 sum = 0;
+    for (Int128 v : x) sum += v;
+    const Int128 mean = castRational(A, sum, inT.frac(), n);
+    std::vector<Int128> d;
+    Int128 squares = 0;
+    const int f = std::max(inT.frac(), fa);
+    for (Int128 v : x) {
+        d.push_back(A.castRaw(v * (Int128(1) << (f - inT.frac())) - mean * (Int128(1) << (f - fa)), f));
+        squares += d.back() * d.back();
+    }
+    Int128 v = castRational(A, squares, 2 * fa, n) + A.castDouble(l.as<LayerNormAttrs>().epsilon);
+    if (v <= 0) v = 1;
+    // 1/sqrt(v) = 1/sqrt(m) * 2^-h, v = m * 2^(2h), m in [1, 4), from the value of v.
+    int p = 0;
+    while ((Int128(1) << (p + 1)) <= v) ++p;
+    const int e = p - fa, parity = e & 1, h = (e - parity) / 2;
+    const int half = l.table.size / 2;
+    int bits = 0;
+    while ((1 << bits) < half) ++bits;
+    // The bin of m: the `bits` bits after v's leading one.
+    const double mantissa = std::ldexp(double(v), -p);   // [1, 2), exact for v < 2^53
+    const int j = int(std::floor((mantissa - 1.0) * half));
+    const double m = (1.0 + (j + 0.5) / half) * (parity ? 2.0 : 1.0);
+    const Int128 entry = T.castDouble(1.0 / std::sqrt(m));
+    std::vector<int64_t> y;
+    for (int i = 0; i < n; ++i) {
+        const Int128 g = G.castDouble(l.param("scale")[size_t(i)]), b = B.castDouble(l.param("bias")[size_t(i)]);
+        // d * entry * g * 2^-h + b, all at frac F = fa + T.frac + G.frac + 40 (enough here).
+        const int F = fa + T.frac() + G.frac() + 40;
+        const Int128 prod = d[size_t(i)] * entry * g * (Int128(1) << (40 - h));
+        y.push_back(int64_t(R.castRaw(prod + b * (Int128(1) << (F - B.frac())), F)));
+    }
+    return y;
+}
+
+struct MatMulCase {
+    bool transposeB;
+    const char *inA, *inB, *accum, *result;
+};
+
+}  // namespace
+
+TEST(Attention, MatMulFixedEqualsStepByStepReference) {
+    std::mt19937 rng(77);
+    const std::vector<MatMulCase> cases = {
+        {false, "ap_fixed<16,6>", "ap_fixed<16,6>", "ap_fixed<16,6>", "ap_fixed<16,6>"},
+        {true, "ap_fixed<16,6>", "ap_fixed<12,4>", "ap_fixed<24,10>", "ap_fixed<16,6>"},
+        {true, "ap_fixed<10,4,AP_RND,AP_SAT>", "ap_ufixed<8,1,AP_RND>", "ap_fixed<12,4,AP_RND_CONV,AP_SAT>",
+         "ap_fixed<8,3,AP_RND,AP_SAT>"},
+        {false, "ap_fixed<9,3>", "ap_fixed<9,3>", "ap_fixed<10,3,AP_TRN,AP_WRAP>", "ap_fixed<7,2,AP_RND_ZERO,AP_WRAP>"},
+    };
+    const int batch = 2, m = 3, k = 5, n = 4;
+    for (size_t ci = 0; ci < cases.size(); ++ci) {
+        const MatMulCase& c = cases[ci];
+        SCOPED_TRACE("case " + std::to_string(ci));
+        Graph g = matMulGraph(batch, m, k, n, c.transposeB, c.inA, c.inB, c.accum, c.result);
+        Emulator emu(g);
+        const size_t rows = 300, nA = size_t(batch * m * k), nB = size_t(batch * k * n), nOut = size_t(batch * m * n);
+        std::normal_distribution<double> nd(0.0, 1.5);
+        std::vector<double> x(rows * (nA + nB));
+        for (double& v : x) v = nd(rng);
+        std::vector<int64_t> got(rows * nOut);
+        std::vector<LayerStats> stats;
+        emu.runFixed(x.data(), rows, got.data(), nullptr, &stats);
+        const FixedType tA = FixedType::parse(c.inA), tB = FixedType::parse(c.inB);
+        const FixedType acc = FixedType::parse(c.accum), res = FixedType::parse(c.result);
+        const int pf = tA.frac() + tB.frac();
+        size_t bad = 0;
+        uint64_t accOverflows = 0;
+        for (size_t r = 0; r < rows; ++r) {
+            const double* row = &x[r * (nA + nB)];
+            for (int bt = 0; bt < batch; ++bt)
+                for (int i = 0; i < m; ++i)
+                    for (int j = 0; j < n; ++j) {
+                        Int128 sum = 0;
+                        for (int kk = 0; kk < k; ++kk) {
+                            const Int128 av = tA.castDouble(row[size_t((bt * m + i) * k + kk)]);
+                            const size_t bi = c.transposeB ? size_t((bt * n + j) * k + kk) : size_t((bt * k + kk) * n + j);
+                            const Int128 bv = tB.castDouble(row[nA + bi]);
+                            CastStatus s1, s2;
+                            const Int128 p = acc.castRaw(av * bv, pf, &s1);
+                            sum = acc.castRaw(sum + p, acc.frac(), &s2);
+                            accOverflows += s1.overflow + s2.overflow;
+                        }
+                        const int64_t want = int64_t(res.castRaw(sum, acc.frac()));
+                        bad += want != got[r * nOut + size_t((bt * m + i) * n + j)];
+                    }
+        }
+        EXPECT_EQ(bad, 0u);
+        EXPECT_EQ(stats.back().accumOverflows, accOverflows);
+    }
+}
+
+TEST(Attention, MatMulShapesAreChecked) {
+    auto shapeOf = [](const Shape& a, const Shape& b, bool tb) {
+        MatMulAttrs attrs;
+        attrs.transposeB = tb;
+        return inferShape(LayerKind::MatMul, attrs, {a, b});
+    };
+    EXPECT_EQ(shapeOf({2, 8, 4}, {2, 4, 8}, false), (Shape{2, 8, 8}));
+    EXPECT_EQ(shapeOf({2, 8, 4}, {2, 6, 4}, true), (Shape{2, 8, 6}));
+    EXPECT_THROW(shapeOf({2, 8, 4}, {2, 5, 8}, false), Error);   // contracted axes differ
+    EXPECT_THROW(shapeOf({2, 8, 4}, {3, 4, 8}, false), Error);   // batch axes differ
+    EXPECT_THROW(shapeOf({8, 4}, {2, 4, 8}, false), Error);      // ranks differ (no broadcasting)
+}
+
+TEST(Attention, TorchSingleHeadAttentionMatchesPyTorchInFloat) {
+    const std::string d = fixtureDir() + "/attn_single_head";
+    Graph g = loadModel(d + ".onnx");
+    size_t matMuls = 0;
+    for (const Layer& l : g.layers) matMuls += l.kind == LayerKind::MatMul;
+    EXPECT_EQ(matMuls, 2u) << dump(g);
+    expectFloatMatchesReference(g, d + "_X.npy", d + "_Y.npy", 0.0, 1e-5);
+}
+
+TEST(Attention, TorchSingleHeadAttentionRunsInFixedPoint) {
+    // The default types (ap_fixed<16,6>, accum = result), end to end: close to float.
+    const std::string d = fixtureDir() + "/attn_single_head";
+    Graph g = loadModel(d + ".onnx");
+    runPipeline(g, Config::defaults());
+    Emulator emu(g);
+    size_t rows, nIn, yRows, nOut;
+    const auto x = readNpy(d + "_X.npy", rows, nIn);
+    const auto y = readNpy(d + "_Y.npy", yRows, nOut);
+    std::vector<int64_t> raw(rows * nOut);
+    std::vector<double> val(rows * nOut);
+    emu.runFixed(x.data(), rows, raw.data(), val.data());
+    double worst = 0;
+    for (size_t i = 0; i < val.size(); ++i) worst = std::max(worst, std::abs(val[i] - y[i]));
+    EXPECT_LT(worst, 0.1);
+}
+
+TEST(Attention, BackendsRefuseMatMulByName) {
+    Graph g = matMulGraph(1, 2, 3, 2, false, "ap_fixed<16,6>", "ap_fixed<16,6>", "ap_fixed<16,6>", "ap_fixed<16,6>");
+    Emulator emu(g);
+    const fs::path dir = fs::path(TACHYON_BINARY_DIR) / "attention_refused";
+    try {
+        verilog::writeProject(g, emu, (dir / "verilog").string(), {});
+        ADD_FAILURE() << "the Verilog backend accepted a MatMul";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("MatMul"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("mm"), std::string::npos) << e.what();
+    }
+    // The HLS backend takes one Input: x . x^T (one input read twice).
+    GraphBuilder b("gram", "test");
+    const std::string x = b.input("x", {1, 2, 3});
+    MatMulAttrs attrs;
+    attrs.transposeB = true;
+    Graph gram = b.finish(b.add("mm", LayerKind::MatMul, {x, x}, attrs, {}));
+    runPipeline(gram, Config::defaults());
+    Emulator gramEmu(gram);
+    try {
+        hls::writeProject(gram, gramEmu, (dir / "hls").string(), {});
+        ADD_FAILURE() << "the HLS backend accepted a MatMul";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("MatMul"), std::string::npos) << e.what();
+    }
+}
+
+TEST(Attention, LayerNormFixedEqualsStepByStepReference) {
+    std::mt19937 rng(91);
+    struct Case {
+        const char *in, *accum, *table, *result;
+        int tableSize;
+        double epsilon, spread;
+    };
+    const std::vector<Case> cases = {
+        {"ap_fixed<16,6>", "ap_fixed<16,6>", "ap_ufixed<18,1,AP_RND,AP_SAT>", "ap_fixed<16,6>", 1024, 1e-5, 1.5},
+        {"ap_fixed<16,6>", "ap_fixed<24,8,AP_RND>", "ap_ufixed<12,1,AP_RND>", "ap_fixed<10,3,AP_RND,AP_SAT>", 64, 1e-3, 1.5},
+        // tiny variances (inputs nearly equal): 1/sqrt(v) far above 1
+        {"ap_fixed<18,4>", "ap_fixed<26,6,AP_RND_CONV>", "ap_ufixed<16,1,AP_RND>", "ap_fixed<12,4,AP_RND,AP_SAT>", 256, 1e-6,
+         0.01},
+        // narrow, wrapping types, large inputs
+        {"ap_fixed<8,4,AP_RND,AP_SAT>", "ap_fixed<10,5,AP_TRN,AP_WRAP>", "ap_ufixed<8,1>", "ap_fixed<8,3,AP_TRN,AP_WRAP>", 16,
+         1e-3, 4.0},
+    };
+    const int tokens = 4, features = 7;
+    for (size_t ci = 0; ci < cases.size(); ++ci) {
+        const Case& c = cases[ci];
+        SCOPED_TRACE("case " + std::to_string(ci));
+        Graph g = layerNormGraph(tokens, features, rng, c.in, c.accum, c.table, c.result, c.tableSize, c.epsilon);
+        Emulator emu(g);
+        const size_t rows = 400, n = size_t(tokens * features);
+        std::normal_distribution<double> nd(0.0, c.spread), offset(0.0, 1.0);
+        std::vector<double> x(rows * n);
+        for (size_t r = 0; r < rows; ++r) {
+            const double o = offset(rng);
+            for (size_t i = 0; i < n; ++i) x[r * n + i] = o + nd(rng);
+        }
+        std::vector<int64_t> got(rows * n);
+        emu.runFixed(x.data(), rows, got.data(), nullptr);
+        const FixedType inT = FixedType::parse(c.in);
+        size_t bad = 0;
+        for (size_t r = 0; r < rows; ++r)
+            for (int t = 0; t < tokens; ++t) {
+                std::vector<Int128> group;
+                for (int i = 0; i < features; ++i) group.push_back(inT.castDouble(x[r * n + size_t(t * features + i)]));
+                const auto want = layerNormReference(g.layers[1], inT, group);
+                for (int i = 0; i < features; ++i) bad += want[size_t(i)] != got[r * n + size_t(t * features + i)];
+            }
+        EXPECT_EQ(bad, 0u);
+    }
+}
+
+TEST(Attention, TorchEncoderBlockMatchesPyTorchInFloat) {
+    const std::string d = fixtureDir() + "/attn_encoder_block";
+    Graph g = loadModel(d + ".onnx");
+    size_t norms = 0, matMuls = 0;
+    for (const Layer& l : g.layers) {
+        norms += l.kind == LayerKind::LayerNorm;
+        matMuls += l.kind == LayerKind::MatMul;
+    }
+    EXPECT_EQ(norms, 2u) << dump(g);
+    EXPECT_EQ(matMuls, 2u) << dump(g);
+    expectFloatMatchesReference(g, d + "_X.npy", d + "_Y.npy", 0.0, 1e-5);
+}
+
+TEST(Attention, TorchEncoderBlockRunsInFixedPoint) {
+    // Default types, with a wider accumulator for the attention products and norms: close to float.
+    const std::string d = fixtureDir() + "/attn_encoder_block";
+    Graph g = loadModel(d + ".onnx");
+    runPipeline(g, Config::parse("Model:\n  Precision: ap_fixed<18,6>\n", "<test config>"));
+    Emulator emu(g);
+    size_t rows, nIn, yRows, nOut;
+    const auto x = readNpy(d + "_X.npy", rows, nIn);
+    const auto y = readNpy(d + "_Y.npy", yRows, nOut);
+    std::vector<int64_t> raw(rows * nOut);
+    std::vector<double> val(rows * nOut);
+    emu.runFixed(x.data(), rows, raw.data(), val.data());
+    double worst = 0, mean = 0;
+    for (size_t i = 0; i < val.size(); ++i) {
+        worst = std::max(worst, std::abs(val[i] - y[i]));
+        mean += std::abs(val[i] - y[i]) / double(val.size());
+    }
+    EXPECT_LT(mean, 0.01);
+    EXPECT_LT(worst, 0.2);
+}
+
+TEST(Attention, BackendsRefuseLayerNormByName) {
+    std::mt19937 rng(3);
+    Graph g = layerNormGraph(2, 4, rng, "ap_fixed<16,6>", "ap_fixed<16,6>", "ap_ufixed<18,1>", "ap_fixed<16,6>", 64, 1e-3);
+    Emulator emu(g);
+    try {
+        verilog::writeProject(g, emu, (fs::path(TACHYON_BINARY_DIR) / "attention_refused" / "ln").string(), {});
+        ADD_FAILURE() << "the Verilog backend accepted a LayerNormalization";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("LayerNormalization"), std::string::npos) << e.what();
+    }
+    try {
+        hls::writeProject(g, emu, (fs::path(TACHYON_BINARY_DIR) / "attention_refused" / "ln_hls").string(), {});
+        ADD_FAILURE() << "the HLS backend accepted a LayerNormalization";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("LayerNormalization"), std::string::npos) << e.what();
+    }
+}
+
+TEST(Attention, KerasLayerNormMatchesNumpyInFloat) {
+    const std::string d = fixtureDir() + "/keras_layernorm";
+    Graph g = loadModel(d + ".json");
+    size_t norms = 0;
+    for (const Layer& l : g.layers) norms += l.kind == LayerKind::LayerNorm;
+    EXPECT_EQ(norms, 2u) << dump(g);
+    expectFloatMatchesReference(g, d + "_X.npy", d + "_Y.npy", 0.0, 1e-5);
+}
