@@ -15,7 +15,6 @@ with two LayerNormalization layers, its reference computed in numpy.
 
 Everything is deterministic (fixed seeds, single thread); rerunning rewrites the same files.
 """
-import json
 import math
 import os
 import shutil
@@ -24,7 +23,7 @@ import tempfile
 
 import numpy as np
 import torch
-from make_fixtures import publish   # atomic moves, stamp last
+from make_fixtures import publish, write_keras_model   # atomic moves, stamp last; Keras JSON + H5
 from torch import nn
 
 ROWS = 1000
@@ -94,7 +93,6 @@ def make_keras_layernorm_fixture(name, outdir, seed, tokens=8, features=16):
     """Keras 2 layout written with h5py: Dense(16) -> LayerNormalization (center, scale,
     epsilon 1e-3) -> Dense(8) -> LayerNormalization (no center, epsilon 1e-5), the
     reference computed here in numpy from Keras' definition (population variance)."""
-    import h5py
 
     rng = np.random.default_rng(seed)
     spec = [("Dense", {"units": 16, "activation": "linear"}),
@@ -119,20 +117,7 @@ def make_keras_layernorm_fixture(name, outdir, seed, tokens=8, features=16):
         weights[lname] = {key: v.astype(np.float32) for key, v in w.items()}
         layers.append({"class_name": cls, "name": lname, "config": cfg, "inbound_nodes": [[[prev, 0, 0, {}]]]})
         prev = lname
-    arch = {"class_name": "Model", "keras_version": "2.4.0", "backend": "tensorflow",
-            "config": {"name": name, "layers": layers, "input_layers": [["in", 0, 0]],
-                       "output_layers": [[prev, 0, 0]]}}
-    with open(os.path.join(outdir, name + ".json"), "w") as f:
-        json.dump(arch, f, indent=1)
-    with h5py.File(os.path.join(outdir, name + "_weights.h5"), "w") as h:
-        names = [l["name"] for l in layers]
-        h.attrs["layer_names"] = np.array([s.encode() for s in names])
-        for s in names:
-            g = h.create_group(s)
-            ws = weights.get(s, {})
-            g.attrs["weight_names"] = np.array([("%s/%s" % (s, key)).encode() for key in ws], dtype="S")
-            for key, v in ws.items():
-                g.create_dataset("%s/%s" % (s, key), data=v)
+    write_keras_model(outdir, name, layers, weights, ["in"], [prev])
     X = rng.standard_normal((ROWS, tokens * features))
     y = X.reshape(ROWS, tokens, features)
     for k, (cls, cfg) in enumerate(spec):

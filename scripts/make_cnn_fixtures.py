@@ -22,7 +22,6 @@ is computed independently with torch.nn.functional on the same weights.
 
 Everything is deterministic; rerunning rewrites the same files.
 """
-import json
 import os
 import shutil
 import sys
@@ -30,7 +29,7 @@ import tempfile
 
 import numpy as np
 import torch
-from make_fixtures import publish   # atomic moves, stamp last
+from make_fixtures import publish, write_keras_model   # atomic moves, stamp last; Keras JSON + H5
 from torch import nn
 import torch.nn.functional as F
 
@@ -183,7 +182,6 @@ def same_pad(size, k, s, d=1):
 
 
 def make_keras_fixture(outdir, seed):
-    import h5py
 
     rng = np.random.default_rng(seed)
     H, W, C = 9, 9, 2
@@ -222,20 +220,7 @@ def make_keras_fixture(outdir, seed):
     add("GlobalAveragePooling2D", "gap", ["cat"], {})
     add("Dense", "fc", ["gap"], {"units": 3, "activation": "softmax", "use_bias": True},
         {"kernel:0": r(11, 3), "bias:0": r(3, scale=0.1)})
-    arch = {"class_name": "Model", "keras_version": "2.4.0", "backend": "tensorflow",
-            "config": {"name": "keras_cnn", "layers": layers, "input_layers": [["in", 0, 0]],
-                       "output_layers": [["fc", 0, 0]]}}
-    with open(os.path.join(outdir, "keras_cnn.json"), "w") as f:
-        json.dump(arch, f, indent=1)
-    with h5py.File(os.path.join(outdir, "keras_cnn_weights.h5"), "w") as h:
-        names = [l["name"] for l in layers]
-        h.attrs["layer_names"] = np.array([n.encode() for n in names])
-        for n in names:
-            g = h.create_group(n)
-            ws = weights.get(n, {})
-            g.attrs["weight_names"] = np.array([("%s/%s" % (n, w)).encode() for w in ws], dtype="S")
-            for w, v in ws.items():
-                g.create_dataset("%s/%s" % (n, w), data=v)
+    write_keras_model(outdir, "keras_cnn", layers, weights, ["in"], ["fc"])
 
     # Reference in float64 with torch.nn.functional (NCHW), independent of Tachyon.
     wd = {n: {k: torch.from_numpy(v.astype(np.float64)) for k, v in ws.items()} for n, ws in weights.items()}
@@ -269,7 +254,6 @@ def make_keras_1d_fixture(outdir, seed):
     (causal, dilated), ZeroPadding1D, AveragePooling1D with 'same' padding (the average
     over the valid part), UpSampling1D, Subtract, Multiply, Average, Maximum, Minimum,
     Permute, selu/softplus/softsign/swish and GlobalMaxPooling1D."""
-    import h5py
 
     rng = np.random.default_rng(seed)
     L, C = 12, 3
@@ -303,20 +287,7 @@ def make_keras_1d_fixture(outdir, seed):
     add("Permute", "perm", ["c"], {"dims": [2, 1]})
     add("GlobalMaxPooling1D", "gmp", ["perm"], {})
     add("Dense", "out", ["gmp"], {"units": 2, "activation": "linear"}, {"kernel:0": r(11, 2), "bias:0": r(2)})
-    arch = {"class_name": "Model", "keras_version": "2.4.0", "backend": "tensorflow",
-            "config": {"name": "keras_cnn1d", "layers": layers, "input_layers": [["in", 0, 0]],
-                       "output_layers": [["out", 0, 0]]}}
-    with open(os.path.join(outdir, "keras_cnn1d.json"), "w") as f:
-        json.dump(arch, f, indent=1)
-    with h5py.File(os.path.join(outdir, "keras_cnn1d_weights.h5"), "w") as h:
-        names = [l["name"] for l in layers]
-        h.attrs["layer_names"] = np.array([n.encode() for n in names])
-        for n in names:
-            g = h.create_group(n)
-            ws = weights.get(n, {})
-            g.attrs["weight_names"] = np.array([("%s/%s" % (n, w)).encode() for w in ws], dtype="S")
-            for w, v in ws.items():
-                g.create_dataset("%s/%s" % (n, w), data=v)
+    write_keras_model(outdir, "keras_cnn1d", layers, weights, ["in"], ["out"])
 
     # Independent float64 reference (torch, channels-first).
     wd = {n: {k: torch.from_numpy(v.astype(np.float64)) for k, v in ws.items()} for n, ws in weights.items()}

@@ -149,17 +149,9 @@ def make_keras_fixture(outdir, seed):
         json.dump(arch, f, indent=1)
 
     def write_weights(h):
-        names = [l["name"] for l in layers]
-        h.attrs["layer_names"] = np.array([n.encode() for n in names])
+        write_keras_weights(h, layers, weights)
         h.attrs["backend"] = b"tensorflow"
         h.attrs["keras_version"] = b"2.1.6"
-        for n in names:
-            g = h.create_group(n)
-            ws = weights.get(n, {})
-            g.attrs["weight_names"] = np.array([("%s/%s" % (n, w)).encode() for w in ws],
-                                               dtype="S")
-            for w, v in ws.items():
-                g.create_dataset("%s/%s" % (n, w), data=v)
 
     h5_path = os.path.join(outdir, "keras_dense_weights.h5")
     with h5py.File(h5_path, "w") as h:
@@ -189,6 +181,36 @@ def make_keras_fixture(outdir, seed):
     np.save(os.path.join(outdir, "keras_dense_X.npy"), X)
     np.save(os.path.join(outdir, "keras_dense_Y.npy"), h)
     return [json_path, h5_path, full_path]
+
+
+def write_keras_weights(h, layers, weights):
+    """Keras 2's weights layout in an open h5py group: `layer_names`, then one group per
+    layer with `weight_names` and one dataset per weight ("<layer>/<weight>"). The other
+    fixture scripts use this too."""
+    names = [l["name"] for l in layers]
+    h.attrs["layer_names"] = np.array([n.encode() for n in names])
+    for n in names:
+        g = h.create_group(n)
+        ws = weights.get(n, {})
+        g.attrs["weight_names"] = np.array([("%s/%s" % (n, w)).encode() for w in ws], dtype="S")
+        for w, v in ws.items():
+            g.create_dataset("%s/%s" % (n, w), data=v)
+
+
+def write_keras_model(outdir, name, layers, weights, inputs, outputs, keras_version="2.4.0"):
+    """A Keras 2 functional model as <name>.json + <name>_weights.h5 (hls4ml's pair).
+    `inputs`/`outputs`: layer names; returns the two paths."""
+    import h5py
+    arch = {"class_name": "Model", "keras_version": keras_version, "backend": "tensorflow",
+            "config": {"name": name, "layers": layers, "input_layers": [[n, 0, 0] for n in inputs],
+                       "output_layers": [[n, 0, 0] for n in outputs]}}
+    json_path = os.path.join(outdir, name + ".json")
+    with open(json_path, "w") as f:
+        json.dump(arch, f, indent=1)
+    h5_path = os.path.join(outdir, name + "_weights.h5")
+    with h5py.File(h5_path, "w") as h:
+        write_keras_weights(h, layers, weights)
+    return [json_path, h5_path]
 
 
 def publish(tmpdir, outdir, stamp=STAMP):

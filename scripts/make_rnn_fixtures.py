@@ -14,7 +14,6 @@ hard_sigmoid included), independently of Tachyon.
 
 Everything is deterministic (fixed seeds, single thread); rerunning rewrites the same files.
 """
-import json
 import os
 import shutil
 import sys
@@ -22,7 +21,7 @@ import tempfile
 
 import numpy as np
 import torch
-from make_fixtures import publish   # atomic moves, stamp last
+from make_fixtures import publish, write_keras_model   # atomic moves, stamp last; Keras JSON + H5
 from torch import nn
 
 ROWS = 1000
@@ -143,7 +142,6 @@ def keras_rnn(cls, cfg, w, x):
 
 def make_keras_fixture(name, steps, n_in, spec, outdir, seed):
     """spec: list of (class, config); a Dense head when class is 'Dense'."""
-    import h5py
 
     rng = np.random.default_rng(seed)
     layers = [{"class_name": "InputLayer", "name": "in", "inbound_nodes": [],
@@ -166,20 +164,7 @@ def make_keras_fixture(name, steps, n_in, spec, outdir, seed):
         weights[lname] = {key: v.astype(np.float32) for key, v in w.items()}
         layers.append({"class_name": cls, "name": lname, "config": cfg, "inbound_nodes": [[[prev, 0, 0, {}]]]})
         prev, width = lname, n
-    arch = {"class_name": "Model", "keras_version": "2.4.0", "backend": "tensorflow",
-            "config": {"name": name, "layers": layers, "input_layers": [["in", 0, 0]],
-                       "output_layers": [[prev, 0, 0]]}}
-    with open(os.path.join(outdir, name + ".json"), "w") as f:
-        json.dump(arch, f, indent=1)
-    with h5py.File(os.path.join(outdir, name + "_weights.h5"), "w") as h:
-        names = [l["name"] for l in layers]
-        h.attrs["layer_names"] = np.array([s.encode() for s in names])
-        for s in names:
-            g = h.create_group(s)
-            ws = weights.get(s, {})
-            g.attrs["weight_names"] = np.array([("%s/%s" % (s, key)).encode() for key in ws], dtype="S")
-            for key, v in ws.items():
-                g.create_dataset("%s/%s" % (s, key), data=v)
+    write_keras_model(outdir, name, layers, weights, ["in"], [prev])
     X = rng.standard_normal((ROWS, steps * n_in))
     y = X.reshape(ROWS, steps, n_in)
     for k, (cls, cfg) in enumerate(spec):
