@@ -497,7 +497,7 @@ TEST_F(Hardening, KerasH5ThatCrashesLibhdf5IsAnError) {
     // dereferences a bad pointer inside H5Fopen itself, where no check can reach.
     const fs::path file = dir / "crashes_libhdf5.h5";
     fs::copy_file(TACHYON_SOURCE_DIR "/tests/data/keras_h5_crashes_libhdf5.h5", file);
-    for (const std::string& cmd : {"info crashes_libhdf5.h5", "predict crashes_libhdf5.h5 -i x.npy -o y.npy"}) {
+    for (const char* cmd : {"info crashes_libhdf5.h5", "predict crashes_libhdf5.h5 -i x.npy -o y.npy"}) {
         Result r = cli(dir, cmd);
         EXPECT_EQ(r.status, 1) << cmd << "\n" << r.output;
         EXPECT_TRUE(contains(r.output, "tachyon: error: crashes_libhdf5.h5: libhdf5 crashed reading this file")) << r.output;
