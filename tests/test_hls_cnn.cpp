@@ -12,6 +12,8 @@
 
 #include "fixture_dir.h"
 
+#include "test_files.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -27,19 +29,7 @@ using namespace tachyon;
 
 namespace {
 
-fs::path workDir(const std::string& name) {
-    fs::path d = fs::path(TACHYON_BINARY_DIR) / "test_hls_cnn" / name;
-    fs::remove_all(d);
-    fs::create_directories(d);
-    return d;
-}
-
-std::string readFile(const fs::path& p) {
-    std::ifstream f(p);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
-}
+fs::path workDir(const std::string& name) { return freshTestDir("test_hls_cnn", name); }
 
 FixedType T(const std::string& s) { return FixedType::parse(s); }
 

@@ -10,6 +10,8 @@
 #include "passes/Pass.h"
 #include "util/Error.h"
 
+#include "test_files.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -27,19 +29,7 @@ namespace {
 
 constexpr size_t kRows = 10000;
 
-fs::path workDir(const std::string& name) {
-    fs::path d = fs::path(TACHYON_BINARY_DIR) / "test_hls" / name;
-    fs::remove_all(d);
-    fs::create_directories(d);
-    return d;
-}
-
-std::string readFile(const fs::path& p) {
-    std::ifstream f(p);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
-}
+fs::path workDir(const std::string& name) { return freshTestDir("test_hls", name); }
 
 FixedType T(const std::string& s) { return FixedType::parse(s); }
 

@@ -15,6 +15,8 @@
 
 #include "fixture_dir.h"
 
+#include "test_files.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -27,19 +29,7 @@ using namespace tachyon;
 
 namespace {
 
-fs::path workDir(const std::string& name) {
-    fs::path d = fs::path(TACHYON_BINARY_DIR) / "test_hls_rnn" / name;
-    fs::remove_all(d);
-    fs::create_directories(d);
-    return d;
-}
-
-std::string readFile(const fs::path& p) {
-    std::ifstream f(p);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
-}
+fs::path workDir(const std::string& name) { return freshTestDir("test_hls_rnn", name); }
 
 std::vector<double> randomValues(std::mt19937_64& rng, size_t n) {
     std::normal_distribution<double> w(0.0, 0.5);
