@@ -237,34 +237,22 @@ PYBIND11_MODULE(_tachyon, m) {
         },
         py::arg("report"), py::arg("dir"));
 
-    m.def(
-        "csim",
-        [](const std::string& dir) {
+    // csim and rtlsim: the same binding around either simulator.
+    const auto simulation = [](api::SimResult (*simulate)(const std::string&, std::ostream&)) {
+        return [simulate](const std::string& dir) {
             api::SimResult r;
             {
                 py::gil_scoped_release nogil;
-                r = api::csim(dir, std::cerr);
+                r = simulate(dir, std::cerr);
             }
             py::dict d;
             d["rows"] = r.rows;
             d["mismatches"] = r.mismatches;
             return d;
-        },
-        py::arg("dir"));
-    m.def(
-        "rtlsim",
-        [](const std::string& dir) {
-            api::SimResult r;
-            {
-                py::gil_scoped_release nogil;
-                r = api::rtlsim(dir, std::cerr);
-            }
-            py::dict d;
-            d["rows"] = r.rows;
-            d["mismatches"] = r.mismatches;
-            return d;
-        },
-        py::arg("dir"));
+        };
+    };
+    m.def("csim", simulation(&api::csim), py::arg("dir"));
+    m.def("rtlsim", simulation(&api::rtlsim), py::arg("dir"));
     m.def(
         "report",
         [](const std::string& dir) {
