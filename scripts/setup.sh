@@ -4,7 +4,7 @@
 set -euo pipefail
 PKGS=(cmake g++ make pkg-config
   libprotobuf-dev protobuf-compiler libonnx-dev libhdf5-dev nlohmann-json3-dev
-  libyaml-cpp-dev libcli11-dev libgtest-dev libbenchmark-dev
+  libyaml-cpp-dev libcli11-dev libzip-dev libgtest-dev libbenchmark-dev
   python3 python3-numpy python3-torch python3-onnx python3-xgboost python3-sklearn python3-h5py
   pybind11-dev python3-dev python3-pytest python3-matplotlib
   verilator iverilog yosys

@@ -23,11 +23,12 @@ Graph loadModel(const std::string& path, const std::string& weightsPath) {
         return loadKeras(path, weights);
     }
     if (ext == ".h5" || ext == ".hdf5") return loadKeras(path, "");
+    if (ext == ".keras") return loadKeras3(path);
     if (ext == ".pt" || ext == ".pth")
         throw Error(path + ": PyTorch files saved with torch.save cannot be read (they are pickled "
                            "Python objects). Export the model to ONNX instead: "
                            "torch.onnx.export(model, torch.zeros(1, n_inputs), \"model.onnx\"), then load the .onnx file");
-    throw Error(path + ": unknown model format '" + ext + "' (expected .onnx, .json (+ weights .h5) or .h5)");
+    throw Error(path + ": unknown model format '" + ext + "' (expected .onnx, .json (+ weights .h5), .h5 or .keras)");
 }
 
 }  // namespace tachyon

@@ -11,6 +11,7 @@
 //   .json          Keras 2 architecture; weights from `weightsPath`, or when that is empty
 //                  from `<stem>_weights.h5` beside the JSON file.
 //   .h5 / .hdf5    single-file Keras 2 model (the `model_config` attribute + `model_weights`).
+//   .keras         Keras 3 model archive (config.json + model.weights.h5).
 //   .pt / .pth     not readable: a torch.save file is pickled Python code. Export the model
 //                  with torch.onnx.export(model, example_input, "model.onnx") and load that.
 // Anything else, and every unsupported layer or operator, throws tachyon::Error naming the
@@ -30,6 +31,8 @@ Graph loadOnnx(const std::string& path);
 
 // `jsonPath` may also be a single-file .h5 model; then `h5Path` is ignored (may be empty).
 Graph loadKeras(const std::string& jsonPath, const std::string& h5Path);
+// A Keras 3 `.keras` archive (zip of config.json and model.weights.h5).
+Graph loadKeras3(const std::string& path);
 // The same read without the trial in a child process (see util/CrashIsolation.h): for the
 // fuzz harness, which needs libhdf5 in its own process to see coverage and crashes.
 Graph loadKerasInProcess(const std::string& jsonPath, const std::string& h5Path);

@@ -173,11 +173,14 @@ void collectDatasets(hid_t group, const std::string& prefix, std::vector<std::st
 
 }  // namespace
 
-Hdf5File::Hdf5File(const std::string& path) : path_(path) {
+Hdf5File::Hdf5File(const std::string& path) : Hdf5File(path, path) {}
+
+Hdf5File::Hdf5File(const std::string& path, const std::string& displayName) : path_(displayName), filePath_(path) {
     silenceHdf5();
-    if (H5Fis_hdf5(path.c_str()) <= 0) throw Error(path + ": cannot open as an HDF5 file (missing, unreadable or not HDF5)");
+    if (H5Fis_hdf5(path.c_str()) <= 0)
+        throw Error(displayName + ": cannot open as an HDF5 file (missing, unreadable or not HDF5)");
     file_ = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (file_ < 0) throw Error(path + ": cannot open as an HDF5 file");
+    if (file_ < 0) throw Error(displayName + ": cannot open as an HDF5 file");
 }
 
 Hdf5File::~Hdf5File() {
@@ -247,7 +250,7 @@ std::vector<double> Hdf5File::readDataset(const std::string& datasetPath, std::v
 }
 
 bool Hdf5File::heapsAreSound() const {
-    if (!heapProblem_) heapProblem_ = checkGlobalHeaps(path_).value_or("");
+    if (!heapProblem_) heapProblem_ = checkGlobalHeaps(filePath_).value_or("");
     if (!heapProblem_->empty()) fail("corrupt file: " + *heapProblem_);
     return true;
 }

@@ -14,6 +14,9 @@ namespace tachyon {
 class Hdf5File {
 public:
     explicit Hdf5File(const std::string& path);
+    // A file read from `path` but named `displayName` in messages and path(): the weights of
+    // a Keras 3 archive, extracted to a temporary, are "model.keras:model.weights.h5".
+    Hdf5File(const std::string& path, const std::string& displayName);
     ~Hdf5File();
     Hdf5File(const Hdf5File&) = delete;
     Hdf5File& operator=(const Hdf5File&) = delete;
@@ -38,7 +41,8 @@ private:
     bool heapsAreSound() const;
     mutable std::optional<std::string> heapProblem_;  // "" once checked and sound
     void checkStored(hid_t ds, hid_t type, size_t elements, const std::string& datasetPath) const;
-    std::string path_;
+    std::string path_;      // what messages name
+    std::string filePath_;  // what is read
     hid_t file_ = -1;
 };
 

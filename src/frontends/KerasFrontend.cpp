@@ -1,20 +1,26 @@
-// Keras 2 frontend: the architecture is the JSON that model.to_json() writes (or the
+// Keras frontend.
+// Keras 2: the architecture is the JSON that model.to_json() writes (or the
 // `model_config` attribute of a single-file .h5 model); the weights are read from the HDF5
 // layout of save_weights()/save(): [model_weights/]<layer>/<weight_name>, where the layer
 // group's `weight_names` attribute lists e.g. "fc1/kernel:0".
+// Keras 3 (`.keras`): a zip of config.json (the same layer configs, in Keras 3's
+// serialisation) and model.weights.h5, whose layout is different: see Keras3Layout.
 #include "frontends/GraphBuilder.h"
 #include "frontends/Frontend.h"
 #include "frontends/Hdf5File.h"
 #include "util/CrashIsolation.h"
 #include "frontends/QuantizerMath.h"
 #include "util/Error.h"
+#include "util/ZipArchive.h"
 
 #include <nlohmann/json.hpp>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
+#include <optional>
 #include <regex>
 #include <set>
 
@@ -53,11 +59,94 @@ std::string canonicalClass(const std::string& cls) {
 // One layer's weights: short name ("kernel", "bias", "gamma", ...) -> dataset path.
 using WeightIndex = std::map<std::string, std::string>;
 
+// Where Keras 3's model.weights.h5 keeps each layer's variables (read from Keras 3's
+// saving_lib.py and the layers' build()): a layer is addressed not by its name but by its
+// class name in snake case, numbered in the order of model.layers when a class repeats
+// ("layers/dense", "layers/dense_1", "layers/q_dense"); its variables are the datasets
+// vars/0, vars/1, ... in the order the layer created them, trainable ones first (an RNN
+// layer's are its cell's: "layers/lstm/cell/vars"). Sequential's model.layers leaves out
+// the InputLayer, Functional's keeps it.
+class Keras3Layout {
+public:
+    struct Entry {
+        std::string cls;
+        std::string varsGroup;              // e.g. "layers/lstm/cell/vars"
+        std::vector<std::string> names;     // Keras 2 short names of vars/0, vars/1, ...
+        bool known = true;                  // false: a class whose variable order we do not know
+    };
+
+    Keras3Layout(const json& layers, bool sequential) {
+        std::map<std::string, int> used;
+        for (const json& l : layers) {
+            if (!l.is_object()) continue;
+            const std::string cls = l.value("class_name", "");
+            if (sequential && cls == "InputLayer") continue;
+            std::string group = snakeCase(cls);
+            auto [it, fresh] = used.emplace(group, 0);
+            if (!fresh) group += "_" + std::to_string(++it->second);
+            const json& cfg = l.contains("config") && l["config"].is_object() ? l["config"] : json::object();
+            const std::string name = cfg.contains("name") && cfg["name"].is_string() ? cfg["name"].get<std::string>() : "";
+            Entry e;
+            e.cls = canonicalClass(cls);
+            const bool recurrent = e.cls == "SimpleRNN" || e.cls == "LSTM" || e.cls == "GRU";
+            e.varsGroup = "layers/" + group + (recurrent ? "/cell/vars" : "/vars");
+            e.known = variableNames(e.cls, cfg, e.names);
+            byName_[name] = e;
+        }
+    }
+    const Entry* find(const std::string& layer) const {
+        auto it = byName_.find(layer);
+        return it == byName_.end() ? nullptr : &it->second;
+    }
+
+private:
+    // Keras' naming.to_snake_case: "QDense" -> "q_dense", "Conv2D" -> "conv2d".
+    static std::string snakeCase(const std::string& cls) {
+        std::string s = std::regex_replace(cls, std::regex("[^A-Za-z0-9_]+"), "");
+        s = std::regex_replace(s, std::regex("(.)([A-Z][a-z]+)"), "$1_$2");
+        s = std::regex_replace(s, std::regex("([a-z])([A-Z])"), "$1_$2");
+        for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
+        return s;
+    }
+    static bool flag(const json& cfg, const char* key, bool dflt) {
+        return cfg.contains(key) && cfg[key].is_boolean() ? cfg[key].get<bool>() : dflt;
+    }
+    static bool variableNames(const std::string& cls, const json& cfg, std::vector<std::string>& names) {
+        const bool bias = flag(cfg, "use_bias", true);
+        auto withBias = [&](std::vector<std::string> v) {
+            if (bias) v.push_back("bias");
+            return v;
+        };
+        static const std::set<std::string> kernelBias = {"Dense", "QDense", "BinaryDense", "TernaryDense", "Conv1D", "Conv2D", "QConv1D", "QConv2D"};
+        if (kernelBias.count(cls)) names = withBias({"kernel"});
+        else if (cls == "DepthwiseConv1D" || cls == "DepthwiseConv2D" || cls == "QDepthwiseConv2D")
+            names = withBias({"depthwise_kernel"});
+        else if (cls == "SeparableConv1D" || cls == "SeparableConv2D" || cls == "QSeparableConv1D" ||
+                 cls == "QSeparableConv2D")
+            names = withBias({"depthwise_kernel", "pointwise_kernel"});
+        else if (cls == "SimpleRNN" || cls == "LSTM" || cls == "GRU")
+            names = withBias({"kernel", "recurrent_kernel"});
+        else if (cls == "BatchNormalization" || cls == "QBatchNormalization") {
+            if (flag(cfg, "scale", true)) names.push_back("gamma");
+            if (flag(cfg, "center", true)) names.push_back("beta");
+            names.insert(names.end(), {"moving_mean", "moving_variance"});
+        } else if (cls == "LayerNormalization") {
+            if (flag(cfg, "scale", true)) names.push_back("gamma");
+            if (flag(cfg, "center", true)) names.push_back("beta");
+        } else {
+            return false;
+        }
+        return true;
+    }
+    std::map<std::string, Entry> byName_;
+};
+
 class KerasReader {
 public:
-    KerasReader(const json& arch, const std::string& archFile, Hdf5File& weights)
+    KerasReader(const json& arch, const std::string& archFile, Hdf5File& weights, bool keras3 = false)
         : arch_(arch), archFile_(archFile), h5_(weights), b_(modelName(arch, archFile), archFile) {
         root_ = h5_.exists("model_weights") ? "model_weights" : "";
+        if (keras3) keras3_.emplace(layerList(), isSequential());
     }
 
     Graph read();
@@ -81,6 +170,7 @@ private:
     }
 
     const json& layerList() const;
+    bool isSequential() const { return arch_.value("class_name", "") == "Sequential" || arch_["config"].is_array(); }
     static std::string layerName(const json& l);
     static const json& config(const json& l) {
         static const json empty = json::object();
@@ -91,6 +181,7 @@ private:
     Shape perSampleShape(const json& cfg, const std::string& layer) const;
 
     WeightIndex weightsOf(const std::string& layer) const;
+    WeightIndex keras3WeightsOf(const std::string& layer) const;
     std::vector<double> weight(const WeightIndex& w, const std::string& layer, const std::string& key,
                                std::vector<size_t>& dims) const;
     std::vector<double> optionalBias(const json& cfg, const WeightIndex& w, const std::string& name,
@@ -140,6 +231,7 @@ private:
     Hdf5File& h5_;
     GraphBuilder b_;
     std::string root_;
+    std::optional<Keras3Layout> keras3_;   // set when reading a Keras 3 .keras archive
     // Keras layer name -> the Tachyon layer holding its output (removed layers alias
     // their producer; a layer with an activation maps to the activation layer).
     std::map<std::string, std::string> outputOf_;
@@ -218,6 +310,7 @@ Shape KerasReader::perSampleShape(const json& cfg, const std::string& layer) con
 }
 
 WeightIndex KerasReader::weightsOf(const std::string& layer) const {
+    if (keras3_) return keras3WeightsOf(layer);
     const std::string group = root_.empty() ? layer : root_ + "/" + layer;
     WeightIndex index;
     if (!h5_.exists(group)) return index;
@@ -229,6 +322,28 @@ WeightIndex KerasReader::weightsOf(const std::string& layer) const {
         std::string shortName = n.substr(n.find_last_of('/') + 1);
         shortName = shortName.substr(0, shortName.find(':'));
         index[shortName] = group + "/" + n;
+    }
+    return index;
+}
+
+WeightIndex KerasReader::keras3WeightsOf(const std::string& layer) const {
+    WeightIndex index;
+    const Keras3Layout::Entry* e = keras3_->find(layer);
+    if (!e || !h5_.exists(e->varsGroup)) return index;
+    const std::vector<std::string> stored = h5_.datasetsUnder(e->varsGroup);
+    if (!e->known) {
+        if (stored.empty()) return index;
+        fail(layer, e->cls, "the order of its variables in a Keras 3 weights file is not known to Tachyon");
+    }
+    std::string expected;
+    for (const auto& n : e->names) expected += (expected.empty() ? "" : ", ") + n;
+    if (stored.size() != e->names.size())
+        fail(layer, e->cls, h5_.path() + " holds " + std::to_string(stored.size()) + " variables under '" +
+                                e->varsGroup + "', expected " + std::to_string(e->names.size()) + " (" + expected + ")");
+    for (size_t i = 0; i < e->names.size(); ++i) {
+        const std::string path = e->varsGroup + "/" + std::to_string(i);
+        if (!h5_.exists(path)) fail(layer, e->cls, "no variable '" + path + "' in " + h5_.path());
+        index[e->names[i]] = path;
     }
     return index;
 }
@@ -514,6 +629,8 @@ std::string KerasReader::batchNorm(const json& cfg, const std::string& name, con
 // when scale/center are off. rms_scaling is refused.
 std::string KerasReader::layerNorm(const json& cfg, const std::string& name, const std::string& in) {
     const Shape& shape = b_.shape(in);
+    if (cfg.contains("rms_scaling") && cfg["rms_scaling"].is_boolean() && cfg["rms_scaling"].get<bool>())
+        fail(name, "LayerNormalization", "rms_scaling (RMS normalisation) is not supported");
     if (cfg.contains("axis")) {
         json axis = cfg["axis"];
         if (axis.is_array() && axis.size() == 1) axis = axis[0];
@@ -991,7 +1108,7 @@ Graph KerasReader::read() {
                 "Flatten, Reshape, Permute, Dropout, SimpleRNN, LSTM, GRU and GarNet/GarNetStack layers");
 
     for (const json& l : layers) hgq_ = hgq_ || l.value("class_name", "") == "FixedPointQuantizer";
-    const bool sequential = arch_.value("class_name", "") == "Sequential" || arch_["config"].is_array();
+    const bool sequential = isSequential();
     std::string last;
     for (size_t i = 0; i < layers.size(); ++i) {
         const json& l = layers[i];
@@ -1076,7 +1193,97 @@ Graph readKeras(const std::string& jsonPath, const std::string& h5Path) {
     }
 }
 
+// A Keras 3 archive opened for reading: its config, and its weights extracted to a private
+// temporary file (libhdf5 reads files; the temporary goes when this goes).
+class Keras3Archive {
+public:
+    explicit Keras3Archive(const std::string& path) : path_(path) {
+        ZipArchive zip(path);
+        if (!zip.contains("config.json"))
+            throw Error(path + ": no config.json in the archive: not a Keras 3 .keras model");
+        if (zip.contains("model.weights.json"))
+            throw Error(path + ": the weights are sharded (model.weights.json); save the model unsharded");
+        if (!zip.contains("model.weights.h5"))
+            throw Error(path + std::string(": no model.weights.h5 in the archive") +
+                        (zip.contains("model.weights.npz") ? " (weights saved as .npz are not supported)" : ""));
+        const std::string text = zip.read("config.json", uint64_t(1) << 28);
+        try {
+            config_ = json::parse(text);
+        } catch (const json::exception& e) {
+            throw Error(path + ": config.json is not valid JSON (" + e.what() + ")");
+        }
+        const std::string weights = zip.read("model.weights.h5", uint64_t(1) << 34);
+        std::string pattern = (std::filesystem::temp_directory_path() / "tachyon_keras3_XXXXXX").string();
+        const int fd = mkstemp(pattern.data());
+        if (fd < 0) throw Error(path + ": cannot create a temporary file for its weights");
+        weightsFile_ = pattern;
+        size_t done = 0;
+        while (done < weights.size()) {
+            const ssize_t n = ::write(fd, weights.data() + done, weights.size() - done);
+            if (n <= 0) {
+                ::close(fd);
+                throw Error(path + ": cannot write its weights to a temporary file (disk full?)");
+            }
+            done += size_t(n);
+        }
+        ::close(fd);
+    }
+    ~Keras3Archive() {
+        std::error_code ec;
+        if (!weightsFile_.empty()) std::filesystem::remove(weightsFile_, ec);
+    }
+    Keras3Archive(const Keras3Archive&) = delete;
+    Keras3Archive& operator=(const Keras3Archive&) = delete;
+
+    Graph read() const {
+        try {
+            checkSupported();
+            Hdf5File h5(weightsFile_, path_ + ":model.weights.h5");
+            return KerasReader(config_, path_, h5, /*keras3=*/true).read();
+        } catch (const json::exception& e) {
+            throw Error(path_ + ": unexpected model architecture in config.json (" + e.what() + ")");
+        }
+    }
+    const std::string& weightsFile() const { return weightsFile_; }
+
+private:
+    // What Keras 3 can save but Tachyon cannot read faithfully, refused by name.
+    void checkSupported() const {
+        const std::string cls = config_.is_object() ? config_.value("class_name", "") : "";
+        if (cls != "Sequential" && cls != "Functional" && cls != "Model")
+            throw Error(path_ + ": config.json describes a '" + cls +
+                        "', not a Sequential or Functional model (subclassed models cannot be read)");
+        const json& c = config_.contains("config") ? config_["config"] : json();
+        if (!c.is_object() || !c.contains("layers") || !c["layers"].is_array()) return;   // KerasReader says so
+        for (const json& l : c["layers"]) {
+            if (!l.is_object() || !l.contains("config") || !l["config"].is_object()) continue;
+            const json& cfg = l["config"];
+            const std::string name = cfg.value("name", "");
+            if (cfg.contains("dtype") && cfg["dtype"].is_object()) {
+                const std::string policy = cfg["dtype"].value("class_name", "");
+                if (policy.find("Quantized") != std::string::npos)
+                    throw Error(path_ + ": layer '" + name + "' (" + l.value("class_name", "") +
+                                "): Keras 3 post-training weight quantisation (" + policy +
+                                ") is not supported; use QKeras/HGQ layers or a QONNX export");
+            }
+            if (cfg.contains("lora_rank") && !cfg["lora_rank"].is_null())
+                throw Error(path_ + ": layer '" + name + "' (" + l.value("class_name", "") +
+                            "): LoRA adapters (lora_rank) are not supported; merge them into the kernel first");
+        }
+    }
+    std::string path_;
+    json config_;
+    std::string weightsFile_;
+};
+
 }  // namespace
+
+Graph loadKeras3(const std::string& path) {
+    const Keras3Archive archive(path);
+    // libhdf5 crashes on some corrupt files; the first read is a trial in a child process.
+    tryReadInChildProcess(path, "libhdf5", [&] { archive.read(); });
+    return archive.read();
+}
 
 Graph loadKeras(const std::string& jsonPath, const std::string& h5Path) {
     // libhdf5 crashes on some corrupt files; the first read is a trial in a child process.
