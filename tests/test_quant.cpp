@@ -327,7 +327,9 @@ TEST(QonnxModels, QuantizedWeightsKeepTheirType) {
     int quantizers = 0;
     for (const Layer& l : g.layers) {
         quantizers += l.kind == LayerKind::Quantize;
-        if (l.kind == LayerKind::Dense) EXPECT_TRUE(l.trained.count("weight")) << l.name;
+        if (l.kind == LayerKind::Dense) {
+            EXPECT_TRUE(l.trained.count("weight")) << l.name;
+        }
     }
     EXPECT_EQ(quantizers, 4);   // q_in, q_a1, q_a2 and y; the weight quantisers fold
     // 4-bit narrow signed at scale 1/4: values -7/4 .. 7/4.
