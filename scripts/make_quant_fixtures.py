@@ -10,8 +10,8 @@ Models: the zoo's qkeras_3layer, hgq_jet_classifier, KERAS_3layer_binary_smaller
 KERAS_3layer_ternary_small (when ../shared/models exists), and an own QKeras CNN fixture
 (QConv2D + QDepthwiseConv2D + QAveragePooling2D + QDense, written as Keras JSON + H5);
 QONNX (qonnx custom_op/general quant.py, bipolar_quant.py): the zoo's bnn_model_fc_1layer
-and own qonnx_mlp / qonnx_threshold (MultiThreshold) / qonnx_conv (channels-first Conv1D)
-.onnx models written with onnx.helper.
+and own qonnx_mlp / qonnx_threshold (MultiThreshold) / qonnx_conv (channels-first Conv1D) /
+qonnx_trunc (Trunc versions 1 and 2) .onnx models written with onnx.helper.
 """
 import json
 import os
@@ -342,6 +342,91 @@ def qonnx_refused(out):
         onnx.save(model, os.path.join(out, "qonnx_refused_%s.onnx" % name))
 
 
+def qonnx_trunc_ref(x, scale, zeropt, in_bits, out_bits, rounding, out_scale=None, signed=1, narrow=0):
+    """QONNX Trunc (qonnx custom_op/general/trunc.py): version 1 when out_scale is None (k =
+    in_bits - out_bits, no clamp), else version 2 (k = round(log2(out_scale/scale)), clamp to
+    the out_bits integer range of signed/narrow)."""
+    r = {"ROUND": np.round, "FLOOR": np.floor, "CEIL": np.ceil}[rounding]
+    y = np.round(x / scale + zeropt)
+    if out_scale is None:
+        y = r(y / 2.0 ** (in_bits - out_bits))
+        return (y - zeropt) * scale
+    t = 2.0 ** np.round(np.log2(out_scale / scale))
+    y = y / t
+    lo = -(2.0 ** (out_bits - 1)) + narrow if signed else 0.0
+    hi = 2.0 ** (out_bits - 1) - 1 if signed else 2.0 ** out_bits - 1 - narrow
+    y = r(np.clip(y, lo, hi))
+    return (y - zeropt / t) * out_scale
+
+
+def qonnx_trunc(out):
+    """An own QONNX model with Trunc (Brevitas' TruncIntQuant, e.g. after an accumulator):
+    version 2 FLOOR (12 -> 6 bits, signed), version 1 ROUND (10 -> 6 bits) and version 2
+    narrow ROUND on an unsigned-looking range; and one-node models Tachyon must refuse
+    (CEIL, a non-power-of-two out_scale/scale, a zero point)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    rng = np.random.RandomState(23)
+    dom = "qonnx.custom_op.general"
+    inits, nodes = [], []
+
+    def const(name, v):
+        inits.append(numpy_helper.from_array(np.asarray(v, dtype=np.float32), name))
+        return name
+
+    def quant(name, x, scale, bits, signed, rounding="ROUND"):
+        nodes.append(helper.make_node("Quant", [x, const(name + "_s", scale), const(name + "_z", 0.0),
+                                                const(name + "_b", float(bits))], [name], domain=dom,
+                                      signed=signed, narrow=0, rounding_mode=rounding))
+        return name
+
+    def trunc(name, x, scale, in_bits, out_bits, rounding, out_scale=None, signed=1, narrow=0):
+        ins = [x, const(name + "_s", scale), const(name + "_z", 0.0), const(name + "_ib", float(in_bits))]
+        attrs = {"rounding_mode": rounding}
+        if out_scale is not None:
+            ins.append(const(name + "_os", out_scale))
+            attrs.update(signed=signed, narrow=narrow)
+        ins.append(const(name + "_ob", float(out_bits)))
+        nodes.append(helper.make_node("Trunc", ins, [name], domain=dom, **attrs))
+        return name
+
+    w1 = rng.randn(8, 10).astype(np.float32)
+    w2 = rng.randn(10, 4).astype(np.float32)
+    a0 = quant("q_in", "x", 2.0 ** -4, 8, 1)
+    nodes.append(helper.make_node("MatMul", [a0, quant("q_w1", const("w1", w1), 2.0 ** -2, 4, 1)], ["m1"]))
+    acc1 = quant("q_acc1", "m1", 2.0 ** -6, 12, 1)
+    t1 = trunc("t1", acc1, 2.0 ** -6, 12, 6, "FLOOR", out_scale=2.0 ** -3)
+    nodes.append(helper.make_node("MatMul", [t1, quant("q_w2", const("w2", w2), 2.0 ** -2, 4, 1)], ["m2"]))
+    acc2 = quant("q_acc2", "m2", 2.0 ** -5, 10, 1)
+    t2 = trunc("t2", acc2, 2.0 ** -5, 10, 6, "ROUND")
+    y = trunc("y", t2, 2.0 ** -5, 10, 5, "ROUND", out_scale=2.0 ** -3, narrow=1)
+    graph = helper.make_graph(nodes, "qonnx_trunc", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8])],
+                              [helper.make_tensor_value_info(y, TensorProto.FLOAT, [1, 4])], initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid(dom, 2)])
+    onnx.save(model, os.path.join(out, "qonnx_trunc.onnx"))
+
+    f = lambda a: a.astype(np.float64)
+    x = to_grid(rng.randn(2000, 8) * 3, 10, 6)
+    h = qonnx_quant(x, 2.0 ** -4, 0, 8, 1, 0, "ROUND") @ qonnx_quant(f(w1), 2.0 ** -2, 0, 4, 1, 0, "ROUND")
+    h = qonnx_trunc_ref(qonnx_quant(h, 2.0 ** -6, 0, 12, 1, 0, "ROUND"), 2.0 ** -6, 0, 12, 6, "FLOOR", 2.0 ** -3)
+    h = h @ qonnx_quant(f(w2), 2.0 ** -2, 0, 4, 1, 0, "ROUND")
+    h = qonnx_trunc_ref(qonnx_quant(h, 2.0 ** -5, 0, 10, 1, 0, "ROUND"), 2.0 ** -5, 0, 10, 6, "ROUND")
+    h = qonnx_trunc_ref(h, 2.0 ** -5, 0, 10, 5, "ROUND", 2.0 ** -3, 1, 1)
+    np.save(os.path.join(out, "qonnx_trunc_X.npy"), x)
+    np.save(os.path.join(out, "qonnx_trunc_Y.npy"), h)
+
+    for name, rounding, out_scale, zp in (("ceil", "CEIL", 0.25, 0.0), ("scale3", "FLOOR", 0.1875, 0.0),
+                                          ("zeropoint", "FLOOR", 0.25, 1.0)):
+        inits = [numpy_helper.from_array(np.float32(v), n)
+                 for n, v in (("s", 0.0625), ("z", zp), ("ib", 8.0), ("os", out_scale), ("ob", 4.0))]
+        node = helper.make_node("Trunc", ["x", "s", "z", "ib", "os", "ob"], ["y"], name="t_" + name, domain=dom,
+                                rounding_mode=rounding)
+        graph = helper.make_graph([node], name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+                                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])], initializer=inits)
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid(dom, 2)])
+        onnx.save(model, os.path.join(out, "qonnx_trunc_refused_%s.onnx" % name))
+
+
 def multithreshold(x, thresholds, out_scale=1.0, out_bias=0.0, channel_axis=1):
     """FINN/QONNX MultiThreshold: out_scale * #{t in thresholds[c] : x >= t} + out_bias."""
     xs = np.moveaxis(x, channel_axis, -1)
@@ -435,6 +520,7 @@ def main():
     qcnn(out)
     qonnx_mlp(out)
     qonnx_refused(out)
+    qonnx_trunc(out)
     qonnx_threshold(out)
     qonnx_conv(out)
     if os.path.exists(os.path.join(ZOO, "README.md")):

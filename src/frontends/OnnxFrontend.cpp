@@ -171,6 +171,7 @@ private:
     // QONNX quantisers (Quant, BipolarQuant): folded into a constant input, or a Quantize
     // layer on a computed tensor (OnnxReader::qonnxQuant).
     void qonnxQuant(const onnx::NodeProto& n);
+    void qonnxTrunc(const onnx::NodeProto& n);
     void multiThreshold(const onnx::NodeProto& n);
     // A Gemm/MatMul/Conv whose weight (input 1) a QONNX quantiser produced keeps the exact
     // type of its weights (and of its bias, input 2, when quantised too), as QKeras
@@ -221,7 +222,7 @@ const std::set<std::string> kSupportedOps = {
 
 // QONNX (fastmachinelearning/qonnx) custom ops, as exported by Brevitas and QONNX.
 const std::set<std::string> kQonnxDomains = {"qonnx.custom_op.general", "onnx.brevitas", "finn.custom_op.general"};
-const std::set<std::string> kQonnxOps = {"Quant", "BipolarQuant", "MultiThreshold"};
+const std::set<std::string> kQonnxOps = {"Quant", "BipolarQuant", "Trunc", "MultiThreshold"};
 bool isQonnxQuantizer(const onnx::NodeProto& n) {
     return kQonnxDomains.count(n.domain()) && kQonnxOps.count(n.op_type());
 }
@@ -246,7 +247,7 @@ void OnnxReader::checkOperators() const {
     for (size_t i = 0; i < bad.size(); ++i) msg += (i ? "; " : "") + bad[i];
     b_.fail(msg + ". Tachyon reads ONNX Gemm/MatMul, Conv, pooling, BatchNormalization, elementwise "
                   "activations, Softmax, Add/Sub/Mul/Max/Min, Concat, Pad, Resize, reshapes and the QONNX "
-                  "quantisers Quant, BipolarQuant and MultiThreshold");
+                  "quantisers Quant, BipolarQuant, Trunc and MultiThreshold");
 }
 
 // The readers index a node's inputs and outputs by position; a malformed model may have
@@ -256,7 +257,7 @@ void OnnxReader::checkArity() const {
         {"Constant", 0}, {"Gemm", 2},   {"MatMul", 2}, {"Conv", 2},    {"Add", 2},     {"Sub", 2},
         {"Mul", 2},      {"Div", 2},    {"Gather", 2}, {"Expand", 2},  {"Reshape", 2}, {"Upsample", 2},
         {"LSTM", 3},     {"GRU", 3},    {"RNN", 3},    {"BatchNormalization", 5}, {"Quant", 4},
-        {"BipolarQuant", 2}, {"MultiThreshold", 2}};
+        {"BipolarQuant", 2}, {"Trunc", 5}, {"MultiThreshold", 2}};
     for (const auto& n : graph_.node()) {
         const auto it = kMinInputs.find(n.op_type());
         const int need = it != kMinInputs.end() ? it->second : 1;
@@ -1457,6 +1458,113 @@ void OnnxReader::qonnxQuant(const onnx::NodeProto& n) {
     produced(n, Value{out, x.onnx, x.src});
 }
 
+// QONNX Trunc (qonnx/custom_op/general/trunc.py; Brevitas' TruncIntQuant), dropping low bits
+// of an integer held at `scale`. Version 1 (5 inputs: x, scale, zeropt, in_bitwidth,
+// out_bitwidth): k = in_bitwidth - out_bitwidth,
+//   y = (rounding(round(x / scale + zp) / 2^k) - zp) * scale              (no clamp)
+// Version 2 (6 inputs: ..., out_scale, out_bitwidth; attrs signed, narrow):
+//   k = round(log2(out_scale / scale)),
+//   y = (rounding(clamp(round(x / scale + zp) / 2^k, min_int, max_int)) - zp / 2^k) * out_scale
+// `round` is half to even, `rounding` the rounding_mode (FLOOR by default, ROUND, CEIL).
+// With zp = 0 and power-of-two scales this is two casts, i.e. two Quantize layers:
+//   1. cast<ap_fixed<in_bitwidth + 1, .., RND_CONV, SAT>> at LSB `scale` (the input is by
+//      definition an in_bitwidth-bit integer at `scale`; the extra bit covers either sign;
+//      v2 widens it to the clamp's range, so that v2 is exact for any input);
+//   2. cast at LSB scale * 2^k with the rounding mode: v2 to out_bitwidth bits with SAT
+//      (SAT_SYM when narrow), v1 wide enough that nothing saturates;
+//   3. (v1 only, k != 0) the exact scaling by 2^-k that v1's "* scale" makes.
+// CEIL has no ap_fixed quantisation mode and is refused, as are zero points and other scales.
+void OnnxReader::qonnxTrunc(const onnx::NodeProto& n) {
+    const bool v2 = n.input_size() >= 6;
+    auto single = [&](int i, const char* what) {
+        const ConstTensor& t = requireConst(n, i, what);
+        if (t.values.size() != 1) fail(n, std::string(what) + " must be a single value");
+        return t.values[0];
+    };
+    auto bitwidth = [&](int i, const char* what) {
+        const double b = single(i, what);
+        if (b != std::floor(b) || b < 1 || b > 32) fail(n, std::string(what) + " must be one integer from 1 to 32");
+        return int(b);
+    };
+    auto log2Exact = [&](double v, const char* what) {
+        if (!(v > 0) || !std::isfinite(v) || !isPowerOfTwo(v))
+            fail(n, std::string(what) + " " + std::to_string(v) + " is not a power of two; only power-of-two scales "
+                    "are exact fixed-point casts");
+        int e;
+        std::frexp(v, &e);
+        return e - 1;
+    };
+    const int lsb = log2Exact(single(1, "scale"), "scale");
+    for (double z : requireConst(n, 2, "zeropt").values)
+        if (z != 0) fail(n, "a non-zero zeropt is not supported");
+    const int inBits = bitwidth(3, "in_bitwidth");
+    int k, outBits;
+    if (v2) {
+        const double ratio = single(4, "out_scale") / single(1, "scale");
+        const double kr = std::round(std::log2(ratio));
+        if (!(ratio > 0) || std::ldexp(1.0, int(kr)) != ratio)
+            fail(n, "out_scale / scale is not a power of two; Trunc would rescale by a non-integer factor");
+        k = int(kr);
+        outBits = bitwidth(5, "out_bitwidth");
+    } else {
+        outBits = bitwidth(4, "out_bitwidth");
+        k = inBits - outBits;
+    }
+    std::string rounding = stringAttr(n, "rounding_mode", "FLOOR");
+    for (char& c : rounding) c = char(std::toupper((unsigned char)c));
+    Quant quant;
+    if (rounding == "ROUND") quant = Quant::RND_CONV;
+    else if (rounding == "FLOOR") quant = Quant::TRN;
+    else if (rounding == "ROUND_TO_ZERO") quant = Quant::TRN_ZERO;
+    else fail(n, "rounding_mode '" + rounding + "' is not supported (ROUND, FLOOR and ROUND_TO_ZERO are; CEIL has "
+                 "no ap_fixed quantisation mode)");
+    const bool isSigned = !v2 || intAttr(n, "signed", 1) != 0;
+    const bool narrow = v2 && intAttr(n, "narrow", 0) != 0;
+    if (narrow && !isSigned) fail(n, "narrow range on an unsigned Trunc has no ap_fixed overflow mode");
+    if (constant(n.input(0))) fail(n, "Trunc of a constant is not supported (Brevitas truncates activations)");
+
+    const Value& x = value(n, n.input(0));
+    auto quantize = [&](const std::string& name, const std::string& in, int width, int frac, Quant q, Overflow o,
+                        bool sign) {
+        QuantizeAttrs a;
+        a.mode = QuantizeMode::Fixed;
+        a.quant = q;
+        a.overflow = o;
+        a.width = {width};
+        a.integer = {width - frac};
+        a.isSigned = {sign ? 1 : 0};
+        const std::string out = b_.add(name, LayerKind::Quantize, {in}, a);
+        b_.layer(out).trained["result"] = unionType(a);
+        return out;
+    };
+    // Version 2 clamps afterwards: saturating the first cast at a range no narrower than the
+    // clamp's (out_bitwidth + k bits) gives the same result for any input.
+    const int w1 = v2 ? std::max(inBits + 1, outBits + k + 1) : inBits + 1;
+    const std::string rounded =
+        quantize(nodeName(n) + "_round", x.layer, w1, -lsb, Quant::RND_CONV, Overflow::SAT, true);
+    // v1 keeps every value: w1 bits shifted right by k, plus one for a round-up carry.
+    const int w2 = v2 ? outBits : std::max(w1 - k + 1, 2);
+    const std::string cut = quantize(v2 || k == 0 ? nodeName(n) : nodeName(n) + "_cut", rounded, w2, -(lsb + k), quant,
+                                     narrow ? Overflow::SAT_SYM : Overflow::SAT, isSigned);
+    if (v2 || k == 0) {
+        produced(n, Value{cut, x.onnx, x.src});
+        return;
+    }
+    // Version 1 multiplies the truncated integer by the input's scale again: the value
+    // shrinks by 2^k. That is an exact power-of-two scaling (a BatchNorm layer whose types
+    // are exact), the raw bits unchanged.
+    const size_t channels = size_t(b_.shape(cut).back());
+    const std::string out = b_.add(nodeName(n), LayerKind::BatchNorm, {cut}, NoAttrs{},
+                                   {{"scale", std::vector<double>(channels, std::ldexp(1.0, -k))},
+                                    {"shift", std::vector<double>(channels, 0.0)}});
+    const std::string where = path_ + ": node '" + nodeName(n) + "'";
+    Layer& l = b_.layer(out);
+    l.trained["scale"] = exactTypeFor({std::ldexp(1.0, -k)}, where + " scale");
+    l.trained["shift"] = exactTypeFor({0.0}, where + " shift");
+    l.trained["result"] = FixedType::fixed(w2, w2 + lsb, isSigned);
+    produced(n, Value{out, x.onnx, x.src});
+}
+
 // FINN/QONNX MultiThreshold (qonnx custom_op/general/multithreshold.py):
 //   y = out_scale * #{t in thresholds[c] : x >= t} + out_bias
 // per channel c (axis 1 for data_layout NCHW/NCW/NC, the last axis for NHWC/NWC), with one
@@ -1513,6 +1621,7 @@ Graph OnnxReader::read() {
         if (op == "Constant") continue;
         if (isQonnxQuantizer(n)) {
             if (op == "MultiThreshold") multiThreshold(n);
+            else if (op == "Trunc") qonnxTrunc(n);
             else qonnxQuant(n);
             continue;
         }
