@@ -267,25 +267,49 @@ def bnn_fc_1layer(out):
     np.save(os.path.join(out, "bnn_model_fc_1layer_Y.npy"), vals[m.graph.output[0].name])
 
 
+QONNX_DOMAIN = "qonnx.custom_op.general"
+
+
+class QonnxGraph:
+    """Nodes and float32 initializers of a QONNX model being written with onnx.helper."""
+
+    def __init__(self):
+        self.inits, self.nodes = [], []
+
+    def const(self, name, v):
+        from onnx import numpy_helper
+        self.inits.append(numpy_helper.from_array(np.asarray(v, dtype=np.float32), name))
+        return name
+
+    def node(self, op, inputs, output, **attrs):
+        from onnx import helper
+        self.nodes.append(helper.make_node(op, inputs, [output], **attrs))
+        return output
+
+    def quant(self, name, x, scale, bits, signed, narrow=0, rounding="ROUND"):
+        ins = [x, self.const(name + "_s", scale), self.const(name + "_z", 0.0), self.const(name + "_b", float(bits))]
+        return self.node("Quant", ins, name, domain=QONNX_DOMAIN, signed=signed, narrow=narrow, rounding_mode=rounding)
+
+    def save(self, path, name, n_in, output, n_out, domain_version=1):
+        """Input "x" [1, n_in], `output` [1, n_out]; ONNX opset 13 and the QONNX domain."""
+        import onnx
+        from onnx import TensorProto, helper
+        graph = helper.make_graph(self.nodes, name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, n_in])],
+                                  [helper.make_tensor_value_info(output, TensorProto.FLOAT, [1, n_out])],
+                                  initializer=self.inits)
+        onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13),
+                                                          helper.make_opsetid(QONNX_DOMAIN, domain_version)]), path)
+
+
 def qonnx_mlp(out):
     """An own QONNX model (onnx.helper): Quant on the input, on weights (per-tensor and
     per-channel power-of-two scales, narrow range, BipolarQuant) and on activations
     (signed/unsigned, narrow, ROUND/FLOOR/ROUND_TO_ZERO, 3 to 8 bits)."""
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import helper
     rng = np.random.RandomState(11)
-    dom = "qonnx.custom_op.general"
-    inits, nodes = [], []
-
-    def const(name, v):
-        inits.append(numpy_helper.from_array(np.asarray(v, dtype=np.float32), name))
-        return name
-
-    def quant(name, x, scale, bits, signed, narrow, rounding):
-        nodes.append(helper.make_node("Quant", [x, const(name + "_s", scale), const(name + "_z", 0.0),
-                                                const(name + "_b", float(bits))], [name], domain=dom,
-                                      signed=signed, narrow=narrow, rounding_mode=rounding))
-        return name
+    dom = QONNX_DOMAIN
+    q = QonnxGraph()
+    nodes, const, quant = q.nodes, q.const, q.quant
 
     w1 = rng.randn(12, 8).astype(np.float32)      # Gemm transB: [out, in]
     b1 = (rng.randn(12) * 0.5).astype(np.float32)
@@ -307,10 +331,7 @@ def qonnx_mlp(out):
     nodes.append(helper.make_node("BipolarQuant", [const("w3", w3), const("s3", 0.5)], ["wq3"], domain=dom))
     nodes.append(helper.make_node("Gemm", [a2, "wq3"], ["g3"], transB=1))
     y = quant("y", "g3", 2.0 ** -1, 7, 1, 0, "ROUND")
-    graph = helper.make_graph(nodes, "qonnx_mlp", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8])],
-                              [helper.make_tensor_value_info(y, TensorProto.FLOAT, [1, 4])], initializer=inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid(dom, 1)])
-    onnx.save(model, os.path.join(out, "qonnx_mlp.onnx"))
+    q.save(os.path.join(out, "qonnx_mlp.onnx"), "qonnx_mlp", 8, y, 4, domain_version=1)
 
     f = lambda a: a.astype(np.float64)
     x = to_grid(rng.randn(1000, 8) * 2, 10, 6)
@@ -362,23 +383,14 @@ def qonnx_trunc_ref(x, scale, zeropt, in_bits, out_bits, rounding, out_scale=Non
 def qonnx_trunc(out):
     """An own QONNX model with Trunc (Brevitas' TruncIntQuant, e.g. after an accumulator):
     version 2 FLOOR (12 -> 6 bits, signed), version 1 ROUND (10 -> 6 bits) and version 2
-    narrow ROUND on an unsigned-looking range; and one-node models Tachyon must refuse
+    narrow ROUND on an input wider than its declared in_bitwidth; and one-node models Tachyon must refuse
     (CEIL, a non-power-of-two out_scale/scale, a zero point)."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
     rng = np.random.RandomState(23)
-    dom = "qonnx.custom_op.general"
-    inits, nodes = [], []
-
-    def const(name, v):
-        inits.append(numpy_helper.from_array(np.asarray(v, dtype=np.float32), name))
-        return name
-
-    def quant(name, x, scale, bits, signed, rounding="ROUND"):
-        nodes.append(helper.make_node("Quant", [x, const(name + "_s", scale), const(name + "_z", 0.0),
-                                                const(name + "_b", float(bits))], [name], domain=dom,
-                                      signed=signed, narrow=0, rounding_mode=rounding))
-        return name
+    dom = QONNX_DOMAIN
+    q = QonnxGraph()
+    inits, nodes, const, quant = q.inits, q.nodes, q.const, q.quant
 
     def trunc(name, x, scale, in_bits, out_bits, rounding, out_scale=None, signed=1, narrow=0):
         ins = [x, const(name + "_s", scale), const(name + "_z", 0.0), const(name + "_ib", float(in_bits))]
@@ -400,10 +412,7 @@ def qonnx_trunc(out):
     acc2 = quant("q_acc2", "m2", 2.0 ** -5, 10, 1)
     t2 = trunc("t2", acc2, 2.0 ** -5, 10, 6, "ROUND")
     y = trunc("y", t2, 2.0 ** -5, 10, 5, "ROUND", out_scale=2.0 ** -3, narrow=1)
-    graph = helper.make_graph(nodes, "qonnx_trunc", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8])],
-                              [helper.make_tensor_value_info(y, TensorProto.FLOAT, [1, 4])], initializer=inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid(dom, 2)])
-    onnx.save(model, os.path.join(out, "qonnx_trunc.onnx"))
+    q.save(os.path.join(out, "qonnx_trunc.onnx"), "qonnx_trunc", 8, y, 4, domain_version=2)
 
     f = lambda a: a.astype(np.float64)
     x = to_grid(rng.randn(2000, 8) * 3, 10, 6)
