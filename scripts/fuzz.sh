@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-20}
-HARNESSES=${FUZZ_ONLY:-"onnx keras_json keras_h5 config xgboost tmva npy csv"}
+HARNESSES=${FUZZ_ONLY:-"onnx keras_json keras_h5 keras3 config xgboost tmva npy csv"}
 B=build-fuzz
 
 if ! command -v clang++ >/dev/null ||
@@ -30,6 +30,7 @@ cmake --build $B -j"$(nproc)" >/dev/null
 F=$B/fixtures
 [ -f $F/nn_fixtures.stamp ] || /usr/bin/python3 scripts/make_fixtures.py $F >/dev/null
 [ -f $F/tmva_known.xml ] || /usr/bin/python3 scripts/make_tree_fixtures.py $F >/dev/null
+[ -f $F/keras3_fixtures.stamp ] || /usr/bin/python3 scripts/make_keras3_fixtures.py $F >/dev/null 2>&1
 C=$B/corpus
 mkdir -p $B/artifacts
 for h in $HARNESSES; do mkdir -p $C/$h; done
@@ -37,6 +38,7 @@ seed() { local h=$1; shift; for f in "$@"; do [ -e "$f" ] && cp -n "$f" $C/$h/ |
 seed onnx $F/*.onnx
 seed keras_json $F/keras_dense.json
 seed keras_h5 $F/keras_dense_full.h5
+seed keras3 $F/keras3/keras_dense.keras
 seed config examples/*.yml bench/*.yml
 printf 'InputPrecision: ap_fixed<12,4>\nThresholdPrecision: ap_fixed<18,8>\nScorePrecision: ap_fixed<18,8>\nProjectName: bdt\n' > $C/config/trees.yml
 seed xgboost $F/xgb_small4.json
@@ -64,7 +66,7 @@ for h in $HARNESSES; do
   env_opts="TACHYON_FUZZ_WEIGHTS=$F/keras_dense_weights.h5"
   asan=detect_leaks=0
   extra=()
-  if [ $h = keras_h5 ]; then
+  if [ $h = keras_h5 ] || [ $h = keras3 ]; then
     # libhdf5 1.10.8 itself crashes on some corrupt files (the CLI reads H5 in a child
     # process for that reason, util/CrashIsolation.h). Fork mode keeps fuzzing past those
     # crashes; each one is then replayed below and must crash inside libhdf5, not Tachyon.
@@ -88,7 +90,8 @@ for h in $HARNESSES; do
     rate=$(grep -o 'exec/s [0-9]*' "$log" | tail -1 | grep -o '[0-9]*$' || true)
   fi
   result=ok
-  if [ $h = keras_h5 ]; then
+  if [ $h = keras_h5 ] || [ $h = keras3 ]; then
+    ext=.h5; [ $h = keras3 ] && ext=.keras
     # Every sanitizer report in the log must point into libhdf5 (its first frame outside
     # libc and the sanitizer runtime); replaying one input alone may not crash, since
     # libhdf5 keeps state across files in one process.
@@ -104,11 +107,11 @@ for h in $HARNESSES; do
       if [ -x build/tachyon ]; then
         for a in $B/artifacts/$h-run/crash-* $B/artifacts/$h-run/oom-* $B/artifacts/$h-run/timeout-*; do
           [ -e "$a" ] || continue
-          case "$a" in *.h5|*.cli|*.report) continue ;; esac
-          cp "$a" "$a.h5"
-          set +e; build/tachyon info "$a.h5" >"$a.cli" 2>&1; st=$?; set -e
+          case "$a" in *.h5|*.keras|*.cli|*.report) continue ;; esac
+          cp "$a" "$a$ext"
+          set +e; build/tachyon info "$a$ext" >"$a.cli" 2>&1; st=$?; set -e
           if [ $st -gt 1 ] || { [ $st -eq 1 ] && ! grep -q '^tachyon: error: ' "$a.cli"; }; then
-            result="FAILED: the CLI did not handle $a.h5 (status $st), see $a.cli"; failed=1; break
+            result="FAILED: the CLI did not handle $a$ext (status $st), see $a.cli"; failed=1; break
           fi
         done
       fi

@@ -220,7 +220,9 @@ def main():
                         for s in ZOO_SOURCES]
         for arch_path, weights_path, name in sources:
             if not os.path.exists(arch_path):
-                sys.exit("make_keras3_fixtures.py: %s is missing: run the other fixture scripts first" % arch_path)
+                # tests/test_keras3.cpp makes every source first; the fuzz seeds need only one.
+                print("make_keras3_fixtures.py: skipping %s (not made yet)" % arch_path, file=sys.stderr)
+                continue
             with open(arch_path) as f:
                 arch = json.load(f)
             weights = keras2_weights(weights_path)

@@ -33,6 +33,8 @@ Graph loadOnnx(const std::string& path);
 Graph loadKeras(const std::string& jsonPath, const std::string& h5Path);
 // A Keras 3 `.keras` archive (zip of config.json and model.weights.h5).
 Graph loadKeras3(const std::string& path);
+// Without the trial read in a child process, for the fuzz harness (as loadKerasInProcess).
+Graph loadKeras3InProcess(const std::string& path);
 // The same read without the trial in a child process (see util/CrashIsolation.h): for the
 // fuzz harness, which needs libhdf5 in its own process to see coverage and crashes.
 Graph loadKerasInProcess(const std::string& jsonPath, const std::string& h5Path);

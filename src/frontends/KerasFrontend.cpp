@@ -1285,6 +1285,8 @@ Graph loadKeras3(const std::string& path) {
     return archive.read();
 }
 
+Graph loadKeras3InProcess(const std::string& path) { return Keras3Archive(path).read(); }
+
 Graph loadKeras(const std::string& jsonPath, const std::string& h5Path) {
     // libhdf5 crashes on some corrupt files; the first read is a trial in a child process.
     const std::string ext = std::filesystem::path(jsonPath).extension().string();
