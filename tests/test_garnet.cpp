@@ -177,6 +177,11 @@ TEST(GarNet, IntermediateTypesConfigurable) {
         emu.runFixed(d.x.data(), d.rows, raw.data(), nullptr);
         EXPECT_NE(raw, ref);
     }
+    // By layer type too (hls4ml's class names): GarNet for both classes, GarNetStack for stacks.
+    EXPECT_EQ(garnetLayer(loadFixture("garnet_mean", "LayerType:\n  GarNet:\n    Precision:\n      aggr: ap_fixed<20,9>\n"))
+                  .type("aggr").str(), "ap_fixed<20,9>");
+    EXPECT_EQ(garnetLayer(loadFixture("garnet_stack3", "LayerType:\n  GarNetStack:\n    Precision:\n      norm: ap_ufixed<9,1>\n"))
+                  .type("norm").str(), "ap_ufixed<9,1>");
     const std::string e = errorOf([] { Config::parse("LayerName:\n  gar:\n    Precision:\n      edge_weights: ap_fixed<8,1>\n", "cfg.yml"); });
     EXPECT_NE(e.find("edge_weights"), std::string::npos) << e;
     EXPECT_NE(e.find("edge_weight_aggr"), std::string::npos) << e;

@@ -269,6 +269,7 @@ const std::map<std::string, std::string>& typeAliases() {
         {"Transpose", "Transpose"}, {"Permute", "Transpose"}, {"Concatenate", "Concatenate"},
         {"Merge", "Merge"}, {"Add", "Add"}, {"Subtract", "Subtract"}, {"Multiply", "Multiply"},
         {"Average", "Average"}, {"Maximum", "Maximum"}, {"Minimum", "Minimum"},
+        {"GarNet", "GarNet"}, {"GarNetStack", "GarNetStack"},
     };
     return m;
 }
@@ -278,7 +279,7 @@ const std::map<std::string, std::string>& typeAliases() {
 bool isOtherHls4mlType(const std::string& t) {
     static const std::set<std::string> s = {
         "Conv2DBatchnorm", "QConv2DBatchnorm", "SeparableConv1D", "SeparableConv2D", "Dot", "MatMul", "Einsum", "EinsumDense", "Embedding", "SimpleRNN",
-        "LSTM", "GRU", "QSimpleRNN", "QLSTM", "QGRU", "Bidirectional", "TimeDistributed", "GarNet", "GarNetStack",
+        "LSTM", "GRU", "QSimpleRNN", "QLSTM", "QGRU", "Bidirectional", "TimeDistributed",
         "LayerNormalization", "Quant", "BipolarQuant", "ApplyAlpha", "Constant", "Dropout", "TernaryTanh",
         "PReLU", "ThresholdedReLU", "FixedPointQuantizer", "UnaryLUT", "BinaryDense", "TernaryDense",
         "Clone", "Repack", "BroadcastStream", "IFNeuron"};
