@@ -156,6 +156,24 @@ TEST(GarNet, VertexCountTypeAndMasking) {
     EXPECT_TRUE(anyNonZero);
 }
 
+// The edge-weight table (ap_fixed<12,4> distance, ap_ufixed<10,0> weights): one entry per bit
+// pattern of the distance, exp(-d^2) truncated to 10 bits, entry 0 hls4ml's saturated 1.
+TEST(GarNet, EdgeWeightTable) {
+    Graph g = loadFixture("garnet_mean");
+    Emulator emu(g);
+    const GarNetConstants& c = emu.garnetConstants("gar");
+    ASSERT_EQ(c.edgeWeightTable.size(), 4096u);
+    EXPECT_EQ(c.edgeWeightTable[0], 1023);                                     // 1 - 2^-10
+    EXPECT_EQ(c.edgeWeightTable[256], int64_t(std::floor(std::exp(-1.0) * 1024)));   // d = 1
+    EXPECT_EQ(c.edgeWeightTable[4096 - 256], c.edgeWeightTable[256]);        // d = -1
+    EXPECT_EQ(c.edgeWeightTable[128], int64_t(std::floor(std::exp(-0.25) * 1024)));  // d = 0.5
+    EXPECT_EQ(c.edgeWeightTable[2047], 0);                                     // d just below 8
+    EXPECT_EQ(c.edgeWeightTable[2048], 0);                                     // d = -8
+    ASSERT_EQ(c.norm.size(), 1u);
+    EXPECT_EQ(g.at("gar").type("norm").str(), "ap_ufixed<15,1,AP_RND,AP_SAT>");
+    EXPECT_EQ(c.norm[0], 1 << 10);   // 1/16 with 14 fractional bits
+}
+
 // Each intermediate type is read from the configuration by its hls4ml name; narrowing one
 // changes the outputs, an unknown name is an error of the file.
 TEST(GarNet, IntermediateTypesConfigurable) {

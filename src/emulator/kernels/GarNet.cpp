@@ -107,9 +107,9 @@ public:
             data.assign(in[0] + r * size_t(V * nIn), in[0] + (r + 1) * size_t(V * nIn));
             // n = the count truncated to an integer, clamped to [0, V].
             const int64_t nRaw = int64_t(in[1][r]);
-            const int64_t nInt = nT.frac() > 0 ? (nRaw >= 0 ? nRaw >> nT.frac() : 0)
-                                               : nRaw * (int64_t(1) << std::min(-nT.frac(), 40));
-            const int n = int(std::clamp<int64_t>(nInt, 0, V));
+            const Int128 nInt = nT.frac() > 0 ? Int128(nRaw >= 0 ? nRaw >> nT.frac() : 0)
+                                              : Int128(nRaw) * (Int128(1) << -nT.frac());   // |raw| < 2^48
+            const int n = int(std::clamp<Int128>(nInt, 0, V));
             const int64_t norm = a_.meanByNvert ? c.norm[size_t(n)] : c.norm[0];
             double* y = out + r * outPerRow;
             for (size_t k = 0; k < c.sublayers.size(); ++k) {
