@@ -172,10 +172,24 @@ ProfileReport profile(const Model& m, const double* x, size_t rows, int threads)
     std::vector<std::map<std::string, Acc>> acc(L);
     for (size_t k = 0; k < L; ++k) {
         const Layer& l = g.layers[k];
-        for (const auto& [var, values] : l.params) {
-            Acc& a = acc[k][var];
-            if (l.hasType(var)) a.type = &l.type(var);
-            for (double v : values) a.add(v);
+        if (l.kind == LayerKind::GarNet) {
+            // The constants GarNet computes with (hls4ml's contracted form, typed by name).
+            for (const GarNetSublayerWeights& w : garnetSublayerWeights(l))
+                for (const auto& [var, values] : {std::pair{"input_transform_weights", &w.inputTransformWeights},
+                                                  std::pair{"input_transform_biases", &w.inputTransformBiases},
+                                                  std::pair{"aggregator_distance_weights", &w.aggregatorDistanceWeights},
+                                                  std::pair{"aggregator_distance_biases", &w.aggregatorDistanceBiases},
+                                                  std::pair{"output_transform_biases", &w.outputTransformBiases}}) {
+                    Acc& a = acc[k][var];
+                    if (l.hasType(var)) a.type = &l.type(var);
+                    for (double v : *values) a.add(v);
+                }
+        } else {
+            for (const auto& [var, values] : l.params) {
+                Acc& a = acc[k][var];
+                if (l.hasType(var)) a.type = &l.type(var);
+                for (double v : values) a.add(v);
+            }
         }
         if (isMac(l) && l.hasType("accum")) acc[k]["accum"].type = &l.type("accum");
         if (l.hasType("result")) acc[k]["result"].type = &l.type("result");
@@ -264,8 +278,12 @@ std::string ProfileReport::table() const {
     std::ostringstream os;
     os << "profile of " << model << " on " << rows << " calibration rows (float values against the types)\n";
     int w = 6;
-    for (const LayerProfile& l : layers) w = std::max(w, int(l.name.size()) + 2);
-    os << std::left << std::setw(w) << "layer" << std::setw(8) << "var" << std::setw(30) << "type" << std::setw(24)
+    int vw = 8;   // the variable column fits the longest name (GarNet's constants)
+    for (const LayerProfile& l : layers) {
+        w = std::max(w, int(l.name.size()) + 2);
+        for (const VarProfile& v : l.vars) vw = std::max(vw, int(v.var.size()) + 2);
+    }
+    os << std::left << std::setw(w) << "layer" << std::setw(vw) << "var" << std::setw(30) << "type" << std::setw(24)
        << "float range" << std::setw(20) << "log2|v| min/med/max" << std::right << std::setw(10) << "overflow"
        << std::setw(10) << "<lsb" << std::setw(10) << "emulated" << "\n";
     for (const LayerProfile& l : layers)
@@ -276,7 +294,7 @@ std::string ProfileReport::table() const {
                 lq << std::fixed << std::setprecision(1) << v.log2q[0] << "/" << v.log2q[2] << "/" << v.log2q[4];
             else
                 lq << "-";
-            os << std::left << std::setw(w) << l.name << std::setw(8) << v.var << std::setw(30)
+            os << std::left << std::setw(w) << l.name << std::setw(vw) << v.var << std::setw(30)
                << (v.type.empty() ? "-" : v.type) << std::setw(24) << range << std::setw(20) << lq.str() << std::right
                << std::setw(10) << v.overflow << std::setw(10) << v.belowLsb << std::setw(10)
                << (v.var == "result" || v.var == "accum" ? std::to_string(v.emulatedOverflow) : "-") << "\n";

@@ -25,7 +25,12 @@ const std::set<std::string> kPrecisionVars = {"default", "maximum", "result",   
                                               "bias",    "scale",   "shift",     "table",     "exp_table",
                                               "inv_table", "inv_inp", "param",   "slope",
                                               // recurrent layers (hls4ml names)
-                                              "state", "recurrent_weight", "recurrent_bias"};
+                                              "state", "recurrent_weight", "recurrent_bias",
+                                              // GarNet (hls4ml names)
+                                              "distance", "edge_weight", "edge_weight_aggr", "aggr", "norm",
+                                              "input_transform_weights", "input_transform_biases",
+                                              "aggregator_distance_weights", "aggregator_distance_biases",
+                                              "output_transform_biases"};
 // `auto` is hls4ml's "infer it"; not allowed for the fallback types themselves.
 bool autoAllowed(const std::string& var) { return var != "default" && var != "maximum"; }
 
@@ -123,7 +128,10 @@ void parsePrecision(const Ctx& c, const YAML::Node& v, const std::string& at, La
         const std::string where = at + "." + var;
         if (!kPrecisionVars.count(var))
             c.fail(where, "unknown precision variable (expected one of result, accum, weight, bias, scale, shift, "
-                          "table, exp_table, inv_table, inv_inp, param, slope, default, maximum)");
+                          "table, exp_table, inv_table, inv_inp, param, slope, state, recurrent_weight, "
+                          "recurrent_bias, distance, edge_weight, edge_weight_aggr, aggr, norm, "
+                          "input_transform_weights, input_transform_biases, aggregator_distance_weights, "
+                          "aggregator_distance_biases, output_transform_biases, default, maximum)");
         const std::string t = scalar(c, pv.second, where);
         checkType(c, t, where, autoAllowed(var));
         lc.precision[var] = t;
@@ -261,6 +269,7 @@ const std::map<std::string, std::string>& typeAliases() {
         {"Transpose", "Transpose"}, {"Permute", "Transpose"}, {"Concatenate", "Concatenate"},
         {"Merge", "Merge"}, {"Add", "Add"}, {"Subtract", "Subtract"}, {"Multiply", "Multiply"},
         {"Average", "Average"}, {"Maximum", "Maximum"}, {"Minimum", "Minimum"},
+        {"GarNet", "GarNet"}, {"GarNetStack", "GarNetStack"},
     };
     return m;
 }
@@ -270,7 +279,7 @@ const std::map<std::string, std::string>& typeAliases() {
 bool isOtherHls4mlType(const std::string& t) {
     static const std::set<std::string> s = {
         "Conv2DBatchnorm", "QConv2DBatchnorm", "SeparableConv1D", "SeparableConv2D", "Dot", "MatMul", "Einsum", "EinsumDense", "Embedding", "SimpleRNN",
-        "LSTM", "GRU", "QSimpleRNN", "QLSTM", "QGRU", "Bidirectional", "TimeDistributed", "GarNet", "GarNetStack",
+        "LSTM", "GRU", "QSimpleRNN", "QLSTM", "QGRU", "Bidirectional", "TimeDistributed",
         "LayerNormalization", "Quant", "BipolarQuant", "ApplyAlpha", "Constant", "Dropout", "TernaryTanh",
         "PReLU", "ThresholdedReLU", "FixedPointQuantizer", "UnaryLUT", "BinaryDense", "TernaryDense",
         "Clone", "Repack", "BroadcastStream", "IFNeuron"};
@@ -452,7 +461,9 @@ void concretiseAutos(const Layer& layer, LayerConfig& lc, const std::string& sou
         return it != lc.precision.end() && it->second == "auto";
     };
     // Helper types (tables, parameters): `auto` = Tachyon's default for them.
-    for (const char* var : {"table", "exp_table", "inv_table", "inv_inp", "param", "slope"})
+    for (const char* var : {"table", "exp_table", "inv_table", "inv_inp", "param", "slope", "distance", "edge_weight",
+                            "edge_weight_aggr", "aggr", "norm", "input_transform_weights", "input_transform_biases",
+                            "aggregator_distance_weights", "aggregator_distance_biases", "output_transform_biases"})
         if (isAuto(var)) lc.precision.erase(var);
     // hls4ml's Distributed_Arithmetic computes the dot products exactly: no accumulator cast.
     if (isMac(layer) && lc.strategy == "Distributed_Arithmetic") lc.precision["accum"] = "auto";

@@ -299,6 +299,9 @@ const SoftmaxTables* Emulator::softmaxTables(const std::string& l) const {
     const Kernel& k = findKernel(*impl_, l);
     return k.constants().hasSoftmax ? &k.constants().softmax : nullptr;
 }
+const GarNetConstants& Emulator::garnetConstants(const std::string& l) const {
+    return findKernel(*impl_, l).constants().garnet;
+}
 const FixedType& Emulator::inputType(const std::string& l) const { return findKernel(*impl_, l).inputs().at(0).type; }
 
 }  // namespace tachyon

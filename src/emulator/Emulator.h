@@ -17,6 +17,22 @@
 
 namespace tachyon {
 
+// A GarNet layer's quantised constants (docs/semantics.md, "GarNet"), per sublayer in
+// hls4ml's order ([o][a][x], [o][a], [a][x], [a], [o]), as raws of the layer's
+// input_transform_weights, ..., output_transform_biases types.
+struct GarNetConstants {
+    struct Sublayer {
+        std::vector<int64_t> inputTransformWeights, inputTransformBiases, aggregatorDistanceWeights,
+            aggregatorDistanceBiases, outputTransformBiases;
+    };
+    std::vector<Sublayer> sublayers;
+    // exp(-d^2) as raws of edge_weight, indexed by the raw bits of d (a distance value)
+    // read as an unsigned integer: 2^width(distance) entries.
+    std::vector<int64_t> edgeWeightTable;
+    // Raws of norm: 1/n at index n = 0..V (0 at n = 0) with mean_by_nvert, else {1/V}.
+    std::vector<int64_t> norm;
+};
+
 // Per-layer counts of values that did not fit their type (summed over the batch).
 struct LayerStats {
     std::string layer;
@@ -66,6 +82,7 @@ public:
     const std::vector<int64_t>& paramRaw(const std::string& layer) const;
     const LookupTable* activationTable(const std::string& layer) const;
     const SoftmaxTables* softmaxTables(const std::string& layer) const;
+    const GarNetConstants& garnetConstants(const std::string& layer) const;
     // Type of the values a layer reads (its producer's result type).
     const FixedType& inputType(const std::string& layer) const;
 

@@ -36,6 +36,7 @@ struct LayerConstants {
     // `recurrent_activation` over the accumulator (size 0 when the function needs none).
     std::vector<int64_t> recurrentWeight, recurrentBias;
     LookupTable actTable, stateActTable, recurrentTable;
+    GarNetConstants garnet;   // GarNet layers
 };
 
 class Kernel {

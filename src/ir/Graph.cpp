@@ -217,6 +217,43 @@ std::string shapeString(const Shape& shape) {
     return s.empty() ? "scalar" : s;
 }
 
+std::vector<GarNetSublayerWeights> garnetSublayerWeights(const Layer& l) {
+    const auto& a = l.as<GarNetAttrs>();
+    std::vector<GarNetSublayerWeights> out;
+    int nIn = a.nInFeatures;
+    for (size_t k = 0; k < a.nFilters.size(); ++k) {
+        const std::string s = std::to_string(k);
+        const int P = a.nPropagate[k], A = a.nAggregators[k], F = a.nFilters[k];
+        const auto& flrW = l.param("FLR" + s + "_kernel");
+        const auto& flrB = l.param("FLR" + s + "_bias");
+        const auto& sW = l.param("S" + s + "_kernel");
+        const auto& oW = l.param("Fout" + s + "_kernel");
+        GarNetSublayerWeights w;
+        w.nIn = nIn, w.nAggregators = A, w.nOut = F;
+        w.inputTransformWeights.assign(size_t(F) * A * nIn, 0.0);
+        w.inputTransformBiases.assign(size_t(F) * A, 0.0);
+        for (int o = 0; o < F; ++o)
+            for (int q = 0; q < A; ++q) {
+                double bias = 0;
+                for (int p = 0; p < P; ++p) bias += flrB[size_t(p)] * oW[size_t((q * P + p) * F + o)];
+                w.inputTransformBiases[size_t(o * A + q)] = bias;
+                for (int x = 0; x < nIn; ++x) {
+                    double acc = 0;
+                    for (int p = 0; p < P; ++p) acc += flrW[size_t(x * P + p)] * oW[size_t((q * P + p) * F + o)];
+                    w.inputTransformWeights[(size_t(o) * A + q) * nIn + x] = acc;
+                }
+            }
+        w.aggregatorDistanceWeights.assign(size_t(A) * nIn, 0.0);
+        for (int q = 0; q < A; ++q)
+            for (int x = 0; x < nIn; ++x) w.aggregatorDistanceWeights[size_t(q * nIn + x)] = sW[size_t(x * A + q)];
+        w.aggregatorDistanceBiases = l.param("S" + s + "_bias");
+        w.outputTransformBiases = l.param("Fout" + s + "_bias");
+        out.push_back(std::move(w));
+        nIn = F;
+    }
+    return out;
+}
+
 namespace {
 
 // Expected number of values of each trained constant of a layer.

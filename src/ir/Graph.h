@@ -145,6 +145,18 @@ struct GarNetAttrs {
     bool stack = false;            // GarNetStack (Keras class)
 };
 
+// One GarNet sublayer's constants in the form hls4ml's GarNet HLS computes with
+// (docs/semantics.md, "GarNet"): the input transform (FLR) contracted with the output
+// kernel (Fout), which linearity allows, and the distance (S) and output bias terms.
+struct GarNetSublayerWeights {
+    int nIn = 0, nAggregators = 0, nOut = 0;
+    std::vector<double> inputTransformWeights;      // [o][a][x] = sum_p FLR_w[x][p] Fout_w[a*P+p][o]
+    std::vector<double> inputTransformBiases;       // [o][a]    = sum_p FLR_b[p] Fout_w[a*P+p][o]
+    std::vector<double> aggregatorDistanceWeights;  // [a][x]    = S_w[x][a]
+    std::vector<double> aggregatorDistanceBiases;   // [a]       = S_b[a]
+    std::vector<double> outputTransformBiases;      // [o]       = Fout_b[o]
+};
+
 // A quantiser that quantisation-aware training put into the model (QKeras activation
 // quantisers, HGQ FixedPointQuantizer, QONNX Quant/BipolarQuant/MultiThreshold); see
 // docs/semantics.md. Float mode applies the same quantiser to the double value.
@@ -286,6 +298,9 @@ struct Graph {
 struct MacDims { int nIn = 0, nOut = 0; };
 MacDims macDims(const Layer& l);
 bool isMac(const Layer& l);
+
+// GarNet's constants per sublayer in hls4ml's form (GarNetSublayerWeights above).
+std::vector<GarNetSublayerWeights> garnetSublayerWeights(const Layer& garnet);
 
 // The hls4ml class name of a layer ("Dense", "Conv2D", "MaxPooling1D", "Add", ...), used
 // for LayerType configuration and in generated code comments.

@@ -41,6 +41,45 @@ FixedType autoAccumulator(const Layer& l, const FixedType& in) {
     return t;
 }
 
+FixedType garnetConstantType(const std::vector<double>& values) {
+    // hls4ml's rule for its GarNet constants: just enough integer bits for the largest
+    // magnitude (one more at an exact power of two, plus the sign when any is negative),
+    // ten fractional bits, rounded and saturated.
+    double maxAbs = 0, minValue = 0;
+    for (double v : values) maxAbs = std::max(maxAbs, std::fabs(v)), minValue = std::min(minValue, v);
+    const bool isSigned = minValue < 0;
+    int integer = 1;
+    if (maxAbs > 0) {
+        const double l2 = std::log2(maxAbs);
+        integer = std::max(0, int(std::ceil(l2)));
+        if (integer == int(std::floor(l2))) ++integer;
+        integer += isSigned;
+    }
+    FixedType t = FixedType::fixed(integer + 10, integer, isSigned);
+    t.quant = Quant::RND;
+    t.overflow = Overflow::SAT;
+    return t;
+}
+
+std::vector<std::pair<std::string, FixedType>> garnetDefaultTypes(const GarNetAttrs& a, const FixedType& in) {
+    int vBits = 0;   // ceil(log2 V): sums over V vertices grow by this many integer bits
+    while ((1 << vBits) < a.nVertices) ++vBits;
+    const int inInteger = in.integer + (in.isSigned ? 0 : 1);
+    const int frac = std::max(10, in.frac());
+    auto fixed = [](int w, int i, bool s, Quant q, Overflow o) {
+        FixedType t = FixedType::fixed(w, i, s);
+        t.quant = q, t.overflow = o;
+        return t;
+    };
+    return {
+        {"distance", fixed(12, 4, true, Quant::TRN, Overflow::SAT)},         // hls4ml's, 4096-entry table
+        {"edge_weight", fixed(10, 0, false, Quant::TRN, Overflow::WRAP)},    // hls4ml's
+        {"edge_weight_aggr", fixed(vBits + 10, vBits, false, Quant::TRN, Overflow::WRAP)},
+        {"aggr", fixed(inInteger + vBits + frac, inInteger + vBits, true, Quant::TRN, Overflow::WRAP)},
+        {"norm", fixed(1 + vBits + 10, 1, false, Quant::RND, Overflow::SAT)},  // 1/V exact, 1/n rounded
+    };
+}
+
 namespace {
 
 // Types that quantisation-aware training fixed (Layer::trained, set by the frontends from
@@ -106,6 +145,16 @@ void assignPrecision(Graph& g, const Config& cfg) {
         const bool movesOnly = l.kind == LayerKind::Reshape || l.kind == LayerKind::Transpose ||
                                l.kind == LayerKind::Pad || l.kind == LayerKind::Resize;
         l.precision["result"] = movesOnly ? *inT : typed("result");
+        if (l.kind == LayerKind::Input && !cfg.byName.count(l.name)) {
+            // A GarNet vertex count is an integer in [0, V]: by default an unsigned integer
+            // type that holds V (the model default would wrap it: ap_fixed<16,6> stops at 32).
+            for (const Layer* c : g.consumers(l.name))
+                if (c->kind == LayerKind::GarNet && c->inputs.size() > 1 && c->inputs[1] == l.name) {
+                    int bits = 1;
+                    while ((1 << bits) <= c->as<GarNetAttrs>().nVertices) ++bits;
+                    l.precision["result"] = FixedType::parse("ap_uint<" + std::to_string(bits) + ">");
+                }
+        }
         switch (l.kind) {
         case LayerKind::Dense:
         case LayerKind::Conv:
@@ -129,12 +178,23 @@ void assignPrecision(Graph& g, const Config& cfg) {
             }
             break;
         }
-        case LayerKind::GarNet:
-            l.precision["weight"] = typed("weight");
-            l.precision["bias"] = typed("bias");
-            l.precision["accum"] = text("accum") == "auto" ? typed("result") : typed("accum");
-            helper("table", defaultTableType());
+        case LayerKind::GarNet: {
+            // hls4ml's GarNet variables (docs/semantics.md, "GarNet"): constants typed from
+            // their values as hls4ml does, intermediates from the input type and V.
+            const auto weights = garnetSublayerWeights(l);
+            auto constant = [&](const std::string& var, std::vector<double> GarNetSublayerWeights::*member) {
+                std::vector<double> all;
+                for (const auto& w : weights) all.insert(all.end(), (w.*member).begin(), (w.*member).end());
+                helper(var, garnetConstantType(all));
+            };
+            constant("input_transform_weights", &GarNetSublayerWeights::inputTransformWeights);
+            constant("input_transform_biases", &GarNetSublayerWeights::inputTransformBiases);
+            constant("aggregator_distance_weights", &GarNetSublayerWeights::aggregatorDistanceWeights);
+            constant("aggregator_distance_biases", &GarNetSublayerWeights::aggregatorDistanceBiases);
+            constant("output_transform_biases", &GarNetSublayerWeights::outputTransformBiases);
+            for (const auto& [var, t] : garnetDefaultTypes(l.as<GarNetAttrs>(), *inT)) helper(var, t);
             break;
+        }
         case LayerKind::MatMul:
             // As the recurrent layers: no weights to size an exact accumulator from at
             // configuration time, so `auto` means the result type.

@@ -30,4 +30,10 @@ void runPipeline(Graph& g, const Config& cfg);
 // type `in` (interval arithmetic over the quantised weights). Used by `accum: auto`.
 FixedType autoAccumulator(const Layer& l, const FixedType& in);
 
+// GarNet (docs/semantics.md, "GarNet"): hls4ml's type for a constant array with these
+// values, and the default intermediate types (distance, edge_weight, edge_weight_aggr,
+// aggr, norm) for a layer whose vertex data has type `in`.
+FixedType garnetConstantType(const std::vector<double>& values);
+std::vector<std::pair<std::string, FixedType>> garnetDefaultTypes(const GarNetAttrs& a, const FixedType& in);
+
 }  // namespace tachyon

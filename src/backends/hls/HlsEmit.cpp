@@ -13,6 +13,13 @@
 
 namespace tachyon::hls {
 
+std::string header(const std::string& id, const std::string& what, const std::string& body) {
+    std::string guard;
+    for (char c : id + "_" + what + "_H_") guard += char(std::toupper(static_cast<unsigned char>(c)));
+    return "// Written by Tachyon: constants of layer " + id + ", quantised by the emulator.\n#ifndef " +
+           guard + "\n#define " + guard + "\n\n#include \"../parameters.h\"\n\n" + body + "\n#endif\n";
+}
+
 namespace {
 
 std::string layerError(const Layer& l, const std::string& why) {
@@ -35,25 +42,6 @@ int bitsFor(int64_t maxValue) {
 // The raw-integer type of a fixed-point type: same width and signedness.
 std::string rawIntType(const FixedType& t) {
     return std::string(t.isSigned ? "ap_int<" : "ap_uint<") + std::to_string(t.width) + ">";
-}
-
-// `static const T name[n] = { ... };` with `perLine` values per line.
-template <class F>
-std::string constArray(const std::string& type, const std::string& name, size_t n, size_t perLine, F value) {
-    std::ostringstream os;
-    os << "static const " << type << " " << name << "[" << n << "] = {";
-    for (size_t k = 0; k < n; ++k) {
-        os << (k % perLine == 0 ? "\n    " : " ") << value(k) << (k + 1 < n ? "," : "");
-    }
-    os << "\n};\n";
-    return os.str();
-}
-
-std::string header(const std::string& id, const std::string& what, const std::string& body) {
-    std::string guard;
-    for (char c : id + "_" + what + "_H_") guard += char(std::toupper(static_cast<unsigned char>(c)));
-    return "// Written by Tachyon: constants of layer " + id + ", quantised by the emulator.\n#ifndef " +
-           guard + "\n#define " + guard + "\n\n#include \"../parameters.h\"\n\n" + body + "\n#endif\n";
 }
 
 struct ParamsText {
@@ -854,8 +842,8 @@ LayerCode emitLayer(const Layer& l, const std::string& id, const LayerInputs& in
     case LayerKind::Merge:
     case LayerKind::Concatenate: emitMultiInput(l, in, c, p); break;
     case LayerKind::Quantize: emitQuantize(l, in, c, p); break;
+    case LayerKind::GarNet: emitGarNet(l, in, emu, c); return c;   // HlsGarNet.cpp
     case LayerKind::Recurrent:
-    case LayerKind::GarNet:
     case LayerKind::MatMul:
     case LayerKind::LayerNorm:
         throw Error(layerError(l, hlsClassName(l) + " layers are not supported by the HLS backend yet "

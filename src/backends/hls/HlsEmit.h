@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,24 @@ struct LayerInputs {
     std::vector<Shape> shapes;
     std::vector<std::string> keys;
 };
+
+// `static const T name[n] = { ... };` with `perLine` values per line.
+template <class F>
+std::string constArray(const std::string& type, const std::string& name, size_t n, size_t perLine, F value) {
+    std::ostringstream os;
+    os << "static const " << type << " " << name << "[" << n << "] = {";
+    for (size_t k = 0; k < n; ++k) {
+        os << (k % perLine == 0 ? "\n    " : " ") << value(k) << (k + 1 < n ? "," : "");
+    }
+    os << "\n};\n";
+    return os.str();
+}
+
+// A constants header for firmware/weights/ (include guard, parameters.h included).
+std::string header(const std::string& id, const std::string& what, const std::string& body);
+
+// GarNet / GarNetStack (HlsGarNet.cpp): typedefs, config and constants of layer `l`.
+void emitGarNet(const Layer& l, const LayerInputs& in, const Emulator& emu, LayerCode& c);
 
 LayerCode emitLayer(const Layer& l, const std::string& id, const LayerInputs& in, const Emulator& emu);
 

@@ -1,14 +1,21 @@
-// GarNet / GarNetStack (simplified form of hls4ml's contrib/garnet.py), float mode:
-// docs/semantics.md, "GarNet". Input 0 holds the vertex features [V][F], input 1 the
-// vertex count n (cast to an integer as Keras does: truncated, clamped to [0, V]).
-// Per sublayer, on data d:
+// GarNet / GarNetStack (simplified form of hls4ml's contrib/garnet.py): docs/semantics.md,
+// "GarNet". Input 0 holds the vertex features [V][F], input 1 the vertex count n (cast to
+// an integer as Keras does: truncated, clamped to [0, V]).
+//
+// Float mode, per sublayer, on data d:
 //   feat[v][p] = FLR_b[p] + sum_i d[v][i] FLR_w[i][p]
 //   dist[v][a] = S_b[a] + sum_i d[v][i] S_w[i][a]
 //   e[v][a]    = (v < n) * exp(-dist[v][a]^2)
 //   agg[a][p]  = sum_v e[v][a] feat[v][p] / (mean_by_nvert ? n : V)
 //   out[v][f]  = (v < n) * (Fout_b[f] + sum_{a,p} e[v][a] agg[a][p] Fout_w[a*P+p][f])
 // then the collapse over vertices: mean (/V), sum or max; none keeps [V][filters].
-// Fixed-point emulation of GarNet is not implemented: fixed() refuses with an error.
+//
+// Fixed mode computes the same in the arithmetic of hls4ml's GarNet HLS (nnet_garnet.h):
+// the input transform contracted into the output kernel, an exp(-d^2) table indexed by
+// the distance's bits, means as sums times a `norm` constant, and a cast after every
+// step; the generated HLS (nnet_garnet.h of this project) does the same, operation for
+// operation.
+#include "emulator/Cast.h"
 #include "emulator/Kernel.h"
 
 #include "util/Error.h"
@@ -22,11 +29,174 @@ namespace {
 
 class GarNetKernel : public Kernel {
 public:
-    GarNetKernel(const Layer& l, std::vector<KernelInput> ins) : Kernel(l, std::move(ins)) { a_ = l.as<GarNetAttrs>(); }
+    GarNetKernel(const Layer& l, std::vector<KernelInput> ins) : Kernel(l, std::move(ins)) {
+        a_ = l.as<GarNetAttrs>();
+        const auto fail = [&](const std::string& why) {
+            throw Error("layer '" + l.name + "' (" + hlsClassName(l) + "): fixed point: " + why);
+        };
+        // hls4ml's GarNet HLS collapses by the mean or not at all; a mean with
+        // mean_by_nvert divides by n there but by 1 in Keras: neither has one answer.
+        if (a_.collapse == "sum" || a_.collapse == "max")
+            fail("collapse '" + a_.collapse + "' is not supported (hls4ml's GarNet has mean or none); run it in float mode");
+        if (a_.collapse == "mean" && a_.meanByNvert)
+            fail("collapse 'mean' with mean_by_nvert is not supported (Keras divides the sum by 1, hls4ml by the "
+                 "vertex count); run it in float mode");
+        for (const char* v : {"distance", "edge_weight", "edge_weight_aggr", "aggr", "norm", "input_transform_weights",
+                              "input_transform_biases", "aggregator_distance_weights", "aggregator_distance_biases",
+                              "output_transform_biases", "result"})
+            if (!l.hasType(v)) fail(std::string("no ") + v + " precision");
+        distT_ = l.type("distance");
+        edgeT_ = l.type("edge_weight");
+        edgeSumT_ = l.type("edge_weight_aggr");
+        aggrT_ = l.type("aggr");
+        normT_ = l.type("norm");
+        resT_ = l.type("result");
+        itwT_ = l.type("input_transform_weights");
+        itbT_ = l.type("input_transform_biases");
+        adwT_ = l.type("aggregator_distance_weights");
+        adbT_ = l.type("aggregator_distance_biases");
+        otbT_ = l.type("output_transform_biases");
+        if (distT_.width > 20) fail("the distance type " + distT_.str() + " indexes a 2^width table: at most 20 bits");
+        for (const FixedType* t : {&distT_, &edgeT_, &edgeSumT_, &aggrT_, &normT_, &resT_, &itwT_, &itbT_, &adwT_,
+                                   &adbT_, &otbT_, &ins_[0].type, &ins_[1].type})
+            if (t->width > 48) fail("the GarNet types are limited to 48 bits (" + t->str() + ")");
 
-    void fixed(const std::vector<const double*>&, double*, size_t, LayerStats&) const override {
-        throw Error("layer '" + layer_.name + "' (" + hlsClassName(layer_) +
-                    "): fixed-point emulation of GarNet is not implemented yet; run it in float mode (--float)");
+        GarNetConstants& c = consts_.garnet;
+        for (const GarNetSublayerWeights& w : garnetSublayerWeights(l))
+            c.sublayers.push_back({quantizeAll(w.inputTransformWeights, itwT_), quantizeAll(w.inputTransformBiases, itbT_),
+                                   quantizeAll(w.aggregatorDistanceWeights, adwT_),
+                                   quantizeAll(w.aggregatorDistanceBiases, adbT_),
+                                   quantizeAll(w.outputTransformBiases, otbT_)});
+        // Entry i: the distance whose bits are i. Entry 0 (d = 0, exp = 1) is hls4ml's
+        // saturated 1 of an edge_weight-wide fraction, 1 - 2^-width, so that the default
+        // ap_ufixed<10,0> does not wrap it to 0.
+        const int64_t size = int64_t(1) << distT_.width;
+        c.edgeWeightTable.resize(size_t(size));
+        for (int64_t i = 0; i < size; ++i) {
+            const int64_t raw = distT_.isSigned && i >= size / 2 ? i - size : i;
+            const double d = std::ldexp(double(raw), -distT_.frac());
+            c.edgeWeightTable[size_t(i)] = i == 0 ? int64_t(edgeT_.castRaw((Int128(1) << edgeT_.width) - 1, edgeT_.width))
+                                                  : int64_t(edgeT_.castDouble(std::exp(-d * d)));
+        }
+        if (a_.meanByNvert) {
+            c.norm.assign(size_t(a_.nVertices + 1), 0);
+            for (int n = 1; n <= a_.nVertices; ++n) c.norm[size_t(n)] = int64_t(castRational(normT_, 1, 0, n));
+        } else {
+            c.norm = {int64_t(castRational(normT_, 1, 0, a_.nVertices))};
+        }
+    }
+
+    void fixed(const std::vector<const double*>& in, double* out, size_t rows, LayerStats& st) const override {
+        const GarNetConstants& c = consts_.garnet;
+        const int V = a_.nVertices;
+        const size_t outPerRow = size_t(layer_.outSize());
+        const FixedType& nT = ins_[1].type;
+        uint64_t ov = 0, resOv = 0;
+        // cast<t>(raw * 2^-frac), counting overflows in `count`.
+        auto cast = [](const FixedType& t, Int128 raw, int frac, uint64_t& count) {
+            CastStatus cs;
+            const Int128 r = t.castRaw(raw, frac, &cs);
+            count += cs.overflow;
+            return int64_t(r);
+        };
+        const int64_t tableMask = (int64_t(1) << distT_.width) - 1;
+        std::vector<int64_t> data, next, edge, sumE, sumWF, meanE, meanWF, base;
+        for (size_t r = 0; r < rows; ++r) {
+            FixedType dataT = ins_[0].type;
+            int nIn = a_.nInFeatures;
+            data.assign(in[0] + r * size_t(V * nIn), in[0] + (r + 1) * size_t(V * nIn));
+            // n = the count truncated to an integer, clamped to [0, V].
+            const int64_t nRaw = int64_t(in[1][r]);
+            const Int128 nInt = nT.frac() > 0 ? Int128(nRaw >= 0 ? nRaw >> nT.frac() : 0)
+                                              : Int128(nRaw) * (Int128(1) << -nT.frac());   // |raw| < 2^48
+            const int n = int(std::clamp<Int128>(nInt, 0, V));
+            const int64_t norm = a_.meanByNvert ? c.norm[size_t(n)] : c.norm[0];
+            double* y = out + r * outPerRow;
+            for (size_t k = 0; k < c.sublayers.size(); ++k) {
+                const GarNetConstants::Sublayer& w = c.sublayers[k];
+                const int A = a_.nAggregators[k], F = a_.nFilters[k];
+                const bool last = k + 1 == c.sublayers.size();
+                edge.assign(size_t(V * A), 0);
+                sumE.assign(size_t(A), 0);
+                sumWF.assign(size_t(A * nIn), 0);
+                // Aggregation over the valid vertices.
+                for (int v = 0; v < n; ++v) {
+                    const int64_t* x = data.data() + size_t(v * nIn);
+                    for (int q = 0; q < A; ++q) {
+                        int64_t dist = cast(distT_, w.aggregatorDistanceBiases[size_t(q)], adbT_.frac(), ov);
+                        for (int i = 0; i < nIn; ++i) {
+                            const int64_t incr = cast(distT_, Int128(x[i]) * w.aggregatorDistanceWeights[size_t(q * nIn + i)],
+                                                      dataT.frac() + adwT_.frac(), ov);
+                            dist = cast(distT_, Int128(dist) + incr, distT_.frac(), ov);
+                        }
+                        const int64_t e = c.edgeWeightTable[size_t(dist & tableMask)];
+                        edge[size_t(v * A + q)] = e;
+                        sumE[size_t(q)] = addCast(edgeSumT_, sumE[size_t(q)], edgeSumT_.frac(), e, edgeT_.frac(), ov);
+                        for (int i = 0; i < nIn; ++i) {
+                            const int64_t incr = cast(dataT, Int128(x[i]) * e, dataT.frac() + edgeT_.frac(), ov);
+                            int64_t& s = sumWF[size_t(q * nIn + i)];
+                            s = addCast(aggrT_, s, aggrT_.frac(), incr, dataT.frac(), ov);
+                        }
+                    }
+                }
+                // Means: sums times norm (1/V, or 1/n with mean_by_nvert).
+                meanE.assign(size_t(A), 0);
+                meanWF.assign(size_t(A * nIn), 0);
+                for (int q = 0; q < A; ++q) {
+                    meanE[size_t(q)] = cast(edgeT_, Int128(sumE[size_t(q)]) * norm, edgeSumT_.frac() + normT_.frac(), ov);
+                    for (int i = 0; i < nIn; ++i)
+                        meanWF[size_t(q * nIn + i)] =
+                            cast(aggrT_, Int128(sumWF[size_t(q * nIn + i)]) * norm, aggrT_.frac() + normT_.frac(), ov);
+                }
+                // base[o][a] = meanE[a] * ITB[o][a] + sum_x meanWF[a][x] * ITW[o][a][x]
+                base.assign(size_t(F * A), 0);
+                for (int o = 0; o < F; ++o)
+                    for (int q = 0; q < A; ++q) {
+                        const size_t oa = size_t(o * A + q);
+                        int64_t b = cast(aggrT_, Int128(meanE[size_t(q)]) * w.inputTransformBiases[oa],
+                                         edgeT_.frac() + itbT_.frac(), ov);
+                        for (int i = 0; i < nIn; ++i)
+                            b = addCast(aggrT_, b, aggrT_.frac(),
+                                        Int128(meanWF[size_t(q * nIn + i)]) * w.inputTransformWeights[oa * size_t(nIn) + size_t(i)],
+                                        aggrT_.frac() + itwT_.frac(), ov);
+                        base[oa] = b;
+                    }
+                if (last && a_.collapse == "mean") {
+                    // mean over V of the per-vertex outputs: Fout_b * n / V + sum_a meanE[a] base[o][a]
+                    for (int o = 0; o < F; ++o) {
+                        const int64_t b = cast(aggrT_, w.outputTransformBiases[size_t(o)], otbT_.frac(), ov);
+                        const int64_t bn = cast(aggrT_, Int128(b) * n, aggrT_.frac(), ov);
+                        const int64_t bMean = cast(aggrT_, Int128(bn) * c.norm[0], aggrT_.frac() + normT_.frac(), ov);
+                        int64_t acc = cast(resT_, cast(otbT_, bMean, aggrT_.frac(), ov), otbT_.frac(), resOv);
+                        for (int q = 0; q < A; ++q)
+                            acc = addCast(resT_, acc, resT_.frac(), Int128(meanE[size_t(q)]) * base[size_t(o * A + q)],
+                                          edgeT_.frac() + aggrT_.frac(), resOv);
+                        y[o] = double(acc);
+                    }
+                    break;
+                }
+                // Per-vertex outputs (0 for v >= n): the next sublayer's data, or the layer's.
+                next.assign(size_t(V * F), 0);
+                uint64_t& outOv = last ? resOv : ov;
+                for (int v = 0; v < n; ++v)
+                    for (int o = 0; o < F; ++o) {
+                        int64_t acc = cast(resT_, w.outputTransformBiases[size_t(o)], otbT_.frac(), outOv);
+                        for (int q = 0; q < A; ++q) {
+                            const int64_t incr = cast(resT_, Int128(edge[size_t(v * A + q)]) * base[size_t(o * A + q)],
+                                                      edgeT_.frac() + aggrT_.frac(), outOv);
+                            acc = cast(resT_, Int128(acc) + incr, resT_.frac(), outOv);
+                        }
+                        next[size_t(v * F + o)] = acc;
+                    }
+                data.swap(next);
+                dataT = resT_;
+                nIn = F;
+                if (last)
+                    for (size_t i = 0; i < data.size(); ++i) y[i] = double(data[i]);
+            }
+        }
+        st.accumOverflows += ov;
+        st.resultOverflows += resOv;
     }
 
     void real(const std::vector<const double*>& inputs, double* out, size_t rows) const override {
@@ -101,7 +271,18 @@ public:
     }
 
 private:
+    // cast<t>(a * 2^-fa + b * 2^-fb), exactly: a running sum of type t (frac fa) plus an
+    // increment (frac fb).
+    static int64_t addCast(const FixedType& t, Int128 a, int fa, Int128 b, int fb, uint64_t& count) {
+        const int f = std::max(fa, fb);
+        CastStatus cs;
+        const Int128 r = t.castRaw(a * (Int128(1) << (f - fa)) + b * (Int128(1) << (f - fb)), f, &cs);
+        count += cs.overflow;
+        return int64_t(r);
+    }
+
     GarNetAttrs a_;
+    FixedType distT_, edgeT_, edgeSumT_, aggrT_, normT_, resT_, itwT_, itbT_, adwT_, adbT_, otbT_;
 };
 
 }  // namespace

@@ -1,0 +1,171 @@
+// GarNet / GarNetStack (hls4ml's contrib/garnet.py, simplified, input format "xn"), io_parallel:
+// exactly the fixed-point arithmetic of docs/semantics.md, "GarNet" (the Tachyon emulator is
+// the reference), which is that of hls4ml's GarNet HLS with the vertex loop in one piece:
+// the input transform contracted into the output kernel, edge weights exp(-d^2) read from a
+// table indexed by the bits of the distance, means as sums times `norm` (1/V, or 1/n with
+// mean_by_nvert), and every intermediate converted to its type after each step.
+#ifndef NNET_GARNET_H_
+#define NNET_GARNET_H_
+
+#include "nnet_common.h"
+
+namespace nnet {
+
+struct garnet_config {
+    // Overridden per layer in parameters.h, with the types distance_t, edge_weight_t,
+    // edge_weight_aggr_t, aggr_t, norm_t, input_transform_weights_t, input_transform_biases_t,
+    // aggregator_distance_weights_t, aggregator_distance_biases_t, output_transform_biases_t
+    // and `template <unsigned K> struct sublayer` (n_in, n_aggregators, n_out and the offsets
+    // of sublayer K in the flat constant arrays).
+    static const unsigned n_vertices = 1;
+    static const unsigned n_sublayers = 1;
+    static const unsigned distance_width = 12;   // the edge weight table has 2^distance_width entries
+    static const unsigned n_norm = 1;            // V + 1 with mean_by_nvert (1/n at n), else 1 (1/V)
+    static const bool mean_by_nvert = false;
+    static const bool collapse_mean = false;     // else one output row per vertex
+    static const unsigned reuse_factor = 1;
+};
+
+// The constants of one GarNet layer, flat over its sublayers.
+template <class CONFIG_T>
+struct garnet_constants {
+    const typename CONFIG_T::input_transform_weights_t* itw;        // [o][a][x] per sublayer
+    const typename CONFIG_T::input_transform_biases_t* itb;         // [o][a]
+    const typename CONFIG_T::aggregator_distance_weights_t* adw;    // [a][x]
+    const typename CONFIG_T::aggregator_distance_biases_t* adb;     // [a]
+    const typename CONFIG_T::output_transform_biases_t* otb;        // [o]
+    const typename CONFIG_T::edge_weight_t* edge_table;             // [2^distance_width]
+    typename CONFIG_T::norm_t norm;                                 // 1/V or 1/n
+    typename CONFIG_T::norm_t norm_vertices;                        // 1/V (the collapse's bias term)
+};
+
+// One sublayer S on the n valid vertices of x: per-vertex outputs (y[V][n_out], zero for
+// v >= n) or, with COLLAPSE, their mean over the V vertices (y[n_out]).
+template <class data_T, class res_T, class CONFIG_T, class S, bool COLLAPSE>
+void garnet_sublayer(const data_T x[CONFIG_T::n_vertices * S::n_in], unsigned n,
+                     const garnet_constants<CONFIG_T>& c, res_T y[]) {
+    typedef typename CONFIG_T::distance_t distance_t;
+    typedef typename CONFIG_T::edge_weight_t edge_weight_t;
+    typedef typename CONFIG_T::edge_weight_aggr_t edge_weight_aggr_t;
+    typedef typename CONFIG_T::aggr_t aggr_t;
+    const unsigned V = CONFIG_T::n_vertices, A = S::n_aggregators, X = S::n_in, O = S::n_out;
+    const typename CONFIG_T::input_transform_weights_t* itw = c.itw + S::itw_offset;
+    const typename CONFIG_T::input_transform_biases_t* itb = c.itb + S::itb_offset;
+    const typename CONFIG_T::aggregator_distance_weights_t* adw = c.adw + S::adw_offset;
+    const typename CONFIG_T::aggregator_distance_biases_t* adb = c.adb + S::adb_offset;
+    const typename CONFIG_T::output_transform_biases_t* otb = c.otb + S::otb_offset;
+
+    edge_weight_t edge[V * A];
+    edge_weight_aggr_t sum_e[A];
+    aggr_t sum_wf[A * X];
+    for (unsigned a = 0; a < A; a++) {
+        sum_e[a] = 0;
+        for (unsigned i = 0; i < X; i++) sum_wf[a * X + i] = 0;
+    }
+    // Aggregation: edge weights of the valid vertices, summed, and the edge-weighted features.
+Aggregate:
+    for (unsigned v = 0; v < V; v++) {
+        #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
+        if (v >= n) break;
+        for (unsigned a = 0; a < A; a++) {
+            distance_t d = adb[a];
+            for (unsigned i = 0; i < X; i++) d = distance_t(d + distance_t(x[v * X + i] * adw[a * X + i]));
+            const edge_weight_t e = c.edge_table[raw_bits<ap_uint<CONFIG_T::distance_width>, CONFIG_T::distance_width>(d).to_uint()];
+            edge[v * A + a] = e;
+            sum_e[a] = edge_weight_aggr_t(sum_e[a] + e);
+            for (unsigned i = 0; i < X; i++) sum_wf[a * X + i] = aggr_t(sum_wf[a * X + i] + data_T(x[v * X + i] * e));
+        }
+    }
+    // Means, and the output base: base[o][a] = mean_e[a] itb[o][a] + sum_x mean_wf[a][x] itw[o][a][x].
+    edge_weight_t mean_e[A];
+    aggr_t mean_wf[A * X];
+    aggr_t base[O * A];
+    for (unsigned a = 0; a < A; a++) {
+        mean_e[a] = edge_weight_t(sum_e[a] * c.norm);
+        for (unsigned i = 0; i < X; i++) mean_wf[a * X + i] = aggr_t(sum_wf[a * X + i] * c.norm);
+    }
+    for (unsigned o = 0; o < O; o++)
+        for (unsigned a = 0; a < A; a++) {
+            aggr_t b = aggr_t(mean_e[a] * itb[o * A + a]);
+            for (unsigned i = 0; i < X; i++) b = aggr_t(b + mean_wf[a * X + i] * itw[(o * A + a) * X + i]);
+            base[o * A + a] = b;
+        }
+    if (COLLAPSE) {
+        // The mean over V of the per-vertex outputs: otb[o] n / V + sum_a mean_e[a] base[o][a].
+        for (unsigned o = 0; o < O; o++) {
+            const aggr_t bias = otb[o];
+            const aggr_t bias_n = aggr_t(bias * ap_uint<32>(n));
+            const aggr_t bias_mean = aggr_t(bias_n * c.norm_vertices);
+            res_T acc = typename CONFIG_T::output_transform_biases_t(bias_mean);
+            for (unsigned a = 0; a < A; a++) acc = res_T(acc + mean_e[a] * base[o * A + a]);
+            y[o] = acc;
+        }
+        return;
+    }
+Distribute:
+    for (unsigned v = 0; v < V; v++) {
+        #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
+        for (unsigned o = 0; o < O; o++) {
+            res_T acc = 0;
+            if (v < n) {
+                acc = otb[o];
+                for (unsigned a = 0; a < A; a++) {
+                    const res_T incr = edge[v * A + a] * base[o * A + a];
+                    acc = res_T(acc + incr);
+                }
+            }
+            y[v * O + o] = acc;
+        }
+    }
+}
+
+// Sublayer K, then the ones after it; the last writes the layer's output.
+template <class CONFIG_T, unsigned K, bool LAST = (K + 1 == CONFIG_T::n_sublayers)>
+struct garnet_step;
+
+template <class CONFIG_T, unsigned K>
+struct garnet_step<CONFIG_T, K, true> {
+    template <class data_T, class res_T>
+    static void run(const data_T* x, unsigned n, const garnet_constants<CONFIG_T>& c, res_T* res) {
+        garnet_sublayer<data_T, res_T, CONFIG_T, typename CONFIG_T::template sublayer<K>, CONFIG_T::collapse_mean>(x, n, c, res);
+    }
+};
+
+template <class CONFIG_T, unsigned K>
+struct garnet_step<CONFIG_T, K, false> {
+    template <class data_T, class res_T>
+    static void run(const data_T* x, unsigned n, const garnet_constants<CONFIG_T>& c, res_T* res) {
+        typedef typename CONFIG_T::template sublayer<K> S;
+        typename CONFIG_T::result_t y[CONFIG_T::n_vertices * S::n_out];
+        garnet_sublayer<data_T, typename CONFIG_T::result_t, CONFIG_T, S, false>(x, n, c, y);
+        garnet_step<CONFIG_T, K + 1>::run(y, n, c, res);
+    }
+};
+
+// data: [V][F] vertex features; nvtx[0]: the vertex count (truncated, clamped to [0, V]).
+template <class data_T, class nvtx_T, class res_T, class CONFIG_T>
+void garnet(const data_T data[], const nvtx_T nvtx[1], res_T res[],
+            const typename CONFIG_T::input_transform_weights_t input_transform_weights[],
+            const typename CONFIG_T::input_transform_biases_t input_transform_biases[],
+            const typename CONFIG_T::aggregator_distance_weights_t aggregator_distance_weights[],
+            const typename CONFIG_T::aggregator_distance_biases_t aggregator_distance_biases[],
+            const typename CONFIG_T::output_transform_biases_t output_transform_biases[],
+            const typename CONFIG_T::edge_weight_t edge_weight_table[],
+            const typename CONFIG_T::norm_t norm_table[CONFIG_T::n_norm]) {
+    const long long count = nvtx[0].to_int64();
+    const unsigned n = count < 0 ? 0u : (count > (long long)CONFIG_T::n_vertices ? CONFIG_T::n_vertices : (unsigned)count);
+    garnet_constants<CONFIG_T> c;
+    c.itw = input_transform_weights;
+    c.itb = input_transform_biases;
+    c.adw = aggregator_distance_weights;
+    c.adb = aggregator_distance_biases;
+    c.otb = output_transform_biases;
+    c.edge_table = edge_weight_table;
+    c.norm = CONFIG_T::mean_by_nvert ? norm_table[n] : norm_table[0];
+    c.norm_vertices = norm_table[0];
+    garnet_step<CONFIG_T, 0>::run(data, n, c, res);
+}
+
+}  // namespace nnet
+
+#endif
