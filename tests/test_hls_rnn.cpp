@@ -206,7 +206,7 @@ void narrowRecurrentTypes(Graph& g) {
     for (Layer& l : g.layers) {
         if (l.kind != LayerKind::Recurrent) continue;
         l.precision["accum"] = FixedType::parse("ap_fixed<12,4,AP_RND,AP_SAT>");
-        l.precision["state"] = FixedType::parse("ap_fixed<10,2,AP_RND_CONV,AP_SAT>");
+        l.precision["state"] = FixedType::parse("ap_fixed<10,1,AP_RND_CONV,AP_SAT>");   // tanh near 1 saturates it
         l.precision["result"] = FixedType::parse("ap_fixed<9,3,AP_TRN,AP_WRAP>");
         l.precision["weight"] = FixedType::parse("ap_fixed<8,2,AP_RND>");
         l.precision["recurrent_weight"] = FixedType::parse("ap_fixed<7,1,AP_RND,AP_SAT>");
