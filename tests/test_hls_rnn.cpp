@@ -24,6 +24,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <memory>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -366,6 +368,42 @@ TEST(HlsRnn, LstmProjectAndLatencyEstimate) {
     const auto ft = std::find_if(f.layers.begin(), f.layers.end(), [&](const auto& x) { return x.name == rec; });
     ASSERT_NE(ft, f.layers.end());
     EXPECT_GT(ft->latency, it->latency) << ft->detail;
+}
+
+// The command line: per-layer recurrent types from the configuration reach the generated
+// code, `convert -b hls` prints the latency estimate, and `csim` passes.
+TEST(HlsRnn, CliConvertWithConfiguredTypes) {
+    const fs::path d = workDir("cli_lstm");
+    {
+        std::ofstream(d / "cfg.yml") << "Model:\n  Precision: ap_fixed<16,6>\nLayerName:\n  rnn_LSTM:\n"
+                                        "    TableSize: 512\n    Precision:\n      state: ap_fixed<12,3,AP_RND,AP_SAT>\n"
+                                        "      recurrent_weight: ap_fixed<8,2,AP_RND>\n"
+                                        "      table: ap_fixed<12,2,AP_RND,AP_SAT>\n";
+    }
+    auto run = [](const std::string& args) {
+        const std::string cmd = std::string(TACHYON_CLI) + " " + args + " 2>&1";
+        std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
+        std::string out;
+        char buf[4096];
+        size_t n;
+        while ((n = fread(buf, 1, sizeof buf, pipe.get())) > 0) out.append(buf, n);
+        const int st = pclose(pipe.release());
+        return std::make_pair(WEXITSTATUS(st), out);
+    };
+    const std::string prj = (d / "prj").string();
+    const auto c = run("convert " + rnnFixtureDir() + "/lstm_last.onnx -c " + (d / "cfg.yml").string() + " -o " + prj +
+                       " -b hls");
+    ASSERT_EQ(c.first, 0) << c.second;
+    EXPECT_NE(c.second.find("HLS latency estimate (analytic, not a Vitis report): 206 cycles"), std::string::npos) << c.second;
+    EXPECT_NE(c.second.find("rnn_LSTM (LSTM): 201 cycles, II 201"), std::string::npos) << c.second;
+    const std::string params = readFile(fs::path(prj) / "firmware" / "parameters.h");
+    EXPECT_NE(params.find("typedef ap_fixed<12,3,AP_RND,AP_SAT> rnn_LSTM_state_t;"), std::string::npos) << params;
+    EXPECT_NE(params.find("typedef ap_fixed<8,2,AP_RND> rnn_LSTM_h_weight_t;"), std::string::npos) << params;
+    EXPECT_NE(params.find("typedef ap_fixed<12,2,AP_RND,AP_SAT> rnn_LSTM_act_table_t;"), std::string::npos) << params;
+    EXPECT_NE(params.find("static const unsigned size = 512;"), std::string::npos) << params;
+    const auto s = run("csim " + prj);
+    EXPECT_EQ(s.first, 0) << s.second;
+    EXPECT_NE(s.second.find("1000 rows"), std::string::npos) << s.second;
 }
 
 TEST(HlsRnn, StreamRefusedByName) {
