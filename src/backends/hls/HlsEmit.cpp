@@ -102,7 +102,6 @@ void checkWidth(const Layer& l, const FixedType& t, const std::string& what, int
                                       " bits: narrow the input types"));
 }
 
-
 std::vector<MacEntry> macEntries(const std::vector<int64_t>& w, int nOut) {
     std::vector<MacEntry> nz;
     for (size_t k = 0; k < w.size(); ++k)
