@@ -358,7 +358,7 @@ int cmdConvert(const Options& o) {
 #ifdef TACHYON_HAVE_HLS
             hls::HlsOptions opt;
             opt.projectName = cfg.projectName;
-            hls::writeProject(g, emu, dir, opt);
+            std::cerr << hls::writeProject(g, emu, dir, opt).text();
 #else
             throw Error("the HLS backend is not built into this tachyon");
 #endif

@@ -302,6 +302,19 @@ const SoftmaxTables* Emulator::softmaxTables(const std::string& l) const {
 const GarNetConstants& Emulator::garnetConstants(const std::string& l) const {
     return findKernel(*impl_, l).constants().garnet;
 }
+const std::vector<int64_t>& Emulator::recurrentWeightRaw(const std::string& l) const {
+    return findKernel(*impl_, l).constants().recurrentWeight;
+}
+const std::vector<int64_t>& Emulator::recurrentBiasRaw(const std::string& l) const {
+    return findKernel(*impl_, l).constants().recurrentBias;
+}
+const LookupTable* Emulator::recurrentTable(const std::string& l, RecurrentTable which) const {
+    const LayerConstants& c = findKernel(*impl_, l).constants();
+    const LookupTable& t = which == RecurrentTable::Activation        ? c.actTable
+                           : which == RecurrentTable::StateActivation ? c.stateActTable
+                                                                       : c.recurrentTable;
+    return t.size ? &t : nullptr;
+}
 const FixedType& Emulator::inputType(const std::string& l) const { return findKernel(*impl_, l).inputs().at(0).type; }
 
 }  // namespace tachyon

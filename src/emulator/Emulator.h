@@ -83,6 +83,14 @@ public:
     const LookupTable* activationTable(const std::string& layer) const;
     const SoftmaxTables* softmaxTables(const std::string& layer) const;
     const GarNetConstants& garnetConstants(const std::string& layer) const;
+    // Recurrent layers (weightRaw/biasRaw: the input kernel W and bias b; paramRaw: hard_sigmoid's
+    // {slope, offset}): the recurrent kernel R and bias rb, and the tables of `activation` over the
+    // accumulator, of `activation` over the state (LSTM's act(c)), of `recurrent_activation` over
+    // the accumulator (nullptr for a function without a table).
+    enum class RecurrentTable { Activation, StateActivation, RecurrentActivation };
+    const std::vector<int64_t>& recurrentWeightRaw(const std::string& layer) const;
+    const std::vector<int64_t>& recurrentBiasRaw(const std::string& layer) const;
+    const LookupTable* recurrentTable(const std::string& layer, RecurrentTable which) const;
     // Type of the values a layer reads (its producer's result type).
     const FixedType& inputType(const std::string& layer) const;
 

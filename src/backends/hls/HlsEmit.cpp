@@ -13,18 +13,11 @@
 
 namespace tachyon::hls {
 
-std::string header(const std::string& id, const std::string& what, const std::string& body) {
-    std::string guard;
-    for (char c : id + "_" + what + "_H_") guard += char(std::toupper(static_cast<unsigned char>(c)));
-    return "// Written by Tachyon: constants of layer " + id + ", quantised by the emulator.\n#ifndef " +
-           guard + "\n#define " + guard + "\n\n#include \"../parameters.h\"\n\n" + body + "\n#endif\n";
-}
-
-namespace {
-
 std::string layerError(const Layer& l, const std::string& why) {
     return "HLS backend: layer '" + l.name + "' (" + toString(l.kind) + "): " + why;
 }
+
+namespace {
 
 std::string shortestDouble(double v) {
     char buf[64];
@@ -39,34 +32,19 @@ int bitsFor(int64_t maxValue) {
     return b;
 }
 
+}  // namespace
+
 // The raw-integer type of a fixed-point type: same width and signedness.
 std::string rawIntType(const FixedType& t) {
     return std::string(t.isSigned ? "ap_int<" : "ap_uint<") + std::to_string(t.width) + ">";
 }
 
-struct ParamsText {
-    std::ostringstream os;
-    std::string id;
-    void typedefLine(const std::string& type, const std::string& var) {
-        os << "typedef " << type << " " << id << "_" << var << ";\n";
-    }
-    void beginConfig(const std::string& base) { os << "struct " << id << "_config : nnet::" << base << " {\n"; }
-    template <class V> void constant(const std::string& type, const std::string& name, V v) {
-        os << "    static const " << type << " " << name << " = " << v << ";\n";
-    }
-    void alias(const std::string& var) { os << "    typedef " << id << "_" << var << " " << var << ";\n"; }
-    void endConfig() { os << "};\n"; }
-    // Members declared before the config opens (divideTypes), written by flushLater.
-    struct Later { std::string type, name, value; };
-    std::vector<std::string> aliasLater;
-    std::vector<Later> constantsLater;
-    void flushLater() {
-        for (const Later& c : constantsLater) constant(c.type, c.name, c.value);
-        for (const std::string& a : aliasLater) alias(a);
-        constantsLater.clear();
-        aliasLater.clear();
-    }
-};
+std::string header(const std::string& id, const std::string& what, const std::string& body) {
+    std::string guard;
+    for (char c : id + "_" + what + "_H_") guard += char(std::toupper(static_cast<unsigned char>(c)));
+    return "// Written by Tachyon: constants of layer " + id + ", quantised by the emulator.\n#ifndef " +
+           guard + "\n#define " + guard + "\n\n#include \"../parameters.h\"\n\n" + body + "\n#endif\n";
+}
 
 // Index parameters of one emulator lookup table, as a nested struct of the config.
 void tableStruct(ParamsText& p, const std::string& name, const LookupTable& t) {
@@ -98,12 +76,104 @@ FixedType commonType(const FixedType& a, const FixedType& b) {
     return FixedType::fixed(integer + frac, integer, s);
 }
 
-void checkWidth(const Layer& l, const FixedType& t, const std::string& what, int limit = kBundledHeaderMaxWidth) {
+// The nnet::activation_function of an activation.
+std::string functionName(ActKind a) {
+    switch (a) {
+    case ActKind::Linear: return "linear";
+    case ActKind::ReLU: return "relu";
+    case ActKind::ReLU6: return "relu6";
+    case ActKind::LeakyReLU: return "leaky_relu";
+    case ActKind::HardSigmoid: return "hard_sigmoid";
+    case ActKind::Sigmoid: return "sigmoid";
+    case ActKind::Tanh: return "tanh";
+    case ActKind::ELU: return "elu";
+    case ActKind::SELU: return "selu";
+    case ActKind::Softplus: return "softplus";
+    case ActKind::Softsign: return "softsign";
+    case ActKind::Swish: return "swish";
+    }
+    return "linear";
+}
+
+void checkWidth(const Layer& l, const FixedType& t, const std::string& what, int limit) {
     if (t.width > limit || (!t.isSigned && t.width > limit - 1))
         throw Error(layerError(l, what + " needs a " + std::to_string(t.width) + "-bit exact intermediate (" + t.str() +
                                       "); the generated code supports at most " + std::to_string(limit) +
                                       " bits: narrow the input types"));
 }
+
+std::vector<MacEntry> macEntries(const std::vector<int64_t>& w, int nOut) {
+    std::vector<MacEntry> nz;
+    for (size_t k = 0; k < w.size(); ++k)
+        if (w[k] != 0) nz.push_back({k, int(k / size_t(nOut)), int(k % size_t(nOut))});
+    return nz;
+}
+
+// The kernel's table (nnet_dense.h): grouped by output, n_cycles x n_out x per_output, so
+// each unrolled lane adds into a fixed output; short outputs padded with weight 0.
+MacTable macTable(const std::vector<MacEntry>& nz, int nOut, int rf, bool resource) {
+    std::vector<std::vector<size_t>> perOut(static_cast<size_t>(nOut));  // indices into nz, ascending input
+    for (size_t e = 0; e < nz.size(); ++e) perOut[size_t(nz[e].out)].push_back(e);
+    MacTable t;
+    t.reuseFactor = rf;
+    t.resource = resource;
+    t.nonzero = nz.size();
+    t.longest = 1;
+    for (const auto& list : perOut) t.longest = std::max(t.longest, list.size());
+    // Resource: ceil(longest / RF) products per output per cycle, in at most RF cycles (fewer
+    // when an output has fewer than RF weights: more cycles would only add padding).
+    t.perOutput = resource ? (t.longest + size_t(rf) - 1) / size_t(rf) : t.longest;
+    t.cycles = (t.longest + t.perOutput - 1) / t.perOutput;
+    t.block = size_t(nOut) * t.perOutput;
+    t.slot.assign(t.cycles * t.block, MacTable::kPad);
+    for (size_t j = 0; j < size_t(nOut); ++j)
+        for (size_t q = 0; q < perOut[j].size(); ++q)
+            t.slot[((q / t.perOutput) * size_t(nOut) + j) * t.perOutput + q % t.perOutput] = perOut[j][q];
+    return t;
+}
+
+LayerTiming macTiming(const MacTable& t) {
+    LayerTiming r;
+    const long long chain = (static_cast<long long>(t.perOutput) + kAddsPerCycle - 1) / kAddsPerCycle;
+    if (t.resource) {
+        // n_cycles iterations pipelined at II = 1, each a multiply and per_output additions.
+        r.ii = static_cast<long long>(t.cycles);
+        r.latency = r.ii + kMultiplyCycles + chain;
+    } else {
+        // Every product in parallel, the function pipelined at II = reuse_factor.
+        r.ii = t.reuseFactor;
+        r.latency = std::max<long long>(kMultiplyCycles + chain, t.reuseFactor);
+    }
+    return r;
+}
+
+std::string macIndexType(int nIn) { return "ap_uint<" + std::to_string(bitsFor(nIn - 1)) + ">"; }
+
+void macScheduleConstants(ParamsText& p, const MacTable& t, const Layer& l) {
+    p.constant("unsigned", "n_nonzero", t.nonzero);
+    p.constant("unsigned", "n_cycles", t.cycles);
+    p.constant("unsigned", "per_output", t.perOutput);
+    p.constant("unsigned", "block_factor", t.block);
+    p.constant("unsigned", "n_table", t.slot.size());
+    p.constant("unsigned", "reuse_factor", l.schedule.reuseFactor);
+    p.constant("unsigned", "strategy", "nnet::" + strategyName(l));
+}
+
+std::string macTableArrays(const std::string& id, const FixedType& wT, const std::vector<int64_t>& w,
+                           const std::vector<MacEntry>& nz, const MacTable& t, int nOut, const std::string& xNote) {
+    std::string body = "// Non-zero weights grouped by output; entry (c * " + std::to_string(nOut) + " + j) * " +
+                       std::to_string(t.perOutput) + " + m adds " + id + "_w[t] * x[" + id +
+                       "_w_in[t]] to output j in cycle c" + xNote + ".\n";
+    body += constArray(id + "_weight_t", id + "_w", t.slot.size(), 8, [&](size_t k) {
+        return t.slot[k] == MacTable::kPad ? std::string("0") : literal(wT, w[nz[t.slot[k]].k]);
+    });
+    body += constArray(id + "_index_in_t", id + "_w_in", t.slot.size(), 16, [&](size_t k) {
+        return std::to_string(t.slot[k] == MacTable::kPad ? 0 : nz[t.slot[k]].in);
+    });
+    return body;
+}
+
+namespace {
 
 // sum_t / quotient_t for result(sum / den) (nnet_common.h divide_cast); den up to maxDen.
 void divideTypes(const Layer& l, ParamsText& p, const FixedType& sum, const FixedType& res, long long maxDen,
@@ -214,8 +284,7 @@ void emitMac(const Layer& l, const LayerInputs& in, const Emulator& emu, LayerCo
         positions = l.outSize() / nOut;
     }
     // Entries sorted by window index, so every output accumulates in ascending order.
-    struct Entry { size_t k; int in, out; };
-    std::vector<Entry> nz;
+    std::vector<MacEntry> nz;
     if (depthwise) {
         for (size_t k = 0; k < w.size(); ++k)
             if (w[k] != 0) {
@@ -223,28 +292,10 @@ void emitMac(const Layer& l, const LayerInputs& in, const Emulator& emu, LayerCo
                 nz.push_back({k, tap * geo.C + o / mult, o});
             }
     } else {
-        for (size_t k = 0; k < w.size(); ++k)
-            if (w[k] != 0) nz.push_back({k, int(k / size_t(nOut)), int(k % size_t(nOut))});
+        nz = macEntries(w, nOut);
     }
-    // The kernel's table (nnet_dense.h): grouped by output, n_cycles x n_out x per_output,
-    // so each unrolled lane adds into a fixed output; short outputs padded with weight 0.
     const int rf = l.schedule.reuseFactor;
-    const bool resource = strategyName(l) == "resource";
-    std::vector<std::vector<size_t>> perOut(static_cast<size_t>(nOut));  // indices into nz, ascending input
-    for (size_t e = 0; e < nz.size(); ++e) perOut[size_t(nz[e].out)].push_back(e);
-    size_t longest = 1;
-    for (const auto& list : perOut) longest = std::max(longest, list.size());
-    // Resource: ceil(longest / RF) products per output per cycle, in at most RF cycles (fewer
-    // when an output has fewer than RF weights: more cycles would only add padding).
-    const size_t perOutput = resource ? (longest + size_t(rf) - 1) / size_t(rf) : longest;
-    const size_t cycles = (longest + perOutput - 1) / perOutput;
-    const size_t block = size_t(nOut) * perOutput;
-    const size_t tableSize = cycles * block;
-    const size_t kPad = size_t(-1);
-    std::vector<size_t> table(tableSize, kPad);  // entry t -> index into nz, or padding
-    for (size_t j = 0; j < size_t(nOut); ++j)
-        for (size_t q = 0; q < perOut[j].size(); ++q)
-            table[((q / perOutput) * size_t(nOut) + j) * perOutput + q % perOutput] = perOut[j][q];
+    const MacTable table = macTable(nz, nOut, rf, strategyName(l) == "resource");
     const FixedType& wT = l.type("weight");
 
     p.os << "// " << l.name << ": " << hlsClassName(l) << " " << shapeText(in.shapes[0]) << " -> " << shapeText(l.shape);
@@ -258,7 +309,7 @@ void emitMac(const Layer& l, const LayerInputs& in, const Emulator& emu, LayerCo
     p.typedefLine(l.type("bias").str(), "bias_t");
     p.typedefLine(l.type("accum").str(), "accum_t");
     p.typedefLine(l.type("result").str(), "result_t");
-    p.typedefLine("ap_uint<" + std::to_string(bitsFor(nIn - 1)) + ">", "index_in_t");
+    p.typedefLine(macIndexType(nIn), "index_in_t");
     p.beginConfig(conv ? "conv_config" : "dense_config");
     p.constant("unsigned", "n_in", nIn);
     p.constant("unsigned", "n_out", nOut);
@@ -268,34 +319,28 @@ void emitMac(const Layer& l, const LayerInputs& in, const Emulator& emu, LayerCo
     } else {
         p.constant("unsigned", "n_positions", positions);
     }
-    p.constant("unsigned", "n_nonzero", nz.size());
-    p.constant("unsigned", "n_cycles", cycles);
-    p.constant("unsigned", "per_output", perOutput);
-    p.constant("unsigned", "block_factor", block);
-    p.constant("unsigned", "n_table", tableSize);
-    p.constant("unsigned", "reuse_factor", rf);
-    p.constant("unsigned", "strategy", "nnet::" + strategyName(l));
+    macScheduleConstants(p, table, l);
     p.constant("bool", "relu", boolText(act == ActKind::ReLU));
     for (const char* v : {"accum_t", "weight_t", "bias_t", "index_in_t"}) p.alias(v);
     p.endConfig();
 
-    std::string body;
-    body += "// Non-zero weights grouped by output; entry (c * " + std::to_string(nOut) + " + j) * " +
-            std::to_string(perOutput) + " + m adds " + c.id + "_w[t] * x[" + c.id + "_w_in[t]] to output j in cycle c" +
-            (conv ? " (x: the window, kernel positions row-major, then input channels)" : "") + ".\n";
-    body += constArray(c.id + "_weight_t", c.id + "_w", tableSize, 8, [&](size_t t) {
-        return table[t] == kPad ? std::string("0") : literal(wT, w[nz[table[t]].k]);
-    });
-    body += constArray(c.id + "_index_in_t", c.id + "_w_in", tableSize, 16, [&](size_t t) {
-        return std::to_string(table[t] == kPad ? 0 : nz[table[t]].in);
-    });
-    c.constants.push_back({c.id + "_w.h", header(c.id, "w", body)});
+    c.constants.push_back({c.id + "_w.h", header(c.id, "w", macTableArrays(c.id, wT, w, nz, table, nOut,
+                                                                           conv ? " (x: the window, kernel positions "
+                                                                                  "row-major, then input channels)"
+                                                                                : ""))});
     const FixedType& bT = l.type("bias");
     c.constants.push_back({c.id + "_b.h", header(c.id, "b", constArray(c.id + "_bias_t", c.id + "_b", b.size(), 8,
                                                                   [&](size_t k) { return literal(bT, b[k]); }))});
     KernelCall k = oneCall(conv ? "conv" : "dense", c, in, l.name);
     k.constantArgs = {c.id + "_w", c.id + "_w_in", c.id + "_b"};
     c.calls.push_back(k);
+    // One product per output position, in sequence.
+    const LayerTiming one = macTiming(table);
+    const long long where = conv ? static_cast<long long>(geo.outH) * geo.outW : positions;
+    c.timing.latency = where * one.latency;
+    c.timing.ii = where * one.ii;
+    c.timing.detail = std::to_string(where) + " x product(" + std::to_string(one.latency) + " cycles, II " +
+                      std::to_string(one.ii) + ")";
 }
 
 void emitPooling(const Layer& l, const LayerInputs& in, LayerCode& c, ParamsText& p) {
@@ -358,24 +403,6 @@ void emitBatchNorm(const Layer& l, const LayerInputs& in, const Emulator& emu, L
     KernelCall k = oneCall("batchnorm", c, in, l.name);
     k.constantArgs = {c.id + "_scale", c.id + "_shift"};
     c.calls.push_back(k);
-}
-
-std::string functionName(ActKind a) {
-    switch (a) {
-    case ActKind::Linear: return "linear";
-    case ActKind::ReLU: return "relu";
-    case ActKind::ReLU6: return "relu6";
-    case ActKind::LeakyReLU: return "leaky_relu";
-    case ActKind::HardSigmoid: return "hard_sigmoid";
-    case ActKind::Sigmoid: return "sigmoid";
-    case ActKind::Tanh: return "tanh";
-    case ActKind::ELU: return "elu";
-    case ActKind::SELU: return "selu";
-    case ActKind::Softplus: return "softplus";
-    case ActKind::Softsign: return "softsign";
-    case ActKind::Swish: return "swish";
-    }
-    return "linear";
 }
 
 void emitActivation(const Layer& l, const LayerInputs& in, const Emulator& emu, LayerCode& c, ParamsText& p) {
@@ -842,12 +869,20 @@ LayerCode emitLayer(const Layer& l, const std::string& id, const LayerInputs& in
     case LayerKind::Merge:
     case LayerKind::Concatenate: emitMultiInput(l, in, c, p); break;
     case LayerKind::Quantize: emitQuantize(l, in, c, p); break;
-    case LayerKind::GarNet: emitGarNet(l, in, emu, c); return c;   // HlsGarNet.cpp
-    case LayerKind::Recurrent:
+    case LayerKind::Recurrent: emitRecurrent(l, in, emu, c, p); break;
+    case LayerKind::GarNet:   // HlsGarNet.cpp writes its own parameters
+        emitGarNet(l, in, emu, c);
+        c.timing.detail = "nominal";
+        return c;
     case LayerKind::MatMul:
     case LayerKind::LayerNorm:
         throw Error(layerError(l, hlsClassName(l) + " layers are not supported by the HLS backend yet "
                                   "(the emulator runs them)"));
+    }
+    if (c.timing.detail.empty()) {
+        // Not modelled in detail: a register stage (a reshape is wiring only).
+        c.timing.latency = l.kind == LayerKind::Reshape ? 0 : 1;
+        c.timing.detail = "nominal";
     }
     c.params = p.os.str();
     return c;

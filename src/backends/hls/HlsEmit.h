@@ -2,6 +2,7 @@
 // structs for parameters.h, its constant arrays for firmware/weights/, and its kernel calls).
 #pragma once
 
+#include "backends/hls/HeaderLimits.h"
 #include "emulator/Emulator.h"
 #include "ir/Graph.h"
 
@@ -44,12 +45,21 @@ struct KernelCall {
     std::vector<std::string> constantArgs;  // arguments after the tensors
 };
 
+// An analytic estimate of one layer's schedule in clock cycles (docs/hls.md, "Latency
+// estimate"): not a synthesis result (Vitis HLS is not run here).
+struct LayerTiming {
+    long long latency = 1;   // cycles from the layer's input to its output
+    long long ii = 1;        // cycles before the layer accepts the next sample
+    std::string detail;      // how the figure was composed
+};
+
 struct LayerCode {
     std::string id;                          // C++ name of the layer
     std::string params;                      // typedefs + config structs for parameters.h
     std::vector<ConstantFile> constants;     // weights / tables / index maps
     std::vector<TensorInfo> intermediates;   // tensors besides the layer's own output
     std::vector<KernelCall> calls;           // in order; the last one writes the layer's output
+    LayerTiming timing;                      // estimated from the schedule emitted
 };
 
 // What a layer reads: its producers' result types and shapes, and their tensor keys.
@@ -57,6 +67,39 @@ struct LayerInputs {
     std::vector<FixedType> types;
     std::vector<Shape> shapes;
     std::vector<std::string> keys;
+};
+
+// GarNet / GarNetStack (HlsGarNet.cpp): typedefs, config and constants of layer `l`.
+void emitGarNet(const Layer& l, const LayerInputs& in, const Emulator& emu, LayerCode& c);
+
+LayerCode emitLayer(const Layer& l, const std::string& id, const LayerInputs& in, const Emulator& emu);
+
+// ---- shared by the layer emitters (HlsEmit.cpp, HlsRecurrent.cpp) ----------------------
+
+// The config structs and typedefs of one layer, as parameters.h text: every typedef is
+// `<id>_<var>`, the config `struct <id>_config : nnet::<base>`.
+struct ParamsText {
+    std::ostringstream os;
+    std::string id;
+    void typedefLine(const std::string& type, const std::string& var) {
+        os << "typedef " << type << " " << id << "_" << var << ";\n";
+    }
+    void beginConfig(const std::string& base) { os << "struct " << id << "_config : nnet::" << base << " {\n"; }
+    template <class V> void constant(const std::string& type, const std::string& name, V v) {
+        os << "    static const " << type << " " << name << " = " << v << ";\n";
+    }
+    void alias(const std::string& var) { os << "    typedef " << id << "_" << var << " " << var << ";\n"; }
+    void endConfig() { os << "};\n"; }
+    // Members declared before the config opens (divideTypes), written by flushLater.
+    struct Later { std::string type, name, value; };
+    std::vector<std::string> aliasLater;
+    std::vector<Later> constantsLater;
+    void flushLater() {
+        for (const Later& c : constantsLater) constant(c.type, c.name, c.value);
+        for (const std::string& a : aliasLater) alias(a);
+        constantsLater.clear();
+        aliasLater.clear();
+    }
 };
 
 // `static const T name[n] = { ... };` with `perLine` values per line.
@@ -71,12 +114,45 @@ std::string constArray(const std::string& type, const std::string& name, size_t 
     return os.str();
 }
 
-// A constants header for firmware/weights/ (include guard, parameters.h included).
-std::string header(const std::string& id, const std::string& what, const std::string& body);
+std::string layerError(const Layer& l, const std::string& why);           // "HLS backend: layer 'x' (Kind): why"
+std::string rawIntType(const FixedType& t);                               // ap_int/ap_uint of the same width
+std::string header(const std::string& id, const std::string& what, const std::string& body);  // a weights/ file
+void tableStruct(ParamsText& p, const std::string& name, const LookupTable& t);  // index parameters
+std::string tableArray(const std::string& type, const std::string& name, const LookupTable& t);
+std::string strategyName(const Layer& l);                                 // "latency" or "resource"
+std::string boolText(bool b);
+std::string functionName(ActKind a);                                      // nnet::activation_function
+// Refuses (naming the layer) an exact intermediate wider than the generated code supports.
+void checkWidth(const Layer& l, const FixedType& t, const std::string& what, int limit = kBundledHeaderMaxWidth);
 
-// GarNet / GarNetStack (HlsGarNet.cpp): typedefs, config and constants of layer `l`.
-void emitGarNet(const Layer& l, const LayerInputs& in, const Emulator& emu, LayerCode& c);
+// The multiply-accumulate of nnet_dense.h (Dense, Conv, the recurrent layers' products):
+// the non-zero weights of a [n_in][n_out] matrix, weight index k, in ascending input order.
+struct MacEntry {
+    size_t k;
+    int in, out;
+};
+std::vector<MacEntry> macEntries(const std::vector<int64_t>& w, int nOut);
+// Its table: n_cycles x n_out x per_output slots, each an index into the entries or kPad.
+struct MacTable {
+    static constexpr size_t kPad = size_t(-1);
+    size_t nonzero = 0, longest = 1, perOutput = 1, cycles = 1, block = 1;
+    int reuseFactor = 1;
+    bool resource = false;
+    std::vector<size_t> slot;
+};
+MacTable macTable(const std::vector<MacEntry>& nz, int nOut, int rf, bool resource);
+std::string macIndexType(int nIn);
+void macScheduleConstants(ParamsText& p, const MacTable& t, const Layer& l);  // n_nonzero .. strategy
+// The `<id>_w` and `<id>_w_in` arrays (types `<id>_weight_t`, `<id>_index_in_t`).
+std::string macTableArrays(const std::string& id, const FixedType& wT, const std::vector<int64_t>& w,
+                           const std::vector<MacEntry>& nz, const MacTable& t, int nOut, const std::string& xNote);
 
-LayerCode emitLayer(const Layer& l, const std::string& id, const LayerInputs& in, const Emulator& emu);
+// One call of the multiply-accumulate with this table: a product is one registered
+// multiply, each output's additions chain kAddsPerCycle per cycle.
+constexpr int kMultiplyCycles = 1, kAddsPerCycle = 4, kTableReadCycles = 1;
+LayerTiming macTiming(const MacTable& t);
+
+// SimpleRNN, LSTM and GRU (HlsRecurrent.cpp): nnet_recurrent.h's static kernels.
+void emitRecurrent(const Layer& l, const LayerInputs& in, const Emulator& emu, LayerCode& c, ParamsText& p);
 
 }  // namespace tachyon::hls

@@ -100,7 +100,8 @@ std::string parametersHeader(const Project& p) {
        << (p.stream ? "// io_stream: <tensor>_beat_t is one stream beat, the last axis of one position.\n" : "")
        << "#ifndef PARAMETERS_H_\n#define PARAMETERS_H_\n\n"
        << "#include \"ap_fixed.h\"\n#include \"ap_int.h\"\n#include \"hls_stream.h\"\n\n";
-    for (const char* h : {"activation", "batchnorm", "conv", "dense", "garnet", "merge", "movement", "pooling", "quantize", "softmax"})
+    for (const char* h : {"activation", "batchnorm", "conv", "dense", "garnet", "merge", "movement", "pooling", "quantize",
+                          "recurrent", "softmax"})
         os << "#include \"nnet_utils/nnet_" << h << ".h\"\n";
     const std::vector<const Layer*> inputLayers = p.g.inputs();
     for (size_t k = 0; k < inputLayers.size(); ++k)
@@ -146,10 +147,11 @@ std::string topHeader(const Project& p) {
     return os.str();
 }
 
-// A layer whose products are folded over several cycles (Resource, ReuseFactor > 1).
+// A layer whose products are folded over several cycles (Resource, ReuseFactor > 1), or a
+// recurrent layer, whose time loop must stay a loop (hls4ml's static form).
 bool layerFolds(const Layer& l) {
     const std::string& s = l.schedule.strategy;
-    return (s == "Resource" || s == "resource") && l.schedule.reuseFactor > 1;
+    return ((s == "Resource" || s == "resource") && l.schedule.reuseFactor > 1) || l.kind == LayerKind::Recurrent;
 }
 
 std::string topSource(const Project& p) {
@@ -398,7 +400,72 @@ void validateSchedule(const Graph& g) {
     }
 }
 
-void writeProject(const Graph& g, const Emulator& emu, const std::string& outDir, const HlsOptions& opt) {
+namespace {
+
+// What layer l reads: its producers' types, shapes and tensor keys.
+LayerInputs layerInputs(const Graph& g, const Layer& l) {
+    LayerInputs in;
+    for (const std::string& name : l.inputs) {
+        const Layer& src = g.at(name);
+        in.types.push_back(src.type("result"));
+        in.shapes.push_back(src.shape);
+        in.keys.push_back(name);
+    }
+    return in;
+}
+
+LatencyEstimate estimateOf(const Graph& g, const std::vector<LayerCode>& codes) {
+    LatencyEstimate e;
+    e.clockPeriodNs = g.clockPeriodNs;
+    const size_t first = g.inputs().size();
+    for (size_t k = 0; k < codes.size(); ++k) {
+        const Layer& l = g.layers[k + first];
+        const LayerTiming& t = codes[k].timing;
+        e.layers.push_back({l.name, hlsClassName(l), t.detail, t.latency, t.ii});
+        e.latency += t.latency;
+        e.ii = std::max(e.ii, t.ii);
+    }
+    return e;
+}
+
+nlohmann::ordered_json estimateJson(const LatencyEstimate& e) {
+    nlohmann::ordered_json j;
+    j["note"] = "analytic estimate from the emitted schedule (docs/hls.md), not a Vitis HLS report";
+    j["latency_cycles"] = e.latency;
+    j["latency_ns"] = double(e.latency) * e.clockPeriodNs;
+    j["ii_cycles"] = e.ii;
+    nlohmann::ordered_json list = nlohmann::ordered_json::array();
+    for (const auto& l : e.layers)
+        list.push_back({{"name", l.name}, {"class", l.kind}, {"latency_cycles", l.latency}, {"ii_cycles", l.ii},
+                        {"detail", l.detail}});
+    j["layers"] = list;
+    return j;
+}
+
+}  // namespace
+
+std::string LatencyEstimate::text() const {
+    std::ostringstream os;
+    os << "HLS latency estimate (analytic, not a Vitis report): " << latency << " cycles";
+    if (clockPeriodNs > 0) os << " (" << double(latency) * clockPeriodNs << " ns at " << clockPeriodNs << " ns)";
+    os << ", II " << ii << " cycles\n";
+    for (const auto& l : layers)
+        if (l.detail != "nominal")
+            os << "  " << l.name << " (" << l.kind << "): " << l.latency << " cycles, II " << l.ii << ": " << l.detail << "\n";
+    return os.str();
+}
+
+LatencyEstimate estimateLatency(const Graph& g, const Emulator& emu) {
+    const auto ids = cppNames(g);
+    std::vector<LayerCode> codes;
+    for (size_t k = g.inputs().size(); k < g.layers.size(); ++k) {
+        const Layer& l = g.layers[k];
+        codes.push_back(emitLayer(l, ids.at(l.name), layerInputs(g, l), emu));
+    }
+    return estimateOf(g, codes);
+}
+
+LatencyEstimate writeProject(const Graph& g, const Emulator& emu, const std::string& outDir, const HlsOptions& opt) {
     if (!isIdentifier(opt.projectName))
         throw Error("HLS backend: project name '" + opt.projectName + "' is not a C++ identifier");
     if (g.ioType != "io_parallel" && g.ioType != "io_stream")
@@ -409,6 +476,12 @@ void writeProject(const Graph& g, const Emulator& emu, const std::string& outDir
     if (inputLayers.size() > 1 && g.ioType == "io_stream")
         throw Error("HLS backend: model '" + g.name + "' has " + std::to_string(inputLayers.size()) +
                     " inputs; io_stream supports one model input (use io_parallel)");
+    if (g.ioType == "io_stream")
+        for (const Layer& l : g.layers)
+            if (l.kind == LayerKind::Recurrent)
+                throw Error("HLS backend: layer '" + l.name + "' (" + hlsClassName(l) +
+                            "): recurrent layers are generated for io_parallel only (the static cell reads the "
+                            "whole sequence and, with go_backwards, starts from its end); use IOType: io_parallel");
     Project p{g, emu, opt, fs::path(outDir), cppNames(g), {}, g.ioType == "io_stream", {}, {}};
     // Input k's type: input_t, input2_t, ... (hls4ml's names).
     auto inputTag = [&](const Layer& l) {
@@ -430,14 +503,7 @@ void writeProject(const Graph& g, const Emulator& emu, const std::string& outDir
     for (const Layer* l : inputLayers) p.addTensor(layerTensor(*l));
     for (size_t k = inputLayers.size(); k < g.layers.size(); ++k) {
         const Layer& l = g.layers[k];
-        LayerInputs in;
-        for (const std::string& name : l.inputs) {
-            const Layer& src = g.at(name);
-            in.types.push_back(src.type("result"));
-            in.shapes.push_back(src.shape);
-            in.keys.push_back(name);
-        }
-        p.layers.push_back(emitLayer(l, p.ids.at(l.name), in, emu));
+        p.layers.push_back(emitLayer(l, p.ids.at(l.name), layerInputs(g, l), emu));
         for (const TensorInfo& t : p.layers.back().intermediates) p.addTensor(t);
         p.addTensor(layerTensor(l));
     }
@@ -466,8 +532,11 @@ void writeProject(const Graph& g, const Emulator& emu, const std::string& outDir
     backend::writeRawRows(tb + "/expected_raw.dat", y.data(), opt.testRows, size_t(nOut));
     backend::writeValueRows(tb + "/tb_input_features.dat", x.data(), opt.testRows, backend::modelInputColumnTypes(g));
     backend::writeValueRows(tb + "/tb_output_predictions.dat", y.data(), opt.testRows, size_t(nOut), outT);
-    const nlohmann::ordered_json j = backend::networkManifest(g, "hls", opt.projectName, opt.testRows);
+    nlohmann::ordered_json j = backend::networkManifest(g, "hls", opt.projectName, opt.testRows);
+    const LatencyEstimate estimate = estimateOf(g, p.layers);
+    j["latency_estimate"] = estimateJson(estimate);
     writeFile(p.dir / "tachyon_project.json", j.dump(2) + "\n");
+    return estimate;
 }
 
 }  // namespace tachyon::hls

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <ostream>
 #include <string>
+#include <vector>
 
 namespace tachyon::hls {
 
@@ -22,10 +23,29 @@ struct HlsOptions {
     uint64_t seed = 1;                      // for the test rows
 };
 
-// Writes the project into outDir (created if missing; existing files are overwritten).
+// An analytic estimate of the generated design's latency and initiation interval, composed
+// from the schedule each kernel is emitted with (docs/hls.md, "Latency estimate"). Vitis HLS
+// is not run: this is an estimate, not a synthesis report.
+struct LatencyEstimate {
+    struct LayerFigure {
+        std::string name, kind, detail;
+        long long latency = 0, ii = 1;   // cycles
+    };
+    std::vector<LayerFigure> layers;     // graph order, Input layers excluded
+    long long latency = 0;               // the layers one after another
+    long long ii = 1;                    // the slowest layer's II (layers overlap across samples)
+    double clockPeriodNs = 0;
+    std::string text() const;            // a few lines for a terminal
+};
+
+// Writes the project into outDir (created if missing; existing files are overwritten) and
+// returns its latency estimate (also in tachyon_project.json, "latency_estimate").
 // Throws tachyon::Error naming the layer for configurations the backend cannot build
 // (invalid ReuseFactor, unsupported strategy, averages wider than 62-bit integers).
-void writeProject(const Graph& g, const Emulator& emu, const std::string& outDir, const HlsOptions& opt);
+LatencyEstimate writeProject(const Graph& g, const Emulator& emu, const std::string& outDir, const HlsOptions& opt);
+
+// The same estimate without writing a project.
+LatencyEstimate estimateLatency(const Graph& g, const Emulator& emu);
 
 // Checks the schedule of every layer without writing anything (same errors as writeProject).
 void validateSchedule(const Graph& g);

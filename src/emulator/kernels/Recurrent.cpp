@@ -212,6 +212,9 @@ public:
         act_.build(l, a_.activation, accT_, accT_, &consts_.actTable);
         if (a_.cell != RnnCell::SimpleRNN) ract_.build(l, a_.recurrentActivation, accT_, accT_, &consts_.recurrentTable);
         if (a_.cell == RnnCell::LSTM) stateAct_.build(l, a_.activation, stateT_, accT_, &consts_.stateActTable);
+        // hard_sigmoid's quantised constants, for the backends (the same for both functions).
+        for (const ActEval* e : {&act_, &ract_})
+            if (e->kind == ActKind::HardSigmoid) consts_.param = {e->slope, e->offset};
         const int fa = accT_.frac(), fs = stateT_.frac();
         accCast_ = Caster(accT_, fa);
         prodAcc_ = Caster(accT_, 2 * fa);                         // r * ah
