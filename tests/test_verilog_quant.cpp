@@ -1,0 +1,208 @@
+// Verilog for quantisation-aware models (Quantize layers; binary, ternary, po2 and
+// heterogeneous weights in the shift-add CMVM): rtlsim == emulator bit for bit on the zoo's
+// QKeras / HGQ / binary / ternary / QONNX models and on the project's own quantised fixtures
+// (scripts/make_quant_fixtures.py), each design built by Verilator once.
+#include "backends/ProjectFiles.h"
+#include "backends/verilog/Cmvm.h"
+#include "backends/verilog/VerilogWriter.h"
+#include "config/Config.h"
+#include "emulator/Emulator.h"
+#include "frontends/Frontend.h"
+#include "passes/Pass.h"
+#include "util/Error.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <random>
+#include <sstream>
+
+namespace fs = std::filesystem;
+using namespace tachyon;
+
+namespace {
+
+const fs::path kModels = fs::path(TACHYON_SOURCE_DIR) / ".." / "shared" / "models";
+
+fs::path fixtureDir() {
+    const char* env = std::getenv("TACHYON_FIXTURES");   // filled by ctest's make_fixtures step
+    return fs::path(env && *env ? env : TACHYON_BINARY_DIR "/fixtures") / "quant";
+}
+
+// How many test-row outputs of the model's Quantize layers sit at an extreme of their
+// quantiser (the largest value, or the most negative one of a signed quantiser; the top
+// or bottom level of a threshold quantiser), i.e. were clipped. The rows are exactly
+// those writeProject puts in sim/input_raw.dat (same generator, same seed).
+size_t clippedQuantizerOutputs(const Graph& g, const Emulator& emu, size_t rows, uint64_t seed) {
+    const FixedType inT = g.input().type("result");
+    const std::vector<int64_t> raw = backend::randomTestRows(inT, rows, size_t(g.inputSize()), seed);
+    std::vector<double> x(raw.size());
+    for (size_t k = 0; k < raw.size(); ++k) x[k] = std::ldexp(double(raw[k]), -inT.frac());
+    const auto trace = emu.traceFixed(x.data(), rows);
+    size_t clipped = 0;
+    for (size_t li = 0; li < g.layers.size(); ++li) {
+        const Layer& l = g.layers[li];
+        if (l.kind != LayerKind::Quantize) continue;
+        const auto& a = l.as<QuantizeAttrs>();
+        const FixedType& outT = l.type("result");
+        const size_t n = size_t(l.outSize());
+        for (size_t k = 0; k < trace[li].size(); ++k) {
+            const double y = trace[li][k];
+            if (a.mode == QuantizeMode::Fixed) {
+                const size_t e = a.width.size() == 1 ? 0 : k % n;
+                if (a.width[e] == 0) continue;
+                const FixedType t = a.elementType(e);
+                const bool symmetric = t.overflow == Overflow::SAT_SYM;
+                const double hi = outT.quantize(t.maxValue());
+                const double lo = outT.quantize(t.minValue() + (symmetric ? t.lsb() : 0.0));
+                clipped += y >= hi || (t.isSigned && y <= lo);
+            } else {
+                const double top = outT.toDouble(outT.castDouble(a.levels.back()));
+                const double bottom = outT.toDouble(outT.castDouble(a.levels.front()));
+                clipped += y == top || y == bottom;
+            }
+        }
+    }
+    return clipped;
+}
+
+// Builds the project once (Verilator), rtlsim on `rows` rows, expects every row equal to
+// the emulator; also expects Quantize layers in the graph and clipped quantiser outputs
+// among the rows (the saturating paths are exercised).
+void expectRtlsimBitExact(const std::string& name, const fs::path& model, const std::string& yaml, size_t rows) {
+    SCOPED_TRACE(name);
+    Graph g = loadModel(model.string());
+    runPipeline(g, Config::parse(yaml, "<test config>"));
+    ASSERT_TRUE(std::any_of(g.layers.begin(), g.layers.end(), [](const Layer& l) { return l.kind == LayerKind::Quantize; }))
+        << name << " has no Quantize layer";
+    Emulator emu(g);
+    verilog::VerilogOptions opt;
+    opt.testRows = rows;
+    const fs::path dir = fs::path(TACHYON_BINARY_DIR) / "verilog_tests" / ("quant_" + name);
+    fs::remove_all(dir);
+    verilog::writeProject(g, emu, dir.string(), opt);
+    std::ostringstream log;
+    const verilog::RtlsimResult r = verilog::rtlsim(dir.string(), log);
+    EXPECT_EQ(r.rows, rows) << log.str();
+    EXPECT_EQ(r.mismatches, 0u) << log.str();
+    const size_t clipped = clippedQuantizerOutputs(g, emu, rows, opt.seed);
+    EXPECT_GT(clipped, 0u) << name << ": no test row drives a quantiser to its limits";
+    std::cout << "[ rtlsim   ] " << name << ": " << r.rows << " rows, " << r.mismatches << " mismatches, " << clipped
+              << " clipped quantiser outputs\n";
+}
+
+// The zoo's quantised models take their types from the trained quantisers; the rest
+// (input, softmax) from this default, as hls4ml's configs for them.
+const char* kDefault16 = "Model:\n  Precision: ap_fixed<16,6>\n";
+
+}  // namespace
+
+// Binary (+-1) and ternary (+-1, 0) weights are additions and subtractions of the inputs
+// (no shifted terms, one term per non-zero weight), po2 weights one shifted term each: the
+// only adders are those that sum the terms (fewer with CSE), and the graph is exact.
+TEST(VerilogQuant, BinaryTernaryPo2WeightsAreAddSubtractShift) {
+    const int nIn = 24, nOut = 16;
+    std::mt19937_64 rng(11);
+    for (const char* kind : {"binary", "ternary", "po2"}) {
+        SCOPED_TRACE(kind);
+        std::vector<int64_t> m(size_t(nIn) * nOut);
+        for (auto& v : m) {
+            const int64_t sign = (rng() & 1) ? 1 : -1;
+            if (std::string(kind) == "binary") v = sign;
+            else if (std::string(kind) == "ternary") v = (rng() % 3 == 0) ? 0 : sign;
+            else v = (rng() % 4 == 0) ? 0 : sign * (int64_t(1) << (rng() % 5));
+        }
+        int terms = 0, nonZeroOutputs = 0;
+        for (int j = 0; j < nOut; ++j) {
+            int t = 0;
+            for (int i = 0; i < nIn; ++i) t += m[size_t(i) * nOut + j] != 0;
+            terms += t;
+            nonZeroOutputs += t > 0;
+        }
+        verilog::CmvmOptions noCse;
+        noCse.cse = false;
+        for (const verilog::AdderGraph& g : {verilog::buildCmvm(m, nIn, nOut), verilog::buildCmvm(m, nIn, nOut, noCse)}) {
+            EXPECT_LE(g.adders(), terms - nonZeroOutputs);
+            if (std::string(kind) != "po2") {
+                for (const auto& a : g.nodes) EXPECT_EQ(a.b.shift, 0);
+                for (const auto& o : g.outputs) {
+                    if (o) {
+                        EXPECT_EQ(o->shift, 0);
+                    }
+                }
+            }
+            for (int trial = 0; trial < 20; ++trial) {
+                std::vector<Int128> x(static_cast<size_t>(nIn));
+                for (auto& v : x) v = Int128(int64_t(rng() % 4096) - 2048);
+                const std::vector<Int128> y = verilog::evaluate(g, x);
+                for (int j = 0; j < nOut; ++j) {
+                    Int128 want = 0;
+                    for (int i = 0; i < nIn; ++i) want += x[size_t(i)] * m[size_t(i) * nOut + j];
+                    ASSERT_TRUE(y[size_t(j)] == want) << "output " << j;
+                }
+            }
+        }
+    }
+}
+
+// The zoo's quantisation-aware models: QKeras (quantized_bits/relu), binary and ternary
+// Keras layers, HGQ (per-element heterogeneous types, pruned elements), QONNX
+// (BipolarQuant / MultiThreshold).
+TEST(VerilogQuant, SharedModelsRtlsimMatchEmulator) {
+    if (!fs::exists(kModels / "README.md")) GTEST_SKIP() << kModels << " not found";
+    const std::pair<const char*, const char*> models[] = {
+        {"qkeras_3layer", "keras/qkeras_3layer.json"},
+        {"qkeras_mnist_dense", "keras/qkeras_mnist_dense.json"},
+        {"binary_smaller", "keras/KERAS_3layer_binary_smaller.json"},
+        {"ternary_small", "keras/KERAS_3layer_ternary_small.json"},
+        {"hgq_jet_classifier", "keras/hgq_jet_classifier.h5"},
+        {"bnn_fc_1layer", "onnx/bnn_model_fc_1layer.onnx"},
+    };
+    for (const auto& [name, path] : models) expectRtlsimBitExact(name, kModels / path, kDefault16, 2000);
+}
+
+// The project's own fixtures (no ../shared needed): a QKeras-format CNN (QConv2D,
+// QDepthwiseConv2D, quantized_relu/tanh, QAveragePooling, po2 QDense; streaming RTL), and
+// QONNX models with Quant on weights and activations, MultiThreshold per channel
+// (channels-first, unsorted rows) and shared, and a channels-first Conv1D (streaming).
+TEST(VerilogQuant, QuantizedFixturesRtlsimMatchEmulator) {
+    const fs::path dir = fixtureDir();
+    for (const char* m : {"qcnn.json", "qonnx_mlp.onnx", "qonnx_threshold.onnx", "qonnx_conv.onnx"}) {
+        if (!fs::exists(dir / m)) {
+            ADD_FAILURE() << (dir / m) << " is missing (scripts/make_quant_fixtures.py)";
+            continue;
+        }
+        expectRtlsimBitExact(fs::path(m).stem().string(), dir / m, "Model:\n  ReuseFactor: 1\n", 2000);
+    }
+}
+
+// Per-element quantisers that differ between the pixels of a stream cannot be applied
+// per channel by the streaming RTL: refused with the layer's name.
+TEST(VerilogQuant, StreamWithPerPixelQuantisersIsRefusedByName) {
+    const fs::path model = fixtureDir() / "qcnn.json";
+    if (!fs::exists(model)) GTEST_FAIL() << model << " is missing (scripts/make_quant_fixtures.py)";
+    Graph g = loadModel(model.string());
+    runPipeline(g, Config::parse("Model:\n  ReuseFactor: 1\n", "<test config>"));
+    auto it = std::find_if(g.layers.begin(), g.layers.end(), [](const Layer& l) {
+        return l.kind == LayerKind::Quantize && l.as<QuantizeAttrs>().mode == QuantizeMode::Fixed && l.shape.size() > 1;
+    });
+    ASSERT_NE(it, g.layers.end()) << "qcnn has no Quantize layer on a stream";
+    auto& a = it->as<QuantizeAttrs>();
+    const size_t n = size_t(it->outSize());
+    a.width.assign(n, a.width[0]);
+    a.integer.assign(n, a.integer[0]);
+    a.isSigned.assign(n, a.isSigned[0]);
+    a.width[n - 1] = 0;   // the last pixel's last channel pruned, the others not
+    Emulator emu(g);
+    try {
+        verilog::generateRtl(g, emu, {});
+        FAIL() << "expected an error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find(it->name), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("differ between pixels"), std::string::npos) << e.what();
+    }
+}
