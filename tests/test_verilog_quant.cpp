@@ -33,17 +33,22 @@ fs::path fixtureDir() {
     return fs::path(env && *env ? env : TACHYON_BINARY_DIR "/fixtures") / "quant";
 }
 
-// How many test-row outputs of the model's Quantize layers sit at an extreme of their
-// quantiser (the largest value, or the most negative one of a signed quantiser; the top
-// or bottom level of a threshold quantiser), i.e. were clipped. The rows are exactly
+// How the test rows drive the model's Quantize layers: outputs of Fixed-mode quantisers
+// clipped to their largest value (or, signed, their most negative one), and outputs of
+// Threshold-mode quantisers at their bottom and at their top level. The rows are exactly
 // those writeProject puts in sim/input_raw.dat (same generator, same seed).
-size_t clippedQuantizerOutputs(const Graph& g, const Emulator& emu, size_t rows, uint64_t seed) {
+struct QuantizerCoverage {
+    size_t fixedValues = 0, fixedClipped = 0;
+    size_t thresholdValues = 0, thresholdBottom = 0, thresholdTop = 0;
+};
+
+QuantizerCoverage quantizerCoverage(const Graph& g, const Emulator& emu, size_t rows, uint64_t seed) {
     const FixedType inT = g.input().type("result");
     const std::vector<int64_t> raw = backend::randomTestRows(inT, rows, size_t(g.inputSize()), seed);
     std::vector<double> x(raw.size());
     for (size_t k = 0; k < raw.size(); ++k) x[k] = std::ldexp(double(raw[k]), -inT.frac());
     const auto trace = emu.traceFixed(x.data(), rows);
-    size_t clipped = 0;
+    QuantizerCoverage cov;
     for (size_t li = 0; li < g.layers.size(); ++li) {
         const Layer& l = g.layers[li];
         if (l.kind != LayerKind::Quantize) continue;
@@ -59,20 +64,21 @@ size_t clippedQuantizerOutputs(const Graph& g, const Emulator& emu, size_t rows,
                 const bool symmetric = t.overflow == Overflow::SAT_SYM;
                 const double hi = outT.quantize(t.maxValue());
                 const double lo = outT.quantize(t.minValue() + (symmetric ? t.lsb() : 0.0));
-                clipped += y >= hi || (t.isSigned && y <= lo);
+                ++cov.fixedValues;
+                cov.fixedClipped += y >= hi || (t.isSigned && y <= lo);
             } else {
-                const double top = outT.toDouble(outT.castDouble(a.levels.back()));
-                const double bottom = outT.toDouble(outT.castDouble(a.levels.front()));
-                clipped += y == top || y == bottom;
+                ++cov.thresholdValues;
+                cov.thresholdTop += y == outT.quantize(a.levels.back());
+                cov.thresholdBottom += y == outT.quantize(a.levels.front());
             }
         }
     }
-    return clipped;
+    return cov;
 }
 
 // Builds the project once (Verilator), rtlsim on `rows` rows, expects every row equal to
-// the emulator; also expects Quantize layers in the graph and clipped quantiser outputs
-// among the rows (the saturating paths are exercised).
+// the emulator; also expects Quantize layers in the graph and test rows that saturate
+// the quantisers (see QuantizerCoverage).
 void expectRtlsimBitExact(const std::string& name, const fs::path& model, const std::string& yaml, size_t rows) {
     SCOPED_TRACE(name);
     Graph g = loadModel(model.string());
@@ -89,10 +95,17 @@ void expectRtlsimBitExact(const std::string& name, const fs::path& model, const 
     const verilog::RtlsimResult r = verilog::rtlsim(dir.string(), log);
     EXPECT_EQ(r.rows, rows) << log.str();
     EXPECT_EQ(r.mismatches, 0u) << log.str();
-    const size_t clipped = clippedQuantizerOutputs(g, emu, rows, opt.seed);
-    EXPECT_GT(clipped, 0u) << name << ": no test row drives a quantiser to its limits";
-    std::cout << "[ rtlsim   ] " << name << ": " << r.rows << " rows, " << r.mismatches << " mismatches, " << clipped
-              << " clipped quantiser outputs\n";
+    const QuantizerCoverage cov = quantizerCoverage(g, emu, rows, opt.seed);
+    if (cov.fixedValues > 0) {
+        EXPECT_GT(cov.fixedClipped, 0u) << "no test row saturates a quantiser";
+    }
+    if (cov.thresholdValues > 0) {
+        EXPECT_GT(cov.thresholdBottom, 0u) << "no test row reaches a threshold quantiser's bottom level";
+        EXPECT_GT(cov.thresholdTop, 0u) << "no test row reaches a threshold quantiser's top level";
+    }
+    std::cout << "[ rtlsim   ] " << name << ": " << r.rows << " rows, " << r.mismatches << " mismatches; quantiser outputs: "
+              << cov.fixedClipped << " of " << cov.fixedValues << " fixed-point clipped, " << cov.thresholdBottom << " / "
+              << cov.thresholdTop << " of " << cov.thresholdValues << " threshold at the bottom / top level\n";
 }
 
 // The zoo's quantised models take their types from the trained quantisers; the rest
