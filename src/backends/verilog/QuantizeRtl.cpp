@@ -69,10 +69,11 @@ std::vector<Sig> thresholdMode(RtlContext& c, const Layer& l, const std::vector<
     const auto& a = l.as<QuantizeAttrs>();
     const FixedType& outT = l.type("result");
     const size_t nThr = size_t(a.nThresholds);
-    const size_t rows = a.thresholds.size() / nThr;
-    const size_t channels = size_t(l.shape.back());
     std::vector<Int128> level;
     for (double v : a.levels) level.push_back(outT.castDouble(v));
+    if (nThr == 0) return std::vector<Sig>(in.size(), constant(c, level.at(0)));
+    const size_t rows = a.thresholds.size() / nThr;
+    const size_t channels = size_t(l.shape.back());
     std::vector<Sig> out;
     for (size_t k = 0; k < in.size(); ++k) {
         const size_t row = rows == 1 ? 0 : k % channels;
