@@ -162,6 +162,91 @@ TEST(VerilogQuant, BinaryTernaryPo2WeightsAreAddSubtractShift) {
     }
 }
 
+// Every quantisation and overflow mode the emulator has, in one design (one Verilator
+// build): the input goes to 28 Fixed-mode Quantize layers (one per mode pair) with
+// per-element types (widths 1..9, integer bits -2..6, signed and unsigned, a 0-bit
+// element) and a narrower result that casts again, and to a Threshold layer with
+// per-channel unsorted rows, strict and non-strict thresholds, thresholds beyond the
+// input's range on both sides and a level that overflows the result; all concatenated.
+TEST(VerilogQuant, AllQuantiserModesBitExact) {
+    const int n = 12;
+    Graph g;
+    g.name = "quant_modes";
+    g.sourceFile = "<test>";
+    Layer in;
+    in.name = "x";
+    in.kind = LayerKind::Input;
+    in.shape = {n};
+    g.layers.push_back(in);
+    Layer cat;
+    cat.name = "all";
+    cat.kind = LayerKind::Concatenate;
+    cat.attrs = ConcatAttrs{0};
+    const Quant quants[] = {Quant::TRN, Quant::TRN_ZERO, Quant::RND, Quant::RND_ZERO, Quant::RND_INF, Quant::RND_MIN_INF, Quant::RND_CONV};
+    const Overflow overflows[] = {Overflow::WRAP, Overflow::SAT, Overflow::SAT_ZERO, Overflow::SAT_SYM};
+    int k = 0;
+    for (Quant q : quants) {
+        for (Overflow o : overflows) {
+            QuantizeAttrs a;
+            a.quant = q;
+            a.overflow = o;
+            for (int e = 0; e < n; ++e) {
+                const int w = e == (k % n) ? 0 : 1 + (e * 5 + k) % 9;
+                a.width.push_back(w);
+                a.integer.push_back(-2 + (e * 3 + k) % 9);
+                a.isSigned.push_back((e + k) % 3 != 0);
+            }
+            Layer l;
+            l.name = "q" + std::to_string(k++);
+            l.kind = LayerKind::Quantize;
+            l.inputs = {"x"};
+            l.shape = {n};
+            l.attrs = a;
+            l.trained["result"] = FixedType::parse(k % 2 ? "ap_fixed<7,3,AP_RND,AP_SAT>" : "ap_fixed<6,2,AP_TRN,AP_WRAP>");
+            g.layers.push_back(l);
+            cat.inputs.push_back(l.name);
+        }
+    }
+    QuantizeAttrs t;
+    t.mode = QuantizeMode::Threshold;
+    t.nThresholds = 3;
+    t.strict = {1, 0, 1};
+    for (int c = 0; c < n; ++c) {
+        const double base = -3.0 + 0.5 * c;
+        const std::vector<double> row = c == 0   ? std::vector<double>{40.0, -1.0, 50.0}     // two never reached
+                                        : c == 1 ? std::vector<double>{-60.0, -40.0, 0.25}  // two always reached
+                                                 : std::vector<double>{base + 1.0, base, base + 0.3125};
+        t.thresholds.insert(t.thresholds.end(), row.begin(), row.end());
+    }
+    t.levels = {-2.0, -0.5, 1.0, 9.0};   // 9 overflows ap_fixed<6,3>
+    Layer th;
+    th.name = "thr";
+    th.kind = LayerKind::Quantize;
+    th.inputs = {"x"};
+    th.shape = {n};
+    th.attrs = t;
+    th.trained["result"] = FixedType::parse("ap_fixed<6,3,AP_TRN,AP_SAT>");
+    g.layers.push_back(th);
+    cat.inputs.push_back(th.name);
+    cat.shape = {n * int(cat.inputs.size())};
+    g.layers.push_back(cat);
+    runPipeline(g, Config::parse("Model:\n  Precision: ap_fixed<12,4>\n", "<test config>"));
+    Emulator emu(g);
+    verilog::VerilogOptions opt;
+    opt.testRows = 5000;
+    const fs::path dir = fs::path(TACHYON_BINARY_DIR) / "verilog_tests" / "quant_modes";
+    fs::remove_all(dir);
+    verilog::writeProject(g, emu, dir.string(), opt);
+    std::ostringstream log;
+    const verilog::RtlsimResult r = verilog::rtlsim(dir.string(), log);
+    EXPECT_EQ(r.rows, opt.testRows) << log.str();
+    EXPECT_EQ(r.mismatches, 0u) << log.str();
+    const QuantizerCoverage cov = quantizerCoverage(g, emu, opt.testRows, opt.seed);
+    EXPECT_GT(cov.fixedClipped, 0u);
+    EXPECT_GT(cov.thresholdBottom, 0u);
+    EXPECT_GT(cov.thresholdTop, 0u);
+}
+
 // The zoo's quantisation-aware models: QKeras (quantized_bits/relu), binary and ternary
 // Keras layers, HGQ (per-element heterogeneous types, pruned elements), QONNX
 // (BipolarQuant / MultiThreshold).
