@@ -185,8 +185,8 @@ TEST(VerilogRtl, DenseFamilyModelsBitExact) {
     const ModelCase cases[] = {
         {"keras_1layer", "keras/KERAS_1layer.json", kJet16},
         {"keras_3layer_bn", "keras/KERAS_3layer_batch_norm.json", kJet6},
-        // qkeras_3layer / qkeras_mnist_dense: QDense/QActivation are not read by the Keras
-        // frontend yet; add them here when it does.
+        // The quantisation-aware models (qkeras_3layer, qkeras_mnist_dense, binary,
+        // ternary, HGQ, QONNX): tests/test_verilog_quant.cpp.
         {"onnx_three_layer_pytorch", "onnx/three_layer_pytorch.onnx", kJet6},
         {"onnx_three_layer_bn", "onnx/three_layer_bn_pytorch.onnx", kJet6},
     };

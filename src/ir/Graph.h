@@ -172,6 +172,14 @@ struct QuantizeAttrs {
     Quant quant = Quant::TRN;
     Overflow overflow = Overflow::WRAP;
     std::vector<int> width, integer, isSigned;
+    // Element e's quantiser type (e indexes the vectors above); a 0-bit element gets a
+    // 1-bit type, the caller makes it 0.
+    FixedType elementType(size_t e) const {
+        FixedType t = FixedType::fixed(width[e] > 0 ? width[e] : 1, integer[e], isSigned[e] != 0);
+        t.quant = quant;
+        t.overflow = overflow;
+        return t;
+    }
     // Threshold: `thresholds` holds one ascending row of nThresholds values per channel
     // (last axis) or one row for all channels; threshold k counts when x >= t (x > t when
     // strict[k]). levels has nThresholds + 1 entries.

@@ -795,9 +795,7 @@ void emitQuantize(const Layer& l, const LayerInputs& in, LayerCode& c, ParamsTex
                 kind.push_back(-1);
                 continue;
             }
-            FixedType t = FixedType::fixed(a.width[e], a.integer[e], a.isSigned[e] != 0);
-            t.quant = a.quant;
-            t.overflow = a.overflow;
+            const FixedType t = a.elementType(e);
             auto it = std::find(types.begin(), types.end(), t);
             kind.push_back(int(it - types.begin()));
             if (it == types.end()) types.push_back(t);

@@ -3,6 +3,8 @@
 // computes what the emulator computes.
 #include "backends/verilog/LayerRtl.h"
 
+#include "backends/verilog/QuantizeRtl.h"
+
 #include "util/Error.h"
 
 #include <algorithm>
@@ -374,6 +376,7 @@ std::string unsupportedReason(const Layer& l) {
     case LayerKind::Merge:
     case LayerKind::Concatenate:
     case LayerKind::Activation:
+    case LayerKind::Quantize:
         return {};
     case LayerKind::Softmax:
         if (l.outSize() != l.shape.back()) return "softmax over a multi-dimensional tensor";
@@ -398,8 +401,6 @@ std::string unsupportedReason(const Layer& l) {
     case LayerKind::Recurrent:
     case LayerKind::GarNet:
         return hlsClassName(l) + " (recurrent and graph layers) is supported by the emulator only, not by the Verilog backend";
-    case LayerKind::Quantize:
-        return "Quantize layers are not supported by the Verilog backend yet (the emulator runs them)";
     case LayerKind::LayerNorm:
         return "LayerNormalization is not supported by the Verilog backend (the emulator runs it)";
     case LayerKind::MatMul:
@@ -425,6 +426,7 @@ std::vector<Sig> emitLayer(RtlContext& c, const Layer& l, const Emulator& emu, c
     case LayerKind::BatchNorm: return batchNorm(c, l, emu, in, inT);
     case LayerKind::Activation: return activation(c, l, emu, in, inT);
     case LayerKind::Softmax: return softmax(c, l, emu, in, inT);
+    case LayerKind::Quantize: return quantizeRtl(c, l, in, inT);
     default: break;
     }
     throw Error("Verilog backend: layer " + l.name + ": kind " + toString(l.kind) + " not supported");

@@ -740,10 +740,25 @@ int64_t baseStep(const Graph& g) {
 
 bool isStreaming(const Graph& g) { return g.input().shape.size() >= 2; }
 
+namespace {
+
+// An elementwise layer that computes the same function at every element, so it commutes
+// with any transpose: a Quantize with one quantiser for all elements (QONNX's Quant on a
+// channels-first input).
+bool layoutFree(const Layer& l) {
+    if (l.kind != LayerKind::Quantize) return false;
+    const auto& a = l.as<QuantizeAttrs>();
+    return a.mode == QuantizeMode::Fixed ? a.width.size() == 1 : a.thresholds.size() == size_t(a.nThresholds);
+}
+
+}  // namespace
+
 const Layer* channelsFirstView(const Graph& g) {
     const Layer& in = g.input();
     if (in.shape.size() < 2 || g.layers.size() < 2) return nullptr;
-    const auto consumers = g.consumers(in.name);
+    auto consumers = g.consumers(in.name);
+    // Layout-free elementwise layers between the input and the view run on the stream.
+    while (consumers.size() == 1 && layoutFree(*consumers[0])) consumers = g.consumers(consumers[0]->name);
     if (consumers.size() != 1) return nullptr;
     if (consumers[0]->kind == LayerKind::Reshape && in.shape[0] == 1) {   // one channel: [1, S...] -> [S..., 1]
         Shape rotated(in.shape.begin() + 1, in.shape.end());

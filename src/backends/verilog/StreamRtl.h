@@ -35,8 +35,10 @@ BuiltGraph buildGraph(RtlContext& c, const Graph& g, const Emulator& emu);
 
 // True when the graph is built as a stream (its input has spatial axes).
 bool isStreaming(const Graph& g);
-// A channels-first input (ONNX from PyTorch) read only by a Transpose to channels last:
-// that Transpose (the design streams its output directly), else nullptr.
+// A channels-first input (ONNX from PyTorch) read only by a Transpose to channels last,
+// possibly through Quantize layers with one quantiser for all elements (they commute with
+// the transpose and run on the stream): that Transpose (the design streams its output
+// directly), else nullptr.
 const Layer* channelsFirstView(const Graph& g);
 // For such inputs, the model-input index of every value in stream order (pixel-major,
 // channels last); empty when the stream order is the model's own.

@@ -25,10 +25,7 @@ public:
         const FixedType& outT = l.type("result");
         if (mode_ == QuantizeMode::Fixed) {
             for (size_t e = 0; e < a.width.size(); ++e) {
-                FixedType t = FixedType::fixed(std::max(a.width[e], 1), a.integer[e], a.isSigned[e] != 0);
-                t.quant = a.quant;
-                t.overflow = a.overflow;
-                types_.push_back(t);
+                types_.push_back(a.elementType(e));
                 zero_.push_back(a.width[e] == 0);
             }
             return;
