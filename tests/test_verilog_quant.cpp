@@ -266,10 +266,11 @@ TEST(VerilogQuant, SharedModelsRtlsimMatchEmulator) {
 // The project's own fixtures (no ../shared needed): a QKeras-format CNN (QConv2D,
 // QDepthwiseConv2D, quantized_relu/tanh, QAveragePooling, po2 QDense; streaming RTL), and
 // QONNX models with Quant on weights and activations, MultiThreshold per channel
-// (channels-first, unsorted rows) and shared, and a channels-first Conv1D (streaming).
+// (channels-first, unsorted rows) and shared, a channels-first Conv1D (streaming), and
+// Trunc versions 1 and 2 after quantised accumulators.
 TEST(VerilogQuant, QuantizedFixturesRtlsimMatchEmulator) {
     const fs::path dir = fixtureDir();
-    for (const char* m : {"qcnn.json", "qonnx_mlp.onnx", "qonnx_threshold.onnx", "qonnx_conv.onnx"}) {
+    for (const char* m : {"qcnn.json", "qonnx_mlp.onnx", "qonnx_threshold.onnx", "qonnx_conv.onnx", "qonnx_trunc.onnx"}) {
         if (!fs::exists(dir / m)) {
             ADD_FAILURE() << (dir / m) << " is missing (scripts/make_quant_fixtures.py)";
             continue;
