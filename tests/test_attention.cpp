@@ -3,7 +3,10 @@
 // (scripts/make_attention_fixtures.py, ONNX) compute in float mode what PyTorch computes;
 // in fixed point the MatMul and LayerNorm kernels equal step-by-step references written
 // here from docs/semantics.md ("MatMul", "LayerNormalization") with FixedType::castRaw
-// for every cast; the HLS and Verilog backends refuse both by name.
+// for every cast; the Verilog backend refuses both by name (the HLS backend writes them:
+// tests/test_hls_attention.cpp). nn.MultiheadAttention and nn.TransformerEncoderLayer
+// (post- and pre-norm) exported by PyTorch, and a Keras MultiHeadAttention, match their
+// frameworks in float.
 #include "backends/hls/HlsWriter.h"
 #include "backends/verilog/VerilogWriter.h"
 #include "config/Config.h"
@@ -17,11 +20,15 @@
 
 #include "fixture_dir.h"
 #include "float_reference.h"
+#include "test_files.h"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
-#include <filesystem>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <functional>
 #include <random>
 
 using namespace tachyon;
@@ -30,7 +37,7 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::string& fixtureDir() {
-    static const std::string dir = fixtureDirMadeBy("make_attention_fixtures.py", "attention_fixtures.stamp", "1");
+    static const std::string dir = fixtureDirMadeBy("make_attention_fixtures.py", "attention_fixtures.stamp", "2");
     return dir;
 }
 
@@ -215,7 +222,7 @@ TEST(Attention, TorchSingleHeadAttentionRunsInFixedPoint) {
     EXPECT_LT(worst, 0.1);
 }
 
-TEST(Attention, BackendsRefuseMatMulByName) {
+TEST(Attention, VerilogRefusesMatMulByName) {
     Graph g = matMulGraph(1, 2, 3, 2, false, "ap_fixed<16,6>", "ap_fixed<16,6>", "ap_fixed<16,6>", "ap_fixed<16,6>");
     Emulator emu(g);
     const fs::path dir = fs::path(TACHYON_BINARY_DIR) / "attention_refused";
@@ -225,20 +232,6 @@ TEST(Attention, BackendsRefuseMatMulByName) {
     } catch (const Error& e) {
         EXPECT_NE(std::string(e.what()).find("MatMul"), std::string::npos) << e.what();
         EXPECT_NE(std::string(e.what()).find("mm"), std::string::npos) << e.what();
-    }
-    // The HLS backend takes one Input: x . x^T (one input read twice).
-    GraphBuilder b("gram", "test");
-    const std::string x = b.input("x", {1, 2, 3});
-    MatMulAttrs attrs;
-    attrs.transposeB = true;
-    Graph gram = b.finish(b.add("mm", LayerKind::MatMul, {x, x}, attrs, {}));
-    runPipeline(gram, Config::defaults());
-    Emulator gramEmu(gram);
-    try {
-        hls::writeProject(gram, gramEmu, (dir / "hls").string(), {});
-        ADD_FAILURE() << "the HLS backend accepted a MatMul";
-    } catch (const Error& e) {
-        EXPECT_NE(std::string(e.what()).find("MatMul"), std::string::npos) << e.what();
     }
 }
 
@@ -321,19 +314,13 @@ TEST(Attention, TorchEncoderBlockRunsInFixedPoint) {
     EXPECT_LT(worst, 0.2);
 }
 
-TEST(Attention, BackendsRefuseLayerNormByName) {
+TEST(Attention, VerilogRefusesLayerNormByName) {
     std::mt19937 rng(3);
     Graph g = layerNormGraph(2, 4, rng, "ap_fixed<16,6>", "ap_fixed<16,6>", "ap_ufixed<18,1>", "ap_fixed<16,6>", 64, 1e-3);
     Emulator emu(g);
     try {
         verilog::writeProject(g, emu, (fs::path(TACHYON_BINARY_DIR) / "attention_refused" / "ln").string(), {});
         ADD_FAILURE() << "the Verilog backend accepted a LayerNormalization";
-    } catch (const Error& e) {
-        EXPECT_NE(std::string(e.what()).find("LayerNormalization"), std::string::npos) << e.what();
-    }
-    try {
-        hls::writeProject(g, emu, (fs::path(TACHYON_BINARY_DIR) / "attention_refused" / "ln_hls").string(), {});
-        ADD_FAILURE() << "the HLS backend accepted a LayerNormalization";
     } catch (const Error& e) {
         EXPECT_NE(std::string(e.what()).find("LayerNormalization"), std::string::npos) << e.what();
     }
@@ -346,4 +333,122 @@ TEST(Attention, KerasLayerNormMatchesNumpyInFloat) {
     for (const Layer& l : g.layers) norms += l.kind == LayerKind::LayerNorm;
     EXPECT_EQ(norms, 2u) << dump(g);
     expectFloatMatchesReference(g, d + "_X.npy", d + "_Y.npy", 0.0, 1e-5);
+}
+
+// ---- multi-head attention and encoder layers as PyTorch exports them ----
+
+namespace {
+
+size_t countKind(const Graph& g, LayerKind k) {
+    size_t n = 0;
+    for (const Layer& l : g.layers) n += l.kind == k;
+    return n;
+}
+
+}  // namespace
+
+TEST(Attention, TorchMultiHeadAttentionMatchesPyTorchInFloat) {
+    // nn.MultiheadAttention(16, 2 heads): the packed in-projection split by Slice into three
+    // Dense layers, the heads as the batch axis of the two MatMuls ([2, 8, 8] each), softmax
+    // over the last axis, the heads concatenated back by Transpose + Reshape.
+    const std::string d = fixtureDir() + "/attn_mha";
+    Graph g = loadModel(d + ".onnx");
+    EXPECT_EQ(countKind(g, LayerKind::MatMul), 2u) << dump(g);
+    EXPECT_EQ(countKind(g, LayerKind::Dense), 4u) << dump(g);   // q, k, v, out_proj
+    EXPECT_EQ(countKind(g, LayerKind::Softmax), 1u) << dump(g);
+    for (const Layer& l : g.layers) {
+        if (l.kind == LayerKind::MatMul) {
+            EXPECT_EQ(l.shape, (Shape{2, 8, 8})) << dump(g);
+        }
+    }
+    EXPECT_EQ(g.output().shape, (Shape{8, 16}));
+    expectFloatMatchesReference(g, d + "_X.npy", d + "_Y.npy", 0.0, 1e-5);
+}
+
+TEST(Attention, TorchEncoderLayersMatchPyTorchInFloat) {
+    // nn.TransformerEncoderLayer, batch_first, post-norm and pre-norm, relu FFN.
+    for (const char* name : {"attn_encoder_post", "attn_encoder_pre"}) {
+        SCOPED_TRACE(name);
+        const std::string d = fixtureDir() + "/" + name;
+        Graph g = loadModel(d + ".onnx");
+        EXPECT_EQ(countKind(g, LayerKind::MatMul), 2u) << dump(g);
+        EXPECT_EQ(countKind(g, LayerKind::LayerNorm), 2u) << dump(g);
+        EXPECT_EQ(countKind(g, LayerKind::Merge), 2u) << dump(g);   // the two residual additions
+        expectFloatMatchesReference(g, d + "_X.npy", d + "_Y.npy", 0.0, 1e-5);
+    }
+}
+
+TEST(Attention, TorchEncoderLayersRunInFixedPoint) {
+    for (const char* name : {"attn_mha", "attn_encoder_post", "attn_encoder_pre"}) {
+        SCOPED_TRACE(name);
+        const std::string d = fixtureDir() + "/" + name;
+        Graph g = loadModel(d + ".onnx");
+        runPipeline(g, Config::parse("Model:\n  Precision: ap_fixed<18,6>\n", "<test config>"));
+        Emulator emu(g);
+        size_t rows, nIn, yRows, nOut;
+        const auto x = readNpy(d + "_X.npy", rows, nIn);
+        const auto y = readNpy(d + "_Y.npy", yRows, nOut);
+        std::vector<int64_t> raw(rows * nOut);
+        std::vector<double> val(rows * nOut);
+        emu.runFixed(x.data(), rows, raw.data(), val.data());
+        double mean = 0;
+        for (size_t i = 0; i < val.size(); ++i) mean += std::abs(val[i] - y[i]) / double(val.size());
+        EXPECT_LT(mean, 0.02);
+    }
+}
+
+TEST(Attention, TorchGeluIsRefusedByName) {
+    // The exact GELU exports as x * (1 + erf(x / sqrt 2)) / 2; Tachyon has no erf.
+    const std::string d = fixtureDir() + "/attn_encoder_gelu";
+    try {
+        loadModel(d + ".onnx");
+        ADD_FAILURE() << "the GELU encoder layer was accepted";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("Erf"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("GELU"), std::string::npos) << e.what();
+    }
+}
+
+// ---- Keras MultiHeadAttention ----
+
+TEST(Attention, KerasMultiHeadAttentionMatchesNumpyInFloat) {
+    // Self-attention (query = value = key), 2 heads, key_dim 8, value_dim 6, output_shape 12.
+    const std::string d = fixtureDir() + "/keras_mha";
+    Graph g = loadModel(d + ".json");
+    EXPECT_EQ(countKind(g, LayerKind::MatMul), 2u) << dump(g);
+    EXPECT_EQ(countKind(g, LayerKind::Dense), 5u) << dump(g);   // embed, query, key, value, attention_output
+    EXPECT_EQ(g.output().shape, (Shape{8, 12}));
+    expectFloatMatchesReference(g, d + "_X.npy", d + "_Y.npy", 0.0, 1e-5);
+}
+
+TEST(Attention, KerasMultiHeadAttentionRefusesUnsupportedOptionsByName) {
+    const std::string d = fixtureDir() + "/keras_mha";
+    const nlohmann::json arch = nlohmann::json::parse(readFile(d + ".json"));
+    const fs::path dir = fs::path(TACHYON_BINARY_DIR) / "attention_keras_refused";
+    fs::create_directories(dir);
+    auto expectRefused = [&](const std::string& tag, const std::function<void(nlohmann::json&)>& edit,
+                             const std::string& phrase) {
+        SCOPED_TRACE(tag);
+        nlohmann::json a = arch;
+        for (auto& l : a["config"]["layers"])
+            if (l["class_name"] == "MultiHeadAttention") edit(l);
+        const fs::path json = dir / (tag + ".json");
+        std::ofstream(json) << a.dump();
+        try {
+            loadModel(json.string(), d + "_weights.h5");
+            ADD_FAILURE() << "accepted";
+        } catch (const Error& e) {
+            const std::string what = e.what();
+            EXPECT_NE(what.find("MultiHeadAttention"), std::string::npos) << what;
+            EXPECT_NE(what.find("'mha'"), std::string::npos) << what;
+            EXPECT_NE(what.find(phrase), std::string::npos) << what;
+        }
+    };
+    expectRefused("mask", [](nlohmann::json& l) { l["inbound_nodes"][0][0][3]["attention_mask"] = {"embed", 0, 0}; },
+                  "attention_mask");
+    expectRefused("causal", [](nlohmann::json& l) { l["inbound_nodes"][0][0][3]["use_causal_mask"] = true; },
+                  "use_causal_mask");
+    expectRefused("scores", [](nlohmann::json& l) { l["inbound_nodes"][0][0][3]["return_attention_scores"] = true; },
+                  "return_attention_scores");
+    expectRefused("axes", [](nlohmann::json& l) { l["config"]["attention_axes"] = {2}; }, "attention_axes");
 }

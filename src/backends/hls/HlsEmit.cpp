@@ -854,10 +854,10 @@ LayerCode emitLayer(const Layer& l, const std::string& id, const LayerInputs& in
     case LayerKind::Merge:
     case LayerKind::Concatenate: emitMultiInput(l, in, c, p); break;
     case LayerKind::Quantize: emitQuantize(l, in, c, p); break;
+    case LayerKind::MatMul:
+    case LayerKind::LayerNorm: return emitAttentionLayer(l, id, in, emu);
     case LayerKind::Recurrent:
     case LayerKind::GarNet:
-    case LayerKind::MatMul:
-    case LayerKind::LayerNorm:
         throw Error(layerError(l, hlsClassName(l) + " layers are not supported by the HLS backend yet "
                                   "(the emulator runs them)"));
     }

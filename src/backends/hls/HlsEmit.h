@@ -60,4 +60,7 @@ struct LayerInputs {
 
 LayerCode emitLayer(const Layer& l, const std::string& id, const LayerInputs& in, const Emulator& emu);
 
+// MatMul and LayerNorm layers (HlsAttention.cpp, nnet_utils/nnet_attention.h), io_parallel.
+LayerCode emitAttentionLayer(const Layer& l, const std::string& id, const LayerInputs& in, const Emulator& emu);
+
 }  // namespace tachyon::hls
