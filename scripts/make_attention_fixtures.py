@@ -14,7 +14,8 @@ keras_layernorm: a Keras 2 model (JSON + H5 written with h5py; Keras is not inst
 with two LayerNormalization layers, its reference computed in numpy.
 keras_mha: a Keras 2 MultiHeadAttention (2 heads, key_dim 8, value_dim 6, output_shape 12)
 as self-attention after a Dense, its reference computed in numpy from Keras' einsums.
-attn_mha: nn.MultiheadAttention (16 features, 2 heads, batch_first) as self-attention.
+attn_mha: nn.MultiheadAttention (16 features, 2 heads, batch_first) as self-attention, with its
+parameters also as attn_mha_{in_proj,out_proj}_{weight,bias}.npy.
 attn_encoder_post / attn_encoder_pre: nn.TransformerEncoderLayer (16 features, 2 heads, FFN
 32, relu, batch_first) with norm_first False / True; attn_encoder_gelu: the pre-norm layer
 with activation='gelu' (its export has an Erf node).
@@ -34,7 +35,7 @@ from torch import nn
 
 ROWS = 1000
 STAMP = "attention_fixtures.stamp"
-VERSION = "2"
+VERSION = "3"
 
 
 class SingleHeadAttention(nn.Module):
@@ -132,6 +133,12 @@ def make_torch_fixture(name, make, outdir, seed):
         Y = model(torch.from_numpy(X).reshape(ROWS, *model.shape)).numpy().reshape(ROWS, -1)
     np.save(os.path.join(outdir, name + "_X.npy"), X)
     np.save(os.path.join(outdir, name + "_Y.npy"), Y)
+    if isinstance(model, MultiHeadSelfAttention):
+        # The parameters as 2-D arrays, for the per-head fixed-point reference of the tests.
+        a = model.attn
+        for key, t in (("in_proj_weight", a.in_proj_weight), ("in_proj_bias", a.in_proj_bias),
+                       ("out_proj_weight", a.out_proj.weight), ("out_proj_bias", a.out_proj.bias)):
+            np.save(os.path.join(outdir, "%s_%s.npy" % (name, key)), t.detach().numpy().reshape(-1, t.shape[-1]))
 
 
 def make_keras_layernorm_fixture(name, outdir, seed, tokens=8, features=16):

@@ -37,7 +37,7 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::string& fixtureDir() {
-    static const std::string dir = fixtureDirMadeBy("make_attention_fixtures.py", "attention_fixtures.stamp", "2");
+    static const std::string dir = fixtureDirMadeBy("make_attention_fixtures.py", "attention_fixtures.stamp", "3");
     return dir;
 }
 
@@ -451,4 +451,66 @@ TEST(Attention, KerasMultiHeadAttentionRefusesUnsupportedOptionsByName) {
     expectRefused("scores", [](nlohmann::json& l) { l["inbound_nodes"][0][0][3]["return_attention_scores"] = true; },
                   "return_attention_scores");
     expectRefused("axes", [](nlohmann::json& l) { l["config"]["attention_axes"] = {2}; }, "attention_axes");
+}
+
+TEST(Attention, TorchMultiHeadAttentionFixedEqualsPerHeadReference) {
+    // The imported graph (heads as the batch axis of two MatMuls, the head split and merge as
+    // Slice/Reshape/Transpose) against the same attention written head by head from PyTorch's
+    // parameters: per head h, q/k/v = Dense over rows h*8.. of in_proj, q scaled by
+    // 1/float32(sqrt 8) (the exported Div), softmax(q . k^T) . v, the heads concatenated, then
+    // out_proj. Every step has the same types, so the fixed-point outputs must be equal bit for
+    // bit; any mix-up of heads, tokens or features in the import shows here.
+    const std::string d = fixtureDir() + "/attn_mha";
+    const int tokens = 8, embed = 16, heads = 2, dim = embed / heads;
+    size_t r, c;
+    const auto inW = readNpy(d + "_in_proj_weight.npy", r, c);   // [3 * embed, embed]
+    ASSERT_EQ(r * c, size_t(3 * embed * embed));
+    const auto inB = readNpy(d + "_in_proj_bias.npy", r, c);
+    const auto outW = readNpy(d + "_out_proj_weight.npy", r, c);   // [embed, embed] (out, in)
+    const auto outB = readNpy(d + "_out_proj_bias.npy", r, c);
+    GraphBuilder b("per_head", "test");
+    const std::string x = b.input("x", {tokens, embed});
+    // Dense weight [in][out] from rows first.. of a PyTorch [out][in] matrix.
+    auto dense = [&](const std::string& name, const std::string& in, const std::vector<double>& w,
+                     const std::vector<double>& bias, int first, int n, int nIn) {
+        std::vector<double> kw(static_cast<size_t>(nIn * n)), kb(static_cast<size_t>(n));
+        for (int i = 0; i < nIn; ++i)
+            for (int o = 0; o < n; ++o) kw[size_t(i * n + o)] = w[size_t((first + o) * nIn + i)];
+        for (int o = 0; o < n; ++o) kb[size_t(o)] = bias[size_t(first + o)];
+        return b.dense(name, in, n, kw, kb);
+    };
+    const double scale = 1.0 / double(float(std::sqrt(double(dim))));
+    std::vector<std::string> contexts;
+    for (int h = 0; h < heads; ++h) {
+        const std::string t = "h" + std::to_string(h) + "_";
+        const std::string q = dense(t + "q", x, inW, inB, h * dim, dim, embed);
+        const std::string k = dense(t + "k", x, inW, inB, embed + h * dim, dim, embed);
+        const std::string v = dense(t + "v", x, inW, inB, 2 * embed + h * dim, dim, embed);
+        const std::string qs = b.add(t + "scale", LayerKind::BatchNorm, {q}, NoAttrs{},
+                                     {{"scale", std::vector<double>(size_t(dim), scale)},
+                                      {"shift", std::vector<double>(size_t(dim), 0.0)}});
+        MatMulAttrs qk;
+        qk.transposeB = true;
+        const std::string p = b.softmax(t + "softmax", b.add(t + "scores", LayerKind::MatMul, {qs, k}, qk, {}));
+        contexts.push_back(b.add(t + "context", LayerKind::MatMul, {p, v}, MatMulAttrs{}, {}));
+    }
+    const std::string merged = b.add("heads", LayerKind::Concatenate, contexts, ConcatAttrs{1});
+    Graph ref = b.finish(dense("out", merged, outW, outB, 0, embed, embed));
+
+    Graph g = loadModel(d + ".onnx");
+    const Config cfg = Config::parse("Model:\n  Precision: ap_fixed<18,6>\n", "<test config>");
+    runPipeline(g, cfg);
+    runPipeline(ref, cfg);
+    size_t rows, nIn;
+    const auto xs = readNpy(d + "_X.npy", rows, nIn);
+    std::vector<int64_t> got(rows * size_t(tokens * embed)), want(got.size());
+    std::vector<double> gotValue(got.size()), wantValue(got.size());
+    Emulator(g).runFixed(xs.data(), rows, got.data(), gotValue.data());
+    Emulator(ref).runFixed(xs.data(), rows, want.data(), wantValue.data());
+    size_t bad = 0;
+    for (size_t i = 0; i < got.size(); ++i) bad += got[i] != want[i];
+    EXPECT_EQ(bad, 0u) << "of " << got.size() << " outputs (" << rows << " rows)";
+    EXPECT_EQ(rows, 1000u);
+    // Not trivially equal: the outputs vary.
+    EXPECT_GT(*std::max_element(want.begin(), want.end()) - *std::min_element(want.begin(), want.end()), 1000);
 }

@@ -27,7 +27,7 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::string& attentionFixtures() {
-    static const std::string dir = fixtureDirMadeBy("make_attention_fixtures.py", "attention_fixtures.stamp", "2");
+    static const std::string dir = fixtureDirMadeBy("make_attention_fixtures.py", "attention_fixtures.stamp", "3");
     return dir;
 }
 
