@@ -263,7 +263,8 @@ void OnnxReader::checkOperators() const {
     std::string msg = "unsupported operator" + std::string(bad.size() > 1 ? "s" : "") + ": ";
     for (size_t i = 0; i < bad.size(); ++i) msg += (i ? "; " : "") + bad[i];
     b_.fail(msg + ". Tachyon reads ONNX Gemm/MatMul, Conv, pooling, BatchNormalization, elementwise "
-                  "activations, Softmax, Add/Sub/Mul/Max/Min, Concat, Pad, Resize, reshapes and the QONNX "
+                  "activations, Softmax, LayerNormalization, Add/Sub/Mul/Max/Min, Concat, Pad, Resize, reshapes, "
+                  "Slice (of a packed projection), the QONNX "
                   "quantisers Quant, BipolarQuant and MultiThreshold");
 }
 
