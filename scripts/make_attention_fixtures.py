@@ -18,7 +18,7 @@ attn_mha: nn.MultiheadAttention (16 features, 2 heads, batch_first) as self-atte
 parameters also as attn_mha_{in_proj,out_proj}_{weight,bias}.npy.
 attn_encoder_post / attn_encoder_pre: nn.TransformerEncoderLayer (16 features, 2 heads, FFN
 32, relu, batch_first) with norm_first False / True; attn_encoder_gelu: the pre-norm layer
-with activation='gelu' (its export has an Erf node).
+with activation='gelu' (its export has an Erf node); attn_bare_erf.onnx: erf(x) * 2 (ONNX only).
 
 Everything is deterministic (fixed seeds, single thread); rerunning rewrites the same files.
 """
@@ -35,7 +35,7 @@ from torch import nn
 
 ROWS = 1000
 STAMP = "attention_fixtures.stamp"
-VERSION = "3"
+VERSION = "4"
 
 
 class SingleHeadAttention(nn.Module):
@@ -111,6 +111,11 @@ class TorchEncoderLayer(nn.Module):
 
     def forward(self, x):
         return self.layer(x)
+
+
+class BareErf(nn.Module):
+    def forward(self, x):
+        return torch.erf(x) * 2.0
 
 
 TORCH_MODELS = {"attn_single_head": SingleHeadAttention, "attn_encoder_block": EncoderBlock,
@@ -243,6 +248,9 @@ def main():
         warnings.filterwarnings("ignore")
         for i, (name, make) in enumerate(TORCH_MODELS.items()):
             make_torch_fixture(name, make, tmpdir, seed=9400 + i)
+        # An Erf that is not part of a GELU (refused by name).
+        torch.onnx.export(BareErf().eval(), torch.zeros(1, 8, 16), os.path.join(tmpdir, "attn_bare_erf.onnx"),
+                          input_names=["input"], output_names=["output"], opset_version=17)
         make_keras_layernorm_fixture("keras_layernorm", tmpdir, seed=9500)
         make_keras_mha_fixture("keras_mha", tmpdir, seed=9501)
         with open(os.path.join(tmpdir, STAMP), "w") as f:

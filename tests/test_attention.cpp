@@ -37,7 +37,7 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::string& fixtureDir() {
-    static const std::string dir = fixtureDirMadeBy("make_attention_fixtures.py", "attention_fixtures.stamp", "3");
+    static const std::string dir = fixtureDirMadeBy("make_attention_fixtures.py", "attention_fixtures.stamp", "4");
     return dir;
 }
 
@@ -379,7 +379,7 @@ TEST(Attention, TorchEncoderLayersMatchPyTorchInFloat) {
 }
 
 TEST(Attention, TorchEncoderLayersRunInFixedPoint) {
-    for (const char* name : {"attn_mha", "attn_encoder_post", "attn_encoder_pre"}) {
+    for (const char* name : {"attn_mha", "attn_encoder_post", "attn_encoder_pre", "attn_encoder_gelu"}) {
         SCOPED_TRACE(name);
         const std::string d = fixtureDir() + "/" + name;
         Graph g = loadModel(d + ".onnx");
@@ -397,12 +397,58 @@ TEST(Attention, TorchEncoderLayersRunInFixedPoint) {
     }
 }
 
-TEST(Attention, TorchGeluIsRefusedByName) {
-    // The exact GELU exports as x * (1 + erf(x / sqrt 2)) / 2; Tachyon has no erf.
+TEST(Attention, TorchGeluEncoderLayerMatchesPyTorchInFloat) {
+    // activation='gelu' exports as x * (1 + erf(x / sqrt 2)) / 2: one GELU activation layer
+    // (x * Phi(x); in fixed point x times a Phi table, as swish).
     const std::string d = fixtureDir() + "/attn_encoder_gelu";
+    Graph g = loadModel(d + ".onnx");
+    size_t gelus = 0;
+    for (const Layer& l : g.layers) gelus += l.kind == LayerKind::Activation && l.activation() == ActKind::GELU;
+    EXPECT_EQ(gelus, 1u) << dump(g);
+    EXPECT_EQ(countKind(g, LayerKind::Merge), 2u) << dump(g);   // only the residual additions
+    expectFloatMatchesReference(g, d + "_X.npy", d + "_Y.npy", 0.0, 1e-5);
+}
+
+TEST(Attention, GeluFixedIsXTimesPhiTable) {
+    // cast<result>(x * table[idx(x)]), the table holding cast<table>(Phi) at each bin's centre
+    // (docs/semantics.md): against an independent evaluation of every input value of the type.
+    GraphBuilder b("gelu", "test");
+    ActAttrs a;
+    a.kind = ActKind::GELU;
+    Graph g = b.finish(b.activation("gelu", b.input("x", {1}), a));
+    g.layers[0].precision["result"] = FixedType::parse("ap_fixed<10,4>");
+    g.layers[1].precision["result"] = FixedType::parse("ap_fixed<12,4,AP_RND,AP_SAT>");
+    g.layers[1].precision["table"] = FixedType::parse("ap_ufixed<12,0,AP_RND,AP_SAT>");
+    g.layers[1].table.size = 512;
+    verify(g, true);
+    Emulator emu(g);
+    const FixedType in = g.layers[0].type("result"), out = g.layers[1].type("result"), tab = g.layers[1].type("table");
+    std::vector<int64_t> xs;
+    for (int64_t r = -512; r < 512; ++r) xs.push_back(r);
+    std::vector<int64_t> got(xs.size());
+    emu.runFixedRaw(xs.data(), xs.size(), got.data());
+    // The table spans [-8, 8) in 512 bins of 1/32 = two input LSBs (1/64), keyed by raw >> 1.
+    size_t bad = 0;
+    for (size_t i = 0; i < xs.size(); ++i) {
+        const int64_t bin = std::clamp<int64_t>((xs[i] >> 1) + 256, 0, 511);
+        const double centre = (double(bin - 256) * 2.0 + 0.5) / 64.0;
+        const Int128 phi = tab.castDouble(0.5 * std::erfc(-centre / std::sqrt(2.0)));
+        const int64_t want = int64_t(out.castRaw(Int128(xs[i]) * phi, in.frac() + tab.frac()));
+        bad += want != got[i];
+    }
+    EXPECT_EQ(bad, 0u);
     try {
-        loadModel(d + ".onnx");
-        ADD_FAILURE() << "the GELU encoder layer was accepted";
+        verilog::writeProject(g, emu, (fs::path(TACHYON_BINARY_DIR) / "attention_refused" / "gelu").string(), {});
+        ADD_FAILURE() << "the Verilog backend accepted a GELU";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("gelu"), std::string::npos) << e.what();
+    }
+}
+
+TEST(Attention, ErfOutsideGeluIsRefusedByName) {
+    try {
+        loadModel(fixtureDir() + "/attn_bare_erf.onnx");
+        ADD_FAILURE() << "a bare Erf was accepted";
     } catch (const Error& e) {
         EXPECT_NE(std::string(e.what()).find("Erf"), std::string::npos) << e.what();
         EXPECT_NE(std::string(e.what()).find("GELU"), std::string::npos) << e.what();

@@ -183,6 +183,11 @@ private:
     void foldShapeArithmetic(const onnx::NodeProto& n);
     std::optional<Shape> fullShape(const std::string& tensor) const;
     std::set<std::string> unbatched_;
+    // The exact GELU as PyTorch exports it: x / sqrt(2) -> Erf -> + 1 -> x * . -> * 0.5. The
+    // first four nodes are skipped; the last one is a GELU activation of x.
+    void findGelu();
+    std::set<std::string> geluInner_;                 // outputs of the skipped nodes
+    std::map<std::string, std::string> geluOutput_;   // last node's output -> x
     bool unbatchedMode_ = false;   // the node being read has unbatched operands
     // QONNX quantisers (Quant, BipolarQuant): folded into a constant input, or a Quantize
     // layer on a computed tensor (OnnxReader::qonnxQuant).
@@ -233,7 +238,7 @@ const std::set<std::string> kSupportedOps = {
     "Relu", "LeakyRelu", "Sigmoid", "Tanh", "HardSigmoid", "Clip", "Elu", "Selu", "Softplus", "Softsign",
     "Softmax", "BatchNormalization", "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Transpose", "Conv",
     "MaxPool", "AveragePool", "GlobalMaxPool", "GlobalAveragePool", "Concat", "Pad", "Resize", "Upsample",
-    "LayerNormalization", "Slice"};
+    "LayerNormalization", "Slice", "Erf"};
 
 // QONNX (fastmachinelearning/qonnx) custom ops, as exported by Brevitas and QONNX.
 const std::set<std::string> kQonnxDomains = {"qonnx.custom_op.general", "onnx.brevitas", "finn.custom_op.general"};
@@ -252,9 +257,7 @@ void OnnxReader::checkOperators() const {
             isQonnxQuantizer(n) || !seen.insert(n.op_type()).second)
             continue;
         bad.push_back("node '" + nodeName(n) + "' has op_type '" + n.op_type() + "'" +
-                      (standardDomain ? "" : " (domain '" + n.domain() + "')") +
-                      (n.op_type() == "Erf" ? " (the exact GELU, x * (1 + erf(x / sqrt 2)) / 2, e.g. nn.TransformerEncoderLayer's "
-                                              "activation='gelu', is not supported; use relu)" : ""));
+                      (standardDomain ? "" : " (domain '" + n.domain() + "')"));
     }
     if (bad.empty()) {
         checkArity();
@@ -1740,6 +1743,51 @@ void OnnxReader::slice(const onnx::NodeProto& n) {
     produced(n, Value{out, shape, x.src});
 }
 
+void OnnxReader::findGelu() {
+    std::map<std::string, const onnx::NodeProto*> producer;
+    std::map<std::string, std::vector<const onnx::NodeProto*>> readers;
+    for (const auto& n : graph_.node()) {
+        for (const auto& o : n.output()) producer[o] = &n;
+        for (const auto& i : n.input()) readers[i].push_back(&n);
+    }
+    // The one reader of `t`, if it has exactly one.
+    auto only = [&](const std::string& t) -> const onnx::NodeProto* {
+        auto it = readers.find(t);
+        return it != readers.end() && it->second.size() == 1 ? it->second[0] : nullptr;
+    };
+    // The constant operand of a two-input node whose other operand is `t`, or nullptr.
+    auto constOperand = [&](const onnx::NodeProto* n, const std::string& t) -> const ConstTensor* {
+        if (!n || n->input_size() != 2) return nullptr;
+        const int other = n->input(0) == t ? 1 : n->input(1) == t ? 0 : -1;
+        const ConstTensor* c = other >= 0 ? constant(n->input(other)) : nullptr;
+        return c && c->values.size() == 1 ? c : nullptr;
+    };
+    auto near = [](const ConstTensor* c, double v) { return c && std::abs(c->values[0] - v) < 1e-6; };
+    for (const auto& erf : graph_.node()) {
+        if (erf.op_type() != "Erf" || erf.input_size() != 1) continue;
+        auto p = producer.find(erf.input(0));
+        if (p == producer.end()) continue;
+        const onnx::NodeProto* div = p->second;
+        if (div->input_size() != 2 || constant(div->input(0))) continue;
+        const std::string x = div->input(0);
+        const ConstTensor* c = constOperand(div, x);
+        const bool scaled = (div->op_type() == "Div" && near(c, std::sqrt(2.0))) ||
+                            (div->op_type() == "Mul" && near(c, std::sqrt(0.5)));
+        const onnx::NodeProto* add = only(erf.output(0));
+        const onnx::NodeProto* mulX = add ? only(add->output(0)) : nullptr;
+        const onnx::NodeProto* half = mulX ? only(mulX->output(0)) : nullptr;
+        if (!scaled || only(div->output(0)) != &erf || !add || add->op_type() != "Add" ||
+            !near(constOperand(add, erf.output(0)), 1.0) || !mulX || mulX->op_type() != "Mul" ||
+            mulX->input_size() != 2 ||
+            !((mulX->input(0) == x && mulX->input(1) == add->output(0)) ||
+              (mulX->input(1) == x && mulX->input(0) == add->output(0))) ||
+            !half || half->op_type() != "Mul" || !near(constOperand(half, mulX->output(0)), 0.5))
+            continue;
+        for (const onnx::NodeProto* n : {div, &erf, add, mulX}) geluInner_.insert(n->output(0));
+        geluOutput_[half->output(0)] = x;
+    }
+}
+
 void OnnxReader::dispatch(const onnx::NodeProto& n) {
     const std::string& op = n.op_type();
     if (op == "Identity" || op == "Dropout") {
@@ -1771,9 +1819,19 @@ Graph OnnxReader::read() {
     readOpset();
     readConstants();
     readInput();
+    findGelu();
     for (const auto& n : graph_.node()) {
         const std::string& op = n.op_type();
         if (op == "Constant") continue;
+        if (geluInner_.count(n.output(0))) continue;
+        if (auto g = geluOutput_.find(n.output(0)); g != geluOutput_.end()) {
+            bool unbatched = unbatched_.count(g->second) != 0;
+            const Value& x = value(n, g->second);
+            produced(n, Value{b_.activation(nodeName(n), x.layer, ActKind::GELU), x.onnx, x.src});
+            if (unbatched) unbatched_.insert(n.output(0));
+            continue;
+        }
+        if (op == "Erf") fail(n, "Erf is only supported as part of the exact GELU, x * (1 + erf(x / sqrt 2)) / 2");
         if (isQonnxQuantizer(n)) {
             if (op == "MultiThreshold") multiThreshold(n);
             else qonnxQuant(n);

@@ -386,6 +386,7 @@ std::string functionName(ActKind a) {
     case ActKind::Softplus: return "softplus";
     case ActKind::Softsign: return "softsign";
     case ActKind::Swish: return "swish";
+    case ActKind::GELU: return "gelu";
     }
     return "linear";
 }
