@@ -18,7 +18,8 @@ attn_mha: nn.MultiheadAttention (16 features, 2 heads, batch_first) as self-atte
 parameters also as attn_mha_{in_proj,out_proj}_{weight,bias}.npy.
 attn_encoder_post / attn_encoder_pre: nn.TransformerEncoderLayer (16 features, 2 heads, FFN
 32, relu, batch_first) with norm_first False / True; attn_encoder_gelu: the pre-norm layer
-with activation='gelu' (its export has an Erf node); attn_bare_erf.onnx: erf(x) * 2 (ONNX only).
+with activation='gelu' (its export has an Erf node); attn_encoder_stack: nn.TransformerEncoder
+of two such layers with 4 heads; attn_bare_erf.onnx: erf(x) * 2 (ONNX only).
 
 Everything is deterministic (fixed seeds, single thread); rerunning rewrites the same files.
 """
@@ -35,7 +36,7 @@ from torch import nn
 
 ROWS = 1000
 STAMP = "attention_fixtures.stamp"
-VERSION = "4"
+VERSION = "5"
 
 
 class SingleHeadAttention(nn.Module):
@@ -113,6 +114,26 @@ class TorchEncoderLayer(nn.Module):
         return self.layer(x)
 
 
+class TorchEncoderStack(nn.Module):
+    """nn.TransformerEncoder of two pre-norm gelu layers with 4 heads (8 tokens x 16 features)."""
+
+    def __init__(self, tokens=8, features=16, heads=4, ffn=32, layers=2):
+        super().__init__()
+        self.shape = (tokens, features)
+        layer = nn.TransformerEncoderLayer(features, heads, ffn, dropout=0.0, activation="gelu", batch_first=True,
+                                           norm_first=True)
+        self.encoder = nn.TransformerEncoder(layer, num_layers=layers, enable_nested_tensor=False)
+        with torch.no_grad():
+            for block in self.encoder.layers:
+                for norm in (block.norm1, block.norm2):
+                    norm.weight.uniform_(0.5, 1.5)
+                    norm.bias.uniform_(-0.5, 0.5)
+                block.self_attn.in_proj_bias.uniform_(-0.5, 0.5)
+
+    def forward(self, x):
+        return self.encoder(x)
+
+
 class BareErf(nn.Module):
     def forward(self, x):
         return torch.erf(x) * 2.0
@@ -122,7 +143,8 @@ TORCH_MODELS = {"attn_single_head": SingleHeadAttention, "attn_encoder_block": E
                 "attn_mha": MultiHeadSelfAttention,
                 "attn_encoder_post": lambda: TorchEncoderLayer(norm_first=False),
                 "attn_encoder_pre": lambda: TorchEncoderLayer(norm_first=True),
-                "attn_encoder_gelu": lambda: TorchEncoderLayer(norm_first=True, activation="gelu")}
+                "attn_encoder_gelu": lambda: TorchEncoderLayer(norm_first=True, activation="gelu"),
+                "attn_encoder_stack": TorchEncoderStack}
 
 
 def make_torch_fixture(name, make, outdir, seed):

@@ -37,7 +37,7 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::string& fixtureDir() {
-    static const std::string dir = fixtureDirMadeBy("make_attention_fixtures.py", "attention_fixtures.stamp", "4");
+    static const std::string dir = fixtureDirMadeBy("make_attention_fixtures.py", "attention_fixtures.stamp", "5");
     return dir;
 }
 
@@ -379,7 +379,7 @@ TEST(Attention, TorchEncoderLayersMatchPyTorchInFloat) {
 }
 
 TEST(Attention, TorchEncoderLayersRunInFixedPoint) {
-    for (const char* name : {"attn_mha", "attn_encoder_post", "attn_encoder_pre", "attn_encoder_gelu"}) {
+    for (const char* name : {"attn_mha", "attn_encoder_post", "attn_encoder_pre", "attn_encoder_gelu", "attn_encoder_stack"}) {
         SCOPED_TRACE(name);
         const std::string d = fixtureDir() + "/" + name;
         Graph g = loadModel(d + ".onnx");
@@ -406,6 +406,20 @@ TEST(Attention, TorchGeluEncoderLayerMatchesPyTorchInFloat) {
     for (const Layer& l : g.layers) gelus += l.kind == LayerKind::Activation && l.activation() == ActKind::GELU;
     EXPECT_EQ(gelus, 1u) << dump(g);
     EXPECT_EQ(countKind(g, LayerKind::Merge), 2u) << dump(g);   // only the residual additions
+    expectFloatMatchesReference(g, d + "_X.npy", d + "_Y.npy", 0.0, 1e-5);
+}
+
+TEST(Attention, TorchEncoderStackMatchesPyTorchInFloat) {
+    // nn.TransformerEncoder: two pre-norm gelu layers, 4 heads of 4 features.
+    const std::string d = fixtureDir() + "/attn_encoder_stack";
+    Graph g = loadModel(d + ".onnx");
+    EXPECT_EQ(countKind(g, LayerKind::MatMul), 4u) << dump(g);
+    EXPECT_EQ(countKind(g, LayerKind::LayerNorm), 4u) << dump(g);
+    for (const Layer& l : g.layers) {
+        if (l.kind == LayerKind::MatMul) {
+            EXPECT_EQ(l.shape.front(), 4) << dump(g);   // the heads
+        }
+    }
     expectFloatMatchesReference(g, d + "_X.npy", d + "_Y.npy", 0.0, 1e-5);
 }
 

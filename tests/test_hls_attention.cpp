@@ -27,7 +27,7 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::string& attentionFixtures() {
-    static const std::string dir = fixtureDirMadeBy("make_attention_fixtures.py", "attention_fixtures.stamp", "4");
+    static const std::string dir = fixtureDirMadeBy("make_attention_fixtures.py", "attention_fixtures.stamp", "5");
     return dir;
 }
 
@@ -154,14 +154,15 @@ TEST(HlsAttention, TorchAttentionModelsCsimEqualsEmulator) {
     // Multi-head attention and both encoder layers at the configuration the fixed-point
     // tests use, and the single-head block at the defaults.
     std::vector<Case> cases;
-    for (const char* name : {"attn_mha", "attn_encoder_post", "attn_encoder_pre", "attn_encoder_gelu", "attn_encoder_block"}) {
+    for (const char* name : {"attn_mha", "attn_encoder_post", "attn_encoder_pre", "attn_encoder_gelu", "attn_encoder_stack",
+                             "attn_encoder_block"}) {
         Graph g = loadModel(attentionFixtures() + "/" + name + ".onnx");
         runPipeline(g, Config::parse("Model:\n  Precision: ap_fixed<18,6>\n", "<test config>"));
         cases.push_back({name, std::move(g), 1000});
     }
     size_t rows = 0;
     for (const std::string& f : simulate(cases, rows)) ADD_FAILURE() << f;
-    EXPECT_EQ(rows, 5 * 1000u);
+    EXPECT_EQ(rows, 6 * 1000u);
 }
 
 TEST(HlsAttention, KerasMultiHeadAttentionCsimEqualsEmulator) {
