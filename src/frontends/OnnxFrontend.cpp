@@ -1538,6 +1538,9 @@ void OnnxReader::quantizedWeightTypes(const onnx::NodeProto& n, const std::strin
         l.trained["bias"] = exactTypeFor(l.param("bias"), where + " bias");
 }
 
+// An index or axis read from a constant, clamped so that malformed values convert safely.
+int64_t constIndex(double v) { return v != v ? 0 : int64_t(std::clamp(v, -1e15, 1e15)); }
+
 std::optional<Shape> OnnxReader::fullShape(const std::string& tensor) const {
     if (auto it = seq_.find(tensor); it != seq_.end()) {
         Shape s = it->second.v.onnx;
@@ -1571,7 +1574,7 @@ void OnnxReader::foldShapeArithmetic(const onnx::NodeProto& n) {
         const ConstTensor *data = in(0), *idx = in(1);
         if (!data || !idx || data->dims.size() > 1 || intAttr(n, "axis", 0) != 0) return;
         for (double v : idx->values) {
-            int64_t k = int64_t(v) < 0 ? int64_t(v) + int64_t(data->values.size()) : int64_t(v);
+            int64_t k = constIndex(v) < 0 ? constIndex(v) + int64_t(data->values.size()) : constIndex(v);
             if (k < 0 || k >= int64_t(data->values.size())) return;
             out.values.push_back(data->values[size_t(k)]);
         }
@@ -1637,11 +1640,12 @@ void OnnxReader::unbatchedNode(const onnx::NodeProto& n) {
         m.set_input(i, alias);
     }
     // ONNX axes count the batch; the handlers take axis k as the sample's axis k - 1.
-    auto shift = [](int64_t a) { return a >= 0 ? a + 1 : a; };
+    // (Clamped first: a malformed model's axes must not overflow; the handlers reject them.)
+    auto shift = [](int64_t a) { return a >= 0 ? std::min<int64_t>(a, 1 << 30) + 1 : a; };
     for (auto& a : *m.mutable_attribute()) {
         if (a.name() == "perm") {
             std::vector<int64_t> p = {0};
-            for (int64_t v : a.ints()) p.push_back(v + 1);
+            for (int64_t v : a.ints()) p.push_back(std::clamp<int64_t>(v, -(1 << 30), 1 << 30) + 1);
             a.clear_ints();
             for (int64_t v : p) a.add_ints(v);
         } else if (a.name() == "axis") {
@@ -1663,7 +1667,7 @@ void OnnxReader::unbatchedNode(const onnx::NodeProto& n) {
         rewriteConst(1, std::move(target));
     } else if ((op == "Squeeze" || op == "Unsqueeze") && n.input_size() > 1 && !n.input(1).empty()) {
         ConstTensor axes = requireConst(n, 1, "axes");
-        for (double& v : axes.values) v = double(shift(int64_t(v)));
+        for (double& v : axes.values) v = double(shift(constIndex(v)));
         rewriteConst(1, std::move(axes));
     } else if (op == "Slice") {
         if (n.input_size() < 3) fail(n, "expects starts and ends inputs");
@@ -1675,7 +1679,7 @@ void OnnxReader::unbatchedNode(const onnx::NodeProto& n) {
             axes.dims = {int64_t(axes.values.size())};
             while (m.input_size() < 4) m.add_input("");
         }
-        for (double& v : axes.values) v = double(shift(int64_t(v)));
+        for (double& v : axes.values) v = double(shift(constIndex(v)));
         const std::string name = n.output(0) + "#axes";
         consts_[name] = std::move(axes);
         m.set_input(3, name);
@@ -1684,7 +1688,9 @@ void OnnxReader::unbatchedNode(const onnx::NodeProto& n) {
     dispatch(m);
     unbatchedMode_ = false;
     // A leading axis of size 1 can be the batch again.
-    Value& out = values_.at(n.output(0));
+    auto made = values_.find(n.output(0));
+    if (made == values_.end()) fail(n, "produced no tensor from an unbatched operand");
+    Value& out = made->second;
     if (out.onnx.size() >= 2 && out.onnx[0] == 1) {
         out.onnx.erase(out.onnx.begin());
         std::vector<int> src;
@@ -1712,7 +1718,7 @@ void OnnxReader::slice(const onnx::NodeProto& n) {
     if (n.input_size() > 3 && !n.input(3).empty()) {
         const ConstTensor& axes = requireConst(n, 3, "axes");
         if (axes.values.size() != 1) fail(n, "only slices along one axis are supported");
-        axis = int64_t(axes.values[0]);
+        axis = constIndex(axes.values[0]);
     }
     if (n.input_size() > 4 && !n.input(4).empty()) {
         const ConstTensor& steps = requireConst(n, 4, "steps");
@@ -1721,7 +1727,7 @@ void OnnxReader::slice(const onnx::NodeProto& n) {
     const int a = sampleAxis(n, axis, x.onnx.size());
     const int64_t dim = x.onnx[size_t(a)];
     auto bound = [&](double v) {
-        int64_t k = v >= 9.2e18 ? dim : v <= -9.2e18 ? 0 : int64_t(v);
+        int64_t k = constIndex(v);
         if (k < 0) k += dim;
         return std::clamp<int64_t>(k, 0, dim);
     };
