@@ -1581,7 +1581,9 @@ void OnnxReader::foldShapeArithmetic(const onnx::NodeProto& n) {
         out.dims = idx->dims;
     } else if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div") {
         const ConstTensor *a = in(0), *b = in(1);
-        if (!a || !b || (a->values.size() != b->values.size() && a->values.size() != 1 && b->values.size() != 1)) return;
+        if (!a || !b || a->values.empty() || b->values.empty() ||
+            (a->values.size() != b->values.size() && a->values.size() != 1 && b->values.size() != 1))
+            return;
         const size_t count = std::max(a->values.size(), b->values.size());
         for (size_t k = 0; k < count; ++k) {
             const double x = a->values[a->values.size() == 1 ? 0 : k], y = b->values[b->values.size() == 1 ? 0 : k];
