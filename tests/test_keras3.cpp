@@ -78,7 +78,9 @@ void expectSameModel(const std::string& keras2, const std::string& keras3, const
         EXPECT_EQ(a.layers[i].kind, b.layers[i].kind);
         // A Keras 3 Sequential model always has its InputLayer ("input_layer"); a Keras 2
         // one may declare the input on its first layer instead ("fc1_input").
-        if (a.layers[i].kind != LayerKind::Input) EXPECT_EQ(a.layers[i].name, b.layers[i].name);
+        if (a.layers[i].kind != LayerKind::Input) {
+            EXPECT_EQ(a.layers[i].name, b.layers[i].name);
+        }
     }
     std::vector<double> x;
     if (!xPath.empty()) {

@@ -47,6 +47,7 @@ LookupTable buildActivationTable(const Layer& layer, const FixedType& in) {
     switch (kind) {
     case ActKind::Sigmoid:
     case ActKind::Swish: f = [](double x) { return 1.0 / (1.0 + std::exp(-x)); }; break;
+    case ActKind::GELU: f = [](double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); }; break;   // Phi(x)
     case ActKind::Tanh: f = [](double x) { return std::tanh(x); }; range = 4.0; break;
     case ActKind::Softplus: f = [](double x) { return std::log1p(std::exp(x)); }; break;
     case ActKind::Softsign: f = [](double x) { return x / (1.0 + std::fabs(x)); }; wholeInput = true; break;

@@ -168,6 +168,27 @@ private:
     void transpose(const onnx::NodeProto& n);
     void activationMatMul(const onnx::NodeProto& n);
     void shapeOnly(const onnx::NodeProto& n);
+    void slice(const onnx::NodeProto& n);
+    void dispatch(const onnx::NodeProto& n);
+    // Attention as PyTorch exports it (nn.MultiheadAttention, OnnxReader::unbatchedNode):
+    // the batch (exported as 1) moves into the middle of tensors and is then merged with the
+    // heads ([tokens, batch * heads, head_dim]). Such tensors are "unbatched": their Value
+    // holds the whole ONNX shape, batch included, as if it were one sample's. A node reading
+    // one runs through the ordinary handlers with its axes shifted by one; its output
+    // becomes an ordinary tensor again once its first axis has size 1.
+    void unbatchedNode(const onnx::NodeProto& n);
+    bool readsUnbatched(const onnx::NodeProto& n) const;
+    // Shape arithmetic (Shape, Gather, Add, Div, ... on shapes) evaluated with a batch of one,
+    // so that Slice bounds computed from a tensor's size become constants.
+    void foldShapeArithmetic(const onnx::NodeProto& n);
+    std::optional<Shape> fullShape(const std::string& tensor) const;
+    std::set<std::string> unbatched_;
+    // The exact GELU as PyTorch exports it: x / sqrt(2) -> Erf -> + 1 -> x * . -> * 0.5. The
+    // first four nodes are skipped; the last one is a GELU activation of x.
+    void findGelu();
+    std::set<std::string> geluInner_;                 // outputs of the skipped nodes
+    std::map<std::string, std::string> geluOutput_;   // last node's output -> x
+    bool unbatchedMode_ = false;   // the node being read has unbatched operands
     // QONNX quantisers (Quant, BipolarQuant): folded into a constant input, or a Quantize
     // layer on a computed tensor (OnnxReader::qonnxQuant).
     void qonnxQuant(const onnx::NodeProto& n);
@@ -218,7 +239,7 @@ const std::set<std::string> kSupportedOps = {
     "Relu", "LeakyRelu", "Sigmoid", "Tanh", "HardSigmoid", "Clip", "Elu", "Selu", "Softplus", "Softsign",
     "Softmax", "BatchNormalization", "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Transpose", "Conv",
     "MaxPool", "AveragePool", "GlobalMaxPool", "GlobalAveragePool", "Concat", "Pad", "Resize", "Upsample",
-    "LayerNormalization"};
+    "LayerNormalization", "Slice", "Erf"};
 
 // QONNX (fastmachinelearning/qonnx) custom ops, as exported by Brevitas and QONNX.
 const std::set<std::string> kQonnxDomains = {"qonnx.custom_op.general", "onnx.brevitas", "finn.custom_op.general"};
@@ -246,7 +267,8 @@ void OnnxReader::checkOperators() const {
     std::string msg = "unsupported operator" + std::string(bad.size() > 1 ? "s" : "") + ": ";
     for (size_t i = 0; i < bad.size(); ++i) msg += (i ? "; " : "") + bad[i];
     b_.fail(msg + ". Tachyon reads ONNX Gemm/MatMul, Conv, pooling, BatchNormalization, elementwise "
-                  "activations, Softmax, Add/Sub/Mul/Max/Min, Concat, Pad, Resize, reshapes and the QONNX "
+                  "activations, Softmax, LayerNormalization, Add/Sub/Mul/Max/Min, Concat, Pad, Resize, reshapes, "
+                  "Slice (of a packed projection), the QONNX "
                   "quantisers Quant, BipolarQuant, Trunc and MultiThreshold");
 }
 
@@ -321,6 +343,12 @@ void OnnxReader::readConstants() {
     for (const auto& t : graph_.initializer()) consts_[t.name()] = toConst(t, "initializer '" + t.name() + "'");
     for (const auto& n : graph_.node()) {
         for (const auto& in : n.input()) ++uses_[in];
+        // PyTorch names shared parameters through Identity nodes (norm2.bias = out_proj.bias).
+        if (n.op_type() == "Identity" && n.input_size() == 1 && n.output_size() >= 1 && consts_.count(n.input(0))) {
+            const ConstTensor c = consts_.at(n.input(0));
+            consts_[n.output(0)] = c;
+            continue;
+        }
         if (n.op_type() != "Constant") continue;
         if (n.output_size() != 1) fail(n, "expected one output");
         ConstTensor c;
@@ -462,7 +490,10 @@ void OnnxReader::gemm(const onnx::NodeProto& n) {
     const int nIn = int(transB ? b.dims[1] : b.dims[0]);
     const int nOut = int(transB ? b.dims[0] : b.dims[1]);
     const std::string in = plain(n, x);
-    if (nIn != b_.size(in) || nOut <= 0)
+    // An unbatched [rows, features] operand (attention's [tokens * batch, embed]): one
+    // Dense over the last axis for every row.
+    const bool rows = unbatchedMode_ && x.onnx.size() >= 2;
+    if (rows ? x.onnx.back() != nIn : (nIn != b_.size(in) || nOut <= 0))
         fail(n, "weight (B) expects " + std::to_string(nIn) + " inputs but the input has " + std::to_string(b_.size(in)) + " values");
     std::vector<double> w(size_t(nIn) * size_t(nOut));
     for (int i = 0; i < nIn; ++i)
@@ -475,10 +506,12 @@ void OnnxReader::gemm(const onnx::NodeProto& n) {
             fail(n, "bias (C) has " + std::to_string(c.values.size()) + " values, expected " + std::to_string(nOut));
         for (int o = 0; o < nOut; ++o) bias[size_t(o)] = beta * c.values[c.values.size() == 1 ? 0 : size_t(o)];
     }
-    const std::string flat = b_.reshape(nodeName(n) + "_flatten", in, {nIn});
+    const std::string flat = b_.reshape(nodeName(n) + "_flatten", in, rows ? x.onnx : Shape{nIn});
     const std::string out = b_.dense(nodeName(n), flat, nOut, std::move(w), std::move(bias));
     quantizedWeightTypes(n, out);
-    produced(n, Value{out, {nOut}, {0}});
+    Shape shape = rows ? x.onnx : Shape{nOut};
+    shape.back() = nOut;
+    produced(n, Value{out, shape, identityOrder(shape.size())});
 }
 
 void OnnxReader::matMul(const onnx::NodeProto& n) {
@@ -1132,7 +1165,10 @@ bool OnnxReader::recurrentNode(const onnx::NodeProto& n) {
     };
     // Shape arithmetic (the batch size PyTorch reads to build zero initial states).
     if (op == "Shape" || ((op == "Gather" || op == "Unsqueeze" || op == "Squeeze" || op == "Concat" ||
-                           op == "Reshape" || op == "Cast") && anyIn(shapeDerived_))) {
+                           op == "Reshape" || op == "Cast" || op == "Add" || op == "Sub" || op == "Mul" ||
+                           op == "Div") && anyIn(shapeDerived_)) ||
+        (op == "Slice" && shapeDerived_.count(n.input(0)))) {
+        foldShapeArithmetic(n);
         for (const auto& o : n.output()) shapeDerived_.insert(o);
         return true;
     }
@@ -1610,42 +1646,324 @@ void OnnxReader::quantizedWeightTypes(const onnx::NodeProto& n, const std::strin
         l.trained["bias"] = exactTypeFor(l.param("bias"), where + " bias");
 }
 
+// An index or axis read from a constant, clamped so that malformed values convert safely.
+int64_t constIndex(double v) { return v != v ? 0 : int64_t(std::clamp(v, -1e15, 1e15)); }
+
+std::optional<Shape> OnnxReader::fullShape(const std::string& tensor) const {
+    if (auto it = seq_.find(tensor); it != seq_.end()) {
+        Shape s = it->second.v.onnx;
+        s.insert(s.begin() + it->second.batch, 1);
+        return s;
+    }
+    auto it = values_.find(tensor);
+    if (it == values_.end()) return std::nullopt;
+    if (unbatched_.count(tensor)) return it->second.onnx;
+    Shape s = it->second.onnx;
+    s.insert(s.begin(), 1);
+    return s;
+}
+
+void OnnxReader::foldShapeArithmetic(const onnx::NodeProto& n) {
+    const std::string& op = n.op_type();
+    ConstTensor out;
+    auto in = [&](int i) -> const ConstTensor* {
+        return i < n.input_size() && !n.input(i).empty() ? constant(n.input(i)) : nullptr;
+    };
+    if (op == "Shape") {
+        const auto s = fullShape(n.input(0));
+        if (!s) return;
+        int64_t r = int64_t(s->size()), start = intAttr(n, "start", 0), end = intAttr(n, "end", r);
+        if (start < 0) start += r;
+        if (end < 0) end += r;
+        for (int64_t k = std::clamp<int64_t>(start, 0, r); k < std::clamp<int64_t>(end, 0, r); ++k)
+            out.values.push_back((*s)[size_t(k)]);
+        out.dims = {int64_t(out.values.size())};
+    } else if (op == "Gather") {
+        const ConstTensor *data = in(0), *idx = in(1);
+        if (!data || !idx || data->dims.size() > 1 || intAttr(n, "axis", 0) != 0) return;
+        for (double v : idx->values) {
+            int64_t k = constIndex(v) < 0 ? constIndex(v) + int64_t(data->values.size()) : constIndex(v);
+            if (k < 0 || k >= int64_t(data->values.size())) return;
+            out.values.push_back(data->values[size_t(k)]);
+        }
+        out.dims = idx->dims;
+    } else if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div") {
+        const ConstTensor *a = in(0), *b = in(1);
+        if (!a || !b || a->values.empty() || b->values.empty() ||
+            (a->values.size() != b->values.size() && a->values.size() != 1 && b->values.size() != 1))
+            return;
+        const size_t count = std::max(a->values.size(), b->values.size());
+        for (size_t k = 0; k < count; ++k) {
+            const double x = a->values[a->values.size() == 1 ? 0 : k], y = b->values[b->values.size() == 1 ? 0 : k];
+            if (op == "Div" && y == 0) return;
+            // Sizes are integers: Div is ONNX's integer division (truncating).
+            out.values.push_back(op == "Add" ? x + y : op == "Sub" ? x - y : op == "Mul" ? x * y : std::trunc(x / y));
+        }
+        out.dims = a->values.size() >= b->values.size() ? a->dims : b->dims;
+    } else if (op == "Unsqueeze" || op == "Squeeze" || op == "Cast" || op == "Reshape") {
+        const ConstTensor* a = in(0);
+        if (!a) return;
+        out.values = a->values;
+        out.dims = {int64_t(out.values.size())};
+    } else if (op == "Concat") {
+        for (int i = 0; i < n.input_size(); ++i) {
+            const ConstTensor* a = in(i);
+            if (!a) return;
+            out.values.insert(out.values.end(), a->values.begin(), a->values.end());
+        }
+        out.dims = {int64_t(out.values.size())};
+    } else {
+        return;
+    }
+    consts_[n.output(0)] = std::move(out);
+}
+
+bool OnnxReader::readsUnbatched(const onnx::NodeProto& n) const {
+    for (const auto& in : n.input())
+        if (unbatched_.count(in)) return true;
+    return false;
+}
+
+void OnnxReader::unbatchedNode(const onnx::NodeProto& n) {
+    onnx::NodeProto m = n;
+    // Every computed operand as an unbatched tensor: its batch axis (size 1) made explicit.
+    for (int i = 0; i < n.input_size(); ++i) {
+        const std::string& t = n.input(i);
+        if (t.empty() || constant(t) || unbatched_.count(t)) continue;
+        const auto full = fullShape(t);
+        if (!full) fail(n, "reads '" + t + "', which no earlier node produces");
+        Value v;
+        v.onnx = *full;
+        if (auto it = seq_.find(t); it != seq_.end()) {
+            v.layer = it->second.v.layer;
+            for (int a : it->second.v.src) v.src.push_back(a >= it->second.batch ? a + 1 : a);
+            v.src.push_back(it->second.batch);
+        } else {
+            const Value& x = values_.at(t);
+            v.layer = x.layer;
+            for (int a : x.src) v.src.push_back(a + 1);
+            v.src.push_back(0);
+        }
+        const std::string alias = t + "#unbatched";
+        values_[alias] = v;
+        uses_[alias] = uses_[t];
+        m.set_input(i, alias);
+    }
+    // ONNX axes count the batch; the handlers take axis k as the sample's axis k - 1.
+    // (Clamped first: a malformed model's axes must not overflow; the handlers reject them.)
+    auto shift = [](int64_t a) { return a >= 0 ? std::min<int64_t>(a, 1 << 30) + 1 : a; };
+    for (auto& a : *m.mutable_attribute()) {
+        if (a.name() == "perm") {
+            std::vector<int64_t> p = {0};
+            for (int64_t v : a.ints()) p.push_back(std::clamp<int64_t>(v, -(1 << 30), 1 << 30) + 1);
+            a.clear_ints();
+            for (int64_t v : p) a.add_ints(v);
+        } else if (a.name() == "axis") {
+            a.set_i(shift(a.i()));
+        } else if (a.name() == "axes") {
+            for (int k = 0; k < a.ints_size(); ++k) a.set_ints(k, shift(a.ints(k)));
+        }
+    }
+    auto rewriteConst = [&](int i, ConstTensor c) {
+        const std::string name = n.input(i) + "#unbatched";
+        consts_[name] = std::move(c);
+        m.set_input(i, name);
+    };
+    const std::string& op = n.op_type();
+    if (op == "Reshape") {
+        ConstTensor target = requireConst(n, 1, "shape");
+        target.values.insert(target.values.begin(), 1.0);
+        target.dims = {int64_t(target.values.size())};
+        rewriteConst(1, std::move(target));
+    } else if ((op == "Squeeze" || op == "Unsqueeze") && n.input_size() > 1 && !n.input(1).empty()) {
+        ConstTensor axes = requireConst(n, 1, "axes");
+        for (double& v : axes.values) v = double(shift(constIndex(v)));
+        rewriteConst(1, std::move(axes));
+    } else if (op == "Slice") {
+        if (n.input_size() < 3) fail(n, "expects starts and ends inputs");
+        ConstTensor axes;
+        if (n.input_size() > 3 && !n.input(3).empty()) {
+            axes = requireConst(n, 3, "axes");
+        } else {
+            for (size_t k = 0; k < requireConst(n, 1, "starts").values.size(); ++k) axes.values.push_back(double(k));
+            axes.dims = {int64_t(axes.values.size())};
+            while (m.input_size() < 4) m.add_input("");
+        }
+        for (double& v : axes.values) v = double(shift(constIndex(v)));
+        const std::string name = n.output(0) + "#axes";
+        consts_[name] = std::move(axes);
+        m.set_input(3, name);
+    }
+    unbatchedMode_ = true;
+    dispatch(m);
+    unbatchedMode_ = false;
+    // A leading axis of size 1 can be the batch again.
+    auto made = values_.find(n.output(0));
+    if (made == values_.end()) fail(n, "produced no tensor from an unbatched operand");
+    Value& out = made->second;
+    if (out.onnx.size() >= 2 && out.onnx[0] == 1) {
+        out.onnx.erase(out.onnx.begin());
+        std::vector<int> src;
+        for (int a : out.src)
+            if (a != 0) src.push_back(a - 1);
+        out.src = src;
+        // Stored without that axis too, as every ordinary tensor is.
+        Shape stored;
+        for (int a : out.src) stored.push_back(out.onnx[size_t(a)]);
+        out.layer = b_.view(nodeName(n) + "_batch", out.layer, stored);
+    } else {
+        unbatched_.insert(n.output(0));
+    }
+}
+
+// Slice of the last axis of a Dense layer's output (the query, key and value parts of
+// nn.MultiheadAttention's packed in-projection): a Dense with those output columns.
+void OnnxReader::slice(const onnx::NodeProto& n) {
+    const Value& x = value(n, n.input(0));
+    if (opset_ < 10) fail(n, "Slice before opset 10 (attributes instead of inputs) is not supported");
+    const ConstTensor& starts = requireConst(n, 1, "starts");
+    const ConstTensor& ends = requireConst(n, 2, "ends");
+    if (starts.values.size() != 1 || ends.values.size() != 1) fail(n, "only slices along one axis are supported");
+    int64_t axis = 0;
+    if (n.input_size() > 3 && !n.input(3).empty()) {
+        const ConstTensor& axes = requireConst(n, 3, "axes");
+        if (axes.values.size() != 1) fail(n, "only slices along one axis are supported");
+        axis = constIndex(axes.values[0]);
+    }
+    if (n.input_size() > 4 && !n.input(4).empty()) {
+        const ConstTensor& steps = requireConst(n, 4, "steps");
+        if (steps.values.size() != 1 || steps.values[0] != 1) fail(n, "only slices with step 1 are supported");
+    }
+    const int a = sampleAxis(n, axis, x.onnx.size());
+    const int64_t dim = x.onnx[size_t(a)];
+    auto bound = [&](double v) {
+        int64_t k = constIndex(v);
+        if (k < 0) k += dim;
+        return std::clamp<int64_t>(k, 0, dim);
+    };
+    const int64_t begin = bound(starts.values[0]), end = bound(ends.values[0]);
+    if (end <= begin) fail(n, "the slice is empty");
+    Layer& prod = b_.layer(x.layer);
+    if (a != int(x.onnx.size()) - 1 || x.src.back() != a || prod.kind != LayerKind::Dense ||
+        prod.activation() != ActKind::Linear)
+        fail(n, "only slices of the last axis of a MatMul/Gemm output (a split of a packed projection) are supported");
+    const int nIn = prod.as<DenseAttrs>().nIn, nOut = prod.as<DenseAttrs>().nOut, width = int(end - begin);
+    std::vector<double> w(size_t(nIn) * size_t(width)), bias(static_cast<size_t>(width));
+    for (int i = 0; i < nIn; ++i)
+        for (int j = 0; j < width; ++j) w[size_t(i) * width + j] = prod.param("weight")[size_t(i) * nOut + size_t(begin) + j];
+    for (int j = 0; j < width; ++j) bias[size_t(j)] = prod.param("bias")[size_t(begin) + j];
+    const std::string in = prod.input();
+    const std::string out = b_.dense(nodeName(n), in, width, std::move(w), std::move(bias));
+    Shape shape = x.onnx;
+    shape.back() = width;
+    produced(n, Value{out, shape, x.src});
+}
+
+void OnnxReader::findGelu() {
+    std::map<std::string, const onnx::NodeProto*> producer;
+    std::map<std::string, std::vector<const onnx::NodeProto*>> readers;
+    for (const auto& n : graph_.node()) {
+        for (const auto& o : n.output()) producer[o] = &n;
+        for (const auto& i : n.input()) readers[i].push_back(&n);
+    }
+    // The one reader of `t`, if it has exactly one.
+    auto only = [&](const std::string& t) -> const onnx::NodeProto* {
+        auto it = readers.find(t);
+        return it != readers.end() && it->second.size() == 1 ? it->second[0] : nullptr;
+    };
+    // The constant operand of a two-input node whose other operand is `t`, or nullptr.
+    auto constOperand = [&](const onnx::NodeProto* n, const std::string& t) -> const ConstTensor* {
+        if (!n || n->input_size() != 2) return nullptr;
+        const int other = n->input(0) == t ? 1 : n->input(1) == t ? 0 : -1;
+        const ConstTensor* c = other >= 0 ? constant(n->input(other)) : nullptr;
+        return c && c->values.size() == 1 ? c : nullptr;
+    };
+    auto near = [](const ConstTensor* c, double v) { return c && std::abs(c->values[0] - v) < 1e-6; };
+    for (const auto& erf : graph_.node()) {
+        if (erf.op_type() != "Erf" || erf.input_size() != 1) continue;
+        auto p = producer.find(erf.input(0));
+        if (p == producer.end()) continue;
+        const onnx::NodeProto* div = p->second;
+        if (div->input_size() != 2 || constant(div->input(0))) continue;
+        const std::string x = div->input(0);
+        const ConstTensor* c = constOperand(div, x);
+        const bool scaled = (div->op_type() == "Div" && near(c, std::sqrt(2.0))) ||
+                            (div->op_type() == "Mul" && near(c, std::sqrt(0.5)));
+        const onnx::NodeProto* add = only(erf.output(0));
+        const onnx::NodeProto* mulX = add ? only(add->output(0)) : nullptr;
+        const onnx::NodeProto* half = mulX ? only(mulX->output(0)) : nullptr;
+        if (!scaled || only(div->output(0)) != &erf || !add || add->op_type() != "Add" ||
+            !near(constOperand(add, erf.output(0)), 1.0) || !mulX || mulX->op_type() != "Mul" ||
+            mulX->input_size() != 2 ||
+            !((mulX->input(0) == x && mulX->input(1) == add->output(0)) ||
+              (mulX->input(1) == x && mulX->input(0) == add->output(0))) ||
+            !half || half->op_type() != "Mul" || !near(constOperand(half, mulX->output(0)), 0.5))
+            continue;
+        for (const onnx::NodeProto* n : {div, &erf, add, mulX}) geluInner_.insert(n->output(0));
+        geluOutput_[half->output(0)] = x;
+    }
+}
+
+void OnnxReader::dispatch(const onnx::NodeProto& n) {
+    const std::string& op = n.op_type();
+    if (op == "Identity" || op == "Dropout") {
+        // Dropout is the identity at inference time; its optional mask output is unused.
+        produced(n, dataInput(n));
+    } else if (op == "Gemm") gemm(n);
+    else if (op == "MatMul") matMul(n);
+    else if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div" || op == "Max" || op == "Min" || op == "Sum" ||
+             op == "Mean")
+        elementwise(n);
+    else if (op == "Clip") clip(n);
+    else if (op == "Softmax") softmax(n);
+    else if (op == "LayerNormalization") layerNorm(n);
+    else if (op == "BatchNormalization") batchNorm(n);
+    else if (op == "Conv") conv(n);
+    else if (op.find("Pool") != std::string::npos) pooling(n);
+    else if (op == "Concat") concat(n);
+    else if (op == "Pad") pad(n);
+    else if (op == "Resize" || op == "Upsample") resize(n);
+    else if (op == "Transpose") transpose(n);
+    else if (op == "Slice") slice(n);
+    else if (op == "Flatten" || op == "Reshape" || op == "Squeeze" || op == "Unsqueeze") shapeOnly(n);
+    else activation(n);   // checkOperators vetted the rest
+}
+
 Graph OnnxReader::read() {
     if (graph_.node_size() == 0) b_.fail("not an ONNX model (no graph nodes)");
     checkOperators();
     readOpset();
     readConstants();
     readInput();
+    findGelu();
     for (const auto& n : graph_.node()) {
         const std::string& op = n.op_type();
         if (op == "Constant") continue;
+        if (geluInner_.count(n.output(0))) continue;
+        if (auto g = geluOutput_.find(n.output(0)); g != geluOutput_.end()) {
+            bool unbatched = unbatched_.count(g->second) != 0;
+            const Value& x = value(n, g->second);
+            produced(n, Value{b_.activation(nodeName(n), x.layer, ActKind::GELU), x.onnx, x.src});
+            if (unbatched) unbatched_.insert(n.output(0));
+            continue;
+        }
+        if (op == "Erf") fail(n, "Erf is only supported as part of the exact GELU, x * (1 + erf(x / sqrt 2)) / 2");
         if (isQonnxQuantizer(n)) {
             if (op == "MultiThreshold") multiThreshold(n);
             else if (op == "Trunc") qonnxTrunc(n);
             else qonnxQuant(n);
             continue;
         }
+        if (op == "Identity" && constant(n.input(0))) continue;   // folded in readConstants
+        if (op != "Shape" && readsUnbatched(n)) {
+            unbatchedNode(n);
+            continue;
+        }
         if (recurrentNode(n)) continue;
-        if (op == "Identity" || op == "Dropout") {
-            // Dropout is the identity at inference time; its optional mask output is unused.
-            produced(n, dataInput(n));
-        } else if (op == "Gemm") gemm(n);
-        else if (op == "MatMul") matMul(n);
-        else if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div" || op == "Max" || op == "Min" || op == "Sum" ||
-                 op == "Mean")
-            elementwise(n);
-        else if (op == "Clip") clip(n);
-        else if (op == "Softmax") softmax(n);
-        else if (op == "LayerNormalization") layerNorm(n);
-        else if (op == "BatchNormalization") batchNorm(n);
-        else if (op == "Conv") conv(n);
-        else if (op.find("Pool") != std::string::npos) pooling(n);
-        else if (op == "Concat") concat(n);
-        else if (op == "Pad") pad(n);
-        else if (op == "Resize" || op == "Upsample") resize(n);
-        else if (op == "Transpose") transpose(n);
-        else if (op == "Flatten" || op == "Reshape" || op == "Squeeze" || op == "Unsqueeze") shapeOnly(n);
-        else activation(n);   // checkOperators vetted the rest
+        bool readsSequence = false;
+        for (const auto& in : n.input()) readsSequence = readsSequence || seq_.count(in);
+        if (readsSequence) unbatchedNode(n);
+        else dispatch(n);
     }
     if (graph_.output_size() != 1) b_.fail("only single-output models are supported");
     auto it = values_.find(graph_.output(0).name());

@@ -47,6 +47,7 @@ std::string toString(ActKind a) {
     case ActKind::Softplus: return "softplus";
     case ActKind::Softsign: return "softsign";
     case ActKind::Swish: return "swish";
+    case ActKind::GELU: return "gelu";
     }
     return "?";
 }
@@ -72,7 +73,7 @@ std::string toString(MergeOp m) {
 std::optional<ActKind> parseActivation(const std::string& name) {
     for (ActKind a : {ActKind::Linear, ActKind::ReLU, ActKind::LeakyReLU, ActKind::ReLU6, ActKind::Sigmoid,
                       ActKind::Tanh, ActKind::HardSigmoid, ActKind::ELU, ActKind::SELU, ActKind::Softplus,
-                      ActKind::Softsign, ActKind::Swish})
+                      ActKind::Softsign, ActKind::Swish, ActKind::GELU})
         if (toString(a) == name) return a;
     if (name == "leakyrelu" || name == "LeakyReLU") return ActKind::LeakyReLU;
     if (name == "ReLU") return ActKind::ReLU;

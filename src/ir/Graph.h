@@ -50,6 +50,7 @@ enum class LayerKind {
 enum class ActKind {
     Linear, ReLU, LeakyReLU, ReLU6, Sigmoid, Tanh, HardSigmoid,
     ELU, SELU, Softplus, Softsign, Swish,
+    GELU,   // exact: x * Phi(x), Phi the standard normal CDF (not the tanh approximation)
 };
 
 enum class PoolOp { Max, Average };

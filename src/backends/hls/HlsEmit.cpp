@@ -91,6 +91,7 @@ std::string functionName(ActKind a) {
     case ActKind::Softplus: return "softplus";
     case ActKind::Softsign: return "softsign";
     case ActKind::Swish: return "swish";
+    case ActKind::GELU: return "gelu";
     }
     return "linear";
 }
@@ -873,7 +874,11 @@ LayerCode emitLayer(const Layer& l, const std::string& id, const LayerInputs& in
         c.timing.detail = "nominal";
         return c;
     case LayerKind::MatMul:
-    case LayerKind::LayerNorm:
+    case LayerKind::LayerNorm: {   // HlsAttention.cpp
+        LayerCode a = emitAttentionLayer(l, id, in, emu);
+        a.timing.detail = "nominal";
+        return a;
+    }
         throw Error(layerError(l, hlsClassName(l) + " layers are not supported by the HLS backend yet "
                                   "(the emulator runs them)"));
     }

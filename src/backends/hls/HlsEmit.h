@@ -155,4 +155,7 @@ LayerTiming macTiming(const MacTable& t);
 // SimpleRNN, LSTM and GRU (HlsRecurrent.cpp): nnet_recurrent.h's static kernels.
 void emitRecurrent(const Layer& l, const LayerInputs& in, const Emulator& emu, LayerCode& c, ParamsText& p);
 
+// MatMul and LayerNorm layers (HlsAttention.cpp, nnet_utils/nnet_attention.h), io_parallel.
+LayerCode emitAttentionLayer(const Layer& l, const std::string& id, const LayerInputs& in, const Emulator& emu);
+
 }  // namespace tachyon::hls

@@ -54,6 +54,7 @@ public:
             resultCast_ = Caster(outT, common_);
             break;
         case ActKind::Swish:
+        case ActKind::GELU:
             consts_.table = buildActivationTable(l, inT);
             resultCast_ = Caster(outT, fx_ + consts_.table.valueType.frac());
             break;
@@ -128,6 +129,7 @@ public:
             break;
         }
         case ActKind::Swish:
+        case ActKind::GELU:   // x * table(x), the table holding sigmoid or Phi
             for (size_t k = 0; k < count; ++k) {
                 const int64_t x = int64_t(in[k]);
                 out[k] = double(resultCast_(x * consts_.table.lookup(x), ov));
@@ -159,6 +161,7 @@ public:
             case ActKind::Softplus: y = x > 30 ? x : std::log1p(std::exp(x)); break;
             case ActKind::Softsign: y = x / (1.0 + std::fabs(x)); break;
             case ActKind::Swish: y = x / (1.0 + std::exp(-x)); break;
+            case ActKind::GELU: y = 0.5 * x * std::erfc(-x / std::sqrt(2.0)); break;
             }
             out[k] = y;
         }

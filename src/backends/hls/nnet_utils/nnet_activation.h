@@ -4,7 +4,7 @@
 //   sigmoid, tanh, softplus, softsign   result(table[idx])
 //   elu                                 x >= 0 ? result(x) : result(table[idx])
 //   selu                                x >= 0 ? result(lambda * x) : result(table[idx])
-//   swish                               result(x * table[idx])   (the table holds sigmoid)
+//   swish, gelu                         result(x * table[idx])   (the table holds sigmoid, Phi)
 // param[] holds the param_t constants: {alpha} (leaky_relu), {slope, offset} (hard_sigmoid),
 // {lambda} (selu). Functions without a table or parameters are passed nnet::none.
 #ifndef NNET_ACTIVATION_H_
@@ -15,7 +15,7 @@
 namespace nnet {
 
 enum activation_function {
-    linear, relu, relu6, leaky_relu, hard_sigmoid, sigmoid, tanh, elu, selu, softplus, softsign, swish
+    linear, relu, relu6, leaky_relu, hard_sigmoid, sigmoid, tanh, elu, selu, softplus, softsign, swish, gelu
 };
 
 // The placeholder table / parameter array.
@@ -70,6 +70,7 @@ res_T activation_value(const data_T& x, const typename CONFIG_T::table_t table[C
         if (x >= 0) return res_T(param[0] * x);
         return res_T(table[table_index<typename CONFIG_T::table>(raw_bits<key_t, CONFIG_T::in_width>(x))]);
     case swish:
+    case gelu:
         return res_T(x * table[table_index<typename CONFIG_T::table>(raw_bits<key_t, CONFIG_T::in_width>(x))]);
     default:  // linear
         return res_T(x);
