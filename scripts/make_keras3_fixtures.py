@@ -17,7 +17,9 @@ Usage: make_keras3_fixtures.py OUT   (reads OUT/*.json Keras fixtures, writes OU
 Sources: the Keras fixtures (keras_*.json) of make_fixtures.py, make_cnn_fixtures.py,
 make_rnn_fixtures.py and make_attention_fixtures.py, make_quant_fixtures.py's QKeras CNN
 (quant/qcnn), and the zoo's QKeras/binary/ternary/BatchNorm models when ../shared/models exists.
-Also writes the broken archives the error tests need (bad_*.keras).
+Also writes the archives the error tests need (bad_*.keras), among them the Keras
+MultiHeadAttention fixture of make_attention_fixtures.py, whose sublayers' variables Tachyon
+does not read from Keras 3 files.
 """
 import io
 import json
@@ -36,7 +38,7 @@ from make_fixtures import publish  # noqa: E402  atomic moves, stamp last
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ZOO = os.path.join(ROOT, "..", "shared", "models")
 STAMP = "keras3_fixtures.stamp"
-VERSION = "1"
+VERSION = "2"
 
 PROJECT_SOURCES = ["keras_dense", "keras_cnn", "keras_cnn1d", "keras_layernorm", "keras_lstm", "keras_gru",
                    "keras_simplernn", "quant/qcnn"]
@@ -167,6 +169,10 @@ def write_keras3(path, arch, weights, compression=zipfile.ZIP_STORED, mutate=Non
             if cls in ("Dropout",):   # Keras 3's Dropout owns a SeedGenerator with a state
                 g.create_dataset("seed_generator/vars/0", data=np.array([1337, 0], dtype=np.uint32))
             if order is None:
+                # A layer holding sublayers (MultiHeadAttention's _query_dense, ...): Keras 3
+                # stores their variables in groups of their own; Tachyon must refuse it.
+                for k, (short, v) in enumerate(sorted(weights.get(cfg["name"], {}).items())):
+                    g.create_dataset("_sublayer_%d/vars/0" % k, data=v)
                 continue
             have = weights.get(cfg["name"], {})
             vars_group = g.create_group("cell/vars") if cls in ("SimpleRNN", "LSTM", "GRU") else g["vars"]
@@ -231,6 +237,11 @@ def main():
             write_keras3(os.path.join(out, name + ".keras"), arch, weights, compression)
             if name == "keras_dense":
                 error_fixtures(out, arch, weights)
+        # A layer whose Keras 3 variable layout Tachyon does not read (refused by name).
+        mha = os.path.join(outdir, "keras_mha")
+        if os.path.exists(mha + ".json"):
+            with open(mha + ".json") as f:
+                write_keras3(os.path.join(out, "bad_mha.keras"), json.load(f), keras2_weights(mha + "_weights.h5"))
         with open(os.path.join(tmpdir, STAMP), "w") as f:
             f.write(VERSION)
         publish(tmpdir, outdir, STAMP)

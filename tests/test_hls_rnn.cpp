@@ -181,7 +181,7 @@ size_t csimRows(const Graph& g, const std::string& tag, size_t rows = 1000) {
     Emulator emu(g);
     hls::HlsOptions opt;
     opt.testRows = rows;
-    const fs::path prj = workDir("rnn") / tag;
+    const fs::path prj = workDir("rnn_" + tag);   // its own folder: the tests run in parallel
     hls::writeProject(g, emu, prj.string(), opt);
     std::ostringstream log;
     const hls::CsimResult r = hls::csim(prj.string(), log);

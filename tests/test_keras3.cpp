@@ -34,7 +34,7 @@ std::string fixtures() {
         fixtureDirMadeBy("make_rnn_fixtures.py", "rnn_fixtures.stamp", "");
         fixtureDirMadeBy("make_attention_fixtures.py", "attention_fixtures.stamp", "");
         fixtureDirMadeBy("make_quant_fixtures.py", "quant/qcnn_Y.npy", "");   // it has no stamp: its last file
-        return fixtureDirMadeBy("make_keras3_fixtures.py", "keras3_fixtures.stamp", "1");
+        return fixtureDirMadeBy("make_keras3_fixtures.py", "keras3_fixtures.stamp", "2");
     }();
     return dir;
 }
@@ -133,6 +133,7 @@ TEST(Keras3, BadArchivesAreClearErrors) {
         {"bad_no_config.keras", {"bad_no_config.keras", "no config.json"}},
         {"bad_sharded.keras", {"sharded"}},
         {"bad_config_json.keras", {"config.json is not valid JSON"}},
+        {"bad_mha.keras", {"(MultiHeadAttention)", "not supported", "Keras 2 format"}},
     };
     for (const auto& [file, needles] : cases) {
         SCOPED_TRACE(file);

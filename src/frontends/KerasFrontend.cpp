@@ -338,12 +338,17 @@ WeightIndex KerasReader::weightsOf(const std::string& layer) const {
 WeightIndex KerasReader::keras3WeightsOf(const std::string& layer) const {
     WeightIndex index;
     const Keras3Layout::Entry* e = keras3_->find(layer);
-    if (!e || !h5_.exists(e->varsGroup)) return index;
-    const std::vector<std::string> stored = h5_.datasetsUnder(e->varsGroup);
+    if (!e) return index;
     if (!e->known) {
-        if (stored.empty()) return index;
-        fail(layer, e->cls, "the order of its variables in a Keras 3 weights file is not known to Tachyon");
+        // Variables anywhere in the layer's group (its own or its sublayers', as
+        // MultiHeadAttention's _query_dense/vars) in an order Tachyon does not know.
+        const std::string group = e->varsGroup.substr(0, e->varsGroup.rfind("/vars"));
+        if (!h5_.exists(group) || h5_.datasetsUnder(group).empty()) return index;
+        fail(layer, e->cls, "reading this layer's weights from a Keras 3 file is not supported (the order of its "
+                            "variables in model.weights.h5 is not known to Tachyon); save it in Keras 2 format");
     }
+    if (!h5_.exists(e->varsGroup)) return index;
+    const std::vector<std::string> stored = h5_.datasetsUnder(e->varsGroup);
     std::string expected;
     for (const auto& n : e->names) expected += (expected.empty() ? "" : ", ") + n;
     if (stored.size() != e->names.size())
