@@ -126,6 +126,11 @@ public:
     std::pair<Int128, Int128> pairRange(const PairKey& k) const {
         return termSumRange(range_[size_t(k.x)], range_[size_t(k.y)], k.d, k.rel);
     }
+    // Bits of the value of a term (its signal's range, shifted).
+    int termBits(const Term& t) const {
+        const auto [lo, hi] = range_[size_t(t.sig)];
+        return signedBits(lo, hi) + t.shift;
+    }
     int pairBits(const PairKey& k) const {
         const auto [lo, hi] = pairRange(k);
         return adderBits(lo, hi, k.d);
@@ -288,25 +293,28 @@ AdderGraph buildCmvm(const std::vector<int64_t>& matrix, int nIn, int nOut, cons
     }
     if (opt.cse && pairs <= opt.maxPairs) extractCommonPairs(b, terms, opt.delayConstraint);
 
-    // Sum what is left of each output, shallowest terms first.
+    // Sum what is left of each output, shallowest terms first (minimum depth); among
+    // terms of the same depth the narrowest first, so wide terms join late and fewer
+    // adders are wide.
     AdderGraph& g = b.graph();
     g.outputs.resize(size_t(nOut));
     for (int j = 0; j < nOut; ++j) {
         auto& ts = terms[size_t(j)];
         if (ts.empty()) continue;
-        using Item = std::pair<int, size_t>;  // (depth, index into pool)
+        using Item = std::tuple<int, int, size_t>;  // (depth, bits, index into pool)
         std::vector<Term> pool(ts.begin(), ts.end());
         std::priority_queue<Item, std::vector<Item>, std::greater<Item>> q;
-        for (size_t k = 0; k < pool.size(); ++k) q.emplace(b.depthOf(pool[k].sig), k);
+        auto push = [&](size_t k) { q.emplace(b.depthOf(pool[k].sig), b.termBits(pool[k]), k); };
+        for (size_t k = 0; k < pool.size(); ++k) push(k);
         while (q.size() > 1) {
-            Term t1 = pool[q.top().second];
+            Term t1 = pool[std::get<2>(q.top())];
             q.pop();
-            Term t2 = pool[q.top().second];
+            Term t2 = pool[std::get<2>(q.top())];
             q.pop();
             pool.push_back(b.sum(t1, t2));
-            q.emplace(b.depthOf(pool.back().sig), pool.size() - 1);
+            push(pool.size() - 1);
         }
-        g.outputs[size_t(j)] = pool[q.top().second];
+        g.outputs[size_t(j)] = pool[std::get<2>(q.top())];
     }
     return g;
 }
