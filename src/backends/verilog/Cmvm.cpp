@@ -126,11 +126,6 @@ public:
     std::pair<Int128, Int128> pairRange(const PairKey& k) const {
         return termSumRange(range_[size_t(k.x)], range_[size_t(k.y)], k.d, k.rel);
     }
-    // Bits of the value of a term (its signal's range, shifted).
-    int termBits(const Term& t) const {
-        const auto [lo, hi] = range_[size_t(t.sig)];
-        return signedBits(lo, hi) + t.shift;
-    }
     int pairBits(const PairKey& k) const {
         const auto [lo, hi] = pairRange(k);
         return adderBits(lo, hi, k.d);
@@ -293,28 +288,25 @@ AdderGraph buildCmvm(const std::vector<int64_t>& matrix, int nIn, int nOut, cons
     }
     if (opt.cse && pairs <= opt.maxPairs) extractCommonPairs(b, terms, opt.delayConstraint);
 
-    // Sum what is left of each output, shallowest terms first (minimum depth); among
-    // terms of the same depth the narrowest first, so wide terms join late and fewer
-    // adders are wide.
+    // Sum what is left of each output, shallowest terms first.
     AdderGraph& g = b.graph();
     g.outputs.resize(size_t(nOut));
     for (int j = 0; j < nOut; ++j) {
         auto& ts = terms[size_t(j)];
         if (ts.empty()) continue;
-        using Item = std::tuple<int, int, size_t>;  // (depth, bits, index into pool)
+        using Item = std::pair<int, size_t>;  // (depth, index into pool)
         std::vector<Term> pool(ts.begin(), ts.end());
         std::priority_queue<Item, std::vector<Item>, std::greater<Item>> q;
-        auto push = [&](size_t k) { q.emplace(b.depthOf(pool[k].sig), b.termBits(pool[k]), k); };
-        for (size_t k = 0; k < pool.size(); ++k) push(k);
+        for (size_t k = 0; k < pool.size(); ++k) q.emplace(b.depthOf(pool[k].sig), k);
         while (q.size() > 1) {
-            Term t1 = pool[std::get<2>(q.top())];
+            Term t1 = pool[q.top().second];
             q.pop();
-            Term t2 = pool[std::get<2>(q.top())];
+            Term t2 = pool[q.top().second];
             q.pop();
             pool.push_back(b.sum(t1, t2));
-            push(pool.size() - 1);
+            q.emplace(b.depthOf(pool.back().sig), pool.size() - 1);
         }
-        g.outputs[size_t(j)] = pool[std::get<2>(q.top())];
+        g.outputs[size_t(j)] = pool[q.top().second];
     }
     return g;
 }

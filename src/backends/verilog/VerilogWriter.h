@@ -43,7 +43,8 @@ struct GeneratedRtl {
     int pipelineStages = 0;                // register stages of the combinational logic
     std::vector<LayerAdders> adders;       // shift-add adders per layer (CSE and CSD-only)
     // The scheduler's delay estimate per register stage, index k - 1 for the logic that
-    // ends at stage k's registers (stage 1: the input registers), as `report` numbers them.
+    // ends at stage k's registers (stage 1: the input registers; the last: the output
+    // registers to the output port), as `report` numbers them.
     std::vector<double> stageEstimatesNs;
 };
 GeneratedRtl generateRtl(const Graph& g, const Emulator& emu, const VerilogOptions& opt);
