@@ -2,7 +2,6 @@
 // Usage: bench_verilog [model.json] [config.yml] [outdir]
 // Writes <outdir>/da and <outdir>/naive projects, so that `tachyon report` can compare
 // the shift-add adder graph with one multiplier per weight (see docs/verilog.md).
-#include "backends/verilog/Cmvm.h"
 #include "backends/verilog/VerilogWriter.h"
 #include "config/Config.h"
 #include "emulator/Emulator.h"
@@ -50,14 +49,8 @@ Model:
                     "initiation interval %lld cycles%s, %zu bytes of Verilog -> %s\n",
                     mode, genS, writeS, rtl.latencyCycles, g.clockPeriodNs, (long long)rtl.intervalCycles,
                     rtl.streaming ? " (streaming, one pixel per clock)" : "", rtl.verilog.size(), dir.c_str());
+        // The shift-add graphs as built (input ranges, biases), as `tachyon report` prints them.
+        std::printf("%s", verilog::adderTable(rtl.adders).c_str());
     }
-    // Adder counts of the first layer's CMVM, for reference.
-    const Layer& fc1 = g.layers[1];
-    auto graph = verilog::buildCmvm(emu.weightRaw(fc1.name), macDims(fc1).nIn, macDims(fc1).nOut);
-    verilog::CmvmOptions noCse;
-    noCse.cse = false;
-    auto plain = verilog::buildCmvm(emu.weightRaw(fc1.name), macDims(fc1).nIn, macDims(fc1).nOut, noCse);
-    std::printf("%s: %d adders (depth %d) with CSE, %d without\n", fc1.name.c_str(), graph.adders(), graph.depth(),
-                plain.adders());
     return 0;
 }

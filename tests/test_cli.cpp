@@ -213,10 +213,23 @@ onnx.save(helper.make_model(helper.make_graph(nodes, 'small', [x], [y], inits), 
             EXPECT_EQ(s, stages + 1) << line;
             EXPECT_EQ(cells, luts + carries + muxes) << line;
             EXPECT_GT(ns, 0.0) << line;
+            // The input bus is registered before any logic; every stage shows the
+            // scheduler's estimate next to the measured path.
+            if (s == 1) EXPECT_EQ(cells, 0) << line;
+            EXPECT_NE(line.find("(scheduler ~"), std::string::npos) << line;
             ++stages;
         }
     }
     EXPECT_GE(stages, 3) << r.output;  // 3 register stages, then the output port
     EXPECT_NE(r.output.find("worst: "), std::string::npos) << r.output;
+    // Shift-add adders per layer, with CSE and CSD-only.
+    EXPECT_NE(r.output.find("shift-add adders per layer"), std::string::npos) << r.output;
+    for (const char* layer : {"fc1", "fc2"}) {
+        const size_t at = r.output.find(std::string("  ") + layer + " ");
+        ASSERT_NE(at, std::string::npos) << r.output;
+        const std::string line = r.output.substr(at, r.output.find('\n', at) - at);
+        EXPECT_NE(line.find(" CSE ("), std::string::npos) << line;
+        EXPECT_NE(line.find(" CSD-only ("), std::string::npos) << line;
+    }
     EXPECT_FALSE(fs::exists(d / "prj" / "synth" / "netlist.json"));
 }

@@ -154,8 +154,8 @@ Graph mlp(const std::string& in, const std::string& w, const std::string& acc, c
         }
         if (l.kind == LayerKind::Activation) { l.precision["table"] = defaultTableType(); l.precision["param"] = defaultParamType(); }
         if (l.kind == LayerKind::Softmax) {
-            l.precision["exp_table"] = defaultSoftmaxTableType();
-            l.precision["inv_table"] = defaultSoftmaxTableType();
+            l.precision["exp_table"] = defaultSoftmaxTableType(T(res));
+            l.precision["inv_table"] = defaultSoftmaxTableType(T(res));
         }
     }
     return g;
@@ -298,8 +298,8 @@ TEST(Emulator, DefaultSoftmaxTablesKeepTheArgmax) {
         s.inputs = {"in"};
         s.shape = {5};
         s.precision["result"] = T(res);
-        s.precision["exp_table"] = defaultSoftmaxTableType();
-        s.precision["inv_table"] = defaultSoftmaxTableType();
+        s.precision["exp_table"] = defaultSoftmaxTableType(T(res));
+        s.precision["inv_table"] = defaultSoftmaxTableType(T(res));
         g.layers.push_back(s);
         Emulator emu(g);
         const size_t rows = 100000;

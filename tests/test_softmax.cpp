@@ -368,6 +368,106 @@ TEST(Softmax, DefaultIsTachyonsAccurateSoftmax) {
     EXPECT_EQ(t.find("softmax")->softmax.implementation, "tachyon");
 }
 
+// Tachyon's softmax tables follow the result type (docs/semantics.md, "Tables"): entries
+// of F + 3 fraction bits for a result with F, the inverse table 2^(F + 2) entries per unit
+// of the sum; explicit types and sizes still win.
+TEST(Softmax, TachyonTablesSizedFromResultType) {
+    struct Case {
+        const char* model;
+        const char* entry;
+        int expSize, invSize;
+    };
+    for (const Case& k : {Case{"ap_fixed<8,3,AP_RND,AP_SAT>", "ap_ufixed<9,1,AP_RND,AP_SAT>", 256, 1024},
+                          Case{"ap_fixed<16,6>", "ap_ufixed<14,1,AP_RND,AP_SAT>", 4096, 4096},
+                          Case{"ap_fixed<10,4>", "ap_ufixed<10,1,AP_RND,AP_SAT>", 512, 2048}}) {
+        SCOPED_TRACE(k.model);
+        Graph g = softmaxModel(5);
+        runPipeline(g, Config::parse(std::string("Model:\n  Precision: ") + k.model + "\n", "<test config>"));
+        const Layer& l = *g.find("softmax");
+        EXPECT_EQ(l.type("exp_table").str(), k.entry);
+        EXPECT_EQ(l.type("inv_table").str(), k.entry);
+        Emulator emu(g);
+        const SoftmaxTables* t = emu.softmaxTables("softmax");
+        ASSERT_NE(t, nullptr);
+        EXPECT_EQ(t->exp.size, k.expSize);
+        EXPECT_EQ(t->inv.size, k.invSize);
+    }
+    // 8-bit result: the RTL's products are at most 10 x 10 bits (e, r <= 1 with 8 fraction
+    // bits), not the 19 x 19 of fixed 18-bit entries.
+    Graph g = softmaxModel(5);
+    runPipeline(g, Config::parse("Model:\n  Precision: ap_fixed<8,3,AP_RND,AP_SAT>\n", "<test config>"));
+    Emulator emu(g);
+    const std::string v = verilog::generateRtl(g, emu, {}).verilog;
+    int products = 0;
+    for (size_t at = v.find("wire signed ["); at != std::string::npos; at = v.find("wire signed [", at + 1)) {
+        const size_t close = v.find(']', at);
+        const std::string name = v.substr(close + 2, v.find_first_of(";= ", close + 2) - close - 2);
+        if (name.rfind("softmax_mul", 0) != 0) continue;
+        ++products;
+        EXPECT_LE(std::stoi(v.substr(at + 13)) + 1, 20) << name;
+    }
+    EXPECT_EQ(products, 5);
+    // Explicit types and sizes are kept.
+    Graph h = softmaxModel(5);
+    runPipeline(h, Config::parse("Model:\n  Precision: ap_fixed<8,3,AP_RND,AP_SAT>\nLayerName:\n  softmax:\n"
+                                 "    exp_table_t: ap_ufixed<18,1,AP_RND,AP_SAT>\n    TableSize: 64\n",
+                                 "<test config>"));
+    EXPECT_EQ(h.find("softmax")->type("exp_table").str(), "ap_ufixed<18,1,AP_RND,AP_SAT>");
+    EXPECT_EQ(h.find("softmax")->type("inv_table").str(), "ap_ufixed<9,1,AP_RND,AP_SAT>");
+    Emulator eh(h);
+    EXPECT_EQ(eh.softmaxTables("softmax")->exp.size, 64);
+    EXPECT_EQ(eh.softmaxTables("softmax")->inv.size, 64);
+}
+
+// The default softmax at an 8-bit result, bit-exact in the HLS C simulation and Verilator,
+// and within about one result LSB of the real softmax.
+TEST(Softmax, TachyonSoftmaxAt8BitsBitExactAndAccurate) {
+    const std::string yaml = "Model:\n  Precision: ap_fixed<8,3,AP_RND,AP_SAT>\n";
+    Graph g = softmaxModel(5);
+    runPipeline(g, Config::parse(yaml, "<test config>"));
+    Emulator emu(g);
+    const size_t rows = 20000;
+    const std::vector<double> x = testInputs(5, rows, 6.0, 23);
+    std::vector<double> yf(rows * 5), yq(rows * 5);
+    std::vector<int64_t> raw(rows * 5);
+    emu.runFloat(x.data(), rows, yf.data());
+    emu.runFixed(x.data(), rows, raw.data(), yq.data());
+    // Against the softmax of the quantised inputs: the result LSB is 2^-5.
+    std::vector<double> xq(x.size());
+    const FixedType inT = g.find("in")->type("result");
+    for (size_t k = 0; k < x.size(); ++k) xq[k] = double(inT.castDouble(x[k])) * inT.lsb();   // raw -> value
+    emu.runFloat(xq.data(), rows, yf.data());
+    double worst = 0, sumErr = 0;
+    for (size_t k = 0; k < yq.size(); ++k) {
+        worst = std::max(worst, std::fabs(yq[k] - yf[k]));
+        sumErr += std::fabs(yq[k] - yf[k]);
+    }
+    std::printf("8-bit softmax: worst error %.3f result LSBs, mean %.3f\n", worst * 32, sumErr / double(yq.size()) * 32);
+    EXPECT_LE(worst, 1.0 / 32) << "worst error in result LSBs: " << worst * 32;
+    EXPECT_LE(sumErr / double(yq.size()), 0.3 / 32) << "mean error in result LSBs: " << sumErr / double(yq.size()) * 32;
+
+    const fs::path dir = fs::path(TACHYON_BINARY_DIR) / "softmax_tachyon8";
+    fs::remove_all(dir);
+    {
+        hls::HlsOptions opt;
+        opt.testRows = 3000;
+        hls::writeProject(g, emu, (dir / "hls").string(), opt);
+        std::ostringstream log;
+        hls::CsimResult r = hls::csim((dir / "hls").string(), log);
+        EXPECT_EQ(r.rows, opt.testRows) << log.str();
+        EXPECT_EQ(r.mismatches, 0u) << log.str();
+    }
+    {
+        verilog::VerilogOptions opt;
+        opt.testRows = 5000;
+        verilog::writeProject(g, emu, (dir / "verilog").string(), opt);
+        std::ostringstream log;
+        verilog::RtlsimResult r = verilog::rtlsim((dir / "verilog").string(), log);
+        EXPECT_EQ(r.rows, opt.testRows) << log.str();
+        EXPECT_EQ(r.mismatches, 0u) << log.str();
+    }
+}
+
 // hls4ml's C simulation equivalence: the generated HLS kernels equal the emulator.
 TEST(Softmax, HlsCsimBitExactForEveryImplementation) {
     const fs::path dir = fs::path(TACHYON_BINARY_DIR) / "softmax_hls";

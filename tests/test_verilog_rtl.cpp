@@ -8,6 +8,7 @@
 #include "util/Error.h"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <fstream>
@@ -108,6 +109,7 @@ LayerName:
     Precision: ap_fixed<10,3>
   d1:
     Precision: {weight: 'ap_fixed<8,2>', bias: 'ap_fixed<8,3>', accum: 'ap_fixed<24,8>', result: 'ap_fixed<14,5,AP_RND_CONV,AP_WRAP>'}
+    DelayConstraint: 0
   r1:
     Precision: ap_ufixed<9,3,AP_RND,AP_SAT>
   d2:
@@ -126,6 +128,42 @@ LayerName:
     Precision: {result: 'ap_ufixed<10,1,AP_RND,AP_SAT>'}
 )";
     expectBitExact(prepared(g, yaml), "mix", 20000);
+}
+
+// tachyon_project.json records each layer's shift-add adders (CSE and CSD-only), which
+// `tachyon report` prints; DelayConstraint reaches the layer's schedule.
+TEST(VerilogRtl, ProjectRecordsAddersPerLayer) {
+    Graph g;
+    g.name = "two_dense";
+    g.sourceFile = "<test>";
+    Layer in = act("input", "", 12, ActKind::Linear, LayerKind::Input);
+    in.inputs.clear();
+    g.layers.push_back(in);
+    g.layers.push_back(dense("fc1", "input", 12, 16, 8));
+    g.layers.push_back(dense("fc2", "fc1", 16, 4, 9));
+    g = prepared(g, "Model:\n  Precision: {default: 'ap_fixed<10,4>', weight: 'ap_fixed<6,1>', bias: 'ap_fixed<6,1>', "
+                    "accum: auto}\nLayerName:\n  fc2:\n    DelayConstraint: 1\n");
+    EXPECT_EQ(g.find("fc1")->schedule.delayConstraint, -1);
+    EXPECT_EQ(g.find("fc2")->schedule.delayConstraint, 1);
+    Emulator emu(g);
+    const std::string dir = projectDir("adders");
+    verilog::writeProject(g, emu, dir, {});
+    std::ifstream is(fs::path(dir) / "tachyon_project.json");
+    const auto j = nlohmann::json::parse(is);
+    ASSERT_TRUE(j.contains("cmvm_adders"));
+    ASSERT_EQ(j["cmvm_adders"].size(), 2u) << j["cmvm_adders"].dump();
+    for (const auto& a : j["cmvm_adders"]) {
+        EXPECT_GT(a["cse"].get<int>(), 0);
+        EXPECT_LT(a["cse"].get<int>(), a["csd_only"].get<int>()) << a.dump();
+        EXPECT_LT(a["cse_bits"].get<int64_t>(), a["csd_only_bits"].get<int64_t>()) << a.dump();
+    }
+    EXPECT_EQ(j["cmvm_adders"][0]["layer"], "fc1");
+    EXPECT_EQ(j["cmvm_adders"][1]["layer"], "fc2");
+    // The same numbers as the in-memory generator gives.
+    const auto rtl = verilog::generateRtl(g, emu, {});
+    ASSERT_EQ(rtl.adders.size(), 2u);
+    EXPECT_EQ(rtl.adders[0].cse, j["cmvm_adders"][0]["cse"].get<int>());
+    EXPECT_NE(verilog::adderTable(rtl.adders).find("fc2"), std::string::npos);
 }
 
 TEST(VerilogRtl, UnsupportedLayerIsNamed) {

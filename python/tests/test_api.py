@@ -179,8 +179,10 @@ def test_auto_precision_meets_target_and_equals_cli(x, tmp_path):
     agree = (m.predict(x).argmax(1) == m.predict(x, float=True).argmax(1)).mean()
     assert agree == pytest.approx(r["metric"])
     for types in r["layers"].values():
-        for t in types.values():
-            if t != "auto":
+        for var, t in types.items():
+            # Exact accumulators (the default) are as wide as the products need, which
+            # --max-bits does not bound (docs/python.md).
+            if t != "auto" and var != "accum":
                 assert int(t.split("<")[1].split(",")[0]) <= 16
     cli("config", JET, "--auto-precision", JET_X, "--target-agreement", "0.99", "--max-bits", "16",
         "-o", tmp_path / "auto.yml")

@@ -111,6 +111,7 @@ struct Resources {
     double clockNs = 0.0;
     double worstPathNs = 0.0;   // estimated delay of the worst register-to-register path
     std::string timing;         // per-stage table of the worst paths (backends/verilog/Timing.h)
+    std::string adders;         // per-layer shift-add adders, CSE vs CSD-only (empty: none)
     std::string text() const;   // what `tachyon report` prints
 };
 Resources report(const std::string& prjDir, std::ostream& log);

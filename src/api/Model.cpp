@@ -481,17 +481,24 @@ Resources report(const std::string& prj, std::ostream& log) {
     o.worstPathNs = r.timing.worst.ns;
     {
         std::ostringstream t;
-        const auto row = [&](const std::string& label, const verilog::StageTiming& s) {
-            char buf[96];
+        // Measured (synthesised netlist) next to the scheduler's estimate for the stage.
+        const auto row = [&](const std::string& label, const verilog::StageTiming& s, int stage) {
+            char buf[160];
             std::snprintf(buf, sizeof buf, "  %-9s %4d cells (%d LUT, %d carry, %d MUXF)  ~%.2f ns  ", label.c_str(), s.levels,
                           s.luts, s.carries, s.muxes, s.ns);
-            t << buf << s.from << " -> " << s.to << "\n";
+            t << buf;
+            if (stage >= 1 && size_t(stage) <= r.stageEstimatesNs.size()) {
+                std::snprintf(buf, sizeof buf, "(scheduler ~%.2f ns)  ", r.stageEstimatesNs[size_t(stage - 1)]);
+                t << buf;
+            }
+            t << s.from << " -> " << s.to << "\n";
         };
-        for (const auto& s : r.timing.stages) row("stage " + std::to_string(s.stage), s);
+        for (const auto& s : r.timing.stages) row("stage " + std::to_string(s.stage), s, s.stage);
         if (r.timing.loopRegisters > 0)
-            row("loops", r.timing.loops), t << "  (" << r.timing.loopRegisters << " registers on feedback loops: counters, line buffers)\n";
+            row("loops", r.timing.loops, -1), t << "  (" << r.timing.loopRegisters << " registers on feedback loops: counters, line buffers)\n";
         o.timing = t.str();
     }
+    o.adders = verilog::adderTable(r.adders);
     o.latencyCycles = r.latencyCycles;
     o.clockNs = r.clockNs;
     return o;
@@ -506,9 +513,11 @@ std::string Resources::text() const {
        << "  LUTs          " << luts << "\n  FFs           " << ffs << "\n  carry cells   " << carry
        << "  (Yosys maps CARRY4, 4 bits each, not UltraScale+'s 8-bit CARRY8)\n  SRLs          " << srls
        << "\n  MUXF7/8       " << muxes << "\n  DSPs          " << dsps << "\n  BRAM          " << brams << "\n"
-       << "timing (estimate, no placement; worst path between registers per pipeline stage):\n"
+       << "timing (estimate, no placement; worst path between registers per pipeline stage, from the\n"
+          "synthesised netlist; in brackets the scheduler's estimate of the same stage before synthesis):\n"
        << timing << "  worst: " << logicLevels << " cells, ~" << worstPathNs << " ns against a " << clockNs
        << " ns clock" << (worstPathNs > clockNs ? " (MAY NOT MEET TIMING)" : "") << "\n"
+       << adders
        << "latency: " << latencyCycles << " cycles = " << latencyCycles * clockNs << " ns at " << clockNs << " ns ("
        << 1000.0 / clockNs << " MHz)\n";
     return os.str();

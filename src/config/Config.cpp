@@ -4,6 +4,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -13,7 +14,15 @@
 namespace tachyon {
 
 FixedType defaultTableType() { return FixedType::parse("ap_fixed<18,2,AP_RND,AP_SAT>"); }
-FixedType defaultSoftmaxTableType() { return FixedType::parse("ap_ufixed<18,1,AP_RND,AP_SAT>"); }
+FixedType defaultSoftmaxTableType(const FixedType& result) {
+    // Entries lie in (0, 1]: one integer bit. At least 4 fraction bits; at most 30, so that
+    // the product of two entries stays within the emulator's 62-bit words.
+    const int frac = std::clamp(result.frac() + kSoftmaxGuardBits, 4, 30);
+    FixedType t = FixedType::fixed(frac + 1, 1, false);
+    t.quant = Quant::RND;
+    t.overflow = Overflow::SAT;
+    return t;
+}
 FixedType defaultParamType() { return FixedType::parse("ap_fixed<18,2,AP_RND,AP_SAT>"); }
 
 namespace {
@@ -190,6 +199,9 @@ LayerConfig parseLayer(const Ctx& c, const YAML::Node& node, const std::string& 
             if (*lc.parallelizationFactor < 1) c.fail(at, "must be >= 1");
         } else if (key == "Strategy") {
             parseStrategy(c, v, at, lc);
+        } else if (key == "DelayConstraint") {
+            lc.delayConstraint = toInt(c, v, at);
+            if (*lc.delayConstraint < -1) c.fail(at, "must be -1 (no limit) or >= 0 extra adder levels");
         } else if (key == "Implementation") {
             lc.softmaxImplementation = choice(c, v, at, {"latency", "stable", "argmax", "legacy", "tachyon"});
         } else if (key == "Skip") {
@@ -214,7 +226,7 @@ LayerConfig parseLayer(const Ctx& c, const YAML::Node& node, const std::string& 
             // Dense/Conv layer before it.
             lc.recorded[key] = choice(c, v, at, {"auto", "always", "never"});
         } else if (!parseRecorded(c, key, v, at, lc)) {
-            c.fail(at, "unknown key (expected Precision, ReuseFactor, Strategy, Implementation, Skip, TableSize, "
+            c.fail(at, "unknown key (expected Precision, ReuseFactor, Strategy, DelayConstraint, Implementation, Skip, TableSize, "
                        "table_t, exp_table_t, inv_table_t, inv_inp_t, table_range, ParallelizationFactor, Trace, "
                        "BramFactor, TargetCycles, Compression, ConvImplementation, PipelineStyle, PipelineInterval, "
                        "FoldBatchNorm)");
@@ -239,6 +251,7 @@ void merge(LayerConfig& into, const LayerConfig& from) {
     if (from.softmaxImplementation) into.softmaxImplementation = from.softmaxImplementation;
     if (from.softmaxSkip) into.softmaxSkip = from.softmaxSkip;
     if (from.parallelizationFactor) into.parallelizationFactor = from.parallelizationFactor;
+    if (from.delayConstraint) into.delayConstraint = from.delayConstraint;
     for (const auto& [k, v] : from.recorded) into.recorded[k] = v;
     into.trace = into.trace || from.trace;
 }
@@ -521,8 +534,8 @@ std::string configTemplate(const Graph& g, Granularity gran) {
             os << "      result: ap_fixed<16,6>\n";
             if (isMac(l)) os << "    ReuseFactor: 1\n";
             if (l.kind == LayerKind::Softmax)
-                os << "    exp_table_t: " << defaultSoftmaxTableType().str() << "\n    inv_table_t: "
-                   << defaultSoftmaxTableType().str() << "\n";
+                os << "    exp_table_t: " << defaultSoftmaxTableType(FixedType::parse("ap_fixed<16,6>")).str()
+                   << "\n    inv_table_t: " << defaultSoftmaxTableType(FixedType::parse("ap_fixed<16,6>")).str() << "\n";
             if (l.kind == LayerKind::Activation && !isPiecewiseLinear(l.activation()))
                 os << "    table_t: " << defaultTableType().str() << "\n";
         }

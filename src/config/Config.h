@@ -29,6 +29,7 @@ struct LayerConfig {
     std::optional<std::string> softmaxImplementation;
     std::optional<bool> softmaxSkip;
     std::optional<int> parallelizationFactor;      // hls4ml ParallelizationFactor (recorded)
+    std::optional<int> delayConstraint;            // DelayConstraint (Verilog shift-add CSE), >= -1
     // Keys Tachyon records without acting on them (BramFactor, TargetCycles, Compression,
     // ConvImplementation, PipelineStyle, ...): key -> value as written.
     std::map<std::string, std::string> recorded;
@@ -67,7 +68,12 @@ std::string configTemplate(const Graph& g, Granularity gran);
 
 // Default types of the helper variables (tables, parameters) that Tachyon chooses itself.
 FixedType defaultTableType();       // sigmoid/tanh entries
-FixedType defaultSoftmaxTableType();
+// Tachyon's softmax exp/inverse table entries for a softmax with result type `result`
+// (docs/semantics.md, "Tables"): ap_ufixed<F+g+1, 1, AP_RND, AP_SAT> with F = the result's
+// fraction bits and g = kSoftmaxGuardBits, so the entries (and the product e * r) carry
+// just enough bits for the rounding to `result`, not a fixed 18.
+constexpr int kSoftmaxGuardBits = 3;
+FixedType defaultSoftmaxTableType(const FixedType& result);
 FixedType defaultParamType();       // leaky alpha, hard_sigmoid slope/offset
 
 // `result: auto` of `layer` whose input has type `input` (nullptr for the Input layer),

@@ -198,18 +198,26 @@ SoftmaxTables buildSoftmaxTables(const Layer& layer, const FixedType& in, int n)
     }
     if (impl != "tachyon")
         throw Error("layer '" + layer.name + "' (Softmax): unknown Implementation '" + impl + "'");
-    // exp(-d) for d = max - x in [0, R): e^-16 is far below any table LSB we default to.
-    double range = layer.table.range > 0 ? layer.table.range : 16.0;
+    // Sizes follow the result type (F = its fraction bits; docs/semantics.md, "Tables"):
+    // finer bins than 2^-(F+2) in the key cannot change a result rounded to 2^-F by more
+    // than a quarter LSB, so the tables stop there (or at the input's own resolution).
+    const int resultFrac = std::max(layer.type("result").frac(), 0);
+    const FixedType& e = layer.type("exp_table");
+    // exp(-d) for d = max - x in [0, R): R = 16, or less where exp(-R) is below half an
+    // entry LSB anyway (R = 2^ceil(log2((frac + 1) ln 2))), or the input's range.
+    double range = layer.table.range > 0 ? layer.table.range
+                                         : std::min(16.0, std::ldexp(1.0, ceilLog2((e.frac() + 1) * std::log(2.0))));
     int log2R = std::min(ceilLog2(range), in.integer);
     const double lsb = in.lsb();
-    st.exp = buildTable(layer.type("exp_table"), log2R + in.frac(), 0, layer.table.size,
-                        [&](double key) { return std::exp(-key * lsb); });
+    const int expSize = layer.table.size > 0 ? layer.table.size : 1 << std::min(log2R + resultFrac + 2, kMaxDefaultLog2Size);
+    st.exp = buildTable(e, log2R + in.frac(), 0, expSize, [&](double key) { return std::exp(-key * lsb); });
     // 1/S for S in [0, 2^c): the sum of n entries, each at most the largest entry.
-    const FixedType& e = st.exp.valueType;
     int64_t maxEntry = *std::max_element(st.exp.values.begin(), st.exp.values.end());
     const double elsb = e.lsb();
     int c = std::max(1, ceilLog2(double(n) * double(std::max<int64_t>(maxEntry, 1)) * elsb));
-    st.inv = buildTable(layer.type("inv_table"), c + e.frac(), 0, layer.invTable.size,
+    const int invSize =
+        layer.invTable.size > 0 ? layer.invTable.size : 1 << std::min(c + resultFrac + 2, kMaxDefaultLog2Size);
+    st.inv = buildTable(layer.type("inv_table"), c + e.frac(), 0, invSize,
                         [&](double key) { double s = key * elsb; return s > 0 ? 1.0 / s : 1e300; });
     // Exact type of the sum: never overflows.
     st.sumType = FixedType::fixed(c + 1 + e.frac(), c + 1, false);

@@ -223,6 +223,9 @@ struct Schedule {
     int reuseFactor = 1;
     std::string strategy = "Latency";  // Latency | Resource | Distributed_Arithmetic
     int parallelizationFactor = 1;     // hls4ml ParallelizationFactor (recorded)
+    // Verilog shift-add CSE, depth vs area: -1 no depth limit (fewest adders); d >= 0 at
+    // most d adder levels above each output's CSD-only minimum (docs/config.md).
+    int delayConstraint = -1;
 };
 
 // hls4ml's softmax options. `tachyon` (the default, no Implementation configured) is

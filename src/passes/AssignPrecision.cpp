@@ -219,8 +219,8 @@ void assignPrecision(Graph& g, const Config& cfg) {
                 helper("param", defaultParamType());
             break;
         case LayerKind::Softmax:
-            helper("exp_table", defaultSoftmaxTableType());
-            helper("inv_table", defaultSoftmaxTableType());
+            helper("exp_table", defaultSoftmaxTableType(l.type("result")));
+            helper("inv_table", defaultSoftmaxTableType(l.type("result")));
             break;
         default: break;
         }
@@ -231,6 +231,7 @@ void assignPrecision(Graph& g, const Config& cfg) {
         if (lc.tableRange) l.table.range = *lc.tableRange;
         if (lc.reuseFactor) l.schedule.reuseFactor = *lc.reuseFactor;
         if (lc.strategy) l.schedule.strategy = *lc.strategy;
+        if (lc.delayConstraint) l.schedule.delayConstraint = *lc.delayConstraint;
         recordLayerSettings(l, lc);
     }
     // Names in LayerName that match nothing are almost always typos.

@@ -1,5 +1,7 @@
 #include "backends/verilog/Cmvm.h"
 
+#include "backends/verilog/Netlist.h"
+
 #include "util/Error.h"
 
 #include <algorithm>
@@ -69,6 +71,24 @@ std::vector<Int128> evaluate(const AdderGraph& g, const std::vector<Int128>& x) 
     return y;
 }
 
+int adderBits(Int128 lo, Int128 hi, int shift) { return std::max(1, signedBits(lo, hi) - shift); }
+
+std::pair<Int128, Int128> termSumRange(std::pair<Int128, Int128> a, std::pair<Int128, Int128> b, int shift, bool neg) {
+    const Int128 s = Int128(1) << shift;
+    const Int128 bl = b.first * s, bh = b.second * s;
+    return neg ? std::make_pair(a.first - bh, a.second - bl) : std::make_pair(a.first + bl, a.second + bh);
+}
+
+int64_t lutBits(const AdderGraph& g, const std::vector<std::pair<Int128, Int128>>& inputRange) {
+    std::vector<std::pair<Int128, Int128>> range(inputRange);
+    int64_t bits = 0;
+    for (const AdderNode& n : g.nodes) {
+        range.push_back(termSumRange(range.at(size_t(n.a.sig)), range.at(size_t(n.b.sig)), n.b.shift, n.b.neg));
+        bits += adderBits(range.back().first, range.back().second, n.b.shift);
+    }
+    return bits;
+}
+
 namespace {
 
 // A pair of terms in canonical order (smaller shift first, then smaller signal),
@@ -91,18 +111,34 @@ PairKey keyOf(const Term& t1, const Term& t2) {
 
 class Builder {
 public:
-    explicit Builder(int nIn) { g_.nIn = nIn; depth_.assign(size_t(nIn), 0); }
+    // share = false: every adder is built for its own output (CSD-only, nothing shared,
+    // not even pairs that two outputs' trees happen to form identically).
+    Builder(int nIn, const std::vector<std::pair<Int128, Int128>>& inputRange, bool share) : share_(share) {
+        g_.nIn = nIn;
+        depth_.assign(size_t(nIn), 0);
+        for (int i = 0; i < nIn; ++i)
+            range_.push_back(inputRange.empty() ? std::make_pair(Int128(-128), Int128(127)) : inputRange.at(size_t(i)));
+    }
 
     int depthOf(int sig) const { return depth_[size_t(sig)]; }
     int pairDepth(const PairKey& k) const { return std::max(depthOf(k.x), depthOf(k.y)) + 1; }
+    // Range of x + ±(y << d) and the LUT bits of its adder.
+    std::pair<Int128, Int128> pairRange(const PairKey& k) const {
+        return termSumRange(range_[size_t(k.x)], range_[size_t(k.y)], k.d, k.rel);
+    }
+    int pairBits(const PairKey& k) const {
+        const auto [lo, hi] = pairRange(k);
+        return adderBits(lo, hi, k.d);
+    }
 
     // The adder for a canonical pair (created once, shared by every user).
     int node(const PairKey& k) {
         auto [it, fresh] = index_.try_emplace(k.pack(), 0);
-        if (fresh) {
+        if (fresh || !share_) {
             it->second = g_.nIn + int(g_.nodes.size());
             g_.nodes.push_back({Term{k.x, 0, false}, Term{k.y, k.d, k.rel}});
             depth_.push_back(pairDepth(k));
+            range_.push_back(pairRange(k));
         }
         return it->second;
     }
@@ -117,14 +153,26 @@ public:
 private:
     AdderGraph g_;
     std::vector<int> depth_;
+    std::vector<std::pair<Int128, Int128>> range_;   // raw range of every signal
     std::unordered_map<uint64_t, int> index_;
+    bool share_ = true;
 };
 
-void extractCommonPairs(Builder& b, std::vector<std::vector<Term>>& terms) {
+// The smallest adder depth of a sum of terms of depths d_i, which summing the two
+// shallowest first attains: ceil(log2(sum_i 2^d_i)). `kraft` holds sum_i 2^d_i.
+int treeDepth(Int128 kraft) {
+    int d = 0;
+    while ((Int128(1) << d) < kraft) ++d;
+    return d;
+}
+
+void extractCommonPairs(Builder& b, std::vector<std::vector<Term>>& terms, int delayConstraint) {
     std::unordered_map<uint64_t, int> count;
     std::unordered_map<uint64_t, PairKey> keys;
-    // Lazy max-heap of (count, -depth, key); stale entries are re-checked when popped.
-    using Entry = std::tuple<int, int, uint64_t>;
+    std::unordered_set<uint64_t> blocked;   // pairs that would break the depth budget
+    // Lazy max-heap of (LUT bits saved, -depth, uses, key): sharing a pair used c times
+    // replaces c adders by one. Stale entries (uses changed) are skipped when popped.
+    using Entry = std::tuple<int64_t, int, int, uint64_t>;
     std::priority_queue<Entry> heap;
     auto bump = [&](const Term& t1, const Term& t2, int delta) {
         PairKey k = keyOf(t1, t2);
@@ -133,8 +181,28 @@ void extractCommonPairs(Builder& b, std::vector<std::vector<Term>>& terms) {
         c += delta;
         if (delta > 0) {
             keys.emplace(p, k);
-            if (c >= 2) heap.emplace(c, -b.pairDepth(k), p);
+            if (c >= 2) heap.emplace(int64_t(c - 1) * b.pairBits(k), -b.pairDepth(k), c, p);
         }
+    };
+    // Depth budget per output: 2^limit >= sum over its terms of 2^depth (treeDepth).
+    const size_t nOut = terms.size();
+    std::vector<Int128> kraft(nOut, 0);
+    std::vector<int> limit(nOut, 0);
+    for (size_t j = 0; j < nOut; ++j) {
+        kraft[j] = Int128(terms[j].size());
+        limit[j] = treeDepth(kraft[j]) + std::max(delayConstraint, 0);
+    }
+    auto fits = [&](size_t j, const Term& t, const Term& v, int nodeDepth) {
+        if (delayConstraint < 0) return true;
+        const Int128 k = kraft[j] - (Int128(1) << b.depthOf(t.sig)) - (Int128(1) << b.depthOf(v.sig)) +
+                         (Int128(1) << nodeDepth);
+        return treeDepth(k) <= limit[j];
+    };
+    // The term of output j that pairs with t under k, if any.
+    auto partnerOf = [](const std::vector<Term>& ts, const Term& t, const PairKey& k) {
+        return std::find_if(ts.begin(), ts.end(), [&](const Term& v) {
+            return v.sig == k.y && v.shift == t.shift + k.d && v.neg == (t.neg != k.rel) && !(v == t);
+        });
     };
     // Which outputs contain a signal, to find occurrences without scanning every output.
     std::vector<std::unordered_set<int>> users(size_t(b.graph().nIn));
@@ -145,17 +213,30 @@ void extractCommonPairs(Builder& b, std::vector<std::vector<Term>>& terms) {
         }
     }
     while (!heap.empty()) {
-        auto [c, negDepth, p] = heap.top();
+        const auto [saved, negDepth, c, p] = heap.top();
         heap.pop();
-        const int now = count[p];
-        if (now != c) continue;   // stale; a current entry was pushed when it changed
-        if (now < 2) break;
+        if (count[p] != c || c < 2 || blocked.count(p)) continue;   // stale or over budget
         const PairKey k = keys.at(p);
+        const int nodeDepth = b.pairDepth(k);
         // Collect the outputs to visit before creating the node (users may grow).
         std::vector<int> outs;
         for (int j : users[size_t(k.x)])
             if (users[size_t(k.y)].count(j)) outs.push_back(j);
         std::sort(outs.begin(), outs.end());
+        if (delayConstraint >= 0) {
+            // Worth an adder only where at least two uses stay within their outputs' budgets.
+            int usable = 0;
+            for (int j : outs)
+                for (const Term& t : terms[size_t(j)])
+                    if (t.sig == k.x) {
+                        auto v = partnerOf(terms[size_t(j)], t, k);
+                        if (v != terms[size_t(j)].end() && fits(size_t(j), t, *v, nodeDepth)) ++usable;
+                    }
+            if (usable < 2) {
+                blocked.insert(p);
+                continue;
+            }
+        }
         const int nodeSig = b.node(k);
         if (users.size() <= size_t(nodeSig)) users.resize(size_t(nodeSig) + 1);
         for (int j : outs) {
@@ -163,11 +244,11 @@ void extractCommonPairs(Builder& b, std::vector<std::vector<Term>>& terms) {
             for (size_t u = 0; u < ts.size(); ++u) {
                 if (ts[u].sig != k.x) continue;
                 const Term t = ts[u];
-                auto partner = std::find_if(ts.begin(), ts.end(), [&](const Term& v) {
-                    return v.sig == k.y && v.shift == t.shift + k.d && v.neg == (t.neg != k.rel) && !(v == t);
-                });
-                if (partner == ts.end()) continue;
+                auto partner = partnerOf(ts, t, k);
+                if (partner == ts.end() || !fits(size_t(j), t, *partner, nodeDepth)) continue;
                 const Term v = *partner;
+                kraft[size_t(j)] += (Int128(1) << nodeDepth) - (Int128(1) << b.depthOf(t.sig)) -
+                                    (Int128(1) << b.depthOf(v.sig));
                 // Remove both terms (and their pairs), add the node term (and its pairs).
                 for (const Term& o : ts)
                     if (!(o == t)) bump(t, o, -1);
@@ -191,7 +272,10 @@ AdderGraph buildCmvm(const std::vector<int64_t>& matrix, int nIn, int nOut, cons
     if (matrix.size() != size_t(nIn) * size_t(nOut))
         throw Error("CMVM: matrix has " + std::to_string(matrix.size()) + " entries, expected " +
                     std::to_string(nIn) + "x" + std::to_string(nOut));
-    Builder b(nIn);
+    if (!opt.inputRange.empty() && int(opt.inputRange.size()) != nIn)
+        throw Error("CMVM: " + std::to_string(opt.inputRange.size()) + " input ranges for " + std::to_string(nIn) +
+                    " inputs");
+    Builder b(nIn, opt.inputRange, opt.cse);
     std::vector<std::vector<Term>> terms(static_cast<size_t>(nOut));
     size_t pairs = 0;
     for (int j = 0; j < nOut; ++j) {
@@ -202,7 +286,7 @@ AdderGraph buildCmvm(const std::vector<int64_t>& matrix, int nIn, int nOut, cons
         }
         pairs += terms[size_t(j)].size() * terms[size_t(j)].size() / 2;
     }
-    if (opt.cse && pairs <= opt.maxPairs) extractCommonPairs(b, terms);
+    if (opt.cse && pairs <= opt.maxPairs) extractCommonPairs(b, terms, opt.delayConstraint);
 
     // Sum what is left of each output, shallowest terms first.
     AdderGraph& g = b.graph();

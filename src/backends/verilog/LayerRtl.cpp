@@ -270,6 +270,7 @@ Sig slicedRom(RtlContext& c, Sig key, const LookupTable& t, const std::string& t
     n.lo = vlo;
     n.hi = vhi;
     n.delay = c.delay.rom(t.size);
+    n.operandLoads = {c.delay.romLoads(t.size, vw)};
     const int wk = kn.width, shift = t.shift;
     n.body = [=](std::ostream& os, const std::vector<std::string>& o, const std::string& self) {
         const int wx = std::max(wk, shift + ib);
@@ -413,6 +414,7 @@ std::string unsupportedReason(const Layer& l) {
 std::vector<Sig> emitLayer(RtlContext& c, const Layer& l, const Emulator& emu, const std::vector<Sig>& in,
                            const FixedType& inT) {
     c.prefix = l.name + "_";
+    c.delayConstraint = l.schedule.delayConstraint;
     for (char& ch : c.prefix)
         if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '_') ch = '_';
     switch (l.kind) {

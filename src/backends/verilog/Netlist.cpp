@@ -75,21 +75,37 @@ void Netlist::addPreamble(const std::string& key, const std::string& text) {
 void Netlist::addOutput(Sig s, int width) { outputs_.push_back({s, width}); }
 
 int Netlist::schedule(double budgetNs) {
+    // Fan-out of every signal in LUT inputs per bit: the net delay it adds to its readers.
+    const DelayModel model;
+    std::vector<double> loads(nodes_.size(), 0.0);
+    for (const Node& n : nodes_)
+        for (size_t k = 0; k < n.ops.size(); ++k)
+            loads[size_t(n.ops[k])] += k < n.operandLoads.size() ? n.operandLoads[k] : 1.0;
+    std::vector<bool> isInput(nodes_.size(), false);
+    for (const auto& [s, bits] : inputs_) isInput[size_t(s)] = registerInputs_;
     int last = 0;
     for (Node& n : nodes_) {
+        // The stage of each operand as this node sees it (a registered input: one later).
         int s = 0;
-        for (Sig o : n.ops) s = std::max(s, nodes_[size_t(o)].stage);
-        double a = 0.0;
-        for (Sig o : n.ops)
-            if (nodes_[size_t(o)].stage == s) a = std::max(a, nodes_[size_t(o)].arrival);
+        for (Sig o : n.ops) s = std::max(s, nodes_[size_t(o)].stage + (isInput[size_t(o)] ? 1 : 0));
+        // Arrival: an operand of this stage arrives at its arrival, one from a register at
+        // 0; either way plus its net's fan-out.
+        double a = 0.0, fromRegisters = 0.0;
+        for (Sig o : n.ops) {
+            const Node& on = nodes_[size_t(o)];
+            const double net = model.fanout(loads[size_t(o)]);
+            const bool sameStage = on.stage == s && !isInput[size_t(o)];
+            a = std::max(a, (sameStage ? on.arrival : 0.0) + net);
+            fromRegisters = std::max(fromRegisters, net);
+        }
         if (n.registered) {
             n.stage = s;
             n.arrival = 0.0;
             continue;
         }
-        if (a > 0.0 && a + n.delay > budgetNs) {
+        if (a > fromRegisters && a + n.delay > budgetNs) {
             ++s;   // operands come from registers: the path restarts
-            a = 0.0;
+            a = fromRegisters;
         }
         n.stage = s;
         n.arrival = a + n.delay;
@@ -97,6 +113,13 @@ int Netlist::schedule(double budgetNs) {
     for (const auto& [s, w] : outputs_) last = std::max(last, nodes_[size_t(s)].stage);
     latency_ = last + 1;
     return latency_;
+}
+
+std::vector<double> Netlist::stageEstimatesNs() const {
+    std::vector<double> worst(size_t(latency_), 0.0);
+    for (const Node& n : nodes_)
+        if (n.stage < latency_ && !n.registered) worst[size_t(n.stage)] = std::max(worst[size_t(n.stage)], n.arrival);
+    return worst;
 }
 
 double Netlist::criticalPathNs() {

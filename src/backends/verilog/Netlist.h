@@ -11,6 +11,7 @@
 
 #include "fixed/FixedType.h"
 
+#include <algorithm>
 #include <functional>
 #include <ostream>
 #include <string>
@@ -39,19 +40,29 @@ struct Node {
     // The node's wire is driven by a register (a shift-register tap, a counter): its
     // combinational path restarts at 0, and it sits at the stage of its operands.
     bool registered = false;
+    // LUT inputs each bit of operand k drives (empty: 1 each), for the fan-out term of the
+    // delay model: a variable product's operand bit feeds a row of partial products, a
+    // ROM's index bit every LUT of the ROM.
+    std::vector<double> operandLoads;
     // scheduling results
     int stage = 0;
     double arrival = 0.0;
 };
 
-// Rough UltraScale+ delays, used only to place pipeline registers.
+// Rough UltraScale+ delays, used only to place pipeline registers (docs/verilog.md,
+// "Pipelining"). Each node's delay includes its own logic and one ordinary routed net
+// (~0.3 ns); the scheduler adds the fan-out of every net on top (fanout()), as Timing.cpp
+// measures it after synthesis: 0.01 ns per LUT input beyond the first, at most 0.7 ns.
 struct DelayModel {
     double adder(int width) const { return 0.55 + 0.02 * width; }
     double logic() const { return 0.45; }          // a LUT level plus routing
     double compare(int width) const { return 0.5 + 0.015 * width; }
     double rom(int entries) const;                  // LUT tree of the index bits
+    // LUT inputs one index bit of a ROM drives: every LUT6 of every output bit.
+    double romLoads(int entries, int valueBits) const { return double(valueBits) * std::max(1, entries / 64); }
     double multiply(int wa, int wb) const;          // variable x variable, LUT based
     double registerOverhead() const { return 0.6; }  // clock-to-out + setup + clock skew
+    double fanout(double loads) const { return std::min(0.7, 0.01 * std::max(0.0, loads - 1.0)); }
 };
 
 class Netlist {
@@ -77,9 +88,16 @@ public:
     // shared by several nodes); may be replaced until emit.
     void setGlobalLogic(const std::string& text) { globalLogic_ = text; }
 
+    // Register the input bus before any logic (stage 0 holds only the ports; no path
+    // starts at an unregistered input pin). On by default.
+    void setRegisterInputs(bool on) { registerInputs_ = on; }
+
     // Greedy stage placement with a combinational budget per stage (ns). Returns the
     // latency in cycles (the output bus is always registered, so latency >= 1).
     int schedule(double budgetNs);
+    // The scheduler's estimate of the longest combinational path ending in each stage
+    // (index = stage, ns, nets and fan-out included, register overhead not), after schedule.
+    std::vector<double> stageEstimatesNs() const;
     // Picks the budget so that the latency is exactly `stages` (>= 1) when possible.
     int scheduleStages(int stages);
     // Critical path of the whole unpipelined netlist (ns).
@@ -95,6 +113,7 @@ private:
     std::vector<std::pair<Sig, std::pair<int, int>>> inputs_;
     int latency_ = 1;
     int counter_ = 0;
+    bool registerInputs_ = true;
     Sig outputValid_ = -1;
     std::string globalLogic_;
 };

@@ -56,6 +56,29 @@ SynthReport parseYosysLog(const std::string& text) {
     return r;
 }
 
+std::string adderTable(const std::vector<LayerAdders>& adders) {
+    if (adders.empty()) return "";
+    std::ostringstream os;
+    os << "shift-add adders per layer (two-input adders and their estimated LUT bits; CSD-only = the same\n"
+          "CSD terms summed per output, nothing shared):\n";
+    char buf[200];
+    LayerAdders total{"total"};
+    auto row = [&](const LayerAdders& a) {
+        std::snprintf(buf, sizeof buf, "  %-24s %7d CSE (%8lld bits)  %7d CSD-only (%8lld bits)\n", a.layer.c_str(),
+                      a.cse, (long long)a.cseBits, a.csdOnly, (long long)a.csdOnlyBits);
+        os << buf;
+    };
+    for (const LayerAdders& a : adders) {
+        row(a);
+        total.cse += a.cse;
+        total.csdOnly += a.csdOnly;
+        total.cseBits += a.cseBits;
+        total.csdOnlyBits += a.csdOnlyBits;
+    }
+    row(total);
+    return os.str();
+}
+
 SynthReport report(const std::string& prjDir, std::ostream& log) {
     const fs::path prj = fs::absolute(prjDir);
     std::ifstream is(prj / "tachyon_project.json");
@@ -130,6 +153,11 @@ SynthReport report(const std::string& prjDir, std::ostream& log) {
     }
     // Tens to hundreds of MB; yosys.log and synth.ys remake it.
     fs::remove(dir / "netlist.json");
+    if (j.contains("stage_estimates_ns")) r.stageEstimatesNs = j["stage_estimates_ns"].get<std::vector<double>>();
+    if (j.contains("cmvm_adders"))
+        for (const auto& a : j["cmvm_adders"])
+            r.adders.push_back({a.value("layer", std::string()), a.value("cse", 0), a.value("csd_only", 0),
+                                a.value("cse_bits", int64_t(0)), a.value("csd_only_bits", int64_t(0))});
     r.latencyCycles = j.value("latency_cycles", 0);
     r.clockNs = j.value("clock_period_ns", 5.0);
     return r;

@@ -72,12 +72,31 @@ Sig add(RtlContext& c, Sig a, Sig b, bool subtract) {
 
 Sig multiply(RtlContext& c, Sig a, Sig b) {
     const Node &na = c.nl.node(a), &nb = c.nl.node(b);
+    // A wide product (softmax e * r at 16 bits) as two half products and their sum, so
+    // that the scheduler can put a register between them, and each operand bit of b
+    // fans out to half as many partial products per node.
+    constexpr int kSplitWidth = 12;
+    if (std::min(na.width, nb.width) >= kSplitWidth) {
+        const int k = nb.width / 2;
+        const Int128 lowMask = (Int128(1) << k) - 1;
+        const Sig lowBits = makeNode(c, "mlo", {b}, 0, lowMask, 0.0, [k](std::ostream& os, const auto& ops, const std::string& self) {
+            os << "  assign " << self << " = {1'b0, " << ops[0] << "[" << k - 1 << ":0]};\n";
+        });
+        const Sig highBits = makeNode(c, "mhi", {b}, nb.lo >> k, nb.hi >> k, 0.0,
+                                      [k](std::ostream& os, const auto& ops, const std::string& self) {
+                                          os << "  assign " << self << " = " << ops[0] << " >>> " << k << ";\n";
+                                      });
+        return add(c, multiply(c, a, lowBits), shiftLeft(c, multiply(c, a, highBits), k));
+    }
     Int128 p[4] = {na.lo * nb.lo, na.lo * nb.hi, na.hi * nb.lo, na.hi * nb.hi};
-    return makeNode(c, "mul", {a, b}, *std::min_element(p, p + 4), *std::max_element(p, p + 4),
-                    c.delay.multiply(na.width, nb.width),
-                    [](std::ostream& os, const auto& ops, const std::string& self) {
-                        os << "  assign " << self << " = " << ops[0] << " * " << ops[1] << ";\n";
-                    });
+    const Sig y = makeNode(c, "mul", {a, b}, *std::min_element(p, p + 4), *std::max_element(p, p + 4),
+                           c.delay.multiply(na.width, nb.width),
+                           [](std::ostream& os, const auto& ops, const std::string& self) {
+                               os << "  assign " << self << " = " << ops[0] << " * " << ops[1] << ";\n";
+                           });
+    // Each operand bit feeds a row of partial products (two per LUT6).
+    c.nl.node(y).operandLoads = {std::max(1.0, c.nl.node(b).width / 2.0), std::max(1.0, c.nl.node(a).width / 2.0)};
+    return y;
 }
 
 Sig maximum(RtlContext& c, Sig a, Sig b) {
@@ -276,7 +295,19 @@ std::vector<Sig> linearMap(RtlContext& c, const std::vector<Sig>& x, const std::
         return y;
     }
 
-    const AdderGraph g = buildCmvm(m, nIn, nOut);
+    CmvmOptions opt;
+    opt.delayConstraint = c.delayConstraint;
+    for (Sig s : x) opt.inputRange.emplace_back(c.nl.node(s).lo, c.nl.node(s).hi);
+    const AdderGraph g = buildCmvm(m, nIn, nOut, opt);
+    const std::string layer = c.prefix.empty() ? std::string("-") : c.prefix.substr(0, c.prefix.size() - 1);
+    if (c.adders.empty() || c.adders.back().layer != layer) c.adders.push_back({layer, 0, 0});
+    CmvmOptions unshared = opt;
+    unshared.cse = false;
+    const AdderGraph csd = buildCmvm(m, nIn, nOut, unshared);
+    c.adders.back().cse += g.adders();
+    c.adders.back().csdOnly += csd.adders();
+    c.adders.back().cseBits += lutBits(g, opt.inputRange);
+    c.adders.back().csdOnlyBits += lutBits(csd, opt.inputRange);
     const auto coeff = g.coefficients();
     std::vector<Sig> sig(x);
     for (size_t k = 0; k < g.nodes.size(); ++k) {
@@ -356,7 +387,7 @@ Sig romLookup(RtlContext& c, Sig key, const LookupTable& t, const std::string& t
     // idx = clamp((key >> shift) + offset, 0, size - 1)
     const Int128 rawLo = (kn.lo >> shift) + offset, rawHi = (kn.hi >> shift) + offset;
     const int wi = signedBits(rawLo, rawHi);
-    return makeNode(c, "rom", {key}, vlo, vhi, c.delay.adder(wk) + c.delay.rom(t.size),
+    const Sig rom = makeNode(c, "rom", {key}, vlo, vhi, c.delay.adder(wk) + c.delay.rom(t.size),
                     [=](std::ostream& os, const auto& o, const std::string& self) {
                         const int wx = std::max(wk, shift + 1);
                         os << "  wire signed [" << wx - 1 << ":0] " << self << "_k = " << o[0] << ";\n";
@@ -372,6 +403,8 @@ Sig romLookup(RtlContext& c, Sig key, const LookupTable& t, const std::string& t
                         os << "  wire [" << ib - 1 << ":0] " << self << "_i = " << idx << ";\n";
                         os << "  assign " << self << " = " << fn << "(" << self << "_i);\n";
                     });
+    c.nl.node(rom).operandLoads = {c.delay.romLoads(int(size), vw)};
+    return rom;
 }
 
 }  // namespace tachyon::verilog

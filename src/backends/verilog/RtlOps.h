@@ -4,6 +4,7 @@
 // derives its output range, so downstream wires keep their exact widths.
 #pragma once
 
+#include "backends/verilog/Cmvm.h"
 #include "backends/verilog/Netlist.h"
 #include "emulator/Tables.h"
 #include "fixed/FixedType.h"
@@ -22,6 +23,10 @@ struct RtlContext {
     std::string prefix;     // name prefix of the current layer
     // delayTap: source signal -> (its register chain node, the chain's depth).
     std::map<Sig, std::pair<Sig, std::shared_ptr<int64_t>>> chains = {};
+    // The current layer's DelayConstraint (Schedule::delayConstraint) for its shift-add graphs.
+    int delayConstraint = -1;
+    // Adders of the shift-add graphs per layer, in the order the layers were built.
+    std::vector<LayerAdders> adders = {};
 };
 
 // cast<dst>(raw * 2^-srcFrac): quantisation mode then overflow mode, as FixedType::castRaw.

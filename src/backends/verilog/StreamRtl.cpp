@@ -89,6 +89,7 @@ public:
         std::map<std::string, Val> vals;
         for (const Layer& l : g_.layers) {
             c_.prefix = cname(l.name) + "_";
+            c_.delayConstraint = l.schedule.delayConstraint;
             if (l.kind == LayerKind::Input) {
                 Val v;
                 v.shape = l.shape;
@@ -796,6 +797,7 @@ BuiltGraph buildGraph(RtlContext& c, const Graph& g, const Emulator& emu) {
         try {
             BuiltGraph r = Builder(cc, g, emu, b, line, lines).run();
             c.nl = std::move(nl);
+            c.adders = std::move(cc.adders);
             return r;
         } catch (const Retry& retry) {
             if (retry.wider || ++vertical % 4 == 0) ++line;

@@ -3,6 +3,7 @@
 // resource report. See docs/verilog.md.
 #pragma once
 
+#include "backends/verilog/Cmvm.h"
 #include "backends/verilog/Timing.h"
 
 #include "emulator/Emulator.h"
@@ -40,6 +41,11 @@ struct GeneratedRtl {
     int pixelHeight = 1, pixelWidth = 1, channels = 0;
     int64_t rowStep = 1, colStep = 1, intervalCycles = 1;
     int pipelineStages = 0;                // register stages of the combinational logic
+    std::vector<LayerAdders> adders;       // shift-add adders per layer (CSE and CSD-only)
+    // The scheduler's delay estimate per register stage, index k - 1 for the logic that
+    // ends at stage k's registers (stage 1: the input registers; the last: the output
+    // registers to the output port), as `report` numbers them.
+    std::vector<double> stageEstimatesNs;
 };
 GeneratedRtl generateRtl(const Graph& g, const Emulator& emu, const VerilogOptions& opt);
 
@@ -78,9 +84,13 @@ struct SynthReport {
     int logicLevels = 0;   // cells on the worst register-to-register path (Timing.h)
     double clockNs = 0.0;
     TimingReport timing;
+    std::vector<LayerAdders> adders;   // from tachyon_project.json (cmvm_adders)
+    std::vector<double> stageEstimatesNs;   // from tachyon_project.json (GeneratedRtl's)
 };
 // Yosys synth_xilinx -family xcup -nodsp on PRJ's rtl_files; progress lines go to log.
 SynthReport report(const std::string& prjDir, std::ostream& log);
+// The per-layer adder table `tachyon report` prints ("" when there are no shift-add graphs).
+std::string adderTable(const std::vector<LayerAdders>& adders);
 // Parses the text of Yosys `stat` output (exposed for tests).
 SynthReport parseYosysLog(const std::string& text);
 
