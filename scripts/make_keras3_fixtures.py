@@ -114,18 +114,19 @@ def convert_layer(layer, sequential):
     out = {"module": "qkeras" if qkeras else "keras.layers", "class_name": cls, "config": cfg,
            "registered_name": "qkeras>" + cls if qkeras else None, "name": cfg["name"]}
     if not sequential:
-        sources = []
-
-        def walk(j):
-            if isinstance(j, list) and len(j) >= 3 and isinstance(j[0], str) and isinstance(j[1], int):
-                sources.append(j[0])
-            elif isinstance(j, list):
-                for e in j:
-                    walk(e)
-        walk(layer.get("inbound_nodes", []))
-        tensors = [keras_tensor(s) for s in sources]
-        out["inbound_nodes"] = [] if cls == "InputLayer" else [
-            {"args": [tensors[0]] if len(tensors) == 1 else [tensors], "kwargs": {}}]
+        # Keras 2: [[[name, node, tensor, kwargs], ...]]; Keras 3: {"args": [...], "kwargs": {...}}
+        # with keras tensors for layer outputs (a merge's inputs as one list argument).
+        def tensor_or_value(v):
+            return keras_tensor(v[0]) if isinstance(v, list) and len(v) >= 3 and isinstance(v[0], str) else v
+        nodes = []
+        for node in layer.get("inbound_nodes", []):
+            args = [keras_tensor(e[0]) for e in node]
+            kwargs = {}
+            for e in node:
+                if len(e) > 3 and isinstance(e[3], dict):
+                    kwargs.update({k: tensor_or_value(v) for k, v in e[3].items()})
+            nodes.append({"args": args if len(args) == 1 else [args], "kwargs": kwargs})
+        out["inbound_nodes"] = nodes
     return out
 
 

@@ -20,6 +20,9 @@ import sys
 import h5py
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from make_fixtures import write_keras_weights  # noqa: E402  Keras 2 weights layout
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ZOO = os.path.join(ROOT, "..", "shared", "models")
 
@@ -135,6 +138,60 @@ def binary_ternary(out, model, ternary):
                 h = 2 * round_half_even(np.clip((h + 1) / 2, 0, 1)) - 1
     np.save(os.path.join(out, model + "_X.npy"), x)
     np.save(os.path.join(out, model + "_Y.npy"), h)
+
+
+def bnn_reference(f, layers, x):
+    """BinaryNet/TernaryNet inference (as in binary_ternary above) for a Sequential list of
+    (dense, batchnorm, activation) names; `f` the weights file; H from the layer configs."""
+    h = x
+    for dense, bn, act, cls, H in layers:
+        w = weights(f, dense)["kernel"].astype(np.float64) / H
+        if cls == "TernaryDense":
+            w = np.where(w > 0.5, 1.0, np.where(w <= -0.5, -1.0, 0.0))
+        else:
+            w = np.where(w > 0, 1.0, -1.0)
+        h = h @ (w * H)
+        p = {k: v.astype(np.float64) for k, v in weights(f, bn).items()}
+        h = (h - p["moving_mean"]) / np.sqrt(p["moving_variance"] + 1e-6) * p["gamma"] + p["beta"]
+        if act == "ternary_tanh":
+            c = np.clip(h, -1, 1)
+            h = np.where(c > 0.5, 1.0, np.where(c <= -0.5, -1.0, 0.0))
+        elif act == "binary_tanh":
+            h = 2 * round_half_even(np.clip((h + 1) / 2, 0, 1)) - 1
+    return h
+
+
+def own_bnn(out, name, cls, act, seed):
+    """An own BinaryNet/TernaryNet MLP in the zoo's Keras layout (Sequential JSON + weights
+    H5): 16 -> cls(12, H=1) -> BN -> act -> cls(8, H=0.5) -> BN -> act -> cls(3, H=1) -> BN."""
+    rng = np.random.RandomState(seed)
+    sizes, hs = [16, 12, 8, 3], [1.0, 0.5, 1.0]
+    layers, names, w = [], [], {}
+    for k in range(3):
+        d, b, a = "fc%d" % (k + 1), "bn%d" % (k + 1), "act%d" % (k + 1)
+        cfg = {"name": d, "units": sizes[k + 1], "H": hs[k], "use_bias": False, "activation": "linear"}
+        if k == 0:
+            cfg["batch_input_shape"] = [None, sizes[0]]
+        layers.append({"class_name": cls, "config": cfg})
+        layers.append({"class_name": "BatchNormalization", "config": {"name": b, "axis": -1, "epsilon": 1e-6,
+                                                                      "center": True, "scale": True}})
+        w[d] = {"kernel:0": (rng.uniform(-1, 1, (sizes[k], sizes[k + 1])) * hs[k]).astype(np.float32)}
+        w[b] = {"gamma:0": rng.uniform(0.5, 1.5, sizes[k + 1]).astype(np.float32),
+                "beta:0": (rng.randn(sizes[k + 1]) * 0.3).astype(np.float32),
+                "moving_mean:0": (rng.randn(sizes[k + 1]) * 2).astype(np.float32),
+                "moving_variance:0": rng.uniform(2, 9, sizes[k + 1]).astype(np.float32)}
+        if k < 2:
+            layers.append({"class_name": "Activation", "config": {"name": a, "activation": act}})
+        names.append((d, b, act if k < 2 else None, cls, hs[k]))
+    with open(os.path.join(out, name + ".json"), "w") as fh:
+        json.dump({"class_name": "Sequential", "config": {"name": name, "layers": layers}, "keras_version": "2.2.4"}, fh)
+    with h5py.File(os.path.join(out, name + "_weights.h5"), "w") as f:
+        write_keras_weights(f, [l["config"] for l in layers], w)
+    x = to_grid(rng.randn(1000, 16) * 2, 10, 6)
+    with h5py.File(os.path.join(out, name + "_weights.h5"), "r") as f:
+        y = bnn_reference(f, names, x)
+    np.save(os.path.join(out, name + "_X.npy"), x)
+    np.save(os.path.join(out, name + "_Y.npy"), y)
 
 
 def qcnn(out):
@@ -527,6 +584,8 @@ def main():
     out = os.path.join(sys.argv[1] if len(sys.argv) > 1 else "build/fixtures", "quant")
     os.makedirs(out, exist_ok=True)
     qcnn(out)
+    own_bnn(out, "binary_mlp", "BinaryDense", "binary_tanh", 31)
+    own_bnn(out, "ternary_mlp", "TernaryDense", "ternary_tanh", 32)
     qonnx_mlp(out)
     qonnx_refused(out)
     qonnx_trunc(out)

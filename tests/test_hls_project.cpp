@@ -494,7 +494,8 @@ TEST(HlsProject, SharedModelsMatchEmulatorBitForBit) {
 TEST(HlsProject, QuantizedFixturesMatchEmulatorBitForBit) {
     const char* env = std::getenv("TACHYON_FIXTURES");   // filled by ctest's make_fixtures step
     const fs::path dir = fs::path(env && *env ? env : TACHYON_BINARY_DIR "/fixtures") / "quant";
-    const char* models[] = {"qcnn.json", "qonnx_mlp.onnx", "qonnx_threshold.onnx", "qonnx_conv.onnx", "qonnx_trunc.onnx"};
+    const char* models[] = {"qcnn.json", "qonnx_mlp.onnx", "qonnx_threshold.onnx", "qonnx_conv.onnx", "qonnx_trunc.onnx",
+                            "binary_mlp.json", "ternary_mlp.json"};
     const char* configs[] = {"IOType: io_parallel\nModel:\n  ReuseFactor: 1\n  Strategy: Latency\n",
                              "IOType: io_stream\nModel:\n  ReuseFactor: 1\n  Strategy: Latency\n"};
     std::vector<Case> cases;

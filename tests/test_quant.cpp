@@ -260,6 +260,34 @@ TEST(QuantModels, BinaryTernaryZooModels) {
     }
 }
 
+// The project's own BinaryNet and TernaryNet MLPs (zoo layout, H = 1 and 0.5): float mode
+// equals the numpy evaluation; in fixed point (ap_fixed<16,6>) the argmax stays on nearly
+// every row. Weights are exact (+-H, 0); only BatchNorm's constants round.
+TEST(QuantModels, OwnBinaryTernaryMlps) {
+    for (const std::string m : {"binary_mlp", "ternary_mlp"}) {
+        SCOPED_TRACE(m);
+        size_t rows, cols, r2, c2;
+        const auto x = readNpy(fixtures() + "/" + m + "_X.npy", rows, cols);
+        const auto y = readNpy(fixtures() + "/" + m + "_Y.npy", r2, c2);
+        auto emu = model(fixtures() + "/" + m + ".json");
+        for (const Layer& l : emu->graph().layers)
+            if (l.kind == LayerKind::Dense) {
+                EXPECT_LE(l.type("weight").width, 2) << l.name;   // +-H (and 0): 2 bits
+            }
+        const auto yf = runFloat(*emu, x);
+        for (size_t i = 0; i < y.size(); ++i) ASSERT_NEAR(yf[i], y[i], 1e-9 * (1 + std::fabs(y[i])));
+        const auto yq = runFixed(*emu, x);
+        size_t same = 0;
+        for (size_t r = 0; r < rows; ++r) {
+            auto arg = [&](const std::vector<double>& v) {
+                return std::max_element(v.begin() + long(r * c2), v.begin() + long((r + 1) * c2)) - v.begin();
+            };
+            same += arg(yq) == arg(y);
+        }
+        EXPECT_GE(same, rows * 95 / 100);
+    }
+}
+
 // An own QKeras CNN (QConv2D, QDepthwiseConv2D, quantized_relu/tanh, QAveragePooling2D with
 // an average_quantizer, quantized_po2 QDense): bit-exact against the numpy reference.
 TEST(QuantModels, QKerasCnnFixtureBitExact) {

@@ -270,7 +270,8 @@ TEST(VerilogQuant, SharedModelsRtlsimMatchEmulator) {
 // Trunc versions 1 and 2 after quantised accumulators.
 TEST(VerilogQuant, QuantizedFixturesRtlsimMatchEmulator) {
     const fs::path dir = fixtureDir();
-    for (const char* m : {"qcnn.json", "qonnx_mlp.onnx", "qonnx_threshold.onnx", "qonnx_conv.onnx", "qonnx_trunc.onnx"}) {
+    for (const char* m : {"qcnn.json", "qonnx_mlp.onnx", "qonnx_threshold.onnx", "qonnx_conv.onnx", "qonnx_trunc.onnx",
+                          "binary_mlp.json", "ternary_mlp.json"}) {
         if (!fs::exists(dir / m)) {
             ADD_FAILURE() << (dir / m) << " is missing (scripts/make_quant_fixtures.py)";
             continue;
