@@ -1,6 +1,7 @@
 // Emulator throughput on the 16-64-32-32-5 jet tagger (not a test: numbers depend on the
 // machine). Usage: bench_emulator [MODEL] [ROWS] [CONFIG]
 // MODEL defaults to ../shared/models/keras/KERAS_3layer.json beside the source tree.
+#include "BenchClock.h"
 #include "emulator/Emulator.h"
 #include "frontends/Frontend.h"
 #include "passes/Pass.h"
@@ -13,17 +14,9 @@
 #include <time.h>
 
 using namespace tachyon;
-using Clock = std::chrono::steady_clock;
-
-static double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-// CPU time of this process: on a shared machine the single-thread figure is reported
-// from it too, since wall time then also counts other processes' turns on the core.
-static double cpuSeconds() {
-    timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
-}
+using bench::Clock;
+using bench::cpuSeconds;
+using bench::since;
 
 int main(int argc, char** argv) {
     std::string model = argc > 1 ? argv[1] : TACHYON_SOURCE_DIR "/../shared/models/keras/KERAS_3layer.json";

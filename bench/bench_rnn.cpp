@@ -4,6 +4,7 @@
 // Not a test: the rows/s depend on the machine. Usage: bench_rnn [MODEL] [ROWS] [CONFIG]
 #include "backends/hls/HlsWriter.h"
 #include "config/Config.h"
+#include "BenchClock.h"
 #include "emulator/Emulator.h"
 #include "frontends/Frontend.h"
 #include "passes/Pass.h"
@@ -16,16 +17,9 @@
 #include <time.h>
 
 using namespace tachyon;
-using Clock = std::chrono::steady_clock;
-
-static double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-// CPU time of this process: on a shared machine wall time also counts other processes' turns.
-static double cpuSeconds() {
-    timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
-}
+using bench::Clock;
+using bench::cpuSeconds;
+using bench::since;
 
 int main(int argc, char** argv) {
     const std::string model = argc > 1 ? argv[1] : TACHYON_SOURCE_DIR "/build/fixtures/lstm_last.onnx";
