@@ -25,13 +25,10 @@ Everything is deterministic (fixed seeds, single thread); rerunning rewrites the
 """
 import math
 import os
-import shutil
-import sys
-import tempfile
 
 import numpy as np
 import torch
-from make_fixtures import publish, write_keras_model   # atomic moves, stamp last; Keras JSON + H5
+from make_fixtures import make_fixture_set, write_keras_model   # main()'s tmpdir/stamp/publish; Keras JSON + H5
 from torch import nn
 
 ROWS = 1000
@@ -261,11 +258,7 @@ def make_keras_mha_fixture(name, outdir, seed, tokens=8, features=16, heads=2, k
 
 
 def main():
-    outdir = sys.argv[1] if len(sys.argv) > 1 else os.path.join("build", "fixtures")
-    os.makedirs(outdir, exist_ok=True)
-    torch.set_num_threads(1)
-    tmpdir = tempfile.mkdtemp(prefix=".attention_fixtures_", dir=outdir)
-    try:
+    def build(tmpdir, outdir):
         import warnings
         warnings.filterwarnings("ignore")
         for i, (name, make) in enumerate(TORCH_MODELS.items()):
@@ -275,12 +268,7 @@ def main():
                           input_names=["input"], output_names=["output"], opset_version=17)
         make_keras_layernorm_fixture("keras_layernorm", tmpdir, seed=9500)
         make_keras_mha_fixture("keras_mha", tmpdir, seed=9501)
-        with open(os.path.join(tmpdir, STAMP), "w") as f:
-            f.write(VERSION + "\n")
-        for p in sorted(publish(tmpdir, outdir, STAMP)):
-            print("wrote", p)
-    finally:
-        shutil.rmtree(tmpdir, ignore_errors=True)
+    make_fixture_set(".attention_fixtures_", STAMP, VERSION, build)
 
 
 if __name__ == "__main__":

@@ -23,13 +23,10 @@ is computed independently with torch.nn.functional on the same weights.
 Everything is deterministic; rerunning rewrites the same files.
 """
 import os
-import shutil
-import sys
-import tempfile
 
 import numpy as np
 import torch
-from make_fixtures import publish, write_keras_model   # atomic moves, stamp last; Keras JSON + H5
+from make_fixtures import make_fixture_set, write_keras_model   # main()'s tmpdir/stamp/publish; Keras JSON + H5
 from torch import nn
 import torch.nn.functional as F
 
@@ -319,21 +316,12 @@ def make_keras_1d_fixture(outdir, seed):
 
 
 def main():
-    outdir = sys.argv[1] if len(sys.argv) > 1 else os.path.join("build", "fixtures")
-    os.makedirs(outdir, exist_ok=True)
-    torch.set_num_threads(1)
-    tmpdir = tempfile.mkdtemp(prefix=".cnn_fixtures_", dir=outdir)
-    try:
+    def build(tmpdir, outdir):
         for i, (name, cls) in enumerate(MODELS.items()):
             make_torch_fixture(name, cls, tmpdir, seed=4321 + i)
         make_keras_fixture(tmpdir, seed=77)
         make_keras_1d_fixture(tmpdir, seed=78)
-        with open(os.path.join(tmpdir, STAMP), "w") as f:
-            f.write(VERSION + "\n")
-        for p in sorted(publish(tmpdir, outdir, STAMP)):
-            print("wrote", p)
-    finally:
-        shutil.rmtree(tmpdir, ignore_errors=True)
+    make_fixture_set(".cnn_fixtures_", STAMP, VERSION, build)
 
 
 if __name__ == "__main__":

@@ -228,21 +228,31 @@ def publish(tmpdir, outdir, stamp=STAMP):
     return [os.path.join(outdir, f) for f in files]
 
 
-def main():
+def make_fixture_set(prefix, stamp, version, build, torch_threads=True):
+    """The fixture scripts' main(): OUT is argv[1] (default build/fixtures); `build(tmpdir,
+    outdir)` writes into a private temporary folder inside OUT; then the stamp (holding
+    `version`) is written and everything moves into OUT with publish (stamp last)."""
     outdir = sys.argv[1] if len(sys.argv) > 1 else os.path.join("build", "fixtures")
     os.makedirs(outdir, exist_ok=True)
-    torch.set_num_threads(1)
-    tmpdir = tempfile.mkdtemp(prefix=".nn_fixtures_", dir=outdir)
+    if torch_threads:
+        torch.set_num_threads(1)
+    tmpdir = tempfile.mkdtemp(prefix=prefix, dir=outdir)
     try:
-        for i, (name, build) in enumerate(MODELS.items()):
-            make_torch_fixture(name, build, tmpdir, seed=1234 + i)
-        make_keras_fixture(tmpdir, seed=99)
-        with open(os.path.join(tmpdir, STAMP), "w") as f:
-            f.write(VERSION + "\n")
-        for p in sorted(publish(tmpdir, outdir)):
+        build(tmpdir, outdir)
+        with open(os.path.join(tmpdir, stamp), "w") as f:
+            f.write(version + "\n")
+        for p in sorted(publish(tmpdir, outdir, stamp)):
             print("wrote", p)
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+def main():
+    def build(tmpdir, outdir):
+        for i, (name, make) in enumerate(MODELS.items()):
+            make_torch_fixture(name, make, tmpdir, seed=1234 + i)
+        make_keras_fixture(tmpdir, seed=99)
+    make_fixture_set(".nn_fixtures_", STAMP, VERSION, build)
 
 
 if __name__ == "__main__":

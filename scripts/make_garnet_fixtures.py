@@ -15,12 +15,9 @@ make_fixtures.write_keras_model, each with
 Everything is deterministic (fixed seeds); rerunning rewrites the same files.
 """
 import os
-import shutil
-import sys
-import tempfile
 
 import numpy as np
-from make_fixtures import publish, write_keras_model   # atomic moves, stamp last; Keras JSON + H5
+from make_fixtures import make_fixture_set, write_keras_model   # main()'s tmpdir/stamp/publish; Keras JSON + H5
 
 ROWS = 1000
 STAMP = "garnet_fixtures.stamp"
@@ -127,18 +124,10 @@ MODELS = {
 
 
 def main():
-    outdir = sys.argv[1] if len(sys.argv) > 1 else os.path.join("build", "fixtures")
-    os.makedirs(outdir, exist_ok=True)
-    tmpdir = tempfile.mkdtemp(prefix=".garnet_fixtures_", dir=outdir)
-    try:
+    def build(tmpdir, outdir):
         for i, (name, (cls, V, F, cfg, head)) in enumerate(MODELS.items()):
             make_fixture(name, cls, V, F, cfg, head, tmpdir, seed=9400 + i)
-        with open(os.path.join(tmpdir, STAMP), "w") as f:
-            f.write(VERSION + "\n")
-        for p in sorted(publish(tmpdir, outdir, STAMP)):
-            print("wrote", p)
-    finally:
-        shutil.rmtree(tmpdir, ignore_errors=True)
+    make_fixture_set(".garnet_fixtures_", STAMP, VERSION, build, torch_threads=False)
 
 
 if __name__ == "__main__":

@@ -26,14 +26,13 @@ import json
 import os
 import re
 import sys
-import tempfile
 import zipfile
 
 import h5py
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_fixtures import publish  # noqa: E402  atomic moves, stamp last
+from make_fixtures import make_fixture_set  # noqa: E402  main()'s tmpdir/stamp/publish
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ZOO = os.path.join(ROOT, "..", "shared", "models")
@@ -215,9 +214,7 @@ def error_fixtures(out, arch, weights):
 
 
 def main():
-    outdir = sys.argv[1] if len(sys.argv) > 1 else os.path.join("build", "fixtures")
-    tmpdir = tempfile.mkdtemp(prefix=".keras3_fixtures_", dir=outdir)
-    try:
+    def build(tmpdir, outdir):
         out = os.path.join(tmpdir, "keras3")
         os.makedirs(out)
         sources = [(os.path.join(outdir, s + ".json"), os.path.join(outdir, s + "_weights.h5"), s.split("/")[-1])
@@ -243,12 +240,7 @@ def main():
         if os.path.exists(mha + ".json"):
             with open(mha + ".json") as f:
                 write_keras3(os.path.join(out, "bad_mha.keras"), json.load(f), keras2_weights(mha + "_weights.h5"))
-        with open(os.path.join(tmpdir, STAMP), "w") as f:
-            f.write(VERSION)
-        publish(tmpdir, outdir, STAMP)
-    finally:
-        import shutil
-        shutil.rmtree(tmpdir, ignore_errors=True)
+    make_fixture_set(".keras3_fixtures_", STAMP, VERSION, build, torch_threads=False)
 
 
 if __name__ == "__main__":

@@ -15,13 +15,10 @@ hard_sigmoid included), independently of Tachyon.
 Everything is deterministic (fixed seeds, single thread); rerunning rewrites the same files.
 """
 import os
-import shutil
-import sys
-import tempfile
 
 import numpy as np
 import torch
-from make_fixtures import publish, write_keras_model   # atomic moves, stamp last; Keras JSON + H5
+from make_fixtures import make_fixture_set, write_keras_model   # main()'s tmpdir/stamp/publish; Keras JSON + H5
 from torch import nn
 
 ROWS = 1000
@@ -191,23 +188,14 @@ KERAS_MODELS = {
 
 
 def main():
-    outdir = sys.argv[1] if len(sys.argv) > 1 else os.path.join("build", "fixtures")
-    os.makedirs(outdir, exist_ok=True)
-    torch.set_num_threads(1)
-    tmpdir = tempfile.mkdtemp(prefix=".rnn_fixtures_", dir=outdir)
-    try:
+    def build(tmpdir, outdir):
         import warnings
         warnings.filterwarnings("ignore")
         for i, (name, make) in enumerate(TORCH_MODELS.items()):
             make_torch_fixture(name, make, tmpdir, seed=9100 + i)
         for i, (name, (steps, n_in, spec)) in enumerate(KERAS_MODELS.items()):
             make_keras_fixture(name, steps, n_in, spec, tmpdir, seed=9200 + i)
-        with open(os.path.join(tmpdir, STAMP), "w") as f:
-            f.write(VERSION + "\n")
-        for p in sorted(publish(tmpdir, outdir, STAMP)):
-            print("wrote", p)
-    finally:
-        shutil.rmtree(tmpdir, ignore_errors=True)
+    make_fixture_set(".rnn_fixtures_", STAMP, VERSION, build)
 
 
 if __name__ == "__main__":
