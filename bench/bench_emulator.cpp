@@ -1,7 +1,7 @@
 // Emulator throughput on the 16-64-32-32-5 jet tagger (not a test: numbers depend on the
 // machine). Usage: bench_emulator [MODEL] [ROWS] [CONFIG]
 // MODEL defaults to ../shared/models/keras/KERAS_3layer.json beside the source tree.
-#include "BenchClock.h"
+#include "BenchCommon.h"
 #include "emulator/Emulator.h"
 #include "frontends/Frontend.h"
 #include "passes/Pass.h"
@@ -27,20 +27,13 @@ int main(int argc, char** argv) {
     double convert = 1e9;
     for (int k = 0; k < 5; ++k) {
         auto t0 = Clock::now();
-        Graph g = loadModel(model);
-        runPipeline(g, cfgPath.empty() ? Config::defaults() : Config::load(cfgPath));
-        Emulator e(g);
+        Emulator e(bench::configuredModel(model, cfgPath));
         convert = std::min(convert, since(t0));
     }
-    Graph g = loadModel(model);
-    runPipeline(g, cfgPath.empty() ? Config::defaults() : Config::load(cfgPath));
+    Graph g = bench::configuredModel(model, cfgPath);
     Emulator emu(g);
     const int nIn = emu.inputSize(), nOut = emu.outputSize();
-
-    std::mt19937_64 rng(1);
-    std::normal_distribution<double> nd(0, 1);
-    std::vector<double> x(rows * size_t(nIn));
-    for (double& v : x) v = nd(rng);
+    const std::vector<double> x = bench::normalRows(rows * size_t(nIn));
     std::vector<int64_t> raw(rows * size_t(nOut));
     std::vector<double> y(rows * size_t(nOut));
 

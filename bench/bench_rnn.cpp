@@ -4,7 +4,7 @@
 // Not a test: the rows/s depend on the machine. Usage: bench_rnn [MODEL] [ROWS] [CONFIG]
 #include "backends/hls/HlsWriter.h"
 #include "config/Config.h"
-#include "BenchClock.h"
+#include "BenchCommon.h"
 #include "emulator/Emulator.h"
 #include "frontends/Frontend.h"
 #include "passes/Pass.h"
@@ -25,15 +25,10 @@ int main(int argc, char** argv) {
     const std::string model = argc > 1 ? argv[1] : TACHYON_SOURCE_DIR "/build/fixtures/lstm_last.onnx";
     const size_t rows = argc > 2 ? std::stoul(argv[2]) : 20000;
     const std::string cfgPath = argc > 3 ? argv[3] : "";
-    Graph g = loadModel(model);
-    runPipeline(g, cfgPath.empty() ? Config::defaults() : Config::load(cfgPath));
+    Graph g = bench::configuredModel(model, cfgPath);
     Emulator emu(g);
     const int nIn = emu.inputSize(), nOut = emu.outputSize();
-
-    std::mt19937_64 rng(1);
-    std::normal_distribution<double> nd(0, 1);
-    std::vector<double> x(rows * size_t(nIn));
-    for (double& v : x) v = nd(rng);
+    const std::vector<double> x = bench::normalRows(rows * size_t(nIn));
     std::vector<int64_t> raw(rows * size_t(nOut));
     std::vector<double> y(rows * size_t(nOut));
 
