@@ -246,6 +246,39 @@ TEST(VerilogNetlist, StagePlacementWithInputRegisterAndFanout) {
     EXPECT_DOUBLE_EQ(DelayModel{}.fanout(1000), 0.7);
 }
 
+// The worst bit of a net is its sign bit: a reader wider than the operand sign-extends it
+// into one LUT input per extra bit, less the bits the operand is shifted left by; a node
+// with no logic (a shift) passes its readers' loads on to its operand.
+TEST(VerilogNetlist, SignExtensionCountsAsFanout) {
+    auto arrivalOfReader = [](Int128 readerHi, int shift, bool throughWiring) {
+        Netlist nl;
+        nl.setRegisterInputs(false);
+        const Sig x = nl.addInput("x", 0, 8, true);
+        auto node = [&](std::vector<Sig> ops, Int128 hi, double delay) {
+            Node n;
+            n.name = nl.freshName("n");
+            n.ops = std::move(ops);
+            n.lo = -hi - 1;
+            n.hi = hi;
+            n.delay = delay;
+            n.body = [](std::ostream&, const std::vector<std::string>&, const std::string&) {};
+            return nl.add(std::move(n));
+        };
+        Sig first = node({x}, 127, 1.0);                      // 8 bits
+        if (throughWiring) first = node({first}, 127, 0.0);   // a wire of the same width
+        const Sig reader = node({first}, readerHi, 1.0);
+        nl.node(reader).operandShifts = {shift};
+        nl.addOutput(reader, 8);
+        nl.schedule(100.0);
+        return nl.node(reader).arrival;
+    };
+    const DelayModel m;
+    EXPECT_NEAR(arrivalOfReader(127, 0, false), 2.0, 1e-9);                       // same width: one load
+    EXPECT_NEAR(arrivalOfReader((Int128(1) << 23) - 1, 0, false), 2.0 + m.fanout(17), 1e-9);  // 24 bits: 1 + 16
+    EXPECT_NEAR(arrivalOfReader((Int128(1) << 23) - 1, 10, false), 2.0 + m.fanout(7), 1e-9);  // shifted by 10: 1 + 6
+    EXPECT_NEAR(arrivalOfReader((Int128(1) << 23) - 1, 0, true), 2.0 + m.fanout(17), 1e-9);   // through the wire
+}
+
 TEST(VerilogReport, ParsesYosysStat) {
     const std::string text = R"(
 === design hierarchy ===

@@ -75,12 +75,25 @@ void Netlist::addPreamble(const std::string& key, const std::string& text) {
 void Netlist::addOutput(Sig s, int width) { outputs_.push_back({s, width}); }
 
 int Netlist::schedule(double budgetNs) {
-    // Fan-out of every signal in LUT inputs per bit: the net delay it adds to its readers.
+    // Fan-out of every signal in LUT inputs on its worst bit: the net delay it adds to its
+    // readers. That bit is the sign bit: a reader wider than the operand (after the
+    // operand's shift) sign-extends it, one more LUT input per extended bit. A node with no
+    // logic (a shift, a slice) is wiring: its readers load its operand.
     const DelayModel model;
+    const auto wiring = [](const Node& n) { return n.delay == 0.0 && !n.registered && !n.ops.empty(); };
     std::vector<double> loads(nodes_.size(), 0.0);
-    for (const Node& n : nodes_)
-        for (size_t k = 0; k < n.ops.size(); ++k)
-            loads[size_t(n.ops[k])] += k < n.operandLoads.size() ? n.operandLoads[k] : 1.0;
+    for (size_t i = nodes_.size(); i-- > 0;) {
+        const Node& n = nodes_[i];
+        for (size_t k = 0; k < n.ops.size(); ++k) {
+            const Node& o = nodes_[size_t(n.ops[k])];
+            const int shift = k < n.operandShifts.size() ? n.operandShifts[k] : 0;
+            // Given loads (a ROM index, a product's operand) already count every reader.
+            const bool given = k < n.operandLoads.size();
+            const double reads = given ? n.operandLoads[k] : 1.0;
+            const double extension = given ? 0 : std::max(0, n.width - o.width - shift);
+            loads[size_t(n.ops[k])] += wiring(n) ? loads[i] : reads + extension;
+        }
+    }
     std::vector<bool> isInput(nodes_.size(), false);
     for (const auto& [s, bits] : inputs_) isInput[size_t(s)] = registerInputs_;
     int last = 0;
@@ -93,8 +106,9 @@ int Netlist::schedule(double budgetNs) {
         double a = 0.0, fromRegisters = 0.0;
         for (Sig o : n.ops) {
             const Node& on = nodes_[size_t(o)];
-            const double net = model.fanout(loads[size_t(o)]);
             const bool sameStage = on.stage == s && !isInput[size_t(o)];
+            // Wiring read in its own stage: its fan-out is already in its arrival.
+            const double net = wiring(on) && sameStage ? 0.0 : model.fanout(loads[size_t(o)]);
             a = std::max(a, (sameStage ? on.arrival : 0.0) + net);
             fromRegisters = std::max(fromRegisters, net);
         }

@@ -44,25 +44,39 @@ struct Node {
     // delay model: a variable product's operand bit feeds a row of partial products, a
     // ROM's index bit every LUT of the ROM.
     std::vector<double> operandLoads;
+    // Bits operand k is shifted left by inside this node's expression (`a + (b <<< k)`),
+    // for the sign-extension term of the fan-out (empty: 0 each).
+    std::vector<int> operandShifts;
     // scheduling results
     int stage = 0;
     double arrival = 0.0;
 };
 
-// Rough UltraScale+ delays, used only to place pipeline registers (docs/verilog.md,
-// "Pipelining"). Each node's delay includes its own logic and one ordinary routed net
-// (~0.3 ns); the scheduler adds the fan-out of every net on top (fanout()), as Timing.cpp
-// measures it after synthesis: 0.01 ns per LUT input beyond the first, at most 0.7 ns.
+// UltraScale+ delays used only to place pipeline registers (docs/verilog.md,
+// "Pipelining"). Each node's delay includes its own logic and one ordinary routed net; the
+// scheduler adds the fan-out of every net on top (fanout()).
+//
+// Calibrated against the per-stage paths `tachyon report` measures on Yosys' netlist
+// (Timing.cpp) of five designs (docs/verilog.md, "Calibration"). Yosys maps a two-input
+// adder to a LUT level and a carry chain, but also merges adder chains into carry-save
+// trees, shares XOR LUTs between a sum and a difference (an inverter level on the
+// difference) and packs narrow sums into LUTs, so one adder of the shift-add graph costs
+// 0.7-1.5 ns on the measured path, nearly independent of its width (carry chains overlap
+// across a tree's levels). adder() and fanout() are the fit of a per-adder, a subtraction
+// and a per-load term to those paths, scaled by 1.3 and registerOverhead() holds 0.5 ns of
+// margin, the least with which every measured stage fits its estimate (the worst measured
+// path of a stage is the worst of thousands, so it runs ahead of any per-node estimate).
 struct DelayModel {
-    double adder(int width) const { return 0.55 + 0.02 * width; }
-    double logic() const { return 0.45; }          // a LUT level plus routing
+    double adder(int width, bool subtract = false) const { return 0.8 + 0.008 * width + (subtract ? 0.26 : 0.0); }
+    double logic() const { return 0.45; }           // a LUT level plus routing
     double compare(int width) const { return 0.5 + 0.015 * width; }
-    double rom(int entries) const;                  // LUT tree of the index bits
+    double rom(int entries) const;                   // LUT tree of the index bits
     // LUT inputs one index bit of a ROM drives: every LUT6 of every output bit.
     double romLoads(int entries, int valueBits) const { return double(valueBits) * std::max(1, entries / 64); }
-    double multiply(int wa, int wb) const;          // variable x variable, LUT based
-    double registerOverhead() const { return 0.6; }  // clock-to-out + setup + clock skew
-    double fanout(double loads) const { return std::min(0.7, 0.01 * std::max(0.0, loads - 1.0)); }
+    double multiply(int wa, int wb) const;           // variable x variable, LUT based
+    // Clock-to-out, setup and skew (0.6 ns) plus the calibration margin (0.5 ns).
+    double registerOverhead() const { return 1.1; }
+    double fanout(double loads) const { return std::min(0.7, 0.02 * std::max(0.0, loads - 1.0)); }
 };
 
 class Netlist {

@@ -64,7 +64,7 @@ Sig add(RtlContext& c, Sig a, Sig b, bool subtract) {
     const Node &na = c.nl.node(a), &nb = c.nl.node(b);
     Int128 lo = subtract ? na.lo - nb.hi : na.lo + nb.lo;
     Int128 hi = subtract ? na.hi - nb.lo : na.hi + nb.hi;
-    return makeNode(c, subtract ? "sub" : "add", {a, b}, lo, hi, c.delay.adder(signedBits(lo, hi)),
+    return makeNode(c, subtract ? "sub" : "add", {a, b}, lo, hi, c.delay.adder(signedBits(lo, hi), subtract),
                     [subtract](std::ostream& os, const auto& ops, const std::string& self) {
                         os << "  assign " << self << " = " << ops[0] << (subtract ? " - " : " + ") << ops[1] << ";\n";
                     });
@@ -72,11 +72,12 @@ Sig add(RtlContext& c, Sig a, Sig b, bool subtract) {
 
 Sig multiply(RtlContext& c, Sig a, Sig b) {
     const Node &na = c.nl.node(a), &nb = c.nl.node(b);
-    // A wide product (softmax e * r at 16 bits) as two half products and their sum, so
-    // that the scheduler can put a register between them, and each operand bit of b
-    // fans out to half as many partial products per node.
-    constexpr int kSplitWidth = 12;
-    if (std::min(na.width, nb.width) >= kSplitWidth) {
+    // A product that with the cast after it (one LUT level) does not fit a pipeline
+    // stage (softmax e * r at 16 bits) becomes two half products and their sum, so that
+    // the scheduler can put a register between them, and each operand bit of b fans out to
+    // half as many partial products per node. (Below 4 bits a product is a few LUTs.)
+    if (std::min(na.width, nb.width) >= 4 &&
+        c.delay.multiply(na.width, nb.width) + c.delay.logic() > c.stageBudgetNs) {
         const int k = nb.width / 2;
         const Int128 lowMask = (Int128(1) << k) - 1;
         const Sig lowBits = makeNode(c, "mlo", {b}, 0, lowMask, 0.0, [k](std::ostream& os, const auto& ops, const std::string& self) {
@@ -316,13 +317,15 @@ std::vector<Sig> linearMap(RtlContext& c, const std::vector<Sig>& x, const std::
         rangeOf(coeff[size_t(nIn) + k], lo, hi);
         const int sb = a.b.shift;
         const bool neg = a.b.neg;
-        sig.push_back(makeNode(c, "a", {sig[size_t(a.a.sig)], sig[size_t(a.b.sig)]}, lo, hi,
-                               c.delay.adder(std::min(signedBits(lo, hi), innerMod > 0 ? innerMod : 127)),
-                               [sb, neg](std::ostream& os, const auto& o, const std::string& self) {
-                                   os << "  assign " << self << " = " << o[0] << (neg ? " - " : " + ")
-                                      << shifted(o[1], sb) << ";\n";
-                               },
-                               innerMod));
+        const Sig sum = makeNode(c, "a", {sig[size_t(a.a.sig)], sig[size_t(a.b.sig)]}, lo, hi,
+                                 c.delay.adder(std::min(signedBits(lo, hi), innerMod > 0 ? innerMod : 127), neg),
+                                 [sb, neg](std::ostream& os, const auto& o, const std::string& self) {
+                                     os << "  assign " << self << " = " << o[0] << (neg ? " - " : " + ")
+                                        << shifted(o[1], sb) << ";\n";
+                                 },
+                                 innerMod);
+        c.nl.node(sum).operandShifts = {0, sb};
+        sig.push_back(sum);
     }
     for (int j = 0; j < nOut; ++j) {
         const Int128 k = consts[size_t(j)];
@@ -342,12 +345,13 @@ std::vector<Sig> linearMap(RtlContext& c, const std::vector<Sig>& x, const std::
         lo = lo * (Int128(1) << sh) + k;
         hi = hi * (Int128(1) << sh) + k;
         const bool neg = t->neg;
-        y[size_t(j)] = makeNode(c, "y", {sig[size_t(t->sig)]}, lo, hi, c.delay.adder(signedBits(lo, hi)),
+        y[size_t(j)] = makeNode(c, "y", {sig[size_t(t->sig)]}, lo, hi, c.delay.adder(signedBits(lo, hi), neg),
                                 [k, sh, neg](std::ostream& os, const auto& o, const std::string& self) {
                                     os << "  assign " << self << " = " << literal(k) << (neg ? " - " : " + ")
                                        << shifted(o[0], sh) << ";\n";
                                 },
                                 modBits);
+        c.nl.node(y[size_t(j)]).operandShifts = {sh};
     }
     return y;
 }

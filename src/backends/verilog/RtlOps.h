@@ -27,6 +27,9 @@ struct RtlContext {
     int delayConstraint = -1;
     // Adders of the shift-add graphs per layer, in the order the layers were built.
     std::vector<LayerAdders> adders = {};
+    // Combinational time per pipeline stage (clock period minus register overhead): an
+    // operation the DelayModel says cannot fit a stage is split into parts that can.
+    double stageBudgetNs = 4.4;
 };
 
 // cast<dst>(raw * 2^-srcFrac): quantisation mode then overflow mode, as FixedType::castRaw.

@@ -794,6 +794,7 @@ BuiltGraph buildGraph(RtlContext& c, const Graph& g, const Emulator& emu) {
     for (int attempt = 0; attempt < 400; ++attempt) {
         Netlist nl;
         RtlContext cc{nl, c.delay, c.naive, ""};
+        cc.stageBudgetNs = c.stageBudgetNs;
         try {
             BuiltGraph r = Builder(cc, g, emu, b, line, lines).run();
             c.nl = std::move(nl);

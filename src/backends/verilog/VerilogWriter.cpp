@@ -48,6 +48,7 @@ GeneratedRtl generateRtl(const Graph& g, const Emulator& emu, const VerilogOptio
         throw Error("Verilog backend: --cmvm must be 'da' or 'naive', got '" + opt.cmvm + "'");
     Netlist nl;
     RtlContext c{nl, DelayModel{}, opt.cmvm == "naive", ""};
+    c.stageBudgetNs = g.clockPeriodNs - c.delay.registerOverhead();
     const FixedType inT = g.input().type("result");
     const FixedType outT = g.output().type("result");
     GeneratedRtl out;
