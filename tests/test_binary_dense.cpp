@@ -1,18 +1,28 @@
 // Binary x binary Dense layers as XNOR-popcount (passes/BinaryDense.h): which layers get
 // the form, and that the emulator's packed-bit kernel gives exactly the integers of the
-// step-by-step accumulation of docs/semantics.md ("Dense") on random rows.
+// step-by-step accumulation of docs/semantics.md ("Dense") on random rows; on binary models,
+// the emulator, the HLS C simulation and Verilator agree bit for bit.
+#include "backends/hls/HlsWriter.h"
+#include "backends/verilog/VerilogWriter.h"
 #include "config/Config.h"
 #include "emulator/Emulator.h"
+#include "frontends/Frontend.h"
 #include "passes/BinaryDense.h"
 #include "passes/Pass.h"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
+namespace fs = std::filesystem;
 using namespace tachyon;
 
 namespace {
@@ -277,4 +287,85 @@ TEST(BinaryDense, NotBinaryKeepsGenericMac) {
         EXPECT_EQ(emu.binaryDense("fc"), nullptr);
         EXPECT_EQ(mismatches(g, 2000, 13), 0u);
     }
+}
+
+namespace {
+
+std::string readText(const fs::path& p) {
+    std::ifstream f(p);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+}
+
+size_t occurrences(const std::string& text, const std::string& what) {
+    size_t n = 0;
+    for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+}
+
+// One model through the emulator, the HLS C simulation and Verilator: the expected Dense
+// layers get the XNOR-popcount form (emulator, manifest, emitted code), and csim and rtlsim
+// equal the emulator bit for bit on `rows` rows.
+void expectXnorEverywhere(const std::string& name, const fs::path& model, const std::vector<std::string>& xnorLayers,
+                          size_t rows) {
+    SCOPED_TRACE(name);
+    for (const char* io : {"io_parallel", "io_stream"}) {
+        SCOPED_TRACE(io);
+        Graph g = loadModel(model.string());
+        runPipeline(g, Config::parse(std::string("IOType: ") + io + "\nModel:\n  Precision: ap_fixed<16,6>\n", "<test config>"));
+        Emulator emu(g);
+        std::vector<std::string> chosen;
+        for (const Layer& l : g.layers)
+            if (l.kind == LayerKind::Dense && emu.binaryDense(l.name)) chosen.push_back(l.name);
+        EXPECT_EQ(chosen, xnorLayers);
+        const fs::path dir = fs::path(TACHYON_BINARY_DIR) / "binary_dense_tests" / (name + "_" + io);
+        fs::remove_all(dir);
+
+        hls::HlsOptions hopt;
+        hopt.testRows = rows;
+        hls::writeProject(g, emu, (dir / "hls").string(), hopt);
+        const std::string top = readText(dir / "hls" / "firmware" / "myproject.cpp");
+        EXPECT_EQ(occurrences(top, "nnet::dense_xnor<"), xnorLayers.size()) << top;
+        const auto hlsManifest = nlohmann::json::parse(readText(dir / "hls" / "tachyon_project.json"));
+        EXPECT_EQ(hlsManifest["xnor_popcount_layers"].get<std::vector<std::string>>(), xnorLayers);
+        std::ostringstream hlog;
+        const hls::CsimResult cs = hls::csim((dir / "hls").string(), hlog);
+        EXPECT_EQ(cs.rows, rows) << hlog.str();
+        EXPECT_EQ(cs.mismatches, 0u) << hlog.str();
+
+        if (std::string(io) == "io_stream") continue;   // one Verilog design per model
+        verilog::VerilogOptions vopt;
+        vopt.testRows = rows;
+        verilog::writeProject(g, emu, (dir / "rtl").string(), vopt);
+        const std::string v = readText(dir / "rtl" / "rtl" / "myproject.v");
+        for (const std::string& l : xnorLayers) EXPECT_NE(v.find(l + "_xbit_"), std::string::npos) << l;
+        const auto vManifest = nlohmann::json::parse(readText(dir / "rtl" / "tachyon_project.json"));
+        EXPECT_EQ(vManifest["xnor_popcount_layers"].get<std::vector<std::string>>(), xnorLayers);
+        std::ostringstream vlog;
+        const verilog::RtlsimResult rs = verilog::rtlsim((dir / "rtl").string(), vlog);
+        EXPECT_EQ(rs.rows, rows) << vlog.str();
+        EXPECT_EQ(rs.mismatches, 0u) << vlog.str();
+    }
+}
+
+}  // namespace
+
+// The project's own BinaryNet MLP (scripts/make_quant_fixtures.py; H = 1 and 0.5): fc2 and
+// fc3 read binary tanh outputs (fc1 reads the real-valued input and stays a MAC).
+TEST(BinaryDense, OwnBinaryMlpEmulatorCsimRtlsimBitExact) {
+    const char* env = std::getenv("TACHYON_FIXTURES");
+    const fs::path model = fs::path(env && *env ? env : TACHYON_BINARY_DIR "/fixtures") / "quant" / "binary_mlp.json";
+    if (!fs::exists(model)) GTEST_FAIL() << model << " is missing (scripts/make_quant_fixtures.py)";
+    expectXnorEverywhere("binary_mlp", model, {"fc2", "fc3"}, 2000);
+}
+
+// The zoo's KERAS_3layer_binary_smaller (BinaryDense + binary_tanh) and bnn_model_fc_1layer
+// (QONNX BipolarQuant before a binary Gemm).
+TEST(BinaryDense, ZooBinaryModelsEmulatorCsimRtlsimBitExact) {
+    const fs::path shared = fs::path(TACHYON_SOURCE_DIR) / ".." / "shared" / "models";
+    if (!fs::exists(shared / "README.md")) GTEST_SKIP() << shared << " not found";
+    expectXnorEverywhere("binary_smaller", shared / "keras" / "KERAS_3layer_binary_smaller.json", {"fc2", "fc3", "output"},
+                         2000);
+    expectXnorEverywhere("bnn_fc_1layer", shared / "onnx" / "bnn_model_fc_1layer.onnx", {"linear_Gemm"}, 2000);
 }
