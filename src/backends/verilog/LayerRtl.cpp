@@ -111,49 +111,50 @@ std::vector<Sig> macOutputs(RtlContext& c, const MacSpec& spec, const std::vecto
 }
 
 // A binary x binary Dense (passes/BinaryDense.h, as the emulator computes it). Each input
-// holds +A or -A, so its sign bit s_i says everything: b_i = ~s_i, and the XNOR of b_i with
-// a constant weight bit c_ij is b_i itself (c_ij = 1) or s_i (c_ij = 0): wires, no logic.
-// Each output's agreeing bits are summed as a popcount, an adder tree of 1-bit values
-// (shift-add graph with CSE: pairs of bits shared between outputs are added once), with
-// the scale and offset folded in: acc_j = offset_j + step_j * popcount_j exactly; then the
-// usual casts.
+// holds +A or -A, so one bit says everything: b_i = ~sign(x_i), a wire. The XNOR of b_i
+// with a constant weight bit c_ij is b_i (c_ij = 1) or 1 - b_i (c_ij = 0), so
+//     popcount_j = n0_j + sum_i (c_ij ? +b_i : -b_i),   n0_j = #{i : c_ij = 0},
+// and acc_j = offset_j + step_j popcount_j is an add/subtract tree of 1-bit values with the
+// constants folded in (shift-add graph with CSE: a pair b_a +- b_b shared by several
+// outputs, with either sign, is added once). Its adders are one bit narrower at every
+// level than the same tree over the +-A values themselves; then the usual casts.
 std::vector<Sig> xnorRtl(RtlContext& c, const MacSpec& spec, const BinaryDense& f, const std::vector<Sig>& in) {
     const int nIn = f.nIn, nOut = f.nOut;
-    std::vector<Sig> bits;   // b_0 .. b_{n-1}, then s_0 .. s_{n-1}
-    for (int negated = 0; negated < 2; ++negated) {
-        for (int i = 0; i < nIn; ++i) {
-            Node n;
-            n.name = c.nl.freshName(c.prefix + (negated ? "xsign" : "xbit"));
-            n.ops = {in[size_t(i)]};
-            n.lo = 0;
-            n.hi = 1;
-            n.delay = 0.0;   // a wire (the inversion merges into the popcount's first LUT)
-            const int msb = c.nl.node(in[size_t(i)]).width - 1;
-            n.body = [msb, negated](std::ostream& os, const std::vector<std::string>& o, const std::string& self) {
-                os << "  assign " << self << " = {1'b0, " << (negated ? "" : "~") << o[0] << "[" << msb << "]};\n";
-            };
-            bits.push_back(c.nl.add(std::move(n)));
-        }
+    std::vector<Sig> bits;
+    for (int i = 0; i < nIn; ++i) {
+        Node n;
+        n.name = c.nl.freshName(c.prefix + "xbit");
+        n.ops = {in[size_t(i)]};
+        n.lo = 0;
+        n.hi = 1;
+        n.delay = 0.0;   // a wire (the inversion merges into the first adder's LUT)
+        const int msb = c.nl.node(in[size_t(i)]).width - 1;
+        n.body = [msb](std::ostream& os, const std::vector<std::string>& o, const std::string& self) {
+            os << "  assign " << self << " = {1'b0, ~" << o[0] << "[" << msb << "]};\n";
+        };
+        bits.push_back(c.nl.add(std::move(n)));
     }
-    // step_j = m_j 2^k with k the fewest trailing zeros of any step: m_j is the weight of
-    // each agreeing bit in the sum, 2^k the common shift.
+    // step_j = m_j 2^k, k the fewest trailing zeros of any step: each bit weighs +-m_j in
+    // the sum, 2^k is the common shift.
     int k = 62;
     for (int64_t s : f.step) {
         int tz = 0;
         while (tz < 62 && ((s >> tz) & 1) == 0) ++tz;
         k = std::min(k, tz);
     }
-    std::vector<int64_t> m(size_t(2 * nIn) * size_t(nOut), 0);
-    std::vector<Int128> offset;
+    std::vector<int64_t> m(size_t(nIn) * size_t(nOut), 0);
+    std::vector<Int128> constants;
     for (int j = 0; j < nOut; ++j) {
         const int64_t mj = f.step[size_t(j)] >> k;
+        int64_t zeros = 0;
         for (int i = 0; i < nIn; ++i) {
-            const bool c1 = f.weightBit[size_t(i) * size_t(nOut) + size_t(j)] != 0;
-            m[(size_t(c1 ? i : nIn + i)) * size_t(nOut) + size_t(j)] = mj;
+            const bool one = f.weightBit[size_t(i) * size_t(nOut) + size_t(j)] != 0;
+            m[size_t(i) * size_t(nOut) + size_t(j)] = one ? mj : -mj;
+            zeros += !one;
         }
-        offset.push_back(f.offset[size_t(j)]);
+        constants.push_back(Int128(f.offset[size_t(j)]) + Int128(f.step[size_t(j)]) * zeros);
     }
-    std::vector<Sig> acc = linearMap(c, bits, m, 2 * nIn, nOut, offset, k);
+    const std::vector<Sig> acc = linearMap(c, bits, m, nIn, nOut, constants, k);
     return macOutputs(c, spec, acc);
 }
 
