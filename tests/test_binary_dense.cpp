@@ -30,6 +30,7 @@ namespace {
 struct BinaryCase {
     std::string name;
     int nIn = 8, nOut = 4;
+    int positions = 1;             // > 1: the Dense runs over the last axis of [positions, nIn]
     std::vector<double> levels = {-1.0, 1.0};   // the Quantize layer's levels (one threshold per level step)
     std::string quantizeResult = "ap_int<2>";
     std::vector<double> weightLevels = {1.0};    // |w| of output j: weightLevels[j % size]
@@ -51,7 +52,7 @@ Graph binaryGraph(const BinaryCase& bc, uint64_t seed) {
     Layer in;
     in.name = "x";
     in.kind = LayerKind::Input;
-    in.shape = {bc.nIn};
+    in.shape = bc.positions > 1 ? Shape{bc.positions, bc.nIn} : Shape{bc.nIn};
     g.layers.push_back(in);
     if (!bc.fromInput) {
         QuantizeAttrs q;
@@ -67,7 +68,7 @@ Graph binaryGraph(const BinaryCase& bc, uint64_t seed) {
         l.name = "sign";
         l.kind = LayerKind::Quantize;
         l.inputs = {"x"};
-        l.shape = {bc.nIn};
+        l.shape = in.shape;
         l.attrs = q;
         l.trained["result"] = FixedType::parse(bc.quantizeResult);
         g.layers.push_back(l);
@@ -76,7 +77,7 @@ Graph binaryGraph(const BinaryCase& bc, uint64_t seed) {
     d.name = "fc";
     d.kind = LayerKind::Dense;
     d.inputs = {g.layers.back().name};
-    d.shape = {bc.nOut};
+    d.shape = bc.positions > 1 ? Shape{bc.positions, bc.nOut} : Shape{bc.nOut};
     DenseAttrs a;
     a.nIn = bc.nIn;
     a.nOut = bc.nOut;
@@ -110,6 +111,7 @@ std::vector<int64_t> stepByStep(const Graph& g, const Emulator& emu, const std::
     const FixedType accT = d.type("accum"), outT = d.type("result");
     const auto& da = d.as<DenseAttrs>();
     std::vector<int64_t> y;
+    rows *= size_t(d.outSize() / da.nOut);   // positions of an N-D Dense, each a row of nIn
     for (size_t r = 0; r < rows; ++r) {
         for (int j = 0; j < da.nOut; ++j) {
             Int128 acc = accT.castRaw(bT.castDouble(d.param("bias")[size_t(j)]), bT.frac());
@@ -149,7 +151,8 @@ size_t mismatches(const Graph& g, size_t rows, uint64_t seed) {
 // Binary inputs and +-h weights with exact accumulators: the XNOR form is chosen, and the
 // packed-bit kernel equals the step-by-step accumulation on 3,000 rows per case (input
 // widths below, at and above one 64-bit word; per-output weight magnitudes, a weight
-// level that is not a power of two, narrow rounding/saturating/wrapping results, ReLU).
+// level that is not a power of two, narrow rounding/saturating/wrapping results, ReLU, a
+// Dense over the last axis of a [5, 70] tensor).
 TEST(BinaryDense, XnorKernelMatchesStepByStep) {
     std::vector<BinaryCase> cases;
     {
@@ -207,6 +210,17 @@ TEST(BinaryDense, XnorKernelMatchesStepByStep) {
         c.nOut = 3;
         c.accum = "ap_fixed<12,8,AP_TRN,AP_SAT>";
         c.result = "ap_ufixed<4,3,AP_RND,AP_WRAP>";
+        cases.push_back(c);
+    }
+    {
+        BinaryCase c;
+        c.name = "n70_over_5_positions";
+        c.nIn = 70;
+        c.nOut = 4;
+        c.positions = 5;
+        c.accum = "ap_fixed<12,8>";
+        c.result = "ap_fixed<6,4,AP_RND,AP_SAT>";
+        c.relu = true;
         cases.push_back(c);
     }
     for (const BinaryCase& c : cases) {
