@@ -1,7 +1,5 @@
 #include "passes/BinaryDense.h"
 
-#include <cstdlib>
-
 namespace tachyon {
 
 namespace {
