@@ -92,8 +92,8 @@ std::vector<int64_t> randomTestRows(const FixedType& t, size_t rows, size_t cols
     return x;
 }
 
-nlohmann::ordered_json networkManifest(const Graph& g, const std::string& backend, const std::string& top,
-                                       size_t testRows) {
+nlohmann::ordered_json networkManifest(const Graph& g, const Emulator& emu, const std::string& backend,
+                                       const std::string& top, size_t testRows) {
     nlohmann::ordered_json j;
     j["backend"] = backend;
     j["kind"] = "nn";
@@ -114,6 +114,10 @@ nlohmann::ordered_json networkManifest(const Graph& g, const std::string& backen
     }
     j["output_type"] = g.output().type("result").str();
     j["test_rows"] = testRows;
+    nlohmann::ordered_json xnor = nlohmann::ordered_json::array();
+    for (const Layer& l : g.layers)
+        if (l.kind == LayerKind::Dense && emu.binaryDense(l.name)) xnor.push_back(l.name);
+    j["xnor_popcount_layers"] = xnor;
     return j;
 }
 

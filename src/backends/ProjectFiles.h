@@ -3,6 +3,7 @@
 // of tachyon_project.json.
 #pragma once
 
+#include "emulator/Emulator.h"
 #include "ir/Graph.h"
 
 #include <nlohmann/json.hpp>
@@ -31,8 +32,9 @@ std::vector<int64_t> randomModelInputRows(const Graph& g, size_t rows, uint64_t 
 // The type of each value of such a row.
 std::vector<FixedType> modelInputColumnTypes(const Graph& g);
 
-// backend, kind "nn", top, model, clock, part, sizes, port types, test rows.
-nlohmann::ordered_json networkManifest(const Graph& g, const std::string& backend, const std::string& top,
-                                       size_t testRows);
+// backend, kind "nn", top, model, clock, part, sizes, port types, test rows, and the
+// Dense layers built as XNOR-popcount (binary x binary, passes/BinaryDense.h).
+nlohmann::ordered_json networkManifest(const Graph& g, const Emulator& emu, const std::string& backend,
+                                       const std::string& top, size_t testRows);
 
 }  // namespace tachyon::backend

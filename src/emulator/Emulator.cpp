@@ -43,9 +43,9 @@ struct Emulator::Impl {
 
 namespace {
 
-std::unique_ptr<Kernel> makeKernel(const Layer& l, std::vector<KernelInput> ins) {
+std::unique_ptr<Kernel> makeKernel(const Graph& g, const Layer& l, std::vector<KernelInput> ins) {
     switch (l.kind) {
-    case LayerKind::Dense:
+    case LayerKind::Dense: return makeMacKernel(l, std::move(ins), binaryDenseForm(g, l));
     case LayerKind::Conv: return makeMacKernel(l, std::move(ins));
     case LayerKind::Pooling: return makePoolingKernel(l, std::move(ins));
     case LayerKind::BatchNorm: return makeBatchNormKernel(l, std::move(ins));
@@ -137,7 +137,7 @@ Emulator::Emulator(const Graph& g) : graph_(g), impl_(std::make_unique<Impl>()) 
             ins.push_back({graph_.layers[i].type("result"), graph_.layers[i].shape});
         }
         try {
-            impl_->kernels.push_back(makeKernel(l, std::move(ins)));
+            impl_->kernels.push_back(makeKernel(graph_, l, std::move(ins)));
         } catch (const std::bad_variant_access&) {
             throw Error("layer '" + l.name + "': attributes do not match its kind " + toString(l.kind));
         }
@@ -291,6 +291,10 @@ const std::vector<int64_t>& Emulator::weightRaw(const std::string& l) const { re
 const std::vector<int64_t>& Emulator::biasRaw(const std::string& l) const { return findKernel(*impl_, l).constants().bias; }
 const std::vector<int64_t>& Emulator::scaleRaw(const std::string& l) const { return findKernel(*impl_, l).constants().scale; }
 const std::vector<int64_t>& Emulator::paramRaw(const std::string& l) const { return findKernel(*impl_, l).constants().param; }
+const BinaryDense* Emulator::binaryDense(const std::string& l) const {
+    const auto& form = findKernel(*impl_, l).constants().binaryDense;
+    return form ? &*form : nullptr;
+}
 const LookupTable* Emulator::activationTable(const std::string& l) const {
     const Kernel& k = findKernel(*impl_, l);
     return k.constants().table.size ? &k.constants().table : nullptr;

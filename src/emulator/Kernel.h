@@ -10,8 +10,10 @@
 #include "emulator/Emulator.h"
 #include "emulator/Tables.h"
 #include "ir/Graph.h"
+#include "passes/BinaryDense.h"
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 namespace tachyon {
@@ -37,6 +39,9 @@ struct LayerConstants {
     std::vector<int64_t> recurrentWeight, recurrentBias;
     LookupTable actTable, stateActTable, recurrentTable;
     GarNetConstants garnet;   // GarNet layers
+    // Dense layers whose input and weights are binary: the XNOR-popcount form the kernel
+    // computes with (passes/BinaryDense.h), absent for the generic multiply-accumulate.
+    std::optional<BinaryDense> binaryDense;
 };
 
 class Kernel {
@@ -59,7 +64,9 @@ protected:
 };
 
 // Factories, one per op family (emulator/kernels/*.cpp).
-std::unique_ptr<Kernel> makeMacKernel(const Layer& l, std::vector<KernelInput> ins);        // Dense, Conv
+// Dense, Conv; `binary`: the layer's XNOR-popcount form (binaryDenseForm), if it has one.
+std::unique_ptr<Kernel> makeMacKernel(const Layer& l, std::vector<KernelInput> ins,
+                                      std::optional<BinaryDense> binary = std::nullopt);
 std::unique_ptr<Kernel> makePoolingKernel(const Layer& l, std::vector<KernelInput> ins);
 std::unique_ptr<Kernel> makeBatchNormKernel(const Layer& l, std::vector<KernelInput> ins);
 std::unique_ptr<Kernel> makeActivationKernel(const Layer& l, std::vector<KernelInput> ins);

@@ -257,9 +257,75 @@ KernelCall oneCall(const std::string& kernel, const LayerCode& c, const LayerInp
     return k;
 }
 
+// A binary x binary Dense (passes/BinaryDense.h, as the emulator computes it): nnet_dense.h's
+// dense_xnor, the weight signs packed in ap_uint words, a popcount of the XNOR per output.
+void emitDenseXnor(const Layer& l, const LayerInputs& in, const BinaryDense& f, LayerCode& c, ParamsText& p) {
+    const int nIn = f.nIn, nOut = f.nOut, positions = l.outSize() / nOut;
+    const int wordBits = std::min(nIn, 64), nWords = (nIn + wordBits - 1) / wordBits;
+    const FixedType& accT = l.type("accum");
+    // step_j = 2 a h_j <= accum's whole range (the sum +-n a h_j fits it): unsigned, one bit more.
+    const FixedType stepT = FixedType::fixed(accT.width + 1, accT.integer + 1, false);
+    const bool relu = l.activation() == ActKind::ReLU;
+    p.os << "// " << l.name << ": Dense " << shapeText(in.shapes[0]) << " -> " << shapeText(l.shape)
+         << (relu ? ", with ReLU" : "") << ", binary input (+-" << f.inputLevel << " LSB) x binary weights: XNOR-popcount, "
+         << nWords << " word(s) of " << wordBits << " bits per output, ReuseFactor " << l.schedule.reuseFactor << "\n";
+    p.typedefLine("ap_uint<" + std::to_string(wordBits) + ">", "word_t");
+    p.typedefLine("ap_uint<" + std::to_string(bitsFor(nIn)) + ">", "count_t");
+    p.typedefLine(accT.str(), "accum_t");
+    p.typedefLine(stepT.str(), "step_t");
+    p.typedefLine(l.type("result").str(), "result_t");
+    p.beginConfig("dense_xnor_config");
+    p.constant("unsigned", "n_in", nIn);
+    p.constant("unsigned", "n_out", nOut);
+    p.constant("unsigned", "n_positions", positions);
+    p.constant("unsigned", "word_bits", wordBits);
+    p.constant("unsigned", "n_words", nWords);
+    p.constant("unsigned", "reuse_factor", l.schedule.reuseFactor);
+    p.constant("bool", "relu", boolText(relu));
+    for (const char* v : {"word_t", "count_t", "accum_t", "step_t"}) p.alias(v);
+    p.endConfig();
+
+    std::string body = "// Weight signs (1: +h, 0: -h) of output j in words j * " + std::to_string(nWords) +
+                       " .. ; bit i % " + std::to_string(wordBits) + " of word i / " + std::to_string(wordBits) +
+                       " is input i.\n";
+    body += constArray(c.id + "_word_t", c.id + "_wbits", size_t(nOut) * size_t(nWords), 4, [&](size_t k) {
+        const size_t j = k / size_t(nWords), word = k % size_t(nWords);
+        uint64_t v = 0;
+        for (int b = 0; b < wordBits; ++b) {
+            const size_t i = word * size_t(wordBits) + size_t(b);
+            if (i < size_t(nIn) && f.weightBit[i * size_t(nOut) + j]) v |= uint64_t(1) << b;
+        }
+        std::ostringstream os;
+        os << "0x" << std::hex << v << "ULL";
+        return os.str();
+    });
+    body += "// acc_j = offset_j + step_j * popcount_j (offset_j = accum(b_j) - n_in a h_j, step_j = 2 a h_j).\n";
+    body += constArray(c.id + "_accum_t", c.id + "_offset", size_t(nOut), 8,
+                       [&](size_t j) { return literal(accT, f.offset[j]); });
+    body += constArray(c.id + "_step_t", c.id + "_step", size_t(nOut), 8,
+                       [&](size_t j) { return literal(stepT, f.step[j]); });
+    c.constants.push_back({c.id + "_w.h", header(c.id, "w", body)});
+    KernelCall k = oneCall("dense_xnor", c, in, l.name);
+    k.constantArgs = {c.id + "_wbits", c.id + "_offset", c.id + "_step"};
+    c.calls.push_back(k);
+    // One register stage for the XNORs, the popcount tree kAddsPerCycle levels per cycle,
+    // then the offset + step * count.
+    int levels = 0;
+    while ((1 << levels) < nIn) ++levels;
+    const long long one = 1 + (levels + kAddsPerCycle - 1) / kAddsPerCycle + kMultiplyCycles;
+    c.timing.latency = positions * std::max<long long>(one, l.schedule.reuseFactor);
+    c.timing.ii = static_cast<long long>(positions) * l.schedule.reuseFactor;
+    c.timing.detail = std::to_string(positions) + " x xnor-popcount(" + std::to_string(one) + " cycles, II " +
+                      std::to_string(l.schedule.reuseFactor) + ")";
+}
+
 // Dense (over the last axis) and Conv (1-D/2-D, plain or depthwise): the non-zero weights
 // as (value, window index, output) entries in ascending window order.
 void emitMac(const Layer& l, const LayerInputs& in, const Emulator& emu, LayerCode& c, ParamsText& p) {
+    if (const BinaryDense* f = l.kind == LayerKind::Dense ? emu.binaryDense(l.name) : nullptr) {
+        emitDenseXnor(l, in, *f, c, p);
+        return;
+    }
     const auto& w = emu.weightRaw(l.name);
     const auto& b = emu.biasRaw(l.name);
     const bool conv = l.kind == LayerKind::Conv;

@@ -532,7 +532,7 @@ LatencyEstimate writeProject(const Graph& g, const Emulator& emu, const std::str
     backend::writeRawRows(tb + "/expected_raw.dat", y.data(), opt.testRows, size_t(nOut));
     backend::writeValueRows(tb + "/tb_input_features.dat", x.data(), opt.testRows, backend::modelInputColumnTypes(g));
     backend::writeValueRows(tb + "/tb_output_predictions.dat", y.data(), opt.testRows, size_t(nOut), outT);
-    nlohmann::ordered_json j = backend::networkManifest(g, "hls", opt.projectName, opt.testRows);
+    nlohmann::ordered_json j = backend::networkManifest(g, emu, "hls", opt.projectName, opt.testRows);
     const LatencyEstimate estimate = estimateOf(g, p.layers);
     j["latency_estimate"] = estimateJson(estimate);
     writeFile(p.dir / "tachyon_project.json", j.dump(2) + "\n");

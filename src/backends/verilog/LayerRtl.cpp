@@ -97,13 +97,65 @@ std::vector<Sig> macRtl(RtlContext& c, const MacSpec& spec, const std::vector<Si
             acc.push_back(a);
         }
     }
+    return macOutputs(c, spec, acc);
+}
+
+std::vector<Sig> macOutputs(RtlContext& c, const MacSpec& spec, const std::vector<Sig>& acc) {
     std::vector<Sig> out;
     for (Sig a : acc) {
-        Sig z = castTo(c, a, fa, spec.result);
+        Sig z = castTo(c, a, spec.accum.frac(), spec.result);
         if (spec.relu) z = clampConst(c, z, 0, std::max<Int128>(c.nl.node(z).hi, 0));
         out.push_back(z);
     }
     return out;
+}
+
+// A binary x binary Dense (passes/BinaryDense.h, as the emulator computes it). Each input
+// holds +A or -A, so one bit says everything: b_i = ~sign(x_i), a wire. The XNOR of b_i
+// with a constant weight bit c_ij is b_i (c_ij = 1) or 1 - b_i (c_ij = 0), so
+//     popcount_j = n0_j + sum_i (c_ij ? +b_i : -b_i),   n0_j = #{i : c_ij = 0},
+// and acc_j = offset_j + step_j popcount_j is an add/subtract tree of 1-bit values with the
+// constants folded in (shift-add graph with CSE: a pair b_a +- b_b shared by several
+// outputs, with either sign, is added once). Its adders are one bit narrower at every
+// level than the same tree over the +-A values themselves; then the usual casts.
+std::vector<Sig> xnorRtl(RtlContext& c, const MacSpec& spec, const BinaryDense& f, const std::vector<Sig>& in) {
+    const int nIn = f.nIn, nOut = f.nOut;
+    std::vector<Sig> bits;
+    for (int i = 0; i < nIn; ++i) {
+        Node n;
+        n.name = c.nl.freshName(c.prefix + "xbit");
+        n.ops = {in[size_t(i)]};
+        n.lo = 0;
+        n.hi = 1;
+        n.delay = 0.0;   // a wire (the inversion merges into the first adder's LUT)
+        const int msb = c.nl.node(in[size_t(i)]).width - 1;
+        n.body = [msb](std::ostream& os, const std::vector<std::string>& o, const std::string& self) {
+            os << "  assign " << self << " = {1'b0, ~" << o[0] << "[" << msb << "]};\n";
+        };
+        bits.push_back(c.nl.add(std::move(n)));
+    }
+    // step_j = m_j 2^k, k the fewest trailing zeros of any step: each bit weighs +-m_j in
+    // the sum, 2^k is the common shift.
+    int k = 62;
+    for (int64_t s : f.step) {
+        int tz = 0;
+        while (tz < 62 && ((s >> tz) & 1) == 0) ++tz;
+        k = std::min(k, tz);
+    }
+    std::vector<int64_t> m(size_t(nIn) * size_t(nOut), 0);
+    std::vector<Int128> constants;
+    for (int j = 0; j < nOut; ++j) {
+        const int64_t mj = f.step[size_t(j)] >> k;
+        int64_t zeros = 0;
+        for (int i = 0; i < nIn; ++i) {
+            const bool one = f.weightBit[size_t(i) * size_t(nOut) + size_t(j)] != 0;
+            m[size_t(i) * size_t(nOut) + size_t(j)] = one ? mj : -mj;
+            zeros += !one;
+        }
+        constants.push_back(Int128(f.offset[size_t(j)]) + Int128(f.step[size_t(j)]) * zeros);
+    }
+    const std::vector<Sig> acc = linearMap(c, bits, m, nIn, nOut, constants, k);
+    return macOutputs(c, spec, acc);
 }
 
 MacSpec macSpec(const Layer& l, const Emulator& emu) {
@@ -126,11 +178,13 @@ namespace {
 std::vector<Sig> dense(RtlContext& c, const Layer& l, const Emulator& emu, const std::vector<Sig>& in,
                        const FixedType& inT) {
     const MacSpec s = macSpec(l, emu);
-    if (int(in.size()) == s.nIn) return macRtl(c, s, in, inT);
+    const BinaryDense* binary = emu.binaryDense(l.name);
+    auto one = [&](const std::vector<Sig>& x) { return binary ? xnorRtl(c, s, *binary, x) : macRtl(c, s, x, inT); };
+    if (int(in.size()) == s.nIn) return one(in);
     // Dense over the last axis of an N-D tensor: one MAC per position.
     std::vector<Sig> out;
     for (size_t p = 0; p + size_t(s.nIn) <= in.size(); p += size_t(s.nIn)) {
-        auto y = macRtl(c, s, std::vector<Sig>(in.begin() + ptrdiff_t(p), in.begin() + ptrdiff_t(p) + s.nIn), inT);
+        auto y = one(std::vector<Sig>(in.begin() + ptrdiff_t(p), in.begin() + ptrdiff_t(p) + s.nIn));
         out.insert(out.end(), y.begin(), y.end());
     }
     return out;

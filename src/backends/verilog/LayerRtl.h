@@ -21,6 +21,10 @@ struct MacSpec {
 };
 MacSpec macSpec(const Layer& l, const Emulator& emu);
 std::vector<Sig> macRtl(RtlContext& c, const MacSpec& spec, const std::vector<Sig>& in, const FixedType& inT);
+// y_j = act(cast<result>(acc_j)) from the accumulators (raw of spec.accum).
+std::vector<Sig> macOutputs(RtlContext& c, const MacSpec& spec, const std::vector<Sig>& acc);
+// The same layer when it is binary x binary (passes/BinaryDense.h): XNOR-popcount.
+std::vector<Sig> xnorRtl(RtlContext& c, const MacSpec& spec, const BinaryDense& f, const std::vector<Sig>& in);
 
 // Why this backend cannot build the layer, or empty when it can.
 std::string unsupportedReason(const Layer& l);

@@ -135,7 +135,7 @@ void writeProject(const Graph& g, const Emulator& emu, const std::string& outDir
     }
     writeVerilatorTestbench((fs::path(outDir) / "sim").string(), spec);
 
-    nlohmann::ordered_json j = backend::networkManifest(g, "verilog", opt.projectName, opt.testRows);
+    nlohmann::ordered_json j = backend::networkManifest(g, emu, "verilog", opt.projectName, opt.testRows);
     j["latency_cycles"] = rtl.latencyCycles;
     j["rtl_files"] = {rtlFile};
     j["cmvm"] = opt.cmvm;

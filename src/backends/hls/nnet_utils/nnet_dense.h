@@ -187,6 +187,110 @@ void dense(hls::stream<data_T>& in, hls::stream<res_T>& out,
     }
 }
 
+// Binary x binary Dense as XNOR-popcount (docs/semantics.md, "Binary x binary Dense"):
+// the input holds only +a and -a and every weight of output j is +h_j or -h_j. Input bit
+// b_i = (x_i > 0); the weight bits c_ij are packed per output in words of word_bits bits
+// (w[j * n_words + k], bit i % word_bits of word i / word_bits). popcount_j counts the
+// agreeing bits (the XNOR of b and c_j), and acc_j = offset_j + step_j * popcount_j is
+// exactly the accumulator of the multiply-accumulate above (offset_j = accum(b_j) -
+// n_in a h_j, step_j = 2 a h_j, both in accum_t's LSBs); then the usual cast and ReLU.
+// Every loop is unrolled; the function is pipelined with II = reuse_factor.
+struct dense_xnor_config {
+    // Overridden per layer in parameters.h.
+    static const unsigned n_in = 1;
+    static const unsigned n_out = 1;
+    static const unsigned n_positions = 1;
+    static const unsigned word_bits = 1;   // min(n_in, 64)
+    static const unsigned n_words = 1;     // ceil(n_in / word_bits)
+    static const unsigned reuse_factor = 1;
+    static const bool relu = false;
+};
+
+template <class data_T, class res_T, typename CONFIG_T>
+void dense_xnor_vector(const data_T x[CONFIG_T::n_in], res_T y[CONFIG_T::n_out],
+                       const typename CONFIG_T::word_t w[CONFIG_T::n_out * CONFIG_T::n_words],
+                       const typename CONFIG_T::accum_t offset[CONFIG_T::n_out],
+                       const typename CONFIG_T::step_t step[CONFIG_T::n_out]) {
+    #pragma HLS INLINE
+    typename CONFIG_T::word_t xb[CONFIG_T::n_words];
+    #pragma HLS ARRAY_PARTITION variable=xb complete
+    for (unsigned k = 0; k < CONFIG_T::n_words; k++) {
+        #pragma HLS UNROLL
+        xb[k] = 0;
+    }
+    for (unsigned i = 0; i < CONFIG_T::n_in; i++) {
+        #pragma HLS UNROLL
+        xb[i / CONFIG_T::word_bits][i % CONFIG_T::word_bits] = x[i] > 0;
+    }
+    typename CONFIG_T::accum_t acc[CONFIG_T::n_out];
+    #pragma HLS ARRAY_PARTITION variable=acc complete
+    for (unsigned j = 0; j < CONFIG_T::n_out; j++) {
+        #pragma HLS UNROLL
+        typename CONFIG_T::count_t count = 0;
+        for (unsigned k = 0; k < CONFIG_T::n_words; k++) {
+            #pragma HLS UNROLL
+            const typename CONFIG_T::word_t agree = ~(xb[k] ^ w[j * CONFIG_T::n_words + k]);
+            for (unsigned b = 0; b < CONFIG_T::word_bits; b++) {
+                #pragma HLS UNROLL
+                if (k * CONFIG_T::word_bits + b < CONFIG_T::n_in) count += agree[b] ? 1 : 0;
+            }
+        }
+        acc[j] = offset[j] + step[j] * count;
+    }
+    dense_finish<res_T, CONFIG_T>(acc, y);
+}
+
+// Over the last axis: the same vector product at each of n_positions positions.
+template <class data_T, class res_T, typename CONFIG_T>
+void dense_xnor(const data_T x[CONFIG_T::n_positions * CONFIG_T::n_in],
+                res_T y[CONFIG_T::n_positions * CONFIG_T::n_out],
+                const typename CONFIG_T::word_t w[CONFIG_T::n_out * CONFIG_T::n_words],
+                const typename CONFIG_T::accum_t offset[CONFIG_T::n_out],
+                const typename CONFIG_T::step_t step[CONFIG_T::n_out]) {
+    #pragma HLS ARRAY_PARTITION variable=w complete
+    #pragma HLS ARRAY_PARTITION variable=offset complete
+    #pragma HLS ARRAY_PARTITION variable=step complete
+    for (unsigned p = 0; p < CONFIG_T::n_positions; p++) {
+        #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
+        data_T xp[CONFIG_T::n_in];
+        #pragma HLS ARRAY_PARTITION variable=xp complete
+        res_T yp[CONFIG_T::n_out];
+        #pragma HLS ARRAY_PARTITION variable=yp complete
+        for (unsigned i = 0; i < CONFIG_T::n_in; i++) {
+            #pragma HLS UNROLL
+            xp[i] = x[p * CONFIG_T::n_in + i];
+        }
+        dense_xnor_vector<data_T, res_T, CONFIG_T>(xp, yp, w, offset, step);
+        for (unsigned j = 0; j < CONFIG_T::n_out; j++) {
+            #pragma HLS UNROLL
+            y[p * CONFIG_T::n_out + j] = yp[j];
+        }
+    }
+}
+
+// io_stream: one beat (one position's last axis) in, one beat out.
+template <class data_T, class res_T, typename CONFIG_T>
+void dense_xnor(hls::stream<data_T>& in, hls::stream<res_T>& out,
+                const typename CONFIG_T::word_t w[CONFIG_T::n_out * CONFIG_T::n_words],
+                const typename CONFIG_T::accum_t offset[CONFIG_T::n_out],
+                const typename CONFIG_T::step_t step[CONFIG_T::n_out]) {
+    typedef typename data_T::value_type in_t;
+    typedef typename res_T::value_type out_t;
+    #pragma HLS ARRAY_PARTITION variable=w complete
+    #pragma HLS ARRAY_PARTITION variable=offset complete
+    #pragma HLS ARRAY_PARTITION variable=step complete
+    for (unsigned p = 0; p < CONFIG_T::n_positions; p++) {
+        #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
+        in_t x[CONFIG_T::n_in];
+        #pragma HLS ARRAY_PARTITION variable=x complete
+        out_t y[CONFIG_T::n_out];
+        #pragma HLS ARRAY_PARTITION variable=y complete
+        read_beat<in_t, CONFIG_T::n_in>(in, x);
+        dense_xnor_vector<in_t, out_t, CONFIG_T>(x, y, w, offset, step);
+        write_beat<out_t, CONFIG_T::n_out>(y, out);
+    }
+}
+
 }  // namespace nnet
 
 #endif
