@@ -28,10 +28,9 @@ import os
 
 import numpy as np
 import torch
-from make_fixtures import make_fixture_set, write_keras_model   # main()'s tmpdir/stamp/publish; Keras JSON + H5
+from make_fixtures import ROWS, export_onnx, make_fixture_set, save_xy, torch_fixture, write_keras_model
 from torch import nn
 
-ROWS = 1000
 STAMP = "attention_fixtures.stamp"
 VERSION = "5"
 
@@ -145,18 +144,7 @@ TORCH_MODELS = {"attn_single_head": SingleHeadAttention, "attn_encoder_block": E
 
 
 def make_torch_fixture(name, make, outdir, seed):
-    torch.manual_seed(seed)
-    model = make().eval()
-    path = os.path.join(outdir, name + ".onnx")
-    torch.onnx.export(model, torch.zeros(1, *model.shape), path, input_names=["input"],
-                      output_names=["output"], opset_version=17)
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((ROWS, int(np.prod(model.shape))))
-    model.double()
-    with torch.no_grad():
-        Y = model(torch.from_numpy(X).reshape(ROWS, *model.shape)).numpy().reshape(ROWS, -1)
-    np.save(os.path.join(outdir, name + "_X.npy"), X)
-    np.save(os.path.join(outdir, name + "_Y.npy"), Y)
+    model = torch_fixture(name, make, outdir, seed, opset=17)   # untrained
     if isinstance(model, MultiHeadSelfAttention):
         # The parameters as 2-D arrays, for the per-head fixed-point reference of the tests.
         a = model.attn
@@ -206,8 +194,7 @@ def make_keras_layernorm_fixture(name, outdir, seed, tokens=8, features=16):
             mean = y.mean(axis=-1, keepdims=True)
             var = ((y - mean) ** 2).mean(axis=-1, keepdims=True)
             y = (y - mean) / np.sqrt(var + cfg["epsilon"]) * w["gamma:0"] + w.get("beta:0", 0.0)
-    np.save(os.path.join(outdir, name + "_X.npy"), X)
-    np.save(os.path.join(outdir, name + "_Y.npy"), y.reshape(ROWS, -1))
+    save_xy(outdir, name, X, y.reshape(ROWS, -1))
 
 
 def make_keras_mha_fixture(name, outdir, seed, tokens=8, features=16, heads=2, key_dim=8, value_dim=6, out=12):
@@ -253,8 +240,7 @@ def make_keras_mha_fixture(name, outdir, seed, tokens=8, features=16, heads=2, k
     probs = scores / scores.sum(axis=-1, keepdims=True)
     context = np.einsum("acbe,aecd->abcd", probs, v)       # [batch, tokens, heads, value_dim]
     y = np.einsum("abcd,cde->abe", context, m["attention_output/kernel:0"]) + m["attention_output/bias:0"]
-    np.save(os.path.join(outdir, name + "_X.npy"), X)
-    np.save(os.path.join(outdir, name + "_Y.npy"), y.reshape(ROWS, -1))
+    save_xy(outdir, name, X, y.reshape(ROWS, -1))
 
 
 def main():
@@ -264,8 +250,7 @@ def main():
         for i, (name, make) in enumerate(TORCH_MODELS.items()):
             make_torch_fixture(name, make, tmpdir, seed=9400 + i)
         # An Erf that is not part of a GELU (refused by name).
-        torch.onnx.export(BareErf().eval(), torch.zeros(1, 8, 16), os.path.join(tmpdir, "attn_bare_erf.onnx"),
-                          input_names=["input"], output_names=["output"], opset_version=17)
+        export_onnx(BareErf().eval(), os.path.join(tmpdir, "attn_bare_erf.onnx"), (8, 16), opset=17)
         make_keras_layernorm_fixture("keras_layernorm", tmpdir, seed=9500)
         make_keras_mha_fixture("keras_mha", tmpdir, seed=9501)
     make_fixture_set(".attention_fixtures_", STAMP, VERSION, build)

@@ -22,15 +22,13 @@ is computed independently with torch.nn.functional on the same weights.
 
 Everything is deterministic; rerunning rewrites the same files.
 """
-import os
 
 import numpy as np
 import torch
-from make_fixtures import make_fixture_set, write_keras_model   # main()'s tmpdir/stamp/publish; Keras JSON + H5
+from make_fixtures import ROWS, make_fixture_set, save_xy, torch_fixture, train_briefly, write_keras_model
 from torch import nn
 import torch.nn.functional as F
 
-ROWS = 1000
 STAMP = "cnn_fixtures.stamp"
 VERSION = "3"
 
@@ -137,38 +135,9 @@ MODELS = {"cnn_pool": CnnPool, "cnn_residual": CnnResidual, "cnn_concat": CnnCon
           "unet_tiny": UnetTiny, "cnn1d": Cnn1d, "cnn_affine": CnnAffine}
 
 
-def train_briefly(model, seed):
-    g = torch.Generator().manual_seed(seed)
-    x = torch.randn(512, *model.shape, generator=g)
-    with torch.no_grad():
-        n_out = model(x[:1]).shape[1]
-    teacher = torch.randn(int(np.prod(model.shape)), n_out, generator=g) / 8
-    y = torch.tanh(x.flatten(1) @ teacher)
-    opt = torch.optim.Adam(model.parameters(), lr=5e-3)
-    model.train()
-    for _ in range(60):
-        idx = torch.randint(0, x.shape[0], (64,), generator=g)
-        opt.zero_grad()
-        ((model(x[idx]) - y[idx]) ** 2).mean().backward()
-        opt.step()
-    model.eval()
-
-
 def make_torch_fixture(name, cls, outdir, seed):
-    torch.manual_seed(seed)
-    model = cls()
-    train_briefly(model, seed)
-    path = os.path.join(outdir, name + ".onnx")
-    torch.onnx.export(model, torch.zeros(1, *model.shape), path, input_names=["input"],
-                      output_names=["output"], opset_version=13,
-                      dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}})
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((ROWS, int(np.prod(model.shape))))
-    model.double()
-    with torch.no_grad():
-        Y = model(torch.from_numpy(X).reshape(ROWS, *model.shape)).numpy()
-    np.save(os.path.join(outdir, name + "_X.npy"), X)
-    np.save(os.path.join(outdir, name + "_Y.npy"), Y)
+    torch_fixture(name, cls, outdir, seed, opset=13, dynamic_batch=True,
+                  train=lambda model: train_briefly(model, seed, rows=512, steps=60))
 
 
 def same_pad(size, k, s, d=1):
@@ -242,8 +211,7 @@ def make_keras_fixture(outdir, seed):
     c2 = torch.sigmoid(conv(F.pad(c1, (1, 0, 0, 1)), wd["c2"]["kernel:0"], None, 1))
     h = torch.cat([h, c2], dim=1).mean(dim=(2, 3))
     Y = F.softmax(h @ wd["fc"]["kernel:0"] + wd["fc"]["bias:0"], dim=-1).numpy()
-    np.save(os.path.join(outdir, "keras_cnn_X.npy"), X)
-    np.save(os.path.join(outdir, "keras_cnn_Y.npy"), Y)
+    save_xy(outdir, "keras_cnn", X, Y)
 
 
 def make_keras_1d_fixture(outdir, seed):
@@ -311,8 +279,7 @@ def make_keras_1d_fixture(outdir, seed):
     # Permute swaps (steps, channels): the max over the new first axis is over channels.
     h = h.amax(dim=1)
     Y = (h @ wd["out"]["kernel:0"] + wd["out"]["bias:0"]).numpy()
-    np.save(os.path.join(outdir, "keras_cnn1d_X.npy"), X)
-    np.save(os.path.join(outdir, "keras_cnn1d_Y.npy"), Y)
+    save_xy(outdir, "keras_cnn1d", X, Y)
 
 
 def main():

@@ -4,7 +4,7 @@
 Usage: /usr/bin/python3 scripts/make_fixtures.py [OUTDIR]   (default: build/fixtures)
 
 For each model it trains a small torch network for a moment on seeded synthetic data,
-exports it to ONNX and writes, beside it:
+exports it to ONNX and writes, beside it (torch_fixture):
   <name>.onnx          the model (float32 weights)
   <name>_X.npy         1000 random N(0,1) input rows, float64
   <name>_Y.npy         torch's outputs for those rows, computed in float64 (the float32
@@ -15,6 +15,10 @@ keras_dense_weights.h5 and as the single file keras_dense_full.h5, with its own 
 computed in numpy, so the Keras frontend has a fixture of known content.
 
 Everything is deterministic (fixed seeds, single thread); rerunning rewrites the same files.
+
+The other make_*_fixtures.py scripts import their shared parts from here: make_fixture_set
+(main()'s temporary folder, stamp and publish), torch_fixture / train_briefly / save_xy
+(PyTorch models to ONNX with reference rows) and write_keras_model (Keras 2 JSON + H5).
 """
 import json
 import os
@@ -38,69 +42,105 @@ class HardSigmoidAct(nn.Module):
         return nn.functional.hardsigmoid(x)
 
 
+def dense_net(*layers):
+    """nn.Sequential of Linear layers and activations, with the input shape the torch
+    fixture helpers read (model.shape)."""
+    model = nn.Sequential(*layers)
+    model.shape = (layers[0].in_features,)
+    return model
+
+
 def dense_relu():
-    return nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 16), nn.ReLU(),
-                         nn.Linear(16, 5), nn.Softmax(dim=-1))
+    return dense_net(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 16), nn.ReLU(),
+                     nn.Linear(16, 5), nn.Softmax(dim=-1))
 
 
 def dense_acts():
-    return nn.Sequential(nn.Linear(10, 16), nn.Sigmoid(), nn.Linear(16, 8), nn.Tanh(),
-                         nn.Linear(8, 8), nn.LeakyReLU(0.1), nn.Linear(8, 3), HardSigmoidAct())
+    return dense_net(nn.Linear(10, 16), nn.Sigmoid(), nn.Linear(16, 8), nn.Tanh(),
+                     nn.Linear(8, 8), nn.LeakyReLU(0.1), nn.Linear(8, 3), HardSigmoidAct())
 
 
 def dense_bn():
-    return nn.Sequential(nn.Linear(12, 24), nn.BatchNorm1d(24), nn.ReLU(),
-                         nn.Linear(24, 16), nn.BatchNorm1d(16), nn.ReLU(),
-                         nn.Linear(16, 4))
+    return dense_net(nn.Linear(12, 24), nn.BatchNorm1d(24), nn.ReLU(),
+                     nn.Linear(24, 16), nn.BatchNorm1d(16), nn.ReLU(),
+                     nn.Linear(16, 4))
 
 
 MODELS = {"dense_relu": dense_relu, "dense_acts": dense_acts, "dense_bn": dense_bn}
 
 
-def train_briefly(model, n_in, n_out, seed):
-    """A few hundred SGD steps on a random linear teacher: enough to move the weights
-    (and the BatchNorm running statistics) away from their initial values."""
+# ---- PyTorch fixtures (shared by the make_*_fixtures.py scripts) ----
+
+def save_xy(outdir, name, X, Y):
+    """<name>_X.npy and <name>_Y.npy: a fixture's input rows and reference outputs."""
+    np.save(os.path.join(outdir, name + "_X.npy"), X)
+    np.save(os.path.join(outdir, name + "_Y.npy"), Y)
+
+
+def train_briefly(model, seed, rows, steps, lr=5e-3, batch=64, out_shape=None, teacher_scale=1 / 8):
+    """A few Adam steps towards a random teacher, tanh(x . T) with T ~ N(0,1) * teacher_scale,
+    on `rows` seeded N(0,1) inputs of model.shape: enough to move the weights (and BatchNorm
+    running statistics) away from their initial values. The teacher's output shape is
+    out_shape, or the model's, probed on one row."""
     g = torch.Generator().manual_seed(seed)
-    x = torch.randn(2048, n_in, generator=g)
-    teacher = torch.randn(n_in, n_out, generator=g)
-    y = torch.tanh(x @ teacher)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    x = torch.randn(rows, *model.shape, generator=g)
+    if out_shape is None:
+        with torch.no_grad():
+            out_shape = tuple(model(x[:1]).shape[1:])
+    teacher = torch.randn(int(np.prod(model.shape)), int(np.prod(out_shape)), generator=g) * teacher_scale
+    y = torch.tanh(x.flatten(1) @ teacher).reshape(-1, *out_shape)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
     model.train()
-    for step in range(200):
-        idx = torch.randint(0, x.shape[0], (128,), generator=g)
+    for _ in range(steps):
+        idx = torch.randint(0, x.shape[0], (batch,), generator=g)
         opt.zero_grad()
-        loss = ((model(x[idx]) - y[idx]) ** 2).mean()
-        loss.backward()
+        ((model(x[idx]) - y[idx]) ** 2).mean().backward()
         opt.step()
     model.eval()
 
 
-def make_torch_fixture(name, build, outdir, seed):
+def export_onnx(model, path, shape, opset, dynamic_batch=False):
+    """torch.onnx.export with a batch of one (or a symbolic batch axis), input 'input',
+    output 'output'."""
+    extra = {"dynamic_axes": {"input": {0: "batch"}, "output": {0: "batch"}}} if dynamic_batch else {}
+    torch.onnx.export(model, torch.zeros(1, *shape), path, input_names=["input"], output_names=["output"],
+                      opset_version=opset, **extra)
+
+
+def torch_fixture(name, make, outdir, seed, opset, dynamic_batch=False, train=None):
+    """The model make() builds (torch seeded with `seed`; model.shape: one input row),
+    trained by train(model) (or just put in eval mode), as <name>.onnx, with <name>_X.npy
+    (ROWS N(0,1) rows, numpy seeded with `seed`, flattened) and <name>_Y.npy (torch's
+    outputs in float64, the float32 weights widened exactly, flattened per row). Returns
+    the model, now in float64."""
     torch.manual_seed(seed)
-    model = build()
-    n_in = model[0].in_features
-    n_out = [m for m in model if isinstance(m, nn.Linear)][-1].out_features
-    train_briefly(model, n_in, n_out, seed)
-
-    path = os.path.join(outdir, name + ".onnx")
-    dummy = torch.zeros(1, n_in)
-    torch.onnx.export(model, dummy, path, input_names=["input"], output_names=["output"],
-                      dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
-                      opset_version=13)
-
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((ROWS, n_in))
+    model = make()
+    if train is not None:
+        train(model)
+    else:
+        model.eval()
+    export_onnx(model, os.path.join(outdir, name + ".onnx"), model.shape, opset, dynamic_batch)
+    X = np.random.default_rng(seed).standard_normal((ROWS, int(np.prod(model.shape))))
     model.double()
     with torch.no_grad():
-        Y = model(torch.from_numpy(X)).numpy()
-    np.save(os.path.join(outdir, name + "_X.npy"), X)
-    np.save(os.path.join(outdir, name + "_Y.npy"), Y)
+        Y = model(torch.from_numpy(X).reshape(ROWS, *model.shape)).numpy().reshape(ROWS, -1)
+    save_xy(outdir, name, X, Y)
+    return model
+
+
+def make_torch_fixture(name, build, outdir, seed):
+    """torch_fixture, trained for a few hundred steps on a linear teacher, plus
+    <name>_params/<key>.npy."""
+    def train(model):
+        n_out = [m for m in model if isinstance(m, nn.Linear)][-1].out_features
+        train_briefly(model, seed, rows=2048, steps=200, lr=1e-2, batch=128, out_shape=(n_out,), teacher_scale=1.0)
+
+    model = torch_fixture(name, build, outdir, seed, opset=13, dynamic_batch=True, train=train)
     pdir = os.path.join(outdir, name + "_params")
     os.makedirs(pdir, exist_ok=True)
     for key, value in model.state_dict().items():
         if value.dtype == torch.float64:
             np.save(os.path.join(pdir, key + ".npy"), value.numpy())
-    return [path]
 
 
 def make_keras_fixture(outdir, seed):
@@ -178,8 +218,7 @@ def make_keras_fixture(outdir, seed):
         else:
             e = np.exp(h - h.max(axis=1, keepdims=True))
             h = e / e.sum(axis=1, keepdims=True)
-    np.save(os.path.join(outdir, "keras_dense_X.npy"), X)
-    np.save(os.path.join(outdir, "keras_dense_Y.npy"), h)
+    save_xy(outdir, "keras_dense", X, h)
     return [json_path, h5_path, full_path]
 
 

@@ -14,12 +14,10 @@ make_fixtures.write_keras_model, each with
 
 Everything is deterministic (fixed seeds); rerunning rewrites the same files.
 """
-import os
 
 import numpy as np
-from make_fixtures import make_fixture_set, write_keras_model   # main()'s tmpdir/stamp/publish; Keras JSON + H5
+from make_fixtures import ROWS, make_fixture_set, save_xy, write_keras_model
 
-ROWS = 1000
 STAMP = "garnet_fixtures.stamp"
 VERSION = "1"
 
@@ -105,8 +103,7 @@ def make_fixture(name, cls, V, F, cfg, head, outdir, seed):
         d = {key: v.astype(np.float64) for key, v in weights["dense"].items()}
         y = 1.0 / (1.0 + np.exp(-(y @ d["kernel:0"] + d["bias:0"])))
     X = np.concatenate([data.reshape(ROWS, -1), nvtx[:, None]], axis=1)
-    np.save(os.path.join(outdir, name + "_X.npy"), X)
-    np.save(os.path.join(outdir, name + "_Y.npy"), y.reshape(ROWS, -1))
+    save_xy(outdir, name, X, y.reshape(ROWS, -1))
 
 
 MODELS = {

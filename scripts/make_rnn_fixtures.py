@@ -14,14 +14,11 @@ hard_sigmoid included), independently of Tachyon.
 
 Everything is deterministic (fixed seeds, single thread); rerunning rewrites the same files.
 """
-import os
 
 import numpy as np
-import torch
-from make_fixtures import make_fixture_set, write_keras_model   # main()'s tmpdir/stamp/publish; Keras JSON + H5
+from make_fixtures import ROWS, make_fixture_set, save_xy, torch_fixture, train_briefly, write_keras_model
 from torch import nn
 
-ROWS = 1000
 STAMP = "rnn_fixtures.stamp"
 VERSION = "1"
 
@@ -60,37 +57,8 @@ TORCH_MODELS = {
 }
 
 
-def train_briefly(model, seed):
-    g = torch.Generator().manual_seed(seed)
-    x = torch.randn(256, *model.shape, generator=g)
-    with torch.no_grad():
-        out = model(x[:1])
-    teacher = torch.randn(int(np.prod(model.shape)), int(np.prod(out.shape[1:])), generator=g) / 8
-    y = torch.tanh(x.flatten(1) @ teacher).reshape(-1, *out.shape[1:])
-    opt = torch.optim.Adam(model.parameters(), lr=5e-3)
-    model.train()
-    for _ in range(30):
-        idx = torch.randint(0, x.shape[0], (64,), generator=g)
-        opt.zero_grad()
-        ((model(x[idx]) - y[idx]) ** 2).mean().backward()
-        opt.step()
-    model.eval()
-
-
 def make_torch_fixture(name, make, outdir, seed):
-    torch.manual_seed(seed)
-    model = make()
-    train_briefly(model, seed)
-    path = os.path.join(outdir, name + ".onnx")
-    torch.onnx.export(model, torch.zeros(1, *model.shape), path, input_names=["input"],
-                      output_names=["output"], opset_version=13)
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((ROWS, int(np.prod(model.shape))))
-    model.double()
-    with torch.no_grad():
-        Y = model(torch.from_numpy(X).reshape(ROWS, *model.shape)).numpy().reshape(ROWS, -1)
-    np.save(os.path.join(outdir, name + "_X.npy"), X)
-    np.save(os.path.join(outdir, name + "_Y.npy"), Y)
+    torch_fixture(name, make, outdir, seed, opset=13, train=lambda model: train_briefly(model, seed, rows=256, steps=30))
 
 
 # ---- Keras 2 layout, reference in numpy ----
@@ -171,8 +139,7 @@ def make_keras_fixture(name, steps, n_in, spec, outdir, seed):
             y = act(cfg.get("activation", "linear"))(y @ w["kernel:0"] + w["bias:0"])
         else:
             y = keras_rnn(cls, cfg, w, y)
-    np.save(os.path.join(outdir, name + "_X.npy"), X)
-    np.save(os.path.join(outdir, name + "_Y.npy"), y.reshape(ROWS, -1))
+    save_xy(outdir, name, X, y.reshape(ROWS, -1))
 
 
 KERAS_MODELS = {
