@@ -29,6 +29,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <random>
 
 using namespace tachyon;
@@ -39,6 +40,49 @@ namespace {
 const std::string& fixtureDir() {
     static const std::string dir = fixtureDirMadeBy("make_attention_fixtures.py", "attention_fixtures.stamp", "5");
     return dir;
+}
+
+// <fixture dir>/<name>: the model file is <name>.onnx (PyTorch) or <name>.json (Keras), its
+// rows <name>_X.npy and the framework's outputs for them <name>_Y.npy.
+std::string fixture(const std::string& name) { return fixtureDir() + "/" + name; }
+
+// The float emulator on every row of the fixture within rtol * |y| + atol of the framework.
+void expectFloatMatchesFixture(const Graph& g, const std::string& name, double rtol, double atol) {
+    expectFloatMatchesReference(g, fixture(name) + "_X.npy", fixture(name) + "_Y.npy", rtol, atol);
+}
+
+// The fixed-point emulator (after the pass pipeline with `cfg`) on every row of the ONNX
+// fixture against the framework's float outputs: the mean absolute difference below
+// `meanBelow` and the largest below `worstBelow` (either may be kNoBound).
+constexpr double kNoBound = std::numeric_limits<double>::infinity();
+void expectFixedCloseToFixture(const std::string& name, const Config& cfg, double meanBelow, double worstBelow) {
+    SCOPED_TRACE(name);
+    Graph g = loadModel(fixture(name) + ".onnx");
+    runPipeline(g, cfg);
+    Emulator emu(g);
+    size_t rows, nIn, yRows, nOut;
+    const auto x = readNpy(fixture(name) + "_X.npy", rows, nIn);
+    const auto y = readNpy(fixture(name) + "_Y.npy", yRows, nOut);
+    std::vector<int64_t> raw(rows * nOut);
+    std::vector<double> val(rows * nOut);
+    emu.runFixed(x.data(), rows, raw.data(), val.data());
+    double worst = 0, mean = 0;
+    for (size_t i = 0; i < val.size(); ++i) {
+        worst = std::max(worst, std::abs(val[i] - y[i]));
+        mean += std::abs(val[i] - y[i]) / double(val.size());
+    }
+    if (meanBelow != kNoBound) {
+        EXPECT_LT(mean, meanBelow);
+    }
+    if (worstBelow != kNoBound) {
+        EXPECT_LT(worst, worstBelow);
+    }
+}
+
+size_t countKind(const Graph& g, LayerKind k) {
+    size_t n = 0;
+    for (const Layer& l : g.layers) n += l.kind == k;
+    return n;
 }
 
 // x [batch, M, K] -> Q = x (as is), B = a second input [batch, K, N] (or [batch, N, K]).
@@ -197,29 +241,14 @@ TEST(Attention, MatMulShapesAreChecked) {
 }
 
 TEST(Attention, TorchSingleHeadAttentionMatchesPyTorchInFloat) {
-    const std::string d = fixtureDir() + "/attn_single_head";
-    Graph g = loadModel(d + ".onnx");
-    size_t matMuls = 0;
-    for (const Layer& l : g.layers) matMuls += l.kind == LayerKind::MatMul;
-    EXPECT_EQ(matMuls, 2u) << dump(g);
-    expectFloatMatchesReference(g, d + "_X.npy", d + "_Y.npy", 0.0, 1e-5);
+    Graph g = loadModel(fixture("attn_single_head") + ".onnx");
+    EXPECT_EQ(countKind(g, LayerKind::MatMul), 2u) << dump(g);
+    expectFloatMatchesFixture(g, "attn_single_head", 0.0, 1e-5);
 }
 
 TEST(Attention, TorchSingleHeadAttentionRunsInFixedPoint) {
     // The default types (ap_fixed<16,6>, accum = result), end to end: close to float.
-    const std::string d = fixtureDir() + "/attn_single_head";
-    Graph g = loadModel(d + ".onnx");
-    runPipeline(g, Config::defaults());
-    Emulator emu(g);
-    size_t rows, nIn, yRows, nOut;
-    const auto x = readNpy(d + "_X.npy", rows, nIn);
-    const auto y = readNpy(d + "_Y.npy", yRows, nOut);
-    std::vector<int64_t> raw(rows * nOut);
-    std::vector<double> val(rows * nOut);
-    emu.runFixed(x.data(), rows, raw.data(), val.data());
-    double worst = 0;
-    for (size_t i = 0; i < val.size(); ++i) worst = std::max(worst, std::abs(val[i] - y[i]));
-    EXPECT_LT(worst, 0.1);
+    expectFixedCloseToFixture("attn_single_head", Config::defaults(), kNoBound, 0.1);
 }
 
 TEST(Attention, VerilogRefusesMatMulByName) {
@@ -281,37 +310,16 @@ TEST(Attention, LayerNormFixedEqualsStepByStepReference) {
 }
 
 TEST(Attention, TorchEncoderBlockMatchesPyTorchInFloat) {
-    const std::string d = fixtureDir() + "/attn_encoder_block";
-    Graph g = loadModel(d + ".onnx");
-    size_t norms = 0, matMuls = 0;
-    for (const Layer& l : g.layers) {
-        norms += l.kind == LayerKind::LayerNorm;
-        matMuls += l.kind == LayerKind::MatMul;
-    }
-    EXPECT_EQ(norms, 2u) << dump(g);
-    EXPECT_EQ(matMuls, 2u) << dump(g);
-    expectFloatMatchesReference(g, d + "_X.npy", d + "_Y.npy", 0.0, 1e-5);
+    Graph g = loadModel(fixture("attn_encoder_block") + ".onnx");
+    EXPECT_EQ(countKind(g, LayerKind::LayerNorm), 2u) << dump(g);
+    EXPECT_EQ(countKind(g, LayerKind::MatMul), 2u) << dump(g);
+    expectFloatMatchesFixture(g, "attn_encoder_block", 0.0, 1e-5);
 }
 
 TEST(Attention, TorchEncoderBlockRunsInFixedPoint) {
     // Default types, with a wider accumulator for the attention products and norms: close to float.
-    const std::string d = fixtureDir() + "/attn_encoder_block";
-    Graph g = loadModel(d + ".onnx");
-    runPipeline(g, Config::parse("Model:\n  Precision: ap_fixed<18,6>\n", "<test config>"));
-    Emulator emu(g);
-    size_t rows, nIn, yRows, nOut;
-    const auto x = readNpy(d + "_X.npy", rows, nIn);
-    const auto y = readNpy(d + "_Y.npy", yRows, nOut);
-    std::vector<int64_t> raw(rows * nOut);
-    std::vector<double> val(rows * nOut);
-    emu.runFixed(x.data(), rows, raw.data(), val.data());
-    double worst = 0, mean = 0;
-    for (size_t i = 0; i < val.size(); ++i) {
-        worst = std::max(worst, std::abs(val[i] - y[i]));
-        mean += std::abs(val[i] - y[i]) / double(val.size());
-    }
-    EXPECT_LT(mean, 0.01);
-    EXPECT_LT(worst, 0.2);
+    expectFixedCloseToFixture("attn_encoder_block", Config::parse("Model:\n  Precision: ap_fixed<18,6>\n", "<test config>"),
+                              0.01, 0.2);
 }
 
 TEST(Attention, VerilogRefusesLayerNormByName) {
@@ -327,32 +335,18 @@ TEST(Attention, VerilogRefusesLayerNormByName) {
 }
 
 TEST(Attention, KerasLayerNormMatchesNumpyInFloat) {
-    const std::string d = fixtureDir() + "/keras_layernorm";
-    Graph g = loadModel(d + ".json");
-    size_t norms = 0;
-    for (const Layer& l : g.layers) norms += l.kind == LayerKind::LayerNorm;
-    EXPECT_EQ(norms, 2u) << dump(g);
-    expectFloatMatchesReference(g, d + "_X.npy", d + "_Y.npy", 0.0, 1e-5);
+    Graph g = loadModel(fixture("keras_layernorm") + ".json");
+    EXPECT_EQ(countKind(g, LayerKind::LayerNorm), 2u) << dump(g);
+    expectFloatMatchesFixture(g, "keras_layernorm", 0.0, 1e-5);
 }
 
 // ---- multi-head attention and encoder layers as PyTorch exports them ----
-
-namespace {
-
-size_t countKind(const Graph& g, LayerKind k) {
-    size_t n = 0;
-    for (const Layer& l : g.layers) n += l.kind == k;
-    return n;
-}
-
-}  // namespace
 
 TEST(Attention, TorchMultiHeadAttentionMatchesPyTorchInFloat) {
     // nn.MultiheadAttention(16, 2 heads): the packed in-projection split by Slice into three
     // Dense layers, the heads as the batch axis of the two MatMuls ([2, 8, 8] each), softmax
     // over the last axis, the heads concatenated back by Transpose + Reshape.
-    const std::string d = fixtureDir() + "/attn_mha";
-    Graph g = loadModel(d + ".onnx");
+    Graph g = loadModel(fixture("attn_mha") + ".onnx");
     EXPECT_EQ(countKind(g, LayerKind::MatMul), 2u) << dump(g);
     EXPECT_EQ(countKind(g, LayerKind::Dense), 4u) << dump(g);   // q, k, v, out_proj
     EXPECT_EQ(countKind(g, LayerKind::Softmax), 1u) << dump(g);
@@ -362,57 +356,41 @@ TEST(Attention, TorchMultiHeadAttentionMatchesPyTorchInFloat) {
         }
     }
     EXPECT_EQ(g.output().shape, (Shape{8, 16}));
-    expectFloatMatchesReference(g, d + "_X.npy", d + "_Y.npy", 0.0, 1e-5);
+    expectFloatMatchesFixture(g, "attn_mha", 0.0, 1e-5);
 }
 
 TEST(Attention, TorchEncoderLayersMatchPyTorchInFloat) {
     // nn.TransformerEncoderLayer, batch_first, post-norm and pre-norm, relu FFN.
     for (const char* name : {"attn_encoder_post", "attn_encoder_pre"}) {
         SCOPED_TRACE(name);
-        const std::string d = fixtureDir() + "/" + name;
-        Graph g = loadModel(d + ".onnx");
+        Graph g = loadModel(fixture(name) + ".onnx");
         EXPECT_EQ(countKind(g, LayerKind::MatMul), 2u) << dump(g);
         EXPECT_EQ(countKind(g, LayerKind::LayerNorm), 2u) << dump(g);
         EXPECT_EQ(countKind(g, LayerKind::Merge), 2u) << dump(g);   // the two residual additions
-        expectFloatMatchesReference(g, d + "_X.npy", d + "_Y.npy", 0.0, 1e-5);
+        expectFloatMatchesFixture(g, name, 0.0, 1e-5);
     }
 }
 
 TEST(Attention, TorchEncoderLayersRunInFixedPoint) {
-    for (const char* name : {"attn_mha", "attn_encoder_post", "attn_encoder_pre", "attn_encoder_gelu", "attn_encoder_stack"}) {
-        SCOPED_TRACE(name);
-        const std::string d = fixtureDir() + "/" + name;
-        Graph g = loadModel(d + ".onnx");
-        runPipeline(g, Config::parse("Model:\n  Precision: ap_fixed<18,6>\n", "<test config>"));
-        Emulator emu(g);
-        size_t rows, nIn, yRows, nOut;
-        const auto x = readNpy(d + "_X.npy", rows, nIn);
-        const auto y = readNpy(d + "_Y.npy", yRows, nOut);
-        std::vector<int64_t> raw(rows * nOut);
-        std::vector<double> val(rows * nOut);
-        emu.runFixed(x.data(), rows, raw.data(), val.data());
-        double mean = 0;
-        for (size_t i = 0; i < val.size(); ++i) mean += std::abs(val[i] - y[i]) / double(val.size());
-        EXPECT_LT(mean, 0.02);
-    }
+    const Config cfg = Config::parse("Model:\n  Precision: ap_fixed<18,6>\n", "<test config>");
+    for (const char* name : {"attn_mha", "attn_encoder_post", "attn_encoder_pre", "attn_encoder_gelu", "attn_encoder_stack"})
+        expectFixedCloseToFixture(name, cfg, 0.02, kNoBound);
 }
 
 TEST(Attention, TorchGeluEncoderLayerMatchesPyTorchInFloat) {
     // activation='gelu' exports as x * (1 + erf(x / sqrt 2)) / 2: one GELU activation layer
     // (x * Phi(x); in fixed point x times a Phi table, as swish).
-    const std::string d = fixtureDir() + "/attn_encoder_gelu";
-    Graph g = loadModel(d + ".onnx");
+    Graph g = loadModel(fixture("attn_encoder_gelu") + ".onnx");
     size_t gelus = 0;
     for (const Layer& l : g.layers) gelus += l.kind == LayerKind::Activation && l.activation() == ActKind::GELU;
     EXPECT_EQ(gelus, 1u) << dump(g);
     EXPECT_EQ(countKind(g, LayerKind::Merge), 2u) << dump(g);   // only the residual additions
-    expectFloatMatchesReference(g, d + "_X.npy", d + "_Y.npy", 0.0, 1e-5);
+    expectFloatMatchesFixture(g, "attn_encoder_gelu", 0.0, 1e-5);
 }
 
 TEST(Attention, TorchEncoderStackMatchesPyTorchInFloat) {
     // nn.TransformerEncoder: two pre-norm gelu layers, 4 heads of 4 features.
-    const std::string d = fixtureDir() + "/attn_encoder_stack";
-    Graph g = loadModel(d + ".onnx");
+    Graph g = loadModel(fixture("attn_encoder_stack") + ".onnx");
     EXPECT_EQ(countKind(g, LayerKind::MatMul), 4u) << dump(g);
     EXPECT_EQ(countKind(g, LayerKind::LayerNorm), 4u) << dump(g);
     for (const Layer& l : g.layers) {
@@ -420,7 +398,7 @@ TEST(Attention, TorchEncoderStackMatchesPyTorchInFloat) {
             EXPECT_EQ(l.shape.front(), 4) << dump(g);   // the heads
         }
     }
-    expectFloatMatchesReference(g, d + "_X.npy", d + "_Y.npy", 0.0, 1e-5);
+    expectFloatMatchesFixture(g, "attn_encoder_stack", 0.0, 1e-5);
 }
 
 TEST(Attention, GeluFixedIsXTimesPhiTable) {
@@ -461,7 +439,7 @@ TEST(Attention, GeluFixedIsXTimesPhiTable) {
 
 TEST(Attention, ErfOutsideGeluIsRefusedByName) {
     try {
-        loadModel(fixtureDir() + "/attn_bare_erf.onnx");
+        loadModel(fixture("attn_bare_erf") + ".onnx");
         ADD_FAILURE() << "a bare Erf was accepted";
     } catch (const Error& e) {
         EXPECT_NE(std::string(e.what()).find("Erf"), std::string::npos) << e.what();
@@ -473,16 +451,15 @@ TEST(Attention, ErfOutsideGeluIsRefusedByName) {
 
 TEST(Attention, KerasMultiHeadAttentionMatchesNumpyInFloat) {
     // Self-attention (query = value = key), 2 heads, key_dim 8, value_dim 6, output_shape 12.
-    const std::string d = fixtureDir() + "/keras_mha";
-    Graph g = loadModel(d + ".json");
+    Graph g = loadModel(fixture("keras_mha") + ".json");
     EXPECT_EQ(countKind(g, LayerKind::MatMul), 2u) << dump(g);
     EXPECT_EQ(countKind(g, LayerKind::Dense), 5u) << dump(g);   // embed, query, key, value, attention_output
     EXPECT_EQ(g.output().shape, (Shape{8, 12}));
-    expectFloatMatchesReference(g, d + "_X.npy", d + "_Y.npy", 0.0, 1e-5);
+    expectFloatMatchesFixture(g, "keras_mha", 0.0, 1e-5);
 }
 
 TEST(Attention, KerasMultiHeadAttentionRefusesUnsupportedOptionsByName) {
-    const std::string d = fixtureDir() + "/keras_mha";
+    const std::string d = fixture("keras_mha");
     const nlohmann::json arch = nlohmann::json::parse(readFile(d + ".json"));
     const fs::path dir = fs::path(TACHYON_BINARY_DIR) / "attention_keras_refused";
     fs::create_directories(dir);
@@ -520,7 +497,7 @@ TEST(Attention, TorchMultiHeadAttentionFixedEqualsPerHeadReference) {
     // 1/float32(sqrt 8) (the exported Div), softmax(q . k^T) . v, the heads concatenated, then
     // out_proj. Every step has the same types, so the fixed-point outputs must be equal bit for
     // bit; any mix-up of heads, tokens or features in the import shows here.
-    const std::string d = fixtureDir() + "/attn_mha";
+    const std::string d = fixture("attn_mha");
     const int tokens = 8, embed = 16, heads = 2, dim = embed / heads;
     size_t r, c;
     const auto inW = readNpy(d + "_in_proj_weight.npy", r, c);   // [3 * embed, embed]

@@ -12,6 +12,8 @@
 #include "util/Error.h"
 
 #include <algorithm>
+#include <utility>
+#include <vector>
 
 namespace tachyon::hls {
 
@@ -37,9 +39,11 @@ struct RecurrentEmitter {
     RecurrentAttrs a;
     FixedType A, S;
     std::vector<std::string> args;   // the kernel's constant arguments, in order
+    // The configs written so far, as members of <id>_config: {tag, member name}.
+    std::vector<std::pair<std::string, std::string>> members;
 
     // One product of the cell: columns [c0, c1) of a [nInputs][gates * units] kernel and
-    // its bias, as a dense_config `<id>_<tag>_config` with its own table.
+    // its bias, as a dense_config `<id>_<tag>_config` with its own table (member `mult_<tag>`).
     LayerTiming product(const std::string& tag, const std::string& what, const std::vector<int64_t>& wAll,
                         const FixedType& wT, const std::vector<int64_t>& bAll, const FixedType& bT,
                         const FixedType& xT, int nInputs, int c0, int c1) {
@@ -75,11 +79,12 @@ struct RecurrentEmitter {
                                             [&](size_t k) { return literal(bT, b[k]); });
         c.constants.push_back({sub + "_w.h", header(sub, "w", body)});
         args.insert(args.end(), {sub + "_w", sub + "_w_in", sub + "_b"});
+        members.emplace_back(tag, "mult_" + tag);
         return macTiming(t);
     }
 
-    // One activation of the cell keyed on `keyT`: `<id>_<tag>_config`, its table (the
-    // emulator's) and the shared hard_sigmoid constants.
+    // One activation of the cell keyed on `keyT`: `<id>_<tag>_config` (member `<tag>`), its
+    // table (the emulator's) and the shared hard_sigmoid constants.
     void activation(const std::string& tag, ActKind k, const FixedType& keyT, Emulator::RecurrentTable which,
                     bool passParam) {
         const std::string sub = c.id + "_" + tag;
@@ -120,6 +125,7 @@ struct RecurrentEmitter {
             args.push_back("nnet::none");
         }
         if (passParam) args.push_back(param ? c.id + "_param" : "nnet::none");
+        members.emplace_back(tag, tag);
     }
 
     void emit() {
@@ -183,15 +189,7 @@ struct RecurrentEmitter {
         p.constant("bool", "output_in_input_order", boolText(a.outputInInputOrder));
         p.alias("accum_t");
         p.alias("state_t");
-        auto member = [&](const std::string& tag, const std::string& name) {
-            p.os << "    typedef " << c.id << "_" << tag << "_config " << name << ";\n";
-        };
-        member("x", "mult_x");
-        member("h", "mult_h");
-        if (before) member("rh", "mult_rh");
-        member("act", "act");
-        if (lstm) member("state_act", "state_act");
-        if (a.cell != RnnCell::SimpleRNN) member("ract", "ract");
+        for (const auto& [tag, name] : members) p.os << "    typedef " << c.id << "_" << tag << "_config " << name << ";\n";
         p.endConfig();
         if (!param.empty()) {
             const FixedType& pT = l.type("param");
@@ -234,7 +232,7 @@ struct RecurrentEmitter {
 }  // namespace
 
 void emitRecurrent(const Layer& l, const LayerInputs& in, const Emulator& emu, LayerCode& c, ParamsText& p) {
-    RecurrentEmitter e{l, in, emu, c, p, {}, {}, {}, {}};
+    RecurrentEmitter e{l, in, emu, c, p, {}, {}, {}, {}, {}};
     e.emit();
 }
 
