@@ -57,25 +57,13 @@ void expectFloatMatchesFixture(const Graph& g, const std::string& name, double r
 constexpr double kNoBound = std::numeric_limits<double>::infinity();
 void expectFixedCloseToFixture(const std::string& name, const Config& cfg, double meanBelow, double worstBelow) {
     SCOPED_TRACE(name);
-    Graph g = loadModel(fixture(name) + ".onnx");
-    runPipeline(g, cfg);
-    Emulator emu(g);
-    size_t rows, nIn, yRows, nOut;
-    const auto x = readNpy(fixture(name) + "_X.npy", rows, nIn);
-    const auto y = readNpy(fixture(name) + "_Y.npy", yRows, nOut);
-    std::vector<int64_t> raw(rows * nOut);
-    std::vector<double> val(rows * nOut);
-    emu.runFixed(x.data(), rows, raw.data(), val.data());
-    double worst = 0, mean = 0;
-    for (size_t i = 0; i < val.size(); ++i) {
-        worst = std::max(worst, std::abs(val[i] - y[i]));
-        mean += std::abs(val[i] - y[i]) / double(val.size());
-    }
+    const FixedPointError e =
+        fixedPointError(loadModel(fixture(name) + ".onnx"), cfg, fixture(name) + "_X.npy", fixture(name) + "_Y.npy");
     if (meanBelow != kNoBound) {
-        EXPECT_LT(mean, meanBelow);
+        EXPECT_LT(e.mean, meanBelow);
     }
     if (worstBelow != kNoBound) {
-        EXPECT_LT(worst, worstBelow);
+        EXPECT_LT(e.worst, worstBelow);
     }
 }
 

@@ -301,18 +301,8 @@ TEST(Rnn, FixturesRunInFixedPoint) {
     // The default configuration, end to end: close to float, and every step's overflow counted.
     for (const auto& name : {"lstm_last", "gru_last", "keras_lstm"}) {
         SCOPED_TRACE(name);
-        Graph g = loadFixture(name);
-        runPipeline(g, Config::defaults());
-        Emulator emu(g);
-        size_t rows, nIn, yRows, nOut;
-        const auto x = readNpy(fixtureDir() + "/" + name + "_X.npy", rows, nIn);
-        const auto y = readNpy(fixtureDir() + "/" + name + "_Y.npy", yRows, nOut);
-        std::vector<int64_t> raw(rows * nOut);
-        std::vector<double> val(rows * nOut);
-        emu.runFixed(x.data(), rows, raw.data(), val.data());
-        double worst = 0;
-        for (size_t i = 0; i < val.size(); ++i) worst = std::max(worst, std::abs(val[i] - y[i]));
-        EXPECT_LT(worst, 0.1);
+        const std::string d = fixtureDir() + "/" + name;
+        EXPECT_LT(fixedPointError(loadFixture(name), Config::defaults(), d + "_X.npy", d + "_Y.npy").worst, 0.1);
     }
 }
 
