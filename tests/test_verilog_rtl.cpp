@@ -1,5 +1,6 @@
 // Verilog backend end to end: generate the project, build it with Verilator and compare
 // the RTL with the emulator bit for bit on random rows (including saturating values).
+#include "backends/verilog/Netlist.h"
 #include "backends/verilog/VerilogWriter.h"
 #include "config/Config.h"
 #include "emulator/Emulator.h"
@@ -164,6 +165,36 @@ TEST(VerilogRtl, ProjectRecordsAddersPerLayer) {
     ASSERT_EQ(rtl.adders.size(), 2u);
     EXPECT_EQ(rtl.adders[0].cse, j["cmvm_adders"][0]["cse"].get<int>());
     EXPECT_NE(verilog::adderTable(rtl.adders).find("fc2"), std::string::npos);
+}
+
+// hls4ml's ClockUncertainty comes off every stage's budget: the same design at the same
+// clock is cut into more stages, each estimated within period - uncertainty - overhead.
+TEST(VerilogRtl, ClockUncertaintyShortensTheStageBudget) {
+    auto latency = [](const std::string& uncertainty, std::vector<double>* estimates) {
+        Graph g;
+        g.name = "two_dense";
+        g.sourceFile = "<test>";
+        Layer in = act("input", "", 12, ActKind::Linear, LayerKind::Input);
+        in.inputs.clear();
+        g.layers.push_back(in);
+        g.layers.push_back(dense("fc1", "input", 12, 16, 8));
+        g.layers.push_back(dense("fc2", "fc1", 16, 4, 9));
+        g = prepared(g, "ClockPeriod: 5\n" + (uncertainty.empty() ? std::string() : "ClockUncertainty: " + uncertainty + "\n") +
+                            "Model:\n  Precision: {default: 'ap_fixed<16,6>', weight: 'ap_fixed<8,2>', accum: auto}\n");
+        Emulator emu(g);
+        const auto rtl = verilog::generateRtl(g, emu, {});
+        if (estimates) *estimates = rtl.stageEstimatesNs;
+        return rtl.latencyCycles;
+    };
+    std::vector<double> est;
+    const int plain = latency("", nullptr);
+    const int percent = latency("20%", &est);   // 1 ns of 5
+    EXPECT_GT(percent, plain);
+    // (A budget below one adder and its fan-out, ~2 ns, would leave single nodes over it.)
+    const double budget = 5.0 - 1.0 - verilog::DelayModel{}.registerOverhead();
+    ASSERT_FALSE(est.empty());
+    for (double e : est) EXPECT_LE(e, budget + 1e-9);
+    EXPECT_EQ(latency("1", nullptr), percent);    // the same in ns
 }
 
 TEST(VerilogRtl, UnsupportedLayerIsNamed) {

@@ -48,7 +48,13 @@ GeneratedRtl generateRtl(const Graph& g, const Emulator& emu, const VerilogOptio
         throw Error("Verilog backend: --cmvm must be 'da' or 'naive', got '" + opt.cmvm + "'");
     Netlist nl;
     RtlContext c{nl, DelayModel{}, opt.cmvm == "naive", ""};
-    c.stageBudgetNs = g.clockPeriodNs - c.delay.registerOverhead();
+    // hls4ml's ClockUncertainty ("12.5%" of the period or ns; validated by the config
+    // reader) is taken off every stage's budget, as Vitis takes it off the period.
+    double uncertaintyNs = 0.0;
+    if (!g.clockUncertainty.empty())
+        uncertaintyNs = g.clockUncertainty.back() == '%' ? std::stod(g.clockUncertainty) / 100.0 * g.clockPeriodNs
+                                                         : std::stod(g.clockUncertainty);
+    c.stageBudgetNs = g.clockPeriodNs - uncertaintyNs - c.delay.registerOverhead();
     const FixedType inT = g.input().type("result");
     const FixedType outT = g.output().type("result");
     GeneratedRtl out;
@@ -71,7 +77,7 @@ GeneratedRtl generateRtl(const Graph& g, const Emulator& emu, const VerilogOptio
     out.adders = c.adders;
     out.criticalPathNs = nl.criticalPathNs();
     out.pipelineStages = opt.stages > 0 ? nl.scheduleStages(opt.stages)
-                                        : nl.schedule(g.clockPeriodNs - c.delay.registerOverhead());
+                                        : nl.schedule(c.stageBudgetNs);
     out.latencyCycles = int(bg.outTime) + out.pipelineStages;
     out.stageEstimatesNs = nl.stageEstimatesNs();
     out.stageEstimatesNs.push_back(0.0);   // the output registers to the output port: no logic
