@@ -310,6 +310,28 @@ TEST(VerilogReport, ParsesYosysStat) {
 //   r1 -> LUT b -> LUT c -> MUXF7 m -> FD r2                         (stage 2: 3 cells)
 //   r2 -> out[0]                                                     (stage 3: the output port)
 //   FD cnt -> LUT inc -> cnt (a counter: a register on a feedback loop)
+// A distributed-RAM read (RAM64X1S, Yosys' LUT ROMs) is a LUT level on the path, not a
+// wire; block RAM (RAMB*) ends and starts paths like a register.
+TEST(VerilogReport, DistributedRamIsALogicLevel) {
+    using nlohmann::json;
+    const auto ff = [](int d, int q) {
+        return json{{"type", "FDRE"},
+                    {"port_directions", {{"C", "input"}, {"D", "input"}, {"Q", "output"}}},
+                    {"connections", {{"C", {100}}, {"D", {d}}, {"Q", {q}}}}};
+    };
+    json ram{{"type", "RAM64X1S"},
+             {"port_directions", {{"A0", "input"}, {"A1", "input"}, {"WCLK", "input"}, {"O", "output"}}},
+             {"connections", {{"A0", {11}}, {"A1", {11}}, {"WCLK", {100}}, {"O", {12}}}}};
+    json top;
+    top["ports"] = {{"in", {{"direction", "input"}, {"bits", {2}}}}, {"clk", {{"direction", "input"}, {"bits", {100}}}}};
+    top["cells"] = {{"r0", ff(2, 11)}, {"rom", ram}, {"r1", ff(12, 13)}};
+    const TimingReport t = analyseTiming(json{{"modules", {{"top", top}}}}, "top");
+    ASSERT_TRUE(t.valid);
+    ASSERT_GE(t.stages.size(), 2u);
+    EXPECT_EQ(t.stages[1].luts, 1);
+    EXPECT_EQ(t.stages[1].levels, 1);
+}
+
 TEST(VerilogReport, TimingCutsAtRegistersAndFindsStages) {
     using nlohmann::json;
     const auto lut = [](std::vector<int> in, int out) {

@@ -18,6 +18,8 @@ CellKind kindOf(const std::string& type) {
         starts("$dff") || starts("$_SDFF"))
         return CellKind::Register;
     if (starts("LUT") || type == "INV" || starts("$_")) return CellKind::Lut;  // INV is a LUT1
+    // Distributed RAM/ROM (RAM32M, RAM64X1S, ...): the read is a LUT's asynchronous path.
+    if (starts("RAM")) return CellKind::Lut;
     if (starts("CARRY")) return CellKind::Carry;
     if (starts("MUXF")) return CellKind::Mux;
     return CellKind::Wire;  // I/O buffers, constants: no logic level
