@@ -332,7 +332,7 @@ void expectXnorEverywhere(const std::string& name, const fs::path& model, const 
         Emulator emu(g);
         std::vector<std::string> chosen;
         for (const Layer& l : g.layers)
-            if (l.kind == LayerKind::Dense && emu.binaryMac(l.name)) chosen.push_back(l.name);
+            if (emu.binaryMac(l.name)) chosen.push_back(l.name);
         EXPECT_EQ(chosen, xnorLayers);
         const fs::path dir = fs::path(TACHYON_BINARY_DIR) / "binary_dense_tests" / (name + "_" + io);
         fs::remove_all(dir);
@@ -341,7 +341,7 @@ void expectXnorEverywhere(const std::string& name, const fs::path& model, const 
         hopt.testRows = rows;
         hls::writeProject(g, emu, (dir / "hls").string(), hopt);
         const std::string top = readText(dir / "hls" / "firmware" / "myproject.cpp");
-        EXPECT_EQ(occurrences(top, "nnet::dense_xnor<"), xnorLayers.size()) << top;
+        EXPECT_EQ(occurrences(top, "nnet::dense_xnor<") + occurrences(top, "nnet::conv_xnor<"), xnorLayers.size()) << top;
         const auto hlsManifest = nlohmann::json::parse(readText(dir / "hls" / "tachyon_project.json"));
         EXPECT_EQ(hlsManifest["xnor_popcount_layers"].get<std::vector<std::string>>(), xnorLayers);
         std::ostringstream hlog;
@@ -373,6 +373,17 @@ TEST(BinaryMac, OwnBinaryMlpEmulatorCsimRtlsimBitExact) {
     const fs::path model = fs::path(env && *env ? env : TACHYON_BINARY_DIR "/fixtures") / "quant" / "binary_mlp.json";
     if (!fs::exists(model)) GTEST_FAIL() << model << " is missing (scripts/make_quant_fixtures.py)";
     expectXnorEverywhere("binary_mlp", model, {"fc2", "fc3"}, 2000);
+}
+
+// The project's own channels-first binary QONNX CNN (scripts/make_quant_fixtures.py):
+// BipolarQuant -> Transpose (layout) -> Conv 3x3 same -> BipolarQuant -> Conv 2x2 stride
+// 2 -> BipolarQuant -> Transpose -> Flatten -> MatMul, every MAC binary x binary (the
+// first Conv and the MatMul reach their Quantize through the Transpose / Flatten).
+TEST(BinaryMac, OwnBinaryQonnxCnnEmulatorCsimRtlsimBitExact) {
+    const char* env = std::getenv("TACHYON_FIXTURES");
+    const fs::path model = fs::path(env && *env ? env : TACHYON_BINARY_DIR "/fixtures") / "quant" / "qonnx_bnn_conv.onnx";
+    if (!fs::exists(model)) GTEST_FAIL() << model << " is missing (scripts/make_quant_fixtures.py)";
+    expectXnorEverywhere("qonnx_bnn_conv", model, {"c1", "c2", "y"}, 1000);
 }
 
 // The zoo's KERAS_3layer_binary_smaller (BinaryMac + binary_tanh) and bnn_model_fc_1layer

@@ -332,7 +332,8 @@ TEST(QuantModels, ZooModelsImportAndRun) {
 // float and fixed point both equal the numpy evaluation of the QONNX ops, value for value.
 TEST(QonnxModels, FloatAndFixedEqualNumpyReference) {
     int tested = 0;
-    for (const std::string m : {"qonnx_mlp", "qonnx_threshold", "qonnx_conv", "qonnx_trunc", "bnn_model_fc_1layer"}) {
+    for (const std::string m : {"qonnx_mlp", "qonnx_threshold", "qonnx_conv", "qonnx_bnn_conv", "qonnx_trunc",
+                                 "bnn_model_fc_1layer"}) {
         SCOPED_TRACE(m);
         const std::string ref = fixtures() + "/" + m + "_X.npy";
         if (!fs::exists(ref)) continue;   // the zoo model's reference needs ../shared/models
