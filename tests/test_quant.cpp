@@ -322,6 +322,7 @@ TEST(QuantModels, ZooModelsImportAndRun) {
 }
 
 // QONNX: the own qonnx_conv fixture (channels-first Conv1D with Quant weights, MatMul),
+// the own binary qonnx_bnn_conv (BipolarQuant, two Conv2D and a MatMul, all XNOR-popcount),
 // the own qonnx_threshold fixture (FINN MultiThreshold, channels-first and
 // channels-last, per-channel unsorted and shared rows, out_scale/out_bias), the zoo's
 // Brevitas binary layer (BipolarQuant on input, weights and output, a
