@@ -334,7 +334,7 @@ void expectXnorEverywhere(const std::string& name, const fs::path& model, const 
         for (const Layer& l : g.layers)
             if (emu.binaryMac(l.name)) chosen.push_back(l.name);
         EXPECT_EQ(chosen, xnorLayers);
-        const fs::path dir = fs::path(TACHYON_BINARY_DIR) / "binary_dense_tests" / (name + "_" + io);
+        const fs::path dir = fs::path(TACHYON_BINARY_DIR) / "binary_mac_tests" / (name + "_" + io);
         fs::remove_all(dir);
 
         hls::HlsOptions hopt;
@@ -757,16 +757,18 @@ TEST(BinaryMac, OwnBinaryCnnsEmulatorCsimRtlsimBitExact) {
     std::vector<BinaryCnnCase> cases;
     {
         BinaryCnnCase c;
-        c.name = "cnn2d_same_strided";
+        c.name = "cnn2d_same_strided";   // padded taps, A = 4 LSB: the 2-bit {sign, x != 0} taps
         c.input = {7, 6, 3};
         c.strides = {2, 1};
         c.filters = 4;
         c.relu = true;
+        c.levels = {-0.5, 0.5};
+        c.quantizeResult = "ap_fixed<4,1>";
         cases.push_back(c);
     }
     {
         BinaryCnnCase c;
-        c.name = "cnn1d_dilated_valid";
+        c.name = "cnn1d_dilated_valid";   // no padding: 1-bit taps
         c.input = {14, 3};
         c.kernel = {3};
         c.strides = {1};

@@ -121,18 +121,27 @@ std::vector<Sig> macOutputs(RtlContext& c, const MacSpec& spec, const std::vecto
 //
 // mayBeZero (a streamed convolution whose padded window taps are zeroed at run time): an
 // input is +A, -A or 0, so it is re-encoded as t_i = x_i / A in {-1, 0, 1}, two bits
-// {sign, x != 0}, and acc_j = cast<accum>(b_j) + S_j sum_i (c_ij ? +t_i : -t_i) with
-// S_j = step_j / 2: a padded tap adds nothing, exactly as in the generic accumulation.
+// {sign, x != 0} (x itself when A = 1 and x has at most 2 bits), and acc_j =
+// cast<accum>(b_j) + S_j sum_i (c_ij ? +t_i : -t_i) with S_j = step_j / 2: a padded tap
+// adds nothing, exactly as in the generic accumulation.
 std::vector<Sig> xnorRtl(RtlContext& c, const MacSpec& spec, const BinaryMac& f, const std::vector<Sig>& in,
                          bool mayBeZero) {
     const int nIn = f.nIn, nOut = f.nOut;
     std::vector<Sig> bits;
     for (int i = 0; i < nIn; ++i) {
+        const Node& x = c.nl.node(in[size_t(i)]);
         Node n;
         n.name = c.nl.freshName(c.prefix + "xbit");
         n.ops = {in[size_t(i)]};
-        const int msb = c.nl.node(in[size_t(i)]).width - 1;
-        if (mayBeZero) {
+        const int msb = x.width - 1;
+        if (mayBeZero && f.inputLevel == 1 && x.lo >= -1 && x.hi <= 1) {
+            n.lo = -1;   // already x / A in {-1, 0, 1}: a wire
+            n.hi = 1;
+            n.delay = 0.0;
+            n.body = [](std::ostream& os, const std::vector<std::string>& o, const std::string& self) {
+                os << "  assign " << self << " = " << o[0] << ";\n";
+            };
+        } else if (mayBeZero) {
             n.lo = -1;
             n.hi = 1;
             n.delay = c.delay.logic();   // the OR of x's bits: one LUT

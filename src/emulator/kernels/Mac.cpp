@@ -310,9 +310,10 @@ struct XnorCore {
     // Conv with padding: [position][nWords] the real inputs' bits, and the padded count.
     std::vector<uint64_t> realWords;
     std::vector<int> padded;
+    DoubleCaster accToOut;   // vectorised cast<result> of a block of accumulators
 };
 
-XnorCore compileXnor(const BinaryMac& f, int positions) {
+XnorCore compileXnor(const BinaryMac& f, int positions, const FixedType& accT, const FixedType& outT) {
     XnorCore x;
     x.nIn = f.nIn;
     x.nOut = f.nOut;
@@ -323,10 +324,13 @@ XnorCore compileXnor(const BinaryMac& f, int positions) {
         for (int j = 0; j < f.nOut; ++j)
             if (f.weightBit[size_t(i) * size_t(f.nOut) + size_t(j)])
                 x.weightWords[size_t(j) * size_t(x.nWords) + size_t(i / 64)] |= uint64_t(1) << (i % 64);
+    double maxAbsAcc = 0.0;   // every accumulator lies within offset_j .. offset_j + step_j N
     for (int j = 0; j < f.nOut; ++j) {
         x.step.push_back(f.step[size_t(j)]);
         x.accAllAgree.push_back(f.offset[size_t(j)] + f.step[size_t(j)] * f.nIn);
+        maxAbsAcc = std::max({maxAbsAcc, std::fabs(double(f.offset[size_t(j)])), std::fabs(double(x.accAllAgree.back()))});
     }
+    x.accToOut = DoubleCaster(outT, accT.frac(), maxAbsAcc);
     if (f.hasPadding()) {
         x.padded = f.padded;
         x.realWords.assign(size_t(positions) * size_t(x.nWords), 0);
@@ -338,19 +342,26 @@ XnorCore compileXnor(const BinaryMac& f, int positions) {
     return x;
 }
 
-// `rows` MAC rows (samples x positions, position-major within a sample).
-void xnorFixed(const XnorCore& x, const Caster& accToOut, bool relu, const double* in, double* out, size_t rows,
-               LayerStats& st) {
-    uint64_t resOv = 0;
+// `rows` MAC rows (samples x positions, position-major within a sample): the accumulators
+// into `acc`, then one vectorised cast of the block into `out`.
+void xnorFixed(const XnorCore& x, bool relu, const double* in, double* out, size_t rows, LayerStats& st,
+               std::vector<double>& acc) {
+    acc.resize(rows * size_t(x.nOut));
     std::vector<uint64_t> bits(size_t(x.nWords));
     const bool masked = !x.padded.empty();
     for (size_t r = 0; r < rows; ++r) {
         const double* row = in + r * size_t(x.nIn);
-        std::fill(bits.begin(), bits.end(), 0);
-        for (int i = 0; i < x.nIn; ++i) bits[size_t(i / 64)] |= uint64_t(row[i] > 0) << (i % 64);
+        for (int k = 0; k < x.nWords; ++k) {   // one word in a register at a time
+            const double* v = row + size_t(k) * 64;
+            const int n = std::min(64, x.nIn - k * 64);
+            uint64_t word = 0;
+            for (int b = 0; b < n; ++b) word |= uint64_t(v[b] > 0) << b;
+            bits[size_t(k)] = word;
+        }
         const size_t p = r % size_t(x.positions);
         const uint64_t* real = masked ? x.realWords.data() + p * size_t(x.nWords) : nullptr;
         const int64_t padded = masked ? x.padded[p] : 0;
+        double* a = acc.data() + r * size_t(x.nOut);
         for (int j = 0; j < x.nOut; ++j) {
             const uint64_t* w = x.weightWords.data() + size_t(j) * size_t(x.nWords);
             int64_t disagree = 0;
@@ -359,11 +370,10 @@ void xnorFixed(const XnorCore& x, const Caster& accToOut, bool relu, const doubl
             else
                 for (int k = 0; k < x.nWords; ++k) disagree += __builtin_popcountll(bits[size_t(k)] ^ w[k]);
             const int64_t s = x.step[size_t(j)];
-            const int64_t acc = x.accAllAgree[size_t(j)] - (s / 2) * padded - s * disagree;
-            out[r * size_t(x.nOut) + size_t(j)] = double(relu ? accToOut.relu(acc, resOv) : accToOut(acc, resOv));
+            a[j] = double(x.accAllAgree[size_t(j)] - (s / 2) * padded - s * disagree);
         }
     }
-    st.resultOverflows += resOv;
+    st.resultOverflows += x.accToOut.run(acc.data(), out, acc.size(), relu);
 }
 
 class MacKernel : public Kernel {
@@ -386,7 +396,7 @@ public:
             positions_ = l.outSize() / nOut;   // Dense over the last axis of an N-D tensor
         }
         if (binary) {
-            xnor_ = compileXnor(*binary, positions_);
+            xnor_ = compileXnor(*binary, positions_, core_.accT, core_.outT);
             consts_.binaryMac = std::move(binary);
         }
     }
@@ -394,7 +404,7 @@ public:
     void fixed(const std::vector<const double*>& in, double* out, size_t rows, LayerStats& st) const override {
         if (xnor_) {
             forBlocks(in[0], out, rows, [&](const double* x, double* y, size_t n) {
-                xnorFixed(*xnor_, core_.accToOut, core_.relu, x, y, n * size_t(positions_), st);
+                xnorFixed(*xnor_, core_.relu, x, y, n * size_t(positions_), st, scratch(1));
             });
             return;
         }
