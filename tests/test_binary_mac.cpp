@@ -41,6 +41,7 @@ struct BinaryCase {
     bool fromInput = false;        // the Dense reads the Input directly (not binary)
     int zeroWeights = 0;           // weights set to 0 (not binary)
     double oddWeight = 0.0;        // if set, one weight of output 0 gets this magnitude
+    double biasScale = 1.0;        // biases N(0, 4) times this
 };
 
 // Input(nIn) -> Quantize (Threshold, per-channel thresholds) -> Dense, types from the case.
@@ -91,7 +92,7 @@ Graph binaryGraph(const BinaryCase& bc, uint64_t seed) {
     for (int k = 0; k < bc.zeroWeights; ++k) w[rng() % w.size()] = 0.0;
     if (bc.oddWeight != 0.0) w[size_t(bc.nOut) * size_t(bc.nIn / 2)] = bc.oddWeight;
     auto& b = d.param("bias");
-    for (int j = 0; j < bc.nOut; ++j) b.push_back(std::ldexp(std::round(normal(rng) * 8.0), -2));
+    for (int j = 0; j < bc.nOut; ++j) b.push_back(std::ldexp(std::round(normal(rng) * 8.0), -2) * bc.biasScale);
     g.layers.push_back(d);
     const std::string cfg = "Model:\n  Precision: ap_fixed<16,6>\nLayerName:\n  fc:\n    Precision:\n      weight: " +
                             bc.weight + "\n      bias: " + bc.bias + "\n      accum: " + bc.accum + "\n      result: " +
@@ -222,6 +223,17 @@ TEST(BinaryMac, XnorKernelMatchesStepByStep) {
         c.accum = "ap_fixed<12,8>";
         c.result = "ap_fixed<6,4,AP_RND,AP_SAT>";
         c.relu = true;
+        cases.push_back(c);
+    }
+    {
+        BinaryCase c;
+        c.name = "n40_accumulator_beyond_double";   // |acc| ~ 2^55: cast one int64 at a time
+        c.nIn = 40;
+        c.nOut = 5;
+        c.bias = "ap_fixed<62,60>";
+        c.accum = "ap_fixed<62,60>";
+        c.biasScale = std::ldexp(1.0, 53);
+        c.result = "ap_fixed<20,20,AP_TRN,AP_WRAP>";   // keeps the low bits of the exact sum
         cases.push_back(c);
     }
     for (const BinaryCase& c : cases) {

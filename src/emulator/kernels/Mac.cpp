@@ -310,7 +310,11 @@ struct XnorCore {
     // Conv with padding: [position][nWords] the real inputs' bits, and the padded count.
     std::vector<uint64_t> realWords;
     std::vector<int> padded;
-    DoubleCaster accToOut;   // vectorised cast<result> of a block of accumulators
+    // cast<result>: vectorised over a block of accumulators held as doubles when they are
+    // exact there (|acc| < 2^52), else one int64 at a time.
+    bool viaDouble = true;
+    DoubleCaster accToOutVec;
+    Caster accToOut;
 };
 
 XnorCore compileXnor(const BinaryMac& f, int positions, const FixedType& accT, const FixedType& outT) {
@@ -330,7 +334,9 @@ XnorCore compileXnor(const BinaryMac& f, int positions, const FixedType& accT, c
         x.accAllAgree.push_back(f.offset[size_t(j)] + f.step[size_t(j)] * f.nIn);
         maxAbsAcc = std::max({maxAbsAcc, std::fabs(double(f.offset[size_t(j)])), std::fabs(double(x.accAllAgree.back()))});
     }
-    x.accToOut = DoubleCaster(outT, accT.frac(), maxAbsAcc);
+    x.viaDouble = maxAbsAcc < std::ldexp(1.0, 52);
+    x.accToOutVec = DoubleCaster(outT, accT.frac(), maxAbsAcc);
+    x.accToOut = Caster(outT, accT.frac());
     if (f.hasPadding()) {
         x.padded = f.padded;
         x.realWords.assign(size_t(positions) * size_t(x.nWords), 0);
@@ -343,10 +349,11 @@ XnorCore compileXnor(const BinaryMac& f, int positions, const FixedType& accT, c
 }
 
 // `rows` MAC rows (samples x positions, position-major within a sample): the accumulators
-// into `acc`, then one vectorised cast of the block into `out`.
+// into `acc`, then one vectorised cast of the block into `out` (or each cast directly).
 void xnorFixed(const XnorCore& x, bool relu, const double* in, double* out, size_t rows, LayerStats& st,
                std::vector<double>& acc) {
-    acc.resize(rows * size_t(x.nOut));
+    acc.resize(x.viaDouble ? rows * size_t(x.nOut) : 0);
+    uint64_t resOv = 0;
     std::vector<uint64_t> bits(size_t(x.nWords));
     const bool masked = !x.padded.empty();
     for (size_t r = 0; r < rows; ++r) {
@@ -361,7 +368,7 @@ void xnorFixed(const XnorCore& x, bool relu, const double* in, double* out, size
         const size_t p = r % size_t(x.positions);
         const uint64_t* real = masked ? x.realWords.data() + p * size_t(x.nWords) : nullptr;
         const int64_t padded = masked ? x.padded[p] : 0;
-        double* a = acc.data() + r * size_t(x.nOut);
+        double* a = x.viaDouble ? acc.data() + r * size_t(x.nOut) : out + r * size_t(x.nOut);
         for (int j = 0; j < x.nOut; ++j) {
             const uint64_t* w = x.weightWords.data() + size_t(j) * size_t(x.nWords);
             int64_t disagree = 0;
@@ -370,10 +377,12 @@ void xnorFixed(const XnorCore& x, bool relu, const double* in, double* out, size
             else
                 for (int k = 0; k < x.nWords; ++k) disagree += __builtin_popcountll(bits[size_t(k)] ^ w[k]);
             const int64_t s = x.step[size_t(j)];
-            a[j] = double(x.accAllAgree[size_t(j)] - (s / 2) * padded - s * disagree);
+            const int64_t sum = x.accAllAgree[size_t(j)] - (s / 2) * padded - s * disagree;
+            a[j] = x.viaDouble ? double(sum) : double(relu ? x.accToOut.relu(sum, resOv) : x.accToOut(sum, resOv));
         }
     }
-    st.resultOverflows += x.accToOut.run(acc.data(), out, acc.size(), relu);
+    if (x.viaDouble) resOv += x.accToOutVec.run(acc.data(), out, acc.size(), relu);
+    st.resultOverflows += resOv;
 }
 
 class MacKernel : public Kernel {
