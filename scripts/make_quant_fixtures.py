@@ -580,6 +580,57 @@ def qonnx_conv(out):
     np.save(os.path.join(out, "qonnx_conv_Y.npy"), y)
 
 
+def qonnx_bnn_conv(out):
+    """An own channels-first binary QONNX CNN (FINN/Brevitas style): BipolarQuant input ->
+    Conv2D 3x3 pads 1 (BipolarQuant weights x 0.5, 4-bit Quant bias) -> BipolarQuant ->
+    Conv2D 2x2 stride 2 valid (BipolarQuant weights) -> BipolarQuant -> Flatten -> MatMul
+    (BipolarQuant weights x 0.5). Every MAC is binary x binary (XNOR-popcount)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    rng = np.random.RandomState(23)
+    dom = "qonnx.custom_op.general"
+    f32 = lambda v: np.asarray(v, dtype=np.float32)
+    w1, b1, w2, wm = f32(rng.randn(4, 2, 3, 3)), f32(rng.randn(4)), f32(rng.randn(3, 4, 2, 2)), f32(rng.randn(18, 4))
+    inits = [numpy_helper.from_array(v, k) for k, v in (("w1", w1), ("b1", b1), ("w2", w2), ("wm", wm),
+             ("one", f32(1.0)), ("half", f32(0.5)), ("quarter", f32(0.25)), ("z", f32(0.0)), ("b4", f32(4.0)))]
+    bq = lambda x, s, y: helper.make_node("BipolarQuant", [x, s], [y], domain=dom)
+    nodes = [bq("x", "one", "xq"), bq("w1", "half", "w1q"), bq("w2", "one", "w2q"), bq("wm", "half", "wmq"),
+             helper.make_node("Quant", ["b1", "quarter", "z", "b4"], ["b1q"], domain=dom, signed=1, narrow=0,
+                              rounding_mode="ROUND"),
+             helper.make_node("Conv", ["xq", "w1q", "b1q"], ["c1"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+             bq("c1", "one", "a1"),
+             helper.make_node("Conv", ["a1", "w2q"], ["c2"], kernel_shape=[2, 2], strides=[2, 2]),
+             bq("c2", "one", "a2"),
+             helper.make_node("Flatten", ["a2"], ["f"]),
+             helper.make_node("MatMul", ["f", "wmq"], ["y"])]
+    graph = helper.make_graph(nodes, "qonnx_bnn_conv", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 6, 5])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])], initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid(dom, 1)])
+    onnx.save(model, os.path.join(out, "qonnx_bnn_conv.onnx"))
+
+    d = lambda v: v.astype(np.float64)
+
+    def conv(h, w, b, pad, stride):   # NCHW, cross-correlation as ONNX Conv
+        hp = np.pad(h, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+        kh, kw = w.shape[2], w.shape[3]
+        oh = (hp.shape[2] - kh) // stride + 1
+        ow = (hp.shape[3] - kw) // stride + 1
+        y = np.zeros((len(h), w.shape[0], oh, ow))
+        for i in range(kh):
+            for j in range(kw):
+                patch = hp[:, :, i:i + stride * (oh - 1) + 1:stride, j:j + stride * (ow - 1) + 1:stride]
+                y += np.einsum("nchw,oc->nohw", patch, w[:, :, i, j])
+        return y + b[None, :, None, None]
+
+    x = to_grid(rng.randn(1000, 60), 10, 6)
+    h = bipolar_quant(x, 1.0).reshape(-1, 2, 6, 5)
+    a1 = bipolar_quant(conv(h, bipolar_quant(d(w1), 0.5), qonnx_quant(d(b1), 0.25, 0, 4, 1, 0, "ROUND"), 1, 1), 1.0)
+    a2 = bipolar_quant(conv(a1, bipolar_quant(d(w2), 1.0), np.zeros(3), 0, 2), 1.0)
+    y = a2.reshape(len(x), -1) @ bipolar_quant(d(wm), 0.5)
+    np.save(os.path.join(out, "qonnx_bnn_conv_X.npy"), x)
+    np.save(os.path.join(out, "qonnx_bnn_conv_Y.npy"), y)
+
+
 def main():
     out = os.path.join(sys.argv[1] if len(sys.argv) > 1 else "build/fixtures", "quant")
     os.makedirs(out, exist_ok=True)
@@ -591,6 +642,7 @@ def main():
     qonnx_trunc(out)
     qonnx_threshold(out)
     qonnx_conv(out)
+    qonnx_bnn_conv(out)
     if os.path.exists(os.path.join(ZOO, "README.md")):
         qkeras_3layer(out)
         hgq(out)

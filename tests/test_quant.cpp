@@ -322,6 +322,7 @@ TEST(QuantModels, ZooModelsImportAndRun) {
 }
 
 // QONNX: the own qonnx_conv fixture (channels-first Conv1D with Quant weights, MatMul),
+// the own binary qonnx_bnn_conv (BipolarQuant, two Conv2D and a MatMul, all XNOR-popcount),
 // the own qonnx_threshold fixture (FINN MultiThreshold, channels-first and
 // channels-last, per-channel unsorted and shared rows, out_scale/out_bias), the zoo's
 // Brevitas binary layer (BipolarQuant on input, weights and output, a
@@ -332,7 +333,8 @@ TEST(QuantModels, ZooModelsImportAndRun) {
 // float and fixed point both equal the numpy evaluation of the QONNX ops, value for value.
 TEST(QonnxModels, FloatAndFixedEqualNumpyReference) {
     int tested = 0;
-    for (const std::string m : {"qonnx_mlp", "qonnx_threshold", "qonnx_conv", "qonnx_trunc", "bnn_model_fc_1layer"}) {
+    for (const std::string m : {"qonnx_mlp", "qonnx_threshold", "qonnx_conv", "qonnx_bnn_conv", "qonnx_trunc",
+                                 "bnn_model_fc_1layer"}) {
         SCOPED_TRACE(m);
         const std::string ref = fixtures() + "/" + m + "_X.npy";
         if (!fs::exists(ref)) continue;   // the zoo model's reference needs ../shared/models

@@ -116,7 +116,7 @@ nlohmann::ordered_json networkManifest(const Graph& g, const Emulator& emu, cons
     j["test_rows"] = testRows;
     nlohmann::ordered_json xnor = nlohmann::ordered_json::array();
     for (const Layer& l : g.layers)
-        if (l.kind == LayerKind::Dense && emu.binaryDense(l.name)) xnor.push_back(l.name);
+        if (emu.binaryMac(l.name)) xnor.push_back(l.name);
     j["xnor_popcount_layers"] = xnor;
     return j;
 }

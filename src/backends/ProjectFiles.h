@@ -33,7 +33,7 @@ std::vector<int64_t> randomModelInputRows(const Graph& g, size_t rows, uint64_t 
 std::vector<FixedType> modelInputColumnTypes(const Graph& g);
 
 // backend, kind "nn", top, model, clock, part, sizes, port types, test rows, and the
-// Dense layers built as XNOR-popcount (binary x binary, passes/BinaryDense.h).
+// Dense and Conv layers built as XNOR-popcount (binary x binary, passes/BinaryMac.h).
 nlohmann::ordered_json networkManifest(const Graph& g, const Emulator& emu, const std::string& backend,
                                        const std::string& top, size_t testRows);
 

@@ -45,8 +45,8 @@ namespace {
 
 std::unique_ptr<Kernel> makeKernel(const Graph& g, const Layer& l, std::vector<KernelInput> ins) {
     switch (l.kind) {
-    case LayerKind::Dense: return makeMacKernel(l, std::move(ins), binaryDenseForm(g, l));
-    case LayerKind::Conv: return makeMacKernel(l, std::move(ins));
+    case LayerKind::Dense:
+    case LayerKind::Conv: return makeMacKernel(l, std::move(ins), binaryMacForm(g, l));
     case LayerKind::Pooling: return makePoolingKernel(l, std::move(ins));
     case LayerKind::BatchNorm: return makeBatchNormKernel(l, std::move(ins));
     case LayerKind::Activation: return makeActivationKernel(l, std::move(ins));
@@ -291,8 +291,8 @@ const std::vector<int64_t>& Emulator::weightRaw(const std::string& l) const { re
 const std::vector<int64_t>& Emulator::biasRaw(const std::string& l) const { return findKernel(*impl_, l).constants().bias; }
 const std::vector<int64_t>& Emulator::scaleRaw(const std::string& l) const { return findKernel(*impl_, l).constants().scale; }
 const std::vector<int64_t>& Emulator::paramRaw(const std::string& l) const { return findKernel(*impl_, l).constants().param; }
-const BinaryDense* Emulator::binaryDense(const std::string& l) const {
-    const auto& form = findKernel(*impl_, l).constants().binaryDense;
+const BinaryMac* Emulator::binaryMac(const std::string& l) const {
+    const auto& form = findKernel(*impl_, l).constants().binaryMac;
     return form ? &*form : nullptr;
 }
 const LookupTable* Emulator::activationTable(const std::string& l) const {

@@ -9,7 +9,7 @@
 
 #include "emulator/Tables.h"
 #include "ir/Graph.h"
-#include "passes/BinaryDense.h"
+#include "passes/BinaryMac.h"
 
 #include <cstdint>
 #include <memory>
@@ -82,9 +82,9 @@ public:
     // Activation constants of type `param`: {alpha} (leaky_relu) or {slope, offset} (hard_sigmoid).
     const std::vector<int64_t>& paramRaw(const std::string& layer) const;
     const LookupTable* activationTable(const std::string& layer) const;
-    // A Dense layer's XNOR-popcount form (passes/BinaryDense.h) when its input and weights
+    // A Dense or Conv layer's XNOR-popcount form (passes/BinaryMac.h) when its input and weights
     // are binary and the emulator computes it that way; nullptr otherwise.
-    const BinaryDense* binaryDense(const std::string& layer) const;
+    const BinaryMac* binaryMac(const std::string& layer) const;
     const SoftmaxTables* softmaxTables(const std::string& layer) const;
     const GarNetConstants& garnetConstants(const std::string& layer) const;
     // Recurrent layers (weightRaw/biasRaw: the input kernel W and bias b; paramRaw: hard_sigmoid's

@@ -10,7 +10,7 @@
 #include "emulator/Emulator.h"
 #include "emulator/Tables.h"
 #include "ir/Graph.h"
-#include "passes/BinaryDense.h"
+#include "passes/BinaryMac.h"
 
 #include <memory>
 #include <optional>
@@ -39,9 +39,9 @@ struct LayerConstants {
     std::vector<int64_t> recurrentWeight, recurrentBias;
     LookupTable actTable, stateActTable, recurrentTable;
     GarNetConstants garnet;   // GarNet layers
-    // Dense layers whose input and weights are binary: the XNOR-popcount form the kernel
-    // computes with (passes/BinaryDense.h), absent for the generic multiply-accumulate.
-    std::optional<BinaryDense> binaryDense;
+    // Dense and Conv layers whose input and weights are binary: the XNOR-popcount form the kernel
+    // computes with (passes/BinaryMac.h), absent for the generic multiply-accumulate.
+    std::optional<BinaryMac> binaryMac;
 };
 
 class Kernel {
@@ -64,9 +64,9 @@ protected:
 };
 
 // Factories, one per op family (emulator/kernels/*.cpp).
-// Dense, Conv; `binary`: the layer's XNOR-popcount form (binaryDenseForm), if it has one.
+// Dense, Conv; `binary`: the layer's XNOR-popcount form (binaryMacForm), if it has one.
 std::unique_ptr<Kernel> makeMacKernel(const Layer& l, std::vector<KernelInput> ins,
-                                      std::optional<BinaryDense> binary = std::nullopt);
+                                      std::optional<BinaryMac> binary = std::nullopt);
 std::unique_ptr<Kernel> makePoolingKernel(const Layer& l, std::vector<KernelInput> ins);
 std::unique_ptr<Kernel> makeBatchNormKernel(const Layer& l, std::vector<KernelInput> ins);
 std::unique_ptr<Kernel> makeActivationKernel(const Layer& l, std::vector<KernelInput> ins);

@@ -257,26 +257,42 @@ KernelCall oneCall(const std::string& kernel, const LayerCode& c, const LayerInp
     return k;
 }
 
-// A binary x binary Dense (passes/BinaryDense.h, as the emulator computes it): nnet_dense.h's
-// dense_xnor, the weight signs packed in ap_uint words, a popcount of the XNOR per output.
-void emitDenseXnor(const Layer& l, const LayerInputs& in, const BinaryDense& f, LayerCode& c, ParamsText& p) {
+// A binary x binary Dense or Conv (passes/BinaryMac.h, as the emulator computes it):
+// nnet_dense.h's dense_xnor or nnet_conv.h's conv_xnor, the weight signs packed in ap_uint
+// words, a popcount of the XNOR per output. The convolution's constants are the offset and
+// half the step (its count is 2 agree + padded, docs/semantics.md).
+void emitMacXnor(const Layer& l, const LayerInputs& in, const BinaryMac& f, LayerCode& c, ParamsText& p) {
+    const bool conv = l.kind == LayerKind::Conv;
     const int nIn = f.nIn, nOut = f.nOut, positions = l.outSize() / nOut;
     const int wordBits = std::min(nIn, 64), nWords = (nIn + wordBits - 1) / wordBits;
     const FixedType& accT = l.type("accum");
     // step_j = 2 a h_j <= accum's whole range (the sum +-n a h_j fits it): unsigned, one bit more.
     const FixedType stepT = FixedType::fixed(accT.width + 1, accT.integer + 1, false);
     const bool relu = l.activation() == ActKind::ReLU;
-    p.os << "// " << l.name << ": Dense " << shapeText(in.shapes[0]) << " -> " << shapeText(l.shape)
-         << (relu ? ", with ReLU" : "") << ", binary input (+-" << f.inputLevel << " LSB) x binary weights: XNOR-popcount, "
+    Geometry geo;
+    if (conv) {
+        const ConvAttrs& a = l.as<ConvAttrs>();
+        if (a.rank != 1 && a.rank != 2) throw Error(layerError(l, "only 1-D and 2-D convolutions are supported"));
+        geo = windowGeometry(a.rank, in.shapes[0], l.shape, a.kernel, a.strides, a.dilation, a.padBegin);
+    }
+    p.os << "// " << l.name << ": " << hlsClassName(l) << " " << shapeText(in.shapes[0]) << " -> " << shapeText(l.shape);
+    if (conv)
+        p.os << ", kernel " << geo.kH << "x" << geo.kW << ", stride " << geo.sH << "x" << geo.sW << ", dilation "
+             << geo.dH << "x" << geo.dW;
+    p.os << (relu ? ", with ReLU" : "") << ", binary input (+-" << f.inputLevel << " LSB) x binary weights: XNOR-popcount, "
          << nWords << " word(s) of " << wordBits << " bits per output, ReuseFactor " << l.schedule.reuseFactor << "\n";
     p.typedefLine("ap_uint<" + std::to_string(wordBits) + ">", "word_t");
     p.typedefLine("ap_uint<" + std::to_string(bitsFor(nIn)) + ">", "count_t");
     p.typedefLine(accT.str(), "accum_t");
     p.typedefLine(stepT.str(), "step_t");
     p.typedefLine(l.type("result").str(), "result_t");
-    p.beginConfig("dense_xnor_config");
+    p.beginConfig(conv ? "conv_xnor_config" : "dense_xnor_config");
     p.constant("unsigned", "n_in", nIn);
     p.constant("unsigned", "n_out", nOut);
+    if (conv) {
+        geo.emit(p);
+        p.constant("unsigned", "n_filt", nOut);
+    }
     p.constant("unsigned", "n_positions", positions);
     p.constant("unsigned", "word_bits", wordBits);
     p.constant("unsigned", "n_words", nWords);
@@ -287,7 +303,8 @@ void emitDenseXnor(const Layer& l, const LayerInputs& in, const BinaryDense& f, 
 
     std::string body = "// Weight signs (1: +h, 0: -h) of output j in words j * " + std::to_string(nWords) +
                        " .. ; bit i % " + std::to_string(wordBits) + " of word i / " + std::to_string(wordBits) +
-                       " is input i.\n";
+                       " is " + (conv ? "window input i (kernel positions row-major, then input channels)" : "input i") +
+                       ".\n";
     body += constArray(c.id + "_word_t", c.id + "_wbits", size_t(nOut) * size_t(nWords), 4, [&](size_t k) {
         const size_t j = k / size_t(nWords), word = k % size_t(nWords);
         uint64_t v = 0;
@@ -299,14 +316,18 @@ void emitDenseXnor(const Layer& l, const LayerInputs& in, const BinaryDense& f, 
         os << "0x" << std::hex << v << "ULL";
         return os.str();
     });
-    body += "// acc_j = offset_j + step_j * popcount_j (offset_j = accum(b_j) - n_in a h_j, step_j = 2 a h_j).\n";
+    if (conv)
+        body += "// acc_j = offset_j + half_j * (2 * agree_j + padded) (offset_j = accum(b_j) - n_in a h_j, half_j = a h_j).\n";
+    else
+        body += "// acc_j = offset_j + step_j * popcount_j (offset_j = accum(b_j) - n_in a h_j, step_j = 2 a h_j).\n";
     body += constArray(c.id + "_accum_t", c.id + "_offset", size_t(nOut), 8,
                        [&](size_t j) { return literal(accT, f.offset[j]); });
-    body += constArray(c.id + "_step_t", c.id + "_step", size_t(nOut), 8,
-                       [&](size_t j) { return literal(stepT, f.step[j]); });
+    const std::string stepName = c.id + (conv ? "_half" : "_step");
+    body += constArray(c.id + "_step_t", stepName, size_t(nOut), 8,
+                       [&](size_t j) { return literal(stepT, conv ? f.step[j] / 2 : f.step[j]); });
     c.constants.push_back({c.id + "_w.h", header(c.id, "w", body)});
-    KernelCall k = oneCall("dense_xnor", c, in, l.name);
-    k.constantArgs = {c.id + "_wbits", c.id + "_offset", c.id + "_step"};
+    KernelCall k = oneCall(conv ? "conv_xnor" : "dense_xnor", c, in, l.name);
+    k.constantArgs = {c.id + "_wbits", c.id + "_offset", stepName};
     c.calls.push_back(k);
     // One register stage for the XNORs, the popcount tree kAddsPerCycle levels per cycle,
     // then the offset + step * count.
@@ -322,8 +343,8 @@ void emitDenseXnor(const Layer& l, const LayerInputs& in, const BinaryDense& f, 
 // Dense (over the last axis) and Conv (1-D/2-D, plain or depthwise): the non-zero weights
 // as (value, window index, output) entries in ascending window order.
 void emitMac(const Layer& l, const LayerInputs& in, const Emulator& emu, LayerCode& c, ParamsText& p) {
-    if (const BinaryDense* f = l.kind == LayerKind::Dense ? emu.binaryDense(l.name) : nullptr) {
-        emitDenseXnor(l, in, *f, c, p);
+    if (const BinaryMac* f = emu.binaryMac(l.name)) {
+        emitMacXnor(l, in, *f, c, p);
         return;
     }
     const auto& w = emu.weightRaw(l.name);

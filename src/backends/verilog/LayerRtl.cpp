@@ -110,34 +110,60 @@ std::vector<Sig> macOutputs(RtlContext& c, const MacSpec& spec, const std::vecto
     return out;
 }
 
-// A binary x binary Dense (passes/BinaryDense.h, as the emulator computes it). Each input
-// holds +A or -A, so one bit says everything: b_i = ~sign(x_i), a wire. The XNOR of b_i
-// with a constant weight bit c_ij is b_i (c_ij = 1) or 1 - b_i (c_ij = 0), so
+// A binary x binary Dense or Conv (passes/BinaryMac.h, as the emulator computes it). Each
+// input holds +A or -A, so one bit says everything: b_i = ~sign(x_i), a wire. The XNOR of
+// b_i with a constant weight bit c_ij is b_i (c_ij = 1) or 1 - b_i (c_ij = 0), so
 //     popcount_j = n0_j + sum_i (c_ij ? +b_i : -b_i),   n0_j = #{i : c_ij = 0},
 // and acc_j = offset_j + step_j popcount_j is an add/subtract tree of 1-bit values with the
 // constants folded in (shift-add graph with CSE: a pair b_a +- b_b shared by several
 // outputs, with either sign, is added once). Its adders are one bit narrower at every
 // level than the same tree over the +-A values themselves; then the usual casts.
-std::vector<Sig> xnorRtl(RtlContext& c, const MacSpec& spec, const BinaryDense& f, const std::vector<Sig>& in) {
+//
+// mayBeZero (a streamed convolution whose padded window taps are zeroed at run time): an
+// input is +A, -A or 0, so it is re-encoded as t_i = x_i / A in {-1, 0, 1}, two bits
+// {sign, x != 0} (x itself when A = 1 and x has at most 2 bits), and acc_j =
+// cast<accum>(b_j) + S_j sum_i (c_ij ? +t_i : -t_i) with S_j = step_j / 2: a padded tap
+// adds nothing, exactly as in the generic accumulation.
+std::vector<Sig> xnorRtl(RtlContext& c, const MacSpec& spec, const BinaryMac& f, const std::vector<Sig>& in,
+                         bool mayBeZero) {
     const int nIn = f.nIn, nOut = f.nOut;
     std::vector<Sig> bits;
     for (int i = 0; i < nIn; ++i) {
+        const Node& x = c.nl.node(in[size_t(i)]);
         Node n;
         n.name = c.nl.freshName(c.prefix + "xbit");
         n.ops = {in[size_t(i)]};
-        n.lo = 0;
-        n.hi = 1;
-        n.delay = 0.0;   // a wire (the inversion merges into the first adder's LUT)
-        const int msb = c.nl.node(in[size_t(i)]).width - 1;
-        n.body = [msb](std::ostream& os, const std::vector<std::string>& o, const std::string& self) {
-            os << "  assign " << self << " = {1'b0, ~" << o[0] << "[" << msb << "]};\n";
-        };
+        const int msb = x.width - 1;
+        if (mayBeZero && f.inputLevel == 1 && x.lo >= -1 && x.hi <= 1) {
+            n.lo = -1;   // already x / A in {-1, 0, 1}: a wire
+            n.hi = 1;
+            n.delay = 0.0;
+            n.body = [](std::ostream& os, const std::vector<std::string>& o, const std::string& self) {
+                os << "  assign " << self << " = " << o[0] << ";\n";
+            };
+        } else if (mayBeZero) {
+            n.lo = -1;
+            n.hi = 1;
+            n.delay = c.delay.logic();   // the OR of x's bits: one LUT
+            n.body = [msb](std::ostream& os, const std::vector<std::string>& o, const std::string& self) {
+                os << "  assign " << self << " = {" << o[0] << "[" << msb << "], |" << o[0] << "};\n";
+            };
+        } else {
+            n.lo = 0;
+            n.hi = 1;
+            n.delay = 0.0;   // a wire (the inversion merges into the first adder's LUT)
+            n.body = [msb](std::ostream& os, const std::vector<std::string>& o, const std::string& self) {
+                os << "  assign " << self << " = {1'b0, ~" << o[0] << "[" << msb << "]};\n";
+            };
+        }
         bits.push_back(c.nl.add(std::move(n)));
     }
-    // step_j = m_j 2^k, k the fewest trailing zeros of any step: each bit weighs +-m_j in
-    // the sum, 2^k is the common shift.
+    // Each bit's weight in output j is +-step_j (1-bit encoding) or +-S_j (ternary):
+    // m_j 2^k, k the fewest trailing zeros of any of them, 2^k the common shift.
+    std::vector<int64_t> unit;
+    for (int64_t s : f.step) unit.push_back(mayBeZero ? s / 2 : s);
     int k = 62;
-    for (int64_t s : f.step) {
+    for (int64_t s : unit) {
         int tz = 0;
         while (tz < 62 && ((s >> tz) & 1) == 0) ++tz;
         k = std::min(k, tz);
@@ -145,14 +171,17 @@ std::vector<Sig> xnorRtl(RtlContext& c, const MacSpec& spec, const BinaryDense& 
     std::vector<int64_t> m(size_t(nIn) * size_t(nOut), 0);
     std::vector<Int128> constants;
     for (int j = 0; j < nOut; ++j) {
-        const int64_t mj = f.step[size_t(j)] >> k;
+        const int64_t mj = unit[size_t(j)] >> k;
         int64_t zeros = 0;
         for (int i = 0; i < nIn; ++i) {
             const bool one = f.weightBit[size_t(i) * size_t(nOut) + size_t(j)] != 0;
             m[size_t(i) * size_t(nOut) + size_t(j)] = one ? mj : -mj;
             zeros += !one;
         }
-        constants.push_back(Int128(f.offset[size_t(j)]) + Int128(f.step[size_t(j)]) * zeros);
+        if (mayBeZero)   // cast<accum>(b_j) = offset_j + N S_j
+            constants.push_back(Int128(f.offset[size_t(j)]) + Int128(unit[size_t(j)]) * nIn);
+        else
+            constants.push_back(Int128(f.offset[size_t(j)]) + Int128(f.step[size_t(j)]) * zeros);
     }
     const std::vector<Sig> acc = linearMap(c, bits, m, nIn, nOut, constants, k);
     return macOutputs(c, spec, acc);
@@ -178,7 +207,7 @@ namespace {
 std::vector<Sig> dense(RtlContext& c, const Layer& l, const Emulator& emu, const std::vector<Sig>& in,
                        const FixedType& inT) {
     const MacSpec s = macSpec(l, emu);
-    const BinaryDense* binary = emu.binaryDense(l.name);
+    const BinaryMac* binary = emu.binaryMac(l.name);
     auto one = [&](const std::vector<Sig>& x) { return binary ? xnorRtl(c, s, *binary, x) : macRtl(c, s, x, inT); };
     if (int(in.size()) == s.nIn) return one(in);
     // Dense over the last axis of an N-D tensor: one MAC per position.

@@ -23,8 +23,10 @@ MacSpec macSpec(const Layer& l, const Emulator& emu);
 std::vector<Sig> macRtl(RtlContext& c, const MacSpec& spec, const std::vector<Sig>& in, const FixedType& inT);
 // y_j = act(cast<result>(acc_j)) from the accumulators (raw of spec.accum).
 std::vector<Sig> macOutputs(RtlContext& c, const MacSpec& spec, const std::vector<Sig>& acc);
-// The same layer when it is binary x binary (passes/BinaryDense.h): XNOR-popcount.
-std::vector<Sig> xnorRtl(RtlContext& c, const MacSpec& spec, const BinaryDense& f, const std::vector<Sig>& in);
+// The same layer when it is binary x binary (passes/BinaryMac.h): XNOR-popcount.
+// mayBeZero: some inputs may be 0 at run time (a streamed convolution's padded taps).
+std::vector<Sig> xnorRtl(RtlContext& c, const MacSpec& spec, const BinaryMac& f, const std::vector<Sig>& in,
+                         bool mayBeZero = false);
 
 // Why this backend cannot build the layer, or empty when it can.
 std::string unsupportedReason(const Layer& l);

@@ -190,13 +190,16 @@ private:
         Val src = in;
         const bool padded = std::any_of(a.padBegin.begin(), a.padBegin.end(), [](int p) { return p > 0; }) ||
                             std::any_of(a.padEnd.begin(), a.padEnd.end(), [](int p) { return p > 0; });
-        if (padded || !src.geo.full()) src = mask(src, false);
+        const bool masked = padded || !src.geo.full();
+        if (masked) src = mask(src, false);
         Val o = window(l, src, in.geo, a.rank, a.kernel, a.strides, a.dilation, a.padBegin, win);
         MacSpec spec = macSpec(l, emu_);
         if (!a.depthwise) {
             std::vector<Sig> x;
             for (const auto& p : win) x.insert(x.end(), p.begin(), p.end());
-            o.sigs = macRtl(c_, spec, x, in.type);
+            // Binary x binary: XNOR-popcount; masked taps (padding) are 0 at run time.
+            const BinaryMac* binary = emu_.binaryMac(l.name);
+            o.sigs = binary ? xnorRtl(c_, spec, *binary, x, masked) : macRtl(c_, spec, x, in.type);
         } else {
             const int M = a.depthMultiplier, taps = int(win.size()), nOut = a.inChannels * M;
             for (int ch = 0; ch < a.inChannels; ++ch) {

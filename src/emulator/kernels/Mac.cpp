@@ -3,8 +3,8 @@
 // (docs/semantics.md). A convolution is the same multiply-accumulate over each output
 // position's window (im2col, hls4ml's order: kernel positions row-major, then channels),
 // so both share one MAC core and its fast paths; a depthwise convolution has one weight
-// column per channel and runs the step-by-step form. A Dense whose input and weights are
-// both binary (passes/BinaryDense.h) runs as XNOR-popcount on packed bits instead.
+// column per channel and runs the step-by-step form. A Dense or Conv whose input and
+// weights are both binary (passes/BinaryMac.h) runs as XNOR-popcount on packed bits instead.
 #include "emulator/Cast.h"
 #include "emulator/Kernel.h"
 
@@ -297,56 +297,97 @@ void denseFixed(const MacCore& c, const double* in, double* out, size_t rows, La
     st.resultOverflows += resOv;
 }
 
-// A binary x binary Dense (passes/BinaryDense.h) as XNOR-popcount: each row's input signs
-// packed 64 per word, each output's weight signs likewise; the number of disagreeing
-// bits d_j = popcount(x XOR w_j) gives popcount_j = N - d_j agreeing ones, and
-// acc_j = offset_j + step_j (N - d_j), which equals the generic accumulation exactly.
+// A binary x binary Dense or Conv (passes/BinaryMac.h) as XNOR-popcount: each MAC row's
+// input signs packed 64 per word, each output's weight signs likewise; the number of
+// disagreeing bits d_j = popcount(x XOR w_j) over the real (not padded) inputs gives
+// acc_j = bias_j + A H_j (R - 2 d_j) with R real inputs, i.e. acc_j = accAllAgree_j -
+// (step_j / 2) P - step_j d_j with P = N - R padded ones: exactly the generic accumulation.
 struct XnorCore {
-    int nIn = 0, nOut = 0, nWords = 0;
+    int nIn = 0, nOut = 0, nWords = 0, positions = 1;
     std::vector<uint64_t> weightWords;   // [nOut][nWords], bit i%64 of word i/64 = c_ij; padding 0
     std::vector<int64_t> accAllAgree;    // offset_j + step_j N
     std::vector<int64_t> step;
+    // Conv with padding: [position][nWords] the real inputs' bits, and the padded count.
+    std::vector<uint64_t> realWords;
+    std::vector<int> padded;
+    // cast<result>: vectorised over a block of accumulators held as doubles when they are
+    // exact there (|acc| < 2^52), else one int64 at a time.
+    bool viaDouble = true;
+    DoubleCaster accToOutVec;
+    Caster accToOut;
 };
 
-XnorCore compileXnor(const BinaryDense& f) {
+XnorCore compileXnor(const BinaryMac& f, int positions, const FixedType& accT, const FixedType& outT) {
     XnorCore x;
     x.nIn = f.nIn;
     x.nOut = f.nOut;
     x.nWords = (f.nIn + 63) / 64;
+    x.positions = positions;
     x.weightWords.assign(size_t(x.nOut) * size_t(x.nWords), 0);
     for (int i = 0; i < f.nIn; ++i)
         for (int j = 0; j < f.nOut; ++j)
             if (f.weightBit[size_t(i) * size_t(f.nOut) + size_t(j)])
                 x.weightWords[size_t(j) * size_t(x.nWords) + size_t(i / 64)] |= uint64_t(1) << (i % 64);
+    double maxAbsAcc = 0.0;   // every accumulator lies within offset_j .. offset_j + step_j N
     for (int j = 0; j < f.nOut; ++j) {
         x.step.push_back(f.step[size_t(j)]);
         x.accAllAgree.push_back(f.offset[size_t(j)] + f.step[size_t(j)] * f.nIn);
+        maxAbsAcc = std::max({maxAbsAcc, std::fabs(double(f.offset[size_t(j)])), std::fabs(double(x.accAllAgree.back()))});
+    }
+    x.viaDouble = maxAbsAcc < std::ldexp(1.0, 52);
+    x.accToOutVec = DoubleCaster(outT, accT.frac(), maxAbsAcc);
+    x.accToOut = Caster(outT, accT.frac());
+    if (f.hasPadding()) {
+        x.padded = f.padded;
+        x.realWords.assign(size_t(positions) * size_t(x.nWords), 0);
+        for (int p = 0; p < positions; ++p)
+            for (int i = 0; i < f.nIn; ++i)
+                if (!f.paddedInput[size_t(p) * size_t(f.nIn) + size_t(i)])
+                    x.realWords[size_t(p) * size_t(x.nWords) + size_t(i / 64)] |= uint64_t(1) << (i % 64);
     }
     return x;
 }
 
-void xnorFixed(const XnorCore& x, const Caster& accToOut, bool relu, const double* in, double* out, size_t rows,
-               LayerStats& st) {
+// `rows` MAC rows (samples x positions, position-major within a sample): the accumulators
+// into `acc`, then one vectorised cast of the block into `out` (or each cast directly).
+void xnorFixed(const XnorCore& x, bool relu, const double* in, double* out, size_t rows, LayerStats& st,
+               std::vector<double>& acc) {
+    acc.resize(x.viaDouble ? rows * size_t(x.nOut) : 0);
     uint64_t resOv = 0;
     std::vector<uint64_t> bits(size_t(x.nWords));
+    const bool masked = !x.padded.empty();
     for (size_t r = 0; r < rows; ++r) {
         const double* row = in + r * size_t(x.nIn);
-        std::fill(bits.begin(), bits.end(), 0);
-        for (int i = 0; i < x.nIn; ++i) bits[size_t(i / 64)] |= uint64_t(row[i] > 0) << (i % 64);
+        for (int k = 0; k < x.nWords; ++k) {   // one word in a register at a time
+            const double* v = row + size_t(k) * 64;
+            const int n = std::min(64, x.nIn - k * 64);
+            uint64_t word = 0;
+            for (int b = 0; b < n; ++b) word |= uint64_t(v[b] > 0) << b;
+            bits[size_t(k)] = word;
+        }
+        const size_t p = r % size_t(x.positions);
+        const uint64_t* real = masked ? x.realWords.data() + p * size_t(x.nWords) : nullptr;
+        const int64_t padded = masked ? x.padded[p] : 0;
+        double* a = x.viaDouble ? acc.data() + r * size_t(x.nOut) : out + r * size_t(x.nOut);
         for (int j = 0; j < x.nOut; ++j) {
             const uint64_t* w = x.weightWords.data() + size_t(j) * size_t(x.nWords);
             int64_t disagree = 0;
-            for (int k = 0; k < x.nWords; ++k) disagree += __builtin_popcountll(bits[size_t(k)] ^ w[k]);
-            const int64_t acc = x.accAllAgree[size_t(j)] - x.step[size_t(j)] * disagree;
-            out[r * size_t(x.nOut) + size_t(j)] = double(relu ? accToOut.relu(acc, resOv) : accToOut(acc, resOv));
+            if (masked)
+                for (int k = 0; k < x.nWords; ++k) disagree += __builtin_popcountll((bits[size_t(k)] ^ w[k]) & real[k]);
+            else
+                for (int k = 0; k < x.nWords; ++k) disagree += __builtin_popcountll(bits[size_t(k)] ^ w[k]);
+            const int64_t s = x.step[size_t(j)];
+            const int64_t sum = x.accAllAgree[size_t(j)] - (s / 2) * padded - s * disagree;
+            a[j] = x.viaDouble ? double(sum) : double(relu ? x.accToOut.relu(sum, resOv) : x.accToOut(sum, resOv));
         }
     }
+    if (x.viaDouble) resOv += x.accToOutVec.run(acc.data(), out, acc.size(), relu);
     st.resultOverflows += resOv;
 }
 
 class MacKernel : public Kernel {
 public:
-    MacKernel(const Layer& l, std::vector<KernelInput> ins, std::optional<BinaryDense> binary)
+    MacKernel(const Layer& l, std::vector<KernelInput> ins, std::optional<BinaryMac> binary)
         : Kernel(l, std::move(ins)) {
         const auto [nIn, nOut] = macDims(l);
         core_.inT = ins_[0].type;
@@ -357,21 +398,23 @@ public:
         compileMac(core_, l);
         consts_.weight = core_.wRaw;
         consts_.bias = core_.bRaw;
-        if (binary) {
-            xnor_ = compileXnor(*binary);
-            consts_.binaryDense = std::move(binary);
-        }
         if (l.kind == LayerKind::Conv) {
             window_ = convWindowIndex(l.as<ConvAttrs>(), ins_[0].shape, l.shape, false);
             positions_ = int(window_.size() / size_t(nIn));
         } else {
             positions_ = l.outSize() / nOut;   // Dense over the last axis of an N-D tensor
         }
+        if (binary) {
+            xnor_ = compileXnor(*binary, positions_, core_.accT, core_.outT);
+            consts_.binaryMac = std::move(binary);
+        }
     }
 
     void fixed(const std::vector<const double*>& in, double* out, size_t rows, LayerStats& st) const override {
         if (xnor_) {
-            xnorFixed(*xnor_, core_.accToOut, core_.relu, in[0], out, rows * size_t(positions_), st);
+            forBlocks(in[0], out, rows, [&](const double* x, double* y, size_t n) {
+                xnorFixed(*xnor_, core_.relu, x, y, n * size_t(positions_), st, scratch(1));
+            });
             return;
         }
         forBlocks(in[0], out, rows, [&](const double* x, double* y, size_t n) {
@@ -422,7 +465,7 @@ private:
     }
 
     MacCore core_;
-    std::optional<XnorCore> xnor_;   // binary x binary Dense
+    std::optional<XnorCore> xnor_;   // binary x binary Dense or Conv
     std::vector<int> window_;   // Conv only
     int positions_ = 1;         // MAC rows per sample
 };
@@ -511,7 +554,7 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Kernel> makeMacKernel(const Layer& l, std::vector<KernelInput> ins, std::optional<BinaryDense> binary) {
+std::unique_ptr<Kernel> makeMacKernel(const Layer& l, std::vector<KernelInput> ins, std::optional<BinaryMac> binary) {
     if (l.kind == LayerKind::Conv && l.as<ConvAttrs>().depthwise)
         return std::make_unique<DepthwiseKernel>(l, std::move(ins));
     return std::make_unique<MacKernel>(l, std::move(ins), std::move(binary));

@@ -1,11 +1,11 @@
-#include "passes/BinaryDense.h"
+#include "passes/BinaryMac.h"
 
 namespace tachyon {
 
 namespace {
 
-// A > 0 when every value the layer can produce is +A or -A (raw of its result type):
-// a Threshold-mode Quantize whose levels, cast to the result type as the emulator casts
+// +-A when every value the layer can produce is +A or -A (raw of its result type): a
+// Threshold-mode Quantize whose levels, cast to the result type as the emulator casts
 // them, are all +-A. 0 otherwise.
 int64_t bipolarLevel(const Layer& p) {
     if (p.kind != LayerKind::Quantize || !p.hasType("result")) return 0;
@@ -22,18 +22,39 @@ int64_t bipolarLevel(const Layer& p) {
     return level;
 }
 
+// The level A (raw of `l`'s result type) when the tensor `l` produces holds only +A and
+// -A: `l` is a binary Quantize, or a layer that only moves values (Reshape/Flatten,
+// Transpose/Permute) of such a tensor, cast to its own result type on the way (the cast
+// of +-A must again be +-A', both signs, exactly). 0 otherwise.
+int64_t binaryLevel(const Graph& g, const Layer& l) {
+    if (l.kind == LayerKind::Quantize) return bipolarLevel(l);
+    if ((l.kind != LayerKind::Reshape && l.kind != LayerKind::Transpose) || l.inputs.size() != 1 ||
+        !l.hasType("result"))
+        return 0;
+    const Layer* from = g.find(l.input());
+    if (!from || !from->hasType("result")) return 0;
+    const int64_t a = binaryLevel(g, *from);
+    if (a == 0) return 0;
+    const FixedType& t = l.type("result");
+    const int frac = from->type("result").frac();
+    const Int128 up = t.castRaw(Int128(a), frac), down = t.castRaw(-Int128(a), frac);
+    if (up <= 0 || down != -up || up >= (Int128(1) << 30)) return 0;
+    return int64_t(up);
+}
+
 }  // namespace
 
-std::optional<BinaryDense> binaryDenseForm(const Graph& g, const Layer& l) {
-    if (l.kind != LayerKind::Dense || l.inputs.size() != 1) return std::nullopt;
+std::optional<BinaryMac> binaryMacForm(const Graph& g, const Layer& l) {
+    if ((l.kind != LayerKind::Dense && l.kind != LayerKind::Conv) || l.inputs.size() != 1) return std::nullopt;
+    if (l.kind == LayerKind::Conv && l.as<ConvAttrs>().depthwise) return std::nullopt;
     for (const char* v : {"weight", "bias", "accum", "result"})
         if (!l.hasType(v)) return std::nullopt;
     const Layer* producer = g.find(l.input());
-    if (!producer) return std::nullopt;
-    BinaryDense f;
-    f.inputLevel = bipolarLevel(*producer);
+    if (!producer || !producer->hasType("result")) return std::nullopt;
+    BinaryMac f;
+    f.inputLevel = binaryLevel(g, *producer);
     if (f.inputLevel == 0) return std::nullopt;
-    const auto& d = l.as<DenseAttrs>();
+    const MacDims d = macDims(l);
     f.nIn = d.nIn;
     f.nOut = d.nOut;
     if (f.nIn <= 0 || f.nOut <= 0 || f.nIn >= (1 << 24)) return std::nullopt;
@@ -41,6 +62,7 @@ std::optional<BinaryDense> binaryDenseForm(const Graph& g, const Layer& l) {
     // Weights +-H_j per output, as the emulator quantises them.
     const FixedType& wT = l.type("weight");
     const std::vector<double>& w = l.param("weight");
+    if (w.size() != size_t(f.nIn) * size_t(f.nOut)) return std::nullopt;
     f.weightBit.resize(w.size());
     f.weightLevel.assign(size_t(f.nOut), 0);
     for (size_t k = 0; k < w.size(); ++k) {
@@ -54,7 +76,8 @@ std::optional<BinaryDense> binaryDenseForm(const Graph& g, const Layer& l) {
 
     // Each product +-A H_j must be exact in the accumulator, and no partial sum of the
     // ascending accumulation (bias first) may leave its range: then every cast of the
-    // generic accumulation is the identity and the sum is the exact one.
+    // generic accumulation is the identity and the sum is the exact one. A window with
+    // padded inputs sums fewer products, so the bound for N real ones covers it.
     const FixedType& accT = l.type("accum");
     const FixedType& bT = l.type("bias");
     const FixedType& inT = producer->type("result");
@@ -76,6 +99,22 @@ std::optional<BinaryDense> binaryDenseForm(const Graph& g, const Layer& l) {
         if (s >= (Int128(1) << 40) || bias - reach < accLo || bias + reach > accHi) return std::nullopt;
         f.step.push_back(int64_t(2 * s));
         f.offset.push_back(int64_t(bias - reach));
+    }
+
+    // Padded window inputs per output position (convWindowIndex: -1 over padding).
+    if (l.kind == LayerKind::Conv) {
+        const std::vector<int> window = convWindowIndex(l.as<ConvAttrs>(), producer->shape, l.shape, false);
+        bool any = false;
+        for (int k : window) any = any || k < 0;
+        if (any) {
+            f.paddedInput.resize(window.size());
+            for (size_t k = 0; k < window.size(); ++k) f.paddedInput[k] = window[k] < 0;
+            for (size_t p = 0; p < window.size(); p += size_t(f.nIn)) {
+                int n = 0;
+                for (int i = 0; i < f.nIn; ++i) n += f.paddedInput[p + size_t(i)];
+                f.padded.push_back(n);
+            }
+        }
     }
     return f;
 }
