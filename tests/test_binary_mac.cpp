@@ -101,50 +101,82 @@ Graph binaryGraph(const BinaryCase& bc, uint64_t seed) {
     return g;
 }
 
-// The Dense layer's outputs, step by step (docs/semantics.md "Dense"): acc = cast<accum>(b),
-// then acc = cast<accum>(acc + cast<accum>(x_i w_i)) in input order, y = cast<result>(acc),
-// then the fused ReLU. Raw integers.
-std::vector<int64_t> stepByStep(const Graph& g, const Emulator& emu, const std::vector<double>& x, size_t rows) {
-    const Layer& d = g.at("fc");
-    const Layer& p = g.at(d.input());
-    const auto trace = emu.traceFixed(x.data(), rows);
+// A Dense or Conv layer's outputs from its traced input, step by step (docs/semantics.md
+// "Dense", "Conv"): over each output position's window (padded inputs are 0 and add
+// nothing), acc = cast<accum>(b), then acc = cast<accum>(acc + cast<accum>(x_i w_i)) in
+// window order, y = cast<result>(acc), then the fused ReLU. Raw integers, rows x outputs.
+std::vector<int64_t> macStepByStep(const Graph& g, const std::vector<std::vector<double>>& trace, const std::string& name,
+                                   size_t rows) {
+    const Layer& l = g.at(name);
+    const Layer& p = g.at(l.input());
     const std::vector<double>& xin = trace[g.indexOf(p.name)];
-    const FixedType inT = p.type("result"), wT = d.type("weight"), bT = d.type("bias");
-    const FixedType accT = d.type("accum"), outT = d.type("result");
-    const auto& da = d.as<DenseAttrs>();
-    std::vector<int64_t> y;
-    rows *= size_t(d.outSize() / da.nOut);   // positions of an N-D Dense, each a row of nIn
-    for (size_t r = 0; r < rows; ++r) {
-        for (int j = 0; j < da.nOut; ++j) {
-            Int128 acc = accT.castRaw(bT.castDouble(d.param("bias")[size_t(j)]), bT.frac());
-            for (int i = 0; i < da.nIn; ++i) {
-                const Int128 xi = Int128(std::llround(std::ldexp(xin[r * size_t(da.nIn) + size_t(i)], inT.frac())));
-                const Int128 wij = wT.castDouble(d.param("weight")[size_t(i) * size_t(da.nOut) + size_t(j)]);
-                if (wij == 0) continue;
-                acc = accT.castRaw(acc + accT.castRaw(xi * wij, inT.frac() + wT.frac()), accT.frac());
-            }
-            Int128 z = outT.castRaw(acc, accT.frac());
-            if (da.activation == ActKind::ReLU && z < 0) z = 0;
-            y.push_back(int64_t(z));
-        }
+    const FixedType inT = p.type("result"), wT = l.type("weight"), bT = l.type("bias");
+    const FixedType accT = l.type("accum"), outT = l.type("result");
+    auto [nIn, nOut] = macDims(l);
+    const size_t inSize = size_t(p.outSize());
+    // Depthwise: one window entry per kernel position (channel 0's index); output o reads
+    // channel o / multiplier, weight [tap][o].
+    const bool depthwise = l.kind == LayerKind::Conv && l.as<ConvAttrs>().depthwise;
+    const int mult = depthwise ? l.as<ConvAttrs>().depthMultiplier : 1;
+    std::vector<int> window;
+    if (l.kind == LayerKind::Conv) {
+        window = convWindowIndex(l.as<ConvAttrs>(), p.shape, l.shape, depthwise);
+        if (depthwise) nIn = int(l.param("weight").size()) / nOut;
+    } else {
+        for (size_t k = 0; k < inSize; ++k) window.push_back(int(k));
     }
+    const size_t positions = window.size() / size_t(nIn);
+    std::vector<int64_t> y;
+    for (size_t r = 0; r < rows; ++r)
+        for (size_t pos = 0; pos < positions; ++pos)
+            for (int j = 0; j < nOut; ++j) {
+                Int128 acc = accT.castRaw(bT.castDouble(l.param("bias")[size_t(j)]), bT.frac());
+                for (int i = 0; i < nIn; ++i) {
+                    int at = window[pos * size_t(nIn) + size_t(i)];
+                    if (at < 0) continue;   // padding: x = 0
+                    if (depthwise) at += j / mult;
+                    const Int128 xi = Int128(std::llround(std::ldexp(xin[r * inSize + size_t(at)], inT.frac())));
+                    const Int128 wij = wT.castDouble(l.param("weight")[size_t(i) * size_t(nOut) + size_t(j)]);
+                    if (wij == 0) continue;
+                    acc = accT.castRaw(acc + accT.castRaw(xi * wij, inT.frac() + wT.frac()), accT.frac());
+                }
+                Int128 z = outT.castRaw(acc, accT.frac());
+                if (l.activation() == ActKind::ReLU && z < 0) z = 0;
+                y.push_back(int64_t(z));
+            }
     return y;
 }
 
-// Runs `rows` random rows (normal, with exact threshold values mixed in) through the
-// emulator and the step-by-step reference; returns how many outputs differ.
-size_t mismatches(const Graph& g, size_t rows, uint64_t seed) {
+// Every MAC layer of `g` on `rows` random rows (normal, with values at and near the
+// quantisers' thresholds mixed in): the emulator's traced output against the step-by-step
+// accumulation over the same traced input, and the batch run's output against the trace;
+// total mismatching values.
+size_t macMismatches(const Graph& g, size_t rows, uint64_t seed) {
     Emulator emu(g);
     std::mt19937_64 rng(seed);
     std::normal_distribution<double> normal(0.0, 1.0);
     const size_t nIn = size_t(g.inputSize());
     std::vector<double> x(rows * nIn);
     for (size_t k = 0; k < x.size(); ++k) x[k] = (rng() % 16 == 0) ? -0.4 + 0.1 * double(k % nIn % 7) : normal(rng);
-    std::vector<int64_t> got(rows * size_t(g.outputSize()));
-    emu.runFixed(x.data(), rows, got.data(), nullptr);
-    const std::vector<int64_t> want = stepByStep(g, emu, x, rows);
-    size_t bad = 0;
-    for (size_t k = 0; k < got.size(); ++k) bad += got[k] != want[k];
+    const auto trace = emu.traceFixed(x.data(), rows);
+    std::vector<int64_t> out(rows * size_t(g.outputSize()));
+    emu.runFixed(x.data(), rows, out.data(), nullptr);
+    const std::vector<double>& traced = trace[g.indexOf(g.output().name)];
+    const int outFrac = g.output().type("result").frac();
+    size_t bad = 0, checked = 0;
+    EXPECT_EQ(out.size(), traced.size());
+    for (size_t k = 0; k < std::min(out.size(), traced.size()); ++k) bad += std::llround(std::ldexp(traced[k], outFrac)) != out[k];
+    for (const Layer& l : g.layers) {
+        if (l.kind != LayerKind::Dense && l.kind != LayerKind::Conv) continue;
+        const std::vector<int64_t> want = macStepByStep(g, trace, l.name, rows);
+        const std::vector<double>& got = trace[g.indexOf(l.name)];
+        const int frac = l.type("result").frac();
+        EXPECT_EQ(got.size(), want.size()) << l.name;
+        for (size_t k = 0; k < std::min(got.size(), want.size()); ++k)
+            bad += std::llround(std::ldexp(got[k], frac)) != want[k];
+        ++checked;
+    }
+    EXPECT_GT(checked, 0u);
     return bad;
 }
 
@@ -243,7 +275,7 @@ TEST(BinaryMac, XnorKernelMatchesStepByStep) {
         const BinaryMac* f = emu.binaryMac("fc");
         ASSERT_NE(f, nullptr);
         EXPECT_EQ(f->nIn, c.nIn);
-        EXPECT_EQ(mismatches(g, 3000, 11), 0u);
+        EXPECT_EQ(macMismatches(g, 3000, 11), 0u);
     }
 }
 
@@ -312,7 +344,7 @@ TEST(BinaryMac, NotBinaryKeepsGenericMac) {
         EXPECT_FALSE(binaryMacForm(g, g.at("fc")).has_value());
         Emulator emu(g);
         EXPECT_EQ(emu.binaryMac("fc"), nullptr);
-        EXPECT_EQ(mismatches(g, 2000, 13), 0u);
+        EXPECT_EQ(macMismatches(g, 2000, 13), 0u);
     }
 }
 
@@ -514,77 +546,6 @@ Graph binaryCnn(const BinaryCnnCase& bc, uint64_t seed, const std::string& io = 
     }
     runPipeline(g, Config::parse(cfg, "<test config>"));
     return g;
-}
-
-// A Dense or Conv layer's outputs from its traced input, step by step (docs/semantics.md
-// "Dense", "Conv"): over each output position's window (padded inputs are 0 and add
-// nothing), acc = cast<accum>(b), then acc = cast<accum>(acc + cast<accum>(x_i w_i)) in
-// window order, y = cast<result>(acc), then the fused ReLU. Raw integers, rows x outputs.
-std::vector<int64_t> macStepByStep(const Graph& g, const std::vector<std::vector<double>>& trace, const std::string& name,
-                                   size_t rows) {
-    const Layer& l = g.at(name);
-    const Layer& p = g.at(l.input());
-    const std::vector<double>& xin = trace[g.indexOf(p.name)];
-    const FixedType inT = p.type("result"), wT = l.type("weight"), bT = l.type("bias");
-    const FixedType accT = l.type("accum"), outT = l.type("result");
-    auto [nIn, nOut] = macDims(l);
-    const size_t inSize = size_t(p.outSize());
-    // Depthwise: one window entry per kernel position (channel 0's index); output o reads
-    // channel o / multiplier, weight [tap][o].
-    const bool depthwise = l.kind == LayerKind::Conv && l.as<ConvAttrs>().depthwise;
-    const int mult = depthwise ? l.as<ConvAttrs>().depthMultiplier : 1;
-    std::vector<int> window;
-    if (l.kind == LayerKind::Conv) {
-        window = convWindowIndex(l.as<ConvAttrs>(), p.shape, l.shape, depthwise);
-        if (depthwise) nIn = int(l.param("weight").size()) / nOut;
-    } else {
-        for (size_t k = 0; k < inSize; ++k) window.push_back(int(k));
-    }
-    const size_t positions = window.size() / size_t(nIn);
-    std::vector<int64_t> y;
-    for (size_t r = 0; r < rows; ++r)
-        for (size_t pos = 0; pos < positions; ++pos)
-            for (int j = 0; j < nOut; ++j) {
-                Int128 acc = accT.castRaw(bT.castDouble(l.param("bias")[size_t(j)]), bT.frac());
-                for (int i = 0; i < nIn; ++i) {
-                    int at = window[pos * size_t(nIn) + size_t(i)];
-                    if (at < 0) continue;   // padding: x = 0
-                    if (depthwise) at += j / mult;
-                    const Int128 xi = Int128(std::llround(std::ldexp(xin[r * inSize + size_t(at)], inT.frac())));
-                    const Int128 wij = wT.castDouble(l.param("weight")[size_t(i) * size_t(nOut) + size_t(j)]);
-                    if (wij == 0) continue;
-                    acc = accT.castRaw(acc + accT.castRaw(xi * wij, inT.frac() + wT.frac()), accT.frac());
-                }
-                Int128 z = outT.castRaw(acc, accT.frac());
-                if (l.activation() == ActKind::ReLU && z < 0) z = 0;
-                y.push_back(int64_t(z));
-            }
-    return y;
-}
-
-// Every MAC layer of `g` on `rows` random rows: the emulator's traced output against the
-// step-by-step accumulation over the same traced input; total mismatching values.
-size_t macMismatches(const Graph& g, size_t rows, uint64_t seed) {
-    Emulator emu(g);
-    std::mt19937_64 rng(seed);
-    std::normal_distribution<double> normal(0.0, 1.0);
-    const size_t nIn = size_t(g.inputSize());
-    std::vector<double> x(rows * nIn);
-    for (size_t k = 0; k < x.size(); ++k) x[k] = (rng() % 16 == 0) ? -0.3 + 0.1 * double(k % 5) : normal(rng);
-    const auto trace = emu.traceFixed(x.data(), rows);
-    size_t bad = 0, checked = 0;
-    for (const Layer& l : g.layers) {
-        if (l.kind != LayerKind::Dense && l.kind != LayerKind::Conv) continue;
-        const std::vector<int64_t> want = macStepByStep(g, trace, l.name, rows);
-        const std::vector<double>& got = trace[g.indexOf(l.name)];
-        const int frac = l.type("result").frac();
-        EXPECT_EQ(got.size(), want.size()) << l.name;
-        for (size_t k = 0; k < std::min(got.size(), want.size()); ++k)
-            bad += std::llround(std::ldexp(got[k], frac)) != want[k];
-        ++checked;
-    }
-    EXPECT_GT(checked, 0u);
-    return bad;
 }
 
 std::vector<BinaryCnnCase> binaryCnnCases() {
