@@ -13,11 +13,11 @@
 #include "util/Error.h"
 
 #include "fixture_dir.h"
+#include "csim_cases.h"
 #include "test_files.h"
 
 #include <gtest/gtest.h>
 
-#include <future>
 #include <random>
 #include <sstream>
 
@@ -39,39 +39,12 @@ struct Case {
     size_t rows = 1200;
 };
 
-// Writes and simulates the cases two at a time; returns one message per failing case and
-// counts the rows compared.
+// Writes and simulates the cases; returns one message per failing case and counts the rows
+// compared.
 std::vector<std::string> simulate(std::vector<Case>& cases, size_t& rowsCompared) {
-    std::vector<std::string> logs(cases.size());
-    std::vector<size_t> rows(cases.size(), 0);
-    auto one = [&](size_t k) {
-        Case& c = cases[k];
-        try {
-            Emulator emu(c.g);
-            hls::HlsOptions opt;
-            opt.testRows = c.rows;
-            opt.seed = k + 11;
-            const fs::path prj = freshTestDir("test_hls_attention", c.name);
-            hls::writeProject(c.g, emu, prj.string(), opt);
-            std::ostringstream log;
-            const hls::CsimResult r = hls::csim(prj.string(), log);
-            rows[k] = r.rows;
-            if (r.rows != c.rows || r.mismatches != 0) logs[k] = c.name + ": " + log.str();
-        } catch (const std::exception& e) {
-            logs[k] = c.name + ": " + e.what();
-        }
-    };
-    for (size_t k = 0; k < cases.size(); k += 2) {
-        auto second = std::async(std::launch::async, [&, k] { if (k + 1 < cases.size()) one(k + 1); });
-        one(k);
-        second.get();
-    }
     rowsCompared = 0;
-    for (size_t r : rows) rowsCompared += r;
-    std::vector<std::string> failed;
-    for (const auto& l : logs)
-        if (!l.empty()) failed.push_back(l);
-    return failed;
+    return simulateCsimCases<Case>(
+        cases, [](const Case& c) { return freshTestDir("test_hls_attention", c.name); }, 11, &rowsCompared);
 }
 
 // a [batch, m, k] . b [batch, k, n] (or b [batch, n, k] transposed), two model inputs.

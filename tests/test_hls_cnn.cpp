@@ -12,6 +12,7 @@
 
 #include "fixture_dir.h"
 
+#include "csim_cases.h"
 #include "test_files.h"
 
 #include <gtest/gtest.h>
@@ -20,7 +21,6 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <future>
 #include <random>
 #include <sstream>
 
@@ -89,40 +89,10 @@ struct Case {
     size_t rows = 2000;
 };
 
-// Writes and simulates every case, two at a time (compiling dominates). Returns one log per
-// failing case.
+// Writes and simulates every case under the suite's folder. Returns one log per failing case.
 std::vector<std::string> writeAndSimulate(const std::string& suite, std::vector<Case>& cases, size_t* rowsCompared) {
     const fs::path dir = workDir(suite);
-    std::vector<std::string> logs(cases.size());
-    std::vector<size_t> rows(cases.size(), 0);
-    auto one = [&](size_t k) {
-        Case& c = cases[k];
-        try {
-            Emulator emu(c.g);
-            hls::HlsOptions opt;
-            opt.testRows = c.rows;
-            opt.seed = k + 7;
-            const fs::path prj = dir / c.name;
-            hls::writeProject(c.g, emu, prj.string(), opt);
-            std::ostringstream log;
-            hls::CsimResult r = hls::csim(prj.string(), log);
-            rows[k] = r.rows;
-            if (r.rows != c.rows || r.mismatches != 0) logs[k] = c.name + ": " + log.str();
-        } catch (const std::exception& e) {
-            logs[k] = c.name + ": " + e.what();
-        }
-    };
-    for (size_t k = 0; k < cases.size(); k += 2) {
-        auto second = std::async(std::launch::async, [&, k] { if (k + 1 < cases.size()) one(k + 1); });
-        one(k);
-        second.get();
-    }
-    if (rowsCompared)
-        for (size_t r : rows) *rowsCompared += r;
-    std::vector<std::string> failures;
-    for (auto& l : logs)
-        if (!l.empty()) failures.push_back(l);
-    return failures;
+    return simulateCsimCases<Case>(cases, [&](const Case& c) { return dir / c.name; }, 7, rowsCompared);
 }
 
 void expectAllMatch(const std::string& suite, std::vector<Case> cases) {

@@ -10,6 +10,7 @@
 #include "passes/Pass.h"
 #include "util/Error.h"
 
+#include "csim_cases.h"
 #include "test_files.h"
 
 #include <gtest/gtest.h>
@@ -17,7 +18,6 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <future>
 #include <iostream>
 #include <random>
 #include <sstream>
@@ -178,30 +178,13 @@ void schedule(Graph& g, const std::string& strategy, int rf, const std::string& 
 struct Case {
     std::string name;
     Graph g;
+    size_t rows = kRows;
 };
 
-// Writes and simulates every case, two at a time (compiling dominates). Returns the logs.
+// Writes and simulates every case under the suite's folder. Returns one log per failing case.
 std::vector<std::string> writeAndSimulate(const std::string& suite, std::vector<Case>& cases) {
     const fs::path dir = workDir(suite);
-    std::vector<std::string> logs(cases.size());
-    auto one = [&](size_t k) {
-        Case& c = cases[k];
-        Emulator emu(c.g);
-        hls::HlsOptions opt;
-        opt.testRows = kRows;
-        opt.seed = k + 1;
-        const fs::path prj = dir / c.name;
-        hls::writeProject(c.g, emu, prj.string(), opt);
-        std::ostringstream log;
-        hls::CsimResult r = hls::csim(prj.string(), log);
-        if (r.rows != kRows || r.mismatches != 0) logs[k] = c.name + ": " + log.str();
-    };
-    for (size_t k = 0; k < cases.size(); k += 2) {
-        auto second = std::async(std::launch::async, [&, k] { if (k + 1 < cases.size()) one(k + 1); });
-        one(k);
-        second.get();
-    }
-    return logs;
+    return simulateCsimCases<Case>(cases, [&](const Case& c) { return dir / c.name; }, 1);
 }
 
 void expectAllMatch(const std::string& suite, std::vector<Case> cases) {
