@@ -3,3 +3,6 @@ fixed-point arithmetic, so that the trained model is the firmware bit for bit (d
 """
 from .quantizers import (BinaryQuantizer, FixedQuantizer, PowerOfTwoQuantizer, Quantizer, QuantizerError,
                          TernaryQuantizer, fixed_cast)
+from .layers import QAct, QAdd, QBatchNorm, QConcat, QConv1d, QConv2d, QLinear, QReLU
+from .export import export
+from .fixed_types import ExportError
