@@ -126,3 +126,194 @@ def test_binary_ternary_and_power_of_two_values():
 def test_unrepresentable_quantisers_are_refused_at_construction(make, reason):
     with pytest.raises(QuantizerError, match=reason):
         make()
+
+
+# ---------------------------------------------------------------- layers, export, tachyon.load
+import tachyon  # noqa: E402
+from tachyon.qat import (ExportError, PolynomialDecay, Pruner, QAct, QAdd, QBatchNorm, QConcat, QConv1d,  # noqa: E402
+                         QConv2d, QLinear, QReLU, export)
+
+
+def act8():
+    return FixedQuantizer(8, 3, rounding="RND", overflow="SAT")
+
+
+class ResidualCnn(torch.nn.Module):
+    """Conv2D same -> ReLU -> depthwise Conv2D -> BatchNorm, added back to the ReLU output
+    (wrapping sum), ReLU, max pool, Flatten, Dense."""
+
+    def __init__(self):
+        super().__init__()
+        self.q = QAct(act8())
+        self.c1 = QConv2d(2, 4, 3, padding=1)
+        self.r1 = QReLU()
+        self.dw = QConv2d(4, 4, 3, padding=1, groups=4)
+        self.bn = QBatchNorm(4, output=FixedQuantizer(10, 4, rounding="RND_CONV", overflow="SAT"))
+        self.add = QAdd(output=FixedQuantizer(9, 4, rounding="RND_INF", overflow="WRAP"))
+        self.r2 = QReLU()
+        self.pool = torch.nn.MaxPool2d(2)
+        self.flat = torch.nn.Flatten()
+        self.fc = QLinear(4 * 3 * 3, 5)
+
+    def forward(self, x):
+        h = self.r1(self.c1(self.q(x)))
+        return self.fc(self.flat(self.pool(self.r2(self.add(h, self.bn(self.dw(h)))))))
+
+
+class ConcatCnn(torch.nn.Module):
+    """Two Conv1D branches (one with a narrow saturating accumulator) concatenated, then a
+    Dense with a narrow wrapping accumulator."""
+
+    def __init__(self):
+        super().__init__()
+        self.q = QAct(act8())
+        self.a = QConv1d(3, 4, 3, padding="same")
+        self.b = QConv1d(3, 2, 5, padding=2, accum=FixedQuantizer(9, 3, rounding="RND", overflow="SAT"))
+        self.cat = QConcat(1)
+        self.r = QReLU(FixedQuantizer(6, 2, signed=False, rounding="RND_ZERO", overflow="SAT_SYM"))
+        self.fc = QLinear(6 * 7, 3, accum=FixedQuantizer(8, 1, rounding="RND", overflow="WRAP"))
+
+    def forward(self, x):
+        h = self.q(x)
+        return self.fc(torch.flatten(self.r(self.cat(self.a(h), self.b(h))), 1))
+
+
+def dense_model():
+    return torch.nn.Sequential(QAct(act8()), QLinear(16, 12), QReLU(), QLinear(12, 8, output=act8()),
+                               QReLU(FixedQuantizer(5, 1, False, "TRN", "SAT")), QLinear(8, 4))
+
+
+def binary_model():
+    return torch.nn.Sequential(QAct(act8()), QLinear(10, 16, weight=BinaryQuantizer(), use_bias=False),
+                               QBatchNorm(16), QAct(BinaryQuantizer()), QLinear(16, 8, weight=BinaryQuantizer()),
+                               QAct(BinaryQuantizer()), QLinear(8, 3, weight=BinaryQuantizer(0.5)))
+
+
+def ternary_model():
+    return torch.nn.Sequential(QAct(act8()), QLinear(10, 12, weight=TernaryQuantizer(0.2)), QReLU(),
+                               QLinear(12, 3, weight=TernaryQuantizer(0.1, 0.25)))
+
+
+def pruned_model(structured):
+    m = torch.nn.Sequential(QAct(act8()), QConv1d(2, 6, 3), QReLU(), torch.nn.Flatten(), QLinear(6 * 6, 4))
+    Pruner(m, PolynomialDecay(0.0, 0.6, 0, 10, frequency=1), structured=structured).update_masks(0.6)
+    return m
+
+
+def settle_batchnorm(model, shape):
+    """A few training batches so the BatchNorm statistics are not the identity."""
+    model.train()
+    with torch.no_grad():
+        for _ in range(3):
+            model(torch.randn(32, *shape) * 2 + 0.5)
+    return model
+
+
+def assert_bit_exact(model, shape, tmp_path, rows=2000, scale=2.0):
+    model = model.double().eval()
+    path = tmp_path / "m.onnx"
+    yml = export(model, torch.zeros(1, *shape, dtype=torch.float64), path)
+    assert yml == tmp_path / "m.yml" and yml.exists()
+    x = np.random.default_rng(1).normal(0, scale, (rows, *shape))
+    tm = tachyon.load(path, config=yml)
+    got = tm.predict(x)
+    with torch.no_grad():
+        want = model(torch.from_numpy(x)).numpy()
+    assert got.shape == want.shape
+    mismatches = int((got != want).sum())
+    assert mismatches == 0, f"{mismatches} of {want.size} outputs differ, max {np.abs(got - want).max()}"
+    assert np.unique(want).size > 3       # the outputs vary: the comparison means something
+    return tm, x
+
+
+@pytest.mark.parametrize("name, make, shape", [
+    ("dense", dense_model, (16,)),
+    ("residual_cnn_depthwise_bn", lambda: settle_batchnorm(ResidualCnn(), (2, 6, 6)), (2, 6, 6)),
+    ("concat_conv1d_narrow_accum", ConcatCnn, (3, 7)),
+    ("binary", lambda: settle_batchnorm(binary_model(), (10,)), (10,)),
+    ("ternary", ternary_model, (10,)),
+    ("pruned_magnitude", lambda: pruned_model(False), (2, 8)),
+    ("pruned_structured", lambda: pruned_model(True), (2, 8)),
+])
+def test_exported_model_equals_pytorch_float64_bit_for_bit(name, make, shape, tmp_path):
+    torch.manual_seed(7)
+    assert_bit_exact(make(), shape, tmp_path)
+
+
+def test_declared_accumulators_overflow_and_still_match(tmp_path):
+    torch.manual_seed(7)
+    tm, x = assert_bit_exact(ConcatCnn(), (3, 7), tmp_path, scale=4.0)
+    report = tm.overflow_report(x)
+    assert report["b"]["accum_overflows"] > 0      # the saturating accumulator did saturate
+    assert report["fc"]["accum_overflows"] > 0     # and the wrapping one wrapped
+
+
+def test_pruned_weights_are_exact_zeros_in_the_export(tmp_path):
+    torch.manual_seed(7)
+    m = pruned_model(False).double()
+    w = m[1].quantized_weight()
+    assert float((w == 0).double().mean()) == pytest.approx(0.6, abs=0.03)
+    export(m, torch.zeros(1, 2, 8, dtype=torch.float64), tmp_path / "p.onnx")
+    import onnx
+    from onnx import numpy_helper
+    inits = {t.name: numpy_helper.to_array(t) for t in onnx.load(str(tmp_path / "p.onnx")).graph.initializer}
+    assert np.array_equal(inits["layer_1_weight"] == 0, (w == 0).numpy())
+    s = pruned_model(True)[1].quantized_weight()
+    dead = (s.reshape(6, -1) == 0).all(1)
+    assert int(dead.sum()) == 4                     # round(0.6 * 6) whole filters
+
+
+def test_polynomial_decay_schedule_is_tfmots():
+    s = PolynomialDecay(0.1, 0.9, begin_step=100, end_step=1100, power=3, frequency=50)
+    assert s.sparsity(0) == pytest.approx(0.1) and s.sparsity(1100) == pytest.approx(0.9)
+    assert s.sparsity(600) == pytest.approx(0.9 + (0.1 - 0.9) * 0.5 ** 3)
+    assert [s.should_update(k) for k in (99, 100, 120, 150, 1100, 1150)] == [False, True, False, True, True, False]
+
+
+def test_unsupported_modules_and_functions_are_named(tmp_path):
+    m = torch.nn.Sequential(QAct(act8()), torch.nn.Linear(4, 2))
+    with pytest.raises(ExportError, match="module '1': module type Linear"):
+        export(m, torch.zeros(1, 4), tmp_path / "u.onnx")
+    with pytest.raises(ExportError, match="input must go through one QAct"):
+        export(torch.nn.Sequential(QLinear(4, 2)), torch.zeros(1, 4), tmp_path / "u.onnx")
+
+    class Tanh(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.q = QAct(act8())
+
+        def forward(self, x):
+            return torch.tanh(self.q(x))
+
+    with pytest.raises(ExportError, match="function tanh"):
+        export(Tanh(), torch.zeros(1, 4), tmp_path / "u.onnx")
+    assert not (tmp_path / "u.onnx").exists() and not (tmp_path / "u.yml").exists()
+
+
+def test_activation_quantisers_tachyon_cannot_read_are_refused_at_construction():
+    with pytest.raises(QuantizerError, match="one type for the tensor"):
+        QAct(FixedQuantizer(torch.tensor([4.0, 6.0]), 2))
+    with pytest.raises(QuantizerError, match="weights only"):
+        QAct(TernaryQuantizer())
+    with pytest.raises(QuantizerError, match="at most 32"):
+        QReLU(FixedQuantizer(40, 8, signed=False))
+    with pytest.raises(QuantizerError, match="accumulator"):
+        QLinear(4, 2, accum=BinaryQuantizer())
+
+
+def test_layer_gradients_are_finite_and_training_reduces_the_loss():
+    torch.manual_seed(0)
+    x = torch.randn(256, 16)
+    y = (x[:, :4].sum(1) > 0).long() + (x[:, 4:8].sum(1) > 0).long()
+    m = dense_model()
+    opt = torch.optim.Adam(m.parameters(), lr=0.01)
+    losses = []
+    for _ in range(60):
+        loss = torch.nn.functional.cross_entropy(m(x)[:, :3], y)
+        opt.zero_grad()
+        loss.backward()
+        for p in m.parameters():
+            assert p.grad is not None and torch.isfinite(p.grad).all()
+        opt.step()
+        losses.append(float(loss))
+    assert losses[-1] < 0.8 * losses[0]

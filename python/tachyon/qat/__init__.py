@@ -6,3 +6,4 @@ from .quantizers import (BinaryQuantizer, FixedQuantizer, PowerOfTwoQuantizer, Q
 from .layers import QAct, QAdd, QBatchNorm, QConcat, QConv1d, QConv2d, QLinear, QReLU
 from .export import export
 from .fixed_types import ExportError
+from .pruning import ConstantSparsity, PolynomialDecay, Pruner
