@@ -131,7 +131,7 @@ def test_unrepresentable_quantisers_are_refused_at_construction(make, reason):
 # ---------------------------------------------------------------- layers, export, tachyon.load
 import tachyon  # noqa: E402
 from tachyon.qat import (ExportError, PolynomialDecay, Pruner, QAct, QAdd, QBatchNorm, QConcat, QConv1d,  # noqa: E402
-                         QConv2d, QLinear, QReLU, export)
+                         QConv2d, QLinear, QReLU, QSigmoid, QSoftmax, QTanh, export)
 
 
 def act8():
@@ -200,6 +200,18 @@ def pruned_model(structured):
     return m
 
 
+def table_model():
+    """Sigmoid, tanh and softmax with default and with odd types (a wrapping input, a
+    64-entry table, a 16-bit softmax result)."""
+    return torch.nn.Sequential(
+        QAct(act8()), QLinear(6, 8), QSigmoid(), QLinear(8, 8),
+        QSigmoid(input=FixedQuantizer(10, 5, rounding="TRN", overflow="WRAP"),
+                 output=FixedQuantizer(7, 0, signed=False, rounding="RND_CONV", overflow="SAT"), table_size=64),
+        QLinear(8, 5), QTanh(), QLinear(5, 5), QTanh(input=FixedQuantizer(6, 2)), QLinear(5, 4), QSoftmax(),
+        QLinear(4, 4), QSoftmax(input=FixedQuantizer(10, 4, rounding="RND", overflow="SAT"),
+                                output=FixedQuantizer(16, 1, signed=False, rounding="RND", overflow="SAT")))
+
+
 def settle_batchnorm(model, shape):
     """A few training batches so the BatchNorm statistics are not the identity."""
     model.train()
@@ -232,6 +244,7 @@ def assert_bit_exact(model, shape, tmp_path, rows=2000, scale=2.0):
     ("concat_conv1d_narrow_accum", ConcatCnn, (3, 7)),
     ("binary", lambda: settle_batchnorm(binary_model(), (10,)), (10,)),
     ("ternary", ternary_model, (10,)),
+    ("sigmoid_tanh_softmax_tables", table_model, (6,)),
     ("pruned_magnitude", lambda: pruned_model(False), (2, 8)),
     ("pruned_structured", lambda: pruned_model(True), (2, 8)),
 ])

@@ -7,3 +7,4 @@ from .layers import QAct, QAdd, QBatchNorm, QConcat, QConv1d, QConv2d, QLinear, 
 from .export import export
 from .fixed_types import ExportError
 from .pruning import ConstantSparsity, PolynomialDecay, Pruner
+from .activations import QSigmoid, QSoftmax, QTanh

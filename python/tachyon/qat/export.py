@@ -21,11 +21,12 @@ from onnx import TensorProto, helper, numpy_helper
 from torch import nn
 
 from .fixed_types import ExportError, Span, exact_frac, mac_span
+from .activations import QSigmoid, QSoftmax, QTanh
 from .layers import QAct, QAdd, QBatchNorm, QConcat, QConv1d, QConv2d, QLinear, QReLU
 from .quantizers import BinaryQuantizer, FixedQuantizer
 
 QONNX_DOMAIN = "qonnx.custom_op.general"
-_LEAVES = (QAct, QAdd, QBatchNorm, QConcat, QConv1d, QConv2d, QLinear, QReLU)
+_LEAVES = (QAct, QAdd, QBatchNorm, QConcat, QConv1d, QConv2d, QLinear, QReLU, QSigmoid, QSoftmax, QTanh)
 
 
 class _Tracer(torch.fx.Tracer):
@@ -88,8 +89,11 @@ class _Writer:
         self.nodes.append(helper.make_node(op, ins, [name], name=name, **attrs))
         return name
 
-    def pin(self, layer, **types):
-        self.layers.setdefault(layer, {}).update(types)
+    def pin(self, layer, table_size=None, **types):
+        entry = self.layers.setdefault(layer, {"Precision": {}})
+        entry["Precision"].update(types)
+        if table_size:
+            entry["TableSize"] = table_size
 
 
 def _np(t):
@@ -187,6 +191,22 @@ def _emit_module(w, m, name, args, where, kwargs):
         return _emit_add(w, name, list(args), where, m.output_quantizer)
     if isinstance(m, QConcat):
         return _emit_concat(w, name, list(args), m.dim, where, m.output_quantizer)
+    if isinstance(m, (QSigmoid, QTanh)):
+        xq = w.quant_node(name + "_in", x, m.input_quantizer, where)
+        out = w.node("Sigmoid" if isinstance(m, QSigmoid) else "Tanh", [xq], name)
+        w.pin(name, table_size=m.table_size, result=m.output_quantizer.fixed_type(),
+              table=m.table_quantizer.fixed_type())
+        oq = m.output_quantizer
+        w.span[out] = Span.of_type(int(oq.width()), int(oq.integer), oq.signed)
+        return out
+    if isinstance(m, QSoftmax):
+        xq = w.quant_node(name + "_in", x, m.input_quantizer, where)
+        out = w.node("Softmax", [xq], name, axis=-1)
+        w.pin(name, result=m.output_quantizer.fixed_type(), exp_table=m.exp_quantizer.fixed_type(),
+              inv_table=m.inv_quantizer.fixed_type())
+        oq = m.output_quantizer
+        w.span[out] = Span.of_type(int(oq.width()), int(oq.integer), oq.signed)
+        return out
     if isinstance(m, nn.ReLU):
         return _emit_passthrough(w, "Relu", name, x, where)
     if isinstance(m, (nn.Identity, nn.Dropout)):
@@ -223,11 +243,14 @@ def _emit_function(w, fn, name, args, kwargs, where):
 def _yaml(config):
     lines = ["# tachyon.qat.export: the precision configuration of the trained model (docs/qat.md)",
              "Model:", "  Precision: ap_fixed<16,6>", "  FoldBatchNorm: never", "LayerName:"]
-    for layer, types in config.items():
+    for layer, entry in config.items():
         lines.append(f"  {layer}:")
         lines.append("    Precision:")
-        for k, v in types.items():
+        for k, v in entry["Precision"].items():
             lines.append(f"      {k}: {v}")
+        for k, v in entry.items():
+            if k != "Precision":
+                lines.append(f"    {k}: {v}")
     return "\n".join(lines) + "\n"
 
 
