@@ -330,3 +330,68 @@ def test_layer_gradients_are_finite_and_training_reduces_the_loss():
         opt.step()
         losses.append(float(loss))
     assert losses[-1] < 0.8 * losses[0]
+
+
+# ---------------------------------------------------------------- resource surrogate
+import json  # noqa: E402
+
+from tachyon.qat import ConstantSparsity, EbopsMeter  # noqa: E402
+
+
+def test_ebops_tracks_the_verilog_adder_bits(tmp_path):
+    """The surrogate against Tachyon's own shift-add cost (adder bits of every CMVM in the
+    written Verilog project) over MLPs of 3..10-bit weights, pruned or not, 4..10-bit inputs."""
+    points = []
+    for k, (wb, sparsity, ab) in enumerate([(3, 0, 8), (4, 0.3, 8), (5, 0, 6), (6, 0.5, 8), (8, 0, 8),
+                                            (8, 0.7, 10), (10, 0.2, 8), (4, 0, 10), (6, 0, 4)]):
+        torch.manual_seed(k)
+        wq = lambda: FixedQuantizer(wb, 1, rounding="RND", overflow="SAT")   # noqa: E731
+        m = torch.nn.Sequential(QAct(FixedQuantizer(ab, 3, rounding="RND", overflow="SAT")), QLinear(16, 16, weight=wq()),
+                                QReLU(FixedQuantizer(ab, 3, False, "RND", "SAT")), QLinear(16, 8, weight=wq()))
+        if sparsity:
+            Pruner(m, ConstantSparsity(sparsity)).update_masks(sparsity)
+        meter = EbopsMeter(m)
+        m(torch.randn(512, 16) * 3)
+        ebops = float(meter.ebops())
+        export(m, torch.zeros(1, 16), tmp_path / f"c{k}.onnx")
+        tachyon.load(tmp_path / f"c{k}.onnx", config=tmp_path / f"c{k}.yml").write_verilog(tmp_path / f"v{k}")
+        project = json.loads((tmp_path / f"v{k}" / "tachyon_project.json").read_text())
+        points.append((ebops, sum(a["cse_bits"] for a in project["cmvm_adders"])))
+    e, bits = np.array(points).T
+    assert np.corrcoef(e, bits)[0, 1] > 0.95
+    assert bits.max() > 3 * bits.min()      # the models differ in cost
+
+
+def test_trainable_bit_widths_trade_ebops_for_loss():
+    torch.manual_seed(0)
+    x = torch.randn(256, 16)
+    y = (x[:, :4].sum(1) > 0).long()
+
+    def model():
+        torch.manual_seed(1)
+        return torch.nn.Sequential(
+            QAct(act8()), QLinear(16, 16, weight=FixedQuantizer(8, 2, rounding="RND", overflow="SAT", trainable=True,
+                                                                shape=(16, 16))),
+            QReLU(), QLinear(16, 2, weight=FixedQuantizer(8, 2, rounding="RND", overflow="SAT", trainable=True,
+                                                          shape=(2, 16))))
+
+    def train(beta):
+        m = model()
+        meter = EbopsMeter(m)
+        fracs = [p for n, p in m.named_parameters() if n.endswith("frac")]
+        others = [p for n, p in m.named_parameters() if not n.endswith("frac")]
+        opt = torch.optim.Adam([{"params": others, "lr": 0.02}, {"params": fracs, "lr": 0.1}])
+        for _ in range(60):
+            loss = torch.nn.functional.cross_entropy(m(x), y) + beta * meter.ebops()
+            opt.zero_grad()
+            loss.backward()
+            for p in m.parameters():
+                assert torch.isfinite(p.grad).all()
+            opt.step()
+        m(x)
+        return float(meter.ebops()), float((m(x).argmax(1) == y).double().mean())
+
+    e0, acc0 = train(0.0)
+    e1, acc1 = train(1e-3)
+    assert e1 < 0.5 * e0           # the resource term shrank the bit widths
+    assert acc0 > 0.9 and acc1 > 0.85   # and the model still learns the task

@@ -8,3 +8,4 @@ from .export import export
 from .fixed_types import ExportError
 from .pruning import ConstantSparsity, PolynomialDecay, Pruner
 from .activations import QSigmoid, QSoftmax, QTanh
+from .ebops import EbopsMeter
