@@ -395,3 +395,32 @@ def test_trainable_bit_widths_trade_ebops_for_loss():
     e1, acc1 = train(1e-3)
     assert e1 < 0.5 * e0           # the resource term shrank the bit widths
     assert acc0 > 0.9 and acc1 > 0.85   # and the model still learns the task
+
+
+def test_explicit_quant_modes_tachyon_cannot_read_are_refused_by_node(tmp_path):
+    """The ONNX reader's explicit Quant form needs power-of-two scales and known modes."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    def model(scale, rounding, overflow):
+        consts = [numpy_helper.from_array(np.array(v, dtype=np.float64), n)
+                  for n, v in (("s", scale), ("z", 0.0), ("b", 8.0))]
+        q = helper.make_node("Quant", ["x", "s", "z", "b"], ["y"], name="act_q", domain="qonnx.custom_op.general",
+                             signed=1, narrow=0, rounding_mode=rounding, overflow_mode=overflow)
+        g = helper.make_graph([q], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])], initializer=consts)
+        path = tmp_path / "q.onnx"
+        onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13),
+                                                      helper.make_opsetid("qonnx.custom_op.general", 1)]), path)
+        return path
+
+    with pytest.raises(tachyon.TachyonError, match="act_q.*power-of-two"):
+        tachyon.load(model(0.3, "AP_RND", "AP_WRAP"))
+    with pytest.raises(tachyon.TachyonError, match="act_q.*rounding"):
+        tachyon.load(model(0.25, "AP_HALF", "AP_SAT"))
+    with pytest.raises(tachyon.TachyonError, match="act_q.*overflow"):
+        tachyon.load(model(0.25, "AP_RND", "WRAP_SM"))
+    x = (np.arange(-240, 240) / 16.0).reshape(-1, 4)   # exact in the default input type; ties; wraps
+    got = tachyon.load(model(0.125, "AP_RND_INF", "AP_WRAP")).predict(x)
+    want = _tachyon.fixed_cast(x, "ap_fixed<8,5,AP_RND_INF,AP_WRAP>")
+    assert np.array_equal(got, want) and not np.array_equal(want, np.clip(x, -16, 16))
