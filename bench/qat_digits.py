@@ -45,24 +45,33 @@ def fq(bits, integer, signed=True):
     return FixedQuantizer(bits, integer, signed, rounding="RND", overflow="SAT")
 
 
+def ranges(bits):
+    """Integer bits (weights, activations): narrower ranges at very low widths, so that a
+    2-bit weight is {-1, -0.5, 0, 0.5} rather than {-2, -1, 0, 1}."""
+    return (1, 2) if bits <= 4 else (2, 3)
+
+
 def mlp(bits, trainable=False):
+    wi, ai = ranges(bits)
+
     def w(shape):
-        return FixedQuantizer(bits, 2, rounding="RND", overflow="SAT", trainable=trainable, shape=shape)
+        return FixedQuantizer(bits, wi, rounding="RND", overflow="SAT", trainable=trainable, shape=shape)
     return nn.Sequential(QAct(fq(max(bits, 2), 1, False)), QLinear(64, 32, weight=w((32, 64)), bias=fq(bits + 4, 4)),
-                         QReLU(fq(bits, 3, False)), QLinear(32, 16, weight=w((16, 32)), bias=fq(bits + 4, 4)),
-                         QReLU(fq(bits, 3, False)), QLinear(16, 10, weight=w((10, 16)), bias=fq(bits + 4, 4)))
+                         QReLU(fq(bits, ai, False)), QLinear(32, 16, weight=w((16, 32)), bias=fq(bits + 4, 4)),
+                         QReLU(fq(bits, ai, False)), QLinear(16, 10, weight=w((10, 16)), bias=fq(bits + 4, 4)))
 
 
 class Cnn(nn.Module):
     def __init__(self, bits):
         super().__init__()
-        w = lambda: fq(bits, 2)   # noqa: E731
+        wi, ai = ranges(bits)
+        w = lambda: fq(bits, wi)   # noqa: E731
         self.q = QAct(fq(max(bits, 2), 1, False))
         self.c1 = QConv2d(1, 8, 3, padding=1, weight=w(), bias=fq(bits + 4, 4))
-        self.r1 = QReLU(fq(bits, 3, False))
+        self.r1 = QReLU(fq(bits, ai, False))
         self.pool = nn.MaxPool2d(2)
         self.c2 = QConv2d(8, 16, 3, weight=w(), bias=fq(bits + 4, 4))
-        self.r2 = QReLU(fq(bits, 3, False))
+        self.r2 = QReLU(fq(bits, ai, False))
         self.flat = nn.Flatten()
         self.fc = QLinear(16 * 2 * 2, 10, weight=w(), bias=fq(bits + 4, 4))
 
