@@ -1,0 +1,175 @@
+// Predictions with their warnings: overflow counts per layer, non-finite inputs, and the
+// fidelity check (a float shadow run of the first rows against the fixed-point result).
+// Warnings are returned as data; the front ends decide how to show them.
+#include "api/Api.h"
+
+#include "trees/TreeEmulator.h"
+#include "util/Error.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <sstream>
+
+namespace tachyon::api {
+
+const char* kindName(PredictWarning::Kind k) {
+    switch (k) {
+    case PredictWarning::Kind::Overflow: return "overflow";
+    case PredictWarning::Kind::NonFinite: return "nonfinite";
+    case PredictWarning::Kind::Fidelity: return "fidelity";
+    }
+    return "?";
+}
+
+namespace {
+
+std::string percent(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f%%", 100.0 * v);
+    return buf;
+}
+
+std::string number(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.3g", v);
+    return buf;
+}
+
+void addOverflowWarnings(PredictReport& rep) {
+    for (const LayerStats& s : rep.stats) {
+        if (s.resultOverflows + s.accumOverflows == 0) continue;
+        PredictWarning w;
+        w.kind = PredictWarning::Kind::Overflow;
+        w.layer = s.layer;
+        w.count = s.resultOverflows + s.accumOverflows;
+        std::ostringstream m;
+        m << "layer '" << s.layer << "': ";
+        if (s.resultOverflows) m << s.resultOverflows << " of " << s.values << " results";
+        if (s.resultOverflows && s.accumOverflows) m << " and ";
+        if (s.accumOverflows) m << s.accumOverflows << " accumulator values";
+        m << " saturated or wrapped (its types are too narrow for these inputs; see m.profile(x) or "
+             "`tachyon profile`)";
+        w.message = m.str();
+        rep.warnings.push_back(w);
+    }
+}
+
+void addNonFiniteWarning(PredictReport& rep, bool floatMode) {
+    if (!rep.nonFinite.total()) return;
+    PredictWarning w;
+    w.kind = PredictWarning::Kind::NonFinite;
+    w.count = rep.nonFinite.total();
+    w.message = "input: " + rep.nonFinite.describe() +
+                (floatMode ? "; their rows' outputs are NaN or infinite"
+                           : "; fixed point has no NaN/Inf: NaN was cast to 0 and Inf to the largest value "
+                             "(saturated or wrapped)");
+    rep.warnings.push_back(w);
+}
+
+// Mean |fixed - float| / mean |float| over n values (0/0 = 0; x/0 = infinity).
+double relErr(const double* fixed, const double* ref, size_t n) {
+    double num = 0, den = 0;
+    for (size_t k = 0; k < n; ++k) {
+        num += std::fabs(fixed[k] - ref[k]);
+        den += std::fabs(ref[k]);
+    }
+    if (den > 0) return num / den;
+    return num > 0 ? INFINITY : 0.0;
+}
+
+// The layer whose output's relative error grows most over its input's: where the
+// precision is lost. Returns its name and error.
+std::pair<std::string, double> worstLayer(const Graph& g, const Emulator& emu, const double* x, size_t rows) {
+    const auto fixed = emu.traceFixed(x, rows);
+    const auto ref = emu.traceFloat(x, rows);
+    std::map<std::string, double> err;
+    std::string worst;
+    double worstGrowth = -INFINITY, worstErr = 0;
+    for (size_t k = 0; k < g.layers.size() && k < fixed.size(); ++k) {
+        const Layer& l = g.layers[k];
+        const double e = relErr(fixed[k].data(), ref[k].data(), std::min(fixed[k].size(), ref[k].size()));
+        err[l.name] = e;
+        double before = 0;
+        if (l.kind != LayerKind::Input) {
+            auto it = err.find(l.input());
+            if (it != err.end()) before = it->second;
+        }
+        const double growth = std::isinf(e) && std::isinf(before) ? 0.0 : e - before;
+        if (growth > worstGrowth) {
+            worstGrowth = growth;
+            worst = l.name;
+            worstErr = e;
+        }
+    }
+    return {worst, worstErr};
+}
+
+}  // namespace
+
+void Model::checkFidelity(const double* x, size_t rows, const double* out, PredictReport& rep) const {
+    // The first rows with finite inputs: NaN has no fixed-point value to compare.
+    const size_t nIn = size_t(inputSize()), nOut = size_t(outputSize());
+    std::vector<double> xs, fixed;
+    for (size_t r = 0; r < rows && xs.size() < kFidelityRows * nIn; ++r) {
+        const double* row = x + r * nIn;
+        if (!std::all_of(row, row + nIn, [](double v) { return std::isfinite(v); })) continue;
+        xs.insert(xs.end(), row, row + nIn);
+        fixed.insert(fixed.end(), out + r * nOut, out + (r + 1) * nOut);
+    }
+    const size_t n = nIn ? xs.size() / nIn : 0;
+    if (n == 0) return;
+    std::vector<double> ref(n * nOut);
+    if (tree_) {
+        tree_->runFloat(xs.data(), n, ref.data());
+    } else {
+        EmulatorOptions o;
+        o.threads = 1;
+        emu_->runFloat(xs.data(), n, ref.data(), o);
+    }
+    rep.classifier = nOut > 1;
+    rep.fidelityRows = n;
+    rep.fidelity = rep.classifier ? agreement(fixed.data(), ref.data(), n, nOut) : relErr(fixed.data(), ref.data(), n * nOut);
+    const bool poor = rep.classifier ? rep.fidelity < kMinAgreement : !(rep.fidelity <= kMaxRelativeError);
+    if (!poor) return;
+    PredictWarning w;
+    w.kind = PredictWarning::Kind::Fidelity;
+    w.count = n;
+    std::string text = rep.classifier ? "fixed point agrees with float on the argmax of " + percent(rep.fidelity) +
+                                            " of the first " + std::to_string(n) + " rows (below " +
+                                            percent(kMinAgreement) + ")"
+                                      : "fixed point differs from float by a relative error of " +
+                                            number(rep.fidelity) + " on the first " + std::to_string(n) +
+                                            " rows (above " + number(kMaxRelativeError) + ")";
+    if (!tree_) {
+        const auto [layer, e] = worstLayer(*graph_, *emu_, xs.data(), n);
+        w.layer = layer;
+        text += "; the error grows most at layer '" + layer + "' (relative error " + number(e) + " there)";
+    }
+    w.message = text + ". Choose types from calibration data: `tachyon config MODEL --auto-precision X.npy` "
+                       "(Python: m.auto_precision(x))";
+    rep.warnings.push_back(w);
+}
+
+PredictReport Model::run(const double* x, size_t rows, double* out, const PredictOptions& opt) const {
+    PredictReport rep;
+    const size_t nIn = size_t(inputSize()), nOut = size_t(outputSize());
+    const size_t block = std::max<size_t>(opt.blockRows, 1);
+    std::vector<LayerStats> stats;
+    for (size_t done = 0; done < rows;) {
+        const size_t n = std::min(block, rows - done);
+        rep.nonFinite.add(x + done * nIn, n, nIn, done);
+        predict(x + done * nIn, n, out + done * nOut, opt.floatMode, opt.threads,
+                opt.floatMode || tree_ ? nullptr : &stats);
+        if (!opt.floatMode && !tree_) accumulate(rep.stats, stats);
+        done += n;
+        if (opt.betweenBlocks) opt.betweenBlocks();
+    }
+    addNonFiniteWarning(rep, opt.floatMode);
+    addOverflowWarnings(rep);
+    if (!opt.floatMode && opt.checkFidelity) checkFidelity(x, rows, out, rep);
+    return rep;
+}
+
+}  // namespace tachyon::api
