@@ -53,8 +53,10 @@ def _export_torch(module, input_shape, path):
     if not shape or any(d <= 0 for d in shape):
         raise ValueError(f"input_shape: {shape} must be one or more positive sizes")
     import torch
+    # The example input has the parameters' dtype (a module made .double() takes doubles).
+    dtype = next(iter(module.parameters()), torch.zeros(())).dtype
     try:
-        torch.onnx.export(module, torch.zeros((1,) + shape), path, input_names=["input"], output_names=["output"],
+        torch.onnx.export(module, torch.zeros((1,) + shape, dtype=dtype), path, input_names=["input"], output_names=["output"],
                           dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
                           training=torch.onnx.TrainingMode.EVAL)
     except Exception as e:   # torch raises many kinds; the user needs to know it was the export
