@@ -371,6 +371,12 @@ PYBIND11_MODULE(_tachyon, m) {
             return d;
         },
         py::arg("dir"));
+    // Config::parse on YAML text (what `-c` reads): raises TachyonError naming the key,
+    // returns the warnings about hls4ml keys Tachyon records without using.
+    m.def(
+        "check_config",
+        [](const std::string& text, const std::string& source) { return Config::parse(text, source).warnings; },
+        py::arg("text"), py::arg("source") = "<yaml>");
     m.def("yaml_to_config", [](const std::string& text) { return fromJson(api::yamlToJson(text, "<yaml>")); });
     m.def("config_to_yaml", [](const py::object& cfg) { return api::jsonToYaml(toJson(cfg)); });
 }
