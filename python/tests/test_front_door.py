@@ -184,6 +184,25 @@ def test_fidelity_warning_names_the_worst_layer(x):
     assert not [w for w in seen if w.category is tachyon.FidelityWarning]
 
 
+@need_jet
+def test_cli_predict_prints_the_same_fidelity_warning(x, tmp_path):
+    cfg = {"Model": {"Precision": "ap_fixed<24,10>"},
+           "LayerName": {"fc1_Gemm": {"Precision": {"weight": "ap_fixed<4,2>", "result": "ap_fixed<24,10>"}}}}
+    (tmp_path / "c.yml").write_text(tachyon._tachyon.config_to_yaml(cfg))
+    _, found = quiet(tachyon.load(JET, config=cfg).predict, x, return_warnings=True)[0]
+    fid = [w for w in found if isinstance(w, tachyon.FidelityWarning)]
+    runs = {}
+    for name, extra in (("narrow", ["-c", tmp_path / "c.yml"]), ("default", []), ("float", ["-c", tmp_path / "c.yml",
+                                                                                         "--float"])):
+        r = subprocess.run([CLI, "predict", JET, *extra, "-i", JET_X, "-o", tmp_path / (name + ".npy")],
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        runs[name] = r.stderr
+    assert len(fid) == 1 and "warning: " + fid[0].message in runs["narrow"].splitlines()
+    assert "overflow summary" in runs["narrow"]          # the CLI's summary stays
+    assert "agrees with float" not in runs["default"] and "agrees with float" not in runs["float"]
+
+
 @need_zoo
 def test_fidelity_warning_without_overflow_on_a_conv_model():
     # The KERAS_conv1d case: ap_fixed<16,6> agrees poorly with float while no value

@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -81,6 +82,12 @@ struct PredictReport {
     size_t fidelityRows = 0;
     std::vector<PredictWarning> warnings;
 };
+
+// The fidelity check of a network on `rows` rows it predicted in fixed point (`out`): the
+// warning when fixed point strays from float (Model::run makes the same check; the CLI's
+// predict calls this on its first block).
+std::optional<PredictWarning> fidelityWarning(const Graph& g, const Emulator& emu, const double* x, size_t rows,
+                                              const double* out);
 
 // ---- a loaded and configured model (network or tree ensemble) ----
 

@@ -9,7 +9,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <map>
+#include <optional>
 #include <sstream>
 
 namespace tachyon::api {
@@ -108,9 +110,16 @@ std::pair<std::string, double> worstLayer(const Graph& g, const Emulator& emu, c
 
 }  // namespace
 
-void Model::checkFidelity(const double* x, size_t rows, const double* out, PredictReport& rep) const {
-    // The first rows with finite inputs: NaN has no fixed-point value to compare.
-    const size_t nIn = size_t(inputSize()), nOut = size_t(outputSize());
+namespace {
+
+// The fidelity check behind Model::run and the CLI's predict: the first kFidelityRows rows
+// with finite inputs run again in float (`runFloat`) and are compared with their fixed-point
+// outputs; `worst` (networks) names the layer that loses the precision.
+using FloatRun = std::function<void(const double* x, size_t rows, double* out)>;
+using WorstLayer = std::function<std::pair<std::string, double>(const double* x, size_t rows)>;
+
+std::optional<PredictWarning> fidelity(const double* x, size_t rows, const double* out, size_t nIn, size_t nOut,
+                                       const FloatRun& runFloat, const WorstLayer& worst, PredictReport* rep) {
     std::vector<double> xs, fixed;
     for (size_t r = 0; r < rows && xs.size() < kFidelityRows * nIn; ++r) {
         const double* row = x + r * nIn;
@@ -119,37 +128,70 @@ void Model::checkFidelity(const double* x, size_t rows, const double* out, Predi
         fixed.insert(fixed.end(), out + r * nOut, out + (r + 1) * nOut);
     }
     const size_t n = nIn ? xs.size() / nIn : 0;
-    if (n == 0) return;
+    if (n == 0) return std::nullopt;
     std::vector<double> ref(n * nOut);
-    if (tree_) {
-        tree_->runFloat(xs.data(), n, ref.data());
-    } else {
-        EmulatorOptions o;
-        o.threads = 1;
-        emu_->runFloat(xs.data(), n, ref.data(), o);
+    runFloat(xs.data(), n, ref.data());
+    const bool classifier = nOut > 1;
+    const double metric =
+        classifier ? agreement(fixed.data(), ref.data(), n, nOut) : relErr(fixed.data(), ref.data(), n * nOut);
+    if (rep) {
+        rep->classifier = classifier;
+        rep->fidelity = metric;
+        rep->fidelityRows = n;
     }
-    rep.classifier = nOut > 1;
-    rep.fidelityRows = n;
-    rep.fidelity = rep.classifier ? agreement(fixed.data(), ref.data(), n, nOut) : relErr(fixed.data(), ref.data(), n * nOut);
-    const bool poor = rep.classifier ? rep.fidelity < kMinAgreement : !(rep.fidelity <= kMaxRelativeError);
-    if (!poor) return;
+    const bool poor = classifier ? metric < kMinAgreement : !(metric <= kMaxRelativeError);
+    if (!poor) return std::nullopt;
     PredictWarning w;
     w.kind = PredictWarning::Kind::Fidelity;
     w.count = n;
-    std::string text = rep.classifier ? "fixed point agrees with float on the argmax of " + percent(rep.fidelity) +
-                                            " of the first " + std::to_string(n) + " rows (below " +
-                                            percent(kMinAgreement) + ")"
-                                      : "fixed point differs from float by a relative error of " +
-                                            number(rep.fidelity) + " on the first " + std::to_string(n) +
-                                            " rows (above " + number(kMaxRelativeError) + ")";
-    if (!tree_) {
-        const auto [layer, e] = worstLayer(*graph_, *emu_, xs.data(), n);
+    std::string text = classifier ? "fixed point agrees with float on the argmax of " + percent(metric) +
+                                        " of the first " + std::to_string(n) + " rows (below " +
+                                        percent(kMinAgreement) + ")"
+                                  : "fixed point differs from float by a relative error of " + number(metric) +
+                                        " on the first " + std::to_string(n) + " rows (above " +
+                                        number(kMaxRelativeError) + ")";
+    if (worst) {
+        const auto [layer, e] = worst(xs.data(), n);
         w.layer = layer;
         text += "; the error grows most at layer '" + layer + "' (relative error " + number(e) + " there)";
     }
     w.message = text + ". Choose types from calibration data: `tachyon config MODEL --auto-precision X.npy` "
                        "(Python: m.auto_precision(x))";
-    rep.warnings.push_back(w);
+    return w;
+}
+
+FloatRun networkFloat(const Emulator& emu) {
+    return [&emu](const double* x, size_t rows, double* out) {
+        EmulatorOptions o;
+        o.threads = 1;
+        emu.runFloat(x, rows, out, o);
+    };
+}
+
+WorstLayer networkWorst(const Graph& g, const Emulator& emu) {
+    return [&g, &emu](const double* x, size_t rows) { return worstLayer(g, emu, x, rows); };
+}
+
+}  // namespace
+
+std::optional<PredictWarning> fidelityWarning(const Graph& g, const Emulator& emu, const double* x, size_t rows,
+                                              const double* out) {
+    return fidelity(x, rows, out, size_t(emu.inputSize()), size_t(emu.outputSize()), networkFloat(emu),
+                    networkWorst(g, emu), nullptr);
+}
+
+void Model::checkFidelity(const double* x, size_t rows, const double* out, PredictReport& rep) const {
+    const size_t nIn = size_t(inputSize()), nOut = size_t(outputSize());
+    std::optional<PredictWarning> w;
+    if (tree_) {
+        const trees::TreeEmulator& t = *tree_;
+        w = fidelity(
+            x, rows, out, nIn, nOut, [&t](const double* xs, size_t n, double* o) { t.runFloat(xs, n, o); }, nullptr,
+            &rep);
+    } else {
+        w = fidelity(x, rows, out, nIn, nOut, networkFloat(*emu_), networkWorst(*graph_, *emu_), &rep);
+    }
+    if (w) rep.warnings.push_back(*w);
 }
 
 PredictReport Model::run(const double* x, size_t rows, double* out, const PredictOptions& opt) const {
