@@ -20,7 +20,7 @@ from ._inputs import model_file as _model_file
 
 __all__ = ["load", "Model", "TachyonError", "TachyonWarning", "OverflowWarning", "NonFiniteWarning",
            "FidelityWarning", "config_from_model", "config_from_keras_model", "config_from_onnx_model",
-           "auto_precision", "csim", "rtlsim", "report", "write_profile", "plot_profile"]
+           "auto_precision", "csim", "rtlsim", "report", "write_profile", "plot_profile", "profile_figures"]
 
 
 class TachyonWarning(UserWarning):
@@ -87,6 +87,18 @@ def report(project_dir):
 def write_profile(report, directory):
     """Writes profile.json, profile.txt, weights.png and activations.png (as `tachyon profile -o`)."""
     return _tachyon.write_profile(report, _path(directory, "directory"))
+
+
+def profile_figures(report):
+    """The plots of a profile report (m.profile(x)) as matplotlib Figures, drawn in this
+    process: {'weights': Figure, 'activations': Figure}."""
+    from .plotting import profile_figures as _figures
+    if not isinstance(report, dict) or not isinstance(report.get("layers"), list):
+        raise TypeError("report: expected the dict m.profile(x) returns")
+    try:
+        return _figures(report)
+    except (KeyError, IndexError, TypeError) as e:
+        raise ValueError(f"report: not a profile report ({type(e).__name__}: {e})") from None
 
 
 def plot_profile(report, directory):

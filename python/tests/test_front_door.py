@@ -366,3 +366,23 @@ def test_overflowing_torch_mlp_warns():
     with pytest.warns(tachyon.OverflowWarning):
         m.predict(x)
     assert {w.layer for w in m.last_warnings if isinstance(w, tachyon.OverflowWarning)} <= set(m.layers)
+
+
+@need_jet
+def test_profile_figures_in_process(x, tmp_path):
+    matplotlib = pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+    backend = matplotlib.get_backend()
+    rep = tachyon.load(JET).profile(x)
+    figs = tachyon.profile_figures(rep)
+    assert set(figs) == {"weights", "activations"} and all(isinstance(f, Figure) for f in figs.values())
+    labels = [t.get_text() for t in figs["activations"].axes[0].get_yticklabels()]
+    assert labels == [f'{l["name"]} {v["var"]}' for l in rep["layers"] for v in l["vars"]
+                      if v["var"] in ("accum", "result") and v["count"] > v["zeros"]]
+    figs["weights"].savefig(tmp_path / "w.png")
+    assert (tmp_path / "w.png").read_bytes()[:4] == b"\x89PNG"
+    assert matplotlib.get_backend() == backend   # the caller's backend is left alone
+    with pytest.raises(TypeError):
+        tachyon.profile_figures("not a report")
+    with pytest.raises(ValueError):
+        tachyon.profile_figures({"layers": [{"vars": [{"var": "result"}]}]})
