@@ -70,17 +70,6 @@ void addNonFiniteWarning(PredictReport& rep, bool floatMode) {
     rep.warnings.push_back(w);
 }
 
-// Mean |fixed - float| / mean |float| over n values (0/0 = 0; x/0 = infinity).
-double relErr(const double* fixed, const double* ref, size_t n) {
-    double num = 0, den = 0;
-    for (size_t k = 0; k < n; ++k) {
-        num += std::fabs(fixed[k] - ref[k]);
-        den += std::fabs(ref[k]);
-    }
-    if (den > 0) return num / den;
-    return num > 0 ? INFINITY : 0.0;
-}
-
 // The layer whose output's relative error grows most over its input's: where the
 // precision is lost. Returns its name and error.
 std::pair<std::string, double> worstLayer(const Graph& g, const Emulator& emu, const double* x, size_t rows) {
@@ -91,14 +80,14 @@ std::pair<std::string, double> worstLayer(const Graph& g, const Emulator& emu, c
     double worstGrowth = -INFINITY, worstErr = 0;
     for (size_t k = 0; k < g.layers.size() && k < fixed.size(); ++k) {
         const Layer& l = g.layers[k];
-        const double e = relErr(fixed[k].data(), ref[k].data(), std::min(fixed[k].size(), ref[k].size()));
+        const double e = relativeError(fixed[k].data(), ref[k].data(), std::min(fixed[k].size(), ref[k].size()));
         err[l.name] = e;
         double before = 0;
         if (l.kind != LayerKind::Input) {
             auto it = err.find(l.input());
             if (it != err.end()) before = it->second;
         }
-        const double growth = std::isinf(e) && std::isinf(before) ? 0.0 : e - before;
+        const double growth = e - before;
         if (growth > worstGrowth) {
             worstGrowth = growth;
             worst = l.name;
@@ -107,10 +96,6 @@ std::pair<std::string, double> worstLayer(const Graph& g, const Emulator& emu, c
     }
     return {worst, worstErr};
 }
-
-}  // namespace
-
-namespace {
 
 // The fidelity check behind Model::run and the CLI's predict: the first kFidelityRows rows
 // with finite inputs run again in float (`runFloat`) and are compared with their fixed-point
@@ -133,7 +118,7 @@ std::optional<PredictWarning> fidelity(const double* x, size_t rows, const doubl
     runFloat(xs.data(), n, ref.data());
     const bool classifier = nOut > 1;
     const double metric =
-        classifier ? agreement(fixed.data(), ref.data(), n, nOut) : relErr(fixed.data(), ref.data(), n * nOut);
+        classifier ? agreement(fixed.data(), ref.data(), n, nOut) : relativeError(fixed.data(), ref.data(), n * nOut);
     if (rep) {
         rep->classifier = classifier;
         rep->fidelity = metric;
