@@ -296,6 +296,7 @@ int cmdPredict(const Options& o) {
     std::vector<int64_t> raw;
     std::vector<LayerStats> total, stats;
     NonFiniteCount nonFinite;
+    std::optional<api::PredictWarning> fidelity;   // the float shadow run on the first block
     double busy = 0;
     size_t done = 0;
     api::RateMeter meter(std::cerr, rows);   // rows/s on long runs
@@ -317,6 +318,7 @@ int cmdPredict(const Options& o) {
                 }
         }
         busy += secondsSince(t0);
+        if (done == 0 && !o.floatMode) fidelity = api::fidelityWarning(g, emu, x.data(), n, y.data());
         sink.write(y.data(), n);
         if (trace) trace->write(o.floatMode ? emu.traceFloat(x.data(), n) : emu.traceFixed(x.data(), n), n);
         done += n;
@@ -337,6 +339,7 @@ int cmdPredict(const Options& o) {
         std::cerr << "non-finite inputs (not counted above): " << nonFinite.nan << " NaN, " << nonFinite.inf
                   << " infinite\n";
     reportNonFinite(o, nonFinite);
+    if (fidelity) std::cerr << "warning: " << fidelity->message << "\n";
     return 0;
 }
 

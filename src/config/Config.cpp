@@ -5,6 +5,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -507,6 +508,40 @@ LayerConfig Config::resolve(const Layer& layer) const {
     auto n = byName.find(layer.name);
     if (n != byName.end()) merge(out, renamedFor(layer, n->second));
     concretiseAutos(layer, out, source);
+    return out;
+}
+
+namespace {
+
+// "Gemm", "Conv", "BatchNormalization": an ONNX operator name as the last part of a layer name.
+bool isOpSuffix(const std::string& s) {
+    return !s.empty() && std::isupper(static_cast<unsigned char>(s[0])) &&
+           std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isalnum(c); });
+}
+
+}  // namespace
+
+Config Config::withLayerAliases(const Graph& g) const {
+    Config out = *this;
+    for (const auto& [entry, lc] : byName) {
+        if (g.find(entry)) continue;
+        const Layer* target = nullptr;
+        int matches = 0;
+        for (const Layer& l : g.layers) {
+            const std::string& n = l.name;
+            if (n.size() > entry.size() + 1 && n.compare(0, entry.size(), entry) == 0 && n[entry.size()] == '_' &&
+                isOpSuffix(n.substr(entry.size() + 1))) {
+                target = &l;
+                ++matches;
+            }
+        }
+        if (matches != 1) continue;   // no layer, or ambiguous: the unknown-name check reports it
+        LayerConfig merged = lc;
+        auto own = byName.find(target->name);
+        if (own != byName.end()) merge(merged, own->second);
+        out.byName[target->name] = merged;
+        out.byName.erase(entry);
+    }
     return out;
 }
 

@@ -60,6 +60,12 @@ struct Config {
     // `slope` -> `param`) and every `auto` that needs no input type made concrete (see
     // docs/config.md); `result: auto` is left for `autoResultType`.
     LayerConfig resolve(const Layer& layer) const;
+
+    // hls4ml's PyTorch converter names a layer after its module (`fc1`), Tachyon's ONNX
+    // import after the exported node (`fc1_Gemm`, from torch's "/fc1/Gemm"). The copy
+    // returned applies a LayerName entry that names no layer of `g` to the one layer named
+    // `<entry>_<OnnxOp>` (an entry under the full name wins where both set a key).
+    Config withLayerAliases(const Graph& g) const;
 };
 
 enum class Granularity { Model, Type, Name };
