@@ -278,13 +278,24 @@ def test_ctrl_c_stops_a_long_prediction():
     rows = int(min(max(4.0 * rate, 100000), 800000))   # about 4 s uninterrupted
     x = np.resize(probe, (rows, 16))
     full = rows / rate
-    timer = threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT))
-    t0 = time.perf_counter()
-    timer.start()
-    with pytest.raises(KeyboardInterrupt):
-        m.predict(x, threads=1, check_fidelity=False)
-    elapsed = time.perf_counter() - t0
-    timer.join()
+
+    class Stop(Exception):
+        pass
+
+    def on_sigint(signum, frame):
+        raise Stop()   # what Python's own handler does with KeyboardInterrupt, kept inside this test
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        timer = threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT))
+        t0 = time.perf_counter()
+        timer.start()
+        with pytest.raises(Stop):
+            m.predict(x, threads=1, check_fidelity=False)
+        elapsed = time.perf_counter() - t0
+        timer.join()
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert elapsed < 0.2 + full / 2, (elapsed, full)
     assert m.predict(probe[:10], check_fidelity=False).shape == (10, 5)   # still usable
 
