@@ -47,11 +47,7 @@ struct Rows {
     size_t rows = 0;
 };
 Rows rowsFor(const py::object& obj, const Shape& shape) {
-    py::array a;
-    try {
-        a = py::array::ensure(obj);
-    } catch (const py::error_already_set&) {
-    }
+    py::array a = py::array::ensure(obj);   // null when numpy cannot make an array of it
     if (!a) throw py::type_error("x: expected a numpy array of real numbers, got " +
                                  std::string(py::str(py::type::of(obj).attr("__name__"))));
     const char kind = a.dtype().kind();
@@ -74,7 +70,9 @@ Rows rowsFor(const py::object& obj, const Shape& shape) {
         throw py::value_error("x: shape " + shapeText(got) + " does not fit the model's input: expected " + expected +
                               ", or one sample " + shapeText(one));
     }
-    return {InArray::ensure(a), rows};
+    InArray converted = InArray::ensure(a);
+    if (!converted) throw py::type_error("x: cannot convert dtype " + std::string(py::str(a.dtype())) + " to float64");
+    return {converted, rows};
 }
 
 py::array_t<double> outArray(size_t rows, const Shape& shape) {

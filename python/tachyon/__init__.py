@@ -107,13 +107,22 @@ def plot_profile(report, directory):
     return _plot(report, _path(directory, "directory"))
 
 
+def _config_arg(config):
+    """`config` as the library takes it: None, a dict, or a YAML path as a str."""
+    if config is None or isinstance(config, dict):
+        return config
+    if isinstance(config, (str, _os.PathLike)):
+        return _path(config, "config")
+    raise TypeError("config must be a dict, a path or None, not " + type(config).__name__)
+
+
 def auto_precision(path, x, config=None, target_agreement=0.999, max_error=None, max_bits=18, margin=1,
                    exact_accum=True, threads=0):
     """Post-training quantisation (as `tachyon config MODEL --auto-precision`): integer bits per
     layer from the ranges on calibration rows `x` (plus `margin`), fractional bits per layer by
     search against the float model. Returns a dict: 'config' (hls4ml layout), 'layers'
     (layer -> var -> type), 'metric', 'met', 'classifier', 'evaluations', 'table'."""
-    return _tachyon.auto_precision(_path(path, "model"), config, x, target_agreement,
+    return _tachyon.auto_precision(_path(path, "model"), _config_arg(config), x, target_agreement,
                                    -1.0 if max_error is None else float(max_error), max_bits, margin,
                                    exact_accum, threads)
 
@@ -125,12 +134,8 @@ def load(model, config=None, input_shape=None):
     XML), an `onnx.ModelProto`, the bytes of any of these files, or a `torch.nn.Module` with
     `input_shape` (one sample's shape, exported to ONNX internally). `config`: None
     (Tachyon's defaults, ap_fixed<16,6>), a dict in hls4ml's layout, or the path of a YAML file."""
-    if config is not None and not isinstance(config, (dict, str, _os.PathLike)):
-        raise TypeError("config must be a dict, a path or None, not " + type(config).__name__)
-    if isinstance(config, _os.PathLike):
-        config = _os.fspath(config)
     path, keep = _model_file(model, input_shape)
-    return Model(_tachyon.load(path, config), keep)
+    return Model(_tachyon.load(path, _config_arg(config)), keep)
 
 
 class Model:

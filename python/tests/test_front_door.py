@@ -22,6 +22,8 @@ JET_X = os.path.join(BUILD, "cli_test", "jet_tagger_X.npy")
 ZOO = os.path.join(os.path.dirname(ROOT), "shared", "models", "keras")
 CONV1D = os.path.join(ZOO, "KERAS_conv1d_small.json")
 DENSE100 = os.path.join(ZOO, "KERAS_dense_16x100x100x100x100x100x5.json")
+FIXTURES = os.environ.get("TACHYON_FIXTURES", os.path.join(BUILD, "fixtures"))
+TREE = os.path.join(FIXTURES, "xgb_multi.json")
 
 need_jet = pytest.mark.skipif(not os.path.exists(JET), reason="examples/make_jet_tagger.py build/cli_test not run")
 need_zoo = pytest.mark.skipif(not os.path.exists(CONV1D), reason="the shared model zoo is not at ../shared/models")
@@ -232,15 +234,27 @@ def test_failed_config_edit_keeps_the_previous_config(x):
     assert np.array_equal(m.predict(x, check_fidelity=False), y16)
 
 
-@need_jet
-def test_config_swap_while_predicting_in_another_thread(x):
-    # Segfaulted 3/3 before: the passes rebuilt the emulator under a running prediction.
-    big = np.tile(x, (30, 1))
-    narrow = {"Model": {"Precision": "ap_fixed<10,4>"}}
-    m = tachyon.load(JET)
-    y16 = m.predict(big, check_fidelity=False)
-    y10 = tachyon.load(JET, config=narrow).predict(big, check_fidelity=False)
-    assert not np.array_equal(y16, y10)
+def _swap_case(kind):
+    """(model path, inputs, default config, another valid config, an invalid one)."""
+    if kind == "network":
+        return JET, np.tile(np.load(JET_X), (30, 1)), {"Model": {"Precision": "ap_fixed<16,6>"}}, \
+            {"Model": {"Precision": "ap_fixed<10,4>"}}, {"Model": {"Precision": "nope"}}
+    base = tachyon.load(TREE).config
+    return TREE, np.load(os.path.join(FIXTURES, "X_test.npy"))[:20000], base, \
+        dict(base, ScorePrecision="ap_fixed<10,3>"), dict(base, ScorePrecision="nope")
+
+
+@pytest.mark.parametrize("kind", ["network", "trees"])
+def test_config_swap_while_predicting_in_another_thread(kind):
+    # Segfaulted 3/3 before (nets and trees): the passes rebuilt the emulator under a running
+    # prediction.
+    if not os.path.exists(JET if kind == "network" else TREE):
+        pytest.skip("fixture missing")
+    path, big, default, other, invalid = _swap_case(kind)
+    m = tachyon.load(path, config=default)
+    y_default = m.predict(big, check_fidelity=False)
+    y_other = tachyon.load(path, config=other).predict(big, check_fidelity=False)
+    assert not np.array_equal(y_default, y_other)
     results, errors, stop = [], [], threading.Event()
 
     def predict_loop():
@@ -257,15 +271,15 @@ def test_config_swap_while_predicting_in_another_thread(x):
         bad = 0
         for k in range(60):
             try:
-                m.config = [narrow, {"Model": {"Precision": "ap_fixed<16,6>"}}, {"Model": {"Precision": "nope"}}][k % 3]
+                m.config = [other, default, invalid][k % 3]
             except tachyon.TachyonError:
                 bad += 1
         time.sleep(0.05)
         stop.set()
         t.join()
     assert not errors and bad == 20 and len(results) >= 1
-    assert all(np.array_equal(r, y16) or np.array_equal(r, y10) for r in results)
-    assert np.array_equal(m.predict(big, check_fidelity=False), y16)   # the last valid config stays
+    assert all(np.array_equal(r, y_default) or np.array_equal(r, y_other) for r in results)
+    assert np.array_equal(m.predict(big, check_fidelity=False), y_default)   # the last valid config stays
 
 
 @need_zoo
@@ -278,13 +292,24 @@ def test_ctrl_c_stops_a_long_prediction():
     rows = int(min(max(4.0 * rate, 100000), 800000))   # about 4 s uninterrupted
     x = np.resize(probe, (rows, 16))
     full = rows / rate
-    timer = threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT))
-    t0 = time.perf_counter()
-    timer.start()
-    with pytest.raises(KeyboardInterrupt):
-        m.predict(x, threads=1, check_fidelity=False)
-    elapsed = time.perf_counter() - t0
-    timer.join()
+
+    class Stop(Exception):
+        pass
+
+    def on_sigint(signum, frame):
+        raise Stop()   # what Python's own handler does with KeyboardInterrupt, kept inside this test
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        timer = threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT))
+        t0 = time.perf_counter()
+        timer.start()
+        with pytest.raises(Stop):
+            m.predict(x, threads=1, check_fidelity=False)
+        elapsed = time.perf_counter() - t0
+        timer.join()
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert elapsed < 0.2 + full / 2, (elapsed, full)
     assert m.predict(probe[:10], check_fidelity=False).shape == (10, 5)   # still usable
 
