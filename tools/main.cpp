@@ -5,6 +5,7 @@
 #include "emulator/Emulator.h"
 #include "frontends/Frontend.h"
 #include "passes/Pass.h"
+#include "trigger/Command.h"
 #include "util/AtomicOutput.h"
 #include "util/Error.h"
 #include "util/NonFinite.h"
@@ -526,6 +527,23 @@ int main(int argc, char** argv) {
     auto* report = app.add_subcommand("report", "Synthesise a Verilog project with Yosys and report resources");
     report->add_option("project", o.prj)->required();
 
+    trigger::TriggerArgs trig;
+    auto* triggerCmd = app.add_subcommand("trigger", "Trigger menu study: rates, thresholds, efficiencies, fixed vs "
+                                                     "float flips, overlaps, latency budget (docs/trigger.md)");
+    triggerCmd->add_option("menu", trig.menu, "menu YAML")->required();
+    triggerCmd->add_option("--background", trig.background, "zero-bias events FILE[:DATASET]")->required();
+    triggerCmd->add_option("--signal", trig.signals, "signal events NAME=FILE[:DATASET] (repeatable)");
+    triggerCmd->add_option("--target-rate", trig.targetRate, "choose thresholds for this rate (1kHz, 500Hz)");
+    triggerCmd->add_option("--bunches", trig.bunches, "colliding bunches (default: the menu's, else 2544)")
+        ->check(CLI::Range(1, 3564));
+    triggerCmd->add_flag("--flat40", trig.flat40, "a flat 40 MHz crossing rate instead of bunches x 11245.6 Hz");
+    triggerCmd->add_option("--latency-budget", trig.latencyBudget, "latency budget (50ns, 12.5us)");
+    triggerCmd->add_option("--device", trig.device, "FPGA for the resource shares (VU9P, VU13P, KU15P)");
+    triggerCmd->add_option("-o,--output", trig.out, "output folder: summary.json, plots, flips")->required();
+    triggerCmd->add_option("-j,--threads", trig.threads, "threads (0 = all cores)")->check(CLI::Range(0, 4096));
+    triggerCmd->add_flag("--force", trig.force, "replace an existing file (never a folder Tachyon did not write)");
+    triggerCmd->add_flag("-q,--quiet", trig.quiet, "no progress lines");
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -536,6 +554,10 @@ int main(int argc, char** argv) {
         return 1;
     };
     try {
+        if (app.got_subcommand("trigger")) {
+            o.model = trig.menu;
+            return trigger::cmdTrigger(trig);
+        }
         return dispatch(app, o);
     } catch (const Error& e) {
         return fail(userFacing(e.what()));

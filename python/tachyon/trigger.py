@@ -1,0 +1,118 @@
+"""Trigger studies from Python (docs/trigger.md), and the plots of `tachyon trigger`.
+
+    import tachyon.trigger as tt
+    summary = tt.study("menu.yml", background=["zb_0.h5:X", "zb_1.h5:X"],
+                       signals={"hh": "hh.h5:X"}, target_rate="1kHz", out="study")
+    summary = tt.study(..., dask="tcp://scheduler:8786")   # or a distributed.Client
+
+Files are scored independently (on Dask workers when `dask` is given) and the scores are
+summarised in this process, in file order: the Dask path gives exactly the local result.
+
+As a script (what `tachyon trigger -o DIR` runs):
+    /usr/bin/python3 trigger.py plot DIR/plot_data.json DIR
+        -> rate_<algo>.png, roc_<algo>.png, scores_<algo>.png, flips.png
+"""
+import json
+import os
+import sys
+
+
+# ---- plots ----
+
+def _pyplot():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def _rate_plot(plt, algo, target, path):
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=80)
+    for key, label, style in (("rate_fixed", "fixed point", "-"), ("rate_float", "float", "--")):
+        pts = [p for p in algo[key] if p[1] > 0]
+        if pts:
+            ax.errorbar([p[0] for p in pts], [p[1] for p in pts], yerr=[p[2] for p in pts], fmt=style,
+                        label=label, capsize=0, elinewidth=0.6)
+    if target:
+        ax.axhline(target, color="r", lw=0.8, label=f"target {target:g} Hz")
+    ax.axvline(algo["threshold"], color="k", lw=0.8, ls=":", label=f"threshold {algo['threshold']:.4g}")
+    ax.set_yscale("log")
+    ax.set_xlabel("threshold")
+    ax.set_ylabel("rate [Hz]")
+    ax.set_title(f"{algo['name']}: rate vs threshold")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def _roc_plot(plt, algo, path):
+    fig, ax = plt.subplots(figsize=(5, 4), dpi=80)
+    for name, pts in algo.get("roc", {}).items():
+        ax.plot([p[1] for p in pts], [p[2] for p in pts], label=name)
+    ax.set_xscale("log")
+    ax.set_xlabel("background efficiency")
+    ax.set_ylabel("signal efficiency")
+    ax.set_title(f"{algo['name']}: ROC (fixed point)")
+    if algo.get("roc"):
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def _score_plot(plt, algo, path):
+    h = algo.get("histogram") or {}
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=80)
+    if h:
+        edges = h["edges"]
+        for name, counts in h["counts"].items():
+            ax.stairs(counts, edges, label=name)
+    ax.axvline(algo["threshold"], color="k", lw=0.8, ls=":", label="threshold")
+    ax.set_yscale("log")
+    ax.set_xlabel("score (fixed point)")
+    ax.set_ylabel("fraction of events")
+    ax.set_title(f"{algo['name']}: score distributions")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def _flips_plot(plt, algos, path):
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=80)
+    samples = sorted({s for a in algos for s in a["flips"]})
+    width = 0.8 / max(len(samples), 1)
+    for k, s in enumerate(samples):
+        ax.bar([i + k * width for i in range(len(algos))], [a["flips"].get(s, 0) for a in algos], width, label=s)
+    ax.set_xticks([i + 0.4 - width / 2 for i in range(len(algos))], [a["name"] for a in algos])
+    ax.set_ylabel("events: fixed-point decision != float decision")
+    ax.set_title("decision flips at the chosen thresholds")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def plot(data, outdir):
+    """Writes the PNGs of a study from its plot_data (dict); returns their paths."""
+    plt = _pyplot()
+    files = []
+    for algo in data["algorithms"]:
+        for kind, fn in (("rate", lambda p: _rate_plot(plt, algo, data.get("target_rate_hz"), p)),
+                         ("roc", lambda p: _roc_plot(plt, algo, p)),
+                         ("scores", lambda p: _score_plot(plt, algo, p))):
+            path = os.path.join(outdir, f"{kind}_{algo['name']}.png")
+            fn(path)
+            files.append(path)
+    path = os.path.join(outdir, "flips.png")
+    _flips_plot(plt, data["algorithms"], path)
+    files.append(path)
+    return files
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 4 or sys.argv[1] != "plot":
+        sys.exit("usage: trigger.py plot PLOT_DATA_JSON OUTDIR")
+    with open(sys.argv[2]) as f:
+        plot(json.load(f), sys.argv[3])

@@ -1,0 +1,106 @@
+#include "trigger/Firmware.h"
+
+#include "backends/hls/HlsWriter.h"
+#include "util/Error.h"
+
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
+
+namespace tachyon::trigger {
+
+const Device& deviceByName(const std::string& name) {
+    static const Device devices[] = {
+        {"VU9P", 1182240, 2364480, 6840, 2160},
+        {"VU13P", 1728000, 3456000, 12288, 2688},
+        {"KU15P", 522720, 1045440, 1968, 984},
+    };
+    std::string upper;
+    for (char c : name) upper += char(std::toupper(static_cast<unsigned char>(c)));
+    std::string known;
+    for (const Device& d : devices) {
+        if (d.name == upper) return d;
+        known += (known.empty() ? "" : ", ") + d.name;
+    }
+    throw Error("--device: unknown device '" + name + "' (known: " + known + ")");
+}
+
+FirmwareView firmwareView(const api::Model& m) {
+    FirmwareView v;
+    if (m.isTree()) return v;
+    const hls::LatencyEstimate e = hls::estimateLatency(m.graph(), m.emulator());
+    v.available = true;
+    v.latencyCycles = e.latency;
+    v.iiCycles = e.ii;
+    v.clockNs = e.clockPeriodNs > 0 ? e.clockPeriodNs : m.graph().clockPeriodNs;
+    v.latencyNs = double(v.latencyCycles) * v.clockNs;
+    for (const Layer& l : m.graph().layers) {
+        if ((l.kind != LayerKind::Dense && l.kind != LayerKind::Conv) || !l.params.count("weight")) continue;
+        long long nonZero = 0;
+        for (double w : l.params.at("weight")) nonZero += w != 0.0;
+        // Every output position (Conv) or leading index (N-D Dense) repeats the products.
+        const long long positions = l.shape.empty() || l.shape.back() == 0 ? 1 : l.outSize() / l.shape.back();
+        const long long products = nonZero * positions;
+        v.multipliers += products;
+        const bool binary = l.hasType("weight") && l.type("weight").width <= 1;
+        if (!binary) v.dspEstimate += (products + l.schedule.reuseFactor - 1) / l.schedule.reuseFactor;
+    }
+    return v;
+}
+
+bool FirmwareView::fits(const Device& dev, std::optional<double> budgetNs) const {
+    if (!available) return false;
+    if (budgetNs && latencyNs > *budgetNs) return false;
+    return dspEstimate <= dev.dsps;
+}
+
+api::Json FirmwareView::toJson(const Device& dev, std::optional<double> budgetNs) const {
+    api::Json j;
+    if (!available) {
+        j["note"] = "no HLS estimate for tree ensembles";
+        return j;
+    }
+    j["device"] = dev.name;
+    j["multipliers"] = multipliers;
+    j["dsp_estimate"] = dspEstimate;
+    j["dsp_share"] = double(dspEstimate) / double(dev.dsps);
+    j["device_dsps"] = dev.dsps;
+    j["device_luts"] = dev.luts;
+    j["device_ffs"] = dev.ffs;
+    j["device_bram36"] = dev.bram36;
+    j["source"] = "estimate (non-zero-weight products / ReuseFactor; run `tachyon report` on a Verilog project "
+                  "for measured LUT/FF)";
+    if (budgetNs) j["latency_budget_ns"] = *budgetNs;
+    return j;
+}
+
+namespace {
+
+// A number followed by one of `units` (name -> factor); a bare number takes `bare`.
+double parseWithUnit(const std::string& text, const std::vector<std::pair<std::string, double>>& units, double bare,
+                     const std::string& what) {
+    const char* begin = text.c_str();
+    char* end = nullptr;
+    const double v = std::strtod(begin, &end);
+    if (end == begin || !std::isfinite(v) || v < 0) throw Error(what + ": '" + text + "' is not a non-negative number");
+    std::string unit(end);
+    while (!unit.empty() && std::isspace(static_cast<unsigned char>(unit.front()))) unit.erase(0, 1);
+    if (unit.empty()) return v * bare;
+    for (const auto& [name, factor] : units)
+        if (unit == name) return v * factor;
+    std::string known;
+    for (const auto& u : units) known += (known.empty() ? "" : ", ") + u.first;
+    throw Error(what + ": '" + text + "': unknown unit '" + unit + "' (" + known + ")");
+}
+
+}  // namespace
+
+double parseDurationNs(const std::string& text) {
+    return parseWithUnit(text, {{"ns", 1}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9}}, 1, "--latency-budget");
+}
+
+double parseRateHz(const std::string& text) {
+    return parseWithUnit(text, {{"Hz", 1}, {"kHz", 1e3}, {"MHz", 1e6}, {"GHz", 1e9}}, 1, "--target-rate");
+}
+
+}  // namespace tachyon::trigger
