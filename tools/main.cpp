@@ -543,6 +543,7 @@ int main(int argc, char** argv) {
     triggerCmd->add_option("-j,--threads", trig.threads, "threads (0 = all cores)")->check(CLI::Range(0, 4096));
     triggerCmd->add_flag("--force", trig.force, "replace an existing file (never a folder Tachyon did not write)");
     triggerCmd->add_flag("-q,--quiet", trig.quiet, "no progress lines");
+    triggerCmd->add_flag("!--no-plots", trig.plots, "no PNGs (summary, plot data and flips only)");
 
     try {
         app.parse(argc, argv);

@@ -55,7 +55,7 @@ int cmdTrigger(const TriggerArgs& args) {
         sig.push_back(scorer.score(spec, name, log, 65536, args.threads));
     }
     const StudyResult r = summarise(scorer, background, sig, opt);
-    writeStudy(r, args.out, inputs, args.force, std::cerr);
+    writeStudy(r, args.out, inputs, args.force, args.plots, std::cerr);
 
     std::cout << std::setprecision(6);
     for (const auto& a : r.summary["algorithms"]) {

@@ -325,8 +325,36 @@ StudyResult summarise(const Scorer& scorer, const SampleScores& background, cons
     return r;
 }
 
+namespace {
+
+// The PNGs, drawn by python/tachyon/trigger.py from plot_data.json (matplotlib).
+void plotStudy(const fs::path& tmp, const std::string& dir, std::vector<std::string>& files, std::ostream& log) {
+    const char* py = std::getenv("TACHYON_PYTHON");
+    const std::string python = py ? py : fs::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+    const std::string script = fs::path(api::plottingScript()).parent_path() / "trigger.py";
+    util::ProcessOptions po;
+    po.captureOutput = true;
+    po.timeoutSeconds = 300;
+    util::ProcessResult pr;
+    try {
+        pr = util::runProcess({python, script, "plot", (tmp / "plot_data.json").string(), tmp.string()},
+                              po);
+    } catch (const Error&) {
+        pr.exitCode = -1;
+    }
+    if (pr.succeeded()) {
+        for (const auto& e : fs::directory_iterator(tmp))
+            if (e.path().extension() == ".png") files.push_back((fs::path(dir) / e.path().filename()).string());
+    } else {
+        log << "tachyon: warning: trigger: no plots (" << python << " with matplotlib is needed; Debian: "
+            << "python3-matplotlib)" << (pr.output.empty() ? "" : ": " + pr.output.substr(0, 400)) << "\n";
+    }
+}
+
+}  // namespace
+
 std::vector<std::string> writeStudy(const StudyResult& r, const std::string& dir, const std::vector<std::string>& inputs,
-                                    bool force, std::ostream& log) {
+                                    bool force, bool plots, std::ostream& log) {
     OutputRules rules;
     for (const auto& in : inputs) rules.others.push_back({"input", in});
     rules.force = force;
@@ -345,28 +373,10 @@ std::vector<std::string> writeStudy(const StudyResult& r, const std::string& dir
     for (size_t i = 0; i < r.flipFiles.size(); ++i) put(r.flipFiles[i], r.flipText[i]);
     put(manifestName(OutputKind::Study), Json{{"tool", "tachyon trigger"}}.dump() + "\n");
 
-    const char* py = std::getenv("TACHYON_PYTHON");
-    const std::string python = py ? py : fs::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
-    const std::string script = fs::path(api::plottingScript()).parent_path() / "trigger.py";
-    util::ProcessOptions po;
-    po.captureOutput = true;
-    po.timeoutSeconds = 300;
-    util::ProcessResult pr;
-    try {
-        pr = util::runProcess({python, script, "plot", (out.tmp() / "plot_data.json").string(), out.tmp().string()},
-                              po);
-    } catch (const Error&) {
-        pr.exitCode = -1;
-    }
-    if (pr.succeeded()) {
-        for (const auto& e : fs::directory_iterator(out.tmp()))
-            if (e.path().extension() == ".png") files.push_back((fs::path(dir) / e.path().filename()).string());
-    } else {
-        log << "tachyon: warning: trigger: no plots (" << python << " with matplotlib is needed; Debian: "
-            << "python3-matplotlib)" << (pr.output.empty() ? "" : ": " + pr.output.substr(0, 400)) << "\n";
-    }
+    if (plots) plotStudy(out.tmp(), dir, files, log);
     out.commit();
     return files;
 }
 
 }  // namespace tachyon::trigger
+

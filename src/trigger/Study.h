@@ -70,6 +70,6 @@ StudyResult summarise(const Scorer& scorer, const SampleScores& background, cons
 // (through python/tachyon/plotting.py; a warning and no PNGs without matplotlib) into a
 // temporary folder renamed to `dir` at the end. Returns the files written.
 std::vector<std::string> writeStudy(const StudyResult& r, const std::string& dir, const std::vector<std::string>& inputs,
-                                    bool force, std::ostream& log);
+                                    bool force, bool plots, std::ostream& log);
 
 }  // namespace tachyon::trigger
