@@ -111,8 +111,35 @@ def plot(data, outdir):
     return files
 
 
+def plot_scout(data, outdir):
+    """scout.png: sustained rate and p99 latency vs batch size (from scout.json)."""
+    plt = _pyplot()
+    sweep = data["sweep"]
+    b = [r["batch"] for r in sweep]
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=80)
+    ax.plot(b, [r["sustained_hz"] for r in sweep], "o-", label="sustained rate")
+    ax.plot(b, [r["offered_hz"] for r in sweep], ":", color="0.5", label="offered rate")
+    ax.set_xscale("log")
+    ax.set_xlabel("batch size (objects)")
+    ax.set_ylabel("objects / s")
+    ax2 = ax.twinx()
+    ax2.plot(b, [r["latency_p99_us"] for r in sweep], "s--", color="C3", label="p99 latency")
+    ax2.set_yscale("log")
+    ax2.set_ylabel("p99 latency [us]")
+    lines = ax.get_legend_handles_labels()
+    more = ax2.get_legend_handles_labels()
+    ax.legend(lines[0] + more[0], lines[1] + more[1], fontsize=8, loc="lower right")
+    ax.set_title(f"scouting: {data['compute']['kind']} compute, {data['workers']} worker(s)")
+    fig.tight_layout()
+    path = os.path.join(outdir, "scout.png")
+    fig.savefig(path)
+    plt.close(fig)
+    return [path]
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 4 or sys.argv[1] != "plot":
-        sys.exit("usage: trigger.py plot PLOT_DATA_JSON OUTDIR")
+    if len(sys.argv) != 4 or sys.argv[1] not in ("plot", "scout"):
+        sys.exit("usage: trigger.py plot|scout DATA_JSON OUTDIR")
     with open(sys.argv[2]) as f:
-        plot(json.load(f), sys.argv[3])
+        data = json.load(f)
+    (plot if sys.argv[1] == "plot" else plot_scout)(data, sys.argv[3])

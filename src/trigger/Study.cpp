@@ -327,31 +327,37 @@ StudyResult summarise(const Scorer& scorer, const SampleScores& background, cons
 
 namespace {
 
-// The PNGs, drawn by python/tachyon/trigger.py from plot_data.json (matplotlib).
+// The PNGs, drawn by python/tachyon/trigger.py from plot_data.json.
 void plotStudy(const fs::path& tmp, const std::string& dir, std::vector<std::string>& files, std::ostream& log) {
-    const char* py = std::getenv("TACHYON_PYTHON");
-    const std::string python = py ? py : fs::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
-    const std::string script = fs::path(api::plottingScript()).parent_path() / "trigger.py";
-    util::ProcessOptions po;
-    po.captureOutput = true;
-    po.timeoutSeconds = 300;
-    util::ProcessResult pr;
-    try {
-        pr = util::runProcess({python, script, "plot", (tmp / "plot_data.json").string(), tmp.string()},
-                              po);
-    } catch (const Error&) {
-        pr.exitCode = -1;
-    }
-    if (pr.succeeded()) {
+    std::string output;
+    if (drawPlots("plot", (tmp / "plot_data.json").string(), tmp.string(), output)) {
         for (const auto& e : fs::directory_iterator(tmp))
             if (e.path().extension() == ".png") files.push_back((fs::path(dir) / e.path().filename()).string());
     } else {
-        log << "tachyon: warning: trigger: no plots (" << python << " with matplotlib is needed; Debian: "
-            << "python3-matplotlib)" << (pr.output.empty() ? "" : ": " + pr.output.substr(0, 400)) << "\n";
+        log << "tachyon: warning: trigger: no plots (/usr/bin/python3 with matplotlib is needed; Debian: "
+               "python3-matplotlib)"
+            << (output.empty() ? "" : ": " + output.substr(0, 400)) << "\n";
     }
 }
 
 }  // namespace
+
+bool drawPlots(const std::string& mode, const std::string& dataJson, const std::string& dir, std::string& output) {
+    const char* py = std::getenv("TACHYON_PYTHON");
+    const std::string python = py ? py : fs::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+    const std::string script = (fs::path(api::plottingScript()).parent_path() / "trigger.py").string();
+    util::ProcessOptions po;
+    po.captureOutput = true;
+    po.timeoutSeconds = 300;
+    try {
+        const util::ProcessResult pr = util::runProcess({python, script, mode, dataJson, dir}, po);
+        output = pr.output;
+        return pr.succeeded();
+    } catch (const Error& e) {
+        output = e.what();
+        return false;
+    }
+}
 
 std::vector<std::string> writeStudy(const StudyResult& r, const std::string& dir, const std::vector<std::string>& inputs,
                                     bool force, bool plots, std::ostream& log) {

@@ -72,4 +72,8 @@ StudyResult summarise(const Scorer& scorer, const SampleScores& background, cons
 std::vector<std::string> writeStudy(const StudyResult& r, const std::string& dir, const std::vector<std::string>& inputs,
                                     bool force, bool plots, std::ostream& log);
 
+// Runs python/tachyon/trigger.py MODE DATA_JSON DIR (matplotlib) without a shell; false
+// (with the script's output in `output`) when Python, matplotlib or the script fails.
+bool drawPlots(const std::string& mode, const std::string& dataJson, const std::string& dir, std::string& output);
+
 }  // namespace tachyon::trigger
