@@ -17,6 +17,56 @@ import os
 import sys
 
 
+# ---- studies ----
+
+def _score_file(menu, spec, sample, threads=1):
+    """One file's fixed and float scores per algorithm (runs on a Dask worker or here)."""
+    from . import _tachyon
+    return _tachyon.trigger_score(str(menu), str(spec), sample, threads)
+
+
+def _as_list(files):
+    return [files] if isinstance(files, (str, os.PathLike)) else list(files)
+
+
+def study(menu, background, signals=None, target_rate=None, bunches=None, flat40=False, latency_budget=None,
+          device="VU9P", out=None, plots=True, force=False, dask=None, threads=1):
+    """The `tachyon trigger` study; returns summary.json's content as a dict.
+
+    background: FILE[:DATASET] or a list of them (one sample, in file order);
+    signals: {name: FILE[:DATASET] or a list}; target_rate: "1kHz" or Hz; latency_budget:
+    "50ns"; out: a folder for summary.json, plot data, flips and PNGs (None: nothing written).
+    dask: None (score here), a scheduler address, or a distributed.Client: every file is
+    scored as one task, and the result equals the local one exactly.
+    """
+    signals = signals or {}
+    jobs = [(spec, "background") for spec in _as_list(background)]
+    for name, files in signals.items():
+        jobs += [(spec, name) for spec in _as_list(files)]
+    if dask is None:
+        scored = [_score_file(menu, spec, sample, threads) for spec, sample in jobs]
+    else:
+        scored = _score_on_dask(dask, menu, jobs, threads)
+    bg = [s for s, (_, sample) in zip(scored, jobs) if sample == "background"]
+    sig = [(name, [s for s, (_, sample) in zip(scored, jobs) if sample == name]) for name in signals]
+    from . import _tachyon
+    return _tachyon.trigger_summarise(str(menu), bg, sig, None if target_rate is None else str(target_rate), bunches,
+                                      flat40, None if latency_budget is None else str(latency_budget), device,
+                                      None if out is None else str(out), plots, force)
+
+
+def _score_on_dask(dask, menu, jobs, threads):
+    from distributed import Client
+    client = dask if isinstance(dask, Client) else Client(dask)
+    try:
+        futures = [client.submit(_score_file, str(menu), str(spec), sample, threads, pure=False)
+                   for spec, sample in jobs]
+        return client.gather(futures)   # in submission order: file order is event order
+    finally:
+        if client is not dask:
+            client.close()
+
+
 # ---- plots ----
 
 def _pyplot():

@@ -265,3 +265,27 @@ def test_bad_input_is_named_and_leaves_nothing(models, tmp_path, case, expect):
     assert r.stderr.startswith("tachyon: error: ")
     assert not (tmp_path / "out").exists()
     assert not any(p.name.startswith(".") or "tmp" in p.name for p in tmp_path.iterdir()), list(tmp_path.iterdir())
+
+
+def test_python_study_local_and_dask_agree(models, tmp_path):
+    """tachyon.trigger.study over two background files: locally, on a Dask LocalCluster,
+    and through the CLI on the concatenated file, the summaries are identical."""
+    pytest.importorskip("distributed")
+    from distributed import Client, LocalCluster
+    import tachyon.trigger as tt
+    d = models
+    bg = np.load(d / "bg.npy")
+    np.save(tmp_path / "bg_a.npy", bg[:2500])
+    np.save(tmp_path / "bg_b.npy", bg[2500:])
+    menu = write_menu(d, MENU)
+    args = dict(signals={"sig": str(d / "sig.npy")}, target_rate="20MHz", latency_budget="1us")
+    local = tt.study(menu, [tmp_path / "bg_a.npy", tmp_path / "bg_b.npy"], **args)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        distributed = tt.study(menu, [tmp_path / "bg_a.npy", tmp_path / "bg_b.npy"], dask=client,
+                               out=tmp_path / "dask_out", plots=False, **args)
+    assert distributed == local
+    assert json.loads((tmp_path / "dask_out" / "summary.json").read_text()) == local
+    r = run_study(d, menu, tmp_path / "cli", "--target-rate", "20MHz", "--latency-budget", "1us")
+    assert r.returncode == 0, r.stderr
+    assert json.loads((tmp_path / "cli" / "summary.json").read_text()) == local
