@@ -64,9 +64,8 @@ int cmdTrigger(const TriggerArgs& args) {
                   << a["rate_float_hz"].get<double>() << "), flips " << a["flips"]["count"].get<size_t>();
         for (auto it = a["efficiency"].begin(); it != a["efficiency"].end(); ++it)
             std::cout << ", eff(" << it.key() << ") " << it.value().get<double>();
-        if (!a["latency_ns"].is_null())
-            std::cout << ", latency " << a["latency_ns"].get<double>() << " ns, II " << a["ii_cycles"].get<long long>();
-        std::cout << (a["fits_budget"].get<bool>() ? ", fits" : ", DOES NOT FIT") << "\n";
+        std::cout << "\n  firmware: " << a["verdict"].get<std::string>() << ": "
+                  << (a["fits_budget"].get<bool>() ? "fits" : "DOES NOT FIT") << "\n";
     }
     std::cout << "menu: " << r.summary["menu"]["rate_hz"].get<double>() << " Hz\n";
     std::cout << "wrote " << args.out << "/summary.json\n";

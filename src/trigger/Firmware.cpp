@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
+#include <sstream>
 
 namespace tachyon::trigger {
 
@@ -52,6 +53,16 @@ bool FirmwareView::fits(const Device& dev, std::optional<double> budgetNs) const
     if (!available) return false;
     if (budgetNs && latencyNs > *budgetNs) return false;
     return dspEstimate <= dev.dsps;
+}
+
+std::string FirmwareView::verdict(const Device& dev, std::optional<double> budgetNs) const {
+    if (!available) return "no firmware estimate (tree ensemble)";
+    std::ostringstream os;
+    os << "latency " << latencyNs << " ns";
+    if (budgetNs) os << (latencyNs <= *budgetNs ? " <= " : " > ") << "budget " << *budgetNs << " ns";
+    os << ", II " << iiCycles << ", ~" << dspEstimate << " DSP of " << dev.dsps << " on " << dev.name
+       << (dspEstimate <= dev.dsps ? "" : " (too many)");
+    return os.str();
 }
 
 api::Json FirmwareView::toJson(const Device& dev, std::optional<double> budgetNs) const {

@@ -25,6 +25,8 @@ struct FirmwareView {
     long long dspEstimate = 0;     // multipliers / ReuseFactor, binary weights excluded
     api::Json toJson(const Device& dev, std::optional<double> budgetNs) const;
     bool fits(const Device& dev, std::optional<double> budgetNs) const;
+    // Why it fits or not, in words ("latency 65 ns > budget 48 ns").
+    std::string verdict(const Device& dev, std::optional<double> budgetNs) const;
 };
 FirmwareView firmwareView(const api::Model& m);
 

@@ -288,6 +288,7 @@ StudyResult summarise(const Scorer& scorer, const SampleScores& background, cons
         j["clock_ns"] = fw.available ? Json(fw.clockNs) : Json(nullptr);
         j["resources"] = fw.toJson(device, opt.latencyBudgetNs);
         j["fits_budget"] = fw.fits(device, opt.latencyBudgetNs);
+        j["verdict"] = fw.verdict(device, opt.latencyBudgetNs);
         sum["algorithms"].push_back(j);
         r.plotData["algorithms"].push_back(plot);
     }
