@@ -128,7 +128,7 @@ public:
         waiting_.push_back({start, (long long)arrivals.size()});
         waitingObjects_ += (long long)arrivals.size();
         r_.utilisation += end - start;
-        if (r_.batches == 0) firstDispatch_ = time;
+        if (r_.batches == 0) firstDispatch_ = time, firstEnd = end, firstSize = (long long)arrivals.size();
         lastDispatch_ = time;
         ++r_.batches;
         r_.processed += (long long)arrivals.size();
@@ -145,7 +145,8 @@ public:
     double fillSeconds() const { return r_.batches > 1 ? (lastDispatch_ - firstDispatch_) / double(r_.batches - 1) : 0; }
 
     std::vector<double> latencies;
-    double finish = 0;
+    double finish = 0, firstEnd = 0;
+    long long firstSize = 0;
 
 private:
     const ScoutConfig& c_;
@@ -210,9 +211,13 @@ ScoutResult simulateScout(const ScoutConfig& c) {
     r.meanQueue /= done;
     r.meanCompute /= done;
     r.offeredHz = double(r.objects) / c.durationSeconds;
-    const double span = std::max(c.durationSeconds, farm.finish);
-    r.sustainedHz = double(r.processed) / span;
-    r.utilisation /= double(c.workers) * span;
+    // The rate results come out at, from the first batch's result to the last: a stable farm
+    // keeps up with the arrivals, an overloaded one shows its capacity; neither the first
+    // fill nor a partial batch left at the end biases it.
+    const double span = farm.finish - farm.firstEnd;
+    r.sustainedHz = r.batches > 1 && span > 0 ? double(r.processed - farm.firstSize) / span
+                                              : double(r.processed) / c.durationSeconds;
+    r.utilisation /= double(c.workers) * std::max(c.durationSeconds, farm.finish);
     r.fillSeconds = farm.fillSeconds();
     r.meanOccupancy = r.objects ? occupancySum / double(r.objects) : 0;
     double sum = 0;

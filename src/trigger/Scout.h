@@ -46,7 +46,7 @@ struct ScoutResult {
     long long events = 0, objects = 0, processed = 0, dropped = 0, batches = 0;
     double simulatedSeconds = 0;
     double offeredHz = 0;            // objects per second arriving
-    double sustainedHz = 0;          // objects computed per second (processed / time to finish)
+    double sustainedHz = 0;          // objects computed per second, first result to last
     double fillSeconds = 0;          // mean time between batch dispatches
     double meanWait = 0, meanQueue = 0, meanCompute = 0;   // per object: fill wait, queue, compute
     double meanLatency = 0, p50 = 0, p99 = 0, maxLatency = 0;
