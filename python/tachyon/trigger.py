@@ -170,6 +170,7 @@ def plot_scout(data, outdir):
     ax.plot(b, [r["sustained_hz"] for r in sweep], "o-", label="sustained rate")
     ax.plot(b, [r["offered_hz"] for r in sweep], ":", color="0.5", label="offered rate")
     ax.set_xscale("log")
+    ax.set_ylim(0, 1.15 * max(max(r["offered_hz"], r["sustained_hz"]) for r in sweep))
     ax.set_xlabel("batch size (objects)")
     ax.set_ylabel("objects / s")
     ax2 = ax.twinx()
