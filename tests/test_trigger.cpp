@@ -237,3 +237,27 @@ TEST(TriggerScout, ObjectsPerEvent) {
     const ScoutResult l = simulateScout(c);
     EXPECT_NEAR(double(l.objects) / double(l.events), 4.0 / 3.0, 0.01);
 }
+
+TEST(TriggerScout, BatchTimesFromPerfResults) {
+    // `tachyon perf --json`: per batch size the lowest concurrency's avg_us is the time.
+    const std::string perf = R"({"model": "m", "results": [
+        {"batch_size": 1, "concurrency": 4, "avg_us": 90.0},
+        {"batch_size": 1, "concurrency": 1, "avg_us": 50.0},
+        {"batch_size": 64, "concurrency": 1, "avg_us": 176.0},
+        {"batch_size": 256, "concurrency": 1, "avg_us": 560.0}]})";
+    const auto times = perfBatchTimes(perf, "perf.json");
+    ASSERT_EQ(times.size(), 3u);
+    EXPECT_DOUBLE_EQ(times.at(1), 50e-6);
+    const auto t = interpolatedBatchTime(times);
+    EXPECT_NEAR(t(1), 50e-6, 1e-15);
+    EXPECT_NEAR(t(32), 50e-6 + 31 * 2e-6, 1e-12);     // 2 us per object between 1 and 64
+    EXPECT_NEAR(t(160), 176e-6 + 96 * 2e-6, 1e-12);   // 2 us per object between 64 and 256
+    EXPECT_NEAR(t(512), 560e-6 + 256 * 2e-6, 1e-12);  // beyond: the last slope
+    try {
+        perfBatchTimes(R"({"results": [{"batch_size": 4}]})", "perf.json");
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("perf.json: results: each entry needs batch_size and avg_us"),
+                  std::string::npos);
+    }
+}

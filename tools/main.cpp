@@ -573,6 +573,7 @@ int main(int argc, char** argv) {
         ->check(CLI::NonNegativeNumber);
     scoutCmd->add_option("--clock-ns", scout.clockNs, "FPGA clock period (ns)")->check(CLI::PositiveNumber);
     scoutCmd->add_option("--service", scout.service, "a fixed compute time per batch (500ns, 20us)");
+    scoutCmd->add_option("--perf", scout.perf, "time per batch size from `tachyon perf --json` (a KServe v2 server)");
     scoutCmd->add_option("--per-object", scout.perObject, "with --service: added per object in the batch");
     scoutCmd->add_option("-o,--output", scout.out, "output folder: scout.json, scout.png");
     scoutCmd->add_flag("--force", scout.force, "replace an existing file (never a folder Tachyon did not write)");

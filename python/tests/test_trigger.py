@@ -289,3 +289,30 @@ def test_python_study_local_and_dask_agree(models, tmp_path):
     r = run_study(d, menu, tmp_path / "cli", "--target-rate", "20MHz", "--latency-budget", "1us")
     assert r.returncode == 0, r.stderr
     assert json.loads((tmp_path / "cli" / "summary.json").read_text()) == local
+
+
+def test_scout_cli(tmp_path):
+    """`tachyon trigger scout`: a sweep written as scout.json (fill time B / rate), times from
+    `tachyon perf --json`, and a rate the bunch pattern cannot carry refused with no output."""
+    r = cli("trigger", "scout", "--rate", "1MHz", "--batch", "50,200", "--service", "20us", "--duration", "50ms",
+            "-o", tmp_path / "s", "--no-plots")
+    assert r.returncode == 0, r.stderr
+    s = json.loads((tmp_path / "s" / "scout.json").read_text())
+    assert [x["batch"] for x in s["sweep"]] == [50, 200]
+    for x in s["sweep"]:
+        assert x["fill_us"] == pytest.approx(x["batch"], rel=0.03)   # B / 1 MHz in us
+        assert x["compute_us"] == pytest.approx(20.0)
+        assert x["dropped"] == 0
+    perf = {"results": [{"batch_size": 1, "concurrency": 1, "avg_us": 10.0},
+                        {"batch_size": 100, "concurrency": 1, "avg_us": 109.0}]}
+    (tmp_path / "perf.json").write_text(json.dumps(perf))
+    r = cli("trigger", "scout", "--rate", "100kHz", "--batch", "100", "--perf", tmp_path / "perf.json",
+            "--duration", "20ms", "-o", tmp_path / "p", "--no-plots")
+    assert r.returncode == 0, r.stderr
+    p = json.loads((tmp_path / "p" / "scout.json").read_text())
+    assert p["compute"]["kind"] == "server"
+    assert p["sweep"][0]["compute_us"] == pytest.approx(109.0)
+    r = cli("trigger", "scout", "--arrivals", "lhc", "--rate", "50MHz", "--service", "1us", "-o", tmp_path / "bad")
+    assert r.returncode == 1
+    assert "exceeds the 2544 filled bunches" in r.stderr
+    assert not (tmp_path / "bad").exists() and r.stdout == ""

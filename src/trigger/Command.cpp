@@ -4,8 +4,11 @@
 #include "util/AtomicOutput.h"
 #include "util/Error.h"
 
+#include <filesystem>
 #include <iomanip>
 #include <iostream>
+
+namespace fs = std::filesystem;
 
 namespace tachyon::trigger {
 
@@ -43,7 +46,14 @@ int cmdTrigger(const TriggerArgs& args) {
     for (const auto& s : signals) inputs.push_back(s.second.file);
     const Menu menu = readMenu(args.menu);
     for (const auto& a : menu.algorithms) inputs.push_back(a.model), inputs.push_back(a.config);
-    { AtomicOutput probe(args.out, "-o", OutputKind::Study, {{}, args.force}); }   // fails early on a bad -o
+    OutputRules rules;
+    for (const auto& in : inputs) rules.others.push_back({"input", in});
+    rules.force = args.force;
+    { AtomicOutput probe(args.out, "-o", OutputKind::Study, rules); }   // fails early on a bad -o
+    std::error_code ec;
+    if (!fs::is_regular_file(bg.file, ec)) throw Error(bg.file + ": --background: no such file");
+    for (const auto& [name, spec] : signals)
+        if (!fs::is_regular_file(spec.file, ec)) throw Error(spec.file + ": --signal " + name + ": no such file");
 
     const Scorer scorer(menu);
     std::ostream* log = args.quiet ? nullptr : &std::cerr;

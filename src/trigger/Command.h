@@ -27,7 +27,7 @@ struct ScoutArgs {
     long long buffer = 0;
     // Compute time: measured on the emulator (model), an FPGA pipeline (--fpga: the model's
     // HLS estimate, or --ii-cycles/--latency-cycles/--clock-ns), or a fixed --service time.
-    std::string model, config, service, perObject;
+    std::string model, config, service, perObject, perf;   // perf: `tachyon perf --json` output
     bool fpga = false, floatMode = false, force = false, plots = true;
     long long iiCycles = 0, latencyCycles = 0;
     double clockNs = 0;

@@ -3,11 +3,14 @@
 #include "trigger/Rates.h"
 #include "util/Error.h"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <cctype>
 #include <deque>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <queue>
 #include <random>
 #include <sstream>
@@ -68,9 +71,12 @@ public:
         if (c.lhcPattern) {
             const long long filled = std::count(c.filling.begin(), c.filling.end(), true);
             p_ = c.eventRateHz / (double(filled) * kLhcRevolutionHz);
-            if (p_ > 1.0)
-                throw Error("scout: " + std::to_string(c.eventRateHz) + " Hz of events exceeds the " +
-                            std::to_string(filled) + " filled bunches x 11245.6 Hz of crossings");
+            if (p_ > 1.0) {
+                std::ostringstream os;
+                os << "scout: --rate " << c.eventRateHz << " Hz exceeds the " << filled << " filled bunches x 11245.6 Hz = "
+                   << double(filled) * kLhcRevolutionHz << " Hz of crossings";
+                throw Error(os.str());
+            }
         }
     }
     // False at the end of the simulated time.
@@ -165,6 +171,46 @@ double quantile(std::vector<double>& v, double q) {
 }
 
 }  // namespace
+
+std::function<double(int)> interpolatedBatchTime(const std::map<int, double>& t) {
+    if (t.empty()) throw Error("scout: no batch times");
+    return [t](int n) {
+        if (t.size() == 1) return t.begin()->second;
+        auto hi = t.lower_bound(n);
+        if (hi == t.end()) --hi;        // beyond the largest: the last segment's slope
+        if (hi == t.begin()) ++hi;      // below the smallest: the first segment's slope
+        const auto lo = std::prev(hi);
+        const double slope = (hi->second - lo->second) / double(hi->first - lo->first);
+        return std::max(0.0, lo->second + slope * double(n - lo->first));
+    };
+}
+
+std::map<int, double> perfBatchTimes(const std::string& text, const std::string& source) {
+    nlohmann::json j;
+    try {
+        j = nlohmann::json::parse(text);
+    } catch (const std::exception& e) {
+        throw Error(source + ": not JSON (" + e.what() + ")");
+    }
+    if (!j.is_object() || !j.contains("results") || !j["results"].is_array())
+        throw Error(source + ": expected `tachyon perf --json` output (an object with \"results\")");
+    std::map<int, std::pair<double, double>> best;   // batch -> (concurrency, seconds)
+    for (const auto& r : j["results"]) {
+        if (!r.is_object() || !r.contains("batch_size") || !r.contains("avg_us") || !r["batch_size"].is_number() ||
+            !r["avg_us"].is_number())
+            throw Error(source + ": results: each entry needs batch_size and avg_us");
+        const int b = r["batch_size"].get<int>();
+        const double conc = r.contains("concurrency") && r["concurrency"].is_number() ? r["concurrency"].get<double>() : 1;
+        const double s = r["avg_us"].get<double>() * 1e-6;
+        if (b < 1 || !(s > 0)) continue;   // failed levels report no time
+        auto it = best.find(b);
+        if (it == best.end() || conc < it->second.first) best[b] = {conc, s};
+    }
+    std::map<int, double> out;
+    for (const auto& [b, cs] : best) out[b] = cs.second;
+    if (out.empty()) throw Error(source + ": no batch size with a measured time");
+    return out;
+}
 
 ScoutResult simulateScout(const ScoutConfig& c) {
     if (c.batchSize < 1) throw Error("scout: the batch size must be >= 1");

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -61,5 +62,13 @@ std::vector<bool> trainFilling(int bunches);
 std::vector<bool> readFilling(const std::string& path);
 
 ScoutResult simulateScout(const ScoutConfig& cfg);
+
+// Seconds per batch, linear between measured batch sizes and along the last segment's
+// slope beyond them (a single point: that time for every size).
+std::function<double(int n)> interpolatedBatchTime(const std::map<int, double>& secondsBySize);
+// The time per batch size from `tachyon perf --json` results (a KServe v2 server): per
+// batch_size, avg_us at the lowest concurrency (one client: the request's own time).
+// Throws naming `source` when there is none.
+std::map<int, double> perfBatchTimes(const std::string& jsonText, const std::string& source);
 
 }  // namespace tachyon::trigger

@@ -65,7 +65,7 @@ double measureBatch(const api::Model& m, int n, bool floatMode) {
 }
 
 struct ComputeModel {
-    std::string kind;                     // emulator | fpga | fixed
+    std::string kind;                     // emulator | fpga | server | fixed
     std::function<double(int)> seconds;   // per batch
     Json describe;
 };
@@ -78,6 +78,19 @@ ComputeModel computeModel(const ScoutArgs& a, int largestBatch) {
         c.kind = "fixed";
         c.seconds = [s, perObject](int n) { return s + perObject * n; };
         c.describe = {{"kind", "fixed"}, {"batch_seconds", s}, {"per_object_seconds", perObject}};
+        return c;
+    }
+    if (!a.perf.empty()) {
+        std::ifstream in(a.perf);
+        if (!in) throw Error(a.perf + ": --perf: cannot open file");
+        std::stringstream text;
+        text << in.rdbuf();
+        const std::map<int, double> times = perfBatchTimes(text.str(), a.perf);
+        c.kind = "server";
+        c.seconds = interpolatedBatchTime(times);
+        Json table = Json::object();
+        for (const auto& [b, s] : times) table[std::to_string(b)] = s;
+        c.describe = {{"kind", "server"}, {"perf", a.perf}, {"batch_seconds", table}};
         return c;
     }
     if (a.fpga || a.iiCycles > 0) {
@@ -104,9 +117,8 @@ ComputeModel computeModel(const ScoutArgs& a, int largestBatch) {
     // Measured at 1 and at the largest batch; other sizes interpolate linearly between them.
     const double t1 = measureBatch(*m, 1, a.floatMode);
     const double tB = largestBatch > 1 ? measureBatch(*m, largestBatch, a.floatMode) : t1;
-    const double slope = largestBatch > 1 ? (tB - t1) / double(largestBatch - 1) : 0.0;
     c.kind = "emulator";
-    c.seconds = [t1, slope](int n) { return t1 + slope * double(n - 1); };
+    c.seconds = interpolatedBatchTime({{1, t1}, {largestBatch, tB}});
     c.describe = {{"kind", "emulator"},          {"model", a.model},         {"float", a.floatMode},
                   {"seconds_batch_1", t1},       {"largest_batch", largestBatch}, {"seconds_largest_batch", tB},
                   {"note", "one thread per worker, measured on this machine"}};
@@ -195,17 +207,20 @@ int cmdScout(const ScoutArgs& a) {
     out["duration_s"] = cfg.durationSeconds;
     out["compute"] = compute.describe;
     out["sweep"] = Json::array();
+    // Every batch size is simulated before anything is printed: an error leaves no half table.
+    std::vector<ScoutResult> results;
+    for (int b : batches) {
+        cfg.batchSize = b;
+        results.push_back(simulateScout(cfg));
+        out["sweep"].push_back(resultJson(results.back()));
+    }
     std::cout << std::fixed << std::setprecision(1) << std::setw(8) << "batch" << std::setw(14) << "offered/s"
               << std::setw(14) << "sustained/s" << std::setw(11) << "fill us" << std::setw(11) << "p50 us" << std::setw(11)
               << "p99 us" << std::setw(10) << "buf max" << std::setw(10) << "dropped" << "\n";
-    for (int b : batches) {
-        cfg.batchSize = b;
-        const ScoutResult r = simulateScout(cfg);
-        out["sweep"].push_back(resultJson(r));
-        std::cout << std::setw(8) << b << std::setw(14) << r.offeredHz << std::setw(14) << r.sustainedHz << std::setw(11)
-                  << r.fillSeconds * 1e6 << std::setw(11) << r.p50 * 1e6 << std::setw(11) << r.p99 * 1e6 << std::setw(10)
-                  << r.maxOccupancy << std::setw(10) << r.dropped << "\n";
-    }
+    for (const ScoutResult& r : results)
+        std::cout << std::setw(8) << r.batchSize << std::setw(14) << r.offeredHz << std::setw(14) << r.sustainedHz
+                  << std::setw(11) << r.fillSeconds * 1e6 << std::setw(11) << r.p50 * 1e6 << std::setw(11) << r.p99 * 1e6
+                  << std::setw(10) << r.maxOccupancy << std::setw(10) << r.dropped << "\n";
     if (a.out.empty()) return 0;
     AtomicOutput dir(a.out, "-o", OutputKind::Study, {{{"model", a.model}}, a.force});
     fs::create_directories(dir.tmp());
