@@ -533,7 +533,8 @@ int main(int argc, char** argv) {
     // menu, --background and -o are required unless the `scout` subcommand is given.
     triggerCmd->add_option("menu", trig.menu, "menu YAML");
     triggerCmd->add_option("--background", trig.background, "zero-bias events FILE[:DATASET]");
-    triggerCmd->add_option("--signal", trig.signals, "signal events NAME=FILE[:DATASET] (repeatable)");
+    triggerCmd->add_option("--signal", trig.signals, "signal events NAME=FILE[:DATASET] (repeatable)")
+        ->allow_extra_args(false);
     triggerCmd->add_option("--target-rate", trig.targetRate, "choose thresholds for this rate (1kHz, 500Hz)");
     triggerCmd->add_option("--bunches", trig.bunches, "colliding bunches (default: the menu's, else 2544)")
         ->check(CLI::Range(1, 3564));

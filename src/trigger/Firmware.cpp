@@ -79,8 +79,8 @@ api::Json FirmwareView::toJson(const Device& dev, std::optional<double> budgetNs
     j["device_luts"] = dev.luts;
     j["device_ffs"] = dev.ffs;
     j["device_bram36"] = dev.bram36;
-    j["source"] = "estimate (non-zero-weight products / ReuseFactor; run `tachyon report` on a Verilog project "
-                  "for measured LUT/FF)";
+    j["source"] = "upper-bound estimate: one DSP per non-zero-weight product / ReuseFactor (synthesis maps narrow "
+                  "products to LUTs); `tachyon report` on a Verilog project measures LUT/FF/DSP";
     if (budgetNs) j["latency_budget_ns"] = *budgetNs;
     return j;
 }
