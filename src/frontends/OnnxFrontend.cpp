@@ -1402,6 +1402,13 @@ bool isPowerOfTwo(double v) {
 // computed tensor it becomes a Quantize layer, which is exact only for zero_point 0 and
 // one power-of-two scale: then Quant is cast<ap_(u)fixed<bits, bits + log2(scale)>> with
 // the rounding mode and SAT (SAT_SYM when narrow). Anything else is refused by name.
+//
+// Tachyon's explicit form (what tachyon.qat.export writes, docs/qat.md): rounding_mode may
+// also name an ap_fixed quantisation mode (AP_TRN, AP_TRN_ZERO, AP_RND, AP_RND_ZERO,
+// AP_RND_INF, AP_RND_MIN_INF, AP_RND_CONV), and an `overflow_mode` attribute (AP_WRAP,
+// AP_SAT, AP_SAT_ZERO, AP_SAT_SYM) replaces the clamp, so the node reads as exactly one
+// cast with no half-even/half-up ambiguity. Such a node needs power-of-two scales and a zero
+// point of 0; on a constant it is evaluated exactly (in double, FixedType::castDouble).
 void OnnxReader::qonnxQuant(const onnx::NodeProto& n) {
     const bool bipolar = n.op_type() == "BipolarQuant";
     const ConstTensor& scale = requireConst(n, 1, "scale");
@@ -1423,13 +1430,59 @@ void OnnxReader::qonnxQuant(const onnx::NodeProto& n) {
     }
     for (double s : scale.values)
         if (!(s > 0) || !std::isfinite(s)) fail(n, "scale must be positive and finite");
-    const bool bipolarLevels = bipolar || (bits == 1 && isSigned);
+    const bool explicitOverflow =
+        !bipolar && std::any_of(n.attribute().begin(), n.attribute().end(),
+                                [](const onnx::AttributeProto& a) { return a.name() == "overflow_mode"; });
+    const bool bipolarLevels = bipolar || (bits == 1 && isSigned && !explicitOverflow);
     Quant quant = Quant::RND_CONV;
+    bool explicitRounding = false;   // an ap_fixed mode name instead of QONNX's
     if (!bipolarLevels) {
         if (rounding == "ROUND") quant = Quant::RND_CONV;
         else if (rounding == "FLOOR") quant = Quant::TRN;
         else if (rounding == "ROUND_TO_ZERO") quant = Quant::TRN_ZERO;
-        else fail(n, "rounding_mode '" + rounding + "' is not supported (ROUND, FLOOR and ROUND_TO_ZERO are)");
+        else if (rounding.rfind("AP_", 0) == 0) {
+            quant = parseQuantMode(rounding, path_ + ": node '" + nodeName(n) + "': rounding_mode");
+            explicitRounding = true;
+        } else
+            fail(n, "rounding_mode '" + rounding + "' is not supported (ROUND, FLOOR, ROUND_TO_ZERO and the ap_fixed "
+                    "modes AP_TRN, AP_TRN_ZERO, AP_RND, AP_RND_ZERO, AP_RND_INF, AP_RND_MIN_INF, AP_RND_CONV are)");
+    }
+    Overflow overflow = narrow ? Overflow::SAT_SYM : Overflow::SAT;
+    if (explicitOverflow) {
+        std::string o = stringAttr(n, "overflow_mode", "");
+        for (char& c : o) c = char(std::toupper((unsigned char)c));
+        overflow = parseOverflowMode(o, path_ + ": node '" + nodeName(n) + "': overflow_mode");
+    }
+    // The explicit form is one ap_fixed cast per element: power-of-two scales, zero point 0.
+    auto fixedTypeAt = [&](double s) {
+        int e;
+        std::frexp(s, &e);   // s = 2^(e-1)
+        FixedType t;
+        t.width = bits;
+        t.integer = bits + (e - 1);
+        t.isSigned = isSigned;
+        t.quant = quant;
+        t.overflow = overflow;
+        return t;
+    };
+    if (explicitRounding || explicitOverflow) {
+        for (double s : scale.values)
+            if (!isPowerOfTwo(s)) fail(n, "an explicit rounding_mode/overflow_mode needs power-of-two scales");
+        for (double z : zeroPoint.values)
+            if (z != 0) fail(n, "an explicit rounding_mode/overflow_mode needs a zero_point of 0");
+        if (narrow && !explicitOverflow) fail(n, "narrow with an ap_fixed rounding_mode: give overflow_mode AP_SAT_SYM");
+        if (const ConstTensor* x = constant(n.input(0))) {
+            ConstTensor y;
+            y.dims = x->dims;
+            for (size_t e = 0; e < x->values.size(); ++e) {
+                const FixedType t = fixedTypeAt(scale.values[broadcastIndex(x->dims, scale.dims, e)]);
+                if (!std::isfinite(x->values[e])) fail(n, "a constant value is not finite");
+                y.values.push_back(t.quantize(x->values[e]));
+            }
+            consts_[n.output(0)] = std::move(y);
+            quantizedConsts_.insert(n.output(0));
+            return;
+        }
     }
     const double minInt = bipolarLevels ? -1 : isSigned ? -std::ldexp(1.0, bits - 1) + (narrow ? 1 : 0) : 0;
     const double maxInt = bipolarLevels ? 1 : isSigned ? std::ldexp(1.0, bits - 1) - 1 : std::ldexp(1.0, bits) - 1 - (narrow ? 1 : 0);
@@ -1478,13 +1531,12 @@ void OnnxReader::qonnxQuant(const onnx::NodeProto& n) {
                     "scales are exact fixed-point casts");
         if (narrow && !isSigned)
             fail(n, "narrow range on an unsigned Quant (maximum 2^bits - 2) has no ap_fixed overflow mode");
-        int e;
-        std::frexp(s, &e);   // s = 2^(e-1)
+        const FixedType t = fixedTypeAt(s);
         a.mode = QuantizeMode::Fixed;
-        a.quant = quant;
-        a.overflow = narrow ? Overflow::SAT_SYM : Overflow::SAT;
-        a.width = {bits};
-        a.integer = {bits + (e - 1)};
+        a.quant = t.quant;
+        a.overflow = t.overflow;
+        a.width = {t.width};
+        a.integer = {t.integer};
         a.isSigned = {isSigned ? 1 : 0};
     }
     const std::string where = path_ + ": node '" + nodeName(n) + "'";
