@@ -311,7 +311,28 @@ PYBIND11_MODULE(_tachyon, m) {
         py::arg("dir"));
     m.def("yaml_to_config", [](const std::string& text) { return fromJson(api::yamlToJson(text, "<yaml>")); });
     m.def("config_to_yaml", [](const py::object& cfg) { return api::jsonToYaml(toJson(cfg)); });
-<<<<<<< HEAD
+    // The exact ap_fixed cast (FixedType::castDouble) of every value, so that tachyon.qat's
+    // quantisers are tested against the C++ arithmetic itself.
+    m.def(
+        "fixed_cast",
+        [](const InArray& x, const std::string& type) {
+            FixedType t;
+            try {
+                t = FixedType::parse(type);
+            } catch (const std::invalid_argument& e) {
+                throw Error("fixed_cast: type '" + type + "': " + e.what());
+            }
+            py::array_t<double> y(std::vector<py::ssize_t>(x.shape(), x.shape() + x.ndim()));
+            const double* in = x.data();
+            double* out = y.mutable_data();
+            const size_t n = size_t(x.size());
+            for (size_t i = 0; i < n; ++i) {
+                if (!std::isfinite(in[i])) throw Error("fixed_cast: value " + std::to_string(i) + " is not finite");
+                out[i] = t.toDouble(t.castDouble(in[i]));
+            }
+            return y;
+        },
+        py::arg("x"), py::arg("type"));
     // tachyon.trigger (python/tachyon/trigger.py): score files anywhere, summarise here.
     m.def(
         "trigger_score",
@@ -361,28 +382,4 @@ PYBIND11_MODULE(_tachyon, m) {
         py::arg("menu"), py::arg("background"), py::arg("signals"), py::arg("target_rate") = py::none(),
         py::arg("bunches") = py::none(), py::arg("flat40") = false, py::arg("latency_budget") = py::none(),
         py::arg("device") = "VU9P", py::arg("out") = py::none(), py::arg("plots") = true, py::arg("force") = false);
-=======
-    // The exact ap_fixed cast (FixedType::castDouble) of every value, so that tachyon.qat's
-    // quantisers are tested against the C++ arithmetic itself.
-    m.def(
-        "fixed_cast",
-        [](const InArray& x, const std::string& type) {
-            FixedType t;
-            try {
-                t = FixedType::parse(type);
-            } catch (const std::invalid_argument& e) {
-                throw Error("fixed_cast: type '" + type + "': " + e.what());
-            }
-            py::array_t<double> y(std::vector<py::ssize_t>(x.shape(), x.shape() + x.ndim()));
-            const double* in = x.data();
-            double* out = y.mutable_data();
-            const size_t n = size_t(x.size());
-            for (size_t i = 0; i < n; ++i) {
-                if (!std::isfinite(in[i])) throw Error("fixed_cast: value " + std::to_string(i) + " is not finite");
-                out[i] = t.toDouble(t.castDouble(in[i]));
-            }
-            return y;
-        },
-        py::arg("x"), py::arg("type"));
->>>>>>> main
 }
