@@ -350,7 +350,7 @@ PYBIND11_MODULE(_tachyon, m) {
         "trigger_summarise",
         [](const std::string& menu, const py::list& background, const py::list& signals, const py::object& targetRate,
            const py::object& bunches, bool flat40, const py::object& latencyBudget, const std::string& device,
-           const py::object& out, bool plots, bool force) {
+           const py::object& out, bool plots, bool force, const std::string& backend) {
             trigger::StudyOptions opt;
             if (!targetRate.is_none()) opt.targetRateHz = trigger::parseRateHz(py::str(targetRate).cast<std::string>());
             if (!bunches.is_none()) opt.bunches = bunches.cast<int>();
@@ -358,6 +358,7 @@ PYBIND11_MODULE(_tachyon, m) {
             if (!latencyBudget.is_none())
                 opt.latencyBudgetNs = trigger::parseDurationNs(py::str(latencyBudget).cast<std::string>());
             opt.device = device;
+            opt.backend = backend;
             trigger::SampleScores bg;
             bg.name = "background";
             for (const auto& b : background) bg.append(scoresFromPython(b.cast<py::dict>()));
@@ -381,5 +382,6 @@ PYBIND11_MODULE(_tachyon, m) {
         },
         py::arg("menu"), py::arg("background"), py::arg("signals"), py::arg("target_rate") = py::none(),
         py::arg("bunches") = py::none(), py::arg("flat40") = false, py::arg("latency_budget") = py::none(),
-        py::arg("device") = "VU9P", py::arg("out") = py::none(), py::arg("plots") = true, py::arg("force") = false);
+        py::arg("device") = "VU9P", py::arg("out") = py::none(), py::arg("plots") = true, py::arg("force") = false,
+        py::arg("backend") = "hls");
 }

@@ -30,7 +30,7 @@ def _as_list(files):
 
 
 def study(menu, background, signals=None, target_rate=None, bunches=None, flat40=False, latency_budget=None,
-          device="VU9P", out=None, plots=True, force=False, dask=None, threads=1):
+          device="VU9P", out=None, plots=True, force=False, dask=None, threads=1, backend="hls"):
     """The `tachyon trigger` study; returns summary.json's content as a dict.
 
     background: FILE[:DATASET] or a list of them (one sample, in file order);
@@ -52,7 +52,7 @@ def study(menu, background, signals=None, target_rate=None, bunches=None, flat40
     from . import _tachyon
     return _tachyon.trigger_summarise(str(menu), bg, sig, None if target_rate is None else str(target_rate), bunches,
                                       flat40, None if latency_budget is None else str(latency_budget), device,
-                                      None if out is None else str(out), plots, force)
+                                      None if out is None else str(out), plots, force, backend)
 
 
 def _score_on_dask(dask, menu, jobs, threads):

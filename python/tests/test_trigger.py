@@ -316,3 +316,28 @@ def test_scout_cli(tmp_path):
     assert r.returncode == 1
     assert "exceeds the 2544 filled bunches" in r.stderr
     assert not (tmp_path / "bad").exists() and r.stdout == ""
+
+
+@pytest.mark.parametrize("backend", ["hls", "verilog"])
+def test_firmware_view_equals_convert(models, tmp_path, backend):
+    """Latency and II in summary.json equal what `tachyon convert -b BACKEND` writes into
+    tachyon_project.json; the budget verdict follows them."""
+    d = models
+    menu = write_menu(d, PLATEAU_MENU.replace("model: clf.onnx", "model: clf.onnx\n    config: narrow.yml"), "fw.yml")
+    r = cli("convert", d / "clf.onnx", "-c", d / "narrow.yml", "-b", backend, "-o", tmp_path / "prj")
+    assert r.returncode == 0, r.stderr
+    prj = json.loads((tmp_path / "prj" / "tachyon_project.json").read_text())
+    cycles, ii = ((prj["latency_estimate"]["latency_cycles"], prj["latency_estimate"]["ii_cycles"]) if backend == "hls"
+                  else (prj["latency_cycles"], prj["interval_cycles"]))
+    clock = 5.0   # the default ClockPeriod
+    for budget, fits in ((cycles * clock, True), (cycles * clock - 1, False)):
+        out = tmp_path / f"o{budget}"
+        r = cli("trigger", menu, "--background", d / "bg.npy", "--target-rate", "1MHz", "--backend", backend,
+                "--latency-budget", f"{budget}ns", "-o", out, "-q", "--no-plots")
+        assert r.returncode == 0, r.stderr
+        a = json.loads((out / "summary.json").read_text())["algorithms"][0]
+        assert (a["latency_cycles"], a["ii_cycles"], a["latency_ns"]) == (cycles, ii, cycles * clock)
+        assert a["fits_budget"] is fits
+        assert a["resources"]["backend"] == backend
+        if backend == "verilog":
+            assert a["resources"]["dsp_estimate"] == 0 and a["resources"]["lut_estimate"] > 0

@@ -34,6 +34,7 @@ int cmdTrigger(const TriggerArgs& args) {
     if (args.bunches > 0) opt.bunches = args.bunches;
     opt.flat40 = args.flat40;
     opt.device = args.device;
+    opt.backend = args.backend;
     deviceByName(opt.device);
     std::vector<std::pair<std::string, SampleSpec>> signals;
     for (const auto& s : args.signals) {

@@ -8,7 +8,7 @@
 namespace tachyon::trigger {
 
 struct TriggerArgs {
-    std::string menu, background, out, targetRate, latencyBudget, device = "VU9P";
+    std::string menu, background, out, targetRate, latencyBudget, device = "VU9P", backend = "hls";
     std::vector<std::string> signals;   // NAME=FILE[:DATASET]
     int bunches = 0;                    // 0: the menu's, else 2,544
     bool flat40 = false, force = false, quiet = false, plots = true;

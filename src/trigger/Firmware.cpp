@@ -1,6 +1,7 @@
 #include "trigger/Firmware.h"
 
 #include "backends/hls/HlsWriter.h"
+#include "backends/verilog/VerilogWriter.h"
 #include "util/Error.h"
 
 #include <cctype>
@@ -26,16 +27,11 @@ const Device& deviceByName(const std::string& name) {
     throw Error("--device: unknown device '" + name + "' (known: " + known + ")");
 }
 
-FirmwareView firmwareView(const api::Model& m) {
-    FirmwareView v;
-    if (m.isTree()) return v;
-    const hls::LatencyEstimate e = hls::estimateLatency(m.graph(), m.emulator());
-    v.available = true;
-    v.latencyCycles = e.latency;
-    v.iiCycles = e.ii;
-    v.clockNs = e.clockPeriodNs > 0 ? e.clockPeriodNs : m.graph().clockPeriodNs;
-    v.latencyNs = double(v.latencyCycles) * v.clockNs;
-    for (const Layer& l : m.graph().layers) {
+namespace {
+
+// Products per sample in Dense and Conv layers: non-zero weights x output positions.
+void countMultipliers(const Graph& g, FirmwareView& v) {
+    for (const Layer& l : g.layers) {
         if ((l.kind != LayerKind::Dense && l.kind != LayerKind::Conv) || !l.params.count("weight")) continue;
         long long nonZero = 0;
         for (double w : l.params.at("weight")) nonZero += w != 0.0;
@@ -46,13 +42,41 @@ FirmwareView firmwareView(const api::Model& m) {
         const bool binary = l.hasType("weight") && l.type("weight").width <= 1;
         if (!binary) v.dspEstimate += (products + l.schedule.reuseFactor - 1) / l.schedule.reuseFactor;
     }
+}
+
+}  // namespace
+
+FirmwareView firmwareView(const api::Model& m, const std::string& backend) {
+    FirmwareView v;
+    v.backend = backend;
+    if (backend != "hls" && backend != "verilog")
+        throw Error("--backend: expected hls or verilog, got '" + backend + "'");
+    if (m.isTree()) return v;
+    v.available = true;
+    countMultipliers(m.graph(), v);
+    v.clockNs = m.graph().clockPeriodNs;
+    if (backend == "hls") {
+        const hls::LatencyEstimate e = hls::estimateLatency(m.graph(), m.emulator());
+        v.latencyCycles = e.latency;
+        v.iiCycles = e.ii;
+        if (e.clockPeriodNs > 0) v.clockNs = e.clockPeriodNs;
+    } else {
+        // Multiplier-free shift-add logic: adders in LUTs, no DSP.
+        const verilog::GeneratedRtl rtl = verilog::generateRtl(m.graph(), m.emulator(), {});
+        v.latencyCycles = rtl.latencyCycles;
+        v.iiCycles = rtl.streaming ? rtl.intervalCycles : 1;
+        v.dspEstimate = 0;
+        v.lutEstimate = 0;
+        for (const auto& a : rtl.adders) v.lutEstimate += a.cseBits;
+    }
+    v.latencyNs = double(v.latencyCycles) * v.clockNs;
     return v;
 }
 
 bool FirmwareView::fits(const Device& dev, std::optional<double> budgetNs) const {
     if (!available) return false;
     if (budgetNs && latencyNs > *budgetNs) return false;
-    return dspEstimate <= dev.dsps;
+    return dspEstimate <= dev.dsps && lutEstimate <= dev.luts;
 }
 
 std::string FirmwareView::verdict(const Device& dev, std::optional<double> budgetNs) const {
@@ -60,8 +84,11 @@ std::string FirmwareView::verdict(const Device& dev, std::optional<double> budge
     std::ostringstream os;
     os << "latency " << latencyNs << " ns";
     if (budgetNs) os << (latencyNs <= *budgetNs ? " <= " : " > ") << "budget " << *budgetNs << " ns";
-    os << ", II " << iiCycles << ", ~" << dspEstimate << " DSP of " << dev.dsps << " on " << dev.name
-       << (dspEstimate <= dev.dsps ? "" : " (too many)");
+    os << ", II " << iiCycles << " (" << backend << "), ";
+    if (lutEstimate >= 0)
+        os << "~" << lutEstimate << " adder LUTs of " << dev.luts << (lutEstimate <= dev.luts ? "" : " (too many)") << ", ";
+    os << "~" << dspEstimate << " DSP of " << dev.dsps << (dspEstimate <= dev.dsps ? "" : " (too many)") << " on "
+       << dev.name;
     return os.str();
 }
 
@@ -72,6 +99,11 @@ api::Json FirmwareView::toJson(const Device& dev, std::optional<double> budgetNs
         return j;
     }
     j["device"] = dev.name;
+    j["backend"] = backend;
+    if (lutEstimate >= 0) {
+        j["lut_estimate"] = lutEstimate;
+        j["lut_share"] = double(lutEstimate) / double(dev.luts);
+    }
     j["multipliers"] = multipliers;
     j["dsp_estimate"] = dspEstimate;
     j["dsp_share"] = double(dspEstimate) / double(dev.dsps);
@@ -79,8 +111,11 @@ api::Json FirmwareView::toJson(const Device& dev, std::optional<double> budgetNs
     j["device_luts"] = dev.luts;
     j["device_ffs"] = dev.ffs;
     j["device_bram36"] = dev.bram36;
-    j["source"] = "upper-bound estimate: one DSP per non-zero-weight product / ReuseFactor (synthesis maps narrow "
-                  "products to LUTs); `tachyon report` on a Verilog project measures LUT/FF/DSP";
+    j["source"] = backend == "hls"
+                      ? "upper-bound estimate: one DSP per non-zero-weight product / ReuseFactor (synthesis maps "
+                        "narrow products to LUTs); `tachyon report` on a Verilog project measures LUT/FF/DSP"
+                      : "the generated shift-add pipeline: LUT bits of its adders (no DSP); `tachyon report` "
+                        "measures LUT/FF after synthesis";
     if (budgetNs) j["latency_budget_ns"] = *budgetNs;
     return j;
 }

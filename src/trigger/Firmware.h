@@ -1,6 +1,7 @@
 // The firmware view of a trigger algorithm (docs/trigger.md, "Firmware view"): latency and
-// initiation interval from the HLS backend's analytic estimate, a multiplier/DSP estimate,
-// both against a latency budget and a named FPGA.
+// initiation interval from the HLS backend's analytic estimate and a DSP estimate, or from
+// the Verilog backend's pipeline and its shift-add adders (LUT bits, no DSP), against a
+// latency budget and a named FPGA.
 #pragma once
 
 #include "api/Api.h"
@@ -18,17 +19,20 @@ struct Device {
 const Device& deviceByName(const std::string& name);
 
 struct FirmwareView {
-    bool available = false;        // false for tree ensembles (no HLS estimate)
+    bool available = false;        // false for tree ensembles (no estimate here)
+    std::string backend = "hls";   // hls | verilog
     long long latencyCycles = 0, iiCycles = 0;
     double clockNs = 0, latencyNs = 0;
     long long multipliers = 0;     // products per sample in Dense/Conv layers (non-zero weights)
-    long long dspEstimate = 0;     // multipliers / ReuseFactor, binary weights excluded
+    long long dspEstimate = 0;     // hls: multipliers / ReuseFactor, binary weights excluded; verilog: 0
+    long long lutEstimate = -1;    // verilog: LUT bits of the shift-add adders; -1: not estimated
     api::Json toJson(const Device& dev, std::optional<double> budgetNs) const;
     bool fits(const Device& dev, std::optional<double> budgetNs) const;
     // Why it fits or not, in words ("latency 65 ns > budget 48 ns").
     std::string verdict(const Device& dev, std::optional<double> budgetNs) const;
 };
-FirmwareView firmwareView(const api::Model& m);
+// backend: hls (analytic schedule) or verilog (generated pipeline, without writing it).
+FirmwareView firmwareView(const api::Model& m, const std::string& backend = "hls");
 
 // "50ns", "12.5us", "1ms" or a number of ns -> ns. Throws naming the text.
 double parseDurationNs(const std::string& text);

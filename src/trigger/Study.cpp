@@ -281,7 +281,7 @@ StudyResult summarise(const Scorer& scorer, const SampleScores& background, cons
         r.flipFiles.push_back(flipFile);
         r.flipText.push_back(flips.str());
 
-        const FirmwareView fw = firmwareView(scorer.model(a));
+        const FirmwareView fw = firmwareView(scorer.model(a), opt.backend);
         j["latency_ns"] = fw.available ? Json(fw.latencyNs) : Json(nullptr);
         j["latency_cycles"] = fw.available ? Json(fw.latencyCycles) : Json(nullptr);
         j["ii_cycles"] = fw.available ? Json(fw.iiCycles) : Json(nullptr);

@@ -53,6 +53,7 @@ struct StudyOptions {
     bool flat40 = false;                 // 40 MHz of crossings instead of bunches x 11,245.6 Hz
     std::optional<double> latencyBudgetNs;
     std::string device = "VU9P";
+    std::string backend = "hls";         // the firmware view: hls or verilog
 };
 
 // Everything `summary.json` holds, plus the tables behind the plots and the flipped events.
