@@ -8,6 +8,10 @@
 Files are scored independently (on Dask workers when `dask` is given) and the scores are
 summarised in this process, in file order: the Dask path gives exactly the local result.
 
+From a shell, the same with Dask (every file one task):
+    python3 -m tachyon.trigger study menu.yml --background zb_0.h5:X zb_1.h5:X \
+        --signal hh=hh.h5:X --target-rate 1kHz --dask tcp://scheduler:8786 -o study
+
 As a script (what `tachyon trigger -o DIR` runs):
     /usr/bin/python3 trigger.py plot DIR/plot_data.json DIR
         -> rate_<algo>.png, roc_<algo>.png, scores_<algo>.png, flips.png
@@ -188,9 +192,49 @@ def plot_scout(data, outdir):
     return [path]
 
 
+def _study_main(argv):
+    """python3 -m tachyon.trigger study MENU --background F [F ...] [--signal NAME=F ...]
+    [--target-rate 1kHz] [--latency-budget 50ns] [--dask SCHEDULER] -o DIR"""
+    import argparse
+    ap = argparse.ArgumentParser(prog="python3 -m tachyon.trigger study")
+    ap.add_argument("menu")
+    ap.add_argument("--background", nargs="+", required=True, help="FILE[:DATASET] ... (one sample, in order)")
+    ap.add_argument("--signal", action="append", default=[], help="NAME=FILE[:DATASET] (repeatable; a name may repeat)")
+    ap.add_argument("--target-rate")
+    ap.add_argument("--bunches", type=int)
+    ap.add_argument("--flat40", action="store_true")
+    ap.add_argument("--latency-budget")
+    ap.add_argument("--device", default="VU9P")
+    ap.add_argument("--backend", default="hls", choices=["hls", "verilog"])
+    ap.add_argument("--dask", help="Dask scheduler address (tcp://host:8786)")
+    ap.add_argument("--no-plots", action="store_true")
+    ap.add_argument("--force", action="store_true")
+    ap.add_argument("-o", "--output", required=True)
+    a = ap.parse_args(argv)
+    signals = {}
+    for s in a.signal:
+        name, sep, spec = s.partition("=")
+        if not sep or not name or not spec:
+            ap.error(f"--signal: '{s}': expected NAME=FILE[:DATASET]")
+        signals.setdefault(name, []).append(spec)
+    from . import TachyonError
+    try:
+        summary = study(a.menu, a.background, signals, a.target_rate, a.bunches, a.flat40, a.latency_budget,
+                        a.device, a.output, not a.no_plots, a.force, a.dask, backend=a.backend)
+    except TachyonError as e:
+        sys.exit(f"tachyon: error: {e}")
+    for algo in summary["algorithms"]:
+        print(f"{algo['name']}: threshold {algo['threshold']:.6g}, rate {algo['rate_hz']:.6g} +- "
+              f"{algo['rate_err_hz']:.6g} Hz, flips {algo['flips']['count']}")
+    print(f"menu: {summary['menu']['rate_hz']:.6g} Hz\nwrote {a.output}/summary.json")
+
+
 if __name__ == "__main__":
+    if len(sys.argv) >= 2 and sys.argv[1] == "study":
+        _study_main(sys.argv[2:])
+        sys.exit(0)
     if len(sys.argv) != 4 or sys.argv[1] not in ("plot", "scout"):
-        sys.exit("usage: trigger.py plot|scout DATA_JSON OUTDIR")
+        sys.exit("usage: trigger.py plot|scout DATA_JSON OUTDIR, or python3 -m tachyon.trigger study ...")
     with open(sys.argv[2]) as f:
         data = json.load(f)
     (plot if sys.argv[1] == "plot" else plot_scout)(data, sys.argv[3])

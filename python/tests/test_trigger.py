@@ -289,6 +289,14 @@ def test_python_study_local_and_dask_agree(models, tmp_path):
     r = run_study(d, menu, tmp_path / "cli", "--target-rate", "20MHz", "--latency-budget", "1us")
     assert r.returncode == 0, r.stderr
     assert json.loads((tmp_path / "cli" / "summary.json").read_text()) == local
+    # The module's command line (python3 -m tachyon.trigger study), files in order.
+    import sys
+    r = subprocess.run([sys.executable, "-m", "tachyon.trigger", "study", str(menu), "--background",
+                        str(tmp_path / "bg_a.npy"), str(tmp_path / "bg_b.npy"), "--signal", f"sig={d / 'sig.npy'}",
+                        "--target-rate", "20MHz", "--latency-budget", "1us", "-o", str(tmp_path / "mod"), "--no-plots"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert json.loads((tmp_path / "mod" / "summary.json").read_text()) == local
 
 
 def test_scout_cli(tmp_path):
