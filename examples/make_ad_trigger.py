@@ -5,7 +5,8 @@ the CMS L1 AD triggers): a small dense autoencoder trained with PyTorch on a syn
 MSE computed on the bit-exact fixed-point outputs.
 
 Usage: /usr/bin/python3 examples/make_ad_trigger.py OUTDIR
-Writes OUTDIR/ad.onnx, ad.yml (precision, 200 MHz), menu.yml, and the samples
+Writes OUTDIR/ad.onnx, ad.yml (precision, 200 MHz), ad_mse.onnx + ad_mse.yml (the same
+autoencoder with its MSE inside the graph), menu.yml (both), and the samples
 background.h5:events (1,000,000 events x 16 features) and signal_{shift,wide,spike}.h5:events
 (20,000 each). Deterministic (fixed seeds). Then:
     tachyon trigger OUTDIR/menu.yml --background OUTDIR/background.h5:events \\
@@ -53,6 +54,18 @@ def main():
             opt.step()
     print(f"training MSE {loss.item():.4f}")
     torch.onnx.export(model.eval(), torch.zeros(1, FEATURES), os.path.join(out, "ad.onnx"), input_names=["x"])
+    # The same autoencoder with its reconstruction MSE inside the graph (Sub, Pow, ReduceMean):
+    # the whole trigger score in the firmware.
+    class WithMse(torch.nn.Module):
+        def __init__(self, ae):
+            super().__init__()
+            self.ae = ae
+
+        def forward(self, x):
+            return ((x - self.ae(x)) ** 2).mean(-1, keepdim=True)
+
+    torch.onnx.export(WithMse(model).eval(), torch.zeros(1, FEATURES), os.path.join(out, "ad_mse.onnx"),
+                      input_names=["x"])
 
     for name, data in (("background", bg), ("signal_shift", shift), ("signal_wide", wide), ("signal_spike", spike)):
         with h5py.File(os.path.join(out, f"{name}.h5"), "w") as f:
@@ -62,9 +75,15 @@ def main():
         f.write("IOType: io_parallel\nClockPeriod: 5\nModel:\n  Precision:\n    default: ap_fixed<12,5,AP_RND,AP_SAT>\n"
                 "    weight: ap_fixed<8,3,AP_RND,AP_SAT>\n    bias: ap_fixed<8,3,AP_RND,AP_SAT>\n    accum: auto\n"
                 "  ReuseFactor: 1\n  Strategy: Latency\n")
+    # The squares and their mean need more bits than the activations.
+    with open(os.path.join(out, "ad_mse.yml"), "w") as f:
+        f.write(open(os.path.join(out, "ad.yml")).read() + "LayerName:\n"
+                "  Pow:\n    Precision:\n      result: ap_fixed<18,7,AP_RND,AP_SAT>\n"
+                "  ReduceMean:\n    Precision:\n      result: ap_fixed<18,5,AP_RND,AP_SAT>\n")
     with open(os.path.join(out, "menu.yml"), "w") as f:
         f.write("bunches: 2544\nalgorithms:\n  - name: ad\n    model: ad.onnx\n    config: ad.yml\n"
-                "    score: \"mse(input, output)\"\n")
+                "    score: \"mse(input, output)\"\n"
+                "  - name: ad_fw\n    model: ad_mse.onnx\n    config: ad_mse.yml\n    score: \"out[0]\"\n")
 
 
 if __name__ == "__main__":

@@ -29,9 +29,18 @@ const Device& deviceByName(const std::string& name) {
 
 namespace {
 
-// Products per sample in Dense and Conv layers: non-zero weights x output positions.
+// Products per sample: in Dense and Conv layers, non-zero weights x output positions (by
+// constants: shift-adds in the Verilog backend); in Multiply merges, one product of two
+// activations per element and extra operand (a real multiplier in every backend).
 void countMultipliers(const Graph& g, FirmwareView& v) {
     for (const Layer& l : g.layers) {
+        if (l.kind == LayerKind::Merge && l.as<MergeAttrs>().op == MergeOp::Multiply) {
+            const long long products = (long long)l.outSize() * (long long)(l.inputs.size() - 1);
+            v.multipliers += products;
+            v.activationProducts += products;
+            v.dspEstimate += products;
+            continue;
+        }
         if ((l.kind != LayerKind::Dense && l.kind != LayerKind::Conv) || !l.params.count("weight")) continue;
         long long nonZero = 0;
         for (double w : l.params.at("weight")) nonZero += w != 0.0;
@@ -61,11 +70,12 @@ FirmwareView firmwareView(const api::Model& m, const std::string& backend) {
         v.iiCycles = e.ii;
         if (e.clockPeriodNs > 0) v.clockNs = e.clockPeriodNs;
     } else {
-        // Multiplier-free shift-add logic: adders in LUTs, no DSP.
+        // Products by constants are shift-add logic (adders in LUTs); only products of two
+        // activations need multipliers.
         const verilog::GeneratedRtl rtl = verilog::generateRtl(m.graph(), m.emulator(), {});
         v.latencyCycles = rtl.latencyCycles;
         v.iiCycles = rtl.streaming ? rtl.intervalCycles : 1;
-        v.dspEstimate = 0;
+        v.dspEstimate = v.activationProducts;
         v.lutEstimate = 0;
         for (const auto& a : rtl.adders) v.lutEstimate += a.cseBits;
     }
@@ -114,8 +124,8 @@ api::Json FirmwareView::toJson(const Device& dev, std::optional<double> budgetNs
     j["source"] = backend == "hls"
                       ? "upper-bound estimate: one DSP per non-zero-weight product / ReuseFactor (synthesis maps "
                         "narrow products to LUTs); `tachyon report` on a Verilog project measures LUT/FF/DSP"
-                      : "the generated shift-add pipeline: LUT bits of its adders (no DSP); `tachyon report` "
-                        "measures LUT/FF after synthesis";
+                      : "the generated pipeline: LUT bits of its shift-add adders, one DSP per product of two "
+                        "activations (none by constants); `tachyon report` measures LUT/FF after synthesis";
     if (budgetNs) j["latency_budget_ns"] = *budgetNs;
     return j;
 }

@@ -24,7 +24,8 @@ struct FirmwareView {
     long long latencyCycles = 0, iiCycles = 0;
     double clockNs = 0, latencyNs = 0;
     long long multipliers = 0;     // products per sample in Dense/Conv layers (non-zero weights)
-    long long dspEstimate = 0;     // hls: multipliers / ReuseFactor, binary weights excluded; verilog: 0
+    long long activationProducts = 0;   // products of two activations (Multiply merges)
+    long long dspEstimate = 0;     // hls: products / ReuseFactor, binary weights excluded; verilog: activation products
     long long lutEstimate = -1;    // verilog: LUT bits of the shift-add adders; -1: not estimated
     api::Json toJson(const Device& dev, std::optional<double> budgetNs) const;
     bool fits(const Device& dev, std::optional<double> budgetNs) const;
