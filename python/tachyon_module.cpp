@@ -4,6 +4,7 @@
 // when the caller's array is already C-contiguous float64. Long calls release the GIL.
 #include "api/Api.h"
 #include "fixed/FixedType.h"
+#include "trigger/Study.h"
 #include "util/Error.h"
 
 #include <pybind11/numpy.h>
@@ -119,6 +120,36 @@ py::list warningList(const std::vector<api::PredictWarning>& warnings) {
 struct Interrupted : std::exception {
     const char* what() const noexcept override { return "interrupted"; }
 };
+
+// ---- tachyon.trigger: per-file scores as plain dicts of numpy arrays (they travel to and
+// from Dask workers by pickle) ----
+
+py::dict scoresToPython(const trigger::SampleScores& s) {
+    py::dict d;
+    d["name"] = s.name;
+    d["events"] = s.events;
+    py::list fixed, flt;
+    for (size_t a = 0; a < s.fixed.size(); ++a) {
+        fixed.append(py::array_t<double>(py::ssize_t(s.fixed[a].size()), s.fixed[a].data()));
+        flt.append(py::array_t<double>(py::ssize_t(s.flt[a].size()), s.flt[a].data()));
+    }
+    d["fixed"] = fixed;
+    d["float"] = flt;
+    return d;
+}
+
+trigger::SampleScores scoresFromPython(const py::dict& d) {
+    trigger::SampleScores s;
+    s.name = d["name"].cast<std::string>();
+    s.events = d["events"].cast<size_t>();
+    for (const char* key : {"fixed", "float"})
+        for (const auto& item : d[key].cast<py::list>()) {
+            const InArray a = item.cast<InArray>();
+            if (size_t(a.size()) != s.events) throw Error(s.name + ": " + key + " scores do not match its event count");
+            (std::string(key) == "fixed" ? s.fixed : s.flt).emplace_back(a.data(), a.data() + a.size());
+        }
+    return s;
+}
 
 }  // namespace
 
@@ -401,4 +432,55 @@ PYBIND11_MODULE(_tachyon, m) {
             return y;
         },
         py::arg("x"), py::arg("type"));
+    // tachyon.trigger (python/tachyon/trigger.py): score files anywhere, summarise here.
+    m.def(
+        "trigger_score",
+        [](const std::string& menu, const std::string& file, const std::string& sample, int threads) {
+            trigger::SampleScores s;
+            {
+                py::gil_scoped_release nogil;
+                const trigger::Scorer scorer(trigger::readMenu(menu));
+                s = scorer.score(trigger::parseSampleSpec(file), sample, nullptr, 65536, threads);
+            }
+            return scoresToPython(s);
+        },
+        py::arg("menu"), py::arg("file"), py::arg("sample"), py::arg("threads") = 1);
+    m.def(
+        "trigger_summarise",
+        [](const std::string& menu, const py::list& background, const py::list& signals, const py::object& targetRate,
+           const py::object& bunches, bool flat40, const py::object& latencyBudget, const std::string& device,
+           const py::object& out, bool plots, bool force, const std::string& backend) {
+            trigger::StudyOptions opt;
+            if (!targetRate.is_none()) opt.targetRateHz = trigger::parseRateHz(py::str(targetRate).cast<std::string>());
+            if (!bunches.is_none()) opt.bunches = bunches.cast<int>();
+            opt.flat40 = flat40;
+            if (!latencyBudget.is_none())
+                opt.latencyBudgetNs = trigger::parseDurationNs(py::str(latencyBudget).cast<std::string>());
+            opt.device = device;
+            opt.backend = backend;
+            trigger::SampleScores bg;
+            bg.name = "background";
+            for (const auto& b : background) bg.append(scoresFromPython(b.cast<py::dict>()));
+            std::vector<trigger::SampleScores> sig;
+            for (const auto& item : signals) {
+                const py::tuple t = item.cast<py::tuple>();   // (name, [per-file scores])
+                trigger::SampleScores s;
+                s.name = t[0].cast<std::string>();
+                for (const auto& f : t[1].cast<py::list>()) s.append(scoresFromPython(f.cast<py::dict>()));
+                sig.push_back(std::move(s));
+            }
+            const std::string dir = out.is_none() ? "" : py::str(out).cast<std::string>();
+            trigger::StudyResult r;
+            {
+                py::gil_scoped_release nogil;
+                const trigger::Scorer scorer(trigger::readMenu(menu));
+                r = trigger::summarise(scorer, bg, sig, opt);
+                if (!dir.empty()) trigger::writeStudy(r, dir, {menu}, force, plots, std::cerr);
+            }
+            return fromJson(r.summary);
+        },
+        py::arg("menu"), py::arg("background"), py::arg("signals"), py::arg("target_rate") = py::none(),
+        py::arg("bunches") = py::none(), py::arg("flat40") = false, py::arg("latency_budget") = py::none(),
+        py::arg("device") = "VU9P", py::arg("out") = py::none(), py::arg("plots") = true, py::arg("force") = false,
+        py::arg("backend") = "hls");
 }

@@ -7,6 +7,7 @@ PKGS=(cmake g++ make pkg-config
   libyaml-cpp-dev libcli11-dev libzip-dev libgtest-dev libbenchmark-dev
   python3 python3-numpy python3-torch python3-onnx python3-xgboost python3-sklearn python3-h5py
   pybind11-dev python3-dev python3-pytest python3-matplotlib
+  python3-dask python3-distributed  # tachyon.trigger.study(..., dask=...)
   verilator iverilog yosys
   clang libclang-rt-14-dev libfuzzer-14-dev)  # fuzz harnesses and the ASan+UBSan build
 missing=()

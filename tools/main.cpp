@@ -5,6 +5,7 @@
 #include "emulator/Emulator.h"
 #include "frontends/Frontend.h"
 #include "passes/Pass.h"
+#include "trigger/Command.h"
 #include "util/AtomicOutput.h"
 #include "util/Error.h"
 #include "util/NonFinite.h"
@@ -529,6 +530,61 @@ int main(int argc, char** argv) {
     auto* report = app.add_subcommand("report", "Synthesise a Verilog project with Yosys and report resources");
     report->add_option("project", o.prj)->required();
 
+    trigger::TriggerArgs trig;
+    auto* triggerCmd = app.add_subcommand("trigger", "Trigger menu study: rates, thresholds, efficiencies, fixed vs "
+                                                     "float flips, overlaps, latency budget (docs/trigger.md)");
+    // menu, --background and -o are required unless the `scout` subcommand is given.
+    triggerCmd->add_option("menu", trig.menu, "menu YAML");
+    triggerCmd->add_option("--background", trig.background, "zero-bias events FILE[:DATASET]");
+    triggerCmd->add_option("--signal", trig.signals, "signal events NAME=FILE[:DATASET] (repeatable)")
+        ->allow_extra_args(false);
+    triggerCmd->add_option("--target-rate", trig.targetRate, "choose thresholds for this rate (1kHz, 500Hz)");
+    triggerCmd->add_option("--bunches", trig.bunches, "colliding bunches (default: the menu's, else 2544)")
+        ->check(CLI::Range(1, 3564));
+    triggerCmd->add_flag("--flat40", trig.flat40, "a flat 40 MHz crossing rate instead of bunches x 11245.6 Hz");
+    triggerCmd->add_option("--latency-budget", trig.latencyBudget, "latency budget (50ns, 12.5us)");
+    triggerCmd->add_option("--device", trig.device, "FPGA for the resource shares (VU9P, VU13P, KU15P)");
+    triggerCmd->add_option("--backend", trig.backend, "firmware view: hls (schedule estimate, DSPs) or verilog "
+                                                      "(shift-add pipeline, LUTs)")->check(CLI::IsMember({"hls", "verilog"}));
+    triggerCmd->add_option("-o,--output", trig.out, "output folder: summary.json, plots, flips");
+    triggerCmd->add_option("-j,--threads", trig.threads, "threads (0 = all cores)")->check(CLI::Range(0, 4096));
+    triggerCmd->add_flag("--force", trig.force, "replace an existing file (never a folder Tachyon did not write)");
+    triggerCmd->add_flag("-q,--quiet", trig.quiet, "no progress lines");
+    triggerCmd->add_flag("!--no-plots", trig.plots, "no PNGs (summary, plot data and flips only)");
+    trigger::ScoutArgs scout;
+    auto* scoutCmd = triggerCmd->add_subcommand("scout", "Scouting stream simulation: arrivals, batching, workers; "
+                                                         "sustained rate, latency p50/p99, buffer, drops");
+    scoutCmd->add_option("--rate", scout.rate, "event rate (1.4MHz)");
+    scoutCmd->add_option("--arrivals", scout.arrivals, "poisson or lhc (bunch pattern)")
+        ->check(CLI::IsMember({"poisson", "lhc"}));
+    scoutCmd->add_option("--bunches", scout.bunches, "lhc: filled bunches in trains of 48 (default 2544)")
+        ->check(CLI::Range(1, 3564));
+    scoutCmd->add_option("--filling", scout.filling, "lhc: filling scheme file (3564 flags 0/1, or slot numbers)");
+    scoutCmd->add_option("--objects", scout.objects, "objects per event: N or poisson:MEAN (default 1)");
+    scoutCmd->add_option("--objects-from", scout.objectsFrom, "objects per event from a column of FILE[:DATASET]");
+    scoutCmd->add_option("--objects-column", scout.objectsColumn, "the column for --objects-from (default 0)");
+    scoutCmd->add_option("--batch", scout.batches, "batch size in objects, or a list to sweep (64,128,256)");
+    scoutCmd->add_option("--max-delay", scout.maxDelay, "close a batch when its oldest object waited this long (100us)");
+    scoutCmd->add_option("--workers", scout.workers, "workers computing batches (default 1)")->check(CLI::Range(1, 100000));
+    scoutCmd->add_option("--buffer", scout.buffer, "buffer size in objects (0 = unbounded); arrivals to a full "
+                                                   "buffer are dropped")->check(CLI::NonNegativeNumber);
+    scoutCmd->add_option("--duration", scout.duration, "simulated time of arrivals (default 10ms)");
+    scoutCmd->add_option("--seed", scout.seed, "random seed (default 1)");
+    scoutCmd->add_option("--model", scout.model, "model whose emulator time per batch is measured");
+    scoutCmd->add_option("-c,--config", scout.config, "its configuration YAML");
+    scoutCmd->add_flag("--float", scout.floatMode, "measure the float emulator instead of fixed point");
+    scoutCmd->add_flag("--fpga", scout.fpga, "an FPGA pipeline: II and latency from the model's HLS estimate");
+    scoutCmd->add_option("--ii-cycles", scout.iiCycles, "FPGA pipeline II (cycles)")->check(CLI::PositiveNumber);
+    scoutCmd->add_option("--latency-cycles", scout.latencyCycles, "FPGA pipeline latency (cycles)")
+        ->check(CLI::NonNegativeNumber);
+    scoutCmd->add_option("--clock-ns", scout.clockNs, "FPGA clock period (ns)")->check(CLI::PositiveNumber);
+    scoutCmd->add_option("--service", scout.service, "a fixed compute time per batch (500ns, 20us)");
+    scoutCmd->add_option("--perf", scout.perf, "time per batch size from `tachyon perf --json` (a KServe v2 server)");
+    scoutCmd->add_option("--per-object", scout.perObject, "with --service: added per object in the batch");
+    scoutCmd->add_option("-o,--output", scout.out, "output folder: scout.json, scout.png");
+    scoutCmd->add_flag("--force", scout.force, "replace an existing file (never a folder Tachyon did not write)");
+    scoutCmd->add_flag("!--no-plots", scout.plots, "no PNG");
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -539,6 +595,17 @@ int main(int argc, char** argv) {
         return 1;
     };
     try {
+        if (app.got_subcommand("trigger")) {
+            if (triggerCmd->got_subcommand("scout")) {
+                o.model = scout.model;
+                return trigger::cmdScout(scout);
+            }
+            o.model = trig.menu;
+            if (trig.menu.empty()) throw Error("trigger: the menu YAML is required (or `tachyon trigger scout`)");
+            if (trig.background.empty()) throw Error("trigger: --background is required");
+            if (trig.out.empty()) throw Error("trigger: -o DIR is required");
+            return trigger::cmdTrigger(trig);
+        }
         return dispatch(app, o);
     } catch (const Error& e) {
         return fail(userFacing(e.what()));

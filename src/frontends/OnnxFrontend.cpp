@@ -167,6 +167,8 @@ private:
     void resize(const onnx::NodeProto& n);
     void transpose(const onnx::NodeProto& n);
     void activationMatMul(const onnx::NodeProto& n);
+    void square(const onnx::NodeProto& n);
+    void reduceLastAxis(const onnx::NodeProto& n);
     void shapeOnly(const onnx::NodeProto& n);
     void slice(const onnx::NodeProto& n);
     void dispatch(const onnx::NodeProto& n);
@@ -239,7 +241,7 @@ const std::set<std::string> kSupportedOps = {
     "Relu", "LeakyRelu", "Sigmoid", "Tanh", "HardSigmoid", "Clip", "Elu", "Selu", "Softplus", "Softsign",
     "Softmax", "BatchNormalization", "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Transpose", "Conv",
     "MaxPool", "AveragePool", "GlobalMaxPool", "GlobalAveragePool", "Concat", "Pad", "Resize", "Upsample",
-    "LayerNormalization", "Slice", "Erf"};
+    "LayerNormalization", "Slice", "Erf", "Pow", "ReduceSum", "ReduceMean"};
 
 // QONNX (fastmachinelearning/qonnx) custom ops, as exported by Brevitas and QONNX.
 const std::set<std::string> kQonnxDomains = {"qonnx.custom_op.general", "onnx.brevitas", "finn.custom_op.general"};
@@ -268,7 +270,7 @@ void OnnxReader::checkOperators() const {
     for (size_t i = 0; i < bad.size(); ++i) msg += (i ? "; " : "") + bad[i];
     b_.fail(msg + ". Tachyon reads ONNX Gemm/MatMul, Conv, pooling, BatchNormalization, elementwise "
                   "activations, Softmax, LayerNormalization, Add/Sub/Mul/Max/Min, Concat, Pad, Resize, reshapes, "
-                  "Slice (of a packed projection), the QONNX "
+                  "Slice (of a packed projection), Pow(x, 2), ReduceSum/ReduceMean over the last axis, the QONNX "
                   "quantisers Quant, BipolarQuant, Trunc and MultiThreshold");
 }
 
@@ -279,7 +281,7 @@ void OnnxReader::checkArity() const {
         {"Constant", 0}, {"Gemm", 2},   {"MatMul", 2}, {"Conv", 2},    {"Add", 2},     {"Sub", 2},
         {"Mul", 2},      {"Div", 2},    {"Gather", 2}, {"Expand", 2},  {"Reshape", 2}, {"Upsample", 2},
         {"LSTM", 3},     {"GRU", 3},    {"RNN", 3},    {"BatchNormalization", 5}, {"Quant", 4},
-        {"BipolarQuant", 2}, {"Trunc", 5}, {"MultiThreshold", 2}};
+        {"BipolarQuant", 2}, {"Trunc", 5}, {"MultiThreshold", 2}, {"Pow", 2}};
     for (const auto& n : graph_.node()) {
         const auto it = kMinInputs.find(n.op_type());
         const int need = it != kMinInputs.end() ? it->second : 1;
@@ -550,6 +552,38 @@ void OnnxReader::activationMatMul(const onnx::NodeProto& n) {
     const std::string vb = b_.reshape(nodeName(n) + "_b", b, y.onnx);
     const std::string out = b_.add(nodeName(n), LayerKind::MatMul, {va, vb}, MatMulAttrs{}, {});
     const Shape shape = b_.layer(out).shape;
+    produced(n, Value{out, shape, identityOrder(shape.size())});
+}
+
+// Pow(x, 2): x * x, a Multiply merge of x with itself (an autoencoder's squared error).
+void OnnxReader::square(const onnx::NodeProto& n) {
+    if (!constant(n.input(1))) fail(n, "only a constant exponent is supported");
+    const ConstTensor& e = requireConst(n, 1, "exponent");
+    if (e.values.size() != 1 || e.values[0] != 2.0) fail(n, "only the exponent 2 (a square) is supported");
+    const Value& x = value(n, n.input(0));
+    const std::string in = inOrder(n, x, x.src);
+    const std::string out = b_.add(nodeName(n), LayerKind::Merge, {in, in}, MergeAttrs{MergeOp::Multiply});
+    produced(n, Value{out, x.onnx, x.src});
+}
+
+// ReduceSum / ReduceMean over the last axis: a Dense layer to one output with constant
+// weights 1 (sum) or 1/n (mean, quantised to the weight type like any weight: exact for n a
+// power of two within its range), so every backend computes it (docs/trigger.md).
+void OnnxReader::reduceLastAxis(const onnx::NodeProto& n) {
+    const Value& x = value(n, n.input(0));
+    const size_t rank = x.onnx.size();
+    const auto ax = axes(n);
+    if (rank == 0 || !ax || ax->size() != 1 || sampleAxis(n, (*ax)[0], rank) != int(rank) - 1)
+        fail(n, "only a reduction over the last axis (axes=[-1]) is supported");
+    const int width = x.onnx.back();
+    const bool mean = n.op_type() == "ReduceMean";
+    std::vector<double> w(size_t(width), mean ? 1.0 / width : 1.0);
+    const std::string in = plain(n, x);
+    Shape shape = x.onnx;
+    const std::string view = b_.reshape(nodeName(n) + "_view", in, isVectorLike(shape) ? Shape{b_.size(in)} : shape);
+    const std::string out = b_.dense(nodeName(n), view, 1, std::move(w), {});
+    shape.back() = 1;
+    if (intAttr(n, "keepdims", 1) == 0 && rank > 1) shape.pop_back();
     produced(n, Value{out, shape, identityOrder(shape.size())});
 }
 
@@ -1966,6 +2000,8 @@ void OnnxReader::dispatch(const onnx::NodeProto& n) {
     else if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div" || op == "Max" || op == "Min" || op == "Sum" ||
              op == "Mean")
         elementwise(n);
+    else if (op == "Pow") square(n);
+    else if (op == "ReduceSum" || op == "ReduceMean") reduceLastAxis(n);
     else if (op == "Clip") clip(n);
     else if (op == "Softmax") softmax(n);
     else if (op == "LayerNormalization") layerNorm(n);
