@@ -8,6 +8,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <thread>
 
 namespace tachyon::serve {
@@ -16,13 +17,38 @@ using Json = nlohmann::json;
 
 namespace {
 
+// Protobuf's JSON mapping writes 64-bit integers as strings; Triton's REST answers have
+// numbers there (shapes, dims, counts, nanoseconds). Names and versions stay strings.
+void int64StringsToNumbers(Json& j, const std::string& key = "") {
+    static const char* const textKeys[] = {"name", "version", "versions", "platform", "backend", "runtime",
+                                           "string_value", "label_filename", "default_model_filename", "reason"};
+    if (j.is_object()) {
+        for (auto it = j.begin(); it != j.end(); ++it) int64StringsToNumbers(it.value(), it.key());
+    } else if (j.is_array()) {
+        for (Json& e : j) int64StringsToNumbers(e, key);
+    } else if (j.is_string()) {
+        for (const char* k : textKeys)
+            if (key == k) return;
+        const std::string& v = j.get_ref<const std::string&>();
+        if (v.empty() || v.size() > 19) return;
+        const bool negative = v[0] == '-';
+        if (v.size() == size_t(negative) ||
+            !std::all_of(v.begin() + negative, v.end(), [](char c) { return c >= '0' && c <= '9'; }))
+            return;
+        if (negative) j = std::stoll(v);
+        else j = std::stoull(v);
+    }
+}
+
 std::string protoJson(const google::protobuf::Message& m) {
     std::string s;
     google::protobuf::util::JsonPrintOptions o;
     o.preserve_proto_field_names = true;
     o.always_print_primitive_fields = true;
     (void)google::protobuf::util::MessageToJsonString(m, &s, o);
-    return s;
+    Json j = Json::parse(s);
+    int64StringsToNumbers(j);
+    return j.dump();
 }
 
 void sendJson(httplib::Response& res, const std::string& body, int status = 200) {

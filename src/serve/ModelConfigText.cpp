@@ -41,6 +41,19 @@ inference::ModelConfig parseModelConfig(const std::string& text, const std::stri
     parser.AllowUnknownExtension(true);
     if (!parser.ParseFromString(text, &cfg))
         throw Error(collector.error.empty() ? source + ": not a valid model configuration" : collector.error);
+    // Triton features this server does not have: the model still serves, without them.
+    const auto* d = cfg.GetDescriptor();
+    const auto* r = cfg.GetReflection();
+    for (const char* name : {"optimization", "sequence_batching", "ensemble_scheduling", "model_warmup",
+                             "model_operations", "model_transaction_policy", "batch_input", "batch_output",
+                             "model_repository_agents", "response_cache", "model_metrics", "cc_model_filenames",
+                             "metric_tags"}) {
+        const auto* f = d->FindFieldByName(name);
+        if (f && (f->is_repeated() ? r->FieldSize(cfg, f) > 0 : r->HasField(cfg, f)))
+            warnings.push_back(source + ": " + name + ": not used by Tachyon's server (ignored)");
+    }
+    if (cfg.has_sequence_batching() || cfg.has_ensemble_scheduling())
+        throw Error(source + ": sequence_batching / ensemble_scheduling: not supported by Tachyon's server");
     return cfg;
 }
 
