@@ -2,7 +2,8 @@
 // gRPC front ends map them to their own status codes (Status.cpp).
 #pragma once
 
-#include <stdexcept>
+#include "util/Error.h"
+
 #include <string>
 
 namespace tachyon::serve {
@@ -16,9 +17,10 @@ enum class Code {
     Internal,            // HTTP 500, gRPC INTERNAL: the backend failed
 };
 
-class ServeError : public std::runtime_error {
+// A tachyon::Error with the protocol outcome it maps to.
+class ServeError : public Error {
 public:
-    ServeError(Code code, const std::string& msg) : std::runtime_error(msg), code_(code) {}
+    ServeError(Code code, const std::string& msg) : Error(msg), code_(code) {}
     Code code() const { return code_; }
 
 private:
