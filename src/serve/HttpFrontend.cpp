@@ -65,6 +65,7 @@ public:
         svr_.new_task_queue = [threads] { return new httplib::ThreadPool(size_t(threads)); };
         svr_.set_payload_max_length(opt.maxRequestBytes);
         svr_.set_keep_alive_max_count(1000000);
+        svr_.set_tcp_nodelay(true);   // small answers go out at once (no Nagle delay)
         svr_.set_read_timeout(30, 0);
         routes();
     }

@@ -71,6 +71,7 @@ class HttpClient : public PerfClient {
 public:
     HttpClient(const std::string& host, int port) : cli_(host, port) {
         cli_.set_keep_alive(true);
+        cli_.set_tcp_nodelay(true);
         cli_.set_read_timeout(60, 0);
     }
     inference::ModelMetadataResponse metadata(const std::string& model, const std::string& version) override {
