@@ -14,6 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 B=${1:-build}
 SECS=${2:-1}
+MODELS=${MODELS:-"jet cnn"}   # which of the two to run
 T=$B/tachyon
 Z=../shared/models
 OUT=$B/serve_bench
@@ -26,7 +27,7 @@ mkdir -p $repo/jet/1 $repo/cnn/1
 cp $Z/keras/KERAS_3layer.json $repo/jet/1/model.json
 cp $Z/keras/KERAS_3layer_weights.h5 $repo/jet/1/model_weights.h5
 cp $Z/onnx/conv2d_small_keras.onnx $repo/cnn/1/model.onnx
-for m in jet cnn; do
+for m in $MODELS; do
   # Delay 0: a batch is whatever is queued when an instance is free (merging under load,
   # no added latency when idle); two instances for two cores.
   printf 'max_batch_size: 1024\ndynamic_batching { max_queue_delay_microseconds: 0 }\ninstance_group [{ count: 2 kind: KIND_CPU }]\n' \
@@ -34,7 +35,7 @@ for m in jet cnn; do
 done
 
 echo "== in-process (api::Model::predict, no server; 1 and 2 threads)"
-for m in jet cnn; do
+for m in $MODELS; do
   model=$repo/$m/1/model.json; [ $m = cnn ] && model=$repo/$m/1/model.onnx
   echo "-- $m"
   $B/bench_serve_inprocess $model "$SECS"
@@ -46,7 +47,7 @@ for _ in $(seq 100); do grep -qs "ready" $tmp/server.log && break; sleep 0.1; do
 http=$(grep -o 'HTTP on [^ ]*' $tmp/server.log | cut -d' ' -f3)
 grpc=$(grep -o 'gRPC on [^ ]*' $tmp/server.log | cut -d' ' -f3)
 
-for m in jet cnn; do
+for m in $MODELS; do
   for proto in grpc http; do
     url=$grpc; [ $proto = http ] && url=$http
     echo "== $m over $proto"

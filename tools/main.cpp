@@ -545,7 +545,7 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(-1, 65535));
     serveCmd->add_option("--max-request-bytes", serveOpt.maxRequestBytes, "largest request accepted (default 64 MiB)")
         ->check(CLI::Range(size_t(1024), size_t(1) << 31));
-    serveCmd->add_option("--http-threads", serveOpt.httpThreads, "concurrent HTTP connections (default 64)")
+    serveCmd->add_option("--http-threads", serveOpt.httpThreads, "concurrent HTTP connections (default 128)")
         ->check(CLI::Range(4, 4096));
 
     serve::PerfOptions perfOpt;

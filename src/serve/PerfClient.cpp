@@ -92,7 +92,11 @@ public:
             {"parameters", {{"binary_data_output", true}}}};
         const std::string h = header.dump();
         httplib::Headers hs = {{"Inference-Header-Content-Length", std::to_string(h.size())}};
-        auto res = cli_.Post((modelPath(model, version) + "/infer").c_str(), hs, h + raw, "application/octet-stream");
+        const std::string path = modelPath(model, version) + "/infer", body = h + raw;
+        auto res = cli_.Post(path.c_str(), hs, body, "application/octet-stream");
+        // A keep-alive connection the server closed fails on write: the request never
+        // reached it, so it is sent once more on a new connection.
+        if (!res && res.error() == httplib::Error::Write) res = cli_.Post(path.c_str(), hs, body, "application/octet-stream");
         if (!res) return "HTTP: " + httplib::to_string(res.error());
         if (res->status != 200) return "HTTP " + std::to_string(res->status) + ": " + res->body;
         return "";

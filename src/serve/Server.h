@@ -18,7 +18,7 @@ struct ServeOptions {
     std::string host = "127.0.0.1";
     int httpPort = 8000, grpcPort = 8001, metricsPort = 8002;   // 0: any free port; -1: off
     size_t maxRequestBytes = size_t(64) << 20;
-    int httpThreads = 64;   // concurrent HTTP connections served
+    int httpThreads = 128;   // concurrent HTTP connections served
 };
 
 // What the front ends share.

@@ -465,3 +465,30 @@ def test_perf(env, protocol, tmp_path):
     # An existing output is not overwritten without --force.
     again = subprocess.run(args, capture_output=True, text=True, timeout=60)
     assert again.returncode == 1 and "exists" in again.stderr
+
+
+def test_http_service_calls(env):
+    http = env["server"].http
+    assert requests.get(http + "/v2/health/live").status_code == 200
+    assert requests.get(http + "/v2/health/ready").status_code == 503   # two models failed to load
+    assert "binary_tensor_data" in requests.get(http + "/v2").json()["extensions"]
+    md = requests.get(http + "/v2/models/cnn").json()
+    assert md["inputs"][0]["shape"] == [-1, 8, 8, 1] and md["outputs"][0]["shape"] == [-1, 10]
+    assert md["platform"] == "onnxruntime_onnx"
+    assert requests.get(http + "/v2/models/dense/ready").status_code == 200
+    assert requests.get(http + "/v2/models/dense/versions/2/ready").status_code == 400
+    assert requests.get(http + "/v2/models/bad/ready").status_code == 400
+    cfg = requests.get(http + "/v2/models/dense/config").json()
+    assert cfg["max_batch_size"] == 64 and cfg["input"][0]["dims"] == [16]
+    assert requests.get(http + "/v2/models/nope/config").status_code == 404
+    idx = {m["name"]: m for m in requests.post(http + "/v2/repository/index", json={}).json()}
+    assert idx["dense"]["state"] == "READY" and "lots" in idx["bad"]["reason"]
+    assert requests.post(http + "/v2/repository/models/float/unload", json={}).status_code == 200
+    assert requests.get(http + "/v2/models/float/ready").status_code == 400
+    assert requests.post(http + "/v2/repository/models/float/load", json={}).status_code == 200
+    assert requests.get(http + "/v2/models/float/ready").status_code == 200
+    r = requests.post(http + "/v2/repository/models/bad_mode/load", json={})
+    assert r.status_code == 503 and "fast" in r.json()["error"]
+    assert requests.post(http + "/v2/repository/models/..%2F/load", json={}).status_code in (400, 404)
+    all_stats = requests.get(http + "/v2/models/stats").json()["model_stats"]
+    assert {"dense", "cnn", "tree"} <= {s["name"] for s in all_stats}
