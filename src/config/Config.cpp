@@ -182,6 +182,8 @@ bool parseRecorded(const Ctx& c, const std::string& key, const YAML::Node& v, co
         toBool(c, v, at);
     } else if (key == "ConvImplementation") {
         choice(c, v, at, {"LineBuffer", "Encoded", "Pointwise"});
+    } else if (key == "TimeStepLoopParallelism") {
+        choice(c, v, at, {"Off", "Unroll", "Pipeline"});
     } else if (key == "PipelineStyle") {
         choice(c, v, at, {"auto", "pipeline", "dataflow"});
     } else if (key == "ChannelsLastConversion") {
