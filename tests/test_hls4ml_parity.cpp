@@ -246,6 +246,17 @@ TEST(Hls4mlParity, Hls4mlAutoConfigsLoadForEveryZooKerasModel) {
         for (const Layer& l : g.layers)
             if (l.kind == LayerKind::Activation) EXPECT_EQ(l.type("result").str(), "ap_fixed<16,6>") << l.name;
         runsEndToEnd(g);
+        // Tachyon's exact rule keeps each ReLU's input type, so the accumulators grow
+        // layer after layer: the deep models need more than 64 bits there.
+        if (std::string(model) == "KERAS_3layer") {
+            std::string err;
+            try {
+                configured(path, Config::parse("Compatibility: tachyon\n" + yaml, "name.yml"));
+            } catch (const Error& e) {
+                err = e.what();
+            }
+            EXPECT_NE(err.find("more than 64"), std::string::npos) << err;
+        }
     }
 }
 
@@ -335,4 +346,65 @@ TEST(Hls4mlParity, ZooGarnetConfigLoadsWithAWarning) {
     const std::string err = testing::internal::GetCapturedStderr();
     EXPECT_NE(err.find("LayerName.regression_linear: no layer of that name"), std::string::npos) << err;
     EXPECT_EQ(typeOf(g, "input_2", "result"), "ap_uint<8>");
+}
+
+TEST(Hls4mlParity, Hls4mlRuleForBatchNormMergePoolingAndMoves) {
+    const FixedType x = FixedType::parse("ap_fixed<16,6>");
+    const FixedType u = FixedType::parse("ap_ufixed<8,3>");
+    LayerConfig lc;
+    lc.precision["default"] = "ap_fixed<16,6>";
+    auto rule = [&](const Layer& l, const std::string& var, std::vector<FixedType> in) {
+        return hls4mlAutoType(l, var, in, lc, x, "cfg.yml").str();
+    };
+    Layer bn;
+    bn.name = "bn";
+    bn.kind = LayerKind::BatchNorm;
+    // x * scale: 32 bits, 12 integer; + bias: 13 integer, 20 fraction bits.
+    EXPECT_EQ(rule(bn, "result", {x}), "ap_fixed<33,13>");
+    Layer add;
+    add.name = "add";
+    add.kind = LayerKind::Merge;
+    add.attrs = MergeAttrs{MergeOp::Add};
+    // Signed + unsigned: the unsigned side needs a sign bit (3 + 1), then one carry bit.
+    EXPECT_EQ(rule(add, "result", {x, u}), "ap_fixed<17,7>");
+    add.attrs = MergeAttrs{MergeOp::Multiply};
+    EXPECT_EQ(rule(add, "result", {x, u}), "ap_fixed<24,9>");
+    Layer cat;
+    cat.name = "cat";
+    cat.kind = LayerKind::Concatenate;
+    cat.attrs = ConcatAttrs{0};
+    EXPECT_EQ(rule(cat, "result", {u, u}), u.str());
+    EXPECT_EQ(rule(cat, "result", {x, u}), "ap_fixed<16,6>");
+    Layer pool;
+    pool.name = "pool";
+    pool.kind = LayerKind::Pooling;
+    PoolAttrs pa;
+    pa.op = PoolOp::Average;
+    pa.kernel = {2, 2};
+    pool.attrs = pa;
+    EXPECT_EQ(rule(pool, "result", {u}), u.str());
+    EXPECT_EQ(rule(pool, "accum", {x}), "ap_fixed<20,8>");   // 2 more integer bits, 2 more fraction bits
+    Layer flat;
+    flat.name = "flat";
+    flat.kind = LayerKind::Reshape;
+    EXPECT_EQ(rule(flat, "result", {u}), u.str());
+    Layer sig;
+    sig.name = "sig";
+    sig.kind = LayerKind::Activation;
+    sig.attrs = ActAttrs{ActKind::Sigmoid};
+    EXPECT_EQ(rule(sig, "result", {u}), x.str());
+    // Beyond 64 bits: an error naming the layer and the rule.
+    Layer wide;
+    wide.name = "wide";
+    wide.kind = LayerKind::Dense;
+    wide.attrs = DenseAttrs{1024, 1};
+    const FixedType big = FixedType::parse("ap_fixed<40,20>");   // 40 + 16 + 10 + 1 bits
+    std::string err;
+    try {
+        hls4mlAutoType(wide, "accum", {big}, lc, big, "cfg.yml");
+    } catch (const Error& e) {
+        err = e.what();
+    }
+    EXPECT_NE(err.find("layer 'wide'"), std::string::npos) << err;
+    EXPECT_NE(err.find("hls4ml's auto rule"), std::string::npos) << err;
 }
