@@ -406,6 +406,7 @@ int dispatch(const CLI::App& app, const Options& o) {
         }
         Graph g = o.cfg.empty() ? loadModel(o.model) : loadConfigured(o.model, o.cfg);
         std::cout << dump(g);
+        if (!o.cfg.empty()) std::cout << "defaults: " << Config::load(o.cfg, false).defaultsSummary() << "\n";
         return 0;
     }
     if (app.got_subcommand("config")) {

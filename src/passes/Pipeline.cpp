@@ -14,10 +14,8 @@ const std::vector<PassInfo>& allPasses() {
     return passes;
 }
 
-void runPipeline(Graph& g, const Config& given) {
+void runPipeline(Graph& g, const Config& cfg) {
     verify(g);
-    // Names as hls4ml's PyTorch converter writes them (`fc1` for `fc1_Gemm`) are accepted.
-    const Config cfg = given.withLayerAliases(g);
     bool typed = false;
     for (const PassInfo& p : allPasses()) {
         p.run(g, cfg);
