@@ -212,6 +212,19 @@ def table_model():
                                 output=FixedQuantizer(16, 1, signed=False, rounding="RND", overflow="SAT")))
 
 
+def heterogeneous_model():
+    """Per-channel and per-element (trainable) weight widths, some elements at 0 bits."""
+    torch.manual_seed(3)
+    m = torch.nn.Sequential(
+        QAct(act8()), QLinear(8, 6, weight=FixedQuantizer(torch.tensor([[2.0], [3.0], [4.0], [6.0], [8.0], [12.0]]), 1,
+                                                          rounding="RND_CONV", overflow="SAT")),
+        QReLU(), QLinear(6, 4, weight=FixedQuantizer(6, 2, rounding="RND", overflow="SAT", trainable=True, shape=(4, 6))))
+    with torch.no_grad():
+        m[3].weight_quantizer.frac.copy_(torch.randint(-3, 9, (4, 6)).double())
+    assert (m[3].weight_quantizer.width() == 0).any()
+    return m
+
+
 def settle_batchnorm(model, shape):
     """A few training batches so the BatchNorm statistics are not the identity."""
     model.train()
@@ -245,6 +258,7 @@ def assert_bit_exact(model, shape, tmp_path, rows=2000, scale=2.0):
     ("binary", lambda: settle_batchnorm(binary_model(), (10,)), (10,)),
     ("ternary", ternary_model, (10,)),
     ("sigmoid_tanh_softmax_tables", table_model, (6,)),
+    ("heterogeneous_weight_widths", heterogeneous_model, (8,)),
     ("pruned_magnitude", lambda: pruned_model(False), (2, 8)),
     ("pruned_structured", lambda: pruned_model(True), (2, 8)),
 ])

@@ -200,13 +200,12 @@ class FixedQuantizer(Quantizer):
             self.register_buffer("frac", frac0)
 
     def width(self):
-        """Integer widths (tensor), the trainable fractional bits rounded."""
-        return self.integer + torch.round(self.frac.detach())
+        """Integer widths (tensor), the trainable fractional bits rounded (at least min_bits)."""
+        w = self.integer + torch.round(self.frac.detach())
+        return torch.clamp(w, min=self.min_bits) if self.trainable else w
 
     def forward(self, x):
         w = self.width()
-        if self.trainable:
-            w = torch.clamp(w, min=self.min_bits)
         frac = self.frac if self.trainable else None
         return _FixedSTE.apply(x, frac, w.to(x.dtype), self.integer.to(x.dtype), self.signed, self.rounding,
                                self.overflow)
