@@ -235,9 +235,9 @@ def settle_batchnorm(model, shape):
 
 
 def assert_bit_exact(model, shape, tmp_path, rows=2000, scale=2.0):
-    model = model.double().eval()
     path = tmp_path / "m.onnx"
-    yml = export(model, torch.zeros(1, *shape, dtype=torch.float64), path)
+    yml = export(model, torch.zeros(1, *shape), path)    # as trained: float32, maybe in training mode
+    model = model.double().eval()
     assert yml == tmp_path / "m.yml" and yml.exists()
     x = np.random.default_rng(1).normal(0, scale, (rows, *shape))
     tm = tachyon.load(path, config=yml)
