@@ -438,3 +438,12 @@ def test_explicit_quant_modes_tachyon_cannot_read_are_refused_by_node(tmp_path):
     got = tachyon.load(model(0.125, "AP_RND_INF", "AP_WRAP")).predict(x)
     want = _tachyon.fixed_cast(x, "ap_fixed<8,5,AP_RND_INF,AP_WRAP>")
     assert np.array_equal(got, want) and not np.array_equal(want, np.clip(x, -16, 16))
+
+
+def test_exported_model_stays_bit_exact_in_hls_csim(tmp_path):
+    """The HLS C simulation of an exported model (explicit modes, declared accumulators)
+    equals the emulator, hence PyTorch (the Verilog rtlsim is checked in docs/qat.md)."""
+    torch.manual_seed(7)
+    tm, _ = assert_bit_exact(ConcatCnn(), (3, 7), tmp_path, rows=200)
+    r = tm.csim(tmp_path / "hls")
+    assert r["rows"] > 0 and r["mismatches"] == 0
