@@ -15,7 +15,6 @@ import os
 from pathlib import Path
 
 import numpy as np
-import onnx
 import torch
 import torch.fx
 from onnx import TensorProto, helper, numpy_helper
