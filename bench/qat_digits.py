@@ -183,9 +183,15 @@ def main():
     ap.add_argument("--bits", type=int, nargs="*", default=list(range(2, 17)))
     ap.add_argument("--report", nargs="*", default=[], help="bit widths (or 'all') that also get Yosys numbers")
     ap.add_argument("--skip-cnn", action="store_true")
+    ap.add_argument("--table-only", metavar="JSON", help="only write the table and plots of an earlier run")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.table_only:
+        results = json.loads(Path(args.table_only).read_text())
+        plot(results, out)
+        (out / "qat_digits.md").write_text(table(results))
+        return
     rep = lambda b: "all" in args.report or str(b) in args.report   # noqa: E731
     xtr, xte, ytr, yte = data()
     results = {"qat": {}, "ptq": {}, "pruning": {}, "bnn": None, "hetero": {}, "float": {}}
@@ -230,7 +236,39 @@ def main():
         print(label, p, flush=True)
     (out / "qat_digits.json").write_text(json.dumps(results, indent=1))
     plot(results, out)
+    (out / "qat_digits.md").write_text(table(results))
     print(f"done in {time.time() - t0:.0f} s; {out}/qat_digits.json and PNGs")
+
+
+def _hw(p):
+    if p is None or p.get("acc") is None:
+        return "n/a | | "
+    luts = f"{p['luts']:,} / {p['ffs']:,}" if "luts" in p else "-"
+    return f"{p['acc']:.3f} | {p['adder_bits']:,} | {luts}"
+
+
+def table(results):
+    """Markdown: accuracy, Verilog adder bits, Yosys LUT/FF where measured, latency."""
+    lines = []
+    for name, curves in results["qat"].items():
+        lines += [f"**{name.upper()}** (float: {results['float'][name]:.3f})", "",
+                  "| bits | QAT acc | QAT adder bits | QAT LUT/FF | PTQ uniform acc | adder bits | LUT/FF | "
+                  "PTQ auto acc | adder bits | LUT/FF |", "|---" * 10 + "|"]
+        for b in sorted(curves, key=int):
+            ptq = results["ptq"][name][b]
+            lines.append(f"| {b} | {_hw(curves[b])} | {_hw(ptq['uniform'])} | {_hw(ptq['auto'])} |")
+        lines.append("")
+    lines += ["**Pruning** (MLP, 8-bit QAT, polynomial decay)", "",
+              "| target | sparsity | acc | adder bits | LUT/FF | latency (cycles) |", "|---" * 6 + "|"]
+    for s, p in sorted(results["pruning"].items(), key=lambda kv: float(kv[0])):
+        lines.append(f"| {float(s):.1f} | {p['sparsity']:.3f} | {_hw(p)} | {p['latency_cycles']} |")
+    b = results["bnn"]
+    lines += ["", "**BNN and heterogeneous widths** (MLP)", "",
+              "| model | acc | adder bits | LUT/FF | latency (cycles) | EBOPs |", "|---" * 6 + "|",
+              f"| BNN 64-128-64-10 | {_hw(b)} | {b['latency_cycles']} | |"]
+    for label, p in results["hetero"].items():
+        lines.append(f"| {label} 6-bit QAT | {_hw(p)} | {p['latency_cycles']} | {p['ebops']:,.0f} |")
+    return "\n".join(lines) + "\n"
 
 
 def plot(results, out):
@@ -238,11 +276,12 @@ def plot(results, out):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     for name, curves in results["qat"].items():
-        bits = sorted(curves)
+        bits = sorted(curves, key=int)
+        xs = [int(b) for b in bits]
         fig, ax = plt.subplots(figsize=(6, 4))
-        ax.plot(bits, [curves[b]["acc"] for b in bits], "o-", label="QAT (tachyon.qat)")
-        ax.plot(bits, [results["ptq"][name][b]["uniform"]["acc"] for b in bits], "s--", label="PTQ uniform ap_fixed<b,4>")
-        auto = [(b, results["ptq"][name][b]["auto"]["acc"]) for b in bits if results["ptq"][name][b]["auto"]["acc"]]
+        ax.plot(xs, [curves[b]["acc"] for b in bits], "o-", label="QAT (tachyon.qat)")
+        ax.plot(xs, [results["ptq"][name][b]["uniform"]["acc"] for b in bits], "s--", label="PTQ uniform ap_fixed<b,4>")
+        auto = [(int(b), results["ptq"][name][b]["auto"]["acc"]) for b in bits if results["ptq"][name][b]["auto"]["acc"]]
         ax.plot([b for b, _ in auto], [a for _, a in auto], "^:", label="PTQ auto_precision (max_bits b)")
         ax.axhline(results["float"][name], color="gray", lw=0.8, label="float")
         ax.set_xlabel("bit width b")
@@ -253,7 +292,7 @@ def plot(results, out):
         fig.savefig(out / f"qat_digits_{name}_bits.png", dpi=110)
         plt.close(fig)
     pr = results["pruning"]
-    s = sorted(pr)
+    s = sorted(pr, key=float)
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot([pr[k]["sparsity"] for k in s], [pr[k]["acc"] for k in s], "o-", label="accuracy")
     ax2 = ax.twinx()

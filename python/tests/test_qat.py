@@ -212,6 +212,19 @@ def table_model():
                                 output=FixedQuantizer(16, 1, signed=False, rounding="RND", overflow="SAT")))
 
 
+def heterogeneous_model():
+    """Per-channel and per-element (trainable) weight widths, some elements at 0 bits."""
+    torch.manual_seed(3)
+    m = torch.nn.Sequential(
+        QAct(act8()), QLinear(8, 6, weight=FixedQuantizer(torch.tensor([[2.0], [3.0], [4.0], [6.0], [8.0], [12.0]]), 1,
+                                                          rounding="RND_CONV", overflow="SAT")),
+        QReLU(), QLinear(6, 4, weight=FixedQuantizer(6, 2, rounding="RND", overflow="SAT", trainable=True, shape=(4, 6))))
+    with torch.no_grad():
+        m[3].weight_quantizer.frac.copy_(torch.randint(-3, 9, (4, 6)).double())
+    assert (m[3].weight_quantizer.width() == 0).any()
+    return m
+
+
 def settle_batchnorm(model, shape):
     """A few training batches so the BatchNorm statistics are not the identity."""
     model.train()
@@ -222,9 +235,9 @@ def settle_batchnorm(model, shape):
 
 
 def assert_bit_exact(model, shape, tmp_path, rows=2000, scale=2.0):
-    model = model.double().eval()
     path = tmp_path / "m.onnx"
-    yml = export(model, torch.zeros(1, *shape, dtype=torch.float64), path)
+    yml = export(model, torch.zeros(1, *shape), path)    # as trained: float32, maybe in training mode
+    model = model.double().eval()
     assert yml == tmp_path / "m.yml" and yml.exists()
     x = np.random.default_rng(1).normal(0, scale, (rows, *shape))
     tm = tachyon.load(path, config=yml)
@@ -245,6 +258,7 @@ def assert_bit_exact(model, shape, tmp_path, rows=2000, scale=2.0):
     ("binary", lambda: settle_batchnorm(binary_model(), (10,)), (10,)),
     ("ternary", ternary_model, (10,)),
     ("sigmoid_tanh_softmax_tables", table_model, (6,)),
+    ("heterogeneous_weight_widths", heterogeneous_model, (8,)),
     ("pruned_magnitude", lambda: pruned_model(False), (2, 8)),
     ("pruned_structured", lambda: pruned_model(True), (2, 8)),
 ])
@@ -424,3 +438,12 @@ def test_explicit_quant_modes_tachyon_cannot_read_are_refused_by_node(tmp_path):
     got = tachyon.load(model(0.125, "AP_RND_INF", "AP_WRAP")).predict(x)
     want = _tachyon.fixed_cast(x, "ap_fixed<8,5,AP_RND_INF,AP_WRAP>")
     assert np.array_equal(got, want) and not np.array_equal(want, np.clip(x, -16, 16))
+
+
+def test_exported_model_stays_bit_exact_in_hls_csim(tmp_path):
+    """The HLS C simulation of an exported model (explicit modes, declared accumulators)
+    equals the emulator, hence PyTorch (the Verilog rtlsim is checked in docs/qat.md)."""
+    torch.manual_seed(7)
+    tm, _ = assert_bit_exact(ConcatCnn(), (3, 7), tmp_path, rows=200)
+    r = tm.csim(tmp_path / "hls")
+    assert r["rows"] > 0 and r["mismatches"] == 0

@@ -9,12 +9,12 @@ a Quant (BipolarQuant for binary) on the computed tensor; the YAML pins the type
 would otherwise take from its defaults (input, residual sums, concatenations, BatchNorm,
 declared accumulators). Anything else is refused, naming the module or function.
 """
+import copy
 import operator
 import os
 from pathlib import Path
 
 import numpy as np
-import onnx
 import torch
 import torch.fx
 from onnx import TensorProto, helper, numpy_helper
@@ -260,8 +260,10 @@ def export(model, example_input, path):
     or function that cannot be written bit-exactly; nothing is written then."""
     path = Path(path)
     yml = path.with_suffix(".yml")
-    was_training = model.training
-    model.eval()
+    # Everything below (folded BatchNorm, quantised weights) is computed from a float64 copy,
+    # which is what model.double().eval() computes, whatever dtype the model trained in.
+    model = copy.deepcopy(model).double().eval()
+    example_input = example_input.double()
     try:
         graph = _Tracer().trace(model)
     except Exception as e:   # fx reports data-dependent control flow and the like
@@ -311,8 +313,7 @@ def export(model, example_input, path):
                     raise ExportError(f"{type(model).__name__}: only single-output models are exported")
             else:
                 raise ExportError(f"{where}: fx node '{n.op}' is not supported")
-        out_shape = list(model(example_input.to(next(iter(model.parameters()), example_input).dtype)).shape[1:])
-    model.train(was_training)
+        out_shape = list(model(example_input).shape[1:])
 
     inp = helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N"] + in_shape)
     outp = helper.make_tensor_value_info(output, TensorProto.FLOAT, ["N"] + out_shape)

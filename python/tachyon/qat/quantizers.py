@@ -166,7 +166,8 @@ class FixedQuantizer(Quantizer):
     trainable=True makes the fractional bits a parameter (rounded to integers in the forward,
     gradient as HGQ): heterogeneous bit widths learned in training; `bits` then gives the
     initial width and the shape of `bits` (or `shape`) the granularity. Elements whose width
-    falls to 0 or below are 0 (pruned).
+    falls to 0 or below are 0 (pruned). Unsigned with SAT_SYM saturates as SAT (negative ->
+    0), as FixedType does.
     """
 
     def __init__(self, bits, integer, signed=True, rounding="TRN", overflow="WRAP", trainable=False,
@@ -187,8 +188,6 @@ class FixedQuantizer(Quantizer):
         if bmax > MAX_BITS:
             raise QuantizerError(f"{bmax} bits: a float64 forward holds at most {MAX_BITS}, so the trained model "
                                  "could not equal the firmware bit for bit")
-        if not self.signed and self.overflow == "SAT_SYM":
-            pass  # ap_ufixed with AP_SAT_SYM saturates like AP_SAT (negative -> 0), as FixedType does
         self.trainable = bool(trainable)
         self.is_tensorwise = isinstance(bits, int) and isinstance(integer, int)
         self.register_buffer("integer", torch.as_tensor(integer, dtype=torch.float64))
@@ -200,13 +199,12 @@ class FixedQuantizer(Quantizer):
             self.register_buffer("frac", frac0)
 
     def width(self):
-        """Integer widths (tensor), the trainable fractional bits rounded."""
-        return self.integer + torch.round(self.frac.detach())
+        """Integer widths (tensor), the trainable fractional bits rounded (at least min_bits)."""
+        w = self.integer + torch.round(self.frac.detach())
+        return torch.clamp(w, min=self.min_bits) if self.trainable else w
 
     def forward(self, x):
         w = self.width()
-        if self.trainable:
-            w = torch.clamp(w, min=self.min_bits)
         frac = self.frac if self.trainable else None
         return _FixedSTE.apply(x, frac, w.to(x.dtype), self.integer.to(x.dtype), self.signed, self.rounding,
                                self.overflow)
