@@ -99,11 +99,15 @@ void applyTrainedTypes(Layer& l, const FixedType* inT, const Layer* producer, co
                         (l.activation() == ActKind::Linear || l.activation() == ActKind::ReLU ||
                          l.activation() == ActKind::ReLU6)) ||
                        (l.kind == LayerKind::Pooling && l.as<PoolAttrs>().op == PoolOp::Max);
-    if (exact && producer && inT && !producer->trained.empty() && !named("result")) l.precision["result"] = *inT;
+    // hls4ml mode: hls4ml takes only weight/bias (and quantiser results) from the trained
+    // quantisers; a MAC's accum/result and the layers between follow the configuration.
+    const bool hls4ml = cfg.compatibility == Compatibility::Hls4ml;
+    if (exact && producer && inT && !producer->trained.empty() && !named("result") && !hls4ml)
+        l.precision["result"] = *inT;
     if (l.trained.empty()) return;
     for (const auto& [var, t] : l.trained)
         if (!named(var)) l.precision[var] = t;
-    if (isMac(l) && l.trained.count("weight") && inT) {
+    if (isMac(l) && l.trained.count("weight") && inT && !hls4ml) {
         if (!named("accum")) l.precision["accum"] = autoAccumulator(l, *inT);
         if (!named("result") && !l.trained.count("result")) l.precision["result"] = l.precision["accum"];
     }
