@@ -501,3 +501,47 @@ TEST(Hls4mlParity, BinaryBatchNormMergesIntoAnIntegerThreshold) {
     // The kept 16-bit BatchNorm wraps (40 x beyond 32) and flips signs on some rows.
     EXPECT_GT(differ, 0);
 }
+
+TEST(Hls4mlParity, TemplatesLoadBackAndKeepTrainedTypes) {
+    REQUIRE_SHARED();
+    // Every zoo model: `config -g model|type|name` loads back. The quantisation-aware ones:
+    // used unedited, each template gives the numbers of the trained types (the empty
+    // configuration, which keeps them: tests/test_quant.cpp checks those against QKeras/HGQ).
+    std::vector<std::string> models;
+    for (const auto& e : fs::directory_iterator(kShared + "/keras")) {
+        const std::string f = e.path().filename().string();
+        if (f.size() > 11 && f.substr(f.size() - 11) == "_weights.h5") continue;
+        models.push_back("keras/" + f);
+    }
+    for (const auto& e : fs::directory_iterator(kShared + "/onnx")) models.push_back("onnx/" + e.path().filename().string());
+    std::sort(models.begin(), models.end());
+    auto outputs = [](const Graph& g) {
+        Emulator e(g);
+        const int rows = 16;
+        std::vector<double> x(size_t(g.inputSize()) * rows), y(size_t(g.outputSize()) * rows);
+        std::vector<int64_t> raw(y.size());
+        std::mt19937_64 rng(2);
+        std::uniform_real_distribution<double> ud(0, 3);   // also valid GarNet vertex counts
+        for (double& v : x) v = std::floor(ud(rng) * 8) / 8;
+        e.runFixed(x.data(), rows, raw.data(), y.data());
+        return y;
+    };
+    int quantisationAware = 0;
+    for (const std::string& m : models) {
+        SCOPED_TRACE(m);
+        const Graph raw = loadModel(kShared + "/" + m);
+        bool trained = false;
+        for (const Layer& l : raw.layers) trained = trained || !l.trained.empty() || l.kind == LayerKind::Quantize;
+        quantisationAware += trained;
+        Graph reference = raw;
+        runPipeline(reference, Config::parse("", "empty.yml"));
+        for (Granularity gr : {Granularity::Model, Granularity::Type, Granularity::Name}) {
+            Graph g = raw;
+            ASSERT_NO_THROW(runPipeline(g, Config::parse(configTemplate(raw, gr), "template.yml")));
+            if (trained) EXPECT_EQ(outputs(g), outputs(reference)) << "granularity " << int(gr);
+        }
+    }
+    EXPECT_GE(models.size(), 21u);   // 13 Keras + 8 ONNX models
+    // qkeras_3layer, qkeras_mnist_dense, hgq_jet_classifier, binary, ternary, bnn_model_fc_1layer
+    EXPECT_GE(quantisationAware, 6);
+}
