@@ -545,3 +545,29 @@ TEST(Hls4mlParity, TemplatesLoadBackAndKeepTrainedTypes) {
     // qkeras_3layer, qkeras_mnist_dense, hgq_jet_classifier, binary, ternary, bnn_model_fc_1layer
     EXPECT_GE(quantisationAware, 6);
 }
+
+TEST(Hls4mlParity, ZooQKerasMnistConfigKeepsThePo2Weights) {
+    REQUIRE_SHARED();
+    // Its q_dense_2 entry says `weight: ap_int<5>`: hls4ml's type for quantized_po2(5), the
+    // exponent's width. hls4ml takes a quantised weight's type from its quantiser, so the
+    // weights stay the trained powers of two (as ap_int<5> they would all round to 0 and
+    // every row would give the same output).
+    const Graph raw = loadModel(kShared + "/keras/qkeras_mnist_dense.json");
+    ASSERT_TRUE(raw.find("q_dense_2") && raw.find("q_dense_2")->trained.count("weight"));
+    Graph g = raw;
+    runPipeline(g, Config::load(kShared + "/config-files/qkeras_mnist_dense_config.yml", false));
+    EXPECT_EQ(g.find("q_dense_2")->type("weight"), raw.find("q_dense_2")->trained.at("weight"));
+    Emulator e(g);
+    const int rows = 8;
+    std::vector<double> x(size_t(g.inputSize()) * rows), y(size_t(g.outputSize()) * rows);
+    std::vector<int64_t> raws(y.size());
+    std::mt19937_64 rng(4);
+    std::uniform_real_distribution<double> ud(0, 1);
+    for (double& v : x) v = ud(rng);
+    e.runFixed(x.data(), rows, raws.data(), y.data());
+    const size_t n = size_t(g.outputSize());
+    int differentRows = 0;
+    for (int r = 1; r < rows; ++r)
+        differentRows += !std::equal(y.begin() + r * n, y.begin() + (r + 1) * n, y.begin());
+    EXPECT_GT(differentRows, 0);
+}

@@ -88,7 +88,8 @@ namespace {
 // QKeras/HGQ/QONNX quantisers) replace the Model/LayerType defaults; an explicit LayerName
 // entry for the variable (or a single LayerName Precision) still wins. A MAC layer with
 // trained weights gets the exact accumulator, and its result keeps it, unless named: the
-// quantiser that follows in the model decides the rounding, as in training.
+// quantiser that follows in the model decides the rounding, as in training. In hls4ml mode,
+// as hls4ml: trained weight/bias types win even over LayerName, accum/result are configured.
 void applyTrainedTypes(Layer& l, const FixedType* inT, const Layer* producer, const Config& cfg) {
     auto named = [&](const std::string& var) {
         auto it = cfg.byName.find(l.name);
@@ -105,8 +106,12 @@ void applyTrainedTypes(Layer& l, const FixedType* inT, const Layer* producer, co
     if (exact && producer && inT && !producer->trained.empty() && !named("result") && !hls4ml)
         l.precision["result"] = *inT;
     if (l.trained.empty()) return;
+    // hls4ml takes a quantised weight's or bias's type from its quantiser whatever the
+    // configuration says (Layer.add_weights_variable): its files write `weight: ap_int<5>`
+    // for a quantized_po2 weight, meaning the exponent's width, not the values' type.
+    auto fromQuantiser = [&](const std::string& var) { return hls4ml && (var == "weight" || var == "bias"); };
     for (const auto& [var, t] : l.trained)
-        if (!named(var)) l.precision[var] = t;
+        if (!named(var) || fromQuantiser(var)) l.precision[var] = t;
     if (isMac(l) && l.trained.count("weight") && inT && !hls4ml) {
         if (!named("accum")) l.precision["accum"] = autoAccumulator(l, *inT);
         if (!named("result") && !l.trained.count("result")) l.precision["result"] = l.precision["accum"];
