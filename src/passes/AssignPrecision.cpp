@@ -142,9 +142,10 @@ void roundConstantsAsHls4ml(Layer& l) {
     }
 }
 
-// A LayerName entry that names no layer: hls4ml ignores it (its templates name layers
-// Tachyon's IR does not have, such as `fc1_linear`), so Tachyon warns.
-void warnAboutUnusedNames(const Graph& g, const Config& cfg) {
+// A LayerName entry that names no layer: in hls4ml mode a warning, as hls4ml ignores it
+// (its templates name layers its optimizers remove, such as `fc1_linear`); in Tachyon mode
+// an error, since it is almost always a typo.
+void checkUnusedNames(const Graph& g, const Config& cfg) {
     // A BatchNorm that fold_batchnorm folded is gone, as in hls4ml: its entry is expected.
     const std::string folded = "," + (g.recorded.count("FoldedBatchNorm") ? g.recorded.at("FoldedBatchNorm") : "") + ",";
     std::string layers;
@@ -153,9 +154,12 @@ void warnAboutUnusedNames(const Graph& g, const Config& cfg) {
         if (folded.find("," + name + ",") != std::string::npos) continue;
         const bool used = std::any_of(g.layers.begin(), g.layers.end(),
                                       [&](const Layer& l) { return Config::namesLayer(name, l); });
-        if (!used)
-            std::cerr << "tachyon: warning: " << cfg.source << ": LayerName." << name << ": no layer of that name in model '"
-                      << g.name << "'; entry ignored (layers: " << layers << ")\n";
+        if (used) continue;
+        if (cfg.compatibility == Compatibility::Tachyon)
+            throw Error(cfg.source + ": LayerName." + name + ": no layer of that name in model '" + g.name +
+                        "' (layers: " + layers + ")");
+        std::cerr << "tachyon: warning: " << cfg.source << ": LayerName." << name << ": no layer of that name in model '"
+                  << g.name << "'; entry ignored, as hls4ml does (layers: " << layers << ")\n";
     }
 }
 
@@ -294,7 +298,7 @@ void assignPrecision(Graph& g, const Config& cfg) {
         recordLayerSettings(l, lc);
         if (cfg.weightQuantization == "hls4ml") roundConstantsAsHls4ml(l);
     }
-    warnAboutUnusedNames(g, cfg);
+    checkUnusedNames(g, cfg);
 }
 
 }  // namespace tachyon
