@@ -131,11 +131,22 @@ TEST(Config, ErrorsNameTheKey) {
     expectError("Model: [1, 2\n", "invalid YAML");
 }
 
-TEST(Config, UnknownLayerNameIsWarnedAbout) {
-    // hls4ml ignores a LayerName entry that names no layer (its own templates name layers
-    // such as `fc1_linear` that its optimizers remove): Tachyon warns, naming file and entry.
+TEST(Config, UnknownLayerNameIsAnError) {
     Graph g = chain(false);
     Config c = Config::parse("LayerName:\n  fc9:\n    ReuseFactor: 2\n", "cfg.yml");
+    try {
+        runPipeline(g, c);
+        ADD_FAILURE() << "accepted a config naming a missing layer";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("fc9"), std::string::npos);
+    }
+}
+
+TEST(Config, UnknownLayerNameIsWarnedAboutInHls4mlMode) {
+    // hls4ml ignores a LayerName entry that names no layer (its own templates name layers
+    // such as `fc1_linear` that its optimizers remove): in hls4ml mode Tachyon warns.
+    Graph g = chain(false);
+    Config c = Config::parse("Compatibility: hls4ml\nLayerName:\n  fc9:\n    ReuseFactor: 2\n", "cfg.yml");
     testing::internal::CaptureStderr();
     EXPECT_NO_THROW(runPipeline(g, c));
     const std::string err = testing::internal::GetCapturedStderr();

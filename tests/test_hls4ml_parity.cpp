@@ -408,3 +408,166 @@ TEST(Hls4mlParity, Hls4mlRuleForBatchNormMergePoolingAndMoves) {
     EXPECT_NE(err.find("layer 'wide'"), std::string::npos) << err;
     EXPECT_NE(err.find("hls4ml's auto rule"), std::string::npos) << err;
 }
+
+namespace {
+
+// input (2) -> fc1 (Dense, +-1 weights) -> bn1 -> sign (binary_tanh) -> fc2 (Dense, +-1) .
+Graph binaryNet(std::vector<double> scale, std::vector<double> shift) {
+    Graph g;
+    g.name = "binary";
+    Layer in;
+    in.name = "x";
+    in.kind = LayerKind::Input;
+    in.shape = {2};
+    g.layers.push_back(in);
+    auto dense = [](const std::string& name, const std::string& input, int nIn, int nOut, std::vector<double> w) {
+        Layer d;
+        d.name = name;
+        d.kind = LayerKind::Dense;
+        d.inputs = {input};
+        d.attrs = DenseAttrs{nIn, nOut};
+        d.shape = {nOut};
+        d.param("weight") = std::move(w);
+        d.param("bias") = std::vector<double>(size_t(nOut), 0.0);
+        return d;
+    };
+    g.layers.push_back(dense("fc1", "x", 2, 2, {1, -1, 1, 1}));
+    Layer bn;
+    bn.name = "bn1";
+    bn.kind = LayerKind::BatchNorm;
+    bn.inputs = {"fc1"};
+    bn.shape = {2};
+    bn.param("scale") = std::move(scale);
+    bn.param("shift") = std::move(shift);
+    g.layers.push_back(bn);
+    Layer sign;
+    sign.name = "sign1";
+    sign.kind = LayerKind::Quantize;
+    sign.inputs = {"bn1"};
+    sign.shape = {2};
+    QuantizeAttrs qa;
+    qa.mode = QuantizeMode::Threshold;
+    qa.nThresholds = 1;
+    qa.thresholds = {0.0};
+    qa.strict = {1};
+    qa.levels = {-1.0, 1.0};
+    sign.attrs = qa;
+    g.layers.push_back(sign);
+    g.layers.push_back(dense("fc2", "sign1", 2, 1, {1, -1}));
+    return g;
+}
+
+}  // namespace
+
+TEST(Hls4mlParity, BinaryBatchNormMergesIntoAnIntegerThreshold) {
+    // bn1: 40 x + 2.5 (its 16-bit result would wrap for |x| > 0.8) and -3 x + 0.7.
+    Graph h = binaryNet({40, -3}, {2.5, 0.7});
+    runPipeline(h, Config::parse("Compatibility: hls4ml\nModel:\n  Precision: ap_fixed<16,6>\n", "cfg.yml"));
+    ASSERT_EQ(h.find("bn1"), nullptr) << "merged into the threshold, as hls4ml's MergeBatchNormAndQuantizedTanh";
+    const auto& a = h.find("sign1")->as<QuantizeAttrs>();
+    // floor(-shift/scale * 2^10) / 2^10 per channel; x >= T counts (hls4ml: datareg >= threshold).
+    ASSERT_EQ(a.thresholds.size(), 2u);
+    EXPECT_EQ(a.thresholds[0], -64.0 / 1024);
+    EXPECT_EQ(a.thresholds[1], 238.0 / 1024);
+    EXPECT_EQ(a.strict, std::vector<int>{0});
+    // The first layer keeps its configured type; a +-1 layer after a threshold sums +-1s:
+    // hls4ml's QuantizeDenseOutput gives it ap_int<ceil(log2 2) + 2>.
+    EXPECT_EQ(typeOf(h, "fc1", "result"), "ap_fixed<16,6>");
+    EXPECT_EQ(typeOf(h, "fc2", "result"), "ap_int<3>");
+    EXPECT_EQ(typeOf(h, "fc2", "accum"), "ap_int<3>");
+
+    // Against a reference of hls4ml's arithmetic written out here: x cast to ap_fixed<16,6>
+    // (AP_TRN), fc1 exact, sign by the thresholds, fc2 the +-1 sum.
+    Graph t = binaryNet({40, -3}, {2.5, 0.7});
+    runPipeline(t, Config::parse("Compatibility: tachyon\nModel:\n  Precision: ap_fixed<16,6>\n", "cfg.yml"));
+    ASSERT_NE(t.find("bn1"), nullptr) << "Tachyon mode keeps the BatchNorm";
+    Emulator eh(h), et(t);
+    const int rows = 400;
+    std::vector<double> x(2 * rows), yh(rows), yt(rows);
+    std::vector<int64_t> raw(rows);
+    std::mt19937_64 rng(9);
+    std::uniform_real_distribution<double> ud(-2.5, 2.5);
+    for (double& v : x) v = ud(rng);
+    eh.runFixed(x.data(), rows, raw.data(), yh.data());
+    et.runFixed(x.data(), rows, raw.data(), yt.data());
+    int differ = 0;
+    for (int r = 0; r < rows; ++r) {
+        const double x0 = std::floor(x[2 * r] * 1024) / 1024, x1 = std::floor(x[2 * r + 1] * 1024) / 1024;
+        const double h0 = x0 + x1, h1 = -x0 + x1;   // weight [in][out] = {1, -1, 1, 1}
+        const double s0 = h0 >= -64.0 / 1024 ? 1 : -1, s1 = h1 >= 238.0 / 1024 ? 1 : -1;
+        ASSERT_EQ(yh[size_t(r)], s0 - s1) << "row " << r;
+        differ += yh[size_t(r)] != yt[size_t(r)];
+    }
+    // The kept 16-bit BatchNorm wraps (40 x beyond 32) and flips signs on some rows.
+    EXPECT_GT(differ, 0);
+}
+
+TEST(Hls4mlParity, TemplatesLoadBackAndKeepTrainedTypes) {
+    REQUIRE_SHARED();
+    // Every zoo model: `config -g model|type|name` loads back. The quantisation-aware ones:
+    // used unedited, each template gives the numbers of the trained types (the empty
+    // configuration, which keeps them: tests/test_quant.cpp checks those against QKeras/HGQ).
+    std::vector<std::string> models;
+    for (const auto& e : fs::directory_iterator(kShared + "/keras")) {
+        const std::string f = e.path().filename().string();
+        if (f.size() > 11 && f.substr(f.size() - 11) == "_weights.h5") continue;
+        models.push_back("keras/" + f);
+    }
+    for (const auto& e : fs::directory_iterator(kShared + "/onnx")) models.push_back("onnx/" + e.path().filename().string());
+    std::sort(models.begin(), models.end());
+    auto outputs = [](const Graph& g) {
+        Emulator e(g);
+        const int rows = 16;
+        std::vector<double> x(size_t(g.inputSize()) * rows), y(size_t(g.outputSize()) * rows);
+        std::vector<int64_t> raw(y.size());
+        std::mt19937_64 rng(2);
+        std::uniform_real_distribution<double> ud(0, 3);   // also valid GarNet vertex counts
+        for (double& v : x) v = std::floor(ud(rng) * 8) / 8;
+        e.runFixed(x.data(), rows, raw.data(), y.data());
+        return y;
+    };
+    int quantisationAware = 0;
+    for (const std::string& m : models) {
+        SCOPED_TRACE(m);
+        const Graph raw = loadModel(kShared + "/" + m);
+        bool trained = false;
+        for (const Layer& l : raw.layers) trained = trained || !l.trained.empty() || l.kind == LayerKind::Quantize;
+        quantisationAware += trained;
+        Graph reference = raw;
+        runPipeline(reference, Config::parse("", "empty.yml"));
+        for (Granularity gr : {Granularity::Model, Granularity::Type, Granularity::Name}) {
+            Graph g = raw;
+            ASSERT_NO_THROW(runPipeline(g, Config::parse(configTemplate(raw, gr), "template.yml")));
+            if (trained) EXPECT_EQ(outputs(g), outputs(reference)) << "granularity " << int(gr);
+        }
+    }
+    EXPECT_GE(models.size(), 21u);   // 13 Keras + 8 ONNX models
+    // qkeras_3layer, qkeras_mnist_dense, hgq_jet_classifier, binary, ternary, bnn_model_fc_1layer
+    EXPECT_GE(quantisationAware, 6);
+}
+
+TEST(Hls4mlParity, ZooQKerasMnistConfigKeepsThePo2Weights) {
+    REQUIRE_SHARED();
+    // Its q_dense_2 entry says `weight: ap_int<5>`: hls4ml's type for quantized_po2(5), the
+    // exponent's width. hls4ml takes a quantised weight's type from its quantiser, so the
+    // weights stay the trained powers of two (as ap_int<5> they would all round to 0 and
+    // every row would give the same output).
+    const Graph raw = loadModel(kShared + "/keras/qkeras_mnist_dense.json");
+    ASSERT_TRUE(raw.find("q_dense_2") && raw.find("q_dense_2")->trained.count("weight"));
+    Graph g = raw;
+    runPipeline(g, Config::load(kShared + "/config-files/qkeras_mnist_dense_config.yml", false));
+    EXPECT_EQ(g.find("q_dense_2")->type("weight"), raw.find("q_dense_2")->trained.at("weight"));
+    Emulator e(g);
+    const int rows = 8;
+    std::vector<double> x(size_t(g.inputSize()) * rows), y(size_t(g.outputSize()) * rows);
+    std::vector<int64_t> raws(y.size());
+    std::mt19937_64 rng(4);
+    std::uniform_real_distribution<double> ud(0, 1);
+    for (double& v : x) v = ud(rng);
+    e.runFixed(x.data(), rows, raws.data(), y.data());
+    const size_t n = size_t(g.outputSize());
+    int differentRows = 0;
+    for (int r = 1; r < rows; ++r)
+        differentRows += !std::equal(y.begin() + r * n, y.begin() + (r + 1) * n, y.begin());
+    EXPECT_GT(differentRows, 0);
+}

@@ -297,6 +297,9 @@ const std::map<std::string, std::string>& typeAliases() {
         {"Merge", "Merge"}, {"Add", "Add"}, {"Subtract", "Subtract"}, {"Multiply", "Multiply"},
         {"Average", "Average"}, {"Maximum", "Maximum"}, {"Minimum", "Minimum"},
         {"GarNet", "GarNet"}, {"GarNetStack", "GarNetStack"},
+        // The kind names Tachyon's own `config -g type` templates write.
+        {"ZeroPadding", "ZeroPadding"}, {"UpSampling", "UpSampling"}, {"Recurrent", "Recurrent"},
+        {"Quantize", "Quantize"}, {"MatMul", "MatMul"}, {"LayerNormalization", "LayerNormalization"},
     };
     return m;
 }
@@ -305,9 +308,9 @@ const std::map<std::string, std::string>& typeAliases() {
 // match no layer, so it is accepted with a warning (hls4ml also ignores unused entries).
 bool isOtherHls4mlType(const std::string& t) {
     static const std::set<std::string> s = {
-        "Conv2DBatchnorm", "QConv2DBatchnorm", "SeparableConv1D", "SeparableConv2D", "Dot", "MatMul", "Einsum", "EinsumDense", "Embedding", "SimpleRNN",
+        "Conv2DBatchnorm", "QConv2DBatchnorm", "SeparableConv1D", "SeparableConv2D", "Dot", "Einsum", "EinsumDense", "Embedding", "SimpleRNN",
         "LSTM", "GRU", "QSimpleRNN", "QLSTM", "QGRU", "Bidirectional", "TimeDistributed",
-        "LayerNormalization", "Quant", "BipolarQuant", "ApplyAlpha", "Constant", "Dropout", "TernaryTanh",
+        "Quant", "BipolarQuant", "ApplyAlpha", "Constant", "Dropout", "TernaryTanh",
         "PReLU", "ThresholdedReLU", "FixedPointQuantizer", "UnaryLUT", "BinaryDense", "TernaryDense",
         "Clone", "Repack", "BroadcastStream", "IFNeuron"};
     return s.count(t) != 0;
@@ -637,6 +640,38 @@ std::string Config::defaultsSummary() const {
            " (WeightQuantization: " + weightQuantization + ")";
 }
 
+namespace {
+
+// The type a `-g name` template writes for `var` of `l`: what training fixed (QKeras, HGQ,
+// QONNX, binary quantisers), so that the template used unedited keeps the trained model's
+// numbers, else ap_fixed<16,6>. A layer with trained weights gets `auto` (Tachyon's exact
+// accumulator, and a result that keeps it), a ReLU/linear/max-pooling after a trained layer
+// `auto` (its input type), and a GarNet vertex count an unsigned integer that holds it.
+std::string templateType(const Graph& g, const Layer& l, const std::string& var) {
+    auto trained = l.trained.find(var);
+    if (trained != l.trained.end()) return trained->second.str();
+    const bool trainedWeights = l.trained.count("weight") != 0;
+    if (isMac(l) && trainedWeights && (var == "accum" || var == "result")) return "auto";
+    if (var == "result" && !l.inputs.empty()) {
+        const Layer* producer = g.find(l.input());
+        const bool exact = (l.kind == LayerKind::Activation &&
+                            (l.activation() == ActKind::Linear || l.activation() == ActKind::ReLU ||
+                             l.activation() == ActKind::ReLU6)) ||
+                           (l.kind == LayerKind::Pooling && l.as<PoolAttrs>().op == PoolOp::Max);
+        if (exact && producer && !producer->trained.empty()) return "auto";
+    }
+    if (l.kind == LayerKind::Input && var == "result")
+        for (const Layer* c : g.consumers(l.name))
+            if (c->kind == LayerKind::GarNet && c->inputs.size() > 1 && c->inputs[1] == l.name) {
+                int bits = 1;
+                while ((1 << bits) <= c->as<GarNetAttrs>().nVertices) ++bits;
+                return "ap_uint<" + std::to_string(bits) + ">";
+            }
+    return "ap_fixed<16,6>";
+}
+
+}  // namespace
+
 std::string configTemplate(const Graph& g, Granularity gran) {
     std::ostringstream os;
     os << "# Tachyon configuration for " << g.name << " (hls4ml-compatible keys)\n"
@@ -657,9 +692,11 @@ std::string configTemplate(const Graph& g, Granularity gran) {
         for (const Layer& l : g.layers) {
             os << "  " << l.name << ":\n    Precision:\n";
             if (isMac(l))
-                os << "      weight: ap_fixed<16,6>\n      bias: ap_fixed<16,6>\n      accum: ap_fixed<16,6>\n";
-            if (l.kind == LayerKind::BatchNorm) os << "      scale: ap_fixed<16,6>\n      shift: ap_fixed<16,6>\n";
-            os << "      result: ap_fixed<16,6>\n";
+                os << "      weight: " << templateType(g, l, "weight") << "\n      bias: " << templateType(g, l, "bias")
+                   << "\n      accum: " << templateType(g, l, "accum") << "\n";
+            if (l.kind == LayerKind::BatchNorm)
+                os << "      scale: " << templateType(g, l, "scale") << "\n      shift: " << templateType(g, l, "shift") << "\n";
+            os << "      result: " << templateType(g, l, "result") << "\n";
             if (isMac(l)) os << "    ReuseFactor: 1\n";
             if (l.kind == LayerKind::Softmax)
                 os << "    exp_table_t: " << defaultSoftmaxTableType(FixedType::parse("ap_fixed<16,6>")).str()

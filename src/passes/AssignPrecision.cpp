@@ -88,7 +88,8 @@ namespace {
 // QKeras/HGQ/QONNX quantisers) replace the Model/LayerType defaults; an explicit LayerName
 // entry for the variable (or a single LayerName Precision) still wins. A MAC layer with
 // trained weights gets the exact accumulator, and its result keeps it, unless named: the
-// quantiser that follows in the model decides the rounding, as in training.
+// quantiser that follows in the model decides the rounding, as in training. In hls4ml mode,
+// as hls4ml: trained weight/bias types win even over LayerName, accum/result are configured.
 void applyTrainedTypes(Layer& l, const FixedType* inT, const Layer* producer, const Config& cfg) {
     auto named = [&](const std::string& var) {
         auto it = cfg.byName.find(l.name);
@@ -99,11 +100,19 @@ void applyTrainedTypes(Layer& l, const FixedType* inT, const Layer* producer, co
                         (l.activation() == ActKind::Linear || l.activation() == ActKind::ReLU ||
                          l.activation() == ActKind::ReLU6)) ||
                        (l.kind == LayerKind::Pooling && l.as<PoolAttrs>().op == PoolOp::Max);
-    if (exact && producer && inT && !producer->trained.empty() && !named("result")) l.precision["result"] = *inT;
+    // hls4ml mode: hls4ml takes only weight/bias (and quantiser results) from the trained
+    // quantisers; a MAC's accum/result and the layers between follow the configuration.
+    const bool hls4ml = cfg.compatibility == Compatibility::Hls4ml;
+    if (exact && producer && inT && !producer->trained.empty() && !named("result") && !hls4ml)
+        l.precision["result"] = *inT;
     if (l.trained.empty()) return;
+    // hls4ml takes a quantised weight's or bias's type from its quantiser whatever the
+    // configuration says (Layer.add_weights_variable): its files write `weight: ap_int<5>`
+    // for a quantized_po2 weight, meaning the exponent's width, not the values' type.
+    auto fromQuantiser = [&](const std::string& var) { return hls4ml && (var == "weight" || var == "bias"); };
     for (const auto& [var, t] : l.trained)
-        if (!named(var)) l.precision[var] = t;
-    if (isMac(l) && l.trained.count("weight") && inT) {
+        if (!named(var) || fromQuantiser(var)) l.precision[var] = t;
+    if (isMac(l) && l.trained.count("weight") && inT && !hls4ml) {
         if (!named("accum")) l.precision["accum"] = autoAccumulator(l, *inT);
         if (!named("result") && !l.trained.count("result")) l.precision["result"] = l.precision["accum"];
     }
@@ -133,9 +142,10 @@ void roundConstantsAsHls4ml(Layer& l) {
     }
 }
 
-// A LayerName entry that names no layer: hls4ml ignores it (its templates name layers
-// Tachyon's IR does not have, such as `fc1_linear`), so Tachyon warns.
-void warnAboutUnusedNames(const Graph& g, const Config& cfg) {
+// A LayerName entry that names no layer: in hls4ml mode a warning, as hls4ml ignores it
+// (its templates name layers its optimizers remove, such as `fc1_linear`); in Tachyon mode
+// an error, since it is almost always a typo.
+void checkUnusedNames(const Graph& g, const Config& cfg) {
     // A BatchNorm that fold_batchnorm folded is gone, as in hls4ml: its entry is expected.
     const std::string folded = "," + (g.recorded.count("FoldedBatchNorm") ? g.recorded.at("FoldedBatchNorm") : "") + ",";
     std::string layers;
@@ -144,9 +154,12 @@ void warnAboutUnusedNames(const Graph& g, const Config& cfg) {
         if (folded.find("," + name + ",") != std::string::npos) continue;
         const bool used = std::any_of(g.layers.begin(), g.layers.end(),
                                       [&](const Layer& l) { return Config::namesLayer(name, l); });
-        if (!used)
-            std::cerr << "tachyon: warning: " << cfg.source << ": LayerName." << name << ": no layer of that name in model '"
-                      << g.name << "'; entry ignored (layers: " << layers << ")\n";
+        if (used) continue;
+        if (cfg.compatibility == Compatibility::Tachyon)
+            throw Error(cfg.source + ": LayerName." + name + ": no layer of that name in model '" + g.name +
+                        "' (layers: " + layers + ")");
+        std::cerr << "tachyon: warning: " << cfg.source << ": LayerName." << name << ": no layer of that name in model '"
+                  << g.name << "'; entry ignored, as hls4ml does (layers: " << layers << ")\n";
     }
 }
 
@@ -285,7 +298,7 @@ void assignPrecision(Graph& g, const Config& cfg) {
         recordLayerSettings(l, lc);
         if (cfg.weightQuantization == "hls4ml") roundConstantsAsHls4ml(l);
     }
-    warnAboutUnusedNames(g, cfg);
+    checkUnusedNames(g, cfg);
 }
 
 }  // namespace tachyon

@@ -18,6 +18,7 @@ struct PassInfo {
 
 void foldBatchNorm(Graph& g, const Config& cfg);
 void assignPrecision(Graph& g, const Config& cfg);
+void mergeBatchNormThreshold(Graph& g, const Config& cfg);
 void fuseActivations(Graph& g, const Config& cfg);
 
 // In pipeline order.

@@ -8,6 +8,9 @@ const std::vector<PassInfo>& allPasses() {
          foldBatchNorm},
         {"assign_precision", "Assign fixed-point types, table settings and schedule from the configuration.",
          assignPrecision},
+        {"merge_bn_threshold",
+         "hls4ml mode: merge a BatchNormalization followed by binary/ternary tanh into an integer threshold, as hls4ml.",
+         mergeBatchNormThreshold},
         {"fuse_activation", "Merge linear/ReLU activations into the preceding Dense or Conv layer where exact.",
          fuseActivations},
     };
