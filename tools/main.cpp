@@ -64,7 +64,7 @@ bool isTree(const std::string& path) {
 Graph loadConfigured(const std::string& model, const std::string& cfgPath, Config* cfgOut = nullptr) {
     Graph g = loadModel(model);
     Config cfg = cfgPath.empty() ? Config::defaults() : Config::load(cfgPath);
-    runPipeline(g, cfg);
+    for (const std::string& w : runPipeline(g, cfg)) std::cerr << "tachyon: warning: " << w << "\n";
     if (cfgOut) *cfgOut = cfg;
     return g;
 }

@@ -371,9 +371,8 @@ def test_load_torch_module_with_hls4ml_layer_names(tmp_path):
     y_module = by_module.predict(x, check_fidelity=False)
     assert np.array_equal(y_module, by_node.predict(x, check_fidelity=False))
     assert not np.array_equal(y_module, m.predict(x, check_fidelity=False))
-    # An entry naming no layer is warned about and ignored, as hls4ml ignores it (issue #25).
-    unknown = tachyon.load(net, input_shape=(16,), config={"LayerName": {"fc9": narrow}})
-    assert any("fc9" in w for w in unknown._core.warnings)
+    with pytest.raises(tachyon.TachyonError, match="fc9"):
+        tachyon.load(net, input_shape=(16,), config={"LayerName": {"fc9": narrow}})
     # The CLI reads the same names.
     cfg = tmp_path / "c.yml"
     cfg.write_text("Model:\n  Precision: ap_fixed<16,6>\nLayerName:\n  fc1:\n    Precision:\n      result: ap_fixed<8,4>\n")

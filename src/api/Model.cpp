@@ -262,11 +262,13 @@ void Model::configure(const Json& config, const std::string& source) {
     }
     Config cfg = fs::exists(source) ? Config::load(source) : Config::parse(jsonToYaml(config), source);
     auto g = std::make_unique<Graph>(*raw_);
-    runPipeline(*g, cfg);
+    const std::vector<std::string> unused = runPipeline(*g, cfg);
     auto emu = std::make_unique<Emulator>(*g);
     if (!fs::exists(source))
         for (const std::string& w : cfg.warnings) std::cerr << "tachyon: warning: " << w << "\n";
+    for (const std::string& w : unused) std::cerr << "tachyon: warning: " << w << "\n";
     warnings_ = cfg.warnings;
+    warnings_.insert(warnings_.end(), unused.begin(), unused.end());
     cfg_ = std::move(cfg);
     graph_ = std::move(g);
     emu_ = std::move(emu);

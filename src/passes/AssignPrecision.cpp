@@ -145,11 +145,12 @@ void roundConstantsAsHls4ml(Layer& l) {
 // A LayerName entry that names no layer: in hls4ml mode a warning, as hls4ml ignores it
 // (its templates name layers its optimizers remove, such as `fc1_linear`); in Tachyon mode
 // an error, since it is almost always a typo.
-void checkUnusedNames(const Graph& g, const Config& cfg) {
+std::vector<std::string> unusedLayerNames(const Graph& g, const Config& cfg) {
     // A BatchNorm that fold_batchnorm folded is gone, as in hls4ml: its entry is expected.
     const std::string folded = "," + (g.recorded.count("FoldedBatchNorm") ? g.recorded.at("FoldedBatchNorm") : "") + ",";
     std::string layers;
     for (const Layer& l : g.layers) layers += (layers.empty() ? "" : ", ") + l.name;
+    std::vector<std::string> warnings;
     for (const auto& [name, _] : cfg.byName) {
         if (folded.find("," + name + ",") != std::string::npos) continue;
         const bool used = std::any_of(g.layers.begin(), g.layers.end(),
@@ -158,9 +159,10 @@ void checkUnusedNames(const Graph& g, const Config& cfg) {
         if (cfg.compatibility == Compatibility::Tachyon)
             throw Error(cfg.source + ": LayerName." + name + ": no layer of that name in model '" + g.name +
                         "' (layers: " + layers + ")");
-        std::cerr << "tachyon: warning: " << cfg.source << ": LayerName." << name << ": no layer of that name in model '"
-                  << g.name << "'; entry ignored, as hls4ml does (layers: " << layers << ")\n";
+        warnings.push_back(cfg.source + ": LayerName." + name + ": no layer of that name in model '" + g.name +
+                           "'; entry ignored, as hls4ml does (layers: " + layers + ")");
     }
+    return warnings;
 }
 
 void assignPrecision(Graph& g, const Config& cfg) {
@@ -298,7 +300,7 @@ void assignPrecision(Graph& g, const Config& cfg) {
         recordLayerSettings(l, lc);
         if (cfg.weightQuantization == "hls4ml") roundConstantsAsHls4ml(l);
     }
-    checkUnusedNames(g, cfg);
+    (void)unusedLayerNames(g, cfg);   // throws in Tachyon mode; warnings: runPipeline
 }
 
 }  // namespace tachyon

@@ -17,14 +17,18 @@ const std::vector<PassInfo>& allPasses() {
     return passes;
 }
 
-void runPipeline(Graph& g, const Config& cfg) {
+std::vector<std::string> runPipeline(Graph& g, const Config& cfg) {
     verify(g);
     bool typed = false;
+    std::vector<std::string> warnings;
     for (const PassInfo& p : allPasses()) {
         p.run(g, cfg);
+        // Checked before fuse_activation removes the layers it merges (their entries apply).
+        if (p.run == assignPrecision) warnings = unusedLayerNames(g, cfg);
         typed = typed || p.run == assignPrecision;
         verify(g, typed);
     }
+    return warnings;
 }
 
 }  // namespace tachyon
