@@ -492,3 +492,47 @@ def test_http_service_calls(env):
     assert requests.post(http + "/v2/repository/models/..%2F/load", json={}).status_code in (400, 404)
     all_stats = requests.get(http + "/v2/models/stats").json()["model_stats"]
     assert {"dense", "cnn", "tree"} <= {s["name"] for s in all_stats}
+
+
+def test_typed_contents_and_per_output_binary(env):
+    """gRPC inputs in typed `contents` instead of raw bytes; HTTP binary_data per output."""
+    pb2 = env["pb2"]
+    x = rows(3, 16, seed=21)
+    want = predict(env["dense"], x).astype(np.float32)
+    q = pb2.ModelInferRequest(model_name="dense", id="typed")
+    t = q.inputs.add(name="input_1", datatype="FP32", shape=[3, 16])
+    t.contents.fp32_contents.extend(x.ravel().tolist())
+    q.outputs.add(name="output_softmax_softmax")
+    r = env["stub"].ModelInfer(q)
+    assert r.id == "typed" and list(r.outputs[0].shape) == [3, 5]
+    np.testing.assert_array_equal(np.frombuffer(r.raw_output_contents[0], dtype=np.float32).reshape(3, 5), want)
+    q.outputs[0].name = "nope"
+    with pytest.raises(grpc.RpcError) as e:
+        env["stub"].ModelInfer(q)
+    assert "unknown output 'nope'" in e.value.details()
+    body = {"inputs": [{"name": "input_1", "shape": [3, 16], "datatype": "FP32", "data": x.ravel().tolist()}],
+            "outputs": [{"name": "output_softmax_softmax", "parameters": {"binary_data": True}}]}
+    r = requests.post(env["server"].http + "/v2/models/dense/infer", json=body)
+    n = int(r.headers["Inference-Header-Content-Length"])
+    assert json.loads(r.content[:n])["outputs"][0]["parameters"]["binary_data_size"] == 60
+    np.testing.assert_array_equal(np.frombuffer(r.content[n:], dtype=np.float32).reshape(3, 5), want)
+
+
+def test_client_cancelling_mid_request(env):
+    """A gRPC client that gives up while its request waits in the queue: the server
+    answers the others and keeps serving."""
+    pb2 = env["pb2"]
+    q = pb2.ModelInferRequest(model_name="preferred")
+    q.inputs.add(name="input_1", datatype="FP32", shape=[1, 16])
+    q.raw_input_contents.append(rows(1, 16).tobytes())
+    fut = env["stub"].ModelInfer.future(q)
+    time.sleep(0.1)
+    fut.cancel()
+    with pytest.raises(grpc.FutureCancelledError):
+        fut.result()
+    with pytest.raises(grpc.RpcError) as e:   # a client deadline shorter than the queue delay
+        env["stub"].ModelInfer(q, timeout=0.1)
+    assert e.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    x = rows(4, 16, seed=8)
+    np.testing.assert_array_equal(grpc_infer(env, "preferred", x, "input_1"),
+                                  predict(env["dense"], x).astype(np.float32))
