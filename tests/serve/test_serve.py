@@ -46,9 +46,9 @@ def env(tmp_path_factory):
         BATCHED, "optimization { execution_accelerators { gpu_execution_accelerator: [ { name: \"tensorrt\" } ] } }",
         'model_warmup [ { name: "w" batch_size: 1 } ]', "future_triton_field: 3"))
     add_model(repo, "preferred", DENSE, config(
-        BATCHED, "dynamic_batching { preferred_batch_size: [4] max_queue_delay_microseconds: 500000 }"))
+        BATCHED, "dynamic_batching { preferred_batch_size: [4] max_queue_delay_microseconds: 2000000 }"))
     add_model(repo, "small_queue", DENSE, config(
-        BATCHED, "dynamic_batching { max_queue_delay_microseconds: 1000000 "
+        BATCHED, "dynamic_batching { max_queue_delay_microseconds: 3000000 "
                  "default_queue_policy { max_queue_size: 2 } }"))
     add_model(repo, "timeout", DENSE, config(
         BATCHED, "dynamic_batching { max_queue_delay_microseconds: 2000000 "
@@ -125,6 +125,15 @@ def grpc_infer(env, model, x, name, datatype="FP32", version="", timeout=None):
     out = r.outputs[0]
     dtype = np.float64 if out.datatype == "FP64" else np.float32
     return np.frombuffer(r.raw_output_contents[0], dtype=dtype).reshape(list(out.shape))
+
+
+def wait_pending(server, model, n, limit=10.0):
+    """Until `n` requests of `model` wait in its queue (the server's own gauge)."""
+    line = 'nv_inference_pending_request_count{model="%s",version="1"} %d' % (model, n)
+    deadline = time.time() + limit
+    while line not in requests.get(server.metrics).text:
+        assert time.time() < deadline, "requests did not reach the queue"
+        time.sleep(0.01)
 
 
 def input_name(env, model):
@@ -278,19 +287,19 @@ def test_preferred_batch_size_and_queue_delay(env):
     fast = time.time() - t0
     after = {b.batch_size: b.compute_infer.count for b in stats(env, "preferred").batch_stats}
     assert after.get(4, 0) == before.get(4, 0) + 1   # one batch of the preferred size
-    assert fast < 0.45                               # sent at once, not after the 0.5 s delay
+    assert fast < 1.5                                # sent at once, not after the 2 s delay
     for i, o in enumerate(outs):
         np.testing.assert_array_equal(o, predict(env["dense"], rows(1, 16, seed=i)).astype(np.float32))
     t0 = time.time()
     grpc_infer(env, "preferred", rows(1, 16), "input_1")
-    assert time.time() - t0 >= 0.45                  # alone: waited for the queue delay
+    assert time.time() - t0 >= 1.9                   # alone: waited for the queue delay
 
 
 def test_queue_full_and_timeout(env):
     server = env["server"]
     with cf.ThreadPoolExecutor(2) as pool:
         waiting = [pool.submit(http_infer, server, "small_queue", rows(1, 16, seed=i), "input_1") for i in range(2)]
-        time.sleep(0.2)   # both queued, waiting for the 1 s delay
+        wait_pending(server, "small_queue", 2)   # both queued, waiting for the 3 s delay
         code, msg = http_infer(server, "small_queue", rows(1, 16), "input_1")
         assert code == 503 and "queue is full" in msg
         with pytest.raises(grpc.RpcError) as e:
@@ -425,7 +434,7 @@ def test_sigterm_drains_in_flight_requests(tmp_path):
 
         t = threading.Thread(target=call)
         t.start()
-        time.sleep(0.2)   # the request waits in the queue (0.8 s delay)
+        wait_pending(server, "slow", 1)   # the request waits in the queue (0.8 s delay)
         assert server.terminate() == 0
         t.join()
         assert result["r"][0] == 200 and result["r"][1].shape == (3, 5)
