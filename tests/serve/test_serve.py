@@ -545,3 +545,15 @@ def test_client_cancelling_mid_request(env):
     x = rows(4, 16, seed=8)
     np.testing.assert_array_equal(grpc_infer(env, "preferred", x, "input_1"),
                                   predict(env["dense"], x).astype(np.float32))
+
+
+def test_port_in_use_is_an_error(env):
+    import subprocess
+    for flag, port in (("--http-port", env["server"].ports["HTTP"]), ("--grpc-port", env["server"].ports["gRPC"]),
+                       ("--metrics-port", env["server"].ports["metrics"])):
+        ports = {"--http-port": "-1", "--grpc-port": "-1", "--metrics-port": "-1", flag: str(port)}
+        r = subprocess.run([CLI, "serve", "--model-repository", env["repo"], *sum(map(list, ports.items()), [])],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 1 and "cannot listen on 127.0.0.1:%d" % port in r.stderr
+    r = subprocess.run([CLI, "serve", "--model-repository", env["repo"] + "/nope"], capture_output=True, text=True)
+    assert r.returncode == 1 and "not a folder" in r.stderr
