@@ -204,7 +204,12 @@ def test_grpc_service_calls(env):
     cfg = stub.ModelConfig(pb2.ModelConfigRequest(name="dense")).config
     assert cfg.max_batch_size == 64 and cfg.instance_group[0].count == 2
     assert cfg.dynamic_batching.max_queue_delay_microseconds == 20000
-    assert stub.ModelConfig(pb2.ModelConfigRequest(name="cnn")).config.platform == "onnxruntime_onnx"
+    cnn = stub.ModelConfig(pb2.ModelConfigRequest(name="cnn")).config
+    assert cnn.platform == "onnxruntime_onnx"
+    # Completed from the model, as Triton's auto-complete does.
+    assert list(cnn.input[0].dims) == [8, 8, 1] and list(cnn.output[0].dims) == [10]
+    ragged = stub.ModelConfig(pb2.ModelConfigRequest(name="ragged")).config
+    assert ragged.input[0].allow_ragged_batch and list(ragged.output[0].dims) == [5]
     versions = stub.ModelMetadata(pb2.ModelMetadataRequest(name="versions")).versions
     assert list(versions) == ["1", "3"]
     idx = {(m.name, m.version): m for m in stub.RepositoryIndex(pb2.RepositoryIndexRequest()).models}
