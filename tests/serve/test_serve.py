@@ -427,6 +427,19 @@ def test_oversize_payload(tmp_path, env):
         server.stop()
 
 
+def test_relaxed_readiness(tmp_path):
+    repo = str(tmp_path / "repo")
+    add_model(repo, "dense", DENSE, config(BATCHED))
+    add_model(repo, "broken", DENSE, config("max_batch_size: -3"))
+    server = Server(repo, "--strict-readiness", "false")
+    try:
+        assert requests.get(server.http + "/v2/health/ready").status_code == 200
+        idx = {m["name"]: m for m in requests.post(server.http + "/v2/repository/index", json={}).json()}
+        assert idx["broken"]["state"] == "UNAVAILABLE" and "must not be negative" in idx["broken"]["reason"]
+    finally:
+        server.stop()
+
+
 def test_sigterm_drains_in_flight_requests(tmp_path):
     repo = str(tmp_path / "repo")
     add_model(repo, "slow", DENSE, config(BATCHED, "dynamic_batching { max_queue_delay_microseconds: 800000 }"))
