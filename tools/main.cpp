@@ -606,6 +606,8 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(size_t(1024), size_t(1) << 31));
     serveCmd->add_option("--http-threads", serveOpt.httpThreads, "concurrent HTTP connections (default 128)")
         ->check(CLI::Range(4, 4096));
+    serveCmd->add_option("--strict-readiness", serveOpt.strictReadiness,
+                         "true (default): ready only when every model loaded; false: ready while serving");
 
     serve::PerfOptions perfOpt;
     auto* perfCmd = app.add_subcommand("perf", "Load-test a KServe v2 server (Tachyon or Triton): throughput and "

@@ -209,6 +209,8 @@ public:
         int bound = 0;
         b.AddListeningPort(host + ":" + std::to_string(port), grpc::InsecureServerCredentials(), &bound);
         b.RegisterService(&service_);
+        // A port another process holds is an error, not a shared port (gRPC's default).
+        b.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
         b.SetMaxReceiveMessageSize(int(std::min<size_t>(maxBytes_, 2147483647)));
         b.SetMaxSendMessageSize(-1);
         server_ = b.BuildAndStart();

@@ -58,6 +58,15 @@ void sendJson(httplib::Response& res, const std::string& body, int status = 200)
 
 void sendError(httplib::Response& res, int status, const std::string& msg) { sendJson(res, errorJson(msg), status); }
 
+// SO_REUSEADDR (a restarted server binds over its old TIME_WAIT connections) but not
+// cpp-httplib's SO_REUSEPORT: a port another process listens on must be an error.
+void exclusivePort(httplib::Server& svr) {
+    svr.set_socket_options([](socket_t sock) {
+        int yes = 1;
+        setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    });
+}
+
 class HttpFrontend : public Frontend {
 public:
     HttpFrontend(ServerState& st, const ServeOptions& opt) : st_(st) {
@@ -66,6 +75,7 @@ public:
         svr_.set_payload_max_length(opt.maxRequestBytes);
         svr_.set_keep_alive_max_count(1000000);
         svr_.set_tcp_nodelay(true);   // small answers go out at once (no Nagle delay)
+        exclusivePort(svr_);
         svr_.set_read_timeout(30, 0);
         routes();
     }
@@ -217,6 +227,7 @@ class MetricsFrontend : public Frontend {
 public:
     explicit MetricsFrontend(ServerState& st) : st_(st) {
         svr_.new_task_queue = [] { return new httplib::ThreadPool(2); };
+        exclusivePort(svr_);
         svr_.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
             res.set_content(prometheusText(st_.repo), "text/plain; version=0.0.4");
         });

@@ -165,6 +165,19 @@ std::vector<int64_t> selectVersions(const inference::ModelConfig& cfg, std::vect
     return available;
 }
 
+// Fills what a configuration entry leaves out (name, data type, dims) from the model.
+template <class ConfigTensor>
+void complete(ConfigTensor* e, const TensorSpec& t) {
+    if (e->name().empty()) e->set_name(t.name);
+    if (e->data_type() == inference::TYPE_INVALID) {
+        inference::DataType dt = inference::TYPE_FP32;
+        inference::DataType_Parse("TYPE_" + t.datatype, &dt);
+        e->set_data_type(dt);
+    }
+    if (e->dims_size() == 0)
+        for (int64_t d : t.dims) e->add_dims(d);
+}
+
 std::shared_ptr<ModelVersion> loadVersion(const std::string& name, int64_t version, const fs::path& dir,
                                           const inference::ModelConfig& cfg, const BatchPolicy& policy,
                                           const std::string& source) {
@@ -192,18 +205,9 @@ std::shared_ptr<ModelVersion> loadVersion(const std::string& name, int64_t versi
     // What ModelConfig reports: the configuration completed with the model's tensors.
     mv->config.set_name(name);
     if (mv->config.platform().empty() && mv->config.backend().empty()) mv->config.set_backend("tachyon");
-    if (cfg.input_size() == 0) {
-        auto* in = mv->config.add_input();
-        in->set_name(mv->input.name);
-        in->set_data_type(inference::TYPE_FP32);
-        for (int64_t d : mv->input.dims) in->add_dims(d);
-    }
-    if (cfg.output_size() == 0) {
-        auto* out = mv->config.add_output();
-        out->set_name(mv->output.name);
-        out->set_data_type(inference::TYPE_FP32);
-        for (int64_t d : mv->output.dims) out->add_dims(d);
-    }
+    // (SONIC's client reads dims and data types from here.)
+    complete(mv->config.input_size() ? mv->config.mutable_input(0) : mv->config.add_input(), mv->input);
+    complete(mv->config.output_size() ? mv->config.mutable_output(0) : mv->config.add_output(), mv->output);
     if (mv->config.instance_group_size() == 0) {
         auto* g = mv->config.add_instance_group();
         g->set_count(policy.instances);

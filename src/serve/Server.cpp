@@ -18,7 +18,7 @@ int runServer(const ServeOptions& opt) {
 
     Repository repo(opt.repository, std::cerr);
     repo.loadAll();
-    ServerState state{repo};
+    ServerState state{repo, opt.strictReadiness};
     std::vector<std::pair<std::string, std::unique_ptr<Frontend>>> frontends;
     const auto open = [&](const char* what, std::unique_ptr<Frontend> f, int port) {
         if (port < 0) return;

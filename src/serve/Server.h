@@ -19,13 +19,15 @@ struct ServeOptions {
     int httpPort = 8000, grpcPort = 8001, metricsPort = 8002;   // 0: any free port; -1: off
     size_t maxRequestBytes = size_t(64) << 20;
     int httpThreads = 128;   // concurrent HTTP connections served
+    bool strictReadiness = true;   // ready only when every model loaded (Triton's default)
 };
 
 // What the front ends share.
 struct ServerState {
     Repository& repo;
+    bool strictReadiness = true;
     std::atomic<bool> stopping{false};
-    bool ready() const { return !stopping && repo.allReady(); }
+    bool ready() const { return !stopping && (!strictReadiness || repo.allReady()); }
 };
 
 int runServer(const ServeOptions& opt);

@@ -91,13 +91,26 @@ std::string prometheusText(const Repository& repo) {
         {"nv_inference_pending_request_count", "Instantaneous number of pending requests awaiting execution",
          "gauge", [](const ModelStats& s) { return uint64_t(s.pendingRequests); }},
     };
+    // Label values escape backslash, quote and newline (Prometheus text format).
+    const auto label = [](const std::string& v) {
+        std::string e;
+        for (char c : v) {
+            if (c == '\\' || c == '"') e += '\\';
+            if (c == '\n') {
+                e += "\\n";
+                continue;
+            }
+            e += c;
+        }
+        return e;
+    };
     std::vector<std::pair<std::shared_ptr<ModelVersion>, ModelStats>> models;
     for (const auto& mv : repo.all()) models.emplace_back(mv, mv->batcher->stats());
     std::ostringstream o;
     for (const Family& f : families) {
         o << "# HELP " << f.name << " " << f.help << "\n# TYPE " << f.name << " " << f.type << "\n";
         for (const auto& [mv, s] : models)
-            o << f.name << "{model=\"" << mv->name << "\",version=\"" << mv->version << "\"} " << f.value(s) << "\n";
+            o << f.name << "{model=\"" << label(mv->name) << "\",version=\"" << mv->version << "\"} " << f.value(s) << "\n";
     }
     return o.str();
 }

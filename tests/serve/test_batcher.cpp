@@ -105,17 +105,17 @@ TEST(Batcher, MergesQueuedRequestsAndSplitsLargeOnes) {
 
 TEST(Batcher, PreferredSizeGoesAtOnceOthersWaitForTheDelay) {
     auto backend = std::make_shared<RecordingBackend>();
-    BatchPolicy p = dynamicPolicy(16, 300ms);
+    BatchPolicy p = dynamicPolicy(16, 1000ms);
     p.preferred = {2};
     Batcher b(backend, p);
     const auto x = requestRows(2, 1);
     auto t0 = Clock::now();
     expectAnswers(x, b.infer(x.data(), 2));
-    EXPECT_LT(Clock::now() - t0, 250ms);   // a preferred size: no waiting
+    EXPECT_LT(Clock::now() - t0, 800ms);   // a preferred size: no waiting
     const auto one = requestRows(1, 2);
     t0 = Clock::now();
     expectAnswers(one, b.infer(one.data(), 1));
-    EXPECT_GE(Clock::now() - t0, 290ms);   // alone: waited for the queue delay
+    EXPECT_GE(Clock::now() - t0, 990ms);   // alone: waited for the queue delay
     EXPECT_EQ(backend->batches(), (std::vector<size_t>{2, 1}));
 }
 
