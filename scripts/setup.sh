@@ -9,7 +9,8 @@ PKGS=(cmake g++ make pkg-config
   pybind11-dev python3-dev python3-pytest python3-matplotlib
   python3-dask python3-distributed  # tachyon.trigger.study(..., dask=...)
   verilator iverilog yosys
-  clang libclang-rt-14-dev libfuzzer-14-dev)  # fuzz harnesses and the ASan+UBSan build
+  clang libclang-rt-14-dev libfuzzer-14-dev  # fuzz harnesses and the ASan+UBSan build
+  libgrpc++-dev protobuf-compiler-grpc libcpp-httplib-dev python3-grpcio python3-requests)  # tachyon serve/perf
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -24,6 +24,11 @@
 #define TACHYON_HAVE_TREES 1
 #endif
 
+#ifdef TACHYON_HAVE_SERVE
+#include "serve/Perf.h"
+#include "serve/Server.h"
+#endif
+
 #include <CLI/CLI.hpp>
 
 #include <chrono>
@@ -297,6 +302,7 @@ int cmdPredict(const Options& o) {
     std::vector<int64_t> raw;
     std::vector<LayerStats> total, stats;
     NonFiniteCount nonFinite;
+    std::optional<api::PredictWarning> fidelity;   // the float shadow run on the first block
     double busy = 0;
     size_t done = 0;
     api::RateMeter meter(std::cerr, rows);   // rows/s on long runs
@@ -318,6 +324,7 @@ int cmdPredict(const Options& o) {
                 }
         }
         busy += secondsSince(t0);
+        if (done == 0 && !o.floatMode) fidelity = api::fidelityWarning(g, emu, x.data(), n, y.data());
         sink.write(y.data(), n);
         if (trace) trace->write(o.floatMode ? emu.traceFloat(x.data(), n) : emu.traceFixed(x.data(), n), n);
         done += n;
@@ -338,6 +345,7 @@ int cmdPredict(const Options& o) {
         std::cerr << "non-finite inputs (not counted above): " << nonFinite.nan << " NaN, " << nonFinite.inf
                   << " infinite\n";
     reportNonFinite(o, nonFinite);
+    if (fidelity) std::cerr << "warning: " << fidelity->message << "\n";
     return 0;
 }
 
@@ -398,6 +406,7 @@ int dispatch(const CLI::App& app, const Options& o) {
         }
         Graph g = o.cfg.empty() ? loadModel(o.model) : loadConfigured(o.model, o.cfg);
         std::cout << dump(g);
+        if (!o.cfg.empty()) std::cout << "defaults: " << Config::load(o.cfg, false).defaultsSummary() << "\n";
         return 0;
     }
     if (app.got_subcommand("config")) {
@@ -462,7 +471,6 @@ std::string subject(const Options& o) { return userFacing(!o.model.empty() ? o.m
 }  // namespace
 
 int main(int argc, char** argv) {
-    installCleanupOnSignals();
     CLI::App app{"Tachyon: trained models to bit-exact fixed-point emulation, HLS C++ and Verilog"};
     app.require_subcommand(1);
     Options o;
@@ -581,12 +589,56 @@ int main(int argc, char** argv) {
     scoutCmd->add_option("-o,--output", scout.out, "output folder: scout.json, scout.png");
     scoutCmd->add_flag("--force", scout.force, "replace an existing file (never a folder Tachyon did not write)");
     scoutCmd->add_flag("!--no-plots", scout.plots, "no PNG");
+#ifdef TACHYON_HAVE_SERVE
+    serve::ServeOptions serveOpt;
+    auto* serveCmd = app.add_subcommand("serve", "Serve a Triton-layout model repository over KServe v2 HTTP/gRPC "
+                                                 "with dynamic batching (docs/serve.md)");
+    serveCmd->add_option("--model-repository", serveOpt.repository, "repository folder: NAME/config.pbtxt, NAME/1/...")
+        ->required();
+    serveCmd->add_option("--host", serveOpt.host, "address to listen on (default 127.0.0.1)");
+    serveCmd->add_option("--http-port", serveOpt.httpPort, "HTTP/REST port (default 8000; 0: any free port; -1: off)")
+        ->check(CLI::Range(-1, 65535));
+    serveCmd->add_option("--grpc-port", serveOpt.grpcPort, "gRPC port (default 8001; 0: any free port; -1: off)")
+        ->check(CLI::Range(-1, 65535));
+    serveCmd->add_option("--metrics-port", serveOpt.metricsPort, "Prometheus /metrics port (default 8002; -1: off)")
+        ->check(CLI::Range(-1, 65535));
+    serveCmd->add_option("--max-request-bytes", serveOpt.maxRequestBytes, "largest request accepted (default 64 MiB)")
+        ->check(CLI::Range(size_t(1024), size_t(1) << 31));
+    serveCmd->add_option("--http-threads", serveOpt.httpThreads, "concurrent HTTP connections (default 128)")
+        ->check(CLI::Range(4, 4096));
+
+    serve::PerfOptions perfOpt;
+    auto* perfCmd = app.add_subcommand("perf", "Load-test a KServe v2 server (Tachyon or Triton): throughput and "
+                                               "latency vs concurrency or request rate");
+    perfCmd->add_option("-m,--model", perfOpt.model, "model name")->required();
+    perfCmd->add_option("--model-version", perfOpt.version, "model version (default: the server's latest)");
+    perfCmd->add_option("-u,--url", perfOpt.url, "host:port (default 127.0.0.1:8001)");
+    perfCmd->add_option("-i,--protocol", perfOpt.protocol, "grpc or http")->check(CLI::IsMember({"grpc", "http"}));
+    perfCmd->add_option("-b,--batch-size", perfOpt.batchSizes, "rows per request; several: one curve each")
+        ->check(CLI::Range(1, 1 << 20));
+    perfCmd->add_option("--concurrency-range", perfOpt.concurrencyRange, "start[:end[:step]] concurrent clients");
+    perfCmd->add_option("--request-rate-range", perfOpt.requestRateRange, "start[:end[:step]] requests/s");
+    perfCmd->add_option("--request-distribution", perfOpt.distribution, "constant or poisson arrivals")
+        ->check(CLI::IsMember({"constant", "poisson"}));
+    perfCmd->add_option("-p,--measurement-interval", perfOpt.measurementSeconds, "seconds per level (default 2)")
+        ->check(CLI::Range(0.01, 3600.0));
+    perfCmd->add_option("--request-count", perfOpt.requestCount, "requests per level instead of a time bound");
+    perfCmd->add_option("-f,--csv", perfOpt.csv, "write the results as CSV");
+    perfCmd->add_option("--json", perfOpt.json, "write the results as JSON");
+    perfCmd->add_option("--png", perfOpt.png, "plot throughput vs p99 latency, one curve per batch size");
+    perfCmd->add_flag("--force", perfOpt.force, "overwrite existing output files");
+#endif
 
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         return app.exit(e);
     }
+    // Still one thread here. `serve` takes SIGTERM/SIGINT itself, to drain and exit 0.
+#ifdef TACHYON_HAVE_SERVE
+    if (!app.got_subcommand("serve"))
+#endif
+        installCleanupOnSignals();
     const auto fail = [](const std::string& msg) {
         std::cerr << "tachyon: error: " << msg << "\n";
         return 1;
@@ -603,6 +655,10 @@ int main(int argc, char** argv) {
             if (trig.out.empty()) throw Error("trigger: -o DIR is required");
             return trigger::cmdTrigger(trig);
         }
+#ifdef TACHYON_HAVE_SERVE
+        if (app.got_subcommand("serve")) return serve::runServer(serveOpt);
+        if (app.got_subcommand("perf")) return serve::runPerf(perfOpt);
+#endif
         return dispatch(app, o);
     } catch (const Error& e) {
         return fail(userFacing(e.what()));

@@ -220,7 +220,7 @@ std::unique_ptr<Model> Model::load(const std::string& path, const Json& config) 
     if (trees::isTreeModel(path)) {
         m->tree_.reset();   // set by configure
     } else {
-        m->raw_ = std::make_unique<Graph>(loadModel(path));
+        m->raw_ = std::make_shared<const Graph>(loadModel(path));
     }
     if (config.is_string()) {
         const std::string p = config.get<std::string>();
@@ -237,9 +237,13 @@ std::unique_ptr<Model> Model::load(const std::string& path, const Json& config) 
     return m;
 }
 
-void Model::setConfig(const Json& config) {
+std::unique_ptr<Model> Model::withConfig(const Json& config) const {
     if (!config.is_object()) throw Error("config: must be a dict in hls4ml's layout");
-    configure(config, "<config>");
+    std::unique_ptr<Model> m(new Model());
+    m->path_ = path_;
+    m->raw_ = raw_;
+    m->configure(config, "<config>");
+    return m;
 }
 
 void Model::configure(const Json& config, const std::string& source) {

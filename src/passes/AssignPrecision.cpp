@@ -9,7 +9,9 @@
 
 #include "util/Error.h"
 
+#include <algorithm>
 #include <cmath>
+#include <iostream>
 
 namespace tachyon {
 
@@ -109,7 +111,54 @@ void applyTrainedTypes(Layer& l, const FixedType* inT, const Layer* producer, co
 
 }  // namespace
 
+// The result types of every input of `l`, in operand order.
+std::vector<FixedType> inputTypes(const Graph& g, const Layer& l) {
+    std::vector<FixedType> types;
+    for (const std::string& in : l.inputs)
+        if (const Layer* p = g.find(in)) types.push_back(p->type("result"));
+    return types;
+}
+
+// WeightQuantization: hls4ml. hls4ml's writer stores each constant as decimal text with
+// as many digits as its type has fraction bits; the C++ compiler (or `>>` from the
+// weights .txt) reads that as a double, and only then does the ap_fixed cast round. Giving
+// the layer those doubles makes every later cast (emulator, HLS, Verilog) round as hls4ml.
+// A value below half a unit of the last digit becomes 0 (hls4ml: "-0.0000000000"), where
+// the cast of the float would give -1 LSB under AP_TRN.
+void roundConstantsAsHls4ml(Layer& l) {
+    for (auto& [var, values] : l.params) {
+        auto t = l.precision.find(var);
+        if (t == l.precision.end()) continue;   // a constant without a type of its own
+        for (double& v : values) v = hls4mlDecimalText(v, t->second);
+    }
+}
+
+// A LayerName entry that names no layer: hls4ml ignores it (its templates name layers
+// Tachyon's IR does not have, such as `fc1_linear`), so Tachyon warns.
+void warnAboutUnusedNames(const Graph& g, const Config& cfg) {
+    // A BatchNorm that fold_batchnorm folded is gone, as in hls4ml: its entry is expected.
+    const std::string folded = "," + (g.recorded.count("FoldedBatchNorm") ? g.recorded.at("FoldedBatchNorm") : "") + ",";
+    std::string layers;
+    for (const Layer& l : g.layers) layers += (layers.empty() ? "" : ", ") + l.name;
+    for (const auto& [name, _] : cfg.byName) {
+        if (folded.find("," + name + ",") != std::string::npos) continue;
+        const bool used = std::any_of(g.layers.begin(), g.layers.end(),
+                                      [&](const Layer& l) { return Config::namesLayer(name, l); });
+        if (!used)
+            std::cerr << "tachyon: warning: " << cfg.source << ": LayerName." << name << ": no layer of that name in model '"
+                      << g.name << "'; entry ignored (layers: " << layers << ")\n";
+    }
+}
+
 void assignPrecision(Graph& g, const Config& cfg) {
+    const FixedType modelDefault = [&] {
+        auto it = cfg.model.precision.find("default");
+        try {
+            return FixedType::parse(it != cfg.model.precision.end() ? it->second : "ap_fixed<16,6>");
+        } catch (const std::exception& e) {
+            throw Error(cfg.source + ": Model.Precision.default: " + e.what());
+        }
+    }();
     g.ioType = cfg.ioType;
     g.clockPeriodNs = cfg.clockPeriodNs;
     g.part = cfg.part;
@@ -126,6 +175,7 @@ void assignPrecision(Graph& g, const Config& cfg) {
         };
         auto typed = [&](const std::string& var) {
             if (var == "result" && text(var) == "auto") return autoResultType(l, inT, lc, cfg.source);
+            if (text(var) == "auto_hls4ml") return hls4mlAutoType(l, var, inputTypes(g, l), lc, modelDefault, cfg.source);
             try {
                 return FixedType::parse(text(var));
             } catch (const std::exception& e) {
@@ -161,7 +211,7 @@ void assignPrecision(Graph& g, const Config& cfg) {
             l.precision["weight"] = typed("weight");
             l.precision["bias"] = typed("bias");
             if (text("accum") == "auto") l.precision["accum"] = autoAccumType(l, *inT, lc, cfg.source);
-            else l.precision["accum"] = typed("accum");
+            else l.precision["accum"] = typed("accum");   // explicit, or hls4ml's rule
             break;
         case LayerKind::Recurrent: {
             // hls4ml's recurrent variables; the state (h, and LSTM's c) defaults to the result type.
@@ -233,18 +283,9 @@ void assignPrecision(Graph& g, const Config& cfg) {
         if (lc.strategy) l.schedule.strategy = *lc.strategy;
         if (lc.delayConstraint) l.schedule.delayConstraint = *lc.delayConstraint;
         recordLayerSettings(l, lc);
+        if (cfg.weightQuantization == "hls4ml") roundConstantsAsHls4ml(l);
     }
-    // Names in LayerName that match nothing are almost always typos.
-    // (A BatchNorm that fold_batchnorm folded is gone, as in hls4ml: its entry is ignored.)
-    const std::string folded = "," + (g.recorded.count("FoldedBatchNorm") ? g.recorded.at("FoldedBatchNorm") : "") + ",";
-    for (const auto& [name, _] : cfg.byName)
-        if (!g.find(name) && folded.find("," + name + ",") == std::string::npos)
-            throw Error(cfg.source + ": LayerName." + name + ": no layer of that name in model '" + g.name +
-                        "' (layers: " + [&] {
-                            std::string s;
-                            for (const Layer& l : g.layers) s += (s.empty() ? "" : ", ") + l.name;
-                            return s;
-                        }() + ")");
+    warnAboutUnusedNames(g, cfg);
 }
 
 }  // namespace tachyon
