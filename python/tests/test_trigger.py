@@ -399,3 +399,19 @@ def test_in_graph_mse_float_hls_and_verilog(mse_models, tmp_path):
                       ("batchsum", "node '/ReduceSum' (ReduceSum): axis 0 is the batch axis")):
         r = cli("info", d / f"{name}.onnx")
         assert r.returncode == 1 and why in r.stderr, r.stderr
+
+
+def test_collision_rate_modes(models, tmp_path):
+    """A menu threshold, with the menu's bunches, --bunches, and --flat40: the rate is the
+    passing fraction times n_bunches x 11,245.6 Hz, or times 40 MHz."""
+    d = models
+    menu = write_menu(d, PLATEAU_MENU.replace('score: "in[6]"', 'score: "in[6]"\n    threshold: 6.5'), "fixed.yml")
+    frac = np.mean(np.load(d / "bg.npy")[:, 6] > 6.5)
+    for extra, hz in (([], 1 * LHC_HZ), (["--bunches", "2544"], 2544 * LHC_HZ), (["--flat40"], 40e6)):
+        out = tmp_path / f"o{len(extra)}{hz:.0f}"
+        r = cli("trigger", menu, "--background", d / "bg.npy", "-o", out, "-q", "--no-plots", *extra)
+        assert r.returncode == 0, r.stderr
+        s = json.loads((out / "summary.json").read_text())
+        assert s["algorithms"][0]["threshold"] == 6.5
+        assert s["algorithms"][0]["rate_hz"] == pytest.approx(frac * hz, rel=1e-12)
+        assert s["collision_rate_hz"] == pytest.approx(hz, rel=1e-12)

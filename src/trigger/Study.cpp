@@ -186,143 +186,179 @@ Json histogram(const std::vector<const std::vector<double>*>& samples, const std
 
 }  // namespace
 
-StudyResult summarise(const Scorer& scorer, const SampleScores& background, const std::vector<SampleScores>& signals,
-                      const StudyOptions& opt) {
-    const Menu& menu = scorer.menu();
-    const int bunches = opt.bunches ? *opt.bunches : menu.bunches ? *menu.bunches : kDefaultBunches;
-    const double collisionHz = opt.flat40 ? kBunchCrossingHz : bunches * kLhcRevolutionHz;
-    const Device& device = deviceByName(opt.device);
-    const size_t nAlg = menu.algorithms.size(), n = background.events;
-    if (n == 0) throw Error("background: no events");
+namespace {
 
-    StudyResult r;
-    Json& sum = r.summary;
-    sum["collision_rate_hz"] = collisionHz;
-    sum["bunches"] = opt.flat40 ? Json(nullptr) : Json(bunches);
-    sum["background_events"] = n;
-    if (opt.targetRateHz) sum["target_rate_hz"] = *opt.targetRateHz;
-    std::vector<std::vector<char>> fired(nAlg);
-    sum["algorithms"] = Json::array();
-    for (size_t a = 0; a < nAlg; ++a) {
-        const AlgorithmSpec& spec = menu.algorithms[a];
-        const std::string where = algorithmWhere(menu, spec);
-        const std::vector<double>& bf = background.fixed[a];
-        const std::vector<double>& br = background.flt[a];
-        double threshold;
-        if (spec.threshold) {
-            threshold = *spec.threshold;
-        } else if (opt.targetRateHz) {
-            threshold = thresholdForRate(bf, collisionHz, *opt.targetRateHz, where).threshold;
-        } else {
-            throw Error(where + ": no threshold in the menu and no --target-rate to choose one");
+// What one algorithm's summary is computed from.
+struct StudyContext {
+    const Scorer& scorer;
+    const SampleScores& background;
+    const std::vector<SampleScores>& signals;
+    const StudyOptions& opt;
+    const Device& device;
+    double collisionHz;
+};
+
+double chooseThreshold(const StudyContext& c, size_t a) {
+    const Menu& menu = c.scorer.menu();
+    const AlgorithmSpec& spec = menu.algorithms[a];
+    const std::string where = algorithmWhere(menu, spec);
+    if (spec.threshold) return *spec.threshold;
+    if (!c.opt.targetRateHz) throw Error(where + ": no threshold in the menu and no --target-rate to choose one");
+    return thresholdForRate(c.background.fixed[a], c.collisionHz, *c.opt.targetRateHz, where).threshold;
+}
+
+// Events whose fixed-point and float decisions differ, on every sample: counts and CSV rows.
+Json countFlips(const StudyContext& c, size_t a, double threshold, std::string& csv) {
+    std::ostringstream rows;
+    rows.precision(17);
+    rows << "sample,event,fixed_score,float_score,fixed_pass,float_pass\n";
+    Json counts = Json::object();
+    const auto one = [&](const SampleScores& s) {
+        size_t k = 0;
+        for (size_t e = 0; e < s.events; ++e) {
+            const bool pf = s.fixed[a][e] > threshold, pr = s.flt[a][e] > threshold;
+            if (pf == pr) continue;
+            ++k;
+            rows << s.name << "," << e << "," << s.fixed[a][e] << "," << s.flt[a][e] << "," << pf << "," << pr << "\n";
         }
-        const Rate rf = rateOf(countAbove(bf, threshold), n, collisionHz);
-        const Rate rr = rateOf(countAbove(br, threshold), n, collisionHz);
-        Json j;
-        j["name"] = spec.name;
-        j["score"] = spec.score;
-        j["threshold"] = threshold;
-        j["rate_hz"] = rf.hz;
-        j["rate_err_hz"] = rf.errHz;
-        j["passed"] = rf.passed;
-        j["rate_float_hz"] = rr.hz;
-        j["efficiency"] = Json::object();
-        j["efficiency_float"] = Json::object();
-        j["auc"] = Json::object();
-        j["auc_float"] = Json::object();
-        fired[a].resize(n);
-        for (size_t e = 0; e < n; ++e) fired[a][e] = bf[e] > threshold;
+        counts[s.name] = k;
+    };
+    one(c.background);
+    for (const SampleScores& s : c.signals) one(s);
+    csv = rows.str();
+    return counts;
+}
 
-        // Decision flips, fixed vs float, on every sample.
-        std::ostringstream flips;
-        flips.precision(17);
-        flips << "sample,event,fixed_score,float_score,fixed_pass,float_pass\n";
-        Json flipCounts = Json::object();
-        size_t bgFlips = 0;
-        const auto countFlips = [&](const SampleScores& s) {
-            size_t k = 0;
-            for (size_t e = 0; e < s.events; ++e) {
-                const bool pf = s.fixed[a][e] > threshold, pr = s.flt[a][e] > threshold;
-                if (pf == pr) continue;
-                ++k;
-                flips << s.name << "," << e << "," << s.fixed[a][e] << "," << s.flt[a][e] << "," << pf << "," << pr << "\n";
-            }
-            flipCounts[s.name] = k;
-            return k;
-        };
-        bgFlips = countFlips(background);
-        Json plot;
-        plot["name"] = spec.name;
-        plot["threshold"] = threshold;
-        plot["rate_fixed"] = Json::array();
-        for (const RatePoint& p : rateCurve(bf, collisionHz)) plot["rate_fixed"].push_back({p.threshold, p.hz, p.errHz});
-        plot["rate_float"] = Json::array();
-        for (const RatePoint& p : rateCurve(br, collisionHz)) plot["rate_float"].push_back({p.threshold, p.hz, p.errHz});
-        std::vector<const std::vector<double>*> hs{&bf};
-        std::vector<std::string> hn{"background"};
-        for (const SampleScores& s : signals) {
-            if (s.fixed.size() != nAlg) throw Error(s.name + ": scored with a different menu");
-            j["efficiency"][s.name] = s.events ? double(countAbove(s.fixed[a], threshold)) / double(s.events) : 0.0;
-            j["efficiency_float"][s.name] = s.events ? double(countAbove(s.flt[a], threshold)) / double(s.events) : 0.0;
-            j["auc"][s.name] = auc(bf, s.fixed[a]);
-            j["auc_float"][s.name] = auc(br, s.flt[a]);
-            countFlips(s);
-            Json curve = Json::array();
-            for (const RocPoint& p : roc(bf, s.fixed[a])) curve.push_back({finiteOrNull(p.threshold), p.background, p.signal});
-            plot["roc"][s.name] = curve;
-            hs.push_back(&s.fixed[a]);
-            hn.push_back(s.name);
-        }
-        plot["histogram"] = histogram(hs, hn, 50);
-        const std::string flipFile = "flips_" + spec.name + ".csv";
-        j["flips"] = {{"count", bgFlips}, {"fraction", double(bgFlips) / double(n)}, {"per_sample", flipCounts},
-                      {"file", flipFile}};
-        plot["flips"] = flipCounts;
-        r.flipFiles.push_back(flipFile);
-        r.flipText.push_back(flips.str());
+// One algorithm: summary.json's entry, its plot data, its flips file.
+void summariseAlgorithm(const StudyContext& c, size_t a, StudyResult& r) {
+    const AlgorithmSpec& spec = c.scorer.menu().algorithms[a];
+    const size_t n = c.background.events;
+    const std::vector<double>& bf = c.background.fixed[a];
+    const std::vector<double>& br = c.background.flt[a];
+    const double threshold = chooseThreshold(c, a);
+    const Rate rf = rateOf(countAbove(bf, threshold), n, c.collisionHz);
+    Json j;
+    j["name"] = spec.name;
+    j["score"] = spec.score;
+    j["threshold"] = threshold;
+    j["rate_hz"] = rf.hz;
+    j["rate_err_hz"] = rf.errHz;
+    j["passed"] = rf.passed;
+    j["rate_float_hz"] = rateOf(countAbove(br, threshold), n, c.collisionHz).hz;
+    for (const char* key : {"efficiency", "efficiency_float", "auc", "auc_float"}) j[key] = Json::object();
 
-        const FirmwareView fw = firmwareView(scorer.model(a), opt.backend);
-        j["latency_ns"] = fw.available ? Json(fw.latencyNs) : Json(nullptr);
-        j["latency_cycles"] = fw.available ? Json(fw.latencyCycles) : Json(nullptr);
-        j["ii_cycles"] = fw.available ? Json(fw.iiCycles) : Json(nullptr);
-        j["clock_ns"] = fw.available ? Json(fw.clockNs) : Json(nullptr);
-        j["resources"] = fw.toJson(device, opt.latencyBudgetNs);
-        j["fits_budget"] = fw.fits(device, opt.latencyBudgetNs);
-        j["verdict"] = fw.verdict(device, opt.latencyBudgetNs);
-        sum["algorithms"].push_back(j);
-        r.plotData["algorithms"].push_back(plot);
+    Json plot;
+    plot["name"] = spec.name;
+    plot["threshold"] = threshold;
+    for (const auto& [key, scores] : {std::pair{"rate_fixed", &bf}, std::pair{"rate_float", &br}}) {
+        plot[key] = Json::array();
+        for (const RatePoint& p : rateCurve(*scores, c.collisionHz)) plot[key].push_back({p.threshold, p.hz, p.errHz});
     }
-    if (opt.targetRateHz) r.plotData["target_rate_hz"] = *opt.targetRateHz;
+    std::vector<const std::vector<double>*> hs{&bf};
+    std::vector<std::string> hn{"background"};
+    for (const SampleScores& s : c.signals) {
+        const auto fraction = [&](const std::vector<double>& v) {
+            return s.events ? double(countAbove(v, threshold)) / double(s.events) : 0.0;
+        };
+        j["efficiency"][s.name] = fraction(s.fixed[a]);
+        j["efficiency_float"][s.name] = fraction(s.flt[a]);
+        j["auc"][s.name] = auc(bf, s.fixed[a]);
+        j["auc_float"][s.name] = auc(br, s.flt[a]);
+        Json curve = Json::array();
+        for (const RocPoint& p : roc(bf, s.fixed[a])) curve.push_back({finiteOrNull(p.threshold), p.background, p.signal});
+        plot["roc"][s.name] = curve;
+        hs.push_back(&s.fixed[a]);
+        hn.push_back(s.name);
+    }
+    plot["histogram"] = histogram(hs, hn, 50);
 
-    // The menu: OR of the algorithms, each one's pure rate, and pairwise overlaps (Hz).
+    std::string csv;
+    const Json flips = countFlips(c, a, threshold, csv);
+    const size_t bgFlips = flips["background"].get<size_t>();
+    const std::string flipFile = "flips_" + spec.name + ".csv";
+    j["flips"] = {{"count", bgFlips}, {"fraction", double(bgFlips) / double(n)}, {"per_sample", flips}, {"file", flipFile}};
+    plot["flips"] = flips;
+    r.flipFiles.push_back(flipFile);
+    r.flipText.push_back(csv);
+
+    const FirmwareView fw = firmwareView(c.scorer.model(a), c.opt.backend);
+    const auto known = [&](auto v) { return fw.available ? Json(v) : Json(nullptr); };
+    j["latency_ns"] = known(fw.latencyNs);
+    j["latency_cycles"] = known(fw.latencyCycles);
+    j["ii_cycles"] = known(fw.iiCycles);
+    j["clock_ns"] = known(fw.clockNs);
+    j["resources"] = fw.toJson(c.device, c.opt.latencyBudgetNs);
+    j["fits_budget"] = fw.fits(c.device, c.opt.latencyBudgetNs);
+    j["verdict"] = fw.verdict(c.device, c.opt.latencyBudgetNs);
+    r.summary["algorithms"].push_back(j);
+    r.plotData["algorithms"].push_back(plot);
+}
+
+// The menu: OR of the algorithms, each one's pure rate, and pairwise overlaps (Hz).
+Json summariseMenu(const StudyContext& c, const std::vector<double>& thresholds) {
+    const Menu& menu = c.scorer.menu();
+    const size_t nAlg = menu.algorithms.size(), n = c.background.events;
     size_t any = 0;
     std::vector<size_t> pure(nAlg, 0);
     std::vector<std::vector<size_t>> both(nAlg, std::vector<size_t>(nAlg, 0));
+    std::vector<char> fired(nAlg);
     for (size_t e = 0; e < n; ++e) {
         size_t count = 0, last = 0;
+        for (size_t a = 0; a < nAlg; ++a) {
+            fired[a] = c.background.fixed[a][e] > thresholds[a];
+            if (fired[a]) ++count, last = a;
+        }
         for (size_t a = 0; a < nAlg; ++a)
-            if (fired[a][e]) {
-                ++count;
-                last = a;
-                for (size_t b = 0; b < nAlg; ++b) both[a][b] += fired[b][e] ? 1 : 0;
-            }
+            for (size_t b = 0; b < nAlg && fired[a]; ++b) both[a][b] += fired[b] ? 1 : 0;
         any += count > 0;
         if (count == 1) ++pure[last];
     }
-    Json& m = sum["menu"];
-    const Rate total = rateOf(any, n, collisionHz);
+    Json m;
+    const Rate total = rateOf(any, n, c.collisionHz);
     m["rate_hz"] = total.hz;
     m["rate_err_hz"] = total.errHz;
     m["pure_rates_hz"] = Json::object();
     m["overlap"] = Json::array();
+    m["names"] = Json::array();
     for (size_t a = 0; a < nAlg; ++a) {
-        m["pure_rates_hz"][menu.algorithms[a].name] = rateOf(pure[a], n, collisionHz).hz;
+        m["names"].push_back(menu.algorithms[a].name);
+        m["pure_rates_hz"][menu.algorithms[a].name] = rateOf(pure[a], n, c.collisionHz).hz;
         Json row = Json::array();
-        for (size_t b = 0; b < nAlg; ++b) row.push_back(rateOf(both[a][b], n, collisionHz).hz);
+        for (size_t b = 0; b < nAlg; ++b) row.push_back(rateOf(both[a][b], n, c.collisionHz).hz);
         m["overlap"].push_back(row);
     }
-    m["names"] = Json::array();
-    for (const auto& a : menu.algorithms) m["names"].push_back(a.name);
+    return m;
+}
+
+}  // namespace
+
+StudyResult summarise(const Scorer& scorer, const SampleScores& background, const std::vector<SampleScores>& signals,
+                      const StudyOptions& opt) {
+    const Menu& menu = scorer.menu();
+    const int bunches = opt.bunches ? *opt.bunches : menu.bunches ? *menu.bunches : kDefaultBunches;
+    const StudyContext c{scorer, background, signals, opt, deviceByName(opt.device),
+                         opt.flat40 ? kBunchCrossingHz : bunches * kLhcRevolutionHz};
+    if (background.events == 0) throw Error("background: no events");
+    const auto sameMenu = [&](const SampleScores& s) {
+        if (s.fixed.size() != menu.algorithms.size() || s.flt.size() != menu.algorithms.size())
+            throw Error(s.name + ": scored with a different menu");
+    };
+    sameMenu(background);
+    for (const SampleScores& s : signals) sameMenu(s);
+
+    StudyResult r;
+    r.summary["collision_rate_hz"] = c.collisionHz;
+    r.summary["bunches"] = opt.flat40 ? Json(nullptr) : Json(bunches);
+    r.summary["background_events"] = background.events;
+    if (opt.targetRateHz) r.summary["target_rate_hz"] = *opt.targetRateHz;
+    if (opt.targetRateHz) r.plotData["target_rate_hz"] = *opt.targetRateHz;
+    r.summary["algorithms"] = Json::array();
+    std::vector<double> thresholds;
+    for (size_t a = 0; a < menu.algorithms.size(); ++a) {
+        summariseAlgorithm(c, a, r);
+        thresholds.push_back(r.summary["algorithms"][a]["threshold"].get<double>());
+    }
+    r.summary["menu"] = summariseMenu(c, thresholds);
     return r;
 }
 
