@@ -1,6 +1,7 @@
 #include "util/AtomicOutput.h"
 
 #include "util/Error.h"
+#include "util/Process.h"
 
 #include <csignal>
 #include <mutex>
@@ -198,6 +199,7 @@ void installCleanupOnSignals() {
         {
             // Held until the process is gone: no commit can run after the cleanup.
             registryMutex().lock();
+            util::killRunningProcesses();  // no Yosys or simulator outlives us
             for (const fs::path& p : liveTemporaries()) removeQuietly(p);
         }
         // Die of the signal itself, so that the caller sees how the process ended.
