@@ -11,6 +11,7 @@
 #include "util/CrashIsolation.h"
 #include "frontends/QuantizerMath.h"
 #include "util/Error.h"
+#include "util/Json.h"
 #include "util/ZipArchive.h"
 
 #include <nlohmann/json.hpp>
@@ -1297,13 +1298,7 @@ Graph KerasReader::read() {
 }
 
 json readJson(const std::string& path) {
-    std::ifstream f(path);
-    if (!f) throw Error(path + ": cannot open file");
-    try {
-        return json::parse(f);
-    } catch (const json::exception& e) {
-        throw Error(path + ": not valid JSON (" + e.what() + ")");
-    }
+    return util::readJsonFile(path);
 }
 
 Graph readKeras(const std::string& jsonPath, const std::string& h5Path) {
@@ -1315,12 +1310,7 @@ Graph readKeras(const std::string& jsonPath, const std::string& h5Path) {
             if (!config)
                 throw Error(jsonPath + ": no 'model_config' attribute: this is a weights-only file; "
                                        "load the model's .json architecture with it instead");
-            json arch;
-            try {
-                arch = json::parse(*config);
-            } catch (const json::exception& e) {
-                throw Error(jsonPath + ": 'model_config' is not valid JSON (" + e.what() + ")");
-            }
+            const json arch = util::parseJson(*config, jsonPath, "'model_config'");
             return KerasReader(arch, jsonPath, h5).read();
         }
         json arch = readJson(jsonPath);
@@ -1349,11 +1339,7 @@ public:
             throw Error(path + std::string(": no model.weights.h5 in the archive") +
                         (zip.contains("model.weights.npz") ? " (weights saved as .npz are not supported)" : ""));
         const std::string text = zip.read("config.json", uint64_t(1) << 28);
-        try {
-            config_ = json::parse(text);
-        } catch (const json::exception& e) {
-            throw Error(path + ": config.json is not valid JSON (" + e.what() + ")");
-        }
+        config_ = util::parseJson(text, path, "config.json");
         const std::string weights = zip.read("model.weights.h5", uint64_t(1) << 34);
         std::string pattern = (std::filesystem::temp_directory_path() / "tachyon_keras3_XXXXXX").string();
         const int fd = mkstemp(pattern.data());

@@ -79,6 +79,7 @@ const char* manifestName(OutputKind kind) {
     switch (kind) {
     case OutputKind::Project: return "tachyon_project.json";
     case OutputKind::Trace: return "tachyon_trace.json";
+    case OutputKind::Profile: return "profile.json";
     case OutputKind::File: break;
     }
     return "";
@@ -90,6 +91,11 @@ fs::path checkOutput(const std::string& path, const std::string& option, OutputK
     if (kind == OutputKind::File && (path.back() == '/' || fs::path(path).filename() == "." ||
                                      fs::path(path).filename() == ".."))
         fail("names a folder; give a file name");
+    // /dev/null, /dev/stdout on a pipe: written in place (followed through /proc, such a
+    // name resolves to nothing that exists, so it is taken as given).
+    if (kind == OutputKind::File && writesInPlace(path)) return fs::path(path);
+    if (fs::path(path).begin()->string() == "~")
+        fail("starts with '~', which only a shell expands; give the folder's real path");
     const fs::path given = tidy(path);
     const fs::path target = resolve(given);
     if (!target.has_relative_path()) fail("is the root folder; Tachyon never replaces it");
@@ -107,26 +113,43 @@ fs::path checkOutput(const std::string& path, const std::string& option, OutputK
     const fs::path parent = target.parent_path();
     if (!isDirectory(parent)) fail("folder " + given.parent_path().string() + " does not exist");
     if (!existsOrDangles(target)) return target;
+    const fs::file_status st = fs::status(target, ec);
     if (kind == OutputKind::File) {
-        if (isDirectory(target)) fail("is an existing folder; give a file name");
+        if (fs::is_directory(st)) fail("is an existing folder; give a file name");
+        if (fs::exists(st) && !fs::is_regular_file(st))
+            fail("exists and is not a regular file (a socket or device); Tachyon never replaces it");
         if (!rules.force) fail("exists; pass --force to overwrite it");
         return target;
     }
-    if (isDirectory(target)) {
-        // Only a folder that Tachyon itself wrote may be replaced, --force or not.
+    if (fs::is_directory(st)) {
+        // Only a folder that Tachyon itself wrote may be replaced, and only when asked to.
         if (!fs::exists(target / manifestName(kind), ec))
             fail(std::string("is a folder that Tachyon did not write (it has no ") + manifestName(kind) +
                  "); remove it or choose another name");
+        if (!rules.force) fail("holds an earlier Tachyon output; pass --force (Python: force=True) to replace it");
         return target;
     }
+    if (fs::exists(st) && !fs::is_regular_file(st))
+        fail("exists and is neither a folder nor a regular file; Tachyon never replaces it");
     if (!rules.force) fail("exists and is not a folder; pass --force to replace it");
     return target;
+}
+
+bool writesInPlace(const fs::path& path) {
+    std::error_code ec;
+    const fs::file_status st = fs::status(path, ec);
+    return !ec && (fs::is_character_file(st) || fs::is_fifo(st));
 }
 
 AtomicOutput::AtomicOutput(const std::string& path, const std::string& option, OutputKind kind,
                            const OutputRules& rules)
     : user_(path), option_(option), kind_(kind), rules_(rules) {
     final_ = checkOutput(path, option, kind, rules);
+    if (kind == OutputKind::File && writesInPlace(final_)) {
+        tmp_ = final_;   // a device or pipe is written directly; there is nothing to rename
+        inPlace_ = true;
+        return;
+    }
     // Same folder (so the rename is atomic) and same extension (writers look at it).
     tmp_ = final_.parent_path() / (".tmp-" + std::to_string(getpid()) + "-" + final_.filename().string());
     std::lock_guard lock(registryMutex());
@@ -135,12 +158,17 @@ AtomicOutput::AtomicOutput(const std::string& path, const std::string& option, O
 }
 
 AtomicOutput::~AtomicOutput() {
+    if (inPlace_) return;
     std::lock_guard lock(registryMutex());
     if (!committed_) removeQuietly(tmp_);
     liveTemporaries().erase(tmp_);
 }
 
 void AtomicOutput::commit() {
+    if (inPlace_) {
+        committed_ = true;
+        return;
+    }
     std::lock_guard lock(registryMutex());
     checkOutput(user_, option_, kind_, rules_);  // the name may have been taken meanwhile
     const auto fail = [&](const fs::filesystem_error& e) {
