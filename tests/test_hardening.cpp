@@ -266,6 +266,13 @@ TEST_F(Hardening, FullDiskFailsAndLeavesNoPartialFile) {
     EXPECT_EQ(r.status, 1) << r.output;
     EXPECT_FALSE(fs::exists(small / "c.yml"));
     EXPECT_FALSE(hasTemporaries(small));
+    // A project: the message names the output and the cause, not a bundled header.
+    r = cli(dir, "convert m.onnx -o small/prj");
+    EXPECT_EQ(r.status, 1) << r.output;
+    EXPECT_TRUE(contains(r.output, "small/prj: -o: disk full")) << r.output;
+    EXPECT_FALSE(contains(r.output, ".tmp-")) << r.output;
+    EXPECT_FALSE(fs::exists(small / "prj"));
+    EXPECT_FALSE(hasTemporaries(small));
 }
 
 TEST(HardeningAtomicOutput, ErrorsNameTheUsersPathNotTheTemporary) {

@@ -5,6 +5,7 @@
 // Each test works in a folder of its own; the CLI runs through util::runProcess, so the
 // odd names below reach it exactly as written.
 #include "api/Api.h"
+#include "util/AtomicOutput.h"
 #include "util/Error.h"
 #include "util/Npy.h"
 #include "util/Process.h"
@@ -13,10 +14,15 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
+#include <csignal>
+#include <cstdlib>
+#include <fcntl.h>
 #include <fstream>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
 
 namespace fs = std::filesystem;
@@ -363,4 +369,92 @@ TEST_F(Safety, NanInCalibrationDataIsAClearError) {
     EXPECT_TRUE(contains(r.output, "row 3, column 2")) << r.output;
     EXPECT_FALSE(contains(r.output, "-2147483")) << r.output;
     EXPECT_FALSE(fs::exists(dir / "auto.yml"));
+}
+
+// --- Resources and leftovers ---
+
+TEST_F(Safety, KerasZipBombIsRefusedBeforeExtracting) {
+    // 200 MB of zeros deflate to ~200 KB: declared sizes say so before anything is unpacked.
+    const std::string script =
+        "import sys, zipfile\n"
+        "with zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z:\n"
+        "    z.writestr('config.json', '{\"class_name\": \"Sequential\", \"config\": {\"layers\": []}}')\n"
+        "    z.writestr('metadata.json', '{}')\n"
+        "    z.writestr('model.weights.h5', bytes(200 << 20))\n";
+    ASSERT_TRUE(tachyon::util::runProcess({"/usr/bin/python3", "-c", script, (dir / "bomb.keras").string()}).succeeded());
+    ASSERT_LT(fs::file_size(dir / "bomb.keras"), 2u << 20);
+    const fs::path tmp = dir / "tmp";
+    fs::create_directories(tmp);
+    const char* oldTmp = std::getenv("TMPDIR");
+    const std::string saved = oldTmp ? oldTmp : "";
+    setenv("TMPDIR", tmp.c_str(), 1);
+    const CliRun r = cli(dir, {"info", "bomb.keras"});
+    if (oldTmp) setenv("TMPDIR", saved.c_str(), 1);
+    else unsetenv("TMPDIR");
+    EXPECT_EQ(r.status, 1) << r.output;
+    EXPECT_TRUE(contains(r.output, "bomb.keras")) << r.output;
+    EXPECT_TRUE(contains(r.output, "zip bomb")) << r.output;
+    EXPECT_TRUE(fs::is_empty(tmp)) << "a temporary was left in $TMPDIR";
+}
+
+TEST(SafetySignals, TemporariesOfTheProcessAreRemovedOnSigint) {
+    const fs::path dir = freshTestDir("safety_test", "signal_temporaries");
+    const fs::path tmp = dir / "tachyon_keras3_test";
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        tachyon::installCleanupOnSignals();
+        std::ofstream(tmp) << "weights";
+        tachyon::ScopedTemporary t(tmp);
+        ::kill(::getpid(), SIGINT);   // to the process: raise() would stay pending on this thread
+        for (;;) ::pause();   // the signal thread removes the file and ends the process
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    EXPECT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGINT) << st;
+    EXPECT_FALSE(fs::exists(tmp));
+}
+
+// Killing `tachyon report` must not leave Yosys running: the CLI's signal thread kills the
+// process group of the program it waits for.
+TEST_F(Safety, InterruptedReportLeavesNoYosysBehind) {
+    const fs::path prj = dir / "prj";
+    writeTinyVerilogProject(prj, kTinyManifest);
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        if (chdir(dir.c_str()) != 0) _exit(99);
+        const int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        dup2(null, 2);
+        execl(TACHYON_CLI, "tachyon", "report", "prj", (char*)nullptr);
+        _exit(98);
+    }
+    // Programs whose working folder is the project: Yosys, once it runs.
+    const auto inProject = [&] {
+        std::vector<pid_t> found;
+        for (const auto& e : fs::directory_iterator("/proc")) {
+            const std::string name = e.path().filename().string();
+            if (name.find_first_not_of("0123456789") != std::string::npos || std::stoi(name) == pid) continue;
+            std::error_code ec;
+            if (fs::read_symlink(e.path() / "cwd", ec) == fs::canonical(prj)) found.push_back(std::stoi(name));
+        }
+        return found;
+    };
+    bool started = false;
+    for (int i = 0; i < 1000 && !started; ++i) {
+        started = !inProject().empty();
+        if (!started) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_TRUE(started) << "yosys never started";
+    kill(pid, SIGINT);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    EXPECT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGINT) << st;
+    bool gone = false;
+    for (int i = 0; i < 300 && !gone; ++i) {
+        gone = inProject().empty();
+        if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_TRUE(gone) << "yosys outlived tachyon report";
 }

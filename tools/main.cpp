@@ -520,8 +520,9 @@ int main(int argc, char** argv) {
     } catch (const CLI::ParseError& e) {
         return app.exit(e);
     }
-    const auto fail = [](const std::string& msg) {
-        std::cerr << "tachyon: error: " << util::capMessage(msg) << "\n";
+    const auto fail = [&o](const std::string& msg) {
+        const std::string why = o.out.empty() ? msg : explainWriteFailure(o.out, "-o", msg);
+        std::cerr << "tachyon: error: " << util::capMessage(why) << "\n";
         return 1;
     };
     try {

@@ -378,9 +378,11 @@ void Model::write(const std::string& dir, const std::string& backend, const std:
             throw Error(dir + ": the backend wrote no " + std::string(manifestName(OutputKind::Project)));
         out.commit();
     } catch (const Error& e) {
-        throw Error(userFacing(e.what()));   // the user's folder, not the temporary
+        // The user's folder, not the temporary; a full disk said as such.
+        throw Error(explainWriteFailure(dir, "output", userFacing(e.what())));
     } catch (const fs::filesystem_error& e) {
-        throw Error(userFacing(dir + ": " + e.code().message() + " (" + e.path1().string() + ")"));
+        throw Error(explainWriteFailure(dir, "output", userFacing(dir + ": " + e.code().message() + " (" +
+                                                                   e.path1().string() + ")")));
     }
     log << "wrote " << backend << " project " << dir << " in " << std::fixed << std::setprecision(1)
         << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() * 1e3 << " ms\n"

@@ -8,6 +8,7 @@
 #include "frontends/GraphBuilder.h"
 #include "frontends/Frontend.h"
 #include "frontends/Hdf5File.h"
+#include "util/AtomicOutput.h"
 #include "util/CrashIsolation.h"
 #include "frontends/QuantizerMath.h"
 #include "util/Error.h"
@@ -17,10 +18,13 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <regex>
 #include <set>
@@ -1340,25 +1344,20 @@ public:
                         (zip.contains("model.weights.npz") ? " (weights saved as .npz are not supported)" : ""));
         const std::string text = zip.read("config.json", uint64_t(1) << 28);
         config_ = util::parseJson(text, path, "config.json");
-        const std::string weights = zip.read("model.weights.h5", uint64_t(1) << 34);
         std::string pattern = (std::filesystem::temp_directory_path() / "tachyon_keras3_XXXXXX").string();
         const int fd = mkstemp(pattern.data());
-        if (fd < 0) throw Error(path + ": cannot create a temporary file for its weights");
-        weightsFile_ = pattern;
-        size_t done = 0;
-        while (done < weights.size()) {
-            const ssize_t n = ::write(fd, weights.data() + done, weights.size() - done);
-            if (n <= 0) {
-                ::close(fd);
-                throw Error(path + ": cannot write its weights to a temporary file (disk full?)");
-            }
-            done += size_t(n);
+        if (fd < 0) throw Error(path + ": cannot create a temporary file for its weights (" + std::strerror(errno) + ")");
+        weights_ = std::make_unique<ScopedTemporary>(pattern);   // removed on error and on a signal
+        try {
+            zip.extractTo("model.weights.h5", uint64_t(1) << 34, fd, "a temporary file in " +
+                                                                     std::filesystem::temp_directory_path().string());
+        } catch (...) {
+            ::close(fd);
+            throw;
         }
-        ::close(fd);
-    }
-    ~Keras3Archive() {
-        std::error_code ec;
-        if (!weightsFile_.empty()) std::filesystem::remove(weightsFile_, ec);
+        if (::close(fd) != 0)
+            throw Error(path + ": cannot write its weights to a temporary file (" + std::strerror(errno) + ")");
+        weightsFile_ = pattern;
     }
     Keras3Archive(const Keras3Archive&) = delete;
     Keras3Archive& operator=(const Keras3Archive&) = delete;
@@ -1401,6 +1400,7 @@ private:
     }
     std::string path_;
     json config_;
+    std::unique_ptr<ScopedTemporary> weights_;
     std::string weightsFile_;
 };
 

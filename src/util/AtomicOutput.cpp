@@ -111,7 +111,7 @@ fs::path checkOutput(const std::string& path, const std::string& option, OutputK
     }
 
     const fs::path parent = target.parent_path();
-    if (!isDirectory(parent)) fail("folder " + given.parent_path().string() + " does not exist");
+    if (!isDirectory(parent)) fail("parent directory " + given.parent_path().string() + " does not exist");
     if (!existsOrDangles(target)) return target;
     const fs::file_status st = fs::status(target, ec);
     if (kind == OutputKind::File) {
@@ -205,6 +205,29 @@ void AtomicOutput::commit() {
         }
     }
     committed_ = true;
+}
+
+ScopedTemporary::ScopedTemporary(fs::path path) : path_(std::move(path)) {
+    std::lock_guard lock(registryMutex());
+    liveTemporaries().insert(path_);
+}
+
+ScopedTemporary::~ScopedTemporary() {
+    std::lock_guard lock(registryMutex());
+    removeQuietly(path_);
+    liveTemporaries().erase(path_);
+}
+
+std::string explainWriteFailure(const std::string& output, const std::string& option, const std::string& msg) {
+    if (writesInPlace(output)) return msg;
+    std::error_code ec;
+    fs::path where = resolve(output);
+    while (!where.empty() && !isDirectory(where) && where.has_relative_path()) where = where.parent_path();
+    const fs::space_info space = fs::space(where, ec);
+    // Under 64 KiB left: nothing Tachyon writes fits; the failure was the full disk.
+    if (ec || space.available >= (64u << 10)) return msg;
+    return output + ": " + option + ": disk full (" + std::to_string(space.available / 1024) + " KiB left on " +
+           where.string() + "); nothing was written. The error was: " + msg;
 }
 
 std::string userFacing(std::string msg) {

@@ -71,6 +71,25 @@ private:
     bool inPlace_ = false;   // a device or pipe: tmp() is the output itself
 };
 
+// A temporary file or folder of the process's own (outside any output, e.g. in $TMPDIR):
+// removed when this goes, and by the signal thread of installCleanupOnSignals.
+class ScopedTemporary {
+public:
+    explicit ScopedTemporary(std::filesystem::path path);
+    ~ScopedTemporary();
+    ScopedTemporary(const ScopedTemporary&) = delete;
+    ScopedTemporary& operator=(const ScopedTemporary&) = delete;
+    const std::filesystem::path& path() const { return path_; }
+
+private:
+    std::filesystem::path path_;
+};
+
+// When writing `output` failed with `msg`: if the disk that holds it is full (the real
+// cause behind "Input/output error" or a bundled header's name), a message that names the
+// output and says so; otherwise `msg` as it is.
+std::string explainWriteFailure(const std::string& output, const std::string& option, const std::string& msg);
+
 // `msg` with every temporary name this process used replaced by the user's name.
 std::string userFacing(std::string msg);
 

@@ -2,6 +2,7 @@
 #include "backends/verilog/VerilogWriter.h"
 
 #include "backends/ProjectManifest.h"
+#include "util/AtomicOutput.h"
 #include "util/Error.h"
 #include "util/Process.h"
 
@@ -162,23 +163,14 @@ std::string tail(const std::string& path, size_t maxChars = 1500) {
     return t.size() > maxChars ? "..." + t.substr(t.size() - maxChars) : t;
 }
 
-// A fresh private folder under $TMPDIR, removed with everything in it when this goes.
-struct BuildFolder {
-    fs::path path;
-    BuildFolder() {
-        std::string pattern = (fs::temp_directory_path() / "tachyon_rtlsim_XXXXXX").string();
-        if (!::mkdtemp(pattern.data()))
-            throw Error("rtlsim: cannot create a build folder in " + fs::temp_directory_path().string() + " (" +
-                        std::strerror(errno) + ")");
-        path = pattern;
-    }
-    ~BuildFolder() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    BuildFolder(const BuildFolder&) = delete;
-    BuildFolder& operator=(const BuildFolder&) = delete;
-};
+// A fresh private folder under $TMPDIR (removed by the caller's ScopedTemporary).
+fs::path makeBuildFolder() {
+    std::string pattern = (fs::temp_directory_path() / "tachyon_rtlsim_XXXXXX").string();
+    if (!::mkdtemp(pattern.data()))
+        throw Error("rtlsim: cannot create a build folder in " + fs::temp_directory_path().string() + " (" +
+                    std::strerror(errno) + ")");
+    return pattern;
+}
 
 }  // namespace
 
@@ -195,14 +187,14 @@ RtlsimResult rtlsim(const std::string& prjDir, std::ostream& log) {
     // whose name has spaces or quotes: the build runs in a private folder of its own, on
     // copies of the checked RTL files (readProjectManifest) and the testbench, so no
     // character of the project's own path ever reaches a shell or a makefile.
-    const BuildFolder stage;
+    const ScopedTemporary stage(makeBuildFolder());   // removed at the end and on a signal
     for (const std::string& f : m.rtlFiles) {
-        fs::create_directories((stage.path / f).parent_path());
-        fs::copy_file(prj / f, stage.path / f, fs::copy_options::overwrite_existing);
+        fs::create_directories((stage.path() / f).parent_path());
+        fs::copy_file(prj / f, stage.path() / f, fs::copy_options::overwrite_existing);
     }
-    fs::copy_file(sim / "tb.cpp", stage.path / "tb.cpp");
+    fs::copy_file(sim / "tb.cpp", stage.path() / "tb.cpp");
     util::ProcessOptions build;
-    build.cwd = stage.path.string();
+    build.cwd = stage.path().string();
     build.logFile = (sim / "verilator.log").string();
     std::vector<std::string> argv = {
         // -fno-const-bit-op-tree: Verilator 5.006's bit-op-tree folding (V3Const)
@@ -226,7 +218,7 @@ RtlsimResult rtlsim(const std::string& prjDir, std::ostream& log) {
     util::ProcessOptions run;
     run.logFile = (sim / "tb.log").string();
     const util::ProcessResult ran =
-        util::runProcess({(stage.path / "obj_dir" / "tb").string(), (sim / "input_raw.dat").string(), outFile.string()}, run);
+        util::runProcess({(stage.path() / "obj_dir" / "tb").string(), (sim / "input_raw.dat").string(), outFile.string()}, run);
     if (!ran.succeeded())
         throw Error("rtlsim: simulation of " + prj.string() + " failed (" + util::describeOutcome(ran, run) + "):\n" +
                     tail(run.logFile));
