@@ -458,3 +458,17 @@ TEST_F(Safety, InterruptedReportLeavesNoYosysBehind) {
     }
     EXPECT_TRUE(gone) << "yosys outlived tachyon report";
 }
+
+TEST_F(Safety, TreeCommandsNameTheUsersPathsNotTemporaries) {
+    const fs::path trees = fs::path(TACHYON_BINARY_DIR) / "fixtures" / "xgb_small4.json";
+    ASSERT_TRUE(fs::exists(trees)) << "run the make_fixtures test first";
+    fs::copy_file(trees, dir / "t.json");
+    fs::copy_file(fs::path(TACHYON_BINARY_DIR) / "fixtures" / "X_small4.npy", dir / "tx.npy");
+    for (const std::vector<std::string>& args : {std::vector<std::string>{"convert", "t.json", "-o", "prj"},
+                                                 std::vector<std::string>{"predict", "t.json", "-i", "tx.npy", "-o", "y.npy"}}) {
+        const CliRun r = cli(dir, args);
+        EXPECT_EQ(r.status, 0) << args[0] << "\n" << r.output;
+        EXPECT_FALSE(contains(r.output, ".tmp-")) << args[0] << "\n" << r.output;
+        EXPECT_TRUE(contains(r.output, args[args.size() - 1])) << r.output;
+    }
+}

@@ -34,6 +34,7 @@
 #include <memory>
 #include <new>
 #include <set>
+#include <sstream>
 #include <system_error>
 #include <cctype>
 #include <nlohmann/json.hpp>
@@ -255,8 +256,10 @@ void reportNonFinite(const Options& o, const NonFiniteCount& seen) {
 int cmdPredictTrees(const Options& o) {
 #ifdef TACHYON_HAVE_TREES
     AtomicOutput ap(o.out, "-o", OutputKind::File, outputRules(o));
-    trees::predict(o.model, o.cfg, o.in, ap.tmp().string(), o.floatMode, std::cerr, o.nan == "error");
+    std::ostringstream log;   // it names the temporary: shown with the user's name
+    trees::predict(o.model, o.cfg, o.in, ap.tmp().string(), o.floatMode, log, o.nan == "error");
     ap.commit();
+    std::cerr << userFacing(log.str());
 #endif
     return 0;
 }
@@ -338,7 +341,9 @@ int cmdConvert(const Options& o) {
     fs::create_directories(ap.tmp());
     if (isTree(o.model)) {
 #ifdef TACHYON_HAVE_TREES
-        trees::convert(o.model, o.cfg, dir, o.backend, std::cerr);
+        std::ostringstream log;   // it names the temporary: shown with the user's name
+        trees::convert(o.model, o.cfg, dir, o.backend, log);
+        std::cerr << userFacing(log.str());
 #endif
     } else {
         Config cfg;

@@ -347,7 +347,9 @@ void Model::write(const std::string& dir, const std::string& backend, const std:
         if (tree_) {
             TempYaml t(config_);
             try {
-                trees::convert(path_, t.path.string(), tmp, backend, log);
+                std::ostringstream treeLog;   // it names the temporary: shown with the user's name
+                trees::convert(path_, t.path.string(), tmp, backend, treeLog);
+                log << userFacing(treeLog.str());
             } catch (const Error& e) {
                 throw Error(renamed(e.what(), t.path.string(), source_));
             }
