@@ -182,7 +182,7 @@ TEST(Process, InterruptKillsTheChildAndReachesTheCallersHandler) {
 TEST(Process, NoShellCommandsOutsideUtilProcess) {
     const fs::path root = TACHYON_SOURCE_DIR;
     const std::vector<std::string> cppPatterns = {"std::system(", "popen(", "::system(", " system(", "execl(",
-                                                  "execlp("};
+                                                  "execlp(", "posix_spawn("};
     const std::vector<std::string> pyPatterns = {"os.system(", "os.popen(", "shell=True"};
     std::vector<std::string> found;
     size_t scanned = 0;

@@ -3,6 +3,7 @@
 #include "serve/PerfClient.h"
 #include "serve/Tensor.h"
 #include "util/AtomicOutput.h"
+#include "util/Process.h"
 #include "util/Error.h"
 
 #include <nlohmann/json.hpp>
@@ -17,12 +18,9 @@
 #include <iostream>
 #include <mutex>
 #include <random>
-#include <spawn.h>
 #include <sstream>
-#include <sys/wait.h>
 #include <thread>
 
-extern char** environ;
 
 namespace tachyon::serve {
 
@@ -247,24 +245,19 @@ void writeFile(const std::string& path, const std::string& option, const std::st
     out.commit();
 }
 
-// The plot script runs as a child process (posix_spawn, no shell): python3 scripts/perf_plot.py.
+// The plot script runs as a child process through util::runProcess (argv, no shell):
+// python3 scripts/perf_plot.py.
 void plot(const std::string& jsonPath, const std::string& png, bool force) {
     AtomicOutput out(png, "--png", OutputKind::File, {{}, force});
     const std::string script = std::string(TACHYON_SOURCE_DIR) + "/scripts/perf_plot.py";
     const std::string tmp = out.tmp().string() + ".png";
-    std::vector<std::string> args = {"/usr/bin/python3", script, jsonPath, tmp};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    pid_t pid = 0;
-    if (posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ) != 0)
-        throw Error("--png: cannot run /usr/bin/python3");
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    util::ProcessOptions opt;
+    opt.captureOutput = true;
+    const util::ProcessResult r = util::runProcess({"/usr/bin/python3", script, jsonPath, tmp}, opt);
+    if (!r.succeeded()) {
         std::remove(tmp.c_str());
-        throw Error(png + ": --png: the plot script failed (matplotlib: Debian python3-matplotlib)");
+        throw Error(png + ": --png: the plot script failed (matplotlib: Debian python3-matplotlib): " +
+                    util::describeOutcome(r, opt));
     }
     std::error_code ec;
     std::filesystem::rename(tmp, out.tmp(), ec);
