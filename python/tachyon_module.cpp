@@ -3,12 +3,15 @@
 // Configurations cross the boundary as JSON text; arrays as numpy float64 without a copy
 // when the caller's array is already C-contiguous float64. Long calls release the GIL.
 #include "api/Api.h"
+#include "fixed/FixedType.h"
+#include "trigger/Study.h"
 #include "util/Error.h"
 
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <cmath>
 #include <iostream>
 #include <sstream>
 
@@ -20,18 +23,57 @@ namespace {
 
 using InArray = py::array_t<double, py::array::c_style | py::array::forcecast>;
 
-// Rows of `x` for a model taking `perRow` values per sample: (N, perRow), (N, *shape), or one
-// sample of exactly perRow values (1-D), which is treated as N = 1.
-size_t rowsOf(const InArray& x, int perRow) {
-    if (x.ndim() == 0) throw Error("input: a scalar is not a batch of rows");
-    size_t total = size_t(x.size());
-    if (x.ndim() == 1 && total == size_t(perRow)) return 1;
-    size_t per = 1;
-    for (py::ssize_t d = 1; d < x.ndim(); ++d) per *= size_t(x.shape(d));
-    if (per != size_t(perRow))
-        throw Error("input: rows have " + std::to_string(per) + " values but the model takes " +
-                    std::to_string(perRow) + " inputs");
-    return size_t(x.shape(0));
+// Worker threads a call may ask for: more would only fail to start (and abort the process).
+constexpr int kMaxThreads = 1024;
+
+int checkedThreads(int threads) {
+    if (threads < 0 || threads > kMaxThreads)
+        throw py::value_error("threads: " + std::to_string(threads) + " is not between 0 (every core) and " +
+                              std::to_string(kMaxThreads));
+    return threads;
+}
+
+// "(N, 16)": -1 stands for the number of rows.
+std::string shapeText(const std::vector<py::ssize_t>& dims) {
+    std::string s = "(";
+    for (size_t k = 0; k < dims.size(); ++k) s += (k ? ", " : "") + (dims[k] < 0 ? "N" : std::to_string(dims[k]));
+    return s + (dims.size() == 1 ? ",)" : ")");
+}
+
+// A batch of rows for a model taking samples of `shape`: (N, *shape), (N, prod(shape)), or
+// one sample of exactly `shape` (N = 1). Any real dtype is converted to float64; anything
+// else is refused with TypeError, a shape that fits none of these with ValueError.
+struct Rows {
+    InArray x;
+    size_t rows = 0;
+};
+Rows rowsFor(const py::object& obj, const Shape& shape) {
+    py::array a = py::array::ensure(obj);   // null when numpy cannot make an array of it
+    if (!a) throw py::type_error("x: expected a numpy array of real numbers, got " +
+                                 std::string(py::str(py::type::of(obj).attr("__name__"))));
+    const char kind = a.dtype().kind();
+    if (kind != 'b' && kind != 'i' && kind != 'u' && kind != 'f')
+        throw py::type_error("x: dtype " + std::string(py::str(a.dtype())) +
+                             " is not real numbers (expected bool, integer or floating point)");
+    std::vector<py::ssize_t> got(a.shape(), a.shape() + a.ndim()), one(shape.begin(), shape.end());
+    py::ssize_t size = 1;
+    for (int d : shape) size *= d;
+    std::vector<py::ssize_t> rest;
+    if (a.ndim() >= 1) rest.assign(got.begin() + 1, got.end());
+    size_t rows = 0;
+    if (a.ndim() >= 1 && (rest == one || rest == std::vector<py::ssize_t>{size})) rows = size_t(got[0]);
+    else if (got == one) rows = 1;
+    else {
+        std::vector<py::ssize_t> full{-1}, flat{-1, size};
+        full.insert(full.end(), one.begin(), one.end());
+        std::string expected = shapeText(full);
+        if (full != flat) expected += " or " + shapeText(flat);
+        throw py::value_error("x: shape " + shapeText(got) + " does not fit the model's input: expected " + expected +
+                              ", or one sample " + shapeText(one));
+    }
+    InArray converted = InArray::ensure(a);
+    if (!converted) throw py::type_error("x: cannot convert dtype " + std::string(py::str(a.dtype())) + " to float64");
+    return {converted, rows};
 }
 
 py::array_t<double> outArray(size_t rows, const Shape& shape) {
@@ -60,63 +102,143 @@ py::list statsList(const std::vector<LayerStats>& stats) {
     return l;
 }
 
+py::list warningList(const std::vector<api::PredictWarning>& warnings) {
+    py::list l;
+    for (const auto& w : warnings) {
+        py::dict d;
+        d["kind"] = api::kindName(w.kind);
+        d["layer"] = w.layer;
+        d["count"] = w.count;
+        d["message"] = w.message;
+        l.append(d);
+    }
+    return l;
+}
+
+// Thrown between blocks of rows when Python has a pending signal (Ctrl-C): the prediction
+// stops, and the binding raises the pending KeyboardInterrupt once it holds the GIL again.
+struct Interrupted : std::exception {
+    const char* what() const noexcept override { return "interrupted"; }
+};
+
+// ---- tachyon.trigger: per-file scores as plain dicts of numpy arrays (they travel to and
+// from Dask workers by pickle) ----
+
+py::dict scoresToPython(const trigger::SampleScores& s) {
+    py::dict d;
+    d["name"] = s.name;
+    d["events"] = s.events;
+    py::list fixed, flt;
+    for (size_t a = 0; a < s.fixed.size(); ++a) {
+        fixed.append(py::array_t<double>(py::ssize_t(s.fixed[a].size()), s.fixed[a].data()));
+        flt.append(py::array_t<double>(py::ssize_t(s.flt[a].size()), s.flt[a].data()));
+    }
+    d["fixed"] = fixed;
+    d["float"] = flt;
+    return d;
+}
+
+trigger::SampleScores scoresFromPython(const py::dict& d) {
+    trigger::SampleScores s;
+    s.name = d["name"].cast<std::string>();
+    s.events = d["events"].cast<size_t>();
+    for (const char* key : {"fixed", "float"})
+        for (const auto& item : d[key].cast<py::list>()) {
+            const InArray a = item.cast<InArray>();
+            if (size_t(a.size()) != s.events) throw Error(s.name + ": " + key + " scores do not match its event count");
+            (std::string(key) == "fixed" ? s.fixed : s.flt).emplace_back(a.data(), a.data() + a.size());
+        }
+    return s;
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_tachyon, m) {
     m.doc() = "Tachyon's library (src/api) for the tachyon Python package";
     static py::exception<Error> exc(m, "TachyonError", PyExc_RuntimeError);
+    // Every failure of the library is a TachyonError (filesystem and JSON errors included);
+    // Python's own exceptions (TypeError, ValueError, KeyboardInterrupt) pass through.
     py::register_exception_translator([](std::exception_ptr p) {
         try {
             if (p) std::rethrow_exception(p);
+        } catch (const py::error_already_set&) {
+            throw;
+        } catch (const py::builtin_exception&) {
+            throw;
+        } catch (const std::bad_alloc&) {
+            PyErr_SetString(PyExc_MemoryError, "out of memory");
         } catch (const Error& e) {
+            exc(e.what());
+        } catch (const std::exception& e) {
             exc(e.what());
         }
     });
 
-    py::class_<api::Model>(m, "Model")
-        .def_property_readonly("path", &api::Model::path)
-        .def_property_readonly("is_tree", &api::Model::isTree)
-        .def("config", [](const api::Model& self) { return fromJson(self.config()); })
+    // A Python Model holds a SharedModel: a new configuration swaps in a new immutable
+    // model, while predictions still running in other threads keep the one they started with.
+    using Shared = api::SharedModel;
+    py::class_<Shared>(m, "Model")
+        .def_property_readonly("path", [](const Shared& s) { return s.get()->path(); })
+        .def_property_readonly("is_tree", [](const Shared& s) { return s.get()->isTree(); })
+        .def("config", [](const Shared& s) { return fromJson(s.get()->config()); })
         .def("set_config",
-             [](api::Model& self, const py::object& cfg) {
+             [](Shared& s, const py::object& cfg) {
+                 if (!py::isinstance<py::dict>(cfg)) throw py::type_error("config must be a dict in hls4ml's layout");
                  Json j = toJson(cfg);
                  py::gil_scoped_release nogil;
-                 self.setConfig(j);
+                 s.setConfig(j);
              })
-        .def_property_readonly("warnings", &api::Model::warnings)
-        .def_property_readonly("input_shape", &api::Model::inputShape)
-        .def_property_readonly("output_shape", &api::Model::outputShape)
-        .def_property_readonly("layers", &api::Model::layerNames)
-        .def("summary", &api::Model::summary)
+        .def_property_readonly("warnings", [](const Shared& s) { return s.get()->warnings(); })
+        .def_property_readonly("input_shape", [](const Shared& s) { return s.get()->inputShape(); })
+        .def_property_readonly("output_shape", [](const Shared& s) { return s.get()->outputShape(); })
+        .def_property_readonly("layers", [](const Shared& s) { return s.get()->layerNames(); })
+        .def("summary", [](const Shared& s) { return s.get()->summary(); })
         .def(
             "predict",
-            [](const api::Model& self, const InArray& x, bool floatMode, int threads, bool withStats) {
-                const size_t rows = rowsOf(x, self.inputSize());
-                py::array_t<double> out = outArray(rows, self.outputShape());
-                std::vector<LayerStats> stats;
+            // Returns (y, warnings, stats): warnings as dicts, the Python layer turns them
+            // into warning categories.
+            [](const Shared& s, const py::object& xObj, bool floatMode, int threads, bool fidelity) {
+                const auto model = s.get();
+                Rows in = rowsFor(xObj, model->inputShape());
+                api::PredictOptions opt;
+                opt.floatMode = floatMode;
+                opt.threads = checkedThreads(threads);
+                opt.checkFidelity = fidelity;
+                // Ctrl-C: Python's signal handlers run between blocks of rows.
+                opt.betweenBlocks = [] {
+                    py::gil_scoped_acquire gil;
+                    if (PyErr_CheckSignals() != 0) throw Interrupted();
+                };
+                py::array_t<double> out = outArray(in.rows, model->outputShape());
+                api::PredictReport rep;
+                bool interrupted = false;
                 {
                     py::gil_scoped_release nogil;
-                    self.predict(x.data(), rows, out.mutable_data(), floatMode, threads,
-                                 withStats && !self.isTree() ? &stats : nullptr);
+                    try {
+                        rep = model->run(in.x.data(), in.rows, out.mutable_data(), opt);
+                    } catch (const Interrupted&) {
+                        interrupted = true;
+                    }
                 }
-                if (withStats) return py::object(py::make_tuple(out, statsList(stats)));
-                return py::object(out);
+                if (interrupted) throw py::error_already_set();   // the pending KeyboardInterrupt
+                return py::make_tuple(out, warningList(rep.warnings), statsList(rep.stats));
             },
-            py::arg("x"), py::arg("float") = false, py::arg("threads") = 0, py::arg("stats") = false)
+            py::arg("x"), py::arg("float") = false, py::arg("threads") = 0, py::arg("fidelity") = true)
         .def(
             "trace",
-            [](const api::Model& self, const InArray& x, bool floatMode) {
-                const size_t rows = rowsOf(x, self.inputSize());
+            [](const Shared& s, const py::object& xObj, bool floatMode) {
+                const auto model = s.get();
+                Rows in = rowsFor(xObj, model->inputShape());
                 std::vector<std::vector<double>> tr;
                 {
                     py::gil_scoped_release nogil;
-                    tr = self.trace(x.data(), rows, floatMode);
+                    tr = model->trace(in.x.data(), in.rows, floatMode);
                 }
                 py::dict d;
-                const auto names = self.layerNames();
-                const auto shapes = self.layerShapes();
+                const auto names = model->layerNames();
+                const auto shapes = model->layerShapes();
                 for (size_t k = 0; k < tr.size(); ++k) {
-                    py::array_t<double> a = outArray(rows, shapes[k]);
+                    py::array_t<double> a = outArray(in.rows, shapes[k]);
                     std::copy(tr[k].begin(), tr[k].end(), a.mutable_data());
                     d[py::str(names[k])] = a;
                 }
@@ -125,22 +247,25 @@ PYBIND11_MODULE(_tachyon, m) {
             py::arg("x"), py::arg("float") = false)
         .def(
             "profile",
-            [](const api::Model& self, const InArray& x, int threads) {
-                const size_t rows = rowsOf(x, self.inputSize());
+            [](const Shared& s, const py::object& xObj, int threads) {
+                const auto model = s.get();
+                Rows in = rowsFor(xObj, model->inputShape());
+                checkedThreads(threads);
                 api::ProfileReport r;
                 {
                     py::gil_scoped_release nogil;
-                    r = api::profile(self, x.data(), rows, threads);
+                    r = api::profile(*model, in.x.data(), in.rows, threads);
                 }
                 return py::make_tuple(fromJson(r.toJson()), r.table());
             },
             py::arg("x"), py::arg("threads") = 0)
         .def(
             "write",
-            [](const api::Model& self, const std::string& dir, const std::string& backend, const std::string& cmvm,
+            [](const Shared& s, const std::string& dir, const std::string& backend, const std::string& cmvm,
                int stages) {
+                const auto model = s.get();
                 py::gil_scoped_release nogil;
-                self.write(dir, backend, cmvm, stages, &std::cerr);
+                model->write(dir, backend, cmvm, stages, &std::cerr);
             },
             py::arg("dir"), py::arg("backend"), py::arg("cmvm") = "da", py::arg("stages") = -1);
 
@@ -149,7 +274,7 @@ PYBIND11_MODULE(_tachyon, m) {
         [](const std::string& path, const py::object& config) {
             Json j = toJson(config);
             py::gil_scoped_release nogil;
-            return api::Model::load(path, j);
+            return std::make_unique<Shared>(api::Model::load(path, j));
         },
         py::arg("path"), py::arg("config") = py::none());
 
@@ -168,10 +293,11 @@ PYBIND11_MODULE(_tachyon, m) {
 
     m.def(
         "auto_precision",
-        [](const std::string& path, const py::object& config, const InArray& x, double targetAgreement,
+        [](const std::string& path, const py::object& config, const py::object& xObj, double targetAgreement,
            double maxError, int maxBits, int margin, bool exactAccum, int threads) {
             auto probe = api::Model::load(path, toJson(config));
-            const size_t rows = rowsOf(x, probe->inputSize());
+            Rows in = rowsFor(xObj, probe->inputShape());
+            checkedThreads(threads);
             api::AutoPrecisionOptions o;
             o.targetAgreement = targetAgreement;
             o.maxError = maxError;
@@ -183,7 +309,7 @@ PYBIND11_MODULE(_tachyon, m) {
             api::AutoPrecisionResult r;
             {
                 py::gil_scoped_release nogil;
-                r = api::autoPrecision(path, base, x.data(), rows, o, std::cerr);
+                r = api::autoPrecision(path, base, in.x.data(), in.rows, o, std::cerr);
             }
             py::dict d;
             d["config"] = fromJson(r.config);
@@ -276,6 +402,85 @@ PYBIND11_MODULE(_tachyon, m) {
             return d;
         },
         py::arg("dir"));
+    // Config::parse on YAML text (what `-c` reads): raises TachyonError naming the key,
+    // returns the warnings about hls4ml keys Tachyon records without using.
+    m.def(
+        "check_config",
+        [](const std::string& text, const std::string& source) { return Config::parse(text, source).warnings; },
+        py::arg("text"), py::arg("source") = "<yaml>");
     m.def("yaml_to_config", [](const std::string& text) { return fromJson(api::yamlToJson(text, "<yaml>")); });
     m.def("config_to_yaml", [](const py::object& cfg) { return api::jsonToYaml(toJson(cfg)); });
+    // The exact ap_fixed cast (FixedType::castDouble) of every value, so that tachyon.qat's
+    // quantisers are tested against the C++ arithmetic itself.
+    m.def(
+        "fixed_cast",
+        [](const InArray& x, const std::string& type) {
+            FixedType t;
+            try {
+                t = FixedType::parse(type);
+            } catch (const std::invalid_argument& e) {
+                throw Error("fixed_cast: type '" + type + "': " + e.what());
+            }
+            py::array_t<double> y(std::vector<py::ssize_t>(x.shape(), x.shape() + x.ndim()));
+            const double* in = x.data();
+            double* out = y.mutable_data();
+            const size_t n = size_t(x.size());
+            for (size_t i = 0; i < n; ++i) {
+                if (!std::isfinite(in[i])) throw Error("fixed_cast: value " + std::to_string(i) + " is not finite");
+                out[i] = t.toDouble(t.castDouble(in[i]));
+            }
+            return y;
+        },
+        py::arg("x"), py::arg("type"));
+    // tachyon.trigger (python/tachyon/trigger.py): score files anywhere, summarise here.
+    m.def(
+        "trigger_score",
+        [](const std::string& menu, const std::string& file, const std::string& sample, int threads) {
+            trigger::SampleScores s;
+            {
+                py::gil_scoped_release nogil;
+                const trigger::Scorer scorer(trigger::readMenu(menu));
+                s = scorer.score(trigger::parseSampleSpec(file), sample, nullptr, 65536, threads);
+            }
+            return scoresToPython(s);
+        },
+        py::arg("menu"), py::arg("file"), py::arg("sample"), py::arg("threads") = 1);
+    m.def(
+        "trigger_summarise",
+        [](const std::string& menu, const py::list& background, const py::list& signals, const py::object& targetRate,
+           const py::object& bunches, bool flat40, const py::object& latencyBudget, const std::string& device,
+           const py::object& out, bool plots, bool force, const std::string& backend) {
+            trigger::StudyOptions opt;
+            if (!targetRate.is_none()) opt.targetRateHz = trigger::parseRateHz(py::str(targetRate).cast<std::string>());
+            if (!bunches.is_none()) opt.bunches = bunches.cast<int>();
+            opt.flat40 = flat40;
+            if (!latencyBudget.is_none())
+                opt.latencyBudgetNs = trigger::parseDurationNs(py::str(latencyBudget).cast<std::string>());
+            opt.device = device;
+            opt.backend = backend;
+            trigger::SampleScores bg;
+            bg.name = "background";
+            for (const auto& b : background) bg.append(scoresFromPython(b.cast<py::dict>()));
+            std::vector<trigger::SampleScores> sig;
+            for (const auto& item : signals) {
+                const py::tuple t = item.cast<py::tuple>();   // (name, [per-file scores])
+                trigger::SampleScores s;
+                s.name = t[0].cast<std::string>();
+                for (const auto& f : t[1].cast<py::list>()) s.append(scoresFromPython(f.cast<py::dict>()));
+                sig.push_back(std::move(s));
+            }
+            const std::string dir = out.is_none() ? "" : py::str(out).cast<std::string>();
+            trigger::StudyResult r;
+            {
+                py::gil_scoped_release nogil;
+                const trigger::Scorer scorer(trigger::readMenu(menu));
+                r = trigger::summarise(scorer, bg, sig, opt);
+                if (!dir.empty()) trigger::writeStudy(r, dir, {menu}, force, plots, std::cerr);
+            }
+            return fromJson(r.summary);
+        },
+        py::arg("menu"), py::arg("background"), py::arg("signals"), py::arg("target_rate") = py::none(),
+        py::arg("bunches") = py::none(), py::arg("flat40") = false, py::arg("latency_budget") = py::none(),
+        py::arg("device") = "VU9P", py::arg("out") = py::none(), py::arg("plots") = true, py::arg("force") = false,
+        py::arg("backend") = "hls");
 }

@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-20}
-HARNESSES=${FUZZ_ONLY:-"onnx keras_json keras_h5 keras3 config xgboost tmva npy csv"}
+HARNESSES=${FUZZ_ONLY:-"onnx keras_json keras_h5 keras3 config xgboost tmva npy csv serve_request serve_config"}
 B=build-fuzz
 
 if ! command -v clang++ >/dev/null ||
@@ -44,6 +44,11 @@ printf 'InputPrecision: ap_fixed<12,4>\nThresholdPrecision: ap_fixed<18,8>\nScor
 seed xgboost $F/xgb_small4.json
 printf '{"format":"tachyon-trees","version":1,"n_features":2,"n_classes":2,"comparison":"<=","base_score":[0.5,0],"trees":[{"class":1,"feature":[1,-1,-1],"threshold":[0.25,0,0],"left":[1,-1,-1],"right":[2,-1,-1],"value":[0,1.5,-2]}]}\n' > $C/xgboost/tachyon_trees.json
 seed tmva $F/tmva_known.xml
+# tachyon serve: inference bodies (first byte: binary flag, then a 16-bit header length)
+# and Triton model configurations.
+printf '\x00\x00\x00{"id":"a","inputs":[{"name":"x","shape":[2,2],"datatype":"FP32","data":[[1,2],[3,4]]}],"outputs":[{"name":"y","parameters":{"binary_data":true}}]}' > $C/serve_request/json
+printf '\x01\x5e\x00{"inputs":[{"name":"x","shape":[1,2],"datatype":"FP64","parameters":{"binary_data_size":16}}]}0123456789abcdef' > $C/serve_request/binary
+printf 'name: "m"\nplatform: "onnxruntime_onnx"\nmax_batch_size: 8\ninput [{ name: "x" data_type: TYPE_FP32 dims: [16] allow_ragged_batch: true }]\ndynamic_batching { preferred_batch_size: [4, 8] max_queue_delay_microseconds: 100 default_queue_policy { max_queue_size: 4 default_timeout_microseconds: 10 } }\ninstance_group [{ count: 2 kind: KIND_CPU }]\nversion_policy { specific { versions: [1, 3] } }\nparameters { key: "mode" value { string_value: "float" } }\noptimization { execution_accelerators { gpu_execution_accelerator: [{ name: "tensorrt" }] } }\n' > $C/serve_config/full.pbtxt
 /usr/bin/python3 - "$C" <<'PY'
 import sys, numpy as np
 c = sys.argv[1]

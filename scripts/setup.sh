@@ -7,8 +7,10 @@ PKGS=(cmake g++ make pkg-config
   libyaml-cpp-dev libcli11-dev libzip-dev libgtest-dev libbenchmark-dev
   python3 python3-numpy python3-torch python3-onnx python3-xgboost python3-sklearn python3-h5py
   pybind11-dev python3-dev python3-pytest python3-matplotlib
+  python3-dask python3-distributed  # tachyon.trigger.study(..., dask=...)
   verilator iverilog yosys
-  clang libclang-rt-14-dev libfuzzer-14-dev)  # fuzz harnesses and the ASan+UBSan build
+  clang libclang-rt-14-dev libfuzzer-14-dev  # fuzz harnesses and the ASan+UBSan build
+  libgrpc++-dev protobuf-compiler-grpc libcpp-httplib-dev python3-grpcio python3-requests)  # tachyon serve/perf
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

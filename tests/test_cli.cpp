@@ -69,6 +69,8 @@ TEST_F(Cli, InfoConfigPredict) {
     ASSERT_EQ(info.status, 0) << info.output;
     EXPECT_NE(info.output.find("Dense 16->64"), std::string::npos) << info.output;
     EXPECT_NE(info.output.find("accum: ap_fixed<"), std::string::npos);
+    // Which defaults are in force (docs/config.md, "Compatibility").
+    EXPECT_NE(info.output.find("defaults: Tachyon defaults"), std::string::npos) << info.output;
 
     Result tpl = run("config " + model() + " -g name -o " + (out / "tpl.yml").string());
     ASSERT_EQ(tpl.status, 0) << tpl.output;

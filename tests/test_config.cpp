@@ -103,7 +103,9 @@ HLSConfig:
     LayerConfig r = c.resolve(fc1);
     EXPECT_EQ(r.precision.at("weight"), "ap_fixed<8,2>");
     EXPECT_EQ(r.precision.at("result"), "ap_fixed<12,4,AP_RND,AP_SAT>");
-    EXPECT_EQ(r.precision.at("accum"), "auto");
+    // A file with hls4ml's project keys gets hls4ml's defaults: its `auto` is hls4ml's rule.
+    EXPECT_EQ(c.compatibility, Compatibility::Hls4ml);
+    EXPECT_EQ(r.precision.at("accum"), "auto_hls4ml");
     EXPECT_EQ(*r.reuseFactor, 4);
     EXPECT_EQ(*r.strategy, "Resource");
     Layer sm;
@@ -138,6 +140,18 @@ TEST(Config, UnknownLayerNameIsAnError) {
     } catch (const Error& e) {
         EXPECT_NE(std::string(e.what()).find("fc9"), std::string::npos);
     }
+}
+
+TEST(Config, UnknownLayerNameIsWarnedAboutInHls4mlMode) {
+    // hls4ml ignores a LayerName entry that names no layer (its own templates name layers
+    // such as `fc1_linear` that its optimizers remove): in hls4ml mode Tachyon warns.
+    Graph g = chain(false);
+    Config c = Config::parse("Compatibility: hls4ml\nLayerName:\n  fc9:\n    ReuseFactor: 2\n", "cfg.yml");
+    std::vector<std::string> warnings;   // returned as data: the CLI prints them, Python warns
+    EXPECT_NO_THROW(warnings = runPipeline(g, c));
+    ASSERT_EQ(warnings.size(), 1u);
+    EXPECT_NE(warnings[0].find("cfg.yml: LayerName.fc9: no layer of that name"), std::string::npos) << warnings[0];
+    EXPECT_EQ(g.find("fc1")->schedule.reuseFactor, 1);
 }
 
 TEST(Config, TemplateRoundTrips) {

@@ -186,8 +186,14 @@ TEST(Hls4mlConfigs, SoftmaxSettingsAreStored) {
         EXPECT_NE(h.find("softmax")->softmax.implementation, "stable");
         EXPECT_EQ(errorOf([&] { Emulator e(h); }), "") << impl;
     }
-    // Without an Implementation key: Tachyon's own softmax.
+    // Without an Implementation key: hls4ml's stable softmax in a file hls4ml wrote (its
+    // default), Tachyon's own softmax otherwise or with `Compatibility: tachyon`.
     EXPECT_EQ(converted(Config::load(dataFile("model_granularity.yml"))).find("softmax")->softmax.implementation,
+              "stable");
+    EXPECT_EQ(converted(Config::parse("Model:\n  Precision: ap_fixed<16,6>\n", "cfg.yml")).find("softmax")->softmax.implementation,
+              "tachyon");
+    EXPECT_EQ(converted(Config::parse("Backend: Vivado\nCompatibility: tachyon\n", "cfg.yml"))
+                  .find("softmax")->softmax.implementation,
               "tachyon");
     Graph skip = converted(Config::parse("LayerName:\n  softmax:\n    Skip: true\n", "cfg.yml"));
     EXPECT_TRUE(skip.find("softmax")->softmax.skip);
@@ -206,6 +212,8 @@ TEST(Hls4mlConfigs, AutoTypesFollowTachyonsRule) {
     // Kept (FoldBatchNorm: never) to check the BatchNorm's own `auto` types.
     Config keepBn = Config::load(dataFile("name_granularity.yml"));
     keepBn.model.recorded["FoldBatchNorm"] = "never";
+    keepBn.compatibility = Compatibility::Tachyon;   // the file is hls4ml's: ask for Tachyon's rule
+    keepBn.weightQuantization = "tachyon";
     Graph g = converted(keepBn);
     ASSERT_NE(g.find("bn1"), nullptr);
     const FixedType def = FixedType::parse("ap_fixed<16,6>");

@@ -291,7 +291,7 @@ TEST_F(Safety, LibraryWriteKeepsEveryOutputRule) {
     // ProjectName becomes file names: never a path.
     tachyon::api::Json cfg = m->config();
     cfg["ProjectName"] = "../../INJECTED";
-    m->setConfig(cfg);
+    m = m->withConfig(cfg);
     refused(dir / "evil", "ProjectName");
     EXPECT_FALSE(fs::exists(dir / "evil"));
     for (const auto& e : fs::directory_iterator(dir.parent_path()))

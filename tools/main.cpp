@@ -5,6 +5,7 @@
 #include "emulator/Emulator.h"
 #include "frontends/Frontend.h"
 #include "passes/Pass.h"
+#include "trigger/Command.h"
 #include "util/AtomicOutput.h"
 #include "util/Error.h"
 #include "util/Json.h"
@@ -22,6 +23,11 @@
 #include "trees/TreeCommands.h"
 #include "trees/TreeConfig.h"
 #define TACHYON_HAVE_TREES 1
+#endif
+
+#ifdef TACHYON_HAVE_SERVE
+#include "serve/Perf.h"
+#include "serve/Server.h"
 #endif
 
 #include <CLI/CLI.hpp>
@@ -61,7 +67,7 @@ bool isTree(const std::string& path) {
 Graph loadConfigured(const std::string& model, const std::string& cfgPath, Config* cfgOut = nullptr) {
     Graph g = loadModel(model);
     Config cfg = cfgPath.empty() ? Config::defaults() : Config::load(cfgPath);
-    runPipeline(g, cfg);
+    for (const std::string& w : runPipeline(g, cfg)) std::cerr << "tachyon: warning: " << w << "\n";
     if (cfgOut) *cfgOut = cfg;
     return g;
 }
@@ -292,6 +298,7 @@ int cmdPredict(const Options& o) {
     std::vector<int64_t> raw;
     std::vector<LayerStats> total, stats;
     NonFiniteCount nonFinite;
+    std::optional<api::PredictWarning> fidelity;   // the float shadow run on the first block
     double busy = 0;
     size_t done = 0;
     api::RateMeter meter(std::cerr, rows);   // rows/s on long runs
@@ -313,6 +320,7 @@ int cmdPredict(const Options& o) {
                 }
         }
         busy += secondsSince(t0);
+        if (done == 0 && !o.floatMode) fidelity = api::fidelityWarning(g, emu, x.data(), n, y.data());
         sink.write(y.data(), n);
         if (trace) trace->write(o.floatMode ? emu.traceFloat(x.data(), n) : emu.traceFixed(x.data(), n), n);
         done += n;
@@ -333,6 +341,7 @@ int cmdPredict(const Options& o) {
         std::cerr << "non-finite inputs (not counted above): " << nonFinite.nan << " NaN, " << nonFinite.inf
                   << " infinite\n";
     reportNonFinite(o, nonFinite);
+    if (fidelity) std::cerr << "warning: " << fidelity->message << "\n";
     return 0;
 }
 
@@ -421,6 +430,7 @@ int dispatch(const CLI::App& app, const Options& o) {
         }
         Graph g = o.cfg.empty() ? loadModel(o.model) : loadConfigured(o.model, o.cfg);
         std::cout << dump(g);
+        if (!o.cfg.empty()) std::cout << "defaults: " << Config::load(o.cfg, false).defaultsSummary() << "\n";
         return 0;
     }
     if (app.got_subcommand("config")) {
@@ -483,7 +493,6 @@ std::string subject(const Options& o) { return userFacing(!o.model.empty() ? o.m
 }  // namespace
 
 int main(int argc, char** argv) {
-    installCleanupOnSignals();
     CLI::App app{"Tachyon: trained models to bit-exact fixed-point emulation, HLS C++ and Verilog"};
     app.require_subcommand(1);
     Options o;
@@ -552,17 +561,133 @@ int main(int argc, char** argv) {
     auto* report = app.add_subcommand("report", "Synthesise a Verilog project with Yosys and report resources");
     report->add_option("project", o.prj)->required();
 
+    trigger::TriggerArgs trig;
+    auto* triggerCmd = app.add_subcommand("trigger", "Trigger menu study: rates, thresholds, efficiencies, fixed vs "
+                                                     "float flips, overlaps, latency budget (docs/trigger.md)");
+    // menu, --background and -o are required unless the `scout` subcommand is given.
+    triggerCmd->add_option("menu", trig.menu, "menu YAML");
+    triggerCmd->add_option("--background", trig.background, "zero-bias events FILE[:DATASET]");
+    triggerCmd->add_option("--signal", trig.signals, "signal events NAME=FILE[:DATASET] (repeatable)")
+        ->allow_extra_args(false);
+    triggerCmd->add_option("--target-rate", trig.targetRate, "choose thresholds for this rate (1kHz, 500Hz)");
+    triggerCmd->add_option("--bunches", trig.bunches, "colliding bunches (default: the menu's, else 2544)")
+        ->check(CLI::Range(1, 3564));
+    triggerCmd->add_flag("--flat40", trig.flat40, "a flat 40 MHz crossing rate instead of bunches x 11245.6 Hz");
+    triggerCmd->add_option("--latency-budget", trig.latencyBudget, "latency budget (50ns, 12.5us)");
+    triggerCmd->add_option("--device", trig.device, "FPGA for the resource shares (VU9P, VU13P, KU15P)");
+    triggerCmd->add_option("--backend", trig.backend, "firmware view: hls (schedule estimate, DSPs) or verilog "
+                                                      "(shift-add pipeline, LUTs)")->check(CLI::IsMember({"hls", "verilog"}));
+    triggerCmd->add_option("-o,--output", trig.out, "output folder: summary.json, plots, flips");
+    triggerCmd->add_option("-j,--threads", trig.threads, "threads (0 = all cores)")->check(CLI::Range(0, 4096));
+    triggerCmd->add_flag("--force", trig.force, "replace an existing file (never a folder Tachyon did not write)");
+    triggerCmd->add_flag("-q,--quiet", trig.quiet, "no progress lines");
+    triggerCmd->add_flag("!--no-plots", trig.plots, "no PNGs (summary, plot data and flips only)");
+    trigger::ScoutArgs scout;
+    auto* scoutCmd = triggerCmd->add_subcommand("scout", "Scouting stream simulation: arrivals, batching, workers; "
+                                                         "sustained rate, latency p50/p99, buffer, drops");
+    scoutCmd->add_option("--rate", scout.rate, "event rate (1.4MHz)");
+    scoutCmd->add_option("--arrivals", scout.arrivals, "poisson or lhc (bunch pattern)")
+        ->check(CLI::IsMember({"poisson", "lhc"}));
+    scoutCmd->add_option("--bunches", scout.bunches, "lhc: filled bunches in trains of 48 (default 2544)")
+        ->check(CLI::Range(1, 3564));
+    scoutCmd->add_option("--filling", scout.filling, "lhc: filling scheme file (3564 flags 0/1, or slot numbers)");
+    scoutCmd->add_option("--objects", scout.objects, "objects per event: N or poisson:MEAN (default 1)");
+    scoutCmd->add_option("--objects-from", scout.objectsFrom, "objects per event from a column of FILE[:DATASET]");
+    scoutCmd->add_option("--objects-column", scout.objectsColumn, "the column for --objects-from (default 0)");
+    scoutCmd->add_option("--batch", scout.batches, "batch size in objects, or a list to sweep (64,128,256)");
+    scoutCmd->add_option("--max-delay", scout.maxDelay, "close a batch when its oldest object waited this long (100us)");
+    scoutCmd->add_option("--workers", scout.workers, "workers computing batches (default 1)")->check(CLI::Range(1, 100000));
+    scoutCmd->add_option("--buffer", scout.buffer, "buffer size in objects (0 = unbounded); arrivals to a full "
+                                                   "buffer are dropped")->check(CLI::NonNegativeNumber);
+    scoutCmd->add_option("--duration", scout.duration, "simulated time of arrivals (default 10ms)");
+    scoutCmd->add_option("--seed", scout.seed, "random seed (default 1)");
+    scoutCmd->add_option("--model", scout.model, "model whose emulator time per batch is measured");
+    scoutCmd->add_option("-c,--config", scout.config, "its configuration YAML");
+    scoutCmd->add_flag("--float", scout.floatMode, "measure the float emulator instead of fixed point");
+    scoutCmd->add_flag("--fpga", scout.fpga, "an FPGA pipeline: II and latency from the model's HLS estimate");
+    scoutCmd->add_option("--ii-cycles", scout.iiCycles, "FPGA pipeline II (cycles)")->check(CLI::PositiveNumber);
+    scoutCmd->add_option("--latency-cycles", scout.latencyCycles, "FPGA pipeline latency (cycles)")
+        ->check(CLI::NonNegativeNumber);
+    scoutCmd->add_option("--clock-ns", scout.clockNs, "FPGA clock period (ns)")->check(CLI::PositiveNumber);
+    scoutCmd->add_option("--service", scout.service, "a fixed compute time per batch (500ns, 20us)");
+    scoutCmd->add_option("--perf", scout.perf, "time per batch size from `tachyon perf --json` (a KServe v2 server)");
+    scoutCmd->add_option("--per-object", scout.perObject, "with --service: added per object in the batch");
+    scoutCmd->add_option("-o,--output", scout.out, "output folder: scout.json, scout.png");
+    scoutCmd->add_flag("--force", scout.force, "replace an existing file (never a folder Tachyon did not write)");
+    scoutCmd->add_flag("!--no-plots", scout.plots, "no PNG");
+#ifdef TACHYON_HAVE_SERVE
+    serve::ServeOptions serveOpt;
+    auto* serveCmd = app.add_subcommand("serve", "Serve a Triton-layout model repository over KServe v2 HTTP/gRPC "
+                                                 "with dynamic batching (docs/serve.md)");
+    serveCmd->add_option("--model-repository", serveOpt.repository, "repository folder: NAME/config.pbtxt, NAME/1/...")
+        ->required();
+    serveCmd->add_option("--host", serveOpt.host, "address to listen on (default 127.0.0.1)");
+    serveCmd->add_option("--http-port", serveOpt.httpPort, "HTTP/REST port (default 8000; 0: any free port; -1: off)")
+        ->check(CLI::Range(-1, 65535));
+    serveCmd->add_option("--grpc-port", serveOpt.grpcPort, "gRPC port (default 8001; 0: any free port; -1: off)")
+        ->check(CLI::Range(-1, 65535));
+    serveCmd->add_option("--metrics-port", serveOpt.metricsPort, "Prometheus /metrics port (default 8002; -1: off)")
+        ->check(CLI::Range(-1, 65535));
+    serveCmd->add_option("--max-request-bytes", serveOpt.maxRequestBytes, "largest request accepted (default 64 MiB)")
+        ->check(CLI::Range(size_t(1024), size_t(1) << 31));
+    serveCmd->add_option("--http-threads", serveOpt.httpThreads, "concurrent HTTP connections (default 128)")
+        ->check(CLI::Range(4, 4096));
+    serveCmd->add_option("--strict-readiness", serveOpt.strictReadiness,
+                         "true (default): ready only when every model loaded; false: ready while serving");
+
+    serve::PerfOptions perfOpt;
+    auto* perfCmd = app.add_subcommand("perf", "Load-test a KServe v2 server (Tachyon or Triton): throughput and "
+                                               "latency vs concurrency or request rate");
+    perfCmd->add_option("-m,--model", perfOpt.model, "model name")->required();
+    perfCmd->add_option("--model-version", perfOpt.version, "model version (default: the server's latest)");
+    perfCmd->add_option("-u,--url", perfOpt.url, "host:port (default 127.0.0.1:8001)");
+    perfCmd->add_option("-i,--protocol", perfOpt.protocol, "grpc or http")->check(CLI::IsMember({"grpc", "http"}));
+    perfCmd->add_option("-b,--batch-size", perfOpt.batchSizes, "rows per request; several: one curve each")
+        ->check(CLI::Range(1, 1 << 20));
+    perfCmd->add_option("--concurrency-range", perfOpt.concurrencyRange, "start[:end[:step]] concurrent clients");
+    perfCmd->add_option("--request-rate-range", perfOpt.requestRateRange, "start[:end[:step]] requests/s");
+    perfCmd->add_option("--request-distribution", perfOpt.distribution, "constant or poisson arrivals")
+        ->check(CLI::IsMember({"constant", "poisson"}));
+    perfCmd->add_option("-p,--measurement-interval", perfOpt.measurementSeconds, "seconds per level (default 2)")
+        ->check(CLI::Range(0.01, 3600.0));
+    perfCmd->add_option("--request-count", perfOpt.requestCount, "requests per level instead of a time bound");
+    perfCmd->add_option("-f,--csv", perfOpt.csv, "write the results as CSV");
+    perfCmd->add_option("--json", perfOpt.json, "write the results as JSON");
+    perfCmd->add_option("--png", perfOpt.png, "plot throughput vs p99 latency, one curve per batch size");
+    perfCmd->add_flag("--force", perfOpt.force, "overwrite existing output files");
+#endif
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         return app.exit(e);
     }
+    // Still one thread here. `serve` takes SIGTERM/SIGINT itself, to drain and exit 0.
+#ifdef TACHYON_HAVE_SERVE
+    if (!app.got_subcommand("serve"))
+#endif
+        installCleanupOnSignals();
     const auto fail = [&o](const std::string& msg) {
         const std::string why = o.out.empty() ? msg : explainWriteFailure(o.out, "-o", msg);
         std::cerr << "tachyon: error: " << util::capMessage(why) << "\n";
         return 1;
     };
     try {
+        if (app.got_subcommand("trigger")) {
+            if (triggerCmd->got_subcommand("scout")) {
+                o.model = scout.model;
+                return trigger::cmdScout(scout);
+            }
+            o.model = trig.menu;
+            if (trig.menu.empty()) throw Error("trigger: the menu YAML is required (or `tachyon trigger scout`)");
+            if (trig.background.empty()) throw Error("trigger: --background is required");
+            if (trig.out.empty()) throw Error("trigger: -o DIR is required");
+            return trigger::cmdTrigger(trig);
+        }
+#ifdef TACHYON_HAVE_SERVE
+        if (app.got_subcommand("serve")) return serve::runServer(serveOpt);
+        if (app.got_subcommand("perf")) return serve::runPerf(perfOpt);
+#endif
         return dispatch(app, o);
     } catch (const Error& e) {
         return fail(userFacing(e.what()));

@@ -11,19 +11,49 @@ See docs/python.md.
 """
 import copy as _copy
 import os as _os
+import warnings as _warnings
 
 from . import _tachyon
 from ._tachyon import TachyonError
+from ._inputs import checked_path as _path
+from ._inputs import model_file as _model_file
 
-__all__ = ["load", "Model", "TachyonError", "config_from_model", "config_from_keras_model",
-           "config_from_onnx_model", "auto_precision", "csim", "rtlsim", "report", "write_profile",
-           "plot_profile"]
+__all__ = ["load", "Model", "TachyonError", "TachyonWarning", "OverflowWarning", "NonFiniteWarning",
+           "FidelityWarning", "config_from_model", "config_from_keras_model", "config_from_onnx_model",
+           "auto_precision", "csim", "rtlsim", "report", "write_profile", "plot_profile", "profile_figures"]
+
+
+class TachyonWarning(UserWarning):
+    """A warning about a prediction. `layer`: the layer concerned ('' for the inputs or the
+    whole model); `count`: how many values (overflow, non-finite) or rows (fidelity)."""
+
+    def __init__(self, message, layer="", count=0):
+        super().__init__(message)
+        self.message = message
+        self.layer = layer
+        self.count = count
+
+
+class OverflowWarning(TachyonWarning):
+    """Fixed-point results or accumulators of a layer saturated or wrapped."""
+
+
+class NonFiniteWarning(TachyonWarning):
+    """The inputs held NaN or infinite values (fixed point has none)."""
+
+
+class FidelityWarning(TachyonWarning):
+    """Fixed point disagrees with float beyond the threshold on the first rows (argmax
+    agreement below 99% for classifiers, relative error above 5% otherwise)."""
+
+
+_WARNING_KINDS = {"overflow": OverflowWarning, "nonfinite": NonFiniteWarning, "fidelity": FidelityWarning}
 
 
 def config_from_model(path, granularity="model", default_precision="ap_fixed<16,6>", default_reuse_factor=1):
     """hls4ml's config_from_keras_model / config_from_onnx_model for any model Tachyon reads:
     a configuration dict at `granularity` 'model', 'type' or 'name' (tree ensembles: their keys)."""
-    return _tachyon.config_from_model(str(path), granularity, default_precision, default_reuse_factor)
+    return _tachyon.config_from_model(_path(path, "model"), granularity, default_precision, default_reuse_factor)
 
 
 def config_from_keras_model(model, granularity="model", default_precision="ap_fixed<16,6>",
@@ -40,29 +70,50 @@ def config_from_onnx_model(model, granularity="model", default_precision="ap_fix
 
 def csim(project_dir):
     """Compiles and runs an HLS project's testbench (g++); {'rows', 'mismatches'}."""
-    return _tachyon.csim(str(project_dir))
+    return _tachyon.csim(_path(project_dir, "project_dir"))
 
 
 def rtlsim(project_dir):
     """Verilator simulation of a Verilog project against the emulator; {'rows', 'mismatches'}."""
-    return _tachyon.rtlsim(str(project_dir))
+    return _tachyon.rtlsim(_path(project_dir, "project_dir"))
 
 
 def report(project_dir):
     """Yosys synthesis of a Verilog project: {'luts', 'ffs', 'carry', 'dsps', 'brams',
     'srls', 'logic_levels', 'worst_path_ns', 'latency_cycles', 'clock_ns', 'text'}. Takes minutes on large models."""
-    return _tachyon.report(str(project_dir))
+    return _tachyon.report(_path(project_dir, "project_dir"))
 
 
 def write_profile(report, directory):
     """Writes profile.json, profile.txt, weights.png and activations.png (as `tachyon profile -o`)."""
-    return _tachyon.write_profile(report, str(directory))
+    return _tachyon.write_profile(report, _path(directory, "directory"))
+
+
+def profile_figures(report):
+    """The plots of a profile report (m.profile(x)) as matplotlib Figures, drawn in this
+    process: {'weights': Figure, 'activations': Figure}."""
+    from .plotting import profile_figures as _figures
+    if not isinstance(report, dict) or not isinstance(report.get("layers"), list):
+        raise TypeError("report: expected the dict m.profile(x) returns")
+    try:
+        return _figures(report)
+    except (KeyError, IndexError, TypeError) as e:
+        raise ValueError(f"report: not a profile report ({type(e).__name__}: {e})") from None
 
 
 def plot_profile(report, directory):
     """Only the PNG plots of a profile report."""
     from .plotting import plot_profile as _plot
-    return _plot(report, str(directory))
+    return _plot(report, _path(directory, "directory"))
+
+
+def _config_arg(config):
+    """`config` as the library takes it: None, a dict, or a YAML path as a str."""
+    if config is None or isinstance(config, dict):
+        return config
+    if isinstance(config, (str, _os.PathLike)):
+        return _path(config, "config")
+    raise TypeError("config must be a dict, a path or None, not " + type(config).__name__)
 
 
 def auto_precision(path, x, config=None, target_agreement=0.999, max_error=None, max_bits=18, margin=1,
@@ -71,50 +122,60 @@ def auto_precision(path, x, config=None, target_agreement=0.999, max_error=None,
     layer from the ranges on calibration rows `x` (plus `margin`), fractional bits per layer by
     search against the float model. Returns a dict: 'config' (hls4ml layout), 'layers'
     (layer -> var -> type), 'metric', 'met', 'classifier', 'evaluations', 'table'."""
-    return _tachyon.auto_precision(str(path), config, x, target_agreement,
+    return _tachyon.auto_precision(_path(path, "model"), _config_arg(config), x, target_agreement,
                                    -1.0 if max_error is None else float(max_error), max_bits, margin,
                                    exact_accum, threads)
 
 
-def load(path, config=None):
-    """Loads a network (.onnx, Keras .json/.h5) or a tree ensemble (XGBoost JSON, scikit-learn
-    export, TMVA XML) and configures it. `config`: None (Tachyon's defaults, ap_fixed<16,6>),
-    a dict in hls4ml's layout, or the path of a YAML file."""
-    if config is not None and not isinstance(config, (dict, str, _os.PathLike)):
-        raise TypeError("config must be a dict, a path or None")
-    if isinstance(config, _os.PathLike):
-        config = str(config)
-    return Model(_tachyon.load(str(path), config))
+def load(model, config=None, input_shape=None):
+    """Loads a network or a tree ensemble and configures it.
+
+    `model`: a path (.onnx, Keras .json/.h5/.keras, XGBoost JSON, scikit-learn export, TMVA
+    XML), an `onnx.ModelProto`, the bytes of any of these files, or a `torch.nn.Module` with
+    `input_shape` (one sample's shape, exported to ONNX internally). `config`: None
+    (Tachyon's defaults, ap_fixed<16,6>), a dict in hls4ml's layout, or the path of a YAML file."""
+    path, keep = _model_file(model, input_shape)
+    return Model(_tachyon.load(path, _config_arg(config)), keep)
 
 
 class Model:
     """A loaded and configured model. Every method runs Tachyon's library; edits to
-    `config` (a dict in hls4ml's layout) take effect on the next call."""
+    `config` (a dict in hls4ml's layout) take effect on the next call. Safe to use from
+    several threads: a new configuration never disturbs a prediction already running."""
 
-    def __init__(self, core):
+    def __init__(self, core, keep=None):
         self._core = core
+        self._keep = keep            # the temporary model file of an in-memory model
         self._config = core.config()
         self._applied = _copy.deepcopy(self._config)
+        self.last_warnings = []      # the warnings of the latest predict
 
     # ---- configuration
     @property
     def config(self):
-        """The configuration, a dict in hls4ml's layout; edit it in place or assign a new one."""
+        """The configuration, a dict in hls4ml's layout; edit it in place or assign a new one.
+        An edit that fails raises TachyonError and is undone: the previous configuration stays."""
         return self._config
 
     @config.setter
     def config(self, value):
         if not isinstance(value, dict):
-            raise TypeError("config must be a dict in hls4ml's layout")
+            raise TypeError("config must be a dict in hls4ml's layout, not " + type(value).__name__)
         self._core.set_config(value)
         self._config = value
         self._applied = _copy.deepcopy(value)
 
     def _sync(self):
         if self._config != self._applied:
-            self._core.set_config(self._config)
+            try:
+                self._core.set_config(self._config)
+            except Exception:
+                # Undo the edit in place (the caller may hold the dict): the model keeps
+                # working with the configuration it had.
+                self._config.clear()
+                self._config.update(_copy.deepcopy(self._applied))
+                raise
             self._applied = _copy.deepcopy(self._config)
-
     # ---- facts
     @property
     def path(self):
@@ -148,13 +209,24 @@ class Model:
         return f"<tachyon.Model {kind} {self.path!r} in={self.input_shape} out={self.output_shape}>"
 
     # ---- running
-    def predict(self, x, float=False, threads=0):
-        """Runs the model on a batch: x of shape (N, *input_shape) or (N, n_inputs), any real
-        dtype (float64 C-contiguous arrays are read without a copy). Bit-exact fixed point, or
-        the double-precision reference with float=True. threads=0: every core. The GIL is
-        released while it runs. Returns float64 (N, *output_shape)."""
+    def predict(self, x, float=False, threads=0, return_warnings=False, check_fidelity=True):
+        """Runs the model on a batch: x of shape (N, *input_shape) or (N, prod(input_shape)), or
+        one sample of input_shape; any real dtype (float64 C-contiguous arrays are read without a
+        copy). Bit-exact fixed point, or the double-precision reference with float=True.
+        threads=0: every core. The GIL is released while it runs, and Ctrl-C stops it between
+        blocks of rows. Returns float64 (N, *output_shape).
+
+        Warnings (also in m.last_warnings; with return_warnings=True returned as (y, warnings)):
+        OverflowWarning per layer whose values saturated or wrapped, NonFiniteWarning for
+        NaN/Inf inputs, FidelityWarning when fixed point strays from float on the first 1,000
+        rows (check_fidelity=False skips that shadow run)."""
         self._sync()
-        return self._core.predict(x, float, threads)
+        y, found, _ = self._core.predict(x, float, threads, check_fidelity)
+        issued = [_WARNING_KINDS[w["kind"]](w["message"], w["layer"], w["count"]) for w in found]
+        self.last_warnings = issued
+        for w in issued:
+            _warnings.warn(w, stacklevel=2)
+        return (y, issued) if return_warnings else y
 
     def trace(self, x, float=False):
         """Every layer's output: dict layer name -> array (N, *layer shape)."""
@@ -165,7 +237,7 @@ class Model:
         """Per layer, how many result and accumulator casts saturated or wrapped on x:
         dict layer -> {'result_overflows', 'accum_overflows', 'values'}."""
         self._sync()
-        _, stats = self._core.predict(x, False, threads, True)
+        _, _, stats = self._core.predict(x, False, threads, False)
         return {s["layer"]: {k: s[k] for k in ("result_overflows", "accum_overflows", "values")} for s in stats}
 
     # ---- post-training quantisation
@@ -176,7 +248,7 @@ class Model:
         self._sync()
         rep, table = self._core.profile(x, threads)
         if plot_dir is not None:
-            rep["files"] = _tachyon.write_profile(rep, str(plot_dir))
+            rep["files"] = _tachyon.write_profile(rep, _path(plot_dir, "plot_dir"))
         rep["table"] = table
         return rep
 
@@ -195,34 +267,34 @@ class Model:
     def write_hls(self, directory):
         """Writes the Vitis HLS project (written whole or not at all)."""
         self._sync()
-        self._core.write(str(directory), "hls")
+        self._core.write(_path(directory, "directory"), "hls")
 
     def write_verilog(self, directory, cmvm="da", stages=-1):
         """Writes the Verilog project (networks: shift-add adder graphs; cmvm='naive' for
         multipliers; stages=-1 places pipeline registers from the clock period)."""
         self._sync()
-        self._core.write(str(directory), "verilog", cmvm, stages)
+        self._core.write(_path(directory, "directory"), "verilog", cmvm, stages)
 
     def write_lut(self, directory):
         """Tree ensembles: the whole ensemble as a ROM."""
         self._sync()
-        self._core.write(str(directory), "lut")
+        self._core.write(_path(directory, "directory"), "lut")
 
     def csim(self, directory):
         """C simulation of the HLS project in `directory` (written first if absent)."""
-        if not _os.path.exists(_os.path.join(str(directory), "build_prj.tcl")) and \
-                not _os.path.isdir(str(directory)):
+        if not _os.path.exists(_os.path.join(_path(directory, "directory"), "build_prj.tcl")) and \
+                not _os.path.isdir(_path(directory, "directory")):
             self.write_hls(directory)
         return csim(directory)
 
     def rtlsim(self, directory):
         """Verilator simulation of the Verilog project in `directory` (written first if absent)."""
-        if not _os.path.isdir(str(directory)):
+        if not _os.path.isdir(_path(directory, "directory")):
             self.write_verilog(directory)
         return rtlsim(directory)
 
     def report(self, directory):
         """Yosys resources of the Verilog project in `directory` (written first if absent)."""
-        if not _os.path.isdir(str(directory)):
+        if not _os.path.isdir(_path(directory, "directory")):
             self.write_verilog(directory)
         return report(directory)

@@ -1,7 +1,9 @@
 """Profile plots in hls4ml's style: per layer, a box plot of log2|value| observed on the
 calibration data, drawn over a grey band that spans the configured type (from its LSB to
 its largest value). `tachyon profile -o DIR` runs this file as a script on DIR/profile.json;
-`Model.profile(x, plot_dir=...)` does the same through the library.
+`Model.profile(x, plot_dir=...)` does the same through the library, and
+`tachyon.profile_figures(report)` returns the matplotlib Figures in-process (no pyplot: the
+caller's backend is left alone).
 
 Usage: /usr/bin/python3 plotting.py PROFILE_JSON OUTDIR   -> OUTDIR/weights.png, activations.png
 """
@@ -19,14 +21,13 @@ def _boxes(report, wanted):
     return rows
 
 
-def _plot(rows, title, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def _figure(rows, title):
+    from matplotlib.figure import Figure
     from matplotlib.patches import Rectangle
 
     n = max(len(rows), 1)
-    fig, ax = plt.subplots(figsize=(7.5, 0.9 + 0.32 * n), dpi=80)
+    fig = Figure(figsize=(7.5, 0.9 + 0.32 * n), dpi=80)
+    ax = fig.subplots()
     stats = []
     for i, (label, v) in enumerate(rows):
         q = v["log2_abs"]
@@ -57,22 +58,28 @@ def _plot(rows, title, path):
     ax.set_title(title, fontsize=10)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return fig
+
+
+def profile_figures(report):
+    """The two plots of a profile report as matplotlib Figures: {'weights', 'activations'}."""
+    name = report.get("model", "")
+    return {
+        "weights": _figure(_boxes(report, ("weight", "bias", "scale", "shift")), f"{name}: parameters"),
+        "activations": _figure(_boxes(report, ("accum", "result")),
+                               f'{name}: accumulators and outputs on {report.get("rows", 0)} calibration rows'),
+    }
 
 
 def plot_profile(report, outdir):
     """Writes outdir/weights.png and outdir/activations.png; returns their paths."""
     import os
     os.makedirs(outdir, exist_ok=True)
-    name = report.get("model", "")
-    w = _plot(_boxes(report, ("weight", "bias", "scale", "shift")), f"{name}: parameters",
-              os.path.join(outdir, "weights.png"))
-    a = _plot(_boxes(report, ("accum", "result")),
-              f'{name}: accumulators and outputs on {report.get("rows", 0)} calibration rows',
-              os.path.join(outdir, "activations.png"))
-    return [w, a]
+    paths = []
+    for key, fig in profile_figures(report).items():
+        paths.append(os.path.join(outdir, key + ".png"))
+        fig.savefig(paths[-1])
+    return paths
 
 
 if __name__ == "__main__":

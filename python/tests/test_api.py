@@ -103,7 +103,7 @@ def test_errors_are_exceptions_with_the_cli_message(tmp_path, x):
     with pytest.raises(tachyon.TachyonError, match="no such file"):
         tachyon.load(tmp_path / "missing.onnx")
     m = tachyon.load(JET)
-    with pytest.raises(tachyon.TachyonError, match="16 inputs"):
+    with pytest.raises(ValueError, match=r"shape \(3, 7\).*expected \(N, 16\)"):
         m.predict(np.zeros((3, 7)))
     with pytest.raises(tachyon.TachyonError, match="Precision"):
         m.config = {"Model": {"Precision": "ap_fixed<16,6,NOPE>"}}

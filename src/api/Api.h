@@ -7,6 +7,7 @@
 #include "config/Config.h"
 #include "emulator/Emulator.h"
 #include "ir/Graph.h"
+#include "util/NonFinite.h"
 
 #include <nlohmann/json.hpp>
 
@@ -15,6 +16,8 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -42,8 +45,54 @@ std::string jsonToYaml(const Json& j);
 Json configFromModel(const std::string& modelPath, const std::string& granularity = "model",
                      const std::string& defaultPrecision = "ap_fixed<16,6>", int defaultReuseFactor = 1);
 
+// ---- predictions and their warnings ----
+
+// Warnings are data: the CLI prints them, Python issues them with warnings.warn.
+struct PredictWarning {
+    enum class Kind { Overflow, NonFinite, Fidelity };
+    Kind kind = Kind::Overflow;
+    std::string layer;   // the layer concerned; "" for the inputs or the whole model
+    uint64_t count = 0;  // overflowed values; non-finite inputs; fidelity: rows compared
+    std::string message;
+};
+const char* kindName(PredictWarning::Kind k);   // "overflow", "nonfinite", "fidelity"
+
+struct PredictOptions {
+    bool floatMode = false;
+    int threads = 0;                 // 0: every core
+    bool checkFidelity = true;       // fixed point: a float shadow run on the first rows
+    size_t blockRows = 16384;        // rows per block; `betweenBlocks` runs between blocks
+    // Called after every block; it may throw to stop the prediction (Python's Ctrl-C).
+    std::function<void()> betweenBlocks;
+};
+
+// The float shadow run: fixed point is compared with float on the first kFidelityRows rows
+// (with finite inputs). Classifiers (more than one output) warn when fewer than
+// kMinAgreement of the argmaxes agree, other models when the relative error
+// (mean |fixed - float| / mean |float|) exceeds kMaxRelativeError.
+constexpr size_t kFidelityRows = 1000;
+constexpr double kMinAgreement = 0.99;
+constexpr double kMaxRelativeError = 0.05;
+
+struct PredictReport {
+    std::vector<LayerStats> stats;   // per layer, fixed point (networks)
+    NonFiniteCount nonFinite;        // NaN/Inf among the inputs
+    bool classifier = false;         // judged by argmax agreement (else relative error)
+    double fidelity = -1;            // agreement or relative error of the shadow run; -1: not run
+    size_t fidelityRows = 0;
+    std::vector<PredictWarning> warnings;
+};
+
+// The fidelity check of a network on `rows` rows it predicted in fixed point (`out`): the
+// warning when fixed point strays from float (Model::run makes the same check; the CLI's
+// predict calls this on its first block).
+std::optional<PredictWarning> fidelityWarning(const Graph& g, const Emulator& emu, const double* x, size_t rows,
+                                              const double* out);
+
 // ---- a loaded and configured model (network or tree ensemble) ----
 
+// A Model never changes once loaded: a new configuration makes a new Model (withConfig),
+// which SharedModel swaps in while other threads keep running the old one.
 class Model {
 public:
     // config: null = Tachyon's defaults; an object = a configuration in hls4ml's layout;
@@ -55,8 +104,8 @@ public:
     bool isTree() const { return tree_ != nullptr; }
     const Json& config() const { return config_; }
     const std::vector<std::string>& warnings() const { return warnings_; }
-    // Replaces the configuration and re-runs the passes (the model is unchanged on error).
-    void setConfig(const Json& config);
+    // The same model under another configuration (throws, naming the key, when it is invalid).
+    std::unique_ptr<Model> withConfig(const Json& config) const;
 
     // Networks only (throw for trees).
     const Graph& graph() const;
@@ -74,6 +123,9 @@ public:
     // x: rows * inputSize(), out: rows * outputSize(). Fixed mode fills `stats` (networks).
     void predict(const double* x, size_t rows, double* out, bool floatMode, int threads = 1,
                  std::vector<LayerStats>* stats = nullptr) const;
+    // The same in blocks, with the warnings: overflows per layer, non-finite inputs, and the
+    // fidelity check (fixed point against the float shadow run, worst layer named).
+    PredictReport run(const double* x, size_t rows, double* out, const PredictOptions& opt) const;
     // Every layer's output (networks), in layer order, each rows * layer.outSize().
     std::vector<std::vector<double>> trace(const double* x, size_t rows, bool floatMode) const;
 
@@ -87,14 +139,37 @@ public:
 private:
     Model() = default;
     void configure(const Json& config, const std::string& source);
+    void checkFidelity(const double* x, size_t rows, const double* out, PredictReport& rep) const;
     std::string path_;
     Json config_;
     std::string source_;
     std::vector<std::string> warnings_;
     Config cfg_;
-    std::unique_ptr<Graph> raw_, graph_;   // as imported; configured
+    std::shared_ptr<const Graph> raw_;   // as imported (shared by every configuration)
+    std::unique_ptr<Graph> graph_;       // configured
     std::unique_ptr<Emulator> emu_;
     std::unique_ptr<trees::TreeEmulator> tree_;
+};
+
+// A model whose configuration one thread may replace while others run it: get() hands out
+// an immutable snapshot that stays alive as long as its user holds it; setConfig builds the
+// new Model first and swaps it in only when it is valid (else the old one stays).
+class SharedModel {
+public:
+    explicit SharedModel(std::shared_ptr<const Model> m) : m_(std::move(m)) {}
+    std::shared_ptr<const Model> get() const {
+        std::lock_guard<std::mutex> lk(mu_);
+        return m_;
+    }
+    void setConfig(const Json& config) {
+        std::shared_ptr<const Model> next = get()->withConfig(config);
+        std::lock_guard<std::mutex> lk(mu_);
+        m_ = std::move(next);
+    }
+
+private:
+    mutable std::mutex mu_;
+    std::shared_ptr<const Model> m_;
 };
 
 // Merges per-block overflow counts.

@@ -202,7 +202,7 @@ std::unique_ptr<Model> Model::load(const std::string& path, const Json& config) 
     if (trees::isTreeModel(path)) {
         m->tree_.reset();   // set by configure
     } else {
-        m->raw_ = std::make_unique<Graph>(loadModel(path));
+        m->raw_ = std::make_shared<const Graph>(loadModel(path));
     }
     if (config.is_string()) {
         const std::string p = config.get<std::string>();
@@ -219,9 +219,13 @@ std::unique_ptr<Model> Model::load(const std::string& path, const Json& config) 
     return m;
 }
 
-void Model::setConfig(const Json& config) {
+std::unique_ptr<Model> Model::withConfig(const Json& config) const {
     if (!config.is_object()) throw Error("config: must be a dict in hls4ml's layout");
-    configure(config, "<config>");
+    std::unique_ptr<Model> m(new Model());
+    m->path_ = path_;
+    m->raw_ = raw_;
+    m->configure(config, "<config>");
+    return m;
 }
 
 void Model::configure(const Json& config, const std::string& source) {
@@ -240,11 +244,13 @@ void Model::configure(const Json& config, const std::string& source) {
     }
     Config cfg = fs::exists(source) ? Config::load(source) : Config::parse(jsonToYaml(config), source);
     auto g = std::make_unique<Graph>(*raw_);
-    runPipeline(*g, cfg);
+    const std::vector<std::string> unused = runPipeline(*g, cfg);
     auto emu = std::make_unique<Emulator>(*g);
     if (!fs::exists(source))
         for (const std::string& w : cfg.warnings) std::cerr << "tachyon: warning: " << w << "\n";
+    for (const std::string& w : unused) std::cerr << "tachyon: warning: " << w << "\n";
     warnings_ = cfg.warnings;
+    warnings_.insert(warnings_.end(), unused.begin(), unused.end());
     cfg_ = std::move(cfg);
     graph_ = std::move(g);
     emu_ = std::move(emu);

@@ -5,6 +5,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -39,7 +40,10 @@ const std::set<std::string> kPrecisionVars = {"default", "maximum", "result",   
                                               "distance", "edge_weight", "edge_weight_aggr", "aggr", "norm",
                                               "input_transform_weights", "input_transform_biases",
                                               "aggregator_distance_weights", "aggregator_distance_biases",
-                                              "output_transform_biases"};
+                                              "output_transform_biases",
+                                              // separable convolutions (hls4ml names; recorded)
+                                              "depthwise", "pointwise", "depthwise_accum", "pointwise_accum",
+                                              "depthwise_result"};
 // `auto` is hls4ml's "infer it"; not allowed for the fallback types themselves.
 bool autoAllowed(const std::string& var) { return var != "default" && var != "maximum"; }
 
@@ -60,7 +64,7 @@ std::string scalar(const Ctx& c, const YAML::Node& n, const std::string& where) 
 }
 
 void checkType(const Ctx& c, const std::string& text, const std::string& where, bool allowAuto) {
-    if (allowAuto && text == "auto") return;
+    if (allowAuto && isAutoText(text)) return;
     try {
         FixedType::parse(text);
     } catch (const std::exception& e) {
@@ -162,14 +166,24 @@ void parseStrategy(const Ctx& c, const YAML::Node& v, const std::string& at, Lay
 // Keys Tachyon records but does not act on, with the check each value gets.
 bool parseRecorded(const Ctx& c, const std::string& key, const YAML::Node& v, const std::string& at,
                    LayerConfig& lc) {
+    if (key == "BitExact" && v.IsNull()) {
+        // hls4ml writes `BitExact: null` (decide from the model): nothing to record.
+        return true;
+    }
     if (key == "BramFactor") {
         toDouble(c, v, at);
-    } else if (key == "TargetCycles" || key == "PipelineInterval") {
+    } else if (key == "TargetCycles" || key == "PipelineInterval" || key == "TableRangePower2" ||
+               key == "RecurrentReuseFactor" || key == "DepthwiseReuseFactor" || key == "PointwiseReuseFactor" ||
+               key == "ForwardReuseFactor" || key == "BackwardReuseFactor" || key == "ForwardRecurrentReuseFactor" ||
+               key == "BackwardRecurrentReuseFactor") {
         toInt(c, v, at);
-    } else if (key == "Compression" || key == "TransposeOutputs") {
+    } else if (key == "Compression" || key == "TransposeOutputs" || key == "BitExact" || key == "AllowDAFallback" ||
+               key == "AllowV2Fallback" || key == "Static") {
         toBool(c, v, at);
     } else if (key == "ConvImplementation") {
         choice(c, v, at, {"LineBuffer", "Encoded", "Pointwise"});
+    } else if (key == "TimeStepLoopParallelism") {
+        choice(c, v, at, {"Off", "Unroll", "Pipeline"});
     } else if (key == "PipelineStyle") {
         choice(c, v, at, {"auto", "pipeline", "dataflow"});
     } else if (key == "ChannelsLastConversion") {
@@ -229,7 +243,7 @@ LayerConfig parseLayer(const Ctx& c, const YAML::Node& node, const std::string& 
             c.fail(at, "unknown key (expected Precision, ReuseFactor, Strategy, DelayConstraint, Implementation, Skip, TableSize, "
                        "table_t, exp_table_t, inv_table_t, inv_inp_t, table_range, ParallelizationFactor, Trace, "
                        "BramFactor, TargetCycles, Compression, ConvImplementation, PipelineStyle, PipelineInterval, "
-                       "FoldBatchNorm)");
+                       "FoldBatchNorm, BitExact, AllowDAFallback, AllowV2Fallback)");
         }
     }
     return lc;
@@ -283,6 +297,9 @@ const std::map<std::string, std::string>& typeAliases() {
         {"Merge", "Merge"}, {"Add", "Add"}, {"Subtract", "Subtract"}, {"Multiply", "Multiply"},
         {"Average", "Average"}, {"Maximum", "Maximum"}, {"Minimum", "Minimum"},
         {"GarNet", "GarNet"}, {"GarNetStack", "GarNetStack"},
+        // The kind names Tachyon's own `config -g type` templates write.
+        {"ZeroPadding", "ZeroPadding"}, {"UpSampling", "UpSampling"}, {"Recurrent", "Recurrent"},
+        {"Quantize", "Quantize"}, {"MatMul", "MatMul"}, {"LayerNormalization", "LayerNormalization"},
     };
     return m;
 }
@@ -291,9 +308,9 @@ const std::map<std::string, std::string>& typeAliases() {
 // match no layer, so it is accepted with a warning (hls4ml also ignores unused entries).
 bool isOtherHls4mlType(const std::string& t) {
     static const std::set<std::string> s = {
-        "Conv2DBatchnorm", "QConv2DBatchnorm", "SeparableConv1D", "SeparableConv2D", "Dot", "MatMul", "Einsum", "EinsumDense", "Embedding", "SimpleRNN",
+        "Conv2DBatchnorm", "QConv2DBatchnorm", "SeparableConv1D", "SeparableConv2D", "Dot", "Einsum", "EinsumDense", "Embedding", "SimpleRNN",
         "LSTM", "GRU", "QSimpleRNN", "QLSTM", "QGRU", "Bidirectional", "TimeDistributed",
-        "LayerNormalization", "Quant", "BipolarQuant", "ApplyAlpha", "Constant", "Dropout", "TernaryTanh",
+        "Quant", "BipolarQuant", "ApplyAlpha", "Constant", "Dropout", "TernaryTanh",
         "PReLU", "ThresholdedReLU", "FixedPointQuantizer", "UnaryLUT", "BinaryDense", "TernaryDense",
         "Clone", "Repack", "BroadcastStream", "IFNeuron"};
     return s.count(t) != 0;
@@ -305,6 +322,45 @@ bool isCliDecidedKey(const std::string& k) {
                                             "InputShape", "OutputDir", "Version", "InputData",
                                             "OutputPredictions", "ProjectName"};
     return s.count(k) != 0;
+}
+
+// Keys that only a file hls4ml wrote (or one made for hls4ml) has: such a file gets
+// hls4ml's defaults. `ProjectName` is not one: Tachyon's own templates have it too.
+bool isHls4mlProjectKey(const std::string& k) {
+    return k == "HLSConfig" || k == "OutputDir" || k == "Backend" || k == "KerasModel" || k == "OnnxModel" ||
+           k == "PytorchModel" || k == "KerasJson" || k == "Stamp" || k == "WriterConfig";
+}
+
+// hls4ml's InputShapes / OutputShapes: variable name -> list of dimensions.
+void checkShapes(const Ctx& c, const YAML::Node& v, const std::string& key) {
+    if (v.IsNull()) return;
+    if (!v.IsMap()) c.fail(key, "expected a mapping of variable name: [dimensions]");
+    for (const auto& kv : v) {
+        const std::string at = key + "." + kv.first.as<std::string>();
+        if (!kv.second.IsSequence()) c.fail(at, "expected a list of dimensions");
+        for (const auto& d : kv.second)
+            if (toInt(c, d, at) < 1) c.fail(at, "dimensions must be >= 1");
+    }
+}
+
+// hls4ml's WriterConfig (Vivado/Vitis create_initial_config): only its writer reads it,
+// but a value of the wrong kind is still the file's error.
+void checkWriterConfig(const Ctx& c, const YAML::Node& v) {
+    if (!v.IsMap()) c.fail("WriterConfig", "expected a mapping");
+    for (const auto& kv : v) {
+        const std::string k = kv.first.as<std::string>();
+        const std::string at = "WriterConfig." + k;
+        if (k == "Namespace") {
+            if (!v[k].IsNull()) scalar(c, kv.second, at);
+        } else if (k == "WriteWeightsTxt" || k == "WriteTar" || k == "WriteEmulationConstants") {
+            toBool(c, kv.second, at);
+        } else if (k == "TBOutputStream") {
+            choice(c, kv.second, at, {"stdout", "file", "both"});
+        } else {
+            c.fail(at, "unknown key (expected Namespace, WriteWeightsTxt, WriteTar, WriteEmulationConstants, "
+                       "TBOutputStream)");
+        }
+    }
 }
 
 void parseBackend(const Ctx& c, const YAML::Node& v, Config& cfg) {
@@ -382,11 +438,13 @@ Config Config::parse(const std::string& text, const std::string& sourceName) {
         }
     };
     auto isSection = [](const std::string& k) { return k == "Model" || k == "LayerType" || k == "LayerName"; };
-    std::optional<std::string> part, xilinxPart;
+    std::optional<std::string> part, xilinxPart, compatibility, weightQuantization;
+    std::string writtenByHls4ml;   // the first key that only hls4ml's project files have
 
     for (const auto& kv : root) {
         const std::string key = kv.first.as<std::string>();
         const YAML::Node& v = kv.second;
+        if (writtenByHls4ml.empty() && isHls4mlProjectKey(key)) writtenByHls4ml = key;
         if (key == "HLSConfig") {
             if (!v.IsMap()) c.fail(key, "expected a mapping");
             for (const auto& sub : v) {
@@ -415,24 +473,40 @@ Config Config::parse(const std::string& text, const std::string& sourceName) {
             cfg.traceOutput = toBool(c, v, key);
         } else if (key == "ProjectName") {
             cfg.projectName = scalar(c, v, key);
+        } else if (key == "Compatibility") {
+            compatibility = choice(c, v, key, {"tachyon", "hls4ml"});
+        } else if (key == "WeightQuantization") {
+            weightQuantization = choice(c, v, key, {"tachyon", "hls4ml"});
+        } else if (key == "InputShapes" || key == "OutputShapes") {
+            checkShapes(c, v, key);   // what hls4ml's model had; Tachyon reads shapes from the model
         } else if (isCliDecidedKey(key)) {
             // hls4ml project keys: accepted for compatibility; the CLI arguments decide.
         } else if (key == "Stamp" || key == "WriterConfig" || key == "AcceleratorConfig") {
-            if (key == "WriterConfig" && !v.IsMap()) c.fail(key, "expected a mapping");
+            if (key == "WriterConfig") checkWriterConfig(c, v);
             c.warn(key, "used only by hls4ml's own project writer; ignored");
         } else {
             c.fail(key, "unknown key (expected Model, LayerType, LayerName, HLSConfig, IOType, ClockPeriod, "
-                        "ClockUncertainty, Part, XilinxPart, Backend, ProjectName, TraceOutput, Stamp, WriterConfig)");
+                        "ClockUncertainty, Part, XilinxPart, Backend, ProjectName, TraceOutput, Compatibility, "
+                        "WeightQuantization, Stamp, WriterConfig, InputShapes, OutputShapes)");
         }
     }
     if (part && xilinxPart && *part != *xilinxPart)
         c.fail("XilinxPart", "'" + *xilinxPart + "' contradicts Part '" + *part + "' (XilinxPart is the old name of Part)");
     if (part) cfg.part = *part;
     else if (xilinxPart) cfg.part = *xilinxPart;
+    if (compatibility) {
+        cfg.compatibility = *compatibility == "hls4ml" ? Compatibility::Hls4ml : Compatibility::Tachyon;
+        cfg.compatibilityReason = "Compatibility: " + *compatibility;
+    } else if (!writtenByHls4ml.empty()) {
+        cfg.compatibility = Compatibility::Hls4ml;
+        cfg.compatibilityReason = "the file has hls4ml's '" + writtenByHls4ml + "' key";
+    }
+    cfg.weightQuantization = weightQuantization ? *weightQuantization
+                                                : cfg.compatibility == Compatibility::Hls4ml ? "hls4ml" : "tachyon";
     return cfg;
 }
 
-Config Config::load(const std::string& path) {
+Config Config::load(const std::string& path, bool printWarnings) {
     // A folder opens as an empty stream, which would read as an empty configuration.
     if (std::filesystem::is_directory(path)) throw Error(path + ": is a folder, not a configuration file");
     std::ifstream in(path);
@@ -447,7 +521,8 @@ Config Config::load(const std::string& path) {
         // not anticipate: still the file's error, not a crash.
         throw Error(path + ": invalid configuration (" + std::string(e.what()) + ")");
     }
-    for (const std::string& w : cfg.warnings) std::cerr << "tachyon: warning: " << w << "\n";
+    if (printWarnings)
+        for (const std::string& w : cfg.warnings) std::cerr << "tachyon: warning: " << w << "\n";
     return cfg;
 }
 
@@ -467,8 +542,22 @@ LayerConfig renamedFor(const Layer& layer, LayerConfig lc) {
     return lc;
 }
 
+// hls4ml's `auto` for what needs no input type (infer_precision.py): weights, biases,
+// scales and shifts get the default precision (_infer_default_type); accum and result are
+// marked `auto_hls4ml` for assign_precision; helper types are hls4ml's defaults already.
+void hls4mlAutos(LayerConfig& lc) {
+    for (auto& [var, text] : lc.precision) {
+        if (text == "auto_exact") text = "auto";   // Tachyon's rule, asked for by name
+        else if (text == "auto") text = var == "result" || var == "accum" ? "auto_hls4ml" : "default";
+    }
+    for (auto it = lc.precision.begin(); it != lc.precision.end();)
+        it = it->second == "default" ? lc.precision.erase(it) : std::next(it);
+}
+
 // Makes concrete every `auto` that needs only the layer itself (docs/config.md).
 void concretiseAutos(const Layer& layer, LayerConfig& lc, const std::string& source) {
+    for (auto& [var, text] : lc.precision)
+        if (text == "auto_exact") text = "auto";
     auto isAuto = [&](const char* var) {
         auto it = lc.precision.find(var);
         return it != lc.precision.end() && it->second == "auto";
@@ -480,7 +569,8 @@ void concretiseAutos(const Layer& layer, LayerConfig& lc, const std::string& sou
         if (isAuto(var)) lc.precision.erase(var);
     // hls4ml's Distributed_Arithmetic computes the dot products exactly: no accumulator cast.
     if (isMac(layer) && lc.strategy == "Distributed_Arithmetic") lc.precision["accum"] = "auto";
-    if (!isMac(layer) && isAuto("accum")) lc.precision.erase("accum");
+    if (!isMac(layer) && (isAuto("accum") || (lc.precision.count("accum") && lc.precision["accum"] == "auto_hls4ml")))
+        lc.precision.erase("accum");
 
     for (const char* var : {"weight", "bias", "scale", "shift", "recurrent_weight", "recurrent_bias"}) {
         if (!isAuto(var)) continue;
@@ -504,15 +594,88 @@ LayerConfig Config::resolve(const Layer& layer) const {
         t = byType.find(hlsClassName(layer));
         if (t != byType.end()) merge(out, renamedFor(layer, t->second));
     }
+    // hls4ml's names for the layer first, so that an entry under its own name wins.
+    for (const auto& [entry, lc] : byName)
+        if (entry != layer.name && namesLayer(entry, layer)) merge(out, renamedFor(layer, lc));
     auto n = byName.find(layer.name);
     if (n != byName.end()) merge(out, renamedFor(layer, n->second));
+    if (compatibility == Compatibility::Hls4ml) {
+        hls4mlAutos(out);
+        // hls4ml's softmax when none is named (hls4ml's default Implementation is stable).
+        if (layer.kind == LayerKind::Softmax && !out.softmaxImplementation) out.softmaxImplementation = "stable";
+    }
     concretiseAutos(layer, out, source);
     return out;
 }
 
+bool isAutoText(const std::string& t) { return t == "auto" || t == "auto_exact" || t == "auto_hls4ml"; }
+
+bool Config::namesLayer(const std::string& entry, const Layer& layer) {
+    if (entry == layer.name) return true;
+    // hls4ml's Keras reader names a Sequential model's input `input1` (Keras: `<first>_input`).
+    if (layer.kind == LayerKind::Input && entry == "input1") return true;
+    auto lower = [](std::string x) {
+        for (char& ch : x) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+        return x;
+    };
+    // The PyTorch converter's FX names: `relu_1` for torch.onnx's `/Relu_1` ...
+    if (lower(entry) == lower(layer.name)) return true;
+    // ... and the module `fc1` for its ONNX node `/fc1/Gemm` (Tachyon: `fc1_Gemm`).
+    const std::string prefix = entry + "_";
+    if (layer.name.size() <= prefix.size() || layer.name.compare(0, prefix.size(), prefix) != 0) return false;
+    const std::string op = layer.name.substr(prefix.size());
+    if (!std::isupper(static_cast<unsigned char>(op[0]))) return false;
+    return std::all_of(op.begin(), op.end(), [](char ch) { return std::isalnum(static_cast<unsigned char>(ch)); });
+}
+
+std::string Config::defaultsSummary() const {
+    if (compatibility == Compatibility::Hls4ml)
+        return "hls4ml defaults (" + compatibilityReason +
+               "): softmax Implementation stable, `auto` = hls4ml's type inference (auto_exact: Tachyon's), "
+               "constants rounded " + (weightQuantization == "hls4ml" ? "through hls4ml's decimal text" : "from their values") +
+               " (WeightQuantization: " + weightQuantization + ")";
+    return "Tachyon defaults (" + compatibilityReason +
+           "): Tachyon's softmax, `auto` = the exact rule, constants rounded " +
+           (weightQuantization == "hls4ml" ? "through hls4ml's decimal text" : "from their values") +
+           " (WeightQuantization: " + weightQuantization + ")";
+}
+
+namespace {
+
+// The type a `-g name` template writes for `var` of `l`: what training fixed (QKeras, HGQ,
+// QONNX, binary quantisers), so that the template used unedited keeps the trained model's
+// numbers, else ap_fixed<16,6>. A layer with trained weights gets `auto` (Tachyon's exact
+// accumulator, and a result that keeps it), a ReLU/linear/max-pooling after a trained layer
+// `auto` (its input type), and a GarNet vertex count an unsigned integer that holds it.
+std::string templateType(const Graph& g, const Layer& l, const std::string& var) {
+    auto trained = l.trained.find(var);
+    if (trained != l.trained.end()) return trained->second.str();
+    const bool trainedWeights = l.trained.count("weight") != 0;
+    if (isMac(l) && trainedWeights && (var == "accum" || var == "result")) return "auto";
+    if (var == "result" && !l.inputs.empty()) {
+        const Layer* producer = g.find(l.input());
+        const bool exact = (l.kind == LayerKind::Activation &&
+                            (l.activation() == ActKind::Linear || l.activation() == ActKind::ReLU ||
+                             l.activation() == ActKind::ReLU6)) ||
+                           (l.kind == LayerKind::Pooling && l.as<PoolAttrs>().op == PoolOp::Max);
+        if (exact && producer && !producer->trained.empty()) return "auto";
+    }
+    if (l.kind == LayerKind::Input && var == "result")
+        for (const Layer* c : g.consumers(l.name))
+            if (c->kind == LayerKind::GarNet && c->inputs.size() > 1 && c->inputs[1] == l.name) {
+                int bits = 1;
+                while ((1 << bits) <= c->as<GarNetAttrs>().nVertices) ++bits;
+                return "ap_uint<" + std::to_string(bits) + ">";
+            }
+    return "ap_fixed<16,6>";
+}
+
+}  // namespace
+
 std::string configTemplate(const Graph& g, Granularity gran) {
     std::ostringstream os;
     os << "# Tachyon configuration for " << g.name << " (hls4ml-compatible keys)\n"
+       << "Compatibility: tachyon   # Tachyon's defaults; hls4ml: hls4ml's (docs/config.md)\n"
        << "IOType: io_parallel\nClockPeriod: 5\nPart: xcvu13p-flga2577-2-e\nProjectName: myproject\n"
        << "Model:\n  Precision: ap_fixed<16,6>\n  ReuseFactor: 1\n  Strategy: Latency\n";
     if (gran == Granularity::Type) {
@@ -529,9 +692,11 @@ std::string configTemplate(const Graph& g, Granularity gran) {
         for (const Layer& l : g.layers) {
             os << "  " << l.name << ":\n    Precision:\n";
             if (isMac(l))
-                os << "      weight: ap_fixed<16,6>\n      bias: ap_fixed<16,6>\n      accum: ap_fixed<16,6>\n";
-            if (l.kind == LayerKind::BatchNorm) os << "      scale: ap_fixed<16,6>\n      shift: ap_fixed<16,6>\n";
-            os << "      result: ap_fixed<16,6>\n";
+                os << "      weight: " << templateType(g, l, "weight") << "\n      bias: " << templateType(g, l, "bias")
+                   << "\n      accum: " << templateType(g, l, "accum") << "\n";
+            if (l.kind == LayerKind::BatchNorm)
+                os << "      scale: " << templateType(g, l, "scale") << "\n      shift: " << templateType(g, l, "shift") << "\n";
+            os << "      result: " << templateType(g, l, "result") << "\n";
             if (isMac(l)) os << "    ReuseFactor: 1\n";
             if (l.kind == LayerKind::Softmax)
                 os << "    exp_table_t: " << defaultSoftmaxTableType(FixedType::parse("ap_fixed<16,6>")).str()

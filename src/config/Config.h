@@ -35,6 +35,18 @@ struct LayerConfig {
     std::map<std::string, std::string> recorded;
 };
 
+// Whose defaults fill what a configuration leaves open (docs/config.md, "Compatibility").
+//   Tachyon: the accurate ones (Tachyon's softmax, `auto` = the exact rule, constants
+//            quantised from their float values);
+//   Hls4ml : hls4ml's (softmax `stable`, `auto` = hls4ml's type inference, constants
+//            rounded through the decimal text hls4ml writes).
+enum class Compatibility { Tachyon, Hls4ml };
+
+// `auto` spellings: `auto` (the rule of the configuration's Compatibility), `auto_exact`
+// (Tachyon's exact rule in either mode) and `auto_hls4ml` (hls4ml's rule; what `auto`
+// becomes in hls4ml mode once resolved).
+bool isAutoText(const std::string& typeText);
+
 struct Config {
     LayerConfig model;
     std::map<std::string, LayerConfig> byType;   // key: layer kind name ("Dense", ...)
@@ -47,12 +59,18 @@ struct Config {
     std::string backend = "Vivado";                // hls4ml Backend (Vivado / Vitis / VivadoAccelerator)
     bool traceOutput = false;                      // hls4ml TraceOutput (recorded)
     std::string source = "<defaults>";             // file the config came from (for errors)
+    Compatibility compatibility = Compatibility::Tachyon;
+    std::string compatibilityReason = "default";   // why: the key, or the hls4ml key that shows who wrote the file
+    // Constants (weights, biases, BatchNorm scale/shift) quantised from their values
+    // ("tachyon") or as hls4ml does, through a decimal string ("hls4ml"); the default
+    // follows `compatibility`.
+    std::string weightQuantization = "tachyon";
     // Keys accepted for compatibility that only hls4ml's own writer uses (WriterConfig,
     // Stamp, ...): one line each, "file: key: why". `load` also prints them to stderr.
     std::vector<std::string> warnings;
 
     static Config defaults();                      // Model: Precision ap_fixed<16,6>, RF 1, Latency
-    static Config load(const std::string& path);   // throws Error naming file and key
+    static Config load(const std::string& path, bool printWarnings = true);   // throws Error naming file and key
     static Config parse(const std::string& yamlText, const std::string& sourceName);
 
     // Every variable of `layer` resolved through Model < LayerType < LayerName, with hls4ml's
@@ -60,7 +78,26 @@ struct Config {
     // `slope` -> `param`) and every `auto` that needs no input type made concrete (see
     // docs/config.md); `result: auto` is left for `autoResultType`.
     LayerConfig resolve(const Layer& layer) const;
+
+    // The LayerName entry names `layer`: its own name, or hls4ml's name for it (the
+    // Sequential model's input `input1`, the PyTorch converter's `fc1` for ONNX `fc1_Gemm`).
+    static bool namesLayer(const std::string& entry, const Layer& layer);
+
+    // One line for `tachyon info -c`: which defaults are in force and why.
+    std::string defaultsSummary() const;
 };
+
+// hls4ml's `auto` (model/optimizer/passes/infer_precision.py) for variable `var`
+// ("result" or "accum") of `layer` whose inputs have types `inputs` (none for the Input
+// layer), with `lc` = cfg.resolve(layer) (its weight/bias types concrete) and
+// `modelDefault` = Model.Precision.default (hls4ml's fallback for what it does not infer).
+FixedType hls4mlAutoType(const Layer& layer, const std::string& var, const std::vector<FixedType>& inputs,
+                         const LayerConfig& lc, const FixedType& modelDefault, const std::string& source);
+
+// A constant as hls4ml's writer stores it in type `t`: printed with as many decimal digits
+// as `t` has fraction bits, read back as a double (the C++ compiler or `>>`), which the
+// ap_fixed cast then quantises.
+double hls4mlDecimalText(double value, const FixedType& t);
 
 enum class Granularity { Model, Type, Name };
 // YAML template for `tachyon config`, with the layer names and types of `g`.

@@ -167,6 +167,8 @@ private:
     void resize(const onnx::NodeProto& n);
     void transpose(const onnx::NodeProto& n);
     void activationMatMul(const onnx::NodeProto& n);
+    void square(const onnx::NodeProto& n);
+    void reduceLastAxis(const onnx::NodeProto& n);
     void shapeOnly(const onnx::NodeProto& n);
     void slice(const onnx::NodeProto& n);
     void dispatch(const onnx::NodeProto& n);
@@ -239,7 +241,7 @@ const std::set<std::string> kSupportedOps = {
     "Relu", "LeakyRelu", "Sigmoid", "Tanh", "HardSigmoid", "Clip", "Elu", "Selu", "Softplus", "Softsign",
     "Softmax", "BatchNormalization", "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Transpose", "Conv",
     "MaxPool", "AveragePool", "GlobalMaxPool", "GlobalAveragePool", "Concat", "Pad", "Resize", "Upsample",
-    "LayerNormalization", "Slice", "Erf"};
+    "LayerNormalization", "Slice", "Erf", "Pow", "ReduceSum", "ReduceMean"};
 
 // QONNX (fastmachinelearning/qonnx) custom ops, as exported by Brevitas and QONNX.
 const std::set<std::string> kQonnxDomains = {"qonnx.custom_op.general", "onnx.brevitas", "finn.custom_op.general"};
@@ -268,7 +270,7 @@ void OnnxReader::checkOperators() const {
     for (size_t i = 0; i < bad.size(); ++i) msg += (i ? "; " : "") + bad[i];
     b_.fail(msg + ". Tachyon reads ONNX Gemm/MatMul, Conv, pooling, BatchNormalization, elementwise "
                   "activations, Softmax, LayerNormalization, Add/Sub/Mul/Max/Min, Concat, Pad, Resize, reshapes, "
-                  "Slice (of a packed projection), the QONNX "
+                  "Slice (of a packed projection), Pow(x, 2), ReduceSum/ReduceMean over the last axis, the QONNX "
                   "quantisers Quant, BipolarQuant, Trunc and MultiThreshold");
 }
 
@@ -279,7 +281,7 @@ void OnnxReader::checkArity() const {
         {"Constant", 0}, {"Gemm", 2},   {"MatMul", 2}, {"Conv", 2},    {"Add", 2},     {"Sub", 2},
         {"Mul", 2},      {"Div", 2},    {"Gather", 2}, {"Expand", 2},  {"Reshape", 2}, {"Upsample", 2},
         {"LSTM", 3},     {"GRU", 3},    {"RNN", 3},    {"BatchNormalization", 5}, {"Quant", 4},
-        {"BipolarQuant", 2}, {"Trunc", 5}, {"MultiThreshold", 2}};
+        {"BipolarQuant", 2}, {"Trunc", 5}, {"MultiThreshold", 2}, {"Pow", 2}};
     for (const auto& n : graph_.node()) {
         const auto it = kMinInputs.find(n.op_type());
         const int need = it != kMinInputs.end() ? it->second : 1;
@@ -550,6 +552,38 @@ void OnnxReader::activationMatMul(const onnx::NodeProto& n) {
     const std::string vb = b_.reshape(nodeName(n) + "_b", b, y.onnx);
     const std::string out = b_.add(nodeName(n), LayerKind::MatMul, {va, vb}, MatMulAttrs{}, {});
     const Shape shape = b_.layer(out).shape;
+    produced(n, Value{out, shape, identityOrder(shape.size())});
+}
+
+// Pow(x, 2): x * x, a Multiply merge of x with itself (an autoencoder's squared error).
+void OnnxReader::square(const onnx::NodeProto& n) {
+    if (!constant(n.input(1))) fail(n, "only a constant exponent is supported");
+    const ConstTensor& e = requireConst(n, 1, "exponent");
+    if (e.values.size() != 1 || e.values[0] != 2.0) fail(n, "only the exponent 2 (a square) is supported");
+    const Value& x = value(n, n.input(0));
+    const std::string in = inOrder(n, x, x.src);
+    const std::string out = b_.add(nodeName(n), LayerKind::Merge, {in, in}, MergeAttrs{MergeOp::Multiply});
+    produced(n, Value{out, x.onnx, x.src});
+}
+
+// ReduceSum / ReduceMean over the last axis: a Dense layer to one output with constant
+// weights 1 (sum) or 1/n (mean, quantised to the weight type like any weight: exact for n a
+// power of two within its range), so every backend computes it (docs/trigger.md).
+void OnnxReader::reduceLastAxis(const onnx::NodeProto& n) {
+    const Value& x = value(n, n.input(0));
+    const size_t rank = x.onnx.size();
+    const auto ax = axes(n);
+    if (rank == 0 || !ax || ax->size() != 1 || sampleAxis(n, (*ax)[0], rank) != int(rank) - 1)
+        fail(n, "only a reduction over the last axis (axes=[-1]) is supported");
+    const int width = x.onnx.back();
+    const bool mean = n.op_type() == "ReduceMean";
+    std::vector<double> w(size_t(width), mean ? 1.0 / width : 1.0);
+    const std::string in = plain(n, x);
+    Shape shape = x.onnx;
+    const std::string view = b_.reshape(nodeName(n) + "_view", in, isVectorLike(shape) ? Shape{b_.size(in)} : shape);
+    const std::string out = b_.dense(nodeName(n), view, 1, std::move(w), {});
+    shape.back() = 1;
+    if (intAttr(n, "keepdims", 1) == 0 && rank > 1) shape.pop_back();
     produced(n, Value{out, shape, identityOrder(shape.size())});
 }
 
@@ -1402,6 +1436,13 @@ bool isPowerOfTwo(double v) {
 // computed tensor it becomes a Quantize layer, which is exact only for zero_point 0 and
 // one power-of-two scale: then Quant is cast<ap_(u)fixed<bits, bits + log2(scale)>> with
 // the rounding mode and SAT (SAT_SYM when narrow). Anything else is refused by name.
+//
+// Tachyon's explicit form (what tachyon.qat.export writes, docs/qat.md): rounding_mode may
+// also name an ap_fixed quantisation mode (AP_TRN, AP_TRN_ZERO, AP_RND, AP_RND_ZERO,
+// AP_RND_INF, AP_RND_MIN_INF, AP_RND_CONV), and an `overflow_mode` attribute (AP_WRAP,
+// AP_SAT, AP_SAT_ZERO, AP_SAT_SYM) replaces the clamp, so the node reads as exactly one
+// cast with no half-even/half-up ambiguity. Such a node needs power-of-two scales and a zero
+// point of 0; on a constant it is evaluated exactly (in double, FixedType::castDouble).
 void OnnxReader::qonnxQuant(const onnx::NodeProto& n) {
     const bool bipolar = n.op_type() == "BipolarQuant";
     const ConstTensor& scale = requireConst(n, 1, "scale");
@@ -1423,13 +1464,59 @@ void OnnxReader::qonnxQuant(const onnx::NodeProto& n) {
     }
     for (double s : scale.values)
         if (!(s > 0) || !std::isfinite(s)) fail(n, "scale must be positive and finite");
-    const bool bipolarLevels = bipolar || (bits == 1 && isSigned);
+    const bool explicitOverflow =
+        !bipolar && std::any_of(n.attribute().begin(), n.attribute().end(),
+                                [](const onnx::AttributeProto& a) { return a.name() == "overflow_mode"; });
+    const bool bipolarLevels = bipolar || (bits == 1 && isSigned && !explicitOverflow);
     Quant quant = Quant::RND_CONV;
+    bool explicitRounding = false;   // an ap_fixed mode name instead of QONNX's
     if (!bipolarLevels) {
         if (rounding == "ROUND") quant = Quant::RND_CONV;
         else if (rounding == "FLOOR") quant = Quant::TRN;
         else if (rounding == "ROUND_TO_ZERO") quant = Quant::TRN_ZERO;
-        else fail(n, "rounding_mode '" + rounding + "' is not supported (ROUND, FLOOR and ROUND_TO_ZERO are)");
+        else if (rounding.rfind("AP_", 0) == 0) {
+            quant = parseQuantMode(rounding, path_ + ": node '" + nodeName(n) + "': rounding_mode");
+            explicitRounding = true;
+        } else
+            fail(n, "rounding_mode '" + rounding + "' is not supported (ROUND, FLOOR, ROUND_TO_ZERO and the ap_fixed "
+                    "modes AP_TRN, AP_TRN_ZERO, AP_RND, AP_RND_ZERO, AP_RND_INF, AP_RND_MIN_INF, AP_RND_CONV are)");
+    }
+    Overflow overflow = narrow ? Overflow::SAT_SYM : Overflow::SAT;
+    if (explicitOverflow) {
+        std::string o = stringAttr(n, "overflow_mode", "");
+        for (char& c : o) c = char(std::toupper((unsigned char)c));
+        overflow = parseOverflowMode(o, path_ + ": node '" + nodeName(n) + "': overflow_mode");
+    }
+    // The explicit form is one ap_fixed cast per element: power-of-two scales, zero point 0.
+    auto fixedTypeAt = [&](double s) {
+        int e;
+        std::frexp(s, &e);   // s = 2^(e-1)
+        FixedType t;
+        t.width = bits;
+        t.integer = bits + (e - 1);
+        t.isSigned = isSigned;
+        t.quant = quant;
+        t.overflow = overflow;
+        return t;
+    };
+    if (explicitRounding || explicitOverflow) {
+        for (double s : scale.values)
+            if (!isPowerOfTwo(s)) fail(n, "an explicit rounding_mode/overflow_mode needs power-of-two scales");
+        for (double z : zeroPoint.values)
+            if (z != 0) fail(n, "an explicit rounding_mode/overflow_mode needs a zero_point of 0");
+        if (narrow && !explicitOverflow) fail(n, "narrow with an ap_fixed rounding_mode: give overflow_mode AP_SAT_SYM");
+        if (const ConstTensor* x = constant(n.input(0))) {
+            ConstTensor y;
+            y.dims = x->dims;
+            for (size_t e = 0; e < x->values.size(); ++e) {
+                const FixedType t = fixedTypeAt(scale.values[broadcastIndex(x->dims, scale.dims, e)]);
+                if (!std::isfinite(x->values[e])) fail(n, "a constant value is not finite");
+                y.values.push_back(t.quantize(x->values[e]));
+            }
+            consts_[n.output(0)] = std::move(y);
+            quantizedConsts_.insert(n.output(0));
+            return;
+        }
     }
     const double minInt = bipolarLevels ? -1 : isSigned ? -std::ldexp(1.0, bits - 1) + (narrow ? 1 : 0) : 0;
     const double maxInt = bipolarLevels ? 1 : isSigned ? std::ldexp(1.0, bits - 1) - 1 : std::ldexp(1.0, bits) - 1 - (narrow ? 1 : 0);
@@ -1478,13 +1565,12 @@ void OnnxReader::qonnxQuant(const onnx::NodeProto& n) {
                     "scales are exact fixed-point casts");
         if (narrow && !isSigned)
             fail(n, "narrow range on an unsigned Quant (maximum 2^bits - 2) has no ap_fixed overflow mode");
-        int e;
-        std::frexp(s, &e);   // s = 2^(e-1)
+        const FixedType t = fixedTypeAt(s);
         a.mode = QuantizeMode::Fixed;
-        a.quant = quant;
-        a.overflow = narrow ? Overflow::SAT_SYM : Overflow::SAT;
-        a.width = {bits};
-        a.integer = {bits + (e - 1)};
+        a.quant = t.quant;
+        a.overflow = t.overflow;
+        a.width = {t.width};
+        a.integer = {t.integer};
         a.isSigned = {isSigned ? 1 : 0};
     }
     const std::string where = path_ + ": node '" + nodeName(n) + "'";
@@ -1914,6 +2000,8 @@ void OnnxReader::dispatch(const onnx::NodeProto& n) {
     else if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div" || op == "Max" || op == "Min" || op == "Sum" ||
              op == "Mean")
         elementwise(n);
+    else if (op == "Pow") square(n);
+    else if (op == "ReduceSum" || op == "ReduceMean") reduceLastAxis(n);
     else if (op == "Clip") clip(n);
     else if (op == "Softmax") softmax(n);
     else if (op == "LayerNormalization") layerNorm(n);

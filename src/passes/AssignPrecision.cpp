@@ -9,7 +9,9 @@
 
 #include "util/Error.h"
 
+#include <algorithm>
 #include <cmath>
+#include <iostream>
 
 namespace tachyon {
 
@@ -86,7 +88,8 @@ namespace {
 // QKeras/HGQ/QONNX quantisers) replace the Model/LayerType defaults; an explicit LayerName
 // entry for the variable (or a single LayerName Precision) still wins. A MAC layer with
 // trained weights gets the exact accumulator, and its result keeps it, unless named: the
-// quantiser that follows in the model decides the rounding, as in training.
+// quantiser that follows in the model decides the rounding, as in training. In hls4ml mode,
+// as hls4ml: trained weight/bias types win even over LayerName, accum/result are configured.
 void applyTrainedTypes(Layer& l, const FixedType* inT, const Layer* producer, const Config& cfg) {
     auto named = [&](const std::string& var) {
         auto it = cfg.byName.find(l.name);
@@ -97,11 +100,19 @@ void applyTrainedTypes(Layer& l, const FixedType* inT, const Layer* producer, co
                         (l.activation() == ActKind::Linear || l.activation() == ActKind::ReLU ||
                          l.activation() == ActKind::ReLU6)) ||
                        (l.kind == LayerKind::Pooling && l.as<PoolAttrs>().op == PoolOp::Max);
-    if (exact && producer && inT && !producer->trained.empty() && !named("result")) l.precision["result"] = *inT;
+    // hls4ml mode: hls4ml takes only weight/bias (and quantiser results) from the trained
+    // quantisers; a MAC's accum/result and the layers between follow the configuration.
+    const bool hls4ml = cfg.compatibility == Compatibility::Hls4ml;
+    if (exact && producer && inT && !producer->trained.empty() && !named("result") && !hls4ml)
+        l.precision["result"] = *inT;
     if (l.trained.empty()) return;
+    // hls4ml takes a quantised weight's or bias's type from its quantiser whatever the
+    // configuration says (Layer.add_weights_variable): its files write `weight: ap_int<5>`
+    // for a quantized_po2 weight, meaning the exponent's width, not the values' type.
+    auto fromQuantiser = [&](const std::string& var) { return hls4ml && (var == "weight" || var == "bias"); };
     for (const auto& [var, t] : l.trained)
-        if (!named(var)) l.precision[var] = t;
-    if (isMac(l) && l.trained.count("weight") && inT) {
+        if (!named(var) || fromQuantiser(var)) l.precision[var] = t;
+    if (isMac(l) && l.trained.count("weight") && inT && !hls4ml) {
         if (!named("accum")) l.precision["accum"] = autoAccumulator(l, *inT);
         if (!named("result") && !l.trained.count("result")) l.precision["result"] = l.precision["accum"];
     }
@@ -109,7 +120,60 @@ void applyTrainedTypes(Layer& l, const FixedType* inT, const Layer* producer, co
 
 }  // namespace
 
+// The result types of every input of `l`, in operand order.
+std::vector<FixedType> inputTypes(const Graph& g, const Layer& l) {
+    std::vector<FixedType> types;
+    for (const std::string& in : l.inputs)
+        if (const Layer* p = g.find(in)) types.push_back(p->type("result"));
+    return types;
+}
+
+// WeightQuantization: hls4ml. hls4ml's writer stores each constant as decimal text with
+// as many digits as its type has fraction bits; the C++ compiler (or `>>` from the
+// weights .txt) reads that as a double, and only then does the ap_fixed cast round. Giving
+// the layer those doubles makes every later cast (emulator, HLS, Verilog) round as hls4ml.
+// A value below half a unit of the last digit becomes 0 (hls4ml: "-0.0000000000"), where
+// the cast of the float would give -1 LSB under AP_TRN.
+void roundConstantsAsHls4ml(Layer& l) {
+    for (auto& [var, values] : l.params) {
+        auto t = l.precision.find(var);
+        if (t == l.precision.end()) continue;   // a constant without a type of its own
+        for (double& v : values) v = hls4mlDecimalText(v, t->second);
+    }
+}
+
+// A LayerName entry that names no layer: in hls4ml mode a warning, as hls4ml ignores it
+// (its templates name layers its optimizers remove, such as `fc1_linear`); in Tachyon mode
+// an error, since it is almost always a typo.
+std::vector<std::string> unusedLayerNames(const Graph& g, const Config& cfg) {
+    // A BatchNorm that fold_batchnorm folded is gone, as in hls4ml: its entry is expected.
+    const std::string folded = "," + (g.recorded.count("FoldedBatchNorm") ? g.recorded.at("FoldedBatchNorm") : "") + ",";
+    std::string layers;
+    for (const Layer& l : g.layers) layers += (layers.empty() ? "" : ", ") + l.name;
+    std::vector<std::string> warnings;
+    for (const auto& [name, _] : cfg.byName) {
+        if (folded.find("," + name + ",") != std::string::npos) continue;
+        const bool used = std::any_of(g.layers.begin(), g.layers.end(),
+                                      [&](const Layer& l) { return Config::namesLayer(name, l); });
+        if (used) continue;
+        if (cfg.compatibility == Compatibility::Tachyon)
+            throw Error(cfg.source + ": LayerName." + name + ": no layer of that name in model '" + g.name +
+                        "' (layers: " + layers + ")");
+        warnings.push_back(cfg.source + ": LayerName." + name + ": no layer of that name in model '" + g.name +
+                           "'; entry ignored, as hls4ml does (layers: " + layers + ")");
+    }
+    return warnings;
+}
+
 void assignPrecision(Graph& g, const Config& cfg) {
+    const FixedType modelDefault = [&] {
+        auto it = cfg.model.precision.find("default");
+        try {
+            return FixedType::parse(it != cfg.model.precision.end() ? it->second : "ap_fixed<16,6>");
+        } catch (const std::exception& e) {
+            throw Error(cfg.source + ": Model.Precision.default: " + e.what());
+        }
+    }();
     g.ioType = cfg.ioType;
     g.clockPeriodNs = cfg.clockPeriodNs;
     g.part = cfg.part;
@@ -126,6 +190,7 @@ void assignPrecision(Graph& g, const Config& cfg) {
         };
         auto typed = [&](const std::string& var) {
             if (var == "result" && text(var) == "auto") return autoResultType(l, inT, lc, cfg.source);
+            if (text(var) == "auto_hls4ml") return hls4mlAutoType(l, var, inputTypes(g, l), lc, modelDefault, cfg.source);
             try {
                 return FixedType::parse(text(var));
             } catch (const std::exception& e) {
@@ -161,7 +226,7 @@ void assignPrecision(Graph& g, const Config& cfg) {
             l.precision["weight"] = typed("weight");
             l.precision["bias"] = typed("bias");
             if (text("accum") == "auto") l.precision["accum"] = autoAccumType(l, *inT, lc, cfg.source);
-            else l.precision["accum"] = typed("accum");
+            else l.precision["accum"] = typed("accum");   // explicit, or hls4ml's rule
             break;
         case LayerKind::Recurrent: {
             // hls4ml's recurrent variables; the state (h, and LSTM's c) defaults to the result type.
@@ -233,18 +298,9 @@ void assignPrecision(Graph& g, const Config& cfg) {
         if (lc.strategy) l.schedule.strategy = *lc.strategy;
         if (lc.delayConstraint) l.schedule.delayConstraint = *lc.delayConstraint;
         recordLayerSettings(l, lc);
+        if (cfg.weightQuantization == "hls4ml") roundConstantsAsHls4ml(l);
     }
-    // Names in LayerName that match nothing are almost always typos.
-    // (A BatchNorm that fold_batchnorm folded is gone, as in hls4ml: its entry is ignored.)
-    const std::string folded = "," + (g.recorded.count("FoldedBatchNorm") ? g.recorded.at("FoldedBatchNorm") : "") + ",";
-    for (const auto& [name, _] : cfg.byName)
-        if (!g.find(name) && folded.find("," + name + ",") == std::string::npos)
-            throw Error(cfg.source + ": LayerName." + name + ": no layer of that name in model '" + g.name +
-                        "' (layers: " + [&] {
-                            std::string s;
-                            for (const Layer& l : g.layers) s += (s.empty() ? "" : ", ") + l.name;
-                            return s;
-                        }() + ")");
+    (void)unusedLayerNames(g, cfg);   // throws in Tachyon mode; warnings: runPipeline
 }
 
 }  // namespace tachyon

@@ -43,7 +43,7 @@ bool exactFold(const Layer& bn, const LayerConfig& macCfg, const LayerConfig& bn
     if (!std::all_of(scale.begin(), scale.end(), [](double s) { return s == 1.0; })) return false;
     if (!std::all_of(shift.begin(), shift.end(), [](double s) { return s == 0.0; })) return false;
     const std::string a = resultText(macCfg), b = resultText(bnCfg);
-    if (a == "auto" || b == "auto") return false;
+    if (isAutoText(a) || isAutoText(b)) return false;
     try {
         return FixedType::parse(a) == FixedType::parse(b);
     } catch (const std::exception&) {
@@ -57,7 +57,7 @@ bool shouldFoldBatchNorm(const Layer& bn, const Layer& mac, const Config& cfg) {
     if (mode == "never") return false;
     if (mode == "always") return true;
     const LayerConfig macCfg = cfg.resolve(mac);
-    return resultText(macCfg) == "auto" || exactFold(bn, macCfg, bnCfg);
+    return isAutoText(resultText(macCfg)) || exactFold(bn, macCfg, bnCfg);
 }
 
 }  // namespace

@@ -18,13 +18,21 @@ struct PassInfo {
 
 void foldBatchNorm(Graph& g, const Config& cfg);
 void assignPrecision(Graph& g, const Config& cfg);
+void mergeBatchNormThreshold(Graph& g, const Config& cfg);
 void fuseActivations(Graph& g, const Config& cfg);
+
+// LayerName entries that name no layer of `g`: an error in Tachyon mode (a typo); in
+// hls4ml mode one warning each, for the caller to report, as hls4ml ignores them (its
+// templates name layers its optimizers remove, such as `fc1_linear`).
+std::vector<std::string> unusedLayerNames(const Graph& g, const Config& cfg);
 
 // In pipeline order.
 const std::vector<PassInfo>& allPasses();
 
 // Runs every pass, verifying after each; the result is ready for the emulator and backends.
-void runPipeline(Graph& g, const Config& cfg);
+// Returns the warnings about the configuration against this graph (unusedLayerNames) for
+// the caller to report: the CLI prints them, the Python module issues them.
+std::vector<std::string> runPipeline(Graph& g, const Config& cfg);
 
 // Smallest signed type that holds every partial sum of layer `l` exactly, for inputs of
 // type `in` (interval arithmetic over the quantised weights). Used by `accum: auto`.

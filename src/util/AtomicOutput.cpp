@@ -79,6 +79,7 @@ const char* manifestName(OutputKind kind) {
     switch (kind) {
     case OutputKind::Project: return "tachyon_project.json";
     case OutputKind::Trace: return "tachyon_trace.json";
+    case OutputKind::Study: return "tachyon_trigger.json";
     case OutputKind::Profile: return "profile.json";
     case OutputKind::File: break;
     }

@@ -28,6 +28,7 @@ enum class OutputKind {
     File,      // a single file (.npy, .csv, .yml)
     Project,   // a folder holding tachyon_project.json
     Trace,     // a folder holding tachyon_trace.json
+    Study,     // a folder holding tachyon_trigger.json (`tachyon trigger -o`)
     Profile,   // a folder holding profile.json (tachyon profile -o)
 };
 

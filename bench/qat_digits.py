@@ -1,0 +1,310 @@
+"""tachyon.qat on real data: scikit-learn's 8x8 digits (Debian python3-sklearn). Run by hand:
+
+    PYTHONPATH=build/python /usr/bin/python3 bench/qat_digits.py [--out DIR] [--epochs N] [--report BITS...]
+
+Curves (test accuracy of the *firmware*, i.e. tachyon.load(...).predict on the exported or
+configured model; every QAT point also checks that it equals PyTorch's float64 forward):
+  - MLP 64-32-16-10 and CNN (conv 3x3 x8, pool, conv 3x3 x16, dense): accuracy vs bit width
+    2..16 for QAT, for the float model quantised uniformly (ap_fixed<b, 4, RND, SAT>
+    everywhere) and for `tachyon.auto_precision` with max_bits b (PTQ);
+  - a pruning sweep (QAT 8 bits, polynomial-decay magnitude pruning to 0..90%);
+  - a BNN (binary weights and activations);
+  - heterogeneous (trainable per-weight fractional bits + EBOPs loss) vs uniform QAT.
+Each point has the Verilog adder bits (instant); points listed in --report (bit widths;
+'all' for every point) also get Yosys' LUTs/FFs/latency from `tachyon report` (minutes each).
+Writes DIR/qat_digits.json, DIR/qat_digits.md (the table) and PNG plots.
+"""
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+from torch import nn
+
+import tachyon
+from tachyon.qat import (BinaryQuantizer, EbopsMeter, FixedQuantizer, PolynomialDecay, Pruner, QAct, QBatchNorm,
+                         QConv2d, QLinear, QReLU, export)
+
+WORK = Path(tempfile.mkdtemp(prefix="qat_digits_"))
+
+
+def data():
+    d = load_digits()
+    x = (d.data / 16.0).astype(np.float64)
+    return train_test_split(x, d.target, test_size=0.3, random_state=0, stratify=d.target)
+
+
+def fq(bits, integer, signed=True):
+    return FixedQuantizer(bits, integer, signed, rounding="RND", overflow="SAT")
+
+
+def ranges(bits):
+    """Integer bits (weights, activations): narrower ranges at very low widths, so that a
+    2-bit weight is {-1, -0.5, 0, 0.5} rather than {-2, -1, 0, 1}."""
+    return (1, 2) if bits <= 4 else (2, 3)
+
+
+def mlp(bits, trainable=False):
+    wi, ai = ranges(bits)
+
+    def w(shape):
+        return FixedQuantizer(bits, wi, rounding="RND", overflow="SAT", trainable=trainable, shape=shape)
+    return nn.Sequential(QAct(fq(max(bits, 2), 1, False)), QLinear(64, 32, weight=w((32, 64)), bias=fq(bits + 4, 4)),
+                         QReLU(fq(bits, ai, False)), QLinear(32, 16, weight=w((16, 32)), bias=fq(bits + 4, 4)),
+                         QReLU(fq(bits, ai, False)), QLinear(16, 10, weight=w((10, 16)), bias=fq(bits + 4, 4)))
+
+
+class Cnn(nn.Module):
+    def __init__(self, bits):
+        super().__init__()
+        wi, ai = ranges(bits)
+        w = lambda: fq(bits, wi)   # noqa: E731
+        self.q = QAct(fq(max(bits, 2), 1, False))
+        self.c1 = QConv2d(1, 8, 3, padding=1, weight=w(), bias=fq(bits + 4, 4))
+        self.r1 = QReLU(fq(bits, ai, False))
+        self.pool = nn.MaxPool2d(2)
+        self.c2 = QConv2d(8, 16, 3, weight=w(), bias=fq(bits + 4, 4))
+        self.r2 = QReLU(fq(bits, ai, False))
+        self.flat = nn.Flatten()
+        self.fc = QLinear(16 * 2 * 2, 10, weight=w(), bias=fq(bits + 4, 4))
+
+    def forward(self, x):
+        return self.fc(self.flat(self.r2(self.c2(self.pool(self.r1(self.c1(self.q(x))))))))
+
+
+def bnn():
+    return nn.Sequential(QAct(fq(8, 1, False)), QLinear(64, 128, weight=BinaryQuantizer(), use_bias=False),
+                         QBatchNorm(128), QAct(BinaryQuantizer()),
+                         QLinear(128, 64, weight=BinaryQuantizer(), use_bias=False), QBatchNorm(64),
+                         QAct(BinaryQuantizer()), QLinear(64, 10, weight=BinaryQuantizer(0.125)))
+
+
+class FloatMlp(nn.Sequential):
+    def __init__(self):
+        super().__init__(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 16), nn.ReLU(), nn.Linear(16, 10))
+
+
+class FloatCnn(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(8, 16, 3),
+                                  nn.ReLU(), nn.Flatten(), nn.Linear(64, 10))
+
+    def forward(self, x):
+        return self.body(x)
+
+
+def shaped(x, cnn):
+    return x.reshape(-1, 1, 8, 8) if cnn else x
+
+
+def train(model, xtr, ytr, epochs, cnn=False, pruner=None, beta=0.0, meter=None, lr=3e-3):
+    torch.manual_seed(0)
+    x = torch.from_numpy(shaped(xtr, cnn)).float()
+    y = torch.from_numpy(ytr).long()
+    fracs = [p for n, p in model.named_parameters() if n.endswith("frac")]
+    others = [p for n, p in model.named_parameters() if not n.endswith("frac")]
+    groups = [{"params": others, "lr": lr}] + ([{"params": fracs, "lr": 0.05}] if fracs else [])
+    opt = torch.optim.Adam(groups)
+    model.train()
+    for _ in range(epochs):
+        perm = torch.randperm(len(x))
+        for k in range(0, len(x), 64):
+            idx = perm[k:k + 64]
+            loss = nn.functional.cross_entropy(model(x[idx]), y[idx])
+            if beta:
+                loss = loss + beta * meter.ebops()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            if pruner:
+                pruner.step()
+    return model.eval()
+
+
+def hardware(tm, tag, report):
+    """Adder bits of the written Verilog project; Yosys LUT/FF/latency when `report`."""
+    d = WORK / tag
+    shutil.rmtree(d, ignore_errors=True)
+    tm.write_verilog(d)
+    proj = json.loads((d / "tachyon_project.json").read_text())
+    out = {"adder_bits": sum(a["cse_bits"] for a in proj["cmvm_adders"]), "latency_cycles": proj["latency_cycles"]}
+    if report:
+        r = tachyon.report(d)
+        out.update(luts=r["luts"], ffs=r["ffs"], latency_cycles=r["latency_cycles"], clock_ns=r["clock_ns"])
+    return out
+
+
+def qat_point(model, tag, xte, yte, cnn, report):
+    """Exports, loads in Tachyon, checks bit-exactness against PyTorch, measures."""
+    model = model.double().eval()
+    path = WORK / f"{tag}.onnx"
+    yml = export(model, torch.zeros(1, *shaped(xte[:1], cnn).shape[1:], dtype=torch.float64), path)
+    tm = tachyon.load(path, config=yml)
+    xs = shaped(xte, cnn)
+    got = tm.predict(xs)
+    with torch.no_grad():
+        want = model(torch.from_numpy(xs)).numpy()
+    if not np.array_equal(got, want):
+        sys.exit(f"{tag}: Tachyon differs from PyTorch on {int((got != want).sum())} outputs")
+    return dict(acc=float((got.argmax(1) == yte).mean()), **hardware(tm, tag, report))
+
+
+def ptq_points(fmodel, tag, xtr, xte, yte, bits, cnn, report):
+    path = WORK / f"{tag}.onnx"
+    xs = shaped(xte, cnn)
+    torch.onnx.export(fmodel.float().eval(), torch.zeros(1, *xs.shape[1:]), str(path))
+    out = {}
+    uniform = {"Model": {"Precision": f"ap_fixed<{bits},4,AP_RND,AP_SAT>"}}
+    tm = tachyon.load(path, config=uniform)
+    out["uniform"] = dict(acc=float((tm.predict(xs).argmax(1) == yte).mean()),
+                          **hardware(tm, f"{tag}_u{bits}", report))
+    try:
+        ap = tachyon.auto_precision(path, shaped(xtr, cnn), max_bits=max(bits, 2))
+    except tachyon.TachyonError as e:   # the ranges need more bits than b: no PTQ point
+        out["auto"] = {"acc": None, "why": str(e)}
+        return out
+    tm = tachyon.load(path, config=ap["config"])
+    out["auto"] = dict(acc=float((tm.predict(xs).argmax(1) == yte).mean()), **hardware(tm, f"{tag}_a{bits}", report))
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default="docs/img")
+    ap.add_argument("--epochs", type=int, default=40)
+    ap.add_argument("--bits", type=int, nargs="*", default=list(range(2, 17)))
+    ap.add_argument("--report", nargs="*", default=[], help="bit widths (or 'all') that also get Yosys numbers")
+    ap.add_argument("--skip-cnn", action="store_true")
+    ap.add_argument("--table-only", metavar="JSON", help="only write the table and plots of an earlier run")
+    args = ap.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if args.table_only:
+        results = json.loads(Path(args.table_only).read_text())
+        plot(results, out)
+        (out / "qat_digits.md").write_text(table(results))
+        return
+    rep = lambda b: "all" in args.report or str(b) in args.report   # noqa: E731
+    xtr, xte, ytr, yte = data()
+    results = {"qat": {}, "ptq": {}, "pruning": {}, "bnn": None, "hetero": {}, "float": {}}
+    t0 = time.time()
+    for cnn in ([False] if args.skip_cnn else [False, True]):
+        name = "cnn" if cnn else "mlp"
+        torch.manual_seed(0)
+        fmodel = train(FloatCnn() if cnn else FloatMlp(), xtr, ytr, args.epochs, cnn)
+        with torch.no_grad():
+            results["float"][name] = float((fmodel(torch.from_numpy(shaped(xte, cnn)).float()).argmax(1).numpy()
+                                            == yte).mean())
+        for b in args.bits:
+            torch.manual_seed(0)
+            m = train(Cnn(b) if cnn else mlp(b), xtr, ytr, args.epochs, cnn)
+            results["qat"].setdefault(name, {})[b] = qat_point(m, f"{name}_qat{b}", xte, yte, cnn, rep(b))
+            results["ptq"].setdefault(name, {})[b] = ptq_points(fmodel, f"{name}_float", xtr, xte, yte, b, cnn, rep(b))
+            print(name, b, results["qat"][name][b]["acc"], results["ptq"][name][b], f"{time.time() - t0:.0f}s",
+                  flush=True)
+    for s in [0.0, 0.3, 0.5, 0.7, 0.8, 0.9]:
+        torch.manual_seed(0)
+        m = mlp(8)
+        steps = args.epochs * ((len(xtr) + 63) // 64)
+        pr = Pruner(m, PolynomialDecay(0.0, s, 0, max(steps // 2, 2), frequency=10)) if s else None
+        train(m, xtr, ytr, args.epochs, pruner=pr)
+        p = qat_point(m, f"mlp_prune{int(s * 100)}", xte, yte, False, "prune" in args.report or "all" in args.report)
+        p["sparsity"] = pr.sparsity() if pr else 0.0
+        results["pruning"][s] = p
+        print("prune", s, p, flush=True)
+    torch.manual_seed(0)
+    results["bnn"] = qat_point(train(bnn(), xtr, ytr, args.epochs), "bnn", xte, yte, False,
+                               "bnn" in args.report or "all" in args.report)
+    print("bnn", results["bnn"], flush=True)
+    for label, beta in [("uniform", 0.0), ("hetero", 2e-6)]:
+        torch.manual_seed(0)
+        m = mlp(6, trainable=beta > 0)
+        meter = EbopsMeter(m)
+        train(m, xtr, ytr, args.epochs, beta=beta, meter=meter)
+        m(torch.from_numpy(xtr).float())
+        p = qat_point(m, f"mlp_{label}", xte, yte, False, "hetero" in args.report or "all" in args.report)
+        p["ebops"] = float(meter.ebops())
+        results["hetero"][label] = p
+        print(label, p, flush=True)
+    (out / "qat_digits.json").write_text(json.dumps(results, indent=1))
+    plot(results, out)
+    (out / "qat_digits.md").write_text(table(results))
+    print(f"done in {time.time() - t0:.0f} s; {out}/qat_digits.json and PNGs")
+
+
+def _hw(p):
+    if p is None or p.get("acc") is None:
+        return "n/a | | "
+    luts = f"{p['luts']:,} / {p['ffs']:,}" if "luts" in p else "-"
+    return f"{p['acc']:.3f} | {p['adder_bits']:,} | {luts}"
+
+
+def table(results):
+    """Markdown: accuracy, Verilog adder bits, Yosys LUT/FF where measured, latency."""
+    lines = []
+    for name, curves in results["qat"].items():
+        lines += [f"**{name.upper()}** (float: {results['float'][name]:.3f})", "",
+                  "| bits | QAT acc | QAT adder bits | QAT LUT/FF | PTQ uniform acc | adder bits | LUT/FF | "
+                  "PTQ auto acc | adder bits | LUT/FF |", "|---" * 10 + "|"]
+        for b in sorted(curves, key=int):
+            ptq = results["ptq"][name][b]
+            lines.append(f"| {b} | {_hw(curves[b])} | {_hw(ptq['uniform'])} | {_hw(ptq['auto'])} |")
+        lines.append("")
+    lines += ["**Pruning** (MLP, 8-bit QAT, polynomial decay)", "",
+              "| target | sparsity | acc | adder bits | LUT/FF | latency (cycles) |", "|---" * 6 + "|"]
+    for s, p in sorted(results["pruning"].items(), key=lambda kv: float(kv[0])):
+        lines.append(f"| {float(s):.1f} | {p['sparsity']:.3f} | {_hw(p)} | {p['latency_cycles']} |")
+    b = results["bnn"]
+    lines += ["", "**BNN and heterogeneous widths** (MLP)", "",
+              "| model | acc | adder bits | LUT/FF | latency (cycles) | EBOPs |", "|---" * 6 + "|",
+              f"| BNN 64-128-64-10 | {_hw(b)} | {b['latency_cycles']} | |"]
+    for label, p in results["hetero"].items():
+        lines.append(f"| {label} 6-bit QAT | {_hw(p)} | {p['latency_cycles']} | {p['ebops']:,.0f} |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(results, out):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    for name, curves in results["qat"].items():
+        bits = sorted(curves, key=int)
+        xs = [int(b) for b in bits]
+        fig, ax = plt.subplots(figsize=(6, 4))
+        ax.plot(xs, [curves[b]["acc"] for b in bits], "o-", label="QAT (tachyon.qat)")
+        ax.plot(xs, [results["ptq"][name][b]["uniform"]["acc"] for b in bits], "s--", label="PTQ uniform ap_fixed<b,4>")
+        auto = [(int(b), results["ptq"][name][b]["auto"]["acc"]) for b in bits if results["ptq"][name][b]["auto"]["acc"]]
+        ax.plot([b for b, _ in auto], [a for _, a in auto], "^:", label="PTQ auto_precision (max_bits b)")
+        ax.axhline(results["float"][name], color="gray", lw=0.8, label="float")
+        ax.set_xlabel("bit width b")
+        ax.set_ylabel("test accuracy (Tachyon firmware)")
+        ax.set_title(f"digits {name.upper()}: QAT vs PTQ")
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(out / f"qat_digits_{name}_bits.png", dpi=110)
+        plt.close(fig)
+    pr = results["pruning"]
+    s = sorted(pr, key=float)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot([pr[k]["sparsity"] for k in s], [pr[k]["acc"] for k in s], "o-", label="accuracy")
+    ax2 = ax.twinx()
+    ax2.plot([pr[k]["sparsity"] for k in s], [pr[k]["adder_bits"] for k in s], "s--", color="C1", label="adder bits")
+    ax.set_xlabel("sparsity")
+    ax.set_ylabel("test accuracy")
+    ax2.set_ylabel("Verilog adder bits")
+    ax.set_title("digits MLP, 8-bit QAT + magnitude pruning")
+    fig.tight_layout()
+    fig.savefig(out / "qat_digits_pruning.png", dpi=110)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    main()

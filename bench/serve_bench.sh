@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Benchmark of `tachyon serve` with `tachyon perf` (not a test): the jet tagger
+# (KERAS_3layer, 16-64-32-32-5) and a small CNN (conv2d_small_keras, 8x8x1 -> 10) from the
+# shared model zoo, over gRPC and HTTP, batch 1..1024, concurrency 1..64, against the
+# in-process emulator (bench/bench_serve_inprocess.cpp: api::Model::predict, the call the
+# server makes, same bit-exact fixed point) on the same machine.
+#
+#   cmake --build build --target tachyon bench_serve_inprocess
+#   bench/serve_bench.sh [BUILD_DIR] [SECONDS_PER_LEVEL]     # writes BUILD_DIR/serve_bench/
+#
+# Client and server share the machine's cores: on a 2-core machine perf's client threads
+# take CPU from the server, so these are conservative numbers for the server.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+B=${1:-build}
+SECS=${2:-1}
+MODELS=${MODELS:-"jet cnn"}   # which of the two to run
+T=$B/tachyon
+Z=../shared/models
+OUT=$B/serve_bench
+mkdir -p "$OUT"
+tmp=$(mktemp -d)
+trap 'kill $server 2>/dev/null || true; rm -rf "$tmp"' EXIT
+
+repo=$tmp/repo
+mkdir -p $repo/jet/1 $repo/cnn/1
+cp $Z/keras/KERAS_3layer.json $repo/jet/1/model.json
+cp $Z/keras/KERAS_3layer_weights.h5 $repo/jet/1/model_weights.h5
+cp $Z/onnx/conv2d_small_keras.onnx $repo/cnn/1/model.onnx
+for m in $MODELS; do
+  # Delay 0: a batch is whatever is queued when an instance is free (merging under load,
+  # no added latency when idle); two instances for two cores.
+  printf 'max_batch_size: 1024\ndynamic_batching { max_queue_delay_microseconds: 0 }\ninstance_group [{ count: 2 kind: KIND_CPU }]\n' \
+    > $repo/$m/config.pbtxt
+done
+
+echo "== in-process (api::Model::predict, no server; 1 and 2 threads)"
+for m in $MODELS; do
+  model=$repo/$m/1/model.json; [ $m = cnn ] && model=$repo/$m/1/model.onnx
+  echo "-- $m"
+  $B/bench_serve_inprocess $model "$SECS"
+done | tee $OUT/inprocess.txt
+
+$T serve --model-repository $repo --http-port 0 --grpc-port 0 --metrics-port -1 >$tmp/server.log 2>&1 &
+server=$!
+for _ in $(seq 100); do grep -qs "ready" $tmp/server.log && break; sleep 0.1; done
+http=$(grep -o 'HTTP on [^ ]*' $tmp/server.log | cut -d' ' -f3)
+grpc=$(grep -o 'gRPC on [^ ]*' $tmp/server.log | cut -d' ' -f3)
+
+for m in $MODELS; do
+  for proto in grpc http; do
+    url=$grpc; [ $proto = http ] && url=$http
+    echo "== $m over $proto"
+    $T perf -m $m -u $url -i $proto -b 1 -b 16 -b 256 -b 1024 --concurrency-range 1:64 -p "$SECS" \
+      --csv $OUT/${m}_${proto}.csv --json $OUT/${m}_${proto}.json --png $OUT/${m}_${proto}.png --force
+  done
+done
+kill -TERM $server
+wait $server

@@ -1,0 +1,50 @@
+#include "serve/Server.h"
+
+#include <csignal>
+#include <iostream>
+#include <pthread.h>
+
+namespace tachyon::serve {
+
+int runServer(const ServeOptions& opt) {
+    // SIGTERM/SIGINT are taken by sigwait below, never by a handler: every thread started
+    // from here on inherits this mask. A client hanging up must not kill the server.
+    sigset_t stopSignals;
+    sigemptyset(&stopSignals);
+    sigaddset(&stopSignals, SIGTERM);
+    sigaddset(&stopSignals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
+    std::signal(SIGPIPE, SIG_IGN);
+
+    Repository repo(opt.repository, std::cerr);
+    repo.loadAll();
+    ServerState state{repo, opt.strictReadiness};
+    std::vector<std::pair<std::string, std::unique_ptr<Frontend>>> frontends;
+    const auto open = [&](const char* what, std::unique_ptr<Frontend> f, int port) {
+        if (port < 0) return;
+        const int bound = f->start(opt.host, port);
+        std::cerr << "tachyon serve: " << what << " on " << opt.host << ":" << bound << "\n";
+        frontends.emplace_back(what, std::move(f));
+    };
+    try {
+        open("HTTP", makeHttpFrontend(state, opt), opt.httpPort);
+        open("gRPC", makeGrpcFrontend(state, opt), opt.grpcPort);
+        open("metrics", makeMetricsFrontend(state), opt.metricsPort);
+    } catch (...) {
+        for (auto& [n, f] : frontends) f->stop();
+        throw;
+    }
+    std::cerr << "tachyon serve: ready (" << repo.all().size() << " model versions)" << std::endl;
+
+    int sig = 0;
+    sigwait(&stopSignals, &sig);
+    std::cerr << "tachyon serve: " << (sig == SIGTERM ? "SIGTERM" : "SIGINT")
+              << ": not accepting new requests, finishing those in flight" << std::endl;
+    state.stopping = true;
+    for (auto& [n, f] : frontends) f->stop();
+    repo.stopAll();
+    std::cerr << "tachyon serve: stopped" << std::endl;
+    return 0;
+}
+
+}  // namespace tachyon::serve

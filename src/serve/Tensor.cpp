@@ -1,0 +1,105 @@
+#include "serve/Tensor.h"
+
+#include "serve/Status.h"
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+namespace tachyon::serve {
+
+namespace {
+
+template <class T>
+void decodeAs(const char* data, size_t n, std::vector<double>& out) {
+    out.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+        T v;
+        std::memcpy(&v, data + i * sizeof(T), sizeof(T));
+        out[i] = double(v);
+    }
+}
+
+template <class T>
+T clampTo(double v) {
+    if (std::isnan(v)) return T(0);
+    if (v <= double(std::numeric_limits<T>::lowest())) return std::numeric_limits<T>::lowest();
+    if (v >= double(std::numeric_limits<T>::max())) return std::numeric_limits<T>::max();
+    return T(v);
+}
+
+template <class T>
+void encodeAs(const std::vector<double>& values, std::string& out) {
+    out.resize(values.size() * sizeof(T));
+    for (size_t i = 0; i < values.size(); ++i) {
+        const T v = std::is_floating_point_v<T> ? T(values[i]) : clampTo<T>(values[i]);
+        std::memcpy(out.data() + i * sizeof(T), &v, sizeof(T));
+    }
+}
+
+// Calls f with a value of the C++ type of the datatype (its type only matters).
+template <class F>
+void dispatch(const std::string& dt, const std::string& what, F&& f) {
+    if (dt == "FP32") f(float{});
+    else if (dt == "FP64") f(double{});
+    else if (dt == "INT8") f(int8_t{});
+    else if (dt == "INT16") f(int16_t{});
+    else if (dt == "INT32") f(int32_t{});
+    else if (dt == "INT64") f(int64_t{});
+    else if (dt == "UINT8") f(uint8_t{});
+    else if (dt == "UINT16") f(uint16_t{});
+    else if (dt == "UINT32") f(uint32_t{});
+    else if (dt == "UINT64") f(uint64_t{});
+    else
+        throw ServeError(Code::InvalidArgument, what + ": datatype '" + dt +
+                                                    "' is not served (FP32, FP64, INT8..INT64, UINT8..UINT64)");
+}
+
+}  // namespace
+
+size_t datatypeSize(const std::string& datatype, const std::string& what) {
+    size_t s = 0;
+    dispatch(datatype, what, [&](auto v) { s = sizeof(v); });
+    return s;
+}
+
+size_t elementCount(const std::vector<int64_t>& shape, const std::string& what, size_t limit) {
+    size_t n = 1;
+    for (int64_t d : shape) {
+        if (d < 0) throw ServeError(Code::InvalidArgument, what + ": negative dimension in shape");
+        if (d != 0 && n > limit / size_t(d))
+            throw ServeError(Code::InvalidArgument, what + ": shape has too many elements");
+        n *= size_t(d);
+    }
+    return n;
+}
+
+std::vector<double> decodeRaw(const std::string& datatype, const char* data, size_t bytes, size_t elements,
+                              const std::string& what) {
+    const size_t size = datatypeSize(datatype, what);
+    if (bytes != elements * size)
+        throw ServeError(Code::InvalidArgument, what + ": " + std::to_string(bytes) + " bytes of " + datatype +
+                                                    " data for a shape of " + std::to_string(elements) +
+                                                    " elements (expected " + std::to_string(elements * size) + ")");
+    std::vector<double> out;
+    dispatch(datatype, what, [&](auto v) { decodeAs<decltype(v)>(data, elements, out); });
+    return out;
+}
+
+std::string encodeRaw(const std::string& datatype, const std::vector<double>& values) {
+    std::string out;
+    dispatch(datatype, "output", [&](auto v) { encodeAs<decltype(v)>(values, out); });
+    return out;
+}
+
+double castTo(const std::string& datatype, double v) {
+    double r = v;
+    dispatch(datatype, "output", [&](auto t) {
+        using T = decltype(t);
+        if constexpr (std::is_floating_point_v<T>) r = double(T(v));
+        else r = double(clampTo<T>(v));
+    });
+    return r;
+}
+
+}  // namespace tachyon::serve

@@ -1,0 +1,29 @@
+// Tensors as the protocol carries them: a datatype name (FP32, INT64, ...), a shape and
+// values, held here as doubles (the emulator's input and output type); raw bytes are
+// little-endian, row-major, as KServe's binary extension and gRPC raw contents define.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tachyon::serve {
+
+struct Tensor {
+    std::string name, datatype;
+    std::vector<int64_t> shape;
+    std::vector<double> values;
+};
+
+// Bytes per element; throws ServeError(InvalidArgument) for types the server does not
+// serve (BYTES, BOOL, FP16, BF16) or unknown names.
+size_t datatypeSize(const std::string& datatype, const std::string& what);
+// Elements of a shape; throws for negative dimensions or more than `limit` elements.
+size_t elementCount(const std::vector<int64_t>& shape, const std::string& what, size_t limit = size_t(1) << 32);
+std::vector<double> decodeRaw(const std::string& datatype, const char* data, size_t bytes, size_t elements,
+                              const std::string& what);
+std::string encodeRaw(const std::string& datatype, const std::vector<double>& values);
+// The value as the datatype holds it (FP32 rounds to float, integers truncate and clamp).
+double castTo(const std::string& datatype, double v);
+
+}  // namespace tachyon::serve
