@@ -262,12 +262,13 @@ PYBIND11_MODULE(_tachyon, m) {
         .def(
             "write",
             [](const Shared& s, const std::string& dir, const std::string& backend, const std::string& cmvm,
-               int stages) {
+               int stages, bool force) {
                 const auto model = s.get();
                 py::gil_scoped_release nogil;
-                model->write(dir, backend, cmvm, stages, &std::cerr);
+                model->write(dir, backend, cmvm, stages, &std::cerr, force);
             },
-            py::arg("dir"), py::arg("backend"), py::arg("cmvm") = "da", py::arg("stages") = -1);
+            py::arg("dir"), py::arg("backend"), py::arg("cmvm") = "da", py::arg("stages") = -1,
+            py::arg("force") = false);
 
     m.def(
         "load",

@@ -79,6 +79,7 @@ struct Options {
     std::string nan = "warn";   // what predict does with NaN/Inf inputs: warn or error
     int threads = 1, stages = -1;
     std::string calib;                  // profile / config --auto-precision
+    std::string tbInput;                // convert --tb-input: the testbench's rows
     api::AutoPrecisionOptions autoOpt;
 };
 
@@ -98,7 +99,8 @@ OutputRules outputRules(const Options& o) {
     r.force = o.force;
     r.others = api::inputsOf(o.model, {{"configuration (-c)", o.cfg},
                                        {"input (-i)", o.in},
-                                       {"calibration data (--auto-precision)", o.calib}});
+                                       {"calibration data (--auto-precision)", o.calib},
+                                       {"testbench input (--tb-input)", o.tbInput}});
     return r;
 }
 
@@ -343,12 +345,35 @@ int cmdPredict(const Options& o) {
     return 0;
 }
 
+// convert --tb-input: the user's rows for the project's testbench (csim/rtlsim compare the
+// design with the emulator on them); empty without the option.
+std::vector<double> readTestbenchInput(const Options& o, int inputs) {
+    if (o.tbInput.empty()) return {};
+    size_t rows = 0, cols = 0;
+    std::vector<double> x;
+    try {
+        x = readMatrix(o.tbInput, rows, cols);
+    } catch (const Error& e) {
+        throw Error(std::string("--tb-input: ") + e.what());
+    }
+    if (int(cols) != inputs)
+        throw Error(o.tbInput + ": --tb-input: has " + std::to_string(cols) + " columns but the model takes " +
+                    std::to_string(inputs) + " inputs");
+    if (rows == 0) throw Error(o.tbInput + ": --tb-input: has no rows");
+    NonFiniteCount bad;
+    bad.add(x.data(), rows, cols, 0);
+    if (bad.total()) throw Error(o.tbInput + ": --tb-input: " + bad.describe() + "; fixed point has no such values");
+    return x;
+}
+
 int cmdConvert(const Options& o) {
     auto t0 = std::chrono::steady_clock::now();
     AtomicOutput ap(o.out, "-o", OutputKind::Project, outputRules(o));
     const std::string dir = ap.tmp().string();
     fs::create_directories(ap.tmp());
     if (isTree(o.model)) {
+        if (!o.tbInput.empty())
+            throw Error(o.model + ": --tb-input: tree ensemble projects test on their own rows; it is for networks");
 #ifdef TACHYON_HAVE_TREES
         std::ostringstream log;   // it names the temporary: shown with the user's name
         trees::convert(o.model, o.cfg, dir, o.backend, log);
@@ -359,10 +384,12 @@ int cmdConvert(const Options& o) {
         Graph g = loadConfigured(o.model, o.cfg, &cfg);
         api::checkProjectName(cfg.projectName, o.cfg.empty() ? o.model : o.cfg);
         Emulator emu(g);
+        const std::vector<double> testRows = readTestbenchInput(o, emu.inputSize());
         if (o.backend == "hls") {
 #ifdef TACHYON_HAVE_HLS
             hls::HlsOptions opt;
             opt.projectName = cfg.projectName;
+            opt.testInputs = testRows;
             std::cerr << hls::writeProject(g, emu, dir, opt).text();
 #else
             throw Error("the HLS backend is not built into this tachyon");
@@ -373,6 +400,7 @@ int cmdConvert(const Options& o) {
             opt.projectName = cfg.projectName;
             opt.cmvm = o.cmvm;
             opt.stages = o.stages;
+            opt.testInputs = testRows;
             verilog::writeProject(g, emu, dir, opt);
 #else
             throw Error("the Verilog backend is not built into this tachyon");
@@ -429,6 +457,7 @@ int dispatch(const CLI::App& app, const Options& o) {
     if (app.got_subcommand("convert")) {
         requireInputFile(o.model, "model");
         requireInputFile(o.cfg, "-c");
+        requireInputFile(o.tbInput, "--tb-input");
         return cmdConvert(o);
     }
     if (app.got_subcommand("csim")) {
@@ -520,6 +549,9 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"da", "naive"}));
     convert->add_option("--stages", o.stages, "Verilog pipeline register stages (default: from the clock period)")
         ->check(CLI::Range(0, 1000));
+    convert->add_option("--tb-input", o.tbInput,
+                        "the testbench's input rows (.npy/.csv; hls4ml's InputData), compared by csim/rtlsim "
+                        "(default: 1000 random rows)");
     convert->add_flag("--force", o.force, "replace an existing file (never a folder Tachyon did not write)");
 
     auto* csim = app.add_subcommand("csim", "Compile and run an HLS project's testbench with g++");

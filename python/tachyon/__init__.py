@@ -264,21 +264,23 @@ class Model:
         return r
 
     # ---- projects
-    def write_hls(self, directory):
-        """Writes the Vitis HLS project (written whole or not at all)."""
+    def write_hls(self, directory, force=False):
+        """Writes the Vitis HLS project (written whole or not at all). An earlier Tachyon
+        project in `directory` is replaced only with force=True; any other folder never."""
         self._sync()
-        self._core.write(_path(directory, "directory"), "hls")
+        self._core.write(_path(directory, "directory"), "hls", force=bool(force))
 
-    def write_verilog(self, directory, cmvm="da", stages=-1):
+    def write_verilog(self, directory, cmvm="da", stages=-1, force=False):
         """Writes the Verilog project (networks: shift-add adder graphs; cmvm='naive' for
-        multipliers; stages=-1 places pipeline registers from the clock period)."""
+        multipliers; stages=-1 places pipeline registers from the clock period). An earlier
+        Tachyon project is replaced only with force=True."""
         self._sync()
-        self._core.write(_path(directory, "directory"), "verilog", cmvm, stages)
+        self._core.write(_path(directory, "directory"), "verilog", cmvm, stages, bool(force))
 
-    def write_lut(self, directory):
-        """Tree ensembles: the whole ensemble as a ROM."""
+    def write_lut(self, directory, force=False):
+        """Tree ensembles: the whole ensemble as a ROM (force=True replaces an earlier project)."""
         self._sync()
-        self._core.write(_path(directory, "directory"), "lut")
+        self._core.write(_path(directory, "directory"), "lut", force=bool(force))
 
     def csim(self, directory):
         """C simulation of the HLS project in `directory` (written first if absent)."""

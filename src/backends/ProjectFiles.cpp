@@ -69,6 +69,23 @@ std::vector<FixedType> modelInputColumnTypes(const Graph& g) {
     return types;
 }
 
+std::vector<int64_t> projectTestRows(const Graph& g, const std::vector<double>& userRows, size_t randomRows,
+                                     uint64_t seed, size_t& rows) {
+    if (userRows.empty()) {
+        rows = randomRows;
+        return randomModelInputRows(g, randomRows, seed);
+    }
+    const std::vector<FixedType> types = modelInputColumnTypes(g);
+    const size_t cols = types.size();
+    if (cols == 0 || userRows.size() % cols != 0)
+        throw Error("test inputs: " + std::to_string(userRows.size()) + " values are no whole number of rows of " +
+                    std::to_string(cols) + " model inputs");
+    rows = userRows.size() / cols;
+    std::vector<int64_t> raw(userRows.size());
+    for (size_t i = 0; i < raw.size(); ++i) raw[i] = int64_t(types[i % cols].castDouble(userRows[i]));
+    return raw;
+}
+
 std::vector<int64_t> randomTestRows(const FixedType& t, size_t rows, size_t cols, uint64_t seed) {
     std::mt19937_64 rng(seed);
     std::normal_distribution<double> normal(0.0, 1.0);

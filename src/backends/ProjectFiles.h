@@ -31,6 +31,12 @@ std::vector<int64_t> randomTestRows(const FixedType& t, size_t rows, size_t cols
 std::vector<int64_t> randomModelInputRows(const Graph& g, size_t rows, uint64_t seed);
 // The type of each value of such a row.
 std::vector<FixedType> modelInputColumnTypes(const Graph& g);
+// The test rows of a project: the user's own rows (`userRows`, row-major float values of
+// all model inputs, hls4ml's InputData) cast to the input types as the emulator casts
+// them, or `randomRows` random rows (randomModelInputRows) when there are none. `rows`
+// receives the number of rows.
+std::vector<int64_t> projectTestRows(const Graph& g, const std::vector<double>& userRows, size_t randomRows,
+                                     uint64_t seed, size_t& rows);
 
 // backend, kind "nn", top, model, clock, part, sizes, port types, test rows, and the
 // Dense and Conv layers built as XNOR-popcount (binary x binary, passes/BinaryMac.h).

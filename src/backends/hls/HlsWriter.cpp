@@ -524,15 +524,16 @@ LatencyEstimate writeProject(const Graph& g, const Emulator& emu, const std::str
     // Test vectors: expected outputs are the emulator's, bit for bit.
     const int nIn = g.inputSize(), nOut = g.outputSize();
     const FixedType& outT = g.output().type("result");
-    std::vector<int64_t> x = backend::randomModelInputRows(g, opt.testRows, opt.seed);
-    std::vector<int64_t> y(opt.testRows * size_t(nOut));
-    emu.runFixedRaw(x.data(), opt.testRows, y.data());
+    size_t rows = 0;
+    std::vector<int64_t> x = backend::projectTestRows(g, opt.testInputs, opt.testRows, opt.seed, rows);
+    std::vector<int64_t> y(rows * size_t(nOut));
+    emu.runFixedRaw(x.data(), rows, y.data());
     const std::string tb = (p.dir / "tb_data").string();
-    backend::writeRawRows(tb + "/input_raw.dat", x.data(), opt.testRows, size_t(nIn));
-    backend::writeRawRows(tb + "/expected_raw.dat", y.data(), opt.testRows, size_t(nOut));
-    backend::writeValueRows(tb + "/tb_input_features.dat", x.data(), opt.testRows, backend::modelInputColumnTypes(g));
-    backend::writeValueRows(tb + "/tb_output_predictions.dat", y.data(), opt.testRows, size_t(nOut), outT);
-    nlohmann::ordered_json j = backend::networkManifest(g, emu, "hls", opt.projectName, opt.testRows);
+    backend::writeRawRows(tb + "/input_raw.dat", x.data(), rows, size_t(nIn));
+    backend::writeRawRows(tb + "/expected_raw.dat", y.data(), rows, size_t(nOut));
+    backend::writeValueRows(tb + "/tb_input_features.dat", x.data(), rows, backend::modelInputColumnTypes(g));
+    backend::writeValueRows(tb + "/tb_output_predictions.dat", y.data(), rows, size_t(nOut), outT);
+    nlohmann::ordered_json j = backend::networkManifest(g, emu, "hls", opt.projectName, rows);
     const LatencyEstimate estimate = estimateOf(g, p.layers);
     j["latency_estimate"] = estimateJson(estimate);
     writeFile(p.dir / "tachyon_project.json", j.dump(2) + "\n");

@@ -21,6 +21,7 @@ struct HlsOptions {
     std::string projectName = "myproject";  // top function name (a C++ identifier)
     size_t testRows = 1000;                 // rows in tb_data (random, including saturating values)
     uint64_t seed = 1;                      // for the test rows
+    std::vector<double> testInputs;         // the user's rows instead (hls4ml's InputData); empty: random
 };
 
 // An analytic estimate of the generated design's latency and initiation interval, composed

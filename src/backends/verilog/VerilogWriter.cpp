@@ -109,17 +109,20 @@ void writeProject(const Graph& g, const Emulator& emu, const std::string& outDir
     backend::writeText((fs::path(outDir) / rtlFile).string(), rtl.verilog);
 
     const int nIn = g.inputSize(), nOut = g.outputSize();
-    const std::vector<int64_t> x = backend::randomTestRows(inT, opt.testRows, size_t(nIn), opt.seed);
-    std::vector<int64_t> y(opt.testRows * size_t(nOut));
-    emu.runFixedRaw(x.data(), opt.testRows, y.data());
+    size_t rows = opt.testRows;
+    const std::vector<int64_t> x = opt.testInputs.empty()
+                                       ? backend::randomTestRows(inT, rows, size_t(nIn), opt.seed)
+                                       : backend::projectTestRows(g, opt.testInputs, 0, 0, rows);
+    std::vector<int64_t> y(rows * size_t(nOut));
+    emu.runFixedRaw(x.data(), rows, y.data());
     // Streaming designs read frames in stream order (pixel-major, channels last).
     const std::vector<int> order = streamOrder(g);
     std::vector<int64_t> xs = x;
     if (!order.empty())
-        for (size_t r = 0; r < opt.testRows; ++r)
+        for (size_t r = 0; r < rows; ++r)
             for (size_t k = 0; k < size_t(nIn); ++k) xs[r * nIn + k] = x[r * nIn + size_t(order[k])];
-    backend::writeRawRows((fs::path(outDir) / "sim" / "input_raw.dat").string(), xs.data(), opt.testRows, size_t(nIn));
-    backend::writeRawRows((fs::path(outDir) / "sim" / "expected_raw.dat").string(), y.data(), opt.testRows, size_t(nOut));
+    backend::writeRawRows((fs::path(outDir) / "sim" / "input_raw.dat").string(), xs.data(), rows, size_t(nIn));
+    backend::writeRawRows((fs::path(outDir) / "sim" / "expected_raw.dat").string(), y.data(), rows, size_t(nOut));
 
     TestbenchSpec spec;
     spec.top = opt.projectName;
@@ -141,7 +144,7 @@ void writeProject(const Graph& g, const Emulator& emu, const std::string& outDir
     }
     writeVerilatorTestbench((fs::path(outDir) / "sim").string(), spec);
 
-    nlohmann::ordered_json j = backend::networkManifest(g, emu, "verilog", opt.projectName, opt.testRows);
+    nlohmann::ordered_json j = backend::networkManifest(g, emu, "verilog", opt.projectName, rows);
     j["latency_cycles"] = rtl.latencyCycles;
     j["rtl_files"] = {rtlFile};
     j["cmvm"] = opt.cmvm;

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <ostream>
 #include <string>
+#include <vector>
 
 namespace tachyon::verilog {
 
@@ -21,6 +22,7 @@ struct VerilogOptions {
     int stages = -1;           // pipeline register stages; -1: placed from the clock period
     size_t testRows = 1000;    // rows of sim/input_raw.dat and sim/expected_raw.dat
     uint64_t seed = 1;
+    std::vector<double> testInputs;   // the user's rows instead (float values); empty: random
 };
 
 // Writes PRJ/rtl/<top>.v, PRJ/sim/{tb.cpp,input_raw.dat,expected_raw.dat} and
