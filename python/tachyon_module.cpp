@@ -271,12 +271,12 @@ PYBIND11_MODULE(_tachyon, m) {
 
     m.def(
         "load",
-        [](const std::string& path, const py::object& config) {
+        [](const std::string& path, const py::object& config, const std::string& weights) {
             Json j = toJson(config);
             py::gil_scoped_release nogil;
-            return std::make_unique<Shared>(api::Model::load(path, j));
+            return std::make_unique<Shared>(api::Model::load(path, j, weights));
         },
-        py::arg("path"), py::arg("config") = py::none());
+        py::arg("path"), py::arg("config") = py::none(), py::arg("weights") = "");
 
     m.def(
         "config_from_model",

@@ -127,15 +127,18 @@ def auto_precision(path, x, config=None, target_agreement=0.999, max_error=None,
                                    exact_accum, threads)
 
 
-def load(model, config=None, input_shape=None):
+def load(model, config=None, input_shape=None, weights=None):
     """Loads a network or a tree ensemble and configures it.
 
     `model`: a path (.onnx, Keras .json/.h5/.keras, XGBoost JSON, scikit-learn export, TMVA
     XML), an `onnx.ModelProto`, the bytes of any of these files, or a `torch.nn.Module` with
     `input_shape` (one sample's shape, exported to ONNX internally). `config`: None
-    (Tachyon's defaults, ap_fixed<16,6>), a dict in hls4ml's layout, or the path of a YAML file."""
+    (Tachyon's defaults, ap_fixed<16,6>), a dict in hls4ml's layout, or the path of a YAML file.
+    `weights`: for a Keras .json path, its weights .h5 when that is not `<stem>_weights.h5` beside it
+    (e.g. one of several pruned weight sets sharing one architecture)."""
     path, keep = _model_file(model, input_shape)
-    return Model(_tachyon.load(path, _config_arg(config)), keep)
+    return Model(_tachyon.load(path, _config_arg(config), "" if weights is None else _path(weights, "weights")),
+                 keep)
 
 
 class Model:

@@ -97,7 +97,9 @@ class Model {
 public:
     // config: null = Tachyon's defaults; an object = a configuration in hls4ml's layout;
     // a string = path of a YAML file.
-    static std::unique_ptr<Model> load(const std::string& path, const Json& config = nullptr);
+    // `weights`: a Keras JSON's weights file when it is not `<stem>_weights.h5` beside it.
+    static std::unique_ptr<Model> load(const std::string& path, const Json& config = nullptr,
+                                       const std::string& weights = "");
     ~Model();
 
     const std::string& path() const { return path_; }
@@ -256,6 +258,9 @@ struct AutoPrecisionOptions {
     bool exactAccumulators = true;    // accum LSB = input LSB x weight LSB (no product rounding);
                                       // false: accum LSB = result LSB (every product truncated)
     int threads = 0;
+    std::string weights;              // a Keras JSON's weights file, when not <stem>_weights.h5
+    int scoreFracBits = 8;            // softmax/sigmoid outputs keep at least this many fraction bits
+                                      // (scores are cut on, not only argmax-ed)
 };
 struct LayerChoice {
     std::string layer;

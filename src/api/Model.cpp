@@ -213,14 +213,15 @@ std::string renamed(std::string msg, const std::string& from, const std::string&
 
 Model::~Model() = default;
 
-std::unique_ptr<Model> Model::load(const std::string& path, const Json& config) {
+std::unique_ptr<Model> Model::load(const std::string& path, const Json& config, const std::string& weights) {
     std::unique_ptr<Model> m(new Model());
     m->path_ = path;
     if (!fs::exists(path)) throw Error(path + ": no such file");
     if (trees::isTreeModel(path)) {
+        if (!weights.empty()) throw Error(path + ": weights: a tree ensemble takes no separate weights file");
         m->tree_.reset();   // set by configure
     } else {
-        m->raw_ = std::make_shared<const Graph>(loadModel(path));
+        m->raw_ = std::make_shared<const Graph>(loadModel(path, weights));
     }
     if (config.is_string()) {
         const std::string p = config.get<std::string>();
