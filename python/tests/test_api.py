@@ -265,3 +265,7 @@ def test_load_keras_json_with_separately_named_weights(tmp_path):
     assert not np.array_equal(named, original)
     with pytest.raises(Exception, match="nope.h5"):
         tachyon.load(str(tmp_path / "arch.json"), weights=str(tmp_path / "nope.h5"))
+    # auto_precision reloads the model: from the same weights (no arch_weights.h5 exists here).
+    m = tachyon.load(str(tmp_path / "arch.json"), weights=str(pruned))
+    r = m.auto_precision(np.load(os.path.join(FIXTURES, "keras_dense_X.npy"))[:200], max_error=0.05)
+    assert r["met"] and m.config == r["config"]
