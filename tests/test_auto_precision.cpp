@@ -9,6 +9,7 @@
 #include "fixed/FixedType.h"
 #include "frontends/Frontend.h"
 #include "passes/Pass.h"
+#include "util/Npy.h"
 
 #include <gtest/gtest.h>
 
@@ -55,10 +56,14 @@ api::AutoPrecisionResult autoPrecisionOn(const std::string& path, const std::vec
 
 // The written configuration loads back (its text, as `tachyon config -o` writes it), runs, and
 // every type the trained model fixes is in it unchanged.
-void expectLoadsBackKeepingTrainedTypes(const std::string& path) {
+void expectLoadsBackKeepingTrainedTypes(const std::string& path, const api::Json& base = nullptr) {
     SCOPED_TRACE(path);
     const Graph raw = loadModel(path);
-    const api::AutoPrecisionResult r = autoPrecisionOn(path, calibrationRows(raw, 300));
+    std::ostringstream log;
+    api::AutoPrecisionOptions opt;
+    opt.threads = 1;
+    const std::vector<double> x = calibrationRows(raw, 300);
+    const api::AutoPrecisionResult r = api::autoPrecision(path, base, x.data(), 300, opt, log);
     const std::string yaml = api::jsonToYaml(r.config);
     Config cfg;
     ASSERT_NO_THROW(cfg = Config::parse(yaml, "<auto-precision of " + path + ">")) << yaml;
@@ -78,7 +83,8 @@ void expectLoadsBackKeepingTrainedTypes(const std::string& path) {
             if (!t) continue;
             ++trainedSeen;
             ASSERT_TRUE(prec.contains(var)) << l.name << "." << var << " (trained " << *t << ") missing";
-            EXPECT_EQ(prec[var].get<std::string>(), *t) << l.name << "." << var;
+            // `auto` (exact from the trained types) is written by its mode-independent name.
+            EXPECT_EQ(prec[var].get<std::string>(), *t == "auto" ? "auto_exact" : *t) << l.name << "." << var;
         }
     }
     EXPECT_GT(trainedSeen, 0u) << "no trained type seen: the check would be empty";
@@ -123,6 +129,8 @@ TEST(AutoPrecision, OwnQuantisedFixturesLoadBackWithTrainedTypes) {
     expectLoadsBackKeepingTrainedTypes(d + "/qonnx_mlp.onnx");
     expectLoadsBackKeepingTrainedTypes(d + "/qcnn.json");
     expectLoadsBackKeepingTrainedTypes(d + "/binary_mlp.json");
+    // A base configuration in hls4ml mode, where plain `auto` would be hls4ml's inference.
+    expectLoadsBackKeepingTrainedTypes(d + "/qcnn.json", api::Json{{"Compatibility", "hls4ml"}});
 }
 
 TEST(AutoPrecision, ZooQuantisedModelsLoadBackWithTrainedTypes) {
@@ -172,4 +180,24 @@ TEST(AutoPrecision, SoftmaxOutputKeepsScoreResolution) {
     const api::AutoPrecisionResult r = autoPrecisionOn(m.string(), calibrationRows(raw, 300));
     EXPECT_TRUE(r.classifier);
     EXPECT_GE(outputFractionBits(r, raw), 8) << r.table();
+}
+
+// The HGQ jet classifier is quantised everywhere: with the types --auto-precision writes it
+// stays bit-exact against the independent numpy re-implementation of HGQ's inference
+// (scripts/make_quant_fixtures.py), as it is with its trained types.
+TEST(AutoPrecision, HgqStaysExactAgainstNumpyReference) {
+    const fs::path m = kZoo / "keras" / "hgq_jet_classifier.h5";
+    const std::string xPath = quantFixtures() + "/hgq_jet_classifier_X.npy";
+    if (!fs::exists(m) || !fs::exists(xPath)) GTEST_SKIP() << "zoo or quant fixtures absent";
+    size_t rows = 0, nIn = 0, yRows = 0, nOut = 0;
+    const std::vector<double> x = readNpy(xPath, rows, nIn);
+    const std::vector<double> ref = readNpy(quantFixtures() + "/hgq_jet_classifier_Y.npy", yRows, nOut);
+    ASSERT_EQ(rows, yRows);
+    const api::AutoPrecisionResult r = autoPrecisionOn(m.string(), x);
+    auto model = api::Model::load(m.string(), r.config);
+    std::vector<double> y(rows * nOut);
+    model->predict(x.data(), rows, y.data(), false);
+    size_t differ = 0;
+    for (size_t k = 0; k < y.size(); ++k) differ += y[k] != ref[k];
+    EXPECT_EQ(differ, 0u) << r.table();
 }

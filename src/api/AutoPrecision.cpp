@@ -165,10 +165,14 @@ AutoPrecisionResult autoPrecision(const std::string& modelPath, const Json& base
         }
         if (l.kind == LayerKind::Transpose || l.kind == LayerKind::Pad || l.kind == LayerKind::Resize) continue;
         // What training fixed stays as trained (QKeras/HGQ/QONNX/binary, GarNet vertex counts).
-        for (const std::string& var : {std::string("result"), std::string("accum")})
-            if (auto t = trainedType(pre, l, var)) p.kept[var] = *t;
-        for (const auto& [var, values] : l.params)
-            if (auto t = trainedType(pre, l, var)) p.kept[var] = *t;
+        // Its `auto` is Tachyon's exact rule, named so that a base configuration in hls4ml
+        // mode (where `auto` is hls4ml's inference) keeps it exact too.
+        auto keep = [&](const std::string& var) {
+            if (auto t = trainedType(pre, l, var)) p.kept[var] = *t == "auto" ? "auto_exact" : *t;
+        };
+        keep("result");
+        keep("accum");
+        for (const auto& [var, values] : l.params) keep(var);
         // A ReLU/linear right after a MAC layer that feeds only it takes the MAC's result
         // type, so fuse_activation merges the two (as hls4ml does).
         if (l.kind == LayerKind::Activation &&
