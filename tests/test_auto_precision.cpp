@@ -201,3 +201,23 @@ TEST(AutoPrecision, HgqStaysExactAgainstNumpyReference) {
     for (size_t k = 0; k < y.size(); ++k) differ += y[k] != ref[k];
     EXPECT_EQ(differ, 0u) << r.table();
 }
+
+// The CLI's --score-bits reaches the search; out-of-range values are refused.
+TEST(AutoPrecision, CliScoreBitsOption) {
+    const fs::path m = kZoo / "keras" / "KERAS_3layer.json";
+    if (!fs::exists(m)) GTEST_SKIP() << "zoo not present at " << kZoo;
+    const fs::path d = fs::path(TACHYON_BINARY_DIR) / "auto_precision_test" / "score_bits";
+    fs::remove_all(d);
+    fs::create_directories(d);
+    const Graph raw = loadModel(m.string());
+    const std::vector<double> x = calibrationRows(raw, 300);
+    writeNpy((d / "x.npy").string(), x.data(), 300, size_t(raw.inputSize()));
+    const std::string base = std::string(TACHYON_CLI) + " config " + m.string() + " --auto-precision " +
+                             (d / "x.npy").string() + " > /dev/null 2>&1";
+    ASSERT_EQ(std::system((base + " --score-bits 11 -o " + (d / "c.yml").string()).c_str()), 0);
+    const api::Json cfg = api::readYamlFile((d / "c.yml").string());
+    const std::string t = cfg["LayerName"][raw.output().name]["Precision"]["result"].get<std::string>();
+    EXPECT_GE(FixedType::parse(t).frac(), 11) << t;
+    EXPECT_NE(std::system((base + " --score-bits -3 -o " + (d / "bad.yml").string()).c_str()), 0);
+    EXPECT_FALSE(fs::exists(d / "bad.yml"));
+}
