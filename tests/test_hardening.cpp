@@ -164,11 +164,12 @@ TEST_F(Hardening, ExistingFileIsOverwrittenOnlyWithForce) {
     EXPECT_TRUE(fs::exists(dir / "prj" / "tachyon_project.json"));
 }
 
-TEST_F(Hardening, TachyonProjectAndTraceFoldersAreReplaced) {
+TEST_F(Hardening, TachyonProjectAndTraceFoldersAreReplacedOnlyWithForce) {
     Result r = cli(dir, "convert m.onnx -o prj");
     ASSERT_EQ(r.status, 0) << r.output;
     std::ofstream(dir / "prj" / "stale.txt") << "old";
-    r = cli(dir, "convert m.onnx -o prj/ --backend verilog");
+    expectRefused("convert m.onnx -o prj/ --backend verilog", "--force");
+    r = cli(dir, "convert m.onnx -o prj/ --backend verilog --force");
     ASSERT_EQ(r.status, 0) << r.output;
     EXPECT_FALSE(fs::exists(dir / "prj" / "stale.txt"));
     EXPECT_TRUE(fs::exists(dir / "prj" / "tachyon_project.json"));
@@ -176,11 +177,12 @@ TEST_F(Hardening, TachyonProjectAndTraceFoldersAreReplaced) {
     r = cli(dir, "predict m.onnx -i x.npy -o y1.npy --trace tr");
     ASSERT_EQ(r.status, 0) << r.output;
     EXPECT_TRUE(fs::exists(dir / "tr" / "tachyon_trace.json"));
-    r = cli(dir, "predict m.onnx -i x.npy -o y2.npy --trace tr");
+    expectRefused("predict m.onnx -i x.npy -o y2.npy --trace tr", "--force");
+    r = cli(dir, "predict m.onnx -i x.npy -o y2.npy --trace tr --force");
     ASSERT_EQ(r.status, 0) << r.output;
     // A project folder is no trace folder, and the other way round.
-    expectRefused("predict m.onnx -i x.npy -o y3.npy --trace prj", "tachyon_trace.json");
-    expectRefused("convert m.onnx -o tr", "tachyon_project.json");
+    expectRefused("predict m.onnx -i x.npy -o y3.npy --trace prj --force", "tachyon_trace.json");
+    expectRefused("convert m.onnx -o tr --force", "tachyon_project.json");
     EXPECT_FALSE(hasTemporaries(dir));
 }
 
@@ -263,6 +265,13 @@ TEST_F(Hardening, FullDiskFailsAndLeavesNoPartialFile) {
     Result r = cli(dir, "config m.onnx -o small/c.yml");
     EXPECT_EQ(r.status, 1) << r.output;
     EXPECT_FALSE(fs::exists(small / "c.yml"));
+    EXPECT_FALSE(hasTemporaries(small));
+    // A project: the message names the output and the cause, not a bundled header.
+    r = cli(dir, "convert m.onnx -o small/prj");
+    EXPECT_EQ(r.status, 1) << r.output;
+    EXPECT_TRUE(contains(r.output, "small/prj: -o: disk full")) << r.output;
+    EXPECT_FALSE(contains(r.output, ".tmp-")) << r.output;
+    EXPECT_FALSE(fs::exists(small / "prj"));
     EXPECT_FALSE(hasTemporaries(small));
 }
 

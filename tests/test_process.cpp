@@ -176,3 +176,37 @@ TEST(Process, InterruptKillsTheChildAndReachesTheCallersHandler) {
     ASSERT_GT(grandchild, 0);
     EXPECT_TRUE(waitUntilGone(grandchild, 3.0));
 }
+
+// Every program Tachyon runs goes through util/Process: no shell command strings anywhere
+// else in the library, the CLI or the Python module.
+TEST(Process, NoShellCommandsOutsideUtilProcess) {
+    const fs::path root = TACHYON_SOURCE_DIR;
+    const std::vector<std::string> cppPatterns = {"std::system(", "popen(", "::system(", " system(", "execl(",
+                                                  "execlp("};
+    const std::vector<std::string> pyPatterns = {"os.system(", "os.popen(", "shell=True"};
+    std::vector<std::string> found;
+    size_t scanned = 0;
+    for (const char* top : {"src", "tools", "python"}) {
+        for (const auto& entry : fs::recursive_directory_iterator(root / top)) {
+            if (!entry.is_regular_file()) continue;
+            const fs::path& p = entry.path();
+            const std::string ext = p.extension().string();
+            const bool cpp = ext == ".cpp" || ext == ".h" || ext == ".hpp" || ext == ".cc";
+            if (!cpp && ext != ".py") continue;
+            if (p.parent_path().filename() == "util" && p.stem() == "Process") continue;
+            ++scanned;
+            std::ifstream in(p);
+            int lineNo = 0;
+            for (std::string line; std::getline(in, line);) {
+                ++lineNo;
+                const size_t comment = line.find(cpp ? "//" : "#");
+                const std::string code = line.substr(0, comment);
+                for (const std::string& pat : cpp ? cppPatterns : pyPatterns)
+                    if (code.find(pat) != std::string::npos)
+                        found.push_back(fs::relative(p, root).string() + ":" + std::to_string(lineNo) + ": " + line);
+            }
+        }
+    }
+    EXPECT_GT(scanned, 50u) << "the source tree was not found at " << root;
+    for (const std::string& f : found) ADD_FAILURE() << "runs a shell command (use util::runProcess): " << f;
+}

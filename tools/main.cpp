@@ -8,6 +8,7 @@
 #include "trigger/Command.h"
 #include "util/AtomicOutput.h"
 #include "util/Error.h"
+#include "util/Json.h"
 #include "util/NonFinite.h"
 #include "util/Npy.h"
 #if __has_include("backends/hls/HlsWriter.h")
@@ -40,6 +41,8 @@
 #include <memory>
 #include <new>
 #include <set>
+#include <sstream>
+#include <system_error>
 #include <cctype>
 #include <nlohmann/json.hpp>
 
@@ -95,22 +98,11 @@ void requireInputFile(const std::string& path, const std::string& option) {
 OutputRules outputRules(const Options& o) {
     OutputRules r;
     r.force = o.force;
-    r.others = {{"model", o.model}, {"configuration (-c)", o.cfg}, {"input (-i)", o.in}};
-    // Keras: model.json reads its weights from --weights or from beside it.
-    const fs::path m(o.model);
-    if (!o.weights.empty()) r.others.push_back({"model's weights (--weights)", o.weights});
-    else if (m.extension() == ".json") r.others.push_back({"model's weights", (m.parent_path() / (m.stem().string() + "_weights.h5")).string()});
+    r.others = api::inputsOf(o.model, {{"configuration (-c)", o.cfg},
+                                       {"input (-i)", o.in},
+                                       {"calibration data (--auto-precision)", o.calib}},
+                             o.weights);
     return r;
-}
-
-// Project names become file names and C/Verilog identifiers: refuse anything else, so
-// that `ProjectName: ../../evil` cannot write outside the project folder.
-void checkProjectName(const std::string& name, const std::string& cfgPath) {
-    bool ok = !name.empty() && name.size() <= 64 && !std::isdigit(static_cast<unsigned char>(name[0]));
-    for (char c : name) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
-    if (!ok)
-        throw Error(cfgPath + ": ProjectName: '" + name +
-                    "' is not a C/Verilog identifier (letters, digits and _, at most 64, not starting with a digit)");
 }
 
 // Layer names become file names in --trace: one safe path component each (portable
@@ -273,8 +265,10 @@ void reportNonFinite(const Options& o, const NonFiniteCount& seen) {
 int cmdPredictTrees(const Options& o) {
 #ifdef TACHYON_HAVE_TREES
     AtomicOutput ap(o.out, "-o", OutputKind::File, outputRules(o));
-    trees::predict(o.model, o.cfg, o.in, ap.tmp().string(), o.floatMode, std::cerr, o.nan == "error");
+    std::ostringstream log;   // it names the temporary: shown with the user's name
+    trees::predict(o.model, o.cfg, o.in, ap.tmp().string(), o.floatMode, log, o.nan == "error");
     ap.commit();
+    std::cerr << userFacing(log.str());
 #endif
     return 0;
 }
@@ -359,12 +353,14 @@ int cmdConvert(const Options& o) {
     fs::create_directories(ap.tmp());
     if (isTree(o.model)) {
 #ifdef TACHYON_HAVE_TREES
-        trees::convert(o.model, o.cfg, dir, o.backend, std::cerr);
+        std::ostringstream log;   // it names the temporary: shown with the user's name
+        trees::convert(o.model, o.cfg, dir, o.backend, log);
+        std::cerr << userFacing(log.str());
 #endif
     } else {
         Config cfg;
         Graph g = loadConfigured(o.model, o.weights, o.cfg, &cfg);
-        checkProjectName(cfg.projectName, o.cfg.empty() ? o.model : o.cfg);
+        api::checkProjectName(cfg.projectName, o.cfg.empty() ? o.model : o.cfg);
         Emulator emu(g);
         if (o.backend == "hls") {
 #ifdef TACHYON_HAVE_HLS
@@ -433,12 +429,9 @@ int dispatch(const CLI::App& app, const Options& o) {
         requireInputFile(o.cfg, "-c");
         if (!o.calib.empty()) {
             requireInputFile(o.calib, "--auto-precision");
-            if (!o.out.empty()) {   // the same output safety as every other command
-                AtomicOutput ap(o.out, "-o", OutputKind::File, outputRules(o));
-            }
             api::AutoPrecisionOptions opt = o.autoOpt;
             opt.weights = o.weights;
-            return api::cmdAutoPrecision(o.model, o.cfg, o.calib, opt, o.out);
+            return api::cmdAutoPrecision(o.model, o.cfg, o.calib, opt, o.out, o.force);
         }
         return cmdConfig(o);
     }
@@ -446,7 +439,7 @@ int dispatch(const CLI::App& app, const Options& o) {
         requireInputFile(o.model, "model");
         requireInputFile(o.cfg, "-c");
         requireInputFile(o.in, "-i");
-        return api::cmdProfile(o.model, o.cfg, o.in, o.out, o.threads);
+        return api::cmdProfile(o.model, o.cfg, o.in, o.out, o.threads, o.force);
     }
     if (app.got_subcommand("predict")) {
         requireInputFile(o.model, "model");
@@ -530,6 +523,7 @@ int main(int argc, char** argv) {
     profileCmd->add_option("-o,--output", o.out, "report directory: profile.json, profile.txt, weights.png, "
                                                  "activations.png");
     profileCmd->add_option("-j,--threads", o.threads, "threads (0 = all cores)")->check(CLI::NonNegativeNumber);
+    profileCmd->add_flag("--force", o.force, "replace an earlier profile folder (never a folder Tachyon did not write)");
 
     auto* predict = app.add_subcommand("predict", "Run the emulator on a batch (.npy or .csv rows)");
     predict->add_option("--weights", o.weights, weightsHelp);
@@ -670,8 +664,9 @@ int main(int argc, char** argv) {
     if (!app.got_subcommand("serve"))
 #endif
         installCleanupOnSignals();
-    const auto fail = [](const std::string& msg) {
-        std::cerr << "tachyon: error: " << msg << "\n";
+    const auto fail = [&o](const std::string& msg) {
+        const std::string why = o.out.empty() ? msg : explainWriteFailure(o.out, "-o", msg);
+        std::cerr << "tachyon: error: " << util::capMessage(why) << "\n";
         return 1;
     };
     try {
@@ -696,6 +691,12 @@ int main(int argc, char** argv) {
     } catch (const fs::filesystem_error& e) {
         const std::string path = e.path1().empty() ? subject(o) : userFacing(e.path1().string());
         return fail(path + ": file system: " + e.code().message());
+    } catch (const std::system_error& e) {
+        // std::thread's constructor: the system refused another thread (ulimit -u, memory).
+        if (e.code() == std::errc::resource_unavailable_try_again)
+            return fail(subject(o) + ": threads: cannot start another thread (" + e.code().message() +
+                        "); use fewer threads (-j)");
+        return fail(subject(o) + ": " + userFacing(e.what()));
     } catch (const std::bad_alloc&) {
         return fail(subject(o) + ": memory: out of memory (the model or its input declares more data than fits)");
     } catch (const std::length_error&) {

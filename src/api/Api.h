@@ -132,15 +132,18 @@ public:
     std::vector<std::vector<double>> trace(const double* x, size_t rows, bool floatMode) const;
 
     // Projects. backend: hls | verilog | lut (trees). The directory is written whole or not
-    // at all (temporary name, renamed on success).
+    // at all (temporary name, renamed on success) under AtomicOutput's rules: never the
+    // model's folder, `.`, `..` or a folder Tachyon did not write; an earlier project only
+    // with `force`. The configuration's ProjectName must be an identifier.
     void write(const std::string& dir, const std::string& backend, const std::string& cmvm = "da", int stages = -1,
-               std::ostream* log = nullptr) const;
+               std::ostream* log = nullptr, bool force = false) const;
 
 private:
     Model() = default;
     void configure(const Json& config, const std::string& source);
     void checkFidelity(const double* x, size_t rows, const double* out, PredictReport& rep) const;
     std::string path_;
+    std::string weights_;   // a Keras JSON's separately named weights file, if any
     Json config_;
     std::string source_;
     std::vector<std::string> warnings_;
@@ -243,8 +246,13 @@ struct ProfileReport {
 };
 ProfileReport profile(const Model& m, const double* x, size_t rows, int threads = 0);
 // Writes dir/profile.json, dir/profile.txt and, through python/tachyon/plotting.py and
-// matplotlib, dir/weights.png and dir/activations.png. Returns the files written.
-std::vector<std::string> writeProfile(const ProfileReport& r, const std::string& dir, std::ostream& log);
+// matplotlib, dir/weights.png and dir/activations.png. Returns the files written. The
+// folder is written whole or not at all under AtomicOutput's rules: an earlier profile
+// is replaced only with `force`, a foreign folder never; `inputs` ("what", path) are the
+// files the folder may not be or hold.
+std::vector<std::string> writeProfile(const ProfileReport& r, const std::string& dir, std::ostream& log,
+                                      bool force = false,
+                                      const std::vector<std::pair<std::string, std::string>>& inputs = {});
 // The interpreter and script the CLI uses for the plots.
 std::string plottingScript();
 
@@ -282,10 +290,21 @@ double agreement(const double* a, const double* b, size_t rows, size_t cols);
 double relativeError(const double* fixed, const double* ref, size_t n);
 
 // ---- the CLI subcommands built on the above ----
+// `force`: replace an earlier output (AtomicOutput's rules).
 int cmdProfile(const std::string& model, const std::string& cfg, const std::string& calib, const std::string& outDir,
-               int threads);
+               int threads, bool force = false);
 int cmdAutoPrecision(const std::string& model, const std::string& cfg, const std::string& calib,
-                     const AutoPrecisionOptions& opt, const std::string& out);
+                     const AutoPrecisionOptions& opt, const std::string& out, bool force = false);
+
+// Project names become file names and C/Verilog identifiers: anything else (such as
+// `../../x`) is a tachyon::Error naming `source`.
+void checkProjectName(const std::string& name, const std::string& source);
+
+// The files a command reads besides the model: the model itself, its Keras weights (`weights`,
+// else beside it), and each given (what, path). No output may be or hold one of them.
+std::vector<std::pair<std::string, std::string>> inputsOf(
+    const std::string& model, const std::vector<std::pair<std::string, std::string>>& others,
+    const std::string& weights = "");
 
 // Reads a whole .npy/.csv matrix (rows x columns) for calibration.
 std::vector<double> readRows(const std::string& path, size_t& rows, size_t& cols);

@@ -6,13 +6,16 @@
 
 #include "frontends/Frontend.h"
 #include "passes/Pass.h"
+#include "util/AtomicOutput.h"
 #include "util/Error.h"
+#include "util/NonFinite.h"
 
 #include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <memory>
 #include <sstream>
 
 namespace tachyon::api {
@@ -116,6 +119,15 @@ AutoPrecisionResult autoPrecision(const std::string& modelPath, const Json& base
     if (rows == 0) throw Error("auto-precision: the calibration data has no rows");
     if (opt.maxBits < 2 || opt.maxBits > 64) throw Error("--max-bits: must be 2..64");
     auto base = Model::load(modelPath, baseConfigIn, opt.weights);
+    {
+        // One NaN makes every range NaN, and the types chosen from it meaningless
+        // (ap_fixed<-2147483627,...>): calibration data must be finite.
+        NonFiniteCount bad;
+        bad.add(x, rows, size_t(base->inputSize()), 0);
+        if (bad.total())
+            throw Error("auto-precision: the calibration data has " + bad.describe() +
+                        "; ranges cannot be measured on them: remove or replace those rows");
+    }
     if (base->isTree()) throw Error(modelPath + ": auto-precision is for networks (tree ensembles: InputPrecision, ...)");
     Json baseConfig = base->config();
     const size_t nOut = size_t(base->outputSize());
@@ -367,7 +379,14 @@ AutoPrecisionResult autoPrecision(const std::string& modelPath, const Json& base
 }
 
 int cmdAutoPrecision(const std::string& model, const std::string& cfg, const std::string& calib,
-                     const AutoPrecisionOptions& opt, const std::string& out) {
+                     const AutoPrecisionOptions& opt, const std::string& out, bool force) {
+    // Checked before the search, so a bad output name costs nothing.
+    OutputRules rules;
+    rules.force = force;
+    rules.others = inputsOf(model, {{"configuration (-c)", cfg}, {"calibration data (--auto-precision)", calib}},
+                            opt.weights);
+    std::unique_ptr<AtomicOutput> written;
+    if (!out.empty()) written = std::make_unique<AtomicOutput>(out, "-o", OutputKind::File, rules);
     size_t rows = 0, cols = 0;
     const std::vector<double> x = readRows(calib, rows, cols);
     auto t0 = std::chrono::steady_clock::now();
@@ -376,6 +395,11 @@ int cmdAutoPrecision(const std::string& model, const std::string& cfg, const std
         if (int(cols) != m->inputSize())
             throw Error(calib + ": has " + std::to_string(cols) + " columns but the model takes " +
                         std::to_string(m->inputSize()) + " inputs");
+        NonFiniteCount bad;
+        bad.add(x.data(), rows, cols, 0);
+        if (bad.total())
+            throw Error(calib + ": --auto-precision: " + bad.describe() +
+                        "; ranges cannot be measured on them: remove or replace those rows");
     }
     const AutoPrecisionResult r =
         autoPrecision(model, cfg.empty() ? Json(nullptr) : Json(cfg), x.data(), rows, opt, std::cerr);
@@ -387,20 +411,20 @@ int cmdAutoPrecision(const std::string& model, const std::string& cfg, const std
     if (out.empty()) {
         std::cout << text;
     } else {
-        const std::string tmp = out + ".tmp";
-        {
-            std::ofstream f(tmp);
-            f << text;
-            if (!f) throw Error(out + ": cannot write file");
-        }
-        std::rename(tmp.c_str(), out.c_str());
+        std::ofstream f(written->tmp());
+        f << text;
+        f.close();
+        if (!f) throw Error(out + ": -o: cannot write file (disk full?)");
+        written->commit();
         std::cerr << "wrote " << out << "\n";
     }
     return r.met ? 0 : 2;
 }
 
 int cmdProfile(const std::string& model, const std::string& cfg, const std::string& calib, const std::string& outDir,
-               int threads) {
+               int threads, bool force) {
+    const auto inputs = inputsOf(model, {{"configuration (-c)", cfg}, {"input (-i)", calib}});
+    if (!outDir.empty()) checkOutput(outDir, "-o", OutputKind::Profile, {inputs, force});   // before the work
     size_t rows = 0, cols = 0;
     const std::vector<double> x = readRows(calib, rows, cols);
     auto m = Model::load(model, cfg.empty() ? Json(nullptr) : Json(cfg));
@@ -410,7 +434,7 @@ int cmdProfile(const std::string& model, const std::string& cfg, const std::stri
     const ProfileReport r = profile(*m, x.data(), rows, threads);
     std::cout << r.table();
     if (!outDir.empty()) {
-        for (const std::string& f : writeProfile(r, outDir, std::cerr)) std::cerr << "wrote " << f << "\n";
+        for (const std::string& f : writeProfile(r, outDir, std::cerr, force, inputs)) std::cerr << "wrote " << f << "\n";
     }
     return 0;
 }

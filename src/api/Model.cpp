@@ -3,6 +3,7 @@
 
 #include "frontends/Frontend.h"
 #include "passes/Pass.h"
+#include "util/AtomicOutput.h"
 #include "util/Error.h"
 #include "util/Npy.h"
 #if __has_include("backends/hls/HlsWriter.h")
@@ -20,6 +21,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cctype>
 #include <condition_variable>
 #include <cstdio>
 #include <filesystem>
@@ -168,26 +170,6 @@ Json configFromModel(const std::string& modelPath, const std::string& granularit
 
 namespace {
 
-// Output that appears whole or not at all (as the CLI's): write into tmp, then commit().
-struct AtomicDir {
-    fs::path final_, tmp;
-    bool committed = false;
-    explicit AtomicDir(const std::string& path) : final_(path) {
-        if (!final_.parent_path().empty() && !fs::exists(final_.parent_path()))
-            throw Error(path + ": parent directory does not exist");
-        tmp = final_.parent_path() / (".tmp-" + std::to_string(getpid()) + "-" + final_.filename().string());
-    }
-    void commit() {
-        if (fs::exists(final_)) fs::remove_all(final_);
-        fs::rename(tmp, final_);
-        committed = true;
-    }
-    ~AtomicDir() {
-        std::error_code ec;
-        if (!committed) fs::remove_all(tmp, ec);
-    }
-};
-
 // Tree configurations are read from files: a temporary one for a dictionary.
 struct TempYaml {
     fs::path path;
@@ -216,6 +198,7 @@ Model::~Model() = default;
 std::unique_ptr<Model> Model::load(const std::string& path, const Json& config, const std::string& weights) {
     std::unique_ptr<Model> m(new Model());
     m->path_ = path;
+    m->weights_ = weights;
     if (!fs::exists(path)) throw Error(path + ": no such file");
     if (trees::isTreeModel(path)) {
         if (!weights.empty()) throw Error(path + ": weights: a tree ensemble takes no separate weights file");
@@ -242,6 +225,7 @@ std::unique_ptr<Model> Model::withConfig(const Json& config) const {
     if (!config.is_object()) throw Error("config: must be a dict in hls4ml's layout");
     std::unique_ptr<Model> m(new Model());
     m->path_ = path_;
+    m->weights_ = weights_;
     m->raw_ = raw_;
     m->configure(config, "<config>");
     return m;
@@ -337,44 +321,83 @@ std::vector<std::vector<double>> Model::trace(const double* x, size_t rows, bool
     return floatMode ? e.traceFloat(x, rows) : e.traceFixed(x, rows);
 }
 
+void checkProjectName(const std::string& name, const std::string& source) {
+    bool ok = !name.empty() && name.size() <= 64 && !std::isdigit(static_cast<unsigned char>(name[0]));
+    for (char c : name) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
+    if (!ok)
+        throw Error(source + ": ProjectName: '" + name +
+                    "' is not a C/Verilog identifier (letters, digits and _, at most 64, not starting with a digit)");
+}
+
+std::vector<std::pair<std::string, std::string>> inputsOf(
+    const std::string& model, const std::vector<std::pair<std::string, std::string>>& others,
+    const std::string& weights) {
+    std::vector<std::pair<std::string, std::string>> in = {{"model", model}};
+    // Keras: model.json reads its weights from --weights, else from beside it.
+    const fs::path m(model);
+    if (!weights.empty())
+        in.push_back({"model's weights (--weights)", weights});
+    else if (m.extension() == ".json")
+        in.push_back({"model's weights", (m.parent_path() / (m.stem().string() + "_weights.h5")).string()});
+    in.insert(in.end(), others.begin(), others.end());
+    return in;
+}
+
 void Model::write(const std::string& dir, const std::string& backend, const std::string& cmvm, int stages,
-                  std::ostream* logp) const {
+                  std::ostream* logp, bool force) const {
     std::ostream& log = logp ? *logp : std::cerr;
     const auto t0 = std::chrono::steady_clock::now();
     if (cmvm != "da" && cmvm != "naive") throw Error("cmvm: '" + cmvm + "' is not da or naive");
-    AtomicDir ad(dir);
-    fs::create_directories(ad.tmp);
-    if (tree_) {
-        TempYaml t(config_);
-        try {
-            trees::convert(path_, t.path.string(), ad.tmp.string(), backend, log);
-        } catch (const Error& e) {
-            throw Error(renamed(renamed(e.what(), t.path.string(), source_), ad.tmp.string(), dir));
-        }
-    } else if (backend == "hls") {
+    if (!tree_) checkProjectName(cfg_.projectName, source_);
+    OutputRules rules;
+    rules.force = force;
+    rules.others = inputsOf(path_, {{"configuration", fs::exists(source_) ? source_ : ""}}, weights_);
+    AtomicOutput out(dir, "output", OutputKind::Project, rules);
+    fs::create_directories(out.tmp());
+    const std::string tmp = out.tmp().string();
+    try {
+        if (tree_) {
+            TempYaml t(config_);
+            try {
+                std::ostringstream treeLog;   // it names the temporary: shown with the user's name
+                trees::convert(path_, t.path.string(), tmp, backend, treeLog);
+                log << userFacing(treeLog.str());
+            } catch (const Error& e) {
+                throw Error(renamed(e.what(), t.path.string(), source_));
+            }
+        } else if (backend == "hls") {
 #ifdef TACHYON_HAVE_HLS
-        hls::HlsOptions opt;
-        opt.projectName = cfg_.projectName;
-        hls::writeProject(*graph_, *emu_, ad.tmp.string(), opt);
+            hls::HlsOptions opt;
+            opt.projectName = cfg_.projectName;
+            hls::writeProject(*graph_, *emu_, tmp, opt);
 #else
-        throw Error("the HLS backend is not built into this tachyon");
+            throw Error("the HLS backend is not built into this tachyon");
 #endif
-    } else if (backend == "verilog") {
+        } else if (backend == "verilog") {
 #ifdef TACHYON_HAVE_VERILOG
-        verilog::VerilogOptions opt;
-        opt.projectName = cfg_.projectName;
-        opt.cmvm = cmvm;
-        opt.stages = stages;
-        verilog::writeProject(*graph_, *emu_, ad.tmp.string(), opt);
+            verilog::VerilogOptions opt;
+            opt.projectName = cfg_.projectName;
+            opt.cmvm = cmvm;
+            opt.stages = stages;
+            verilog::writeProject(*graph_, *emu_, tmp, opt);
 #else
-        throw Error("the Verilog backend is not built into this tachyon");
+            throw Error("the Verilog backend is not built into this tachyon");
 #endif
-    } else if (backend == "lut") {
-        throw Error("backend 'lut' is for tree ensembles only; networks use hls or verilog");
-    } else {
-        throw Error("backend '" + backend + "' is not one of hls, verilog, lut");
+        } else if (backend == "lut") {
+            throw Error("backend 'lut' is for tree ensembles only; networks use hls or verilog");
+        } else {
+            throw Error("backend '" + backend + "' is not one of hls, verilog, lut");
+        }
+        if (!fs::exists(out.tmp() / manifestName(OutputKind::Project)))
+            throw Error(dir + ": the backend wrote no " + std::string(manifestName(OutputKind::Project)));
+        out.commit();
+    } catch (const Error& e) {
+        // The user's folder, not the temporary; a full disk said as such.
+        throw Error(explainWriteFailure(dir, "output", userFacing(e.what())));
+    } catch (const fs::filesystem_error& e) {
+        throw Error(explainWriteFailure(dir, "output", userFacing(dir + ": " + e.code().message() + " (" +
+                                                                   e.path1().string() + ")")));
     }
-    ad.commit();
     log << "wrote " << backend << " project " << dir << " in " << std::fixed << std::setprecision(1)
         << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() * 1e3 << " ms\n"
         << std::defaultfloat;

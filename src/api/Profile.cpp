@@ -3,7 +3,10 @@
 // `hls4ml.model.profiling.numerical`, computed by the library so the CLI and Python share it).
 #include "api/Api.h"
 
+#include "util/AtomicOutput.h"
 #include "util/Error.h"
+#include "util/Json.h"
+#include "util/Process.h"
 
 #include <algorithm>
 #include <cmath>
@@ -309,28 +312,59 @@ std::string plottingScript() {
     return std::string(TACHYON_SOURCE_DIR) + "/python/tachyon/plotting.py";
 }
 
-std::vector<std::string> writeProfile(const ProfileReport& r, const std::string& dir, std::ostream& log) {
-    fs::create_directories(dir);
-    const fs::path d(dir);
-    std::vector<std::string> files;
-    {
-        std::ofstream f(d / "profile.json");
-        f << r.toJson().dump(1) << "\n";
-        if (!f) throw Error((d / "profile.json").string() + ": cannot write file");
-    }
-    files.push_back((d / "profile.json").string());
-    std::ofstream(d / "profile.txt") << r.table();
-    files.push_back((d / "profile.txt").string());
+namespace {
+
+// Runs python/tachyon/plotting.py on `json` into `dir`; returns what went wrong ("" when
+// the plots were made), so the warning says why instead of guessing.
+std::string plotProfile(const fs::path& json, const fs::path& dir) {
     const char* py = std::getenv("TACHYON_PYTHON");
-    const std::string python = py ? py : fs::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
-    const std::string cmd = "'" + python + "' '" + plottingScript() + "' '" + (d / "profile.json").string() + "' '" +
-                            d.string() + "'";
-    if (std::system(cmd.c_str()) == 0) {
+    const std::string python = py && *py ? py : fs::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+    util::ProcessOptions opt;
+    opt.captureOutput = true;
+    opt.timeoutSeconds = 600;
+    util::ProcessResult r;
+    try {
+        r = util::runProcess({python, plottingScript(), json.string(), dir.string()}, opt);
+    } catch (const Error& e) {
+        return e.what();
+    }
+    if (r.succeeded()) return "";
+    if (r.output.find("No module named 'matplotlib'") != std::string::npos)
+        return python + " with matplotlib is needed; Debian: python3-matplotlib";
+    std::string last = r.output;
+    while (!last.empty() && last.back() == '\n') last.pop_back();
+    last = last.substr(last.rfind('\n') == std::string::npos ? 0 : last.rfind('\n') + 1);
+    return python + " " + plottingScript() + " failed (" + util::describeOutcome(r, opt) + ")" +
+           (last.empty() ? "" : ": " + util::capMessage(last, 300));
+}
+
+void writeText(const fs::path& file, const std::string& text, const std::string& userName) {
+    std::ofstream f(file);
+    f << text;
+    f.close();
+    if (!f) throw Error(userName + ": cannot write file (disk full?)");
+}
+
+}  // namespace
+
+std::vector<std::string> writeProfile(const ProfileReport& r, const std::string& dir, std::ostream& log, bool force,
+                                      const std::vector<std::pair<std::string, std::string>>& inputs) {
+    OutputRules rules;
+    rules.force = force;
+    rules.others = inputs;
+    AtomicOutput out(dir, "-o", OutputKind::Profile, rules);
+    fs::create_directories(out.tmp());
+    const fs::path d(dir);
+    writeText(out.tmp() / "profile.json", r.toJson().dump(1) + "\n", (d / "profile.json").string());
+    writeText(out.tmp() / "profile.txt", r.table(), (d / "profile.txt").string());
+    std::vector<std::string> files = {(d / "profile.json").string(), (d / "profile.txt").string()};
+    const std::string plotError = plotProfile(out.tmp() / "profile.json", out.tmp());
+    out.commit();
+    if (plotError.empty()) {
         files.push_back((d / "weights.png").string());
         files.push_back((d / "activations.png").string());
     } else {
-        log << "tachyon: warning: profile: no plots (" << python
-            << " with matplotlib is needed; Debian: python3-matplotlib)\n";
+        log << "tachyon: warning: profile: no plots (" << userFacing(plotError) << ")\n";
     }
     return files;
 }

@@ -8,6 +8,7 @@
 #include "emulator/Kernel.h"
 #include "config/Config.h"
 #include "util/Error.h"
+#include "util/Threads.h"
 
 #include <algorithm>
 #include <atomic>
@@ -81,9 +82,7 @@ void parallelChunks(size_t rows, const EmulatorOptions& opt, Fn&& fn) {
         }
     };
     if (threads <= 1) { worker(0); return; }
-    std::vector<std::thread> pool;
-    for (unsigned t = 0; t < threads; ++t) pool.emplace_back(worker, t);
-    for (auto& th : pool) th.join();
+    util::runOnThreads(threads, worker);
 }
 
 // Runs one chunk through every layer; bufs[k] receives layer k's output. `fixedMode`

@@ -8,18 +8,23 @@
 #include "frontends/GraphBuilder.h"
 #include "frontends/Frontend.h"
 #include "frontends/Hdf5File.h"
+#include "util/AtomicOutput.h"
 #include "util/CrashIsolation.h"
 #include "frontends/QuantizerMath.h"
 #include "util/Error.h"
+#include "util/Json.h"
 #include "util/ZipArchive.h"
 
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <regex>
 #include <set>
@@ -1297,13 +1302,7 @@ Graph KerasReader::read() {
 }
 
 json readJson(const std::string& path) {
-    std::ifstream f(path);
-    if (!f) throw Error(path + ": cannot open file");
-    try {
-        return json::parse(f);
-    } catch (const json::exception& e) {
-        throw Error(path + ": not valid JSON (" + e.what() + ")");
-    }
+    return util::readJsonFile(path);
 }
 
 Graph readKeras(const std::string& jsonPath, const std::string& h5Path) {
@@ -1315,12 +1314,7 @@ Graph readKeras(const std::string& jsonPath, const std::string& h5Path) {
             if (!config)
                 throw Error(jsonPath + ": no 'model_config' attribute: this is a weights-only file; "
                                        "load the model's .json architecture with it instead");
-            json arch;
-            try {
-                arch = json::parse(*config);
-            } catch (const json::exception& e) {
-                throw Error(jsonPath + ": 'model_config' is not valid JSON (" + e.what() + ")");
-            }
+            const json arch = util::parseJson(*config, jsonPath, "'model_config'");
             return KerasReader(arch, jsonPath, h5).read();
         }
         json arch = readJson(jsonPath);
@@ -1349,30 +1343,21 @@ public:
             throw Error(path + std::string(": no model.weights.h5 in the archive") +
                         (zip.contains("model.weights.npz") ? " (weights saved as .npz are not supported)" : ""));
         const std::string text = zip.read("config.json", uint64_t(1) << 28);
-        try {
-            config_ = json::parse(text);
-        } catch (const json::exception& e) {
-            throw Error(path + ": config.json is not valid JSON (" + e.what() + ")");
-        }
-        const std::string weights = zip.read("model.weights.h5", uint64_t(1) << 34);
+        config_ = util::parseJson(text, path, "config.json");
         std::string pattern = (std::filesystem::temp_directory_path() / "tachyon_keras3_XXXXXX").string();
         const int fd = mkstemp(pattern.data());
-        if (fd < 0) throw Error(path + ": cannot create a temporary file for its weights");
-        weightsFile_ = pattern;
-        size_t done = 0;
-        while (done < weights.size()) {
-            const ssize_t n = ::write(fd, weights.data() + done, weights.size() - done);
-            if (n <= 0) {
-                ::close(fd);
-                throw Error(path + ": cannot write its weights to a temporary file (disk full?)");
-            }
-            done += size_t(n);
+        if (fd < 0) throw Error(path + ": cannot create a temporary file for its weights (" + std::strerror(errno) + ")");
+        weights_ = std::make_unique<ScopedTemporary>(pattern);   // removed on error and on a signal
+        try {
+            zip.extractTo("model.weights.h5", uint64_t(1) << 34, fd, "a temporary file in " +
+                                                                     std::filesystem::temp_directory_path().string());
+        } catch (...) {
+            ::close(fd);
+            throw;
         }
-        ::close(fd);
-    }
-    ~Keras3Archive() {
-        std::error_code ec;
-        if (!weightsFile_.empty()) std::filesystem::remove(weightsFile_, ec);
+        if (::close(fd) != 0)
+            throw Error(path + ": cannot write its weights to a temporary file (" + std::strerror(errno) + ")");
+        weightsFile_ = pattern;
     }
     Keras3Archive(const Keras3Archive&) = delete;
     Keras3Archive& operator=(const Keras3Archive&) = delete;
@@ -1415,6 +1400,7 @@ private:
     }
     std::string path_;
     json config_;
+    std::unique_ptr<ScopedTemporary> weights_;
     std::string weightsFile_;
 };
 

@@ -1,6 +1,7 @@
 #include "trees/Frontends.h"
 
 #include "util/Error.h"
+#include "util/Json.h"
 
 #include <nlohmann/json.hpp>
 
@@ -41,7 +42,7 @@ TreeFormat detectTreeFormat(const std::string& path) {
     std::stringstream text;
     text << in.rdbuf();
     const std::string s = text.str();
-    nlohmann::json doc = nlohmann::json::parse(s, nullptr, /*allow_exceptions=*/false);
+    nlohmann::json doc = util::tryParseJson(s);
     if (doc.is_discarded()) {
         // Broken JSON that still looks like a tree model: let its reader report the error.
         if (s.find("\"learner\"") != std::string::npos) return TreeFormat::Xgboost;

@@ -2,6 +2,7 @@
 #include "trees/Frontends.h"
 
 #include "util/Error.h"
+#include "util/Json.h"
 
 #include <nlohmann/json.hpp>
 
@@ -16,13 +17,7 @@ using nlohmann::json;
 namespace {
 
 json loadJson(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) throw Error(path + ": cannot open file");
-    try {
-        return json::parse(in);
-    } catch (const json::exception& e) {
-        throw Error(path + ": not valid JSON (" + std::string(e.what()) + ")");
-    }
+    return util::readJsonFile(path);
 }
 
 const json& key(const json& obj, const char* name, const std::string& where) {

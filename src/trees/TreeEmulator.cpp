@@ -1,6 +1,7 @@
 #include "trees/TreeEmulator.h"
 
 #include "util/Error.h"
+#include "util/Threads.h"
 
 #include <algorithm>
 #include <cmath>
@@ -261,14 +262,11 @@ void TreeEmulator::runFixedRaw(const int64_t* xRaw, size_t rows, int64_t* outRaw
     const size_t blocks = (rows + kLanes - 1) / kLanes;
     if (threads > 1 && blocks > 1) {
         const size_t per = (blocks + size_t(threads) - 1) / size_t(threads) * kLanes;
-        std::vector<std::thread> pool;
-        for (size_t begin = 0; begin < rows; begin += per) {
-            const size_t n = std::min(per, rows - begin);
-            pool.emplace_back([=, this] {
-                runFixedRaw(xRaw + begin * size_t(nf), n, outRaw + begin * size_t(nc), 1);
-            });
-        }
-        for (auto& t : pool) t.join();
+        const unsigned parts = unsigned((rows + per - 1) / per);
+        util::runOnThreads(parts, [=, this](unsigned part) {
+            const size_t begin = size_t(part) * per;
+            runFixedRaw(xRaw + begin * size_t(nf), std::min(per, rows - begin), outRaw + begin * size_t(nc), 1);
+        });
         return;
     }
 

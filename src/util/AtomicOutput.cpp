@@ -1,6 +1,7 @@
 #include "util/AtomicOutput.h"
 
 #include "util/Error.h"
+#include "util/Process.h"
 
 #include <csignal>
 #include <mutex>
@@ -79,6 +80,7 @@ const char* manifestName(OutputKind kind) {
     case OutputKind::Project: return "tachyon_project.json";
     case OutputKind::Trace: return "tachyon_trace.json";
     case OutputKind::Study: return "tachyon_trigger.json";
+    case OutputKind::Profile: return "profile.json";
     case OutputKind::File: break;
     }
     return "";
@@ -90,6 +92,11 @@ fs::path checkOutput(const std::string& path, const std::string& option, OutputK
     if (kind == OutputKind::File && (path.back() == '/' || fs::path(path).filename() == "." ||
                                      fs::path(path).filename() == ".."))
         fail("names a folder; give a file name");
+    // /dev/null, /dev/stdout on a pipe: written in place (followed through /proc, such a
+    // name resolves to nothing that exists, so it is taken as given).
+    if (kind == OutputKind::File && writesInPlace(path)) return fs::path(path);
+    if (fs::path(path).begin()->string() == "~")
+        fail("starts with '~', which only a shell expands; give the folder's real path");
     const fs::path given = tidy(path);
     const fs::path target = resolve(given);
     if (!target.has_relative_path()) fail("is the root folder; Tachyon never replaces it");
@@ -105,28 +112,45 @@ fs::path checkOutput(const std::string& path, const std::string& option, OutputK
     }
 
     const fs::path parent = target.parent_path();
-    if (!isDirectory(parent)) fail("folder " + given.parent_path().string() + " does not exist");
+    if (!isDirectory(parent)) fail("parent directory " + given.parent_path().string() + " does not exist");
     if (!existsOrDangles(target)) return target;
+    const fs::file_status st = fs::status(target, ec);
     if (kind == OutputKind::File) {
-        if (isDirectory(target)) fail("is an existing folder; give a file name");
+        if (fs::is_directory(st)) fail("is an existing folder; give a file name");
+        if (fs::exists(st) && !fs::is_regular_file(st))
+            fail("exists and is not a regular file (a socket or device); Tachyon never replaces it");
         if (!rules.force) fail("exists; pass --force to overwrite it");
         return target;
     }
-    if (isDirectory(target)) {
-        // Only a folder that Tachyon itself wrote may be replaced, --force or not.
+    if (fs::is_directory(st)) {
+        // Only a folder that Tachyon itself wrote may be replaced, and only when asked to.
         if (!fs::exists(target / manifestName(kind), ec))
             fail(std::string("is a folder that Tachyon did not write (it has no ") + manifestName(kind) +
                  "); remove it or choose another name");
+        if (!rules.force) fail("holds an earlier Tachyon output; pass --force (Python: force=True) to replace it");
         return target;
     }
+    if (fs::exists(st) && !fs::is_regular_file(st))
+        fail("exists and is neither a folder nor a regular file; Tachyon never replaces it");
     if (!rules.force) fail("exists and is not a folder; pass --force to replace it");
     return target;
+}
+
+bool writesInPlace(const fs::path& path) {
+    std::error_code ec;
+    const fs::file_status st = fs::status(path, ec);
+    return !ec && (fs::is_character_file(st) || fs::is_fifo(st));
 }
 
 AtomicOutput::AtomicOutput(const std::string& path, const std::string& option, OutputKind kind,
                            const OutputRules& rules)
     : user_(path), option_(option), kind_(kind), rules_(rules) {
     final_ = checkOutput(path, option, kind, rules);
+    if (kind == OutputKind::File && writesInPlace(final_)) {
+        tmp_ = final_;   // a device or pipe is written directly; there is nothing to rename
+        inPlace_ = true;
+        return;
+    }
     // Same folder (so the rename is atomic) and same extension (writers look at it).
     tmp_ = final_.parent_path() / (".tmp-" + std::to_string(getpid()) + "-" + final_.filename().string());
     std::lock_guard lock(registryMutex());
@@ -135,12 +159,17 @@ AtomicOutput::AtomicOutput(const std::string& path, const std::string& option, O
 }
 
 AtomicOutput::~AtomicOutput() {
+    if (inPlace_) return;
     std::lock_guard lock(registryMutex());
     if (!committed_) removeQuietly(tmp_);
     liveTemporaries().erase(tmp_);
 }
 
 void AtomicOutput::commit() {
+    if (inPlace_) {
+        committed_ = true;
+        return;
+    }
     std::lock_guard lock(registryMutex());
     checkOutput(user_, option_, kind_, rules_);  // the name may have been taken meanwhile
     const auto fail = [&](const fs::filesystem_error& e) {
@@ -179,6 +208,29 @@ void AtomicOutput::commit() {
     committed_ = true;
 }
 
+ScopedTemporary::ScopedTemporary(fs::path path) : path_(std::move(path)) {
+    std::lock_guard lock(registryMutex());
+    liveTemporaries().insert(path_);
+}
+
+ScopedTemporary::~ScopedTemporary() {
+    std::lock_guard lock(registryMutex());
+    removeQuietly(path_);
+    liveTemporaries().erase(path_);
+}
+
+std::string explainWriteFailure(const std::string& output, const std::string& option, const std::string& msg) {
+    if (writesInPlace(output)) return msg;
+    std::error_code ec;
+    fs::path where = resolve(output);
+    while (!where.empty() && !isDirectory(where) && where.has_relative_path()) where = where.parent_path();
+    const fs::space_info space = fs::space(where, ec);
+    // Under 64 KiB left: nothing Tachyon writes fits; the failure was the full disk.
+    if (ec || space.available >= (64u << 10)) return msg;
+    return output + ": " + option + ": disk full (" + std::to_string(space.available / 1024) + " KiB left on " +
+           where.string() + "); nothing was written. The error was: " + msg;
+}
+
 std::string userFacing(std::string msg) {
     std::lock_guard lock(registryMutex());
     for (const auto& [tmp, user] : temporaryNames())
@@ -199,6 +251,7 @@ void installCleanupOnSignals() {
         {
             // Held until the process is gone: no commit can run after the cleanup.
             registryMutex().lock();
+            util::killRunningProcesses();  // no Yosys or simulator outlives us
             for (const fs::path& p : liveTemporaries()) removeQuietly(p);
         }
         // Die of the signal itself, so that the caller sees how the process ended.

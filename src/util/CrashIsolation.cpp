@@ -9,6 +9,8 @@
 #include <cstring>
 #include <new>
 #include <poll.h>
+#include <pthread.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -48,6 +50,15 @@ void tryReadInChildProcess(const std::string& file, const std::string& library, 
     }
     if (pid == 0) {
         ::close(fds[0]);
+        // The CLI blocks SIGINT/SIGTERM in every thread (its signal thread takes them), and
+        // a forked child inherits the mask but not that thread: unblock them, and die with
+        // the parent, so a stopped Tachyon leaves no checker behind.
+        sigset_t stops;
+        sigemptyset(&stops);
+        for (int s : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&stops, s);
+        pthread_sigmask(SIG_UNBLOCK, &stops, nullptr);
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (::getppid() == 1) ::_exit(1);   // the parent is already gone
         try {
             read();
             report(fds[1], 'K');

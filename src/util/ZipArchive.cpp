@@ -4,7 +4,12 @@
 
 #include <zip.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <memory>
+#include <unistd.h>
+#include <vector>
 
 namespace tachyon {
 
@@ -36,7 +41,8 @@ std::vector<std::string> ZipArchive::entries() const {
 
 bool ZipArchive::contains(const std::string& entry) const { return zip_name_locate(zip_, entry.c_str(), 0) >= 0; }
 
-std::string ZipArchive::read(const std::string& entry, uint64_t maxBytes) const {
+template <class Sink>
+void ZipArchive::stream(const std::string& entry, uint64_t maxBytes, Sink&& sink) const {
     const zip_int64_t index = zip_name_locate(zip_, entry.c_str(), 0);
     if (index < 0) fail("no entry '" + entry + "' in the archive");
     zip_stat_t st;
@@ -46,14 +52,19 @@ std::string ZipArchive::read(const std::string& entry, uint64_t maxBytes) const 
     if (st.size > maxBytes)
         fail("entry '" + entry + "' declares " + std::to_string(st.size) + " bytes, more than the " +
              std::to_string(maxBytes) + " accepted");
+    if (st.size > kRatioCheckedAbove && (st.valid & ZIP_STAT_COMP_SIZE) && st.size / kMaxRatio > st.comp_size)
+        fail("entry '" + entry + "' declares " + std::to_string(st.size) + " bytes from " +
+             std::to_string(st.comp_size) + " compressed, more than " + std::to_string(kMaxRatio) +
+             " times: no model compresses so well (a zip bomb?)");
     std::unique_ptr<zip_file_t, int (*)(zip_file_t*)> f(zip_fopen_index(zip_, zip_uint64_t(index), 0), zip_fclose);
     if (!f) fail("entry '" + entry + "': cannot open (" + zip_strerror(zip_) + ")");
-    std::string bytes(size_t(st.size), '\0');
+    std::vector<char> block(size_t(1) << 20);
     uint64_t got = 0;
     while (got < st.size) {
-        const zip_int64_t r = zip_fread(f.get(), bytes.data() + got, st.size - got);
+        const zip_int64_t r = zip_fread(f.get(), block.data(), std::min<uint64_t>(block.size(), st.size - got));
         if (r < 0) fail("entry '" + entry + "': corrupt data (" + zip_file_strerror(f.get()) + ")");
         if (r == 0) break;
+        sink(block.data(), size_t(r));
         got += uint64_t(r);
     }
     // libzip checks the CRC at the end of the entry: one more read must report end of data.
@@ -61,7 +72,26 @@ std::string ZipArchive::read(const std::string& entry, uint64_t maxBytes) const 
     if (got != st.size || zip_fread(f.get(), &extra, 1) != 0)
         fail("entry '" + entry + "': holds " + std::to_string(got) + " bytes, not the " + std::to_string(st.size) +
              " it declares, or fails its CRC check");
+}
+
+std::string ZipArchive::read(const std::string& entry, uint64_t maxBytes) const {
+    std::string bytes;
+    stream(entry, maxBytes, [&](const char* data, size_t n) { bytes.append(data, n); });
     return bytes;
+}
+
+void ZipArchive::extractTo(const std::string& entry, uint64_t maxBytes, int fd, const std::string& fdName) const {
+    stream(entry, maxBytes, [&](const char* data, size_t n) {
+        while (n > 0) {
+            const ssize_t w = ::write(fd, data, n);
+            if (w < 0 && errno == EINTR) continue;
+            if (w <= 0)
+                fail("entry '" + entry + "': cannot write it to " + fdName + " (" +
+                     (w < 0 && errno == ENOSPC ? std::string("disk full") : std::string(std::strerror(errno))) + ")");
+            data += w;
+            n -= size_t(w);
+        }
+    });
 }
 
 }  // namespace tachyon

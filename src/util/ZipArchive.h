@@ -24,9 +24,21 @@ public:
     // The entry's bytes. `maxBytes` bounds what a corrupt or hostile archive can make us
     // allocate (its declared size is checked first, then the bytes really read).
     std::string read(const std::string& entry, uint64_t maxBytes) const;
+    // The entry's bytes written to the open file `fd` (named `fdName` in errors) a block at
+    // a time, so memory stays small whatever the entry's size.
+    void extractTo(const std::string& entry, uint64_t maxBytes, int fd, const std::string& fdName) const;
+
+    // Entries larger than this must not expand more than kMaxRatio times their compressed
+    // size: real weights barely compress; a bomb of zeros expands ~1000 times.
+    static constexpr uint64_t kRatioCheckedAbove = uint64_t(64) << 20;
+    static constexpr uint64_t kMaxRatio = 100;
 
 private:
     [[noreturn]] void fail(const std::string& what) const;
+    // Calls sink(data, n) for each block of the entry after checking its declared sizes;
+    // checks the length and CRC at the end.
+    template <class Sink>
+    void stream(const std::string& entry, uint64_t maxBytes, Sink&& sink) const;
     std::string path_;
     zip* zip_ = nullptr;
 };

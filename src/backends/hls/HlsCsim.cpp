@@ -2,7 +2,9 @@
 // ap_fixed/hls_stream headers and compares its outputs with the emulator's.
 #include "backends/hls/HlsWriter.h"
 
+#include "backends/ProjectManifest.h"
 #include "util/Error.h"
+#include "util/Process.h"
 
 #include <nlohmann/json.hpp>
 
@@ -16,12 +18,6 @@ namespace fs = std::filesystem;
 namespace tachyon::hls {
 
 namespace {
-
-std::string quote(const fs::path& p) {
-    std::string s = "'";
-    for (char c : p.string()) s += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return s + "'";
-}
 
 std::string tail(const fs::path& p, size_t maxChars) {
     std::ifstream f(p);
@@ -46,42 +42,47 @@ std::vector<long long> numbers(const std::string& line) {
     return v;
 }
 
+// The compiler: $CXX split at spaces (no shell: "ccache g++" works, quoting does not), else g++.
+std::vector<std::string> compilerCommand() {
+    const char* cxx = std::getenv("CXX");
+    std::vector<std::string> words;
+    std::istringstream is(cxx && *cxx ? cxx : "g++");
+    for (std::string w; is >> w;) words.push_back(w);
+    return words;
+}
+
 }  // namespace
 
 CsimResult csim(const std::string& prjDir, std::ostream& log) {
-    const fs::path prj = fs::absolute(prjDir);
-    nlohmann::json meta;
-    {
-        std::ifstream f(prj / "tachyon_project.json");
-        if (!f) throw Error("csim: " + (prj / "tachyon_project.json").string() + " not found (not a Tachyon project)");
-        try {
-            f >> meta;
-        } catch (const std::exception& e) {
-            throw Error("csim: " + (prj / "tachyon_project.json").string() + ": " + e.what());
-        }
-    }
-    if (meta.value("backend", "") != "hls")
-        throw Error("csim: " + prj.string() + " is not an HLS project (backend '" + meta.value("backend", "") + "')");
-    const std::string top = meta.value("top", "myproject");
+    const backend::ProjectManifest m = backend::readProjectManifest(prjDir, "csim", /*requireRtl=*/false);
+    const fs::path& prj = m.dir;
+    if (m.backend != "hls")
+        throw Error("csim: " + prj.string() + " is not an HLS project (backend '" + m.backend + "')");
+    const std::string& top = m.top;
 
     const fs::path build = prj / "csim";
     fs::create_directories(build);
     const fs::path exe = build / (top + "_csim");
-    const char* cxx = std::getenv("CXX");
-    std::ostringstream cmd;
-    cmd << (cxx && *cxx ? cxx : "g++") << " -std=c++14 -O1 -Wno-unknown-pragmas -I" << quote(prj / "include") << " -I" << quote(prj / "firmware")
-        << " " << quote(prj / "firmware" / (top + ".cpp")) << " " << quote(prj / (top + "_test.cpp")) << " -o "
-        << quote(exe) << " > " << quote(build / "compile.log") << " 2>&1";
-    if (std::system(cmd.str().c_str()) != 0)
-        throw Error("csim: compiling " + prj.string() + " failed:\n" + tail(build / "compile.log", 3000));
+    util::ProcessOptions compile;
+    compile.logFile = (build / "compile.log").string();
+    std::vector<std::string> argv = compilerCommand();
+    argv.insert(argv.end(), {"-std=c++14", "-O1", "-Wno-unknown-pragmas", "-I" + (prj / "include").string(),
+                             "-I" + (prj / "firmware").string(), (prj / "firmware" / (top + ".cpp")).string(),
+                             (prj / (top + "_test.cpp")).string(), "-o", exe.string()});
+    const util::ProcessResult compiled = util::runProcess(argv, compile);
+    if (!compiled.succeeded())
+        throw Error("csim: compiling " + prj.string() + " failed (" + util::describeOutcome(compiled, compile) +
+                    "):\n" + tail(build / "compile.log", 1500));
 
-    std::ostringstream run;
-    run << "cd " << quote(prj) << " && " << quote(exe) << " tb_data > " << quote(build / "run.log") << " 2>&1";
-    const int rc = std::system(run.str().c_str());
+    util::ProcessOptions run;
+    run.cwd = prj.string();
+    run.logFile = (build / "run.log").string();
+    const util::ProcessResult ran = util::runProcess({exe.string(), "tb_data"}, run);
     const auto got = lines(prj / "tb_data/csim_raw.dat");
     const auto want = lines(prj / "tb_data/expected_raw.dat");
-    if (rc != 0 && got.empty())
-        throw Error("csim: the testbench of " + prj.string() + " failed:\n" + tail(build / "run.log", 3000));
+    if (!ran.succeeded() && got.empty())
+        throw Error("csim: the testbench of " + prj.string() + " failed (" + util::describeOutcome(ran, run) + "):\n" +
+                    tail(build / "run.log", 1500));
 
     CsimResult r;
     r.rows = want.size();

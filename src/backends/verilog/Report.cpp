@@ -2,11 +2,12 @@
 #include "backends/verilog/VerilogWriter.h"
 #include "backends/verilog/Timing.h"
 
+#include "backends/ProjectManifest.h"
 #include "util/Error.h"
+#include "util/Process.h"
 
 #include <nlohmann/json.hpp>
 
-#include <array>
 #include <chrono>
 #include <cstdlib>
 #include <cstdio>
@@ -80,64 +81,62 @@ std::string adderTable(const std::vector<LayerAdders>& adders) {
 }
 
 SynthReport report(const std::string& prjDir, std::ostream& log) {
-    const fs::path prj = fs::absolute(prjDir);
-    std::ifstream is(prj / "tachyon_project.json");
-    if (!is) throw Error((prj / "tachyon_project.json").string() + ": not found (is " + prjDir + " a Tachyon project?)");
-    nlohmann::json j;
-    try {
-        j = nlohmann::json::parse(is);
-    } catch (const nlohmann::json::exception& e) {
-        throw Error((prj / "tachyon_project.json").string() + ": " + e.what());
-    }
-    if (!j.contains("top") || !j.contains("rtl_files"))
-        throw Error((prj / "tachyon_project.json").string() + ": needs 'top' and 'rtl_files' (a Verilog project)");
-    const std::string top = j["top"].get<std::string>();
+    const backend::ProjectManifest m = backend::readProjectManifest(prjDir, "report", /*requireRtl=*/true);
+    const nlohmann::json& j = m.json;
+    const std::string& top = m.top;
+    const fs::path& prj = m.dir;
 
     const fs::path dir = prj / "synth";
     fs::create_directories(dir);
     {
+        // Yosys runs in the project folder and the script names files relative to it:
+        // only checked names (readProjectManifest) reach it, never the folder's own name.
         std::ofstream ys(dir / "synth.ys");
-        for (const auto& f : j["rtl_files"]) ys << "read_verilog " << (prj / f.get<std::string>()).string() << "\n";
+        for (const std::string& f : m.rtlFiles) ys << "read_verilog " << f << "\n";
         // No DSPs: the constant products are shift-add logic by design; the naive
         // variant is synthesised the same way so the two compare like for like.
         ys << "synth_xilinx -family xcup -nodsp -flatten -top " << top << "\n"
-           << "tee -o " << (dir / "stat.txt").string() << " stat\n"
-           << "write_json " << (dir / "netlist.json").string() << "\n";
+           << "tee -o synth/stat.txt stat\n"
+           << "write_json synth/netlist.json\n";
+        ys.close();
+        if (!ys) throw Error((dir / "synth.ys").string() + ": cannot write file (disk full?)");
     }
     log << "report: yosys synth_xilinx -family xcup -nodsp on " << top << " (log: " << (dir / "yosys.log").string()
         << ")" << std::endl;
+    fs::remove(dir / "stat.txt");
     const auto t0 = std::chrono::steady_clock::now();
-    const std::string cmd = "cd '" + dir.string() + "' && yosys -s synth.ys 2>&1; echo TACHYON_YOSYS_RC=$?";
-    FILE* p = popen(cmd.c_str(), "r");
-    if (!p) throw Error("report: cannot start yosys");
+    // Progress: the steps Yosys has started, read from its log while it runs.
+    std::ifstream progress;
+    std::string partial;
     static const std::regex step(R"(^(\d+\.\d+)\. Executing (.*)$)");
-    std::array<char, 4096> buf;
-    std::string line;
-    std::ofstream yosysLog(dir / "yosys.log");
-    int rc = -1;
-    while (fgets(buf.data(), int(buf.size()), p)) {
-        line += buf.data();
-        if (line.empty() || line.back() != '\n') continue;
-        line.pop_back();
-        if (line.rfind("TACHYON_YOSYS_RC=", 0) == 0) rc = std::atoi(line.c_str() + 17);
-        else yosysLog << line << "\n";
-        std::smatch m;
-        if (std::regex_match(line, m, step)) {
-            const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-            char t[32];
-            std::snprintf(t, sizeof t, "[%6.1fs] ", s);
-            log << "report: " << t << m[2] << std::endl;
+    util::ProcessOptions opt;
+    opt.cwd = prj.string();
+    opt.logFile = (dir / "yosys.log").string();
+    opt.heartbeat = [&] {
+        if (!progress.is_open()) progress.open(opt.logFile);
+        progress.clear();
+        char buf[65536];
+        while (progress.read(buf, sizeof buf) || progress.gcount() > 0) partial.append(buf, size_t(progress.gcount()));
+        for (size_t nl; (nl = partial.find('\n')) != std::string::npos; partial.erase(0, nl + 1)) {
+            std::smatch sm;
+            const std::string line = partial.substr(0, nl);
+            if (std::regex_match(line, sm, step)) {
+                const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+                char t[32];
+                std::snprintf(t, sizeof t, "[%6.1fs] ", s);
+                log << "report: " << t << sm[2] << std::endl;
+            }
         }
-        line.clear();
-    }
-    pclose(p);
+    };
+    const util::ProcessResult ran = util::runProcess({"yosys", "-s", "synth/synth.ys"}, opt);
     std::stringstream all;
     for (const char* f : {"stat.txt"}) {
         std::ifstream in(dir / f);
         all << in.rdbuf() << "\n";
     }
-    if (rc != 0 || !fs::exists(dir / "stat.txt"))
-        throw Error("report: yosys failed on " + prj.string() + ", see " + (dir / "yosys.log").string());
+    if (!ran.succeeded() || !fs::exists(dir / "stat.txt"))
+        throw Error("report: yosys failed on " + prj.string() + " (" + util::describeOutcome(ran, opt) + "), see " +
+                    (dir / "yosys.log").string());
     SynthReport r = parseYosysLog(all.str());
     {
         log << "report: register-to-register timing from " << (dir / "netlist.json").string() << std::endl;

@@ -1,11 +1,17 @@
 // The generated Verilator testbench and `tachyon rtlsim`.
 #include "backends/verilog/VerilogWriter.h"
 
+#include "backends/ProjectManifest.h"
+#include "util/AtomicOutput.h"
 #include "util/Error.h"
+#include "util/Process.h"
 
 #include <nlohmann/json.hpp>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -149,27 +155,7 @@ int main(int argc, char** argv) {
 
 namespace {
 
-std::string quote(const std::string& s) {
-    std::string q = "'";
-    for (char ch : s) q += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
-    return q + "'";
-}
-
-nlohmann::json readProject(const std::string& prjDir) {
-    const fs::path p = fs::path(prjDir) / "tachyon_project.json";
-    std::ifstream is(p);
-    if (!is) throw Error(p.string() + ": not found (is " + prjDir + " a Tachyon project?)");
-    try {
-        nlohmann::json j = nlohmann::json::parse(is);
-        for (const char* key : {"top", "rtl_files"})
-            if (!j.contains(key)) throw Error(p.string() + ": missing key '" + key + "'");
-        return j;
-    } catch (const nlohmann::json::exception& e) {
-        throw Error(p.string() + ": " + e.what());
-    }
-}
-
-std::string tail(const std::string& path, size_t maxChars = 3000) {
+std::string tail(const std::string& path, size_t maxChars = 1500) {
     std::ifstream is(path);
     std::stringstream ss;
     ss << is.rdbuf();
@@ -177,43 +163,65 @@ std::string tail(const std::string& path, size_t maxChars = 3000) {
     return t.size() > maxChars ? "..." + t.substr(t.size() - maxChars) : t;
 }
 
+// A fresh private folder under $TMPDIR (removed by the caller's ScopedTemporary).
+fs::path makeBuildFolder() {
+    std::string pattern = (fs::temp_directory_path() / "tachyon_rtlsim_XXXXXX").string();
+    if (!::mkdtemp(pattern.data()))
+        throw Error("rtlsim: cannot create a build folder in " + fs::temp_directory_path().string() + " (" +
+                    std::strerror(errno) + ")");
+    return pattern;
+}
+
 }  // namespace
 
 RtlsimResult rtlsim(const std::string& prjDir, std::ostream& log) {
-    const nlohmann::json j = readProject(prjDir);
-    if (j.value("backend", "verilog") != "verilog")
-        throw Error(prjDir + ": rtlsim needs a Verilog project, this one is backend '" +
-                    j.value("backend", std::string()) + "'");
-    const std::string top = j["top"].get<std::string>();
-    const fs::path prj = fs::absolute(prjDir);
+    const backend::ProjectManifest m = backend::readProjectManifest(prjDir, "rtlsim", /*requireRtl=*/true);
+    if (!m.backend.empty() && m.backend != "verilog")
+        throw Error(prjDir + ": rtlsim needs a Verilog project, this one is backend '" + m.backend + "'");
+    const fs::path& prj = m.dir;
     const fs::path sim = prj / "sim";
     for (const char* f : {"tb.cpp", "input_raw.dat", "expected_raw.dat"})
         if (!fs::exists(sim / f)) throw Error((sim / f).string() + ": not found");
-    std::string rtl;
-    for (const auto& f : j["rtl_files"]) rtl += " " + quote((prj / f.get<std::string>()).string());
 
-    const fs::path objDir = sim / "obj_dir";
-    const std::string buildLog = (sim / "verilator.log").string();
-    log << "rtlsim: verilating " << top << " ..." << std::endl;
-    const std::string build =
+    // Verilator runs make through a shell of its own, and GNU Make cannot build in a folder
+    // whose name has spaces or quotes: the build runs in a private folder of its own, on
+    // copies of the checked RTL files (readProjectManifest) and the testbench, so no
+    // character of the project's own path ever reaches a shell or a makefile.
+    const ScopedTemporary stage(makeBuildFolder());   // removed at the end and on a signal
+    for (const std::string& f : m.rtlFiles) {
+        fs::create_directories((stage.path() / f).parent_path());
+        fs::copy_file(prj / f, stage.path() / f, fs::copy_options::overwrite_existing);
+    }
+    fs::copy_file(sim / "tb.cpp", stage.path() / "tb.cpp");
+    util::ProcessOptions build;
+    build.cwd = stage.path().string();
+    build.logFile = (sim / "verilator.log").string();
+    std::vector<std::string> argv = {
         // -fno-const-bit-op-tree: Verilator 5.006's bit-op-tree folding (V3Const)
         // miscompiles some of the generated rounding/saturation logic: with it, 1,057 of
         // 20,000 rows of VerilogRtl.AllLayerKindsAndCastModesBitExact are wrong; turning
         // off each optimisation in turn showed this one alone is responsible (iverilog
         // agrees with the emulator). Every other optimisation stays on; it used to be -O0.
-        "verilator -fno-const-bit-op-tree --cc --exe --build -j 2 -Wno-fatal -Wno-WIDTH -Wno-UNUSED -Wno-DECLFILENAME"
-        " --x-assign fast --x-initial fast --top-module " + top + " -Mdir " + quote(objDir.string()) +
-        " -CFLAGS -O1 -MAKEFLAGS 'OPT_FAST=-O1 OPT_SLOW=-O0 OPT_GLOBAL=-O1'" + rtl + " " +
-        quote((sim / "tb.cpp").string()) + " -o tb > " + quote(buildLog) + " 2>&1";
-    if (std::system(build.c_str()) != 0)
-        throw Error("rtlsim: Verilator build of " + prj.string() + " failed:\n" + tail(buildLog));
+        "verilator", "-fno-const-bit-op-tree", "--cc", "--exe", "--build", "-j", "2", "-Wno-fatal", "-Wno-WIDTH",
+        "-Wno-UNUSED", "-Wno-DECLFILENAME", "--x-assign", "fast", "--x-initial", "fast", "--top-module", m.top,
+        "-Mdir", "obj_dir", "-CFLAGS", "-O1", "-MAKEFLAGS", "OPT_FAST=-O1 OPT_SLOW=-O0 OPT_GLOBAL=-O1"};
+    argv.insert(argv.end(), m.rtlFiles.begin(), m.rtlFiles.end());
+    argv.insert(argv.end(), {"tb.cpp", "-o", "tb"});
+    log << "rtlsim: verilating " << m.top << " ..." << std::endl;
+    const util::ProcessResult built = util::runProcess(argv, build);
+    if (!built.succeeded())
+        throw Error("rtlsim: Verilator build of " + prj.string() + " failed (" + util::describeOutcome(built, build) +
+                    "):\n" + tail(build.logFile));
 
     const fs::path outFile = sim / "rtl_output_raw.dat";
     log << "rtlsim: simulating ..." << std::endl;
-    const std::string run = quote((objDir / "tb").string()) + " " + quote((sim / "input_raw.dat").string()) + " " +
-                            quote(outFile.string()) + " > " + quote((sim / "tb.log").string()) + " 2>&1";
-    if (std::system(run.c_str()) != 0)
-        throw Error("rtlsim: simulation of " + prj.string() + " failed:\n" + tail((sim / "tb.log").string()));
+    util::ProcessOptions run;
+    run.logFile = (sim / "tb.log").string();
+    const util::ProcessResult ran =
+        util::runProcess({(stage.path() / "obj_dir" / "tb").string(), (sim / "input_raw.dat").string(), outFile.string()}, run);
+    if (!ran.succeeded())
+        throw Error("rtlsim: simulation of " + prj.string() + " failed (" + util::describeOutcome(ran, run) + "):\n" +
+                    tail(run.logFile));
 
     std::ifstream got(outFile), want(sim / "expected_raw.dat");
     RtlsimResult r;
