@@ -272,12 +272,12 @@ PYBIND11_MODULE(_tachyon, m) {
 
     m.def(
         "load",
-        [](const std::string& path, const py::object& config) {
+        [](const std::string& path, const py::object& config, const std::string& weights) {
             Json j = toJson(config);
             py::gil_scoped_release nogil;
-            return std::make_unique<Shared>(api::Model::load(path, j));
+            return std::make_unique<Shared>(api::Model::load(path, j, weights));
         },
-        py::arg("path"), py::arg("config") = py::none());
+        py::arg("path"), py::arg("config") = py::none(), py::arg("weights") = "");
 
     m.def(
         "config_from_model",
@@ -295,8 +295,9 @@ PYBIND11_MODULE(_tachyon, m) {
     m.def(
         "auto_precision",
         [](const std::string& path, const py::object& config, const py::object& xObj, double targetAgreement,
-           double maxError, int maxBits, int margin, bool exactAccum, int threads) {
-            auto probe = api::Model::load(path, toJson(config));
+           double maxError, int maxBits, int margin, bool exactAccum, int threads, const std::string& weights,
+           int scoreBits) {
+            auto probe = api::Model::load(path, toJson(config), weights);
             Rows in = rowsFor(xObj, probe->inputShape());
             checkedThreads(threads);
             api::AutoPrecisionOptions o;
@@ -306,6 +307,8 @@ PYBIND11_MODULE(_tachyon, m) {
             o.margin = margin;
             o.exactAccumulators = exactAccum;
             o.threads = threads;
+            o.weights = weights;
+            o.scoreFracBits = scoreBits;
             Json base = probe->config();
             api::AutoPrecisionResult r;
             {
@@ -326,7 +329,7 @@ PYBIND11_MODULE(_tachyon, m) {
         },
         py::arg("path"), py::arg("config"), py::arg("x"), py::arg("target_agreement") = 0.999,
         py::arg("max_error") = -1.0, py::arg("max_bits") = 18, py::arg("margin") = 1, py::arg("exact_accum") = true,
-        py::arg("threads") = 0);
+        py::arg("threads") = 0, py::arg("weights") = "", py::arg("score_bits") = 8);
 
     m.def(
         "write_profile",

@@ -156,6 +156,34 @@ TEST(GarNet, VertexCountTypeAndMasking) {
     EXPECT_TRUE(anyNonZero);
 }
 
+// Overflow counts of a multi-input model go to the Input layer whose values overflowed: a
+// vertex count beyond ap_uint<4> is nvtx's, a huge feature is the features input's.
+TEST(GarNet, InputOverflowsCountedOnTheirOwnInput) {
+    Graph g = loadFixture("garnet_vertices");
+    const auto inputs = g.inputs();
+    ASSERT_EQ(inputs.size(), 2u);
+    ASSERT_EQ(inputs[1]->name, "nvtx");
+    Emulator emu(g);
+    const Data d = fixtureData("garnet_vertices");
+    const size_t nIn = d.nIn, rows = 6;
+    std::vector<double> x(d.x.begin(), d.x.begin() + long(rows * nIn));
+    for (size_t r = 0; r < rows; ++r) x[r * nIn + nIn - 1] = 2;   // valid counts everywhere ...
+    x[1 * nIn + nIn - 1] = 20;                                    // ... except two beyond 15
+    x[4 * nIn + nIn - 1] = 31;
+    x[2 * nIn] = 1000;                                            // and one feature beyond ap_fixed<16,6>
+    std::vector<int64_t> raw(rows * size_t(emu.outputSize()));
+    std::vector<LayerStats> stats;
+    emu.runFixed(x.data(), rows, raw.data(), nullptr, &stats);
+    auto overflowsOf = [&](const std::string& layer) {
+        for (const LayerStats& s : stats)
+            if (s.layer == layer) return s.resultOverflows;
+        ADD_FAILURE() << "no stats for " << layer;
+        return uint64_t(0);
+    };
+    EXPECT_EQ(overflowsOf("nvtx"), 2u);
+    EXPECT_EQ(overflowsOf(inputs[0]->name), 1u);
+}
+
 // The edge-weight table (ap_fixed<12,4> distance, ap_ufixed<10,0> weights): one entry per bit
 // pattern of the distance, exp(-d^2) truncated to 10 bits, entry 0 hls4ml's saturated 1.
 TEST(GarNet, EdgeWeightTable) {

@@ -32,6 +32,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -64,8 +65,9 @@ bool isTree(const std::string& path) {
 }
 
 // Loads a network and runs the pass pipeline with the given (or default) configuration.
-Graph loadConfigured(const std::string& model, const std::string& cfgPath, Config* cfgOut = nullptr) {
-    Graph g = loadModel(model);
+Graph loadConfigured(const std::string& model, const std::string& weights, const std::string& cfgPath,
+                     Config* cfgOut = nullptr) {
+    Graph g = loadModel(model, weights);
     Config cfg = cfgPath.empty() ? Config::defaults() : Config::load(cfgPath);
     for (const std::string& w : runPipeline(g, cfg)) std::cerr << "tachyon: warning: " << w << "\n";
     if (cfgOut) *cfgOut = cfg;
@@ -74,7 +76,7 @@ Graph loadConfigured(const std::string& model, const std::string& cfgPath, Confi
 
 // What the user asked for, beyond the subcommand.
 struct Options {
-    std::string model, cfg, in, out, gran = "name", traceDir, backend = "hls", cmvm = "da", prj;
+    std::string model, weights, cfg, in, out, gran = "name", traceDir, backend = "hls", cmvm = "da", prj;
     bool floatMode = false, force = false;
     std::string nan = "warn";   // what predict does with NaN/Inf inputs: warn or error
     int threads = 1, stages = -1;
@@ -100,7 +102,8 @@ OutputRules outputRules(const Options& o) {
     r.others = api::inputsOf(o.model, {{"configuration (-c)", o.cfg},
                                        {"input (-i)", o.in},
                                        {"calibration data (--auto-precision)", o.calib},
-                                       {"testbench input (--tb-input)", o.tbInput}});
+                                       {"testbench input (--tb-input)", o.tbInput}},
+                             o.weights);
     return r;
 }
 
@@ -133,7 +136,7 @@ int cmdConfig(const Options& o) {
         text = trees::treeConfigTemplate(o.model);  // tree precision keys; no granularity
 #endif
     } else {
-        Graph g = loadModel(o.model);
+        Graph g = loadModel(o.model, o.weights);
         Granularity gr = o.gran == "model" ? Granularity::Model : o.gran == "type" ? Granularity::Type : Granularity::Name;
         text = configTemplate(g, gr);
     }
@@ -274,7 +277,7 @@ int cmdPredictTrees(const Options& o) {
 
 int cmdPredict(const Options& o) {
     if (isTree(o.model)) return cmdPredictTrees(o);
-    Graph g = loadConfigured(o.model, o.cfg);
+    Graph g = loadConfigured(o.model, o.weights, o.cfg);
     Emulator emu(g);
     RowSource src(o.in);
     if (int(src.cols()) != emu.inputSize())
@@ -381,7 +384,7 @@ int cmdConvert(const Options& o) {
 #endif
     } else {
         Config cfg;
-        Graph g = loadConfigured(o.model, o.cfg, &cfg);
+        Graph g = loadConfigured(o.model, o.weights, o.cfg, &cfg);
         api::checkProjectName(cfg.projectName, o.cfg.empty() ? o.model : o.cfg);
         Emulator emu(g);
         const std::vector<double> testRows = readTestbenchInput(o, emu.inputSize());
@@ -417,8 +420,24 @@ int cmdConvert(const Options& o) {
     return 0;
 }
 
+// --weights names a Keras JSON's weights file (several pruned weight sets share one JSON);
+// any other model carries its own weights, so the option there is a mistake worth saying.
+void checkWeightsOption(const Options& o) {
+    if (o.weights.empty()) return;
+    requireInputFile(o.weights, "--weights");
+    std::string ext = fs::path(o.model).extension().string();
+    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (ext != ".json" || isTree(o.model))
+        throw Error(o.model + ": --weights: only a Keras architecture .json takes a separate weights file");
+}
+
 // Runs the chosen subcommand; every failure becomes `tachyon: error: <file>: <key>: <reason>`.
 int dispatch(const CLI::App& app, const Options& o) {
+    if (app.got_subcommand("info") || app.got_subcommand("config") || app.got_subcommand("predict") ||
+        app.got_subcommand("convert")) {
+        requireInputFile(o.model, "model");
+        checkWeightsOption(o);
+    }
     if (app.got_subcommand("info")) {
         requireInputFile(o.model, "model");
         requireInputFile(o.cfg, "-c");
@@ -428,7 +447,7 @@ int dispatch(const CLI::App& app, const Options& o) {
 #endif
             return 0;
         }
-        Graph g = o.cfg.empty() ? loadModel(o.model) : loadConfigured(o.model, o.cfg);
+        Graph g = o.cfg.empty() ? loadModel(o.model, o.weights) : loadConfigured(o.model, o.weights, o.cfg);
         std::cout << dump(g);
         if (!o.cfg.empty()) std::cout << "defaults: " << Config::load(o.cfg, false).defaultsSummary() << "\n";
         return 0;
@@ -438,7 +457,9 @@ int dispatch(const CLI::App& app, const Options& o) {
         requireInputFile(o.cfg, "-c");
         if (!o.calib.empty()) {
             requireInputFile(o.calib, "--auto-precision");
-            return api::cmdAutoPrecision(o.model, o.cfg, o.calib, o.autoOpt, o.out, o.force);
+            api::AutoPrecisionOptions opt = o.autoOpt;
+            opt.weights = o.weights;
+            return api::cmdAutoPrecision(o.model, o.cfg, o.calib, opt, o.out, o.force);
         }
         return cmdConfig(o);
     }
@@ -496,12 +517,15 @@ int main(int argc, char** argv) {
     CLI::App app{"Tachyon: trained models to bit-exact fixed-point emulation, HLS C++ and Verilog"};
     app.require_subcommand(1);
     Options o;
+    const char* weightsHelp = "Keras .json model: its weights .h5 (default: <stem>_weights.h5 beside it)";
 
     auto* info = app.add_subcommand("info", "Print the model's layers, shapes and (with -c) fixed-point types");
+    info->add_option("--weights", o.weights, weightsHelp);
     info->add_option("model", o.model, "model file (.onnx, Keras .json/.h5, tree ensemble)")->required();
     info->add_option("-c,--config", o.cfg, "configuration YAML");
 
     auto* config = app.add_subcommand("config", "Write an hls4ml-style configuration template for a model");
+    config->add_option("--weights", o.weights, weightsHelp);
     config->add_option("model", o.model)->required();
     config->add_option("-g,--granularity", o.gran, "model, type or name")->check(CLI::IsMember({"model", "type", "name"}));
     config->add_option("-o,--output", o.out, "output YAML (default: stdout)");
@@ -513,6 +537,9 @@ int main(int argc, char** argv) {
     config->add_option("--max-error", o.autoOpt.maxError,
                        "regression: largest mean |fixed - float| / mean |float| (selects regression)");
     config->add_option("--max-bits", o.autoOpt.maxBits, "widest type the search may choose (default 18)");
+    config->add_option("--score-bits", o.autoOpt.scoreFracBits,
+                       "fraction bits an output softmax/sigmoid keeps at least (default 8)")
+        ->check(CLI::Range(0, 62));
     config->add_option("--margin", o.autoOpt.margin, "integer bits above the observed range (default 1)");
     config->add_flag("!--narrow-accum", o.autoOpt.exactAccumulators,
                      "accumulators with the result's LSB (products truncated) instead of exact products");
@@ -528,6 +555,7 @@ int main(int argc, char** argv) {
     profileCmd->add_flag("--force", o.force, "replace an earlier profile folder (never a folder Tachyon did not write)");
 
     auto* predict = app.add_subcommand("predict", "Run the emulator on a batch (.npy or .csv rows)");
+    predict->add_option("--weights", o.weights, weightsHelp);
     predict->add_option("model", o.model)->required();
     predict->add_option("-c,--config", o.cfg, "configuration YAML (default: ap_fixed<16,6> everywhere)");
     predict->add_option("-i,--input", o.in, "input rows (.npy or .csv)")->required();
@@ -540,6 +568,7 @@ int main(int argc, char** argv) {
     predict->add_flag("--force", o.force, "overwrite an existing output file");
 
     auto* convert = app.add_subcommand("convert", "Write an HLS or Verilog project");
+    convert->add_option("--weights", o.weights, weightsHelp);
     convert->add_option("model", o.model)->required();
     convert->add_option("-c,--config", o.cfg, "configuration YAML");
     convert->add_option("-o,--output", o.out, "project directory")->required();

@@ -117,25 +117,33 @@ def _config_arg(config):
 
 
 def auto_precision(path, x, config=None, target_agreement=0.999, max_error=None, max_bits=18, margin=1,
-                   exact_accum=True, threads=0):
+                   exact_accum=True, threads=0, weights=None, score_bits=8):
     """Post-training quantisation (as `tachyon config MODEL --auto-precision`): integer bits per
     layer from the ranges on calibration rows `x` (plus `margin`), fractional bits per layer by
     search against the float model. Returns a dict: 'config' (hls4ml layout), 'layers'
-    (layer -> var -> type), 'metric', 'met', 'classifier', 'evaluations', 'table'."""
+    (layer -> var -> type), 'metric', 'met', 'classifier', 'evaluations', 'table'. `weights`: a
+    Keras .json's weights file (as in load); `score_bits`: fraction bits an output softmax/sigmoid
+    keeps at least. Trained types (QKeras, HGQ, QONNX, binary) are kept as they are."""
     return _tachyon.auto_precision(_path(path, "model"), _config_arg(config), x, target_agreement,
                                    -1.0 if max_error is None else float(max_error), max_bits, margin,
-                                   exact_accum, threads)
+                                   exact_accum, threads, "" if weights is None else _path(weights, "weights"),
+                                   score_bits)
 
 
-def load(model, config=None, input_shape=None):
+def load(model, config=None, input_shape=None, weights=None):
     """Loads a network or a tree ensemble and configures it.
 
     `model`: a path (.onnx, Keras .json/.h5/.keras, XGBoost JSON, scikit-learn export, TMVA
     XML), an `onnx.ModelProto`, the bytes of any of these files, or a `torch.nn.Module` with
     `input_shape` (one sample's shape, exported to ONNX internally). `config`: None
-    (Tachyon's defaults, ap_fixed<16,6>), a dict in hls4ml's layout, or the path of a YAML file."""
+    (Tachyon's defaults, ap_fixed<16,6>), a dict in hls4ml's layout, or the path of a YAML file.
+    `weights`: for a Keras .json path, its weights .h5 when that is not `<stem>_weights.h5` beside it
+    (e.g. one of several pruned weight sets sharing one architecture)."""
     path, keep = _model_file(model, input_shape)
-    return Model(_tachyon.load(path, _config_arg(config)), keep)
+    weights = None if weights is None else _path(weights, "weights")
+    m = Model(_tachyon.load(path, _config_arg(config), weights or ""), keep)
+    m._weights = weights     # auto_precision reloads the model from its files
+    return m
 
 
 class Model:
@@ -149,6 +157,7 @@ class Model:
         self._config = core.config()
         self._applied = _copy.deepcopy(self._config)
         self.last_warnings = []      # the warnings of the latest predict
+        self._weights = None         # a Keras .json's separately named weights file
 
     # ---- configuration
     @property
@@ -253,12 +262,12 @@ class Model:
         return rep
 
     def auto_precision(self, x, target_agreement=0.999, max_error=None, max_bits=18, margin=1, exact_accum=True,
-                       apply=True, threads=0):
+                       apply=True, threads=0, score_bits=8):
         """Chooses every layer's types from calibration rows x (see tachyon.auto_precision),
         starting from this model's configuration; apply=True makes the result this model's config."""
         self._sync()
         r = auto_precision(self.path, x, self._config, target_agreement, max_error, max_bits, margin, exact_accum,
-                           threads)
+                           threads, self._weights, score_bits)
         if apply:
             self.config = r["config"]
         return r

@@ -234,3 +234,38 @@ def test_trees_predict_and_projects(tmp_path):
     m.config["Bogus"] = 1
     with pytest.raises(tachyon.TachyonError, match="Bogus"):
         m.predict(xt)
+
+
+@pytest.mark.skipif(not os.path.exists(os.path.join(FIXTURES, "keras_dense.json")),
+                    reason="scripts/make_fixtures.py not run")
+def test_load_keras_json_with_separately_named_weights(tmp_path):
+    """load(json, weights=...) reads that file: a pruned copy under an unrelated name gives the
+    same numbers as the same file in the <stem>_weights.h5 layout, and differs from the original."""
+    import shutil
+    import h5py
+    shutil.copy(os.path.join(FIXTURES, "keras_dense.json"), tmp_path / "arch.json")
+    pruned = tmp_path / "pruned_70.h5"
+    shutil.copy(os.path.join(FIXTURES, "keras_dense_weights.h5"), pruned)
+    with h5py.File(pruned, "r+") as f:
+        def prune(name, obj):
+            if isinstance(obj, h5py.Dataset) and obj.size > 1:
+                w = obj[()]
+                w[np.abs(w) < np.median(np.abs(w))] = 0
+                obj[...] = w
+        f.visititems(prune)
+    (tmp_path / "conv").mkdir()
+    shutil.copy(tmp_path / "arch.json", tmp_path / "conv" / "arch.json")
+    shutil.copy(pruned, tmp_path / "conv" / "arch_weights.h5")
+    x = np.load(os.path.join(FIXTURES, "keras_dense_X.npy"))[:50]
+
+    named = tachyon.load(str(tmp_path / "arch.json"), weights=str(pruned)).predict(x, float=True)
+    conventional = tachyon.load(str(tmp_path / "conv" / "arch.json")).predict(x, float=True)
+    original = tachyon.load(os.path.join(FIXTURES, "keras_dense.json")).predict(x, float=True)
+    assert np.array_equal(named, conventional)
+    assert not np.array_equal(named, original)
+    with pytest.raises(Exception, match="nope.h5"):
+        tachyon.load(str(tmp_path / "arch.json"), weights=str(tmp_path / "nope.h5"))
+    # auto_precision reloads the model: from the same weights (no arch_weights.h5 exists here).
+    m = tachyon.load(str(tmp_path / "arch.json"), weights=str(pruned))
+    r = m.auto_precision(np.load(os.path.join(FIXTURES, "keras_dense_X.npy"))[:200], max_error=0.05)
+    assert r["met"] and m.config == r["config"]

@@ -97,7 +97,9 @@ class Model {
 public:
     // config: null = Tachyon's defaults; an object = a configuration in hls4ml's layout;
     // a string = path of a YAML file.
-    static std::unique_ptr<Model> load(const std::string& path, const Json& config = nullptr);
+    // `weights`: a Keras JSON's weights file when it is not `<stem>_weights.h5` beside it.
+    static std::unique_ptr<Model> load(const std::string& path, const Json& config = nullptr,
+                                       const std::string& weights = "");
     ~Model();
 
     const std::string& path() const { return path_; }
@@ -141,6 +143,7 @@ private:
     void configure(const Json& config, const std::string& source);
     void checkFidelity(const double* x, size_t rows, const double* out, PredictReport& rep) const;
     std::string path_;
+    std::string weights_;   // a Keras JSON's separately named weights file, if any
     Json config_;
     std::string source_;
     std::vector<std::string> warnings_;
@@ -263,6 +266,9 @@ struct AutoPrecisionOptions {
     bool exactAccumulators = true;    // accum LSB = input LSB x weight LSB (no product rounding);
                                       // false: accum LSB = result LSB (every product truncated)
     int threads = 0;
+    std::string weights;              // a Keras JSON's weights file, when not <stem>_weights.h5
+    int scoreFracBits = 8;            // softmax/sigmoid outputs keep at least this many fraction bits
+                                      // (scores are cut on, not only argmax-ed)
 };
 struct LayerChoice {
     std::string layer;
@@ -294,10 +300,11 @@ int cmdAutoPrecision(const std::string& model, const std::string& cfg, const std
 // `../../x`) is a tachyon::Error naming `source`.
 void checkProjectName(const std::string& name, const std::string& source);
 
-// The files a command reads besides the model: the model itself, its Keras weights
-// beside it, and each given (what, path). No output may be or hold one of them.
+// The files a command reads besides the model: the model itself, its Keras weights (`weights`,
+// else beside it), and each given (what, path). No output may be or hold one of them.
 std::vector<std::pair<std::string, std::string>> inputsOf(
-    const std::string& model, const std::vector<std::pair<std::string, std::string>>& others);
+    const std::string& model, const std::vector<std::pair<std::string, std::string>>& others,
+    const std::string& weights = "");
 
 // Reads a whole .npy/.csv matrix (rows x columns) for calibration.
 std::vector<double> readRows(const std::string& path, size_t& rows, size_t& cols);

@@ -2,6 +2,7 @@
 // calibration data (plus a margin), fractional bits per layer by search against the float
 // model, smallest total first (docs/python.md, "Automatic precision").
 #include "api/Api.h"
+#include "config/TrainedTypes.h"
 
 #include "frontends/Frontend.h"
 #include "passes/Pass.h"
@@ -22,6 +23,10 @@ namespace tachyon::api {
 double agreement(const double* a, const double* b, size_t rows, size_t cols) {
     if (rows == 0) return 1.0;
     size_t same = 0;
+    if (cols == 1) {   // one score: the decision at 0.5
+        for (size_t r = 0; r < rows; ++r) same += (a[r] > 0.5) == (b[r] > 0.5);
+        return double(same) / double(rows);
+    }
     for (size_t r = 0; r < rows; ++r) {
         const double* x = a + r * cols;
         const double* y = b + r * cols;
@@ -69,7 +74,14 @@ struct LayerPlan {
     bool bounded = false;                  // softmax/sigmoid/tanh: no margin
     int tiedTo = -1;                       // a fused ReLU/linear: the MAC plan whose result it takes
     int inputPlan = -1;                    // MAC layers: the plan of the layer they read
+    std::map<std::string, std::string> kept;   // var -> type the trained model fixes (not searched)
 };
+
+// One sigmoid output is a binary classifier's score: judged by the decision at 0.5.
+bool isSigmoidScore(const Layer& out, size_t nOut) {
+    return nOut == 1 && out.kind == LayerKind::Activation &&
+           (out.activation() == ActKind::Sigmoid || out.activation() == ActKind::HardSigmoid);
+}
 
 bool isBounded(const Layer& l) {
     if (l.kind == LayerKind::Softmax) return true;
@@ -96,7 +108,7 @@ std::string AutoPrecisionResult::table() const {
         os << std::left << std::setw(w) << c.layer << std::setw(30) << get("weight") << std::setw(30) << get("bias")
            << std::setw(24) << get("accum") << get("result") << "\n";
     }
-    os << (classifier ? "argmax agreement with the float model: " : "relative error against the float model: ")
+    os << (classifier ? "agreement with the float model (argmax; one score: decision at 0.5): " : "relative error against the float model: ")
        << std::setprecision(6) << metric << " on the calibration rows (" << evaluations << " evaluations)"
        << (met ? "" : "  -- target NOT met") << "\n";
     return os.str();
@@ -106,7 +118,7 @@ AutoPrecisionResult autoPrecision(const std::string& modelPath, const Json& base
                                   const AutoPrecisionOptions& opt, std::ostream& log) {
     if (rows == 0) throw Error("auto-precision: the calibration data has no rows");
     if (opt.maxBits < 2 || opt.maxBits > 64) throw Error("--max-bits: must be 2..64");
-    auto base = Model::load(modelPath, baseConfigIn);
+    auto base = Model::load(modelPath, baseConfigIn, opt.weights);
     {
         // One NaN makes every range NaN, and the types chosen from it meaningless
         // (ap_fixed<-2147483627,...>): calibration data must be finite.
@@ -122,7 +134,13 @@ AutoPrecisionResult autoPrecision(const std::string& modelPath, const Json& base
 
     AutoPrecisionResult res;
     double maxError = opt.maxError;
-    res.classifier = maxError < 0 && nOut > 1;
+    {
+        const Graph imported = loadModel(modelPath, opt.weights);
+        const bool sigmoidScore = isSigmoidScore(imported.output(), nOut);
+        res.classifier = maxError < 0 && (nOut > 1 || sigmoidScore);
+        if (sigmoidScore && res.classifier)
+            log << "auto-precision: one sigmoid output, so judged as a classifier (decisions at 0.5)\n";
+    }
     if (!res.classifier && maxError < 0) {
         maxError = 0.01;
         log << "auto-precision: one output, so judged as regression with --max-error " << maxError << "\n";
@@ -138,7 +156,7 @@ AutoPrecisionResult autoPrecision(const std::string& modelPath, const Json& base
     base->predict(x, rows, ref.data(), true, opt.threads);
 
     // 2. Layers as the configuration names them: after BatchNorm folding, before fusion.
-    Graph pre = loadModel(modelPath);
+    Graph pre = loadModel(modelPath, opt.weights);
     foldBatchNorm(pre, base->parsedConfig());
     std::vector<Knob> knobs;
     std::vector<LayerPlan> plans;
@@ -158,10 +176,20 @@ AutoPrecisionResult autoPrecision(const std::string& modelPath, const Json& base
             continue;
         }
         if (l.kind == LayerKind::Transpose || l.kind == LayerKind::Pad || l.kind == LayerKind::Resize) continue;
+        // What training fixed stays as trained (QKeras/HGQ/QONNX/binary, GarNet vertex counts).
+        // Its `auto` is Tachyon's exact rule, named so that a base configuration in hls4ml
+        // mode (where `auto` is hls4ml's inference) keeps it exact too.
+        auto keep = [&](const std::string& var) {
+            if (auto t = trainedType(pre, l, var)) p.kept[var] = *t == "auto" ? "auto_exact" : *t;
+        };
+        keep("result");
+        keep("accum");
+        for (const auto& [var, values] : l.params) keep(var);
         // A ReLU/linear right after a MAC layer that feeds only it takes the MAC's result
         // type, so fuse_activation merges the two (as hls4ml does).
         if (l.kind == LayerKind::Activation &&
-            (l.activation() == ActKind::ReLU || l.activation() == ActKind::Linear) && l.inputs.size() == 1) {
+            (l.activation() == ActKind::ReLU || l.activation() == ActKind::Linear) && l.inputs.size() == 1 &&
+            !p.kept.count("result")) {
             const Layer& prod = pre.at(l.input());
             if (isMac(prod) && pre.consumers(prod.name).size() == 1 && planOf.count(prod.name)) {
                 p.tiedTo = int(planOf[prod.name]);
@@ -171,6 +199,9 @@ AutoPrecisionResult autoPrecision(const std::string& modelPath, const Json& base
             }
         }
         for (const auto& [var, values] : l.params) {
+            // Trained constants are exact as they are; names a configuration cannot carry
+            // (GarNet's FLR0_bias, ...) keep the base configuration's types.
+            if (p.kept.count(var) || !isPrecisionVariable(var)) continue;
             double m = 0;
             for (double v : values) m = std::max(m, std::fabs(v));
             p.paramInt[var] = intBitsFor(m);
@@ -184,7 +215,7 @@ AutoPrecisionResult autoPrecision(const std::string& modelPath, const Json& base
             k.minFrac = 2 - maxInt;
             k.maxFrac = opt.maxBits - maxInt;
             double n = 0;
-            for (const auto& [var, values] : l.params) n += double(values.size());
+            for (const auto& [var, i] : p.paramInt) n += double(l.params.at(var).size());
             k.cost = n;
             p.params = int(knobs.size());
             knobs.push_back(k);
@@ -209,6 +240,13 @@ AutoPrecisionResult autoPrecision(const std::string& modelPath, const Json& base
                         " integer bits, more than --max-bits " + std::to_string(opt.maxBits) + " allows");
         k.minFrac = std::max(2 - p.resultInt, 0);
         k.maxFrac = opt.maxBits - widest;
+        // Scores are cut on, not only ranked: an output softmax/sigmoid keeps a resolution.
+        if (p.bounded && &l == &pre.output()) k.minFrac = std::max(k.minFrac, std::min(opt.scoreFracBits, k.maxFrac));
+        if (p.kept.count("result")) {   // trained: nothing to search
+            planOf[l.name] = plans.size();
+            plans.push_back(p);
+            continue;
+        }
         double fan = 1;
         for (const Layer* c : pre.consumers(l.name))
             if (isMac(*c)) fan = std::max(fan, double(macDims(*c).nOut));
@@ -255,12 +293,13 @@ AutoPrecisionResult autoPrecision(const std::string& modelPath, const Json& base
                     if (p.accumInt > 0) prec["accum"] = fixedStr(p.accumInt + fa, p.accumInt, false);
                 }
             }
+            for (const auto& [var, type] : p.kept) prec[var] = type;
             entry["Precision"] = prec;
         }
         return cfg;
     };
 
-    const Graph imported = loadModel(modelPath);
+    const Graph imported = loadModel(modelPath, opt.weights);
     std::vector<double> y(rows * nOut);
     std::vector<int64_t> raw(rows * nOut);
     auto evaluate = [&](const std::vector<Knob>& ks, double* metricOut) {
@@ -344,14 +383,15 @@ int cmdAutoPrecision(const std::string& model, const std::string& cfg, const std
     // Checked before the search, so a bad output name costs nothing.
     OutputRules rules;
     rules.force = force;
-    rules.others = inputsOf(model, {{"configuration (-c)", cfg}, {"calibration data (--auto-precision)", calib}});
+    rules.others = inputsOf(model, {{"configuration (-c)", cfg}, {"calibration data (--auto-precision)", calib}},
+                            opt.weights);
     std::unique_ptr<AtomicOutput> written;
     if (!out.empty()) written = std::make_unique<AtomicOutput>(out, "-o", OutputKind::File, rules);
     size_t rows = 0, cols = 0;
     const std::vector<double> x = readRows(calib, rows, cols);
     auto t0 = std::chrono::steady_clock::now();
     {
-        auto m = Model::load(model, cfg.empty() ? Json(nullptr) : Json(cfg));
+        auto m = Model::load(model, cfg.empty() ? Json(nullptr) : Json(cfg), opt.weights);
         if (int(cols) != m->inputSize())
             throw Error(calib + ": has " + std::to_string(cols) + " columns but the model takes " +
                         std::to_string(m->inputSize()) + " inputs");

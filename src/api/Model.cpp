@@ -195,14 +195,16 @@ std::string renamed(std::string msg, const std::string& from, const std::string&
 
 Model::~Model() = default;
 
-std::unique_ptr<Model> Model::load(const std::string& path, const Json& config) {
+std::unique_ptr<Model> Model::load(const std::string& path, const Json& config, const std::string& weights) {
     std::unique_ptr<Model> m(new Model());
     m->path_ = path;
+    m->weights_ = weights;
     if (!fs::exists(path)) throw Error(path + ": no such file");
     if (trees::isTreeModel(path)) {
+        if (!weights.empty()) throw Error(path + ": weights: a tree ensemble takes no separate weights file");
         m->tree_.reset();   // set by configure
     } else {
-        m->raw_ = std::make_shared<const Graph>(loadModel(path));
+        m->raw_ = std::make_shared<const Graph>(loadModel(path, weights));
     }
     if (config.is_string()) {
         const std::string p = config.get<std::string>();
@@ -223,6 +225,7 @@ std::unique_ptr<Model> Model::withConfig(const Json& config) const {
     if (!config.is_object()) throw Error("config: must be a dict in hls4ml's layout");
     std::unique_ptr<Model> m(new Model());
     m->path_ = path_;
+    m->weights_ = weights_;
     m->raw_ = raw_;
     m->configure(config, "<config>");
     return m;
@@ -327,11 +330,14 @@ void checkProjectName(const std::string& name, const std::string& source) {
 }
 
 std::vector<std::pair<std::string, std::string>> inputsOf(
-    const std::string& model, const std::vector<std::pair<std::string, std::string>>& others) {
+    const std::string& model, const std::vector<std::pair<std::string, std::string>>& others,
+    const std::string& weights) {
     std::vector<std::pair<std::string, std::string>> in = {{"model", model}};
-    // Keras: model.json reads its weights from beside it.
+    // Keras: model.json reads its weights from --weights, else from beside it.
     const fs::path m(model);
-    if (m.extension() == ".json")
+    if (!weights.empty())
+        in.push_back({"model's weights (--weights)", weights});
+    else if (m.extension() == ".json")
         in.push_back({"model's weights", (m.parent_path() / (m.stem().string() + "_weights.h5")).string()});
     in.insert(in.end(), others.begin(), others.end());
     return in;
@@ -345,7 +351,7 @@ void Model::write(const std::string& dir, const std::string& backend, const std:
     if (!tree_) checkProjectName(cfg_.projectName, source_);
     OutputRules rules;
     rules.force = force;
-    rules.others = inputsOf(path_, {{"configuration", fs::exists(source_) ? source_ : ""}});
+    rules.others = inputsOf(path_, {{"configuration", fs::exists(source_) ? source_ : ""}}, weights_);
     AtomicOutput out(dir, "output", OutputKind::Project, rules);
     fs::create_directories(out.tmp());
     const std::string tmp = out.tmp().string();

@@ -1,4 +1,5 @@
 #include "config/Config.h"
+#include "config/TrainedTypes.h"
 
 #include "util/Error.h"
 
@@ -640,14 +641,14 @@ std::string Config::defaultsSummary() const {
            " (WeightQuantization: " + weightQuantization + ")";
 }
 
-namespace {
+bool isPrecisionVariable(const std::string& var) { return kPrecisionVars.count(var) != 0; }
 
-// The type a `-g name` template writes for `var` of `l`: what training fixed (QKeras, HGQ,
-// QONNX, binary quantisers), so that the template used unedited keeps the trained model's
-// numbers, else ap_fixed<16,6>. A layer with trained weights gets `auto` (Tachyon's exact
-// accumulator, and a result that keeps it), a ReLU/linear/max-pooling after a trained layer
-// `auto` (its input type), and a GarNet vertex count an unsigned integer that holds it.
-std::string templateType(const Graph& g, const Layer& l, const std::string& var) {
+// What training fixed (QKeras, HGQ, QONNX, binary quantisers), so that a template used
+// unedited keeps the trained model's numbers. A layer with trained weights gets `auto`
+// (Tachyon's exact accumulator, and a result that keeps it), a ReLU/linear/max-pooling after
+// a trained layer `auto` (its input type), and a GarNet vertex count an unsigned integer
+// that holds it.
+std::optional<std::string> trainedType(const Graph& g, const Layer& l, const std::string& var) {
     auto trained = l.trained.find(var);
     if (trained != l.trained.end()) return trained->second.str();
     const bool trainedWeights = l.trained.count("weight") != 0;
@@ -667,7 +668,14 @@ std::string templateType(const Graph& g, const Layer& l, const std::string& var)
                 while ((1 << bits) <= c->as<GarNetAttrs>().nVertices) ++bits;
                 return "ap_uint<" + std::to_string(bits) + ">";
             }
-    return "ap_fixed<16,6>";
+    return std::nullopt;
+}
+
+namespace {
+
+// The type a `-g name` template writes for `var` of `l`: the trained one, else ap_fixed<16,6>.
+std::string templateType(const Graph& g, const Layer& l, const std::string& var) {
+    return trainedType(g, l, var).value_or("ap_fixed<16,6>");
 }
 
 }  // namespace

@@ -158,8 +158,9 @@ int Emulator::outputSize() const { return graph_.outputSize(); }
 
 namespace {
 
-// Runs the fixed-point graph over row chunks in parallel. `fill(begin, n, dst)` writes the
-// raw input values of rows [begin, begin+n) into dst and returns how many overflowed.
+// Runs the fixed-point graph over row chunks in parallel. `fill(begin, n, dst, stats)` writes
+// the raw input values of rows [begin, begin+n) into dst and counts the values that overflowed
+// in the stats of the Input layer they belong to.
 template <class Fill>
 std::vector<LayerStats> runFixedChunks(const Emulator::Impl& impl, const Graph& g, size_t rows, int64_t* outRaw,
                                        EmulatorOptions opt, Fill&& fill) {
@@ -173,7 +174,7 @@ std::vector<LayerStats> runFixedChunks(const Emulator::Impl& impl, const Graph& 
         static thread_local std::vector<std::vector<double>> bufs;
         in.resize(n * nIn);
         std::vector<LayerStats> local(g.layers.size());
-        local[0].resultOverflows += fill(begin, n, in.data());
+        fill(begin, n, in.data(), local);
         runChunk(impl, in.data(), n, true, bufs, &local);
         const std::vector<double>& out = bufs.back();
         for (size_t i = 0; i < n * nOut; ++i) outRaw[begin * nOut + i] = int64_t(out[i]);
@@ -211,10 +212,10 @@ uint64_t castInputs(const FixedType& inT, const double* x, size_t n, double* dst
 void Emulator::runFixedRaw(const int64_t* xRaw, size_t rows, int64_t* outRaw,
                            std::vector<LayerStats>* stats, const EmulatorOptions& opt) const {
     const size_t nIn = size_t(inputSize());
-    auto total = runFixedChunks(*impl_, graph_, rows, outRaw, opt, [&](size_t begin, size_t n, double* dst) {
-        for (size_t i = 0; i < n * nIn; ++i) dst[i] = double(xRaw[begin * nIn + i]);
-        return uint64_t(0);
-    });
+    auto total = runFixedChunks(*impl_, graph_, rows, outRaw, opt,
+                                [&](size_t begin, size_t n, double* dst, std::vector<LayerStats>&) {
+                                    for (size_t i = 0; i < n * nIn; ++i) dst[i] = double(xRaw[begin * nIn + i]);
+                                });
     if (stats) *stats = std::move(total);
 }
 
@@ -223,17 +224,23 @@ void Emulator::runFixed(const double* x, size_t rows, int64_t* outRaw, double* o
     const size_t nIn = size_t(inputSize()), nOut = size_t(outputSize());
     const FixedType& inT = graph_.input().type("result");
     const auto inputs = graph_.inputs();
-    auto total = runFixedChunks(*impl_, graph_, rows, outRaw, opt, [&](size_t begin, size_t n, double* dst) {
-        if (inputs.size() == 1) return castInputs(inT, x + begin * nIn, n * nIn, dst);
+    // Where each Input layer's overflow count goes: its own row of the summary, not the first
+    // layer's (GarNet's vertex count is the second input).
+    std::vector<size_t> statsIndex;
+    for (const Layer* l : inputs) statsIndex.push_back(size_t(l - graph_.layers.data()));
+    auto total = runFixedChunks(*impl_, graph_, rows, outRaw, opt,
+                                [&](size_t begin, size_t n, double* dst, std::vector<LayerStats>& stats) {
+        if (inputs.size() == 1) {
+            stats[statsIndex[0]].resultOverflows += castInputs(inT, x + begin * nIn, n * nIn, dst);
+            return;
+        }
         // Several inputs: each part of the row is cast to its own Input layer's type.
-        uint64_t ov = 0;
         for (size_t r = 0; r < n; ++r)
             for (size_t k = 0; k < inputs.size(); ++k) {
                 const size_t off = impl_->inputOffset[k];
-                ov += castInputs(inputs[k]->type("result"), x + (begin + r) * nIn + off, impl_->inputWidth[k],
-                                 dst + r * nIn + off);
+                stats[statsIndex[k]].resultOverflows += castInputs(
+                    inputs[k]->type("result"), x + (begin + r) * nIn + off, impl_->inputWidth[k], dst + r * nIn + off);
             }
-        return ov;
     });
     if (stats) *stats = std::move(total);
     if (outValue) {

@@ -12,6 +12,9 @@ Graph loadModel(const std::string& path, const std::string& weightsPath) {
     std::string ext = fs::path(path).extension().string();
     std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
     if (!fs::exists(path)) throw Error(path + ": file not found");
+    if (!weightsPath.empty() && ext != ".json")
+        throw Error(path + ": weights: only a Keras architecture .json takes a separate weights file (" +
+                    weightsPath + ")");
     if (ext == ".onnx") return loadOnnx(path);
     if (ext == ".json") {
         // Convention of the hls4ml example models: <stem>.json + <stem>_weights.h5.
