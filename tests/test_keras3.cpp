@@ -163,14 +163,24 @@ TEST(Keras3, BadArchivesAreClearErrors) {
 // The temporary copy of the weights is gone after a load, successful or not.
 TEST(Keras3, NoTemporaryFilesLeft) {
     const std::string d = fixtures() + "/keras3/";
-    auto temporaries = [] {
+    // A private TMPDIR: other tests running in parallel (ctest -j) load .keras files too.
+    const fs::path tmp = fs::path(TACHYON_BINARY_DIR) / "keras3_tmp_check";
+    fs::remove_all(tmp);
+    fs::create_directories(tmp);
+    const char* old = std::getenv("TMPDIR");
+    const std::string saved = old ? old : "";
+    setenv("TMPDIR", tmp.c_str(), 1);
+    auto temporaries = [&] {
         int n = 0;
-        for (const auto& e : fs::directory_iterator(fs::temp_directory_path()))
+        for (const auto& e : fs::directory_iterator(tmp))
             n += e.path().filename().string().rfind("tachyon_keras3_", 0) == 0;
         return n;
     };
-    const int before = temporaries();
     loadModel(d + "keras_lstm.keras");
     EXPECT_THROW(loadModel(d + "bad_missing_variable.keras"), Error);
-    EXPECT_EQ(temporaries(), before);
+    const int left = temporaries();
+    if (old) setenv("TMPDIR", saved.c_str(), 1);
+    else unsetenv("TMPDIR");
+    EXPECT_EQ(left, 0);
+    fs::remove_all(tmp);
 }
