@@ -151,7 +151,8 @@ std::vector<std::string> unusedLayerNames(const Graph& g, const Config& cfg) {
     std::string layers;
     for (const Layer& l : g.layers) layers += (layers.empty() ? "" : ", ") + l.name;
     std::vector<std::string> warnings;
-    for (const auto& [name, _] : cfg.byName) {
+    for (const auto& entry : cfg.byName) {
+        const std::string& name = entry.first;   // (clang 14 cannot capture a structured binding)
         if (folded.find("," + name + ",") != std::string::npos) continue;
         const bool used = std::any_of(g.layers.begin(), g.layers.end(),
                                       [&](const Layer& l) { return Config::namesLayer(name, l); });
