@@ -19,9 +19,9 @@ print(f"float vs PyTorch: max |diff| = {abs(f - t).max():.2e}")
 print(f"fixed vs float: argmax agreement {100 * (q.argmax(1) == f.argmax(1)).mean():.1f}%, max |diff| = {abs(q - f).max():.4f}")
 PY
 echo "== HLS project and C simulation"
-$T convert $EX/jet_tagger.onnx -c examples/jet_tagger.yml -o $EX/hls_prj
+$T convert $EX/jet_tagger.onnx -c examples/jet_tagger.yml -o $EX/hls_prj --force
 $T csim $EX/hls_prj
 echo "== Verilog project, RTL simulation and synthesis"
-$T convert $EX/jet_tagger.onnx -c examples/jet_tagger.yml --backend verilog -o $EX/verilog_prj
+$T convert $EX/jet_tagger.onnx -c examples/jet_tagger.yml --backend verilog -o $EX/verilog_prj --force
 $T rtlsim $EX/verilog_prj
 $T report $EX/verilog_prj
