@@ -80,6 +80,12 @@ def _pyplot():
     return plt
 
 
+def _save(plt, fig, path):
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
 def _rate_plot(plt, algo, target, path):
     fig, ax = plt.subplots(figsize=(6, 4), dpi=80)
     for key, label, style in (("rate_fixed", "fixed point", "-"), ("rate_float", "float", "--")):
@@ -95,9 +101,7 @@ def _rate_plot(plt, algo, target, path):
     ax.set_ylabel("rate [Hz]")
     ax.set_title(f"{algo['name']}: rate vs threshold")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    _save(plt, fig, path)
 
 
 def _roc_plot(plt, algo, path):
@@ -110,9 +114,7 @@ def _roc_plot(plt, algo, path):
     ax.set_title(f"{algo['name']}: ROC (fixed point)")
     if algo.get("roc"):
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    _save(plt, fig, path)
 
 
 def _score_plot(plt, algo, path):
@@ -128,9 +130,7 @@ def _score_plot(plt, algo, path):
     ax.set_ylabel("fraction of events")
     ax.set_title(f"{algo['name']}: score distributions")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    _save(plt, fig, path)
 
 
 def _flips_plot(plt, algos, path):
@@ -143,9 +143,7 @@ def _flips_plot(plt, algos, path):
     ax.set_ylabel("events: fixed-point decision != float decision")
     ax.set_title("decision flips at the chosen thresholds")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    _save(plt, fig, path)
 
 
 def plot(data, outdir):

@@ -67,21 +67,14 @@ void exclusivePort(httplib::Server& svr) {
     });
 }
 
-class HttpFrontend : public Frontend {
+// A cpp-httplib server on its own listening thread: what the inference and the metrics
+// front ends share (binding, the thread, stopping).
+class HttpListener : public Frontend {
 public:
-    HttpFrontend(ServerState& st, const ServeOptions& opt) : st_(st) {
-        const int threads = std::max(4, opt.httpThreads);
-        svr_.new_task_queue = [threads] { return new httplib::ThreadPool(size_t(threads)); };
-        svr_.set_payload_max_length(opt.maxRequestBytes);
-        svr_.set_keep_alive_max_count(1000000);
-        svr_.set_tcp_nodelay(true);   // small answers go out at once (no Nagle delay)
-        exclusivePort(svr_);
-        svr_.set_read_timeout(30, 0);
-        routes();
-    }
+    explicit HttpListener(std::string what) : what_(std::move(what)) { exclusivePort(svr_); }
     int start(const std::string& host, int port) override {
         const int bound = port == 0 ? svr_.bind_to_any_port(host) : (svr_.bind_to_port(host, port) ? port : -1);
-        if (bound <= 0) throw Error("HTTP: cannot listen on " + host + ":" + std::to_string(port));
+        if (bound <= 0) throw Error(what_ + ": cannot listen on " + host + ":" + std::to_string(port));
         thread_ = std::thread([this] { svr_.listen_after_bind(); });
         return bound;
     }
@@ -90,6 +83,25 @@ public:
         if (thread_.joinable()) thread_.join();
     }
 
+protected:
+    httplib::Server svr_;
+
+private:
+    std::string what_;
+    std::thread thread_;
+};
+
+class HttpFrontend : public HttpListener {
+public:
+    HttpFrontend(ServerState& st, const ServeOptions& opt) : HttpListener("HTTP"), st_(st) {
+        const int threads = std::max(4, opt.httpThreads);
+        svr_.new_task_queue = [threads] { return new httplib::ThreadPool(size_t(threads)); };
+        svr_.set_payload_max_length(opt.maxRequestBytes);
+        svr_.set_keep_alive_max_count(1000000);
+        svr_.set_tcp_nodelay(true);   // small answers go out at once (no Nagle delay)
+        svr_.set_read_timeout(30, 0);
+        routes();
+    }
 private:
     // Runs a handler, turning errors into the protocol's JSON error answers.
     template <class F>
@@ -219,34 +231,18 @@ private:
     }
 
     ServerState& st_;
-    httplib::Server svr_;
-    std::thread thread_;
 };
 
-class MetricsFrontend : public Frontend {
+class MetricsFrontend : public HttpListener {
 public:
-    explicit MetricsFrontend(ServerState& st) : st_(st) {
+    explicit MetricsFrontend(ServerState& st) : HttpListener("metrics"), st_(st) {
         svr_.new_task_queue = [] { return new httplib::ThreadPool(2); };
-        exclusivePort(svr_);
         svr_.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
             res.set_content(prometheusText(st_.repo), "text/plain; version=0.0.4");
         });
     }
-    int start(const std::string& host, int port) override {
-        const int bound = port == 0 ? svr_.bind_to_any_port(host) : (svr_.bind_to_port(host, port) ? port : -1);
-        if (bound <= 0) throw Error("metrics: cannot listen on " + host + ":" + std::to_string(port));
-        thread_ = std::thread([this] { svr_.listen_after_bind(); });
-        return bound;
-    }
-    void stop() override {
-        svr_.stop();
-        if (thread_.joinable()) thread_.join();
-    }
-
 private:
     ServerState& st_;
-    httplib::Server svr_;
-    std::thread thread_;
 };
 
 }  // namespace
