@@ -10,11 +10,16 @@ configured model; every QAT point also checks that it equals PyTorch's float64 f
   - a pruning sweep (QAT 8 bits, polynomial-decay magnitude pruning to 0..90%);
   - a BNN (binary weights and activations);
   - heterogeneous (trainable per-weight fractional bits + EBOPs loss) vs uniform QAT.
-Each point has the Verilog adder bits (instant); points listed in --report (bit widths;
-'all' for every point) also get Yosys' LUTs/FFs/latency from `tachyon report` (minutes each).
+Each point has the Verilog adder bits (instant); points listed in --report (bit widths,
+'prune', 'bnn', 'hetero'; 'all' for every point) also get Yosys' LUTs/FFs/latency from
+`tachyon report` (minutes each). Yosys runs after all the training, smallest design first,
+one at a time; each result is stored in DIR/qat_digits_yosys.json under a hash of the Verilog
+sources (a rerun, which retrains deterministically, reuses it) and the table is rewritten
+after every point, so an interrupted sweep keeps what it measured and a rerun resumes.
 Writes DIR/qat_digits.json, DIR/qat_digits.md (the table) and PNG plots.
 """
 import argparse
+import hashlib
 import json
 import shutil
 import sys
@@ -129,17 +134,48 @@ def train(model, xtr, ytr, epochs, cnn=False, pruner=None, beta=0.0, meter=None,
     return model.eval()
 
 
+# Points whose Yosys figures were asked for: (point dict, Verilog project), measured at the end.
+PENDING_REPORTS = []
+
+
 def hardware(tm, tag, report):
-    """Adder bits of the written Verilog project; Yosys LUT/FF/latency when `report`."""
+    """Adder bits of the written Verilog project; queues the project for Yosys when `report`."""
     d = WORK / tag
     shutil.rmtree(d, ignore_errors=True)
     tm.write_verilog(d)
     proj = json.loads((d / "tachyon_project.json").read_text())
     out = {"adder_bits": sum(a["cse_bits"] for a in proj["cmvm_adders"]), "latency_cycles": proj["latency_cycles"]}
     if report:
-        r = tachyon.report(d)
-        out.update(luts=r["luts"], ffs=r["ffs"], latency_cycles=r["latency_cycles"], clock_ns=r["clock_ns"])
+        PENDING_REPORTS.append((out, d))
     return out
+
+
+def design_hash(project):
+    """Identifies a design by its Verilog sources (retraining reproduces them bit for bit)."""
+    h = hashlib.sha256()
+    for f in sorted(project.rglob("*.v")):
+        h.update(f.relative_to(project).as_posix().encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()
+
+
+def run_reports(cache_path, save):
+    """Yosys on every queued project, smallest first, one at a time; cached by design hash."""
+    cache = json.loads(cache_path.read_text()) if cache_path.exists() else {}
+    for point, project in sorted(PENDING_REPORTS, key=lambda pd: pd[0]["adder_bits"]):
+        key = design_hash(project)
+        if key not in cache:
+            t = time.time()
+            try:
+                r = tachyon.report(project)
+            except tachyon.TachyonError as e:   # keep measuring the others; the table shows '-'
+                print("yosys failed on", project.name, e, flush=True)
+                continue
+            cache[key] = dict(luts=r["luts"], ffs=r["ffs"], latency_cycles=r["latency_cycles"],
+                              clock_ns=r["clock_ns"], yosys_s=round(time.time() - t, 1))
+            cache_path.write_text(json.dumps(cache, indent=1, sort_keys=True))
+            print("yosys", project.name, cache[key], flush=True)
+        point.update({k: v for k, v in cache[key].items() if k != "yosys_s"})
+        save()
 
 
 def qat_point(model, tag, xte, yte, cnn, report):
@@ -234,10 +270,15 @@ def main():
         p["ebops"] = float(meter.ebops())
         results["hetero"][label] = p
         print(label, p, flush=True)
+    save(results, out)
+    run_reports(out / "qat_digits_yosys.json", lambda: save(results, out))
+    print(f"done in {time.time() - t0:.0f} s; {out}/qat_digits.json and PNGs")
+
+
+def save(results, out):
     (out / "qat_digits.json").write_text(json.dumps(results, indent=1))
     plot(results, out)
     (out / "qat_digits.md").write_text(table(results))
-    print(f"done in {time.time() - t0:.0f} s; {out}/qat_digits.json and PNGs")
 
 
 def _hw(p):
