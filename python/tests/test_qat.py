@@ -319,7 +319,7 @@ def test_unsupported_modules_and_functions_are_named(tmp_path):
 
 def test_activation_quantisers_tachyon_cannot_read_are_refused_at_construction():
     with pytest.raises(QuantizerError, match="one type for the tensor"):
-        QAct(FixedQuantizer(torch.tensor([4.0, 6.0]), 2))
+        QTanh(input=FixedQuantizer(torch.tensor([4.0, 6.0]), 2))
     with pytest.raises(QuantizerError, match="weights only"):
         QAct(TernaryQuantizer())
     with pytest.raises(QuantizerError, match="at most 32"):

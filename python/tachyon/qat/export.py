@@ -67,14 +67,30 @@ class _Writer:
             return out
         if not isinstance(q, FixedQuantizer):
             raise ExportError(f"{where}: {type(q).__name__} cannot quantise an activation")
-        width, integer = int(q.width().reshape(-1)[0]), int(q.integer.reshape(-1)[0])
-        self._quant(name, x, out, 2.0 ** (integer - width), width, q.signed, q.rounding, q.overflow)
-        self.span[out] = Span.of_type(width, integer, q.signed)
+        width, integer = (t.detach().double().numpy() for t in torch.broadcast_tensors(q.width(), q.integer))
+        if width.size == 1:
+            width, integer = int(width.reshape(-1)[0]), int(integer.reshape(-1)[0])
+            self._quant(name, x, out, 2.0 ** (integer - width), width, q.signed, q.rounding, q.overflow)
+            self.span[out] = Span.of_type(width, integer, q.signed)
+            return out
+        # A type per channel/element: a scale tensor (and a bitwidth tensor when the widths
+        # differ), shaped as the quantiser's arrays, which broadcast against the tensor.
+        if width.min() < 1:
+            raise ExportError(f"{where}: an activation channel has {int(width.min())} bits; a Quant element holds "
+                              "at least 1")
+        bits = width if np.unique(width).size > 1 else float(width.reshape(-1)[0])
+        self._quant(name, x, out, np.ldexp(1.0, (integer - width).astype(int)), bits, q.signed, q.rounding,
+                    q.overflow)
+        span = None
+        for wd, ig in zip(width.reshape(-1), integer.reshape(-1)):
+            one = Span.of_type(int(wd), int(ig), q.signed)
+            span = one if span is None else span.union(one)
+        self.span[out] = span
         return out
 
     def _quant(self, name, x, out, scale, bits, signed, rounding, overflow):
         ins = [x, self.const(name + "_scale", scale), self.const(name + "_zeropt", 0.0),
-               self.const(name + "_bitwidth", float(bits))]
+               self.const(name + "_bitwidth", np.asarray(bits, dtype=np.float64))]
         self.nodes.append(helper.make_node("Quant", ins, [out], name=name, domain=QONNX_DOMAIN, signed=int(signed),
                                            narrow=0, rounding_mode="AP_" + rounding, overflow_mode="AP_" + overflow))
 
@@ -267,8 +283,8 @@ def _emit_module(w, m, name, args, where, kwargs):
             raise ExportError(f"{where}: MaxPool with padding, dilation or ceil_mode is not exported")
         return _emit_passthrough(w, "MaxPool", name, x, where, kernel_shape=list(k), strides=list(st))
     raise ExportError(f"{where}: module type {type(m).__name__} is not supported by tachyon.qat.export "
-                      f"(use QLinear, QConv1d/2d, QLSTM, QGRU, QAct, QReLU, QBatchNorm, QAdd, QConcat, nn.ReLU, nn.Flatten, "
-                      f"nn.MaxPool1d/2d, nn.Identity, nn.Dropout)")
+                      f"(use QLinear, QConv1d/2d, QLSTM, QGRU, QAct, QReLU, QBatchNorm, QAdd, QConcat, nn.ReLU, "
+                      f"nn.Flatten, nn.MaxPool1d/2d, nn.Identity, nn.Dropout)")
 
 
 def _emit_function(w, fn, name, args, kwargs, where):
@@ -335,9 +351,10 @@ def export(model, example_input, path):
                     raise ExportError(f"{where}: only single-input models are exported")
                 users = list(n.users)
                 first = modules.get(users[0].target) if len(users) == 1 and users[0].op == "call_module" else None
-                if not (isinstance(first, QAct) and isinstance(first.quantizer, FixedQuantizer)):
+                if not (isinstance(first, QAct) and isinstance(first.quantizer, FixedQuantizer)
+                        and first.quantizer.is_tensorwise):
                     raise ExportError(f"{type(model).__name__}: the input must go through one QAct(FixedQuantizer) "
-                                      "first: its type is the firmware's input type")
+                                      "with one type first: its type is the firmware's input type")
                 names[n] = "input"
                 w.span["input"] = Span.of_type(int(first.quantizer.width()), int(first.quantizer.integer),
                                                first.quantizer.signed)
