@@ -19,6 +19,7 @@ after every point, so an interrupted sweep keeps what it measured and a rerun re
 Writes DIR/qat_digits.json, DIR/qat_digits.md (the table) and PNG plots.
 """
 import argparse
+import fcntl
 import hashlib
 import json
 import shutil
@@ -54,6 +55,19 @@ def ranges(bits):
     """Integer bits (weights, activations): narrower ranges at very low widths, so that a
     2-bit weight is {-1, -0.5, 0, 0.5} rather than {-2, -1, 0, 1}."""
     return (1, 2) if bits <= 4 else (2, 3)
+
+
+def low_bit_start(model, bits):
+    """The 2-3 bit recipe: PyTorch's default initialisation (|w| <~ 1/sqrt(fan_in)) puts
+    nearly every weight below half the LSB of ap_fixed<b,1>, so every quantised weight is 0,
+    no gradient reaches the inputs and the model stays at chance. Spread the weights over
+    the grid (uniform in +-0.5) and train faster. Returns the learning rate."""
+    if bits > 3:
+        return 3e-3
+    for m in model.modules():
+        if isinstance(m, (QLinear, QConv2d)):
+            nn.init.uniform_(m.weight, -0.5, 0.5)
+    return 1e-2
 
 
 def mlp(bits, trainable=False):
@@ -160,20 +174,24 @@ def design_hash(project):
 
 def run_reports(cache_path, save):
     """Yosys on every queued project, smallest first, one at a time; cached by design hash."""
-    cache = json.loads(cache_path.read_text()) if cache_path.exists() else {}
+    lock_path = cache_path.with_suffix(".lock")
     for point, project in sorted(PENDING_REPORTS, key=lambda pd: pd[0]["adder_bits"]):
         key = design_hash(project)
-        if key not in cache:
-            t = time.time()
-            try:
-                r = tachyon.report(project)
-            except tachyon.TachyonError as e:   # keep measuring the others; the table shows '-'
-                print("yosys failed on", project.name, e, flush=True)
-                continue
-            cache[key] = dict(luts=r["luts"], ffs=r["ffs"], latency_cycles=r["latency_cycles"],
-                              clock_ns=r["clock_ns"], yosys_s=round(time.time() - t, 1))
-            cache_path.write_text(json.dumps(cache, indent=1, sort_keys=True))
-            print("yosys", project.name, cache[key], flush=True)
+        # One Yosys at a time on the machine, even across concurrent runs of this script.
+        with open(lock_path, "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            cache = json.loads(cache_path.read_text()) if cache_path.exists() else {}
+            if key not in cache:
+                t = time.time()
+                try:
+                    r = tachyon.report(project)
+                except tachyon.TachyonError as e:   # keep measuring the others; the table shows '-'
+                    print("yosys failed on", project.name, e, flush=True)
+                    continue
+                cache[key] = dict(luts=r["luts"], ffs=r["ffs"], latency_cycles=r["latency_cycles"],
+                                  clock_ns=r["clock_ns"], yosys_s=round(time.time() - t, 1))
+                cache_path.write_text(json.dumps(cache, indent=1, sort_keys=True))
+                print("yosys", project.name, cache[key], flush=True)
         point.update({k: v for k, v in cache[key].items() if k != "yosys_s"})
         save()
 
@@ -241,7 +259,8 @@ def main():
                                             == yte).mean())
         for b in args.bits:
             torch.manual_seed(0)
-            m = train(Cnn(b) if cnn else mlp(b), xtr, ytr, args.epochs, cnn)
+            m = Cnn(b) if cnn else mlp(b)
+            m = train(m, xtr, ytr, args.epochs, cnn, lr=low_bit_start(m, b))
             results["qat"].setdefault(name, {})[b] = qat_point(m, f"{name}_qat{b}", xte, yte, cnn, rep(b))
             results["ptq"].setdefault(name, {})[b] = ptq_points(fmodel, f"{name}_float", xtr, xte, yte, b, cnn, rep(b))
             print(name, b, results["qat"][name][b]["acc"], results["ptq"][name][b], f"{time.time() - t0:.0f}s",

@@ -119,3 +119,12 @@ def test_per_channel_types_tachyon_cannot_read_are_refused(tmp_path):
         tachyon.load(quant_model(0.25, [8.0, 6.0, 4.0, 8.0], "ROUND"))
     ok = tachyon.load(quant_model([0.25, 0.5, 0.125, 1.0], [8.0, 6.0, 4.0, 3.0], "AP_RND", overflow_mode="AP_SAT"))
     assert ok.predict(np.full((1, 4), 1.3)).tolist() == [[1.25, 1.5, 0.875, 1.0]]
+
+
+def test_per_channel_quantisers_stay_bit_exact_in_hls_csim(tmp_path):
+    """HLS C simulation of the channels-last per-channel ReLU equals the emulator, hence
+    PyTorch (Verilator's rtlsim agreed too, by hand: docs/qat.md)."""
+    torch.manual_seed(11)
+    export(conv2d_per_channel(), torch.zeros(1, 2, 5, 5), tmp_path / "pc.onnx")
+    r = tachyon.load(tmp_path / "pc.onnx", config=tmp_path / "pc.yml").csim(tmp_path / "hls")
+    assert r["rows"] > 0 and r["mismatches"] == 0

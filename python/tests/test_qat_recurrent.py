@@ -104,3 +104,13 @@ def test_recurrent_types_float64_cannot_hold_are_refused_at_construction():
         QLSTM(2, 3, weight=TernaryQuantizer())
     with pytest.raises(QuantizerError, match=r"takes \[N, steps, 2\]"):
         QGRU(2, 3)(torch.zeros(4, 2))
+
+
+def test_exported_recurrent_model_stays_bit_exact_in_hls_csim(tmp_path):
+    """HLS C simulation of the exported LSTM (narrow, saturating types) equals the emulator,
+    hence PyTorch. (The Verilog backend has no recurrent layers: issue 26.)"""
+    torch.manual_seed(5)
+    model = recurrent_model(QLSTM, "narrow_saturating")
+    export(model, torch.zeros(1, 6, 3), tmp_path / "rnn.onnx")
+    r = tachyon.load(tmp_path / "rnn.onnx", config=tmp_path / "rnn.yml").csim(tmp_path / "hls")
+    assert r["rows"] > 0 and r["mismatches"] == 0
