@@ -328,7 +328,34 @@ def table(results):
               f"| BNN 64-128-64-10 | {_hw(b)} | {b['latency_cycles']} | |"]
     for label, p in results["hetero"].items():
         lines.append(f"| {label} 6-bit QAT | {_hw(p)} | {p['latency_cycles']} | {p['ebops']:,.0f} |")
+    lines += ["", measured_summary(results)]
     return "\n".join(lines) + "\n"
+
+
+def all_points(results):
+    for curves in results["qat"].values():
+        yield from curves.values()
+    for per_bits in results["ptq"].values():
+        for both in per_bits.values():
+            yield from both.values()
+    yield from results["pruning"].values()
+    yield results["bnn"]
+    yield from results["hetero"].values()
+
+
+def measured_summary(results):
+    """How many points have Yosys figures, and how well the instant adder-bit count predicts them."""
+    points = [p for p in all_points(results) if p and p.get("acc") is not None]
+    measured = [p for p in points if "luts" in p]
+    text = f"Yosys LUT/FF measured for {len(measured)} of {len(points)} points."
+    varied = [p for p in measured if p["adder_bits"] > 0]
+    if len(varied) >= 3:
+        bits = np.array([p["adder_bits"] for p in varied], dtype=float)
+        r_lut = np.corrcoef(bits, [p["luts"] for p in varied])[0, 1]
+        r_ff = np.corrcoef(bits, [p["ffs"] for p in varied])[0, 1]
+        text += (f" Over the {len(varied)} measured designs with adders, Pearson r(adder bits, LUTs) = {r_lut:.3f}, "
+                 f"r(adder bits, FFs) = {r_ff:.3f}.")
+    return text
 
 
 def plot(results, out):

@@ -326,6 +326,8 @@ def test_activation_quantisers_tachyon_cannot_read_are_refused_at_construction()
         QReLU(FixedQuantizer(40, 8, signed=False))
     with pytest.raises(QuantizerError, match="accumulator"):
         QLinear(4, 2, accum=BinaryQuantizer())
+    with pytest.raises(QuantizerError, match="weight: 40 bits.*at most 32"):
+        QLinear(4, 2, weight=FixedQuantizer(40, 4))
 
 
 def test_layer_gradients_are_finite_and_training_reduces_the_loss():

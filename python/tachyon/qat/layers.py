@@ -56,6 +56,15 @@ def _check_activation_quantizer(q, what, per_channel=False):
     return q
 
 
+def _check_constant_quantizer(q, what):
+    """Dense/Conv weights and biases are exported behind an identity QONNX Quant, which
+    Tachyon reads up to 32 bits."""
+    _check_quantizer(q, what)
+    if isinstance(q, FixedQuantizer) and int(q.width().max()) > 32:
+        raise QuantizerError(f"{what}: {int(q.width().max())} bits; a weight/bias Quant holds at most 32")
+    return q
+
+
 def _check_accum(q, what):
     if q is None:
         return None
@@ -68,9 +77,9 @@ class _QuantizedParams:
     """Weight/bias quantisation and the pruning mask shared by QLinear and QConv."""
 
     def _init_quantizers(self, weight, bias, accum, output):
-        self.weight_quantizer = _check_quantizer(weight, "weight") or default_weight_quantizer()
-        self.bias_quantizer = (_check_quantizer(bias, "bias") or default_bias_quantizer()) if self.bias is not None \
-            else None
+        self.weight_quantizer = _check_constant_quantizer(weight, "weight") or default_weight_quantizer()
+        self.bias_quantizer = (_check_constant_quantizer(bias, "bias") or default_bias_quantizer()) \
+            if self.bias is not None else None
         self.accum_quantizer = _check_accum(accum, "accum")
         self.output_quantizer = None if output is None else _check_activation_quantizer(output, "output", True)
         self.register_buffer("prune_mask", None)
