@@ -204,7 +204,7 @@ def _emit_recurrent(w, m, name, x, where):
     casts of them change nothing) and the declared accum, state and table types."""
     xq = w.quant_node(name + "_in", x, m.input_quantizer, where)
     W, R, b, rb = (_np(t) for t in m.quantized())
-    G, H = m.gates, m.hidden_size
+    H = m.hidden_size
     # ONNX gate order: LSTM i, o, f, c (ours i, f, g, o); GRU z, r, h (ours).
     order = [0, 3, 1, 2] if isinstance(m, QLSTM) else [0, 1, 2]
 

@@ -89,7 +89,7 @@ class _QRecurrent(nn.Module):
                 raise QuantizerError(f"{what}: a recurrent layer's {what} type is a FixedQuantizer")
         self.table_size = int(table_size)
         # The gate activations: Tachyon's tables keyed on A, cast to A (act_A).
-        A, S, T = self.accum_quantizer, self.state_quantizer, self.table_quantizer
+        A, T = self.accum_quantizer, self.table_quantizer
         self.sigmoid = QSigmoid(input=A, output=A, table=T, table_size=self.table_size)
         self.tanh = QTanh(input=A, output=A, table=T, table_size=self.table_size)
         self._check_exact()
