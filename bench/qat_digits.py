@@ -12,10 +12,11 @@ configured model; every QAT point also checks that it equals PyTorch's float64 f
   - heterogeneous (trainable per-weight fractional bits + EBOPs loss) vs uniform QAT.
 Each point has the Verilog adder bits (instant); points listed in --report (bit widths,
 'prune', 'bnn', 'hetero'; 'all' for every point) also get Yosys' LUTs/FFs/latency from
-`tachyon report` (minutes each). Yosys runs after all the training, at nice 19, smallest design
-first, one at a time (also across concurrent runs: a lock file); each result is stored in DIR/qat_digits_yosys.json under a hash of the Verilog
-sources (a rerun, which retrains deterministically, reuses it) and the table is rewritten
-after every point, so an interrupted sweep keeps what it measured and a rerun resumes.
+`tachyon report` (minutes each). Yosys runs after all the training, at nice 19, smallest
+design first, one at a time (also across concurrent runs: a lock file); each result is
+stored in DIR/qat_digits_yosys.json under a hash of the Verilog sources (a rerun, which
+retrains deterministically, reuses it) and the table is rewritten after every point, so an
+interrupted sweep keeps what it measured and a rerun resumes.
 Writes DIR/qat_digits.json, DIR/qat_digits.md (the table) and PNG plots.
 """
 import argparse
