@@ -606,6 +606,8 @@ int main(int argc, char** argv) {
     triggerCmd->add_option("--device", trig.device, "FPGA for the resource shares (VU9P, VU13P, KU15P)");
     triggerCmd->add_option("--backend", trig.backend, "firmware view: hls (schedule estimate, DSPs) or verilog "
                                                       "(shift-add pipeline, LUTs)")->check(CLI::IsMember({"hls", "verilog"}));
+    triggerCmd->add_option("--report", trig.reports, "measured resources: ALGORITHM=PROJECT, a Verilog project "
+                                                      "after `tachyon report` (repeatable)")->allow_extra_args(false);
     triggerCmd->add_option("-o,--output", trig.out, "output folder: summary.json, plots, flips");
     triggerCmd->add_option("-j,--threads", trig.threads, "threads (0 = all cores)")->check(CLI::Range(0, 4096));
     triggerCmd->add_flag("--force", trig.force, "replace an existing file (never a folder Tachyon did not write)");

@@ -273,7 +273,7 @@ void OnnxReader::checkOperators() const {
     for (size_t i = 0; i < bad.size(); ++i) msg += (i ? "; " : "") + bad[i];
     b_.fail(msg + ". Tachyon reads ONNX Gemm/MatMul, Conv, pooling, BatchNormalization, elementwise "
                   "activations, Softmax, LayerNormalization, Add/Sub/Mul/Max/Min, Concat, Pad, Resize, reshapes, "
-                  "Slice (of a packed projection), Pow(x, 2), ReduceSum/ReduceMean over the last axis, the QONNX "
+                  "Slice (of a packed projection), Pow(x, integer 1..8), ReduceSum/ReduceMean over the last axis, the QONNX "
                   "quantisers Quant, BipolarQuant, Trunc and MultiThreshold");
 }
 
@@ -558,14 +558,24 @@ void OnnxReader::activationMatMul(const onnx::NodeProto& n) {
     produced(n, Value{out, shape, identityOrder(shape.size())});
 }
 
-// Pow(x, 2): x * x, a Multiply merge of x with itself (an autoencoder's squared error).
+// Pow(x, k) for a constant integer k in 1..8: a Multiply merge of k copies of x (x * x is an
+// autoencoder's squared error). The product is exact in every backend; its bits grow k-fold,
+// hence the bound.
 void OnnxReader::square(const onnx::NodeProto& n) {
+    constexpr int kMaxExponent = 8;
     if (!constant(n.input(1))) fail(n, "only a constant exponent is supported");
     const ConstTensor& e = requireConst(n, 1, "exponent");
-    if (e.values.size() != 1 || e.values[0] != 2.0) fail(n, "only the exponent 2 (a square) is supported");
+    if (e.values.size() != 1 || e.values[0] != std::floor(e.values[0]) || e.values[0] < 1 || e.values[0] > kMaxExponent)
+        fail(n, "only an integer exponent 1.." + std::to_string(kMaxExponent) + " is supported (a product of copies of x)");
+    const int k = int(e.values[0]);
     const Value& x = value(n, n.input(0));
+    if (k == 1) {
+        produced(n, x);
+        return;
+    }
     const std::string in = inOrder(n, x, x.src);
-    const std::string out = b_.add(nodeName(n), LayerKind::Merge, {in, in}, MergeAttrs{MergeOp::Multiply});
+    const std::string out =
+        b_.add(nodeName(n), LayerKind::Merge, std::vector<std::string>(size_t(k), in), MergeAttrs{MergeOp::Multiply});
     produced(n, Value{out, x.onnx, x.src});
 }
 

@@ -132,6 +132,8 @@ Json resultJson(const ScoutResult& r) {
             {"processed", r.processed},
             {"dropped", r.dropped},
             {"drop_fraction", r.objects ? double(r.dropped) / double(r.objects) : 0.0},
+            {"dead_events", r.deadEvents},
+            {"deadtime", r.events ? double(r.deadEvents) / double(r.events) : 0.0},
             {"left_in_buffer", r.objects - r.processed - r.dropped},
             {"batches", r.batches},
             {"offered_hz", r.offeredHz},
