@@ -459,7 +459,7 @@ PYBIND11_MODULE(_tachyon, m) {
             if (!bunches.is_none()) opt.bunches = bunches.cast<int>();
             opt.flat40 = flat40;
             if (!latencyBudget.is_none())
-                opt.latencyBudgetNs = trigger::parseDurationNs(py::str(latencyBudget).cast<std::string>());
+                opt.latencyBudgetNs = trigger::parseLatencyBudgetNs(py::str(latencyBudget).cast<std::string>());
             opt.device = device;
             opt.backend = backend;
             trigger::SampleScores bg;

@@ -258,12 +258,17 @@ double parseWithUnit(const std::string& text, const std::vector<std::pair<std::s
 
 }  // namespace
 
-double parseDurationNs(const std::string& text) {
-    return parseWithUnit(text, {{"ns", 1}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9}}, 1, "--latency-budget");
+double parseDurationNs(const std::string& text, const std::string& what) {
+    return parseWithUnit(text, {{"ns", 1}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9}}, 1, what);
 }
 
-double parseRateHz(const std::string& text) {
-    return parseWithUnit(text, {{"Hz", 1}, {"kHz", 1e3}, {"MHz", 1e6}, {"GHz", 1e9}}, 1, "--target-rate");
+double parseRateHz(const std::string& text, const std::string& what) {
+    return parseWithUnit(text, {{"Hz", 1}, {"kHz", 1e3}, {"MHz", 1e6}, {"GHz", 1e9}}, 1, what);
+}
+
+double parseLatencyBudgetNs(const std::string& text) {
+    constexpr double kPhase2L1Ns = 12.5e3;   // CMS/ATLAS Phase-2 Level-1 trigger latency
+    return text == "phase2" ? kPhase2L1Ns : parseDurationNs(text, "--latency-budget");
 }
 
 }  // namespace tachyon::trigger
