@@ -523,6 +523,11 @@ def test_scores_on_disk_equal_in_memory(models, tmp_path):
                         str(tmp_path / "bad"), "-q"], capture_output=True, text=True,
                        env=dict(os.environ, TACHYON_SCORES_IN_MEMORY="lots"))
     assert r.returncode == 1 and "TACHYON_SCORES_IN_MEMORY" in r.stderr and not (tmp_path / "bad").exists()
+    r = subprocess.run([CLI, "trigger", str(menu), "--background", str(d / "bg.npy"), "--target-rate", "20MHz", "-o",
+                        str(tmp_path / "bad"), "-q"], capture_output=True, text=True,
+                       env=dict(os.environ, TACHYON_SCORES_IN_MEMORY="10", TMPDIR=str(tmp_path / "missing")))
+    assert r.returncode == 1 and "cannot create a temporary score file in " + str(tmp_path / "missing") in r.stderr
+    assert not (tmp_path / "bad").exists()
 
 
 def test_integer_power_bit_exact_in_every_backend(tmp_path):
