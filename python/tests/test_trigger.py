@@ -269,9 +269,10 @@ def test_bad_input_is_named_and_leaves_nothing(models, tmp_path, case, expect):
     assert not any(p.name.startswith(".") or "tmp" in p.name for p in tmp_path.iterdir()), list(tmp_path.iterdir())
 
 
-def test_python_study_local_and_dask_agree(models, tmp_path):
+def test_python_study_local_and_dask_agree(models, tmp_path, monkeypatch):
     """tachyon.trigger.study over two background files: locally, on a Dask LocalCluster,
-    and through the CLI on the concatenated file, the summaries are identical."""
+    and through the CLI on the concatenated file, the summaries are identical; so are they
+    when the scores beyond a small memory limit are held memory-mapped from disk."""
     pytest.importorskip("distributed")
     from distributed import Client, LocalCluster
     import tachyon.trigger as tt
@@ -299,6 +300,24 @@ def test_python_study_local_and_dask_agree(models, tmp_path):
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert json.loads((tmp_path / "mod" / "summary.json").read_text()) == local
+    # Beyond 20,000 values (the first file's 2,500 events x 2 algorithms x fixed and float),
+    # the next files' scores are memory-mapped .npy files, removed at the end.
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setenv("TACHYON_SCORES_IN_MEMORY", "20000")
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    spill = tt._ScoreSpill()
+    first = spill.keep(tt._score_file(menu, tmp_path / "bg_a.npy", "background"))
+    second = spill.keep(tt._score_file(menu, tmp_path / "bg_b.npy", "background"))
+    assert not isinstance(first["fixed"][0], np.memmap) and isinstance(second["fixed"][0], np.memmap)
+    np.testing.assert_array_equal(second["float"][1], tt._score_file(menu, tmp_path / "bg_b.npy", "background")["float"][1])
+    spill.close()
+    assert list(scratch.iterdir()) == []
+    assert tt.study(menu, [tmp_path / "bg_a.npy", tmp_path / "bg_b.npy"], **args) == local
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        assert tt.study(menu, [tmp_path / "bg_a.npy", tmp_path / "bg_b.npy"], dask=client, **args) == local
+    assert list(scratch.iterdir()) == []
 
 
 def test_scout_cli(tmp_path):
