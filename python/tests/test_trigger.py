@@ -515,6 +515,15 @@ def test_measured_resources_from_report(models, tmp_path):
             "-o", tmp_path / "foreign", "-q")
     assert r.returncode == 1 and "made from another model or configuration" in r.stderr, r.stderr
     assert not (tmp_path / "foreign").exists()
+    # So is one of the same interface and types but other weights (its RTL differs).
+    torch.manual_seed(2)
+    torch.onnx.export(torch.nn.Linear(6, 1).eval(), torch.zeros(1, 6), str(tmp_path / "lin2.onnx"), input_names=["x"])
+    assert cli("convert", tmp_path / "lin2.onnx", "-c", tmp_path / "tiny.yml", "-b", "verilog", "-o", other,
+               "--force").returncode == 0
+    r = cli("trigger", menu, "--background", d / "bg.npy", "--target-rate", "1MHz", "--report", f"lin={other}",
+            "-o", tmp_path / "foreign", "-q")
+    assert r.returncode == 1 and "is not the RTL the menu's model generates" in r.stderr, r.stderr
+    assert not (tmp_path / "foreign").exists()
 
 
 def test_scores_on_disk_equal_in_memory(models, tmp_path):
