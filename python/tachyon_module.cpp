@@ -443,7 +443,7 @@ PYBIND11_MODULE(_tachyon, m) {
             trigger::SampleScores s;
             {
                 py::gil_scoped_release nogil;
-                const trigger::Scorer scorer(trigger::readMenu(menu));
+                const trigger::Scorer scorer(trigger::readMenu(menu), /*readReports=*/false);
                 s = scorer.score(trigger::parseSampleSpec(file), sample, nullptr, 65536, threads);
             }
             return scoresToPython(s);

@@ -283,11 +283,21 @@ def test_python_study_local_and_dask_agree(models, tmp_path, monkeypatch):
     menu = write_menu(d, MENU)
     args = dict(signals={"sig": str(d / "sig.npy")}, target_rate="20MHz", latency_budget="1us")
     local = tt.study(menu, [tmp_path / "bg_a.npy", tmp_path / "bg_b.npy"], **args)
+    # With a memory limit of 20,000 values (the first file's 2,500 events x 2 algorithms x
+    # fixed and float), the second file's scores are held as memory-mapped .npy files in
+    # TMPDIR, removed at the end.
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
             Client(cluster) as client:
         distributed = tt.study(menu, [tmp_path / "bg_a.npy", tmp_path / "bg_b.npy"], dask=client,
                                out=tmp_path / "dask_out", plots=False, **args)
-    assert distributed == local
+        with monkeypatch.context() as env:
+            env.setenv("TACHYON_SCORES_IN_MEMORY", "20000")
+            env.setenv("TMPDIR", str(scratch))
+            spilled = tt.study(menu, [tmp_path / "bg_a.npy", tmp_path / "bg_b.npy"], dask=client, **args)
+    assert distributed == local and spilled == local
+    assert list(scratch.iterdir()) == []
     assert json.loads((tmp_path / "dask_out" / "summary.json").read_text()) == local
     r = run_study(d, menu, tmp_path / "cli", "--target-rate", "20MHz", "--latency-budget", "1us")
     assert r.returncode == 0, r.stderr
@@ -300,10 +310,7 @@ def test_python_study_local_and_dask_agree(models, tmp_path, monkeypatch):
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert json.loads((tmp_path / "mod" / "summary.json").read_text()) == local
-    # Beyond 20,000 values (the first file's 2,500 events x 2 algorithms x fixed and float),
-    # the next files' scores are memory-mapped .npy files, removed at the end.
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
+    # The same locally, and the spill itself: the second file comes back memory-mapped.
     monkeypatch.setenv("TACHYON_SCORES_IN_MEMORY", "20000")
     monkeypatch.setenv("TMPDIR", str(scratch))
     spill = tt._ScoreSpill()
@@ -314,9 +321,6 @@ def test_python_study_local_and_dask_agree(models, tmp_path, monkeypatch):
     spill.close()
     assert list(scratch.iterdir()) == []
     assert tt.study(menu, [tmp_path / "bg_a.npy", tmp_path / "bg_b.npy"], **args) == local
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
-            Client(cluster) as client:
-        assert tt.study(menu, [tmp_path / "bg_a.npy", tmp_path / "bg_b.npy"], dask=client, **args) == local
     assert list(scratch.iterdir()) == []
 
 
@@ -498,6 +502,10 @@ def test_measured_resources_from_report(models, tmp_path):
         assert res["lut_share"] == pytest.approx(luts / 522720) and res["ff_share"] == pytest.approx(ffs / 1045440)
         assert (a["latency_cycles"], a["latency_ns"]) == (latency, latency * 5.0)
         assert a["fits_budget"] is True
+    # The Python API reads the menu's report too (when summarising; workers only score).
+    import tachyon.trigger as tt
+    res_py = tt.study(menu, str(d / "bg.npy"), target_rate="1MHz", device="KU15P")["algorithms"][0]["resources"]
+    assert res_py["measured"] is True and (res_py["luts"], res_py["ffs"]) == (luts, ffs)
     # `tachyon report` printed the same logic LUTs (shift registers listed apart).
     printed = int(re.search(r"LUTs\s+(\d+)", rep.stdout).group(1))
     assert printed == res["luts_logic"] and printed + res["srls"] == luts
