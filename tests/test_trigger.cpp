@@ -3,6 +3,7 @@
 // closed-form queueing results. The CLI end to end is tested against numpy in
 // python/tests/test_trigger.py.
 #include "trigger/Expression.h"
+#include "trigger/Firmware.h"
 #include "trigger/Rates.h"
 #include "trigger/ScoreColumn.h"
 #include "trigger/Scout.h"
@@ -139,6 +140,26 @@ TEST(TriggerScoreColumn, RatesOnDiskEqualInMemory) {
     const auto curveInMemory = rateCurve(b, hz);
     ASSERT_EQ(curveOnDisk.size(), curveInMemory.size());
     for (size_t i = 0; i < curveOnDisk.size(); ++i) EXPECT_EQ(curveOnDisk[i].hz, curveInMemory[i].hz);
+}
+
+// Durations and rates with units; an error names the option it came from.
+TEST(TriggerUnits, DurationsRatesAndTheirErrors) {
+    EXPECT_DOUBLE_EQ(parseDurationNs("12.5us"), 12500.0);
+    EXPECT_DOUBLE_EQ(parseLatencyBudgetNs("phase2"), 12500.0);
+    EXPECT_DOUBLE_EQ(parseLatencyBudgetNs("48"), 48.0);
+    EXPECT_DOUBLE_EQ(parseRateHz("1.4MHz", "--rate"), 1.4e6);
+    const auto message = [](auto f) {
+        try {
+            f();
+        } catch (const Error& e) {
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    };
+    EXPECT_EQ(message([] { parseDurationNs("20xs", "--service"); }),
+              "--service: '20xs': unknown unit 'xs' (ns, us, ms, s)");
+    EXPECT_EQ(message([] { parseRateHz("fast", "--rate"); }), "--rate: 'fast' is not a non-negative number");
+    EXPECT_EQ(message([] { parseLatencyBudgetNs("phase3"); }), "--latency-budget: 'phase3' is not a non-negative number");
 }
 
 namespace {

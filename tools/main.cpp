@@ -602,7 +602,7 @@ int main(int argc, char** argv) {
     triggerCmd->add_option("--bunches", trig.bunches, "colliding bunches (default: the menu's, else 2544)")
         ->check(CLI::Range(1, 3564));
     triggerCmd->add_flag("--flat40", trig.flat40, "a flat 40 MHz crossing rate instead of bunches x 11245.6 Hz");
-    triggerCmd->add_option("--latency-budget", trig.latencyBudget, "latency budget (50ns, 12.5us)");
+    triggerCmd->add_option("--latency-budget", trig.latencyBudget, "latency budget (50ns, 12.5us; phase2 = 12.5us)");
     triggerCmd->add_option("--device", trig.device, "FPGA for the resource shares (VU9P, VU13P, KU15P)");
     triggerCmd->add_option("--backend", trig.backend, "firmware view: hls (schedule estimate, DSPs) or verilog "
                                                       "(shift-add pipeline, LUTs)")->check(CLI::IsMember({"hls", "verilog"}));

@@ -269,9 +269,10 @@ def test_bad_input_is_named_and_leaves_nothing(models, tmp_path, case, expect):
     assert not any(p.name.startswith(".") or "tmp" in p.name for p in tmp_path.iterdir()), list(tmp_path.iterdir())
 
 
-def test_python_study_local_and_dask_agree(models, tmp_path):
+def test_python_study_local_and_dask_agree(models, tmp_path, monkeypatch):
     """tachyon.trigger.study over two background files: locally, on a Dask LocalCluster,
-    and through the CLI on the concatenated file, the summaries are identical."""
+    and through the CLI on the concatenated file, the summaries are identical; so are they
+    when the scores beyond a small memory limit are held memory-mapped from disk."""
     pytest.importorskip("distributed")
     from distributed import Client, LocalCluster
     import tachyon.trigger as tt
@@ -282,11 +283,21 @@ def test_python_study_local_and_dask_agree(models, tmp_path):
     menu = write_menu(d, MENU)
     args = dict(signals={"sig": str(d / "sig.npy")}, target_rate="20MHz", latency_budget="1us")
     local = tt.study(menu, [tmp_path / "bg_a.npy", tmp_path / "bg_b.npy"], **args)
+    # With a memory limit of 20,000 values (the first file's 2,500 events x 2 algorithms x
+    # fixed and float), the second file's scores are held as memory-mapped .npy files in
+    # TMPDIR, removed at the end.
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
             Client(cluster) as client:
         distributed = tt.study(menu, [tmp_path / "bg_a.npy", tmp_path / "bg_b.npy"], dask=client,
                                out=tmp_path / "dask_out", plots=False, **args)
-    assert distributed == local
+        with monkeypatch.context() as env:
+            env.setenv("TACHYON_SCORES_IN_MEMORY", "20000")
+            env.setenv("TMPDIR", str(scratch))
+            spilled = tt.study(menu, [tmp_path / "bg_a.npy", tmp_path / "bg_b.npy"], dask=client, **args)
+    assert distributed == local and spilled == local
+    assert list(scratch.iterdir()) == []
     assert json.loads((tmp_path / "dask_out" / "summary.json").read_text()) == local
     r = run_study(d, menu, tmp_path / "cli", "--target-rate", "20MHz", "--latency-budget", "1us")
     assert r.returncode == 0, r.stderr
@@ -299,6 +310,18 @@ def test_python_study_local_and_dask_agree(models, tmp_path):
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert json.loads((tmp_path / "mod" / "summary.json").read_text()) == local
+    # The same locally, and the spill itself: the second file comes back memory-mapped.
+    monkeypatch.setenv("TACHYON_SCORES_IN_MEMORY", "20000")
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    spill = tt._ScoreSpill()
+    first = spill.keep(tt._score_file(menu, tmp_path / "bg_a.npy", "background"))
+    second = spill.keep(tt._score_file(menu, tmp_path / "bg_b.npy", "background"))
+    assert not isinstance(first["fixed"][0], np.memmap) and isinstance(second["fixed"][0], np.memmap)
+    np.testing.assert_array_equal(second["float"][1], tt._score_file(menu, tmp_path / "bg_b.npy", "background")["float"][1])
+    spill.close()
+    assert list(scratch.iterdir()) == []
+    assert tt.study(menu, [tmp_path / "bg_a.npy", tmp_path / "bg_b.npy"], **args) == local
+    assert list(scratch.iterdir()) == []
 
 
 def test_scout_cli(tmp_path):
@@ -479,6 +502,10 @@ def test_measured_resources_from_report(models, tmp_path):
         assert res["lut_share"] == pytest.approx(luts / 522720) and res["ff_share"] == pytest.approx(ffs / 1045440)
         assert (a["latency_cycles"], a["latency_ns"]) == (latency, latency * 5.0)
         assert a["fits_budget"] is True
+    # The Python API reads the menu's report too (when summarising; workers only score).
+    import tachyon.trigger as tt
+    res_py = tt.study(menu, str(d / "bg.npy"), target_rate="1MHz", device="KU15P")["algorithms"][0]["resources"]
+    assert res_py["measured"] is True and (res_py["luts"], res_py["ffs"]) == (luts, ffs)
     # `tachyon report` printed the same logic LUTs (shift registers listed apart).
     printed = int(re.search(r"LUTs\s+(\d+)", rep.stdout).group(1))
     assert printed == res["luts_logic"] and printed + res["srls"] == luts
@@ -495,6 +522,15 @@ def test_measured_resources_from_report(models, tmp_path):
     r = cli("trigger", menu, "--background", d / "bg.npy", "--target-rate", "1MHz", "--report", f"lin={other}",
             "-o", tmp_path / "foreign", "-q")
     assert r.returncode == 1 and "made from another model or configuration" in r.stderr, r.stderr
+    assert not (tmp_path / "foreign").exists()
+    # So is one of the same interface and types but other weights (its RTL differs).
+    torch.manual_seed(2)
+    torch.onnx.export(torch.nn.Linear(6, 1).eval(), torch.zeros(1, 6), str(tmp_path / "lin2.onnx"), input_names=["x"])
+    assert cli("convert", tmp_path / "lin2.onnx", "-c", tmp_path / "tiny.yml", "-b", "verilog", "-o", other,
+               "--force").returncode == 0
+    r = cli("trigger", menu, "--background", d / "bg.npy", "--target-rate", "1MHz", "--report", f"lin={other}",
+            "-o", tmp_path / "foreign", "-q")
+    assert r.returncode == 1 and "is not the RTL the menu's model generates" in r.stderr, r.stderr
     assert not (tmp_path / "foreign").exists()
 
 
@@ -523,6 +559,11 @@ def test_scores_on_disk_equal_in_memory(models, tmp_path):
                         str(tmp_path / "bad"), "-q"], capture_output=True, text=True,
                        env=dict(os.environ, TACHYON_SCORES_IN_MEMORY="lots"))
     assert r.returncode == 1 and "TACHYON_SCORES_IN_MEMORY" in r.stderr and not (tmp_path / "bad").exists()
+    r = subprocess.run([CLI, "trigger", str(menu), "--background", str(d / "bg.npy"), "--target-rate", "20MHz", "-o",
+                        str(tmp_path / "bad"), "-q"], capture_output=True, text=True,
+                       env=dict(os.environ, TACHYON_SCORES_IN_MEMORY="10", TMPDIR=str(tmp_path / "missing")))
+    assert r.returncode == 1 and "cannot create a temporary score file in " + str(tmp_path / "missing") in r.stderr
+    assert not (tmp_path / "bad").exists()
 
 
 def test_integer_power_bit_exact_in_every_backend(tmp_path):

@@ -48,7 +48,7 @@ int cmdTrigger(const TriggerArgs& args) {
     // Every argument is checked before the (long) scoring starts.
     StudyOptions opt;
     if (!args.targetRate.empty()) opt.targetRateHz = parseRateHz(args.targetRate);
-    if (!args.latencyBudget.empty()) opt.latencyBudgetNs = parseDurationNs(args.latencyBudget);
+    if (!args.latencyBudget.empty()) opt.latencyBudgetNs = parseLatencyBudgetNs(args.latencyBudget);
     if (args.bunches > 0) opt.bunches = args.bunches;
     opt.flat40 = args.flat40;
     opt.device = args.device;

@@ -5,6 +5,7 @@
 #include "backends/verilog/VerilogWriter.h"
 #include "util/Error.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
@@ -104,6 +105,21 @@ MeasuredResources readMeasuredResources(const std::string& prjDir, const api::Mo
     expect("outputs", g.outputSize());
     expect("input_type", g.input().type("result").str());
     expect("output_type", g.output().type("result").str());
+    // And the same circuit: the RTL this model generates with the project's options, all but
+    // the first comment line (it names the model file by the path convert was given).
+    verilog::VerilogOptions opt;
+    opt.projectName = p.top;
+    opt.cmvm = p.json.value("cmvm", opt.cmvm);
+    opt.stages = p.json.value("stages", opt.stages);
+    const std::string expected = verilog::generateRtl(g, m.emulator(), opt).verilog;
+    const std::filesystem::path rtlFile = p.dir / p.rtlFiles.at(0);
+    std::ifstream rtlIn(rtlFile);
+    std::stringstream rtl;
+    rtl << rtlIn.rdbuf();
+    const auto body = [](const std::string& v) { return v.substr(std::min(v.size(), v.find('\n') + 1)); };
+    if (!rtlIn || body(rtl.str()) != body(expected))
+        throw Error(where + ": made from another model or configuration: " + rtlFile.string() +
+                    " is not the RTL the menu's model generates (convert it again, then run `tachyon report`)");
     const std::filesystem::path stat = p.dir / "synth" / "stat.txt";
     std::ifstream in(stat);
     if (!in) throw Error(where + ": no synthesis report " + stat.string() + " (run `tachyon report " + prjDir + "` first)");
@@ -258,12 +274,17 @@ double parseWithUnit(const std::string& text, const std::vector<std::pair<std::s
 
 }  // namespace
 
-double parseDurationNs(const std::string& text) {
-    return parseWithUnit(text, {{"ns", 1}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9}}, 1, "--latency-budget");
+double parseDurationNs(const std::string& text, const std::string& what) {
+    return parseWithUnit(text, {{"ns", 1}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9}}, 1, what);
 }
 
-double parseRateHz(const std::string& text) {
-    return parseWithUnit(text, {{"Hz", 1}, {"kHz", 1e3}, {"MHz", 1e6}, {"GHz", 1e9}}, 1, "--target-rate");
+double parseRateHz(const std::string& text, const std::string& what) {
+    return parseWithUnit(text, {{"Hz", 1}, {"kHz", 1e3}, {"MHz", 1e6}, {"GHz", 1e9}}, 1, what);
+}
+
+double parseLatencyBudgetNs(const std::string& text) {
+    constexpr double kPhase2L1Ns = 12.5e3;   // CMS/ATLAS Phase-2 Level-1 trigger latency
+    return text == "phase2" ? kPhase2L1Ns : parseDurationNs(text, "--latency-budget");
 }
 
 }  // namespace tachyon::trigger

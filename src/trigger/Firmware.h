@@ -53,9 +53,11 @@ FirmwareView firmwareView(const api::Model& m, const std::string& backend = "hls
 // The view of a synthesised project: its measured resources, latency and interval.
 FirmwareView firmwareView(const api::Model& m, const MeasuredResources& measured);
 
-// "50ns", "12.5us", "1ms" or a number of ns -> ns. Throws naming the text.
-double parseDurationNs(const std::string& text);
+// "50ns", "12.5us", "1ms" or a number of ns -> ns. Throws naming the option (`what`) and the text.
+double parseDurationNs(const std::string& text, const std::string& what = "--latency-budget");
 // "1kHz", "500 Hz", "2.5MHz" or a number of Hz -> Hz.
-double parseRateHz(const std::string& text);
+double parseRateHz(const std::string& text, const std::string& what = "--target-rate");
+// --latency-budget: a duration, or `phase2` for the Phase-2 L1 trigger's 12.5 us.
+double parseLatencyBudgetNs(const std::string& text);
 
 }  // namespace tachyon::trigger

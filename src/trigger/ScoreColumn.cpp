@@ -24,6 +24,13 @@ constexpr size_t kWriteBlock = size_t(1) << 16;   // values written to the file 
 
 std::string systemError() { return std::strerror(errno); }
 
+// TMPDIR, else /tmp (read here: std::filesystem::temp_directory_path throws a bare
+// filesystem_error for a missing TMPDIR).
+std::string scratchDir() {
+    const char* env = std::getenv("TMPDIR");
+    return env && *env ? env : "/tmp";
+}
+
 }  // namespace
 
 size_t ScoreColumn::defaultMemoryValues() {
@@ -90,12 +97,12 @@ void ScoreColumn::append(std::span<const double> values) {
 
 // The file is unlinked as soon as it is made: it disappears with the process, however it ends.
 void ScoreColumn::moveToDisk() {
-    const fs::path dir = fs::temp_directory_path();
-    std::string pattern = (dir / "tachyon_scores_XXXXXX").string();
+    const std::string dir = scratchDir();
+    std::string pattern = (fs::path(dir) / "tachyon_scores_XXXXXX").string();
     fd_ = ::mkstemp(pattern.data());
     if (fd_ < 0)
-        throw Error("trigger: cannot create a temporary score file in " + dir.string() + " (" + systemError() +
-                    "; set TMPDIR to a folder with space)");
+        throw Error("trigger: cannot create a temporary score file in " + dir + " (TMPDIR): " + systemError() +
+                    " (scores beyond TACHYON_SCORES_IN_MEMORY values per column go to disk)");
     ::unlink(pattern.c_str());
     flush();
     buffer_.shrink_to_fit();
@@ -110,8 +117,8 @@ void ScoreColumn::flush() const {
         const ssize_t n = ::pwrite(fd_, p, left, offset);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0)
-            throw Error("trigger: cannot write the temporary score file in " + fs::temp_directory_path().string() + " (" +
-                        systemError() + "; disk full? set TMPDIR to a folder with space)");
+            throw Error("trigger: cannot write the temporary score file in " + scratchDir() + " (TMPDIR): " +
+                        systemError() + " (disk full? set TMPDIR to a folder with space)");
         p += n;
         left -= size_t(n);
         offset += n;

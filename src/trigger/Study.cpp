@@ -45,7 +45,7 @@ struct Scorer::Algorithm {
     std::optional<MeasuredResources> measured;
 };
 
-Scorer::Scorer(const Menu& menu) : menu_(menu) {
+Scorer::Scorer(const Menu& menu, bool readReports) : menu_(menu) {
     for (const AlgorithmSpec& s : menu.algorithms) {
         auto a = std::make_unique<Algorithm>();
         a->spec = s;
@@ -55,11 +55,13 @@ Scorer::Scorer(const Menu& menu) : menu_(menu) {
             throw Error(algorithmWhere(menu, s) + ": " + e.what());
         }
         // Read now, so that a missing or foreign report fails before the (long) scoring.
-        if (!s.report.empty()) try {
+        if (readReports && !s.report.empty()) {
+            try {
                 a->measured = readMeasuredResources(s.report, *a->model);
             } catch (const Error& e) {
                 throw Error(algorithmWhere(menu, s) + ": " + e.what());
             }
+        }
         if (!a->model->isTree())
             for (const Layer* in : a->model->graph().inputs())
                 for (int i = 0; i < in->outSize(); ++i) a->inputTypes.push_back(in->type("result"));

@@ -34,7 +34,9 @@ struct SampleScores {
 
 class Scorer {
 public:
-    explicit Scorer(const Menu& menu);
+    // readReports: load the algorithms' measured reports (menu key `report`) now, so that a bad
+    // one fails before scoring; false where only scores are wanted (a Dask worker's file).
+    explicit Scorer(const Menu& menu, bool readReports = true);
     ~Scorer();
     const Menu& menu() const { return menu_; }
     const api::Model& model(size_t algorithm) const;
