@@ -176,7 +176,7 @@ def design_hash(project):
 
 def run_reports(cache_path, save):
     """Yosys on every queued project, smallest first, one at a time; cached by design hash."""
-    lock_path = cache_path.with_suffix(".lock")
+    lock_path = Path(tempfile.gettempdir()) / "qat_digits_yosys.lock"
     for point, project in sorted(PENDING_REPORTS, key=lambda pd: pd[0]["adder_bits"]):
         key = design_hash(project)
         # One Yosys at a time on the machine, even across concurrent runs of this script.
