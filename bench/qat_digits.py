@@ -169,10 +169,12 @@ def hardware(tm, tag, report, point):
 
 
 def design_hash(project):
-    """Identifies a design by its Verilog sources (retraining reproduces them bit for bit)."""
+    """Identifies a design by its Verilog sources without comments (retraining reproduces them
+    bit for bit; the header comment names the temporary ONNX file, which changes per run)."""
     h = hashlib.sha256()
     for f in sorted(project.rglob("*.v")):
-        h.update(f.relative_to(project).as_posix().encode() + b"\0" + f.read_bytes())
+        code = [line for line in f.read_text().splitlines() if not line.lstrip().startswith("//")]
+        h.update(f.relative_to(project).as_posix().encode() + b"\0" + "\n".join(code).encode())
     return h.hexdigest()
 
 
