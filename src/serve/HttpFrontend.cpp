@@ -124,7 +124,8 @@ private:
         svr_.Get("/v2", [](const httplib::Request&, httplib::Response& res) {
             sendJson(res, Json{{"name", "tachyon"},
                                {"version", "0.1.0"},
-                               {"extensions", {"binary_tensor_data", "model_repository", "statistics", "model_configuration"}}}
+                               {"extensions", {"binary_tensor_data", "model_repository", "statistics", "model_configuration",
+                                              "system_shared_memory"}}}
                               .dump());
         });
         svr_.Get("/v2/models/stats", [this](const httplib::Request&, httplib::Response& res) {
@@ -150,6 +151,7 @@ private:
             }
             sendJson(res, idx.dump());
         });
+        sharedMemoryRoutes();
         svr_.Post(R"(/v2/repository/models/([^/]+)/(load|unload))",
                   [this](const httplib::Request& req, httplib::Response& res) {
                       guarded(res, [&] {
@@ -160,6 +162,47 @@ private:
                           } else {
                               st_.repo.unload(name);
                           }
+                          sendJson(res, "{}");
+                      });
+                  });
+    }
+
+    // Triton's system shared memory extension over REST.
+    void sharedMemoryRoutes() {
+        svr_.Get(R"(/v2/systemsharedmemory(?:/region/([^/]+))?/status)",
+                 [this](const httplib::Request& req, httplib::Response& res) {
+                     guarded(res, [&] {
+                         Json regions = Json::array();
+                         for (const RegionStatus& r : st_.shm.status(req.matches[1]))
+                             regions.push_back(
+                                 {{"name", r.name}, {"key", r.key}, {"offset", r.offset}, {"byte_size", r.byteSize}});
+                         sendJson(res, regions.dump());
+                     });
+                 });
+        svr_.Post(R"(/v2/systemsharedmemory/region/([^/]+)/register)",
+                  [this](const httplib::Request& req, httplib::Response& res) {
+                      guarded(res, [&] {
+                          const Json j = Json::parse(req.body, nullptr, false);
+                          const auto count = [&](const char* k, bool required) -> size_t {
+                              const auto it = j.is_object() ? j.find(k) : j.end();
+                              if (it == j.end() && !required) return 0;
+                              if (it == j.end() || !it->is_number_unsigned())
+                                  throw ServeError(Code::InvalidArgument,
+                                                   std::string("shared memory register: '") + k + "' must be a byte count");
+                              return it->get<size_t>();
+                          };
+                          if (!j.is_object() || !j.contains("key") || !j["key"].is_string())
+                              throw ServeError(Code::InvalidArgument,
+                                               "shared memory register: the body must be a JSON object with a string 'key'");
+                          st_.shm.add(req.matches[1], j["key"].get<std::string>(), count("offset", false),
+                                      count("byte_size", true));
+                          sendJson(res, "{}");
+                      });
+                  });
+        svr_.Post(R"(/v2/systemsharedmemory(?:/region/([^/]+))?/unregister)",
+                  [this](const httplib::Request& req, httplib::Response& res) {
+                      guarded(res, [&] {
+                          st_.shm.remove(req.matches[1]);
                           sendJson(res, "{}");
                       });
                   });
@@ -210,8 +253,11 @@ private:
                     throw ServeError(Code::InvalidArgument, "Inference-Header-Content-Length '" + h + "' is not a byte count");
                 }
             }
-            const InferRequest rq = parseHttpInfer(req.body, headerLength, mv->name, req.matches[2]);
-            const HttpBody b = encodeHttpInfer(runInfer(*mv, rq));
+            InferRequest rq = parseHttpInfer(req.body, headerLength, mv->name, req.matches[2]);
+            st_.shm.readInputs(rq);
+            InferResponse r = runInfer(*mv, rq);
+            st_.shm.writeOutput(rq, r);
+            const HttpBody b = encodeHttpInfer(r);
             if (b.headerLength) {
                 res.set_header("Inference-Header-Content-Length", std::to_string(b.headerLength));
                 res.set_content(b.body, "application/octet-stream");
