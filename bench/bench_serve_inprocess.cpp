@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <random>
 #include <thread>
 
 using namespace tachyon;
@@ -31,7 +32,12 @@ int main(int argc, char** argv) {
     if (batches.empty()) batches = {1, 16, 256, 1024};
     std::printf("%-8s %-8s %14s %12s %14s\n", "batch", "threads", "rows/s", "us/batch", "rows/cpu-s");
     for (size_t batch : batches) {
-        const std::vector<double> x = bench::normalRows(batch * in);
+        // The rows `tachyon perf` sends (src/serve/Perf.cpp: uniform in [-1, 1) from seed 42,
+        // as FP32), so both sides compute on the same values.
+        std::vector<double> x(batch * in);
+        std::mt19937 rng(42);
+        std::uniform_real_distribution<double> u(-1.0, 1.0);
+        for (double& v : x) v = double(float(u(rng)));
         for (int threads : {1, 2}) {
             std::atomic<size_t> done{0};
             const double cpu0 = bench::cpuSeconds();

@@ -93,7 +93,8 @@ private:
 
 class HttpFrontend : public HttpListener {
 public:
-    HttpFrontend(ServerState& st, const ServeOptions& opt) : HttpListener("HTTP"), st_(st) {
+    HttpFrontend(ServerState& st, const ServeOptions& opt)
+        : HttpListener("HTTP"), st_(st), maxBytes_(opt.maxRequestBytes) {
         const int threads = std::max(4, opt.httpThreads);
         svr_.new_task_queue = [threads] { return new httplib::ThreadPool(size_t(threads)); };
         svr_.set_payload_max_length(opt.maxRequestBytes);
@@ -115,6 +116,38 @@ private:
         } catch (const std::exception& e) {
             sendError(res, 500, e.what());
         }
+    }
+
+    // A POST route whose handler gets the body read here: --max-request-bytes bounds the
+    // body as the handler sees it, after gzip/deflate decoding and chunked transfer
+    // (cpp-httplib itself bounds only a declared Content-Length, so a small compressed
+    // or chunked body could otherwise grow without limit).
+    template <class Handler>
+    void postRoute(const char* pattern, Handler handler) {
+        svr_.Post(pattern, [this, handler](const httplib::Request& req, httplib::Response& res,
+                                           const httplib::ContentReader& reader) {
+            std::string body;
+            bool tooLarge = false;
+            const bool ok = reader([&](const char* data, size_t n) {
+                if (n > maxBytes_ - body.size()) {
+                    tooLarge = true;
+                    return false;
+                }
+                body.append(data, n);
+                return true;
+            });
+            if (tooLarge || res.status == 413) {
+                res.set_header("Connection", "close");   // the rest of the body is not read
+                sendError(res, 413, "the request body exceeds --max-request-bytes (" + std::to_string(maxBytes_) +
+                                        " bytes, counted after decompression)");
+            } else if (!ok) {
+                res.set_header("Connection", "close");
+                sendError(res, 400, "the request body could not be read (cut short, or a compressed body that does "
+                                    "not decode)");
+            } else {
+                handler(req, body, res);
+            }
+        });
     }
 
     void routes() {
@@ -139,9 +172,11 @@ private:
         svr_.Get(modelPath, [this](const httplib::Request& req, httplib::Response& res) {
             guarded(res, [&] { modelGet(req.matches[1], req.matches[2], req.matches[3], res); });
         });
-        svr_.Post(R"(/v2/models/([^/]+)(?:/versions/([^/]+))?/infer)",
-                  [this](const httplib::Request& req, httplib::Response& res) { infer(req, res); });
-        svr_.Post("/v2/repository/index", [this](const httplib::Request&, httplib::Response& res) {
+        postRoute(R"(/v2/models/([^/]+)(?:/versions/([^/]+))?/infer)",
+                  [this](const httplib::Request& req, const std::string& body, httplib::Response& res) {
+                      infer(req, body, res);
+                  });
+        postRoute("/v2/repository/index", [this](const httplib::Request&, const std::string&, httplib::Response& res) {
             Json idx = Json::array();
             for (const auto& e : st_.repo.index()) {
                 Json m = {{"name", e.name}, {"state", e.state}};
@@ -152,8 +187,8 @@ private:
             sendJson(res, idx.dump());
         });
         sharedMemoryRoutes();
-        svr_.Post(R"(/v2/repository/models/([^/]+)/(load|unload))",
-                  [this](const httplib::Request& req, httplib::Response& res) {
+        postRoute(R"(/v2/repository/models/([^/]+)/(load|unload))",
+                  [this](const httplib::Request& req, const std::string&, httplib::Response& res) {
                       guarded(res, [&] {
                           const std::string name = req.matches[1];
                           if (req.matches[2] == "load") {
@@ -179,10 +214,10 @@ private:
                          sendJson(res, regions.dump());
                      });
                  });
-        svr_.Post(R"(/v2/systemsharedmemory/region/([^/]+)/register)",
-                  [this](const httplib::Request& req, httplib::Response& res) {
+        postRoute(R"(/v2/systemsharedmemory/region/([^/]+)/register)",
+                  [this](const httplib::Request& req, const std::string& body, httplib::Response& res) {
                       guarded(res, [&] {
-                          const Json j = Json::parse(req.body, nullptr, false);
+                          const Json j = Json::parse(body, nullptr, false);
                           const auto count = [&](const char* k, bool required) -> size_t {
                               const auto it = j.is_object() ? j.find(k) : j.end();
                               if (it == j.end() && !required) return 0;
@@ -199,8 +234,8 @@ private:
                           sendJson(res, "{}");
                       });
                   });
-        svr_.Post(R"(/v2/systemsharedmemory(?:/region/([^/]+))?/unregister)",
-                  [this](const httplib::Request& req, httplib::Response& res) {
+        postRoute(R"(/v2/systemsharedmemory(?:/region/([^/]+))?/unregister)",
+                  [this](const httplib::Request& req, const std::string&, httplib::Response& res) {
                       guarded(res, [&] {
                           st_.shm.remove(req.matches[1]);
                           sendJson(res, "{}");
@@ -236,7 +271,7 @@ private:
         sendJson(res, protoJson(modelMetadata(st_.repo, name, version)));
     }
 
-    void infer(const httplib::Request& req, httplib::Response& res) {
+    void infer(const httplib::Request& req, const std::string& body, httplib::Response& res) {
         const auto arrival = Clock::now();
         std::shared_ptr<ModelVersion> mv;
         try {
@@ -253,7 +288,7 @@ private:
                     throw ServeError(Code::InvalidArgument, "Inference-Header-Content-Length '" + h + "' is not a byte count");
                 }
             }
-            InferRequest rq = parseHttpInfer(req.body, headerLength, mv->name, req.matches[2]);
+            InferRequest rq = parseHttpInfer(body, headerLength, mv->name, req.matches[2]);
             st_.shm.readInputs(rq);
             InferResponse r = runInfer(*mv, rq);
             st_.shm.writeOutput(rq, r);
@@ -277,6 +312,7 @@ private:
     }
 
     ServerState& st_;
+    size_t maxBytes_;
 };
 
 class MetricsFrontend : public HttpListener {

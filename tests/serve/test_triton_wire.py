@@ -388,3 +388,41 @@ def test_grpc_stream_infer(env):
     got = np.concatenate([answers[str(i)] for i in range(n)])
     np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(answers["final"], reference(env, xs[1]))
+
+
+def test_body_limit_counts_decompressed_and_chunked_bytes(tmp_path):
+    """--max-request-bytes bounds the body as decoded: a small gzip body that inflates past
+    it, or a chunked body without Content-Length, is refused with 413 like a large one."""
+    repo = str(tmp_path / "repo")
+    add_model(repo, "dense", DENSE, "max_batch_size: 64\n")
+    server = Server(repo, "--max-request-bytes", "65536")
+    try:
+        url = server.http + "/v2/models/dense/infer"
+        x = rows(300, 7)   # 19 kB of FP32, as JSON text well past 64 kB
+        body = json.dumps({"inputs": [{"name": "input_1", "shape": [300, 16], "datatype": "FP32",
+                                       "data": x.tolist()}]}).encode()
+        assert len(body) > 65536
+        packed = gzip.compress(body)
+        assert len(packed) < 65536
+        r = requests.post(url, data=packed, headers={"Content-Encoding": "gzip"})
+        assert r.status_code == 413 and "max-request-bytes" in r.json()["error"]
+        r = requests.post(url, data=(body[i:i + 4096] for i in range(0, len(body), 4096)))   # chunked
+        assert r.status_code == 413
+        r = requests.post(server.http + "/v2/systemsharedmemory/region/r/register", data=gzip.compress(b" " * 100000),
+                          headers={"Content-Encoding": "gzip"})
+        assert r.status_code == 413
+        # A compressed body that does not decode.
+        r = requests.post(url, data=b"not gzip at all", headers={"Content-Encoding": "gzip"})
+        assert r.status_code == 400
+        # Within the limit, compressed and chunked bodies are served.
+        small = rows(3, 8)
+        ok = json.dumps({"inputs": [{"name": "input_1", "shape": [3, 16], "datatype": "FP32",
+                                     "data": small.tolist()}]}).encode()
+        for r in (requests.post(url, data=gzip.compress(ok), headers={"Content-Encoding": "gzip"}),
+                  requests.post(url, data=(ok[i:i + 100] for i in range(0, len(ok), 100)))):
+            assert r.status_code == 200, r.text
+            out = r.json()["outputs"][0]
+            np.testing.assert_array_equal(np.array(out["data"], np.float32).reshape(out["shape"]),
+                                          predict(os.path.join(repo, "dense", "1", "model.json"), small).astype(np.float32))
+    finally:
+        server.stop()
