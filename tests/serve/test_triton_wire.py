@@ -390,9 +390,10 @@ def test_grpc_stream_infer(env):
     np.testing.assert_array_equal(answers["final"], reference(env, xs[1]))
 
 
-def test_body_limit_counts_decompressed_and_chunked_bytes(tmp_path):
+def test_body_limit_counts_decompressed_and_chunked_bytes(tmp_path, env):
     """--max-request-bytes bounds the body as decoded: a small gzip body that inflates past
-    it, or a chunked body without Content-Length, is refused with 413 like a large one."""
+    it, or a chunked body without Content-Length, is refused with 413 like a large one (and
+    a gzip-compressed gRPC message likewise with RESOURCE_EXHAUSTED)."""
     repo = str(tmp_path / "repo")
     add_model(repo, "dense", DENSE, "max_batch_size: 64\n")
     server = Server(repo, "--max-request-bytes", "65536")
@@ -411,6 +412,13 @@ def test_body_limit_counts_decompressed_and_chunked_bytes(tmp_path):
         r = requests.post(server.http + "/v2/systemsharedmemory/region/r/register", data=gzip.compress(b" " * 100000),
                           headers={"Content-Encoding": "gzip"})
         assert r.status_code == 413
+        import grpc_service_pb2_grpc
+        with grpc.insecure_channel(server.grpc) as channel:
+            stub = grpc_service_pb2_grpc.GRPCInferenceServiceStub(channel)
+            zeros = np.zeros((2000, 16), np.float32)   # 128 kB, compresses to a few hundred bytes
+            with pytest.raises(grpc.RpcError) as e:
+                stub.ModelInfer(grpc_request(env, zeros), compression=grpc.Compression.Gzip)
+            assert e.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
         # A compressed body that does not decode.
         r = requests.post(url, data=b"not gzip at all", headers={"Content-Encoding": "gzip"})
         assert r.status_code == 400
