@@ -153,6 +153,9 @@ public:
     grpc::Status RepositoryModelLoad(grpc::ServerContext*, const inference::RepositoryModelLoadRequest* q,
                                      inference::RepositoryModelLoadResponse*) override {
         return guarded([&] {
+            std::vector<std::string> names;
+            for (const auto& [k, v] : q->parameters()) names.push_back(k);
+            refuseLoadOverrides(q->model_name(), names);
             st_.repo.load(q->model_name());
             st_.repo.find(q->model_name(), "");   // reports why it did not load
         });

@@ -58,6 +58,16 @@ void sendJson(httplib::Response& res, const std::string& body, int status = 200)
 
 void sendError(httplib::Response& res, int status, const std::string& msg) { sendJson(res, errorJson(msg), status); }
 
+// The parameter names of a load request body ({"parameters": {...}}; empty or no JSON: none).
+std::vector<std::string> loadParameterNames(const std::string& body) {
+    std::vector<std::string> names;
+    const Json j = Json::parse(body, nullptr, false);
+    if (j.is_object())
+        if (auto p = j.find("parameters"); p != j.end() && p->is_object())
+            for (auto it = p->begin(); it != p->end(); ++it) names.push_back(it.key());
+    return names;
+}
+
 // SO_REUSEADDR (a restarted server binds over its old TIME_WAIT connections) but not
 // cpp-httplib's SO_REUSEPORT: a port another process listens on must be an error.
 void exclusivePort(httplib::Server& svr) {
@@ -188,10 +198,11 @@ private:
         });
         sharedMemoryRoutes();
         postRoute(R"(/v2/repository/models/([^/]+)/(load|unload))",
-                  [this](const httplib::Request& req, const std::string&, httplib::Response& res) {
+                  [this](const httplib::Request& req, const std::string& body, httplib::Response& res) {
                       guarded(res, [&] {
                           const std::string name = req.matches[1];
                           if (req.matches[2] == "load") {
+                              refuseLoadOverrides(name, loadParameterNames(body));
                               st_.repo.load(name);
                               st_.repo.find(name, "");   // reports why it did not load
                           } else {

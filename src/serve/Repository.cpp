@@ -343,4 +343,12 @@ void Repository::stopAll() {
     for (auto& v : all()) v->batcher->stop();
 }
 
+void refuseLoadOverrides(const std::string& model, const std::vector<std::string>& parameterNames) {
+    for (const std::string& p : parameterNames)
+        if (p == "config" || p.rfind("file:", 0) == 0)
+            throw ServeError(Code::InvalidArgument,
+                             "model '" + model + "': loading with a '" + p +
+                                 "' override is not supported; put the configuration and files in the repository");
+}
+
 }  // namespace tachyon::serve

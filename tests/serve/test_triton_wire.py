@@ -200,6 +200,19 @@ def test_http_repository_calls_with_tritonclient_bodies(env):
     assert requests.get(http + "/v2/models/dense/ready").status_code == 400
     assert requests.post(http + "/v2/repository/models/dense/load", data=json.dumps({})).status_code == 200
     assert requests.get(http + "/v2/models/dense/ready").status_code == 200
+    # load_model(config=...) / load_model(files=...): an override Tachyon does not apply is
+    # refused by name, over HTTP and gRPC, and the served model stays as it was.
+    for key in ("config", "file:1/model.onnx"):
+        r = requests.post(http + "/v2/repository/models/dense/load",
+                          data=json.dumps({"parameters": {key: '{"max_batch_size": 8}'}}))
+        assert r.status_code == 400 and "'" + key + "'" in r.json()["error"]
+    pb2 = env["pb2"]
+    q = pb2.RepositoryModelLoadRequest(model_name="dense")
+    q.parameters["config"].string_param = '{"max_batch_size": 8}'
+    with pytest.raises(grpc.RpcError) as e:
+        env["stub"].RepositoryModelLoad(q)
+    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "'config'" in e.value.details()
+    assert requests.get(http + "/v2/models/dense/ready").status_code == 200
 
 
 # ---- system shared memory (utils/shared_memory + register/unregister/status) ---------------
