@@ -1,0 +1,206 @@
+#!/usr/bin/python3
+"""Records hls4ml's own numbers for the zoo models, as fixtures for tests/test_hls4ml_recorded.cpp.
+
+Usage: /usr/bin/python3 scripts/record_hls4ml_outputs.py HLS4ML_SOURCE [ZOO_DIR] [OUT_DIR]
+
+HLS4ML_SOURCE is a checkout of github.com/fastmachinelearning/hls4ml (the fixtures in
+tests/data/hls4ml_recorded were made from commit ef92ebd); ZOO_DIR defaults to
+../shared/models, OUT_DIR to tests/data/hls4ml_recorded. hls4ml is not installed: its
+package is imported from the checkout. For every case below, hls4ml's own code makes the
+configuration (`config_from_keras_model`), converts the model from its JSON + H5 files
+(the KerasJson/KerasH5 path, no TensorFlow), writes the Vivado project, compiles its C
+simulation with g++ (hls4ml's build_lib.sh and its bundled ap_types headers) and runs
+`predict` on fixed input rows. Kept per case: the project's hls4ml_config.yml (as hls4ml's
+writer wrote it), the inputs x.npy, hls4ml's outputs y.npy and, where the model ends in a softmax, hls4ml's
+trace of the layer feeding it (logits.npy; case.txt names the model and that layer). No hls4ml code is copied.
+
+Three things hls4ml needs that this machine lacks are stood in for, without changing
+what the simulation computes:
+- package metadata (hls4ml reads its own extras list at import): a stub dist-info;
+- hls4ml/_version.py (written by setuptools-scm at install): a stub module;
+- the `quantizers` package: imported by bit_exact.py, but its one function is only called
+  for HGQ/Einsum/embedding layers, none of which these models have; the stand-in raises
+  if it is ever called, so a case that needs it fails instead of recording wrong numbers.
+Keras models are read without Keras: config_from_keras_model takes the architecture as a
+dict, and ArchitectureWithWeights answers its weight lookups from the H5 file.
+"""
+import json
+import os
+import shutil
+import sys
+import tempfile
+import types
+
+import h5py
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# name, zoo model, granularity, io_type, rows, how the inputs are drawn.
+# Inputs: 'normal' = N(0, 1); 'unit' = uniform [0, 1) (MNIST pixels).
+CASES = [
+    ('KERAS_3layer_name', 'KERAS_3layer', 'name', 'io_parallel', 500, 'normal'),
+    ('KERAS_3layer_model', 'KERAS_3layer', 'model', 'io_parallel', 500, 'normal'),
+    ('KERAS_3layer_batch_norm_model', 'KERAS_3layer_batch_norm', 'model', 'io_parallel', 500, 'normal'),
+    ('KERAS_conv1d_small_model_parallel', 'KERAS_conv1d_small', 'model', 'io_parallel', 300, 'normal'),
+    ('KERAS_conv1d_small_name_stream', 'KERAS_conv1d_small', 'name', 'io_stream', 300, 'normal'),
+    ('KERAS_conv2d_model_type_parallel', 'KERAS_conv2d_model', 'type', 'io_parallel', 300, 'normal'),
+    ('KERAS_conv2d_model_model_stream', 'KERAS_conv2d_model', 'model', 'io_stream', 300, 'normal'),
+    ('jetTagger_Conv2D_model_parallel', 'jetTagger_Conv2D_Small_NoBatchNorm', 'model', 'io_parallel', 100, 'normal'),
+    ('jetTagger_Conv2D_model_stream', 'jetTagger_Conv2D_Small_NoBatchNorm', 'model', 'io_stream', 100, 'normal'),
+    ('KERAS_3layer_binary_smaller_name', 'KERAS_3layer_binary_smaller', 'name', 'io_parallel', 500, 'normal'),
+    ('KERAS_3layer_ternary_small_name', 'KERAS_3layer_ternary_small', 'name', 'io_parallel', 500, 'normal'),
+]
+
+# Zoo models hls4ml cannot convert here, and why (printed on every run).
+NOT_RECORDABLE = {
+    'qkeras_3layer, qkeras_mnist_dense': "hls4ml's QKeras handler (converters/keras/qkeras.py) builds "
+    'the quantizers with qkeras.quantizers.get_quantizer, and QKeras needs TensorFlow, which '
+    'Debian does not package',
+}
+
+
+def prepare_import(hls4ml_source, scratch):
+    """Makes `import hls4ml` work from a source checkout (see the module docstring)."""
+    dist = os.path.join(scratch, 'hls4ml-0.0.0.dist-info')
+    os.makedirs(dist)
+    with open(os.path.join(hls4ml_source, 'pyproject.toml')) as f:
+        extras = [line.split('optional-dependencies.')[1].split('=')[0].strip()
+                  for line in f if line.startswith('optional-dependencies.')]
+    with open(os.path.join(dist, 'METADATA'), 'w') as f:
+        f.write('Metadata-Version: 2.1\nName: hls4ml\nVersion: 0.0.0\n')
+        for extra in extras:
+            f.write(f'Requires-Dist: unavailable; extra == "{extra}"\n')
+    sys.path[:0] = [hls4ml_source, scratch]
+
+    version = types.ModuleType('hls4ml._version')
+    version.version, version.version_tuple = '0.0.0+source', (0, 0, 0)
+    sys.modules['hls4ml._version'] = version
+
+    quantizers = types.ModuleType('quantizers')
+
+    def unavailable(*args, **kwargs):
+        raise RuntimeError('the quantizers package is not available; this model needs it')
+
+    quantizers.get_fixed_quantizer_np = unavailable
+    sys.modules['quantizers'] = quantizers
+
+
+class StoredWeight:
+    def __init__(self, name, data):
+        self.name, self.data = name, data
+
+    def numpy(self):
+        return self.data
+
+
+class StoredLayer:
+    def __init__(self, name, weights):
+        self.name, self.weights = name, weights
+
+    def get_weights(self):
+        return [w.data for w in self.weights]
+
+
+class ArchitectureWithWeights(dict):
+    """A Keras architecture (the JSON's dict) that answers hls4ml's `model.get_layer(name)`
+    weight lookups from the H5 weights file, in the order Keras saved them."""
+
+    def __init__(self, arch, h5_path):
+        super().__init__(arch)
+        self.h5_path = h5_path
+
+    def get_layer(self, name):
+        with h5py.File(self.h5_path, 'r') as f:
+            root = f['model_weights'] if 'model_weights' in f else f
+            group = root[name] if name in root else None
+            names = [n.decode() if isinstance(n, bytes) else n for n in group.attrs.get('weight_names', [])] if group else []
+            return StoredLayer(name, [StoredWeight(n, group[n][()]) for n in names])
+
+
+def draw_inputs(shape, rows, kind, seed):
+    rng = np.random.default_rng(seed)
+    full = (rows, *shape)
+    x = rng.uniform(0, 1, full) if kind == 'unit' else rng.normal(0, 1, full)
+    return x.astype(np.float32)  # float32 values, so the fixture stores them exactly
+
+
+def trace_softmax_input(graph, x):
+    """When the model ends in a softmax, hls4ml's own trace of the layer feeding it (the
+    logits): a softmax whose table saturates can make every output row equal, and the
+    logits still show whether the layers before it agree. Returns (layer name, values)."""
+    layers = list(graph.get_layers())
+    if layers[-1].class_name != 'Softmax':
+        return None
+    feeding = graph.graph[layers[-1].inputs[0]]
+    feeding.set_attr('trace', True)
+    _, traces = graph.trace(x)
+    return feeding.name, np.asarray(traces[feeding.name])
+
+
+def record(case, out_root):
+    import hls4ml
+
+    name, model, granularity, io_type, rows, kind = case
+    # Relative paths (the work folder links the zoo's keras/ folder), so the recorded
+    # hls4ml_config.yml names keras/MODEL.json and the project folder, not this machine's paths.
+    json_path = os.path.join('keras', model + '.json')
+    h5_path = os.path.join('keras', model + '_weights.h5')
+    with open(json_path) as f:
+        arch = ArchitectureWithWeights(json.load(f), h5_path)
+
+    hls_config = hls4ml.utils.config_from_keras_model(arch, granularity=granularity, backend='Vivado')
+    project = name
+    config = hls4ml.utils.config.create_config(output_dir=project, backend='Vivado', io_type=io_type)
+    config.update({'KerasJson': json_path, 'KerasH5': h5_path, 'HLSConfig': hls_config})
+    graph = hls4ml.converters.keras_v2_to_hls(config)
+    graph.compile()
+
+    shape = graph.get_input_variables()[0].shape
+    x = draw_inputs(shape, rows, kind, seed=sum(map(ord, name)))
+    y = np.asarray(graph.predict(x.astype(np.float64).reshape(rows, -1))).reshape(rows, -1)
+
+    out = os.path.join(out_root, name)
+    os.makedirs(out, exist_ok=True)
+    shutil.copy(os.path.join(project, 'hls4ml_config.yml'), os.path.join(out, 'hls4ml_config.yml'))
+    np.save(os.path.join(out, 'x.npy'), x.reshape(rows, -1))
+    np.save(os.path.join(out, 'y.npy'), y.astype(np.float64))
+    lines = [f'model: keras/{model}.json']
+    logits = trace_softmax_input(graph, x.astype(np.float64).reshape(rows, -1))
+    if logits is not None:
+        np.save(os.path.join(out, 'logits.npy'), logits[1].reshape(rows, -1).astype(np.float64))
+        lines.append(f'logits: {logits[0]}')
+    with open(os.path.join(out, 'case.txt'), 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+    print(f'{name}: {rows} rows, {x[0].size} -> {y.shape[1]}, '
+          f'{len(np.unique(y.round(12), axis=0))} distinct output rows')
+
+
+def main():
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    source = os.path.abspath(sys.argv[1])
+    zoo = os.path.abspath(sys.argv[2] if len(sys.argv) > 2 else os.path.join(ROOT, '..', 'shared', 'models'))
+    out = os.path.abspath(sys.argv[3] if len(sys.argv) > 3 else os.path.join(ROOT, 'tests', 'data', 'hls4ml_recorded'))
+    only = os.environ.get('RECORD_ONLY')
+    with tempfile.TemporaryDirectory(prefix='hls4ml_record_') as work:
+        prepare_import(source, os.path.join(work, 'shim'))
+        os.symlink(os.path.join(zoo, 'keras'), os.path.join(work, 'keras'))
+        os.chdir(work)
+        failed = []
+        for case in CASES:
+            if only and case[0] not in only.split(','):
+                continue
+            try:
+                record(case, out)
+            except Exception as e:  # one model's failure must not hide the others'
+                failed.append(f'{case[0]}: {type(e).__name__}: {e}')
+        for models, why in NOT_RECORDABLE.items():
+            print(f'not recorded: {models}: {why}')
+        for line in failed:
+            print('FAILED', line, file=sys.stderr)
+        sys.exit(1 if failed else 0)
+
+
+if __name__ == '__main__':
+    main()
