@@ -19,7 +19,7 @@ import numpy as np
 from make_fixtures import ROWS, make_fixture_set, save_xy, write_keras_model
 
 STAMP = "garnet_fixtures.stamp"
-VERSION = "2"
+VERSION = "3"
 
 
 def garnet_numpy(cfg, sublayers, data, nvtx):
@@ -81,6 +81,8 @@ def make_fixture(name, cls, V, F, cfg, head, outdir, seed):
         n_in = Fo[k]
     full_cfg = dict({"name": "gar", "trainable": True, "dtype": "float32", "simplified": True,
                      "input_format": "xn", "output_activation": None, "quantize_transforms": False}, **cfg)
+    if stack:
+        full_cfg["n_sublayers"] = len(Fo)   # the Keras layer's own key; hls4ml's converter reads it
     layers = [
         {"class_name": "InputLayer", "name": "vertices", "inbound_nodes": [],
          "config": {"name": "vertices", "batch_input_shape": [None, V, F], "dtype": "float32"}},

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Records hls4ml's own numbers for the zoo models, as fixtures for tests/test_hls4ml_recorded.cpp.
+"""Records hls4ml's own numbers for zoo models (and a GarNet fixture), for tests/test_hls4ml_recorded.cpp.
 
 Usage: /usr/bin/python3 scripts/record_hls4ml_outputs.py HLS4ML_SOURCE [ZOO_DIR] [OUT_DIR]
 
@@ -11,8 +11,10 @@ configuration (`config_from_keras_model`), converts the model from its JSON + H5
 (the KerasJson/KerasH5 path, no TensorFlow), writes the Vivado project, compiles its C
 simulation with g++ (hls4ml's build_lib.sh and its bundled ap_types headers) and runs
 `predict` on fixed input rows. Kept per case: the project's hls4ml_config.yml (as hls4ml's
-writer wrote it), the inputs x.npy, hls4ml's outputs y.npy and, where the model ends in a softmax, hls4ml's
-trace of the layer feeding it (logits.npy; case.txt names the model and that layer). No hls4ml code is copied.
+writer wrote it), the inputs x.npy, hls4ml's outputs y.npy and, where the model ends in a
+softmax, hls4ml's trace of the layer feeding it (logits.npy; case.txt names the model and
+that layer). The GarNet case's model is made here by scripts/make_garnet_fixtures.py (the
+zoo has no GarNetStack with quantize_transforms). No hls4ml code is copied.
 
 Three things hls4ml needs that this machine lacks are stood in for, without changing
 what the simulation computes:
@@ -27,6 +29,7 @@ dict, and ArchitectureWithWeights answers its weight lookups from the H5 file.
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import types
@@ -36,20 +39,22 @@ import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# name, zoo model, granularity, io_type, rows, how the inputs are drawn.
-# Inputs: 'normal' = N(0, 1); 'unit' = uniform [0, 1) (MNIST pixels).
+# name, model (keras/NAME: the zoo's; garnet/NAME: a fixture of scripts/make_garnet_fixtures.py),
+# granularity, io_type, rows, inputs: 'normal' = N(0, 1), 'unit' = uniform [0, 1) (MNIST
+# pixels), 'fixture' = the first rows of the fixture's own inputs (GarNet: vertex counts).
 CASES = [
-    ('KERAS_3layer_name', 'KERAS_3layer', 'name', 'io_parallel', 500, 'normal'),
-    ('KERAS_3layer_model', 'KERAS_3layer', 'model', 'io_parallel', 500, 'normal'),
-    ('KERAS_3layer_batch_norm_model', 'KERAS_3layer_batch_norm', 'model', 'io_parallel', 500, 'normal'),
-    ('KERAS_conv1d_small_model_parallel', 'KERAS_conv1d_small', 'model', 'io_parallel', 300, 'normal'),
-    ('KERAS_conv1d_small_name_stream', 'KERAS_conv1d_small', 'name', 'io_stream', 300, 'normal'),
-    ('KERAS_conv2d_model_type_parallel', 'KERAS_conv2d_model', 'type', 'io_parallel', 300, 'normal'),
-    ('KERAS_conv2d_model_model_stream', 'KERAS_conv2d_model', 'model', 'io_stream', 300, 'normal'),
-    ('jetTagger_Conv2D_model_parallel', 'jetTagger_Conv2D_Small_NoBatchNorm', 'model', 'io_parallel', 100, 'normal'),
-    ('jetTagger_Conv2D_model_stream', 'jetTagger_Conv2D_Small_NoBatchNorm', 'model', 'io_stream', 100, 'normal'),
-    ('KERAS_3layer_binary_smaller_name', 'KERAS_3layer_binary_smaller', 'name', 'io_parallel', 500, 'normal'),
-    ('KERAS_3layer_ternary_small_name', 'KERAS_3layer_ternary_small', 'name', 'io_parallel', 500, 'normal'),
+    ('KERAS_3layer_name', 'keras/KERAS_3layer', 'name', 'io_parallel', 500, 'normal'),
+    ('KERAS_3layer_model', 'keras/KERAS_3layer', 'model', 'io_parallel', 500, 'normal'),
+    ('KERAS_3layer_batch_norm_model', 'keras/KERAS_3layer_batch_norm', 'model', 'io_parallel', 500, 'normal'),
+    ('KERAS_conv1d_small_model_parallel', 'keras/KERAS_conv1d_small', 'model', 'io_parallel', 300, 'normal'),
+    ('KERAS_conv1d_small_name_stream', 'keras/KERAS_conv1d_small', 'name', 'io_stream', 300, 'normal'),
+    ('KERAS_conv2d_model_type_parallel', 'keras/KERAS_conv2d_model', 'type', 'io_parallel', 300, 'normal'),
+    ('KERAS_conv2d_model_model_stream', 'keras/KERAS_conv2d_model', 'model', 'io_stream', 300, 'normal'),
+    ('jetTagger_Conv2D_model_parallel', 'keras/jetTagger_Conv2D_Small_NoBatchNorm', 'model', 'io_parallel', 100, 'normal'),
+    ('jetTagger_Conv2D_model_stream', 'keras/jetTagger_Conv2D_Small_NoBatchNorm', 'model', 'io_stream', 100, 'normal'),
+    ('KERAS_3layer_binary_smaller_name', 'keras/KERAS_3layer_binary_smaller', 'name', 'io_parallel', 500, 'normal'),
+    ('KERAS_3layer_ternary_small_name', 'keras/KERAS_3layer_ternary_small', 'name', 'io_parallel', 500, 'normal'),
+    ('garnet_stack_ternary_name', 'garnet/garnet_stack_ternary', 'name', 'io_parallel', 300, 'fixture'),
 ]
 
 # Zoo models hls4ml cannot convert here, and why (printed on every run).
@@ -118,11 +123,21 @@ class ArchitectureWithWeights(dict):
             return StoredLayer(name, [StoredWeight(n, group[n][()]) for n in names])
 
 
-def draw_inputs(shape, rows, kind, seed):
+def draw_inputs(graph, model, rows, kind, seed):
+    """Flat input rows, every input of the model side by side (Tachyon's row layout)."""
+    if kind == 'fixture':
+        return np.load(model + '_X.npy')[:rows]
     rng = np.random.default_rng(seed)
-    full = (rows, *shape)
-    x = rng.uniform(0, 1, full) if kind == 'unit' else rng.normal(0, 1, full)
-    return x.astype(np.float32)  # float32 values, so the fixture stores them exactly
+    size = sum(int(np.prod(v.shape)) for v in graph.get_input_variables())
+    x = rng.uniform(0, 1, (rows, size)) if kind == 'unit' else rng.normal(0, 1, (rows, size))
+    return x.astype(np.float32).astype(np.float64)  # float32 values, so the fixture stores them exactly
+
+
+def per_input(graph, x):
+    """Flat rows split into hls4ml's one array per input (one array when there is one input)."""
+    sizes = [int(np.prod(v.shape)) for v in graph.get_input_variables()]
+    parts = np.split(x, np.cumsum(sizes)[:-1], axis=1)
+    return parts[0] if len(parts) == 1 else [np.ascontiguousarray(p) for p in parts]
 
 
 def trace_softmax_input(graph, x):
@@ -142,37 +157,35 @@ def record(case, out_root):
     import hls4ml
 
     name, model, granularity, io_type, rows, kind = case
-    # Relative paths (the work folder links the zoo's keras/ folder), so the recorded
-    # hls4ml_config.yml names keras/MODEL.json and the project folder, not this machine's paths.
-    json_path = os.path.join('keras', model + '.json')
-    h5_path = os.path.join('keras', model + '_weights.h5')
+    # Relative paths (the work folder holds keras/, a link to the zoo's, and garnet/, the
+    # fixtures), so the recorded hls4ml_config.yml names them, not this machine's folders.
+    json_path, h5_path = model + '.json', model + '_weights.h5'
     with open(json_path) as f:
         arch = ArchitectureWithWeights(json.load(f), h5_path)
 
     hls_config = hls4ml.utils.config_from_keras_model(arch, granularity=granularity, backend='Vivado')
-    project = name
-    config = hls4ml.utils.config.create_config(output_dir=project, backend='Vivado', io_type=io_type)
+    config = hls4ml.utils.config.create_config(output_dir=name, backend='Vivado', io_type=io_type)
     config.update({'KerasJson': json_path, 'KerasH5': h5_path, 'HLSConfig': hls_config})
     graph = hls4ml.converters.keras_v2_to_hls(config)
     graph.compile()
 
-    shape = graph.get_input_variables()[0].shape
-    x = draw_inputs(shape, rows, kind, seed=sum(map(ord, name)))
-    y = np.asarray(graph.predict(x.astype(np.float64).reshape(rows, -1))).reshape(rows, -1)
+    x = draw_inputs(graph, model, rows, kind, seed=sum(map(ord, name)))
+    y = np.asarray(graph.predict(per_input(graph, x))).reshape(rows, -1)
 
     out = os.path.join(out_root, name)
     os.makedirs(out, exist_ok=True)
-    shutil.copy(os.path.join(project, 'hls4ml_config.yml'), os.path.join(out, 'hls4ml_config.yml'))
-    np.save(os.path.join(out, 'x.npy'), x.reshape(rows, -1))
+    shutil.copy(os.path.join(name, 'hls4ml_config.yml'), os.path.join(out, 'hls4ml_config.yml'))
+    np.save(os.path.join(out, 'x.npy'), x.astype(np.float32 if kind != 'fixture' else np.float64))
     np.save(os.path.join(out, 'y.npy'), y.astype(np.float64))
-    lines = [f'model: keras/{model}.json']
-    logits = trace_softmax_input(graph, x.astype(np.float64).reshape(rows, -1))
+    source, _, stem = model.partition('/')
+    lines = [f'model: {model}.json' if source == 'keras' else f'garnet_fixture: {stem}.json']
+    logits = trace_softmax_input(graph, per_input(graph, x))
     if logits is not None:
         np.save(os.path.join(out, 'logits.npy'), logits[1].reshape(rows, -1).astype(np.float64))
         lines.append(f'logits: {logits[0]}')
     with open(os.path.join(out, 'case.txt'), 'w') as f:
         f.write('\n'.join(lines) + '\n')
-    print(f'{name}: {rows} rows, {x[0].size} -> {y.shape[1]}, '
+    print(f'{name}: {rows} rows, {x.shape[1]} -> {y.shape[1]}, '
           f'{len(np.unique(y.round(12), axis=0))} distinct output rows')
 
 
@@ -186,6 +199,8 @@ def main():
     with tempfile.TemporaryDirectory(prefix='hls4ml_record_') as work:
         prepare_import(source, os.path.join(work, 'shim'))
         os.symlink(os.path.join(zoo, 'keras'), os.path.join(work, 'keras'))
+        subprocess.run([sys.executable, os.path.join(ROOT, 'scripts', 'make_garnet_fixtures.py'),
+                        os.path.join(work, 'garnet')], check=True, stdout=subprocess.DEVNULL)
         os.chdir(work)
         failed = []
         for case in CASES:

@@ -34,7 +34,7 @@ namespace {
 const std::string kShared = TACHYON_SOURCE_DIR "/../shared/models";
 
 const std::string& fixtureDir() {
-    static const std::string dir = fixtureDirMadeBy("make_garnet_fixtures.py", "garnet_fixtures.stamp", "2");
+    static const std::string dir = fixtureDirMadeBy("make_garnet_fixtures.py", "garnet_fixtures.stamp", "3");
     return dir;
 }
 

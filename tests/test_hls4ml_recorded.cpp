@@ -3,14 +3,17 @@
 // config_from_keras_model, its writer's hls4ml_config.yml, its C simulation compiled with
 // g++): the config file, the input rows, the outputs and, for models ending in a softmax,
 // hls4ml's trace of the layer feeding the softmax. Tachyon loads the same config file
-// unchanged, converts the same zoo model and must give the same numbers bit for bit.
-// Needs ../shared/models (skips without it).
+// unchanged, converts the same model and must give the same numbers bit for bit. The models:
+// zoo files (skipped without ../shared/models) and a GarNetStack with quantize_transforms
+// (the project's garnet_stack_ternary fixture; the zoo has no such model).
 #include "config/Config.h"
 #include "emulator/Emulator.h"
 #include "frontends/Frontend.h"
 #include "passes/Pass.h"
 #include "util/Error.h"
 #include "util/Npy.h"
+
+#include "fixture_dir.h"
 
 #include <gtest/gtest.h>
 
@@ -88,9 +91,19 @@ std::string readText(const std::string& path) {
     return text.str();
 }
 
+// The case's model: a zoo file (`model:`) or one of the GarNet fixtures (`garnet_fixture:`,
+// scripts/make_garnet_fixtures.py, made here as the GarNet tests make them).
+std::string modelPath(const std::map<std::string, std::string>& keys) {
+    if (keys.count("garnet_fixture"))
+        return fixtureDirMadeBy("make_garnet_fixtures.py", "garnet_fixtures.stamp", "3") + "/" + keys.at("garnet_fixture");
+    return kShared + "/" + keys.at("model");
+}
+
+bool needsZoo(const std::map<std::string, std::string>& keys) { return keys.count("model") > 0; }
+
 // The case's model converted with `config` and run in fixed point on the recorded inputs.
 std::vector<double> outputsWith(const Config& config, const std::string& dir, Graph* converted = nullptr) {
-    Graph g = loadModel(kShared + "/" + readCase(dir).at("model"));
+    Graph g = loadModel(modelPath(readCase(dir)));
     runPipeline(g, config);
     Emulator emulator(g);
     const Table x = readTable(dir + "/x.npy");
@@ -108,10 +121,10 @@ std::vector<double> outputsWith(const Config& config, const std::string& dir, Gr
 class Hls4mlRecorded : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(Hls4mlRecorded, TachyonGivesHls4mlsNumbersBitForBit) {
-    REQUIRE_SHARED();
     const std::string dir = kRecorded + "/" + GetParam();
     const auto keys = readCase(dir);
-    ASSERT_TRUE(keys.count("model")) << dir << "/case.txt names no model";
+    ASSERT_TRUE(keys.count("model") || keys.count("garnet_fixture")) << dir << "/case.txt names no model";
+    if (needsZoo(keys)) REQUIRE_SHARED();
 
     // The file hls4ml's writer wrote, unchanged: it must select hls4ml's defaults by itself.
     const Config cfg = Config::load(dir + "/hls4ml_config.yml", false);
@@ -136,7 +149,7 @@ TEST_P(Hls4mlRecorded, TachyonGivesHls4mlsNumbersBitForBit) {
     EXPECT_EQ(differingRows(traced, logits, feeding), 0u) << "of " << logits.rows << " rows";
 }
 
-INSTANTIATE_TEST_SUITE_P(Zoo, Hls4mlRecorded, ::testing::ValuesIn(recordedCases()),
+INSTANTIATE_TEST_SUITE_P(Cases, Hls4mlRecorded, ::testing::ValuesIn(recordedCases()),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
 // The recorded numbers tell the two rule sets apart: the same files read with Tachyon's own
@@ -148,6 +161,7 @@ TEST(Hls4mlRecordedFixtures, TachyonsOwnDefaultsGiveOtherNumbers) {
     const auto cases = recordedCases();
     for (const std::string& name : cases) {
         const std::string dir = kRecorded + "/" + name;
+        if (!needsZoo(readCase(dir))) continue;
         const Config own = Config::parse(readText(dir + "/hls4ml_config.yml") + "Compatibility: tachyon\n", name);
         ASSERT_EQ(own.compatibility, Compatibility::Tachyon);
         const Table y = readTable(dir + "/y.npy");
@@ -157,8 +171,8 @@ TEST(Hls4mlRecordedFixtures, TachyonsOwnDefaultsGiveOtherNumbers) {
             ++refused;   // Tachyon mode refuses LayerName entries for layers hls4ml adds (fc1_linear)
         }
     }
-    std::cout << "[ hls4ml recorded ] with Tachyon's defaults " << differing << " of " << cases.size()
-              << " cases give other numbers, " << refused << " are refused\n";
+    std::cout << "[ hls4ml recorded ] with Tachyon's defaults " << differing << " zoo cases give other numbers, "
+              << refused << " are refused\n";
     EXPECT_GE(differing, int(cases.size()) / 2);
 }
 
