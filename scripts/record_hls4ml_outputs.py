@@ -41,7 +41,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # name, model (keras/NAME: the zoo's; garnet/NAME: a fixture of scripts/make_garnet_fixtures.py),
 # granularity, io_type, rows, inputs: 'normal' = N(0, 1), 'unit' = uniform [0, 1) (MNIST
-# pixels), 'fixture' = the first rows of the fixture's own inputs (GarNet: vertex counts).
+# pixels), 'fixture' = the first rows of the fixture's own inputs (GarNet: vertex counts),
+# 'vertices' = GarNet's two inputs: N(0, 1) vertex data and a count in [0, V].
 CASES = [
     ('KERAS_3layer_name', 'keras/KERAS_3layer', 'name', 'io_parallel', 500, 'normal'),
     ('KERAS_3layer_model', 'keras/KERAS_3layer', 'model', 'io_parallel', 500, 'normal'),
@@ -56,6 +57,23 @@ CASES = [
     ('KERAS_3layer_ternary_small_name', 'keras/KERAS_3layer_ternary_small', 'name', 'io_parallel', 500, 'normal'),
     ('garnet_stack_ternary_name', 'garnet/garnet_stack_ternary', 'name', 'io_parallel', 300, 'fixture'),
 ]
+
+# Recorded on demand only (RECORD_ONLY=name): hls4ml and Tachyon differ there (see
+# KNOWN_DIFFERENCES); their numbers are kept out of the suite until Tachyon matches them.
+ON_DEMAND = [
+    ('garnet_1layer_name', 'keras/garnet_1layer', 'name', 'io_parallel', 200, 'vertices'),
+    ('KERAS_1layer_name', 'keras/KERAS_1layer', 'name', 'io_parallel', 500, 'normal'),
+]
+KNOWN_DIFFERENCES = {
+    'sigmoid/tanh tables': "hls4ml's table (nnet_activation.h init_sigmoid_table: 1024 entries over "
+    '[-8, 8), entry i = sigmoid(16 (i - N/2) / N) in float cast to table_t, index int(x N / 16) + N/2 '
+    "clamped) is not Tachyon's table (bin centres, power-of-two range from the input type); "
+    'KERAS_1layer: 163 of 500 rows differ, by up to 3 LSBs (garnet_1layer too)',
+    'GarNet vertex count out of range': "hls4ml multiplies the output bias by the count as its type holds "
+    'it (a wrapped, negative count included) and skips all vertices for counts <= 0; Tachyon clamps the '
+    'count to [0, V] first (garnet_1layer with hls4ml\'s `auto` count type ap_fixed<16,6>: counts 32-63 '
+    'wrap negative; with the sigmoid, 198 of 200 rows differ)',
+}
 
 # Zoo models hls4ml cannot convert here, and why (printed on every run).
 NOT_RECORDABLE = {
@@ -128,6 +146,11 @@ def draw_inputs(graph, model, rows, kind, seed):
     if kind == 'fixture':
         return np.load(model + '_X.npy')[:rows]
     rng = np.random.default_rng(seed)
+    if kind == 'vertices':
+        data, count = graph.get_input_variables()
+        vertices = data.shape[0]
+        x = rng.normal(0, 1, (rows, int(np.prod(data.shape)))).astype(np.float32)
+        return np.concatenate([x, rng.integers(0, vertices + 1, (rows, 1))], axis=1).astype(np.float64)
     size = sum(int(np.prod(v.shape)) for v in graph.get_input_variables())
     x = rng.uniform(0, 1, (rows, size)) if kind == 'unit' else rng.normal(0, 1, (rows, size))
     return x.astype(np.float32).astype(np.float64)  # float32 values, so the fixture stores them exactly
@@ -175,7 +198,7 @@ def record(case, out_root):
     out = os.path.join(out_root, name)
     os.makedirs(out, exist_ok=True)
     shutil.copy(os.path.join(name, 'hls4ml_config.yml'), os.path.join(out, 'hls4ml_config.yml'))
-    np.save(os.path.join(out, 'x.npy'), x.astype(np.float32 if kind != 'fixture' else np.float64))
+    np.save(os.path.join(out, 'x.npy'), x.astype(np.float64 if kind == 'fixture' else np.float32))
     np.save(os.path.join(out, 'y.npy'), y.astype(np.float64))
     source, _, stem = model.partition('/')
     lines = [f'model: {model}.json' if source == 'keras' else f'garnet_fixture: {stem}.json']
@@ -203,8 +226,8 @@ def main():
                         os.path.join(work, 'garnet')], check=True, stdout=subprocess.DEVNULL)
         os.chdir(work)
         failed = []
-        for case in CASES:
-            if only and case[0] not in only.split(','):
+        for case in CASES + ON_DEMAND:
+            if (only and case[0] not in only.split(',')) or (not only and case in ON_DEMAND):
                 continue
             try:
                 record(case, out)
@@ -212,6 +235,8 @@ def main():
                 failed.append(f'{case[0]}: {type(e).__name__}: {e}')
         for models, why in NOT_RECORDABLE.items():
             print(f'not recorded: {models}: {why}')
+        for what, why in KNOWN_DIFFERENCES.items():
+            print(f'known difference, its cases recorded on demand only: {what}: {why}')
         for line in failed:
             print('FAILED', line, file=sys.stderr)
         sys.exit(1 if failed else 0)
