@@ -39,7 +39,9 @@ double vnni512() {
     const double dt = cpuSeconds() - c0;
     const __m512i s = _mm512_add_epi32(_mm512_add_epi32(_mm512_add_epi32(a0, a1), _mm512_add_epi32(a2, a3)),
                                        _mm512_add_epi32(_mm512_add_epi32(a4, a5), _mm512_add_epi32(a6, a7)));
-    std::printf("  (checksum %d)\n", _mm512_reduce_add_epi32(s));
+    alignas(64) int32_t lane[16];
+    _mm512_store_si512(lane, s);
+    std::printf("  (checksum %d)\n", lane[0]);
     return double(kIterations) * 32 / dt / 1e9;
 }
 #endif
