@@ -275,6 +275,15 @@ int cmdPredictTrees(const Options& o) {
     return 0;
 }
 
+// Rows per block of `predict`: about 32 MB for the block's inputs (read and decoded), its
+// outputs (values and raws) and, with --trace, every layer's values; at most 65,536 rows.
+size_t predictBlockRows(const Graph& g, size_t cols, size_t nOut, bool traced) {
+    size_t perRow = 16 * cols + 16 * nOut;
+    if (traced)
+        for (const Layer& l : g.layers) perRow += 16 * size_t(l.outSize());
+    return std::clamp<size_t>((size_t(32) << 20) / std::max<size_t>(perRow, 1), 1, 65536);
+}
+
 int cmdPredict(const Options& o) {
     if (isTree(o.model)) return cmdPredictTrees(o);
     Graph g = loadConfigured(o.model, o.weights, o.cfg);
@@ -296,7 +305,7 @@ int cmdPredict(const Options& o) {
         traceAp = std::make_unique<AtomicOutput>(o.traceDir, "--trace", OutputKind::Trace, rules);
         trace = std::make_unique<TraceSink>(g, traceAp->tmp(), rows);
     }
-    const size_t block = 1 << 16;
+    const size_t block = predictBlockRows(g, src.cols(), nOut, trace != nullptr);
     std::vector<double> x, y;
     std::vector<int64_t> raw;
     std::vector<LayerStats> total, stats;
