@@ -1,0 +1,189 @@
+// Firmware iteration speed (issue 26, goal 3): the CSE's pair counts, its progress lines,
+// and the resource estimate `tachyon report --estimate` prints without Yosys.
+#include "backends/verilog/Cmvm.h"
+#include "backends/verilog/PairCounts.h"
+#include "backends/verilog/VerilogWriter.h"
+#include "config/Config.h"
+#include "emulator/Emulator.h"
+#include "frontends/Frontend.h"
+#include "passes/Pass.h"
+
+#include "test_files.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <memory>
+#include <random>
+#include <regex>
+#include <unordered_map>
+
+namespace fs = std::filesystem;
+using namespace tachyon;
+using namespace tachyon::verilog;
+
+namespace {
+
+const std::string kJetTagger = std::string(TACHYON_SOURCE_DIR) + "/../shared/models/keras/KERAS_3layer.json";
+const std::string kJet6Config = std::string(TACHYON_SOURCE_DIR) + "/bench/jet_tagger_6bit.yml";
+
+struct CliResult {
+    int status;
+    std::string output;   // stdout and stderr together
+};
+
+CliResult runCli(const std::string& args) {
+    const std::string cmd = std::string(TACHYON_CLI) + " " + args + " 2>&1";
+    std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
+    std::string out;
+    char buf[4096];
+    for (size_t n; (n = fread(buf, 1, sizeof buf, pipe.get())) > 0;) out.append(buf, n);
+    const int st = pclose(pipe.release());
+    return {WEXITSTATUS(st), out};
+}
+
+}  // namespace
+
+TEST(VerilogPairCounts, AgreeWithAHashMapThroughGrowth) {
+    PairCounts counts(4);   // tiny on purpose: many rehashes
+    std::unordered_map<uint64_t, int> reference;
+    std::mt19937_64 rng(3);
+    for (int k = 0; k < 200000; ++k) {
+        const uint64_t key = (rng() % 5000) << 16 | (rng() % 7);   // collisions in the low bits
+        const int delta = (rng() % 3 == 0) ? -1 : 1;
+        counts[key] += delta;
+        reference[key] += delta;
+    }
+    size_t visited = 0;
+    counts.forEach([&](uint64_t key, int c) {
+        ++visited;
+        ASSERT_EQ(c, reference.at(key)) << key;
+    });
+    EXPECT_EQ(visited, reference.size());
+    EXPECT_EQ(counts.get(uint64_t(1) << 40), 0);   // never touched
+    for (const auto& [key, c] : reference) ASSERT_EQ(counts.get(key), c);
+}
+
+// The auto-precision jet tagger's widest layer has ~11-bit weights on 64 inputs: hundreds
+// of thousands of term pairs. The CSE must stay exact, share, and say what it is doing.
+TEST(VerilogCmvm, WideWeightsAreExactSharedAndReportProgress) {
+    const int nIn = 64, nOut = 24;
+    std::mt19937_64 rng(5);
+    std::vector<int64_t> m(size_t(nIn) * nOut);
+    for (auto& v : m) v = int64_t(rng() % 1024) - 512;
+    CmvmOptions opt;
+    std::vector<std::string> lines;
+    opt.progress = [&](const std::string& s) { lines.push_back(s); };
+    opt.progressPairs = 1000;
+    const AdderGraph g = buildCmvm(m, nIn, nOut, opt);
+    CmvmOptions unshared;
+    unshared.cse = false;
+    const AdderGraph csd = buildCmvm(m, nIn, nOut, unshared);
+    EXPECT_LT(g.adders(), csd.adders() * 3 / 4) << "CSE shared too little";
+    for (int trial = 0; trial < 20; ++trial) {
+        std::vector<Int128> x(static_cast<size_t>(nIn));
+        for (auto& v : x) v = Int128(int64_t(rng() % 4096) - 2048);
+        const std::vector<Int128> y = evaluate(g, x);
+        for (int j = 0; j < nOut; ++j) {
+            Int128 want = 0;
+            for (int i = 0; i < nIn; ++i) want += x[size_t(i)] * m[size_t(i) * nOut + j];
+            ASSERT_TRUE(want == y[size_t(j)]) << "output " << j;
+        }
+    }
+    ASSERT_EQ(lines.size(), 2u);
+    EXPECT_NE(lines[0].find("64x24"), std::string::npos) << lines[0];
+    int shared = 0;
+    ASSERT_EQ(std::sscanf(lines[1].c_str(), "CSE done: %d shared adders", &shared), 1) << lines[1];
+    EXPECT_GT(shared, 0);
+    EXPECT_LT(shared, g.adders());   // the per-output sums come after
+    // Below the threshold nothing is printed.
+    lines.clear();
+    opt.progressPairs = size_t(1) << 40;
+    buildCmvm(m, nIn, nOut, opt);
+    EXPECT_TRUE(lines.empty());
+}
+
+// The estimate's flip-flops are the register bits the emitted module declares, counted
+// here independently from the Verilog text.
+TEST(VerilogEstimate, FlipFlopsAreTheDeclaredRegisterBits) {
+    if (!fs::exists(kJetTagger)) GTEST_SKIP() << kJetTagger << " not found";
+    Graph g = loadModel(kJetTagger);
+    runPipeline(g, Config::parse(readFile(kJet6Config), kJet6Config));
+    Emulator emu(g);
+    const GeneratedRtl rtl = generateRtl(g, emu, {});
+    int64_t declared = 0;
+    static const std::regex reg(R"(^\s*reg (?:signed )?\[(\d+):0\] \w+)");
+    std::istringstream is(rtl.verilog);
+    for (std::string line; std::getline(is, line);) {
+        std::smatch sm;
+        if (std::regex_search(line, sm, reg)) declared += std::stoll(sm[1]) + 1;
+    }
+    EXPECT_GT(declared, 1000);
+    EXPECT_EQ(rtl.estimate.ffs, declared);
+    EXPECT_LE(rtl.estimate.passThroughFfs, rtl.estimate.ffs);
+    EXPECT_EQ(rtl.estimate.cycles, rtl.latencyCycles);
+    EXPECT_GE(rtl.estimate.logicStages, 2);
+    EXPECT_LE(rtl.estimate.logicStages, rtl.latencyCycles);
+    // At least one LUT per adder of the shift-add graphs, far below one per adder bit x 64.
+    int adders = 0;
+    for (const LayerAdders& a : rtl.adders) adders += a.cse;
+    EXPECT_GT(rtl.estimate.luts, adders);
+    EXPECT_LT(rtl.estimate.luts, int64_t(adders) * 64);
+}
+
+TEST(VerilogEstimate, ReportEstimateNeedsNoYosysAndRefusesOldProjects) {
+    if (!fs::exists(kJetTagger)) GTEST_SKIP() << kJetTagger << " not found";
+    const fs::path d = freshTestDir("verilog_estimate", "report");
+    const CliResult c = runCli("convert " + kJetTagger + " -c " + kJet6Config + " --backend verilog -o " +
+                               (d / "prj").string());
+    ASSERT_EQ(c.status, 0) << c.output;
+    const nlohmann::json j = nlohmann::json::parse(readFile(d / "prj" / "tachyon_project.json"));
+    ASSERT_TRUE(j.contains("estimate")) << j.dump(2);
+    const CliResult r = runCli("report --estimate " + (d / "prj").string());
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("FFs           " + std::to_string(j["estimate"]["ffs"].get<int64_t>())), std::string::npos)
+        << r.output;
+    EXPECT_NE(r.output.find("latency       " + std::to_string(j["latency_cycles"].get<int>()) + " cycles"),
+              std::string::npos)
+        << r.output;
+    EXPECT_FALSE(fs::exists(d / "prj" / "synth")) << "Yosys ran";
+
+    // A project without the estimate (an older tachyon's) is refused by name.
+    nlohmann::json old = j;
+    old.erase("estimate");
+    std::ofstream(d / "prj" / "tachyon_project.json") << old.dump(2);
+    const CliResult e = runCli("report --estimate " + (d / "prj").string());
+    EXPECT_EQ(e.status, 1) << e.output;
+    EXPECT_NE(e.output.find("tachyon_project.json"), std::string::npos) << e.output;
+    EXPECT_NE(e.output.find("no resource estimate"), std::string::npos) << e.output;
+}
+
+// A path that starts at a block RAM's data output (a softmax ROM Yosys mapped into BRAM)
+// starts at the RAM's 1.40 ns clock-to-out, not a flip-flop's 0.10 ns (Timing.h).
+TEST(VerilogReport, BlockRamOutputsStartLate) {
+    using nlohmann::json;
+    const auto ff = [](int d, int q) {
+        return json{{"type", "FDRE"},
+                    {"port_directions", {{"C", "input"}, {"D", "input"}, {"Q", "output"}}},
+                    {"connections", {{"C", {100}}, {"D", {d}}, {"Q", {q}}}}};
+    };
+    json top;
+    top["ports"] = {{"a", {{"direction", "input"}, {"bits", {2}}}}, {"clk", {{"direction", "input"}, {"bits", {100}}}}};
+    top["cells"] = {
+        {"addr", ff(2, 10)},
+        {"rom", {{"type", "RAMB18E2"},
+                 {"port_directions", {{"CLKARDCLK", "input"}, {"ADDRARDADDR", "input"}, {"DOUTADOUT", "output"}}},
+                 {"connections", {{"CLKARDCLK", {100}}, {"ADDRARDADDR", {10}}, {"DOUTADOUT", {11}}}}}},
+        {"ff_path", ff(10, 12)},   // the same start stage through a flip-flop, for comparison
+        {"l1", {{"type", "LUT1"}, {"port_directions", {{"I0", "input"}, {"O", "output"}}}, {"connections", {{"I0", {11}}, {"O", {13}}}}}},
+        {"l2", {{"type", "LUT1"}, {"port_directions", {{"I0", "input"}, {"O", "output"}}}, {"connections", {{"I0", {12}}, {"O", {14}}}}}},
+        {"r_rom", ff(13, 15)},
+        {"r_ff", ff(14, 16)}};
+    top["netnames"] = {{"r_rom_q", {{"hide_name", 0}, {"bits", {15}}}}, {"r_ff_q", {{"hide_name", 0}, {"bits", {16}}}}};
+    const TimingReport t = analyseTiming(json{{"modules", {{"top", top}}}}, "top");
+    ASSERT_TRUE(t.valid);
+    // The RAM's path: clock-to-out 1.40, net 0.30, LUT 0.13, net 0.30, setup 0.05.
+    EXPECT_NEAR(t.worst.ns, 1.40 + 0.30 + 0.13 + 0.30 + 0.05, 1e-9);
+    EXPECT_EQ(t.worst.to, "r_rom_q");
+}
