@@ -70,6 +70,23 @@ res_T divide_cast(const sum_T& sum, long long den) {
     return res_T(t);
 }
 
+// The maximum of x[0..N-1] as a balanced tree of comparisons: ceil(log2 N) levels, where a
+// loop `if (x[i] > m) m = x[i]` is a chain of N - 1 dependent comparators that the
+// scheduler has to see through. The maximum is exact, so the order changes no value.
+template <class T, int N>
+struct max_tree {
+    static T max(const T* x) {
+        #pragma HLS INLINE
+        const T a = max_tree<T, N / 2>::max(x);
+        const T b = max_tree<T, N - N / 2>::max(x + N / 2);
+        return b > a ? b : a;
+    }
+};
+template <class T>
+struct max_tree<T, 1> {
+    static T max(const T* x) { return x[0]; }
+};
+
 // ---- windows of convolution and pooling -------------------------------------------------
 // CONFIG_T: in_height, in_width, n_chan, out_height, out_width, filt_height, filt_width,
 // stride_height, stride_width, dilation_height, dilation_width, pad_top, pad_left (1-D
