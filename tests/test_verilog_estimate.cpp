@@ -187,3 +187,71 @@ TEST(VerilogReport, BlockRamOutputsStartLate) {
     EXPECT_NEAR(t.worst.ns, 1.40 + 0.30 + 0.13 + 0.30 + 0.05, 1e-9);
     EXPECT_EQ(t.worst.to, "r_rom_q");
 }
+
+// HLS (issue 26, goal 4): divide_cast_const (reciprocal multiplication, no divider) gives
+// exactly divide_cast's value for every numerator, compiled against the bundled ap_*
+// headers like a C simulation: numerator widths from 4 to 62 bits (the last one past the
+// reciprocal's 63-bit limit, so the fallback too), divisors 1 to 49, both scalings.
+TEST(HlsDivideConst, MatchesTheRunTimeDivisionBitForBit) {
+    const fs::path d = freshTestDir("hls_divide_const", "check");
+    const std::string program = R"(
+#include "nnet_common.h"
+#include <cstdio>
+#include <random>
+static unsigned long long checked = 0, wrong = 0;
+template <int SUM_W, int SUM_F, int RES_F, long long DEN>
+void check(std::mt19937_64& rng) {
+    typedef ap_fixed<SUM_W, SUM_W - SUM_F> sum_t;
+    static const int NUM_W = SUM_W + (RES_F > SUM_F ? RES_F - SUM_F : 0);
+    static const int QW = NUM_W + 2 < 64 ? NUM_W + 2 : 64;
+    typedef ap_fixed<QW, QW - (RES_F + 2)> quotient_t;
+    typedef ap_fixed<QW, QW - (RES_F + 2)> res_t;   // the quotient itself: every bit compared
+    for (int k = 0; k < 4000; ++k) {
+        long long raw = (long long)(rng() >> (64 - SUM_W));
+        if (k < 8) raw = (long long)((k & 1) ? ~0ULL >> (64 - SUM_W + 1) : 1ULL << (SUM_W - 1)) - (k >> 1);
+        sum_t s;
+        s.range(SUM_W - 1, 0) = raw;
+        const res_t a = nnet::divide_cast<res_t, quotient_t, QW, RES_F, sum_t, SUM_W, SUM_F>(s, DEN);
+        const res_t b = nnet::divide_cast_const<res_t, quotient_t, QW, RES_F, sum_t, SUM_W, SUM_F, DEN>(s);
+        ++checked;
+        if (a.range(QW - 1, 0) != b.range(QW - 1, 0)) {
+            if (++wrong < 5) std::printf("W=%d F=%d RF=%d D=%lld raw=%lld\n", SUM_W, SUM_F, RES_F, DEN, raw);
+        }
+    }
+}
+int main() {
+    std::mt19937_64 rng(9);
+    check<4, 1, 3, 3>(rng);
+    check<8, 4, 2, 4>(rng);
+    check<12, 6, 8, 9>(rng);
+    check<16, 10, 10, 7>(rng);
+    check<18, 8, 12, 25>(rng);
+    check<20, 12, 6, 49>(rng);
+    check<24, 10, 14, 1>(rng);
+    check<32, 16, 20, 3>(rng);
+    check<40, 20, 30, 5>(rng);
+    check<50, 20, 28, 12>(rng);
+    check<58, 30, 33, 6>(rng);   // 61-bit numerator: NB + L = 63, the reciprocal's limit
+    check<60, 30, 32, 7>(rng);   // 62-bit numerator: NB + L = 64, the run-time fallback
+    std::printf("checked %llu wrong %llu\n", checked, wrong);
+    return wrong != 0;
+}
+)";
+    std::ofstream(d / "check.cpp") << program;
+    const std::string hls = std::string(TACHYON_SOURCE_DIR) + "/src/backends/hls";
+    const std::string cmd = "g++ -std=c++17 -O1 -I" + hls + "/include -I" + hls + "/nnet_utils -o " +
+                            (d / "check").string() + " " + (d / "check.cpp").string() + " > " +
+                            (d / "build.log").string() + " 2>&1";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << readFile(d / "build.log");
+    const CliResult r = [&] {
+        const std::string run = (d / "check").string() + " 2>&1";
+        std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(run.c_str(), "r"), pclose);
+        std::string out;
+        char buf[4096];
+        for (size_t n; (n = fread(buf, 1, sizeof buf, pipe.get())) > 0;) out.append(buf, n);
+        const int st = pclose(pipe.release());
+        return CliResult{WEXITSTATUS(st), out};
+    }();
+    EXPECT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("checked 48000 wrong 0"), std::string::npos) << r.output;
+}

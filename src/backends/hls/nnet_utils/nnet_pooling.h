@@ -57,7 +57,10 @@ res_T pool_window(const data_T win[CONFIG_T::filt_height * CONFIG_T::filt_width 
             count++;
         }
     }
-    if (CONFIG_T::count_padding) count = taps;
+    if (CONFIG_T::count_padding)   // a constant divisor: no divider (divide_cast_const)
+        return divide_cast_const<res_T, typename CONFIG_T::quotient_t, CONFIG_T::quotient_width, CONFIG_T::result_frac,
+                                 typename CONFIG_T::sum_t, CONFIG_T::sum_width, CONFIG_T::sum_frac,
+                                 CONFIG_T::filt_height * CONFIG_T::filt_width>(sum);
     return divide_cast<res_T, typename CONFIG_T::quotient_t, CONFIG_T::quotient_width, CONFIG_T::result_frac,
                        typename CONFIG_T::sum_t, CONFIG_T::sum_width, CONFIG_T::sum_frac>(sum, count);
 }
@@ -104,9 +107,9 @@ void pooling(hls::stream<data_T>& in, hls::stream<res_T>& out) {
             #pragma HLS UNROLL
             if (CONFIG_T::op == max_pool) y[c] = m[c];
             else
-                y[c] = divide_cast<out_t, typename CONFIG_T::quotient_t, CONFIG_T::quotient_width, CONFIG_T::result_frac,
-                                   typename CONFIG_T::sum_t, CONFIG_T::sum_width, CONFIG_T::sum_frac>(
-                    sum[c], CONFIG_T::in_height * CONFIG_T::in_width);
+                y[c] = divide_cast_const<out_t, typename CONFIG_T::quotient_t, CONFIG_T::quotient_width,
+                                         CONFIG_T::result_frac, typename CONFIG_T::sum_t, CONFIG_T::sum_width,
+                                         CONFIG_T::sum_frac, CONFIG_T::in_height * CONFIG_T::in_width>(sum[c]);
         }
         write_beat<out_t, CONFIG_T::n_chan>(y, out);
         return;
