@@ -255,3 +255,24 @@ int main() {
     EXPECT_EQ(r.status, 0) << r.output;
     EXPECT_NE(r.output.find("checked 48000 wrong 0"), std::string::npos) << r.output;
 }
+
+// No kernel divides at run time any more: every average / mean / variance goes through
+// divide_cast_const (pooling with padding-excluded counts selects among the constant
+// divisors 1..taps). divide_cast itself stays in nnet_common.h as the reference the test
+// above compares with.
+TEST(HlsDivideConst, NoKernelCallsTheRunTimeDivision) {
+    const fs::path utils = fs::path(TACHYON_SOURCE_DIR) / "src/backends/hls/nnet_utils";
+    int headers = 0;
+    for (const auto& e : fs::directory_iterator(utils)) {
+        if (e.path().extension() != ".h" || e.path().filename() == "nnet_common.h") continue;
+        ++headers;
+        std::istringstream is(readFile(e.path()));
+        int lineNo = 0;
+        for (std::string line; std::getline(is, line);) {
+            ++lineNo;
+            const std::string code = line.substr(0, line.find("//"));
+            EXPECT_EQ(code.find("divide_cast<"), std::string::npos) << e.path().filename() << ":" << lineNo << ": " << line;
+        }
+    }
+    EXPECT_GE(headers, 10);
+}
