@@ -276,3 +276,54 @@ TEST(HlsDivideConst, NoKernelCallsTheRunTimeDivision) {
     }
     EXPECT_GE(headers, 10);
 }
+
+// Goal 2's place-and-route check: scripts/pnr_ice40.py routes a small Tachyon design on an
+// iCE40 HX8K with Debian's nextpnr and names the pipeline stage whose logic limits the
+// routed clock, beside the scheduler's estimate for it (about a minute).
+TEST(VerilogPlaceAndRoute, Ice40CriticalPathMapsToAScheduledStage) {
+    if (std::system("command -v nextpnr-ice40 > /dev/null 2>&1 && command -v yosys > /dev/null 2>&1") != 0)
+        GTEST_SKIP() << "nextpnr-ice40 or yosys not installed (scripts/setup.sh installs them)";
+    const fs::path d = freshTestDir("verilog_pnr", "mlp");
+    const std::string make = R"(
+import sys, numpy as np, onnx
+from onnx import helper, TensorProto, numpy_helper
+rng = np.random.default_rng(11)
+x = helper.make_tensor_value_info('x', TensorProto.FLOAT, ['n', 8])
+y = helper.make_tensor_value_info('y', TensorProto.FLOAT, ['n', 4])
+inits = [numpy_helper.from_array(rng.normal(0, 0.5, size=(8, 12)).astype(np.float32), 'W1'),
+         numpy_helper.from_array(rng.normal(0, 0.5, size=(12,)).astype(np.float32), 'b1'),
+         numpy_helper.from_array(rng.normal(0, 0.5, size=(12, 4)).astype(np.float32), 'W2'),
+         numpy_helper.from_array(rng.normal(0, 0.5, size=(4,)).astype(np.float32), 'b2')]
+nodes = [helper.make_node('Gemm', ['x', 'W1', 'b1'], ['h'], name='fc1'), helper.make_node('Relu', ['h'], ['r'], name='relu1'),
+         helper.make_node('Gemm', ['r', 'W2', 'b2'], ['y'], name='fc2')]
+onnx.save(helper.make_model(helper.make_graph(nodes, 'mlp', [x], [y], inits), opset_imports=[helper.make_opsetid('', 13)]),
+          sys.argv[1] + '/mlp.onnx')
+)";
+    std::ofstream(d / "make.py") << make;
+    ASSERT_EQ(std::system(("cd /tmp && /usr/bin/python3 '" + (d / "make.py").string() + "' '" + d.string() + "'").c_str()), 0);
+    std::ofstream(d / "c.yml") << "ClockPeriod: 5\nModel:\n  Precision: ap_fixed<8,3,AP_RND,AP_SAT>\nLayerType:\n  Dense:\n"
+                                  "    Precision:\n      weight: ap_fixed<5,1>\n      bias: ap_fixed<5,1>\n      accum: auto\n"
+                                  "      result: ap_fixed<8,3,AP_RND,AP_SAT>\n";
+    const CliResult c = runCli("convert " + (d / "mlp.onnx").string() + " -c " + (d / "c.yml").string() +
+                               " --backend verilog -o " + (d / "prj").string());
+    ASSERT_EQ(c.status, 0) << c.output;
+    const std::string cmd = "/usr/bin/python3 " TACHYON_SOURCE_DIR "/scripts/pnr_ice40.py " + (d / "prj").string() +
+                            " --json " + (d / "pnr.json").string() + " > " + (d / "pnr.txt").string() + " 2>&1";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << readFile(d / "pnr.txt");
+    const nlohmann::json r = nlohmann::json::parse(readFile(d / "pnr.json"));
+    const nlohmann::json m = nlohmann::json::parse(readFile(d / "prj" / "tachyon_project.json"));
+    EXPECT_GT(r["fmax_mhz"].get<double>(), 10.0) << r.dump(2);
+    // The critical path is logic plus routing, and routing is a real share of it.
+    EXPECT_NEAR(r["logic_ns"].get<double>() + r["routing_ns"].get<double>(), r["critical_ns"].get<double>(), 0.6)
+        << r.dump(2);
+    EXPECT_GT(r["routing_ns"].get<double>(), 0.0);
+    // Its endpoint is one of the design's pipeline registers, in a stage with logic.
+    ASSERT_TRUE(r["stage"].is_number()) << r.dump(2);
+    const int stage = r["stage"].get<int>();
+    const auto est = m["stage_estimates_ns"].get<std::vector<double>>();
+    ASSERT_GE(stage, 1);
+    ASSERT_LT(size_t(stage), est.size());
+    EXPECT_DOUBLE_EQ(r["stage_estimate_ns"].get<double>(), est[size_t(stage)]);
+    EXPECT_GT(est[size_t(stage)], 0.0);
+    EXPECT_NE(readFile(d / "pnr.txt").find("that is the logic of netlist stage"), std::string::npos);
+}
