@@ -327,3 +327,30 @@ onnx.save(helper.make_model(helper.make_graph(nodes, 'mlp', [x], [y], inits), op
     EXPECT_GT(est[size_t(stage)], 0.0);
     EXPECT_NE(readFile(d / "pnr.txt").find("that is the logic of netlist stage"), std::string::npos);
 }
+
+// HLS structure (issue 26, goal 4), read from the kernels every project copies: no
+// pointer variables or members (tables and weights travel as arrays of known size or as
+// array parameters, never as `T* p;` or `T* p = base + offset;`), and the softmax maxima
+// are trees (max_tree), not running-maximum chains.
+TEST(HlsStructure, KernelsHoldNoPointersAndReduceMaximaAsTrees) {
+    const fs::path utils = fs::path(TACHYON_SOURCE_DIR) / "src/backends/hls/nnet_utils";
+    static const std::regex pointerDecl(R"(^\s+(const\s+)?(typename\s+)?[A-Za-z_][A-Za-z_0-9:<>, ]*\*\s*[A-Za-z_]\w*\s*(;|=))");
+    static const std::regex runningMax(R"(if \((\w+)\[i\] > m\) m = \1\[i\])");
+    int headers = 0;
+    for (const auto& e : fs::directory_iterator(utils)) {
+        if (e.path().extension() != ".h") continue;
+        ++headers;
+        std::istringstream is(readFile(e.path()));
+        int lineNo = 0;
+        for (std::string line; std::getline(is, line);) {
+            ++lineNo;
+            const std::string code = line.substr(0, line.find("//"));
+            EXPECT_FALSE(std::regex_search(code, pointerDecl)) << e.path().filename() << ":" << lineNo << ": " << line;
+            EXPECT_FALSE(std::regex_search(code, runningMax)) << e.path().filename() << ":" << lineNo << ": " << line;
+        }
+    }
+    EXPECT_GE(headers, 10);
+    const std::string softmax = readFile(utils / "nnet_softmax.h");
+    EXPECT_NE(softmax.find("max_tree<key_t, CONFIG_T::n_in>::max(key)"), std::string::npos);
+    EXPECT_NE(softmax.find("max_tree<data_T, CONFIG_T::n_in>::max(x)"), std::string::npos);
+}
