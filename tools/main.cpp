@@ -78,6 +78,7 @@ Graph loadConfigured(const std::string& model, const std::string& weights, const
 struct Options {
     std::string model, weights, cfg, in, out, gran = "name", traceDir, backend = "hls", cmvm = "da", prj;
     bool floatMode = false, force = false;
+    bool estimateOnly = false;   // report --estimate: the netlist's own counts, no Yosys
     std::string nan = "warn";   // what predict does with NaN/Inf inputs: warn or error
     int threads = 1, stages = -1;
     std::string calib;                  // profile / config --auto-precision
@@ -508,6 +509,10 @@ int dispatch(const CLI::App& app, const Options& o) {
     }
     if (app.got_subcommand("report")) {
 #ifdef TACHYON_HAVE_VERILOG
+        if (o.estimateOnly) {
+            std::cout << verilog::estimateReport(o.prj);
+            return 0;
+        }
         std::cout << api::report(o.prj, std::cerr).text();
         return 0;
 #else
@@ -598,6 +603,8 @@ int main(int argc, char** argv) {
     rtlsim->add_option("project", o.prj)->required();
     auto* report = app.add_subcommand("report", "Synthesise a Verilog project with Yosys and report resources");
     report->add_option("project", o.prj)->required();
+    report->add_flag("--estimate", o.estimateOnly,
+                     "LUTs, FFs and cycles counted on the generated netlist in a second, without Yosys");
 
     trigger::TriggerArgs trig;
     auto* triggerCmd = app.add_subcommand("trigger", "Trigger menu study: rates, thresholds, efficiencies, fixed vs "
