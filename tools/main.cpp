@@ -21,7 +21,7 @@
 #endif
 #if __has_include("trees/TreeCommands.h")
 #include "trees/TreeCommands.h"
-#include "trees/TreeConfig.h"
+#include "config/TreeConfig.h"
 #define TACHYON_HAVE_TREES 1
 #endif
 
@@ -264,19 +264,8 @@ void reportNonFinite(const Options& o, const NonFiniteCount& seen) {
               << "\n";
 }
 
-int cmdPredictTrees(const Options& o) {
-#ifdef TACHYON_HAVE_TREES
-    AtomicOutput ap(o.out, "-o", OutputKind::File, outputRules(o));
-    std::ostringstream log;   // it names the temporary: shown with the user's name
-    trees::predict(o.model, o.cfg, o.in, ap.tmp().string(), o.floatMode, log, o.nan == "error");
-    ap.commit();
-    std::cerr << userFacing(log.str());
-#endif
-    return 0;
-}
-
+// Networks and tree ensembles alike (a tree model is Input -> TreeEnsemble).
 int cmdPredict(const Options& o) {
-    if (isTree(o.model)) return cmdPredictTrees(o);
     Graph g = loadConfigured(o.model, o.weights, o.cfg);
     Emulator emu(g);
     RowSource src(o.in);
