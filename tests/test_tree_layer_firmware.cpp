@@ -1,9 +1,11 @@
-// A TreeEnsemble in the network HLS project (nnet_utils/nnet_bdt.h): graphs with a Dense
-// layer feeding a BDT and a BDT feeding a Dense layer, written by the network writer and
-// C-simulated (g++ against the bundled ap_fixed) against the emulator, row by row.
+// A TreeEnsemble in the network projects: graphs with a Dense layer feeding a BDT and a
+// BDT feeding a Dense layer, written by the network HLS writer (nnet_utils/nnet_bdt.h) and
+// C-simulated (g++ against the bundled ap_fixed), and by the network Verilog writer (on its
+// Netlist, pipelined) and simulated with Verilator, against the emulator, row by row.
 #include "test_trees_fixtures.h"
 
 #include "backends/hls/HlsWriter.h"
+#include "backends/verilog/VerilogWriter.h"
 #include "config/Config.h"
 #include "emulator/Emulator.h"
 #include "frontends/Frontend.h"
@@ -79,27 +81,56 @@ size_t csimMismatches(Graph g, const std::string& name, size_t& rows) {
     return r.mismatches;
 }
 
-}  // namespace
+size_t rtlsimMismatches(Graph g, const std::string& name, size_t& rows) {
+    runPipeline(g, Config::parse(kConfig, "<test>"));
+    const Emulator emu(g);
+    const std::string prj = scratchDir("rtl_" + name) + "/prj";
+    verilog::VerilogOptions opt;
+    opt.testRows = 300;
+    verilog::writeProject(g, emu, prj, opt);
+    std::ostringstream log;
+    const verilog::RtlsimResult r = verilog::rtlsim(prj, log);
+    rows = r.rows;
+    if (r.mismatches) ADD_FAILURE() << log.str();
+    return r.mismatches;
+}
 
-TEST(TreeLayerHls, DenseFeedingTreesCsimMatchesTheEmulator) {
-    TREE_FIXTURES_OR_SKIP(dir);
-    const trees::Ensemble e = trees::readTreeModel(dir + "/xgb_binary.json");
+Graph denseThenTrees(const trees::Ensemble& e) {
     Graph g;
     g.name = "dense_bdt";
     g.layers = {input(6), dense("d", "x", 6, e.nFeatures, 7), bdt(e, "d")};
+    return g;
+}
+
+Graph treesThenDense(const trees::Ensemble& e) {
+    Graph g;
+    g.name = "bdt_dense";
+    g.layers = {input(e.nFeatures), bdt(e, "x"), dense("e", "bdt", e.nClasses, 3, 11)};
+    return g;
+}
+
+}  // namespace
+
+TEST(TreeLayerRtl, DenseFeedingTreesAndTreesFeedingDenseRtlsimMatchTheEmulator) {
+    TREE_FIXTURES_OR_SKIP(dir);
     size_t rows = 0;
-    EXPECT_EQ(csimMismatches(g, "dense_bdt", rows), 0u);
+    EXPECT_EQ(rtlsimMismatches(denseThenTrees(trees::readTreeModel(dir + "/xgb_binary.json")), "dense_bdt", rows), 0u);
+    EXPECT_EQ(rows, 300u);
+    EXPECT_EQ(rtlsimMismatches(treesThenDense(trees::readTreeModel(dir + "/xgb_multi.json")), "bdt_dense", rows), 0u);
+    EXPECT_EQ(rows, 300u);
+}
+
+TEST(TreeLayerHls, DenseFeedingTreesCsimMatchesTheEmulator) {
+    TREE_FIXTURES_OR_SKIP(dir);
+    size_t rows = 0;
+    EXPECT_EQ(csimMismatches(denseThenTrees(trees::readTreeModel(dir + "/xgb_binary.json")), "dense_bdt", rows), 0u);
     EXPECT_EQ(rows, 300u);
 }
 
 TEST(TreeLayerHls, TreesFeedingDenseCsimMatchesTheEmulator) {
     TREE_FIXTURES_OR_SKIP(dir);
-    const trees::Ensemble e = trees::readTreeModel(dir + "/xgb_multi.json");
-    Graph g;
-    g.name = "bdt_dense";
-    g.layers = {input(e.nFeatures), bdt(e, "x"), dense("e", "bdt", e.nClasses, 3, 11)};
     size_t rows = 0;
-    EXPECT_EQ(csimMismatches(g, "bdt_dense", rows), 0u);
+    EXPECT_EQ(csimMismatches(treesThenDense(trees::readTreeModel(dir + "/xgb_multi.json")), "bdt_dense", rows), 0u);
     EXPECT_EQ(rows, 300u);
 }
 
