@@ -133,6 +133,13 @@ TEST(TreeLayer, TreeKeysAreAliasesWithTheTreeDefaults) {
     EXPECT_EQ(g.layers[1].type("result").str(), "ap_fixed<12,5>");
     EXPECT_THROW(Config::parse("Pipeline: 99\n", "<t>"), Error);
     EXPECT_THROW(Config::parse("ScorePrecision: nope\n", "<t>"), Error);
+    try {
+        Config::parse("? [1, 2]\n: 3\n", "odd.yml");
+        ADD_FAILURE() << "a list as a key was accepted";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("odd.yml: top level: configuration keys must be names"), std::string::npos)
+            << e.what();
+    }
 }
 
 TEST(TreeLayer, KernelMatchesTheTreeEvaluator) {

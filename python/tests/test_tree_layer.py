@@ -1,5 +1,7 @@
 """Tree ensembles as a layer of the one IR (issue #20): the library's trace, overflow
-report, profile and auto-precision work on a tree model as on a network."""
+report, profile and auto-precision work on a tree model as on a network, and its HLS and
+Verilog projects come from the network writers."""
+import json
 import os
 
 import numpy as np
@@ -56,3 +58,16 @@ def test_auto_precision_types_a_tree_model():
     y = m.predict(x, check_fidelity=False)
     agree = np.mean(np.argmax(y, 1) == np.argmax(m.predict(x, float=True), 1))
     assert agree >= 0.99
+
+
+def test_tree_projects_come_from_the_network_writers(tmp_path):
+    m = tachyon.load(TREE, config=dict(tachyon.load(TREE).config, Pipeline=2))
+    m.write_hls(tmp_path / "hls")
+    with open(tmp_path / "hls" / "tachyon_project.json") as f:
+        assert json.load(f)["kind"] == "nn"
+    assert "nnet::bdt" in (tmp_path / "hls" / "firmware" / "tachyon_bdt.cpp").read_text()
+    assert m.csim(tmp_path / "hls")["mismatches"] == 0
+    m.write_verilog(tmp_path / "v")
+    with open(tmp_path / "v" / "tachyon_project.json") as f:
+        assert json.load(f)["latency_cycles"] == 2   # the configuration's Pipeline
+    assert m.rtlsim(tmp_path / "v")["mismatches"] == 0

@@ -168,7 +168,7 @@ Json configFromModel(const std::string& modelPath, const std::string& granularit
 
 namespace {
 
-// The tree project writers read their configuration from a file: a temporary one for a
+// The trees' lookup-table compiler reads its configuration from a file: a temporary one for a
 // dictionary.
 struct TempYaml {
     fs::path path;
@@ -316,7 +316,7 @@ void Model::write(const std::string& dir, const std::string& backend, const std:
     std::ostream& log = logp ? *logp : std::cerr;
     const auto t0 = std::chrono::steady_clock::now();
     if (cmvm != "da" && cmvm != "naive") throw Error("cmvm: '" + cmvm + "' is not da or naive");
-    if (!treeModel_) checkProjectName(cfg_.projectName, source_);
+    checkProjectName(cfg_.projectName, source_);
     OutputRules rules;
     rules.force = force;
     rules.others = inputsOf(path_, {{"configuration", fs::exists(source_) ? source_ : ""}}, weights_);
@@ -324,7 +324,7 @@ void Model::write(const std::string& dir, const std::string& backend, const std:
     fs::create_directories(out.tmp());
     const std::string tmp = out.tmp().string();
     try {
-        if (treeModel_) {   // the tree writers (HLS and Verilog through the network writers: to do)
+        if (backend == "lut" && treeModel_) {   // the lookup-table compiler is still the trees' own
             TempYaml t(config_);
             try {
                 std::ostringstream treeLog;   // it names the temporary: shown with the user's name
@@ -346,7 +346,8 @@ void Model::write(const std::string& dir, const std::string& backend, const std:
             verilog::VerilogOptions opt;
             opt.projectName = cfg_.projectName;
             opt.cmvm = cmvm;
-            opt.stages = stages;
+            // A tree configuration's Pipeline (register stages) unless --stages says otherwise.
+            opt.stages = stages >= 0 ? stages : cfg_.treePipeline;
             verilog::writeProject(*graph_, *emu_, tmp, opt);
 #else
             throw Error("the Verilog backend is not built into this tachyon");

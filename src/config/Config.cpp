@@ -447,6 +447,7 @@ Config Config::parse(const std::string& text, const std::string& sourceName) {
     std::string writtenByHls4ml;   // the first key that only hls4ml's project files have
 
     for (const auto& kv : root) {
+        if (!kv.first.IsScalar()) c.fail("top level", "configuration keys must be names, not lists or mappings");
         const std::string key = kv.first.as<std::string>();
         const YAML::Node& v = kv.second;
         if (writtenByHls4ml.empty() && isHls4mlProjectKey(key)) writtenByHls4ml = key;

@@ -4,7 +4,8 @@
 //   ThresholdPrecision -> LayerType TreeEnsemble threshold (default: the features' type)
 //   ScorePrecision     -> LayerType TreeEnsemble result    (leaves, base scores, adders, output)
 //   Precision          -> all three (conifer's one-type form)
-// Pipeline and LutMaxInputBits configure the tree Verilog and lookup-table backends;
+// Pipeline sets the Verilog register stages (unless --stages does), LutMaxInputBits the
+// trees' lookup-table backend;
 // conifer's Unroll is accepted (its writers always unroll). Tree layers keep the tree
 // default type ap_fixed<18,8> where no Model Precision is configured.
 #include "config/Config.h"
