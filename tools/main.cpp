@@ -21,7 +21,7 @@
 #endif
 #if __has_include("trees/TreeCommands.h")
 #include "trees/TreeCommands.h"
-#include "trees/TreeConfig.h"
+#include "config/TreeConfig.h"
 #define TACHYON_HAVE_TREES 1
 #endif
 
@@ -265,17 +265,6 @@ void reportNonFinite(const Options& o, const NonFiniteCount& seen) {
               << "\n";
 }
 
-int cmdPredictTrees(const Options& o) {
-#ifdef TACHYON_HAVE_TREES
-    AtomicOutput ap(o.out, "-o", OutputKind::File, outputRules(o));
-    std::ostringstream log;   // it names the temporary: shown with the user's name
-    trees::predict(o.model, o.cfg, o.in, ap.tmp().string(), o.floatMode, log, o.nan == "error");
-    ap.commit();
-    std::cerr << userFacing(log.str());
-#endif
-    return 0;
-}
-
 // Rows per block of `predict`: about 32 MB for the block's inputs (read and decoded), its
 // outputs (values and raws) and, with --trace, every layer's values; at most 65,536 rows.
 size_t predictBlockRows(const Graph& g, size_t cols, size_t nOut, bool traced) {
@@ -285,8 +274,8 @@ size_t predictBlockRows(const Graph& g, size_t cols, size_t nOut, bool traced) {
     return std::clamp<size_t>((size_t(32) << 20) / std::max<size_t>(perRow, 1), 1, 65536);
 }
 
+// Networks and tree ensembles alike (a tree model is Input -> TreeEnsemble).
 int cmdPredict(const Options& o) {
-    if (isTree(o.model)) return cmdPredictTrees(o);
     Graph g = loadConfigured(o.model, o.weights, o.cfg);
     Emulator emu(g);
     RowSource src(o.in);

@@ -13,8 +13,8 @@
 //     final term, of type ScorePrecision.
 #pragma once
 
-#include "trees/TreeConfig.h"
-#include "trees/TreeModel.h"
+#include "config/TreeConfig.h"
+#include "ir/TreeEnsemble.h"
 
 #include <cstdint>
 #include <memory>
@@ -43,8 +43,10 @@ public:
     // Fixed mode. outRaw: raws of ScorePrecision; outValue (optional): their values.
     void runFixed(const double* x, size_t rows, int64_t* outRaw, double* outValue = nullptr,
                   int threads = 1) const;
-    // Fixed mode from raw InputPrecision integers (rows * nFeatures).
-    void runFixedRaw(const int64_t* xRaw, size_t rows, int64_t* outRaw, int threads = 1) const;
+    // Fixed mode from raw InputPrecision integers (rows * nFeatures). `overflows` (optional)
+    // is increased by the number of outputs whose adder tree saturated or wrapped.
+    void runFixedRaw(const int64_t* xRaw, size_t rows, int64_t* outRaw, int threads = 1,
+                     uint64_t* overflows = nullptr) const;
 
     int64_t quantizeInput(double v) const;
 

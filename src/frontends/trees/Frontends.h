@@ -3,7 +3,7 @@
 // the tree/node or key, and the reason on malformed input.
 #pragma once
 
-#include "trees/TreeModel.h"
+#include "ir/TreeEnsemble.h"
 
 #include <string>
 

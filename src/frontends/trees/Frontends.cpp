@@ -1,4 +1,4 @@
-#include "trees/Frontends.h"
+#include "frontends/trees/Frontends.h"
 
 #include "util/Error.h"
 #include "util/Json.h"

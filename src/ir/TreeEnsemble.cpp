@@ -1,4 +1,4 @@
-#include "trees/TreeModel.h"
+#include "ir/TreeEnsemble.h"
 
 #include "util/Error.h"
 

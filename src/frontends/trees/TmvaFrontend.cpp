@@ -11,9 +11,9 @@
 //                         maps to 2/(1+exp(-2F))-1.
 //   AdaBoost & others   : sum_i boostWeight_i * r_i / sum_i boostWeight_i with r = nType
 //                         (+1/-1) when UseYesNoLeaf is true (default), else purity.
-#include "trees/Frontends.h"
+#include "frontends/trees/Frontends.h"
 
-#include "trees/MiniXml.h"
+#include "frontends/trees/MiniXml.h"
 #include "util/Error.h"
 
 #include <cmath>

@@ -1,5 +1,5 @@
 // XGBoost JSON and tachyon-trees JSON readers.
-#include "trees/Frontends.h"
+#include "frontends/trees/Frontends.h"
 
 #include "util/Error.h"
 #include "util/Json.h"

@@ -1,4 +1,4 @@
-#include "trees/TreeEmulator.h"
+#include "emulator/TreeEmulator.h"
 
 #include "util/Error.h"
 #include "util/Threads.h"
@@ -256,17 +256,22 @@ void reduceTerms(Vec* terms, int n, CastFn castSum) {
 
 }  // namespace
 
-void TreeEmulator::runFixedRaw(const int64_t* xRaw, size_t rows, int64_t* outRaw, int threads) const {
+void TreeEmulator::runFixedRaw(const int64_t* xRaw, size_t rows, int64_t* outRaw, int threads,
+                               uint64_t* overflows) const {
     const int nf = ens_.nFeatures, nc = ens_.nClasses;
     if (threads <= 0) threads = int(std::max(1u, std::thread::hardware_concurrency()));
     const size_t blocks = (rows + kLanes - 1) / kLanes;
     if (threads > 1 && blocks > 1) {
         const size_t per = (blocks + size_t(threads) - 1) / size_t(threads) * kLanes;
         const unsigned parts = unsigned((rows + per - 1) / per);
-        util::runOnThreads(parts, [=, this](unsigned part) {
+        std::vector<uint64_t> partOverflows(parts, 0);
+        util::runOnThreads(parts, [=, this, &partOverflows](unsigned part) {
             const size_t begin = size_t(part) * per;
-            runFixedRaw(xRaw + begin * size_t(nf), std::min(per, rows - begin), outRaw + begin * size_t(nc), 1);
+            runFixedRaw(xRaw + begin * size_t(nf), std::min(per, rows - begin), outRaw + begin * size_t(nc), 1,
+                        &partOverflows[part]);
         });
+        if (overflows)
+            for (uint64_t n : partOverflows) *overflows += n;
         return;
     }
 
@@ -335,8 +340,16 @@ void TreeEmulator::runFixedRaw(const int64_t* xRaw, size_t rows, int64_t* outRaw
             }
             terms[0] = splat(int32_t(im.baseRaw[size_t(k)]));
             for (size_t j = 0; j < ct.size(); ++j) terms[j + 1] = leaves[size_t(ct[j])];
-            reduceTerms(terms.data(), int(ct.size()) + 1, castSum);
-            for (int l = 0; l < valid; ++l) outRaw[(r0 + size_t(l)) * size_t(nc) + size_t(k)] = terms[0][l];
+            Vec changed{};   // lanes where some adder's sum left the score type
+            reduceTerms(terms.data(), int(ct.size()) + 1, [&](Vec s) {
+                const Vec c = castSum(s);
+                changed |= c != s;
+                return c;
+            });
+            for (int l = 0; l < valid; ++l) {
+                outRaw[(r0 + size_t(l)) * size_t(nc) + size_t(k)] = terms[0][l];
+                if (overflows && changed[l]) ++*overflows;
+            }
         }
     }
 }

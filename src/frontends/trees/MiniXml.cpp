@@ -1,4 +1,4 @@
-#include "trees/MiniXml.h"
+#include "frontends/trees/MiniXml.h"
 
 #include "util/Error.h"
 

@@ -1,4 +1,4 @@
-#include "trees/TreeConfig.h"
+#include "config/TreeConfig.h"
 
 #include "util/Error.h"
 
