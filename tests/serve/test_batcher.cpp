@@ -199,7 +199,7 @@ TEST(Batcher, ManyThreadsManyInstancesEveryRowHome) {
 // free; under load the executors take over. Never more than `instances` batches at once.
 TEST(Batcher, CallersRunDueBatchesWithinTheInstanceLimit) {
     auto backend = std::make_shared<RecordingBackend>();
-    backend->setSlow(200);   // long enough for batches to overlap
+    backend->setSlow(1000);   // long enough for batches to overlap
     BatchPolicy p = dynamicPolicy(16, 0us);
     p.instances = 2;
     Batcher b(backend, p);

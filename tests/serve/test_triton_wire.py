@@ -380,6 +380,13 @@ def test_grpc_stream_infer(env):
         yield grpc_request(env, xs[1], request_id="final", triton_enable_empty_final_response=True)
         sent.put(True)
 
+    pb2 = env["pb2"]
+
+    def executions():
+        st = env["stub"].ModelStatistics(pb2.ModelStatisticsRequest(name="dense")).model_stats[0]
+        return st.execution_count, st.inference_stats.success.count
+
+    exec0, ok0 = executions()
     answers = {}
     errors = {}
     final_flag = None
@@ -401,6 +408,11 @@ def test_grpc_stream_infer(env):
     got = np.concatenate([answers[str(i)] for i in range(n)])
     np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(answers["final"], reference(env, xs[1]))
+    # The stream's requests were in flight together and merged into batches (one at a
+    # time, each would have run alone after its 2 ms queue delay).
+    exec1, ok1 = executions()
+    assert ok1 - ok0 == n + 1
+    assert exec1 - exec0 < n + 1
 
 
 def test_body_limit_counts_decompressed_and_chunked_bytes(tmp_path, env):
