@@ -443,7 +443,7 @@ PYBIND11_MODULE(_tachyon, m) {
             trigger::SampleScores s;
             {
                 py::gil_scoped_release nogil;
-                const trigger::Scorer scorer(trigger::readMenu(menu));
+                const trigger::Scorer scorer(trigger::readMenu(menu), /*readReports=*/false);
                 s = scorer.score(trigger::parseSampleSpec(file), sample, nullptr, 65536, threads);
             }
             return scoresToPython(s);
@@ -459,7 +459,7 @@ PYBIND11_MODULE(_tachyon, m) {
             if (!bunches.is_none()) opt.bunches = bunches.cast<int>();
             opt.flat40 = flat40;
             if (!latencyBudget.is_none())
-                opt.latencyBudgetNs = trigger::parseDurationNs(py::str(latencyBudget).cast<std::string>());
+                opt.latencyBudgetNs = trigger::parseLatencyBudgetNs(py::str(latencyBudget).cast<std::string>());
             opt.device = device;
             opt.backend = backend;
             trigger::SampleScores bg;

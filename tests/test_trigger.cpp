@@ -3,7 +3,9 @@
 // closed-form queueing results. The CLI end to end is tested against numpy in
 // python/tests/test_trigger.py.
 #include "trigger/Expression.h"
+#include "trigger/Firmware.h"
 #include "trigger/Rates.h"
+#include "trigger/ScoreColumn.h"
 #include "trigger/Scout.h"
 #include "util/Error.h"
 
@@ -11,6 +13,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <random>
 
@@ -77,6 +80,86 @@ TEST(TriggerExpression, ErrorsNameTheItem) {
     EXPECT_EQ(errorOf("pt * 2"), "");
     EXPECT_NE(errorOf("pt 20", true).find("a cut compares two values"), std::string::npos);
     EXPECT_NE(errorOf("max(out[0:2]) + out").find("needs one index"), std::string::npos);
+}
+
+// A column past its memory limit moves to a temporary file: the values read back through the
+// mapping are the ones appended, in order, across many write blocks; copies and sorted copies
+// are independent of the original.
+TEST(TriggerScoreColumn, MovesToDiskBeyondItsLimitAndKeepsEveryValue) {
+    std::mt19937_64 rng(11);
+    std::normal_distribution<double> d;
+    std::vector<double> want(200000);
+    for (double& v : want) v = d(rng);
+    ScoreColumn c(1000);
+    for (size_t i = 0; i < 999; ++i) c.push_back(want[i]);
+    EXPECT_FALSE(c.onDisk());
+    c.append({want.data() + 999, 100000});
+    EXPECT_TRUE(c.onDisk());
+    EXPECT_EQ(c[500], want[500]);   // read back through a mapping, then appended to again
+    for (size_t i = 100999; i < want.size(); ++i) c.push_back(want[i]);
+    ASSERT_EQ(c.size(), want.size());
+    EXPECT_TRUE(std::equal(c.begin(), c.end(), want.begin()));
+    ScoreColumn copy = c;
+    copy.mutableData()[0] = 42;
+    EXPECT_EQ(c[0], want[0]);
+    std::vector<double> sorted = want;
+    std::sort(sorted.begin(), sorted.end());
+    const ScoreColumn s = sortedCopy(c);
+    EXPECT_TRUE(std::equal(s.begin(), s.end(), sorted.begin()));
+    ScoreColumn moved = std::move(copy);
+    EXPECT_EQ(moved[0], 42);
+    EXPECT_EQ(moved.size(), want.size());
+}
+
+// The rate arithmetic on columns that live on disk equals the in-memory results exactly.
+TEST(TriggerScoreColumn, RatesOnDiskEqualInMemory) {
+    std::mt19937_64 rng(12);
+    std::uniform_int_distribution<int> level(0, 300);
+    std::vector<double> b(50000), s(20000);
+    for (double& v : b) v = level(rng) * 0.5;
+    for (double& v : s) v = level(rng) * 0.5 + 20;
+    setenv("TACHYON_SCORES_IN_MEMORY", "64", 1);   // the sorted copies too
+    const ScoreColumn bd(b.data(), b.data() + b.size()), sd(s.data(), s.data() + s.size());
+    ASSERT_TRUE(bd.onDisk() && sd.onDisk());
+    const double hz = 2544 * kLhcRevolutionHz;
+    const ThresholdChoice onDisk = thresholdForRate(bd, hz, 1e6, "x");
+    const double aucOnDisk = auc(bd, sd);
+    const auto rocOnDisk = roc(bd, sd);
+    const auto curveOnDisk = rateCurve(bd, hz);
+    unsetenv("TACHYON_SCORES_IN_MEMORY");
+    const ThresholdChoice inMemory = thresholdForRate(b, hz, 1e6, "x");
+    EXPECT_EQ(onDisk.threshold, inMemory.threshold);
+    EXPECT_EQ(onDisk.rate.passed, inMemory.rate.passed);
+    EXPECT_EQ(aucOnDisk, auc(b, s));
+    const auto rocInMemory = roc(b, s);
+    ASSERT_EQ(rocOnDisk.size(), rocInMemory.size());
+    for (size_t i = 0; i < rocOnDisk.size(); ++i) {
+        EXPECT_EQ(rocOnDisk[i].threshold, rocInMemory[i].threshold);
+        EXPECT_EQ(rocOnDisk[i].signal, rocInMemory[i].signal);
+    }
+    const auto curveInMemory = rateCurve(b, hz);
+    ASSERT_EQ(curveOnDisk.size(), curveInMemory.size());
+    for (size_t i = 0; i < curveOnDisk.size(); ++i) EXPECT_EQ(curveOnDisk[i].hz, curveInMemory[i].hz);
+}
+
+// Durations and rates with units; an error names the option it came from.
+TEST(TriggerUnits, DurationsRatesAndTheirErrors) {
+    EXPECT_DOUBLE_EQ(parseDurationNs("12.5us"), 12500.0);
+    EXPECT_DOUBLE_EQ(parseLatencyBudgetNs("phase2"), 12500.0);
+    EXPECT_DOUBLE_EQ(parseLatencyBudgetNs("48"), 48.0);
+    EXPECT_DOUBLE_EQ(parseRateHz("1.4MHz", "--rate"), 1.4e6);
+    const auto message = [](auto f) {
+        try {
+            f();
+        } catch (const Error& e) {
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    };
+    EXPECT_EQ(message([] { parseDurationNs("20xs", "--service"); }),
+              "--service: '20xs': unknown unit 'xs' (ns, us, ms, s)");
+    EXPECT_EQ(message([] { parseRateHz("fast", "--rate"); }), "--rate: 'fast' is not a non-negative number");
+    EXPECT_EQ(message([] { parseLatencyBudgetNs("phase3"); }), "--latency-budget: 'phase3' is not a non-negative number");
 }
 
 namespace {
@@ -221,6 +304,18 @@ TEST(TriggerScout, MaxDelayBoundsTheFillWaitAndBuffersDrop) {
     EXPECT_GT(d.dropped, 0);
     EXPECT_LE(d.maxOccupancy, 500);
     EXPECT_NEAR(d.sustainedHz, 100 / 200e-6, 0.05 * 100 / 200e-6);
+    // Deadtime: with one object per event, the events lost are the objects dropped; a farm
+    // that computes 500 k/s of 1 M/s offered loses 1 - 500 k / 1 M of them.
+    EXPECT_EQ(d.deadEvents, d.dropped);
+    EXPECT_NEAR(double(d.deadEvents) / double(d.events), 0.5, 0.03);
+    // Two objects per event: an event is dead when either is dropped.
+    ScoutConfig pairs = o;
+    pairs.eventRateHz = 5e5;
+    pairs.objects = 2;
+    const ScoutResult p = simulateScout(pairs);
+    EXPECT_GE(p.deadEvents, (p.dropped + 1) / 2);
+    EXPECT_LE(p.deadEvents, p.dropped);
+    EXPECT_NEAR(double(p.deadEvents) / double(p.events), 0.5, 0.03);
     // Two workers carry it.
     o.workers = 3;
     EXPECT_EQ(simulateScout(o).dropped, 0);

@@ -21,7 +21,7 @@
 #endif
 #if __has_include("trees/TreeCommands.h")
 #include "trees/TreeCommands.h"
-#include "trees/TreeConfig.h"
+#include "config/TreeConfig.h"
 #define TACHYON_HAVE_TREES 1
 #endif
 
@@ -265,19 +265,17 @@ void reportNonFinite(const Options& o, const NonFiniteCount& seen) {
               << "\n";
 }
 
-int cmdPredictTrees(const Options& o) {
-#ifdef TACHYON_HAVE_TREES
-    AtomicOutput ap(o.out, "-o", OutputKind::File, outputRules(o));
-    std::ostringstream log;   // it names the temporary: shown with the user's name
-    trees::predict(o.model, o.cfg, o.in, ap.tmp().string(), o.floatMode, log, o.nan == "error");
-    ap.commit();
-    std::cerr << userFacing(log.str());
-#endif
-    return 0;
+// Rows per block of `predict`: about 32 MB for the block's inputs (read and decoded), its
+// outputs (values and raws) and, with --trace, every layer's values; at most 65,536 rows.
+size_t predictBlockRows(const Graph& g, size_t cols, size_t nOut, bool traced) {
+    size_t perRow = 16 * cols + 16 * nOut;
+    if (traced)
+        for (const Layer& l : g.layers) perRow += 16 * size_t(l.outSize());
+    return std::clamp<size_t>((size_t(32) << 20) / std::max<size_t>(perRow, 1), 1, 65536);
 }
 
+// Networks and tree ensembles alike (a tree model is Input -> TreeEnsemble).
 int cmdPredict(const Options& o) {
-    if (isTree(o.model)) return cmdPredictTrees(o);
     Graph g = loadConfigured(o.model, o.weights, o.cfg);
     Emulator emu(g);
     RowSource src(o.in);
@@ -297,7 +295,7 @@ int cmdPredict(const Options& o) {
         traceAp = std::make_unique<AtomicOutput>(o.traceDir, "--trace", OutputKind::Trace, rules);
         trace = std::make_unique<TraceSink>(g, traceAp->tmp(), rows);
     }
-    const size_t block = 1 << 16;
+    const size_t block = predictBlockRows(g, src.cols(), nOut, trace != nullptr);
     std::vector<double> x, y;
     std::vector<int64_t> raw;
     std::vector<LayerStats> total, stats;
@@ -609,10 +607,12 @@ int main(int argc, char** argv) {
     triggerCmd->add_option("--bunches", trig.bunches, "colliding bunches (default: the menu's, else 2544)")
         ->check(CLI::Range(1, 3564));
     triggerCmd->add_flag("--flat40", trig.flat40, "a flat 40 MHz crossing rate instead of bunches x 11245.6 Hz");
-    triggerCmd->add_option("--latency-budget", trig.latencyBudget, "latency budget (50ns, 12.5us)");
+    triggerCmd->add_option("--latency-budget", trig.latencyBudget, "latency budget (50ns, 12.5us; phase2 = 12.5us)");
     triggerCmd->add_option("--device", trig.device, "FPGA for the resource shares (VU9P, VU13P, KU15P)");
     triggerCmd->add_option("--backend", trig.backend, "firmware view: hls (schedule estimate, DSPs) or verilog "
                                                       "(shift-add pipeline, LUTs)")->check(CLI::IsMember({"hls", "verilog"}));
+    triggerCmd->add_option("--report", trig.reports, "measured resources: ALGORITHM=PROJECT, a Verilog project "
+                                                      "after `tachyon report` (repeatable)")->allow_extra_args(false);
     triggerCmd->add_option("-o,--output", trig.out, "output folder: summary.json, plots, flips");
     triggerCmd->add_option("-j,--threads", trig.threads, "threads (0 = all cores)")->check(CLI::Range(0, 4096));
     triggerCmd->add_flag("--force", trig.force, "replace an existing file (never a folder Tachyon did not write)");

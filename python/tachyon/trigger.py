@@ -19,6 +19,7 @@ As a script (what `tachyon trigger -o DIR` runs):
 import json
 import os
 import sys
+import tempfile
 
 
 # ---- studies ----
@@ -27,6 +28,39 @@ def _score_file(menu, spec, sample, threads=1):
     """One file's fixed and float scores per algorithm (runs on a Dask worker or here)."""
     from . import _tachyon
     return _tachyon.trigger_score(str(menu), str(spec), sample, threads)
+
+
+class _ScoreSpill:
+    """Holds the per-file scores until they are summarised: beyond TACHYON_SCORES_IN_MEMORY
+    values (default 8M, as the C++ score columns) each further file's arrays go to .npy files
+    in a temporary folder and come back memory-mapped, so the calling process does not hold
+    10^8 events' scores in RAM (docs/trigger.md, "Memory")."""
+
+    def __init__(self):
+        limit = os.environ.get("TACHYON_SCORES_IN_MEMORY", "")
+        self.limit = int(limit) if limit.strip() else 8 << 20
+        self.held = 0
+        self.folder = None
+
+    def keep(self, scores):
+        self.held += scores["events"] * len(scores["fixed"]) * 2
+        if self.held <= self.limit:
+            return scores
+        import numpy as np
+        if self.folder is None:
+            self.folder = tempfile.TemporaryDirectory(prefix="tachyon_scores_")
+        for key in ("fixed", "float"):
+            mapped = []
+            for array in scores[key]:
+                path = os.path.join(self.folder.name, "%d.npy" % len(os.listdir(self.folder.name)))
+                np.save(path, np.ascontiguousarray(array, dtype=np.float64))
+                mapped.append(np.load(path, mmap_mode="r"))
+            scores[key] = mapped
+        return scores
+
+    def close(self):
+        if self.folder is not None:
+            self.folder.cleanup()
 
 
 def _as_list(files):
@@ -47,25 +81,31 @@ def study(menu, background, signals=None, target_rate=None, bunches=None, flat40
     jobs = [(spec, "background") for spec in _as_list(background)]
     for name, files in signals.items():
         jobs += [(spec, name) for spec in _as_list(files)]
-    if dask is None:
-        scored = [_score_file(menu, spec, sample, threads) for spec, sample in jobs]
-    else:
-        scored = _score_on_dask(dask, menu, jobs, threads)
-    bg = [s for s, (_, sample) in zip(scored, jobs) if sample == "background"]
-    sig = [(name, [s for s, (_, sample) in zip(scored, jobs) if sample == name]) for name in signals]
-    from . import _tachyon
-    return _tachyon.trigger_summarise(str(menu), bg, sig, None if target_rate is None else str(target_rate), bunches,
-                                      flat40, None if latency_budget is None else str(latency_budget), device,
-                                      None if out is None else str(out), plots, force, backend)
+    spill = _ScoreSpill()
+    try:
+        if dask is None:
+            scored = [spill.keep(_score_file(menu, spec, sample, threads)) for spec, sample in jobs]
+        else:
+            scored = _score_on_dask(dask, menu, jobs, threads, spill)
+        bg = [s for s, (_, sample) in zip(scored, jobs) if sample == "background"]
+        sig = [(name, [s for s, (_, sample) in zip(scored, jobs) if sample == name]) for name in signals]
+        from . import _tachyon
+        return _tachyon.trigger_summarise(str(menu), bg, sig, None if target_rate is None else str(target_rate),
+                                          bunches, flat40, None if latency_budget is None else str(latency_budget),
+                                          device, None if out is None else str(out), plots, force, backend)
+    finally:
+        spill.close()   # the mapped files are unlinked; Linux keeps open mappings valid
 
 
-def _score_on_dask(dask, menu, jobs, threads):
+def _score_on_dask(dask, menu, jobs, threads, spill):
     from distributed import Client
     client = dask if isinstance(dask, Client) else Client(dask)
     try:
         futures = [client.submit(_score_file, str(menu), str(spec), sample, threads, pure=False)
                    for spec, sample in jobs]
-        return client.gather(futures)   # in submission order: file order is event order
+        # One result at a time, in submission order (file order is event order), each into
+        # the spill before the next arrives.
+        return [spill.keep(f.result()) for f in futures]
     finally:
         if client is not dask:
             client.close()

@@ -319,13 +319,15 @@ def test_unsupported_modules_and_functions_are_named(tmp_path):
 
 def test_activation_quantisers_tachyon_cannot_read_are_refused_at_construction():
     with pytest.raises(QuantizerError, match="one type for the tensor"):
-        QAct(FixedQuantizer(torch.tensor([4.0, 6.0]), 2))
+        QTanh(input=FixedQuantizer(torch.tensor([4.0, 6.0]), 2))
     with pytest.raises(QuantizerError, match="weights only"):
         QAct(TernaryQuantizer())
     with pytest.raises(QuantizerError, match="at most 32"):
         QReLU(FixedQuantizer(40, 8, signed=False))
     with pytest.raises(QuantizerError, match="accumulator"):
         QLinear(4, 2, accum=BinaryQuantizer())
+    with pytest.raises(QuantizerError, match="weight: 40 bits.*at most 32"):
+        QLinear(4, 2, weight=FixedQuantizer(40, 4))
 
 
 def test_layer_gradients_are_finite_and_training_reduces_the_loss():

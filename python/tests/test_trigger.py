@@ -7,6 +7,8 @@ once per module (a few seconds). Run by ctest (test `python_api`).
 """
 import json
 import os
+import re
+import shutil
 import subprocess
 
 import numpy as np
@@ -267,9 +269,10 @@ def test_bad_input_is_named_and_leaves_nothing(models, tmp_path, case, expect):
     assert not any(p.name.startswith(".") or "tmp" in p.name for p in tmp_path.iterdir()), list(tmp_path.iterdir())
 
 
-def test_python_study_local_and_dask_agree(models, tmp_path):
+def test_python_study_local_and_dask_agree(models, tmp_path, monkeypatch):
     """tachyon.trigger.study over two background files: locally, on a Dask LocalCluster,
-    and through the CLI on the concatenated file, the summaries are identical."""
+    and through the CLI on the concatenated file, the summaries are identical; so are they
+    when the scores beyond a small memory limit are held memory-mapped from disk."""
     pytest.importorskip("distributed")
     from distributed import Client, LocalCluster
     import tachyon.trigger as tt
@@ -280,11 +283,21 @@ def test_python_study_local_and_dask_agree(models, tmp_path):
     menu = write_menu(d, MENU)
     args = dict(signals={"sig": str(d / "sig.npy")}, target_rate="20MHz", latency_budget="1us")
     local = tt.study(menu, [tmp_path / "bg_a.npy", tmp_path / "bg_b.npy"], **args)
+    # With a memory limit of 20,000 values (the first file's 2,500 events x 2 algorithms x
+    # fixed and float), the second file's scores are held as memory-mapped .npy files in
+    # TMPDIR, removed at the end.
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
             Client(cluster) as client:
         distributed = tt.study(menu, [tmp_path / "bg_a.npy", tmp_path / "bg_b.npy"], dask=client,
                                out=tmp_path / "dask_out", plots=False, **args)
-    assert distributed == local
+        with monkeypatch.context() as env:
+            env.setenv("TACHYON_SCORES_IN_MEMORY", "20000")
+            env.setenv("TMPDIR", str(scratch))
+            spilled = tt.study(menu, [tmp_path / "bg_a.npy", tmp_path / "bg_b.npy"], dask=client, **args)
+    assert distributed == local and spilled == local
+    assert list(scratch.iterdir()) == []
     assert json.loads((tmp_path / "dask_out" / "summary.json").read_text()) == local
     r = run_study(d, menu, tmp_path / "cli", "--target-rate", "20MHz", "--latency-budget", "1us")
     assert r.returncode == 0, r.stderr
@@ -297,6 +310,18 @@ def test_python_study_local_and_dask_agree(models, tmp_path):
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert json.loads((tmp_path / "mod" / "summary.json").read_text()) == local
+    # The same locally, and the spill itself: the second file comes back memory-mapped.
+    monkeypatch.setenv("TACHYON_SCORES_IN_MEMORY", "20000")
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    spill = tt._ScoreSpill()
+    first = spill.keep(tt._score_file(menu, tmp_path / "bg_a.npy", "background"))
+    second = spill.keep(tt._score_file(menu, tmp_path / "bg_b.npy", "background"))
+    assert not isinstance(first["fixed"][0], np.memmap) and isinstance(second["fixed"][0], np.memmap)
+    np.testing.assert_array_equal(second["float"][1], tt._score_file(menu, tmp_path / "bg_b.npy", "background")["float"][1])
+    spill.close()
+    assert list(scratch.iterdir()) == []
+    assert tt.study(menu, [tmp_path / "bg_a.npy", tmp_path / "bg_b.npy"], **args) == local
+    assert list(scratch.iterdir()) == []
 
 
 def test_scout_cli(tmp_path):
@@ -372,11 +397,12 @@ def mse_models(tmp_path_factory):
 
     x = np.random.default_rng(2).normal(0, 1, (400, 8))
     np.save(d / "x.npy", x)
-    for name, m in (("mse", Mse()), ("cube", Mse(power=3)), ("batchsum", Mse(batch_sum=True))):
+    for name, m in (("mse", Mse()), ("cube", Mse(power=3)), ("root", Mse(power=2.5)),
+                    ("batchsum", Mse(batch_sum=True))):
         torch.onnx.export(m.eval(), torch.zeros(2, 8), str(d / f"{name}.onnx"), input_names=["x"])
-        if name == "mse":
+        if name in ("mse", "cube"):
             with torch.no_grad():
-                np.save(d / "y.npy", m.double()(torch.tensor(x)).numpy())
+                np.save(d / f"y_{name}.npy", m.double()(torch.tensor(x)).numpy())
     return d
 
 
@@ -385,8 +411,9 @@ def test_in_graph_mse_float_hls_and_verilog(mse_models, tmp_path):
     torch; the HLS C simulation equals the bit-exact emulator; the Verilog project is written;
     other exponents and axes are refused by node."""
     d = mse_models
-    y = predict(d / "mse.onnx", d / "x.npy", str(tmp_path), True)
-    np.testing.assert_allclose(y.reshape(-1), np.load(d / "y.npy").reshape(-1), rtol=1e-9, atol=1e-12)
+    for name in ("mse", "cube"):
+        y = predict(d / f"{name}.onnx", d / "x.npy", str(tmp_path), True)
+        np.testing.assert_allclose(y.reshape(-1), np.load(d / f"y_{name}.npy").reshape(-1), rtol=1e-9, atol=1e-12)
     r = cli("convert", d / "mse.onnx", "-b", "hls", "-o", tmp_path / "hls")
     assert r.returncode == 0, r.stderr
     r = cli("csim", tmp_path / "hls")
@@ -395,7 +422,7 @@ def test_in_graph_mse_float_hls_and_verilog(mse_models, tmp_path):
     # mismatches in 1,000 rows, docs/trigger.md; left out here for its 30 s of Verilator).
     r = cli("convert", d / "mse.onnx", "-b", "verilog", "-o", tmp_path / "v")
     assert r.returncode == 0, r.stderr
-    for name, why in (("cube", "only the exponent 2 (a square) is supported"),
+    for name, why in (("root", "only an integer exponent 1..8 is supported"),
                       ("batchsum", "node '/ReduceSum' (ReduceSum): axis 0 is the batch axis")):
         r = cli("info", d / f"{name}.onnx")
         assert r.returncode == 1 and why in r.stderr, r.stderr
@@ -415,3 +442,165 @@ def test_collision_rate_modes(models, tmp_path):
         assert s["algorithms"][0]["threshold"] == 6.5
         assert s["algorithms"][0]["rate_hz"] == pytest.approx(frac * hz, rel=1e-12)
         assert s["collision_rate_hz"] == pytest.approx(hz, rel=1e-12)
+
+
+def yosys_counts(stat_text):
+    """LUTs (logic, INV = LUT1, and shift registers) and flip-flops of the last `stat` listing."""
+    listing = stat_text[stat_text.rfind("Number of cells:"):]
+    luts = ffs = 0
+    for line in listing.splitlines()[1:]:
+        parts = line.split()
+        if len(parts) != 2 or not parts[1].isdigit():
+            continue
+        cell, n = parts[0], int(parts[1])
+        if cell.startswith(("LUT", "SRL")) or cell == "INV":
+            luts += n
+        elif cell.startswith("FD"):
+            ffs += n
+    return luts, ffs
+
+
+@pytest.mark.skipif(not shutil.which("yosys"), reason="yosys not installed")
+def test_measured_resources_from_report(models, tmp_path):
+    """`report:` in the menu (or --report NAME=PRJ): the resources are those Yosys counted in
+    the project `tachyon report` synthesised, labelled measured, with the project's latency;
+    a project not yet synthesised, or made from another configuration, is refused by name."""
+    import torch
+    d = models
+    torch.manual_seed(1)
+    torch.onnx.export(torch.nn.Linear(6, 1).eval(), torch.zeros(1, 6), str(tmp_path / "lin.onnx"), input_names=["x"])
+    (tmp_path / "tiny.yml").write_text("Model:\n  Precision: ap_fixed<6,3>\n")
+    prj = tmp_path / "prj"
+    r = cli("convert", tmp_path / "lin.onnx", "-c", tmp_path / "tiny.yml", "-b", "verilog", "-o", prj)
+    assert r.returncode == 0, r.stderr
+    menu_text = f"""algorithms:
+  - name: lin
+    model: {tmp_path / 'lin.onnx'}
+    config: {tmp_path / 'tiny.yml'}
+    inputs: "0:6"
+    report: prj
+"""
+    menu = write_menu(tmp_path, menu_text)
+    # Not synthesised yet: an error naming the algorithm and what to run, and no output.
+    r = cli("trigger", menu, "--background", d / "bg.npy", "--target-rate", "1MHz", "-o", tmp_path / "early", "-q")
+    assert r.returncode == 1 and "algorithm 'lin'" in r.stderr and "run `tachyon report" in r.stderr, r.stderr
+    assert not (tmp_path / "early").exists()
+
+    rep = cli("report", prj)
+    assert rep.returncode == 0, rep.stderr
+    luts, ffs = yosys_counts((prj / "synth" / "stat.txt").read_text())
+    assert luts > 0 and ffs > 0
+    latency = json.loads((prj / "tachyon_project.json").read_text())["latency_cycles"]
+    for args, out in (([], "menu_key"), (["--report", f"lin={prj}"], "flag")):
+        r = cli("trigger", menu, "--background", d / "bg.npy", "--target-rate", "1MHz", "--latency-budget", "1us",
+                "--device", "KU15P", "-o", tmp_path / out, "-q", "--no-plots", *args)
+        assert r.returncode == 0, r.stderr
+        a = json.loads((tmp_path / out / "summary.json").read_text())["algorithms"][0]
+        res = a["resources"]
+        assert res["measured"] is True and "measured" in res["source"] and "measured" in a["verdict"]
+        assert (res["luts"], res["ffs"], res["dsps"]) == (luts, ffs, 0)
+        assert res["lut_share"] == pytest.approx(luts / 522720) and res["ff_share"] == pytest.approx(ffs / 1045440)
+        assert (a["latency_cycles"], a["latency_ns"]) == (latency, latency * 5.0)
+        assert a["fits_budget"] is True
+    # The Python API reads the menu's report too (when summarising; workers only score).
+    import tachyon.trigger as tt
+    res_py = tt.study(menu, str(d / "bg.npy"), target_rate="1MHz", device="KU15P")["algorithms"][0]["resources"]
+    assert res_py["measured"] is True and (res_py["luts"], res_py["ffs"]) == (luts, ffs)
+    # `tachyon report` printed the same logic LUTs (shift registers listed apart).
+    printed = int(re.search(r"LUTs\s+(\d+)", rep.stdout).group(1))
+    assert printed == res["luts_logic"] and printed + res["srls"] == luts
+    # Without a report the resources are an estimate, and say so.
+    estimated = write_menu(tmp_path, menu_text.replace("    report: prj\n", ""), "estimate.yml")
+    r = cli("trigger", estimated, "--background", d / "bg.npy", "--target-rate", "1MHz", "--backend", "verilog",
+            "-o", tmp_path / "est", "-q", "--no-plots")
+    assert r.returncode == 0, r.stderr
+    res = json.loads((tmp_path / "est" / "summary.json").read_text())["algorithms"][0]["resources"]
+    assert res["measured"] is False and "estimate" in res["source"] and "luts" not in res
+    # A project made with another precision is refused.
+    other = tmp_path / "other"
+    assert cli("convert", tmp_path / "lin.onnx", "-b", "verilog", "-o", other).returncode == 0
+    r = cli("trigger", menu, "--background", d / "bg.npy", "--target-rate", "1MHz", "--report", f"lin={other}",
+            "-o", tmp_path / "foreign", "-q")
+    assert r.returncode == 1 and "made from another model or configuration" in r.stderr, r.stderr
+    assert not (tmp_path / "foreign").exists()
+    # So is one of the same interface and types but other weights (its RTL differs).
+    torch.manual_seed(2)
+    torch.onnx.export(torch.nn.Linear(6, 1).eval(), torch.zeros(1, 6), str(tmp_path / "lin2.onnx"), input_names=["x"])
+    assert cli("convert", tmp_path / "lin2.onnx", "-c", tmp_path / "tiny.yml", "-b", "verilog", "-o", other,
+               "--force").returncode == 0
+    r = cli("trigger", menu, "--background", d / "bg.npy", "--target-rate", "1MHz", "--report", f"lin={other}",
+            "-o", tmp_path / "foreign", "-q")
+    assert r.returncode == 1 and "is not the RTL the menu's model generates" in r.stderr, r.stderr
+    assert not (tmp_path / "foreign").exists()
+
+
+def test_scores_on_disk_equal_in_memory(models, tmp_path):
+    """With TACHYON_SCORES_IN_MEMORY forced tiny, every score column (and the sorted copies
+    behind thresholds, ROC and rate curves) lives in a temporary file: the study is identical,
+    and no score file is left behind."""
+    d = models
+    menu = write_menu(d, MENU, "disk.yml")
+    outs = {}
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    for limit in (None, "100"):
+        env = dict(os.environ, TMPDIR=str(scratch))
+        if limit:
+            env["TACHYON_SCORES_IN_MEMORY"] = limit
+        out = tmp_path / f"o{limit}"
+        r = subprocess.run([CLI, "trigger", str(menu), "--background", str(d / "bg.npy"), "--signal",
+                            f"sig={d / 'sig.npy'}", "--target-rate", "20MHz", "-o", str(out), "-q", "--no-plots"],
+                           capture_output=True, text=True, env=env)
+        assert r.returncode == 0, r.stderr
+        outs[limit] = {p.name: p.read_text() for p in out.iterdir()}
+    assert outs[None] == outs["100"]
+    assert list(scratch.iterdir()) == []
+    r = subprocess.run([CLI, "trigger", str(menu), "--background", str(d / "bg.npy"), "--target-rate", "20MHz", "-o",
+                        str(tmp_path / "bad"), "-q"], capture_output=True, text=True,
+                       env=dict(os.environ, TACHYON_SCORES_IN_MEMORY="lots"))
+    assert r.returncode == 1 and "TACHYON_SCORES_IN_MEMORY" in r.stderr and not (tmp_path / "bad").exists()
+    r = subprocess.run([CLI, "trigger", str(menu), "--background", str(d / "bg.npy"), "--target-rate", "20MHz", "-o",
+                        str(tmp_path / "bad"), "-q"], capture_output=True, text=True,
+                       env=dict(os.environ, TACHYON_SCORES_IN_MEMORY="10", TMPDIR=str(tmp_path / "missing")))
+    assert r.returncode == 1 and "cannot create a temporary score file in " + str(tmp_path / "missing") in r.stderr
+    assert not (tmp_path / "bad").exists()
+
+
+def test_integer_power_bit_exact_in_every_backend(tmp_path):
+    """Pow(x, 3) (a Multiply merge of three copies) and Pow(x, 1) (nothing): the emulator's
+    float mode equals torch, and in fixed point the HLS C simulation and the Verilog RTL
+    simulation both equal the emulator on every test row."""
+    import torch
+    torch.manual_seed(8)
+
+    class Cube(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = torch.nn.Linear(4, 3)
+
+        def forward(self, x):
+            return (self.fc(x) ** 3) ** 1
+
+    m = Cube().eval()
+    torch.onnx.export(m, torch.zeros(1, 4), str(tmp_path / "cube.onnx"), input_names=["x"])
+    x = np.random.default_rng(4).uniform(-1.5, 1.5, (200, 4))
+    np.save(tmp_path / "x.npy", x)
+    with torch.no_grad():
+        want = m.double()(torch.tensor(x)).numpy()
+    np.testing.assert_allclose(predict(tmp_path / "cube.onnx", tmp_path / "x.npy", str(tmp_path), True), want,
+                               rtol=1e-9, atol=1e-12)
+    (tmp_path / "c.yml").write_text("Model:\n  Precision: ap_fixed<8,3>\n")
+    r = cli("info", tmp_path / "cube.onnx", "-c", tmp_path / "c.yml")
+    # x ** 3: one Multiply merge of three copies of the Linear layer's output; ** 1 adds nothing.
+    assert r.returncode == 0 and re.search(r"Merge multiply .*<- (\w+), \1, \1\n", r.stdout), r.stdout + r.stderr
+    assert r.stdout.count("Merge multiply") == 1
+    r = cli("convert", tmp_path / "cube.onnx", "-c", tmp_path / "c.yml", "-b", "hls", "-o", tmp_path / "hls")
+    assert r.returncode == 0, r.stderr
+    r = cli("csim", tmp_path / "hls")
+    assert r.returncode == 0 and "0 mismatches" in r.stdout + r.stderr, r.stdout + r.stderr
+    if not shutil.which("verilator"):
+        pytest.skip("verilator not installed")
+    r = cli("convert", tmp_path / "cube.onnx", "-c", tmp_path / "c.yml", "-b", "verilog", "-o", tmp_path / "v")
+    assert r.returncode == 0, r.stderr
+    r = cli("rtlsim", tmp_path / "v")
+    assert r.returncode == 0 and "0 mismatches" in r.stdout + r.stderr, r.stdout + r.stderr

@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -194,6 +195,8 @@ private:
     // QONNX quantisers (Quant, BipolarQuant): folded into a constant input, or a Quantize
     // layer on a computed tensor (OnnxReader::qonnxQuant).
     void qonnxQuant(const onnx::NodeProto& n);
+    void perElementQuant(const onnx::NodeProto& n, const Value& x, const ConstTensor& scale,
+                         const ConstTensor& bitwidths, const std::function<FixedType(double, int)>& typeAt);
     void qonnxTrunc(const onnx::NodeProto& n);
     void multiThreshold(const onnx::NodeProto& n);
     // A Gemm/MatMul/Conv whose weight (input 1) a QONNX quantiser produced keeps the exact
@@ -270,7 +273,7 @@ void OnnxReader::checkOperators() const {
     for (size_t i = 0; i < bad.size(); ++i) msg += (i ? "; " : "") + bad[i];
     b_.fail(msg + ". Tachyon reads ONNX Gemm/MatMul, Conv, pooling, BatchNormalization, elementwise "
                   "activations, Softmax, LayerNormalization, Add/Sub/Mul/Max/Min, Concat, Pad, Resize, reshapes, "
-                  "Slice (of a packed projection), Pow(x, 2), ReduceSum/ReduceMean over the last axis, the QONNX "
+                  "Slice (of a packed projection), Pow(x, integer 1..8), ReduceSum/ReduceMean over the last axis, the QONNX "
                   "quantisers Quant, BipolarQuant, Trunc and MultiThreshold");
 }
 
@@ -555,14 +558,24 @@ void OnnxReader::activationMatMul(const onnx::NodeProto& n) {
     produced(n, Value{out, shape, identityOrder(shape.size())});
 }
 
-// Pow(x, 2): x * x, a Multiply merge of x with itself (an autoencoder's squared error).
+// Pow(x, k) for a constant integer k in 1..8: a Multiply merge of k copies of x (x * x is an
+// autoencoder's squared error). The product is exact in every backend; its bits grow k-fold,
+// hence the bound.
 void OnnxReader::square(const onnx::NodeProto& n) {
+    constexpr int kMaxExponent = 8;
     if (!constant(n.input(1))) fail(n, "only a constant exponent is supported");
     const ConstTensor& e = requireConst(n, 1, "exponent");
-    if (e.values.size() != 1 || e.values[0] != 2.0) fail(n, "only the exponent 2 (a square) is supported");
+    if (e.values.size() != 1 || e.values[0] != std::floor(e.values[0]) || e.values[0] < 1 || e.values[0] > kMaxExponent)
+        fail(n, "only an integer exponent 1.." + std::to_string(kMaxExponent) + " is supported (a product of copies of x)");
+    const int k = int(e.values[0]);
     const Value& x = value(n, n.input(0));
+    if (k == 1) {
+        produced(n, x);
+        return;
+    }
     const std::string in = inOrder(n, x, x.src);
-    const std::string out = b_.add(nodeName(n), LayerKind::Merge, {in, in}, MergeAttrs{MergeOp::Multiply});
+    const std::string out =
+        b_.add(nodeName(n), LayerKind::Merge, std::vector<std::string>(size_t(k), in), MergeAttrs{MergeOp::Multiply});
     produced(n, Value{out, x.onnx, x.src});
 }
 
@@ -1443,20 +1456,75 @@ bool isPowerOfTwo(double v) {
 // AP_SAT, AP_SAT_ZERO, AP_SAT_SYM) replaces the clamp, so the node reads as exactly one
 // cast with no half-even/half-up ambiguity. Such a node needs power-of-two scales and a zero
 // point of 0; on a constant it is evaluated exactly (in double, FixedType::castDouble).
+// A Quant on a computed tensor with a scale and/or bitwidth per channel (power-of-two
+// scales, explicit ap_fixed modes): a Fixed-mode Quantize layer with one type per element,
+// listed in Tachyon's storage order of x (storage axis j is ONNX axis src[j]); the tensors
+// broadcast against x with its batch axis (numpy rules, trailing axes aligned).
+void OnnxReader::perElementQuant(const onnx::NodeProto& n, const Value& x, const ConstTensor& scale,
+                                 const ConstTensor& bitwidths, const std::function<FixedType(double, int)>& typeAt) {
+    std::vector<int64_t> full = {1};
+    for (int d : x.onnx) full.push_back(d);
+    for (const ConstTensor* t : {&scale, &bitwidths}) {
+        if (t->dims.size() > full.size()) fail(n, "a scale/bitwidth tensor has more axes than the input");
+        for (size_t k = 0; k < t->dims.size(); ++k) {
+            const int64_t d = t->dims[t->dims.size() - 1 - k], xd = full[full.size() - 1 - k];
+            if (d != 1 && d != xd)
+                fail(n, "a scale/bitwidth tensor does not broadcast against the input (axis of size " +
+                            std::to_string(d) + " against " + std::to_string(xd) + ")");
+        }
+    }
+    for (double s : scale.values)
+        if (!isPowerOfTwo(s)) fail(n, "a per-channel scale must hold powers of two");
+    const size_t r = x.onnx.size();
+    std::vector<int> storageDims(r);
+    for (size_t j = 0; j < r; ++j) storageDims[j] = x.onnx[size_t(x.src[j])];
+    size_t count = 1;
+    for (int d : x.onnx) count *= size_t(d);
+    QuantizeAttrs a;
+    a.mode = QuantizeMode::Fixed;
+    std::vector<size_t> coord(r, 0);   // storage coordinates, row-major
+    for (size_t e = 0; e < count; ++e) {
+        size_t onnxFlat = 0;           // the same element's row-major index in ONNX order
+        for (size_t i = 0; i < r; ++i) {
+            size_t c = 0;
+            for (size_t j = 0; j < r; ++j)
+                if (x.src[j] == int(i)) c = coord[j];
+            onnxFlat = onnxFlat * size_t(x.onnx[i]) + c;
+        }
+        const FixedType t = typeAt(scale.values[broadcastIndex(full, scale.dims, onnxFlat)],
+                                   int(bitwidths.values[broadcastIndex(full, bitwidths.dims, onnxFlat)]));
+        a.quant = t.quant;
+        a.overflow = t.overflow;
+        a.width.push_back(t.width);
+        a.integer.push_back(t.integer);
+        a.isSigned.push_back(t.isSigned ? 1 : 0);
+        for (size_t j = r; j-- > 0;) {
+            if (++coord[j] < size_t(storageDims[j])) break;
+            coord[j] = 0;
+        }
+    }
+    const std::string out = b_.add(nodeName(n), LayerKind::Quantize, {x.layer}, a);
+    b_.layer(out).trained["result"] = unionType(a);
+    produced(n, Value{out, x.onnx, x.src});
+}
+
 void OnnxReader::qonnxQuant(const onnx::NodeProto& n) {
     const bool bipolar = n.op_type() == "BipolarQuant";
     const ConstTensor& scale = requireConst(n, 1, "scale");
     ConstTensor zeroPoint;
     zeroPoint.values = {0.0};
     int bits = 1;
+    ConstTensor bitwidths;   // one value, or (Tachyon extension, explicit modes only) one per channel
+    bitwidths.values = {1.0};
     bool isSigned = true, narrow = false;
     std::string rounding = "ROUND";
     if (!bipolar) {
         zeroPoint = requireConst(n, 2, "zero_point");
-        const ConstTensor& bw = requireConst(n, 3, "bitwidth");
-        if (bw.values.size() != 1 || bw.values[0] != std::floor(bw.values[0]) || bw.values[0] < 1 || bw.values[0] > 32)
-            fail(n, "bitwidth must be one integer from 1 to 32");
-        bits = int(bw.values[0]);
+        bitwidths = requireConst(n, 3, "bitwidth");
+        if (bitwidths.values.empty()) fail(n, "bitwidth is empty");
+        for (double b : bitwidths.values)
+            if (b != std::floor(b) || b < 1 || b > 32) fail(n, "bitwidth must hold integers from 1 to 32");
+        bits = int(bitwidths.values[0]);
         isSigned = intAttr(n, "signed", 1) != 0;
         narrow = intAttr(n, "narrow", 0) != 0;
         rounding = stringAttr(n, "rounding_mode", "ROUND");
@@ -1487,13 +1555,15 @@ void OnnxReader::qonnxQuant(const onnx::NodeProto& n) {
         for (char& c : o) c = char(std::toupper((unsigned char)c));
         overflow = parseOverflowMode(o, path_ + ": node '" + nodeName(n) + "': overflow_mode");
     }
+    if (bitwidths.values.size() != 1 && !explicitRounding && !explicitOverflow)
+        fail(n, "a bitwidth per channel needs an ap_fixed rounding_mode/overflow_mode (one cast per element)");
     // The explicit form is one ap_fixed cast per element: power-of-two scales, zero point 0.
-    auto fixedTypeAt = [&](double s) {
+    auto fixedTypeAt = [&](double s, int width) {
         int e;
         std::frexp(s, &e);   // s = 2^(e-1)
         FixedType t;
-        t.width = bits;
-        t.integer = bits + (e - 1);
+        t.width = width;
+        t.integer = width + (e - 1);
         t.isSigned = isSigned;
         t.quant = quant;
         t.overflow = overflow;
@@ -1509,7 +1579,8 @@ void OnnxReader::qonnxQuant(const onnx::NodeProto& n) {
             ConstTensor y;
             y.dims = x->dims;
             for (size_t e = 0; e < x->values.size(); ++e) {
-                const FixedType t = fixedTypeAt(scale.values[broadcastIndex(x->dims, scale.dims, e)]);
+                const FixedType t = fixedTypeAt(scale.values[broadcastIndex(x->dims, scale.dims, e)],
+                                                int(bitwidths.values[broadcastIndex(x->dims, bitwidths.dims, e)]));
                 if (!std::isfinite(x->values[e])) fail(n, "a constant value is not finite");
                 y.values.push_back(t.quantize(x->values[e]));
             }
@@ -1546,10 +1617,15 @@ void OnnxReader::qonnxQuant(const onnx::NodeProto& n) {
     }
 
     const Value& x = value(n, n.input(0));
-    if (scale.values.size() != 1)
-        fail(n, "a per-channel scale on a computed tensor is not supported (only one scale for the tensor)");
     for (double z : zeroPoint.values)
         if (z != 0) fail(n, "a non-zero zero_point on a computed tensor is not supported");
+    if (scale.values.size() != 1 || bitwidths.values.size() != 1) {
+        if (!explicitRounding && !explicitOverflow)
+            fail(n, "a per-channel scale on a computed tensor needs an ap_fixed rounding_mode/overflow_mode (one "
+                    "ap_fixed cast per element); with QONNX's modes only one scale for the tensor is supported");
+        perElementQuant(n, x, scale, bitwidths, [&](double s, int w) { return fixedTypeAt(s, w); });
+        return;
+    }
     const double s = scale.values[0];
     QuantizeAttrs a;
     if (bipolarLevels) {
@@ -1565,7 +1641,7 @@ void OnnxReader::qonnxQuant(const onnx::NodeProto& n) {
                     "scales are exact fixed-point casts");
         if (narrow && !isSigned)
             fail(n, "narrow range on an unsigned Quant (maximum 2^bits - 2) has no ap_fixed overflow mode");
-        const FixedType t = fixedTypeAt(s);
+        const FixedType t = fixedTypeAt(s, bits);
         a.mode = QuantizeMode::Fixed;
         a.quant = t.quant;
         a.overflow = t.overflow;

@@ -24,13 +24,31 @@ std::pair<std::string, SampleSpec> parseSignal(const std::string& text) {
     return {name, parseSampleSpec(text.substr(eq + 1))};
 }
 
+// --report ALGORITHM=PROJECT: the Verilog project `tachyon report` synthesised for it.
+void applyReport(Menu& menu, const std::string& text) {
+    const size_t eq = text.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == text.size())
+        throw Error("--report: '" + text + "': expected ALGORITHM=PROJECT (a Verilog project after `tachyon report`)");
+    const std::string name = text.substr(0, eq), prj = text.substr(eq + 1);
+    std::error_code ec;
+    if (!fs::is_directory(prj, ec)) throw Error("--report " + name + ": " + prj + ": no such project folder");
+    for (AlgorithmSpec& a : menu.algorithms)
+        if (a.name == name) {
+            a.report = prj;
+            return;
+        }
+    std::string known;
+    for (const AlgorithmSpec& a : menu.algorithms) known += (known.empty() ? "" : ", ") + a.name;
+    throw Error("--report: the menu has no algorithm '" + name + "' (it has " + known + ")");
+}
+
 }  // namespace
 
 int cmdTrigger(const TriggerArgs& args) {
     // Every argument is checked before the (long) scoring starts.
     StudyOptions opt;
     if (!args.targetRate.empty()) opt.targetRateHz = parseRateHz(args.targetRate);
-    if (!args.latencyBudget.empty()) opt.latencyBudgetNs = parseDurationNs(args.latencyBudget);
+    if (!args.latencyBudget.empty()) opt.latencyBudgetNs = parseLatencyBudgetNs(args.latencyBudget);
     if (args.bunches > 0) opt.bunches = args.bunches;
     opt.flat40 = args.flat40;
     opt.device = args.device;
@@ -45,8 +63,9 @@ int cmdTrigger(const TriggerArgs& args) {
     const SampleSpec bg = parseSampleSpec(args.background);
     std::vector<std::string> inputs{args.menu, bg.file};
     for (const auto& s : signals) inputs.push_back(s.second.file);
-    const Menu menu = readMenu(args.menu);
-    for (const auto& a : menu.algorithms) inputs.push_back(a.model), inputs.push_back(a.config);
+    Menu menu = readMenu(args.menu);
+    for (const std::string& r : args.reports) applyReport(menu, r);
+    for (const auto& a : menu.algorithms) inputs.push_back(a.model), inputs.push_back(a.config), inputs.push_back(a.report);
     OutputRules rules;
     for (const auto& in : inputs) rules.others.push_back({"input", in});
     rules.force = args.force;

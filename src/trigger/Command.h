@@ -10,6 +10,7 @@ namespace tachyon::trigger {
 struct TriggerArgs {
     std::string menu, background, out, targetRate, latencyBudget, device = "VU9P", backend = "hls";
     std::vector<std::string> signals;   // NAME=FILE[:DATASET]
+    std::vector<std::string> reports;   // ALGORITHM=PROJECT: measured resources (overrides the menu's report)
     int bunches = 0;                    // 0: the menu's, else 2,544
     bool flat40 = false, force = false, quiet = false, plots = true;
     int threads = 1;

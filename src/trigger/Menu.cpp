@@ -72,7 +72,7 @@ Menu readMenu(const std::string& path) {
         const api::Json& a = j["algorithms"][i];
         std::string where = path + ": algorithms[" + std::to_string(i) + "]";
         if (!a.is_object()) throw Error(where + ": expected a mapping with name, model, score");
-        checkKeys(a, {"name", "model", "config", "score", "threshold", "cuts", "inputs"}, where);
+        checkKeys(a, {"name", "model", "config", "score", "threshold", "cuts", "inputs", "report"}, where);
         AlgorithmSpec s;
         if (!a.contains("name")) throw Error(where + ": name: missing");
         s.name = stringOf(a["name"], where + ": name");
@@ -98,6 +98,10 @@ Menu readMenu(const std::string& path) {
             else if (c.is_array())
                 for (const auto& x : c) s.cuts.push_back(stringOf(x, where + ": cuts"));
             else throw Error(where + ": cuts: expected a cut or a list of cuts");
+        }
+        if (a.contains("report")) {
+            s.report = relativeTo(path, stringOf(a["report"], where + ": report"));
+            if (!fs::is_directory(s.report, ec)) throw Error(where + ": report: " + s.report + ": no such project folder");
         }
         if (a.contains("inputs")) parseRange(stringOf(a["inputs"], where + ": inputs"), s, where + ": inputs");
         m.algorithms.push_back(std::move(s));

@@ -15,6 +15,7 @@ struct AlgorithmSpec {
     std::optional<double> threshold;   // none: chosen for the target rate
     std::vector<std::string> cuts;
     int inputBegin = 0, inputEnd = -1;   // the event columns the model reads ("inputs: 0:16"); -1 = all
+    std::string report;   // a Verilog project synthesised by `tachyon report`: measured resources
 };
 
 struct Menu {

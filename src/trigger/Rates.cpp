@@ -1,10 +1,10 @@
 #include "trigger/Rates.h"
 
+#include "trigger/ScoreColumn.h"
 #include "util/Error.h"
 
 #include <algorithm>
 #include <cmath>
-#include <functional>
 #include <limits>
 #include <sstream>
 
@@ -21,11 +21,11 @@ Rate rateOf(size_t passed, size_t events, double collisionHz) {
     return r;
 }
 
-size_t countAbove(const std::vector<double>& scores, double threshold) {
+size_t countAbove(std::span<const double> scores, double threshold) {
     return size_t(std::count_if(scores.begin(), scores.end(), [&](double s) { return s > threshold; }));
 }
 
-ThresholdChoice thresholdForRate(std::vector<double> scores, double collisionHz, double targetHz,
+ThresholdChoice thresholdForRate(std::span<const double> scores, double collisionHz, double targetHz,
                                  const std::string& what) {
     if (scores.empty()) throw Error(what + ": no background events");
     const size_t n = scores.size();
@@ -42,32 +42,33 @@ ThresholdChoice thresholdForRate(std::vector<double> scores, double collisionHz,
     while (maxPass < n && double(maxPass + 1) * collisionHz / double(n) <= targetHz) ++maxPass;
     while (maxPass > 0 && double(maxPass) * collisionHz / double(n) > targetHz) --maxPass;
 
-    std::sort(scores.begin(), scores.end(), std::greater<double>());
+    const ScoreColumn ascending = sortedCopy(scores);
+    const double* sorted = ascending.data();
+    const auto fromTop = [&](size_t i) { return sorted[n - 1 - i]; };   // i-th largest
     ThresholdChoice c;
     // Walk the distinct values from the top: #{s > v} is the index of v's first copy.
     size_t i = 0;
-    c.threshold = scores[0];
+    c.threshold = fromTop(0);
     while (i < n) {
-        const double v = scores[i];
+        const double v = fromTop(i);
         if (i > maxPass) break;   // #{s > v} = i exceeds the budget
         c.threshold = v;
-        while (i < n && scores[i] == v) ++i;
+        while (i < n && fromTop(i) == v) ++i;
     }
     if (i == n && maxPass >= n) {
         // Every event may pass: go just below the lowest score.
-        const double lowest = scores[n - 1];
+        const double lowest = sorted[0];
         c.threshold = std::isfinite(lowest) ? std::nextafter(lowest, -std::numeric_limits<double>::infinity())
                                             : std::numeric_limits<double>::lowest();
     }
     if (c.threshold == -std::numeric_limits<double>::infinity()) c.threshold = std::numeric_limits<double>::lowest();
-    c.rate = rateOf(countAbove(scores, c.threshold), n, collisionHz);
+    c.rate = rateOf(size_t(sorted + n - std::upper_bound(sorted, sorted + n, c.threshold)), n, collisionHz);
     return c;
 }
 
-double auc(std::vector<double> background, std::vector<double> signal) {
-    if (background.empty() || signal.empty()) return 0;
-    std::sort(background.begin(), background.end());
-    std::sort(signal.begin(), signal.end());
+double auc(std::span<const double> backgroundScores, std::span<const double> signalScores) {
+    if (backgroundScores.empty() || signalScores.empty()) return 0;
+    const ScoreColumn background = sortedCopy(backgroundScores), signal = sortedCopy(signalScores);
     // For each signal score: background below it counts 1, equal counts 1/2.
     double sum = 0;
     size_t below = 0, upTo = 0;   // #{b < s}, #{b <= s}
@@ -80,16 +81,18 @@ double auc(std::vector<double> background, std::vector<double> signal) {
     return sum / (double(background.size()) * double(signal.size()));
 }
 
-std::vector<RocPoint> roc(std::vector<double> background, std::vector<double> signal, size_t maxPoints) {
+std::vector<RocPoint> roc(std::span<const double> backgroundScores, std::span<const double> signalScores,
+                          size_t maxPoints) {
     std::vector<RocPoint> all;
-    if (background.empty() || signal.empty()) return all;
-    std::vector<double> thresholds = background;
-    thresholds.insert(thresholds.end(), signal.begin(), signal.end());
-    std::sort(thresholds.begin(), thresholds.end());
-    thresholds.erase(std::unique(thresholds.begin(), thresholds.end()), thresholds.end());
-    std::sort(background.begin(), background.end());
-    std::sort(signal.begin(), signal.end());
-    const auto fractionAbove = [](const std::vector<double>& sorted, double t) {
+    if (backgroundScores.empty() || signalScores.empty()) return all;
+    ScoreColumn both;
+    both.append(backgroundScores);
+    both.append(signalScores);
+    double* first = both.mutableData();
+    std::sort(first, first + both.size());
+    const std::span<const double> thresholds(first, size_t(std::unique(first, first + both.size()) - first));
+    const ScoreColumn background = sortedCopy(backgroundScores), signal = sortedCopy(signalScores);
+    const auto fractionAbove = [](const ScoreColumn& sorted, double t) {
         return double(sorted.end() - std::upper_bound(sorted.begin(), sorted.end(), t)) / double(sorted.size());
     };
     const double below = std::nextafter(thresholds.front(), -std::numeric_limits<double>::infinity());
@@ -102,10 +105,10 @@ std::vector<RocPoint> roc(std::vector<double> background, std::vector<double> si
     return all;
 }
 
-std::vector<RatePoint> rateCurve(std::vector<double> scores, double collisionHz, size_t points) {
+std::vector<RatePoint> rateCurve(std::span<const double> unsorted, double collisionHz, size_t points) {
     std::vector<RatePoint> curve;
-    if (scores.empty()) return curve;
-    std::sort(scores.begin(), scores.end());
+    if (unsorted.empty()) return curve;
+    const ScoreColumn scores = sortedCopy(unsorted);
     // Thresholds at quantiles of the scores, so that the curve is dense where events are.
     std::vector<double> ts;
     for (size_t i = 0; i < points; ++i) ts.push_back(scores[i * (scores.size() - 1) / std::max<size_t>(1, points - 1)]);

@@ -1,8 +1,10 @@
 // The arithmetic of trigger rates (docs/trigger.md, "Rates"): pure functions over score
-// arrays, so that they are tested against independent numpy computations.
+// arrays, so that they are tested against independent numpy computations. Sorted copies are
+// ScoreColumns: on disk for large samples, like the scores themselves.
 #pragma once
 
 #include <cstddef>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -20,7 +22,7 @@ struct Rate {
 Rate rateOf(size_t passed, size_t events, double collisionHz);
 
 // Events pass when score > threshold. Scores of -inf never pass (events failing the cuts).
-size_t countAbove(const std::vector<double>& scores, double threshold);
+size_t countAbove(std::span<const double> scores, double threshold);
 
 // The lowest threshold whose rate is <= targetHz: the smallest score value v with
 // #{score > v} x collisionHz / N <= targetHz. When every event may pass, a threshold just
@@ -30,23 +32,23 @@ struct ThresholdChoice {
     double threshold = 0;
     Rate rate;
 };
-ThresholdChoice thresholdForRate(std::vector<double> scores, double collisionHz, double targetHz,
+ThresholdChoice thresholdForRate(std::span<const double> scores, double collisionHz, double targetHz,
                                  const std::string& what);
 
 // Area under the ROC curve: P(signal score > background score) + P(equal) / 2.
-double auc(std::vector<double> background, std::vector<double> signal);
+double auc(std::span<const double> background, std::span<const double> signal);
 
 // Points (background efficiency, signal efficiency) at every distinct threshold, thinned
 // to at most maxPoints, from (1, 1) down to (0, 0).
 struct RocPoint {
     double threshold, background, signal;
 };
-std::vector<RocPoint> roc(std::vector<double> background, std::vector<double> signal, size_t maxPoints = 400);
+std::vector<RocPoint> roc(std::span<const double> background, std::span<const double> signal, size_t maxPoints = 400);
 
 // Rate (Hz) vs threshold for the plot: up to `points` thresholds spread over the scores.
 struct RatePoint {
     double threshold, hz, errHz;
 };
-std::vector<RatePoint> rateCurve(std::vector<double> scores, double collisionHz, size_t points = 200);
+std::vector<RatePoint> rateCurve(std::span<const double> scores, double collisionHz, size_t points = 200);
 
 }  // namespace tachyon::trigger

@@ -230,6 +230,7 @@ ScoutResult simulateScout(const ScoutConfig& c) {
     int n = 0;
     while (arrivals.next(t, n)) {
         ++r.events;
+        const long long droppedBefore = r.dropped;
         for (int k = 0; k < n; ++k) {
             ++r.objects;
             if (c.maxDelaySeconds > 0 && !collecting.empty() && t > collecting.front() + c.maxDelaySeconds) {
@@ -249,6 +250,7 @@ ScoutResult simulateScout(const ScoutConfig& c) {
                 collecting.clear();
             }
         }
+        if (r.dropped > droppedBefore) ++r.deadEvents;
     }
     // A partial batch is closed by its delay; without one it stays in the buffer at the end.
     if (c.maxDelaySeconds > 0 && !collecting.empty()) farm.dispatch(collecting.front() + c.maxDelaySeconds, collecting);

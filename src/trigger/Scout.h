@@ -3,7 +3,7 @@
 // Poisson process, each bringing some objects (muons, jets); objects are batched (a fixed
 // batch size, or a batch closed after a maximum delay) and the batches are computed by N
 // workers in arrival order. Reported: the sustained inference rate, each object's latency
-// (batch fill + queue + compute: mean, p50, p99), buffer occupancy and drops.
+// (batch fill + queue + compute: mean, p50, p99), buffer occupancy, drops and deadtime.
 #pragma once
 
 #include <cstdint>
@@ -45,6 +45,7 @@ struct ScoutConfig {
 struct ScoutResult {
     int batchSize = 0;
     long long events = 0, objects = 0, processed = 0, dropped = 0, batches = 0;
+    long long deadEvents = 0;        // events that lost at least one object to a full buffer
     double simulatedSeconds = 0;
     double offeredHz = 0;            // objects per second arriving
     double sustainedHz = 0;          // objects computed per second, first result to last

@@ -72,9 +72,9 @@ struct ComputeModel {
 
 ComputeModel computeModel(const ScoutArgs& a, int largestBatch) {
     ComputeModel c;
-    const double perObject = a.perObject.empty() ? 0.0 : parseDurationNs(a.perObject) * 1e-9;
+    const double perObject = a.perObject.empty() ? 0.0 : parseDurationNs(a.perObject, "--per-object") * 1e-9;
     if (!a.service.empty()) {
-        const double s = parseDurationNs(a.service) * 1e-9;
+        const double s = parseDurationNs(a.service, "--service") * 1e-9;
         c.kind = "fixed";
         c.seconds = [s, perObject](int n) { return s + perObject * n; };
         c.describe = {{"kind", "fixed"}, {"batch_seconds", s}, {"per_object_seconds", perObject}};
@@ -132,6 +132,8 @@ Json resultJson(const ScoutResult& r) {
             {"processed", r.processed},
             {"dropped", r.dropped},
             {"drop_fraction", r.objects ? double(r.dropped) / double(r.objects) : 0.0},
+            {"dead_events", r.deadEvents},
+            {"deadtime", r.events ? double(r.deadEvents) / double(r.events) : 0.0},
             {"left_in_buffer", r.objects - r.processed - r.dropped},
             {"batches", r.batches},
             {"offered_hz", r.offeredHz},
@@ -153,7 +155,7 @@ Json resultJson(const ScoutResult& r) {
 
 int cmdScout(const ScoutArgs& a) {
     ScoutConfig cfg;
-    cfg.eventRateHz = parseRateHz(a.rate);
+    cfg.eventRateHz = parseRateHz(a.rate, "--rate");
     if (a.arrivals == "lhc") {
         cfg.lhcPattern = true;
         cfg.filling = a.filling.empty() ? trainFilling(a.bunches) : readFilling(a.filling);
@@ -189,9 +191,9 @@ int cmdScout(const ScoutArgs& a) {
     cfg.workers = a.workers;
     cfg.bufferObjects = a.buffer;
     cfg.seed = uint64_t(a.seed);
-    cfg.durationSeconds = parseDurationNs(a.duration) * 1e-9;
+    cfg.durationSeconds = parseDurationNs(a.duration, "--duration") * 1e-9;
     if (!(cfg.durationSeconds > 0)) throw Error("--duration: must be > 0");
-    if (!a.maxDelay.empty()) cfg.maxDelaySeconds = parseDurationNs(a.maxDelay) * 1e-9;
+    if (!a.maxDelay.empty()) cfg.maxDelaySeconds = parseDurationNs(a.maxDelay, "--max-delay") * 1e-9;
     const std::vector<int> batches = parseBatches(a.batches);
     if (!a.out.empty()) AtomicOutput probe(a.out, "-o", OutputKind::Study, {{{"model", a.model}}, a.force});
 

@@ -32,8 +32,8 @@ void SampleScores::append(const SampleScores& more) {
     }
     if (more.fixed.size() != fixed.size()) throw Error(name + ": samples scored with different menus");
     for (size_t a = 0; a < fixed.size(); ++a) {
-        fixed[a].insert(fixed[a].end(), more.fixed[a].begin(), more.fixed[a].end());
-        flt[a].insert(flt[a].end(), more.flt[a].begin(), more.flt[a].end());
+        fixed[a].append(more.fixed[a]);
+        flt[a].append(more.flt[a]);
     }
     events += more.events;
 }
@@ -42,9 +42,10 @@ struct Scorer::Algorithm {
     AlgorithmSpec spec;
     std::unique_ptr<api::Model> model;
     std::vector<FixedType> inputTypes;   // per model input value (networks); empty for trees
+    std::optional<MeasuredResources> measured;
 };
 
-Scorer::Scorer(const Menu& menu) : menu_(menu) {
+Scorer::Scorer(const Menu& menu, bool readReports) : menu_(menu) {
     for (const AlgorithmSpec& s : menu.algorithms) {
         auto a = std::make_unique<Algorithm>();
         a->spec = s;
@@ -52,6 +53,14 @@ Scorer::Scorer(const Menu& menu) : menu_(menu) {
             a->model = api::Model::load(s.model, s.config.empty() ? Json(nullptr) : Json(s.config));
         } catch (const Error& e) {
             throw Error(algorithmWhere(menu, s) + ": " + e.what());
+        }
+        // Read now, so that a missing or foreign report fails before the (long) scoring.
+        if (readReports && !s.report.empty()) {
+            try {
+                a->measured = readMeasuredResources(s.report, *a->model);
+            } catch (const Error& e) {
+                throw Error(algorithmWhere(menu, s) + ": " + e.what());
+            }
         }
         if (!a->model->isTree())
             for (const Layer* in : a->model->graph().inputs())
@@ -70,6 +79,10 @@ Scorer::Scorer(const Menu& menu) : menu_(menu) {
 Scorer::~Scorer() = default;
 
 const api::Model& Scorer::model(size_t algorithm) const { return *algos_.at(algorithm)->model; }
+
+const std::optional<MeasuredResources>& Scorer::measured(size_t algorithm) const {
+    return algos_.at(algorithm)->measured;
+}
 
 SampleScores Scorer::score(const SampleSpec& file, const std::string& sampleName, std::ostream* log, size_t blockRows,
                            int threads) const {
@@ -159,7 +172,7 @@ namespace {
 // JSON has no infinities: the scores of events failing the cuts are left out of plots.
 Json finiteOrNull(double v) { return std::isfinite(v) ? Json(v) : Json(nullptr); }
 
-Json histogram(const std::vector<const std::vector<double>*>& samples, const std::vector<std::string>& names, int bins) {
+Json histogram(const std::vector<const ScoreColumn*>& samples, const std::vector<std::string>& names, int bins) {
     double lo = std::numeric_limits<double>::infinity(), hi = -lo;
     for (const auto* s : samples)
         for (double v : *s)
@@ -233,8 +246,8 @@ Json countFlips(const StudyContext& c, size_t a, double threshold, std::string& 
 void summariseAlgorithm(const StudyContext& c, size_t a, StudyResult& r) {
     const AlgorithmSpec& spec = c.scorer.menu().algorithms[a];
     const size_t n = c.background.events;
-    const std::vector<double>& bf = c.background.fixed[a];
-    const std::vector<double>& br = c.background.flt[a];
+    const ScoreColumn& bf = c.background.fixed[a];
+    const ScoreColumn& br = c.background.flt[a];
     const double threshold = chooseThreshold(c, a);
     const Rate rf = rateOf(countAbove(bf, threshold), n, c.collisionHz);
     Json j;
@@ -254,10 +267,10 @@ void summariseAlgorithm(const StudyContext& c, size_t a, StudyResult& r) {
         plot[key] = Json::array();
         for (const RatePoint& p : rateCurve(*scores, c.collisionHz)) plot[key].push_back({p.threshold, p.hz, p.errHz});
     }
-    std::vector<const std::vector<double>*> hs{&bf};
+    std::vector<const ScoreColumn*> hs{&bf};
     std::vector<std::string> hn{"background"};
     for (const SampleScores& s : c.signals) {
-        const auto fraction = [&](const std::vector<double>& v) {
+        const auto fraction = [&](const ScoreColumn& v) {
             return s.events ? double(countAbove(v, threshold)) / double(s.events) : 0.0;
         };
         j["efficiency"][s.name] = fraction(s.fixed[a]);
@@ -281,7 +294,9 @@ void summariseAlgorithm(const StudyContext& c, size_t a, StudyResult& r) {
     r.flipFiles.push_back(flipFile);
     r.flipText.push_back(csv);
 
-    const FirmwareView fw = firmwareView(c.scorer.model(a), c.opt.backend);
+    const std::optional<MeasuredResources>& measured = c.scorer.measured(a);
+    const FirmwareView fw = measured ? firmwareView(c.scorer.model(a), *measured)
+                                     : firmwareView(c.scorer.model(a), c.opt.backend);
     const auto known = [&](auto v) { return fw.available ? Json(v) : Json(nullptr); };
     j["latency_ns"] = known(fw.latencyNs);
     j["latency_cycles"] = known(fw.latencyCycles);

@@ -12,6 +12,7 @@
 #include "trigger/Expression.h"
 #include "trigger/Firmware.h"
 #include "trigger/Menu.h"
+#include "trigger/ScoreColumn.h"
 
 #include <memory>
 #include <optional>
@@ -22,21 +23,25 @@
 namespace tachyon::trigger {
 
 // Scores of one sample: [algorithm][event]; events failing an algorithm's cuts score -inf
-// (never pass), and so do NaN scores.
+// (never pass), and so do NaN scores. Large samples' columns live on disk (ScoreColumn).
 struct SampleScores {
     std::string name;   // "background" or the signal's name
     size_t events = 0;
-    std::vector<std::vector<double>> fixed, flt;
+    std::vector<ScoreColumn> fixed, flt;
     // Appends another file's scores of the same sample (file order is event order).
     void append(const SampleScores& more);
 };
 
 class Scorer {
 public:
-    explicit Scorer(const Menu& menu);
+    // readReports: load the algorithms' measured reports (menu key `report`) now, so that a bad
+    // one fails before scoring; false where only scores are wanted (a Dask worker's file).
+    explicit Scorer(const Menu& menu, bool readReports = true);
     ~Scorer();
     const Menu& menu() const { return menu_; }
     const api::Model& model(size_t algorithm) const;
+    // Measured resources of the algorithm's synthesised project (menu key `report`), if any.
+    const std::optional<MeasuredResources>& measured(size_t algorithm) const;
     // Streams the file in blocks of blockRows rows; progress on `log` when given.
     SampleScores score(const SampleSpec& file, const std::string& sampleName, std::ostream* log = nullptr,
                        size_t blockRows = 65536, int threads = 1) const;

@@ -9,8 +9,9 @@ from .layers import QAct, QAdd, QBatchNorm, QConcat, QConv1d, QConv2d, QLinear, 
 from .pruning import ConstantSparsity, PolynomialDecay, Pruner
 from .quantizers import (BinaryQuantizer, FixedQuantizer, PowerOfTwoQuantizer, Quantizer, QuantizerError,
                          TernaryQuantizer, fixed_cast)
+from .recurrent import QGRU, QLSTM
 
 __all__ = ["BinaryQuantizer", "ConstantSparsity", "EbopsMeter", "ExportError", "FixedQuantizer", "PolynomialDecay",
-           "PowerOfTwoQuantizer", "Pruner", "QAct", "QAdd", "QBatchNorm", "QConcat", "QConv1d", "QConv2d", "QLinear",
-           "QReLU", "QSigmoid", "QSoftmax", "QTanh", "Quantizer", "QuantizerError", "TernaryQuantizer", "export",
-           "fixed_cast"]
+           "PowerOfTwoQuantizer", "Pruner", "QAct", "QAdd", "QBatchNorm", "QConcat", "QConv1d", "QConv2d", "QGRU",
+           "QLSTM", "QLinear", "QReLU", "QSigmoid", "QSoftmax", "QTanh", "Quantizer", "QuantizerError",
+           "TernaryQuantizer", "export", "fixed_cast"]

@@ -24,9 +24,11 @@ from .fixed_types import ExportError, Span, exact_frac, mac_span
 from .activations import QSigmoid, QSoftmax, QTanh
 from .layers import QAct, QAdd, QBatchNorm, QConcat, QConv1d, QConv2d, QLinear, QReLU
 from .quantizers import BinaryQuantizer, FixedQuantizer
+from .recurrent import QGRU, QLSTM
 
 QONNX_DOMAIN = "qonnx.custom_op.general"
-_LEAVES = (QAct, QAdd, QBatchNorm, QConcat, QConv1d, QConv2d, QLinear, QReLU, QSigmoid, QSoftmax, QTanh)
+_LEAVES = (QAct, QAdd, QBatchNorm, QConcat, QConv1d, QConv2d, QGRU, QLSTM, QLinear, QReLU, QSigmoid, QSoftmax,
+           QTanh)
 
 
 class _Tracer(torch.fx.Tracer):
@@ -51,6 +53,10 @@ class _Writer:
         self.inits.append(numpy_helper.from_array(np.asarray(values, dtype=np.float64), name))
         return name
 
+    def int_const(self, name, values):
+        self.inits.append(numpy_helper.from_array(np.asarray(values, dtype=np.int64), name))
+        return name
+
     def quant_node(self, name, x, q, where):
         """Activation quantiser -> Quant/BipolarQuant on tensor x; returns the output name."""
         out = name
@@ -61,14 +67,30 @@ class _Writer:
             return out
         if not isinstance(q, FixedQuantizer):
             raise ExportError(f"{where}: {type(q).__name__} cannot quantise an activation")
-        width, integer = int(q.width().reshape(-1)[0]), int(q.integer.reshape(-1)[0])
-        self._quant(name, x, out, 2.0 ** (integer - width), width, q.signed, q.rounding, q.overflow)
-        self.span[out] = Span.of_type(width, integer, q.signed)
+        width, integer = (t.detach().double().numpy() for t in torch.broadcast_tensors(q.width(), q.integer))
+        if width.size == 1:
+            width, integer = int(width.reshape(-1)[0]), int(integer.reshape(-1)[0])
+            self._quant(name, x, out, 2.0 ** (integer - width), width, q.signed, q.rounding, q.overflow)
+            self.span[out] = Span.of_type(width, integer, q.signed)
+            return out
+        # A type per channel/element: a scale tensor (and a bitwidth tensor when the widths
+        # differ), shaped as the quantiser's arrays, which broadcast against the tensor.
+        if width.min() < 1:
+            raise ExportError(f"{where}: an activation channel has {int(width.min())} bits; a Quant element holds "
+                              "at least 1")
+        bits = width if np.unique(width).size > 1 else float(width.reshape(-1)[0])
+        self._quant(name, x, out, np.ldexp(1.0, (integer - width).astype(int)), bits, q.signed, q.rounding,
+                    q.overflow)
+        span = None
+        for wd, ig in zip(width.reshape(-1), integer.reshape(-1)):
+            one = Span.of_type(int(wd), int(ig), q.signed)
+            span = one if span is None else span.union(one)
+        self.span[out] = span
         return out
 
     def _quant(self, name, x, out, scale, bits, signed, rounding, overflow):
         ins = [x, self.const(name + "_scale", scale), self.const(name + "_zeropt", 0.0),
-               self.const(name + "_bitwidth", float(bits))]
+               self.const(name + "_bitwidth", np.asarray(bits, dtype=np.float64))]
         self.nodes.append(helper.make_node("Quant", ins, [out], name=name, domain=QONNX_DOMAIN, signed=int(signed),
                                            narrow=0, rounding_mode="AP_" + rounding, overflow_mode="AP_" + overflow))
 
@@ -176,10 +198,49 @@ def _emit_passthrough(w, op, name, x, where, **attrs):
     return out
 
 
+def _emit_recurrent(w, m, name, x, where):
+    """QLSTM / QGRU -> ONNX LSTM / GRU (layout 1: batch first), its input cast first; the
+    constants are the quantised values and the YAML pins exact types for them (so Tachyon's
+    casts of them change nothing) and the declared accum, state and table types."""
+    xq = w.quant_node(name + "_in", x, m.input_quantizer, where)
+    W, R, b, rb = (_np(t) for t in m.quantized())
+    H = m.hidden_size
+    # ONNX gate order: LSTM i, o, f, c (ours i, f, g, o); GRU z, r, h (ours).
+    order = [0, 3, 1, 2] if isinstance(m, QLSTM) else [0, 1, 2]
+
+    def onnx_rows(a):                          # [in, G*H] -> [1, G*H, in] in ONNX gate order
+        return np.concatenate([a[:, k * H:(k + 1) * H].T for k in order])[None]
+
+    def onnx_bias(v):
+        return np.concatenate([v[k * H:(k + 1) * H] for k in order])
+    ins = [xq, w.const(name + "_W", onnx_rows(W)), w.const(name + "_R", onnx_rows(R)),
+           w.const(name + "_B", np.concatenate([onnx_bias(b), onnx_bias(rb)])[None])]
+    y = name + ("_Y" if m.return_sequences else "_Y_h")
+    outs = [y] if m.return_sequences else [name + "_Y", y]    # the reader reads Y_h when Y is unused
+    attrs = dict(hidden_size=H, layout=1)
+    if isinstance(m, QGRU):
+        attrs["linear_before_reset"] = 1
+    w.nodes.append(helper.make_node(m.op, ins, outs, name=name, **attrs))
+    S = m.state_quantizer
+    w.pin(name, table_size=m.table_size, weight=Span.of_values(W).type_name(where + " weight"),
+          recurrent_weight=Span.of_values(R).type_name(where + " recurrent_weight"),
+          bias=Span.of_values(b).type_name(where + " bias"),
+          recurrent_bias=Span.of_values(rb).type_name(where + " recurrent_bias"),
+          accum=m.accum_quantizer.fixed_type(), state=S.fixed_type(), table=m.table_quantizer.fixed_type(),
+          result=S.fixed_type())
+    # Y [N, steps, 1, H] -> [N, steps, H]; Y_h [N, 1, H] -> [N, H].
+    axis = w.int_const(name + "_axes", [2 if m.return_sequences else 1])
+    out = w.node("Squeeze", [y, axis], name + "_squeeze")
+    w.span[out] = Span.of_type(int(S.width()), int(S.integer), S.signed)
+    return out
+
+
 def _emit_module(w, m, name, args, where, kwargs):
     x = args[0] if args else None
     if isinstance(m, (QLinear, QConv1d, QConv2d)):
         return _emit_mac(w, m, name, x, where)
+    if isinstance(m, (QLSTM, QGRU)):
+        return _emit_recurrent(w, m, name, x, where)
     if isinstance(m, QAct):
         return w.quant_node(name, x, m.quantizer, where)
     if isinstance(m, QReLU):
@@ -222,8 +283,8 @@ def _emit_module(w, m, name, args, where, kwargs):
             raise ExportError(f"{where}: MaxPool with padding, dilation or ceil_mode is not exported")
         return _emit_passthrough(w, "MaxPool", name, x, where, kernel_shape=list(k), strides=list(st))
     raise ExportError(f"{where}: module type {type(m).__name__} is not supported by tachyon.qat.export "
-                      f"(use QLinear, QConv1d/2d, QAct, QReLU, QBatchNorm, QAdd, QConcat, nn.ReLU, nn.Flatten, "
-                      f"nn.MaxPool1d/2d, nn.Identity, nn.Dropout)")
+                      f"(use QLinear, QConv1d/2d, QLSTM, QGRU, QAct, QReLU, QBatchNorm, QAdd, QConcat, nn.ReLU, "
+                      f"nn.Flatten, nn.MaxPool1d/2d, nn.Identity, nn.Dropout)")
 
 
 def _emit_function(w, fn, name, args, kwargs, where):
@@ -290,9 +351,10 @@ def export(model, example_input, path):
                     raise ExportError(f"{where}: only single-input models are exported")
                 users = list(n.users)
                 first = modules.get(users[0].target) if len(users) == 1 and users[0].op == "call_module" else None
-                if not (isinstance(first, QAct) and isinstance(first.quantizer, FixedQuantizer)):
+                if not (isinstance(first, QAct) and isinstance(first.quantizer, FixedQuantizer)
+                        and first.quantizer.is_tensorwise):
                     raise ExportError(f"{type(model).__name__}: the input must go through one QAct(FixedQuantizer) "
-                                      "first: its type is the firmware's input type")
+                                      "with one type first: its type is the firmware's input type")
                 names[n] = "input"
                 w.span["input"] = Span.of_type(int(first.quantizer.width()), int(first.quantizer.integer),
                                                first.quantizer.signed)

@@ -35,19 +35,33 @@ def _check_quantizer(q, what, allow_none=True):
     return q
 
 
-def _check_activation_quantizer(q, what):
+def _check_activation_quantizer(q, what, per_channel=False):
     """An activation quantiser becomes a QONNX Quant (Fixed) or BipolarQuant on a computed
-    tensor: one type for the tensor, at most 32 bits (Tachyon's Quant reader)."""
+    tensor, at most 32 bits (Tachyon's Quant reader). `per_channel`: a FixedQuantizer may
+    hold a type per channel or element (a Quant with a scale/bitwidth tensor; at least 1 bit
+    each); otherwise (tables, recurrent state) one type for the tensor."""
     _check_quantizer(q, what, allow_none=False)
     if isinstance(q, FixedQuantizer):
-        if not q.is_tensorwise:
-            raise QuantizerError(f"{what}: an activation quantiser needs one type for the tensor "
-                                 "(per-channel activation types have no QONNX Quant form)")
+        if not q.is_tensorwise and not per_channel:
+            raise QuantizerError(f"{what}: needs one type for the tensor (a table or recurrent layer is built "
+                                 "for one type)")
+        if not q.is_tensorwise and q.trainable and q.min_bits < 1:
+            raise QuantizerError(f"{what}: a trainable activation quantiser needs min_bits >= 1 (a Quant "
+                                 "element holds at least 1 bit)")
         if int(q.width().max()) > 32:
             raise QuantizerError(f"{what}: {int(q.width().max())} bits; an activation Quant holds at most 32")
     elif not isinstance(q, BinaryQuantizer):
         raise QuantizerError(f"{what}: {type(q).__name__} is for weights only; activations take a "
                              "FixedQuantizer or BinaryQuantizer")
+    return q
+
+
+def _check_constant_quantizer(q, what):
+    """Dense/Conv weights and biases are exported behind an identity QONNX Quant, which
+    Tachyon reads up to 32 bits."""
+    _check_quantizer(q, what)
+    if isinstance(q, FixedQuantizer) and int(q.width().max()) > 32:
+        raise QuantizerError(f"{what}: {int(q.width().max())} bits; a weight/bias Quant holds at most 32")
     return q
 
 
@@ -63,11 +77,11 @@ class _QuantizedParams:
     """Weight/bias quantisation and the pruning mask shared by QLinear and QConv."""
 
     def _init_quantizers(self, weight, bias, accum, output):
-        self.weight_quantizer = _check_quantizer(weight, "weight") or default_weight_quantizer()
-        self.bias_quantizer = (_check_quantizer(bias, "bias") or default_bias_quantizer()) if self.bias is not None \
-            else None
+        self.weight_quantizer = _check_constant_quantizer(weight, "weight") or default_weight_quantizer()
+        self.bias_quantizer = (_check_constant_quantizer(bias, "bias") or default_bias_quantizer()) \
+            if self.bias is not None else None
         self.accum_quantizer = _check_accum(accum, "accum")
-        self.output_quantizer = None if output is None else _check_activation_quantizer(output, "output")
+        self.output_quantizer = None if output is None else _check_activation_quantizer(output, "output", True)
         self.register_buffer("prune_mask", None)
 
     def quantized_weight(self):
@@ -201,7 +215,7 @@ class QAct(nn.Module):
 
     def __init__(self, quantizer):
         super().__init__()
-        self.quantizer = _check_activation_quantizer(quantizer, "QAct quantizer")
+        self.quantizer = _check_activation_quantizer(quantizer, "QAct quantizer", True)
 
     def forward(self, x):
         return self.quantizer(x)
@@ -212,7 +226,7 @@ class QReLU(nn.Module):
 
     def __init__(self, quantizer=None):
         super().__init__()
-        self.quantizer = _check_activation_quantizer(quantizer or default_relu_quantizer(), "QReLU quantizer")
+        self.quantizer = _check_activation_quantizer(quantizer or default_relu_quantizer(), "QReLU quantizer", True)
 
     def forward(self, x):
         return self.quantizer(torch.relu(x))
@@ -235,7 +249,7 @@ class QBatchNorm(nn.Module):
         self.register_buffer("running_var", torch.ones(num_features))
         self.scale_quantizer = _check_quantizer(scale, "scale") or FixedQuantizer(12, 4, rounding="RND", overflow="SAT")
         self.shift_quantizer = _check_quantizer(shift, "shift") or FixedQuantizer(12, 4, rounding="RND", overflow="SAT")
-        self.output_quantizer = None if output is None else _check_activation_quantizer(output, "output")
+        self.output_quantizer = None if output is None else _check_activation_quantizer(output, "output", True)
 
     def folded(self, mean=None, var=None):
         mean = self.running_mean if mean is None else mean
@@ -267,7 +281,7 @@ class QAdd(nn.Module):
 
     def __init__(self, output=None):
         super().__init__()
-        self.output_quantizer = None if output is None else _check_activation_quantizer(output, "output")
+        self.output_quantizer = None if output is None else _check_activation_quantizer(output, "output", True)
 
     def forward(self, *xs):
         y = xs[0]
@@ -282,7 +296,7 @@ class QConcat(nn.Module):
     def __init__(self, dim=1, output=None):
         super().__init__()
         self.dim = dim
-        self.output_quantizer = None if output is None else _check_activation_quantizer(output, "output")
+        self.output_quantizer = None if output is None else _check_activation_quantizer(output, "output", True)
 
     def forward(self, *xs):
         y = torch.cat(xs, self.dim)

@@ -464,6 +464,7 @@ std::string unsupportedReason(const Layer& l) {
     case LayerKind::Concatenate:
     case LayerKind::Activation:
     case LayerKind::Quantize:
+    case LayerKind::TreeEnsemble:
         return {};
     case LayerKind::Softmax:
         if (l.outSize() != l.shape.back()) return "softmax over a multi-dimensional tensor";
@@ -515,6 +516,7 @@ std::vector<Sig> emitLayer(RtlContext& c, const Layer& l, const Emulator& emu, c
     case LayerKind::Activation: return activation(c, l, emu, in, inT);
     case LayerKind::Softmax: return softmax(c, l, emu, in, inT);
     case LayerKind::Quantize: return quantizeRtl(c, l, in, inT);
+    case LayerKind::TreeEnsemble: return treeEnsembleRtl(c, l, in, inT);   // TreeRtl.cpp
     default: break;
     }
     throw Error("Verilog backend: layer " + l.name + ": kind " + toString(l.kind) + " not supported");
