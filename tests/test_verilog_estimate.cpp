@@ -132,6 +132,19 @@ TEST(VerilogEstimate, FlipFlopsAreTheDeclaredRegisterBits) {
     EXPECT_LT(rtl.estimate.luts, int64_t(adders) * 64);
 }
 
+// Every form of declaration the generators write: pipeline registers, the valid pipeline,
+// line buffers, counters with initial values, several names per line, 1-bit flags.
+TEST(VerilogEstimate, DeclaredRegisterBitsCountEveryForm) {
+    const std::string v = "  reg signed [13:0] a_r1;\n"
+                          "  reg [22:0] valid_pipe = 23'd0;\n"
+                          "  reg [4:0] s_k = 0;\n  reg [3:0] s_ur = 0, s_uc = 0;\n"
+                          "  reg fs_d1 = 1'b0;\n"
+                          "    reg signed [7:0] dl_3_d2;  // a comment\n"
+                          "  wire signed [9:0] not_a_register;\n"
+                          "  always @(posedge clk) a_r1 <= x;\n";
+    EXPECT_EQ(declaredRegisterBits(v), 14 + 23 + 5 + 2 * 4 + 1 + 8);
+}
+
 TEST(VerilogEstimate, ReportEstimateNeedsNoYosysAndRefusesOldProjects) {
     if (!fs::exists(kJetTagger)) GTEST_SKIP() << kJetTagger << " not found";
     const fs::path d = freshTestDir("verilog_estimate", "report");

@@ -4,6 +4,8 @@
 #include "util/Error.h"
 
 #include <cmath>
+#include <cstdlib>
+#include <regex>
 #include <set>
 #include <sstream>
 
@@ -20,7 +22,22 @@ double lutsOf(const Node& n) {
 
 }  // namespace
 
-ResourceEstimate estimateResources(const Netlist& nl) {
+int64_t declaredRegisterBits(const std::string& verilog) {
+    static const std::regex decl(R"(^\s*reg\s+(?:signed\s+)?(?:\[(\d+):(\d+)\]\s*)?([^;]+);)");
+    int64_t bits = 0;
+    std::istringstream is(verilog);
+    for (std::string line; std::getline(is, line);) {
+        std::smatch m;
+        if (!std::regex_search(line, m, decl)) continue;
+        const int64_t width = m[1].matched ? std::abs(std::stoll(m[1]) - std::stoll(m[2])) + 1 : 1;
+        int64_t names = 1;   // `a, b = 0, c`: one register per comma-separated name
+        for (char ch : std::string(m[3])) names += ch == ',';
+        bits += width * names;
+    }
+    return bits;
+}
+
+ResourceEstimate estimateResources(const Netlist& nl, const std::string& verilog) {
     ResourceEstimate e;
     e.cycles = nl.latency();
     const std::vector<int> copies = nl.registerCopies();
@@ -31,11 +48,9 @@ ResourceEstimate estimateResources(const Netlist& nl) {
         const double l = lutsOf(n);
         luts += l;
         if (l > 0) stagesWithLogic.insert(n.stage);
-        e.ffs += int64_t(n.width) * copies[size_t(s)];
         e.passThroughFfs += int64_t(n.width) * std::max(0, copies[size_t(s)] - 1);
-        if (n.registered) e.ffs += n.width;   // its own register (more for a delay line)
     }
-    if (!nl.hasOutputValidSignal()) e.ffs += nl.latency();   // valid_pipe
+    e.ffs = declaredRegisterBits(verilog);
     e.luts = int64_t(std::llround(luts));
     e.logicStages = int(stagesWithLogic.size());
     return e;
@@ -63,7 +78,7 @@ std::string estimateReport(const std::string& prjDir) {
           "synthesises):\n"
        << "  LUTs          ~" << e.value("luts", int64_t(0)) << "  (model: one per adder carry bit; Yosys "
           "differs, docs/verilog.md)\n"
-       << "  FFs           " << e.value("ffs", int64_t(0)) << "  (register bits the module declares; "
+       << "  FFs           " << e.value("ffs", int64_t(0)) << "  (register bits the module declares; of the pipeline's, "
        << e.value("pass_through_ffs", int64_t(0)) << " only carry a value past a stage)\n"
        << "  latency       " << cycles << " cycles = " << cycles * clock << " ns at " << clock << " ns ("
        << e.value("logic_stages", 0) << " stages hold logic)\n";

@@ -21,14 +21,19 @@ namespace tachyon::verilog {
 
 struct ResourceEstimate {
     int64_t luts = 0;
-    int64_t ffs = 0;            // pipeline register bits, valid pipeline included
+    int64_t ffs = 0;            // every declared register bit (pipeline, valid, line buffers, counters)
     int64_t passThroughFfs = 0; // of which registers that only carry a value to a later stage
     int cycles = 0;             // latency (the caller adds a streaming design's fill time)
     int logicStages = 0;        // stages holding logic (the rest only register values)
 };
 
-// After Netlist::schedule.
-ResourceEstimate estimateResources(const Netlist& nl);
+// After Netlist::schedule. `verilog` is the emitted module: its `reg` declarations give the
+// flip-flops exactly, also those a streaming design's line buffers, counters and collectors
+// declare inside their nodes.
+ResourceEstimate estimateResources(const Netlist& nl, const std::string& verilog);
+
+// Bits of every `reg` the Verilog text declares (`reg [signed] [H:L] a, b = 0;`).
+int64_t declaredRegisterBits(const std::string& verilog);
 
 nlohmann::ordered_json toJson(const ResourceEstimate& e);
 // What `tachyon report --estimate` prints for a project's tachyon_project.json; throws

@@ -123,8 +123,6 @@ public:
     // After schedule: how many pipeline registers of each signal the module holds (a value
     // read k stages after its own has k copies), output registers included.
     std::vector<int> registerCopies() const;
-    // out_valid comes from a signal of the design (streaming), not from a valid pipeline.
-    bool hasOutputValidSignal() const { return outputValid_ >= 0; }
 
     void emit(std::ostream& os, const std::string& top, int inputBits, int outputBits) const;
 
