@@ -196,7 +196,7 @@ def run_reports(cache_path, save):
                     continue
                 cache[key] = dict(luts=r["luts"], ffs=r["ffs"], latency_cycles=r["latency_cycles"],
                                   clock_ns=r["clock_ns"], yosys_s=round(time.time() - t, 1))
-                cache_path.write_text(json.dumps(cache, indent=1, sort_keys=True))
+                write_whole(cache_path, json.dumps(cache, indent=1, sort_keys=True))
                 print("yosys", project.name, cache[key], flush=True)
         save()
 
@@ -311,10 +311,17 @@ def main():
 
 
 def save(results, out):
+    """Writes the results, table and plots; each file replaced whole (a run may be stopped)."""
     merge_measured(results, out / "qat_digits_yosys.json")
-    (out / "qat_digits.json").write_text(json.dumps(results, indent=1))
+    write_whole(out / "qat_digits.json", json.dumps(results, indent=1))
     plot(results, out)
-    (out / "qat_digits.md").write_text(table(results))
+    write_whole(out / "qat_digits.md", table(results))
+
+
+def write_whole(path, text):
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
 
 
 def _hw(p):
