@@ -764,10 +764,16 @@ const Layer* channelsFirstView(const Graph& g) {
     // Layout-free elementwise layers between the input and the view run on the stream.
     while (consumers.size() == 1 && layoutFree(*consumers[0])) consumers = g.consumers(consumers[0]->name);
     if (consumers.size() != 1) return nullptr;
-    if (consumers[0]->kind == LayerKind::Reshape && in.shape[0] == 1) {   // one channel: [1, S...] -> [S..., 1]
+    if (consumers[0]->kind == LayerKind::Reshape) {
+        // One channel first: [1, S...] -> [S..., 1]; or a channel axis added to a 2-D input:
+        // [H, W] -> [H, W, 1] (Keras' Reshape before a Conv2D, as in HGQ's MNIST CNNs). Both
+        // keep the flat order, so the input streams in the view's shape.
         Shape rotated(in.shape.begin() + 1, in.shape.end());
         rotated.push_back(1);
-        return consumers[0]->shape == rotated ? consumers[0] : nullptr;
+        Shape added = in.shape;
+        added.push_back(1);
+        const Shape& view = consumers[0]->shape;
+        return (in.shape[0] == 1 && view == rotated) || (in.shape.size() == 2 && view == added) ? consumers[0] : nullptr;
     }
     if (consumers[0]->kind != LayerKind::Transpose) return nullptr;
     const auto& perm = consumers[0]->as<TransposeAttrs>().perm;
@@ -778,7 +784,7 @@ const Layer* channelsFirstView(const Graph& g) {
 
 std::vector<int> streamOrder(const Graph& g) {
     const Layer* cf = channelsFirstView(g);
-    if (!cf) return {};
+    if (!cf || cf->kind == LayerKind::Reshape) return {};   // a Reshape view keeps the flat order
     const int C = g.input().shape[0], P = g.input().outSize() / C;
     std::vector<int> order;
     for (int p = 0; p < P; ++p)
