@@ -86,6 +86,7 @@ public:
         const Layer& in = g_.input();
         const FixedType inT = in.type("result");
         const bool streaming = isStreaming(g_);
+        int inputOffset = 0;   // first bus index of the next Input layer's values
         std::map<std::string, Val> vals;
         for (const Layer& l : g_.layers) {
             c_.prefix = cname(l.name) + "_";
@@ -116,8 +117,11 @@ public:
                     out.timing = {true, v.geo.H, v.geo.W, C, v.geo.RS, v.geo.CS, interval()};
                     inputPixels_ = int64_t(v.geo.H) * v.geo.W;
                 } else {
-                    for (int k = 0; k < l.outSize(); ++k)
+                    // Several inputs (all of one type, checked by the writer) share the input bus,
+                    // their values concatenated in layer order as the model's input row.
+                    for (int k = inputOffset; k < inputOffset + l.outSize(); ++k)
                         v.sigs.push_back(c_.nl.addInput("in_" + std::to_string(k), k * inT.width, inT.width, inT.isSigned));
+                    inputOffset += l.outSize();
                 }
                 vals[l.name] = elementwise(l, v);
                 continue;
