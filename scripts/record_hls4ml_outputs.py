@@ -56,7 +56,17 @@ CASES = [
     ('KERAS_3layer_binary_smaller_name', 'keras/KERAS_3layer_binary_smaller', 'name', 'io_parallel', 500, 'normal'),
     ('KERAS_3layer_ternary_small_name', 'keras/KERAS_3layer_ternary_small', 'name', 'io_parallel', 500, 'normal'),
     ('garnet_stack_ternary_name', 'garnet/garnet_stack_ternary', 'name', 'io_parallel', 300, 'fixture'),
+    ('KERAS_3layer_softmax_latency', 'keras/KERAS_3layer', 'model', 'io_parallel', 500, 'normal'),
+    ('KERAS_3layer_softmax_legacy', 'keras/KERAS_3layer', 'model', 'io_parallel', 500, 'normal'),
+    ('KERAS_3layer_softmax_argmax', 'keras/KERAS_3layer', 'model', 'io_parallel', 500, 'normal'),
 ]
+
+# LayerName entries added to hls4ml's generated configuration before converting, as a user
+# edits it (hls4ml's writer then writes them into hls4ml_config.yml with the rest).
+LAYER_SETTINGS = {
+    f'KERAS_3layer_softmax_{impl}': {'output_softmax_softmax': {'Implementation': impl}}
+    for impl in ('latency', 'legacy', 'argmax')
+}
 
 # Recorded on demand only (RECORD_ONLY=name): hls4ml and Tachyon differ there (see
 # KNOWN_DIFFERENCES); their numbers are kept out of the suite until Tachyon matches them.
@@ -187,6 +197,8 @@ def record(case, out_root):
         arch = ArchitectureWithWeights(json.load(f), h5_path)
 
     hls_config = hls4ml.utils.config_from_keras_model(arch, granularity=granularity, backend='Vivado')
+    for layer, settings in LAYER_SETTINGS.get(name, {}).items():
+        hls_config.setdefault('LayerName', {}).setdefault(layer, {}).update(settings)
     config = hls4ml.utils.config.create_config(output_dir=name, backend='Vivado', io_type=io_type)
     config.update({'KerasJson': json_path, 'KerasH5': h5_path, 'HLSConfig': hls_config})
     graph = hls4ml.converters.keras_v2_to_hls(config)

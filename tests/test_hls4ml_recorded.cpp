@@ -154,14 +154,16 @@ INSTANTIATE_TEST_SUITE_P(Cases, Hls4mlRecorded, ::testing::ValuesIn(recordedCase
 
 // The recorded numbers tell the two rule sets apart: the same files read with Tachyon's own
 // defaults (`Compatibility: tachyon`: its `auto` rule, softmax and constant rounding) give
-// other numbers on most cases, so matching them above is not a coincidence of the defaults.
+// other numbers on most cases (all but those that name their softmax's Implementation), so
+// matching them above is not a coincidence of the defaults.
 TEST(Hls4mlRecordedFixtures, TachyonsOwnDefaultsGiveOtherNumbers) {
     REQUIRE_SHARED();
-    int differing = 0, refused = 0;
+    int differing = 0, refused = 0, zooCases = 0;
     const auto cases = recordedCases();
     for (const std::string& name : cases) {
         const std::string dir = kRecorded + "/" + name;
         if (!needsZoo(readCase(dir))) continue;
+        ++zooCases;
         const Config own = Config::parse(readText(dir + "/hls4ml_config.yml") + "Compatibility: tachyon\n", name);
         ASSERT_EQ(own.compatibility, Compatibility::Tachyon);
         const Table y = readTable(dir + "/y.npy");
@@ -173,7 +175,8 @@ TEST(Hls4mlRecordedFixtures, TachyonsOwnDefaultsGiveOtherNumbers) {
     }
     std::cout << "[ hls4ml recorded ] with Tachyon's defaults " << differing << " zoo cases give other numbers, "
               << refused << " are refused\n";
-    EXPECT_GE(differing, int(cases.size()) / 2);
+    EXPECT_GE(differing + refused, zooCases * 2 / 3);
+    EXPECT_GE(differing, 5);
 }
 
 // The fixtures are not vacuous: every case has rows, and outputs that vary between rows
