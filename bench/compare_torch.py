@@ -17,6 +17,7 @@ import json
 import os
 import sys
 import time
+import warnings
 
 import numpy as np
 
@@ -256,6 +257,17 @@ def numpy_twin(shape, ops):
     return run
 
 
+def blas_name():
+    """The BLAS numpy (and Debian's torch) link: the reference netlib one is much slower than
+    OpenBLAS, the issue's yardstick, so the numbers must say which one ran."""
+    try:
+        with open("/proc/self/maps") as f:
+            libs = {line.split()[-1] for line in f if "blas" in line.lower()}
+        return ", ".join(sorted(os.path.realpath(p) for p in libs)) or "unknown"
+    except OSError:
+        return "unknown"
+
+
 # ---- timing
 
 def rows_per_cpu_second(fn, x, seconds):
@@ -291,6 +303,9 @@ def main():
     args = ap.parse_args()
 
     import tachyon
+    # Random inputs overflow narrow accumulators: expected here, and the warnings are not timed.
+    warnings.simplefilter("ignore", tachyon.TachyonWarning)
+    print("numpy BLAS:", blas_name())
     torch = None
     if not args.no_torch:
         import torch
