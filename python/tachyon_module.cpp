@@ -6,6 +6,7 @@
 #include "fixed/FixedType.h"
 #include "trigger/Study.h"
 #include "util/Error.h"
+#include "util/Json.h"
 
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
@@ -47,7 +48,8 @@ struct Rows {
     InArray x;
     size_t rows = 0;
 };
-Rows rowsFor(const py::object& obj, const Shape& shape) {
+// `obj` as a numpy array of real numbers (TypeError for anything else).
+py::array realArray(const py::object& obj) {
     py::array a = py::array::ensure(obj);   // null when numpy cannot make an array of it
     if (!a) throw py::type_error("x: expected a numpy array of real numbers, got " +
                                  std::string(py::str(py::type::of(obj).attr("__name__"))));
@@ -55,6 +57,11 @@ Rows rowsFor(const py::object& obj, const Shape& shape) {
     if (kind != 'b' && kind != 'i' && kind != 'u' && kind != 'f')
         throw py::type_error("x: dtype " + std::string(py::str(a.dtype())) +
                              " is not real numbers (expected bool, integer or floating point)");
+    return a;
+}
+
+Rows rowsFor(const py::object& obj, const Shape& shape) {
+    py::array a = realArray(obj);
     std::vector<py::ssize_t> got(a.shape(), a.shape() + a.ndim()), one(shape.begin(), shape.end());
     py::ssize_t size = 1;
     for (int d : shape) size *= d;
@@ -168,11 +175,13 @@ PYBIND11_MODULE(_tachyon, m) {
         } catch (const std::bad_alloc&) {
             PyErr_SetString(PyExc_MemoryError, "out of memory");
         } catch (const Error& e) {
-            exc(e.what());
+            exc(util::capMessage(e.what()).c_str());   // 2 KB at most, as the CLI prints
         } catch (const std::exception& e) {
-            exc(e.what());
+            exc(util::capMessage(e.what()).c_str());
         }
     });
+    // The same cap for the TachyonErrors the Python layer raises itself.
+    m.def("cap_message", [](const std::string& msg) { return util::capMessage(msg); }, py::arg("message"));
 
     // A Python Model holds a SharedModel: a new configuration swaps in a new immutable
     // model, while predictions still running in other threads keep the one they started with.
@@ -382,6 +391,28 @@ PYBIND11_MODULE(_tachyon, m) {
         };
     };
     m.def("csim", simulation(&api::csim), py::arg("dir"));
+    // csim/rtlsim on the user's rows: x is (N, ...) with the model's inputs per row.
+    m.def(
+        "simulate_rows",
+        [](const std::string& dir, const std::string& simulator, const py::object& xObj) {
+            const py::array a = realArray(xObj);
+            if (a.ndim() < 1 || a.shape(0) == 0)
+                throw py::value_error("x: expected a batch of rows (N, inputs) with N >= 1");
+            const InArray c = InArray::ensure(a);
+            if (!c) throw py::type_error("x: cannot convert dtype " + std::string(py::str(a.dtype())) + " to float64");
+            const std::vector<double> x(c.data(), c.data() + c.size());
+            const size_t cols = x.size() / size_t(a.shape(0));
+            api::SimResult r;
+            {
+                py::gil_scoped_release nogil;
+                r = api::simulateOnRows(dir, simulator, x, cols, "x", std::cerr);
+            }
+            py::dict d;
+            d["rows"] = r.rows;
+            d["mismatches"] = r.mismatches;
+            return d;
+        },
+        py::arg("dir"), py::arg("simulator"), py::arg("x"));
     m.def("rtlsim", simulation(&api::rtlsim), py::arg("dir"));
     m.def(
         "report",

@@ -68,14 +68,21 @@ def config_from_onnx_model(model, granularity="model", default_precision="ap_fix
     return config_from_model(model, granularity, default_precision, default_reuse_factor)
 
 
-def csim(project_dir):
-    """Compiles and runs an HLS project's testbench (g++); {'rows', 'mismatches'}."""
-    return _tachyon.csim(_path(project_dir, "project_dir"))
+def csim(project_dir, x=None):
+    """Compiles and runs an HLS project's testbench (g++) against the emulator; {'rows', 'mismatches'}.
+    With x (rows of the model's inputs, hls4ml's InputData) on those rows instead of the
+    project's own test vectors (`tachyon csim PRJ -i X.npy`)."""
+    if x is None:
+        return _tachyon.csim(_path(project_dir, "project_dir"))
+    return _tachyon.simulate_rows(_path(project_dir, "project_dir"), "csim", x)
 
 
-def rtlsim(project_dir):
-    """Verilator simulation of a Verilog project against the emulator; {'rows', 'mismatches'}."""
-    return _tachyon.rtlsim(_path(project_dir, "project_dir"))
+def rtlsim(project_dir, x=None):
+    """Verilator simulation of a Verilog project against the emulator; {'rows', 'mismatches'}.
+    With x on those rows instead of the project's own test vectors."""
+    if x is None:
+        return _tachyon.rtlsim(_path(project_dir, "project_dir"))
+    return _tachyon.simulate_rows(_path(project_dir, "project_dir"), "rtlsim", x)
 
 
 def report(project_dir):
@@ -291,18 +298,20 @@ class Model:
         self._sync()
         self._core.write(_path(directory, "directory"), "lut", force=bool(force))
 
-    def csim(self, directory):
-        """C simulation of the HLS project in `directory` (written first if absent)."""
+    def csim(self, directory, x=None):
+        """C simulation of the HLS project in `directory` (written first if absent); with x on
+        those rows (hls4ml's InputData) instead of the project's own."""
         if not _os.path.exists(_os.path.join(_path(directory, "directory"), "build_prj.tcl")) and \
                 not _os.path.isdir(_path(directory, "directory")):
             self.write_hls(directory)
-        return csim(directory)
+        return csim(directory, x)
 
-    def rtlsim(self, directory):
-        """Verilator simulation of the Verilog project in `directory` (written first if absent)."""
+    def rtlsim(self, directory, x=None):
+        """Verilator simulation of the Verilog project in `directory` (written first if absent);
+        with x on those rows instead of the project's own."""
         if not _os.path.isdir(_path(directory, "directory")):
             self.write_verilog(directory)
-        return rtlsim(directory)
+        return rtlsim(directory, x)
 
     def report(self, directory):
         """Yosys resources of the Verilog project in `directory` (written first if absent)."""

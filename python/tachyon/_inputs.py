@@ -5,7 +5,7 @@ import os
 import sys
 import tempfile
 
-from ._tachyon import TachyonError
+from ._tachyon import TachyonError, cap_message
 
 
 def checked_path(value, what):
@@ -60,8 +60,8 @@ def _export_torch(module, input_shape, path):
                           dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
                           training=torch.onnx.TrainingMode.EVAL)
     except Exception as e:   # torch raises many kinds; the user needs to know it was the export
-        raise TachyonError(f"torch.onnx.export of {type(module).__name__} with input_shape {shape} failed: {e}") \
-            from e
+        raise TachyonError(cap_message(f"torch.onnx.export of {type(module).__name__} with input_shape {shape} "
+                                       f"failed: {e}")) from e
 
 
 def model_file(model, input_shape=None):

@@ -20,6 +20,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace tachyon::api {
@@ -87,6 +88,18 @@ std::optional<PredictWarning> fidelityWarning(const Graph& g, const Emulator& em
 
 // ---- a loaded and configured model (network or tree ensemble) ----
 
+// What Model::write takes besides the folder.
+struct WriteOptions {
+    std::string backend = "hls";     // hls | verilog | lut (trees)
+    std::string cmvm = "da";         // Verilog matrix-vector products: da | naive
+    int stages = -1;                 // Verilog pipeline stages; -1: from the clock period
+    bool force = false;              // replace an earlier project (never a foreign folder)
+    std::vector<double> testInputs;  // the testbench's rows (hls4ml's InputData), rows * inputSize(); empty: random
+    std::string option = "output";   // how messages name the folder ("-o" on the command line)
+    // More files the command reads ("what", path): the folder may not be or hold one.
+    std::vector<std::pair<std::string, std::string>> inputs;
+};
+
 // A Model never changes once loaded: a new configuration makes a new Model (withConfig),
 // which SharedModel swaps in while other threads keep running the old one.
 class Model {
@@ -132,11 +145,16 @@ public:
     // with `force`. The configuration's ProjectName must be an identifier.
     void write(const std::string& dir, const std::string& backend, const std::string& cmvm = "da", int stages = -1,
                std::ostream* log = nullptr, bool force = false) const;
+    // The same with every option (what `tachyon convert` calls).
+    void write(const std::string& dir, const WriteOptions& opt, std::ostream* log = nullptr) const;
 
 private:
     Model() = default;
     void configure(const Json& config, const std::string& source);
     void checkFidelity(const double* x, size_t rows, const double* out, PredictReport& rep) const;
+    // dir/tachyon_source.json: the model, weights and configuration a project was written
+    // from, so that csim/rtlsim can make test vectors for new rows (ProjectSource.cpp).
+    void writeSourceRecord(const std::string& dir, const WriteOptions& opt) const;
     std::string path_;
     std::string weights_;   // a Keras JSON's separately named weights file, if any
     Json config_;
@@ -181,6 +199,18 @@ struct SimResult {
 };
 SimResult csim(const std::string& prjDir, std::ostream& log);
 SimResult rtlsim(const std::string& prjDir, std::ostream& log);
+// The same on the user's own rows (hls4ml's InputData; `tachyon csim PRJ -i X.npy`), `x` holding
+// rows * the model's inputs. The project records the model and configuration it was written
+// from (tachyon_source.json); they are loaded again, the testbench's vectors are made for `x`,
+// and the design is simulated only when the model still generates the project's design
+// files byte for byte (else an Error says the model or the project changed since).
+// simulator: "csim" or "rtlsim". `x` holds rows of `cols` values; `source` names them in messages.
+SimResult simulateOnRows(const std::string& prjDir, const std::string& simulator, const std::vector<double>& x,
+                         size_t cols, const std::string& source, std::ostream& log);
+// The testbench rows of a file (.npy/.csv) checked for a model of `inputs` inputs: the
+// column count, at least one row, no NaN/Inf. `option` names the flag in messages.
+std::vector<double> readTestRows(const std::string& path, int inputs, const std::string& option);
+void checkTestRows(const std::vector<double>& x, size_t rows, size_t cols, int inputs, const std::string& source);
 struct Resources {
     int luts = 0, ffs = 0, carry = 0, dsps = 0, brams = 0, srls = 0, muxes = 0, logicLevels = 0, latencyCycles = 0;
     double clockNs = 0.0;
@@ -290,6 +320,28 @@ int cmdProfile(const std::string& model, const std::string& cfg, const std::stri
                int threads, bool force = false);
 int cmdAutoPrecision(const std::string& model, const std::string& cfg, const std::string& calib,
                      const AutoPrecisionOptions& opt, const std::string& out, bool force = false);
+
+// `tachyon config`: the template text of a model (configTemplate, comments included; a tree
+// ensemble's own template). granularity: model, type or name.
+std::string configTemplateText(const std::string& model, const std::string& granularity,
+                               const std::string& weights = "");
+// `text` into the file `path`, whole or not at all under AtomicOutput's rules (`option` names
+// it in messages; `inputs` as in PredictCommand).
+void writeTextOutput(const std::string& path, const std::string& text, const std::string& option, bool force,
+                     const std::vector<std::pair<std::string, std::string>>& inputs);
+
+// `tachyon predict`: the rows of `input` (.npy/.csv) through the model into `output`, block
+// by block, with every layer's output in `traceDir` when given, the overflow summary, the
+// non-finite inputs and the fidelity check printed on stderr. `inputs` ("what", path): the
+// files no output may be or hold (inputsOf).
+struct PredictCommand {
+    std::string model, weights, config, input, output, traceDir;
+    bool floatMode = false, force = false;
+    bool nanError = false;   // refuse NaN/Inf inputs instead of counting them
+    int threads = 1;
+    std::vector<std::pair<std::string, std::string>> inputs;
+};
+int cmdPredict(const PredictCommand& c);
 
 // Project names become file names and C/Verilog identifiers: anything else (such as
 // `../../x`) is a tachyon::Error naming `source`.

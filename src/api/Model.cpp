@@ -62,7 +62,10 @@ Json nodeToJson(const YAML::Node& n) {
     switch (n.Type()) {
     case YAML::NodeType::Map: {
         Json j = Json::object();
-        for (const auto& kv : n) j[kv.first.as<std::string>()] = nodeToJson(kv.second);
+        for (const auto& kv : n) {
+            if (!kv.first.IsScalar()) throw Error("configuration keys must be names");   // `? [1, 2]: 3`
+            j[kv.first.Scalar()] = nodeToJson(kv.second);
+        }
         return j;
     }
     case YAML::NodeType::Sequence: {
@@ -111,7 +114,12 @@ Json yamlToJson(const std::string& text, const std::string& source) {
     } catch (const std::exception& e) {
         throw Error(source + ": cannot read YAML (" + std::string(e.what()) + ")");
     }
-    Json j = nodeToJson(root);
+    Json j;
+    try {
+        j = nodeToJson(root);
+    } catch (const Error& e) {
+        throw Error(source + ": " + e.what());
+    }
     return j.is_null() ? Json::object() : j;
 }
 
@@ -206,7 +214,7 @@ std::unique_ptr<Model> Model::load(const std::string& path, const Json& config, 
         m->configure(readYamlFile(p), p);
     } else if (config.is_null()) {
         m->configure(m->treeModel_ ? yamlToJson(trees::treeConfigTemplate(path), path)
-                                   : yamlToJson(configTemplate(*m->raw_, Granularity::Model), path),
+                                   : yamlToJson(configTemplate(*m->raw_, Granularity::Model, false), path),
                      "<default configuration>");
     } else if (config.is_object()) {
         m->configure(config, "<config>");
@@ -313,14 +321,30 @@ std::vector<std::pair<std::string, std::string>> inputsOf(
 
 void Model::write(const std::string& dir, const std::string& backend, const std::string& cmvm, int stages,
                   std::ostream* logp, bool force) const {
+    WriteOptions opt;
+    opt.backend = backend;
+    opt.cmvm = cmvm;
+    opt.stages = stages;
+    opt.force = force;
+    write(dir, opt, logp);
+}
+
+void Model::write(const std::string& dir, const WriteOptions& wo, std::ostream* logp) const {
     std::ostream& log = logp ? *logp : std::cerr;
     const auto t0 = std::chrono::steady_clock::now();
-    if (cmvm != "da" && cmvm != "naive") throw Error("cmvm: '" + cmvm + "' is not da or naive");
+    const std::string& backend = wo.backend;
+    if (wo.cmvm != "da" && wo.cmvm != "naive") throw Error("cmvm: '" + wo.cmvm + "' is not da or naive");
     checkProjectName(cfg_.projectName, source_);
+    if (treeModel_ && !wo.testInputs.empty())
+        throw Error(path_ + ": testbench input: tree ensemble projects test on their own rows; it is for networks");
+    if (!wo.testInputs.empty() && wo.testInputs.size() % size_t(inputSize()) != 0)
+        throw Error(path_ + ": testbench input: " + std::to_string(wo.testInputs.size()) +
+                    " values are not whole rows of " + std::to_string(inputSize()) + " inputs");
     OutputRules rules;
-    rules.force = force;
+    rules.force = wo.force;
     rules.others = inputsOf(path_, {{"configuration", fs::exists(source_) ? source_ : ""}}, weights_);
-    AtomicOutput out(dir, "output", OutputKind::Project, rules);
+    rules.others.insert(rules.others.end(), wo.inputs.begin(), wo.inputs.end());
+    AtomicOutput out(dir, wo.option, OutputKind::Project, rules);
     fs::create_directories(out.tmp());
     const std::string tmp = out.tmp().string();
     try {
@@ -337,7 +361,8 @@ void Model::write(const std::string& dir, const std::string& backend, const std:
 #ifdef TACHYON_HAVE_HLS
             hls::HlsOptions opt;
             opt.projectName = cfg_.projectName;
-            hls::writeProject(*graph_, *emu_, tmp, opt);
+            opt.testInputs = wo.testInputs;
+            log << hls::writeProject(*graph_, *emu_, tmp, opt).text();
 #else
             throw Error("the HLS backend is not built into this tachyon");
 #endif
@@ -345,27 +370,29 @@ void Model::write(const std::string& dir, const std::string& backend, const std:
 #ifdef TACHYON_HAVE_VERILOG
             verilog::VerilogOptions opt;
             opt.projectName = cfg_.projectName;
-            opt.cmvm = cmvm;
+            opt.cmvm = wo.cmvm;
             // A tree configuration's Pipeline (register stages) unless --stages says otherwise.
-            opt.stages = stages >= 0 ? stages : cfg_.treePipeline;
+            opt.stages = wo.stages >= 0 ? wo.stages : cfg_.treePipeline;
+            opt.testInputs = wo.testInputs;
             verilog::writeProject(*graph_, *emu_, tmp, opt);
 #else
             throw Error("the Verilog backend is not built into this tachyon");
 #endif
         } else if (backend == "lut") {
-            throw Error("backend 'lut' is for tree ensembles only; networks use hls or verilog");
+            throw Error(path_ + ": backend: 'lut' is for tree ensembles only; networks use hls or verilog");
         } else {
             throw Error("backend '" + backend + "' is not one of hls, verilog, lut");
         }
         if (!fs::exists(out.tmp() / manifestName(OutputKind::Project)))
             throw Error(dir + ": the backend wrote no " + std::string(manifestName(OutputKind::Project)));
+        writeSourceRecord(tmp, wo);
         out.commit();
     } catch (const Error& e) {
         // The user's folder, not the temporary; a full disk said as such.
-        throw Error(explainWriteFailure(dir, "output", userFacing(e.what())));
+        throw Error(explainWriteFailure(dir, wo.option, userFacing(e.what())));
     } catch (const fs::filesystem_error& e) {
-        throw Error(explainWriteFailure(dir, "output", userFacing(dir + ": " + e.code().message() + " (" +
-                                                                   e.path1().string() + ")")));
+        throw Error(explainWriteFailure(dir, wo.option, userFacing(dir + ": " + e.code().message() + " (" +
+                                                                      e.path1().string() + ")")));
     }
     log << "wrote " << backend << " project " << dir << " in " << std::fixed << std::setprecision(1)
         << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() * 1e3 << " ms\n"

@@ -681,38 +681,47 @@ std::optional<std::string> trainedType(const Graph& g, const Layer& l, const std
 
 namespace {
 
-// The type a `-g name` template writes for `var` of `l`: the trained one, else ap_fixed<16,6>.
-std::string templateType(const Graph& g, const Layer& l, const std::string& var) {
-    return trainedType(g, l, var).value_or("ap_fixed<16,6>");
+// The type a `-g name` template writes for `var` of `l`: the trained one, else `auto` for an
+// accumulator (exact, so it cannot wrap) and ap_fixed<16,6> for the rest.
+std::string templateType(const Graph& g, const Layer& l, const std::string& var, bool exactAccumulators) {
+    return trainedType(g, l, var).value_or(var == "accum" && exactAccumulators ? "auto" : "ap_fixed<16,6>");
 }
 
 }  // namespace
 
-std::string configTemplate(const Graph& g, Granularity gran) {
+std::string configTemplate(const Graph& g, Granularity gran, bool exactAccumulators) {
+    const std::string accum = exactAccumulators ? "auto" : "ap_fixed<16,6>";
     std::ostringstream os;
     os << "# Tachyon configuration for " << g.name << " (hls4ml-compatible keys)\n"
        << "Compatibility: tachyon   # Tachyon's defaults; hls4ml: hls4ml's (docs/config.md)\n"
-       << "IOType: io_parallel\nClockPeriod: 5\nPart: xcvu13p-flga2577-2-e\nProjectName: myproject\n"
-       << "Model:\n  Precision: ap_fixed<16,6>\n  ReuseFactor: 1\n  Strategy: Latency\n";
+       << "IOType: io_parallel\nClockPeriod: 5\nPart: xcvu13p-flga2577-2-e\nProjectName: myproject\n";
+    if (exactAccumulators)
+        os << "Model:\n  Precision:\n    default: ap_fixed<16,6>\n"
+           << "    accum: auto   # exact: wide enough for every sum, so no accumulator wraps\n";
+    else
+        os << "Model:\n  Precision: ap_fixed<16,6>\n";
+    os << "  ReuseFactor: 1\n  Strategy: Latency\n";
     if (gran == Granularity::Type) {
         std::set<std::string> kinds;
         for (const Layer& l : g.layers) kinds.insert(toString(l.kind));
         os << "LayerType:\n";
         for (const auto& k : kinds) {
             os << "  " << k << ":\n    Precision:\n";
-            if (k == "Dense" || k == "Conv") os << "      weight: ap_fixed<16,6>\n      bias: ap_fixed<16,6>\n      accum: ap_fixed<16,6>\n";
+            if (k == "Dense" || k == "Conv")
+                os << "      weight: ap_fixed<16,6>\n      bias: ap_fixed<16,6>\n      accum: " << accum << "\n";
             os << "      result: ap_fixed<16,6>\n";
         }
     } else if (gran == Granularity::Name) {
         os << "LayerName:\n";
         for (const Layer& l : g.layers) {
             os << "  " << l.name << ":\n    Precision:\n";
+            const auto type = [&](const char* var) { return templateType(g, l, var, exactAccumulators); };
             if (isMac(l))
-                os << "      weight: " << templateType(g, l, "weight") << "\n      bias: " << templateType(g, l, "bias")
-                   << "\n      accum: " << templateType(g, l, "accum") << "\n";
+                os << "      weight: " << type("weight") << "\n      bias: " << type("bias") << "\n      accum: "
+                   << type("accum") << "\n";
             if (l.kind == LayerKind::BatchNorm)
-                os << "      scale: " << templateType(g, l, "scale") << "\n      shift: " << templateType(g, l, "shift") << "\n";
-            os << "      result: " << templateType(g, l, "result") << "\n";
+                os << "      scale: " << type("scale") << "\n      shift: " << type("shift") << "\n";
+            os << "      result: " << type("result") << "\n";
             if (isMac(l)) os << "    ReuseFactor: 1\n";
             if (l.kind == LayerKind::Softmax)
                 os << "    exp_table_t: " << defaultSoftmaxTableType(FixedType::parse("ap_fixed<16,6>")).str()

@@ -122,8 +122,10 @@ FixedType hls4mlAutoType(const Layer& layer, const std::string& var, const std::
 double hls4mlDecimalText(double value, const FixedType& t);
 
 enum class Granularity { Model, Type, Name };
-// YAML template for `tachyon config`, with the layer names and types of `g`.
-std::string configTemplate(const Graph& g, Granularity gran);
+// YAML template for `tachyon config`, with the layer names and types of `g`. Trained types
+// are kept; every other accumulator is `auto` (Tachyon's exact rule: it cannot wrap) unless
+// `exactAccumulators` is false, which gives Tachyon's defaults (ap_fixed<16,6> everywhere).
+std::string configTemplate(const Graph& g, Granularity gran, bool exactAccumulators = true);
 
 // Default types of the helper variables (tables, parameters) that Tachyon chooses itself.
 FixedType defaultTableType();       // sigmoid/tanh entries

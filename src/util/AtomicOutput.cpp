@@ -221,6 +221,8 @@ ScopedTemporary::~ScopedTemporary() {
 
 std::string explainWriteFailure(const std::string& output, const std::string& option, const std::string& msg) {
     if (writesInPlace(output)) return msg;
+    // Already explained (the API explains, and the command line again around it).
+    if (msg.find(output + ": " + option + ": disk full (") != std::string::npos) return msg;
     std::error_code ec;
     fs::path where = resolve(output);
     while (!where.empty() && !isDirectory(where) && where.has_relative_path()) where = where.parent_path();
