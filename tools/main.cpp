@@ -19,11 +19,9 @@
 #include "backends/verilog/VerilogWriter.h"
 #define TACHYON_HAVE_VERILOG 1
 #endif
-#if __has_include("trees/TreeCommands.h")
-#include "trees/TreeCommands.h"
-#include "config/TreeConfig.h"
+#include "frontends/trees/Frontends.h"
+// Tree files are read into Input -> TreeEnsemble graphs and take the one pipeline.
 #define TACHYON_HAVE_TREES 1
-#endif
 
 #ifdef TACHYON_HAVE_SERVE
 #include "serve/Perf.h"
@@ -55,14 +53,22 @@ double secondsSince(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-bool isTree(const std::string& path) {
-#ifdef TACHYON_HAVE_TREES
-    return trees::isTreeModel(path);
-#else
-    (void)path;
-    return false;
-#endif
+bool isTree(const std::string& path) { return trees::detectTreeFormat(path) != trees::TreeFormat::None; }
+
+}  // namespace
+
+// cmdConvert's tree branch (#27 moves all of convert onto the API): a tree model is written
+// by the library like any model, into the folder cmdConvert commits.
+namespace tachyon::trees {
+void convert(const std::string& model, const std::string& cfg, const std::string& outDir, const std::string& backend,
+             std::ostream& log) {
+    const auto m = api::Model::load(model, cfg.empty() ? api::Json() : api::Json(cfg));
+    fs::remove(outDir);   // empty; Model::write creates the project folder itself
+    m->write(outDir, backend, "da", -1, &log, false);
 }
+}  // namespace tachyon::trees
+
+namespace {
 
 // Loads a network and runs the pass pipeline with the given (or default) configuration.
 Graph loadConfigured(const std::string& model, const std::string& weights, const std::string& cfgPath,
@@ -131,16 +137,10 @@ void printStats(const std::vector<LayerStats>& stats, std::ostream& os) {
 }
 
 int cmdConfig(const Options& o) {
-    std::string text;
-    if (isTree(o.model)) {
-#ifdef TACHYON_HAVE_TREES
-        text = trees::treeConfigTemplate(o.model);  // tree precision keys; no granularity
-#endif
-    } else {
-        Graph g = loadModel(o.model, o.weights);
-        Granularity gr = o.gran == "model" ? Granularity::Model : o.gran == "type" ? Granularity::Type : Granularity::Name;
-        text = configTemplate(g, gr);
-    }
+    // A tree model's template is its tree keys (configTemplate; no granularity).
+    const Graph g = loadModel(o.model, o.weights);
+    const Granularity gr = o.gran == "model" ? Granularity::Model : o.gran == "type" ? Granularity::Type : Granularity::Name;
+    const std::string text = configTemplate(g, gr);
     if (o.out.empty()) {
         std::cout << text;
     } else {
@@ -440,12 +440,6 @@ int dispatch(const CLI::App& app, const Options& o) {
     if (app.got_subcommand("info")) {
         requireInputFile(o.model, "model");
         requireInputFile(o.cfg, "-c");
-        if (isTree(o.model)) {
-#ifdef TACHYON_HAVE_TREES
-            trees::info(o.model, std::cout);
-#endif
-            return 0;
-        }
         Graph g = o.cfg.empty() ? loadModel(o.model, o.weights) : loadConfigured(o.model, o.weights, o.cfg);
         std::cout << dump(g);
         if (!o.cfg.empty()) std::cout << "defaults: " << Config::load(o.cfg, false).defaultsSummary() << "\n";
@@ -575,7 +569,7 @@ int main(int argc, char** argv) {
     convert->add_option("model", o.model)->required();
     convert->add_option("-c,--config", o.cfg, "configuration YAML");
     convert->add_option("-o,--output", o.out, "project directory")->required();
-    convert->add_option("-b,--backend", o.backend, "hls, verilog, or lut (tree ensembles)")
+    convert->add_option("-b,--backend", o.backend, "hls, verilog, or lut (a ROM: models with few input bits)")
         ->check(CLI::IsMember({"hls", "verilog", "lut"}));
     convert->add_option("--cmvm", o.cmvm, "Verilog matrix-vector products: da (shift-add graph) or naive")
         ->check(CLI::IsMember({"da", "naive"}));

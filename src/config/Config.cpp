@@ -689,6 +689,7 @@ std::string templateType(const Graph& g, const Layer& l, const std::string& var)
 }  // namespace
 
 std::string configTemplate(const Graph& g, Granularity gran) {
+    if (isTreeModel(g)) return treeConfigTemplate(g);
     std::ostringstream os;
     os << "# Tachyon configuration for " << g.name << " (hls4ml-compatible keys)\n"
        << "Compatibility: tachyon   # Tachyon's defaults; hls4ml: hls4ml's (docs/config.md)\n"
