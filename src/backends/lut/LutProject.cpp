@@ -1,6 +1,7 @@
 #include "backends/lut/LutProject.h"
 
 #include "backends/ProjectFiles.h"
+#include "backends/verilog/VerilogWriter.h"
 #include "util/Error.h"
 
 #include <cstdio>
@@ -9,73 +10,7 @@
 
 namespace tachyon::lut {
 
-namespace {
-
 namespace fs = std::filesystem;
-
-// The ports of the ROM wrapper: clk, in_valid, x_0..x_{n-1}, out_valid, y_0..y_{k-1}.
-std::string ports(int nIn, const FixedType& in, int nOut, const FixedType& out) {
-    std::ostringstream os;
-    os << "    input  wire clk,\n    input  wire in_valid,\n";
-    for (int i = 0; i < nIn; ++i)
-        os << "    input  wire " << (in.isSigned ? "signed " : "") << "[" << in.width - 1 << ":0] x_" << i << ",\n";
-    os << "    output wire out_valid";
-    for (int k = 0; k < nOut; ++k)
-        os << ",\n    output wire " << (out.isSigned ? "signed " : "") << "[" << out.width - 1 << ":0] y_" << k;
-    os << "\n";
-    return os.str();
-}
-
-// A Verilator harness that drives one row per clock and compares with sim/expected_raw.dat.
-std::string harness(const std::string& top, int nIn, const FixedType& in, int nOut, const FixedType& out) {
-    std::ostringstream os;
-    os << "// Verilator harness: drives one row per clock from sim/input_raw.dat (or argv[1]), writes\n"
-          "// sim/rtl_output_raw.dat (or argv[2]) and compares with sim/expected_raw.dat.\n"
-          "#include \"V" << top << ".h\"\n#include \"verilated.h\"\n\n"
-          "#include <cstdio>\n#include <fstream>\n#include <sstream>\n#include <string>\n#include <vector>\n\n"
-          "static const int kInputs = " << nIn << ", kOutputs = " << nOut << ";\n"
-          "static const int kInWidth = " << in.width << ", kOutWidth = " << out.width << ";\n"
-          "static const bool kOutSigned = " << (out.isSigned ? "true" : "false") << ";\n\n"
-          "static std::vector<std::vector<long long>> readRows(const char* path, int cols) {\n"
-          "    std::vector<std::vector<long long>> rows;\n    std::ifstream in(path);\n    std::string line;\n"
-          "    while (std::getline(in, line)) {\n        std::istringstream ss(line);\n"
-          "        std::vector<long long> r(cols);\n        for (int i = 0; i < cols; ++i) ss >> r[i];\n"
-          "        if (ss) rows.push_back(r);\n    }\n    return rows;\n}\n\n"
-          "static long long outRaw(unsigned long long bits) {\n"
-          "    bits &= (1ULL << kOutWidth) - 1;\n"
-          "    if (kOutSigned && (bits >> (kOutWidth - 1)) & 1) return (long long)bits - (1LL << kOutWidth);\n"
-          "    return (long long)bits;\n}\n\n"
-          "int main(int argc, char** argv) {\n"
-          "    Verilated::commandArgs(argc, argv);\n"
-          "    V" << top << "* dut = new V" << top << ";\n"
-          "    const bool paths = argc > 2 && argv[1][0] != '+';\n"
-          "    const auto in = readRows(paths ? argv[1] : \"sim/input_raw.dat\", kInputs);\n"
-          "    const auto expected = readRows(\"sim/expected_raw.dat\", kOutputs);\n"
-          "    std::vector<std::vector<long long>> got;\n"
-          "    const unsigned long long inMask = (1ULL << kInWidth) - 1;\n"
-          "    for (size_t t = 0; t < in.size() + 1; ++t) {\n"
-          "        const bool drive = t < in.size();\n";
-    for (int i = 0; i < nIn; ++i) os << "        dut->x_" << i << " = drive ? (in[t][" << i << "] & inMask) : 0;\n";
-    os << "        dut->in_valid = drive;\n"
-          "        dut->clk = 0;\n        dut->eval();\n"
-          "        dut->clk = 1;\n        dut->eval();\n"
-          "        if (dut->out_valid) got.push_back({";
-    for (int k = 0; k < nOut; ++k) os << (k ? ", " : "") << "outRaw(dut->y_" << k << ")";
-    os << "});\n    }\n"
-          "    dut->final();\n    delete dut;\n"
-          "    FILE* out = std::fopen(paths ? argv[2] : \"sim/rtl_output_raw.dat\", \"w\");\n"
-          "    size_t mismatches = got.size() == expected.size() ? 0 : 1;\n"
-          "    for (size_t r = 0; r < got.size(); ++r) {\n"
-          "        for (int k = 0; k < kOutputs; ++k) {\n"
-          "            std::fprintf(out, k ? \" %lld\" : \"%lld\", got[r][k]);\n"
-          "            if (r < expected.size() && got[r][k] != expected[r][k]) ++mismatches;\n"
-          "        }\n        std::fprintf(out, \"\\n\");\n    }\n    std::fclose(out);\n"
-          "    std::printf(\"rows %zu mismatches %zu\\n\", got.size(), mismatches);\n"
-          "    return paths || mismatches == 0 ? 0 : 1;\n}\n";
-    return os.str();
-}
-
-}  // namespace
 
 void writeProject(const Graph& g, const Emulator& emu, const std::string& dir, const LutOptions& opt) {
     const std::string& top = opt.projectName;
@@ -131,23 +66,32 @@ void writeProject(const Graph& g, const Emulator& emu, const std::string& dir, c
     backend::writeText(dir + "/rtl/" + top + "_rom.mem", mem);
     backend::writeText(dir + "/rtl/" + top + "_rom.coe", coe);
 
+    // The ports of every Verilog project (clk, in_valid, in_data, out_valid, out_data), so the
+    // shared Verilator testbench drives it; in_data is the ROM address as it is.
     std::ostringstream v;
     v << "// Generated by Tachyon: lookup-table form of " << model << ".\n"
-      << "// address = {x_" << nIn - 1 << ", ..., x_0}, word = {y_" << nOut - 1 << ", ..., y_0}; latency 1.\n"
+      << "// address = in_data = {x_" << nIn - 1 << ", ..., x_0}, word = out_data = {y_" << nOut - 1
+      << ", ..., y_0}; latency 1.\n"
       << "// INIT_FILE is relative to the directory the simulator or synthesis tool runs in.\n"
       << "module " << top << " #(parameter INIT_FILE = \"rtl/" << top << "_rom.mem\") (\n"
-      << ports(nIn, in, nOut, outType) << ");\n"
+      << "    input  wire clk,\n    input  wire in_valid,\n    input  wire [" << addrBits - 1 << ":0] in_data,\n"
+      << "    output wire out_valid,\n    output wire [" << wordBits - 1 << ":0] out_data\n);\n"
       << "    (* rom_style = \"block\" *) reg [" << wordBits - 1 << ":0] rom [0:" << words - 1 << "];\n"
       << "    initial $readmemh(INIT_FILE, rom);\n"
       << "    reg [" << wordBits - 1 << ":0] word_q;\n    reg valid_q = 1'b0;\n"
-      << "    wire [" << addrBits - 1 << ":0] address = {";
-    for (int i = nIn - 1; i >= 0; --i) v << "x_" << i << (i ? ", " : "");
-    v << "};\n    always @(posedge clk) begin\n        word_q <= rom[address];\n        valid_q <= in_valid;\n    end\n"
-      << "    assign out_valid = valid_q;\n";
-    for (int k = 0; k < nOut; ++k) v << "    assign y_" << k << " = word_q[" << (k + 1) * wout - 1 << ":" << k * wout << "];\n";
-    v << "endmodule\n";
+      << "    always @(posedge clk) begin\n        word_q <= rom[in_data];\n        valid_q <= in_valid;\n    end\n"
+      << "    assign out_valid = valid_q;\n    assign out_data = word_q;\nendmodule\n";
     backend::writeText(dir + "/rtl/" + top + ".v", v.str());
-    backend::writeText(dir + "/sim/tb.cpp", harness(top, nIn, in, nOut, outType));
+    verilog::TestbenchSpec tb;
+    tb.top = top;
+    tb.inputs = nIn;
+    tb.inputWidth = win;
+    tb.inputSigned = in.isSigned;
+    tb.outputs = nOut;
+    tb.outputWidth = wout;
+    tb.outputSigned = outType.isSigned;
+    tb.latencyCycles = 1;
+    verilog::writeVerilatorTestbench(dir + "/sim", tb);
     backend::writeRawRows(dir + "/sim/input_raw.dat", xRaw.data(), words, size_t(nIn));
     backend::writeRawRows(dir + "/sim/expected_raw.dat", out.data(), words, size_t(nOut));
 
@@ -157,8 +101,9 @@ void writeProject(const Graph& g, const Emulator& emu, const std::string& dir, c
     j["rom_files"] = {"rtl/" + top + "_rom.mem", "rtl/" + top + "_rom.coe"};
     j["address_bits"] = addrBits;
     j["word_bits"] = wordBits;
+    // Run from the project root (the ROM's INIT_FILE); the output must equal sim/expected_raw.dat.
     j["rtlsim_command"] = "verilator --cc --exe --build -O1 -Wno-fatal --top-module " + top + " rtl/" + top +
-                          ".v sim/tb.cpp -Mdir obj_dir && obj_dir/V" + top;
+                          ".v sim/tb.cpp -Mdir obj_dir -o tb && obj_dir/tb sim/input_raw.dat sim/rtl_output_raw.dat";
     backend::writeText(dir + "/tachyon_project.json", j.dump(2) + "\n");
 }
 

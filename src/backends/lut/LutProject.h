@@ -17,8 +17,8 @@ struct LutOptions {
     int maxInputBits = 20;   // the configuration's LutMaxInputBits
 };
 
-// Fills `dir` (created if needed) with rtl/<top>.v, the ROM as .mem and .coe, a Verilator
-// harness that checks every address, and tachyon_project.json. Throws tachyon::Error naming
+// Fills `dir` (created if needed) with rtl/<top>.v, the ROM as .mem and .coe, the shared
+// Verilator testbench with every address as its rows, and tachyon_project.json. Throws tachyon::Error naming
 // the model when the inputs are wider than maxInputBits or the word wider than 64 bits.
 void writeProject(const Graph& g, const Emulator& emu, const std::string& dir, const LutOptions& opt);
 
