@@ -7,16 +7,20 @@
 //   OUT_DIR (default ./bench_trees_out) receives the generated HLS and Verilog projects,
 //   e.g. for Yosys: see docs/trees.md.
 #include "frontends/trees/Frontends.h"
-#include "trees/TreeBackends.h"
+#include "api/Api.h"
 #include "emulator/TreeEmulator.h"
 #include "util/Error.h"
 #include "util/Npy.h"
+
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 using namespace tachyon;
@@ -42,7 +46,6 @@ int main(int argc, char** argv) {
         size_t rows = 0, cols = 0;
         const std::vector<double> x = readNpy(fixtures + "/X_test.npy", rows, cols);
         TreeConfig cfg;  // ap_fixed<18,8> inputs, thresholds and scores
-        cfg.projectName = "bdt_60x3";
         TreeEmulator emu(e, cfg);
         std::printf("model: %zu trees, max depth %d, %d features, %d class(es); types %s / %s\n", e.trees.size(),
                     e.maxDepth(), e.nFeatures, e.nClasses, cfg.input.str().c_str(), cfg.score.str().c_str());
@@ -71,18 +74,19 @@ int main(int argc, char** argv) {
         emu.runFloat(big.data(), n, f.data());
         report("float emulation (library semantics):", tFloat);
 
-        namespace fs = std::filesystem;
+        // Code generation through the library, as `tachyon convert` (the tree default types).
+        const auto model = api::Model::load(fixtures + "/bench_60x3.json", api::yamlToJson("ProjectName: bdt_60x3\n", "<bench>"));
         for (const std::string backend : {"hls", "verilog"}) {
             const std::string dir = outDir + "/" + backend;
-            fs::remove_all(dir);
-            fs::create_directories(dir);
+            std::filesystem::create_directories(outDir);
             const auto t0 = Clock::now();
-            const TestVectors tv = thresholdTestVectors(emu, 1000);
-            int latency = 0;
-            if (backend == "hls") writeHlsProject(emu, dir, tv);
-            else latency = writeVerilogProject(emu, dir, tv);
+            std::ostringstream log;
+            model->write(dir, backend, "da", -1, &log, /*force=*/true);
             std::printf("codegen %-8s %.1f ms -> %s", backend.c_str(), seconds(t0) * 1e3, dir.c_str());
-            if (backend == "verilog") std::printf(" (latency %d cycles)", latency);
+            if (backend == "verilog") {
+                std::ifstream manifest(dir + "/tachyon_project.json");
+                std::printf(" (latency %d cycles)", nlohmann::json::parse(manifest).value("latency_cycles", -1));
+            }
             std::printf("\n");
         }
     } catch (const Error& err) {

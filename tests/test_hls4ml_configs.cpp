@@ -7,8 +7,8 @@
 #include "config/Config.h"
 #include "emulator/Emulator.h"
 #include "emulator/Tables.h"
+#include "frontends/Frontend.h"
 #include "passes/Pass.h"
-#include "config/TreeConfig.h"
 #include "test_trees_fixtures.h"
 #include "util/Error.h"
 
@@ -348,19 +348,25 @@ TEST(HlsHeaderWidths, WideBatchNormIsRefusedAtConvertNamingLayerAndType) {
     EXPECT_EQ(exactSumType(FixedType::parse("ap_ufixed<8,4>"), FixedType::parse("ap_fixed<8,4>")).integer, 6);
 }
 
-TEST(TreeConfigTemplate, RoundTripsThroughTheTreeReader) {
-    const fs::path p = fs::path(TACHYON_BINARY_DIR) / "tree_template.yml";
-    std::ofstream(p) << trees::treeConfigTemplate("model.json");
-    trees::TreeConfig c = trees::readTreeConfig(p.string());
-    trees::TreeConfig d;
-    EXPECT_EQ(c.input, d.input);
-    EXPECT_EQ(c.threshold, d.threshold);
-    EXPECT_EQ(c.score, d.score);
-    EXPECT_EQ(c.part, d.part);
-    EXPECT_EQ(c.pipeline, d.pipeline);
-    EXPECT_EQ(c.lutMaxInputBits, d.lutMaxInputBits);
-    EXPECT_EQ(c.projectName, d.projectName);
-    fs::remove(p);
+TEST(TreeConfigTemplate, RoundTripsThroughTheConfig) {
+    const std::string dir = trees::testing::treeFixtures();
+    if (dir.empty()) GTEST_SKIP() << "tree fixtures unavailable";
+    // A tree file's template is its tree keys; read back by the normal Config, it gives the
+    // layers the types a configuration without it gives them.
+    const Graph raw = loadModel(dir + "/xgb_binary.json");
+    ASSERT_TRUE(isTreeModel(raw));
+    const std::string text = configTemplate(raw, Granularity::Name);
+    EXPECT_NE(text.find("InputPrecision:"), std::string::npos) << text;
+    Graph fromTemplate = raw, plain = raw;
+    const Config c = Config::parse(text, "<template>");
+    runPipeline(fromTemplate, c);
+    runPipeline(plain, Config::parse("ProjectName: tachyon_bdt\n", "<plain>"));
+    for (size_t i = 0; i < raw.layers.size(); ++i)
+        EXPECT_EQ(fromTemplate.layers[i].precision, plain.layers[i].precision) << raw.layers[i].name;
+    EXPECT_EQ(c.projectName, "tachyon_bdt");
+    EXPECT_EQ(c.treePipeline, -1);
+    EXPECT_EQ(c.lutMaxInputBits, 20);
+    EXPECT_FALSE(isTreeModel(Graph{}));
 }
 
 TEST(TreeConfigTemplate, ConfigCommandWorksOnXgboostJson) {

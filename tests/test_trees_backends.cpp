@@ -1,18 +1,26 @@
-// Fixed-point emulation against an independent reference, and the generated HLS
-// (compiled with g++), Verilog (Verilator) and lookup-table projects bit for bit.
+// Fixed-point emulation against an independent reference, and tree models' HLS (compiled
+// with g++), Verilog (Verilator) and lookup-table projects, written by the one pipeline
+// (tree file -> Input -> TreeEnsemble graph -> network writers), bit for bit.
 #include "test_trees_fixtures.h"
 
-#include "frontends/trees/Frontends.h"
-#include "trees/TreeBackends.h"
-#include "trees/TreeCommands.h"
+#include "api/Api.h"
+#include "backends/hls/HlsWriter.h"
+#include "backends/verilog/VerilogWriter.h"
+#include "config/Config.h"
+#include "emulator/Emulator.h"
 #include "emulator/TreeEmulator.h"
+#include "frontends/Frontend.h"
+#include "frontends/trees/Frontends.h"
+#include "passes/Pass.h"
 #include "util/Error.h"
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 
 using namespace tachyon;
@@ -20,7 +28,6 @@ using namespace tachyon::trees;
 using namespace tachyon::trees::testing;
 
 namespace {
-
 TreeConfig config(const std::string& in, const std::string& score, const std::string& thr = "") {
     TreeConfig c;
     c.input = FixedType::parse(in);
@@ -61,14 +68,43 @@ std::vector<int64_t> referenceFixed(const Ensemble& e, const TreeConfig& c, cons
     return out;
 }
 
-std::string run(const std::string& cmd) {
-    std::string out;
-    FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-    if (!p) return "popen failed";
-    char buf[4096];
-    while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-    const int rc = pclose(p);
-    return (rc == 0 ? "" : "FAILED(" + std::to_string(rc) + ") ") + out;
+// Raw input rows: library rows cast to the input type, and rows on and around the
+// model's split boundaries (where a comparison flips).
+std::vector<int64_t> libraryRows(const TreeEmulator& emu, const Matrix& x, size_t rows) {
+    std::vector<int64_t> raw(rows * size_t(emu.nFeatures()));
+    for (size_t i = 0; i < raw.size(); ++i) raw[i] = emu.quantizeInput(x.data[i]);
+    return raw;
+}
+
+std::vector<int64_t> boundaryRows(const TreeEmulator& emu, size_t rows, uint64_t seed) {
+    const Ensemble& e = emu.ensemble();
+    const FixedType& in = emu.config().input;
+    const int64_t lo = int64_t(in.minRaw()), hi = int64_t(in.maxRaw());
+    std::vector<std::vector<int64_t>> bounds(size_t(e.nFeatures));
+    for (size_t t = 0; t < e.trees.size(); ++t)
+        for (size_t n = 0; n < e.trees[t].nodes.size(); ++n)
+            if (!e.trees[t].nodes[n].isLeaf())
+                bounds[size_t(e.trees[t].nodes[n].feature)].push_back(emu.leftIfAtMost(int(t), int(n)));
+    std::mt19937_64 rng(seed);
+    std::vector<int64_t> raw(rows * size_t(e.nFeatures));
+    for (size_t i = 0; i < raw.size(); ++i) {
+        const auto& b = bounds[i % size_t(e.nFeatures)];
+        const int64_t v = b.empty() ? lo + int64_t(rng() % uint64_t(hi - lo + 1))
+                                    : b[rng() % b.size()] + int64_t(rng() % 3) - 1;   // on, below, above
+        raw[i] = std::clamp(v, lo, hi);
+    }
+    return raw;
+}
+
+// A tree file through the one pipeline: read, configured by the normal Config.
+Graph configured(const std::string& model, const std::string& yaml) {
+    Graph g = loadModel(model);
+    runPipeline(g, Config::parse(yaml, "<test>"));
+    return g;
+}
+
+std::vector<double> valuesOf(const std::vector<double>& x, size_t rows, size_t cols) {
+    return std::vector<double>(x.begin(), x.begin() + std::ptrdiff_t(rows * cols));
 }
 
 std::string readFile(const std::string& path) {
@@ -78,19 +114,36 @@ std::string readFile(const std::string& path) {
     return ss.str();
 }
 
-// Compiles and runs the HLS testbench; its output file must equal the expected one.
-void expectCsimBitExact(const std::string& dir) {
-    nlohmann::json j = nlohmann::json::parse(readFile(dir + "/tachyon_project.json"));
-    const std::string out = run("cd '" + dir + "' && " + j["csim_command"].get<std::string>());
-    EXPECT_NE(out.find("mismatches 0"), std::string::npos) << out.substr(0, 3000);
-    EXPECT_EQ(readFile(dir + "/tb_data/csim_raw.dat"), readFile(dir + "/tb_data/expected_raw.dat"));
+size_t csimMismatches(const Graph& g, const std::string& prj, const std::vector<double>& rows, size_t nRandom = 1000) {
+    const Emulator emu(g);
+    hls::HlsOptions opt;
+    opt.testInputs = rows;
+    opt.testRows = nRandom;
+    hls::writeProject(g, emu, prj, opt);
+    std::ostringstream log;
+    const hls::CsimResult r = hls::csim(prj, log);
+    EXPECT_GT(r.rows, 0u);
+    if (r.mismatches) ADD_FAILURE() << log.str();
+    return r.mismatches;
 }
 
-void expectVerilatorBitExact(const std::string& dir) {
-    nlohmann::json j = nlohmann::json::parse(readFile(dir + "/tachyon_project.json"));
-    const std::string out = run("cd '" + dir + "' && " + j["rtlsim_command"].get<std::string>());
-    EXPECT_NE(out.find("mismatches 0"), std::string::npos) << out.substr(0, 3000);
-    EXPECT_EQ(readFile(dir + "/sim/rtl_output_raw.dat"), readFile(dir + "/sim/expected_raw.dat"));
+// Returns the project's latency in cycles.
+int expectRtlsimBitExact(const Graph& g, const std::string& prj, const std::vector<double>& rows, int stages) {
+    const Emulator emu(g);
+    verilog::VerilogOptions opt;
+    opt.testInputs = rows;
+    opt.stages = stages;
+    verilog::writeProject(g, emu, prj, opt);
+    std::ostringstream log;
+    const verilog::RtlsimResult r = verilog::rtlsim(prj, log);
+    EXPECT_GT(r.rows, 0u);
+    EXPECT_EQ(r.mismatches, 0u) << log.str();
+    return nlohmann::json::parse(readFile(prj + "/tachyon_project.json")).value("latency_cycles", -1);
+}
+
+std::string treeYaml(const std::string& in, const std::string& score, const std::string& thr = "") {
+    return "InputPrecision: '" + in + "'\nScorePrecision: '" + score + "'\n" +
+           (thr.empty() ? "" : "ThresholdPrecision: '" + thr + "'\n");
 }
 
 }  // namespace
@@ -111,13 +164,13 @@ TEST(TreesFixed, EmulatorEqualsPlainReference) {
         TreeConfig c = config(cs.in, cs.score, cs.thr);
         TreeEmulator emu(e, c);
         // Half library rows, half rows on and around the thresholds (boundary cases).
-        TestVectors a = testVectorsFrom(emu, x.data.data(), 1000);
-        TestVectors b = thresholdTestVectors(emu, 1000, 7);
-        a.inputRaw.insert(a.inputRaw.end(), b.inputRaw.begin(), b.inputRaw.end());
-        a.rows += b.rows;
-        std::vector<int64_t> got(a.rows * size_t(e.nClasses));
-        emu.runFixedRaw(a.inputRaw.data(), a.rows, got.data(), 2);
-        EXPECT_EQ(got, referenceFixed(e, c, a.inputRaw, a.rows)) << cs.model;
+        std::vector<int64_t> a = libraryRows(emu, x, 1000);
+        const std::vector<int64_t> b = boundaryRows(emu, 1000, 7);
+        a.insert(a.end(), b.begin(), b.end());
+        const size_t rows = a.size() / size_t(e.nFeatures);
+        std::vector<int64_t> got(rows * size_t(e.nClasses));
+        emu.runFixedRaw(a.data(), rows, got.data(), 2);
+        EXPECT_EQ(got, referenceFixed(e, c, a, rows)) << cs.model;
     }
 }
 
@@ -140,122 +193,135 @@ TEST(TreesBackends, HlsCsimBitExactOnLibraryRows) {
     TREE_FIXTURES_OR_SKIP(dir);
     Matrix x = loadNpy(dir + "/X_test.npy");
     for (std::string model : {"xgb_binary", "xgb_multi", "skl_rf_multi"}) {
-        TreeEmulator emu(readTreeModel(dir + "/" + model + ".json"), TreeConfig{});
-        const std::string prj = scratchDir("hls_" + model);
-        writeHlsProject(emu, prj, testVectorsFrom(emu, x.data.data(), x.rows));
-        expectCsimBitExact(prj);
+        const Graph g = configured(dir + "/" + model + ".json", "");   // the tree default ap_fixed<18,8>
+        EXPECT_EQ(csimMismatches(g, scratchDir("hls_" + model) + "/prj", x.data), 0u) << model;
     }
 }
 
 TEST(TreesBackends, HlsCsimBitExactWithSaturatingScores) {
     TREE_FIXTURES_OR_SKIP(dir);
-    TreeConfig c = config("ap_fixed<12,4,AP_RND,AP_SAT>", "ap_fixed<9,2,AP_TRN,AP_SAT_SYM>", "ap_fixed<16,4>");
-    TreeEmulator emu(readTreeModel(dir + "/skl_gb_multi.json"), c);
-    const std::string prj = scratchDir("hls_sat");
-    writeHlsProject(emu, prj, thresholdTestVectors(emu, 3000));
-    expectCsimBitExact(prj);
-    // The build script runs every Vitis step, switchable like a network project's.
-    std::ifstream tclFile(prj + "/build_prj.tcl");
-    std::stringstream tcl;
-    tcl << tclFile.rdbuf();
-    for (const char* line : {"if {$opt(csim)} { csim_design }", "if {$opt(synth)} { csynth_design }",
-                             "if {$opt(cosim)} { cosim_design }", "if {$opt(export)} { export_design -format ip_catalog }",
-                             "-cflags \"-std=c++14\"", "set_clock_uncertainty 27% default"})
-        EXPECT_NE(tcl.str().find(line), std::string::npos) << line << "\n" << tcl.str();
+    const Graph g = configured(dir + "/skl_gb_multi.json",
+                               treeYaml("ap_fixed<12,4,AP_RND,AP_SAT>", "ap_fixed<9,2,AP_TRN,AP_SAT_SYM>", "ap_fixed<16,4>"));
+    // Random rows, saturating ones included (the writer's own test rows).
+    const std::string prj = scratchDir("hls_sat") + "/prj";
+    EXPECT_EQ(csimMismatches(g, prj, {}, 3000), 0u);
+    // The build script runs every Vitis step, switchable like any network project's.
+    const std::string tcl = readFile(prj + "/build_prj.tcl");
+    for (const char* line : {"csim_design", "csynth_design", "cosim_design", "export_design"})
+        EXPECT_NE(tcl.find(line), std::string::npos) << line << "\n" << tcl;
 }
 
 TEST(TreesBackends, VerilatorBitExactOnLibraryRows) {
     TREE_FIXTURES_OR_SKIP(dir);
     Matrix x = loadNpy(dir + "/X_test.npy");
     for (std::string model : {"xgb_binary", "xgb_multi"}) {
-        TreeEmulator emu(readTreeModel(dir + "/" + model + ".json"), TreeConfig{});
-        const std::string prj = scratchDir("v_" + model);
-        const int latency = writeVerilogProject(emu, prj, testVectorsFrom(emu, x.data.data(), x.rows));
-        EXPECT_GE(latency, 2);
-        EXPECT_LE(latency, 8);
-        expectVerilatorBitExact(prj);
+        const Graph g = configured(dir + "/" + model + ".json", "");
+        const int latency = expectRtlsimBitExact(g, scratchDir("v_" + model) + "/prj", valuesOf(x.data, 2000, x.cols), -1);
+        EXPECT_GE(latency, 1) << model;   // placed from the clock period
+        EXPECT_LE(latency, 8) << model;
     }
 }
 
 TEST(TreesBackends, VerilatorBitExactForEveryPipelineDepthAndOverflowMode) {
     TREE_FIXTURES_OR_SKIP(dir);
-    const Ensemble e = readTreeModel(dir + "/skl_gb_multi.json");
+    Matrix x = loadNpy(dir + "/X_test.npy");
+    const TreeEmulator ref(readTreeModel(dir + "/skl_gb_multi.json"), config("ap_fixed<12,4>", "ap_fixed<12,4>"));
+    // Rows on the split boundaries, as values of the input type.
+    std::vector<double> rows;
+    for (int64_t raw : boundaryRows(ref, 1000, 3)) rows.push_back(ref.config().input.toDouble(raw));
+    rows.insert(rows.end(), x.data.begin(), x.data.begin() + std::ptrdiff_t(1000 * x.cols));
     struct Case { int pipeline; std::string score; };
-    // WRAP (the default) is covered by the library-row test above.
-    for (const Case& cs : {Case{0, "ap_fixed<9,2,AP_TRN,AP_SAT>"}, Case{2, "ap_fixed<9,2,AP_RND,AP_SAT_SYM>"},
-                           Case{9, "ap_ufixed<9,2,AP_TRN,AP_SAT_ZERO>"}}) {
-        TreeConfig c = config("ap_fixed<12,4>", cs.score);
-        c.pipeline = cs.pipeline;
-        TreeEmulator emu(e, c);
-        const std::string prj = scratchDir("v_pipe" + std::to_string(cs.pipeline));
-        const int latency = writeVerilogProject(emu, prj, thresholdTestVectors(emu, 2000));
-        EXPECT_EQ(latency, cs.pipeline);
-        expectVerilatorBitExact(prj);
+    // WRAP (the default) is covered by the library-row test above. The network writer
+    // places 0 (as -1) from the clock period and gives a one-stage request 2 cycles.
+    for (const Case& cs : {Case{3, "ap_fixed<9,2,AP_TRN,AP_SAT>"}, Case{2, "ap_fixed<9,2,AP_RND,AP_SAT_SYM>"},
+                           Case{5, "ap_ufixed<9,2,AP_TRN,AP_SAT_ZERO>"}}) {
+        const Graph g = configured(dir + "/skl_gb_multi.json", treeYaml("ap_fixed<12,4>", cs.score));
+        const int latency =
+            expectRtlsimBitExact(g, scratchDir("v_pipe" + std::to_string(cs.pipeline)) + "/prj", rows, cs.pipeline);
+        EXPECT_EQ(latency, cs.pipeline) << cs.score;
     }
 }
 
 TEST(TreesBackends, LookupTableEqualsEmulatorOnEveryAddress) {
     TREE_FIXTURES_OR_SKIP(dir);
-    const Ensemble e = readTreeModel(dir + "/xgb_small4.json");
-    TreeConfig c = config("ap_fixed<4,2,AP_RND,AP_SAT>", "ap_fixed<12,4>", "ap_fixed<10,3>");
-    c.lutMaxInputBits = 16;
-    TreeEmulator emu(e, c);
-    const std::string prj = scratchDir("lut");
-    writeLutProject(emu, prj);
+    const std::string yaml = treeYaml("ap_fixed<4,2,AP_RND,AP_SAT>", "ap_fixed<12,4>", "ap_fixed<10,3>") +
+                             "ProjectName: small_lut\n";
+    const auto m = api::Model::load(dir + "/xgb_small4.json", api::yamlToJson(yaml + "LutMaxInputBits: 16\n", "<test>"));
+    const std::string prj = scratchDir("lut") + "/prj";
+    m->write(prj, "lut");
     // The ROM holds the emulator's output for every address...
-    std::ifstream mem(prj + "/rtl/" + c.projectName + "_rom.mem");
+    std::ifstream mem(prj + "/rtl/small_lut_rom.mem");
     std::vector<int64_t> x(4);
     int64_t out = 0;
     std::string word;
     size_t words = 0;
     for (uint64_t a = 0; std::getline(mem, word); ++a, ++words) {
         for (int f = 0; f < 4; ++f) x[size_t(f)] = int64_t((a >> (4 * f)) & 15) - (((a >> (4 * f)) & 8) ? 16 : 0);
-        emu.runFixedRaw(x.data(), 1, &out);
+        m->emulator().runFixedRaw(x.data(), 1, &out);
         ASSERT_EQ(int64_t(std::stoull(word, nullptr, 16)), out & 0xfff) << "address " << a;
     }
     EXPECT_EQ(words, 65536u);
     // ...and the Verilog wrapper reads it back on every address.
-    expectVerilatorBitExact(prj);
-    // Too many input bits is a clear error.
-    c.lutMaxInputBits = 12;
-    TreeEmulator narrow(e, c);
-    EXPECT_THROW(writeLutProject(narrow, scratchDir("lut_wide")), Error);
+    const nlohmann::json j = nlohmann::json::parse(readFile(prj + "/tachyon_project.json"));
+    EXPECT_EQ(j["backend"], "lut");
+    EXPECT_EQ(j["latency_cycles"], 1);
+    std::string log;
+    {
+        const std::string cmd = "cd '" + prj + "' && " + j["rtlsim_command"].get<std::string>() + " 2>&1";
+        FILE* p = popen(cmd.c_str(), "r");
+        ASSERT_TRUE(p);
+        char buf[4096];
+        while (size_t n = fread(buf, 1, sizeof buf, p)) log.append(buf, n);
+        EXPECT_EQ(pclose(p), 0) << log.substr(0, 3000);
+    }
+    const std::string rtl = readFile(prj + "/sim/rtl_output_raw.dat");
+    EXPECT_EQ(size_t(std::count(rtl.begin(), rtl.end(), '\n')), words);
+    EXPECT_EQ(rtl, readFile(prj + "/sim/expected_raw.dat"));
+    // Too many input bits is a clear error naming the limit, and writes nothing.
+    const auto narrow = m->withConfig(api::yamlToJson(yaml + "LutMaxInputBits: 12\n", "<test>"));
+    try {
+        narrow->write(scratchDir("lut_wide") + "/prj", "lut");
+        ADD_FAILURE() << "16 input bits accepted under LutMaxInputBits 12";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("LutMaxInputBits = 12"), std::string::npos) << e.what();
+    }
+    EXPECT_FALSE(std::filesystem::exists(scratchDir("lut_wide") + "/prj"));
 }
 
-TEST(TreesCommands, PredictConvertAndConfigErrors) {
+TEST(TreesCommands, PredictWriteAndConfigErrors) {
     TREE_FIXTURES_OR_SKIP(dir);
     const std::string d = scratchDir("commands");
-    EXPECT_TRUE(isTreeModel(dir + "/tmva_known.xml"));
-    EXPECT_FALSE(isTreeModel(dir + "/X_test.npy"));
-    std::ostringstream log;
-    predict(dir + "/xgb_multi.json", "", dir + "/X_test.npy", d + "/float.npy", true, log);
-    Matrix got = loadNpy(d + "/float.npy"), ref = loadNpy(dir + "/xgb_multi_ref.npy");
-    ASSERT_EQ(got.data.size(), ref.data.size());
-    for (size_t i = 0; i < got.data.size(); ++i) ASSERT_NEAR(got.data[i], ref.data[i], 1e-6);
+    Matrix x = loadNpy(dir + "/X_test.npy"), ref = loadNpy(dir + "/xgb_multi_ref.npy");
+    const auto plain = api::Model::load(dir + "/xgb_multi.json");
+    EXPECT_TRUE(plain->isTree());
+    std::vector<double> got(x.rows * 5);
+    plain->predict(x.data.data(), x.rows, got.data(), /*floatMode=*/true);
+    ASSERT_EQ(got.size(), ref.data.size());
+    for (size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(got[i], ref.data[i], 1e-6);
 
     std::ofstream(d + "/cfg.yml") << "InputPrecision: ap_fixed<16,6>\nScorePrecision: ap_fixed<16,6,AP_RND,AP_SAT>\n"
                                      "Pipeline: 3\nProjectName: my_bdt\n";
-    predict(dir + "/xgb_multi.json", d + "/cfg.yml", dir + "/X_test.npy", d + "/fixed.npy", false, log);
-    Matrix fx = loadNpy(d + "/fixed.npy");
-    for (double v : fx.data) ASSERT_EQ(v, std::ldexp(std::round(std::ldexp(v, 10)), -10));  // on the 2^-10 grid
+    const auto fixed = api::Model::load(dir + "/xgb_multi.json", api::Json(d + "/cfg.yml"));
+    fixed->predict(x.data.data(), x.rows, got.data(), false);
+    for (double v : got) ASSERT_EQ(v, std::ldexp(std::round(std::ldexp(v, 10)), -10));  // on the 2^-10 grid
 
-    std::filesystem::create_directories(d + "/prj");
-    convert(dir + "/bench_60x3.json", d + "/cfg.yml", d + "/prj", "verilog", log);
-    nlohmann::json j = nlohmann::json::parse(readFile(d + "/prj/tachyon_project.json"));
-    EXPECT_EQ(j["kind"], "trees");
+    const auto bench = api::Model::load(dir + "/bench_60x3.json", api::Json(d + "/cfg.yml"));
+    bench->write(d + "/prj", "verilog");
+    const nlohmann::json j = nlohmann::json::parse(readFile(d + "/prj/tachyon_project.json"));
     EXPECT_EQ(j["top"], "my_bdt");
-    EXPECT_EQ(j["latency_cycles"], 3);
+    EXPECT_EQ(j["latency_cycles"], 3);   // Pipeline: 3 register stages
     EXPECT_TRUE(std::filesystem::exists(d + "/prj/" + j["rtl_files"][0].get<std::string>()));
-    EXPECT_THROW(convert(dir + "/bench_60x3.json", "", d + "/prj", "vhdl", log), Error);
+    EXPECT_THROW(bench->write(d + "/prj2", "vhdl"), Error);
 
-    std::ofstream(d + "/bad.yml") << "InputPrecision: ap_fixed<16,6>\nReuseFactor: 4\n";
+    std::ofstream(d + "/bad.yml") << "InputPrecision: ap_fixed<16,6>\nReuseFactor: [4]\n";
     try {
-        predict(dir + "/xgb_multi.json", d + "/bad.yml", dir + "/X_test.npy", d + "/x.npy", false, log);
-        ADD_FAILURE() << "unknown key accepted";
+        (void)api::Model::load(dir + "/xgb_multi.json", api::Json(d + "/bad.yml"));
+        ADD_FAILURE() << "a list as ReuseFactor accepted";
     } catch (const Error& e) {
         EXPECT_NE(std::string(e.what()).find("ReuseFactor"), std::string::npos) << e.what();
     }
     std::ofstream(d + "/bad2.yml") << "ScorePrecision: ap_fixed<40,6>\n";
-    EXPECT_THROW(readTreeConfig(d + "/bad2.yml"), Error);
-    EXPECT_THROW(predict(dir + "/xgb_multi.json", "", dir + "/tmva_X.npy", d + "/x.npy", true, log), Error);
+    EXPECT_THROW((void)api::Model::load(dir + "/xgb_multi.json", api::Json(d + "/bad2.yml")), Error);
+    // The wrong number of features is the caller's to check (inputSize), as for any model.
+    EXPECT_EQ(plain->inputSize(), readTreeModel(dir + "/xgb_multi.json").nFeatures);
 }

@@ -17,11 +17,9 @@
 #include "backends/verilog/VerilogWriter.h"
 #define TACHYON_HAVE_VERILOG 1
 #endif
-#if __has_include("trees/TreeCommands.h")
-#include "trees/TreeCommands.h"
-#include "config/TreeConfig.h"
+#include "frontends/trees/Frontends.h"
+// Tree files are read into Input -> TreeEnsemble graphs and take the one pipeline.
 #define TACHYON_HAVE_TREES 1
-#endif
 
 #ifdef TACHYON_HAVE_SERVE
 #include "serve/Perf.h"
@@ -45,14 +43,7 @@ using namespace tachyon;
 
 namespace {
 
-bool isTree(const std::string& path) {
-#ifdef TACHYON_HAVE_TREES
-    return trees::isTreeModel(path);
-#else
-    (void)path;
-    return false;
-#endif
-}
+bool isTree(const std::string& path) { return trees::detectTreeFormat(path) != trees::TreeFormat::None; }
 
 // Loads a network and runs the pass pipeline with the given (or default) configuration.
 Graph loadConfigured(const std::string& model, const std::string& weights, const std::string& cfgPath,
@@ -115,8 +106,6 @@ int cmdConvert(const Options& o) {
     if (isTree(o.model) && !o.tbInput.empty())
         throw Error(o.model + ": --tb-input: tree ensemble projects test on their own rows; it is for networks");
     const auto model = api::Model::load(o.model, o.cfg.empty() ? api::Json() : api::Json(o.cfg), o.weights);
-    if (!model->isTree() && o.backend == "lut")
-        throw Error(o.model + ": --backend: 'lut' is for tree ensembles only; networks use hls or verilog");
     api::WriteOptions opt;
     opt.backend = o.backend;
     opt.cmvm = o.cmvm;
@@ -163,12 +152,6 @@ int dispatch(const CLI::App& app, const Options& o) {
     if (app.got_subcommand("info")) {
         requireInputFile(o.model, "model");
         requireInputFile(o.cfg, "-c");
-        if (isTree(o.model)) {
-#ifdef TACHYON_HAVE_TREES
-            trees::info(o.model, std::cout);
-#endif
-            return 0;
-        }
         Graph g = o.cfg.empty() ? loadModel(o.model, o.weights) : loadConfigured(o.model, o.weights, o.cfg);
         std::cout << dump(g);
         if (!o.cfg.empty()) std::cout << "defaults: " << Config::load(o.cfg, false).defaultsSummary() << "\n";
@@ -310,7 +293,7 @@ int main(int argc, char** argv) {
     convert->add_option("model", o.model)->required();
     convert->add_option("-c,--config", o.cfg, "configuration YAML");
     convert->add_option("-o,--output", o.out, "project directory")->required();
-    convert->add_option("-b,--backend", o.backend, "hls, verilog, or lut (tree ensembles)")
+    convert->add_option("-b,--backend", o.backend, "hls, verilog, or lut (a ROM: models with few input bits)")
         ->check(CLI::IsMember({"hls", "verilog", "lut"}));
     convert->add_option("--cmvm", o.cmvm, "Verilog matrix-vector products: da (shift-add graph) or naive")
         ->check(CLI::IsMember({"da", "naive"}));

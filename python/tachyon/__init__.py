@@ -294,7 +294,8 @@ class Model:
         self._core.write(_path(directory, "directory"), "verilog", cmvm, stages, bool(force))
 
     def write_lut(self, directory, force=False):
-        """Tree ensembles: the whole ensemble as a ROM (force=True replaces an earlier project)."""
+        """The whole model as a ROM, for models whose inputs together are at most LutMaxInputBits
+        (20) bits wide, e.g. small tree ensembles (force=True replaces an earlier project)."""
         self._sync()
         self._core.write(_path(directory, "directory"), "lut", force=bool(force))
 

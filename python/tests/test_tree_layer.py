@@ -54,6 +54,11 @@ def test_auto_precision_types_a_tree_model():
     r = m.auto_precision(x, target_agreement=0.99, max_bits=18)
     assert r["met"], r["table"]
     assert "trees" in r["layers"] and "result" in r["layers"]["trees"]
+    # The thresholds' type is searched too (its fraction on these rows), and it is narrower
+    # than the 18-bit default the model loaded with.
+    thr = r["layers"]["trees"]["threshold"]
+    assert thr.startswith("ap_fixed<") and int(thr[9:].split(",")[0]) < 18, thr
+    assert m.config["LayerName"]["trees"]["Precision"]["threshold"] == thr
     # The chosen configuration is this model's now, and it runs.
     y = m.predict(x, check_fidelity=False)
     agree = np.mean(np.argmax(y, 1) == np.argmax(m.predict(x, float=True), 1))

@@ -139,7 +139,7 @@ public:
     // Every layer's output (networks), in layer order, each rows * layer.outSize().
     std::vector<std::vector<double>> trace(const double* x, size_t rows, bool floatMode) const;
 
-    // Projects. backend: hls | verilog | lut (trees). The directory is written whole or not
+    // Projects. backend: hls | verilog | lut (a ROM; any model with few input bits). The directory is written whole or not
     // at all (temporary name, renamed on success) under AtomicOutput's rules: never the
     // model's folder, `.`, `..` or a folder Tachyon did not write; an earlier project only
     // with `force`. The configuration's ProjectName must be an identifier.

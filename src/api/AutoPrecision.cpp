@@ -5,6 +5,7 @@
 #include "config/TrainedTypes.h"
 
 #include "frontends/Frontend.h"
+#include "ir/TreeEnsemble.h"
 #include "passes/Pass.h"
 #include "util/AtomicOutput.h"
 #include "util/Error.h"
@@ -83,6 +84,13 @@ bool isSigmoidScore(const Layer& out, size_t nOut) {
            (out.activation() == ActKind::Sigmoid || out.activation() == ActKind::HardSigmoid);
 }
 
+size_t splitCount(const Layer& trees) {
+    size_t n = 0;
+    for (const trees::Tree& t : trees.as<TreeEnsembleAttrs>().ensemble->trees)
+        for (const trees::Node& node : t.nodes) n += node.isLeaf() ? 0 : 1;
+    return n;
+}
+
 bool isBounded(const Layer& l) {
     if (l.kind == LayerKind::Softmax) return true;
     if (l.kind != LayerKind::Activation) return false;
@@ -102,6 +110,7 @@ std::string AutoPrecisionResult::table() const {
         auto get = [&](const char* v) {
             auto it = c.types.find(v);
             if (it == c.types.end() && std::string(v) == "weight") it = c.types.find("scale");
+            if (it == c.types.end() && std::string(v) == "weight") it = c.types.find("threshold");   // trees
             if (it == c.types.end() && std::string(v) == "bias") it = c.types.find("shift");
             return it == c.types.end() ? std::string("-") : it->second;
         };
@@ -205,6 +214,10 @@ AutoPrecisionResult autoPrecision(const std::string& modelPath, const Json& base
             for (double v : values) m = std::max(m, std::fabs(v));
             p.paramInt[var] = intBitsFor(m);
         }
+        // A tree ensemble's split thresholds are its parameters: their integer bits cover the
+        // splits, their fraction is searched on the calibration rows like any layer's weights.
+        if (l.kind == LayerKind::TreeEnsemble && !p.kept.count("threshold") && get("threshold") >= 0)
+            p.paramInt["threshold"] = intBitsFor(get("threshold"));
         if (!p.paramInt.empty()) {
             Knob k;
             k.layer = l.name;
@@ -214,7 +227,8 @@ AutoPrecisionResult autoPrecision(const std::string& modelPath, const Json& base
             k.minFrac = 2 - maxInt;
             k.maxFrac = opt.maxBits - maxInt;
             double n = 0;
-            for (const auto& [var, i] : p.paramInt) n += double(l.params.at(var).size());
+            for (const auto& [var, i] : p.paramInt)
+                n += var == "threshold" ? double(splitCount(l)) : double(l.params.at(var).size());
             k.cost = n;
             p.params = int(knobs.size());
             knobs.push_back(k);

@@ -4,8 +4,6 @@
 
 #include "config/Config.h"
 #include "frontends/Frontend.h"
-#include "trees/TreeConfig.h"
-#include "trees/TreeCommands.h"
 #include "util/AtomicOutput.h"
 #include "util/Error.h"
 
@@ -14,13 +12,12 @@
 namespace tachyon::api {
 
 std::string configTemplateText(const std::string& model, const std::string& granularity, const std::string& weights) {
-    if (trees::isTreeModel(model)) return trees::treeConfigTemplate(model);   // tree precision keys; no granularity
     if (granularity != "model" && granularity != "type" && granularity != "name")
         throw Error("granularity: '" + granularity + "' is not one of model, type, name");
     const Granularity gr = granularity == "model" ? Granularity::Model
                            : granularity == "type" ? Granularity::Type
                                                    : Granularity::Name;
-    return configTemplate(loadModel(model, weights), gr);
+    return configTemplate(loadModel(model, weights), gr);   // a tree model: its tree keys, whatever the granularity
 }
 
 void writeTextOutput(const std::string& path, const std::string& text, const std::string& option, bool force,

@@ -14,8 +14,8 @@
 #include "backends/verilog/VerilogWriter.h"
 #define TACHYON_HAVE_VERILOG 1
 #endif
-#include "trees/TreeCommands.h"
-#include "config/TreeConfig.h"
+#include "backends/lut/LutProject.h"
+#include "config/Config.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -154,7 +154,6 @@ void replaceDefaults(Json& j, const std::string& prec, int reuse) {
 
 Json configFromModel(const std::string& modelPath, const std::string& granularity, const std::string& defaultPrecision,
                      int defaultReuseFactor) {
-    if (trees::isTreeModel(modelPath)) return yamlToJson(trees::treeConfigTemplate(modelPath), modelPath);
     if (granularity != "model" && granularity != "type" && granularity != "name")
         throw Error("granularity: '" + granularity + "' is not one of model, type, name");
     try {
@@ -176,28 +175,6 @@ Json configFromModel(const std::string& modelPath, const std::string& granularit
 
 namespace {
 
-// The trees' lookup-table compiler reads its configuration from a file: a temporary one for a
-// dictionary.
-struct TempYaml {
-    fs::path path;
-    explicit TempYaml(const Json& cfg) {
-        static int counter = 0;
-        path = fs::temp_directory_path() /
-               ("tachyon-cfg-" + std::to_string(getpid()) + "-" + std::to_string(counter++) + ".yml");
-        std::ofstream(path) << jsonToYaml(cfg);
-    }
-    ~TempYaml() {
-        std::error_code ec;
-        fs::remove(path, ec);
-    }
-};
-
-// Error messages name the configuration the user gave, not a temporary file.
-std::string renamed(std::string msg, const std::string& from, const std::string& to) {
-    for (size_t p; (p = msg.find(from)) != std::string::npos;) msg.replace(p, from.size(), to);
-    return msg;
-}
-
 }  // namespace
 
 Model::~Model() = default;
@@ -207,15 +184,13 @@ std::unique_ptr<Model> Model::load(const std::string& path, const Json& config, 
     m->path_ = path;
     m->weights_ = weights;
     if (!fs::exists(path)) throw Error(path + ": no such file");
-    m->treeModel_ = trees::isTreeModel(path);
     m->raw_ = std::make_shared<const Graph>(loadModel(path, weights));   // trees: Input -> TreeEnsemble
+    m->treeModel_ = isTreeModel(*m->raw_);
     if (config.is_string()) {
         const std::string p = config.get<std::string>();
         m->configure(readYamlFile(p), p);
     } else if (config.is_null()) {
-        m->configure(m->treeModel_ ? yamlToJson(trees::treeConfigTemplate(path), path)
-                                   : yamlToJson(configTemplate(*m->raw_, Granularity::Model, false), path),
-                     "<default configuration>");
+        m->configure(yamlToJson(configTemplate(*m->raw_, Granularity::Model, false), path), "<default configuration>");
     } else if (config.is_object()) {
         m->configure(config, "<config>");
     } else {
@@ -271,14 +246,7 @@ std::vector<Shape> Model::layerShapes() const {
     return s;
 }
 
-std::string Model::summary() const {
-    if (treeModel_) {   // the ensemble's own summary (trees, depths, leaves), as `tachyon info`
-        std::ostringstream os;
-        trees::info(path_, os);
-        return os.str();
-    }
-    return dump(*graph_);
-}
+std::string Model::summary() const { return dump(*graph_); }
 
 void Model::predict(const double* x, size_t rows, double* out, bool floatMode, int threads,
                     std::vector<LayerStats>* stats) const {
@@ -348,15 +316,11 @@ void Model::write(const std::string& dir, const WriteOptions& wo, std::ostream* 
     fs::create_directories(out.tmp());
     const std::string tmp = out.tmp().string();
     try {
-        if (backend == "lut" && treeModel_) {   // the lookup-table compiler is still the trees' own
-            TempYaml t(config_);
-            try {
-                std::ostringstream treeLog;   // it names the temporary: shown with the user's name
-                trees::convert(path_, t.path.string(), tmp, backend, treeLog);
-                log << userFacing(treeLog.str());
-            } catch (const Error& e) {
-                throw Error(renamed(e.what(), t.path.string(), source_));
-            }
+        if (backend == "lut") {   // any model whose inputs together are a few bits wide
+            lut::LutOptions opt;
+            opt.projectName = cfg_.projectName;
+            opt.maxInputBits = cfg_.lutMaxInputBits;
+            lut::writeProject(*graph_, *emu_, tmp, opt);
         } else if (backend == "hls") {
 #ifdef TACHYON_HAVE_HLS
             hls::HlsOptions opt;
@@ -378,8 +342,6 @@ void Model::write(const std::string& dir, const WriteOptions& wo, std::ostream* 
 #else
             throw Error("the Verilog backend is not built into this tachyon");
 #endif
-        } else if (backend == "lut") {
-            throw Error(path_ + ": backend: 'lut' is for tree ensembles only; networks use hls or verilog");
         } else {
             throw Error("backend '" + backend + "' is not one of hls, verilog, lut");
         }

@@ -690,6 +690,7 @@ std::string templateType(const Graph& g, const Layer& l, const std::string& var,
 }  // namespace
 
 std::string configTemplate(const Graph& g, Granularity gran, bool exactAccumulators) {
+    if (isTreeModel(g)) return treeConfigTemplate(g);
     const std::string accum = exactAccumulators ? "auto" : "ap_fixed<16,6>";
     std::ostringstream os;
     os << "# Tachyon configuration for " << g.name << " (hls4ml-compatible keys)\n"

@@ -108,6 +108,10 @@ inline constexpr const char* kTreeDefaultPrecision = "ap_fixed<18,8>";
 // cfg.resolve(l), with kTreeDefaultPrecision as the Model default for tree layers when the
 // configuration sets no Model Precision.
 LayerConfig resolveWithTreeDefaults(const Config& cfg, const Graph& g, const Layer& l);
+// Whether every layer of g is a tree layer (an ensemble read from a tree file): its
+// configuration template is the tree keys' (treeConfigTemplate), with no granularity.
+bool isTreeModel(const Graph& g);
+std::string treeConfigTemplate(const Graph& g);
 
 // hls4ml's `auto` (model/optimizer/passes/infer_precision.py) for variable `var`
 // ("result" or "accum") of `layer` whose inputs have types `inputs` (none for the Input

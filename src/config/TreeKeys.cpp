@@ -83,6 +83,26 @@ bool isTreeLayer(const Graph& g, const Layer& l) {
 
 }  // namespace
 
+bool isTreeModel(const Graph& g) {
+    for (const Layer& l : g.layers)
+        if (!isTreeLayer(g, l)) return false;
+    return !g.layers.empty();
+}
+
+std::string treeConfigTemplate(const Graph& g) {
+    return "# Tachyon configuration for the tree ensemble " + (g.sourceFile.empty() ? g.name : g.sourceFile) + "\n"
+           "# (docs/trees.md; the tree keys are aliases of the layers' precision variables)\n"
+           "InputPrecision: " + std::string(kTreeDefaultPrecision) + "       # features; at most 31 bits\n"
+           "ThresholdPrecision: " + std::string(kTreeDefaultPrecision) + "   # split thresholds; default: InputPrecision\n"
+           "ScorePrecision: " + std::string(kTreeDefaultPrecision) +
+           "       # leaves, base score, every adder, the output; at most 30 bits\n"
+           "ClockPeriod: 5\n"
+           "Part: xcvu13p-flga2577-2-e\n"
+           "Pipeline: auto                       # Verilog register stages; auto: from the clock period\n"
+           "LutMaxInputBits: 20                  # --backend lut limit (total input bits)\n"
+           "ProjectName: tachyon_bdt\n";
+}
+
 LayerConfig resolveWithTreeDefaults(const Config& cfg, const Graph& g, const Layer& l) {
     if (cfg.modelPrecisionGiven || !isTreeLayer(g, l)) return cfg.resolve(l);
     Config tree = cfg;

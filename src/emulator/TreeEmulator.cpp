@@ -110,6 +110,14 @@ using MuxKernel = Vec (*)(const TreeEmulator::Impl::MuxTree&, const Vec*);
 constexpr MuxKernel kMuxKernels[kMaxMuxDepth + 1] = {evalMux<0>, evalMux<1>, evalMux<2>, evalMux<3>, evalMux<4>,
                                                      evalMux<5>, evalMux<6>, evalMux<7>, evalMux<8>};
 
+// Widths the integer evaluation supports: inputs up to 31 bits, thresholds up to 62 (both
+// aligned in 64-bit compares), scores up to 30 (every adder in int32).
+void checkTreeTypes(const TreeConfig& c, const std::string& where) {
+    if (c.input.width > 31) throw Error(where + ": InputPrecision wider than 31 bits is not supported for trees");
+    if (c.threshold.width > 62) throw Error(where + ": ThresholdPrecision wider than 62 bits is not supported");
+    if (c.score.width > 30) throw Error(where + ": ScorePrecision wider than 30 bits is not supported for trees");
+}
+
 }  // namespace
 
 TreeEmulator::TreeEmulator(const Ensemble& e, const TreeConfig& c) : ens_(e), cfg_(c), impl_(new Impl) {

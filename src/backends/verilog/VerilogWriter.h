@@ -53,7 +53,7 @@ struct GeneratedRtl {
 };
 GeneratedRtl generateRtl(const Graph& g, const Emulator& emu, const VerilogOptions& opt);
 
-// --- Verilator testbench shared with other Verilog generators (src/trees) ---
+// --- Verilator testbench shared with other Verilog generators (backends/lut) ---
 // The module must have ports: clk, in_valid, in_data[inputs*inputWidth-1:0],
 // out_valid, out_data[outputs*outputWidth-1:0]; value k of a bus sits at bits
 // [k*width +: width] (value 0 in the least significant bits), two's complement
