@@ -35,6 +35,7 @@ namespace {
 const std::set<std::string> kPrecisionVars = {"default", "maximum", "result",    "accum",     "weight",
                                               "bias",    "scale",   "shift",     "table",     "exp_table",
                                               "inv_table", "inv_inp", "param",   "slope",
+                                              "reciprocal",   // a Reduce mean's 1/N (docs/semantics.md)
                                               // recurrent layers (hls4ml names)
                                               "state", "recurrent_weight", "recurrent_bias",
                                               // GarNet (hls4ml names)
@@ -566,7 +567,8 @@ void concretiseAutos(const Layer& layer, LayerConfig& lc, const std::string& sou
     // Helper types (tables, parameters): `auto` = Tachyon's default for them.
     for (const char* var : {"table", "exp_table", "inv_table", "inv_inp", "param", "slope", "distance", "edge_weight",
                             "edge_weight_aggr", "aggr", "norm", "input_transform_weights", "input_transform_biases",
-                            "aggregator_distance_weights", "aggregator_distance_biases", "output_transform_biases"})
+                            "aggregator_distance_weights", "aggregator_distance_biases", "output_transform_biases",
+                            "reciprocal"})
         if (isAuto(var)) lc.precision.erase(var);
     // hls4ml's Distributed_Arithmetic computes the dot products exactly: no accumulator cast.
     if (isMac(layer) && lc.strategy == "Distributed_Arithmetic") lc.precision["accum"] = "auto";

@@ -58,6 +58,8 @@ std::unique_ptr<Kernel> makeKernel(const Graph& g, const Layer& l, std::vector<K
     case LayerKind::Quantize: return makeQuantizeKernel(l, std::move(ins));
     case LayerKind::MatMul: return makeMatMulKernel(l, std::move(ins));
     case LayerKind::LayerNorm: return makeLayerNormKernel(l, std::move(ins));
+    case LayerKind::Reduce: return makeReduceKernel(l, std::move(ins));
+    case LayerKind::Pow: return makePowKernel(l, std::move(ins));
     case LayerKind::Input:
     case LayerKind::Reshape:
     case LayerKind::Transpose:

@@ -3,6 +3,8 @@
 // computes what the emulator computes.
 #include "backends/verilog/LayerRtl.h"
 
+#include "backends/verilog/ReducePowRtl.h"
+
 #include "backends/verilog/QuantizeRtl.h"
 
 #include "util/Error.h"
@@ -490,6 +492,9 @@ std::string unsupportedReason(const Layer& l) {
     case LayerKind::MatMul:
         return "MatMul (a product of two activations, as in attention) is not supported by the Verilog backend "
                "(the emulator runs it)";
+    case LayerKind::Reduce:
+    case LayerKind::Pow:
+        return {};
     }
     return hlsClassName(l) + " layers are not supported by the Verilog backend";
 }
@@ -512,6 +517,7 @@ std::vector<Sig> emitLayer(RtlContext& c, const Layer& l, const Emulator& emu, c
     case LayerKind::Activation: return activation(c, l, emu, in, inT);
     case LayerKind::Softmax: return softmax(c, l, emu, in, inT);
     case LayerKind::Quantize: return quantizeRtl(c, l, in, inT);
+    case LayerKind::Pow: return powRtl(c, l, in, inT);
     default: break;
     }
     throw Error("Verilog backend: layer " + l.name + ": kind " + toString(l.kind) + " not supported");
