@@ -12,8 +12,12 @@ namespace nnet {
 enum reduce_op { reduce_sum, reduce_mean, reduce_max };
 
 struct reduce_config {
-    // Overridden per layer in parameters.h, with accum_t and, for a mean, reciprocal_t
-    // and `static reciprocal_t reciprocal()`. The input is [outer][n][inner].
+    // Overridden per layer in parameters.h, with accum_t (sum, mean) and, for a mean,
+    // reciprocal_t and `static reciprocal_t reciprocal()`. The input is [outer][n][inner].
+    // These defaults only let the branches a layer does not take compile.
+    typedef ap_fixed<2, 2> accum_t;
+    typedef ap_ufixed<1, 1> reciprocal_t;
+    static reciprocal_t reciprocal() { return reciprocal_t(1); }
     static const unsigned outer = 1;
     static const unsigned n = 1;       // values reduced into one
     static const unsigned inner = 1;
