@@ -182,6 +182,16 @@ TEST(ReducePow, EmulatorEqualsReferenceAndHitsEdges) {
 
 TEST(ReducePow, HlsCsimEqualsEmulator) {
     std::vector<Case> cs = cases();
+    // io_stream kernels too: a reduction over the last axis (one beat -> one value) and a power.
+    for (const char* name : {"sum_saturating", "cube_narrow"}) {
+        for (const Case& c : cases())
+            if (c.name == name) {
+                Case s{c.name + "_stream", c.g, c.rows};
+                s.g.ioType = "io_stream";
+                cs.push_back(std::move(s));
+            }
+    }
+    ASSERT_EQ(cs.size(), 9u);
     size_t rows = 0;
     for (const std::string& f : simulateCsimCases<Case>(
              cs, [](const Case& c) { return freshTestDir("test_reduce_pow_hls", c.name); }, kSeed, &rows))
