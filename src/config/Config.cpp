@@ -706,6 +706,9 @@ std::string configTemplate(const Graph& g, Granularity gran) {
                    << "\n      accum: " << templateType(g, l, "accum") << "\n";
             if (l.kind == LayerKind::BatchNorm)
                 os << "      scale: " << templateType(g, l, "scale") << "\n      shift: " << templateType(g, l, "shift") << "\n";
+            // Reduce (sum, mean) and Pow: `auto` = the exact sum or power (docs/semantics.md).
+            if (l.kind == LayerKind::Pow || (l.kind == LayerKind::Reduce && l.as<ReduceAttrs>().op != ReduceOp::Max))
+                os << "      accum: auto\n";
             os << "      result: " << templateType(g, l, "result") << "\n";
             if (isMac(l)) os << "    ReuseFactor: 1\n";
             if (l.kind == LayerKind::Softmax)
