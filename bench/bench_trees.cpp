@@ -6,9 +6,9 @@
 //   (make it with: /usr/bin/python3 scripts/make_tree_fixtures.py FIXTURES_DIR).
 //   OUT_DIR (default ./bench_trees_out) receives the generated HLS and Verilog projects,
 //   e.g. for Yosys: see docs/trees.md.
-#include "trees/Frontends.h"
+#include "frontends/trees/Frontends.h"
 #include "trees/TreeBackends.h"
-#include "trees/TreeEmulator.h"
+#include "emulator/TreeEmulator.h"
 #include "util/Error.h"
 #include "util/Npy.h"
 

@@ -154,31 +154,35 @@ def train(model, xtr, ytr, epochs, cnn=False, pruner=None, beta=0.0, meter=None,
 PENDING_REPORTS = []
 
 
-def hardware(tm, tag, report):
-    """Adder bits of the written Verilog project; queues the project for Yosys when `report`."""
+def hardware(tm, tag, report, point):
+    """Fills `point` with the adder bits and latency of the written Verilog project and the
+    design's hash; queues the project for Yosys when `report`. Returns `point`."""
     d = WORK / tag
     shutil.rmtree(d, ignore_errors=True)
     tm.write_verilog(d)
     proj = json.loads((d / "tachyon_project.json").read_text())
-    out = {"adder_bits": sum(a["cse_bits"] for a in proj["cmvm_adders"]), "latency_cycles": proj["latency_cycles"]}
+    point.update(adder_bits=sum(a["cse_bits"] for a in proj["cmvm_adders"]), latency_cycles=proj["latency_cycles"],
+                 design=design_hash(d))
     if report:
-        PENDING_REPORTS.append((out, d))
-    return out
+        PENDING_REPORTS.append((point, d))
+    return point
 
 
 def design_hash(project):
-    """Identifies a design by its Verilog sources (retraining reproduces them bit for bit)."""
+    """Identifies a design by its Verilog sources without comments (retraining reproduces them
+    bit for bit; the header comment names the temporary ONNX file, which changes per run)."""
     h = hashlib.sha256()
     for f in sorted(project.rglob("*.v")):
-        h.update(f.relative_to(project).as_posix().encode() + b"\0" + f.read_bytes())
+        code = [line for line in f.read_text().splitlines() if not line.lstrip().startswith("//")]
+        h.update(f.relative_to(project).as_posix().encode() + b"\0" + "\n".join(code).encode())
     return h.hexdigest()
 
 
 def run_reports(cache_path, save):
     """Yosys on every queued project, smallest first, one at a time; cached by design hash."""
-    lock_path = cache_path.with_suffix(".lock")
+    lock_path = Path(tempfile.gettempdir()) / "qat_digits_yosys.lock"
     for point, project in sorted(PENDING_REPORTS, key=lambda pd: pd[0]["adder_bits"]):
-        key = design_hash(project)
+        key = point["design"]
         # One Yosys at a time on the machine, even across concurrent runs of this script.
         with open(lock_path, "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
@@ -192,10 +196,17 @@ def run_reports(cache_path, save):
                     continue
                 cache[key] = dict(luts=r["luts"], ffs=r["ffs"], latency_cycles=r["latency_cycles"],
                                   clock_ns=r["clock_ns"], yosys_s=round(time.time() - t, 1))
-                cache_path.write_text(json.dumps(cache, indent=1, sort_keys=True))
+                write_whole(cache_path, json.dumps(cache, indent=1, sort_keys=True))
                 print("yosys", project.name, cache[key], flush=True)
-        point.update({k: v for k, v in cache[key].items() if k != "yosys_s"})
         save()
+
+
+def merge_measured(results, cache_path):
+    """Yosys figures of the cache for every point whose design was measured."""
+    cache = json.loads(cache_path.read_text()) if cache_path.exists() else {}
+    for p in all_points(results):
+        if p and p.get("design") in cache:
+            p.update({k: v for k, v in cache[p["design"]].items() if k != "yosys_s"})
 
 
 def qat_point(model, tag, xte, yte, cnn, report):
@@ -210,7 +221,7 @@ def qat_point(model, tag, xte, yte, cnn, report):
         want = model(torch.from_numpy(xs)).numpy()
     if not np.array_equal(got, want):
         sys.exit(f"{tag}: Tachyon differs from PyTorch on {int((got != want).sum())} outputs")
-    return dict(acc=float((got.argmax(1) == yte).mean()), **hardware(tm, tag, report))
+    return hardware(tm, tag, report, {"acc": float((got.argmax(1) == yte).mean())})
 
 
 def ptq_points(fmodel, tag, xtr, xte, yte, bits, cnn, report):
@@ -220,15 +231,14 @@ def ptq_points(fmodel, tag, xtr, xte, yte, bits, cnn, report):
     out = {}
     uniform = {"Model": {"Precision": f"ap_fixed<{bits},4,AP_RND,AP_SAT>"}}
     tm = tachyon.load(path, config=uniform)
-    out["uniform"] = dict(acc=float((tm.predict(xs).argmax(1) == yte).mean()),
-                          **hardware(tm, f"{tag}_u{bits}", report))
+    out["uniform"] = hardware(tm, f"{tag}_u{bits}", report, {"acc": float((tm.predict(xs).argmax(1) == yte).mean())})
     try:
         ap = tachyon.auto_precision(path, shaped(xtr, cnn), max_bits=max(bits, 2))
     except tachyon.TachyonError as e:   # the ranges need more bits than b: no PTQ point
         out["auto"] = {"acc": None, "why": str(e)}
         return out
     tm = tachyon.load(path, config=ap["config"])
-    out["auto"] = dict(acc=float((tm.predict(xs).argmax(1) == yte).mean()), **hardware(tm, f"{tag}_a{bits}", report))
+    out["auto"] = hardware(tm, f"{tag}_a{bits}", report, {"acc": float((tm.predict(xs).argmax(1) == yte).mean())})
     return out
 
 
@@ -239,12 +249,14 @@ def main():
     ap.add_argument("--bits", type=int, nargs="*", default=list(range(2, 17)))
     ap.add_argument("--report", nargs="*", default=[], help="bit widths (or 'all') that also get Yosys numbers")
     ap.add_argument("--skip-cnn", action="store_true")
-    ap.add_argument("--table-only", metavar="JSON", help="only write the table and plots of an earlier run")
+    ap.add_argument("--table-only", metavar="JSON", help="only write the table and plots of an earlier run (with the "
+                    "Yosys figures measured since)")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.table_only:
         results = json.loads(Path(args.table_only).read_text())
+        merge_measured(results, out / "qat_digits_yosys.json")
         plot(results, out)
         (out / "qat_digits.md").write_text(table(results))
         return
@@ -299,9 +311,17 @@ def main():
 
 
 def save(results, out):
-    (out / "qat_digits.json").write_text(json.dumps(results, indent=1))
+    """Writes the results, table and plots; each file replaced whole (a run may be stopped)."""
+    merge_measured(results, out / "qat_digits_yosys.json")
+    write_whole(out / "qat_digits.json", json.dumps(results, indent=1))
     plot(results, out)
-    (out / "qat_digits.md").write_text(table(results))
+    write_whole(out / "qat_digits.md", table(results))
+
+
+def write_whole(path, text):
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
 
 
 def _hw(p):

@@ -7,6 +7,13 @@
 #
 #   cmake --build build --target tachyon bench_serve_inprocess
 #   bench/serve_bench.sh [BUILD_DIR] [SECONDS_PER_LEVEL]     # writes BUILD_DIR/serve_bench/
+#   SWEEP=0 bench/serve_bench.sh ...    # only the side-by-side ratio table (ratio.txt)
+#
+# The ratio table (issue #22's target: at concurrency 16, server >= 70% of in-process):
+# for each batch size, in-process (2 threads) and then the server at concurrency 16 over
+# gRPC and HTTP, back to back, each as rows per wall second and rows per CPU second
+# (server + load generator; from /proc and /usr/bin/time). On a machine shared with other
+# jobs the wall ratio depends on who got the cores when, the CPU ratio much less.
 #
 # Client and server share the machine's cores: on a 2-core machine perf's client threads
 # take CPU from the server, so these are conservative numbers for the server.
@@ -15,6 +22,7 @@ cd "$(dirname "$0")/.."
 B=${1:-build}
 SECS=${2:-1}
 MODELS=${MODELS:-"jet cnn"}   # which of the two to run
+SWEEP=${SWEEP:-1}             # 0: skip the full concurrency x batch sweep
 T=$B/tachyon
 Z=../shared/models
 OUT=$B/serve_bench
@@ -47,7 +55,39 @@ for _ in $(seq 100); do grep -qs "ready" $tmp/server.log && break; sleep 0.1; do
 http=$(grep -o 'HTTP on [^ ]*' $tmp/server.log | cut -d' ' -f3)
 grpc=$(grep -o 'gRPC on [^ ]*' $tmp/server.log | cut -d' ' -f3)
 
-for m in $MODELS; do
+cpu_of() { awk '{print ($14 + $15) / 100}' /proc/$1/stat; }   # utime + stime, seconds
+
+{
+  printf '%-5s %-6s %-5s %12s %12s %7s %12s %12s %7s  %s\n' model batch proto "inproc/s" "server/s" ratio \
+    "inproc/cpu-s" "server/cpu-s" ratio "load average"
+  for m in $MODELS; do
+    for b in 1 16 256 1024; do
+      model=$repo/$m/1/model.json; [ $m = cnn ] && model=$repo/$m/1/model.onnx
+      read -r ip_wall ip_cpu < <($B/bench_serve_inprocess $model "$SECS" $b | awk '$2 == 2 {print $3, $5}')
+      for proto in grpc http; do
+        url=$grpc; [ $proto = http ] && url=$http
+        s0=$(cpu_of $server)
+        /usr/bin/time -f '%U %S' -o $tmp/client_cpu $T perf -m $m -u $url -i $proto -b $b --concurrency-range 16 \
+          -p "$SECS" --json $tmp/point.json --force >/dev/null
+        s1=$(cpu_of $server)
+        /usr/bin/python3 - "$m" "$b" "$proto" "$ip_wall" "$ip_cpu" "$s0" "$s1" $tmp/client_cpu $tmp/point.json <<'PY'
+import json, os, sys
+m, b, proto, ip_wall, ip_cpu, s0, s1, client, point = sys.argv[1:]
+r = json.load(open(point))
+r = r["results"][0]
+rate = r["throughput_infer_per_sec"]
+cpu = float(s1) - float(s0) + sum(map(float, open(client).read().split()[-2:]))
+per_cpu = rate * r["seconds"] / cpu
+print("%-5s %-6s %-5s %12.0f %12.0f %6.0f%% %12.0f %12.0f %6.0f%%  %.1f" % (
+    m, b, proto, float(ip_wall), rate, 100 * rate / float(ip_wall), float(ip_cpu), per_cpu,
+    100 * per_cpu / float(ip_cpu), os.getloadavg()[0]))
+PY
+      done
+    done
+  done
+} | tee $OUT/ratio.txt
+
+[ "$SWEEP" = 1 ] && for m in $MODELS; do
   for proto in grpc http; do
     url=$grpc; [ $proto = http ] && url=$http
     echo "== $m over $proto"

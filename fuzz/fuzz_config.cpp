@@ -1,7 +1,7 @@
 // hls4ml-style YAML configuration (networks) and the tree configuration reader.
 #include "FuzzCommon.h"
 #include "config/Config.h"
-#include "trees/TreeConfig.h"
+#include "config/TreeConfig.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const std::string path = tachyon::fuzz::writeInput(data, size, ".yml");

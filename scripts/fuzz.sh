@@ -48,6 +48,7 @@ seed tmva $F/tmva_known.xml
 # and Triton model configurations.
 printf '\x00\x00\x00{"id":"a","inputs":[{"name":"x","shape":[2,2],"datatype":"FP32","data":[[1,2],[3,4]]}],"outputs":[{"name":"y","parameters":{"binary_data":true}}]}' > $C/serve_request/json
 printf '\x01\x5e\x00{"inputs":[{"name":"x","shape":[1,2],"datatype":"FP64","parameters":{"binary_data_size":16}}]}0123456789abcdef' > $C/serve_request/binary
+printf '\x00\x00\x00{"inputs":[{"name":"x","shape":[1,2],"datatype":"FP32","parameters":{"shared_memory_region":"r","shared_memory_byte_size":8,"shared_memory_offset":4}}],"outputs":[{"name":"y","parameters":{"shared_memory_region":"o","shared_memory_byte_size":8,"classification":2}}]}' > $C/serve_request/shm
 printf 'name: "m"\nplatform: "onnxruntime_onnx"\nmax_batch_size: 8\ninput [{ name: "x" data_type: TYPE_FP32 dims: [16] allow_ragged_batch: true }]\ndynamic_batching { preferred_batch_size: [4, 8] max_queue_delay_microseconds: 100 default_queue_policy { max_queue_size: 4 default_timeout_microseconds: 10 } }\ninstance_group [{ count: 2 kind: KIND_CPU }]\nversion_policy { specific { versions: [1, 3] } }\nparameters { key: "mode" value { string_value: "float" } }\noptimization { execution_accelerators { gpu_execution_accelerator: [{ name: "tensorrt" }] } }\n' > $C/serve_config/full.pbtxt
 /usr/bin/python3 - "$C" <<'PY'
 import sys, numpy as np

@@ -19,7 +19,7 @@ import numpy as np
 from make_fixtures import ROWS, make_fixture_set, save_xy, write_keras_model
 
 STAMP = "garnet_fixtures.stamp"
-VERSION = "1"
+VERSION = "3"
 
 
 def garnet_numpy(cfg, sublayers, data, nvtx):
@@ -67,7 +67,13 @@ def make_fixture(name, cls, V, F, cfg, head, outdir, seed):
              "Fout_kernel": rng.standard_normal((A[k] * P[k], Fo[k])) * 0.6,
              "Fout_bias": rng.standard_normal(Fo[k]) * 0.2}
         w = {key: v.astype(np.float32) for key, v in w.items()}
-        sublayers.append({key: v.astype(np.float64) for key, v in w.items()})
+        used = {key: v.astype(np.float64) for key, v in w.items()}
+        if cfg.get("quantize_transforms"):
+            # What hls4ml converts (model/layers.py, GarNet._make_input_transform_weights):
+            # FLR kernel, FLR bias and Fout kernel ternary, 1 above 0.5, -1 at or below -0.5.
+            for key in ("FLR_kernel", "FLR_bias", "Fout_kernel"):
+                used[key] = np.where(used[key] > 0.5, 1.0, np.where(used[key] <= -0.5, -1.0, 0.0))
+        sublayers.append(used)
         suffix = str(k) if stack else ""
         for key, v in w.items():
             part, kind = key.split("_")
@@ -75,6 +81,8 @@ def make_fixture(name, cls, V, F, cfg, head, outdir, seed):
         n_in = Fo[k]
     full_cfg = dict({"name": "gar", "trainable": True, "dtype": "float32", "simplified": True,
                      "input_format": "xn", "output_activation": None, "quantize_transforms": False}, **cfg)
+    if stack:
+        full_cfg["n_sublayers"] = len(Fo)   # the Keras layer's own key; hls4ml's converter reads it
     layers = [
         {"class_name": "InputLayer", "name": "vertices", "inbound_nodes": [],
          "config": {"name": "vertices", "batch_input_shape": [None, V, F], "dtype": "float32"}},
@@ -117,6 +125,11 @@ MODELS = {
     "garnet_stack3": ("GarNetStack", 32, 4, {"n_propagate": [4, 4, 4], "n_aggregators": [3, 3, 3],
                                               "n_filters": [6, 6, 4], "collapse": "mean",
                                               "mean_by_nvert": False}, 1),
+    # GarNetStack with quantize_transforms (ternary input transform and output kernel, as
+    # hls4ml converts it), two sublayers, mean collapse.
+    "garnet_stack_ternary": ("GarNetStack", 16, 3, {"n_propagate": [4, 3], "n_aggregators": [2, 3],
+                                                     "n_filters": [5, 4], "collapse": "mean",
+                                                     "mean_by_nvert": False, "quantize_transforms": True}, 0),
 }
 
 

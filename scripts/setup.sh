@@ -9,6 +9,7 @@ PKGS=(cmake g++ make pkg-config
   pybind11-dev python3-dev python3-pytest python3-matplotlib
   python3-dask python3-distributed  # tachyon.trigger.study(..., dask=...)
   verilator iverilog yosys
+  nextpnr-ice40  # scripts/pnr_ice40.py: a routed timing check on a real FPGA family
   clang libclang-rt-14-dev libfuzzer-14-dev  # fuzz harnesses and the ASan+UBSan build
   libgrpc++-dev protobuf-compiler-grpc libcpp-httplib-dev python3-grpcio python3-requests)  # tachyon serve/perf
 missing=()

@@ -23,6 +23,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 using namespace tachyon;
@@ -33,11 +34,11 @@ namespace {
 const std::string kShared = TACHYON_SOURCE_DIR "/../shared/models";
 
 const std::string& fixtureDir() {
-    static const std::string dir = fixtureDirMadeBy("make_garnet_fixtures.py", "garnet_fixtures.stamp", "1");
+    static const std::string dir = fixtureDirMadeBy("make_garnet_fixtures.py", "garnet_fixtures.stamp", "3");
     return dir;
 }
 
-const std::vector<std::string> kFixtures = {"garnet_mean", "garnet_vertices", "garnet_stack3"};
+const std::vector<std::string> kFixtures = {"garnet_mean", "garnet_vertices", "garnet_stack3", "garnet_stack_ternary"};
 
 Graph loadFixture(const std::string& name, const std::string& config = "") {
     Graph g = loadModel(fixtureDir() + "/" + name + ".json");
@@ -100,7 +101,7 @@ TEST(GarNet, FixturesMatchNumpyInFloat) {
 // features are N(0,1) in ap_fixed<16,6>, the edge weights have 10 fractional bits.
 TEST(GarNet, FixturesInFixedPointCloseToFloat) {
     const std::map<std::string, double> tolerance = {{"garnet_mean", 0.01}, {"garnet_vertices", 0.06},
-                                                     {"garnet_stack3", 0.05}};
+                                                     {"garnet_stack3", 0.05}, {"garnet_stack_ternary", 0.04}};
     for (const std::string& name : kFixtures) {
         SCOPED_TRACE(name);
         Graph g = loadFixture(name);
@@ -118,6 +119,24 @@ TEST(GarNet, FixturesInFixedPointCloseToFloat) {
             EXPECT_EQ(s.resultOverflows, 0u) << s.layer;
             EXPECT_EQ(s.accumOverflows, 0u) << s.layer;
         }
+    }
+}
+
+// quantize_transforms: hls4ml converts the input transform (FLR kernel and bias) and the
+// output kernel as ternary values (model/layers.py, TernaryQuantizer: 1 above 0.5, -1 at or
+// below -0.5); the distance weights and the output bias stay as trained. The float match
+// above checks the outputs against numpy doing the same.
+TEST(GarNet, QuantizeTransformsMakesTheTransformsTernary) {
+    const Graph g = loadModel(fixtureDir() + "/garnet_stack_ternary.json");
+    const Layer& gar = garnetLayer(g);
+    for (const std::string k : {"0", "1"}) {
+        for (const std::string name : {"FLR" + k + "_kernel", "FLR" + k + "_bias", "Fout" + k + "_kernel"}) {
+            const std::set<double> values(gar.params.at(name).begin(), gar.params.at(name).end());
+            for (double v : values) EXPECT_TRUE(v == -1 || v == 0 || v == 1) << name << ": " << v;
+            if (name.find("_kernel") != std::string::npos) EXPECT_GE(values.size(), 2u) << name;   // biases are all 0
+        }
+        std::set<double> distance(gar.params.at("S" + k + "_kernel").begin(), gar.params.at("S" + k + "_kernel").end());
+        EXPECT_GT(distance.size(), 3u);   // not ternary
     }
 }
 

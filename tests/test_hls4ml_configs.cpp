@@ -8,7 +8,7 @@
 #include "emulator/Emulator.h"
 #include "emulator/Tables.h"
 #include "passes/Pass.h"
-#include "trees/TreeConfig.h"
+#include "config/TreeConfig.h"
 #include "test_trees_fixtures.h"
 #include "util/Error.h"
 

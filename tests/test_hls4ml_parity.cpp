@@ -505,9 +505,10 @@ TEST(Hls4mlParity, BinaryBatchNormMergesIntoAnIntegerThreshold) {
 
 TEST(Hls4mlParity, TemplatesLoadBackAndKeepTrainedTypes) {
     REQUIRE_SHARED();
-    // Every zoo model: `config -g model|type|name` loads back. The quantisation-aware ones:
-    // used unedited, each template gives the numbers of the trained types (the empty
-    // configuration, which keeps them: tests/test_quant.cpp checks those against QKeras/HGQ).
+    // Every zoo model: `config -g model|type|name` (configTemplate, the text the command
+    // writes) loads back and, used unedited, gives the numbers of the configuration it was
+    // made from: the empty one, which keeps trained types (tests/test_quant.cpp checks those
+    // against QKeras/HGQ) and gives every other layer Tachyon's defaults.
     std::vector<std::string> models;
     for (const auto& e : fs::directory_iterator(kShared + "/keras")) {
         const std::string f = e.path().filename().string();
@@ -539,7 +540,7 @@ TEST(Hls4mlParity, TemplatesLoadBackAndKeepTrainedTypes) {
         for (Granularity gr : {Granularity::Model, Granularity::Type, Granularity::Name}) {
             Graph g = raw;
             ASSERT_NO_THROW(runPipeline(g, Config::parse(configTemplate(raw, gr), "template.yml")));
-            if (trained) EXPECT_EQ(outputs(g), outputs(reference)) << "granularity " << int(gr);
+            EXPECT_EQ(outputs(g), outputs(reference)) << "granularity " << int(gr) << (trained ? " (trained)" : "");
         }
     }
     EXPECT_GE(models.size(), 21u);   // 13 Keras + 8 ONNX models

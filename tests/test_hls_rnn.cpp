@@ -2,7 +2,8 @@
 // - models with several inputs through the HLS backend (io_parallel: one array argument per
 //   input, hls4ml-style), C simulation bit-exact to the emulator at 16/6 and at narrow,
 //   different per-input types; io_stream refuses them by name;
-// - the Verilog backend refuses several inputs, and recurrent layers, with a clear message;
+// - the Verilog backend takes several vector inputs of one type on one bus, and refuses other
+//   input sets and recurrent layers with a clear message;
 // - SimpleRNN / LSTM / GRU through the HLS backend (nnet_recurrent.h): C simulation bit-exact
 //   to the emulator on every recurrent fixture (PyTorch ONNX and Keras) at ap_fixed<16,6> and
 //   with narrow saturating/wrapping types and the Resource strategy, and on option sets the
@@ -141,12 +142,30 @@ TEST(HlsMultiInput, StreamRefusedByName) {
     EXPECT_NE(e.find("io_stream"), std::string::npos) << e;
 }
 
-TEST(VerilogMessages, SeveralInputsRefused) {
+// Two vector inputs of one type share the Verilog input bus (their values side by side, as
+// the model's input row): Verilator equals the emulator.
+TEST(VerilogMultiInput, InputsOfOneTypeShareTheBus) {
     Graph g = twoInputModel("io_parallel", "Latency");
+    ASSERT_EQ(g.inputs().size(), 2u);
     Emulator emu(g);
-    const std::string e = errorOf([&] { verilog::writeProject(g, emu, workDir("two_inputs_verilog").string(), {}); });
-    EXPECT_NE(e.find("2 model inputs (in_a, in_b)"), std::string::npos) << e;
-    EXPECT_NE(e.find("supports models with one input"), std::string::npos) << e;
+    verilog::VerilogOptions opt;
+    opt.testRows = 500;
+    const fs::path prj = workDir("two_inputs_verilog") / "prj";
+    verilog::writeProject(g, emu, prj.string(), opt);
+    std::ostringstream log;
+    const verilog::RtlsimResult r = verilog::rtlsim(prj.string(), log);
+    EXPECT_EQ(r.rows, opt.testRows) << log.str();
+    EXPECT_EQ(r.mismatches, 0u) << log.str();
+}
+
+// Inputs of different types would need one bus per type: refused, naming inputs and types.
+TEST(VerilogMessages, SeveralInputsOfDifferentTypesRefused) {
+    Graph g = twoInputModel("io_parallel", "Latency");
+    narrowTypes(g);
+    Emulator emu(g);
+    const std::string e = errorOf([&] { verilog::writeProject(g, emu, workDir("two_types_verilog").string(), {}); });
+    EXPECT_NE(e.find("2 model inputs (in_a ap_fixed<8,3,AP_RND,AP_SAT>, in_b ap_ufixed<6,2>)"), std::string::npos) << e;
+    EXPECT_NE(e.find("only when all are vectors of one type"), std::string::npos) << e;
 }
 
 TEST(VerilogMessages, RecurrentLayersAreNotVerilog) {

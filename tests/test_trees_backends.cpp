@@ -2,10 +2,10 @@
 // (compiled with g++), Verilog (Verilator) and lookup-table projects bit for bit.
 #include "test_trees_fixtures.h"
 
-#include "trees/Frontends.h"
+#include "frontends/trees/Frontends.h"
 #include "trees/TreeBackends.h"
 #include "trees/TreeCommands.h"
-#include "trees/TreeEmulator.h"
+#include "emulator/TreeEmulator.h"
 #include "util/Error.h"
 
 #include <nlohmann/json.hpp>

@@ -1,8 +1,8 @@
 // Frontends and float mode: outputs equal the libraries' own decision functions.
 #include "test_trees_fixtures.h"
 
-#include "trees/Frontends.h"
-#include "trees/TreeEmulator.h"
+#include "frontends/trees/Frontends.h"
+#include "emulator/TreeEmulator.h"
 #include "util/Error.h"
 
 #include <cmath>

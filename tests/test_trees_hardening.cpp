@@ -3,7 +3,7 @@
 // behaviour), and every failure is a tachyon::Error naming the file and the key.
 #include "test_trees_fixtures.h"
 
-#include "trees/Frontends.h"
+#include "frontends/trees/Frontends.h"
 #include "util/Error.h"
 
 #include <chrono>

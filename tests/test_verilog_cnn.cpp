@@ -12,6 +12,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 
 namespace fs = std::filesystem;
@@ -135,4 +136,38 @@ TEST(VerilogCnn, AveragePoolingExcludingPaddingIsRefusedByName) {
         EXPECT_NE(m.find("avgpool_same"), std::string::npos) << m;
         EXPECT_NE(m.find("divisor"), std::string::npos) << m;
     }
+}
+
+// A Reshape that adds a channel axis to a 2-D input before a Conv2D (Keras' Reshape((H, W, 1));
+// HGQ's MNIST CNNs): the input streams in the Reshape's shape, bit-exact in Verilator.
+TEST(VerilogCnn, ChannelAddingReshapeBeforeConvBitExact) {
+    const fs::path dir = fs::path(TACHYON_BINARY_DIR) / "verilog_tests" / "reshape_cnn_model";
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    const std::string script =
+        "import sys, numpy as np\n"
+        "sys.path.insert(0, '" TACHYON_SOURCE_DIR "/scripts')\n"
+        "from make_fixtures import write_keras_model\n"
+        "rng = np.random.default_rng(7)\n"
+        "def node(n): return [[[n, 0, 0, {}]]]\n"
+        "layers = [\n"
+        " {'class_name': 'InputLayer', 'name': 'img', 'inbound_nodes': [],\n"
+        "  'config': {'name': 'img', 'batch_input_shape': [None, 7, 6], 'dtype': 'float32'}},\n"
+        " {'class_name': 'Reshape', 'name': 'add_channel', 'config': {'name': 'add_channel', 'target_shape': [7, 6, 1]},\n"
+        "  'inbound_nodes': node('img')},\n"
+        " {'class_name': 'Conv2D', 'name': 'conv', 'inbound_nodes': node('add_channel'),\n"
+        "  'config': {'name': 'conv', 'filters': 3, 'kernel_size': [3, 3], 'strides': [1, 1], 'padding': 'same',\n"
+        "             'activation': 'relu', 'use_bias': True, 'data_format': 'channels_last', 'dilation_rate': [1, 1]}},\n"
+        " {'class_name': 'Flatten', 'name': 'flat', 'config': {'name': 'flat'}, 'inbound_nodes': node('conv')},\n"
+        " {'class_name': 'Dense', 'name': 'out', 'inbound_nodes': node('flat'),\n"
+        "  'config': {'name': 'out', 'units': 4, 'activation': 'linear', 'use_bias': True}},\n"
+        "]\n"
+        "w = {'conv': {'kernel:0': rng.normal(0, .5, (3, 3, 1, 3)).astype(np.float32),\n"
+        "              'bias:0': rng.normal(0, .1, 3).astype(np.float32)},\n"
+        "     'out': {'kernel:0': rng.normal(0, .3, (126, 4)).astype(np.float32),\n"
+        "             'bias:0': rng.normal(0, .1, 4).astype(np.float32)}}\n"
+        "write_keras_model(sys.argv[1], 'reshape_cnn', layers, w, ['img'], ['out'])\n";
+    std::ofstream((dir / "make.py").string()) << script;
+    ASSERT_EQ(std::system(("/usr/bin/python3 " + (dir / "make.py").string() + " " + dir.string()).c_str()), 0);
+    runModel("reshape_cnn", (dir / "reshape_cnn.json").string(), k16, 500);
 }

@@ -21,7 +21,7 @@
 #endif
 #if __has_include("trees/TreeCommands.h")
 #include "trees/TreeCommands.h"
-#include "trees/TreeConfig.h"
+#include "config/TreeConfig.h"
 #define TACHYON_HAVE_TREES 1
 #endif
 
@@ -78,6 +78,7 @@ Graph loadConfigured(const std::string& model, const std::string& weights, const
 struct Options {
     std::string model, weights, cfg, in, out, gran = "name", traceDir, backend = "hls", cmvm = "da", prj;
     bool floatMode = false, force = false;
+    bool estimateOnly = false;   // report --estimate: the netlist's own counts, no Yosys
     std::string nan = "warn";   // what predict does with NaN/Inf inputs: warn or error
     int threads = 1, stages = -1;
     std::string calib;                  // profile / config --auto-precision
@@ -264,19 +265,17 @@ void reportNonFinite(const Options& o, const NonFiniteCount& seen) {
               << "\n";
 }
 
-int cmdPredictTrees(const Options& o) {
-#ifdef TACHYON_HAVE_TREES
-    AtomicOutput ap(o.out, "-o", OutputKind::File, outputRules(o));
-    std::ostringstream log;   // it names the temporary: shown with the user's name
-    trees::predict(o.model, o.cfg, o.in, ap.tmp().string(), o.floatMode, log, o.nan == "error");
-    ap.commit();
-    std::cerr << userFacing(log.str());
-#endif
-    return 0;
+// Rows per block of `predict`: about 32 MB for the block's inputs (read and decoded), its
+// outputs (values and raws) and, with --trace, every layer's values; at most 65,536 rows.
+size_t predictBlockRows(const Graph& g, size_t cols, size_t nOut, bool traced) {
+    size_t perRow = 16 * cols + 16 * nOut;
+    if (traced)
+        for (const Layer& l : g.layers) perRow += 16 * size_t(l.outSize());
+    return std::clamp<size_t>((size_t(32) << 20) / std::max<size_t>(perRow, 1), 1, 65536);
 }
 
+// Networks and tree ensembles alike (a tree model is Input -> TreeEnsemble).
 int cmdPredict(const Options& o) {
-    if (isTree(o.model)) return cmdPredictTrees(o);
     Graph g = loadConfigured(o.model, o.weights, o.cfg);
     Emulator emu(g);
     RowSource src(o.in);
@@ -296,7 +295,7 @@ int cmdPredict(const Options& o) {
         traceAp = std::make_unique<AtomicOutput>(o.traceDir, "--trace", OutputKind::Trace, rules);
         trace = std::make_unique<TraceSink>(g, traceAp->tmp(), rows);
     }
-    const size_t block = 1 << 16;
+    const size_t block = predictBlockRows(g, src.cols(), nOut, trace != nullptr);
     std::vector<double> x, y;
     std::vector<int64_t> raw;
     std::vector<LayerStats> total, stats;
@@ -499,6 +498,10 @@ int dispatch(const CLI::App& app, const Options& o) {
     }
     if (app.got_subcommand("report")) {
 #ifdef TACHYON_HAVE_VERILOG
+        if (o.estimateOnly) {
+            std::cout << verilog::estimateReport(o.prj);
+            return 0;
+        }
         std::cout << api::report(o.prj, std::cerr).text();
         return 0;
 #else
@@ -589,6 +592,8 @@ int main(int argc, char** argv) {
     rtlsim->add_option("project", o.prj)->required();
     auto* report = app.add_subcommand("report", "Synthesise a Verilog project with Yosys and report resources");
     report->add_option("project", o.prj)->required();
+    report->add_flag("--estimate", o.estimateOnly,
+                     "LUTs, FFs and cycles counted on the generated netlist in a second, without Yosys");
 
     trigger::TriggerArgs trig;
     auto* triggerCmd = app.add_subcommand("trigger", "Trigger menu study: rates, thresholds, efficiencies, fixed vs "

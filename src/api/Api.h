@@ -22,10 +22,6 @@
 #include <string>
 #include <vector>
 
-namespace tachyon::trees {
-class TreeEmulator;
-}
-
 namespace tachyon::api {
 
 using Json = nlohmann::json;
@@ -103,13 +99,12 @@ public:
     ~Model();
 
     const std::string& path() const { return path_; }
-    bool isTree() const { return tree_ != nullptr; }
+    bool isTree() const { return treeModel_; }   // a tree-ensemble file (its graph: Input -> TreeEnsemble)
     const Json& config() const { return config_; }
     const std::vector<std::string>& warnings() const { return warnings_; }
     // The same model under another configuration (throws, naming the key, when it is invalid).
     std::unique_ptr<Model> withConfig(const Json& config) const;
 
-    // Networks only (throw for trees).
     const Graph& graph() const;
     const Emulator& emulator() const;
     const Config& parsedConfig() const { return cfg_; }
@@ -151,7 +146,7 @@ private:
     std::shared_ptr<const Graph> raw_;   // as imported (shared by every configuration)
     std::unique_ptr<Graph> graph_;       // configured
     std::unique_ptr<Emulator> emu_;
-    std::unique_ptr<trees::TreeEmulator> tree_;
+    bool treeModel_ = false;
 };
 
 // A model whose configuration one thread may replace while others run it: get() hands out

@@ -128,7 +128,6 @@ AutoPrecisionResult autoPrecision(const std::string& modelPath, const Json& base
             throw Error("auto-precision: the calibration data has " + bad.describe() +
                         "; ranges cannot be measured on them: remove or replace those rows");
     }
-    if (base->isTree()) throw Error(modelPath + ": auto-precision is for networks (tree ensembles: InputPrecision, ...)");
     Json baseConfig = base->config();
     const size_t nOut = size_t(base->outputSize());
 

@@ -14,10 +14,8 @@
 #include "backends/verilog/VerilogWriter.h"
 #define TACHYON_HAVE_VERILOG 1
 #endif
-#include "trees/Frontends.h"
 #include "trees/TreeCommands.h"
-#include "trees/TreeConfig.h"
-#include "trees/TreeEmulator.h"
+#include "config/TreeConfig.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -170,7 +168,8 @@ Json configFromModel(const std::string& modelPath, const std::string& granularit
 
 namespace {
 
-// Tree configurations are read from files: a temporary one for a dictionary.
+// The trees' lookup-table compiler reads its configuration from a file: a temporary one for a
+// dictionary.
 struct TempYaml {
     fs::path path;
     explicit TempYaml(const Json& cfg) {
@@ -200,18 +199,14 @@ std::unique_ptr<Model> Model::load(const std::string& path, const Json& config, 
     m->path_ = path;
     m->weights_ = weights;
     if (!fs::exists(path)) throw Error(path + ": no such file");
-    if (trees::isTreeModel(path)) {
-        if (!weights.empty()) throw Error(path + ": weights: a tree ensemble takes no separate weights file");
-        m->tree_.reset();   // set by configure
-    } else {
-        m->raw_ = std::make_shared<const Graph>(loadModel(path, weights));
-    }
+    m->treeModel_ = trees::isTreeModel(path);
+    m->raw_ = std::make_shared<const Graph>(loadModel(path, weights));   // trees: Input -> TreeEnsemble
     if (config.is_string()) {
         const std::string p = config.get<std::string>();
         m->configure(readYamlFile(p), p);
     } else if (config.is_null()) {
-        m->configure(trees::isTreeModel(path) ? yamlToJson(trees::treeConfigTemplate(path), path)
-                                              : yamlToJson(configTemplate(*m->raw_, Granularity::Model), path),
+        m->configure(m->treeModel_ ? yamlToJson(trees::treeConfigTemplate(path), path)
+                                   : yamlToJson(configTemplate(*m->raw_, Granularity::Model), path),
                      "<default configuration>");
     } else if (config.is_object()) {
         m->configure(config, "<config>");
@@ -227,24 +222,12 @@ std::unique_ptr<Model> Model::withConfig(const Json& config) const {
     m->path_ = path_;
     m->weights_ = weights_;
     m->raw_ = raw_;
+    m->treeModel_ = treeModel_;
     m->configure(config, "<config>");
     return m;
 }
 
 void Model::configure(const Json& config, const std::string& source) {
-    if (!raw_) {   // tree ensemble
-        TempYaml t(config);
-        try {
-            const trees::Ensemble e = trees::readTreeModel(path_);
-            const trees::TreeConfig tc = trees::readTreeConfig(t.path.string());
-            tree_ = std::make_unique<trees::TreeEmulator>(e, tc);
-        } catch (const Error& e) {
-            throw Error(renamed(e.what(), t.path.string(), source));
-        }
-        config_ = config;
-        source_ = source;
-        return;
-    }
     Config cfg = fs::exists(source) ? Config::load(source) : Config::parse(jsonToYaml(config), source);
     auto g = std::make_unique<Graph>(*raw_);
     const std::vector<std::string> unused = runPipeline(*g, cfg);
@@ -261,19 +244,13 @@ void Model::configure(const Json& config, const std::string& source) {
     source_ = source;
 }
 
-const Graph& Model::graph() const {
-    if (!graph_) throw Error(path_ + ": a tree ensemble has no layer graph");
-    return *graph_;
-}
-const Emulator& Model::emulator() const {
-    if (!emu_) throw Error(path_ + ": a tree ensemble has no layer graph");
-    return *emu_;
-}
+const Graph& Model::graph() const { return *graph_; }
+const Emulator& Model::emulator() const { return *emu_; }
 
-Shape Model::inputShape() const { return tree_ ? Shape{tree_->nFeatures()} : graph_->input().shape; }
-Shape Model::outputShape() const { return tree_ ? Shape{tree_->nClasses()} : graph_->output().shape; }
-int Model::inputSize() const { return tree_ ? tree_->nFeatures() : emu_->inputSize(); }
-int Model::outputSize() const { return tree_ ? tree_->nClasses() : emu_->outputSize(); }
+Shape Model::inputShape() const { return graph_->input().shape; }
+Shape Model::outputShape() const { return graph_->output().shape; }
+int Model::inputSize() const { return emu_->inputSize(); }
+int Model::outputSize() const { return emu_->outputSize(); }
 
 std::vector<std::string> Model::layerNames() const {
     std::vector<std::string> n;
@@ -287,7 +264,7 @@ std::vector<Shape> Model::layerShapes() const {
 }
 
 std::string Model::summary() const {
-    if (tree_) {
+    if (treeModel_) {   // the ensemble's own summary (trees, depths, leaves), as `tachyon info`
         std::ostringstream os;
         trees::info(path_, os);
         return os.str();
@@ -297,15 +274,6 @@ std::string Model::summary() const {
 
 void Model::predict(const double* x, size_t rows, double* out, bool floatMode, int threads,
                     std::vector<LayerStats>* stats) const {
-    if (tree_) {
-        if (floatMode) {
-            tree_->runFloat(x, rows, out);
-        } else {
-            std::vector<int64_t> raw(rows * size_t(tree_->nClasses()));
-            tree_->runFixed(x, rows, raw.data(), out, threads);
-        }
-        return;
-    }
     EmulatorOptions opt;
     opt.threads = threads;
     if (floatMode) {
@@ -348,7 +316,7 @@ void Model::write(const std::string& dir, const std::string& backend, const std:
     std::ostream& log = logp ? *logp : std::cerr;
     const auto t0 = std::chrono::steady_clock::now();
     if (cmvm != "da" && cmvm != "naive") throw Error("cmvm: '" + cmvm + "' is not da or naive");
-    if (!tree_) checkProjectName(cfg_.projectName, source_);
+    checkProjectName(cfg_.projectName, source_);
     OutputRules rules;
     rules.force = force;
     rules.others = inputsOf(path_, {{"configuration", fs::exists(source_) ? source_ : ""}}, weights_);
@@ -356,7 +324,7 @@ void Model::write(const std::string& dir, const std::string& backend, const std:
     fs::create_directories(out.tmp());
     const std::string tmp = out.tmp().string();
     try {
-        if (tree_) {
+        if (backend == "lut" && treeModel_) {   // the lookup-table compiler is still the trees' own
             TempYaml t(config_);
             try {
                 std::ostringstream treeLog;   // it names the temporary: shown with the user's name
@@ -378,7 +346,8 @@ void Model::write(const std::string& dir, const std::string& backend, const std:
             verilog::VerilogOptions opt;
             opt.projectName = cfg_.projectName;
             opt.cmvm = cmvm;
-            opt.stages = stages;
+            // A tree configuration's Pipeline (register stages) unless --stages says otherwise.
+            opt.stages = stages >= 0 ? stages : cfg_.treePipeline;
             verilog::writeProject(*graph_, *emu_, tmp, opt);
 #else
             throw Error("the Verilog backend is not built into this tachyon");

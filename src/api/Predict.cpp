@@ -3,7 +3,6 @@
 // Warnings are returned as data; the front ends decide how to show them.
 #include "api/Api.h"
 
-#include "trees/TreeEmulator.h"
 #include "util/Error.h"
 
 #include <algorithm>
@@ -167,15 +166,8 @@ std::optional<PredictWarning> fidelityWarning(const Graph& g, const Emulator& em
 
 void Model::checkFidelity(const double* x, size_t rows, const double* out, PredictReport& rep) const {
     const size_t nIn = size_t(inputSize()), nOut = size_t(outputSize());
-    std::optional<PredictWarning> w;
-    if (tree_) {
-        const trees::TreeEmulator& t = *tree_;
-        w = fidelity(
-            x, rows, out, nIn, nOut, [&t](const double* xs, size_t n, double* o) { t.runFloat(xs, n, o); }, nullptr,
-            &rep);
-    } else {
-        w = fidelity(x, rows, out, nIn, nOut, networkFloat(*emu_), networkWorst(*graph_, *emu_), &rep);
-    }
+    std::optional<PredictWarning> w =
+        fidelity(x, rows, out, nIn, nOut, networkFloat(*emu_), networkWorst(*graph_, *emu_), &rep);
     if (w) rep.warnings.push_back(*w);
 }
 
@@ -188,8 +180,8 @@ PredictReport Model::run(const double* x, size_t rows, double* out, const Predic
         const size_t n = std::min(block, rows - done);
         rep.nonFinite.add(x + done * nIn, n, nIn, done);
         predict(x + done * nIn, n, out + done * nOut, opt.floatMode, opt.threads,
-                opt.floatMode || tree_ ? nullptr : &stats);
-        if (!opt.floatMode && !tree_) accumulate(rep.stats, stats);
+                opt.floatMode ? nullptr : &stats);
+        if (!opt.floatMode) accumulate(rep.stats, stats);
         done += n;
         if (opt.betweenBlocks) opt.betweenBlocks();
     }

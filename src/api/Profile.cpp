@@ -3,6 +3,7 @@
 // `hls4ml.model.profiling.numerical`, computed by the library so the CLI and Python share it).
 #include "api/Api.h"
 
+#include "ir/TreeEnsemble.h"
 #include "util/AtomicOutput.h"
 #include "util/Error.h"
 #include "util/Json.h"
@@ -164,7 +165,6 @@ std::string fmt(double v) {
 }  // namespace
 
 ProfileReport profile(const Model& m, const double* x, size_t rows, int threads) {
-    if (m.isTree()) throw Error(m.path() + ": profile: tree ensembles have no layers to profile");
     if (rows == 0) throw Error("profile: the calibration data has no rows");
     const Graph& g = m.graph();
     const Emulator& emu = m.emulator();
@@ -187,6 +187,13 @@ ProfileReport profile(const Model& m, const double* x, size_t rows, int threads)
                     if (l.hasType(var)) a.type = &l.type(var);
                     for (double v : *values) a.add(v);
                 }
+        } else if (l.kind == LayerKind::TreeEnsemble) {
+            // The split thresholds against their type (leaves and sums are the `result`).
+            Acc& a = acc[k]["threshold"];
+            if (l.hasType("threshold")) a.type = &l.type("threshold");
+            for (const trees::Tree& t : l.as<TreeEnsembleAttrs>().ensemble->trees)
+                for (const trees::Node& n : t.nodes)
+                    if (!n.isLeaf()) a.add(n.threshold);
         } else {
             for (const auto& [var, values] : l.params) {
                 Acc& a = acc[k][var];

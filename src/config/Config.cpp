@@ -45,7 +45,9 @@ const std::set<std::string> kPrecisionVars = {"default", "maximum", "result",   
                                               "output_transform_biases",
                                               // separable convolutions (hls4ml names; recorded)
                                               "depthwise", "pointwise", "depthwise_accum", "pointwise_accum",
-                                              "depthwise_result"};
+                                              "depthwise_result",
+                                              // tree ensembles: split thresholds
+                                              "threshold"};
 // `auto` is hls4ml's "infer it"; not allowed for the fallback types themselves.
 bool autoAllowed(const std::string& var) { return var != "default" && var != "maximum"; }
 
@@ -146,7 +148,7 @@ void parsePrecision(const Ctx& c, const YAML::Node& v, const std::string& at, La
                           "table, exp_table, inv_table, inv_inp, param, slope, state, recurrent_weight, "
                           "recurrent_bias, distance, edge_weight, edge_weight_aggr, aggr, norm, "
                           "input_transform_weights, input_transform_biases, aggregator_distance_weights, "
-                          "aggregator_distance_biases, output_transform_biases, default, maximum)");
+                          "aggregator_distance_biases, output_transform_biases, threshold, default, maximum)");
         const std::string t = scalar(c, pv.second, where);
         checkType(c, t, where, autoAllowed(var));
         lc.precision[var] = t;
@@ -298,7 +300,7 @@ const std::map<std::string, std::string>& typeAliases() {
         {"Transpose", "Transpose"}, {"Permute", "Transpose"}, {"Concatenate", "Concatenate"},
         {"Merge", "Merge"}, {"Add", "Add"}, {"Subtract", "Subtract"}, {"Multiply", "Multiply"},
         {"Average", "Average"}, {"Maximum", "Maximum"}, {"Minimum", "Minimum"},
-        {"GarNet", "GarNet"}, {"GarNetStack", "GarNetStack"},
+        {"GarNet", "GarNet"}, {"GarNetStack", "GarNetStack"}, {"TreeEnsemble", "TreeEnsemble"},
         // The kind names Tachyon's own `config -g type` templates write.
         {"ZeroPadding", "ZeroPadding"}, {"UpSampling", "UpSampling"}, {"Recurrent", "Recurrent"},
         {"Quantize", "Quantize"}, {"MatMul", "MatMul"}, {"LayerNormalization", "LayerNormalization"},
@@ -416,7 +418,9 @@ Config Config::parse(const std::string& text, const std::string& sourceName) {
     // One of the Model / LayerType / LayerName sections (at top level or under HLSConfig).
     auto parseSection = [&](const std::string& key, const YAML::Node& v, const std::string& at) {
         if (key == "Model") {
-            merge(cfg.model, parseLayer(c, v, at));
+            LayerConfig model = parseLayer(c, v, at);
+            cfg.modelPrecisionGiven = cfg.modelPrecisionGiven || !model.precision.empty();
+            merge(cfg.model, model);
             if (cfg.model.trace) cfg.traceOutput = true;  // Model.TraceOutput, as hls4ml writes it
             return;
         }
@@ -444,6 +448,7 @@ Config Config::parse(const std::string& text, const std::string& sourceName) {
     std::string writtenByHls4ml;   // the first key that only hls4ml's project files have
 
     for (const auto& kv : root) {
+        if (!kv.first.IsScalar()) c.fail("top level", "configuration keys must be names, not lists or mappings");
         const std::string key = kv.first.as<std::string>();
         const YAML::Node& v = kv.second;
         if (writtenByHls4ml.empty() && isHls4mlProjectKey(key)) writtenByHls4ml = key;
@@ -481,6 +486,8 @@ Config Config::parse(const std::string& text, const std::string& sourceName) {
             weightQuantization = choice(c, v, key, {"tachyon", "hls4ml"});
         } else if (key == "InputShapes" || key == "OutputShapes") {
             checkShapes(c, v, key);   // what hls4ml's model had; Tachyon reads shapes from the model
+        } else if (parseTreeKey(cfg, key, v)) {
+            // tree-ensemble keys (config/TreeKeys.cpp)
         } else if (isCliDecidedKey(key)) {
             // hls4ml project keys: accepted for compatibility; the CLI arguments decide.
         } else if (key == "Stamp" || key == "WriterConfig" || key == "AcceleratorConfig") {
@@ -489,7 +496,8 @@ Config Config::parse(const std::string& text, const std::string& sourceName) {
         } else {
             c.fail(key, "unknown key (expected Model, LayerType, LayerName, HLSConfig, IOType, ClockPeriod, "
                         "ClockUncertainty, Part, XilinxPart, Backend, ProjectName, TraceOutput, Compatibility, "
-                        "WeightQuantization, Stamp, WriterConfig, InputShapes, OutputShapes)");
+                        "WeightQuantization, Stamp, WriterConfig, InputShapes, OutputShapes; tree ensembles: "
+                        "InputPrecision, ThresholdPrecision, ScorePrecision, Precision, Pipeline, LutMaxInputBits)");
         }
     }
     if (part && xilinxPart && *part != *xilinxPart)

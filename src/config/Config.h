@@ -15,6 +15,10 @@
 #include <string>
 #include <vector>
 
+namespace YAML {
+class Node;
+}
+
 namespace tachyon {
 
 struct LayerConfig {
@@ -65,6 +69,12 @@ struct Config {
     // ("tachyon") or as hls4ml does, through a decimal string ("hls4ml"); the default
     // follows `compatibility`.
     std::string weightQuantization = "tachyon";
+    // Whether the file sets Model.Precision; without it, tree layers get kTreeDefaultPrecision.
+    bool modelPrecisionGiven = false;
+    // Tree-model keys (docs/trees.md, config/TreeKeys.cpp): Verilog register stages of a tree
+    // ensemble (-1: auto) and the lookup-table backend's limit on the total input bits.
+    int treePipeline = -1;
+    int lutMaxInputBits = 20;
     // Keys accepted for compatibility that only hls4ml's own writer uses (WriterConfig,
     // Stamp, ...): one line each, "file: key: why". `load` also prints them to stderr.
     std::vector<std::string> warnings;
@@ -86,6 +96,18 @@ struct Config {
     // One line for `tachyon info -c`: which defaults are in force and why.
     std::string defaultsSummary() const;
 };
+
+// Tree-ensemble configurations (config/TreeKeys.cpp): InputPrecision, ThresholdPrecision,
+// ScorePrecision (aliases of LayerType Input result, TreeEnsemble threshold and result),
+// conifer's Precision, Pipeline, LutMaxInputBits, Unroll. Returns false for any other key;
+// throws Error naming the file and key for a bad value.
+bool parseTreeKey(Config& cfg, const std::string& key, const YAML::Node& value);
+// The type of tree layers (a TreeEnsemble, an Input only trees read) that no Model
+// Precision overrides: the tree writers' long-standing default.
+inline constexpr const char* kTreeDefaultPrecision = "ap_fixed<18,8>";
+// cfg.resolve(l), with kTreeDefaultPrecision as the Model default for tree layers when the
+// configuration sets no Model Precision.
+LayerConfig resolveWithTreeDefaults(const Config& cfg, const Graph& g, const Layer& l);
 
 // hls4ml's `auto` (model/optimizer/passes/infer_precision.py) for variable `var`
 // ("result" or "accum") of `layer` whose inputs have types `inputs` (none for the Input

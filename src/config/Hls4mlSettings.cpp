@@ -144,7 +144,8 @@ FixedType autoResultType(const Layer& layer, const FixedType* input, const Layer
     case LayerKind::Recurrent:
     case LayerKind::GarNet:
     case LayerKind::MatMul:
-    case LayerKind::LayerNorm: return fallbackType(lc, source, at);
+    case LayerKind::LayerNorm:
+    case LayerKind::TreeEnsemble: return fallbackType(lc, source, at);
     case LayerKind::Quantize: return fallbackType(lc, source, at);
     case LayerKind::Reduce:
     case LayerKind::Pow: return fallbackType(lc, source, at);

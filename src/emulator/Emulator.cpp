@@ -8,7 +8,7 @@
 #include "emulator/Kernel.h"
 #include "config/Config.h"
 #include "util/Error.h"
-#include "util/Threads.h"
+#include "util/ThreadPool.h"
 
 #include <algorithm>
 #include <atomic>
@@ -58,6 +58,7 @@ std::unique_ptr<Kernel> makeKernel(const Graph& g, const Layer& l, std::vector<K
     case LayerKind::Quantize: return makeQuantizeKernel(l, std::move(ins));
     case LayerKind::MatMul: return makeMatMulKernel(l, std::move(ins));
     case LayerKind::LayerNorm: return makeLayerNormKernel(l, std::move(ins));
+    case LayerKind::TreeEnsemble: return makeTreeEnsembleKernel(l, std::move(ins));
     case LayerKind::Reduce: return makeReduceKernel(l, std::move(ins));
     case LayerKind::Pow: return makePowKernel(l, std::move(ins));
     case LayerKind::Input:
@@ -74,8 +75,8 @@ template <class Fn>
 void parallelChunks(size_t rows, const EmulatorOptions& opt, Fn&& fn) {
     const size_t chunk = std::max<size_t>(1, opt.chunkRows);
     const size_t nChunks = (rows + chunk - 1) / chunk;
-    unsigned threads = opt.threads > 0 ? unsigned(opt.threads) : std::max(1u, std::thread::hardware_concurrency());
-    threads = unsigned(std::min<size_t>(threads, nChunks));
+    unsigned threads = opt.threads > 0 ? unsigned(opt.threads) : util::hardwareThreads();
+    threads = unsigned(std::min<size_t>(threads, nChunks));   // one chunk (batch 1): inline
     std::atomic<size_t> next{0};
     auto worker = [&](unsigned tid) {
         for (size_t k; (k = next++) < nChunks;) {
@@ -84,7 +85,7 @@ void parallelChunks(size_t rows, const EmulatorOptions& opt, Fn&& fn) {
         }
     };
     if (threads <= 1) { worker(0); return; }
-    util::runOnThreads(threads, worker);
+    util::runOnPool(threads, worker);
 }
 
 // Runs one chunk through every layer; bufs[k] receives layer k's output. `fixedMode`
@@ -246,8 +247,10 @@ void Emulator::runFixed(const double* x, size_t rows, int64_t* outRaw, double* o
     });
     if (stats) *stats = std::move(total);
     if (outValue) {
-        const FixedType& outT = graph_.output().type("result");
-        for (size_t i = 0; i < rows * nOut; ++i) outValue[i] = outT.toDouble(outRaw[i]);
+        // Every raw here came from a double (below 2^53), so scaling by a power of two is
+        // exact: the same value as FixedType::toDouble, without its two ldexp calls a value.
+        const double scale = std::ldexp(1.0, -graph_.output().type("result").frac());
+        for (size_t i = 0; i < rows * nOut; ++i) outValue[i] = double(outRaw[i]) * scale;
     }
 }
 

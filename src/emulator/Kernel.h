@@ -78,6 +78,7 @@ std::unique_ptr<Kernel> makeGarNetKernel(const Layer& l, std::vector<KernelInput
 std::unique_ptr<Kernel> makeQuantizeKernel(const Layer& l, std::vector<KernelInput> ins);   // QAT quantisers
 std::unique_ptr<Kernel> makeMatMulKernel(const Layer& l, std::vector<KernelInput> ins);     // activation x activation
 std::unique_ptr<Kernel> makeLayerNormKernel(const Layer& l, std::vector<KernelInput> ins);
+std::unique_ptr<Kernel> makeTreeEnsembleKernel(const Layer& l, std::vector<KernelInput> ins);   // boosted trees
 std::unique_ptr<Kernel> makeReduceKernel(const Layer& l, std::vector<KernelInput> ins);   // sum, mean, max
 std::unique_ptr<Kernel> makePowKernel(const Layer& l, std::vector<KernelInput> ins);      // x^k
 

@@ -1,5 +1,6 @@
 #include "frontends/Frontend.h"
 
+#include "frontends/trees/Frontends.h"
 #include "util/Error.h"
 
 #include <algorithm>
@@ -12,6 +13,11 @@ Graph loadModel(const std::string& path, const std::string& weightsPath) {
     std::string ext = fs::path(path).extension().string();
     std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
     if (!fs::exists(path)) throw Error(path + ": file not found");
+    const bool binary = ext == ".onnx" || ext == ".h5" || ext == ".hdf5" || ext == ".keras" || ext == ".pt" || ext == ".pth";
+    if (!binary && trees::detectTreeFormat(path) != trees::TreeFormat::None) {
+        if (!weightsPath.empty()) throw Error(path + ": weights: a tree ensemble takes no separate weights file");
+        return loadTreeModel(path);
+    }
     if (!weightsPath.empty() && ext != ".json")
         throw Error(path + ": weights: only a Keras architecture .json takes a separate weights file (" +
                     weightsPath + ")");

@@ -12,6 +12,8 @@
 //                  from `<stem>_weights.h5` beside the JSON file.
 //   .h5 / .hdf5    single-file Keras 2 model (the `model_config` attribute + `model_weights`).
 //   .keras         Keras 3 model archive (config.json + model.weights.h5).
+//   tree ensembles XGBoost JSON, tachyon-trees JSON (scikit-learn export), TMVA BDT XML,
+//                  recognised by their content (frontends/trees/): Input -> TreeEnsemble.
 //   .pt / .pth     not readable: a torch.save file is pickled Python code. Export the model
 //                  with torch.onnx.export(model, example_input, "model.onnx") and load that.
 // Anything else, and every unsupported layer or operator, throws tachyon::Error naming the
@@ -24,10 +26,19 @@
 
 namespace tachyon {
 
+namespace trees {
+struct Ensemble;   // ir/TreeEnsemble.h
+}
+
 // Dispatch on the file extension (see above).
 Graph loadModel(const std::string& path, const std::string& weightsPath = "");
 
 Graph loadOnnx(const std::string& path);
+
+// A tree ensemble file (frontends/trees/Frontends.h) as Input -> TreeEnsemble; `treeGraph`
+// makes that graph from an ensemble already read (named `name`).
+Graph loadTreeModel(const std::string& path);
+Graph treeGraph(trees::Ensemble e, const std::string& name);
 
 // `jsonPath` may also be a single-file .h5 model; then `h5Path` is ignored (may be empty).
 Graph loadKeras(const std::string& jsonPath, const std::string& h5Path);

@@ -1192,7 +1192,6 @@ std::string KerasReader::garnet(const json& cfg, const std::string& name, const 
     if (cfg.value("input_format", std::string("xn")) != "xn") fail(name, cls, "only input_format 'xn' is supported");
     if (cfg.contains("output_activation") && !cfg["output_activation"].is_null() && cfg["output_activation"] != "linear")
         fail(name, cls, "only a linear output_activation is supported (as in hls4ml)");
-    if (cfg.value("quantize_transforms", false)) fail(name, cls, "quantize_transforms is not supported");
     const Shape& x = b_.shape(ins[0]);
     if (x.size() != 2) fail(name, cls, "expects [vertices, features] vertex data, got " + shapeString(x));
     GarNetAttrs a;
@@ -1230,6 +1229,12 @@ std::string KerasReader::garnet(const json& cfg, const std::string& name, const 
                 std::vector<size_t> dims;
                 params[part + dst + kind] = weight(w, name, part + src + kind, dims);
             }
+        // quantize_transforms: hls4ml (model/layers.py, GarNet._make_input_transform_weights)
+        // makes the input transform (FLR kernel and bias) and the output kernel ternary before
+        // contracting them; Tachyon converts what hls4ml converts.
+        if (cfg.value("quantize_transforms", false))
+            for (const std::string& key : {"FLR" + dst + "_kernel", "FLR" + dst + "_bias", "Fout" + dst + "_kernel"})
+                for (double& v : params[key]) v = v > 0.5 ? 1.0 : v <= -0.5 ? -1.0 : 0.0;
     }
     return b_.add(name, LayerKind::GarNet, ins, a, std::move(params));
 }

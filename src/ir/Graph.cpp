@@ -1,5 +1,6 @@
 #include "ir/Graph.h"
 
+#include "ir/TreeEnsemble.h"
 #include "util/Error.h"
 
 #include <cctype>
@@ -29,6 +30,7 @@ std::string toString(LayerKind k) {
     case LayerKind::Quantize: return "Quantize";
     case LayerKind::MatMul: return "MatMul";
     case LayerKind::LayerNorm: return "LayerNormalization";
+    case LayerKind::TreeEnsemble: return "TreeEnsemble";
     case LayerKind::Reduce: return "Reduce";
     case LayerKind::Pow: return "Pow";
     }
@@ -394,6 +396,13 @@ void verify(const Graph& g, bool requireTypes) {
             }
             if (expect != l.shape) fail(l, "output shape " + shapeString(l.shape) + " does not follow from its inputs (" + shapeString(expect) + ")");
         }
+        if (l.kind == LayerKind::TreeEnsemble) {
+            try {
+                trees::verify(*l.as<TreeEnsembleAttrs>().ensemble);
+            } catch (const Error& e) {
+                fail(l, e.what());
+            }
+        }
         if (l.kind == LayerKind::Pow && (l.as<PowAttrs>().exponent < 2 || l.as<PowAttrs>().exponent > 8))
             fail(l, "exponent " + std::to_string(l.as<PowAttrs>().exponent) + " is outside 2..8");
         if (isMac(l) && l.activation() != ActKind::Linear && l.activation() != ActKind::ReLU)
@@ -422,6 +431,7 @@ void verify(const Graph& g, bool requireTypes) {
             if (l.kind == LayerKind::Dense || l.kind == LayerKind::Conv)
                 for (auto v : {"weight", "bias", "accum"})
                     if (!l.hasType(v)) fail(l, std::string("no ") + v + " precision");
+            if (l.kind == LayerKind::TreeEnsemble && !l.hasType("threshold")) fail(l, "no threshold precision");
             verifyReducePowTypes(g, l, fail);
         }
     }
@@ -464,6 +474,13 @@ std::string describe(const Layer& l) {
     case LayerKind::Concatenate: os << " axis=" << l.as<ConcatAttrs>().axis; break;
     case LayerKind::LayerNorm: os << " epsilon=" << l.as<LayerNormAttrs>().epsilon; break;
     case LayerKind::MatMul: if (l.as<MatMulAttrs>().transposeB) os << " transpose_b"; break;
+    case LayerKind::TreeEnsemble: {
+        const trees::Ensemble& e = *l.as<TreeEnsembleAttrs>().ensemble;
+        os << " " << e.source << " " << e.trees.size() << " trees, max depth " << e.maxDepth() << ", "
+           << e.nFeatures << " features -> " << e.nClasses << (e.nClasses == 1 ? " score" : " class scores")
+           << ", go left when x " << (e.comparison == trees::Comparison::Less ? "<" : "<=") << " threshold";
+        break;
+    }
     case LayerKind::Reduce: os << " " << toString(l.as<ReduceAttrs>().op) << " axis=" << l.as<ReduceAttrs>().axis; break;
     case LayerKind::Pow: os << " exponent=" << l.as<PowAttrs>().exponent; break;
     case LayerKind::Recurrent: {

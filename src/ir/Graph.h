@@ -17,12 +17,17 @@
 #include "fixed/FixedType.h"
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <variant>
 #include <vector>
 
 namespace tachyon {
+
+namespace trees {
+struct Ensemble;   // ir/TreeEnsemble.h
+}
 
 using Shape = std::vector<int>;   // per sample, channels-last
 
@@ -45,6 +50,7 @@ enum class LayerKind {
     Quantize,     // elementwise quantiser of a quantisation-aware model (QKeras, HGQ, QONNX)
     MatMul,       // batched matrix product of two activations (attention's Q.K^T and A.V)
     LayerNorm,    // normalisation over the last axis, then per-feature scale and bias
+    TreeEnsemble, // boosted decision trees / random forest: [features] -> [classes] scores
     Reduce,       // sum, mean or maximum over one axis (kept with size 1)
     Pow,          // elementwise integer power x^k
 };
@@ -210,6 +216,15 @@ struct LayerNormAttrs {
     double epsilon = 1e-3;
 };
 
+// A tree ensemble (ir/TreeEnsemble.h: trees, thresholds, leaves, base scores) over a 1-D
+// input of nFeatures values, giving nClasses scores (docs/trees.md). The ensemble is
+// immutable and shared: a graph is copied for every configuration. Precision variables:
+// "threshold" (split thresholds; default: the input's type) and "result" (leaves, base
+// scores, every adder of the sum and the output: conifer's ScorePrecision).
+struct TreeEnsembleAttrs {
+    std::shared_ptr<const trees::Ensemble> ensemble;
+};
+
 // Reduce over one per-sample axis, kept with size 1 (docs/semantics.md, "Reduce"). Sum and
 // Mean: acc = 0, then acc = cast<accum>(acc + x_i) in order; Sum y = cast<result>(acc), Mean
 // y = cast<result>(acc * r) with r = 2^-k exactly when N = 2^k, else r = cast<reciprocal>(1/N).
@@ -229,7 +244,7 @@ struct NoAttrs {};
 
 using Attrs = std::variant<NoAttrs, DenseAttrs, ConvAttrs, PoolAttrs, ActAttrs, SoftmaxAttrs, ReshapeAttrs,
                            TransposeAttrs, PadAttrs, ResizeAttrs, MergeAttrs, ConcatAttrs, RecurrentAttrs, GarNetAttrs,
-                           QuantizeAttrs, MatMulAttrs, LayerNormAttrs, ReduceAttrs, PowAttrs>;
+                           QuantizeAttrs, MatMulAttrs, LayerNormAttrs, TreeEnsembleAttrs, ReduceAttrs, PowAttrs>;
 
 // A lookup table for sigmoid/tanh/softmax. See emulator/Tables.h for the exact indexing.
 struct TableSpec {

@@ -3,6 +3,7 @@
 // verifier checks every stored shape against it.
 #include "ir/Graph.h"
 
+#include "ir/TreeEnsemble.h"
 #include "util/Error.h"
 
 #include <algorithm>
@@ -124,6 +125,14 @@ Shape inferShape(LayerKind kind, const Attrs& attrs, const std::vector<Shape>& i
     case LayerKind::Activation:
     case LayerKind::Softmax: expectInputs(in, 1, 1); return in[0];
     case LayerKind::Reshape: bad("a Reshape's shape is given, not inferred");
+    case LayerKind::TreeEnsemble: {
+        expectInputs(in, 1, 1);
+        const auto& e = std::get<TreeEnsembleAttrs>(attrs).ensemble;
+        if (!e) bad("a TreeEnsemble without its trees");
+        if (in[0] != Shape{e->nFeatures})
+            bad("the trees read " + std::to_string(e->nFeatures) + " features, the input is " + shapeString(in[0]));
+        return {e->nClasses};
+    }
     case LayerKind::Transpose: {
         expectInputs(in, 1, 1);
         const auto& p = std::get<TransposeAttrs>(attrs).perm;

@@ -203,7 +203,7 @@ void assignPrecision(Graph& g, const Config& cfg) {
     g.part = cfg.part;
     recordProjectSettings(g, cfg);
     for (Layer& l : g.layers) {
-        const LayerConfig lc = cfg.resolve(l);
+        const LayerConfig lc = resolveWithTreeDefaults(cfg, g, l);
         const FixedType* inT = nullptr;  // the input's result type (none for the Input)
         auto text = [&](const std::string& var) -> std::string {
             auto it = lc.precision.find(var);
@@ -296,6 +296,10 @@ void assignPrecision(Graph& g, const Config& cfg) {
             l.precision["bias"] = typed("bias");
             l.precision["accum"] = text("accum") == "auto" ? typed("result") : typed("accum");
             helper("table", FixedType::parse("ap_ufixed<18,1,AP_RND,AP_SAT>"));
+            break;
+        case LayerKind::TreeEnsemble:
+            // Thresholds are compared with the features: by default of the features' type.
+            l.precision["threshold"] = lc.precision.count("threshold") ? typed("threshold") : *inT;
             break;
         case LayerKind::Reduce:
         case LayerKind::Pow:

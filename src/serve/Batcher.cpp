@@ -80,7 +80,7 @@ std::vector<double> Batcher::infer(const double* x, size_t rows, Micros timeout)
     }
     queue_.push_back(&job);
     queuedRows_ += rows;
-    work_.notify_all();
+    runInCaller(lk, job);
     while (!job.done) {
         if (job.hasDeadline && job.next == 0) {
             if (job.cv.wait_until(lk, job.deadline) == std::cv_status::timeout && !job.done && job.next == 0) {
@@ -171,14 +171,36 @@ std::vector<Batcher::Segment> Batcher::take(size_t rows, Clock::time_point now) 
     return segs;
 }
 
+// The requesting thread runs a batch itself when an instance is free and the batch is
+// due now (no queue delay to wait for): on two cores, handing every request to an
+// executor thread and back costs two context switches, more than a small batch computes.
+// Executors take what callers leave: delayed batches and work queued behind busy instances.
+void Batcher::runInCaller(std::unique_lock<std::mutex>& lk, const Job& job) {
+    while (!job.done && job.next < job.rows && running_ < slots() && !stopping_) {
+        const Clock::time_point now = Clock::now();
+        expire(now);
+        if (queue_.empty()) return;
+        Clock::time_point wakeAt;
+        const size_t rows = chooseBatchRows(now, wakeAt);
+        if (rows == 0) break;
+        runBatch(lk, take(rows, now), rows);
+    }
+    if (!queue_.empty()) work_.notify_one();
+}
+
+void Batcher::runBatch(std::unique_lock<std::mutex>& lk, const std::vector<Segment>& segs, size_t rows) {
+    ++running_;
+    lk.unlock();
+    execute(segs, rows);
+    lk.lock();
+    --running_;
+}
+
 void Batcher::executorLoop() {
     std::unique_lock<std::mutex> lk(mu_);
     for (;;) {
-        work_.wait(lk, [&] { return stopping_ || !queue_.empty(); });
-        if (queue_.empty()) {
-            if (stopping_) return;
-            continue;
-        }
+        work_.wait(lk, [&] { return (stopping_ && queue_.empty()) || (!queue_.empty() && running_ < slots()); });
+        if (queue_.empty()) return;   // stopping, and nothing left
         Clock::time_point now = Clock::now();
         expire(now);
         if (queue_.empty()) continue;
@@ -194,9 +216,8 @@ void Batcher::executorLoop() {
         std::vector<Segment> segs = take(rows, now);
         // Someone else may form the next batch while this one runs.
         if (!queue_.empty()) work_.notify_one();
-        lk.unlock();
-        execute(segs, rows);
-        lk.lock();
+        runBatch(lk, segs, rows);
+        if (!queue_.empty()) work_.notify_one();
     }
 }
 

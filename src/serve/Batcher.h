@@ -1,6 +1,7 @@
 // Triton's dynamic batcher for one model version: requests (each any number of rows)
-// queue, and `instances` executor threads merge them into batches of up to
-// maxBatchSize rows, preferring the preferred sizes and waiting at most maxQueueDelay
+// queue and are merged into batches of up to maxBatchSize rows, at most `instances`
+// batches running at once (on the requesting thread when a batch is due at once, else on
+// one of `instances` executor threads), preferring the preferred sizes and waiting at most maxQueueDelay
 // for more rows. A request larger than what is left of a batch is split across batches
 // and reassembled, so batching never changes an answer: every row is computed by the
 // same Backend::run, whatever rows it shares a batch with.
@@ -9,6 +10,7 @@
 #include "serve/Backend.h"
 #include "serve/Status.h"
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -78,6 +80,10 @@ private:
         size_t first, rows;
     };
     void executorLoop();
+    void runInCaller(std::unique_lock<std::mutex>& lk, const Job& job);
+    // Runs taken segments with mu_ released around the backend call; counts the instance.
+    void runBatch(std::unique_lock<std::mutex>& lk, const std::vector<Segment>& segs, size_t rows);
+    size_t slots() const { return size_t(std::max(1, policy_.instances)); }
     size_t chooseBatchRows(Clock::time_point now, Clock::time_point& wakeAt) const;
     std::vector<Segment> take(size_t rows, Clock::time_point now);
     void execute(const std::vector<Segment>& segs, size_t rows);
@@ -90,6 +96,7 @@ private:
     std::condition_variable work_;
     std::deque<Job*> queue_;
     size_t queuedRows_ = 0;   // rows in queue_ not yet taken by an executor
+    size_t running_ = 0;      // batches executing (at most `instances`: callers and executors)
     bool stopping_ = false;
     ModelStats stats_;
     std::vector<std::thread> executors_;

@@ -1,6 +1,7 @@
 // GRPCInferenceService (proto/grpc_service.proto) on gRPC's synchronous server: each call
 // runs on one of gRPC's threads, and ModelInfer blocks there until its batch is done.
 #include "grpc_service.grpc.pb.h"
+#include "serve/GrpcStream.h"
 #include "serve/Infer.h"
 #include "serve/Server.h"
 #include "serve/Stats.h"
@@ -38,16 +39,36 @@ grpc::Status guarded(F&& f) {
     }
 }
 
-// An input's values from raw_input_contents[index] or from its typed contents.
-std::vector<double> inputValues(const inference::ModelInferRequest& rq, int index, const Tensor& t) {
+// Triton's shared memory parameters of an input or requested output.
+template <class Params>
+SharedRef sharedRef(const Params& params, const std::string& what) {
+    const auto region = params.find("shared_memory_region");
+    if (region == params.end()) return {};
+    const auto bytes = params.find("shared_memory_byte_size");
+    const auto offset = params.find("shared_memory_offset");
+    if (region->second.string_param().empty()) throw ServeError(Code::InvalidArgument, what + ": shared_memory_region is empty");
+    if (bytes == params.end() || bytes->second.int64_param() < 0)
+        throw ServeError(Code::InvalidArgument, what + ": shared_memory_region without a shared_memory_byte_size");
+    if (offset != params.end() && offset->second.int64_param() < 0)
+        throw ServeError(Code::InvalidArgument, what + ": shared_memory_offset is negative");
+    SharedRef r;
+    r.region = region->second.string_param();
+    r.byteSize = size_t(bytes->second.int64_param());
+    r.offset = offset == params.end() ? 0 : size_t(offset->second.int64_param());
+    return r;
+}
+
+// An input's values: from raw_input_contents[raw] (the entries belong, in order, to the
+// inputs that carry bytes: not those in shared memory), or from its typed contents.
+std::vector<double> inputValues(const inference::ModelInferRequest& rq, int index, int raw, const Tensor& t) {
     const std::string what = "input '" + t.name + "'";
     const size_t n = elementCount(t.shape, what);
     datatypeSize(t.datatype, what);   // refuses types the server does not serve
     if (rq.raw_input_contents_size() > 0) {
-        if (index >= rq.raw_input_contents_size())
+        if (raw >= rq.raw_input_contents_size())
             throw ServeError(Code::InvalidArgument, what + ": no raw_input_contents entry for it");
-        const std::string& raw = rq.raw_input_contents(index);
-        return decodeRaw(t.datatype, raw.data(), raw.size(), n, what);
+        const std::string& bytes = rq.raw_input_contents(raw);
+        return decodeRaw(t.datatype, bytes.data(), bytes.size(), n, what);
     }
     const auto& c = rq.inputs(index).contents();
     std::vector<double> v;
@@ -91,7 +112,8 @@ public:
                                 inference::ServerMetadataResponse* r) override {
         r->set_name("tachyon");
         r->set_version("0.1.0");
-        for (const char* e : {"binary_tensor_data", "model_repository", "statistics", "model_configuration"})
+        for (const char* e : {"binary_tensor_data", "model_repository", "statistics", "model_configuration",
+                              "system_shared_memory"})
             r->add_extensions(e);
         return grpc::Status::OK;
     }
@@ -131,6 +153,9 @@ public:
     grpc::Status RepositoryModelLoad(grpc::ServerContext*, const inference::RepositoryModelLoadRequest* q,
                                      inference::RepositoryModelLoadResponse*) override {
         return guarded([&] {
+            std::vector<std::string> names;
+            for (const auto& [k, v] : q->parameters()) names.push_back(k);
+            refuseLoadOverrides(q->model_name(), names);
             st_.repo.load(q->model_name());
             st_.repo.find(q->model_name(), "");   // reports why it did not load
         });
@@ -142,51 +167,116 @@ public:
 
     grpc::Status ModelInfer(grpc::ServerContext* ctx, const inference::ModelInferRequest* q,
                             inference::ModelInferResponse* r) override {
-        const auto arrival = Clock::now();
-        std::shared_ptr<ModelVersion> mv;
-        return guarded([&] {
-            mv = st_.repo.find(q->model_name(), q->model_version());
-            if (st_.stopping) throw ServeError(Code::Unavailable, "the server is shutting down");
-            InferRequest rq;
-            try {
-                rq = toRequest(*q, ctx);
-            } catch (const ServeError&) {
-                mv->batcher->recordFailure(arrival);
-                throw;
+        return inferOne(*q, ctx, *r);
+    }
+    // Triton's streaming call: each request answered on the stream, a failed one with its
+    // error_message (the stream goes on).
+    grpc::Status ModelStreamInfer(
+        grpc::ServerContext* ctx,
+        grpc::ServerReaderWriter<inference::ModelStreamInferResponse, inference::ModelInferRequest>* stream) override {
+        pumpInferStream(*stream, [&](const inference::ModelInferRequest& q, inference::ModelStreamInferResponse& r) {
+            const grpc::Status s = inferOne(q, ctx, *r.mutable_infer_response());
+            if (!s.ok()) {
+                r.clear_infer_response();
+                r.set_error_message(s.error_message());
             }
-            InferResponse res;
-            try {
-                res = runInfer(*mv, rq);
-            } catch (const ServeError& e) {
-                if (e.code() == Code::InvalidArgument) mv->batcher->recordFailure(arrival);
-                throw;
-            }
-            r->set_model_name(res.model);
-            r->set_model_version(res.version);
-            r->set_id(res.id);
-            auto* o = r->add_outputs();
-            o->set_name(res.output.name);
-            o->set_datatype(res.output.datatype);
-            for (int64_t d : res.output.shape) o->add_shape(d);
-            r->add_raw_output_contents(encodeRaw(res.output.datatype, res.output.values));
         });
+        return grpc::Status::OK;
+    }
+
+    grpc::Status SystemSharedMemoryStatus(grpc::ServerContext*, const inference::SystemSharedMemoryStatusRequest* q,
+                                          inference::SystemSharedMemoryStatusResponse* r) override {
+        return guarded([&] {
+            for (const RegionStatus& s : st_.shm.status(q->name())) {
+                auto& e = (*r->mutable_regions())[s.name];
+                e.set_name(s.name);
+                e.set_key(s.key);
+                e.set_offset(s.offset);
+                e.set_byte_size(s.byteSize);
+            }
+        });
+    }
+    grpc::Status SystemSharedMemoryRegister(grpc::ServerContext*, const inference::SystemSharedMemoryRegisterRequest* q,
+                                            inference::SystemSharedMemoryRegisterResponse*) override {
+        return guarded([&] { st_.shm.add(q->name(), q->key(), q->offset(), q->byte_size()); });
+    }
+    grpc::Status SystemSharedMemoryUnregister(grpc::ServerContext*, const inference::SystemSharedMemoryUnregisterRequest* q,
+                                              inference::SystemSharedMemoryUnregisterResponse*) override {
+        return guarded([&] { st_.shm.remove(q->name()); });
     }
 
 private:
+    grpc::Status inferOne(const inference::ModelInferRequest& q, grpc::ServerContext* ctx, inference::ModelInferResponse& r) {
+        const auto arrival = Clock::now();
+        std::shared_ptr<ModelVersion> mv;
+        return guarded([&] {
+            mv = st_.repo.find(q.model_name(), q.model_version());
+            if (st_.stopping) throw ServeError(Code::Unavailable, "the server is shutting down");
+            InferRequest rq;
+            InferResponse res;
+            try {
+                rq = toRequest(q, ctx);
+                st_.shm.readInputs(rq);
+                res = runInfer(*mv, rq);
+                st_.shm.writeOutput(rq, res);
+            } catch (const ServeError& e) {
+                // Queue errors are counted by the batcher itself; request errors here.
+                if (e.code() == Code::InvalidArgument) mv->batcher->recordFailure(arrival);
+                throw;
+            }
+            r.set_model_name(res.model);
+            r.set_model_version(res.version);
+            r.set_id(res.id);
+            auto* o = r.add_outputs();
+            o->set_name(res.output.name);
+            o->set_datatype(res.output.datatype);
+            for (int64_t d : res.output.shape) o->add_shape(d);
+            if (res.outputShm.used()) {
+                // The bytes are in the client's region; the answer says where.
+                auto& p = *o->mutable_parameters();
+                p["shared_memory_region"].set_string_param(res.outputShm.region);
+                p["shared_memory_byte_size"].set_int64_param(int64_t(res.outputShm.byteSize));
+                if (res.outputShm.offset) p["shared_memory_offset"].set_int64_param(int64_t(res.outputShm.offset));
+            } else {
+                *r.add_raw_output_contents() = encodeRaw(res.output.datatype, res.output.values);
+            }
+            if (res.finalFlag) (*r.mutable_parameters())["triton_final_response"].set_bool_param(true);
+        });
+    }
+
     static InferRequest toRequest(const inference::ModelInferRequest& q, grpc::ServerContext* ctx) {
         InferRequest rq;
         rq.model = q.model_name();
         rq.version = q.model_version();
         rq.id = q.id();
+        int raw = 0;   // next raw_input_contents entry
         for (int i = 0; i < q.inputs_size(); ++i) {
             Tensor t;
             t.name = q.inputs(i).name();
             t.datatype = q.inputs(i).datatype();
             t.shape.assign(q.inputs(i).shape().begin(), q.inputs(i).shape().end());
-            t.values = inputValues(q, i, t);
+            t.shm = sharedRef(q.inputs(i).parameters(), "input '" + t.name + "'");
+            if (t.shm.used()) {
+                elementCount(t.shape, "input '" + t.name + "'");
+                datatypeSize(t.datatype, "input '" + t.name + "'");
+            } else {
+                t.values = inputValues(q, i, raw++, t);
+            }
             rq.inputs.push_back(std::move(t));
         }
-        for (const auto& o : q.outputs()) rq.outputs.push_back({o.name(), false});
+        if (raw < q.raw_input_contents_size())
+            throw ServeError(Code::InvalidArgument, std::to_string(q.raw_input_contents_size()) +
+                                                        " raw_input_contents entries for " + std::to_string(raw) +
+                                                        " inputs that carry bytes");
+        for (const auto& o : q.outputs()) {
+            const std::string what = "output '" + o.name() + "'";
+            if (o.parameters().count("classification"))
+                throw ServeError(Code::InvalidArgument,
+                                 what + ": the classification extension is not supported (request the output's values)");
+            rq.outputs.push_back({o.name(), false, sharedRef(o.parameters(), what)});
+        }
+        if (auto it = q.parameters().find("triton_enable_empty_final_response"); it != q.parameters().end())
+            rq.finalFlag = it->second.bool_param();
         if (auto it = q.parameters().find("timeout"); it != q.parameters().end() && it->second.int64_param() > 0)
             rq.timeout = Micros(std::min<int64_t>(it->second.int64_param(), 3'600'000'000LL));
         // The client's own deadline bounds the time in the queue too.

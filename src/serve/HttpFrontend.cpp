@@ -58,6 +58,16 @@ void sendJson(httplib::Response& res, const std::string& body, int status = 200)
 
 void sendError(httplib::Response& res, int status, const std::string& msg) { sendJson(res, errorJson(msg), status); }
 
+// The parameter names of a load request body ({"parameters": {...}}; empty or no JSON: none).
+std::vector<std::string> loadParameterNames(const std::string& body) {
+    std::vector<std::string> names;
+    const Json j = Json::parse(body, nullptr, false);
+    if (j.is_object())
+        if (auto p = j.find("parameters"); p != j.end() && p->is_object())
+            for (auto it = p->begin(); it != p->end(); ++it) names.push_back(it.key());
+    return names;
+}
+
 // SO_REUSEADDR (a restarted server binds over its old TIME_WAIT connections) but not
 // cpp-httplib's SO_REUSEPORT: a port another process listens on must be an error.
 void exclusivePort(httplib::Server& svr) {
@@ -93,7 +103,8 @@ private:
 
 class HttpFrontend : public HttpListener {
 public:
-    HttpFrontend(ServerState& st, const ServeOptions& opt) : HttpListener("HTTP"), st_(st) {
+    HttpFrontend(ServerState& st, const ServeOptions& opt)
+        : HttpListener("HTTP"), st_(st), maxBytes_(opt.maxRequestBytes) {
         const int threads = std::max(4, opt.httpThreads);
         svr_.new_task_queue = [threads] { return new httplib::ThreadPool(size_t(threads)); };
         svr_.set_payload_max_length(opt.maxRequestBytes);
@@ -117,6 +128,38 @@ private:
         }
     }
 
+    // A POST route whose handler gets the body read here: --max-request-bytes bounds the
+    // body as the handler sees it, after gzip/deflate decoding and chunked transfer
+    // (cpp-httplib itself bounds only a declared Content-Length, so a small compressed
+    // or chunked body could otherwise grow without limit).
+    template <class Handler>
+    void postRoute(const char* pattern, Handler handler) {
+        svr_.Post(pattern, [this, handler](const httplib::Request& req, httplib::Response& res,
+                                           const httplib::ContentReader& reader) {
+            std::string body;
+            bool tooLarge = false;
+            const bool ok = reader([&](const char* data, size_t n) {
+                if (n > maxBytes_ - body.size()) {
+                    tooLarge = true;
+                    return false;
+                }
+                body.append(data, n);
+                return true;
+            });
+            if (tooLarge || res.status == 413) {
+                res.set_header("Connection", "close");   // the rest of the body is not read
+                sendError(res, 413, "the request body exceeds --max-request-bytes (" + std::to_string(maxBytes_) +
+                                        " bytes, counted after decompression)");
+            } else if (!ok) {
+                res.set_header("Connection", "close");
+                sendError(res, 400, "the request body could not be read (cut short, or a compressed body that does "
+                                    "not decode)");
+            } else {
+                handler(req, body, res);
+            }
+        });
+    }
+
     void routes() {
         svr_.Get("/v2/health/live", [](const httplib::Request&, httplib::Response& res) { res.status = 200; });
         svr_.Get("/v2/health/ready",
@@ -124,7 +167,8 @@ private:
         svr_.Get("/v2", [](const httplib::Request&, httplib::Response& res) {
             sendJson(res, Json{{"name", "tachyon"},
                                {"version", "0.1.0"},
-                               {"extensions", {"binary_tensor_data", "model_repository", "statistics", "model_configuration"}}}
+                               {"extensions", {"binary_tensor_data", "model_repository", "statistics", "model_configuration",
+                                              "system_shared_memory"}}}
                               .dump());
         });
         svr_.Get("/v2/models/stats", [this](const httplib::Request&, httplib::Response& res) {
@@ -138,9 +182,11 @@ private:
         svr_.Get(modelPath, [this](const httplib::Request& req, httplib::Response& res) {
             guarded(res, [&] { modelGet(req.matches[1], req.matches[2], req.matches[3], res); });
         });
-        svr_.Post(R"(/v2/models/([^/]+)(?:/versions/([^/]+))?/infer)",
-                  [this](const httplib::Request& req, httplib::Response& res) { infer(req, res); });
-        svr_.Post("/v2/repository/index", [this](const httplib::Request&, httplib::Response& res) {
+        postRoute(R"(/v2/models/([^/]+)(?:/versions/([^/]+))?/infer)",
+                  [this](const httplib::Request& req, const std::string& body, httplib::Response& res) {
+                      infer(req, body, res);
+                  });
+        postRoute("/v2/repository/index", [this](const httplib::Request&, const std::string&, httplib::Response& res) {
             Json idx = Json::array();
             for (const auto& e : st_.repo.index()) {
                 Json m = {{"name", e.name}, {"state", e.state}};
@@ -150,16 +196,59 @@ private:
             }
             sendJson(res, idx.dump());
         });
-        svr_.Post(R"(/v2/repository/models/([^/]+)/(load|unload))",
-                  [this](const httplib::Request& req, httplib::Response& res) {
+        sharedMemoryRoutes();
+        postRoute(R"(/v2/repository/models/([^/]+)/(load|unload))",
+                  [this](const httplib::Request& req, const std::string& body, httplib::Response& res) {
                       guarded(res, [&] {
                           const std::string name = req.matches[1];
                           if (req.matches[2] == "load") {
+                              refuseLoadOverrides(name, loadParameterNames(body));
                               st_.repo.load(name);
                               st_.repo.find(name, "");   // reports why it did not load
                           } else {
                               st_.repo.unload(name);
                           }
+                          sendJson(res, "{}");
+                      });
+                  });
+    }
+
+    // Triton's system shared memory extension over REST.
+    void sharedMemoryRoutes() {
+        svr_.Get(R"(/v2/systemsharedmemory(?:/region/([^/]+))?/status)",
+                 [this](const httplib::Request& req, httplib::Response& res) {
+                     guarded(res, [&] {
+                         Json regions = Json::array();
+                         for (const RegionStatus& r : st_.shm.status(req.matches[1]))
+                             regions.push_back(
+                                 {{"name", r.name}, {"key", r.key}, {"offset", r.offset}, {"byte_size", r.byteSize}});
+                         sendJson(res, regions.dump());
+                     });
+                 });
+        postRoute(R"(/v2/systemsharedmemory/region/([^/]+)/register)",
+                  [this](const httplib::Request& req, const std::string& body, httplib::Response& res) {
+                      guarded(res, [&] {
+                          const Json j = Json::parse(body, nullptr, false);
+                          const auto count = [&](const char* k, bool required) -> size_t {
+                              const auto it = j.is_object() ? j.find(k) : j.end();
+                              if (it == j.end() && !required) return 0;
+                              if (it == j.end() || !it->is_number_unsigned())
+                                  throw ServeError(Code::InvalidArgument,
+                                                   std::string("shared memory register: '") + k + "' must be a byte count");
+                              return it->get<size_t>();
+                          };
+                          if (!j.is_object() || !j.contains("key") || !j["key"].is_string())
+                              throw ServeError(Code::InvalidArgument,
+                                               "shared memory register: the body must be a JSON object with a string 'key'");
+                          st_.shm.add(req.matches[1], j["key"].get<std::string>(), count("offset", false),
+                                      count("byte_size", true));
+                          sendJson(res, "{}");
+                      });
+                  });
+        postRoute(R"(/v2/systemsharedmemory(?:/region/([^/]+))?/unregister)",
+                  [this](const httplib::Request& req, const std::string&, httplib::Response& res) {
+                      guarded(res, [&] {
+                          st_.shm.remove(req.matches[1]);
                           sendJson(res, "{}");
                       });
                   });
@@ -193,7 +282,7 @@ private:
         sendJson(res, protoJson(modelMetadata(st_.repo, name, version)));
     }
 
-    void infer(const httplib::Request& req, httplib::Response& res) {
+    void infer(const httplib::Request& req, const std::string& body, httplib::Response& res) {
         const auto arrival = Clock::now();
         std::shared_ptr<ModelVersion> mv;
         try {
@@ -210,8 +299,11 @@ private:
                     throw ServeError(Code::InvalidArgument, "Inference-Header-Content-Length '" + h + "' is not a byte count");
                 }
             }
-            const InferRequest rq = parseHttpInfer(req.body, headerLength, mv->name, req.matches[2]);
-            const HttpBody b = encodeHttpInfer(runInfer(*mv, rq));
+            InferRequest rq = parseHttpInfer(body, headerLength, mv->name, req.matches[2]);
+            st_.shm.readInputs(rq);
+            InferResponse r = runInfer(*mv, rq);
+            st_.shm.writeOutput(rq, r);
+            const HttpBody b = encodeHttpInfer(r);
             if (b.headerLength) {
                 res.set_header("Inference-Header-Content-Length", std::to_string(b.headerLength));
                 res.set_content(b.body, "application/octet-stream");
@@ -231,6 +323,7 @@ private:
     }
 
     ServerState& st_;
+    size_t maxBytes_;
 };
 
 class MetricsFrontend : public HttpListener {

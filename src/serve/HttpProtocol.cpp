@@ -51,6 +51,34 @@ bool boolParameter(const Json& obj, const char* key, const std::string& what) {
     return v->get<bool>();
 }
 
+size_t countParameter(const Json& params, const char* key, const std::string& what) {
+    const Json* v = member(params, key);
+    if (!v) return 0;
+    if (!v->is_number_unsigned()) bad(what + ": parameter '" + std::string(key) + "' must be a byte count");
+    return v->get<size_t>();
+}
+
+// shared_memory_region / _byte_size / _offset in a tensor's parameters (Triton's system
+// shared memory extension); an unused SharedRef when the tensor names no region.
+SharedRef sharedRef(const Json& tensor, const std::string& what) {
+    const Json* params = member(tensor, "parameters");
+    if (!params || !params->is_object() || !member(*params, "shared_memory_region")) return {};
+    SharedRef r;
+    r.region = stringMember(*params, "shared_memory_region", what, true);
+    if (r.region.empty()) bad(what + ": shared_memory_region is empty");
+    if (!member(*params, "shared_memory_byte_size")) bad(what + ": shared_memory_region without shared_memory_byte_size");
+    r.byteSize = countParameter(*params, "shared_memory_byte_size", what);
+    r.offset = countParameter(*params, "shared_memory_offset", what);
+    return r;
+}
+
+// Triton's classification extension returns top-k labels; Tachyon's models have no labels.
+void refuseClassification(const Json& tensor, const std::string& what) {
+    const Json* params = member(tensor, "parameters");
+    if (params && params->is_object() && member(*params, "classification"))
+        bad(what + ": the classification extension is not supported (request the output's values)");
+}
+
 }  // namespace
 
 InferRequest parseHttpInfer(const std::string& body, long long headerLength, const std::string& model,
@@ -92,9 +120,12 @@ InferRequest parseHttpInfer(const std::string& body, long long headerLength, con
         }
         const size_t elements = elementCount(t.shape, what);
         datatypeSize(t.datatype, what);   // refuses types the server does not serve
+        t.shm = sharedRef(ji, what);
         const Json* params = member(ji, "parameters");
         const Json* binSize = params && params->is_object() ? member(*params, "binary_data_size") : nullptr;
-        if (binSize) {
+        if (t.shm.used()) {
+            if (binSize || member(ji, "data")) bad(what + ": names a shared memory region and also carries data");
+        } else if (binSize) {
             if (headerLength < 0) bad(what + ": binary_data_size without an Inference-Header-Content-Length header");
             if (!binSize->is_number_unsigned()) bad(what + ": binary_data_size must be a byte count");
             const size_t n = binSize->get<size_t>();
@@ -121,6 +152,8 @@ InferRequest parseHttpInfer(const std::string& body, long long headerLength, con
             RequestedOutput o;
             o.name = stringMember(jo, "name", "output", true);
             o.binary = boolParameter(jo, "binary_data", "output '" + o.name + "'");
+            o.shm = sharedRef(jo, "output '" + o.name + "'");
+            refuseClassification(jo, "output '" + o.name + "'");
             rq.outputs.push_back(o);
         }
     }
@@ -130,7 +163,12 @@ InferRequest parseHttpInfer(const std::string& body, long long headerLength, con
 HttpBody encodeHttpInfer(const InferResponse& r) {
     Json out = {{"name", r.output.name}, {"datatype", r.output.datatype}, {"shape", r.output.shape}};
     std::string raw;
-    if (r.binary) {
+    if (r.outputShm.used()) {
+        // The bytes are in the client's region; the answer says where (Triton's layout).
+        out["parameters"] = {{"shared_memory_region", r.outputShm.region},
+                             {"shared_memory_byte_size", r.outputShm.byteSize}};
+        if (r.outputShm.offset) out["parameters"]["shared_memory_offset"] = r.outputShm.offset;
+    } else if (r.binary) {
         raw = encodeRaw(r.output.datatype, r.output.values);
         out["parameters"] = {{"binary_data_size", raw.size()}};
     } else {
@@ -140,7 +178,7 @@ HttpBody encodeHttpInfer(const InferResponse& r) {
     if (!r.id.empty()) j["id"] = r.id;
     HttpBody b;
     b.body = j.dump();
-    if (r.binary) {
+    if (r.binary && !r.outputShm.used()) {
         b.headerLength = b.body.size();
         b.body += raw;
     }

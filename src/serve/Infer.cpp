@@ -71,6 +71,8 @@ InferResponse runInfer(const ModelVersion& mv, const InferRequest& rq) {
         throw ServeError(Code::InvalidArgument, model + " has one input ('" + mv.input.name + "'), the request has " +
                                                     std::to_string(rq.inputs.size()));
     const Tensor& in = rq.inputs[0];
+    if (in.shm.used())
+        throw ServeError(Code::Internal, model + ": input '" + in.name + "' was not read from shared memory");
     if (in.name != mv.input.name)
         throw ServeError(Code::InvalidArgument, model + ": unknown input '" + in.name + "' (the model's input is '" +
                                                     mv.input.name + "')");
@@ -97,6 +99,7 @@ InferResponse runInfer(const ModelVersion& mv, const InferRequest& rq) {
     for (double& v : r.output.values) v = castTo(r.output.datatype, v);
     r.output.shape = outputShape(mv, rows);
     r.binary = rq.binaryOutputs || (!rq.outputs.empty() && rq.outputs[0].binary);
+    r.finalFlag = rq.finalFlag;
     return r;
 }
 

@@ -37,7 +37,7 @@ std::string findModelFile(const fs::path& versionDir, const inference::ModelConf
         if (!fs::exists(p)) throw Error(p.string() + ": default_model_filename does not exist");
         return p.string();
     }
-    static const std::set<std::string> modelExt = {".onnx", ".json", ".h5", ".keras", ".xml"};
+    static const std::set<std::string> modelExt = {".onnx", ".json", ".h5", ".hdf5", ".keras", ".xml"};
     std::vector<std::string> found;
     for (const auto& e : fs::directory_iterator(versionDir)) {
         const std::string n = e.path().filename().string();
@@ -48,7 +48,7 @@ std::string findModelFile(const fs::path& versionDir, const inference::ModelConf
     }
     std::sort(found.begin(), found.end());
     if (found.empty())
-        throw Error(versionDir.string() + ": no model file (.onnx, .json, .h5, .keras, .xml) in this version folder");
+        throw Error(versionDir.string() + ": no model file (.onnx, .json, .h5, .hdf5, .keras, .xml) in this version folder");
     if (found.size() > 1) {
         // Triton's default name for ONNX models decides between several.
         for (const auto& f : found)
@@ -341,6 +341,14 @@ bool Repository::allReady() const {
 
 void Repository::stopAll() {
     for (auto& v : all()) v->batcher->stop();
+}
+
+void refuseLoadOverrides(const std::string& model, const std::vector<std::string>& parameterNames) {
+    for (const std::string& p : parameterNames)
+        if (p == "config" || p.rfind("file:", 0) == 0)
+            throw ServeError(Code::InvalidArgument,
+                             "model '" + model + "': loading with a '" + p +
+                                 "' override is not supported; put the configuration and files in the repository");
 }
 
 }  // namespace tachyon::serve

@@ -74,4 +74,9 @@ private:
     std::map<std::string, Entry> models_;
 };
 
+// Triton's load call can carry a replacement configuration ("config") or model files
+// ("file:..."); Tachyon loads what the repository holds, so such a request is refused
+// (InvalidArgument naming the parameter) rather than silently loading something else.
+void refuseLoadOverrides(const std::string& model, const std::vector<std::string>& parameterNames);
+
 }  // namespace tachyon::serve

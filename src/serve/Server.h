@@ -4,6 +4,7 @@
 #pragma once
 
 #include "serve/Repository.h"
+#include "serve/SharedMemory.h"
 
 #include <atomic>
 #include <cstddef>
@@ -24,9 +25,11 @@ struct ServeOptions {
 
 // What the front ends share.
 struct ServerState {
+    ServerState(Repository& r, bool strict) : repo(r), strictReadiness(strict) {}
     Repository& repo;
     bool strictReadiness = true;
     std::atomic<bool> stopping{false};
+    SharedMemoryRegistry shm;   // system shared memory regions the clients registered
     bool ready() const { return !stopping && (!strictReadiness || repo.allReady()); }
 };
 

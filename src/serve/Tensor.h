@@ -9,10 +9,19 @@
 
 namespace tachyon::serve {
 
+// Triton's shared memory parameters (shared_memory_region, _offset, _byte_size): the
+// tensor's bytes are in a registered region rather than in the request or response.
+struct SharedRef {
+    std::string region;   // empty: not in shared memory
+    size_t offset = 0, byteSize = 0;
+    bool used() const { return !region.empty(); }
+};
+
 struct Tensor {
     std::string name, datatype;
     std::vector<int64_t> shape;
     std::vector<double> values;
+    SharedRef shm;   // an input whose values are still to be read from shared memory
 };
 
 // Bytes per element; throws ServeError(InvalidArgument) for types the server does not

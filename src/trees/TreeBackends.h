@@ -3,7 +3,7 @@
 // of TreeEmulator (the same quantised constants and the same adder-tree order).
 #pragma once
 
-#include "trees/TreeEmulator.h"
+#include "emulator/TreeEmulator.h"
 
 #include <cstdint>
 #include <string>

@@ -1,9 +1,9 @@
 #include "trees/TreeCommands.h"
 
-#include "trees/Frontends.h"
+#include "frontends/trees/Frontends.h"
 #include "trees/TreeBackends.h"
-#include "trees/TreeConfig.h"
-#include "trees/TreeEmulator.h"
+#include "config/TreeConfig.h"
+#include "emulator/TreeEmulator.h"
 #include "util/Error.h"
 #include "util/NonFinite.h"
 #include "util/Npy.h"

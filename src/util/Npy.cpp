@@ -72,7 +72,15 @@ NpyHeader readHeader(std::istream& in, const std::string& path) {
     if (dims.size() == 1) { h.rows = dims[0]; h.cols = 1; }
     else if (dims.size() == 2) { h.rows = dims[0]; h.cols = dims[1]; }
     else if (dims.empty()) { h.rows = 1; h.cols = 1; }
-    else throw Error(path + ": expected a 1-D or 2-D array, got shape " + shape);
+    else {
+        // (N, *sample shape): N rows of the flattened samples, C order, as the Python API takes.
+        h.rows = dims[0];
+        h.cols = 1;
+        for (size_t k = 1; k < dims.size(); ++k) {
+            if (dims[k] && h.cols > (size_t(1) << 62) / dims[k]) throw Error(path + ": shape " + shape + " is impossibly large");
+            h.cols *= dims[k];
+        }
+    }
     if (descr.find("<f8") != std::string::npos) { h.kind = 'f'; h.size = 8; }
     else if (descr.find("<f4") != std::string::npos) { h.kind = 'f'; h.size = 4; }
     else if (descr.find("<i8") != std::string::npos) { h.kind = 'i'; h.size = 8; }

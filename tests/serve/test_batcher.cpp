@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <future>
 #include <mutex>
@@ -26,12 +27,27 @@ public:
             std::unique_lock<std::mutex> lk(mu_);
             gateCv_.wait(lk, [&] { return open_; });
             batches_.push_back(rows);
+            threads_.push_back(std::this_thread::get_id());
+            maxRunning_ = std::max(maxRunning_, ++running_);
         }
+        std::this_thread::sleep_for(std::chrono::microseconds(slowUs_));
         for (size_t r = 0; r < rows; ++r) {
             out[2 * r] = x[4 * r] + x[4 * r + 1] + x[4 * r + 2] + x[4 * r + 3];
             out[2 * r + 1] = 3 * x[4 * r];
         }
+        std::lock_guard<std::mutex> lk(mu_);
+        --running_;
     }
+    // Which threads ran batches, and the most batches that ever ran at once.
+    std::vector<std::thread::id> threads() const {
+        std::lock_guard<std::mutex> lk(mu_);
+        return threads_;
+    }
+    int maxRunning() const {
+        std::lock_guard<std::mutex> lk(mu_);
+        return maxRunning_;
+    }
+    void setSlow(int us) { slowUs_ = us; }
     std::string describe() const override { return "recording"; }
     void setGate(bool open) {
         std::lock_guard<std::mutex> lk(mu_);
@@ -47,6 +63,9 @@ private:
     mutable std::mutex mu_;
     mutable std::condition_variable gateCv_;
     mutable std::vector<size_t> batches_;
+    mutable std::vector<std::thread::id> threads_;
+    mutable int running_ = 0, maxRunning_ = 0;
+    std::atomic<int> slowUs_{0};
     bool open_ = true;
 };
 
@@ -174,4 +193,42 @@ TEST(Batcher, ManyThreadsManyInstancesEveryRowHome) {
     for (auto& t : clients) t.join();
     EXPECT_EQ(bad, 0);
     EXPECT_EQ(b.stats().success.count, 400u);
+}
+
+// Without a queue delay the requesting thread runs its batch itself when an instance is
+// free; under load the executors take over. Never more than `instances` batches at once.
+TEST(Batcher, CallersRunDueBatchesWithinTheInstanceLimit) {
+    auto backend = std::make_shared<RecordingBackend>();
+    backend->setSlow(1000);   // long enough for batches to overlap
+    BatchPolicy p = dynamicPolicy(16, 0us);
+    p.instances = 2;
+    Batcher b(backend, p);
+    std::mutex mu;
+    std::vector<std::thread::id> clientIds;
+    std::vector<std::thread> clients;
+    std::atomic<int> bad{0};
+    for (int c = 0; c < 8; ++c)
+        clients.emplace_back([&, c] {
+            {
+                std::lock_guard<std::mutex> lk(mu);
+                clientIds.push_back(std::this_thread::get_id());
+            }
+            for (int i = 0; i < 40; ++i) {
+                const auto x = requestRows(size_t(1 + (c + i) % 5), c * 1000 + i);
+                const auto y = b.infer(x.data(), x.size() / 4);
+                for (size_t r = 0; r < x.size() / 4; ++r)
+                    if (y[2 * r] != x[4 * r] + x[4 * r + 1] + x[4 * r + 2] + x[4 * r + 3] || y[2 * r + 1] != 3 * x[4 * r])
+                        ++bad;
+            }
+        });
+    for (auto& t : clients) t.join();
+    EXPECT_EQ(bad, 0);
+    EXPECT_EQ(b.stats().success.count, 320u);
+    EXPECT_LE(backend->maxRunning(), 2);
+    EXPECT_EQ(backend->maxRunning(), 2);   // both instances were used
+    size_t byClients = 0;
+    for (const auto& id : backend->threads())
+        byClients += std::count(clientIds.begin(), clientIds.end(), id);
+    EXPECT_GT(byClients, 0u);                                           // callers ran batches
+    EXPECT_LT(backend->batches().size(), size_t(320));                  // and requests merged
 }

@@ -118,7 +118,7 @@ class _QRecurrent(nn.Module):
         return (self.weight_quantizer(self.weight_ih).t(), self.recurrent_weight_quantizer(self.weight_hh).t(),
                 self.bias_quantizer(self.bias_ih), self.recurrent_bias_quantizer(self.bias_hh))
 
-    def _mac(self, x, w, b, x_quantizer, w_quantizer, b_quantizer):
+    def _mac(self, x, w, b, x_quantizer, w_quantizer):
         """MAC_A(x; w, b): Tachyon's per-product accumulation. When A holds every product
         exactly and no partial sum can leave A's range (as the emulator's fast path decides),
         it equals the exact sum, which one matmul computes."""
@@ -143,9 +143,8 @@ class _QRecurrent(nn.Module):
         c = x.new_zeros(x.shape[0], self.hidden_size)
         outputs = []
         for t in range(x.shape[1]):
-            ax = self._mac(x[:, t], W, b, self.input_quantizer, self.weight_quantizer, self.bias_quantizer)
-            ah = self._mac(h, R, rb, self.state_quantizer, self.recurrent_weight_quantizer,
-                           self.recurrent_bias_quantizer)
+            ax = self._mac(x[:, t], W, b, self.input_quantizer, self.weight_quantizer)
+            ah = self._mac(h, R, rb, self.state_quantizer, self.recurrent_weight_quantizer)
             h, c = self.cell(ax, ah, h, c)
             outputs.append(h)
         return torch.stack(outputs, 1) if self.return_sequences else h

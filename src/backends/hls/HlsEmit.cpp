@@ -960,6 +960,7 @@ LayerCode emitLayer(const Layer& l, const std::string& id, const LayerInputs& in
         emitGarNet(l, in, emu, c);
         c.timing.detail = "nominal";
         return c;
+    case LayerKind::TreeEnsemble: return emitTreeEnsemble(l, id, in, emu);   // HlsTrees.cpp
     case LayerKind::MatMul:
     case LayerKind::LayerNorm: {   // HlsAttention.cpp
         LayerCode a = emitAttentionLayer(l, id, in, emu);

@@ -103,6 +103,9 @@ std::string parametersHeader(const Project& p) {
     for (const char* h : {"activation", "attention", "batchnorm", "conv", "dense", "garnet", "merge", "movement", "pooling",
                           "quantize", "recurrent", "softmax", "reduce"})
         os << "#include \"nnet_utils/nnet_" << h << ".h\"\n";
+    // Only where the graph has trees, so that network projects stay as they were.
+    if (std::any_of(p.g.layers.begin(), p.g.layers.end(), [](const Layer& l) { return l.kind == LayerKind::TreeEnsemble; }))
+        os << "#include \"nnet_utils/nnet_bdt.h\"\n";
     const std::vector<const Layer*> inputLayers = p.g.inputs();
     for (size_t k = 0; k < inputLayers.size(); ++k)
         os << "\n// " << inputLayers[k]->name << ": model input " << (inputLayers.size() > 1 ? std::to_string(k + 1) + " " : "")

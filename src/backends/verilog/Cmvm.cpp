@@ -1,10 +1,13 @@
 #include "backends/verilog/Cmvm.h"
 
 #include "backends/verilog/Netlist.h"
+#include "backends/verilog/PairCounts.h"
 
 #include "util/Error.h"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <queue>
 #include <tuple>
 #include <unordered_map>
@@ -100,6 +103,9 @@ struct PairKey {
     uint64_t pack() const {
         return (uint64_t(uint32_t(x)) << 40) | (uint64_t(uint32_t(y)) << 16) | (uint64_t(d) << 1) | uint64_t(rel);
     }
+    static PairKey unpack(uint64_t p) {
+        return {int(p >> 40), int((p >> 16) & 0xFFFFFF), int((p >> 1) & 0x7FFF), (p & 1) != 0};
+    }
 };
 
 PairKey keyOf(const Term& t1, const Term& t2) {
@@ -167,22 +173,27 @@ int treeDepth(Int128 kraft) {
 }
 
 void extractCommonPairs(Builder& b, std::vector<std::vector<Term>>& terms, int delayConstraint) {
-    std::unordered_map<uint64_t, int> count;
-    std::unordered_map<uint64_t, PairKey> keys;
+    size_t pairs = 0;
+    for (const auto& ts : terms) pairs += ts.size() * ts.size() / 2;
+    PairCounts count(pairs / 2);
     std::unordered_set<uint64_t> blocked;   // pairs that would break the depth budget
     // Lazy max-heap of (LUT bits saved, -depth, uses, key): sharing a pair used c times
-    // replaces c adders by one. Stale entries (uses changed) are skipped when popped.
+    // replaces c adders by one. An entry whose count has changed is stale: when popped
+    // it is dropped if the count grew (the larger count has its own entry) and pushed
+    // again with the current count if it shrank, so that the heap always holds an
+    // entry for every pair's current count without pushing on every decrement.
     using Entry = std::tuple<int64_t, int, int, uint64_t>;
     std::priority_queue<Entry> heap;
+    auto push = [&](uint64_t p, int c) {
+        const PairKey k = PairKey::unpack(p);
+        heap.emplace(int64_t(c - 1) * b.pairBits(k), -b.pairDepth(k), c, p);
+    };
+    bool counting = true;   // the first count of all pairs pushes nothing until it is done
     auto bump = [&](const Term& t1, const Term& t2, int delta) {
-        PairKey k = keyOf(t1, t2);
-        uint64_t p = k.pack();
+        const uint64_t p = keyOf(t1, t2).pack();
         int& c = count[p];
         c += delta;
-        if (delta > 0) {
-            keys.emplace(p, k);
-            if (c >= 2) heap.emplace(int64_t(c - 1) * b.pairBits(k), -b.pairDepth(k), c, p);
-        }
+        if (delta > 0 && c >= 2 && !counting) push(p, c);
     };
     // Depth budget per output: 2^limit >= sum over its terms of 2^depth (treeDepth).
     const size_t nOut = terms.size();
@@ -212,11 +223,20 @@ void extractCommonPairs(Builder& b, std::vector<std::vector<Term>>& terms, int d
             for (size_t v = u + 1; v < terms[j].size(); ++v) bump(terms[j][u], terms[j][v], +1);
         }
     }
+    counting = false;
+    count.forEach([&](uint64_t p, int c) {
+        if (c >= 2) push(p, c);
+    });
     while (!heap.empty()) {
         const auto [saved, negDepth, c, p] = heap.top();
         heap.pop();
-        if (count[p] != c || c < 2 || blocked.count(p)) continue;   // stale or over budget
-        const PairKey k = keys.at(p);
+        const int now = count.get(p);
+        if (now != c) {
+            if (now < c && now >= 2) push(p, now);
+            continue;
+        }
+        if (c < 2 || blocked.count(p)) continue;   // over budget
+        const PairKey k = PairKey::unpack(p);
         const int nodeDepth = b.pairDepth(k);
         // Collect the outputs to visit before creating the node (users may grow).
         std::vector<int> outs;
@@ -286,7 +306,20 @@ AdderGraph buildCmvm(const std::vector<int64_t>& matrix, int nIn, int nOut, cons
         }
         pairs += terms[size_t(j)].size() * terms[size_t(j)].size() / 2;
     }
-    if (opt.cse && pairs <= opt.maxPairs) extractCommonPairs(b, terms, opt.delayConstraint);
+    if (opt.cse && pairs <= opt.maxPairs) {
+        const bool tell = opt.progress && pairs >= opt.progressPairs;
+        const auto t0 = std::chrono::steady_clock::now();
+        if (tell)
+            opt.progress("CSE of a " + std::to_string(nIn) + "x" + std::to_string(nOut) + " constant matrix (" +
+                         std::to_string(pairs) + " term pairs) ...");
+        extractCommonPairs(b, terms, opt.delayConstraint);
+        if (tell) {
+            char buf[64];
+            std::snprintf(buf, sizeof buf, "%.2f s", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+            opt.progress("CSE done: " + std::to_string(b.graph().adders()) + " shared adders in " + buf +
+                         "; summing what is left per output");
+        }
+    }
 
     // Sum what is left of each output, shallowest terms first.
     AdderGraph& g = b.graph();

@@ -15,6 +15,7 @@
 #include "fixed/FixedType.h"
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <utility>
 #include <string>
@@ -60,6 +61,10 @@ struct CmvmOptions {
     // CSE bookkeeping grows with the number of term pairs; above this many the layer
     // is built without CSE (still CSD, still depth-balanced) to keep codegen fast.
     size_t maxPairs = 4'000'000;
+    // Called with a line before and after the CSE of a graph with at least
+    // progressPairs term pairs (seconds of work), so that a long codegen never looks hung.
+    std::function<void(const std::string&)> progress = {};
+    size_t progressPairs = 500'000;
 };
 
 // LUT bits of the adder a + ±(b << shift) whose result lies in [lo, hi]: the carry

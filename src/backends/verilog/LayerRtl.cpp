@@ -367,15 +367,26 @@ Sig slicedRom(RtlContext& c, Sig key, const LookupTable& t, const std::string& t
     return c.nl.add(std::move(n));
 }
 
+// max_i x_i as a balanced comparator tree: ceil(log2 n) comparator levels instead of a
+// chain of n - 1 (the maximum is exact, so the order does not change the value).
+Sig maxTree(RtlContext& c, const std::vector<Sig>& in) {
+    std::vector<Sig> level(in);
+    while (level.size() > 1) {
+        std::vector<Sig> next;
+        for (size_t k = 0; k + 1 < level.size(); k += 2) next.push_back(maximum(c, level[k], level[k + 1]));
+        if (level.size() % 2) next.push_back(level.back());
+        level = next;
+    }
+    return level[0];
+}
+
 // hls4ml's softmax_stable / softmax_latency (docs/semantics.md, "Softmax variants").
 std::vector<Sig> softmaxHls4ml(RtlContext& c, const Layer& l, const SoftmaxTables& t, const std::vector<Sig>& in,
                                const FixedType& inT) {
     const bool stable = t.implementation == "stable";
     const int fa = t.accumType.frac();
     std::vector<Sig> e;
-    Sig m = in[0];
-    if (stable)
-        for (size_t k = 1; k < in.size(); ++k) m = maximum(c, m, in[k]);
+    const Sig m = stable ? maxTree(c, in) : in[0];
     for (Sig x : in) {
         const Sig key = stable ? castTo(c, add(c, m, x, true), inT.frac(), t.normType) : x;
         e.push_back(castTo(c, slicedRom(c, key, t.exp, l.name + "_exp"), t.exp.valueType.frac(), t.accumType));
@@ -429,15 +440,7 @@ std::vector<Sig> softmax(RtlContext& c, const Layer& l, const Emulator& emu, con
     if (t->implementation != "tachyon")
         throw Error("Verilog backend: layer " + l.name + ": softmax Implementation " + t->implementation +
                     " is not supported");
-    // m = max_i x_i as a balanced comparator tree
-    std::vector<Sig> level(in);
-    while (level.size() > 1) {
-        std::vector<Sig> next;
-        for (size_t k = 0; k + 1 < level.size(); k += 2) next.push_back(maximum(c, level[k], level[k + 1]));
-        if (level.size() % 2) next.push_back(level.back());
-        level = next;
-    }
-    const Sig m = level[0];
+    const Sig m = maxTree(c, in);
     std::vector<Sig> e;
     for (Sig x : in) e.push_back(romLookup(c, add(c, m, x, true), t->exp, l.name + "_exp"));
     // The exact sum (adder tree of the exponentials), then 1/S from the inverse table.
@@ -463,6 +466,7 @@ std::string unsupportedReason(const Layer& l) {
     case LayerKind::Concatenate:
     case LayerKind::Activation:
     case LayerKind::Quantize:
+    case LayerKind::TreeEnsemble:
         return {};
     case LayerKind::Softmax:
         if (l.outSize() != l.shape.back()) return "softmax over a multi-dimensional tensor";
@@ -517,6 +521,7 @@ std::vector<Sig> emitLayer(RtlContext& c, const Layer& l, const Emulator& emu, c
     case LayerKind::Activation: return activation(c, l, emu, in, inT);
     case LayerKind::Softmax: return softmax(c, l, emu, in, inT);
     case LayerKind::Quantize: return quantizeRtl(c, l, in, inT);
+    case LayerKind::TreeEnsemble: return treeEnsembleRtl(c, l, in, inT);   // TreeRtl.cpp
     case LayerKind::Pow: return powRtl(c, l, in, inT);
     default: break;
     }

@@ -28,6 +28,9 @@ std::vector<Sig> macOutputs(RtlContext& c, const MacSpec& spec, const std::vecto
 std::vector<Sig> xnorRtl(RtlContext& c, const MacSpec& spec, const BinaryMac& f, const std::vector<Sig>& in,
                          bool mayBeZero = false);
 
+// A TreeEnsemble (TreeRtl.cpp): its scores, raw of its result type, from features raw of inT.
+std::vector<Sig> treeEnsembleRtl(RtlContext& c, const Layer& l, const std::vector<Sig>& in, const FixedType& inT);
+
 // Why this backend cannot build the layer, or empty when it can.
 std::string unsupportedReason(const Layer& l);
 

@@ -158,15 +158,20 @@ int Netlist::scheduleStages(int stages) {
     return latency_;
 }
 
-void Netlist::emit(std::ostream& os, const std::string& top, int inputBits, int outputBits) const {
+std::vector<int> Netlist::registerCopies() const {
     const int L = latency_;
-    // How many registered copies of each signal are read.
     std::vector<int> copies(nodes_.size(), 0);
     for (const Node& n : nodes_)
         for (Sig o : n.ops) copies[size_t(o)] = std::max(copies[size_t(o)], n.stage - nodes_[size_t(o)].stage);
     for (const auto& [s, w] : outputs_) copies[size_t(s)] = std::max(copies[size_t(s)], L - nodes_[size_t(s)].stage);
     if (outputValid_ >= 0)
         copies[size_t(outputValid_)] = std::max(copies[size_t(outputValid_)], L - nodes_[size_t(outputValid_)].stage);
+    return copies;
+}
+
+void Netlist::emit(std::ostream& os, const std::string& top, int inputBits, int outputBits) const {
+    const int L = latency_;
+    const std::vector<int> copies = registerCopies();
     auto nameAt = [&](Sig s, int stage) {
         int d = stage - nodes_[size_t(s)].stage;
         return d == 0 ? nodes_[size_t(s)].name : nodes_[size_t(s)].name + "_r" + std::to_string(d);

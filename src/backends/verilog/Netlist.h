@@ -47,6 +47,9 @@ struct Node {
     // Bits operand k is shifted left by inside this node's expression (`a + (b <<< k)`),
     // for the sign-extension term of the fan-out (empty: 0 each).
     std::vector<int> operandShifts;
+    // LUTs of this node's logic for `report --estimate` (Estimate.h); < 0: one per result
+    // bit when the node has logic (an adder, a comparison, a mux), none for wiring.
+    double luts = -1.0;
     // scheduling results
     int stage = 0;
     double arrival = 0.0;
@@ -117,6 +120,9 @@ public:
     // Critical path of the whole unpipelined netlist (ns).
     double criticalPathNs();
     int latency() const { return latency_; }
+    // After schedule: how many pipeline registers of each signal the module holds (a value
+    // read k stages after its own has k copies), output registers included.
+    std::vector<int> registerCopies() const;
 
     void emit(std::ostream& os, const std::string& top, int inputBits, int outputBits) const;
 

@@ -4,6 +4,7 @@
 #include "util/Error.h"
 
 #include <algorithm>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -97,6 +98,8 @@ Sig multiply(RtlContext& c, Sig a, Sig b) {
                            });
     // Each operand bit feeds a row of partial products (two per LUT6).
     c.nl.node(y).operandLoads = {std::max(1.0, c.nl.node(b).width / 2.0), std::max(1.0, c.nl.node(a).width / 2.0)};
+    // Two partial products per LUT6, then their adder tree (about one LUT per result bit).
+    c.nl.node(y).luts = c.nl.node(a).width * c.nl.node(b).width / 2.0 + c.nl.node(y).width;
     return y;
 }
 
@@ -298,12 +301,15 @@ std::vector<Sig> linearMap(RtlContext& c, const std::vector<Sig>& x, const std::
 
     CmvmOptions opt;
     opt.delayConstraint = c.delayConstraint;
+    const std::string layerName = c.prefix.empty() ? std::string("-") : c.prefix.substr(0, c.prefix.size() - 1);
+    opt.progress = [&layerName](const std::string& line) { std::cerr << "verilog: " << layerName << ": " << line << std::endl; };
     for (Sig s : x) opt.inputRange.emplace_back(c.nl.node(s).lo, c.nl.node(s).hi);
     const AdderGraph g = buildCmvm(m, nIn, nOut, opt);
-    const std::string layer = c.prefix.empty() ? std::string("-") : c.prefix.substr(0, c.prefix.size() - 1);
+    const std::string& layer = layerName;
     if (c.adders.empty() || c.adders.back().layer != layer) c.adders.push_back({layer, 0, 0});
     CmvmOptions unshared = opt;
     unshared.cse = false;
+    unshared.progress = {};
     const AdderGraph csd = buildCmvm(m, nIn, nOut, unshared);
     c.adders.back().cse += g.adders();
     c.adders.back().csdOnly += csd.adders();
@@ -325,6 +331,8 @@ std::vector<Sig> linearMap(RtlContext& c, const std::vector<Sig>& x, const std::
                                  },
                                  innerMod);
         c.nl.node(sum).operandShifts = {0, sb};
+        // b's low `sb` bits pass a through; a wrapped (modular) node is no wider than its wire.
+        c.nl.node(sum).luts = std::min(adderBits(lo, hi, sb), c.nl.node(sum).width);
         sig.push_back(sum);
     }
     for (int j = 0; j < nOut; ++j) {
@@ -408,6 +416,8 @@ Sig romLookup(RtlContext& c, Sig key, const LookupTable& t, const std::string& t
                         os << "  assign " << self << " = " << fn << "(" << self << "_i);\n";
                     });
     c.nl.node(rom).operandLoads = {c.delay.romLoads(int(size), vw)};
+    // One LUT6 per 64 entries per value bit (MUXF7/8 join them), and the index adder.
+    c.nl.node(rom).luts = c.delay.romLoads(int(size), vw) + wi;
     return rom;
 }
 

@@ -88,6 +88,7 @@ public:
         const Layer& in = g_.input();
         const FixedType inT = in.type("result");
         const bool streaming = isStreaming(g_);
+        int inputOffset = 0;   // first bus index of the next Input layer's values
         std::map<std::string, Val> vals;
         for (const Layer& l : g_.layers) {
             c_.prefix = cname(l.name) + "_";
@@ -118,8 +119,11 @@ public:
                     out.timing = {true, v.geo.H, v.geo.W, C, v.geo.RS, v.geo.CS, interval()};
                     inputPixels_ = int64_t(v.geo.H) * v.geo.W;
                 } else {
-                    for (int k = 0; k < l.outSize(); ++k)
+                    // Several inputs (all of one type, checked by the writer) share the input bus,
+                    // their values concatenated in layer order as the model's input row.
+                    for (int k = inputOffset; k < inputOffset + l.outSize(); ++k)
                         v.sigs.push_back(c_.nl.addInput("in_" + std::to_string(k), k * inT.width, inT.width, inT.isSigned));
+                    inputOffset += l.outSize();
                 }
                 vals[l.name] = elementwise(l, v);
                 continue;
@@ -779,10 +783,16 @@ const Layer* channelsFirstView(const Graph& g) {
     // Layout-free elementwise layers between the input and the view run on the stream.
     while (consumers.size() == 1 && layoutFree(*consumers[0])) consumers = g.consumers(consumers[0]->name);
     if (consumers.size() != 1) return nullptr;
-    if (consumers[0]->kind == LayerKind::Reshape && in.shape[0] == 1) {   // one channel: [1, S...] -> [S..., 1]
+    if (consumers[0]->kind == LayerKind::Reshape) {
+        // One channel first: [1, S...] -> [S..., 1]; or a channel axis added to a 2-D input:
+        // [H, W] -> [H, W, 1] (Keras' Reshape before a Conv2D, as in HGQ's MNIST CNNs). Both
+        // keep the flat order, so the input streams in the view's shape.
         Shape rotated(in.shape.begin() + 1, in.shape.end());
         rotated.push_back(1);
-        return consumers[0]->shape == rotated ? consumers[0] : nullptr;
+        Shape added = in.shape;
+        added.push_back(1);
+        const Shape& view = consumers[0]->shape;
+        return (in.shape[0] == 1 && view == rotated) || (in.shape.size() == 2 && view == added) ? consumers[0] : nullptr;
     }
     if (consumers[0]->kind != LayerKind::Transpose) return nullptr;
     const auto& perm = consumers[0]->as<TransposeAttrs>().perm;
@@ -793,7 +803,7 @@ const Layer* channelsFirstView(const Graph& g) {
 
 std::vector<int> streamOrder(const Graph& g) {
     const Layer* cf = channelsFirstView(g);
-    if (!cf) return {};
+    if (!cf || cf->kind == LayerKind::Reshape) return {};   // a Reshape view keeps the flat order
     const int C = g.input().shape[0], P = g.input().outSize() / C;
     std::vector<int> order;
     for (int p = 0; p < P; ++p)

@@ -38,7 +38,8 @@ bool isStreaming(const Graph& g);
 // A channels-first input (ONNX from PyTorch) read only by a Transpose to channels last,
 // possibly through Quantize layers with one quantiser for all elements (they commute with
 // the transpose and run on the stream): that Transpose (the design streams its output
-// directly), else nullptr.
+// directly); likewise a Reshape that only moves a single channel last or adds a channel
+// axis to a 2-D input ([H, W] -> [H, W, 1]); else nullptr.
 const Layer* channelsFirstView(const Graph& g);
 // For such inputs, the model-input index of every value in stream order (pixel-major,
 // channels last); empty when the stream order is the model's own.

@@ -25,12 +25,20 @@ void checkSupported(const Graph& g) {
         if (!why.empty()) bad += (bad.empty() ? "" : "; ") + l.name + " (" + why + ")";
     }
     // One input bus: the netlist, its testbench and the streaming raster are built around it.
+    // Several vector inputs of one type share it (their values concatenated, as the model's
+    // input row); streamed (image/sequence) inputs, or inputs of different types, do not.
     const std::vector<const Layer*> inputs = g.inputs();
     std::string several;
-    if (inputs.size() > 1) {
+    bool sharesBus = true;
+    for (const Layer* in : inputs)
+        sharesBus = sharesBus && in->shape.size() == 1 && in->hasType("result") && inputs[0]->hasType("result") &&
+                    in->type("result") == inputs[0]->type("result");
+    if (inputs.size() > 1 && !sharesBus) {
         several = "Verilog backend: " + g.sourceFile + " has " + std::to_string(inputs.size()) + " model inputs (";
-        for (size_t k = 0; k < inputs.size(); ++k) several += (k ? ", " : "") + inputs[k]->name;
-        several += "); the Verilog backend supports models with one input (the HLS backend, io_parallel, takes several)";
+        for (size_t k = 0; k < inputs.size(); ++k)
+            several += (k ? ", " : "") + inputs[k]->name + (inputs[k]->hasType("result") ? " " + inputs[k]->type("result").str() : "");
+        several += "); the Verilog backend takes several inputs only when all are vectors of one type "
+                   "(the HLS backend, io_parallel, takes any)";
     }
     if (!bad.empty())
         throw Error((several.empty() ? "" : several + ". Also: ") + "Verilog backend: unsupported layer(s) in " +
@@ -96,6 +104,8 @@ GeneratedRtl generateRtl(const Graph& g, const Emulator& emu, const VerilogOptio
     os << "`timescale 1ns / 1ps\n";
     nl.emit(os, opt.projectName, busIn, g.outputSize() * outT.width);
     out.verilog = os.str();
+    out.estimate = estimateResources(nl, out.verilog);
+    out.estimate.cycles = out.latencyCycles;
     return out;
 }
 
@@ -150,6 +160,7 @@ void writeProject(const Graph& g, const Emulator& emu, const std::string& outDir
     j["cmvm"] = opt.cmvm;
     j["stages"] = opt.stages;
     j["stage_estimates_ns"] = rtl.stageEstimatesNs;
+    j["estimate"] = toJson(rtl.estimate);
     j["cmvm_adders"] = nlohmann::ordered_json::array();
     for (const LayerAdders& a : rtl.adders)
         j["cmvm_adders"].push_back({{"layer", a.layer},

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "backends/verilog/Cmvm.h"
+#include "backends/verilog/Estimate.h"
 #include "backends/verilog/Timing.h"
 
 #include "emulator/Emulator.h"
@@ -48,6 +49,7 @@ struct GeneratedRtl {
     // ends at stage k's registers (stage 1: the input registers; the last: the output
     // registers to the output port), as `report` numbers them.
     std::vector<double> stageEstimatesNs;
+    ResourceEstimate estimate;             // LUTs, FFs and cycles before synthesis (Estimate.h)
 };
 GeneratedRtl generateRtl(const Graph& g, const Emulator& emu, const VerilogOptions& opt);
 

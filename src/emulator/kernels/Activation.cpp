@@ -145,7 +145,8 @@ public:
     void real(const std::vector<const double*>& inputs, double* out, size_t rows) const override {
         const double* in = inputs[0];
         const ActAttrs& a = layer_.as<ActAttrs>();
-        for (size_t k = 0; k < rows * size_t(layer_.outSize()); ++k) {
+        const size_t count = rows * size_t(layer_.outSize());   // not re-read every value
+        for (size_t k = 0; k < count; ++k) {
             const double x = in[k];
             double y = x;
             switch (kind_) {

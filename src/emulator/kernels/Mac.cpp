@@ -6,7 +6,9 @@
 // column per channel and runs the step-by-step form. A Dense or Conv whose input and
 // weights are both binary (passes/BinaryMac.h) runs as XNOR-popcount on packed bits instead.
 #include "emulator/Cast.h"
+#include "emulator/IntCast.h"
 #include "emulator/Kernel.h"
+#include "emulator/KernelPath.h"
 
 #include "util/Error.h"
 
@@ -53,10 +55,25 @@ struct MacCore {
     bool pairPath = false;
     int nOutPadded = 0;
     std::vector<int16_t> wPairs;   // [pair k][output block v][16 outputs][2 inputs]
+    // Few outputs (at most half of the 16 lanes in use): the pair kernel runs over 16 rows
+    // at a time instead, one output per instruction, every lane busy.
+    bool pairOverRows = false;
+    std::vector<int32_t> wPairsByOutput;   // [pair k][output j]: inputs 2k and 2k+1 as one int32
     bool accumCanOverflow = true;
     Caster accToOut;
     DoubleCaster accWrap, accToOutVec;   // fast path: wrap the exact sum, then cast to result
+    // Integer paths whose int32 accumulator is the exact sum (it cannot overflow): the cast
+    // to the result type runs on it in the MAC epilogue (emulator/IntCast.h), no doubles.
+    bool fusedCast = false;
+    IntCaster accToOutInt;
 };
+
+// TACHYON_EMULATOR_KERNEL=portable forces the portable kernels (tests use it to check both
+// on machines that have the pair kernel); =reference forces the step-by-step 128-bit form.
+std::string kernelChoice() {
+    const char* kernel = std::getenv("TACHYON_EMULATOR_KERNEL");
+    return kernel ? std::string(kernel) : std::string();
+}
 
 void compileMac(MacCore& c, const Layer& l) {
     c.accT = l.type("accum");
@@ -76,6 +93,7 @@ void compileMac(MacCore& c, const Layer& l) {
     const double maxX = double(maxAbsRaw(c.inT));
     const double scale = std::ldexp(1.0, -c.prodShift);
     double worst = 0.0, maxW = 0.0;
+    double worstProducts = 0.0;   // the same bound without the bias
     bool fits = true;
     for (int j = 0; j < c.nOut; ++j) {
         double bound = std::fabs(c.biasAcc[size_t(j)]);
@@ -85,14 +103,17 @@ void compileMac(MacCore& c, const Layer& l) {
             if (w != 0) bound += maxX * w * scale + 1.0;
         }
         worst = std::max(worst, bound);
+        worstProducts = std::max(worstProducts, bound - std::fabs(c.biasAcc[size_t(j)]));
         if (bound > double(c.accT.maxRaw()) || -bound < double(c.accT.minRaw())) fits = false;
     }
     c.accumCanOverflow = !fits;
+    const double worstFits = worst;
+    const std::string kernel = kernelChoice();
     const bool modular = c.accT.satBits == 0 && (c.accT.overflow == Overflow::WRAP || fits);
     const bool exact = maxX * maxW < std::ldexp(1.0, 52) && c.prodShift <= 50 &&
                        worst + std::ldexp(1.0, std::min(c.accT.width, 60)) < std::ldexp(1.0, 52) &&
                        c.accT.width <= 62;
-    c.fast = modular && exact;
+    c.fast = modular && exact && kernel != "reference";
     // The 32-bit path: s in [0, 30], TRN or RND products (h = 0 or 2^(s-1)), every
     // |x*w| + h below 2^31, and a sum that is right modulo 2^32: enough for a wrapping
     // accumulator of at most 32 bits, or for one that provably stays within +-2^31.
@@ -108,12 +129,25 @@ void compileMac(MacCore& c, const Layer& l) {
         worst = std::max(worst, std::ldexp(1.0, 33));  // the modular sum may be anywhere in 32 bits
         auto fits16 = [](int64_t v) { return v >= -32768 && v <= 32767; };
         const auto [wMin, wMax] = std::minmax_element(c.wRaw.begin(), c.wRaw.end());
-        // TACHYON_EMULATOR_KERNEL=portable forces the portable kernels (tests use it to
-        // check both on machines that have the pair kernel).
-        const char* kernel = std::getenv("TACHYON_EMULATOR_KERNEL");
-        const bool portable = kernel && std::string(kernel) == "portable";
-        c.pairPath = kHavePairKernel && !portable && s <= 15 && fits16(int64_t(c.inT.minRaw())) && fits16(int64_t(c.inT.maxRaw())) &&
+        // The pair kernel's shifted 32-bit sum is the sum of the products' quotients modulo
+        // 2^(32-s): exact when that sum provably stays within +-2^(31-s); else enough for a
+        // wrapping accumulator of at most 32-s bits that may overflow (accWrap then wraps
+        // bias + sum; a non-overflowing one takes bias + sum as it is, so it needs exact).
+        const bool pairSumExact = worstProducts < std::ldexp(1.0, 31 - s) ||
+                                  (!fits && c.accT.overflow == Overflow::WRAP && c.accT.width <= 32 - s);
+        c.pairPath = kHavePairKernel && kernel != "portable" && s <= 15 && pairSumExact &&
+                     fits16(int64_t(c.inT.minRaw())) && fits16(int64_t(c.inT.maxRaw())) &&
                      !c.wRaw.empty() && fits16(*wMin) && fits16(*wMax);
+        c.pairOverRows = c.pairPath && c.nOut <= 8;
+        if (c.pairOverRows) {
+            const int nPairs = (c.nIn + 1) / 2;
+            c.wPairsByOutput.assign(size_t(nPairs) * size_t(c.nOut), 0);
+            for (int i = 0; i < c.nIn; ++i)
+                for (int j = 0; j < c.nOut; ++j) {
+                    const uint32_t w = uint16_t(int16_t(c.wRaw[size_t(i) * c.nOut + j]));
+                    c.wPairsByOutput[size_t(i / 2) * c.nOut + size_t(j)] |= int32_t(i % 2 ? w << 16 : w);
+                }
+        }
         if (c.pairPath) {
             const int nPairs = (c.nIn + 1) / 2, nVec = (c.nOut + 15) / 16;
             c.nOutPadded = nVec * 16;
@@ -123,6 +157,22 @@ void compileMac(MacCore& c, const Layer& l) {
                     c.wPairs[(size_t(i / 2) * nVec + size_t(j / 16)) * 32 + size_t(j % 16) * 2 + size_t(i % 2)] =
                         int16_t(c.wRaw[size_t(i) * c.nOut + j]);
         }
+    }
+    // The fused cast takes the int32 sum as the exact accumulator when it cannot overflow;
+    // a wrapping one that may overflow is wrapped in the epilogue (right modulo 2^w from a sum
+    // right modulo 2^(32-s) >= 2^w), with its overflows counted on bias + sum as the double
+    // kernels count them, which needs that value in int32: |bias| + 2^(31-s) <= 2^31 for the
+    // pair kernel (the portable one already adds the bias modulo 2^32, as before).
+    double maxBias = 0.0;
+    for (double b : c.biasAcc) maxBias = std::max(maxBias, std::fabs(b));
+    if (c.int32Path && kernel != "unfused") {
+        if (fits && worstFits < std::ldexp(1.0, 31)) {
+            c.accToOutInt = IntCaster(c.outT, c.accT.frac(), worstFits);
+        } else if (c.accT.overflow == Overflow::WRAP &&
+                   (!c.pairPath || maxBias + std::ldexp(1.0, 31 - s) <= std::ldexp(1.0, 31))) {
+            c.accToOutInt = IntCaster(c.outT, c.accT.frac(), 0.0, &c.accT);
+        }
+        c.fusedCast = c.accToOutInt.usable();
     }
     c.accWrap = DoubleCaster(c.accT, c.accT.frac(), worst);
     c.accToOutVec = DoubleCaster(c.outT, c.accT.frac(), c.accumCanOverflow ? double(maxAbsRaw(c.accT)) : worst);
@@ -168,48 +218,179 @@ void denseRows(const T* in, T* acc, size_t rows, int nIn, int nOut, const T* wAl
 }
 
 #ifdef TACHYON_VNNI
-void densePairRows(const MacCore& c, const double* in, double* acc, size_t rows) {
-    const int nIn = c.nIn, nOut = c.nOut, nPairs = (nIn + 1) / 2, nVec = c.nOutPadded / 16;
+// NV blocks of 16 outputs of one row (blocks v0 .. v0+NV-1) into lanes (without the bias).
+// `Truncates`: some product loses low bits (s > 0), so the correction term is needed; with
+// s = 0 every product is exact and the dot product alone is the sum. Pairs alternate
+// between two sets of accumulators, so 2*NV independent chains hide the instruction latency
+// (the int32 sums are modular: any order gives the same bits).
+template <bool Truncates, int NV>
+inline void pairRowBlocks(const MacCore& c, const int32_t* pairVal, const int32_t* pairIdx, int np, int v0,
+                          int32_t* lanes) {
+    const int nVec = c.nOutPadded / 16;
+    const __m512i h = _mm512_set1_epi16(int16_t(c.roundHalf));
+    const __m512i mask = _mm512_set1_epi16(int16_t((1 << c.prodShift) - 1));
+    const __m512i ones = _mm512_set1_epi16(1);
+    __m512i dot[2][NV], low[2][NV];
+    for (int u = 0; u < 2; ++u)
+        for (int v = 0; v < NV; ++v) dot[u][v] = low[u][v] = _mm512_setzero_si512();
+    auto step = [&](int u, int t) {
+        const __m512i xb = _mm512_set1_epi32(pairVal[t]);
+        const int16_t* w = c.wPairs.data() + (size_t(pairIdx[t]) * nVec + v0) * 32;
+        for (int v = 0; v < NV; ++v) {
+            const __m512i wv = _mm512_loadu_si512(w + v * 32);
+            dot[u][v] = _mm512_dpwssd_epi32(dot[u][v], xb, wv);
+            if constexpr (Truncates) {
+                const __m512i l = _mm512_and_si512(_mm512_add_epi16(_mm512_mullo_epi16(xb, wv), h), mask);
+                low[u][v] = _mm512_dpwssd_epi32(low[u][v], l, ones);
+            }
+        }
+    };
+    int t = 0;
+    for (; t + 2 <= np; t += 2) {
+        step(0, t);
+        step(1, t + 1);
+    }
+    if (t < np) step(0, t);
+    const __m512i shift = _mm512_set1_epi32(c.prodShift);
+    const __m512i nh = _mm512_set1_epi32(int32_t(uint32_t(2 * np) * uint32_t(c.roundHalf)));
+    for (int v = 0; v < NV; ++v) {
+        const __m512i d = _mm512_add_epi32(dot[0][v], dot[1][v]);
+        // (dot + n*h - low) is an exact multiple of 2^s; its 32-bit pattern shifted
+        // arithmetically is right modulo 2^(32-s), enough for the accumulator (pairSumExact).
+        // (The all-lanes mask only keeps GCC 12 from warning about an "undefined" operand.)
+        const __m512i q = Truncates ? _mm512_maskz_srav_epi32(
+                                          0xFFFF, _mm512_sub_epi32(_mm512_add_epi32(d, nh), _mm512_add_epi32(low[0][v], low[1][v])), shift)
+                                    : d;
+        _mm512_storeu_si512(lanes + (v0 + v) * 16, q);
+    }
+}
+
+// One row's accumulators, 16 outputs per block, into lanes[0, nOutPadded) (without the bias).
+template <bool Truncates>
+inline void pairRow(const MacCore& c, const int32_t* pairVal, const int32_t* pairIdx, int np, int32_t* lanes) {
+    const int nVec = c.nOutPadded / 16;
+    int v0 = 0;
+    for (; v0 + 4 <= nVec; v0 += 4) pairRowBlocks<Truncates, 4>(c, pairVal, pairIdx, np, v0, lanes);
+    switch (nVec - v0) {
+    case 3: pairRowBlocks<Truncates, 3>(c, pairVal, pairIdx, np, v0, lanes); break;
+    case 2: pairRowBlocks<Truncates, 2>(c, pairVal, pairIdx, np, v0, lanes); break;
+    case 1: pairRowBlocks<Truncates, 1>(c, pairVal, pairIdx, np, v0, lanes); break;
+    default: break;
+    }
+}
+
+// One row's inputs (exact integers that fit int16, as doubles) packed in pairs, input 2k in
+// the low half of pair k; pairs that are all zero (common after ReLU) left out. Writes the
+// kept pairs and their indices; returns how many. 16 inputs per step.
+inline int packPairs(const double* x, int nIn, int32_t* pairVal, int32_t* pairIdx) {
+    int np = 0;
+    const __m256i step = _mm256_set1_epi32(8);
+    __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    for (int i = 0; i < nIn; i += 16) {
+        const int left = std::min(16, nIn - i);
+        const __mmask8 m0 = __mmask8(left >= 8 ? 0xFF : (1u << left) - 1);
+        const __mmask8 m1 = __mmask8(left >= 16 ? 0xFF : left > 8 ? (1u << (left - 8)) - 1 : 0);
+        const __m256i a = _mm512_maskz_cvttpd_epi32(0xFF, _mm512_maskz_loadu_pd(m0, x + i));
+        const __m256i b = _mm512_maskz_cvttpd_epi32(0xFF, _mm512_maskz_loadu_pd(m1, x + i + 8));
+        // 16 int32 -> 16 int16 (they fit: no saturation) = 8 pairs of (low input, high input);
+        // packs interleaves the 128-bit halves, the permute puts them back in order.
+        const __m256i pairs = _mm256_permute4x64_epi64(_mm256_packs_epi32(a, b), 0xD8);
+        const __mmask8 nonzero = _mm256_test_epi32_mask(pairs, pairs);
+        _mm256_mask_compressstoreu_epi32(pairVal + np, nonzero, pairs);
+        _mm256_mask_compressstoreu_epi32(pairIdx + np, nonzero, idx);
+        np += __builtin_popcount(nonzero);
+        idx = _mm256_add_epi32(idx, step);
+    }
+    return np;
+}
+
+// The pair kernel over `rows` rows. Fused: the int32 accumulators (bias added) are cast to
+// the result type in the epilogue, straight into `out`; else `out` receives the accumulators.
+template <bool Truncates, bool Fused>
+uint64_t densePairRows(const MacCore& c, const double* in, double* out, size_t rows, uint64_t& accOv) {
+    const int nIn = c.nIn, nOut = c.nOut, nPairs = (nIn + 1) / 2;
+    static thread_local std::vector<int32_t> pairVal, pairIdx;
+    static thread_local std::vector<int32_t> lanes;
+    pairVal.resize(size_t(nPairs) + 8);   // room for a whole step of 8 pairs
+    pairIdx.resize(size_t(nPairs) + 8);
+    lanes.resize(size_t(c.nOutPadded));
+    uint64_t resOv = 0;
+    for (size_t r = 0; r < rows; ++r) {
+        const int np = packPairs(in + r * nIn, nIn, pairVal.data(), pairIdx.data());
+        pairRow<Truncates>(c, pairVal.data(), pairIdx.data(), np, lanes.data());
+        if constexpr (Fused) {
+            for (int j = 0; j < nOut; ++j) lanes[size_t(j)] += c.bias32[size_t(j)];
+            resOv += c.accToOutInt.run(lanes.data(), out + r * nOut, size_t(nOut), c.relu, accOv);
+        } else {
+            for (int j = 0; j < nOut; ++j) out[r * nOut + j] = c.biasAcc[size_t(j)] + double(lanes[size_t(j)]);
+        }
+    }
+    return resOv;
+}
+
+// The pair kernel for layers with few outputs: 16 rows per vector. The rows' inputs are packed
+// as [pair k][row t][2 inputs]; each output j is one dot product per pair over all 16 rows,
+// with the same truncation correction as pairRow. Rows past the end and the odd input's
+// partner are zeros: their products are 0 and their correction term h cancels in n*h.
+template <bool Truncates, bool Fused>
+uint64_t densePairOverRows(const MacCore& c, const double* in, double* out, size_t rows, uint64_t& accOv) {
+    const int nIn = c.nIn, nOut = c.nOut, nPairs = (nIn + 1) / 2;
+    static thread_local std::vector<int32_t> packed, tile;
+    packed.resize(size_t(nPairs) * 16);
+    tile.resize(size_t(16) * nOut);
     const __m512i h = _mm512_set1_epi16(int16_t(c.roundHalf));
     const __m512i mask = _mm512_set1_epi16(int16_t((1 << c.prodShift) - 1));
     const __m512i ones = _mm512_set1_epi16(1);
     const __m512i shift = _mm512_set1_epi32(c.prodShift);
-    static thread_local std::vector<int32_t> pairVal, pairIdx;
-    pairVal.resize(size_t(nPairs));
-    pairIdx.resize(size_t(nPairs));
-    alignas(64) int32_t lane[16];
-    for (size_t r = 0; r < rows; ++r) {
-        const double* x = in + r * nIn;
-        int np = 0;
-        for (int k = 0; k < nPairs; ++k) {  // pack inputs in pairs; skip all-zero pairs
-            const uint32_t lo = uint16_t(int16_t(x[2 * k]));
-            const uint32_t hi = 2 * k + 1 < nIn ? uint16_t(int16_t(x[2 * k + 1])) : 0;
-            pairVal[size_t(np)] = int32_t(lo | (hi << 16));
-            pairIdx[size_t(np)] = k;
-            np += (lo | hi) != 0;
-        }
-        const __m512i nh = _mm512_set1_epi32(int32_t(uint32_t(2 * np) * uint32_t(c.roundHalf)));
-        for (int v = 0; v < nVec; ++v) {
-            __m512i dot = _mm512_setzero_si512(), low = _mm512_setzero_si512();
-            for (int t = 0; t < np; ++t) {
-                const __m512i xb = _mm512_set1_epi32(pairVal[size_t(t)]);
-                const __m512i w = _mm512_loadu_si512(c.wPairs.data() + (size_t(pairIdx[size_t(t)]) * nVec + v) * 32);
-                dot = _mm512_dpwssd_epi32(dot, xb, w);
-                const __m512i l = _mm512_and_si512(_mm512_add_epi16(_mm512_mullo_epi16(xb, w), h), mask);
-                low = _mm512_dpwssd_epi32(low, l, ones);
+    const __m512i nh = _mm512_set1_epi32(int32_t(uint32_t(2 * nPairs) * uint32_t(c.roundHalf)));
+    alignas(64) int32_t lanes[16];
+    uint64_t resOv = 0;
+    for (size_t r0 = 0; r0 < rows; r0 += 16) {
+        const int m = int(std::min<size_t>(16, rows - r0));
+        for (int t = 0; t < 16; ++t) {
+            const double* x = in + (r0 + size_t(t)) * nIn;
+            for (int k = 0; k < nPairs; ++k) {
+                const uint32_t lo = t < m ? uint16_t(int16_t(x[2 * k])) : 0;
+                const uint32_t hi = t < m && 2 * k + 1 < nIn ? uint16_t(int16_t(x[2 * k + 1])) : 0;
+                packed[size_t(k) * 16 + size_t(t)] = int32_t(lo | (hi << 16));
             }
-            // (dot + n*h - low) is an exact multiple of 2^s; its 32-bit pattern shifted
-            // arithmetically is right modulo 2^(32-s), enough for the accumulator. (The
-            // all-lanes mask only keeps GCC 12 from warning about an "undefined" operand.)
-            const __m512i q = _mm512_maskz_srav_epi32(0xFFFF, _mm512_sub_epi32(_mm512_add_epi32(dot, nh), low), shift);
-            _mm512_store_si512(lane, q);
-            const int base = v * 16, n = std::min(16, nOut - base);
-            for (int j = 0; j < n; ++j) acc[r * nOut + base + j] = c.biasAcc[size_t(base + j)] + double(lane[j]);
         }
+        for (int j = 0; j < nOut; ++j) {
+            __m512i dot = _mm512_setzero_si512(), low = _mm512_setzero_si512();
+            for (int k = 0; k < nPairs; ++k) {
+                const __m512i xv = _mm512_loadu_si512(packed.data() + size_t(k) * 16);
+                const __m512i w = _mm512_set1_epi32(c.wPairsByOutput[size_t(k) * nOut + size_t(j)]);
+                dot = _mm512_dpwssd_epi32(dot, xv, w);
+                if constexpr (Truncates) {
+                    const __m512i l = _mm512_and_si512(_mm512_add_epi16(_mm512_mullo_epi16(xv, w), h), mask);
+                    low = _mm512_dpwssd_epi32(low, l, ones);
+                }
+            }
+            const __m512i q = Truncates ? _mm512_maskz_srav_epi32(0xFFFF, _mm512_sub_epi32(_mm512_add_epi32(dot, nh), low), shift)
+                                        : dot;
+            _mm512_store_si512(lanes, q);
+            for (int t = 0; t < m; ++t) {
+                if constexpr (Fused) tile[size_t(t) * nOut + size_t(j)] = lanes[t] + c.bias32[size_t(j)];
+                else out[(r0 + size_t(t)) * nOut + size_t(j)] = c.biasAcc[size_t(j)] + double(lanes[t]);
+            }
+        }
+        if constexpr (Fused) resOv += c.accToOutInt.run(tile.data(), out + r0 * nOut, size_t(m) * nOut, c.relu, accOv);
     }
+    return resOv;
+}
+
+// Returns the result overflows (fused) and adds the accumulator's to accOv.
+uint64_t pairRows(const MacCore& c, const double* in, double* out, size_t rows, bool fused, uint64_t& accOv) {
+    const bool t = c.prodShift > 0;
+    if (c.pairOverRows) {
+        if (fused) return t ? densePairOverRows<true, true>(c, in, out, rows, accOv) : densePairOverRows<false, true>(c, in, out, rows, accOv);
+        return t ? densePairOverRows<true, false>(c, in, out, rows, accOv) : densePairOverRows<false, false>(c, in, out, rows, accOv);
+    }
+    if (fused) return t ? densePairRows<true, true>(c, in, out, rows, accOv) : densePairRows<false, true>(c, in, out, rows, accOv);
+    return t ? densePairRows<true, false>(c, in, out, rows, accOv) : densePairRows<false, false>(c, in, out, rows, accOv);
 }
 #else
-void densePairRows(const MacCore&, const double*, double*, size_t) {}
+uint64_t pairRows(const MacCore&, const double*, double*, size_t, bool, uint64_t&) { return 0; }
 #endif
 
 struct NoRound {
@@ -228,19 +409,39 @@ struct RoundWith {
     double operator()(double v) const { return roundMode(v, Q); }
 };
 
+// The portable 32-bit path: int32 accumulators (bias included) of `rows` rows into a32.
+void int32Rows(const MacCore& c, const double* in, std::vector<uint32_t>& a32, size_t rows) {
+    static thread_local std::vector<uint32_t> x32;
+    x32.resize(rows * size_t(c.nIn));
+    a32.resize(rows * size_t(c.nOut));
+    for (size_t k = 0; k < x32.size(); ++k) x32[k] = uint32_t(int32_t(in[k]));
+    const auto* w = reinterpret_cast<const uint32_t*>(c.w32.data());
+    const auto* b = reinterpret_cast<const uint32_t*>(c.bias32.data());
+    if (c.prodShift == 0)   // exact products: no rounding step at all
+        denseRows(x32.data(), a32.data(), rows, c.nIn, c.nOut, w, b, NoRound{});
+    else
+        denseRows(x32.data(), a32.data(), rows, c.nIn, c.nOut, w, b, ShiftRound{uint32_t(c.roundHalf), c.prodShift});
+}
+
+// The integer paths with the result cast fused: accumulators to result raws, no doubles in
+// between. Returns the number of result overflows, adds the accumulator's to accOv.
+uint64_t fusedRows(const MacCore& c, const double* in, double* out, size_t rows, uint64_t& accOv) {
+    if (c.pairPath) return pairRows(c, in, out, rows, true, accOv);
+    static thread_local std::vector<uint32_t> a32;
+    int32Rows(c, in, a32, rows);
+    return c.accToOutInt.run(reinterpret_cast<const int32_t*>(a32.data()), out, a32.size(), c.relu, accOv);
+}
+
 template <Quant Q>
 void denseFastRows(const MacCore& c, const double* in, double* acc, size_t rows) {
     if (c.pairPath) {
-        densePairRows(c, in, acc, rows);
+        uint64_t none = 0;   // the double kernels count accumulator overflows afterwards
+        pairRows(c, in, acc, rows, false, none);
         return;
     }
     if (c.int32Path) {
-        static thread_local std::vector<uint32_t> x32, a32;
-        x32.resize(rows * size_t(c.nIn));
-        a32.resize(rows * size_t(c.nOut));
-        for (size_t k = 0; k < x32.size(); ++k) x32[k] = uint32_t(int32_t(in[k]));
-        denseRows(x32.data(), a32.data(), rows, c.nIn, c.nOut, reinterpret_cast<const uint32_t*>(c.w32.data()),
-                  reinterpret_cast<const uint32_t*>(c.bias32.data()), ShiftRound{uint32_t(c.roundHalf), c.prodShift});
+        static thread_local std::vector<uint32_t> a32;
+        int32Rows(c, in, a32, rows);
         for (size_t k = 0; k < a32.size(); ++k) acc[k] = double(int32_t(a32[k]));
         return;
     }
@@ -255,7 +456,9 @@ void denseFixed(const MacCore& c, const double* in, double* out, size_t rows, La
     const int nIn = c.nIn, nOut = c.nOut;
     const bool relu = c.relu;
     uint64_t accOv = 0, resOv = 0;
-    if (c.fast) {
+    if (c.fusedCast) {
+        resOv += fusedRows(c, in, out, rows, accOv);
+    } else if (c.fast) {
         scratch.resize(rows * size_t(nOut));
         double* acc = scratch.data();
         switch (c.accT.quant) {
@@ -427,8 +630,10 @@ public:
         const auto& b = layer_.param("bias");
         forBlocks(in[0], out, rows, [&](const double* x, double* y, size_t n) {
             denseRows(x, y, n * size_t(positions_), core_.nIn, core_.nOut, w.data(), b.data(), NoRound{});
-            if (core_.relu)
-                for (size_t k = 0; k < n * size_t(layer_.outSize()); ++k) y[k] = std::max(y[k], 0.0);
+            if (core_.relu) {
+                const size_t count = n * size_t(layer_.outSize());   // not re-read every value
+                for (size_t k = 0; k < count; ++k) y[k] = std::max(y[k], 0.0);
+            }
         });
     }
 
@@ -553,6 +758,19 @@ private:
 };
 
 }  // namespace
+
+std::string macKernelPath(const Layer& l, const FixedType& inputType) {
+    if (l.kind != LayerKind::Dense && l.kind != LayerKind::Conv) return "";
+    MacCore c;   // compiled as MacKernel compiles it: same layer, input type and environment
+    const auto [nIn, nOut] = macDims(l);
+    c.inT = inputType;
+    c.outT = l.type("result");
+    c.nIn = nIn;
+    c.nOut = nOut;
+    compileMac(c, l);
+    const std::string base = c.pairOverRows ? "pair-rows" : c.pairPath ? "pair" : c.int32Path ? "int32" : c.fast ? "double" : "reference";
+    return c.fusedCast ? base + "+fused" : base;
+}
 
 std::unique_ptr<Kernel> makeMacKernel(const Layer& l, std::vector<KernelInput> ins, std::optional<BinaryMac> binary) {
     if (l.kind == LayerKind::Conv && l.as<ConvAttrs>().depthwise)

@@ -42,7 +42,7 @@ void matmul(const a_T a[CONFIG_T::n_batch * CONFIG_T::n_m * CONFIG_T::n_k],
 }
 
 // ---- LayerNormalization over groups of n_feat values ----
-// mean = accum(sum / n) and var = accum(sum d^2 / n) round the exact quotients (divide_cast);
+// mean = accum(sum / n) and var = accum(sum d^2 / n) round the exact quotients (divide_cast_const);
 // d = accum(x - mean); v = var + accum(epsilon) (one LSB when v <= 0); v = m * 2^(2h) with
 // m in [1, 4): the table entry of m's parity and its index_bits bits below the leading one,
 // times 2^-h; y = result(d * entry * gamma * 2^-h + beta), exact in total_t (whose fraction
@@ -76,8 +76,9 @@ void layernorm(const data_T x[CONFIG_T::n_feat * CONFIG_T::n_groups], res_T y[CO
             sum += x[base + i];
         }
         const accum_t mean =
-            divide_cast<accum_t, typename CONFIG_T::mean_quotient_t, CONFIG_T::mean_quotient_width, CONFIG_T::accum_frac,
-                        typename CONFIG_T::sum_t, CONFIG_T::sum_width, CONFIG_T::sum_frac>(sum, CONFIG_T::n_feat);
+            divide_cast_const<accum_t, typename CONFIG_T::mean_quotient_t, CONFIG_T::mean_quotient_width,
+                              CONFIG_T::accum_frac, typename CONFIG_T::sum_t, CONFIG_T::sum_width, CONFIG_T::sum_frac,
+                              CONFIG_T::n_feat>(sum);
         accum_t d[CONFIG_T::n_feat];
         #pragma HLS ARRAY_PARTITION variable=d complete
         typename CONFIG_T::square_sum_t squares = 0;
@@ -87,9 +88,9 @@ void layernorm(const data_T x[CONFIG_T::n_feat * CONFIG_T::n_groups], res_T y[CO
             squares += d[i] * d[i];
         }
         const accum_t var =
-            divide_cast<accum_t, typename CONFIG_T::var_quotient_t, CONFIG_T::var_quotient_width, CONFIG_T::accum_frac,
-                        typename CONFIG_T::square_sum_t, CONFIG_T::square_sum_width, CONFIG_T::square_sum_frac>(
-                squares, CONFIG_T::n_feat);
+            divide_cast_const<accum_t, typename CONFIG_T::var_quotient_t, CONFIG_T::var_quotient_width,
+                              CONFIG_T::accum_frac, typename CONFIG_T::square_sum_t, CONFIG_T::square_sum_width,
+                              CONFIG_T::square_sum_frac, CONFIG_T::n_feat>(squares);
         accum_t eps;
         eps.range(CONFIG_T::accum_width - 1, 0) = CONFIG_T::epsilon_raw;
         const typename CONFIG_T::variance_t v = typename CONFIG_T::variance_t(var) + eps;

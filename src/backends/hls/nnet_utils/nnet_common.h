@@ -70,6 +70,77 @@ res_T divide_cast(const sum_T& sum, long long den) {
     return res_T(t);
 }
 
+// divide_cast for a divisor known at compile time (average merge, global average pooling,
+// pooling that counts the padding, LayerNorm's mean and variance): the same value, but
+// floor(num / D) is a multiplication by a reciprocal constant and a shift on fixed-width
+// integers of the numerator's own width, not a run-time 64-bit divider. With u < 2^NB,
+// 2^L >= D and M = ceil(2^(NB+L) / D), floor(u / D) = (u * M) >> (NB + L) exactly
+// (Granlund and Montgomery, PLDI 1994, theorem 4.2); a negative numerator n uses
+// floor(n / D) = ~floor(~n / D) with ~n = -n - 1 >= 0. Where NB + L exceeds 63 (M would not
+// fit 64 bits) the division is left to divide_cast.
+constexpr int ceil_log2(long long d, int l = 0) { return (1LL << l) >= d ? l : ceil_log2(d, l + 1); }
+
+template <int NUM_W, long long D, bool RECIPROCAL = (NUM_W - 1 + ceil_log2(D) <= 63)>
+struct floor_divider {
+    // q = floor(n / D), r = n - q * D in [0, D), for a NUM_W-bit signed n.
+    static void divide(const ap_int<NUM_W>& n, long long& q, long long& r) {
+        #pragma HLS INLINE
+        q = n.to_int64() / D;
+        r = n.to_int64() % D;
+        if (r < 0) {
+            q -= 1;
+            r += D;
+        }
+    }
+};
+
+template <int NUM_W, long long D>
+struct floor_divider<NUM_W, D, true> {
+    static const int NB = NUM_W - 1;   // |n| <= 2^NB, and ~n < 2^NB for a negative n
+    static const int L = ceil_log2(D);
+    static void divide(const ap_int<NUM_W>& n, long long& q, long long& r) {
+        #pragma HLS INLINE
+        const ap_uint<NB + 1> M = (unsigned long long)((((unsigned long long)1 << (NB + L)) + D - 1) / D);
+        const bool neg = n < 0;
+        const ap_uint<NB> u = neg ? ap_uint<NB>(~n) : ap_uint<NB>(n);
+        const ap_uint<NB> f = (u * M) >> (NB + L);
+        q = neg ? ~(long long)f.to_int64() : (long long)f.to_int64();
+        r = n.to_int64() - q * D;   // a constant multiple: shifts and adds
+    }
+};
+
+template <class res_T, class quotient_T, int QW, int RES_F, class sum_T, int SUM_W, int SUM_F, long long DEN>
+res_T divide_cast_const(const sum_T& sum) {
+    #pragma HLS INLINE
+    static const int UP = RES_F >= SUM_F ? RES_F - SUM_F : 0;      // numerator scaled up ...
+    static const int DOWN = RES_F < SUM_F ? SUM_F - RES_F : 0;     // ... or divisor scaled up
+    static const long long D = DEN << DOWN;
+    const ap_int<SUM_W + UP> num = ap_int<SUM_W + UP>(raw_bits<ap_int<SUM_W>, SUM_W>(sum)) << UP;
+    long long q, r;
+    floor_divider<SUM_W + UP, D>::divide(num, q, r);
+    const int where = r == 0 ? 0 : (2 * r < D ? 1 : (2 * r == D ? 2 : 3));
+    quotient_T t;
+    t.range(QW - 1, 0) = 4 * q + where;
+    return res_T(t);
+}
+
+// The maximum of x[0..N-1] as a balanced tree of comparisons: ceil(log2 N) levels, where a
+// loop `if (x[i] > m) m = x[i]` is a chain of N - 1 dependent comparators that the
+// scheduler has to see through. The maximum is exact, so the order changes no value.
+template <class T, int N>
+struct max_tree {
+    static T max(const T* x) {
+        #pragma HLS INLINE
+        const T a = max_tree<T, N / 2>::max(x);
+        const T b = max_tree<T, N - N / 2>::max(x + N / 2);
+        return b > a ? b : a;
+    }
+};
+template <class T>
+struct max_tree<T, 1> {
+    static T max(const T* x) { return x[0]; }
+};
+
 // ---- windows of convolution and pooling -------------------------------------------------
 // CONFIG_T: in_height, in_width, n_chan, out_height, out_width, filt_height, filt_width,
 // stride_height, stride_width, dilation_height, dilation_width, pad_top, pad_left (1-D

@@ -26,34 +26,40 @@ struct garnet_config {
     static const unsigned reuse_factor = 1;
 };
 
-// The constants of one GarNet layer, flat over its sublayers.
+// The layer's weight arrays, flat over its sublayers (sublayer S's part starts at its
+// S::*_offset), are passed down as array parameters and indexed from those offsets: no
+// struct holds a pointer and nothing is addressed by pointer arithmetic (issue 26).
+//   itw [o][a][x] input transform weights, itb [o][a] its biases, adw [a][x] aggregator
+//   distance weights, adb [a] their biases, otb [o] output biases, edge_table
+//   [2^distance_width] the edge weights.
+#define NNET_GARNET_ARRAYS                                                                  \
+    const typename CONFIG_T::input_transform_weights_t itw[],                               \
+        const typename CONFIG_T::input_transform_biases_t itb[],                            \
+        const typename CONFIG_T::aggregator_distance_weights_t adw[],                       \
+        const typename CONFIG_T::aggregator_distance_biases_t adb[],                        \
+        const typename CONFIG_T::output_transform_biases_t otb[],                           \
+        const typename CONFIG_T::edge_weight_t edge_table[]
+#define NNET_GARNET_ARRAY_ARGS itw, itb, adw, adb, otb, edge_table
+
+// The normalisations of one layer.
 template <class CONFIG_T>
-struct garnet_constants {
-    const typename CONFIG_T::input_transform_weights_t* itw;        // [o][a][x] per sublayer
-    const typename CONFIG_T::input_transform_biases_t* itb;         // [o][a]
-    const typename CONFIG_T::aggregator_distance_weights_t* adw;    // [a][x]
-    const typename CONFIG_T::aggregator_distance_biases_t* adb;     // [a]
-    const typename CONFIG_T::output_transform_biases_t* otb;        // [o]
-    const typename CONFIG_T::edge_weight_t* edge_table;             // [2^distance_width]
-    typename CONFIG_T::norm_t norm;                                 // 1/V or 1/n
-    typename CONFIG_T::norm_t norm_vertices;                        // 1/V (the collapse's bias term)
+struct garnet_norms {
+    typename CONFIG_T::norm_t norm;            // 1/V or 1/n
+    typename CONFIG_T::norm_t norm_vertices;   // 1/V (the collapse's bias term)
 };
 
 // One sublayer S on the n valid vertices of x: per-vertex outputs (y[V][n_out], zero for
 // v >= n) or, with COLLAPSE, their mean over the V vertices (y[n_out]).
 template <class data_T, class res_T, class CONFIG_T, class S, bool COLLAPSE>
-void garnet_sublayer(const data_T x[CONFIG_T::n_vertices * S::n_in], unsigned n,
-                     const garnet_constants<CONFIG_T>& c, res_T y[]) {
+void garnet_sublayer(const data_T x[CONFIG_T::n_vertices * S::n_in], unsigned n, NNET_GARNET_ARRAYS,
+                     const garnet_norms<CONFIG_T>& c, res_T y[]) {
     typedef typename CONFIG_T::distance_t distance_t;
     typedef typename CONFIG_T::edge_weight_t edge_weight_t;
     typedef typename CONFIG_T::edge_weight_aggr_t edge_weight_aggr_t;
     typedef typename CONFIG_T::aggr_t aggr_t;
     const unsigned V = CONFIG_T::n_vertices, A = S::n_aggregators, X = S::n_in, O = S::n_out;
-    const typename CONFIG_T::input_transform_weights_t* itw = c.itw + S::itw_offset;
-    const typename CONFIG_T::input_transform_biases_t* itb = c.itb + S::itb_offset;
-    const typename CONFIG_T::aggregator_distance_weights_t* adw = c.adw + S::adw_offset;
-    const typename CONFIG_T::aggregator_distance_biases_t* adb = c.adb + S::adb_offset;
-    const typename CONFIG_T::output_transform_biases_t* otb = c.otb + S::otb_offset;
+    const unsigned itw0 = S::itw_offset, itb0 = S::itb_offset, adw0 = S::adw_offset, adb0 = S::adb_offset,
+                   otb0 = S::otb_offset;
 
     edge_weight_t edge[V * A];
     edge_weight_aggr_t sum_e[A];
@@ -68,9 +74,9 @@ Aggregate:
         #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
         if (v >= n) break;
         for (unsigned a = 0; a < A; a++) {
-            distance_t d = adb[a];
-            for (unsigned i = 0; i < X; i++) d = distance_t(d + distance_t(x[v * X + i] * adw[a * X + i]));
-            const edge_weight_t e = c.edge_table[raw_bits<ap_uint<CONFIG_T::distance_width>, CONFIG_T::distance_width>(d).to_uint()];
+            distance_t d = adb[adb0 + a];
+            for (unsigned i = 0; i < X; i++) d = distance_t(d + distance_t(x[v * X + i] * adw[adw0 + a * X + i]));
+            const edge_weight_t e = edge_table[raw_bits<ap_uint<CONFIG_T::distance_width>, CONFIG_T::distance_width>(d).to_uint()];
             edge[v * A + a] = e;
             sum_e[a] = edge_weight_aggr_t(sum_e[a] + e);
             for (unsigned i = 0; i < X; i++) sum_wf[a * X + i] = aggr_t(sum_wf[a * X + i] + data_T(x[v * X + i] * e));
@@ -86,14 +92,14 @@ Aggregate:
     }
     for (unsigned o = 0; o < O; o++)
         for (unsigned a = 0; a < A; a++) {
-            aggr_t b = aggr_t(mean_e[a] * itb[o * A + a]);
-            for (unsigned i = 0; i < X; i++) b = aggr_t(b + mean_wf[a * X + i] * itw[(o * A + a) * X + i]);
+            aggr_t b = aggr_t(mean_e[a] * itb[itb0 + o * A + a]);
+            for (unsigned i = 0; i < X; i++) b = aggr_t(b + mean_wf[a * X + i] * itw[itw0 + (o * A + a) * X + i]);
             base[o * A + a] = b;
         }
     if (COLLAPSE) {
         // The mean over V of the per-vertex outputs: otb[o] n / V + sum_a mean_e[a] base[o][a].
         for (unsigned o = 0; o < O; o++) {
-            const aggr_t bias = otb[o];
+            const aggr_t bias = otb[otb0 + o];
             const aggr_t bias_n = aggr_t(bias * ap_uint<32>(n));
             const aggr_t bias_mean = aggr_t(bias_n * c.norm_vertices);
             res_T acc = typename CONFIG_T::output_transform_biases_t(bias_mean);
@@ -108,7 +114,7 @@ Distribute:
         for (unsigned o = 0; o < O; o++) {
             res_T acc = 0;
             if (v < n) {
-                acc = otb[o];
+                acc = otb[otb0 + o];
                 for (unsigned a = 0; a < A; a++) {
                     const res_T incr = edge[v * A + a] * base[o * A + a];
                     acc = res_T(acc + incr);
@@ -126,19 +132,20 @@ struct garnet_step;
 template <class CONFIG_T, unsigned K>
 struct garnet_step<CONFIG_T, K, true> {
     template <class data_T, class res_T>
-    static void run(const data_T* x, unsigned n, const garnet_constants<CONFIG_T>& c, res_T* res) {
-        garnet_sublayer<data_T, res_T, CONFIG_T, typename CONFIG_T::template sublayer<K>, CONFIG_T::collapse_mean>(x, n, c, res);
+    static void run(const data_T x[], unsigned n, NNET_GARNET_ARRAYS, const garnet_norms<CONFIG_T>& c, res_T res[]) {
+        garnet_sublayer<data_T, res_T, CONFIG_T, typename CONFIG_T::template sublayer<K>, CONFIG_T::collapse_mean>(
+            x, n, NNET_GARNET_ARRAY_ARGS, c, res);
     }
 };
 
 template <class CONFIG_T, unsigned K>
 struct garnet_step<CONFIG_T, K, false> {
     template <class data_T, class res_T>
-    static void run(const data_T* x, unsigned n, const garnet_constants<CONFIG_T>& c, res_T* res) {
+    static void run(const data_T x[], unsigned n, NNET_GARNET_ARRAYS, const garnet_norms<CONFIG_T>& c, res_T res[]) {
         typedef typename CONFIG_T::template sublayer<K> S;
         typename CONFIG_T::result_t y[CONFIG_T::n_vertices * S::n_out];
-        garnet_sublayer<data_T, typename CONFIG_T::result_t, CONFIG_T, S, false>(x, n, c, y);
-        garnet_step<CONFIG_T, K + 1>::run(y, n, c, res);
+        garnet_sublayer<data_T, typename CONFIG_T::result_t, CONFIG_T, S, false>(x, n, NNET_GARNET_ARRAY_ARGS, c, y);
+        garnet_step<CONFIG_T, K + 1>::run(y, n, NNET_GARNET_ARRAY_ARGS, c, res);
     }
 };
 
@@ -154,17 +161,15 @@ void garnet(const data_T data[], const nvtx_T nvtx[1], res_T res[],
             const typename CONFIG_T::norm_t norm_table[CONFIG_T::n_norm]) {
     const long long count = nvtx[0].to_int64();
     const unsigned n = count < 0 ? 0u : (count > (long long)CONFIG_T::n_vertices ? CONFIG_T::n_vertices : (unsigned)count);
-    garnet_constants<CONFIG_T> c;
-    c.itw = input_transform_weights;
-    c.itb = input_transform_biases;
-    c.adw = aggregator_distance_weights;
-    c.adb = aggregator_distance_biases;
-    c.otb = output_transform_biases;
-    c.edge_table = edge_weight_table;
+    garnet_norms<CONFIG_T> c;
     c.norm = CONFIG_T::mean_by_nvert ? norm_table[n] : norm_table[0];
     c.norm_vertices = norm_table[0];
-    garnet_step<CONFIG_T, 0>::run(data, n, c, res);
+    garnet_step<CONFIG_T, 0>::run(data, n, input_transform_weights, input_transform_biases, aggregator_distance_weights,
+                                  aggregator_distance_biases, output_transform_biases, edge_weight_table, c, res);
 }
+
+#undef NNET_GARNET_ARRAYS
+#undef NNET_GARNET_ARRAY_ARGS
 
 }  // namespace nnet
 

@@ -1,6 +1,6 @@
 // Elementwise merges of two tensors of one shape (Keras Add, Subtract, Multiply, Average,
 // Maximum, Minimum): the exact sum, difference, product or extreme of the two values,
-// converted once to the result type; average = result(exact sum / divisor) (divide_cast).
+// converted once to the result type; average = result(exact sum / divisor) (divide_cast_const).
 // A merge of more than two inputs is a chain of these whose intermediate tensors have
 // exact types (so only the last step rounds), the last one dividing by the input count.
 #ifndef NNET_MERGE_H_
@@ -30,8 +30,8 @@ res_T merge_value(const data1_T& a, const data2_T& b) {
     case multiply: return res_T(a * b);
     case average: {
         const typename CONFIG_T::sum_t sum = a + b;
-        return divide_cast<res_T, typename CONFIG_T::quotient_t, CONFIG_T::quotient_width, CONFIG_T::result_frac,
-                           typename CONFIG_T::sum_t, CONFIG_T::sum_width, CONFIG_T::sum_frac>(sum, CONFIG_T::divisor);
+        return divide_cast_const<res_T, typename CONFIG_T::quotient_t, CONFIG_T::quotient_width, CONFIG_T::result_frac,
+                                 typename CONFIG_T::sum_t, CONFIG_T::sum_width, CONFIG_T::sum_frac, CONFIG_T::divisor>(sum);
     }
     case maximum:
         if (a >= b) return res_T(a);

@@ -31,6 +31,28 @@ struct pooling_config {
     static const bool global = false;
 };
 
+// res(sum / count) for a window's count of taps inside the image (1..N): one constant
+// divisor per possible count (divide_cast_const: a multiplication each) and a select,
+// instead of a run-time divider.
+template <class res_T, typename CONFIG_T, int N>
+struct divide_by_count {
+    static res_T divide(const typename CONFIG_T::sum_t& sum, unsigned count) {
+        #pragma HLS INLINE
+        if (count == N)
+            return divide_cast_const<res_T, typename CONFIG_T::quotient_t, CONFIG_T::quotient_width,
+                                     CONFIG_T::result_frac, typename CONFIG_T::sum_t, CONFIG_T::sum_width,
+                                     CONFIG_T::sum_frac, N>(sum);
+        return divide_by_count<res_T, CONFIG_T, N - 1>::divide(sum, count);
+    }
+};
+template <class res_T, typename CONFIG_T>
+struct divide_by_count<res_T, CONFIG_T, 1> {
+    static res_T divide(const typename CONFIG_T::sum_t& sum, unsigned) {
+        return divide_cast_const<res_T, typename CONFIG_T::quotient_t, CONFIG_T::quotient_width, CONFIG_T::result_frac,
+                                 typename CONFIG_T::sum_t, CONFIG_T::sum_width, CONFIG_T::sum_frac, 1>(sum);
+    }
+};
+
 // One channel of one window.
 template <class data_T, class res_T, typename CONFIG_T>
 res_T pool_window(const data_T win[CONFIG_T::filt_height * CONFIG_T::filt_width * CONFIG_T::n_chan],
@@ -58,8 +80,7 @@ res_T pool_window(const data_T win[CONFIG_T::filt_height * CONFIG_T::filt_width 
         }
     }
     if (CONFIG_T::count_padding) count = taps;
-    return divide_cast<res_T, typename CONFIG_T::quotient_t, CONFIG_T::quotient_width, CONFIG_T::result_frac,
-                       typename CONFIG_T::sum_t, CONFIG_T::sum_width, CONFIG_T::sum_frac>(sum, count);
+    return divide_by_count<res_T, CONFIG_T, CONFIG_T::filt_height * CONFIG_T::filt_width>::divide(sum, count);
 }
 
 template <class data_T, class res_T, typename CONFIG_T>
@@ -104,9 +125,9 @@ void pooling(hls::stream<data_T>& in, hls::stream<res_T>& out) {
             #pragma HLS UNROLL
             if (CONFIG_T::op == max_pool) y[c] = m[c];
             else
-                y[c] = divide_cast<out_t, typename CONFIG_T::quotient_t, CONFIG_T::quotient_width, CONFIG_T::result_frac,
-                                   typename CONFIG_T::sum_t, CONFIG_T::sum_width, CONFIG_T::sum_frac>(
-                    sum[c], CONFIG_T::in_height * CONFIG_T::in_width);
+                y[c] = divide_cast_const<out_t, typename CONFIG_T::quotient_t, CONFIG_T::quotient_width,
+                                         CONFIG_T::result_frac, typename CONFIG_T::sum_t, CONFIG_T::sum_width,
+                                         CONFIG_T::sum_frac, CONFIG_T::in_height * CONFIG_T::in_width>(sum[c]);
         }
         write_beat<out_t, CONFIG_T::n_chan>(y, out);
         return;

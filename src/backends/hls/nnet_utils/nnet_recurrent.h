@@ -71,11 +71,13 @@ void recurrent_write(const typename CONFIG_T::state_t h[CONFIG_T::n_units], unsi
 }
 
 // One activation of a cell: accum(f(v)) by the function, table and parameters of ACT_T
-// (nnet_activation.h activation_value).
+// (nnet_activation.h activation_value). The cells hold their tables and weights as
+// references to arrays of known size, not pointers: the bounds are part of the type and
+// nothing is addressed by arithmetic (issue 26).
 template <typename ACT_T, class accum_T>
 struct recurrent_activation {
-    const typename ACT_T::table_t* table;
-    const typename ACT_T::param_t* param;
+    const typename ACT_T::table_t (&table)[ACT_T::table::size];
+    const typename ACT_T::param_t (&param)[ACT_T::n_param];
 
     template <class in_T>
     accum_T operator()(const in_T& v) const {
@@ -156,7 +158,7 @@ struct lstm_cell {
     recurrent_activation<typename CONFIG_T::act, accum_t> act;
     recurrent_activation<typename CONFIG_T::ract, accum_t> ract;
     recurrent_activation<typename CONFIG_T::state_act, accum_t> state_act;
-    state_t* c;
+    state_t (&c)[n];
 
     void step(const accum_t ax[4 * n], const accum_t ah[4 * n], state_t h[n]) const {
         #pragma HLS INLINE
@@ -212,9 +214,9 @@ struct gru_reset_before_term {
     typedef typename CONFIG_T::accum_t accum_t;
     typedef typename CONFIG_T::state_t state_t;
     static const unsigned n = CONFIG_T::n_units;
-    const typename CONFIG_T::mult_rh::weight_t* w;
-    const typename CONFIG_T::mult_rh::index_in_t* w_in;
-    const typename CONFIG_T::mult_rh::bias_t* b;
+    const typename CONFIG_T::mult_rh::weight_t (&w)[CONFIG_T::mult_rh::n_table];
+    const typename CONFIG_T::mult_rh::index_in_t (&w_in)[CONFIG_T::mult_rh::n_table];
+    const typename CONFIG_T::mult_rh::bias_t (&b)[CONFIG_T::mult_rh::n_out];
 
     void operator()(const accum_t gate[2 * n], const accum_t ah[CONFIG_T::mult_h::n_out], const state_t h[n],
                     accum_t term[n]) const {
@@ -271,8 +273,8 @@ void simple_rnn(const data_T x[CONFIG_T::n_steps * CONFIG_T::n_in],
                 const typename CONFIG_T::mult_h::weight_t wh[CONFIG_T::mult_h::n_table],
                 const typename CONFIG_T::mult_h::index_in_t wh_in[CONFIG_T::mult_h::n_table],
                 const typename CONFIG_T::mult_h::bias_t bh[CONFIG_T::mult_h::n_out],
-                const typename CONFIG_T::act::table_t act_table[CONFIG_T::act::table::size],
-                const typename CONFIG_T::act::param_t act_param[CONFIG_T::act::n_param]) {
+                const typename CONFIG_T::act::table_t (&act_table)[CONFIG_T::act::table::size],
+                const typename CONFIG_T::act::param_t (&act_param)[CONFIG_T::act::n_param]) {
     const simple_rnn_cell<CONFIG_T> cell = {{act_table, act_param}};
     recurrent_sequence<data_T, res_T, CONFIG_T>(x, y, wx, wx_in, bx, wh, wh_in, bh, cell);
 }
@@ -288,11 +290,11 @@ void lstm(const data_T x[CONFIG_T::n_steps * CONFIG_T::n_in],
           const typename CONFIG_T::mult_h::weight_t wh[CONFIG_T::mult_h::n_table],
           const typename CONFIG_T::mult_h::index_in_t wh_in[CONFIG_T::mult_h::n_table],
           const typename CONFIG_T::mult_h::bias_t bh[CONFIG_T::mult_h::n_out],
-          const typename CONFIG_T::act::table_t act_table[CONFIG_T::act::table::size],
-          const typename CONFIG_T::act::param_t act_param[CONFIG_T::act::n_param],
-          const typename CONFIG_T::state_act::table_t state_act_table[CONFIG_T::state_act::table::size],
-          const typename CONFIG_T::ract::table_t ract_table[CONFIG_T::ract::table::size],
-          const typename CONFIG_T::ract::param_t ract_param[CONFIG_T::ract::n_param]) {
+          const typename CONFIG_T::act::table_t (&act_table)[CONFIG_T::act::table::size],
+          const typename CONFIG_T::act::param_t (&act_param)[CONFIG_T::act::n_param],
+          const typename CONFIG_T::state_act::table_t (&state_act_table)[CONFIG_T::state_act::table::size],
+          const typename CONFIG_T::ract::table_t (&ract_table)[CONFIG_T::ract::table::size],
+          const typename CONFIG_T::ract::param_t (&ract_param)[CONFIG_T::ract::n_param]) {
     typename CONFIG_T::state_t c[CONFIG_T::n_units];
     #pragma HLS ARRAY_PARTITION variable=c complete
     recurrent_clear<CONFIG_T>(c);
@@ -309,10 +311,10 @@ void gru(const data_T x[CONFIG_T::n_steps * CONFIG_T::n_in],
          const typename CONFIG_T::mult_h::weight_t wh[CONFIG_T::mult_h::n_table],
          const typename CONFIG_T::mult_h::index_in_t wh_in[CONFIG_T::mult_h::n_table],
          const typename CONFIG_T::mult_h::bias_t bh[CONFIG_T::mult_h::n_out],
-         const typename CONFIG_T::act::table_t act_table[CONFIG_T::act::table::size],
-         const typename CONFIG_T::act::param_t act_param[CONFIG_T::act::n_param],
-         const typename CONFIG_T::ract::table_t ract_table[CONFIG_T::ract::table::size],
-         const typename CONFIG_T::ract::param_t ract_param[CONFIG_T::ract::n_param]) {
+         const typename CONFIG_T::act::table_t (&act_table)[CONFIG_T::act::table::size],
+         const typename CONFIG_T::act::param_t (&act_param)[CONFIG_T::act::n_param],
+         const typename CONFIG_T::ract::table_t (&ract_table)[CONFIG_T::ract::table::size],
+         const typename CONFIG_T::ract::param_t (&ract_param)[CONFIG_T::ract::n_param]) {
     const gru_cell<CONFIG_T, gru_reset_after_term<CONFIG_T> > cell = {{act_table, act_param}, {ract_table, ract_param}, {}};
     recurrent_sequence<data_T, res_T, CONFIG_T>(x, y, wx, wx_in, bx, wh, wh_in, bh, cell);
 }
@@ -327,13 +329,13 @@ void gru_reset_before(const data_T x[CONFIG_T::n_steps * CONFIG_T::n_in],
                       const typename CONFIG_T::mult_h::weight_t wh[CONFIG_T::mult_h::n_table],
                       const typename CONFIG_T::mult_h::index_in_t wh_in[CONFIG_T::mult_h::n_table],
                       const typename CONFIG_T::mult_h::bias_t bh[CONFIG_T::mult_h::n_out],
-                      const typename CONFIG_T::mult_rh::weight_t wr[CONFIG_T::mult_rh::n_table],
-                      const typename CONFIG_T::mult_rh::index_in_t wr_in[CONFIG_T::mult_rh::n_table],
-                      const typename CONFIG_T::mult_rh::bias_t br[CONFIG_T::mult_rh::n_out],
-                      const typename CONFIG_T::act::table_t act_table[CONFIG_T::act::table::size],
-                      const typename CONFIG_T::act::param_t act_param[CONFIG_T::act::n_param],
-                      const typename CONFIG_T::ract::table_t ract_table[CONFIG_T::ract::table::size],
-                      const typename CONFIG_T::ract::param_t ract_param[CONFIG_T::ract::n_param]) {
+                      const typename CONFIG_T::mult_rh::weight_t (&wr)[CONFIG_T::mult_rh::n_table],
+                      const typename CONFIG_T::mult_rh::index_in_t (&wr_in)[CONFIG_T::mult_rh::n_table],
+                      const typename CONFIG_T::mult_rh::bias_t (&br)[CONFIG_T::mult_rh::n_out],
+                      const typename CONFIG_T::act::table_t (&act_table)[CONFIG_T::act::table::size],
+                      const typename CONFIG_T::act::param_t (&act_param)[CONFIG_T::act::n_param],
+                      const typename CONFIG_T::ract::table_t (&ract_table)[CONFIG_T::ract::table::size],
+                      const typename CONFIG_T::ract::param_t (&ract_param)[CONFIG_T::ract::n_param]) {
     const gru_cell<CONFIG_T, gru_reset_before_term<CONFIG_T> > cell = {
         {act_table, act_param}, {ract_table, ract_param}, {wr, wr_in, br}};
     recurrent_sequence<data_T, res_T, CONFIG_T>(x, y, wx, wx_in, bx, wh, wh_in, bh, cell);

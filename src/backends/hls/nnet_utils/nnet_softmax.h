@@ -30,11 +30,7 @@ void softmax_group(const data_T x[CONFIG_T::n_in], res_T y[CONFIG_T::n_in],
         #pragma HLS UNROLL
         key[i] = raw_bits<key_t, CONFIG_T::in_width>(x[i]);
     }
-    key_t m = key[0];
-    for (unsigned i = 1; i < CONFIG_T::n_in; i++) {
-        #pragma HLS UNROLL
-        if (key[i] > m) m = key[i];
-    }
+    const key_t m = max_tree<key_t, CONFIG_T::n_in>::max(key);
     typename CONFIG_T::exp_table_t e[CONFIG_T::n_in];
     #pragma HLS ARRAY_PARTITION variable=e complete
     typename CONFIG_T::sum_t sum = 0;
@@ -144,11 +140,7 @@ void softmax_stable(const data_T x[CONFIG_T::n_in], res_T y[CONFIG_T::n_in],
                     const typename CONFIG_T::exp_table_t exp_table[CONFIG_T::exp_table_size],
                     const typename CONFIG_T::inv_table_t inv_table[CONFIG_T::inv_table_size]) {
     #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
-    data_T m = x[0];
-    for (unsigned i = 1; i < CONFIG_T::n_in; i++) {
-        #pragma HLS UNROLL
-        if (x[i] > m) m = x[i];
-    }
+    const data_T m = max_tree<data_T, CONFIG_T::n_in>::max(x);
     typename CONFIG_T::accum_t e[CONFIG_T::n_in];
     #pragma HLS ARRAY_PARTITION variable=e complete
     for (unsigned i = 0; i < CONFIG_T::n_in; i++) {
@@ -216,24 +208,23 @@ void softmax_legacy(const data_T x[CONFIG_T::n_in], res_T y[CONFIG_T::n_in],
     }
 }
 
-// hls4ml softmax_argmax: 1 at the first maximum, 0 elsewhere.
+// hls4ml softmax_argmax: 1 at the first maximum, 0 elsewhere. All n(n-1) comparisons
+// run side by side (one comparator level and an AND) instead of a chain carrying the
+// running maximum and its index: x_i is the first maximum when it is greater than every
+// earlier value and not less than every later one.
 template <class data_T, class res_T, typename CONFIG_T>
 void softmax_argmax(const data_T x[CONFIG_T::n_in], res_T y[CONFIG_T::n_in]) {
     #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
     for (unsigned i = 0; i < CONFIG_T::n_in; i++) {
         #pragma HLS UNROLL
-        y[i] = 0;
-    }
-    data_T m = x[0];
-    unsigned idx = 0;
-    for (unsigned i = 1; i < CONFIG_T::n_in; i++) {
-        #pragma HLS UNROLL
-        if (x[i] > m) {
-            m = x[i];
-            idx = i;
+        bool first = true;
+        for (unsigned j = 0; j < CONFIG_T::n_in; j++) {
+            #pragma HLS UNROLL
+            if (j < i && !(x[i] > x[j])) first = false;
+            if (j > i && !(x[i] >= x[j])) first = false;
         }
+        y[i] = first ? res_T(1) : res_T(0);
     }
-    y[idx] = 1;
 }
 
 // io_stream versions: the vector is one beat (its last axis); read it, compute, write it.

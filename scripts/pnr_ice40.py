@@ -1,0 +1,128 @@
+#!/usr/bin/python3
+"""Place and route a Tachyon Verilog project on a real device (Lattice iCE40 HX8K, Debian's
+yosys + nextpnr-ice40) and set the routed critical path beside the scheduler's estimate.
+
+    /usr/bin/python3 scripts/pnr_ice40.py PROJECT [--freq MHZ] [--json OUT.json]
+
+Tachyon's delay model is calibrated for UltraScale+ against a placement-free walk of Yosys'
+netlist (docs/verilog.md, "Calibration"); no Xilinx place and route exists here. nextpnr
+routes a real FPGA family, so it shows what placement adds (the routing share of a path)
+and which pipeline stage really limits the clock, against the stage the scheduler rated
+heaviest. The iCE40 is about 3x slower than UltraScale+, so compare shapes, not
+nanoseconds (docs/verilog.md, "Place and route check").
+
+Prints a summary and, with --json, writes: fmax_mhz, critical_ns, logic_ns, routing_ns,
+endpoint (register), stage (the netlist stage whose logic ends there), stage_estimate_ns
+(the scheduler's estimate for that stage) and stage_estimates_ns (all stages).
+"""
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+
+
+def fail(msg):
+    print(f"pnr_ice40: error: {msg}", file=sys.stderr)
+    sys.exit(1)
+
+
+def node_stages(verilog_text):
+    """Netlist stage of every wire, from the generated module's `// ---- stage N ----` headers."""
+    stages, stage = {}, None
+    for line in verilog_text.splitlines():
+        m = re.match(r"\s*// ---- stage (\d+) ----", line)
+        if m:
+            stage = int(m.group(1))
+            continue
+        m = re.match(r"\s*wire signed \[\d+:0\] (\w+);", line)
+        if m and stage is not None:
+            stages[m.group(1)] = stage
+    return stages
+
+
+def critical_path(log):
+    """(fmax MHz, logic ns, routing ns, endpoint cell) of the last clock-to-clock report."""
+    fmax = [float(x) for x in re.findall(r"Max frequency for clock '[^']*': ([\d.]+) MHz", log)]
+    reports = log.split("Critical path report for clock")
+    if not fmax or len(reports) < 2:
+        return None
+    last = reports[-1].split("Critical path report for")[0]
+    split = re.search(r"([\d.]+) ns logic, ([\d.]+) ns routing", last)
+    sinks = re.findall(r"Sink (\S+)", last)
+    return fmax[-1], float(split.group(1)), float(split.group(2)), sinks[-1] if sinks else ""
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("project")
+    ap.add_argument("--freq", type=float, default=100.0, help="target clock for nextpnr (MHz)")
+    ap.add_argument("--json", help="write the figures here")
+    args = ap.parse_args()
+
+    manifest_path = os.path.join(args.project, "tachyon_project.json")
+    if not os.path.isfile(manifest_path):
+        fail(f"{manifest_path}: not found (convert a model with --backend verilog first)")
+    with open(manifest_path) as f:
+        manifest = json.load(f)
+    if manifest.get("backend") not in (None, "verilog") or "rtl_files" not in manifest:
+        fail(f"{manifest_path}: not a Verilog project")
+    top = manifest.get("top", manifest.get("project_name", "myproject"))
+    rtl = [os.path.join(args.project, r) for r in manifest["rtl_files"]]
+    verilog = "".join(open(r).read() for r in rtl)
+
+    work = os.path.join(args.project, "pnr_ice40")
+    os.makedirs(work, exist_ok=True)
+    netlist = os.path.join(work, "ice40.json")
+    reads = "; ".join(f"read_verilog {os.path.abspath(r)}" for r in rtl)
+    print(f"pnr_ice40: yosys synth_ice40 on {top} ...", flush=True)
+    with open(os.path.join(work, "yosys.log"), "w") as log:
+        if subprocess.run(["yosys", "-q", "-p", f"{reads}; synth_ice40 -top {top} -json {netlist}"],
+                          stdout=log, stderr=subprocess.STDOUT).returncode != 0:
+            fail(f"yosys failed, see {work}/yosys.log")
+    print("pnr_ice40: nextpnr-ice40 --hx8k --package ct256 ...", flush=True)
+    pnr_log = os.path.join(work, "nextpnr.log")
+    with open(pnr_log, "w") as log:
+        if subprocess.run(["nextpnr-ice40", "--hx8k", "--package", "ct256", "--json", netlist, "--freq",
+                           str(args.freq), "--timing-allow-fail", "--seed", "1"],
+                          stdout=log, stderr=subprocess.STDOUT).returncode != 0:
+            fail(f"nextpnr-ice40 failed (does the design fit an HX8K, 7,680 cells and 206 I/O?), see {pnr_log}")
+    cp = critical_path(open(pnr_log).read())
+    if cp is None:
+        fail(f"{pnr_log}: no clock-to-clock critical path report")
+    fmax, logic, routing, endpoint = cp
+
+    # nextpnr names a cell after the net it drives: the pipeline register `<node>_r<k>`
+    # keeps the name of the netlist node it copies.
+    stages = node_stages(verilog)
+    m = re.match(r"(\w+?)_r(\d+)(?:_|$)", endpoint)
+    stage = None
+    if m and m.group(1) in stages:
+        stage = stages[m.group(1)] + int(m.group(2)) - 1
+    estimates = manifest.get("stage_estimates_ns", [])
+    result = {
+        "fmax_mhz": fmax,
+        "critical_ns": round(1000.0 / fmax, 3),
+        "logic_ns": logic,
+        "routing_ns": routing,
+        "endpoint": endpoint,
+        "stage": stage,
+        "stage_estimate_ns": estimates[stage] if stage is not None and stage < len(estimates) else None,
+        "stage_estimates_ns": estimates,
+    }
+    print(f"routed (iCE40 HX8K): {fmax:.1f} MHz = {result['critical_ns']:.2f} ns; critical path "
+          f"{logic:.1f} ns logic + {routing:.1f} ns routing ({100 * routing / (logic + routing):.0f}% routing), "
+          f"ends at {endpoint}")
+    if stage is not None:
+        heaviest = max(range(len(estimates)), key=lambda k: estimates[k]) if estimates else None
+        print(f"that is the logic of netlist stage {stage}: the scheduler's estimate "
+              f"{result['stage_estimate_ns']:.2f} ns (UltraScale+ model; its heaviest stage is {heaviest} at "
+              f"{estimates[heaviest]:.2f} ns)")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(result, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()

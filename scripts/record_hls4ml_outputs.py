@@ -1,0 +1,258 @@
+#!/usr/bin/python3
+"""Records hls4ml's own numbers for zoo models (and a GarNet fixture), for tests/test_hls4ml_recorded.cpp.
+
+Usage: /usr/bin/python3 scripts/record_hls4ml_outputs.py HLS4ML_SOURCE [ZOO_DIR] [OUT_DIR]
+
+HLS4ML_SOURCE is a checkout of github.com/fastmachinelearning/hls4ml (the fixtures in
+tests/data/hls4ml_recorded were made from commit ef92ebd); ZOO_DIR defaults to
+../shared/models, OUT_DIR to tests/data/hls4ml_recorded. hls4ml is not installed: its
+package is imported from the checkout. For every case below, hls4ml's own code makes the
+configuration (`config_from_keras_model`), converts the model from its JSON + H5 files
+(the KerasJson/KerasH5 path, no TensorFlow), writes the Vivado project, compiles its C
+simulation with g++ (hls4ml's build_lib.sh and its bundled ap_types headers) and runs
+`predict` on fixed input rows. Kept per case: the project's hls4ml_config.yml (as hls4ml's
+writer wrote it), the inputs x.npy, hls4ml's outputs y.npy and, where the model ends in a
+softmax, hls4ml's trace of the layer feeding it (logits.npy; case.txt names the model and
+that layer). The GarNet case's model is made here by scripts/make_garnet_fixtures.py (the
+zoo has no GarNetStack with quantize_transforms). No hls4ml code is copied.
+
+Three things hls4ml needs that this machine lacks are stood in for, without changing
+what the simulation computes:
+- package metadata (hls4ml reads its own extras list at import): a stub dist-info;
+- hls4ml/_version.py (written by setuptools-scm at install): a stub module;
+- the `quantizers` package: imported by bit_exact.py, but its one function is only called
+  for HGQ/Einsum/embedding layers, none of which these models have; the stand-in raises
+  if it is ever called, so a case that needs it fails instead of recording wrong numbers.
+Keras models are read without Keras: config_from_keras_model takes the architecture as a
+dict, and ArchitectureWithWeights answers its weight lookups from the H5 file.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import types
+
+import h5py
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# name, model (keras/NAME: the zoo's; garnet/NAME: a fixture of scripts/make_garnet_fixtures.py),
+# granularity, io_type, rows, inputs: 'normal' = N(0, 1), 'unit' = uniform [0, 1) (MNIST
+# pixels), 'fixture' = the first rows of the fixture's own inputs (GarNet: vertex counts),
+# 'vertices' = GarNet's two inputs: N(0, 1) vertex data and a count in [0, V].
+CASES = [
+    ('KERAS_3layer_name', 'keras/KERAS_3layer', 'name', 'io_parallel', 500, 'normal'),
+    ('KERAS_3layer_model', 'keras/KERAS_3layer', 'model', 'io_parallel', 500, 'normal'),
+    ('KERAS_3layer_batch_norm_model', 'keras/KERAS_3layer_batch_norm', 'model', 'io_parallel', 500, 'normal'),
+    ('KERAS_conv1d_small_model_parallel', 'keras/KERAS_conv1d_small', 'model', 'io_parallel', 300, 'normal'),
+    ('KERAS_conv1d_small_name_stream', 'keras/KERAS_conv1d_small', 'name', 'io_stream', 300, 'normal'),
+    ('KERAS_conv2d_model_type_parallel', 'keras/KERAS_conv2d_model', 'type', 'io_parallel', 300, 'normal'),
+    ('KERAS_conv2d_model_model_stream', 'keras/KERAS_conv2d_model', 'model', 'io_stream', 300, 'normal'),
+    ('jetTagger_Conv2D_model_parallel', 'keras/jetTagger_Conv2D_Small_NoBatchNorm', 'model', 'io_parallel', 100, 'normal'),
+    ('jetTagger_Conv2D_model_stream', 'keras/jetTagger_Conv2D_Small_NoBatchNorm', 'model', 'io_stream', 100, 'normal'),
+    ('KERAS_3layer_binary_smaller_name', 'keras/KERAS_3layer_binary_smaller', 'name', 'io_parallel', 500, 'normal'),
+    ('KERAS_3layer_ternary_small_name', 'keras/KERAS_3layer_ternary_small', 'name', 'io_parallel', 500, 'normal'),
+    ('garnet_stack_ternary_name', 'garnet/garnet_stack_ternary', 'name', 'io_parallel', 300, 'fixture'),
+    ('KERAS_3layer_softmax_latency', 'keras/KERAS_3layer', 'model', 'io_parallel', 500, 'normal'),
+    ('KERAS_3layer_softmax_legacy', 'keras/KERAS_3layer', 'model', 'io_parallel', 500, 'normal'),
+    ('KERAS_3layer_softmax_argmax', 'keras/KERAS_3layer', 'model', 'io_parallel', 500, 'normal'),
+]
+
+# LayerName entries added to hls4ml's generated configuration before converting, as a user
+# edits it (hls4ml's writer then writes them into hls4ml_config.yml with the rest).
+LAYER_SETTINGS = {
+    f'KERAS_3layer_softmax_{impl}': {'output_softmax_softmax': {'Implementation': impl}}
+    for impl in ('latency', 'legacy', 'argmax')
+}
+
+# Recorded on demand only (RECORD_ONLY=name): hls4ml and Tachyon differ there (see
+# KNOWN_DIFFERENCES); their numbers are kept out of the suite until Tachyon matches them.
+ON_DEMAND = [
+    ('garnet_1layer_name', 'keras/garnet_1layer', 'name', 'io_parallel', 200, 'vertices'),
+    ('KERAS_1layer_name', 'keras/KERAS_1layer', 'name', 'io_parallel', 500, 'normal'),
+]
+KNOWN_DIFFERENCES = {
+    'sigmoid/tanh tables': "hls4ml's table (nnet_activation.h init_sigmoid_table: 1024 entries over "
+    '[-8, 8), entry i = sigmoid(16 (i - N/2) / N) in float cast to table_t, index int(x N / 16) + N/2 '
+    "clamped) is not Tachyon's table (bin centres, power-of-two range from the input type); "
+    'KERAS_1layer: 163 of 500 rows differ, by up to 3 LSBs (garnet_1layer too)',
+    'GarNet vertex count out of range': "hls4ml multiplies the output bias by the count as its type holds "
+    'it (a wrapped, negative count included) and skips all vertices for counts <= 0; Tachyon clamps the '
+    'count to [0, V] first (garnet_1layer with hls4ml\'s `auto` count type ap_fixed<16,6>: counts 32-63 '
+    'wrap negative; with the sigmoid, 198 of 200 rows differ)',
+}
+
+# Zoo models hls4ml cannot convert here, and why (printed on every run).
+NOT_RECORDABLE = {
+    'qkeras_3layer, qkeras_mnist_dense': "hls4ml's QKeras handler (converters/keras/qkeras.py) builds "
+    'the quantizers with qkeras.quantizers.get_quantizer, and QKeras needs TensorFlow, which '
+    'Debian does not package',
+}
+
+
+def prepare_import(hls4ml_source, scratch):
+    """Makes `import hls4ml` work from a source checkout (see the module docstring)."""
+    dist = os.path.join(scratch, 'hls4ml-0.0.0.dist-info')
+    os.makedirs(dist)
+    with open(os.path.join(hls4ml_source, 'pyproject.toml')) as f:
+        extras = [line.split('optional-dependencies.')[1].split('=')[0].strip()
+                  for line in f if line.startswith('optional-dependencies.')]
+    with open(os.path.join(dist, 'METADATA'), 'w') as f:
+        f.write('Metadata-Version: 2.1\nName: hls4ml\nVersion: 0.0.0\n')
+        for extra in extras:
+            f.write(f'Requires-Dist: unavailable; extra == "{extra}"\n')
+    sys.path[:0] = [hls4ml_source, scratch]
+
+    version = types.ModuleType('hls4ml._version')
+    version.version, version.version_tuple = '0.0.0+source', (0, 0, 0)
+    sys.modules['hls4ml._version'] = version
+
+    quantizers = types.ModuleType('quantizers')
+
+    def unavailable(*args, **kwargs):
+        raise RuntimeError('the quantizers package is not available; this model needs it')
+
+    quantizers.get_fixed_quantizer_np = unavailable
+    sys.modules['quantizers'] = quantizers
+
+
+class StoredWeight:
+    def __init__(self, name, data):
+        self.name, self.data = name, data
+
+    def numpy(self):
+        return self.data
+
+
+class StoredLayer:
+    def __init__(self, name, weights):
+        self.name, self.weights = name, weights
+
+    def get_weights(self):
+        return [w.data for w in self.weights]
+
+
+class ArchitectureWithWeights(dict):
+    """A Keras architecture (the JSON's dict) that answers hls4ml's `model.get_layer(name)`
+    weight lookups from the H5 weights file, in the order Keras saved them."""
+
+    def __init__(self, arch, h5_path):
+        super().__init__(arch)
+        self.h5_path = h5_path
+
+    def get_layer(self, name):
+        with h5py.File(self.h5_path, 'r') as f:
+            root = f['model_weights'] if 'model_weights' in f else f
+            group = root[name] if name in root else None
+            names = [n.decode() if isinstance(n, bytes) else n for n in group.attrs.get('weight_names', [])] if group else []
+            return StoredLayer(name, [StoredWeight(n, group[n][()]) for n in names])
+
+
+def draw_inputs(graph, model, rows, kind, seed):
+    """Flat input rows, every input of the model side by side (Tachyon's row layout)."""
+    if kind == 'fixture':
+        return np.load(model + '_X.npy')[:rows]
+    rng = np.random.default_rng(seed)
+    if kind == 'vertices':
+        data, count = graph.get_input_variables()
+        vertices = data.shape[0]
+        x = rng.normal(0, 1, (rows, int(np.prod(data.shape)))).astype(np.float32)
+        return np.concatenate([x, rng.integers(0, vertices + 1, (rows, 1))], axis=1).astype(np.float64)
+    size = sum(int(np.prod(v.shape)) for v in graph.get_input_variables())
+    x = rng.uniform(0, 1, (rows, size)) if kind == 'unit' else rng.normal(0, 1, (rows, size))
+    return x.astype(np.float32).astype(np.float64)  # float32 values, so the fixture stores them exactly
+
+
+def per_input(graph, x):
+    """Flat rows split into hls4ml's one array per input (one array when there is one input)."""
+    sizes = [int(np.prod(v.shape)) for v in graph.get_input_variables()]
+    parts = np.split(x, np.cumsum(sizes)[:-1], axis=1)
+    return parts[0] if len(parts) == 1 else [np.ascontiguousarray(p) for p in parts]
+
+
+def trace_softmax_input(graph, x):
+    """When the model ends in a softmax, hls4ml's own trace of the layer feeding it (the
+    logits): a softmax whose table saturates can make every output row equal, and the
+    logits still show whether the layers before it agree. Returns (layer name, values)."""
+    layers = list(graph.get_layers())
+    if layers[-1].class_name != 'Softmax':
+        return None
+    feeding = graph.graph[layers[-1].inputs[0]]
+    feeding.set_attr('trace', True)
+    _, traces = graph.trace(x)
+    return feeding.name, np.asarray(traces[feeding.name])
+
+
+def record(case, out_root):
+    import hls4ml
+
+    name, model, granularity, io_type, rows, kind = case
+    # Relative paths (the work folder holds keras/, a link to the zoo's, and garnet/, the
+    # fixtures), so the recorded hls4ml_config.yml names them, not this machine's folders.
+    json_path, h5_path = model + '.json', model + '_weights.h5'
+    with open(json_path) as f:
+        arch = ArchitectureWithWeights(json.load(f), h5_path)
+
+    hls_config = hls4ml.utils.config_from_keras_model(arch, granularity=granularity, backend='Vivado')
+    for layer, settings in LAYER_SETTINGS.get(name, {}).items():
+        hls_config.setdefault('LayerName', {}).setdefault(layer, {}).update(settings)
+    config = hls4ml.utils.config.create_config(output_dir=name, backend='Vivado', io_type=io_type)
+    config.update({'KerasJson': json_path, 'KerasH5': h5_path, 'HLSConfig': hls_config})
+    graph = hls4ml.converters.keras_v2_to_hls(config)
+    graph.compile()
+
+    x = draw_inputs(graph, model, rows, kind, seed=sum(map(ord, name)))
+    y = np.asarray(graph.predict(per_input(graph, x))).reshape(rows, -1)
+
+    out = os.path.join(out_root, name)
+    os.makedirs(out, exist_ok=True)
+    shutil.copy(os.path.join(name, 'hls4ml_config.yml'), os.path.join(out, 'hls4ml_config.yml'))
+    np.save(os.path.join(out, 'x.npy'), x.astype(np.float64 if kind == 'fixture' else np.float32))
+    np.save(os.path.join(out, 'y.npy'), y.astype(np.float64))
+    source, _, stem = model.partition('/')
+    lines = [f'model: {model}.json' if source == 'keras' else f'garnet_fixture: {stem}.json']
+    logits = trace_softmax_input(graph, per_input(graph, x))
+    if logits is not None:
+        np.save(os.path.join(out, 'logits.npy'), logits[1].reshape(rows, -1).astype(np.float64))
+        lines.append(f'logits: {logits[0]}')
+    with open(os.path.join(out, 'case.txt'), 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+    print(f'{name}: {rows} rows, {x.shape[1]} -> {y.shape[1]}, '
+          f'{len(np.unique(y.round(12), axis=0))} distinct output rows')
+
+
+def main():
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    source = os.path.abspath(sys.argv[1])
+    zoo = os.path.abspath(sys.argv[2] if len(sys.argv) > 2 else os.path.join(ROOT, '..', 'shared', 'models'))
+    out = os.path.abspath(sys.argv[3] if len(sys.argv) > 3 else os.path.join(ROOT, 'tests', 'data', 'hls4ml_recorded'))
+    only = os.environ.get('RECORD_ONLY')
+    with tempfile.TemporaryDirectory(prefix='hls4ml_record_') as work:
+        prepare_import(source, os.path.join(work, 'shim'))
+        os.symlink(os.path.join(zoo, 'keras'), os.path.join(work, 'keras'))
+        subprocess.run([sys.executable, os.path.join(ROOT, 'scripts', 'make_garnet_fixtures.py'),
+                        os.path.join(work, 'garnet')], check=True, stdout=subprocess.DEVNULL)
+        os.chdir(work)
+        failed = []
+        for case in CASES + ON_DEMAND:
+            if (only and case[0] not in only.split(',')) or (not only and case in ON_DEMAND):
+                continue
+            try:
+                record(case, out)
+            except Exception as e:  # one model's failure must not hide the others'
+                failed.append(f'{case[0]}: {type(e).__name__}: {e}')
+        for models, why in NOT_RECORDABLE.items():
+            print(f'not recorded: {models}: {why}')
+        for what, why in KNOWN_DIFFERENCES.items():
+            print(f'known difference, its cases recorded on demand only: {what}: {why}')
+        for line in failed:
+            print('FAILED', line, file=sys.stderr)
+        sys.exit(1 if failed else 0)
+
+
+if __name__ == '__main__':
+    main()

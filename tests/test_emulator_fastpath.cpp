@@ -1,0 +1,219 @@
+// Every fast Dense kernel of the emulator (the AVX-512 pair kernel, the portable 32-bit
+// kernel, either with the result cast fused into its integer epilogue, and the double
+// kernel) against the step-by-step 128-bit reference path of the same emulator, on random
+// models: every quantisation and overflow mode of the result, saturating and wrapping
+// accumulators, widths 1 to 32 bits, 1 to 17 outputs, fused ReLU or none. Outputs and the
+// overflow counts must agree exactly. TACHYON_EMULATOR_KERNEL selects the implementation
+// ("reference", "portable", "unfused": the result cast in a second pass, or unset: the
+// fastest this CPU has); each emulator reads it when it is built.
+#include "emulator/Emulator.h"
+#include "emulator/KernelPath.h"
+#include "passes/Pass.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <map>
+#include <optional>
+#include <random>
+#include <string>
+
+using namespace tachyon;
+
+namespace {
+
+const char* kQuant[] = {"AP_TRN", "AP_TRN_ZERO", "AP_RND", "AP_RND_ZERO", "AP_RND_INF", "AP_RND_MIN_INF", "AP_RND_CONV"};
+const char* kOverflow[] = {"AP_WRAP", "AP_SAT", "AP_SAT_SYM", "AP_SAT_ZERO"};
+
+// Sets TACHYON_EMULATOR_KERNEL for the emulators built in its lifetime, then restores it.
+class KernelChoice {
+public:
+    explicit KernelChoice(const char* value) {
+        if (const char* old = std::getenv("TACHYON_EMULATOR_KERNEL")) old_ = old;
+        if (value) setenv("TACHYON_EMULATOR_KERNEL", value, 1);
+        else unsetenv("TACHYON_EMULATOR_KERNEL");
+    }
+    ~KernelChoice() {
+        if (old_) setenv("TACHYON_EMULATOR_KERNEL", old_->c_str(), 1);
+        else unsetenv("TACHYON_EMULATOR_KERNEL");
+    }
+private:
+    std::optional<std::string> old_;
+};
+
+std::string fixedType(bool isSigned, int width, int intBits, const std::string& q, const std::string& o) {
+    return std::string(isSigned ? "ap_fixed<" : "ap_ufixed<") + std::to_string(width) + "," + std::to_string(intBits) +
+           "," + q + "," + o + ">";
+}
+
+// A random chain Input -> Dense -> Dense, types drawn so that every kernel gets its turn.
+struct RandomModel {
+    Graph graph;
+    std::string description;
+};
+
+RandomModel randomModel(std::mt19937_64& rng) {
+    auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+    RandomModel m;
+    Graph& g = m.graph;
+    g.name = "random";
+    // Input: mostly narrow enough for the 16-bit pair kernel.
+    const int inW = pick(0, 5) == 0 ? pick(17, 24) : pick(1, 16);
+    const bool inSigned = pick(0, 3) != 0;
+    const FixedType inT = FixedType::parse(fixedType(inSigned || inW == 1 ? inSigned : false, inW, pick(-2, inW), "AP_TRN", "AP_WRAP"));
+    const int nIn0 = pick(1, 40);
+    Layer in;
+    in.name = "in";
+    in.kind = LayerKind::Input;
+    in.shape = {nIn0};
+    in.precision["result"] = inT;
+    g.layers.push_back(in);
+    m.description = "in " + inT.str();
+
+    FixedType prevT = inT;
+    int nIn = nIn0;
+    for (int k = 0; k < 2; ++k) {
+        const int nOut = pick(1, 17);
+        Layer l;
+        l.name = "fc" + std::to_string(k);
+        l.kind = LayerKind::Dense;
+        l.inputs = {g.layers.back().name};
+        l.attrs = DenseAttrs{nIn, nOut, pick(0, 1) ? ActKind::ReLU : ActKind::Linear};
+        l.shape = {nOut};
+        std::normal_distribution<double> nd(0, 1.0);
+        std::uniform_real_distribution<double> u(0, 1);
+        const double zeros = u(rng) * 0.5;
+        for (int i = 0; i < nIn * nOut; ++i) l.param("weight").push_back(u(rng) < zeros ? 0.0 : nd(rng));
+        for (int j = 0; j < nOut; ++j) l.param("bias").push_back(nd(rng));
+        const int wW = pick(1, 16);
+        const FixedType wT = FixedType::parse(fixedType(true, std::max(wW, 2), pick(0, 3), pick(0, 1) ? "AP_RND" : "AP_TRN", "AP_SAT"));
+        l.precision["weight"] = wT;
+        l.precision["bias"] = wT;
+        // Accumulator: `auto` (never overflows, exact products), or a random one whose LSB
+        // may drop product bits (s > 0) and that may wrap or saturate.
+        if (pick(0, 2) == 0) {
+            l.precision["accum"] = autoAccumulator(l, prevT);
+        } else {
+            const int s = pick(0, 3) == 0 ? 0 : pick(0, 12);
+            const int frac = prevT.frac() + wT.frac() - s;
+            const int intBits = pick(2, 22);
+            const char* q = pick(0, 4) == 0 ? kQuant[pick(0, 6)] : (pick(0, 1) ? "AP_RND" : "AP_TRN");
+            const char* o = pick(0, 1) ? "AP_WRAP" : "AP_SAT";
+            l.precision["accum"] = FixedType::parse(fixedType(true, std::clamp(frac + intBits, 2, 48), std::clamp(intBits, -8, 48), q, o));
+        }
+        // Result: every mode, widths 1-32 (an occasional N saturation bits falls back).
+        const int rW = pick(1, 32);
+        const bool rSigned = rW > 1 ? pick(0, 3) != 0 : false;
+        std::string rq = kQuant[pick(0, 6)], ro = kOverflow[pick(0, 3)];
+        std::string rs = fixedType(rSigned, rW, pick(-2, std::min(rW, 14)), rq, ro);
+        if (ro == "AP_WRAP" && pick(0, 9) == 0) rs = rs.substr(0, rs.size() - 1) + ",2>";
+        l.precision["result"] = FixedType::parse(rs);
+        m.description += " | " + l.name + " " + std::to_string(nIn) + "x" + std::to_string(nOut) + " w " + wT.str() +
+                         " acc " + l.type("accum").str() + " res " + l.type("result").str() +
+                         (l.activation() == ActKind::ReLU ? " relu" : "");
+        prevT = l.type("result");
+        nIn = nOut;
+        g.layers.push_back(std::move(l));
+    }
+    return m;
+}
+
+struct Outcome {
+    std::vector<int64_t> y;
+    std::vector<LayerStats> stats;
+    std::map<std::string, std::string> paths;
+};
+
+Outcome runWith(const Graph& g, const char* kernel, const std::vector<int64_t>& x, size_t rows, int threads) {
+    KernelChoice choice(kernel);
+    Emulator emu(g);
+    Outcome r;
+    r.y.resize(rows * size_t(emu.outputSize()));
+    emu.runFixedRaw(x.data(), rows, r.y.data(), &r.stats, EmulatorOptions{threads, 37});
+    for (const Layer& l : g.layers)
+        if (l.kind == LayerKind::Dense) r.paths[l.name] = macKernelPath(l, emu.inputType(l.name));
+    return r;
+}
+
+std::vector<int64_t> randomRaws(const FixedType& t, size_t n, std::mt19937_64& rng) {
+    std::uniform_int_distribution<int64_t> raw(int64_t(t.minRaw()), int64_t(t.maxRaw()));
+    std::uniform_int_distribution<int> zero(0, 3);
+    std::vector<int64_t> x(n);
+    for (auto& v : x) v = zero(rng) == 0 ? 0 : raw(rng);   // zeros: the kernels skip them
+    return x;
+}
+
+// wrapAccumCounts: compare the accumulator overflow counts of wrapping accumulators too
+// (only between fast kernels, which count them the same way).
+void expectSame(const Graph& g, const Outcome& want, const Outcome& got, const std::string& what,
+                bool wrapAccumCounts = false) {
+    ASSERT_EQ(want.y.size(), got.y.size());
+    for (size_t k = 0; k < want.y.size(); ++k) ASSERT_EQ(want.y[k], got.y[k]) << what << ": value " << k;
+    ASSERT_EQ(want.stats.size(), got.stats.size());
+    for (size_t k = 0; k < want.stats.size(); ++k) {
+        EXPECT_EQ(want.stats[k].resultOverflows, got.stats[k].resultOverflows) << what << ": layer " << want.stats[k].layer;
+        // A wrapping accumulator's count differs by design: the fast kernels wrap the exact
+        // sum once and count the outputs whose sum left the range, the step-by-step path
+        // counts outputs where any partial sum did (the values agree: wrapping is modular).
+        const Layer& l = g.layers[k];
+        if (!wrapAccumCounts && l.kind == LayerKind::Dense && l.type("accum").overflow == Overflow::WRAP) continue;
+        EXPECT_EQ(want.stats[k].accumOverflows, got.stats[k].accumOverflows) << what << ": layer " << want.stats[k].layer;
+    }
+}
+
+}  // namespace
+
+TEST(EmulatorFastPath, RandomDenseModelsMatchTheReferencePath) {
+    std::mt19937_64 rng(2024);
+    std::map<std::string, int> seen;   // kernel path -> layers that ran on it (default choice)
+    std::map<std::string, int> seenPortable;
+    for (int m = 0; m < 400; ++m) {
+        RandomModel model = randomModel(rng);
+        SCOPED_TRACE(model.description);
+        const size_t rows = 1 + size_t(rng() % 90);
+        const auto x = randomRaws(model.graph.input().type("result"), rows * size_t(model.graph.inputSize()), rng);
+        const Outcome ref = runWith(model.graph, "reference", x, rows, 1);
+        for (const auto& [layer, path] : ref.paths) ASSERT_EQ(path, "reference") << layer;
+        const Outcome fast = runWith(model.graph, nullptr, x, rows, 2);
+        expectSame(model.graph, ref, fast, "default kernels");
+        const Outcome portable = runWith(model.graph, "portable", x, rows, 1);
+        expectSame(model.graph, ref, portable, "portable kernels");
+        // The fused epilogue against the same kernels casting in a second pass.
+        const Outcome unfused = runWith(model.graph, "unfused", x, rows, 1);
+        expectSame(model.graph, unfused, fast, "fused vs unfused", true);
+        for (const auto& [layer, path] : fast.paths) ++seen[path];
+        for (const auto& [layer, path] : portable.paths) {
+            ++seenPortable[path];
+            EXPECT_EQ(path.find("pair"), std::string::npos) << "the portable switch must rule out the pair kernel";
+        }
+        if (HasFatalFailure()) return;
+    }
+    // Every fast path was exercised (the pair kernel only where the CPU and build have it).
+    for (const char* p : {"int32", "int32+fused", "double", "reference"})
+        EXPECT_GT(seenPortable[p], 5) << p;
+    std::string summary;
+    for (const auto& [p, n] : seen) summary += p + ": " + std::to_string(n) + "  ";
+    RecordProperty("paths", summary);
+    if (seen["pair"] + seen["pair+fused"] > 0) {
+        for (const char* p : {"pair", "pair+fused", "pair-rows", "pair-rows+fused"}) EXPECT_GT(seen[p], 5) << p;
+    }
+}
+
+// Batch sizes around the chunking: one row (run inline), a partial chunk, many chunks on
+// several threads; the same answers every time.
+TEST(EmulatorFastPath, AnyBatchSizeAndThreadCountGivesTheSameRows) {
+    std::mt19937_64 rng(7);
+    RandomModel model = randomModel(rng);
+    const size_t rows = 1000;
+    const auto x = randomRaws(model.graph.input().type("result"), rows * size_t(model.graph.inputSize()), rng);
+    const Outcome all = runWith(model.graph, nullptr, x, rows, 3);
+    KernelChoice choice(nullptr);
+    Emulator emu(model.graph);
+    const size_t nOut = size_t(emu.outputSize());
+    for (size_t n : {size_t(1), size_t(2), size_t(36), size_t(37), size_t(38), size_t(500)})
+        for (int threads : {0, 1, 4}) {
+            std::vector<int64_t> y(n * nOut);
+            emu.runFixedRaw(x.data(), n, y.data(), nullptr, EmulatorOptions{threads, 37});
+            for (size_t k = 0; k < y.size(); ++k) ASSERT_EQ(y[k], all.y[k]) << n << " rows, " << threads << " threads";
+        }
+}

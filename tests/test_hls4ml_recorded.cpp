@@ -1,0 +1,200 @@
+// Acceptance against hls4ml's own numbers (issue 25). tests/data/hls4ml_recorded holds, per
+// case, what hls4ml itself produced for a zoo model (scripts/record_hls4ml_outputs.py: its
+// config_from_keras_model, its writer's hls4ml_config.yml, its C simulation compiled with
+// g++): the config file, the input rows, the outputs and, for models ending in a softmax,
+// hls4ml's trace of the layer feeding the softmax. Tachyon loads the same config file
+// unchanged, converts the same model and must give the same numbers bit for bit. The models:
+// zoo files (skipped without ../shared/models) and a GarNetStack with quantize_transforms
+// (the project's garnet_stack_ternary fixture; the zoo has no such model).
+#include "config/Config.h"
+#include "emulator/Emulator.h"
+#include "frontends/Frontend.h"
+#include "passes/Pass.h"
+#include "util/Error.h"
+#include "util/Npy.h"
+
+#include "fixture_dir.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+using namespace tachyon;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kShared = TACHYON_SOURCE_DIR "/../shared/models";
+const std::string kRecorded = TACHYON_SOURCE_DIR "/tests/data/hls4ml_recorded";
+
+std::vector<std::string> recordedCases() {
+    std::vector<std::string> names;
+    for (const auto& entry : fs::directory_iterator(kRecorded))
+        if (entry.is_directory()) names.push_back(entry.path().filename().string());
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+// case.txt: "key: value" lines (model, logits).
+std::map<std::string, std::string> readCase(const std::string& dir) {
+    std::map<std::string, std::string> keys;
+    std::ifstream in(dir + "/case.txt");
+    std::string line;
+    while (std::getline(in, line)) {
+        const size_t colon = line.find(": ");
+        if (colon != std::string::npos) keys[line.substr(0, colon)] = line.substr(colon + 2);
+    }
+    return keys;
+}
+
+struct Table {
+    size_t rows = 0, cols = 0;
+    std::vector<double> values;
+};
+
+Table readTable(const std::string& path) {
+    Table t;
+    t.values = readNpy(path, t.rows, t.cols);
+    return t;
+}
+
+// Rows of `got` (rows x expected.cols) that differ from `expected` in any value; the first
+// difference is reported once, with its position.
+size_t differingRows(const std::vector<double>& got, const Table& expected, const std::string& what) {
+    size_t rows = 0;
+    bool reported = false;
+    for (size_t r = 0; r < expected.rows; ++r) {
+        bool differs = false;
+        for (size_t c = 0; c < expected.cols; ++c) {
+            const size_t k = r * expected.cols + c;
+            if (got[k] == expected.values[k]) continue;
+            differs = true;
+            if (!reported) {
+                ADD_FAILURE() << what << ": row " << r << " column " << c << ": Tachyon " << got[k] << ", hls4ml "
+                              << expected.values[k];
+                reported = true;
+            }
+        }
+        rows += differs;
+    }
+    return rows;
+}
+
+std::string readText(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+// The case's model: a zoo file (`model:`) or one of the GarNet fixtures (`garnet_fixture:`,
+// scripts/make_garnet_fixtures.py, made here as the GarNet tests make them).
+std::string modelPath(const std::map<std::string, std::string>& keys) {
+    if (keys.count("garnet_fixture"))
+        return fixtureDirMadeBy("make_garnet_fixtures.py", "garnet_fixtures.stamp", "3") + "/" + keys.at("garnet_fixture");
+    return kShared + "/" + keys.at("model");
+}
+
+bool needsZoo(const std::map<std::string, std::string>& keys) { return keys.count("model") > 0; }
+
+// The case's model converted with `config` and run in fixed point on the recorded inputs.
+std::vector<double> outputsWith(const Config& config, const std::string& dir, Graph* converted = nullptr) {
+    Graph g = loadModel(modelPath(readCase(dir)));
+    runPipeline(g, config);
+    Emulator emulator(g);
+    const Table x = readTable(dir + "/x.npy");
+    EXPECT_EQ(x.cols, size_t(emulator.inputSize()));
+    std::vector<double> out(x.rows * size_t(emulator.outputSize()));
+    std::vector<int64_t> raw(out.size());
+    emulator.runFixed(x.values.data(), x.rows, raw.data(), out.data());
+    if (converted) *converted = g;
+    return out;
+}
+
+#define REQUIRE_SHARED() \
+    if (!fs::exists(kShared + "/README.md")) GTEST_SKIP() << "no shared model zoo at " << kShared
+
+class Hls4mlRecorded : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(Hls4mlRecorded, TachyonGivesHls4mlsNumbersBitForBit) {
+    const std::string dir = kRecorded + "/" + GetParam();
+    const auto keys = readCase(dir);
+    ASSERT_TRUE(keys.count("model") || keys.count("garnet_fixture")) << dir << "/case.txt names no model";
+    if (needsZoo(keys)) REQUIRE_SHARED();
+
+    // The file hls4ml's writer wrote, unchanged: it must select hls4ml's defaults by itself.
+    const Config cfg = Config::load(dir + "/hls4ml_config.yml", false);
+    EXPECT_EQ(cfg.compatibility, Compatibility::Hls4ml);
+    Graph g;
+    const std::vector<double> out = outputsWith(cfg, dir, &g);
+    const Table y = readTable(dir + "/y.npy");
+    ASSERT_EQ(out.size(), y.values.size());
+    EXPECT_EQ(differingRows(out, y, "output"), 0u) << "of " << y.rows << " rows";
+    Emulator emulator(g);
+    const Table x = readTable(dir + "/x.npy");
+
+    if (!keys.count("logits")) return;
+    const std::string feeding = keys.at("logits");
+    const auto& layers = emulator.graph().layers;
+    const auto it = std::find_if(layers.begin(), layers.end(), [&](const Layer& l) { return l.name == feeding; });
+    ASSERT_NE(it, layers.end()) << "Tachyon has no layer named " << feeding << " (hls4ml's name)";
+    const Table logits = readTable(dir + "/logits.npy");
+    const auto trace = emulator.traceFixed(x.values.data(), x.rows);
+    const std::vector<double>& traced = trace[size_t(it - layers.begin())];
+    ASSERT_EQ(traced.size(), logits.values.size()) << feeding;
+    EXPECT_EQ(differingRows(traced, logits, feeding), 0u) << "of " << logits.rows << " rows";
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, Hls4mlRecorded, ::testing::ValuesIn(recordedCases()),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+
+// The recorded numbers tell the two rule sets apart: the same files read with Tachyon's own
+// defaults (`Compatibility: tachyon`: its `auto` rule, softmax and constant rounding) give
+// other numbers on most cases (all but those that name their softmax's Implementation), so
+// matching them above is not a coincidence of the defaults.
+TEST(Hls4mlRecordedFixtures, TachyonsOwnDefaultsGiveOtherNumbers) {
+    REQUIRE_SHARED();
+    int differing = 0, refused = 0, zooCases = 0;
+    const auto cases = recordedCases();
+    for (const std::string& name : cases) {
+        const std::string dir = kRecorded + "/" + name;
+        if (!needsZoo(readCase(dir))) continue;
+        ++zooCases;
+        const Config own = Config::parse(readText(dir + "/hls4ml_config.yml") + "Compatibility: tachyon\n", name);
+        ASSERT_EQ(own.compatibility, Compatibility::Tachyon);
+        const Table y = readTable(dir + "/y.npy");
+        try {
+            differing += outputsWith(own, dir) != y.values;
+        } catch (const Error&) {
+            ++refused;   // Tachyon mode refuses LayerName entries for layers hls4ml adds (fc1_linear)
+        }
+    }
+    std::cout << "[ hls4ml recorded ] with Tachyon's defaults " << differing << " zoo cases give other numbers, "
+              << refused << " are refused\n";
+    EXPECT_GE(differing + refused, zooCases * 2 / 3);
+    EXPECT_GE(differing, 5);
+}
+
+// The fixtures are not vacuous: every case has rows, and outputs that vary between rows
+// somewhere (a constant output would be matched by a constant emulator).
+TEST(Hls4mlRecordedFixtures, EveryCaseHasVaryingNumbers) {
+    const auto cases = recordedCases();
+    ASSERT_GE(cases.size(), 10u);
+    for (const std::string& name : cases) {
+        const std::string dir = kRecorded + "/" + name;
+        const Table y = readTable(dir + "/y.npy");
+        Table varying = y;
+        if (fs::exists(dir + "/logits.npy")) varying = readTable(dir + "/logits.npy");
+        EXPECT_GE(varying.rows, 100u) << name;
+        bool differs = false;
+        for (size_t k = varying.cols; k < varying.values.size() && !differs; ++k)
+            differs = varying.values[k] != varying.values[k % varying.cols];
+        EXPECT_TRUE(differs) << name << ": every row has the same numbers";
+    }
+}
+
+}  // namespace
