@@ -407,9 +407,9 @@ def mse_models(tmp_path_factory):
 
 
 def test_in_graph_mse_float_hls_and_verilog(mse_models, tmp_path):
-    """Pow(x, 2) and ReduceMean import as a Multiply merge and a constant Dense: float equals
-    torch; the HLS C simulation equals the bit-exact emulator; the Verilog project is written;
-    other exponents and axes are refused by node."""
+    """Pow(x, 2) and ReduceMean import as Pow and Reduce layers: float equals torch; the HLS C
+    simulation equals the bit-exact emulator; the Verilog project is written; other exponents
+    and the batch axis are refused by node."""
     d = mse_models
     for name in ("mse", "cube"):
         y = predict(d / f"{name}.onnx", d / "x.npy", str(tmp_path), True)
@@ -418,8 +418,8 @@ def test_in_graph_mse_float_hls_and_verilog(mse_models, tmp_path):
     assert r.returncode == 0, r.stderr
     r = cli("csim", tmp_path / "hls")
     assert r.returncode == 0 and "0 mismatches" in r.stdout + r.stderr, r.stdout + r.stderr
-    # The Verilog writer takes the same Dense and Multiply layers (rtlsim of this model: 0
-    # mismatches in 1,000 rows, docs/trigger.md; left out here for its 30 s of Verilator).
+    # The Verilog writer takes the same Pow and Reduce layers (their rtlsim against the
+    # emulator: tests/test_reduce_pow.cpp).
     r = cli("convert", d / "mse.onnx", "-b", "verilog", "-o", tmp_path / "v")
     assert r.returncode == 0, r.stderr
     for name, why in (("root", "only an integer exponent 1..8 is supported"),
@@ -567,7 +567,7 @@ def test_scores_on_disk_equal_in_memory(models, tmp_path):
 
 
 def test_integer_power_bit_exact_in_every_backend(tmp_path):
-    """Pow(x, 3) (a Multiply merge of three copies) and Pow(x, 1) (nothing): the emulator's
+    """Pow(x, 3) (a Pow layer) and Pow(x, 1) (nothing): the emulator's
     float mode equals torch, and in fixed point the HLS C simulation and the Verilog RTL
     simulation both equal the emulator on every test row."""
     import torch
@@ -591,9 +591,9 @@ def test_integer_power_bit_exact_in_every_backend(tmp_path):
                                rtol=1e-9, atol=1e-12)
     (tmp_path / "c.yml").write_text("Model:\n  Precision: ap_fixed<8,3>\n")
     r = cli("info", tmp_path / "cube.onnx", "-c", tmp_path / "c.yml")
-    # x ** 3: one Multiply merge of three copies of the Linear layer's output; ** 1 adds nothing.
-    assert r.returncode == 0 and re.search(r"Merge multiply .*<- (\w+), \1, \1\n", r.stdout), r.stdout + r.stderr
-    assert r.stdout.count("Merge multiply") == 1
+    # x ** 3: one Pow layer of exponent 3 on the Linear layer's output; ** 1 adds nothing.
+    assert r.returncode == 0 and r.stdout.count("Pow exponent=3") == 1, r.stdout + r.stderr
+    assert "Pow exponent=1" not in r.stdout and "Merge" not in r.stdout
     r = cli("convert", tmp_path / "cube.onnx", "-c", tmp_path / "c.yml", "-b", "hls", "-o", tmp_path / "hls")
     assert r.returncode == 0, r.stderr
     r = cli("csim", tmp_path / "hls")

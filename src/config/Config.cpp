@@ -35,6 +35,7 @@ namespace {
 const std::set<std::string> kPrecisionVars = {"default", "maximum", "result",    "accum",     "weight",
                                               "bias",    "scale",   "shift",     "table",     "exp_table",
                                               "inv_table", "inv_inp", "param",   "slope",
+                                              "reciprocal",   // a Reduce mean's 1/N (docs/semantics.md)
                                               // recurrent layers (hls4ml names)
                                               "state", "recurrent_weight", "recurrent_bias",
                                               // GarNet (hls4ml names)
@@ -574,7 +575,8 @@ void concretiseAutos(const Layer& layer, LayerConfig& lc, const std::string& sou
     // Helper types (tables, parameters): `auto` = Tachyon's default for them.
     for (const char* var : {"table", "exp_table", "inv_table", "inv_inp", "param", "slope", "distance", "edge_weight",
                             "edge_weight_aggr", "aggr", "norm", "input_transform_weights", "input_transform_biases",
-                            "aggregator_distance_weights", "aggregator_distance_biases", "output_transform_biases"})
+                            "aggregator_distance_weights", "aggregator_distance_biases", "output_transform_biases",
+                            "reciprocal"})
         if (isAuto(var)) lc.precision.erase(var);
     // hls4ml's Distributed_Arithmetic computes the dot products exactly: no accumulator cast.
     if (isMac(layer) && lc.strategy == "Distributed_Arithmetic") lc.precision["accum"] = "auto";
@@ -722,6 +724,9 @@ std::string configTemplate(const Graph& g, Granularity gran, bool exactAccumulat
                    << type("accum") << "\n";
             if (l.kind == LayerKind::BatchNorm)
                 os << "      scale: " << type("scale") << "\n      shift: " << type("shift") << "\n";
+            // Reduce (sum, mean) and Pow: `auto` = the exact sum or power (docs/semantics.md).
+            if (l.kind == LayerKind::Pow || (l.kind == LayerKind::Reduce && l.as<ReduceAttrs>().op != ReduceOp::Max))
+                os << "      accum: auto\n";
             os << "      result: " << type("result") << "\n";
             if (isMac(l)) os << "    ReuseFactor: 1\n";
             if (l.kind == LayerKind::Softmax)

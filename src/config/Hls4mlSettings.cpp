@@ -147,6 +147,8 @@ FixedType autoResultType(const Layer& layer, const FixedType* input, const Layer
     case LayerKind::LayerNorm:
     case LayerKind::TreeEnsemble: return fallbackType(lc, source, at);
     case LayerKind::Quantize: return fallbackType(lc, source, at);
+    case LayerKind::Reduce:
+    case LayerKind::Pow: return fallbackType(lc, source, at);
     }
     return fallbackType(lc, source, at);
 }

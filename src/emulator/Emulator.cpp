@@ -59,6 +59,8 @@ std::unique_ptr<Kernel> makeKernel(const Graph& g, const Layer& l, std::vector<K
     case LayerKind::MatMul: return makeMatMulKernel(l, std::move(ins));
     case LayerKind::LayerNorm: return makeLayerNormKernel(l, std::move(ins));
     case LayerKind::TreeEnsemble: return makeTreeEnsembleKernel(l, std::move(ins));
+    case LayerKind::Reduce: return makeReduceKernel(l, std::move(ins));
+    case LayerKind::Pow: return makePowKernel(l, std::move(ins));
     case LayerKind::Input:
     case LayerKind::Reshape:
     case LayerKind::Transpose:

@@ -79,6 +79,8 @@ std::unique_ptr<Kernel> makeQuantizeKernel(const Layer& l, std::vector<KernelInp
 std::unique_ptr<Kernel> makeMatMulKernel(const Layer& l, std::vector<KernelInput> ins);     // activation x activation
 std::unique_ptr<Kernel> makeLayerNormKernel(const Layer& l, std::vector<KernelInput> ins);
 std::unique_ptr<Kernel> makeTreeEnsembleKernel(const Layer& l, std::vector<KernelInput> ins);   // boosted trees
+std::unique_ptr<Kernel> makeReduceKernel(const Layer& l, std::vector<KernelInput> ins);   // sum, mean, max
+std::unique_ptr<Kernel> makePowKernel(const Layer& l, std::vector<KernelInput> ins);      // x^k
 
 // Per-thread scratch space that chunks reuse instead of asking the allocator each time.
 std::vector<double>& scratch(int slot);

@@ -244,7 +244,7 @@ const std::set<std::string> kSupportedOps = {
     "Relu", "LeakyRelu", "Sigmoid", "Tanh", "HardSigmoid", "Clip", "Elu", "Selu", "Softplus", "Softsign",
     "Softmax", "BatchNormalization", "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Transpose", "Conv",
     "MaxPool", "AveragePool", "GlobalMaxPool", "GlobalAveragePool", "Concat", "Pad", "Resize", "Upsample",
-    "LayerNormalization", "Slice", "Erf", "Pow", "ReduceSum", "ReduceMean"};
+    "LayerNormalization", "Slice", "Erf", "Pow", "ReduceSum", "ReduceMean", "ReduceMax"};
 
 // QONNX (fastmachinelearning/qonnx) custom ops, as exported by Brevitas and QONNX.
 const std::set<std::string> kQonnxDomains = {"qonnx.custom_op.general", "onnx.brevitas", "finn.custom_op.general"};
@@ -273,7 +273,7 @@ void OnnxReader::checkOperators() const {
     for (size_t i = 0; i < bad.size(); ++i) msg += (i ? "; " : "") + bad[i];
     b_.fail(msg + ". Tachyon reads ONNX Gemm/MatMul, Conv, pooling, BatchNormalization, elementwise "
                   "activations, Softmax, LayerNormalization, Add/Sub/Mul/Max/Min, Concat, Pad, Resize, reshapes, "
-                  "Slice (of a packed projection), Pow(x, integer 1..8), ReduceSum/ReduceMean over the last axis, the QONNX "
+                  "Slice (of a packed projection), Pow(x, integer 1..8), ReduceSum/ReduceMean/ReduceMax over one axis, the QONNX "
                   "quantisers Quant, BipolarQuant, Trunc and MultiThreshold");
 }
 
@@ -558,45 +558,43 @@ void OnnxReader::activationMatMul(const onnx::NodeProto& n) {
     produced(n, Value{out, shape, identityOrder(shape.size())});
 }
 
-// Pow(x, k) for a constant integer k in 1..8: a Multiply merge of k copies of x (x * x is an
-// autoencoder's squared error). The product is exact in every backend; its bits grow k-fold,
-// hence the bound.
+// Pow(x, k) for a constant integer k in 1..8: a Pow layer (x^2 is an autoencoder's squared
+// error); k = 1 is x itself. The power's bits grow k-fold, hence the bound.
 void OnnxReader::square(const onnx::NodeProto& n) {
     constexpr int kMaxExponent = 8;
     if (!constant(n.input(1))) fail(n, "only a constant exponent is supported");
     const ConstTensor& e = requireConst(n, 1, "exponent");
     if (e.values.size() != 1 || e.values[0] != std::floor(e.values[0]) || e.values[0] < 1 || e.values[0] > kMaxExponent)
-        fail(n, "only an integer exponent 1.." + std::to_string(kMaxExponent) + " is supported (a product of copies of x)");
+        fail(n, "only an integer exponent 1.." + std::to_string(kMaxExponent) + " is supported");
     const int k = int(e.values[0]);
     const Value& x = value(n, n.input(0));
     if (k == 1) {
         produced(n, x);
         return;
     }
-    const std::string in = inOrder(n, x, x.src);
-    const std::string out =
-        b_.add(nodeName(n), LayerKind::Merge, std::vector<std::string>(size_t(k), in), MergeAttrs{MergeOp::Multiply});
+    const std::string out = b_.add(nodeName(n), LayerKind::Pow, {x.layer}, PowAttrs{k});
     produced(n, Value{out, x.onnx, x.src});
 }
 
-// ReduceSum / ReduceMean over the last axis: a Dense layer to one output with constant
-// weights 1 (sum) or 1/n (mean, quantised to the weight type like any weight: exact for n a
-// power of two within its range), so every backend computes it (docs/trigger.md).
+// ReduceSum / ReduceMean / ReduceMax over one axis: a Reduce layer on the tensor in ONNX
+// order (docs/semantics.md, "Reduce").
 void OnnxReader::reduceLastAxis(const onnx::NodeProto& n) {
+    static const std::map<std::string, ReduceOp> kOps = {
+        {"ReduceSum", ReduceOp::Sum}, {"ReduceMean", ReduceOp::Mean}, {"ReduceMax", ReduceOp::Max}};
     const Value& x = value(n, n.input(0));
     const size_t rank = x.onnx.size();
     const auto ax = axes(n);
-    if (rank == 0 || !ax || ax->size() != 1 || sampleAxis(n, (*ax)[0], rank) != int(rank) - 1)
-        fail(n, "only a reduction over the last axis (axes=[-1]) is supported");
-    const int width = x.onnx.back();
-    const bool mean = n.op_type() == "ReduceMean";
-    std::vector<double> w(size_t(width), mean ? 1.0 / width : 1.0);
+    if (rank == 0 || (ax && ax->size() != 1) || (!ax && rank != 1))
+        fail(n, "only a reduction over one axis is supported");
+    const int axis = ax ? sampleAxis(n, (*ax)[0], rank) : 0;
     const std::string in = plain(n, x);
     Shape shape = x.onnx;
-    const std::string view = b_.reshape(nodeName(n) + "_view", in, isVectorLike(shape) ? Shape{b_.size(in)} : shape);
-    const std::string out = b_.dense(nodeName(n), view, 1, std::move(w), {});
-    shape.back() = 1;
-    if (intAttr(n, "keepdims", 1) == 0 && rank > 1) shape.pop_back();
+    const bool flat = isVectorLike(shape) && axis == int(rank) - 1;
+    const std::string view = b_.reshape(nodeName(n) + "_view", in, flat ? Shape{b_.size(in)} : shape);
+    const std::string out =
+        b_.add(nodeName(n), LayerKind::Reduce, {view}, ReduceAttrs{kOps.at(n.op_type()), flat ? 0 : axis});
+    shape[size_t(axis)] = 1;
+    if (intAttr(n, "keepdims", 1) == 0 && rank > 1) shape.erase(shape.begin() + axis);
     produced(n, Value{out, shape, identityOrder(shape.size())});
 }
 
@@ -2077,7 +2075,7 @@ void OnnxReader::dispatch(const onnx::NodeProto& n) {
              op == "Mean")
         elementwise(n);
     else if (op == "Pow") square(n);
-    else if (op == "ReduceSum" || op == "ReduceMean") reduceLastAxis(n);
+    else if (op == "ReduceSum" || op == "ReduceMean" || op == "ReduceMax") reduceLastAxis(n);
     else if (op == "Clip") clip(n);
     else if (op == "Softmax") softmax(n);
     else if (op == "LayerNormalization") layerNorm(n);

@@ -31,6 +31,8 @@ std::string toString(LayerKind k) {
     case LayerKind::MatMul: return "MatMul";
     case LayerKind::LayerNorm: return "LayerNormalization";
     case LayerKind::TreeEnsemble: return "TreeEnsemble";
+    case LayerKind::Reduce: return "Reduce";
+    case LayerKind::Pow: return "Pow";
     }
     return "?";
 }
@@ -72,6 +74,15 @@ std::string toString(MergeOp m) {
     return "?";
 }
 
+std::string toString(ReduceOp r) {
+    switch (r) {
+    case ReduceOp::Sum: return "sum";
+    case ReduceOp::Mean: return "mean";
+    case ReduceOp::Max: return "max";
+    }
+    return "?";
+}
+
 std::optional<ActKind> parseActivation(const std::string& name) {
     for (ActKind a : {ActKind::Linear, ActKind::ReLU, ActKind::LeakyReLU, ActKind::ReLU6, ActKind::Sigmoid,
                       ActKind::Tanh, ActKind::HardSigmoid, ActKind::ELU, ActKind::SELU, ActKind::Softplus,
@@ -104,6 +115,18 @@ MacDims macDims(const Layer& l) {
     throw Error("layer '" + l.name + "' is not a Dense or Conv layer");
 }
 
+ReduceDims reduceDims(const ReduceAttrs& a, const Shape& in) {
+    ReduceDims d;
+    for (int k = 0; k < int(in.size()); ++k) {
+        if (k < a.axis) d.outer *= in[size_t(k)];
+        else if (k == a.axis) d.n = in[size_t(k)];
+        else d.inner *= in[size_t(k)];
+    }
+    return d;
+}
+
+bool isPowerOfTwo(int n) { return n > 0 && (n & (n - 1)) == 0; }
+
 std::string hlsClassName(const Layer& l) {
     switch (l.kind) {
     case LayerKind::Conv: {
@@ -123,6 +146,11 @@ std::string hlsClassName(const Layer& l) {
         std::string op = toString(l.as<MergeAttrs>().op);
         op[0] = char(std::toupper(static_cast<unsigned char>(op[0])));
         return op;
+    }
+    case LayerKind::Reduce: {   // ONNX's names: ReduceSum, ReduceMean, ReduceMax
+        std::string op = toString(l.as<ReduceAttrs>().op);
+        op[0] = char(std::toupper(static_cast<unsigned char>(op[0])));
+        return "Reduce" + op;
     }
     default: return toString(l.kind);
     }
@@ -300,6 +328,30 @@ std::map<std::string, size_t> expectedParams(const Layer& l) {
     }
 }
 
+// The types a Reduce or Pow layer computes with (docs/semantics.md): an accumulator for
+// sums and products, a reciprocal for a mean whose N is not a power of two, and products
+// that the emulator's 128-bit integers hold exactly.
+template <class Fail>
+void verifyReducePowTypes(const Graph& g, const Layer& l, Fail&& fail) {
+    if (l.kind == LayerKind::Reduce) {
+        const auto& a = l.as<ReduceAttrs>();
+        if (a.op == ReduceOp::Max) return;
+        if (!l.hasType("accum")) fail(l, "no accum precision");
+        const int n = reduceDims(a, g.at(l.input()).shape).n;
+        if (a.op == ReduceOp::Mean && !isPowerOfTwo(n)) {
+            if (!l.hasType("reciprocal")) fail(l, "no reciprocal precision (the mean's 1/" + std::to_string(n) + ")");
+            if (l.type("reciprocal").castDouble(1.0 / n) <= 0)
+                fail(l, "reciprocal type " + l.type("reciprocal").str() + " rounds 1/" + std::to_string(n) + " to zero or below");
+        }
+    } else if (l.kind == LayerKind::Pow) {
+        if (!l.hasType("accum")) fail(l, "no accum precision");
+        const Layer* in = g.find(l.input());
+        if (in && in->hasType("result") && l.type("accum").width + in->type("result").width > 120)
+            fail(l, "accum " + l.type("accum").str() + " times the input " + in->type("result").str() +
+                        " is wider than 120 bits");
+    }
+}
+
 }  // namespace
 
 void verify(const Graph& g, bool requireTypes) {
@@ -351,6 +403,8 @@ void verify(const Graph& g, bool requireTypes) {
                 fail(l, e.what());
             }
         }
+        if (l.kind == LayerKind::Pow && (l.as<PowAttrs>().exponent < 2 || l.as<PowAttrs>().exponent > 8))
+            fail(l, "exponent " + std::to_string(l.as<PowAttrs>().exponent) + " is outside 2..8");
         if (isMac(l) && l.activation() != ActKind::Linear && l.activation() != ActKind::ReLU)
             fail(l, "fused activation " + toString(l.activation()) + " (only linear and relu can be fused)");
         for (const auto& [var, n] : expectedParams(l)) {
@@ -378,6 +432,7 @@ void verify(const Graph& g, bool requireTypes) {
                 for (auto v : {"weight", "bias", "accum"})
                     if (!l.hasType(v)) fail(l, std::string("no ") + v + " precision");
             if (l.kind == LayerKind::TreeEnsemble && !l.hasType("threshold")) fail(l, "no threshold precision");
+            verifyReducePowTypes(g, l, fail);
         }
     }
 }
@@ -426,6 +481,8 @@ std::string describe(const Layer& l) {
            << ", go left when x " << (e.comparison == trees::Comparison::Less ? "<" : "<=") << " threshold";
         break;
     }
+    case LayerKind::Reduce: os << " " << toString(l.as<ReduceAttrs>().op) << " axis=" << l.as<ReduceAttrs>().axis; break;
+    case LayerKind::Pow: os << " exponent=" << l.as<PowAttrs>().exponent; break;
     case LayerKind::Recurrent: {
         const auto& a = l.as<RecurrentAttrs>();
         os << " " << toString(a.cell) << " " << a.steps << "x" << a.nIn << "->" << a.units

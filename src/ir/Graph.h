@@ -51,6 +51,8 @@ enum class LayerKind {
     MatMul,       // batched matrix product of two activations (attention's Q.K^T and A.V)
     LayerNorm,    // normalisation over the last axis, then per-feature scale and bias
     TreeEnsemble, // boosted decision trees / random forest: [features] -> [classes] scores
+    Reduce,       // sum, mean or maximum over one axis (kept with size 1)
+    Pow,          // elementwise integer power x^k
 };
 
 enum class ActKind {
@@ -61,11 +63,13 @@ enum class ActKind {
 
 enum class PoolOp { Max, Average };
 enum class MergeOp { Add, Subtract, Multiply, Average, Maximum, Minimum };
+enum class ReduceOp { Sum, Mean, Max };
 
 std::string toString(LayerKind k);
 std::string toString(ActKind a);
 std::string toString(PoolOp p);
 std::string toString(MergeOp m);
+std::string toString(ReduceOp r);
 // hls4ml / Keras activation name ("relu", "sigmoid", ...) -> ActKind; nullopt if unknown.
 std::optional<ActKind> parseActivation(const std::string& name);
 // True for activations computed exactly with comparisons and shifts (no lookup table).
@@ -221,11 +225,26 @@ struct TreeEnsembleAttrs {
     std::shared_ptr<const trees::Ensemble> ensemble;
 };
 
+// Reduce over one per-sample axis, kept with size 1 (docs/semantics.md, "Reduce"). Sum and
+// Mean: acc = 0, then acc = cast<accum>(acc + x_i) in order; Sum y = cast<result>(acc), Mean
+// y = cast<result>(acc * r) with r = 2^-k exactly when N = 2^k, else r = cast<reciprocal>(1/N).
+// Max: y = cast<result>(max_i x_i).
+struct ReduceAttrs {
+    ReduceOp op = ReduceOp::Sum;
+    int axis = 0;   // per-sample axis, >= 0
+};
+
+// y = x^exponent, exponent an integer >= 2 (docs/semantics.md, "Pow"): p = x, then
+// p = cast<accum>(p * x) exponent - 1 times, y = cast<result>(p).
+struct PowAttrs {
+    int exponent = 2;
+};
+
 struct NoAttrs {};
 
 using Attrs = std::variant<NoAttrs, DenseAttrs, ConvAttrs, PoolAttrs, ActAttrs, SoftmaxAttrs, ReshapeAttrs,
                            TransposeAttrs, PadAttrs, ResizeAttrs, MergeAttrs, ConcatAttrs, RecurrentAttrs, GarNetAttrs,
-                           QuantizeAttrs, MatMulAttrs, LayerNormAttrs, TreeEnsembleAttrs>;
+                           QuantizeAttrs, MatMulAttrs, LayerNormAttrs, TreeEnsembleAttrs, ReduceAttrs, PowAttrs>;
 
 // A lookup table for sigmoid/tanh/softmax. See emulator/Tables.h for the exact indexing.
 struct TableSpec {
@@ -351,6 +370,13 @@ void verify(const Graph& g, bool requireTypes = false);
 
 // "a x b x c" for messages.
 std::string shapeString(const Shape& shape);
+
+// Reduce layers: the input's size along the reduced axis (N), and the count of values
+// before (outer) and after (inner) it, from the input shape.
+struct ReduceDims { int outer = 1, n = 1, inner = 1; };
+ReduceDims reduceDims(const ReduceAttrs& a, const Shape& in);
+// Whether a Reduce's mean divides by a power of two (an exact shift, no reciprocal type).
+bool isPowerOfTwo(int n);
 
 // Readable dump used by `tachyon info`.
 std::string dump(const Graph& g);

@@ -252,6 +252,15 @@ Shape inferShape(LayerKind kind, const Attrs& attrs, const std::vector<Shape>& i
         out[r - 1] = n;
         return out;
     }
+    case LayerKind::Reduce: {
+        expectInputs(in, 1, 1);
+        const int axis = std::get<ReduceAttrs>(attrs).axis;
+        if (axis < 0 || axis >= int(in[0].size())) bad("axis " + std::to_string(axis) + " is out of range");
+        Shape out = in[0];
+        out[size_t(axis)] = 1;
+        return out;
+    }
+    case LayerKind::Pow: expectInputs(in, 1, 1); return in[0];
     }
     bad("unknown layer kind");
 }

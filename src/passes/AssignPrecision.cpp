@@ -7,6 +7,8 @@
 //     their input's type.
 #include "passes/Pass.h"
 
+#include "ir/ReducePow.h"
+
 #include "util/Error.h"
 
 #include <algorithm>
@@ -166,6 +168,27 @@ std::vector<std::string> unusedLayerNames(const Graph& g, const Config& cfg) {
     return warnings;
 }
 
+// Reduce and Pow (docs/semantics.md): accum is the exact sum or power unless configured
+// (`auto` or absent); a mean over N that is not a power of two gets `reciprocal`.
+template <class Typed, class Helper>
+void assignReducePowTypes(const Graph& g, Layer& l, const FixedType& inT, const Typed* configuredAccum, Helper& helper) {
+    if (l.kind == LayerKind::Reduce) {
+        const auto& a = l.as<ReduceAttrs>();
+        if (a.op == ReduceOp::Max) return;
+        const int n = reduceDims(a, g.at(l.input()).shape).n;
+        l.precision["accum"] = configuredAccum ? (*configuredAccum)("accum") : exactReduceSumType(inT, n);
+        if (a.op == ReduceOp::Mean && !isPowerOfTwo(n)) helper("reciprocal", FixedType::parse("ap_ufixed<18,0,AP_RND,AP_SAT>"));
+        return;
+    }
+    if (configuredAccum) {
+        l.precision["accum"] = (*configuredAccum)("accum");
+        return;
+    }
+    std::string why;
+    l.precision["accum"] = exactPowerType(inT, l.as<PowAttrs>().exponent, &why);
+    if (!why.empty()) throw Error("layer '" + l.name + "': " + why);
+}
+
 void assignPrecision(Graph& g, const Config& cfg) {
     const FixedType modelDefault = [&] {
         auto it = cfg.model.precision.find("default");
@@ -277,6 +300,11 @@ void assignPrecision(Graph& g, const Config& cfg) {
         case LayerKind::TreeEnsemble:
             // Thresholds are compared with the features: by default of the features' type.
             l.precision["threshold"] = lc.precision.count("threshold") ? typed("threshold") : *inT;
+            break;
+        case LayerKind::Reduce:
+        case LayerKind::Pow:
+            assignReducePowTypes(g, l, *inT, lc.precision.count("accum") && text("accum") != "auto" ? &typed : nullptr,
+                                 helper);
             break;
         case LayerKind::BatchNorm:
             l.precision["scale"] = typed("scale");

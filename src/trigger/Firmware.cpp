@@ -35,11 +35,19 @@ namespace {
 
 // Products per sample: in Dense and Conv layers, non-zero weights x output positions (by
 // constants: shift-adds in the Verilog backend); in Multiply merges, one product of two
-// activations per element and extra operand (a real multiplier in every backend).
+// activations per element and extra operand, in Pow layers k - 1 per element (a real
+// multiplier in every backend).
 void countMultipliers(const Graph& g, FirmwareView& v) {
     for (const Layer& l : g.layers) {
         if (l.kind == LayerKind::Merge && l.as<MergeAttrs>().op == MergeOp::Multiply) {
             const long long products = (long long)l.outSize() * (long long)(l.inputs.size() - 1);
+            v.multipliers += products;
+            v.activationProducts += products;
+            v.dspEstimate += products;
+            continue;
+        }
+        if (l.kind == LayerKind::Pow) {   // k - 1 products of activations per element
+            const long long products = (long long)l.outSize() * (long long)(l.as<PowAttrs>().exponent - 1);
             v.multipliers += products;
             v.activationProducts += products;
             v.dspEstimate += products;

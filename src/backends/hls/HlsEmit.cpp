@@ -967,6 +967,8 @@ LayerCode emitLayer(const Layer& l, const std::string& id, const LayerInputs& in
         a.timing.detail = "nominal";
         return a;
     }
+    case LayerKind::Reduce: emitReduce(l, in, emu, c, p); break;
+    case LayerKind::Pow: emitPow(l, in, emu.graph().ioType == "io_stream", c, p); break;
         throw Error(layerError(l, hlsClassName(l) + " layers are not supported by the HLS backend yet "
                                   "(the emulator runs them)"));
     }

@@ -160,5 +160,8 @@ LayerCode emitAttentionLayer(const Layer& l, const std::string& id, const LayerI
 
 // TreeEnsemble layers (HlsTrees.cpp, nnet_utils/nnet_bdt.h), io_parallel.
 LayerCode emitTreeEnsemble(const Layer& l, const std::string& id, const LayerInputs& in, const Emulator& emu);
+// Reduce and Pow (HlsReducePow.cpp).
+void emitReduce(const Layer& l, const LayerInputs& in, const Emulator& emu, LayerCode& c, ParamsText& p);
+void emitPow(const Layer& l, const LayerInputs& in, bool stream, LayerCode& c, ParamsText& p);
 
 }  // namespace tachyon::hls

@@ -101,7 +101,7 @@ std::string parametersHeader(const Project& p) {
        << "#ifndef PARAMETERS_H_\n#define PARAMETERS_H_\n\n"
        << "#include \"ap_fixed.h\"\n#include \"ap_int.h\"\n#include \"hls_stream.h\"\n\n";
     for (const char* h : {"activation", "attention", "batchnorm", "conv", "dense", "garnet", "merge", "movement", "pooling",
-                          "quantize", "recurrent", "softmax"})
+                          "quantize", "recurrent", "softmax", "reduce"})
         os << "#include \"nnet_utils/nnet_" << h << ".h\"\n";
     // Only where the graph has trees, so that network projects stay as they were.
     if (std::any_of(p.g.layers.begin(), p.g.layers.end(), [](const Layer& l) { return l.kind == LayerKind::TreeEnsemble; }))

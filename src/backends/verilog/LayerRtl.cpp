@@ -3,6 +3,8 @@
 // computes what the emulator computes.
 #include "backends/verilog/LayerRtl.h"
 
+#include "backends/verilog/ReducePowRtl.h"
+
 #include "backends/verilog/QuantizeRtl.h"
 
 #include "util/Error.h"
@@ -494,6 +496,9 @@ std::string unsupportedReason(const Layer& l) {
     case LayerKind::MatMul:
         return "MatMul (a product of two activations, as in attention) is not supported by the Verilog backend "
                "(the emulator runs it)";
+    case LayerKind::Reduce:
+    case LayerKind::Pow:
+        return {};
     }
     return hlsClassName(l) + " layers are not supported by the Verilog backend";
 }
@@ -517,6 +522,7 @@ std::vector<Sig> emitLayer(RtlContext& c, const Layer& l, const Emulator& emu, c
     case LayerKind::Softmax: return softmax(c, l, emu, in, inT);
     case LayerKind::Quantize: return quantizeRtl(c, l, in, inT);
     case LayerKind::TreeEnsemble: return treeEnsembleRtl(c, l, in, inT);   // TreeRtl.cpp
+    case LayerKind::Pow: return powRtl(c, l, in, inT);
     default: break;
     }
     throw Error("Verilog backend: layer " + l.name + ": kind " + toString(l.kind) + " not supported");

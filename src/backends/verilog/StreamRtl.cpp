@@ -26,6 +26,8 @@
 // arrives. The dense head after it is the fully unrolled vector logic.
 #include "backends/verilog/StreamRtl.h"
 
+#include "backends/verilog/ReducePowRtl.h"
+
 #include "backends/verilog/LayerRtl.h"
 #include "util/Error.h"
 
@@ -158,6 +160,7 @@ private:
         case LayerKind::Resize: return resize(l, ins[0]);
         case LayerKind::Merge:
         case LayerKind::Concatenate: return merge(l, ins);
+        case LayerKind::Reduce: return reduce(l, ins[0]);
         case LayerKind::Reshape:
         case LayerKind::Transpose: {
             if (l.name == transposeView_) {   // the input is already streamed channels last
@@ -184,6 +187,18 @@ private:
         o.type = l.type("result");
         if (l.kind == LayerKind::Softmax && !v.stream && l.outSize() != l.shape.back()) fail(l, "softmax over a multi-dimensional vector");
         o.sigs = emitLayer(c_, l, emu_, v.sigs, v.type);
+        return o;
+    }
+
+    // Over the last axis: per pixel on a stream; over another axis: on the collected tensor.
+    Val reduce(const Layer& l, const Val& in) {
+        Val v = in;
+        if (v.stream && l.as<ReduceAttrs>().axis + 1 != int(v.shape.size())) v = collect(v);
+        else if (v.stream && !v.geo.full()) v = mask(v, false);
+        Val o = v;
+        o.shape = l.shape;
+        o.type = l.type("result");
+        o.sigs = reduceRtl(c_, l, v.sigs, v.type, v.shape);
         return o;
     }
 
