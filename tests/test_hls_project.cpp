@@ -336,9 +336,12 @@ TEST(HlsProject, FirmwareStructureFollowsStrategyAndIoType) {
     const std::string cycle = functionText(dense, "void dense_cycle(");
     ASSERT_FALSE(latency.empty() || resource.empty() || cycle.empty()) << dense;
     EXPECT_NE(latency.find("#pragma HLS PIPELINE II=CONFIG_T::reuse_factor"), std::string::npos) << latency;
-    for (const char* a : {"x", "w", "w_in", "b", "acc"})
+    for (const char* a : {"x", "w", "b", "acc", "xt"})
         EXPECT_NE(latency.find("#pragma HLS ARRAY_PARTITION variable=" + std::string(a) + " complete"), std::string::npos)
             << a;
+    // Latency reads its inputs through the config's compile-time wiring, not the index table.
+    EXPECT_EQ(latency.find("w_in[t]"), std::string::npos) << latency;
+    EXPECT_NE(latency.find("CONFIG_T::template gather<data_T>(x, xt)"), std::string::npos) << latency;
     EXPECT_NE(resource.find("#pragma HLS PIPELINE II=1 rewind"), std::string::npos) << resource;
     for (const char* a : {"w", "w_in"})
         EXPECT_NE(resource.find("#pragma HLS ARRAY_PARTITION variable=" + std::string(a) +
@@ -355,7 +358,7 @@ TEST(HlsProject, FirmwareStructureFollowsStrategyAndIoType) {
         ++updates;
         EXPECT_EQ(index, "j") << "accumulator written at a run-time index: acc[" << index << "]";
     }
-    EXPECT_EQ(updates, 1u) << "one accumulator update (dense_cycle) shared by both strategies";
+    EXPECT_EQ(updates, 2u) << "one accumulator update per strategy (dense_latency, dense_cycle)";
     EXPECT_NE(cycle.find("for (unsigned j = 0; j < CONFIG_T::n_out; j++) {\n        #pragma HLS UNROLL"),
               std::string::npos)
         << cycle;

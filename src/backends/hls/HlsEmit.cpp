@@ -150,7 +150,22 @@ LayerTiming macTiming(const MacTable& t) {
 
 std::string macIndexType(int nIn) { return "ap_uint<" + std::to_string(bitsFor(nIn - 1)) + ">"; }
 
-void macScheduleConstants(ParamsText& p, const MacTable& t, const Layer& l) {
+// Latency configs: gather(x, xt), the input of every weight-table entry as a literal index
+// (nnet_dense.h dense_latency), so the products need no index-table multiplexer. Resource
+// folds the products over cycles and reads x through w_in (a per-cycle selection by nature).
+void macGather(ParamsText& p, const MacTable& t, const std::vector<MacEntry>& nz) {
+    p.os << "    template <class data_T>\n"
+         << "    static void gather(const data_T x[n_in], data_T xt[n_table]) {\n"
+         << "        #pragma HLS INLINE\n";
+    for (size_t k = 0; k < t.slot.size(); ++k) {
+        const int in = t.slot[k] == MacTable::kPad ? 0 : nz[t.slot[k]].in;
+        p.os << (k % 8 == 0 ? "        " : " ") << "xt[" << k << "] = x[" << in << "];"
+             << (k % 8 == 7 || k + 1 == t.slot.size() ? "\n" : "");
+    }
+    p.os << "    }\n";
+}
+
+void macScheduleConstants(ParamsText& p, const MacTable& t, const Layer& l, const std::vector<MacEntry>& nz) {
     p.constant("unsigned", "n_nonzero", t.nonzero);
     p.constant("unsigned", "n_cycles", t.cycles);
     p.constant("unsigned", "per_output", t.perOutput);
@@ -158,6 +173,7 @@ void macScheduleConstants(ParamsText& p, const MacTable& t, const Layer& l) {
     p.constant("unsigned", "n_table", t.slot.size());
     p.constant("unsigned", "reuse_factor", l.schedule.reuseFactor);
     p.constant("unsigned", "strategy", "nnet::" + strategyName(l));
+    if (!t.resource) macGather(p, t, nz);
 }
 
 std::string macTableArrays(const std::string& id, const FixedType& wT, const std::vector<int64_t>& w,
@@ -407,7 +423,7 @@ void emitMac(const Layer& l, const LayerInputs& in, const Emulator& emu, LayerCo
     } else {
         p.constant("unsigned", "n_positions", positions);
     }
-    macScheduleConstants(p, table, l);
+    macScheduleConstants(p, table, l, nz);
     p.constant("bool", "relu", boolText(act == ActKind::ReLU));
     for (const char* v : {"accum_t", "weight_t", "bias_t", "index_in_t"}) p.alias(v);
     p.endConfig();

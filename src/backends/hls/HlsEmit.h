@@ -142,7 +142,8 @@ struct MacTable {
 };
 MacTable macTable(const std::vector<MacEntry>& nz, int nOut, int rf, bool resource);
 std::string macIndexType(int nIn);
-void macScheduleConstants(ParamsText& p, const MacTable& t, const Layer& l);  // n_nonzero .. strategy
+// n_nonzero .. strategy, and for Latency the compile-time input wiring gather() (nnet_dense.h).
+void macScheduleConstants(ParamsText& p, const MacTable& t, const Layer& l, const std::vector<MacEntry>& nz);
 // The `<id>_w` and `<id>_w_in` arrays (types `<id>_weight_t`, `<id>_index_in_t`).
 std::string macTableArrays(const std::string& id, const FixedType& wT, const std::vector<int64_t>& w,
                            const std::vector<MacEntry>& nz, const MacTable& t, int nOut, const std::string& xNote);

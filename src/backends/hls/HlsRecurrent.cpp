@@ -69,7 +69,7 @@ struct RecurrentEmitter {
         q.constant("unsigned", "n_in", nInputs);
         q.constant("unsigned", "n_out", nOut);
         q.constant("unsigned", "n_positions", 1);
-        macScheduleConstants(q, t, l);
+        macScheduleConstants(q, t, l, nz);
         q.constant("bool", "relu", "false");
         for (const char* v : {"accum_t", "weight_t", "bias_t", "index_in_t"}) q.alias(v);
         q.endConfig();

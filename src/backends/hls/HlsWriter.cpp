@@ -154,7 +154,10 @@ std::string topHeader(const Project& p) {
 // recurrent layer, whose time loop must stay a loop (hls4ml's static form).
 bool layerFolds(const Layer& l) {
     const std::string& s = l.schedule.strategy;
-    return ((s == "Resource" || s == "resource") && l.schedule.reuseFactor > 1) || l.kind == LayerKind::Recurrent;
+    // GarNet bounds its edge-table lookups per clock with its own pipelined loops, which a
+    // pipelined top would unroll into every vertex's lookups at once.
+    return ((s == "Resource" || s == "resource") && l.schedule.reuseFactor > 1) || l.kind == LayerKind::Recurrent ||
+           l.kind == LayerKind::GarNet;
 }
 
 std::string topSource(const Project& p) {

@@ -53,14 +53,20 @@ void bdt(const data_T x[CONFIG_T::n_features], res_T score[CONFIG_T::n_classes],
             #pragma HLS UNROLL
             if (tree_class[t] == int(k)) terms[m++] = value[t];
         }
-        while (m > 1) {
-            const unsigned half = m / 2;
-            for (unsigned i = 0; i < half; i++) {
-                #pragma HLS UNROLL
-                terms[i] = terms[2 * i] + terms[2 * i + 1];
+        // Pairwise sums, level by level: at most ceil(log2(n_trees + 1)) levels, a constant
+        // trip count (levels past the last are skipped by the guard; no `while`).
+        static const int levels = ceil_log2(CONFIG_T::n_trees + 1);
+        for (int level = 0; level < levels; level++) {
+            #pragma HLS UNROLL
+            if (m > 1) {
+                const unsigned half = m / 2;
+                for (unsigned i = 0; i < half; i++) {
+                    #pragma HLS UNROLL
+                    terms[i] = terms[2 * i] + terms[2 * i + 1];
+                }
+                if (m & 1) terms[half] = terms[m - 1];
+                m = half + (m & 1);
             }
-            if (m & 1) terms[half] = terms[m - 1];
-            m = half + (m & 1);
         }
         score[k] = terms[0];
     }

@@ -175,19 +175,6 @@ void fill_window(const T buf[ROWS * CONFIG_T::in_width * CONFIG_T::n_chan], unsi
     }
 }
 
-// io_stream: the raster index (row * in_width + column) of the input pixel after which
-// every value of output (oh, ow)'s window has arrived: its last row and column, clamped
-// to the input.
-template <typename CONFIG_T>
-unsigned window_ready_at(unsigned oh, unsigned ow) {
-    #pragma HLS INLINE
-    int r = int(oh * CONFIG_T::stride_height + (CONFIG_T::filt_height - 1) * CONFIG_T::dilation_height) - int(CONFIG_T::pad_top);
-    int c = int(ow * CONFIG_T::stride_width + (CONFIG_T::filt_width - 1) * CONFIG_T::dilation_width) - int(CONFIG_T::pad_left);
-    r = r < 0 ? 0 : (r >= int(CONFIG_T::in_height) ? int(CONFIG_T::in_height) - 1 : r);
-    c = c < 0 ? 0 : (c >= int(CONFIG_T::in_width) ? int(CONFIG_T::in_width) - 1 : c);
-    return unsigned(r) * CONFIG_T::in_width + unsigned(c);
-}
-
 // ---- io_stream helpers ---------------------------------------------------------------------
 
 // A tensor read by several layers: every beat copied to each reader's stream.

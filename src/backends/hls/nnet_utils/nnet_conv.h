@@ -11,16 +11,17 @@
 //
 // io_parallel: one window per output position (positions pipelined with II = reuse_factor
 // under Latency; under Resource each window's products are folded over reuse_factor cycles).
-// io_stream: pixels arrive in raster order into a line buffer of the last buffer_rows input
-// rows (buffer_rows = (filt_height - 1) * dilation_height + 1); an output pixel is computed
-// and written as soon as the last input pixel its window needs has arrived
-// (window_ready_at), so outputs leave in raster order while the input is still arriving.
+// io_stream: pixels arrive in raster order into shift-register line buffers
+// (nnet_line_buffer.h), one padded-grid position per clock; an output pixel is computed and
+// written at the position that completes its window, so outputs leave in raster order
+// while the input is still arriving.
 //
 // conv_xnor (below): the same schedules for a binary x binary convolution as XNOR-popcount.
 #ifndef NNET_CONV_H_
 #define NNET_CONV_H_
 
 #include "nnet_common.h"
+#include "nnet_line_buffer.h"
 #include "nnet_dense.h"
 
 namespace nnet {
@@ -67,31 +68,27 @@ void conv(hls::stream<data_T>& in, hls::stream<res_T>& out,
           const typename CONFIG_T::bias_t b[CONFIG_T::n_filt]) {
     typedef typename data_T::value_type in_t;
     typedef typename res_T::value_type out_t;
-    in_t lines[CONFIG_T::buffer_rows * CONFIG_T::in_width * CONFIG_T::n_chan];
-    unsigned oh = 0, ow = 0;  // the next output pixel
-    for (unsigned ih = 0; ih < CONFIG_T::in_height; ih++) {
-        for (unsigned iw = 0; iw < CONFIG_T::in_width; iw++) {
-            const data_T pixel = in.read();
-            const unsigned slot = ((ih % CONFIG_T::buffer_rows) * CONFIG_T::in_width + iw) * CONFIG_T::n_chan;
-            for (unsigned c = 0; c < CONFIG_T::n_chan; c++) {
-                #pragma HLS UNROLL
-                lines[slot + c] = pixel[c];
-            }
-            while (oh < CONFIG_T::out_height && window_ready_at<CONFIG_T>(oh, ow) <= ih * CONFIG_T::in_width + iw) {
-                in_t win[CONFIG_T::n_in];
-                #pragma HLS ARRAY_PARTITION variable=win complete
-                bool inside[CONFIG_T::filt_height * CONFIG_T::filt_width];
-                out_t yp[CONFIG_T::n_filt];
-                #pragma HLS ARRAY_PARTITION variable=yp complete
-                fill_window<in_t, CONFIG_T, CONFIG_T::buffer_rows>(lines, oh, ow, win, inside);
-                mac<in_t, out_t, CONFIG_T>(win, yp, w, w_in, b);
-                write_beat<out_t, CONFIG_T::n_filt>(yp, out);
-                if (++ow == CONFIG_T::out_width) {
-                    ow = 0;
-                    oh++;
-                }
-            }
+    typedef window_grid<CONFIG_T> grid;
+    typename window_storage<in_t, CONFIG_T>::lines_t lines;
+    #pragma HLS ARRAY_PARTITION variable=lines complete dim=1
+    #pragma HLS ARRAY_PARTITION variable=lines complete dim=2
+    typename window_storage<in_t, CONFIG_T>::window_t window;
+    #pragma HLS ARRAY_PARTITION variable=window complete dim=0
+    clear_window<in_t, CONFIG_T>(lines, window);
+    unsigned row = 0, col = 0;  // the padded-grid position
+    for (unsigned p = 0; p < grid::height * grid::width; p++) {
+        #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
+        in_t win[CONFIG_T::filt_height * CONFIG_T::filt_width * CONFIG_T::n_chan];
+        #pragma HLS ARRAY_PARTITION variable=win complete
+        bool inside[CONFIG_T::filt_height * CONFIG_T::filt_width];
+        #pragma HLS ARRAY_PARTITION variable=inside complete
+        if (slide_window<data_T, CONFIG_T>(in, row, col, lines, window, win, inside)) {
+            out_t yp[CONFIG_T::n_filt];
+            #pragma HLS ARRAY_PARTITION variable=yp complete
+            mac<in_t, out_t, CONFIG_T>(win, yp, w, w_in, b);
+            write_beat<out_t, CONFIG_T::n_filt>(yp, out);
         }
+        next_position<CONFIG_T>(row, col);
     }
 }
 
@@ -181,7 +178,7 @@ void conv_xnor(const data_T x[CONFIG_T::in_height * CONFIG_T::in_width * CONFIG_
     }
 }
 
-// io_stream: the line buffer and raster-order schedule of conv() above.
+// io_stream: the line buffers and one-position-per-clock schedule of conv() above.
 template <class data_T, class res_T, typename CONFIG_T>
 void conv_xnor(hls::stream<data_T>& in, hls::stream<res_T>& out,
                const typename CONFIG_T::word_t w[CONFIG_T::n_filt * CONFIG_T::n_words],
@@ -192,31 +189,27 @@ void conv_xnor(hls::stream<data_T>& in, hls::stream<res_T>& out,
     #pragma HLS ARRAY_PARTITION variable=w complete
     #pragma HLS ARRAY_PARTITION variable=offset complete
     #pragma HLS ARRAY_PARTITION variable=half complete
-    in_t lines[CONFIG_T::buffer_rows * CONFIG_T::in_width * CONFIG_T::n_chan];
-    unsigned oh = 0, ow = 0;  // the next output pixel
-    for (unsigned ih = 0; ih < CONFIG_T::in_height; ih++) {
-        for (unsigned iw = 0; iw < CONFIG_T::in_width; iw++) {
-            const data_T pixel = in.read();
-            const unsigned slot = ((ih % CONFIG_T::buffer_rows) * CONFIG_T::in_width + iw) * CONFIG_T::n_chan;
-            for (unsigned c = 0; c < CONFIG_T::n_chan; c++) {
-                #pragma HLS UNROLL
-                lines[slot + c] = pixel[c];
-            }
-            while (oh < CONFIG_T::out_height && window_ready_at<CONFIG_T>(oh, ow) <= ih * CONFIG_T::in_width + iw) {
-                in_t win[CONFIG_T::n_in];
-                #pragma HLS ARRAY_PARTITION variable=win complete
-                bool inside[CONFIG_T::filt_height * CONFIG_T::filt_width];
-                out_t yp[CONFIG_T::n_filt];
-                #pragma HLS ARRAY_PARTITION variable=yp complete
-                fill_window<in_t, CONFIG_T, CONFIG_T::buffer_rows>(lines, oh, ow, win, inside);
-                conv_xnor_window<in_t, out_t, CONFIG_T>(win, inside, yp, w, offset, half);
-                write_beat<out_t, CONFIG_T::n_filt>(yp, out);
-                if (++ow == CONFIG_T::out_width) {
-                    ow = 0;
-                    oh++;
-                }
-            }
+    typedef window_grid<CONFIG_T> grid;
+    typename window_storage<in_t, CONFIG_T>::lines_t lines;
+    #pragma HLS ARRAY_PARTITION variable=lines complete dim=1
+    #pragma HLS ARRAY_PARTITION variable=lines complete dim=2
+    typename window_storage<in_t, CONFIG_T>::window_t window;
+    #pragma HLS ARRAY_PARTITION variable=window complete dim=0
+    clear_window<in_t, CONFIG_T>(lines, window);
+    unsigned row = 0, col = 0;  // the padded-grid position
+    for (unsigned p = 0; p < grid::height * grid::width; p++) {
+        #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
+        in_t win[CONFIG_T::filt_height * CONFIG_T::filt_width * CONFIG_T::n_chan];
+        #pragma HLS ARRAY_PARTITION variable=win complete
+        bool inside[CONFIG_T::filt_height * CONFIG_T::filt_width];
+        #pragma HLS ARRAY_PARTITION variable=inside complete
+        if (slide_window<data_T, CONFIG_T>(in, row, col, lines, window, win, inside)) {
+            out_t yp[CONFIG_T::n_filt];
+            #pragma HLS ARRAY_PARTITION variable=yp complete
+            conv_xnor_window<in_t, out_t, CONFIG_T>(win, inside, yp, w, offset, half);
+            write_beat<out_t, CONFIG_T::n_filt>(yp, out);
         }
+        next_position<CONFIG_T>(row, col);
     }
 }
 

@@ -13,8 +13,10 @@
 // Every unrolled lane (j, m) therefore writes the accumulator at the compile-time index j:
 // no run-time-indexed accumulator updates in either strategy.
 // Latency:  n_cycles = 1; all products unrolled, the function pipelined with
-//           II = reuse_factor; the tables are completely partitioned, so every index
-//           w_in[t] and weight w[t] is a constant (t is a constant after unrolling).
+//           II = reuse_factor. The inputs are wired at compile time: the layer's config
+//           (parameters.h) has gather(x, xt), one assignment xt[t] = x[i] per table entry
+//           with i a literal, so no product reads through the index table (w_in is not
+//           used); the weight table is completely partitioned, w[t] a constant.
 // Resource: n_cycles = reuse_factor; a loop of reuse_factor iterations pipelined with II=1,
 //           block_factor = n_out * per_output products per cycle; the tables are
 //           partitioned cyclically by block_factor, so lane (j, m) reads its own bank.
@@ -84,14 +86,18 @@ void dense_latency(const data_T x[CONFIG_T::n_in], res_T y[CONFIG_T::n_out],
     #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
     #pragma HLS ARRAY_PARTITION variable=x complete
     #pragma HLS ARRAY_PARTITION variable=w complete
-    #pragma HLS ARRAY_PARTITION variable=w_in complete
     #pragma HLS ARRAY_PARTITION variable=b complete
+    data_T xt[CONFIG_T::n_table];
+    #pragma HLS ARRAY_PARTITION variable=xt complete
+    CONFIG_T::template gather<data_T>(x, xt);
     typename CONFIG_T::accum_t acc[CONFIG_T::n_out];
     #pragma HLS ARRAY_PARTITION variable=acc complete
     dense_init<CONFIG_T>(acc, b);
-    for (unsigned c = 0; c < CONFIG_T::n_cycles; c++) {
+    // Entry t = (c * n_out + j) * per_output + m: ascending t is ascending (c, m) per output.
+    for (unsigned t = 0; t < CONFIG_T::n_table; t++) {
         #pragma HLS UNROLL
-        dense_cycle<data_T, CONFIG_T>(x, acc, w, w_in, c);
+        const unsigned j = (t / CONFIG_T::per_output) % CONFIG_T::n_out;
+        acc[j] += typename CONFIG_T::accum_t(xt[t] * w[t]);
     }
     dense_finish<res_T, CONFIG_T>(acc, y);
 }
@@ -115,6 +121,31 @@ void dense_resource(const data_T x[CONFIG_T::n_in], res_T y[CONFIG_T::n_out],
     dense_finish<res_T, CONFIG_T>(acc, y);
 }
 
+// The schedule chosen at compile time, so that a Resource layer's config need not define
+// gather (only Latency configs have it).
+template <bool RESOURCE>
+struct mac_schedule {
+    template <class data_T, class res_T, typename CONFIG_T>
+    static void run(const data_T x[CONFIG_T::n_in], res_T y[CONFIG_T::n_out],
+                    const typename CONFIG_T::weight_t w[CONFIG_T::n_table],
+                    const typename CONFIG_T::index_in_t w_in[CONFIG_T::n_table],
+                    const typename CONFIG_T::bias_t b[CONFIG_T::n_out]) {
+        #pragma HLS INLINE
+        dense_latency<data_T, res_T, CONFIG_T>(x, y, w, w_in, b);
+    }
+};
+template <>
+struct mac_schedule<true> {
+    template <class data_T, class res_T, typename CONFIG_T>
+    static void run(const data_T x[CONFIG_T::n_in], res_T y[CONFIG_T::n_out],
+                    const typename CONFIG_T::weight_t w[CONFIG_T::n_table],
+                    const typename CONFIG_T::index_in_t w_in[CONFIG_T::n_table],
+                    const typename CONFIG_T::bias_t b[CONFIG_T::n_out]) {
+        #pragma HLS INLINE
+        dense_resource<data_T, res_T, CONFIG_T>(x, y, w, w_in, b);
+    }
+};
+
 // One multiply-accumulate vector: y = mac(x), n_in -> n_out (Dense rows, convolution windows).
 template <class data_T, class res_T, typename CONFIG_T>
 void mac(const data_T x[CONFIG_T::n_in], res_T y[CONFIG_T::n_out],
@@ -122,10 +153,7 @@ void mac(const data_T x[CONFIG_T::n_in], res_T y[CONFIG_T::n_out],
          const typename CONFIG_T::index_in_t w_in[CONFIG_T::n_table],
          const typename CONFIG_T::bias_t b[CONFIG_T::n_out]) {
     #pragma HLS INLINE
-    if (CONFIG_T::strategy == resource)
-        dense_resource<data_T, res_T, CONFIG_T>(x, y, w, w_in, b);
-    else
-        dense_latency<data_T, res_T, CONFIG_T>(x, y, w, w_in, b);
+    mac_schedule<CONFIG_T::strategy == resource>::template run<data_T, res_T, CONFIG_T>(x, y, w, w_in, b);
 }
 
 // Dense over the last axis: the same vector product at each of n_positions positions
@@ -171,7 +199,7 @@ void dense(hls::stream<data_T>& in, hls::stream<res_T>& out,
             out_t y[CONFIG_T::n_out];
             #pragma HLS ARRAY_PARTITION variable=y complete
             read_beat<in_t, CONFIG_T::n_in>(in, x);
-            dense_latency<in_t, out_t, CONFIG_T>(x, y, w, w_in, b);
+            mac<in_t, out_t, CONFIG_T>(x, y, w, w_in, b);
             write_beat<out_t, CONFIG_T::n_out>(y, out);
         }
     } else {
@@ -181,7 +209,7 @@ void dense(hls::stream<data_T>& in, hls::stream<res_T>& out,
             out_t y[CONFIG_T::n_out];
             #pragma HLS ARRAY_PARTITION variable=y complete
             read_beat<in_t, CONFIG_T::n_in>(in, x);
-            dense_resource<in_t, out_t, CONFIG_T>(x, y, w, w_in, b);
+            mac<in_t, out_t, CONFIG_T>(x, y, w, w_in, b);
             write_beat<out_t, CONFIG_T::n_out>(y, out);
         }
     }

@@ -48,6 +48,14 @@ struct garnet_norms {
     typename CONFIG_T::norm_t norm_vertices;   // 1/V (the collapse's bias term)
 };
 
+// Edge-table lookups of sublayer S per clock: the aggregators of one vertex in groups of
+// ceil(A / reuse_factor), one group per clock.
+template <class CONFIG_T, class S>
+struct garnet_lookups {
+    static const unsigned per_cycle = (S::n_aggregators + CONFIG_T::reuse_factor - 1) / CONFIG_T::reuse_factor;
+    static const unsigned groups = (S::n_aggregators + per_cycle - 1) / per_cycle;
+};
+
 // One sublayer S on the n valid vertices of x: per-vertex outputs (y[V][n_out], zero for
 // v >= n) or, with COLLAPSE, their mean over the V vertices (y[n_out]).
 template <class data_T, class res_T, class CONFIG_T, class S, bool COLLAPSE>
@@ -69,17 +77,31 @@ void garnet_sublayer(const data_T x[CONFIG_T::n_vertices * S::n_in], unsigned n,
         for (unsigned i = 0; i < X; i++) sum_wf[a * X + i] = 0;
     }
     // Aggregation: edge weights of the valid vertices, summed, and the edge-weighted features.
+    // The edge table is read by garnet_lookups<S>::per_cycle aggregators per clock (the
+    // aggregators of a vertex spread over up to reuse_factor clocks), never by every vertex
+    // at once; invalid vertices (v >= n) take their clocks but change nothing (no `break`:
+    // the trip count stays constant).
+    typedef garnet_lookups<CONFIG_T, S> L;
 Aggregate:
     for (unsigned v = 0; v < V; v++) {
-        #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
-        if (v >= n) break;
-        for (unsigned a = 0; a < A; a++) {
-            distance_t d = adb[adb0 + a];
-            for (unsigned i = 0; i < X; i++) d = distance_t(d + distance_t(x[v * X + i] * adw[adw0 + a * X + i]));
-            const edge_weight_t e = edge_table[raw_bits<ap_uint<CONFIG_T::distance_width>, CONFIG_T::distance_width>(d).to_uint()];
-            edge[v * A + a] = e;
-            sum_e[a] = edge_weight_aggr_t(sum_e[a] + e);
-            for (unsigned i = 0; i < X; i++) sum_wf[a * X + i] = aggr_t(sum_wf[a * X + i] + data_T(x[v * X + i] * e));
+    AggregatorGroup:
+        for (unsigned g = 0; g < L::groups; g++) {
+            #pragma HLS PIPELINE II=1
+            for (unsigned l = 0; l < L::per_cycle; l++) {
+                #pragma HLS UNROLL
+                const unsigned a = g * L::per_cycle + l;
+                if (v < n && a < A) {
+                    distance_t d = adb[adb0 + a];
+                    for (unsigned i = 0; i < X; i++)
+                        d = distance_t(d + distance_t(x[v * X + i] * adw[adw0 + a * X + i]));
+                    const edge_weight_t e =
+                        edge_table[raw_bits<ap_uint<CONFIG_T::distance_width>, CONFIG_T::distance_width>(d).to_uint()];
+                    edge[v * A + a] = e;
+                    sum_e[a] = edge_weight_aggr_t(sum_e[a] + e);
+                    for (unsigned i = 0; i < X; i++)
+                        sum_wf[a * X + i] = aggr_t(sum_wf[a * X + i] + data_T(x[v * X + i] * e));
+                }
+            }
         }
     }
     // Means, and the output base: base[o][a] = mean_e[a] itb[o][a] + sum_x mean_wf[a][x] itw[o][a][x].

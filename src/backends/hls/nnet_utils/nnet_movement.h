@@ -60,20 +60,31 @@ void transpose(const data_T x[CONFIG_T::n_in], res_T y[CONFIG_T::n_out], const u
     }
 }
 
-// io_stream: the whole sample is buffered, then written in the new order.
+// io_stream: the whole sample is buffered, then written in the new order. Every memory
+// port is used once per clock: the buffer is partitioned cyclically by in_chan, so an
+// input beat (in_chan consecutive elements) writes each bank once; the output side reads
+// one element per clock (one buffer read and one index-table read at index[i]) and writes
+// a beat every out_chan clocks. (A gathering read of a whole output beat per clock would
+// need out_chan reads at run-time addresses that may fall in one bank.)
 template <class data_T, class res_T, typename CONFIG_T>
 void transpose(hls::stream<data_T>& in, hls::stream<res_T>& out, const unsigned index[CONFIG_T::n_out]) {
     typename data_T::value_type buf[CONFIG_T::n_in];
+    #pragma HLS ARRAY_PARTITION variable=buf cyclic factor=CONFIG_T::in_chan
+Fill:
     for (unsigned b = 0; b < CONFIG_T::n_in / CONFIG_T::in_chan; b++) {
         #pragma HLS PIPELINE II=1
         const data_T beat = in.read();
-        for (unsigned c = 0; c < CONFIG_T::in_chan; c++) buf[b * CONFIG_T::in_chan + c] = beat[c];
+        for (unsigned c = 0; c < CONFIG_T::in_chan; c++) {
+            #pragma HLS UNROLL
+            buf[b * CONFIG_T::in_chan + c] = beat[c];
+        }
     }
-    for (unsigned b = 0; b < CONFIG_T::n_out / CONFIG_T::out_chan; b++) {
+    res_T beat;
+Drain:
+    for (unsigned i = 0; i < CONFIG_T::n_out; i++) {
         #pragma HLS PIPELINE II=1
-        res_T beat;
-        for (unsigned c = 0; c < CONFIG_T::out_chan; c++) beat[c] = buf[index[b * CONFIG_T::out_chan + c]];
-        out.write(beat);
+        beat[i % CONFIG_T::out_chan] = buf[index[i]];
+        if (i % CONFIG_T::out_chan == CONFIG_T::out_chan - 1) out.write(beat);
     }
 }
 

@@ -4,12 +4,13 @@
 // covering the whole input (out_height = out_width = 1).
 //
 // io_parallel: one window per output position (nnet_common.h fill_window).
-// io_stream: the line buffer of nnet_conv.h; global pooling keeps one running maximum or
+// io_stream: the shift-register line buffers of nnet_line_buffer.h; global pooling keeps one running maximum or
 // sum per channel instead.
 #ifndef NNET_POOLING_H_
 #define NNET_POOLING_H_
 
 #include "nnet_common.h"
+#include "nnet_line_buffer.h"
 
 namespace nnet {
 
@@ -132,33 +133,30 @@ void pooling(hls::stream<data_T>& in, hls::stream<res_T>& out) {
         write_beat<out_t, CONFIG_T::n_chan>(y, out);
         return;
     }
-    in_t lines[CONFIG_T::buffer_rows * CONFIG_T::in_width * CONFIG_T::n_chan];
-    unsigned oh = 0, ow = 0;  // the next output pixel
-    for (unsigned ih = 0; ih < CONFIG_T::in_height; ih++) {
-        for (unsigned iw = 0; iw < CONFIG_T::in_width; iw++) {
-            const data_T pixel = in.read();
-            const unsigned slot = ((ih % CONFIG_T::buffer_rows) * CONFIG_T::in_width + iw) * CONFIG_T::n_chan;
+    typedef window_grid<CONFIG_T> grid;
+    typename window_storage<in_t, CONFIG_T>::lines_t lines;
+    #pragma HLS ARRAY_PARTITION variable=lines complete dim=1
+    #pragma HLS ARRAY_PARTITION variable=lines complete dim=2
+    typename window_storage<in_t, CONFIG_T>::window_t window;
+    #pragma HLS ARRAY_PARTITION variable=window complete dim=0
+    clear_window<in_t, CONFIG_T>(lines, window);
+    unsigned row = 0, col = 0;  // the padded-grid position
+    for (unsigned p = 0; p < grid::height * grid::width; p++) {
+        #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
+        in_t win[CONFIG_T::filt_height * CONFIG_T::filt_width * CONFIG_T::n_chan];
+        #pragma HLS ARRAY_PARTITION variable=win complete
+        bool inside[CONFIG_T::filt_height * CONFIG_T::filt_width];
+        #pragma HLS ARRAY_PARTITION variable=inside complete
+        if (slide_window<data_T, CONFIG_T>(in, row, col, lines, window, win, inside)) {
+            out_t y[CONFIG_T::n_chan];
+            #pragma HLS ARRAY_PARTITION variable=y complete
             for (unsigned c = 0; c < CONFIG_T::n_chan; c++) {
                 #pragma HLS UNROLL
-                lines[slot + c] = pixel[c];
+                y[c] = pool_window<in_t, out_t, CONFIG_T>(win, inside, c);
             }
-            while (oh < CONFIG_T::out_height && window_ready_at<CONFIG_T>(oh, ow) <= ih * CONFIG_T::in_width + iw) {
-                in_t win[CONFIG_T::filt_height * CONFIG_T::filt_width * CONFIG_T::n_chan];
-                #pragma HLS ARRAY_PARTITION variable=win complete
-                bool inside[CONFIG_T::filt_height * CONFIG_T::filt_width];
-                fill_window<in_t, CONFIG_T, CONFIG_T::buffer_rows>(lines, oh, ow, win, inside);
-                out_t y[CONFIG_T::n_chan];
-                for (unsigned c = 0; c < CONFIG_T::n_chan; c++) {
-                    #pragma HLS UNROLL
-                    y[c] = pool_window<in_t, out_t, CONFIG_T>(win, inside, c);
-                }
-                write_beat<out_t, CONFIG_T::n_chan>(y, out);
-                if (++ow == CONFIG_T::out_width) {
-                    ow = 0;
-                    oh++;
-                }
-            }
+            write_beat<out_t, CONFIG_T::n_chan>(y, out);
         }
+        next_position<CONFIG_T>(row, col);
     }
 }
 
