@@ -5,6 +5,7 @@ set -euo pipefail
 PKGS=(cmake g++ make pkg-config
   libprotobuf-dev protobuf-compiler libonnx-dev libhdf5-dev nlohmann-json3-dev
   libyaml-cpp-dev libcli11-dev libzip-dev libgtest-dev libbenchmark-dev
+  libopenblas0-pthread  # the optimised BLAS numpy/torch use in bench/ comparisons (never the reference BLAS)
   python3 python3-numpy python3-torch python3-onnx python3-xgboost python3-sklearn python3-h5py
   pybind11-dev python3-dev python3-pytest python3-matplotlib
   python3-dask python3-distributed  # tachyon.trigger.study(..., dask=...)
