@@ -45,16 +45,6 @@ namespace {
 
 bool isTree(const std::string& path) { return trees::detectTreeFormat(path) != trees::TreeFormat::None; }
 
-// Loads a network and runs the pass pipeline with the given (or default) configuration.
-Graph loadConfigured(const std::string& model, const std::string& weights, const std::string& cfgPath,
-                     Config* cfgOut = nullptr) {
-    Graph g = loadModel(model, weights);
-    Config cfg = cfgPath.empty() ? Config::defaults() : Config::load(cfgPath);
-    for (const std::string& w : runPipeline(g, cfg)) std::cerr << "tachyon: warning: " << w << "\n";
-    if (cfgOut) *cfgOut = cfg;
-    return g;
-}
-
 // What the user asked for, beyond the subcommand.
 struct Options {
     std::string model, weights, cfg, in, out, gran = "name", traceDir, backend = "hls", cmvm = "da", prj;
@@ -152,9 +142,10 @@ int dispatch(const CLI::App& app, const Options& o) {
     if (app.got_subcommand("info")) {
         requireInputFile(o.model, "model");
         requireInputFile(o.cfg, "-c");
-        Graph g = o.cfg.empty() ? loadModel(o.model, o.weights) : loadConfigured(o.model, o.weights, o.cfg);
-        std::cout << dump(g);
-        if (!o.cfg.empty()) std::cout << "defaults: " << Config::load(o.cfg, false).defaultsSummary() << "\n";
+        std::vector<std::string> warnings;
+        const std::string text = api::infoText(o.model, o.weights, o.cfg, warnings);
+        for (const std::string& w : warnings) std::cerr << "tachyon: warning: " << w << "\n";
+        std::cout << text;
         return 0;
     }
     if (app.got_subcommand("config")) {

@@ -325,6 +325,11 @@ int cmdAutoPrecision(const std::string& model, const std::string& cfg, const std
 // ensemble's own template). granularity: model, type or name.
 std::string configTemplateText(const std::string& model, const std::string& granularity,
                                const std::string& weights = "");
+// `tachyon info`: the model's layers and shapes; with a configuration file `cfg`, after the
+// passes (fixed-point types), followed by the defaults in force. The passes' warnings (unused
+// LayerName keys) are returned in `warnings` for the caller to show.
+std::string infoText(const std::string& model, const std::string& weights, const std::string& cfg,
+                     std::vector<std::string>& warnings);
 // `text` into the file `path`, whole or not at all under AtomicOutput's rules (`option` names
 // it in messages; `inputs` as in PredictCommand).
 void writeTextOutput(const std::string& path, const std::string& text, const std::string& option, bool force,

@@ -4,6 +4,7 @@
 
 #include "config/Config.h"
 #include "frontends/Frontend.h"
+#include "passes/Pass.h"
 #include "util/AtomicOutput.h"
 #include "util/Error.h"
 
@@ -18,6 +19,15 @@ std::string configTemplateText(const std::string& model, const std::string& gran
                            : granularity == "type" ? Granularity::Type
                                                    : Granularity::Name;
     return configTemplate(loadModel(model, weights), gr);   // a tree model: its tree keys, whatever the granularity
+}
+
+std::string infoText(const std::string& model, const std::string& weights, const std::string& cfg,
+                     std::vector<std::string>& warnings) {
+    Graph g = loadModel(model, weights);
+    if (cfg.empty()) return dump(g);
+    const Config c = Config::load(cfg);
+    warnings = runPipeline(g, c);
+    return dump(g) + "defaults: " + c.defaultsSummary() + "\n";
 }
 
 void writeTextOutput(const std::string& path, const std::string& text, const std::string& option, bool force,
