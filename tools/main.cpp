@@ -181,7 +181,8 @@ int dispatch(const CLI::App& app, const Options& o) {
         c.nanError = o.nan == "error";
         c.threads = o.threads;
         c.inputs = outputRules(o).others;
-        return api::cmdPredict(c);
+        for (const std::string& w : api::cmdPredict(c)) std::cerr << w << "\n";
+        return 0;
     }
     if (app.got_subcommand("convert")) {
         requireInputFile(o.model, "model");

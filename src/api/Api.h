@@ -337,7 +337,7 @@ void writeTextOutput(const std::string& path, const std::string& text, const std
 
 // `tachyon predict`: the rows of `input` (.npy/.csv) through the model into `output`, block
 // by block, with every layer's output in `traceDir` when given, the overflow summary, the
-// non-finite inputs and the fidelity check printed on stderr. `inputs` ("what", path): the
+// non-finite inputs and the fidelity check returned as warnings. `inputs` ("what", path): the
 // files no output may be or hold (inputsOf).
 struct PredictCommand {
     std::string model, weights, config, input, output, traceDir;
@@ -346,7 +346,9 @@ struct PredictCommand {
     int threads = 1;
     std::vector<std::pair<std::string, std::string>> inputs;
 };
-int cmdPredict(const PredictCommand& c);
+// Returns the warnings (non-finite inputs, the fidelity check) as
+// lines for the caller to show; the progress and overflow summary go to stderr.
+std::vector<std::string> cmdPredict(const PredictCommand& c);
 
 // Project names become file names and C/Verilog identifiers: anything else (such as
 // `../../x`) is a tachyon::Error naming `source`.

@@ -155,12 +155,11 @@ void screenInputs(const PredictCommand& o, NonFiniteCount& seen, const std::vect
                     " is " + (seen.nan ? "NaN" : "infinite") + "; fixed point has no such value (--nan error)");
 }
 
-void reportNonFinite(const PredictCommand& o, const NonFiniteCount& seen) {
-    if (!seen.total()) return;
-    std::cerr << "warning: " << o.input << ": " << seen.describe()
-              << (o.floatMode ? "" : "; fixed point has no NaN/Inf: NaN was cast to 0 and Inf to the largest value "
-                                     "(saturated or wrapped). Use --nan error to refuse such inputs")
-              << "\n";
+std::string nonFiniteWarning(const PredictCommand& o, const NonFiniteCount& seen) {
+    if (!seen.total()) return "";
+    return "warning: " + o.input + ": " + seen.describe() +
+           (o.floatMode ? "" : "; fixed point has no NaN/Inf: NaN was cast to 0 and Inf to the largest value "
+                               "(saturated or wrapped). Use --nan error to refuse such inputs");
 }
 
 // Rows per block: about 32 MB for the block's inputs (read and decoded), its outputs (values
@@ -175,7 +174,7 @@ size_t predictBlockRows(const Graph& g, size_t cols, size_t nOut, bool traced) {
 }  // namespace
 
 // Networks and tree ensembles alike (a tree model is Input -> TreeEnsemble).
-int cmdPredict(const PredictCommand& o) {
+std::vector<std::string> cmdPredict(const PredictCommand& o) {
     const auto model = Model::load(o.model, o.config.empty() ? Json() : Json(o.config), o.weights);
     const Graph& g = model->graph();
     const Emulator& emu = model->emulator();
@@ -237,9 +236,10 @@ int cmdPredict(const PredictCommand& o) {
     if (nonFinite.total() && !o.floatMode)
         std::cerr << "non-finite inputs (not counted above): " << nonFinite.nan << " NaN, " << nonFinite.inf
                   << " infinite\n";
-    reportNonFinite(o, nonFinite);
-    if (fidelity) std::cerr << "warning: " << fidelity->message << "\n";
-    return 0;
+    std::vector<std::string> warnings;
+    if (const std::string w = nonFiniteWarning(o, nonFinite); !w.empty()) warnings.push_back(w);
+    if (fidelity) warnings.push_back("warning: " + fidelity->message);
+    return warnings;
 }
 
 }  // namespace tachyon::api
