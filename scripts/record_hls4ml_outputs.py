@@ -75,13 +75,11 @@ ON_DEMAND = [
     ('KERAS_1layer_name', 'keras/KERAS_1layer', 'name', 'io_parallel', 500, 'normal'),
 ]
 KNOWN_DIFFERENCES = {
-    'sigmoid/tanh tables': "hls4ml's table (nnet_activation.h init_sigmoid_table: 1024 entries over "
-    '[-8, 8), entry i = sigmoid(16 (i - N/2) / N) in float cast to table_t, index int(x N / 16) + N/2 '
-    "clamped) is not Tachyon's table (bin centres, power-of-two range from the input type); "
-    'KERAS_1layer: 163 of 500 rows differ, by up to 3 LSBs (garnet_1layer too)',
-    'GarNet vertex count out of range': "hls4ml multiplies the output bias by the count as its type holds "
-    'it (a wrapped, negative count included) and skips all vertices for counts <= 0; Tachyon clamps the '
-    'count to [0, V] first (garnet_1layer with hls4ml\'s `auto` count type ap_fixed<16,6>: counts 32-63 '
+    'sigmoid/tanh tables': "hls4ml samples its sigmoid table at the left edge of each bin over a fixed "
+    "input range of 16, while Tachyon samples bin centres over a power-of-two range taken from the input "
+    "type; KERAS_1layer: 163 of 500 rows differ, by up to 3 LSBs (garnet_1layer too)",
+    'GarNet vertex count out of range': "a count that wrapped negative in hls4ml still scales the output "
+    'bias there and no vertex is processed, whereas Tachyon first limits the count to [0, V] (garnet_1layer with hls4ml\'s `auto` count type ap_fixed<16,6>: counts 32-63 '
     'wrap negative; with the sigmoid, 198 of 200 rows differ)',
 }
 
