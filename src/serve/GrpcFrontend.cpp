@@ -4,6 +4,7 @@
 #include "serve/GrpcStream.h"
 #include "serve/Infer.h"
 #include "serve/Server.h"
+#include "serve/SharedMemory.h"
 #include "serve/Stats.h"
 #include "util/Error.h"
 
@@ -21,6 +22,7 @@ grpc::StatusCode grpcCode(Code c) {
         case Code::ResourceExhausted: return grpc::StatusCode::RESOURCE_EXHAUSTED;
         case Code::DeadlineExceeded: return grpc::StatusCode::DEADLINE_EXCEEDED;
         case Code::Internal: return grpc::StatusCode::INTERNAL;
+        case Code::Unsupported: return grpc::StatusCode::UNIMPLEMENTED;
     }
     return grpc::StatusCode::INTERNAL;
 }
@@ -203,6 +205,20 @@ public:
     grpc::Status SystemSharedMemoryUnregister(grpc::ServerContext*, const inference::SystemSharedMemoryUnregisterRequest* q,
                                               inference::SystemSharedMemoryUnregisterResponse*) override {
         return guarded([&] { st_.shm.remove(q->name()); });
+    }
+
+    // No CUDA here: Triton's CUDA shared memory calls are refused, saying why.
+    grpc::Status CudaSharedMemoryStatus(grpc::ServerContext*, const inference::CudaSharedMemoryStatusRequest*,
+                                        inference::CudaSharedMemoryStatusResponse*) override {
+        return guarded([] { refuseCudaSharedMemory("status"); });
+    }
+    grpc::Status CudaSharedMemoryRegister(grpc::ServerContext*, const inference::CudaSharedMemoryRegisterRequest*,
+                                          inference::CudaSharedMemoryRegisterResponse*) override {
+        return guarded([] { refuseCudaSharedMemory("register"); });
+    }
+    grpc::Status CudaSharedMemoryUnregister(grpc::ServerContext*, const inference::CudaSharedMemoryUnregisterRequest*,
+                                            inference::CudaSharedMemoryUnregisterResponse*) override {
+        return guarded([] { refuseCudaSharedMemory("unregister"); });
     }
 
 private:

@@ -137,6 +137,13 @@ private:
         svr_.Post(pattern, [this, handler](const httplib::Request& req, httplib::Response& res,
                                            const httplib::ContentReader& reader) {
             std::string body;
+            // No Content-Length and no Transfer-Encoding: the body is empty (RFC 9112 6.3).
+            // tritonclient.http (geventhttpclient) sends its body-less POSTs (unregister,
+            // unload) so; cpp-httplib would wait for the connection to close instead.
+            if (!req.has_header("Content-Length") && !req.has_header("Transfer-Encoding")) {
+                handler(req, body, res);
+                return;
+            }
             bool tooLarge = false;
             const bool ok = reader([&](const char* data, size_t n) {
                 if (n > maxBytes_ - body.size()) {
@@ -244,6 +251,14 @@ private:
                                       count("byte_size", true));
                           sendJson(res, "{}");
                       });
+                  });
+        // No CUDA here: Triton's CUDA shared memory calls are refused, saying why.
+        svr_.Get(R"(/v2/cudasharedmemory(?:/region/[^/]+)?/status)", [this](const httplib::Request&, httplib::Response& res) {
+            guarded(res, [] { refuseCudaSharedMemory("status"); });
+        });
+        postRoute(R"(/v2/cudasharedmemory(?:/region/[^/]+)?/(register|unregister))",
+                  [this](const httplib::Request& req, const std::string&, httplib::Response& res) {
+                      guarded(res, [&] { refuseCudaSharedMemory(req.matches[1]); });
                   });
         postRoute(R"(/v2/systemsharedmemory(?:/region/([^/]+))?/unregister)",
                   [this](const httplib::Request& req, const std::string&, httplib::Response& res) {

@@ -120,4 +120,10 @@ void SharedMemoryRegistry::writeOutput(const InferRequest& rq, InferResponse& r)
     }
 }
 
+void refuseCudaSharedMemory(const std::string& call) {
+    throw ServeError(Code::Unsupported, "CUDA shared memory " + call +
+                                            ": not supported by this server (no CUDA: tachyon serve runs on CPU); "
+                                            "use system shared memory or send the tensors in the request");
+}
+
 }  // namespace tachyon::serve

@@ -45,4 +45,8 @@ private:
     std::map<std::string, std::shared_ptr<const Mapping>> regions_;
 };
 
+// Triton's CUDA shared memory extension needs a GPU and CUDA, which this server has not:
+// throws ServeError(Unsupported) naming the call (status, register, unregister).
+[[noreturn]] void refuseCudaSharedMemory(const std::string& call);
+
 }  // namespace tachyon::serve

@@ -10,6 +10,7 @@ int httpStatus(Code c) {
         case Code::ResourceExhausted: return 503;
         case Code::DeadlineExceeded: return 504;
         case Code::Internal: return 500;
+        case Code::Unsupported: return 501;
     }
     return 500;
 }
@@ -22,6 +23,7 @@ const char* codeName(Code c) {
         case Code::ResourceExhausted: return "RESOURCE_EXHAUSTED";
         case Code::DeadlineExceeded: return "DEADLINE_EXCEEDED";
         case Code::Internal: return "INTERNAL";
+        case Code::Unsupported: return "UNIMPLEMENTED";
     }
     return "INTERNAL";
 }

@@ -15,6 +15,7 @@ enum class Code {
     ResourceExhausted,   // HTTP 503, gRPC RESOURCE_EXHAUSTED: queue full, payload too large
     DeadlineExceeded,    // HTTP 504... Triton says 400; we use 504: the request timed out in the queue
     Internal,            // HTTP 500, gRPC INTERNAL: the backend failed
+    Unsupported,         // HTTP 501, gRPC UNIMPLEMENTED: an extension this server lacks (CUDA)
 };
 
 // A tachyon::Error with the protocol outcome it maps to.

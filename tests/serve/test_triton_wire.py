@@ -11,6 +11,7 @@ import gzip
 import json
 import os
 import queue
+import re
 import struct
 import zlib
 from multiprocessing import shared_memory
@@ -459,3 +460,53 @@ def test_body_limit_counts_decompressed_and_chunked_bytes(tmp_path, env):
                                           predict(os.path.join(repo, "dense", "1", "model.json"), small).astype(np.float32))
     finally:
         server.stop()
+
+
+def raw_http(env, head):
+    """One HTTP/1.1 exchange on a fresh socket, exactly the bytes given; the answer's status
+    line and body (the server must answer within 5 s, without waiting for more bytes)."""
+    import socket
+    host, port = env["server"].http.replace("http://", "").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as s:
+        s.sendall(head)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += s.recv(65536)
+        header, body = data.split(b"\r\n\r\n", 1)
+        length = int(re.search(rb"(?i)content-length: *(\d+)", header).group(1))
+        while len(body) < length:
+            body += s.recv(65536)
+        return header.split(b"\r\n")[0].decode(), body
+
+
+def test_http_post_without_body_headers(env):
+    """tritonclient.http (geventhttpclient) sends unregister and unload as POSTs with no body
+    and neither Content-Length nor Transfer-Encoding: an empty body, answered at once (the
+    server used to wait for the connection to close and answer 400)."""
+    status, body = raw_http(env, b"POST /v2/systemsharedmemory/unregister HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert status.endswith("200 OK"), (status, body)
+    status, _ = raw_http(env, b"POST /v2/repository/index HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert status.endswith("200 OK")
+
+
+def test_cuda_shared_memory_refused_clearly(env):
+    """No CUDA here: Triton's CUDA shared memory calls answer an error saying so (HTTP 501 with
+    Triton's {"error": ...} body; gRPC UNIMPLEMENTED with the same message), not a bare 404."""
+    http = env["server"].http
+    body = json.dumps({"raw_handle": {"b64": "AAAA"}, "device_id": 0, "byte_size": 64})
+    for r in (requests.get(http + "/v2/cudasharedmemory/status"),
+              requests.get(http + "/v2/cudasharedmemory/region/gpu/status"),
+              requests.post(http + "/v2/cudasharedmemory/region/gpu/register", data=body),
+              requests.post(http + "/v2/cudasharedmemory/region/gpu/unregister", data=""),
+              requests.post(http + "/v2/cudasharedmemory/unregister", data="")):
+        assert r.status_code == 501, (r.url, r.status_code)
+        assert "not supported by this server (no CUDA" in r.json()["error"]
+    pb2 = env["pb2"]
+    for call, request in (("CudaSharedMemoryStatus", pb2.CudaSharedMemoryStatusRequest()),
+                          ("CudaSharedMemoryRegister", pb2.CudaSharedMemoryRegisterRequest(
+                              name="gpu", raw_handle=b"\0" * 64, device_id=0, byte_size=64)),
+                          ("CudaSharedMemoryUnregister", pb2.CudaSharedMemoryUnregisterRequest(name="gpu"))):
+        with pytest.raises(grpc.RpcError) as e:
+            getattr(env["stub"], call)(request)
+        assert e.value.code() == grpc.StatusCode.UNIMPLEMENTED
+        assert "not supported by this server (no CUDA" in e.value.details()
