@@ -70,10 +70,7 @@ struct MacCore {
 
 // TACHYON_EMULATOR_KERNEL=portable forces the portable kernels (tests use it to check both
 // on machines that have the pair kernel); =reference forces the step-by-step 128-bit form.
-std::string kernelChoice() {
-    const char* kernel = std::getenv("TACHYON_EMULATOR_KERNEL");
-    return kernel ? std::string(kernel) : std::string();
-}
+std::string kernelChoice() { return emulatorKernelChoice(); }
 
 void compileMac(MacCore& c, const Layer& l) {
     c.accT = l.type("accum");
@@ -588,6 +585,79 @@ void xnorFixed(const XnorCore& x, bool relu, const double* in, double* out, size
     st.resultOverflows += resOv;
 }
 
+// A binary layer with its elementwise followers folded in (FINN's thresholds, generalised):
+// the accumulator takes one of 2N+1 values per output, acc_j(t) = accAllAgree_j - (step_j/2) t
+// with t = P + 2 d (P padded inputs, d disagreeing bits), so the whole chain Dense result cast
+// (fused ReLU included) -> BatchNorm -> sign/threshold is a table over t per output, built by
+// running each layer's own element arithmetic on every accumulator value. Bit-exact by
+// construction; overflow flags per entry keep every layer's count.
+struct FoldedTable {
+    int followers = 0;
+    size_t span = 0;                 // 2N + 1 entries per output
+    std::vector<double> value;       // [output j][t]: the last follower's raw
+    std::vector<uint8_t> overflow;   // [output j][t]: bit 0 this layer's result cast, bit f follower f
+    bool anyOverflow = false;
+};
+
+FoldedTable foldTable(const XnorCore& x, bool relu, const std::vector<const Kernel*>& followers) {
+    FoldedTable t;
+    t.followers = int(followers.size());
+    t.span = size_t(2 * x.nIn + 1);
+    t.value.resize(size_t(x.nOut) * t.span);
+    t.overflow.resize(t.value.size());
+    for (int j = 0; j < x.nOut; ++j)
+        for (size_t k = 0; k < t.span; ++k) {
+            const int64_t acc = x.accAllAgree[size_t(j)] - (x.step[size_t(j)] / 2) * int64_t(k);
+            uint64_t ov = 0;
+            int64_t y = relu ? x.accToOut.relu(acc, ov) : x.accToOut(acc, ov);
+            uint8_t flags = ov ? 1 : 0;
+            for (size_t f = 0; f < followers.size(); ++f) {
+                bool o = false;
+                followers[f]->fixedElement(y, size_t(j), y, o);
+                flags |= uint8_t(o) << (f + 1);
+            }
+            t.value[size_t(j) * t.span + k] = double(y);
+            t.overflow[size_t(j) * t.span + k] = flags;
+            t.anyOverflow = t.anyOverflow || flags;
+        }
+    return t;
+}
+
+// xnorFixed with the followers folded in: each output a table lookup at t = P + 2 d.
+void xnorFolded(const XnorCore& x, const FoldedTable& table, const double* in, double* out, size_t rows,
+                LayerStats* st) {
+    uint64_t ov[8] = {};
+    std::vector<uint64_t> bits(size_t(x.nWords));
+    const bool masked = !x.padded.empty();
+    for (size_t r = 0; r < rows; ++r) {
+        const double* row = in + r * size_t(x.nIn);
+        for (int k = 0; k < x.nWords; ++k) {
+            const double* v = row + size_t(k) * 64;
+            const int n = std::min(64, x.nIn - k * 64);
+            uint64_t word = 0;
+            for (int b = 0; b < n; ++b) word |= uint64_t(v[b] > 0) << b;
+            bits[size_t(k)] = word;
+        }
+        const size_t p = r % size_t(x.positions);
+        const uint64_t* real = masked ? x.realWords.data() + p * size_t(x.nWords) : nullptr;
+        const size_t padded = masked ? size_t(x.padded[p]) : 0;
+        double* y = out + r * size_t(x.nOut);
+        for (int j = 0; j < x.nOut; ++j) {
+            const uint64_t* w = x.weightWords.data() + size_t(j) * size_t(x.nWords);
+            size_t disagree = 0;
+            if (masked)
+                for (int k = 0; k < x.nWords; ++k) disagree += size_t(__builtin_popcountll((bits[size_t(k)] ^ w[k]) & real[k]));
+            else
+                for (int k = 0; k < x.nWords; ++k) disagree += size_t(__builtin_popcountll(bits[size_t(k)] ^ w[k]));
+            const size_t e = size_t(j) * table.span + padded + 2 * disagree;
+            y[j] = table.value[e];
+            if (table.anyOverflow)
+                for (int f = 0; f <= table.followers; ++f) ov[f] += (table.overflow[e] >> f) & 1;
+        }
+    }
+    for (int f = 0; f <= table.followers; ++f) st[f].resultOverflows += ov[f];
+}
+
 class MacKernel : public Kernel {
 public:
     MacKernel(const Layer& l, std::vector<KernelInput> ins, std::optional<BinaryMac> binary)
@@ -622,6 +692,24 @@ public:
         }
         forBlocks(in[0], out, rows, [&](const double* x, double* y, size_t n) {
             denseFixed(core_, x, y, n * size_t(positions_), st, scratch(1));
+        });
+    }
+
+    bool foldFollowers(const std::vector<const Kernel*>& followers) override {
+        if (!xnor_ || followers.empty() || followers.size() > 7 || kernelChoice() == "unfolded" || kernelChoice() == "reference")
+            return false;
+        for (const Kernel* f : followers) {
+            const size_t period = f->elementPeriod();
+            if (period == 0 || size_t(core_.nOut) % period != 0) return false;   // not per output channel
+        }
+        folded_ = foldTable(*xnor_, core_.relu, followers);
+        return true;
+    }
+
+    void fixedFolded(const std::vector<const double*>& in, double* out, size_t rows, LayerStats* st) const override {
+        if (!folded_) return fixed(in, out, rows, st[0]);
+        forBlocks(in[0], out, rows, [&](const double* x, double* y, size_t n) {
+            xnorFolded(*xnor_, *folded_, x, y, n * size_t(positions_), st);
         });
     }
 
@@ -671,6 +759,7 @@ private:
 
     MacCore core_;
     std::optional<XnorCore> xnor_;   // binary x binary Dense or Conv
+    std::optional<FoldedTable> folded_;   // xnor_ with its elementwise followers folded in
     std::vector<int> window_;   // Conv only
     int positions_ = 1;         // MAC rows per sample
 };
