@@ -27,6 +27,10 @@ constexpr bool kHavePairKernel = true;
 constexpr bool kHavePairKernel = false;
 #endif
 
+#if defined(__AVX512F__)
+#include <immintrin.h>   // the sign-bit packing of XNOR layers
+#endif
+
 namespace tachyon {
 
 namespace {
@@ -595,8 +599,9 @@ struct FoldedTable {
     int followers = 0;
     size_t span = 0;                 // 2N + 1 entries per output
     std::vector<double> value;       // [output j][t]: the last follower's raw
-    std::vector<uint8_t> overflow;   // [output j][t]: bit 0 this layer's result cast, bit f follower f
-    bool anyOverflow = false;
+    // [output j][t]: 1 << (16 f) where layer f of the group overflows (f = 0: this layer's
+    // result cast, f >= 1: follower f), so that one row's flags add up without carries.
+    std::vector<uint64_t> packedOverflow;
 };
 
 FoldedTable foldTable(const XnorCore& x, bool relu, const std::vector<const Kernel*>& followers) {
@@ -604,56 +609,78 @@ FoldedTable foldTable(const XnorCore& x, bool relu, const std::vector<const Kern
     t.followers = int(followers.size());
     t.span = size_t(2 * x.nIn + 1);
     t.value.resize(size_t(x.nOut) * t.span);
-    t.overflow.resize(t.value.size());
+    t.packedOverflow.resize(t.value.size());
     for (int j = 0; j < x.nOut; ++j)
         for (size_t k = 0; k < t.span; ++k) {
             const int64_t acc = x.accAllAgree[size_t(j)] - (x.step[size_t(j)] / 2) * int64_t(k);
             uint64_t ov = 0;
             int64_t y = relu ? x.accToOut.relu(acc, ov) : x.accToOut(acc, ov);
-            uint8_t flags = ov ? 1 : 0;
+            uint64_t flags = ov ? 1 : 0;
             for (size_t f = 0; f < followers.size(); ++f) {
                 bool o = false;
                 followers[f]->fixedElement(y, size_t(j), y, o);
-                flags |= uint8_t(o) << (f + 1);
+                flags |= uint64_t(o) << (16 * (f + 1));
             }
             t.value[size_t(j) * t.span + k] = double(y);
-            t.overflow[size_t(j) * t.span + k] = flags;
-            t.anyOverflow = t.anyOverflow || flags;
+            t.packedOverflow[size_t(j) * t.span + k] = flags;
         }
     return t;
 }
 
-// xnorFixed with the followers folded in: each output a table lookup at t = P + 2 d.
+// The sign bits (v > 0) of n <= 64 doubles as one word, bit b for v[b].
+inline uint64_t signWord(const double* v, int n) {
+    uint64_t word = 0;
+    int b = 0;
+#if defined(__AVX512F__)
+    const __m512d zero = _mm512_setzero_pd();
+    for (; b + 8 <= n; b += 8) word |= uint64_t(_mm512_cmp_pd_mask(_mm512_loadu_pd(v + b), zero, _CMP_GT_OQ)) << b;
+#endif
+    for (; b < n; ++b) word |= uint64_t(v[b] > 0) << b;
+    return word;
+}
+
+// xnorFixed with the followers folded in: each output a table lookup at t = P + 2 d. The
+// overflow flags of an entry are pre-spread into 16-bit counters of one word (packedOverflow),
+// so counting is one add per output, unpacked once per row.
 void xnorFolded(const XnorCore& x, const FoldedTable& table, const double* in, double* out, size_t rows,
                 LayerStats* st) {
     uint64_t ov[8] = {};
     std::vector<uint64_t> bits(size_t(x.nWords));
     const bool masked = !x.padded.empty();
+    const double* value = table.value.data();
+    const uint64_t* packed = table.packedOverflow.data();
     for (size_t r = 0; r < rows; ++r) {
         const double* row = in + r * size_t(x.nIn);
-        for (int k = 0; k < x.nWords; ++k) {
-            const double* v = row + size_t(k) * 64;
-            const int n = std::min(64, x.nIn - k * 64);
-            uint64_t word = 0;
-            for (int b = 0; b < n; ++b) word |= uint64_t(v[b] > 0) << b;
-            bits[size_t(k)] = word;
-        }
+        for (int k = 0; k < x.nWords; ++k) bits[size_t(k)] = signWord(row + size_t(k) * 64, std::min(64, x.nIn - k * 64));
         const size_t p = r % size_t(x.positions);
         const uint64_t* real = masked ? x.realWords.data() + p * size_t(x.nWords) : nullptr;
         const size_t padded = masked ? size_t(x.padded[p]) : 0;
         double* y = out + r * size_t(x.nOut);
-        for (int j = 0; j < x.nOut; ++j) {
-            const uint64_t* w = x.weightWords.data() + size_t(j) * size_t(x.nWords);
-            size_t disagree = 0;
-            if (masked)
-                for (int k = 0; k < x.nWords; ++k) disagree += size_t(__builtin_popcountll((bits[size_t(k)] ^ w[k]) & real[k]));
-            else
-                for (int k = 0; k < x.nWords; ++k) disagree += size_t(__builtin_popcountll(bits[size_t(k)] ^ w[k]));
-            const size_t e = size_t(j) * table.span + padded + 2 * disagree;
-            y[j] = table.value[e];
-            if (table.anyOverflow)
-                for (int f = 0; f <= table.followers; ++f) ov[f] += (table.overflow[e] >> f) & 1;
+        uint64_t rowOverflow = 0;
+        if (x.nWords == 1 && !masked) {
+            // The common case (at most 64 inputs, no padding): vectorisable over outputs.
+            const uint64_t b = bits[0];
+            const uint64_t* w = x.weightWords.data();
+            for (int j = 0; j < x.nOut; ++j) {
+                const size_t e = size_t(j) * table.span + 2 * size_t(__builtin_popcountll(b ^ w[j]));
+                y[j] = value[e];
+                rowOverflow += packed[e];
+            }
+        } else {
+            for (int j = 0; j < x.nOut; ++j) {
+                const uint64_t* w = x.weightWords.data() + size_t(j) * size_t(x.nWords);
+                size_t disagree = 0;
+                if (masked)
+                    for (int k = 0; k < x.nWords; ++k)
+                        disagree += size_t(__builtin_popcountll((bits[size_t(k)] ^ w[k]) & real[k]));
+                else
+                    for (int k = 0; k < x.nWords; ++k) disagree += size_t(__builtin_popcountll(bits[size_t(k)] ^ w[k]));
+                const size_t e = size_t(j) * table.span + padded + 2 * disagree;
+                y[j] = value[e];
+                rowOverflow += packed[e];
+            }
         }
+        for (int f = 0; f <= table.followers; ++f) ov[f] += (rowOverflow >> (16 * f)) & 0xffff;
     }
     for (int f = 0; f <= table.followers; ++f) st[f].resultOverflows += ov[f];
 }
@@ -696,7 +723,9 @@ public:
     }
 
     bool foldFollowers(const std::vector<const Kernel*>& followers) override {
-        if (!xnor_ || followers.empty() || followers.size() > 7 || kernelChoice() == "unfolded" || kernelChoice() == "reference")
+        // At most 3 followers and 65,535 outputs: the packed 16-bit overflow counters of a row.
+        if (!xnor_ || followers.empty() || followers.size() > 3 || core_.nOut > 65535 || kernelChoice() == "unfolded" ||
+            kernelChoice() == "reference")
             return false;
         for (const Kernel* f : followers) {
             const size_t period = f->elementPeriod();

@@ -57,14 +57,16 @@ public:
             st.resultOverflows += toResult_.run(mid.data(), out, rows * n, false);
             return;
         }
-        if (singleThreshold_) {
-            // Two levels, one threshold for every element: a select the compiler vectorises.
-            const double t = double(rawThresholds_[0]), lo = double(levelRaw_[0]), hi = double(levelRaw_[1]);
-            for (size_t k = 0; k < rows * n; ++k) {
-                const bool up = in[k] >= t;
-                out[k] = up ? hi : lo;
-                ov += up ? levelOverflow_[1] : levelOverflow_[0];
-            }
+        if (twoLevels_) {
+            // One threshold per channel (or one for all): a select the compiler vectorises.
+            const double lo = double(levelRaw_[0]), hi = double(levelRaw_[1]);
+            const size_t period = thresholdD_.size();
+            for (size_t k = 0; k < rows * n; k += period)
+                for (size_t c = 0; c < period; ++c) {
+                    const bool up = in[k + c] >= thresholdD_[c];
+                    out[k + c] = up ? hi : lo;
+                    ov += up ? levelOverflow_[1] : levelOverflow_[0];
+                }
             st.resultOverflows += ov;
             return;
         }
@@ -144,11 +146,16 @@ private:
             vectorFixed_ = toElement_.vectorised() && toResult_.vectorised();
             return;
         }
-        singleThreshold_ = n_ == 1 && rawThresholds_.size() == 1 && levelRaw_.size() == 2;
+        // Thresholds as doubles compare exactly with the exact-integer inputs (below 2^53): a
+        // threshold beyond that range rounds to a double that is still beyond every input.
+        const size_t period = rawThresholds_.size() == 1 ? 1 : channels_;
+        twoLevels_ = n_ == 1 && levelRaw_.size() == 2 && size_t(layer_.outSize()) % period == 0;
+        for (size_t c = 0; twoLevels_ && c < period; ++c) thresholdD_.push_back(double(rawThresholds_[c]));
     }
 
     FixedType outT_;
-    bool vectorFixed_ = false, singleThreshold_ = false;
+    bool vectorFixed_ = false, twoLevels_ = false;
+    std::vector<double> thresholdD_;   // twoLevels_: the raw threshold per channel (or one)
     DoubleCaster toElement_, toResult_;
     QuantizeMode mode_ = QuantizeMode::Fixed;
     size_t channels_ = 1, n_ = 0;
