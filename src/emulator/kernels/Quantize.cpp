@@ -59,15 +59,16 @@ public:
         }
         if (twoLevels_) {
             // One threshold per channel (or one for all): a select the compiler vectorises.
-            const double lo = double(levelRaw_[0]), hi = double(levelRaw_[1]);
+            const double lo = double(levelRaw_[0]), step = double(levelRaw_[1] - levelRaw_[0]);
             const size_t period = thresholdD_.size();
+            uint64_t ups = 0;   // values at or above their threshold
             for (size_t k = 0; k < rows * n; k += period)
                 for (size_t c = 0; c < period; ++c) {
-                    const bool up = in[k + c] >= thresholdD_[c];
-                    out[k + c] = up ? hi : lo;
-                    ov += up ? levelOverflow_[1] : levelOverflow_[0];
+                    const uint64_t up = in[k + c] >= thresholdD_[c];
+                    out[k + c] = lo + step * double(up);   // exact: both levels are raws below 2^53
+                    ups += up;
                 }
-            st.resultOverflows += ov;
+            st.resultOverflows += ups * levelOverflow_[1] + (rows * n - ups) * levelOverflow_[0];
             return;
         }
         for (size_t k = 0; k < rows * n; ++k) {
@@ -149,7 +150,8 @@ private:
         // Thresholds as doubles compare exactly with the exact-integer inputs (below 2^53): a
         // threshold beyond that range rounds to a double that is still beyond every input.
         const size_t period = rawThresholds_.size() == 1 ? 1 : channels_;
-        twoLevels_ = n_ == 1 && levelRaw_.size() == 2 && size_t(layer_.outSize()) % period == 0;
+        twoLevels_ = n_ == 1 && levelRaw_.size() == 2 && size_t(layer_.outSize()) % period == 0 &&
+                     std::fabs(double(levelRaw_[1] - levelRaw_[0])) < std::ldexp(1.0, 52);
         for (size_t c = 0; twoLevels_ && c < period; ++c) thresholdD_.push_back(double(rawThresholds_[c]));
     }
 
