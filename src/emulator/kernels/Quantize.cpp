@@ -12,6 +12,10 @@
 
 #include <cmath>
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 namespace tachyon {
 
 namespace {
@@ -59,16 +63,9 @@ public:
         }
         if (twoLevels_) {
             // One threshold per channel (or one for all): a select the compiler vectorises.
-            const double lo = double(levelRaw_[0]), step = double(levelRaw_[1] - levelRaw_[0]);
             const size_t period = thresholdD_.size();
-            uint64_t ups = 0;   // values at or above their threshold
-            for (size_t k = 0; k < rows * n; k += period)
-                for (size_t c = 0; c < period; ++c) {
-                    const uint64_t up = in[k + c] >= thresholdD_[c];
-                    out[k + c] = lo + step * double(up);   // exact: both levels are raws below 2^53
-                    ups += up;
-                }
-            st.resultOverflows += ups * levelOverflow_[1] + (rows * n - ups) * levelOverflow_[0];
+            const int64_t ups = twoLevelRows(in, out, rows * n / period, period);   // values at or above
+            st.resultOverflows += uint64_t(ups) * levelOverflow_[1] + (rows * n - uint64_t(ups)) * levelOverflow_[0];
             return;
         }
         for (size_t k = 0; k < rows * n; ++k) {
@@ -113,6 +110,31 @@ public:
     }
 
 private:
+    // out = level 1 where in >= the channel's threshold, else level 0, over `count` rows of
+    // `period` values; returns how many took level 1. AVX-512 compares where the CPU has
+    // them (GCC leaves this loop scalar), the same selects one value at a time elsewhere.
+    int64_t twoLevelRows(const double* __restrict in, double* __restrict out, size_t count, size_t period) const {
+        const double lo = double(levelRaw_[0]), hi = double(levelRaw_[1]);
+        const double* __restrict t = thresholdD_.data();
+        int64_t ups = 0;
+        for (size_t r = 0; r < count; ++r, in += period, out += period) {
+            size_t c = 0;
+#if defined(__AVX512F__)
+            const __m512d vlo = _mm512_set1_pd(lo), vhi = _mm512_set1_pd(hi);
+            for (; c + 8 <= period; c += 8) {
+                const __mmask8 up = _mm512_cmp_pd_mask(_mm512_loadu_pd(in + c), _mm512_loadu_pd(t + c), _CMP_GE_OQ);
+                _mm512_storeu_pd(out + c, _mm512_mask_blend_pd(up, vlo, vhi));
+                ups += __builtin_popcount(unsigned(up));
+            }
+#endif
+            for (; c < period; ++c) {
+                out[c] = in[c] >= t[c] ? hi : lo;
+                ups += in[c] >= t[c];
+            }
+        }
+        return ups;
+    }
+
     // The reference arithmetic of element e (index within the sample).
     void element(int64_t x, size_t e, int64_t& y, bool& overflow) const {
         if (mode_ == QuantizeMode::Fixed) {
@@ -149,10 +171,11 @@ private:
         }
         // Thresholds as doubles compare exactly with the exact-integer inputs (below 2^53): a
         // threshold beyond that range rounds to a double that is still beyond every input.
-        const size_t period = rawThresholds_.size() == 1 ? 1 : channels_;
-        twoLevels_ = n_ == 1 && levelRaw_.size() == 2 && size_t(layer_.outSize()) % period == 0 &&
-                     std::fabs(double(levelRaw_[1] - levelRaw_[0])) < std::ldexp(1.0, 52);
-        for (size_t c = 0; twoLevels_ && c < period; ++c) thresholdD_.push_back(double(rawThresholds_[c]));
+        // One entry per channel (a shared threshold repeated), so that rows run as vectors.
+        const bool shared = rawThresholds_.size() == 1;
+        twoLevels_ = n_ == 1 && levelRaw_.size() == 2 && size_t(layer_.outSize()) % channels_ == 0;
+        for (size_t c = 0; twoLevels_ && c < channels_; ++c)
+            thresholdD_.push_back(double(rawThresholds_[shared ? 0 : c]));
     }
 
     FixedType outT_;
