@@ -294,6 +294,34 @@ def batch1_latency_us(fn, x1, calls=2000):
     return min(best) * 1e6
 
 
+def xgboost_row(tachyon, args):
+    """A 100-tree depth-4 XGBoost model (trained here on random data, 16 features) against
+    xgboost's own predict on one thread (Debian's python3-xgboost)."""
+    import tempfile
+    try:
+        import xgboost
+    except ImportError:
+        print(f"{'xgboost 100x4':42s} skipped: python3-xgboost is not installed")
+        return
+    rng = np.random.default_rng(3)
+    xt = rng.standard_normal((5000, 16)).astype(np.float32)
+    yt = (xt[:, 0] + xt[:, 1] * xt[:, 2] + 0.3 * rng.standard_normal(5000) > 0).astype(np.int32)
+    booster = xgboost.train({"max_depth": 4, "eta": 0.1, "objective": "binary:logistic", "nthread": 1},
+                            xgboost.DMatrix(xt, label=yt), num_boost_round=100)
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "xgb_100x4.json")
+        booster.save_model(path)
+        m = tachyon.load(path)
+    x = rng.standard_normal((args.rows, 16))
+    fixed = rows_per_cpu_second(lambda v: m.predict(v, threads=1, check_fidelity=False), x, args.seconds)
+    flt = rows_per_cpu_second(lambda v: m.predict(v, float=True, threads=1, check_fidelity=False), x, args.seconds)
+    x32 = x.astype(np.float32)
+    lib = rows_per_cpu_second(lambda v: booster.inplace_predict(v, predict_type="margin"), x32, args.seconds)
+    nan = float("nan")
+    print(f"{'xgboost 100x4 (vs xgboost predict)':42s} {fixed:14,.0f} {flt:14,.0f} {nan:12,.0f} {nan:12,.0f} "
+          f"{lib:12,.0f} {fixed / lib:15.2f}x   (numpy column: xgboost inplace_predict, 1 thread)", flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=float, default=1.0, help="CPU seconds per measurement (default 1)")
@@ -339,6 +367,9 @@ def main():
         best = np.nanmax([eager, jit, npy])
         print(f"{name:42s} {fixed:14,.0f} {flt:14,.0f} {eager:12,.0f} {jit:12,.0f} {npy:12,.0f} {fixed / best:15.2f}x",
               flush=True)
+
+    if not args.only or args.only in "xgboost 100x4":
+        xgboost_row(tachyon, args)
 
     # Batch-1 latency on the jet tagger: default threads (0 = every core) and one thread.
     m = tachyon.load(os.path.join(ZOO, "KERAS_3layer.json"))

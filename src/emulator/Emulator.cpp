@@ -6,6 +6,7 @@
 
 #include "emulator/Cast.h"
 #include "emulator/Kernel.h"
+#include "emulator/KernelPath.h"
 #include "config/Config.h"
 #include "util/Error.h"
 #include "util/ThreadPool.h"
@@ -13,10 +14,22 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdlib>
 #include <mutex>
 #include <thread>
 
 namespace tachyon {
+
+std::string emulatorKernelChoice() {
+    const char* kernel = std::getenv("TACHYON_EMULATOR_KERNEL");
+    return kernel ? std::string(kernel) : std::string();
+}
+
+namespace {
+thread_local size_t foldedByLastEmulator = 0;   // foldedLayersOfLastEmulator (emulator/KernelPath.h)
+}
+
+size_t foldedLayersOfLastEmulator() { return foldedByLastEmulator; }
 
 std::vector<double>& scratch(int slot) {
     static thread_local std::vector<double> buffers[4];
@@ -33,6 +46,10 @@ struct Emulator::Impl {
     // and size of each Input layer's part (one entry per Input layer).
     std::vector<size_t> inputOffset, inputWidth;
     size_t inputRow = 0;
+    // Fixed-mode execution groups: groupEnd[k] is the last layer that layer k's kernel
+    // computes (k itself, or the elementwise followers it folded in: their outputs are then
+    // not materialised). Traces run every layer on its own.
+    std::vector<size_t> groupEnd;
 
     // Rows per chunk: the requested number, fewer for big tensors, so that one chunk's
     // buffers stay around 32 MB whatever the model.
@@ -88,14 +105,39 @@ void parallelChunks(size_t rows, const EmulatorOptions& opt, Fn&& fn) {
     util::runOnPool(threads, worker);
 }
 
+// Lets each kernel fold the chain of elementwise layers after it (Kernel::foldFollowers):
+// consecutive layers, each reading only the one before, which nothing else reads.
+void planFolds(Emulator::Impl& impl) {
+    foldedByLastEmulator = 0;
+    const size_t n = impl.kernels.size();
+    std::vector<size_t> readers(n, 0);
+    for (const auto& producers : impl.inputsOf)
+        for (size_t p : producers) ++readers[p];
+    impl.groupEnd.resize(n);
+    for (size_t k = 0; k < n; ++k) impl.groupEnd[k] = k;
+    for (size_t k = 0; k < n; ++k) {
+        std::vector<const Kernel*> followers;
+        size_t j = k + 1;
+        while (j < n && impl.inputsOf[j] == std::vector<size_t>{j - 1} && readers[j - 1] == 1 &&
+               impl.kernels[j]->elementPeriod() > 0)
+            followers.push_back(impl.kernels[j++].get());
+        if (followers.empty() || !impl.kernels[k]->foldFollowers(followers)) continue;
+        impl.groupEnd[k] = j - 1;
+        foldedByLastEmulator += j - 1 - k;
+        k = j - 1;
+    }
+}
+
 // Runs one chunk through every layer; bufs[k] receives layer k's output. `fixedMode`
-// selects the kernels' fixed-point or float arithmetic.
+// selects the kernels' fixed-point or float arithmetic; `fold` runs fixed-mode groups
+// (planFolds) as one, leaving their inner layers' buffers unwritten.
 void runChunk(const Emulator::Impl& impl, const double* in, size_t rows, bool fixedMode,
-              std::vector<std::vector<double>>& bufs, std::vector<LayerStats>* stats) {
+              std::vector<std::vector<double>>& bufs, std::vector<LayerStats>* stats, bool fold = false) {
     bufs.resize(impl.kernels.size());
     std::vector<const double*> ins;
     for (size_t k = 0; k < impl.kernels.size(); ++k) {
         bufs[k].resize(rows * impl.sizes[k]);
+        const size_t end = fold && fixedMode ? impl.groupEnd[k] : k;
         ins.clear();
         if (k < impl.inputOffset.size()) {
             if (impl.inputOffset.size() == 1) {
@@ -111,7 +153,14 @@ void runChunk(const Emulator::Impl& impl, const double* in, size_t rows, bool fi
             }
         }
         for (size_t i : impl.inputsOf[k]) ins.push_back(bufs[i].data());
-        if (fixedMode) {
+        if (end != k) {
+            for (size_t f = k; f <= end; ++f) {
+                bufs[f].resize(rows * impl.sizes[f]);
+                (*stats)[f].values += rows * impl.sizes[f];
+            }
+            impl.kernels[k]->fixedFolded(ins, bufs[end].data(), rows, &(*stats)[k]);
+            k = end;
+        } else if (fixedMode) {
             LayerStats& st = (*stats)[k];
             st.values += rows * impl.sizes[k];
             impl.kernels[k]->fixed(ins, bufs[k].data(), rows, st);
@@ -152,6 +201,7 @@ Emulator::Emulator(const Graph& g) : graph_(g), impl_(std::make_unique<Impl>()) 
             impl_->inputRow += size_t(l.outSize());
         }
     }
+    planFolds(*impl_);
 }
 
 Emulator::~Emulator() = default;
@@ -178,7 +228,7 @@ std::vector<LayerStats> runFixedChunks(const Emulator::Impl& impl, const Graph& 
         in.resize(n * nIn);
         std::vector<LayerStats> local(g.layers.size());
         fill(begin, n, in.data(), local);
-        runChunk(impl, in.data(), n, true, bufs, &local);
+        runChunk(impl, in.data(), n, true, bufs, &local, true);
         const std::vector<double>& out = bufs.back();
         for (size_t i = 0; i < n * nOut; ++i) outRaw[begin * nOut + i] = int64_t(out[i]);
         std::lock_guard<std::mutex> lock(m);

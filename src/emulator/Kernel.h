@@ -14,6 +14,7 @@
 
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 namespace tachyon {
@@ -53,6 +54,23 @@ public:
     virtual void fixed(const std::vector<const double*>& in, double* out, size_t rows, LayerStats& st) const = 0;
     virtual void real(const std::vector<const double*>& in, double* out, size_t rows) const = 0;
 
+    // Elementwise kernels (BatchNorm, Quantize: output element e of a sample depends only on
+    // input element e and on e modulo elementPeriod()): the fixed-point map of one element,
+    // the arithmetic fixed() runs, with whether its result cast overflowed. A binary Dense or
+    // Conv folds such followers into per-output tables (foldFollowers). false: not elementwise.
+    virtual bool fixedElement(int64_t /*x*/, size_t /*e*/, int64_t& /*y*/, bool& /*overflow*/) const { return false; }
+    virtual size_t elementPeriod() const { return 0; }
+
+    // Execution strategy, not semantics: folds `followers` (consecutive elementwise layers,
+    // each the only reader of the one before, the first reading this one) into this kernel's
+    // fixed-point run; true if it did. fixedFolded then computes the whole group: `out` gets the
+    // last follower's output, st[0] this layer's stats and st[1..] the followers'. The
+    // intermediate outputs are not written.
+    virtual bool foldFollowers(const std::vector<const Kernel*>& /*followers*/) { return false; }
+    virtual void fixedFolded(const std::vector<const double*>& in, double* out, size_t rows, LayerStats* st) const {
+        fixed(in, out, rows, st[0]);
+    }
+
     const Layer& layer() const { return layer_; }
     const std::vector<KernelInput>& inputs() const { return ins_; }
     const LayerConstants& constants() const { return consts_; }
@@ -81,6 +99,11 @@ std::unique_ptr<Kernel> makeLayerNormKernel(const Layer& l, std::vector<KernelIn
 std::unique_ptr<Kernel> makeTreeEnsembleKernel(const Layer& l, std::vector<KernelInput> ins);   // boosted trees
 std::unique_ptr<Kernel> makeReduceKernel(const Layer& l, std::vector<KernelInput> ins);   // sum, mean, max
 std::unique_ptr<Kernel> makePowKernel(const Layer& l, std::vector<KernelInput> ins);      // x^k
+
+// TACHYON_EMULATOR_KERNEL (read when a kernel is built): "reference" makes every kernel run its
+// step-by-step form (no vectorised casts, no folding), "unfolded" only turns folding off,
+// "portable"/"unfused" choose among the Dense/Conv kernels (emulator/KernelPath.h).
+std::string emulatorKernelChoice();
 
 // Per-thread scratch space that chunks reuse instead of asking the allocator each time.
 std::vector<double>& scratch(int slot);

@@ -4,6 +4,7 @@
 
 #include "ir/Graph.h"
 
+#include <cstddef>
 #include <string>
 
 namespace tachyon {
@@ -14,5 +15,9 @@ namespace tachyon {
 // as the emulator decides it (TACHYON_EMULATOR_KERNEL included); a binary layer's
 // XNOR-popcount form is not reported. inputType: the producer's result type.
 std::string macKernelPath(const Layer& l, const FixedType& inputType);
+
+// How many layers the last Emulator built on this thread computes inside their producer's kernel
+// in fixed-mode runs (elementwise layers folded into a binary Dense/Conv, Kernel::foldFollowers).
+size_t foldedLayersOfLastEmulator();
 
 }  // namespace tachyon

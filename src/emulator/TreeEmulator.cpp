@@ -42,6 +42,7 @@ struct TreeEmulator::Impl {
         int depth = 0;
         std::vector<int32_t> feature, bound;  // 2^depth - 1 split slots
         std::vector<int32_t> leaf;            // 2^depth leaves, left to right
+        std::vector<int32_t> leafNode;        // the IR node of each leaf
     };
     // Per tree: the IR walk with integer bounds (used for deep trees and as the
     // definition the padded form is built from).
@@ -54,11 +55,19 @@ struct TreeEmulator::Impl {
     std::vector<int64_t> baseRaw;
     std::vector<std::vector<int>> classTrees;
     bool sumNeverOverflows = false;
+    // Float mode on the same vectorised trees: each feature value becomes its rank among
+    // the distinct thresholds of that feature (floatCuts), and every split compares ranks,
+    // so the integer mux trees pick the leaf node (floatMux/floatWalk: bounds in ranks,
+    // leaves the IR node index) whose value is then summed in the library's order.
+    std::vector<std::vector<double>> floatCuts;   // [feature] sorted distinct thresholds
+    std::vector<MuxTree> floatMux;
+    std::vector<WalkTree> floatWalk;
 
     void fillMux(const Tree& t, const WalkTree& w, MuxTree& m, int node, int slot, int level) {
         const int splitSlots = (1 << m.depth) - 1;
         if (level == m.depth) {
             m.leaf[size_t(slot - splitSlots)] = w.leaf[size_t(node)];
+            m.leafNode[size_t(slot - splitSlots)] = node;
             return;
         }
         if (t.nodes[size_t(node)].isLeaf()) {
@@ -120,6 +129,43 @@ void checkTreeTypes(const TreeConfig& c, const std::string& where) {
 
 }  // namespace
 
+namespace {
+
+// The float-mode forms (Impl::floatCuts): a split "x < t_k" (or "x <= t_k") over the sorted
+// distinct thresholds t_0 < t_1 < ... of its feature holds exactly when rank(x) <= k, with
+// rank(x) = #{t_i <= x} (or #{t_i < x}); a NaN ranks above every threshold and goes right,
+// as the comparison does.
+void prepareFloatTrees(TreeEmulator::Impl& im, const Ensemble& ens) {
+    im.floatCuts.assign(size_t(ens.nFeatures), {});
+    for (const Tree& t : ens.trees)
+        for (const Node& nd : t.nodes)
+            if (!nd.isLeaf()) im.floatCuts[size_t(nd.feature)].push_back(nd.threshold);
+    for (auto& cuts : im.floatCuts) {
+        std::sort(cuts.begin(), cuts.end());
+        cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
+    }
+    auto rankBound = [&](int feature, double threshold) {
+        const auto& cuts = im.floatCuts[size_t(feature)];
+        return int32_t(std::lower_bound(cuts.begin(), cuts.end(), threshold) - cuts.begin());
+    };
+    for (size_t ti = 0; ti < ens.trees.size(); ++ti) {
+        const Tree& t = ens.trees[ti];
+        TreeEmulator::Impl::WalkTree w = im.walk[ti];
+        for (size_t i = 0; i < t.nodes.size(); ++i) {
+            w.leaf[i] = int32_t(i);
+            if (!t.nodes[i].isLeaf()) w.bound[i] = rankBound(t.nodes[i].feature, t.nodes[i].threshold);
+        }
+        TreeEmulator::Impl::MuxTree m = im.mux[ti];
+        if (m.depth >= 0) {
+            im.fillMux(t, w, m, 0, 0, 0);   // the same slots, bounds in ranks, leaves = node indices
+        }
+        im.floatWalk.push_back(std::move(w));
+        im.floatMux.push_back(std::move(m));
+    }
+}
+
+}  // namespace
+
 TreeEmulator::TreeEmulator(const Ensemble& e, const TreeConfig& c) : ens_(e), cfg_(c), impl_(new Impl) {
     verify(ens_);
     checkTreeTypes(cfg_, ens_.sourceFile);
@@ -166,6 +212,7 @@ TreeEmulator::TreeEmulator(const Ensemble& e, const TreeConfig& c) : ens_(e), cf
             m.feature.assign((size_t(1) << depth) - 1, 0);
             m.bound.assign((size_t(1) << depth) - 1, 0);
             m.leaf.assign(size_t(1) << depth, 0);
+            m.leafNode.assign(size_t(1) << depth, 0);
             im.fillMux(t, w, m, 0, 0, 0);
         } else {
             m.depth = -1;
@@ -176,6 +223,7 @@ TreeEmulator::TreeEmulator(const Ensemble& e, const TreeConfig& c) : ens_(e), cf
         im.bound.push_back(std::move(bnd));
         im.leafRaw.push_back(std::move(leaf));
     }
+    prepareFloatTrees(*impl_, ens_);
     scale_ = std::ldexp(1.0, in.frac());
     for (double b : ens_.baseScore) im.baseRaw.push_back(int64_t(sc.castDouble(b)));
     for (int k = 0; k < ens_.nClasses; ++k) im.classTrees.push_back(ens_.treesOfClass(k));
@@ -205,32 +253,61 @@ int64_t TreeEmulator::castScoreSum(int64_t sum) const {
     return int64_t(cfg_.score.castRaw(Int128(sum), cfg_.score.frac()));
 }
 
-void TreeEmulator::runFloat(const double* x, size_t rows, double* out) const {
+void TreeEmulator::runFloat(const double* x, size_t rows, double* out, int threads) const {
     const int nf = ens_.nFeatures, nc = ens_.nClasses;
+    if (threads <= 0) threads = int(std::max(1u, std::thread::hardware_concurrency()));
+    const size_t blocks = (rows + kLanes - 1) / kLanes;
+    if (threads > 1 && blocks > 1) {
+        const size_t per = (blocks + size_t(threads) - 1) / size_t(threads) * kLanes;
+        util::runOnThreads(unsigned((rows + per - 1) / per), [=, this](unsigned part) {
+            const size_t begin = size_t(part) * per;
+            runFloat(x + begin * size_t(nf), std::min(per, rows - begin), out + begin * size_t(nc), 1);
+        });
+        return;
+    }
+    const Impl& im = *impl_;
     const bool less = ens_.comparison == Comparison::Less;
-    std::vector<double> xr(static_cast<size_t>(nf));
-    for (size_t r = 0; r < rows; ++r) {
-        for (int f = 0; f < nf; ++f) {
-            double v = x[r * size_t(nf) + size_t(f)];
-            xr[size_t(f)] = ens_.inputFloat32 ? double(float(v)) : v;
-        }
-        for (int k = 0; k < nc; ++k) {
-            double accD = ens_.baseScore[size_t(k)];
-            float accF = float(accD);
-            for (int ti : impl_->classTrees[size_t(k)]) {
-                const std::vector<Node>& nodes = ens_.trees[size_t(ti)].nodes;
-                int i = 0;
-                while (!nodes[size_t(i)].isLeaf()) {
-                    const Node& nd = nodes[size_t(i)];
-                    const double v = xr[size_t(nd.feature)];
-                    const bool goLeft = less ? v < nd.threshold : v <= nd.threshold;
-                    i = goLeft ? nd.left : nd.right;
-                }
-                if (ens_.sumFloat32) accF += float(nodes[size_t(i)].value);
-                else accD += nodes[size_t(i)].value;
+    const size_t nTrees = ens_.trees.size();
+    std::vector<Vec> rank(static_cast<size_t>(nf)), leafNode(nTrees);
+    for (size_t r0 = 0; r0 < rows; r0 += kLanes) {
+        const int valid = int(std::min<size_t>(kLanes, rows - r0));
+        if (valid < kLanes) std::fill(rank.begin(), rank.end(), Vec{});
+        for (int l = 0; l < valid; ++l)
+            for (int f = 0; f < nf; ++f) {
+                double v = x[(r0 + size_t(l)) * size_t(nf) + size_t(f)];
+                if (ens_.inputFloat32) v = double(float(v));
+                const auto& cuts = im.floatCuts[size_t(f)];
+                const auto at = std::isnan(v) ? cuts.end()
+                                : less        ? std::upper_bound(cuts.begin(), cuts.end(), v)
+                                              : std::lower_bound(cuts.begin(), cuts.end(), v);
+                rank[size_t(f)][l] = int32_t(at - cuts.begin());
             }
-            out[r * size_t(nc) + size_t(k)] = ens_.sumFloat32 ? double(accF) : accD;
+        for (size_t ti = 0; ti < nTrees; ++ti) {
+            const Impl::MuxTree& m = im.floatMux[ti];
+            if (m.depth >= 0) {
+                leafNode[ti] = kMuxKernels[m.depth](m, rank.data());
+                continue;
+            }
+            const Impl::WalkTree& w = im.floatWalk[ti];
+            for (int l = 0; l < kLanes; ++l) {
+                int i = 0;
+                while (w.left[size_t(i)] >= 0)
+                    i = rank[size_t(w.feature[size_t(i)])][l] <= w.bound[size_t(i)] ? w.left[size_t(i)] : w.right[size_t(i)];
+                leafNode[ti][l] = i;
+            }
         }
+        // Sums in the library's order (base score, then each tree of the class in model order).
+        for (int k = 0; k < nc; ++k)
+            for (int l = 0; l < valid; ++l) {
+                double accD = ens_.baseScore[size_t(k)];
+                float accF = float(accD);
+                for (int ti : im.classTrees[size_t(k)]) {
+                    const double v = ens_.trees[size_t(ti)].nodes[size_t(leafNode[size_t(ti)][l])].value;
+                    if (ens_.sumFloat32) accF += float(v);
+                    else accD += v;
+                }
+                out[(r0 + size_t(l)) * size_t(nc) + size_t(k)] = ens_.sumFloat32 ? double(accF) : accD;
+            }
     }
 }
 

@@ -37,8 +37,10 @@ public:
     int nFeatures() const { return ens_.nFeatures; }
     int nClasses() const { return ens_.nClasses; }
 
-    // Float mode: reproduces the library's decision function. out: rows * nClasses.
-    void runFloat(const double* x, size_t rows, double* out) const;
+    // Float mode: reproduces the library's decision function. out: rows * nClasses. Vectorised
+    // over rows like fixed mode (the splits compare each value's rank among its feature's
+    // thresholds); threads <= 0: all cores.
+    void runFloat(const double* x, size_t rows, double* out, int threads = 1) const;
 
     // Fixed mode. outRaw: raws of ScorePrecision; outValue (optional): their values.
     void runFixed(const double* x, size_t rows, int64_t* outRaw, double* outValue = nullptr,

@@ -27,6 +27,10 @@ constexpr bool kHavePairKernel = true;
 constexpr bool kHavePairKernel = false;
 #endif
 
+#if defined(__AVX512F__)
+#include <immintrin.h>   // the sign-bit packing of XNOR layers
+#endif
+
 namespace tachyon {
 
 namespace {
@@ -70,10 +74,7 @@ struct MacCore {
 
 // TACHYON_EMULATOR_KERNEL=portable forces the portable kernels (tests use it to check both
 // on machines that have the pair kernel); =reference forces the step-by-step 128-bit form.
-std::string kernelChoice() {
-    const char* kernel = std::getenv("TACHYON_EMULATOR_KERNEL");
-    return kernel ? std::string(kernel) : std::string();
-}
+std::string kernelChoice() { return emulatorKernelChoice(); }
 
 void compileMac(MacCore& c, const Layer& l) {
     c.accT = l.type("accum");
@@ -588,6 +589,102 @@ void xnorFixed(const XnorCore& x, bool relu, const double* in, double* out, size
     st.resultOverflows += resOv;
 }
 
+// A binary layer with its elementwise followers folded in (FINN's thresholds, generalised):
+// the accumulator takes one of 2N+1 values per output, acc_j(t) = accAllAgree_j - (step_j/2) t
+// with t = P + 2 d (P padded inputs, d disagreeing bits), so the whole chain Dense result cast
+// (fused ReLU included) -> BatchNorm -> sign/threshold is a table over t per output, built by
+// running each layer's own element arithmetic on every accumulator value. Bit-exact by
+// construction; overflow flags per entry keep every layer's count.
+struct FoldedTable {
+    int followers = 0;
+    size_t span = 0;                 // 2N + 1 entries per output
+    std::vector<double> value;       // [output j][t]: the last follower's raw
+    // [output j][t]: 1 << (16 f) where layer f of the group overflows (f = 0: this layer's
+    // result cast, f >= 1: follower f), so that one row's flags add up without carries.
+    std::vector<uint64_t> packedOverflow;
+};
+
+FoldedTable foldTable(const XnorCore& x, bool relu, const std::vector<const Kernel*>& followers) {
+    FoldedTable t;
+    t.followers = int(followers.size());
+    t.span = size_t(2 * x.nIn + 1);
+    t.value.resize(size_t(x.nOut) * t.span);
+    t.packedOverflow.resize(t.value.size());
+    for (int j = 0; j < x.nOut; ++j)
+        for (size_t k = 0; k < t.span; ++k) {
+            const int64_t acc = x.accAllAgree[size_t(j)] - (x.step[size_t(j)] / 2) * int64_t(k);
+            uint64_t ov = 0;
+            int64_t y = relu ? x.accToOut.relu(acc, ov) : x.accToOut(acc, ov);
+            uint64_t flags = ov ? 1 : 0;
+            for (size_t f = 0; f < followers.size(); ++f) {
+                bool o = false;
+                followers[f]->fixedElement(y, size_t(j), y, o);
+                flags |= uint64_t(o) << (16 * (f + 1));
+            }
+            t.value[size_t(j) * t.span + k] = double(y);
+            t.packedOverflow[size_t(j) * t.span + k] = flags;
+        }
+    return t;
+}
+
+// The sign bits (v > 0) of n <= 64 doubles as one word, bit b for v[b].
+inline uint64_t signWord(const double* v, int n) {
+    uint64_t word = 0;
+    int b = 0;
+#if defined(__AVX512F__)
+    const __m512d zero = _mm512_setzero_pd();
+    for (; b + 8 <= n; b += 8) word |= uint64_t(_mm512_cmp_pd_mask(_mm512_loadu_pd(v + b), zero, _CMP_GT_OQ)) << b;
+#endif
+    for (; b < n; ++b) word |= uint64_t(v[b] > 0) << b;
+    return word;
+}
+
+// xnorFixed with the followers folded in: each output a table lookup at t = P + 2 d. The
+// overflow flags of an entry are pre-spread into 16-bit counters of one word (packedOverflow),
+// so counting is one add per output, unpacked once per row.
+void xnorFolded(const XnorCore& x, const FoldedTable& table, const double* in, double* out, size_t rows,
+                LayerStats* st) {
+    uint64_t ov[8] = {};
+    std::vector<uint64_t> bits(size_t(x.nWords));
+    const bool masked = !x.padded.empty();
+    const double* value = table.value.data();
+    const uint64_t* packed = table.packedOverflow.data();
+    for (size_t r = 0; r < rows; ++r) {
+        const double* row = in + r * size_t(x.nIn);
+        for (int k = 0; k < x.nWords; ++k) bits[size_t(k)] = signWord(row + size_t(k) * 64, std::min(64, x.nIn - k * 64));
+        const size_t p = r % size_t(x.positions);
+        const uint64_t* real = masked ? x.realWords.data() + p * size_t(x.nWords) : nullptr;
+        const size_t padded = masked ? size_t(x.padded[p]) : 0;
+        double* y = out + r * size_t(x.nOut);
+        uint64_t rowOverflow = 0;
+        if (x.nWords == 1 && !masked) {
+            // The common case (at most 64 inputs, no padding): vectorisable over outputs.
+            const uint64_t b = bits[0];
+            const uint64_t* w = x.weightWords.data();
+            for (int j = 0; j < x.nOut; ++j) {
+                const size_t e = size_t(j) * table.span + 2 * size_t(__builtin_popcountll(b ^ w[j]));
+                y[j] = value[e];
+                rowOverflow += packed[e];
+            }
+        } else {
+            for (int j = 0; j < x.nOut; ++j) {
+                const uint64_t* w = x.weightWords.data() + size_t(j) * size_t(x.nWords);
+                size_t disagree = 0;
+                if (masked)
+                    for (int k = 0; k < x.nWords; ++k)
+                        disagree += size_t(__builtin_popcountll((bits[size_t(k)] ^ w[k]) & real[k]));
+                else
+                    for (int k = 0; k < x.nWords; ++k) disagree += size_t(__builtin_popcountll(bits[size_t(k)] ^ w[k]));
+                const size_t e = size_t(j) * table.span + padded + 2 * disagree;
+                y[j] = value[e];
+                rowOverflow += packed[e];
+            }
+        }
+        for (int f = 0; f <= table.followers; ++f) ov[f] += (rowOverflow >> (16 * f)) & 0xffff;
+    }
+    for (int f = 0; f <= table.followers; ++f) st[f].resultOverflows += ov[f];
+}
+
 class MacKernel : public Kernel {
 public:
     MacKernel(const Layer& l, std::vector<KernelInput> ins, std::optional<BinaryMac> binary)
@@ -622,6 +719,26 @@ public:
         }
         forBlocks(in[0], out, rows, [&](const double* x, double* y, size_t n) {
             denseFixed(core_, x, y, n * size_t(positions_), st, scratch(1));
+        });
+    }
+
+    bool foldFollowers(const std::vector<const Kernel*>& followers) override {
+        // At most 3 followers and 65,535 outputs: the packed 16-bit overflow counters of a row.
+        if (!xnor_ || followers.empty() || followers.size() > 3 || core_.nOut > 65535 || kernelChoice() == "unfolded" ||
+            kernelChoice() == "reference")
+            return false;
+        for (const Kernel* f : followers) {
+            const size_t period = f->elementPeriod();
+            if (period == 0 || size_t(core_.nOut) % period != 0) return false;   // not per output channel
+        }
+        folded_ = foldTable(*xnor_, core_.relu, followers);
+        return true;
+    }
+
+    void fixedFolded(const std::vector<const double*>& in, double* out, size_t rows, LayerStats* st) const override {
+        if (!folded_) return fixed(in, out, rows, st[0]);
+        forBlocks(in[0], out, rows, [&](const double* x, double* y, size_t n) {
+            xnorFolded(*xnor_, *folded_, x, y, n * size_t(positions_), st);
         });
     }
 
@@ -671,6 +788,7 @@ private:
 
     MacCore core_;
     std::optional<XnorCore> xnor_;   // binary x binary Dense or Conv
+    std::optional<FoldedTable> folded_;   // xnor_ with its elementwise followers folded in
     std::vector<int> window_;   // Conv only
     int positions_ = 1;         // MAC rows per sample
 };

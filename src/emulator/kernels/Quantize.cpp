@@ -12,6 +12,10 @@
 
 #include <cmath>
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 namespace tachyon {
 
 namespace {
@@ -23,11 +27,13 @@ public:
         mode_ = a.mode;
         channels_ = size_t(l.shape.back());
         const FixedType& outT = l.type("result");
+        outT_ = outT;
         if (mode_ == QuantizeMode::Fixed) {
             for (size_t e = 0; e < a.width.size(); ++e) {
                 types_.push_back(a.elementType(e));
                 zero_.push_back(a.width[e] == 0);
             }
+            prepareVectorised();
             return;
         }
         const int f = ins_[0].type.frac();
@@ -39,40 +45,46 @@ public:
             levelRaw_.push_back(int64_t(outT.castDouble(v, &cs)));
             levelOverflow_.push_back(cs.overflow);
         }
+        prepareVectorised();
     }
 
     void fixed(const std::vector<const double*>& inputs, double* out, size_t rows, LayerStats& st) const override {
         const double* in = inputs[0];
         const size_t n = size_t(layer_.outSize());
-        const FixedType& outT = layer_.type("result");
-        const int fin = ins_[0].type.frac();
         uint64_t ov = 0;
-        if (mode_ == QuantizeMode::Fixed) {
-            const size_t nt = types_.size();
-            for (size_t k = 0; k < rows * n; ++k) {
-                const size_t e = nt == 1 ? 0 : k % n;
-                if (zero_[e]) {
-                    out[k] = 0;
-                    continue;
-                }
-                const FixedType& t = types_[e];
-                const Int128 v = t.castRaw(Int128(int64_t(in[k])), fin);
-                CastStatus cs;
-                out[k] = double(int64_t(outT.castRaw(v, t.frac(), &cs)));
-                ov += cs.overflow;
-            }
-        } else {
-            const size_t rowsOfT = rawThresholds_.size() / n_;
-            for (size_t k = 0; k < rows * n; ++k) {
-                const int64_t x = int64_t(in[k]);
-                const int64_t* t = rawThresholds_.data() + (rowsOfT == 1 ? 0 : (k % channels_) * n_);
-                size_t c = 0;
-                for (size_t j = 0; j < n_; ++j) c += x >= t[j];
-                out[k] = double(levelRaw_[c]);
-                ov += levelOverflow_[c];
-            }
+        if (vectorFixed_) {
+            // One type for all: two vectorised casts, the first one's overflow not counted
+            // (it is the quantiser's own, as in element()).
+            std::vector<double>& mid = scratch(2);
+            mid.resize(rows * n);
+            toElement_.run(in, mid.data(), rows * n, false);
+            st.resultOverflows += toResult_.run(mid.data(), out, rows * n, false);
+            return;
+        }
+        if (twoLevels_) {
+            // One threshold per channel (or one for all): a select the compiler vectorises.
+            const size_t period = thresholdD_.size();
+            const int64_t ups = twoLevelRows(in, out, rows * n / period, period);   // values at or above
+            st.resultOverflows += uint64_t(ups) * levelOverflow_[1] + (rows * n - uint64_t(ups)) * levelOverflow_[0];
+            return;
+        }
+        for (size_t k = 0; k < rows * n; ++k) {
+            bool o = false;
+            int64_t y = 0;
+            element(int64_t(in[k]), k % n, y, o);
+            out[k] = double(y);
+            ov += o;
         }
         st.resultOverflows += ov;
+    }
+
+    bool fixedElement(int64_t x, size_t e, int64_t& y, bool& overflow) const override {
+        element(x, e, y, overflow);
+        return true;
+    }
+    size_t elementPeriod() const override {
+        if (mode_ == QuantizeMode::Fixed) return types_.size() == 1 ? 1 : size_t(layer_.outSize());
+        return rawThresholds_.size() / n_ == 1 ? 1 : channels_;
     }
 
     void real(const std::vector<const double*>& inputs, double* out, size_t rows) const override {
@@ -98,6 +110,78 @@ public:
     }
 
 private:
+    // out = level 1 where in >= the channel's threshold, else level 0, over `count` rows of
+    // `period` values; returns how many took level 1. AVX-512 compares where the CPU has
+    // them (GCC leaves this loop scalar), the same selects one value at a time elsewhere.
+    int64_t twoLevelRows(const double* __restrict in, double* __restrict out, size_t count, size_t period) const {
+        const double lo = double(levelRaw_[0]), hi = double(levelRaw_[1]);
+        const double* __restrict t = thresholdD_.data();
+        int64_t ups = 0;
+        for (size_t r = 0; r < count; ++r, in += period, out += period) {
+            size_t c = 0;
+#if defined(__AVX512F__)
+            const __m512d vlo = _mm512_set1_pd(lo), vhi = _mm512_set1_pd(hi);
+            for (; c + 8 <= period; c += 8) {
+                const __mmask8 up = _mm512_cmp_pd_mask(_mm512_loadu_pd(in + c), _mm512_loadu_pd(t + c), _CMP_GE_OQ);
+                _mm512_storeu_pd(out + c, _mm512_mask_blend_pd(up, vlo, vhi));
+                ups += __builtin_popcount(unsigned(up));
+            }
+#endif
+            for (; c < period; ++c) {
+                out[c] = in[c] >= t[c] ? hi : lo;
+                ups += in[c] >= t[c];
+            }
+        }
+        return ups;
+    }
+
+    // The reference arithmetic of element e (index within the sample).
+    void element(int64_t x, size_t e, int64_t& y, bool& overflow) const {
+        if (mode_ == QuantizeMode::Fixed) {
+            const size_t k = types_.size() == 1 ? 0 : e;
+            overflow = false;
+            y = 0;
+            if (zero_[k]) return;
+            const FixedType& t = types_[k];
+            const Int128 v = t.castRaw(Int128(x), ins_[0].type.frac());
+            CastStatus cs;
+            y = int64_t(outT_.castRaw(v, t.frac(), &cs));
+            overflow = cs.overflow;
+            return;
+        }
+        const size_t rowsOfT = rawThresholds_.size() / n_;
+        const int64_t* t = rawThresholds_.data() + (rowsOfT == 1 ? 0 : (e % channels_) * n_);
+        size_t c = 0;
+        for (size_t j = 0; j < n_; ++j) c += x >= t[j];
+        y = levelRaw_[c];
+        overflow = levelOverflow_[c];
+    }
+
+    // The vectorised forms: one fixed type for all elements whose two casts DoubleCaster does
+    // exactly over the input type's range, or a single threshold.
+    void prepareVectorised() {
+        if (emulatorKernelChoice() == "reference") return;
+        if (mode_ == QuantizeMode::Fixed) {
+            if (types_.size() != 1 || zero_[0]) return;
+            const double maxIn = double(maxAbsRaw(ins_[0].type));
+            toElement_ = DoubleCaster(types_[0], ins_[0].type.frac(), maxIn);
+            toResult_ = DoubleCaster(layer_.type("result"), types_[0].frac(), double(maxAbsRaw(types_[0])));
+            vectorFixed_ = toElement_.vectorised() && toResult_.vectorised();
+            return;
+        }
+        // Thresholds as doubles compare exactly with the exact-integer inputs (below 2^53): a
+        // threshold beyond that range rounds to a double that is still beyond every input.
+        // One entry per channel (a shared threshold repeated), so that rows run as vectors.
+        const bool shared = rawThresholds_.size() == 1;
+        twoLevels_ = n_ == 1 && levelRaw_.size() == 2 && size_t(layer_.outSize()) % channels_ == 0;
+        for (size_t c = 0; twoLevels_ && c < channels_; ++c)
+            thresholdD_.push_back(double(rawThresholds_[shared ? 0 : c]));
+    }
+
+    FixedType outT_;
+    bool vectorFixed_ = false, twoLevels_ = false;
+    std::vector<double> thresholdD_;   // twoLevels_: the raw threshold per channel (or one)
+    DoubleCaster toElement_, toResult_;
     QuantizeMode mode_ = QuantizeMode::Fixed;
     size_t channels_ = 1, n_ = 0;
     std::vector<FixedType> types_;

@@ -1,0 +1,291 @@
+// Binary layers with their elementwise followers folded in (Kernel::foldFollowers: a binary
+// Dense or Conv, its BatchNorm and its sign/threshold Quantize as per-output tables over the
+// popcount) and the vectorised BatchNorm and Quantize casts, against the same emulator's
+// step-by-step paths on random binary models: TACHYON_EMULATOR_KERNEL=reference (every
+// kernel step by step, nothing folded) and =unfolded (only folding off). The models draw
+// every quantisation and overflow mode for the Dense result and BatchNorm types, widths that
+// overflow, fused ReLU, binary and ternary activations with shared or per-channel thresholds,
+// 1-17 outputs, inputs of one and two 64-bit words, and padded convolutions. Outputs and
+// every layer's overflow counts must agree exactly, and the default run must fold.
+#include "emulator/Emulator.h"
+#include "emulator/KernelPath.h"
+#include "passes/Pass.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <optional>
+#include <random>
+#include <string>
+
+using namespace tachyon;
+
+namespace {
+
+const char* kQuant[] = {"AP_TRN", "AP_TRN_ZERO", "AP_RND", "AP_RND_ZERO", "AP_RND_INF", "AP_RND_MIN_INF", "AP_RND_CONV"};
+const char* kOverflow[] = {"AP_WRAP", "AP_SAT", "AP_SAT_SYM", "AP_SAT_ZERO"};
+
+// Sets TACHYON_EMULATOR_KERNEL while emulators are built, then restores it.
+class KernelChoice {
+public:
+    explicit KernelChoice(const char* value) {
+        if (const char* old = std::getenv("TACHYON_EMULATOR_KERNEL")) old_ = old;
+        if (value) setenv("TACHYON_EMULATOR_KERNEL", value, 1);
+        else unsetenv("TACHYON_EMULATOR_KERNEL");
+    }
+    ~KernelChoice() {
+        if (old_) setenv("TACHYON_EMULATOR_KERNEL", old_->c_str(), 1);
+        else unsetenv("TACHYON_EMULATOR_KERNEL");
+    }
+private:
+    std::optional<std::string> old_;
+};
+
+class ModelBuilder {
+public:
+    explicit ModelBuilder(uint64_t seed) : rng_(seed) { g.name = "fold"; }
+
+    int pick(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng_); }
+    double normal() { return std::normal_distribution<double>(0.0, 1.0)(rng_); }
+
+    // ap_fixed<w, i, random quantisation, random overflow>.
+    std::string randomType(int wLo, int wHi) {
+        const int w = pick(wLo, wHi);
+        return "ap_fixed<" + std::to_string(w) + "," + std::to_string(pick(1, w)) + "," + kQuant[pick(0, 6)] + "," +
+               kOverflow[pick(0, 3)] + ">";
+    }
+
+    Layer& add(const std::string& name, LayerKind kind, Attrs attrs, Shape shape) {
+        Layer l;
+        l.name = name;
+        l.kind = kind;
+        if (!g.layers.empty()) l.inputs = {g.layers.back().name};
+        l.attrs = std::move(attrs);
+        l.shape = std::move(shape);
+        g.layers.push_back(std::move(l));
+        return g.layers.back();
+    }
+
+    void input(Shape shape) {
+        add("x", LayerKind::Input, NoAttrs{}, shape).precision["result"] = FixedType::parse("ap_fixed<10,4>");
+    }
+
+    // Threshold Quantize: two levels +-a (binary) or three (ternary), thresholds per channel
+    // or one row for all.
+    void sign(const std::string& name, bool ternary) {
+        const Shape shape = g.layers.back().shape;
+        QuantizeAttrs q;
+        q.mode = QuantizeMode::Threshold;
+        const double a = pick(0, 1) ? 1.0 : 0.5;
+        q.levels = ternary ? std::vector<double>{-a, 0.0, a} : std::vector<double>{-a, a};
+        q.nThresholds = int(q.levels.size()) - 1;
+        for (int k = 0; k < q.nThresholds; ++k) q.strict.push_back(pick(0, 1));
+        const int rows = pick(0, 1) ? shape.back() : 1;
+        for (int c = 0; c < rows; ++c) {
+            double t = 0.3 * normal();
+            for (int k = 0; k < q.nThresholds; ++k, t += 0.25 + std::fabs(normal())) q.thresholds.push_back(t);
+        }
+        add(name, LayerKind::Quantize, q, shape).precision["result"] = FixedType::parse("ap_fixed<4,2>");
+    }
+
+    // Binary weights +-H_j, a random result type (narrow ones overflow) and fused ReLU.
+    void mac(Layer& l, int nIn, int nOut) {
+        const double levels[] = {1.0, 0.5, 2.0, 0.75};
+        std::vector<double> h(static_cast<size_t>(nOut));
+        for (double& v : h) v = levels[pick(0, 3)];
+        for (int i = 0; i < nIn; ++i)
+            for (int j = 0; j < nOut; ++j) l.param("weight").push_back((pick(0, 1) ? 1.0 : -1.0) * h[size_t(j)]);
+        for (int j = 0; j < nOut; ++j) l.param("bias").push_back(std::ldexp(std::round(normal() * 8.0), -2));
+        l.precision["weight"] = FixedType::parse("ap_fixed<4,2>");
+        l.precision["bias"] = FixedType::parse("ap_fixed<8,4>");
+        l.precision["accum"] = autoAccumulator(l, g.at(l.inputs[0]).type("result"));
+        l.precision["result"] = FixedType::parse(randomType(2, 14));
+    }
+
+    void dense(const std::string& name, int nOut) {
+        const int nIn = g.layers.back().shape.back();
+        Layer& l = add(name, LayerKind::Dense, DenseAttrs{nIn, nOut, pick(0, 2) == 0 ? ActKind::ReLU : ActKind::Linear}, {nOut});
+        mac(l, nIn, nOut);
+    }
+
+    // A "same"-padded 2-D convolution (3x3 or 1x5 windows, stride 1 or 2).
+    void conv(const std::string& name, int filters) {
+        const Shape in = g.layers.back().shape;
+        ConvAttrs a;
+        a.rank = 2;
+        a.kernel = pick(0, 1) ? std::vector<int>{3, 3} : std::vector<int>{1, 5};
+        const int s = pick(1, 2);
+        a.strides = {s, s};
+        a.dilation = {1, 1};
+        a.padBegin = {a.kernel[0] / 2, a.kernel[1] / 2};
+        a.padEnd = a.padBegin;
+        a.inChannels = in.back();
+        a.outChannels = filters;
+        a.activation = pick(0, 2) == 0 ? ActKind::ReLU : ActKind::Linear;
+        Layer& l = add(name, LayerKind::Conv, a, inferShape(LayerKind::Conv, a, {in}));
+        mac(l, a.windowSize(), filters);
+    }
+
+    void batchNorm(const std::string& name) {
+        const Shape shape = g.layers.back().shape;
+        Layer& l = add(name, LayerKind::BatchNorm, NoAttrs{}, shape);
+        for (int c = 0; c < shape.back(); ++c) {
+            l.param("scale").push_back(std::fabs(normal()) * (pick(0, 3) ? 1.0 : -1.0));
+            l.param("shift").push_back(normal());
+        }
+        l.precision["scale"] = FixedType::parse("ap_fixed<10,3>");
+        l.precision["shift"] = FixedType::parse("ap_fixed<10,4>");
+        l.precision["result"] = FixedType::parse(randomType(2, 16));
+    }
+
+    void flatten(const std::string& name) {
+        int n = 1;
+        for (int d : g.layers.back().shape) n *= d;
+        const FixedType t = g.layers.back().type("result");
+        add(name, LayerKind::Reshape, ReshapeAttrs{}, {n}).precision["result"] = t;
+    }
+
+    Graph g;
+
+private:
+    std::mt19937_64 rng_;
+};
+
+// Input -> sign -> (binary Dense -> BatchNorm -> sign/ternary) x 2 -> binary Dense -> BatchNorm.
+Graph randomBinaryMlp(uint64_t seed, std::string& description) {
+    ModelBuilder b(seed);
+    const int nIn = b.pick(0, 3) == 0 ? b.pick(65, 140) : b.pick(1, 64);
+    b.input({nIn});
+    b.sign("sign0", false);
+    for (int k = 1; k <= 2; ++k) {
+        b.dense("fc" + std::to_string(k), b.pick(1, 17));
+        b.batchNorm("bn" + std::to_string(k));
+        b.sign("act" + std::to_string(k), k == 2 && b.pick(0, 3) == 0);
+    }
+    b.dense("out", b.pick(1, 17));
+    b.batchNorm("bn_out");
+    for (const Layer& l : b.g.layers)
+        if (l.precision.count("result")) description += l.name + " " + l.type("result").str() + " | ";
+    return b.g;
+}
+
+// Input [h, w, c] -> sign -> padded binary Conv -> BatchNorm -> sign -> Flatten -> binary Dense -> BatchNorm.
+Graph randomBinaryCnn(uint64_t seed, std::string& description) {
+    ModelBuilder b(seed);
+    b.input({b.pick(3, 7), b.pick(3, 7), b.pick(1, 8)});
+    b.sign("sign0", false);
+    b.conv("conv", b.pick(1, 17));
+    b.batchNorm("bn1");
+    b.sign("act1", false);
+    b.flatten("flat");
+    b.dense("out", b.pick(1, 17));
+    b.batchNorm("bn_out");
+    for (const Layer& l : b.g.layers)
+        if (l.precision.count("result")) description += l.name + " " + l.type("result").str() + " | ";
+    return b.g;
+}
+
+struct Outcome {
+    std::vector<int64_t> y;
+    std::vector<LayerStats> stats;
+    size_t folded = 0;
+};
+
+Outcome runWith(const Graph& g, const char* kernel, const std::vector<double>& x, size_t rows, int threads) {
+    KernelChoice choice(kernel);
+    Emulator emu(g);
+    Outcome r;
+    r.y.resize(rows * size_t(emu.outputSize()));
+    emu.runFixed(x.data(), rows, r.y.data(), nullptr, &r.stats, EmulatorOptions{threads, 29});
+    r.folded = foldedLayersOfLastEmulator();
+    return r;
+}
+
+void expectSame(const Outcome& want, const Outcome& got, const std::string& what) {
+    ASSERT_EQ(want.y.size(), got.y.size());
+    for (size_t k = 0; k < want.y.size(); ++k) ASSERT_EQ(want.y[k], got.y[k]) << what << ": value " << k;
+    ASSERT_EQ(want.stats.size(), got.stats.size());
+    for (size_t k = 0; k < want.stats.size(); ++k) {
+        EXPECT_EQ(want.stats[k].resultOverflows, got.stats[k].resultOverflows) << what << ": layer " << want.stats[k].layer;
+        EXPECT_EQ(want.stats[k].accumOverflows, got.stats[k].accumOverflows) << what << ": layer " << want.stats[k].layer;
+        EXPECT_EQ(want.stats[k].values, got.stats[k].values) << what << ": layer " << want.stats[k].layer;
+    }
+}
+
+// Rows around the thresholds: normal values, scaled so that every sign flips often.
+std::vector<double> randomRows(size_t n, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    std::normal_distribution<double> nd(0.0, 1.0);
+    std::vector<double> x(n);
+    for (double& v : x) v = nd(rng) * 2.0;
+    return x;
+}
+
+// Runs `models` random graphs from `make` three ways; returns how many layers the default
+// run folded in all, and how many result overflows the reference run counted.
+std::pair<size_t, uint64_t> checkAgainstReference(Graph (*make)(uint64_t, std::string&), int models, uint64_t seed) {
+    size_t folded = 0;
+    uint64_t overflows = 0;
+    for (int m = 0; m < models; ++m) {
+        std::string description;
+        const Graph g = make(seed + uint64_t(m), description);
+        SCOPED_TRACE(description);
+        const size_t rows = 1 + size_t((seed * 31 + uint64_t(m) * 17) % 120);
+        const auto x = randomRows(rows * size_t(g.inputSize()), seed + uint64_t(m));
+        const Outcome ref = runWith(g, "reference", x, rows, 1);
+        EXPECT_EQ(ref.folded, 0u);
+        const Outcome unfolded = runWith(g, "unfolded", x, rows, 1);
+        EXPECT_EQ(unfolded.folded, 0u);
+        const Outcome fast = runWith(g, nullptr, x, rows, 2);
+        expectSame(ref, unfolded, "vectorised BatchNorm/Quantize vs reference");
+        expectSame(ref, fast, "folded vs reference");
+        folded += fast.folded;
+        for (const LayerStats& s : ref.stats) overflows += s.resultOverflows;
+        if (::testing::Test::HasFatalFailure()) break;
+    }
+    return {folded, overflows};
+}
+
+}  // namespace
+
+TEST(EmulatorFold, RandomBinaryMlpsMatchTheReferencePath) {
+    const auto [folded, overflows] = checkAgainstReference(randomBinaryMlp, 150, 100);
+    // Every binary Dense after a sign folds its BatchNorm and activation (3 x 2 layers a
+    // model, minus the chains a ternary activation cuts short); overflows were exercised.
+    EXPECT_GT(folded, 150u * 4);
+    EXPECT_GT(overflows, 1000u);
+}
+
+TEST(EmulatorFold, RandomBinaryCnnsMatchTheReferencePath) {
+    const auto [folded, overflows] = checkAgainstReference(randomBinaryCnn, 60, 900);
+    EXPECT_GE(folded, 60u * 2);   // the padded conv's BatchNorm and sign at least
+    EXPECT_GT(overflows, 100u);
+}
+
+// A group ends at a layer that two layers read: its output is the group's, written as
+// usual; nothing after it joins the group.
+TEST(EmulatorFold, SharedIntermediateIsNotFolded) {
+    ModelBuilder b(7);
+    b.input({12});
+    b.sign("sign0", false);
+    b.dense("fc", 6);
+    b.batchNorm("bn");
+    b.sign("act", false);
+    Layer cat;
+    cat.name = "cat";
+    cat.kind = LayerKind::Concatenate;
+    cat.inputs = {"bn", "act"};
+    cat.attrs = ConcatAttrs{0};
+    cat.shape = {12};
+    cat.precision["result"] = FixedType::parse("ap_fixed<16,8>");
+    b.g.layers.push_back(cat);
+    const auto x = randomRows(50 * 12, 3);
+    const Outcome ref = runWith(b.g, "reference", x, 50, 1);
+    const Outcome fast = runWith(b.g, nullptr, x, 50, 1);
+    EXPECT_EQ(fast.folded, 1u);   // bn into fc; act not (bn's output is read twice)
+    expectSame(ref, fast, "shared intermediate");
+    // Without the second reader the same chain folds.
+    b.g.layers.pop_back();
+    EXPECT_EQ(runWith(b.g, nullptr, x, 50, 1).folded, 2u);
+}
