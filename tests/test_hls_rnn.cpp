@@ -3,7 +3,7 @@
 //   input, hls4ml-style), C simulation bit-exact to the emulator at 16/6 and at narrow,
 //   different per-input types; io_stream refuses them by name;
 // - the Verilog backend takes several vector inputs of one type on one bus, and refuses other
-//   input sets and recurrent layers with a clear message;
+//   input sets with a clear message (its recurrent layers: test_verilog_families.cpp);
 // - SimpleRNN / LSTM / GRU through the HLS backend (nnet_recurrent.h): C simulation bit-exact
 //   to the emulator on every recurrent fixture (PyTorch ONNX and Keras) at ap_fixed<16,6> and
 //   with narrow saturating/wrapping types and the Resource strategy, and on option sets the
@@ -166,19 +166,6 @@ TEST(VerilogMessages, SeveralInputsOfDifferentTypesRefused) {
     const std::string e = errorOf([&] { verilog::writeProject(g, emu, workDir("two_types_verilog").string(), {}); });
     EXPECT_NE(e.find("2 model inputs (in_a ap_fixed<8,3,AP_RND,AP_SAT>, in_b ap_ufixed<6,2>)"), std::string::npos) << e;
     EXPECT_NE(e.find("only when all are vectors of one type"), std::string::npos) << e;
-}
-
-TEST(VerilogMessages, RecurrentLayersAreNotVerilog) {
-    Graph g = loadModel(rnnFixtureDir() + "/lstm_last.onnx");
-    runPipeline(g, Config::defaults());
-    std::string rec;
-    for (const Layer& l : g.layers)
-        if (l.kind == LayerKind::Recurrent) rec = l.name;
-    ASSERT_FALSE(rec.empty());
-    Emulator emu(g);
-    const std::string e = errorOf([&] { verilog::writeProject(g, emu, workDir("lstm_verilog").string(), {}); });
-    EXPECT_NE(e.find(rec + " ("), std::string::npos) << e;
-    EXPECT_NE(e.find("not by the Verilog backend"), std::string::npos) << e;
 }
 
 // ---- recurrent layers through the HLS backend -------------------------------------------
