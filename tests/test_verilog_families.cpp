@@ -8,14 +8,17 @@
 #include "backends/verilog/VerilogWriter.h"
 #include "config/Config.h"
 #include "emulator/Emulator.h"
+#include "frontends/Frontend.h"
 #include "frontends/GraphBuilder.h"
 #include "passes/Pass.h"
 
+#include "fixture_dir.h"
 #include "test_files.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -232,4 +235,91 @@ TEST(VerilogSequenceLayers, AttentionBlockBitExact) {
     verify(g, true);
     EXPECT_GT(overflowsOf(g, LayerKind::MatMul, 1000), 0u) << "the test rows should saturate or wrap a product";
     expectRtlBitExact(g, "attention_block", 1000);
+}
+
+namespace {
+
+// Narrow intermediate types (a 128-entry edge table: a small ROM), saturating and wrapping.
+const char* kGarNetConfig =
+    "Model:\n  Precision: ap_fixed<10,4,AP_RND,AP_SAT>\nLayerName:\n  gar:\n    Precision:\n"
+    "      distance: ap_fixed<7,3,AP_RND,AP_SAT>\n      edge_weight: ap_ufixed<7,0,AP_RND,AP_SAT>\n"
+    "      edge_weight_aggr: ap_ufixed<9,4,AP_TRN,AP_SAT>\n      aggr: ap_fixed<12,5,AP_RND_CONV,AP_WRAP>\n"
+    "      norm: ap_ufixed<8,1,AP_RND,AP_SAT>\n      result: ap_fixed<10,4,AP_TRN,AP_WRAP>\n";
+
+Graph garnetFixture(const std::string& name) {
+    const std::string d = fixtureDirMadeBy("make_garnet_fixtures.py", "garnet_fixtures.stamp", "3");
+    Graph g = loadModel(d + "/" + name + ".json");
+    runPipeline(g, Config::parse(kGarNetConfig, "test-config"));
+    return g;
+}
+
+// The vertex counts of the project's test rows (the last value of each row): 0, 1, some and
+// all vertices must each occur.
+void expectEveryVertexCount(const Graph& g, int V) {
+    const size_t rows = 1000, width = size_t(g.inputSize());
+    const std::vector<int64_t> x = backend::randomModelInputRows(g, rows, verilog::VerilogOptions{}.seed);
+    const FixedType countT = g.inputs().back()->type("result");
+    size_t zero = 0, one = 0, some = 0, all = 0;
+    for (size_t r = 0; r < rows; ++r) {
+        const double n = std::ldexp(double(x[r * width + width - 1]), -countT.frac());
+        zero += n < 1, one += n >= 1 && n < 2, some += n >= 2 && n < V, all += n >= V;
+    }
+    EXPECT_GT(zero, 0u);
+    EXPECT_GT(one, 0u);
+    EXPECT_GT(some, 0u);
+    EXPECT_GT(all, 0u);
+}
+
+}  // namespace
+
+// The project's GarNet fixtures (scripts/make_garnet_fixtures.py), narrow types: the
+// per-vertex output with mean_by_nvert (1/n by a mux on the count) and the mean collapse.
+// The two inputs (vertex features and count, of different types) share the input bus.
+TEST(VerilogSequenceLayers, GarNetVerticesBitExact) {
+    const Graph g = garnetFixture("garnet_vertices");
+    expectEveryVertexCount(g, 8);
+    EXPECT_GT(overflowsOf(g, LayerKind::GarNet, 1000), 0u) << "the test rows should saturate or wrap";
+    expectRtlBitExact(g, "garnet_vertices", 1000);
+}
+
+TEST(VerilogSequenceLayers, GarNetMeanCollapseBitExact) {
+    expectRtlBitExact(garnetFixture("garnet_mean"), "garnet_mean", 1000);
+}
+
+// A GarNetStack of two sublayers built here (the second reads the first's per-vertex
+// outputs in the result type), 3 vertices.
+TEST(VerilogSequenceLayers, GarNetStackBitExact) {
+    std::mt19937_64 rng(17);
+    GraphBuilder b("garnet_stack", "garnet_stack (built by the test)");
+    const int V = 3, F = 2;
+    const std::string x = b.input("vertices", {V, F});
+    const std::string n = b.input("nvtx", {1});
+    GarNetAttrs a;
+    a.nVertices = V;
+    a.nInFeatures = F;
+    a.nPropagate = {2, 2};
+    a.nAggregators = {2, 2};
+    a.nFilters = {3, 2};
+    a.stack = true;
+    std::map<std::string, std::vector<double>> params;
+    int nIn = F;
+    for (int k = 0; k < 2; ++k) {
+        const std::string s = std::to_string(k);
+        const size_t P = size_t(a.nPropagate[size_t(k)]), A = size_t(a.nAggregators[size_t(k)]),
+                     O = size_t(a.nFilters[size_t(k)]);
+        params["FLR" + s + "_kernel"] = randomValues(rng, size_t(nIn) * P);
+        params["FLR" + s + "_bias"] = randomValues(rng, P);
+        params["S" + s + "_kernel"] = randomValues(rng, size_t(nIn) * A);
+        params["S" + s + "_bias"] = randomValues(rng, A);
+        params["Fout" + s + "_kernel"] = randomValues(rng, A * P * O);
+        params["Fout" + s + "_bias"] = randomValues(rng, O);
+        nIn = int(O);
+    }
+    const std::string gar = b.add("gar", LayerKind::GarNet, {x, n}, a, params);
+    Graph g = b.finish(gar);
+    runPipeline(g, Config::parse(kGarNetConfig, "test-config"));
+    setTypes(g, "nvtx", {{"result", "ap_uint<3>"}});
+    verify(g, true);
+    expectEveryVertexCount(g, V);
+    expectRtlBitExact(g, "garnet_stack", 1000);
 }

@@ -27,6 +27,7 @@
 #include "backends/verilog/StreamRtl.h"
 
 #include "backends/verilog/AttentionRtl.h"
+#include "backends/verilog/GarNetRtl.h"
 #include "backends/verilog/ReducePowRtl.h"
 
 #include "backends/verilog/LayerRtl.h"
@@ -122,8 +123,11 @@ public:
                 } else {
                     // Several inputs (all of one type, checked by the writer) share the input bus,
                     // their values concatenated in layer order as the model's input row.
+                    const FixedType& t = l.type("result");
+                    v.type = t;
+                    const int lane = busLaneWidth(g_);
                     for (int k = inputOffset; k < inputOffset + l.outSize(); ++k)
-                        v.sigs.push_back(c_.nl.addInput("in_" + std::to_string(k), k * inT.width, inT.width, inT.isSigned));
+                        v.sigs.push_back(c_.nl.addInput("in_" + std::to_string(k), k * lane, t.width, t.isSigned));
                     inputOffset += l.outSize();
                 }
                 vals[l.name] = elementwise(l, v);
@@ -164,6 +168,14 @@ private:
         case LayerKind::Reduce: return reduce(l, ins[0]);
         case LayerKind::Recurrent:   // the whole sequence at once (RecurrentRtl.cpp)
             return elementwise(l, ins[0].stream ? collect(ins[0]) : ins[0]);
+        case LayerKind::GarNet: {    // GarNetRtl.cpp: the vertices and their count
+            ins = alignedVectors(ins);
+            Val o = ins[0];
+            o.shape = l.shape;
+            o.type = l.type("result");
+            o.sigs = garnetRtl(c_, l, emu_, ins[0].sigs, ins[0].type, ins.at(1).sigs.at(0), ins[1].type);
+            return o;
+        }
         case LayerKind::MatMul: {    // AttentionRtl.cpp
             ins = alignedVectors(ins);
             Val o = ins[0];
@@ -787,7 +799,13 @@ int64_t baseStep(const Graph& g) {
 
 }  // namespace
 
-bool isStreaming(const Graph& g) { return g.input().shape.size() >= 2; }
+bool isStreaming(const Graph& g) { return g.input().shape.size() >= 2 && g.inputs().size() == 1; }
+
+int busLaneWidth(const Graph& g) {
+    int w = g.input().type("result").width;
+    for (const Layer* in : g.inputs()) w = std::max(w, in->type("result").width);
+    return w;
+}
 
 namespace {
 
