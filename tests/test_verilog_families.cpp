@@ -144,6 +144,16 @@ TEST(VerilogSequenceLayers, RecurrentCellsUnrolledBitExact) {
     EXPECT_GT(e.luts, 0);
 }
 
+// A PyTorch fixture through the ONNX importer (scripts/make_rnn_fixtures.py: nn.RNN with
+// relu, the last state), 8-bit saturating types.
+TEST(VerilogSequenceLayers, TorchRnnFixtureBitExact) {
+    const std::string d = fixtureDirMadeBy("make_rnn_fixtures.py", "rnn_fixtures.stamp", "1");
+    Graph g = loadModel(d + "/rnn_relu_last.onnx");
+    runPipeline(g, Config::parse("Model:\n  Precision: ap_fixed<8,3,AP_RND,AP_SAT>\n", "test-config"));
+    EXPECT_GT(overflowsOf(g, LayerKind::Recurrent, 1000), 0u) << "the test rows should saturate a state";
+    expectRtlBitExact(g, "rnn_relu_last", 1000);
+}
+
 namespace {
 
 std::string addLayerNorm(GraphBuilder& b, std::mt19937_64& rng, const std::string& name, const std::string& in,
