@@ -247,6 +247,22 @@ TEST(VerilogSequenceLayers, AttentionBlockBitExact) {
     expectRtlBitExact(g, "attention_block", 1000);
 }
 
+// The exact GELU of PyTorch's encoder layers (x times a Phi table, as swish) after a
+// projection per token: every table entry and the product's rounding and saturation.
+TEST(VerilogSequenceLayers, GeluBitExact) {
+    std::mt19937_64 rng(23);
+    GraphBuilder b("gelu", "gelu (built by the test)");
+    ActAttrs a;
+    a.kind = ActKind::GELU;
+    const std::string x = b.input("x", {2, 3});
+    const std::string ff = b.dense("ff", x, 4, randomValues(rng, 12, 1.5), randomValues(rng, 4));
+    Graph g = b.finish(b.activation("gelu", ff, a));
+    runPipeline(g, Config::parse("Model:\n  Precision: ap_fixed<10,4,AP_RND,AP_SAT>\n", "test-config"));
+    setTypes(g, "gelu", {{"result", "ap_fixed<8,3,AP_RND,AP_SAT>"}, {"table", "ap_ufixed<10,0,AP_RND,AP_SAT>"}}, 256);
+    verify(g, true);
+    expectRtlBitExact(g, "gelu", 1000);
+}
+
 namespace {
 
 // Narrow intermediate types (a 128-entry edge table: a small ROM), saturating and wrapping.

@@ -292,15 +292,16 @@ std::vector<Sig> activation(RtlContext& c, const Layer& l, const Emulator& emu, 
     }
     case ActKind::ELU:
     case ActKind::SELU:
-    case ActKind::Swish: {
+    case ActKind::Swish:
+    case ActKind::GELU: {
         // As Activation.cpp: elu/selu x >= 0 exactly (selu: lambda * x), x < 0 the table;
-        // swish x * table(x).
+        // swish and gelu x * table(x) (the table holding sigmoid or Phi).
         const LookupTable* t = emu.activationTable(l.name);
         if (!t) throw Error("Verilog backend: layer " + l.name + " has no lookup table in the emulator");
         const int tf = t->valueType.frac();
         for (Sig x : in) {
             Sig r = romLookup(c, x, *t, l.name);
-            if (l.activation() == ActKind::Swish) {
+            if (l.activation() == ActKind::Swish || l.activation() == ActKind::GELU) {
                 out.push_back(castTo(c, multiply(c, x, r), fx + tf, outT));
                 continue;
             }
