@@ -3,8 +3,8 @@
 // (scripts/make_attention_fixtures.py, ONNX) compute in float mode what PyTorch computes;
 // in fixed point the MatMul and LayerNorm kernels equal step-by-step references written
 // here from docs/semantics.md ("MatMul", "LayerNormalization") with FixedType::castRaw
-// for every cast; the Verilog backend refuses both by name (the HLS backend writes them:
-// tests/test_hls_attention.cpp). nn.MultiheadAttention and nn.TransformerEncoderLayer
+// for every cast (the HLS backend writes them: tests/test_hls_attention.cpp; the Verilog
+// backend: tests/test_verilog_families.cpp). nn.MultiheadAttention and nn.TransformerEncoderLayer
 // (post- and pre-norm) exported by PyTorch, and a Keras MultiHeadAttention, match their
 // frameworks in float.
 #include "backends/hls/HlsWriter.h"
@@ -239,19 +239,6 @@ TEST(Attention, TorchSingleHeadAttentionRunsInFixedPoint) {
     expectFixedCloseToFixture("attn_single_head", Config::defaults(), kNoBound, 0.1);
 }
 
-TEST(Attention, VerilogRefusesMatMulByName) {
-    Graph g = matMulGraph(1, 2, 3, 2, false, "ap_fixed<16,6>", "ap_fixed<16,6>", "ap_fixed<16,6>", "ap_fixed<16,6>");
-    Emulator emu(g);
-    const fs::path dir = fs::path(TACHYON_BINARY_DIR) / "attention_refused";
-    try {
-        verilog::writeProject(g, emu, (dir / "verilog").string(), {});
-        ADD_FAILURE() << "the Verilog backend accepted a MatMul";
-    } catch (const Error& e) {
-        EXPECT_NE(std::string(e.what()).find("MatMul"), std::string::npos) << e.what();
-        EXPECT_NE(std::string(e.what()).find("mm"), std::string::npos) << e.what();
-    }
-}
-
 TEST(Attention, LayerNormFixedEqualsStepByStepReference) {
     std::mt19937 rng(91);
     struct Case {
@@ -308,18 +295,6 @@ TEST(Attention, TorchEncoderBlockRunsInFixedPoint) {
     // Default types, with a wider accumulator for the attention products and norms: close to float.
     expectFixedCloseToFixture("attn_encoder_block", Config::parse("Model:\n  Precision: ap_fixed<18,6>\n", "<test config>"),
                               0.01, 0.2);
-}
-
-TEST(Attention, VerilogRefusesLayerNormByName) {
-    std::mt19937 rng(3);
-    Graph g = layerNormGraph(2, 4, rng, "ap_fixed<16,6>", "ap_fixed<16,6>", "ap_ufixed<18,1>", "ap_fixed<16,6>", 64, 1e-3);
-    Emulator emu(g);
-    try {
-        verilog::writeProject(g, emu, (fs::path(TACHYON_BINARY_DIR) / "attention_refused" / "ln").string(), {});
-        ADD_FAILURE() << "the Verilog backend accepted a LayerNormalization";
-    } catch (const Error& e) {
-        EXPECT_NE(std::string(e.what()).find("LayerNormalization"), std::string::npos) << e.what();
-    }
 }
 
 TEST(Attention, KerasLayerNormMatchesNumpyInFloat) {
@@ -416,13 +391,7 @@ TEST(Attention, GeluFixedIsXTimesPhiTable) {
         const int64_t want = int64_t(out.castRaw(Int128(xs[i]) * phi, in.frac() + tab.frac()));
         bad += want != got[i];
     }
-    EXPECT_EQ(bad, 0u);
-    try {
-        verilog::writeProject(g, emu, (fs::path(TACHYON_BINARY_DIR) / "attention_refused" / "gelu").string(), {});
-        ADD_FAILURE() << "the Verilog backend accepted a GELU";
-    } catch (const Error& e) {
-        EXPECT_NE(std::string(e.what()).find("gelu"), std::string::npos) << e.what();
-    }
+    EXPECT_EQ(bad, 0u);   // the Verilog GELU: tests/test_verilog_families.cpp
 }
 
 TEST(Attention, ErfOutsideGeluIsRefusedByName) {

@@ -2,8 +2,9 @@
 // - models with several inputs through the HLS backend (io_parallel: one array argument per
 //   input, hls4ml-style), C simulation bit-exact to the emulator at 16/6 and at narrow,
 //   different per-input types; io_stream refuses them by name;
-// - the Verilog backend takes several vector inputs of one type on one bus, and refuses other
-//   input sets and recurrent layers with a clear message;
+// - the Verilog backend takes several vector inputs (any types, in lanes of one bus), and
+//   refuses other input sets with a clear message (its recurrent and GarNet layers:
+//   test_verilog_families.cpp);
 // - SimpleRNN / LSTM / GRU through the HLS backend (nnet_recurrent.h): C simulation bit-exact
 //   to the emulator on every recurrent fixture (PyTorch ONNX and Keras) at ap_fixed<16,6> and
 //   with narrow saturating/wrapping types and the Resource strategy, and on option sets the
@@ -158,27 +159,37 @@ TEST(VerilogMultiInput, InputsOfOneTypeShareTheBus) {
     EXPECT_EQ(r.mismatches, 0u) << log.str();
 }
 
-// Inputs of different types would need one bus per type: refused, naming inputs and types.
-TEST(VerilogMessages, SeveralInputsOfDifferentTypesRefused) {
+// Inputs of different types share the bus in lanes as wide as the widest type (each value
+// in its lane's low bits): Verilator equals the emulator.
+TEST(VerilogMultiInput, InputsOfDifferentTypesShareTheBusInLanes) {
     Graph g = twoInputModel("io_parallel", "Latency");
     narrowTypes(g);
     Emulator emu(g);
-    const std::string e = errorOf([&] { verilog::writeProject(g, emu, workDir("two_types_verilog").string(), {}); });
-    EXPECT_NE(e.find("2 model inputs (in_a ap_fixed<8,3,AP_RND,AP_SAT>, in_b ap_ufixed<6,2>)"), std::string::npos) << e;
-    EXPECT_NE(e.find("only when all are vectors of one type"), std::string::npos) << e;
+    verilog::VerilogOptions opt;
+    opt.testRows = 500;
+    const fs::path prj = workDir("two_types_verilog") / "prj";
+    verilog::writeProject(g, emu, prj.string(), opt);
+    std::ostringstream log;
+    const verilog::RtlsimResult r = verilog::rtlsim(prj.string(), log);
+    EXPECT_EQ(r.rows, opt.testRows) << log.str();
+    EXPECT_EQ(r.mismatches, 0u) << log.str();
 }
 
-TEST(VerilogMessages, RecurrentLayersAreNotVerilog) {
-    Graph g = loadModel(rnnFixtureDir() + "/lstm_last.onnx");
+// A tensor input beside another input, read by a layer that would stream it: refused,
+// naming the inputs and their types.
+TEST(VerilogMessages, TensorInputBesideAnotherRefused) {
+    std::mt19937_64 rng(3);
+    GraphBuilder b("tensor_and_vector", "tensor_and_vector (built by the test)");
+    const std::string a = b.input("in_a", {2, 3});
+    const std::string c = b.input("in_b", {3});
+    const std::string flat = b.reshape("flat", a, {6});
+    const std::string cat = b.add("cat", LayerKind::Concatenate, {flat, c}, ConcatAttrs{0});
+    Graph g = b.finish(b.dense("out", cat, 2, randomValues(rng, 18), randomValues(rng, 2)));
     runPipeline(g, Config::defaults());
-    std::string rec;
-    for (const Layer& l : g.layers)
-        if (l.kind == LayerKind::Recurrent) rec = l.name;
-    ASSERT_FALSE(rec.empty());
     Emulator emu(g);
-    const std::string e = errorOf([&] { verilog::writeProject(g, emu, workDir("lstm_verilog").string(), {}); });
-    EXPECT_NE(e.find(rec + " ("), std::string::npos) << e;
-    EXPECT_NE(e.find("not by the Verilog backend"), std::string::npos) << e;
+    const std::string e = errorOf([&] { verilog::writeProject(g, emu, workDir("tensor_input_verilog").string(), {}); });
+    EXPECT_NE(e.find("2 model inputs (in_a ap_fixed<16,6>, in_b ap_fixed<16,6>)"), std::string::npos) << e;
+    EXPECT_NE(e.find("only when all are vectors (or tensors read only by GarNet layers)"), std::string::npos) << e;
 }
 
 // ---- recurrent layers through the HLS backend -------------------------------------------
@@ -437,16 +448,17 @@ TEST(HlsRnn, StreamRefusedByName) {
     EXPECT_NE(e.find("io_parallel only"), std::string::npos) << e;
 }
 
-// The zoo's GarNet model (two inputs, a GarNet layer): the Verilog backend names what it refuses.
-TEST(VerilogMessages, GarNetZooModelRefused) {
+// The zoo's GarNet model (two inputs, a GarNet layer over 128 vertices): the Verilog backend
+// builds it (every vertex in parallel; its bit-exactness is tested on smaller GarNets in
+// tests/test_verilog_families.cpp), the two inputs in lanes of the wider type.
+TEST(VerilogMultiInput, GarNetZooModelGenerates) {
     const std::string json = TACHYON_SOURCE_DIR "/../shared/models/keras/garnet_1layer.json";
     if (!fs::exists(json)) GTEST_SKIP() << "zoo not present";
     Graph g = loadModel(json);
     runPipeline(g, Config::defaults());
     Emulator emu(g);
-    const std::string v = errorOf([&] { verilog::writeProject(g, emu, workDir("garnet_verilog").string(), {}); });
-    EXPECT_NE(v.find("2 model inputs"), std::string::npos) << v;
-    EXPECT_NE(v.find("gar_1 ("), std::string::npos) << v;
-    EXPECT_NE(v.find("not by the Verilog backend"), std::string::npos) << v;
-    // The HLS backend writes it (tests/test_garnet.cpp runs its C simulation).
+    const verilog::GeneratedRtl rtl = verilog::generateRtl(g, emu, {});
+    EXPECT_NE(rtl.verilog.find("[" + std::to_string(g.inputSize() * 16 - 1) + ":0] in_data"), std::string::npos);
+    EXPECT_GT(rtl.latencyCycles, 1);
+    // The HLS backend writes it too (tests/test_garnet.cpp runs its C simulation).
 }

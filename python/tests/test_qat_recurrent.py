@@ -108,7 +108,7 @@ def test_recurrent_types_float64_cannot_hold_are_refused_at_construction():
 
 def test_exported_recurrent_model_stays_bit_exact_in_hls_csim(tmp_path):
     """HLS C simulation of the exported LSTM (narrow, saturating types) equals the emulator,
-    hence PyTorch. (The Verilog backend has no recurrent layers: issue 26.)"""
+    hence PyTorch."""
     torch.manual_seed(5)
     model = recurrent_model(QLSTM, "narrow_saturating")
     export(model, torch.zeros(1, 6, 3), tmp_path / "rnn.onnx")

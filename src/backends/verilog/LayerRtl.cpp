@@ -6,6 +6,8 @@
 #include "backends/verilog/ReducePowRtl.h"
 
 #include "backends/verilog/QuantizeRtl.h"
+#include "backends/verilog/AttentionRtl.h"
+#include "backends/verilog/RecurrentRtl.h"
 
 #include "util/Error.h"
 
@@ -290,15 +292,16 @@ std::vector<Sig> activation(RtlContext& c, const Layer& l, const Emulator& emu, 
     }
     case ActKind::ELU:
     case ActKind::SELU:
-    case ActKind::Swish: {
+    case ActKind::Swish:
+    case ActKind::GELU: {
         // As Activation.cpp: elu/selu x >= 0 exactly (selu: lambda * x), x < 0 the table;
-        // swish x * table(x).
+        // swish and gelu x * table(x) (the table holding sigmoid or Phi).
         const LookupTable* t = emu.activationTable(l.name);
         if (!t) throw Error("Verilog backend: layer " + l.name + " has no lookup table in the emulator");
         const int tf = t->valueType.frac();
         for (Sig x : in) {
             Sig r = romLookup(c, x, *t, l.name);
-            if (l.activation() == ActKind::Swish) {
+            if (l.activation() == ActKind::Swish || l.activation() == ActKind::GELU) {
                 out.push_back(castTo(c, multiply(c, x, r), fx + tf, outT));
                 continue;
             }
@@ -469,7 +472,6 @@ std::string unsupportedReason(const Layer& l) {
     case LayerKind::TreeEnsemble:
         return {};
     case LayerKind::Softmax:
-        if (l.outSize() != l.shape.back()) return "softmax over a multi-dimensional tensor";
         if (l.softmax.implementation == "legacy")
             return "softmax Implementation legacy (n^2 table lookups with truncating divisions; use the HLS "
                    "backend, or Implementation stable, latency, argmax or tachyon)";
@@ -489,13 +491,12 @@ std::string unsupportedReason(const Layer& l) {
         return {};
     }
     case LayerKind::Recurrent:
-    case LayerKind::GarNet:
-        return hlsClassName(l) + " (recurrent and graph layers) is supported by the emulator only, not by the Verilog backend";
+        return {};
+    case LayerKind::GarNet:   // GarNetRtl.cpp (the collapses the emulator runs in fixed point)
+        return {};
     case LayerKind::LayerNorm:
-        return "LayerNormalization is not supported by the Verilog backend (the emulator runs it)";
     case LayerKind::MatMul:
-        return "MatMul (a product of two activations, as in attention) is not supported by the Verilog backend "
-               "(the emulator runs it)";
+        return {};
     case LayerKind::Reduce:
     case LayerKind::Pow:
         return {};
@@ -519,10 +520,20 @@ std::vector<Sig> emitLayer(RtlContext& c, const Layer& l, const Emulator& emu, c
     case LayerKind::Dense: return dense(c, l, emu, in, inT);
     case LayerKind::BatchNorm: return batchNorm(c, l, emu, in, inT);
     case LayerKind::Activation: return activation(c, l, emu, in, inT);
-    case LayerKind::Softmax: return softmax(c, l, emu, in, inT);
+    case LayerKind::Softmax: {   // over the last axis: one softmax per position of the others
+        std::vector<Sig> out;
+        const size_t n = size_t(l.shape.back());
+        for (size_t p = 0; p + n <= in.size(); p += n) {
+            const auto y = softmax(c, l, emu, std::vector<Sig>(in.begin() + ptrdiff_t(p), in.begin() + ptrdiff_t(p + n)), inT);
+            out.insert(out.end(), y.begin(), y.end());
+        }
+        return out;
+    }
     case LayerKind::Quantize: return quantizeRtl(c, l, in, inT);
     case LayerKind::TreeEnsemble: return treeEnsembleRtl(c, l, in, inT);   // TreeRtl.cpp
     case LayerKind::Pow: return powRtl(c, l, in, inT);
+    case LayerKind::Recurrent: return recurrentRtl(c, l, emu, in, inT);   // RecurrentRtl.cpp
+    case LayerKind::LayerNorm: return layerNormRtl(c, l, emu, in, inT);   // AttentionRtl.cpp
     default: break;
     }
     throw Error("Verilog backend: layer " + l.name + ": kind " + toString(l.kind) + " not supported");

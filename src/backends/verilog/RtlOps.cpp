@@ -81,10 +81,11 @@ Sig multiply(RtlContext& c, Sig a, Sig b) {
         c.delay.multiply(na.width, nb.width) + c.delay.logic() > c.stageBudgetNs) {
         const int k = nb.width / 2;
         const Int128 lowMask = (Int128(1) << k) - 1;
+        const Int128 highLo = nb.lo >> k, highHi = nb.hi >> k;   // before makeNode moves the nodes
         const Sig lowBits = makeNode(c, "mlo", {b}, 0, lowMask, 0.0, [k](std::ostream& os, const auto& ops, const std::string& self) {
             os << "  assign " << self << " = {1'b0, " << ops[0] << "[" << k - 1 << ":0]};\n";
         });
-        const Sig highBits = makeNode(c, "mhi", {b}, nb.lo >> k, nb.hi >> k, 0.0,
+        const Sig highBits = makeNode(c, "mhi", {b}, highLo, highHi, 0.0,
                                       [k](std::ostream& os, const auto& ops, const std::string& self) {
                                           os << "  assign " << self << " = " << ops[0] << " >>> " << k << ";\n";
                                       });

@@ -26,6 +26,8 @@
 // arrives. The dense head after it is the fully unrolled vector logic.
 #include "backends/verilog/StreamRtl.h"
 
+#include "backends/verilog/AttentionRtl.h"
+#include "backends/verilog/GarNetRtl.h"
 #include "backends/verilog/ReducePowRtl.h"
 
 #include "backends/verilog/LayerRtl.h"
@@ -121,8 +123,11 @@ public:
                 } else {
                     // Several inputs (all of one type, checked by the writer) share the input bus,
                     // their values concatenated in layer order as the model's input row.
+                    const FixedType& t = l.type("result");
+                    v.type = t;
+                    const int lane = busLaneWidth(g_);
                     for (int k = inputOffset; k < inputOffset + l.outSize(); ++k)
-                        v.sigs.push_back(c_.nl.addInput("in_" + std::to_string(k), k * inT.width, inT.width, inT.isSigned));
+                        v.sigs.push_back(c_.nl.addInput("in_" + std::to_string(k), k * lane, t.width, t.isSigned));
                     inputOffset += l.outSize();
                 }
                 vals[l.name] = elementwise(l, v);
@@ -161,6 +166,24 @@ private:
         case LayerKind::Merge:
         case LayerKind::Concatenate: return merge(l, ins);
         case LayerKind::Reduce: return reduce(l, ins[0]);
+        case LayerKind::Recurrent:   // the whole sequence at once (RecurrentRtl.cpp)
+            return elementwise(l, ins[0].stream ? collect(ins[0]) : ins[0]);
+        case LayerKind::GarNet: {    // GarNetRtl.cpp: the vertices and their count
+            ins = alignedVectors(ins);
+            Val o = ins[0];
+            o.shape = l.shape;
+            o.type = l.type("result");
+            o.sigs = garnetRtl(c_, l, emu_, ins[0].sigs, ins[0].type, ins.at(1).sigs.at(0), ins[1].type);
+            return o;
+        }
+        case LayerKind::MatMul: {    // AttentionRtl.cpp
+            ins = alignedVectors(ins);
+            Val o = ins[0];
+            o.shape = l.shape;
+            o.type = l.type("result");
+            o.sigs = matMulRtl(c_, l, ins[0].sigs, ins[0].type, ins[0].shape, ins[1].sigs, ins[1].type, ins[1].shape);
+            return o;
+        }
         case LayerKind::Reshape:
         case LayerKind::Transpose: {
             if (l.name == transposeView_) {   // the input is already streamed channels last
@@ -180,12 +203,26 @@ private:
         }
     }
 
+    // Operands as whole tensors at one logical time (the later operand's): streams
+    // collected, the earlier vectors delayed.
+    std::vector<Val> alignedVectors(std::vector<Val> ins) {
+        int64_t off = INT64_MIN;
+        for (Val& v : ins) {
+            if (v.stream) v = collect(v);
+            off = std::max(off, v.geo.off);
+        }
+        for (Val& v : ins) {
+            for (Sig& s : v.sigs) s = delayTap(c_, s, off - v.geo.off);
+            v.geo.off = off;
+        }
+        return ins;
+    }
+
     // Input cast, Dense, BatchNorm, Activation, Softmax: per pixel on a stream.
     Val elementwise(const Layer& l, const Val& v) {
         Val o = v;
         o.shape = l.shape;
         o.type = l.type("result");
-        if (l.kind == LayerKind::Softmax && !v.stream && l.outSize() != l.shape.back()) fail(l, "softmax over a multi-dimensional vector");
         o.sigs = emitLayer(c_, l, emu_, v.sigs, v.type);
         return o;
     }
@@ -398,11 +435,12 @@ private:
         const bool anyStream = std::any_of(ins.begin(), ins.end(), [](const Val& v) { return v.stream; });
         const int rankOut = int(l.shape.size());
         const bool channelConcat = l.kind == LayerKind::Merge || l.as<ConcatAttrs>().axis == rankOut - 1;
-        if (anyStream && !channelConcat) {
+        const bool anyVector = std::any_of(ins.begin(), ins.end(), [](const Val& v) { return !v.stream; });
+        if (anyStream && (!channelConcat || anyVector)) {   // a residual around collected logic: all vectors
             for (auto& v : ins)
                 if (v.stream) v = collect(v);
         }
-        const bool stream = anyStream && channelConcat;
+        const bool stream = anyStream && channelConcat && !anyVector;
         // Align: every operand at the latest operand's logical time.
         int64_t off = INT64_MIN;
         for (auto& v : ins) {
@@ -761,7 +799,13 @@ int64_t baseStep(const Graph& g) {
 
 }  // namespace
 
-bool isStreaming(const Graph& g) { return g.input().shape.size() >= 2; }
+bool isStreaming(const Graph& g) { return g.input().shape.size() >= 2 && g.inputs().size() == 1; }
+
+int busLaneWidth(const Graph& g) {
+    int w = g.input().type("result").width;
+    for (const Layer* in : g.inputs()) w = std::max(w, in->type("result").width);
+    return w;
+}
 
 namespace {
 

@@ -33,8 +33,11 @@ struct BuiltGraph {
 // what cannot be built.
 BuiltGraph buildGraph(RtlContext& c, const Graph& g, const Emulator& emu);
 
-// True when the graph is built as a stream (its input has spatial axes).
+// True when the graph is built as a stream (its one input has spatial axes).
 bool isStreaming(const Graph& g);
+// Bits per value on a vector design's input bus: the widest input type (each value in the
+// low bits of its lane).
+int busLaneWidth(const Graph& g);
 // A channels-first input (ONNX from PyTorch) read only by a Transpose to channels last,
 // possibly through Quantize layers with one quantiser for all elements (they commute with
 // the transpose and run on the stream): that Transpose (the design streams its output

@@ -1,0 +1,17 @@
+// GarNet / GarNetStack as netlist blocks (docs/semantics.md, "GarNet").
+#pragma once
+
+#include "backends/verilog/RtlOps.h"
+#include "emulator/Emulator.h"
+
+#include <vector>
+
+namespace tachyon::verilog {
+
+// The layer's outputs (raw of its result type) from the vertex features (`vertices`,
+// [V][F] raws of dataT) and the vertex count (`count`, a raw of countT), computing exactly
+// what emulator/kernels/GarNet.cpp computes, every vertex in parallel.
+std::vector<Sig> garnetRtl(RtlContext& c, const Layer& l, const Emulator& emu, const std::vector<Sig>& vertices,
+                           const FixedType& dataT, Sig count, const FixedType& countT);
+
+}  // namespace tachyon::verilog

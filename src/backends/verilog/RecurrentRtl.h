@@ -1,0 +1,18 @@
+// SimpleRNN, LSTM and GRU as netlist blocks (docs/semantics.md, "Recurrent layers"),
+// unrolled in time: every step's cell is built again from the same constants, so the whole
+// sequence is one combinational function of the input that the scheduler pipelines.
+#pragma once
+
+#include "backends/verilog/RtlOps.h"
+#include "emulator/Emulator.h"
+
+#include <vector>
+
+namespace tachyon::verilog {
+
+// The layer's outputs (raw of its result type) from the sequence `in` ([steps][nIn], raw of
+// inT), computing exactly what emulator/kernels/Recurrent.cpp computes.
+std::vector<Sig> recurrentRtl(RtlContext& c, const Layer& l, const Emulator& emu, const std::vector<Sig>& in,
+                              const FixedType& inT);
+
+}  // namespace tachyon::verilog
