@@ -107,15 +107,17 @@ void castAll(const std::string& datatype, std::vector<double>& values) {
 }
 
 size_t firstNonFinite(const double* values, size_t n) {
-    // A branch-free pass over the exponent bits (all ones: NaN or infinite) that the
-    // compiler vectorises; the index is looked for only when one was seen.
-    constexpr uint64_t exponent = 0x7ff0000000000000ULL;
+    // A branch-free pass the compiler vectorises with plain SSE2 integer adds: adding one
+    // to the exponent field carries into the sign bit only when the exponent is all ones
+    // (NaN or infinite). The index is looked for only when one was seen.
+    constexpr uint64_t exponent = 0x7ff0000000000000ULL, exponentOne = 0x0010000000000000ULL;
     uint64_t seen = 0;
     for (size_t i = 0; i < n; ++i) {
         uint64_t bits;
         std::memcpy(&bits, values + i, sizeof(bits));
-        seen |= uint64_t((bits & exponent) == exponent);
+        seen |= (bits & exponent) + exponentOne;
     }
+    seen &= 0x8000000000000000ULL;
     if (!seen) return n;
     for (size_t i = 0; i < n; ++i)
         if (!std::isfinite(values[i])) return i;
