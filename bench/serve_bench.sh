@@ -17,12 +17,17 @@
 #
 # Client and server share the machine's cores: on a 2-core machine perf's client threads
 # take CPU from the server, so these are conservative numbers for the server.
+#
+#   RT=1 bench/serve_bench.sh ...   # everything under chrt -f 20 (root): on a machine other
+#                                   # jobs load, the measured processes get the cores first,
+#                                   # so tail latencies are the server's, not the scheduler's
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=${1:-build}
 SECS=${2:-1}
 MODELS=${MODELS:-"jet cnn"}   # which of the two to run
 SWEEP=${SWEEP:-1}             # 0: skip the full concurrency x batch sweep
+RUN=""; [ "${RT:-0}" = 1 ] && RUN="chrt -f 20"   # real-time priority for every measured process
 T=$B/tachyon
 Z=../shared/models
 OUT=$B/serve_bench
@@ -46,10 +51,10 @@ echo "== in-process (api::Model::predict, no server; 1 and 2 threads)"
 for m in $MODELS; do
   model=$repo/$m/1/model.json; [ $m = cnn ] && model=$repo/$m/1/model.onnx
   echo "-- $m"
-  $B/bench_serve_inprocess $model "$SECS"
+  $RUN $B/bench_serve_inprocess $model "$SECS"
 done | tee $OUT/inprocess.txt
 
-$T serve --model-repository $repo --http-port 0 --grpc-port 0 --metrics-port -1 >$tmp/server.log 2>&1 &
+$RUN $T serve --model-repository $repo --http-port 0 --grpc-port 0 --metrics-port -1 >$tmp/server.log 2>&1 &
 server=$!
 for _ in $(seq 100); do grep -qs "ready" $tmp/server.log && break; sleep 0.1; done
 http=$(grep -o 'HTTP on [^ ]*' $tmp/server.log | cut -d' ' -f3)
@@ -63,11 +68,11 @@ cpu_of() { awk '{print ($14 + $15) / 100}' /proc/$1/stat; }   # utime + stime, s
   for m in $MODELS; do
     for b in 1 16 256 1024; do
       model=$repo/$m/1/model.json; [ $m = cnn ] && model=$repo/$m/1/model.onnx
-      read -r ip_wall ip_cpu < <($B/bench_serve_inprocess $model "$SECS" $b | awk '$2 == 2 {print $3, $5}')
+      read -r ip_wall ip_cpu < <($RUN $B/bench_serve_inprocess $model "$SECS" $b | awk '$2 == 2 {print $3, $5}')
       for proto in grpc http; do
         url=$grpc; [ $proto = http ] && url=$http
         s0=$(cpu_of $server)
-        /usr/bin/time -f '%U %S' -o $tmp/client_cpu $T perf -m $m -u $url -i $proto -b $b --concurrency-range 16 \
+        $RUN /usr/bin/time -f '%U %S' -o $tmp/client_cpu $T perf -m $m -u $url -i $proto -b $b --concurrency-range 16 \
           -p "$SECS" --json $tmp/point.json --force >/dev/null
         s1=$(cpu_of $server)
         /usr/bin/python3 - "$m" "$b" "$proto" "$ip_wall" "$ip_cpu" "$s0" "$s1" $tmp/client_cpu $tmp/point.json <<'PY'
@@ -91,7 +96,7 @@ PY
   for proto in grpc http; do
     url=$grpc; [ $proto = http ] && url=$http
     echo "== $m over $proto"
-    $T perf -m $m -u $url -i $proto -b 1 -b 16 -b 256 -b 1024 --concurrency-range 1:64 -p "$SECS" \
+    $RUN $T perf -m $m -u $url -i $proto -b 1 -b 16 -b 256 -b 1024 --concurrency-range 1:64 -p "$SECS" \
       --csv $OUT/${m}_${proto}.csv --json $OUT/${m}_${proto}.json --png $OUT/${m}_${proto}.png --force
   done
 done

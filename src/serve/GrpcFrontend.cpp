@@ -254,7 +254,7 @@ private:
                 p["shared_memory_byte_size"].set_int64_param(int64_t(res.outputShm.byteSize));
                 if (res.outputShm.offset) p["shared_memory_offset"].set_int64_param(int64_t(res.outputShm.offset));
             } else {
-                *r.add_raw_output_contents() = encodeRaw(res.output.datatype, res.output.values);
+                encodeRawInto(res.output.datatype, res.output.values, *r.add_raw_output_contents());
             }
             if (res.finalFlag) (*r.mutable_parameters())["triton_final_response"].set_bool_param(true);
         });

@@ -85,10 +85,9 @@ InferResponse runInfer(const ModelVersion& mv, const InferRequest& rq) {
                                                         mv.output.name + "')");
     const size_t rowSize = mv.batcher->backend().inputSize();
     const size_t rows = rowsOf(mv, in, rowSize);
-    for (size_t i = 0; i < in.values.size(); ++i)
-        if (!std::isfinite(in.values[i]))
-            throw ServeError(Code::InvalidArgument, model + ": input '" + in.name + "': value " + std::to_string(i) +
-                                                        " is " + (std::isnan(in.values[i]) ? "NaN" : "infinite"));
+    if (const size_t i = firstNonFinite(in.values.data(), in.values.size()); i < in.values.size())
+        throw ServeError(Code::InvalidArgument, model + ": input '" + in.name + "': value " + std::to_string(i) +
+                                                    " is " + (std::isnan(in.values[i]) ? "NaN" : "infinite"));
     InferResponse r;
     r.model = mv.name;
     r.version = mv.versionString();
@@ -96,7 +95,7 @@ InferResponse runInfer(const ModelVersion& mv, const InferRequest& rq) {
     r.output.name = mv.output.name;
     r.output.datatype = mv.output.datatype;
     r.output.values = mv.batcher->infer(in.values.data(), rows, rq.timeout);
-    for (double& v : r.output.values) v = castTo(r.output.datatype, v);
+    castAll(r.output.datatype, r.output.values);
     r.output.shape = outputShape(mv, rows);
     r.binary = rq.binaryOutputs || (!rq.outputs.empty() && rq.outputs[0].binary);
     r.finalFlag = rq.finalFlag;

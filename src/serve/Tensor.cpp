@@ -86,20 +86,42 @@ std::vector<double> decodeRaw(const std::string& datatype, const char* data, siz
     return out;
 }
 
+void encodeRawInto(const std::string& datatype, const std::vector<double>& values, std::string& out) {
+    dispatch(datatype, "output", [&](auto v) { encodeAs<decltype(v)>(values, out); });
+}
+
 std::string encodeRaw(const std::string& datatype, const std::vector<double>& values) {
     std::string out;
-    dispatch(datatype, "output", [&](auto v) { encodeAs<decltype(v)>(values, out); });
+    encodeRawInto(datatype, values, out);
     return out;
 }
 
-double castTo(const std::string& datatype, double v) {
-    double r = v;
+void castAll(const std::string& datatype, std::vector<double>& values) {
     dispatch(datatype, "output", [&](auto t) {
         using T = decltype(t);
-        if constexpr (std::is_floating_point_v<T>) r = double(T(v));
-        else r = double(clampTo<T>(v));
+        for (double& v : values) {
+            if constexpr (std::is_floating_point_v<T>) v = double(T(v));
+            else v = double(clampTo<T>(v));
+        }
     });
-    return r;
+}
+
+size_t firstNonFinite(const double* values, size_t n) {
+    // A branch-free pass the compiler vectorises with plain SSE2 integer adds: adding one
+    // to the exponent field carries into the sign bit only when the exponent is all ones
+    // (NaN or infinite). The index is looked for only when one was seen.
+    constexpr uint64_t exponent = 0x7ff0000000000000ULL, exponentOne = 0x0010000000000000ULL;
+    uint64_t seen = 0;
+    for (size_t i = 0; i < n; ++i) {
+        uint64_t bits;
+        std::memcpy(&bits, values + i, sizeof(bits));
+        seen |= (bits & exponent) + exponentOne;
+    }
+    seen &= 0x8000000000000000ULL;
+    if (!seen) return n;
+    for (size_t i = 0; i < n; ++i)
+        if (!std::isfinite(values[i])) return i;
+    return n;
 }
 
 }  // namespace tachyon::serve

@@ -32,7 +32,12 @@ size_t elementCount(const std::vector<int64_t>& shape, const std::string& what, 
 std::vector<double> decodeRaw(const std::string& datatype, const char* data, size_t bytes, size_t elements,
                               const std::string& what);
 std::string encodeRaw(const std::string& datatype, const std::vector<double>& values);
-// The value as the datatype holds it (FP32 rounds to float, integers truncate and clamp).
-double castTo(const std::string& datatype, double v);
+// The same bytes written into `out` (a protobuf field, say), saving a copy of the tensor.
+void encodeRawInto(const std::string& datatype, const std::vector<double>& values, std::string& out);
+// Every value as the datatype holds it (FP32 rounds to float, integers truncate and
+// clamp); the datatype is looked up once, not per value.
+void castAll(const std::string& datatype, std::vector<double>& values);
+// The index of the first NaN or infinite value, or n when all are finite.
+size_t firstNonFinite(const double* values, size_t n);
 
 }  // namespace tachyon::serve
