@@ -3,6 +3,7 @@
 // Shape-only nodes (Flatten/Reshape/Squeeze/Unsqueeze) and no-ops (Identity/Dropout)
 // become aliases of their input tensor unless they really reorder dimensions.
 #include "frontends/GraphBuilder.h"
+#include "frontends/OnnxChannelsLast.h"
 #include "frontends/Frontend.h"
 #include "frontends/QuantizerMath.h"
 #include "util/Error.h"
@@ -2149,6 +2150,7 @@ Graph loadOnnx(const std::string& path) {
     if (!model.ParseFromString(bytes))
         throw Error(path + ": not a valid ONNX model (protobuf parse failed; truncated or corrupt file?)");
     if (!model.has_graph()) throw Error(path + ": not an ONNX model (no graph)");
+    lowerChannelsLastNodes(model, path);   // QONNX's channels-last domain as standard ONNX
     return OnnxReader(model, path).read();
 }
 
