@@ -115,41 +115,68 @@ TEST(Hls4mlTables, SigmoidIndexTruncatesTowardsZeroAndSamplesLeftEdges) {
     EXPECT_NE(yOwn[0], yOwn[1]);
 }
 
-// Input types whose fraction bits make the index a right shift (10 bits), the identity
-// (6 bits) and a left shift (4 bits), a non-default table size and a narrow table type.
+// One chain whose tables are read from keys with 10 fraction bits (the index is a right
+// shift), 6 (the identity) and 2 (a left shift), with a non-default table size and a narrow
+// table type: the generated HLS (C simulation) and Verilog (Verilator) match the emulator.
 TEST(Hls4mlTables, HlsCsimAndVerilogMatchTheEmulator) {
-    struct Case {
-        std::string name, input, dense, extra;
+    Graph g;
+    g.name = "hls4ml_tables_chain";
+    g.sourceFile = "<test>";
+    g.layers.push_back(layer("x", LayerKind::Input, "", 6));
+    g.layers.push_back(activation("sg", "x", 6, ActKind::Sigmoid));
+    std::mt19937_64 rng(11);
+    std::normal_distribution<double> w(0.0, 2.0);
+    auto dense = [&](const std::string& name, const std::string& input) {
+        Layer d = layer(name, LayerKind::Dense, input, 6);
+        d.attrs = DenseAttrs{6, 6};
+        for (int k = 0; k < 36; ++k) d.param("weight").push_back(w(rng));
+        for (int k = 0; k < 6; ++k) d.param("bias").push_back(w(rng) - 1.0);
+        return d;
     };
-    const std::vector<Case> cases = {
-        {"shift_right", "ap_fixed<16,6>", "ap_fixed<14,4,AP_RND,AP_SAT>", ""},
-        {"identity", "ap_fixed<12,6>", "ap_fixed<9,3>", "  th:\n    TableSize: 512\n"},
-        {"shift_left", "ap_fixed<8,4>", "ap_fixed<10,8,AP_RND,AP_SAT>",
-         "  sg:\n    Precision: {table: 'ap_fixed<10,2,AP_RND>', result: 'ap_ufixed<8,0,AP_RND,AP_SAT>'}\n"},
-    };
+    g.layers.push_back(dense("d1", "sg"));
+    g.layers.push_back(activation("th", "d1", 6, ActKind::Tanh));
+    g.layers.push_back(dense("d2", "th"));
+    g.layers.push_back(activation("sg2", "d2", 6, ActKind::Sigmoid));
+    const std::string yaml = R"(
+Compatibility: hls4ml
+Model:
+  Precision: ap_fixed<16,6>
+LayerName:
+  x:
+    Precision: ap_fixed<16,6>
+  d1:
+    Precision: {weight: 'ap_fixed<8,3>', bias: 'ap_fixed<8,3>', accum: 'ap_fixed<24,10>', result: 'ap_fixed<12,6>'}
+  th:
+    TableSize: 512
+  d2:
+    Precision: {weight: 'ap_fixed<8,3>', bias: 'ap_fixed<8,3>', accum: 'ap_fixed<24,10>', result: 'ap_fixed<10,8,AP_RND,AP_SAT>'}
+  sg2:
+    Precision: {table: 'ap_fixed<10,2,AP_RND>', result: 'ap_ufixed<8,0,AP_RND,AP_SAT>'}
+)";
+    g = prepared(g, yaml);
+    Emulator emu(g);
+    EXPECT_EQ(emu.activationTable("sg")->den, 16);    // key * 1024 / (16 * 2^10): a right shift by 4
+    EXPECT_EQ(emu.activationTable("th")->den, 1);     // key * 512 / (8 * 2^6): the identity
+    EXPECT_EQ(emu.activationTable("th")->mul, 1);
+    EXPECT_EQ(emu.activationTable("sg2")->mul, 16);   // key * 1024 / (16 * 2^2): a left shift by 4
     const fs::path root = fs::path(TACHYON_BINARY_DIR) / "hls4ml_tables_test";
-    for (const Case& c : cases) {
-        SCOPED_TRACE(c.name);
-        const Graph g = prepared(tables(6), config("hls4ml", c.input, c.dense, c.extra));
-        Emulator emu(g);
-        const fs::path hlsDir = root / (c.name + "_hls"), rtlDir = root / (c.name + "_verilog");
-        fs::remove_all(hlsDir);
-        fs::remove_all(rtlDir);
-        hls::HlsOptions hopt;
-        hopt.testRows = 3000;
-        hls::writeProject(g, emu, hlsDir.string(), hopt);
-        std::ostringstream hlog;
-        const hls::CsimResult h = hls::csim(hlsDir.string(), hlog);
-        EXPECT_EQ(h.rows, 3000u) << hlog.str();
-        EXPECT_EQ(h.mismatches, 0u) << hlog.str();
-        verilog::VerilogOptions vopt;
-        vopt.testRows = 3000;
-        verilog::writeProject(g, emu, rtlDir.string(), vopt);
-        std::ostringstream vlog;
-        const verilog::RtlsimResult v = verilog::rtlsim(rtlDir.string(), vlog);
-        EXPECT_EQ(v.rows, 3000u) << vlog.str();
-        EXPECT_EQ(v.mismatches, 0u) << vlog.str();
-    }
+    const fs::path hlsDir = root / "chain_hls", rtlDir = root / "chain_verilog";
+    fs::remove_all(hlsDir);
+    fs::remove_all(rtlDir);
+    hls::HlsOptions hopt;
+    hopt.testRows = 3000;
+    hls::writeProject(g, emu, hlsDir.string(), hopt);
+    std::ostringstream hlog;
+    const hls::CsimResult h = hls::csim(hlsDir.string(), hlog);
+    EXPECT_EQ(h.rows, 3000u) << hlog.str();
+    EXPECT_EQ(h.mismatches, 0u) << hlog.str();
+    verilog::VerilogOptions vopt;
+    vopt.testRows = 3000;
+    verilog::writeProject(g, emu, rtlDir.string(), vopt);
+    std::ostringstream vlog;
+    const verilog::RtlsimResult v = verilog::rtlsim(rtlDir.string(), vlog);
+    EXPECT_EQ(v.rows, 3000u) << vlog.str();
+    EXPECT_EQ(v.mismatches, 0u) << vlog.str();
 }
 
 // A table size that is not a power of two: the emulator follows hls4ml's division; the
