@@ -6,6 +6,7 @@
 // unchanged, converts the same model and must give the same numbers bit for bit. The models:
 // zoo files (skipped without ../shared/models) and a GarNetStack with quantize_transforms
 // (the project's garnet_stack_ternary fixture; the zoo has no such model).
+#include "backends/hls/HlsWriter.h"
 #include "config/Config.h"
 #include "emulator/Emulator.h"
 #include "frontends/Frontend.h"
@@ -239,6 +240,26 @@ TEST(Hls4mlRecordedFixtures, GarNetWrappedCountsFollowHls4mlOnlyInHls4mlMode) {
     EXPECT_GE(wrapped, x.rows / 10);
     EXPECT_GE(wrappedDiffering, wrapped * 9 / 10);
     EXPECT_EQ(otherDiffering, 0u);
+}
+
+// The generated HLS computes hls4ml's count rule and hls4ml's sigmoid table as the emulator
+// does: garnet_1layer with hls4ml's own configuration, C-simulated on the recorded rows (half
+// of them with a wrapped count), matches the emulator (and so hls4ml) on every row.
+TEST(Hls4mlRecordedFixtures, GarNetHlsCsimMatchesOnWrappedCounts) {
+    REQUIRE_SHARED();
+    const std::string dir = kRecorded + "/garnet_1layer_name";
+    Graph g = loadModel(modelPath(readCase(dir)));
+    runPipeline(g, Config::load(dir + "/hls4ml_config.yml", false));
+    Emulator emu(g);
+    hls::HlsOptions opt;
+    opt.testInputs = readTable(dir + "/x.npy").values;
+    const fs::path prj = fs::path(TACHYON_BINARY_DIR) / "hls4ml_recorded_test" / "garnet_1layer_hls";
+    fs::remove_all(prj);
+    hls::writeProject(g, emu, prj.string(), opt);
+    std::ostringstream log;
+    const hls::CsimResult r = hls::csim(prj.string(), log);
+    EXPECT_EQ(r.rows, 200u) << log.str();
+    EXPECT_EQ(r.mismatches, 0u) << log.str();
 }
 
 // The fixtures are not vacuous: every case has rows, and outputs that vary between rows
