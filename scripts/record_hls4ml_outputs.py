@@ -14,7 +14,8 @@ simulation with g++ (hls4ml's build_lib.sh and its bundled ap_types headers) and
 writer wrote it), the inputs x.npy, hls4ml's outputs y.npy and, where the model ends in a
 softmax, hls4ml's trace of the layer feeding it (logits.npy; case.txt names the model and
 that layer). The GarNet case's model is made here by scripts/make_garnet_fixtures.py (the
-zoo has no GarNetStack with quantize_transforms). No hls4ml code is copied.
+zoo has no GarNetStack with quantize_transforms), the tanh case's (keras_dense: the zoo has
+no tanh model) by make_keras_fixture of scripts/make_fixtures.py. No hls4ml code is copied.
 
 Three things hls4ml needs that this machine lacks are stood in for, without changing
 what the simulation computes:
@@ -39,7 +40,8 @@ import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# name, model (keras/NAME: the zoo's; garnet/NAME: a fixture of scripts/make_garnet_fixtures.py),
+# name, model (keras/NAME: the zoo's; garnet/NAME: a fixture of scripts/make_garnet_fixtures.py;
+# nn/NAME: the Keras fixture of scripts/make_fixtures.py),
 # granularity, io_type, rows, inputs: 'normal' = N(0, 1), 'unit' = uniform [0, 1) (MNIST
 # pixels), 'fixture' = the first rows of the fixture's own inputs (GarNet: vertex counts),
 # 'vertices' = GarNet's two inputs: N(0, 1) vertex data and a count in [0, V].
@@ -59,6 +61,10 @@ CASES = [
     ('KERAS_3layer_softmax_latency', 'keras/KERAS_3layer', 'model', 'io_parallel', 500, 'normal'),
     ('KERAS_3layer_softmax_legacy', 'keras/KERAS_3layer', 'model', 'io_parallel', 500, 'normal'),
     ('KERAS_3layer_softmax_argmax', 'keras/KERAS_3layer', 'model', 'io_parallel', 500, 'normal'),
+    ('KERAS_1layer_name', 'keras/KERAS_1layer', 'name', 'io_parallel', 500, 'normal'),
+    ('keras_dense_tanh_name', 'nn/keras_dense', 'name', 'io_parallel', 500, 'normal'),
+    ('keras_dense_tanh_model_stream', 'nn/keras_dense', 'model', 'io_stream', 500, 'normal'),
+    ('garnet_1layer_name', 'keras/garnet_1layer', 'name', 'io_parallel', 200, 'vertices'),
 ]
 
 # LayerName entries added to hls4ml's generated configuration before converting, as a user
@@ -70,18 +76,10 @@ LAYER_SETTINGS = {
 
 # Recorded on demand only (RECORD_ONLY=name): hls4ml and Tachyon differ there (see
 # KNOWN_DIFFERENCES); their numbers are kept out of the suite until Tachyon matches them.
-ON_DEMAND = [
-    ('garnet_1layer_name', 'keras/garnet_1layer', 'name', 'io_parallel', 200, 'vertices'),
-    ('KERAS_1layer_name', 'keras/KERAS_1layer', 'name', 'io_parallel', 500, 'normal'),
-]
-KNOWN_DIFFERENCES = {
-    'sigmoid/tanh tables': "hls4ml samples its sigmoid table at the left edge of each bin over a fixed "
-    "input range of 16, while Tachyon samples bin centres over a power-of-two range taken from the input "
-    "type; KERAS_1layer: 163 of 500 rows differ, by up to 3 LSBs (garnet_1layer too)",
-    'GarNet vertex count out of range': "a count that wrapped negative in hls4ml still scales the output "
-    'bias there and no vertex is processed, whereas Tachyon first limits the count to [0, V] (garnet_1layer with hls4ml\'s `auto` count type ap_fixed<16,6>: counts 32-63 '
-    'wrap negative; with the sigmoid, 198 of 200 rows differ)',
-}
+# None at present: the two once listed here (hls4ml's sigmoid/tanh tables, GarNet's wrapped
+# vertex count) are matched under Compatibility: hls4ml and recorded in CASES.
+ON_DEMAND = []
+KNOWN_DIFFERENCES = {}
 
 # Zoo models hls4ml cannot convert here, and why (printed on every run).
 NOT_RECORDABLE = {
@@ -211,7 +209,8 @@ def record(case, out_root):
     np.save(os.path.join(out, 'x.npy'), x.astype(np.float64 if kind == 'fixture' else np.float32))
     np.save(os.path.join(out, 'y.npy'), y.astype(np.float64))
     source, _, stem = model.partition('/')
-    lines = [f'model: {model}.json' if source == 'keras' else f'garnet_fixture: {stem}.json']
+    key = {'keras': 'model', 'garnet': 'garnet_fixture', 'nn': 'nn_fixture'}[source]
+    lines = [f'{key}: {model if source == "keras" else stem}.json']
     logits = trace_softmax_input(graph, per_input(graph, x))
     if logits is not None:
         np.save(os.path.join(out, 'logits.npy'), logits[1].reshape(rows, -1).astype(np.float64))
@@ -234,6 +233,10 @@ def main():
         os.symlink(os.path.join(zoo, 'keras'), os.path.join(work, 'keras'))
         subprocess.run([sys.executable, os.path.join(ROOT, 'scripts', 'make_garnet_fixtures.py'),
                         os.path.join(work, 'garnet')], check=True, stdout=subprocess.DEVNULL)
+        sys.path.insert(0, os.path.join(ROOT, 'scripts'))
+        from make_fixtures import make_keras_fixture   # the same seed as make_fixtures.py's main
+        os.makedirs(os.path.join(work, 'nn'))
+        make_keras_fixture(os.path.join(work, 'nn'), seed=99)
         os.chdir(work)
         failed = []
         for case in CASES + ON_DEMAND:

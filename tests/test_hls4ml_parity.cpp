@@ -175,6 +175,10 @@ TEST(Hls4mlParity, CompatibilityFollowsWhoWroteTheFile) {
     EXPECT_EQ(Config::parse("OutputDir: prj\n", "c").compatibility, Compatibility::Hls4ml);
     EXPECT_EQ(Config::parse("HLSConfig:\n  Model:\n    ReuseFactor: 1\n", "c").compatibility, Compatibility::Hls4ml);
     EXPECT_EQ(Config::parse("ProjectName: jet\n", "c").compatibility, Compatibility::Tachyon);
+    // Every project key docs/config.md lists.
+    for (const char* line : {"Backend: Vivado\n", "KerasJson: m.json\n", "KerasModel: m.h5\n", "OnnxModel: m.onnx\n",
+                             "PytorchModel: m.pt\n", "Stamp: df97b94c\n", "WriterConfig:\n  WriteTar: false\n"})
+        EXPECT_EQ(Config::parse(line, "c").compatibility, Compatibility::Hls4ml) << line;
     EXPECT_EQ(Config::parse("Backend: Vivado\nCompatibility: tachyon\n", "c").compatibility, Compatibility::Tachyon);
     EXPECT_EQ(Config::parse("Compatibility: hls4ml\n", "c").compatibility, Compatibility::Hls4ml);
     // Constant rounding follows, unless set.

@@ -6,6 +6,7 @@
 // unchanged, converts the same model and must give the same numbers bit for bit. The models:
 // zoo files (skipped without ../shared/models) and a GarNetStack with quantize_transforms
 // (the project's garnet_stack_ternary fixture; the zoo has no such model).
+#include "backends/hls/HlsWriter.h"
 #include "config/Config.h"
 #include "emulator/Emulator.h"
 #include "frontends/Frontend.h"
@@ -91,11 +92,14 @@ std::string readText(const std::string& path) {
     return text.str();
 }
 
-// The case's model: a zoo file (`model:`) or one of the GarNet fixtures (`garnet_fixture:`,
-// scripts/make_garnet_fixtures.py, made here as the GarNet tests make them).
+// The case's model: a zoo file (`model:`), one of the GarNet fixtures (`garnet_fixture:`,
+// scripts/make_garnet_fixtures.py) or the Keras fixture of scripts/make_fixtures.py
+// (`nn_fixture:`), the fixtures made here as the other tests make them.
 std::string modelPath(const std::map<std::string, std::string>& keys) {
     if (keys.count("garnet_fixture"))
         return fixtureDirMadeBy("make_garnet_fixtures.py", "garnet_fixtures.stamp", "3") + "/" + keys.at("garnet_fixture");
+    if (keys.count("nn_fixture"))
+        return fixtureDirMadeBy("make_fixtures.py", "nn_fixtures.stamp", "2") + "/" + keys.at("nn_fixture");
     return kShared + "/" + keys.at("model");
 }
 
@@ -123,7 +127,8 @@ class Hls4mlRecorded : public ::testing::TestWithParam<std::string> {};
 TEST_P(Hls4mlRecorded, TachyonGivesHls4mlsNumbersBitForBit) {
     const std::string dir = kRecorded + "/" + GetParam();
     const auto keys = readCase(dir);
-    ASSERT_TRUE(keys.count("model") || keys.count("garnet_fixture")) << dir << "/case.txt names no model";
+    ASSERT_TRUE(keys.count("model") || keys.count("garnet_fixture") || keys.count("nn_fixture"))
+        << dir << "/case.txt names no model";
     if (needsZoo(keys)) REQUIRE_SHARED();
 
     // The file hls4ml's writer wrote, unchanged: it must select hls4ml's defaults by itself.
@@ -159,24 +164,102 @@ INSTANTIATE_TEST_SUITE_P(Cases, Hls4mlRecorded, ::testing::ValuesIn(recordedCase
 TEST(Hls4mlRecordedFixtures, TachyonsOwnDefaultsGiveOtherNumbers) {
     REQUIRE_SHARED();
     int differing = 0, refused = 0, zooCases = 0;
+    std::string same;
     const auto cases = recordedCases();
     for (const std::string& name : cases) {
         const std::string dir = kRecorded + "/" + name;
         if (!needsZoo(readCase(dir))) continue;
         ++zooCases;
-        const Config own = Config::parse(readText(dir + "/hls4ml_config.yml") + "Compatibility: tachyon\n", name);
+        const std::string text = readText(dir + "/hls4ml_config.yml");
+        const Config own = Config::parse(text + "Compatibility: tachyon\n", name);
         ASSERT_EQ(own.compatibility, Compatibility::Tachyon);
         const Table y = readTable(dir + "/y.npy");
         try {
-            differing += outputsWith(own, dir) != y.values;
+            const bool differs = outputsWith(own, dir) != y.values;
+            differing += differs;
+            if (!differs) {
+                same += " " + name;
+                // Only where the file names its softmax's Implementation (docs/config.md says so).
+                EXPECT_NE(text.find("Implementation:"), std::string::npos) << name << " gives hls4ml's numbers in Tachyon mode";
+            }
         } catch (const Error&) {
             ++refused;   // Tachyon mode refuses LayerName entries for layers hls4ml adds (fc1_linear)
         }
     }
-    std::cout << "[ hls4ml recorded ] with Tachyon's defaults " << differing << " zoo cases give other numbers, "
-              << refused << " are refused\n";
+    std::cout << "[ hls4ml recorded ] with Tachyon's defaults " << differing << " of " << zooCases
+              << " zoo cases give other numbers, " << refused << " are refused; the same numbers:" << same << "\n";
     EXPECT_GE(differing + refused, zooCases * 2 / 3);
     EXPECT_GE(differing, 5);
+}
+
+// GarNet with hls4ml's `auto` count type (garnet_1layer_name: ap_fixed<16,6>): counts 32-63
+// and 96-127 wrap negative. hls4ml's C simulation then processes every vertex (its loops
+// compare the unsigned vertex index with the count as unsigned) and scales the output bias by
+// the negative count; Compatibility: hls4ml does the same (the case above matches hls4ml
+// bit for bit), Tachyon's own rule limits the count to [0, V]. The two rules differ exactly
+// on the rows whose stored count lies outside [0, V].
+TEST(Hls4mlRecordedFixtures, GarNetWrappedCountsFollowHls4mlOnlyInHls4mlMode) {
+    REQUIRE_SHARED();
+    const std::string dir = kRecorded + "/garnet_1layer_name";
+    ASSERT_TRUE(fs::exists(dir + "/case.txt")) << dir;
+    Graph g = loadModel(modelPath(readCase(dir)));
+    runPipeline(g, Config::load(dir + "/hls4ml_config.yml", false));
+    const auto garnet = std::find_if(g.layers.begin(), g.layers.end(), [](const Layer& l) { return l.kind == LayerKind::GarNet; });
+    ASSERT_NE(garnet, g.layers.end());
+    EXPECT_TRUE(garnet->as<GarNetAttrs>().hls4mlCount);
+    const FixedType countType = g.at(garnet->inputs.at(1)).type("result");
+    const int vertices = garnet->as<GarNetAttrs>().nVertices;
+    Graph clamped = g;
+    std::find_if(clamped.layers.begin(), clamped.layers.end(), [](const Layer& l) { return l.kind == LayerKind::GarNet; })
+        ->as<GarNetAttrs>()
+        .hls4mlCount = false;
+    const Table x = readTable(dir + "/x.npy");
+    auto run = [&](const Graph& graph) {
+        Emulator e(graph);
+        std::vector<double> out(x.rows * size_t(e.outputSize()));
+        std::vector<int64_t> raw(out.size());
+        e.runFixed(x.values.data(), x.rows, raw.data(), out.data());
+        return out;
+    };
+    const std::vector<double> hls4ml = run(g), own = run(clamped);
+    const size_t cols = hls4ml.size() / x.rows;
+    // A count that its type wraps into [0, V] is the same count for both rules.
+    size_t wrapped = 0, wrappedDiffering = 0, otherDiffering = 0;
+    for (size_t r = 0; r < x.rows; ++r) {
+        const double stored =   // the last input column, as its type holds it
+            countType.castDouble(x.values[r * x.cols + x.cols - 1]) * countType.lsb();
+        const bool wraps = stored < 0 || stored > vertices;
+        const bool differs = !std::equal(hls4ml.begin() + long(r * cols), hls4ml.begin() + long((r + 1) * cols),
+                                         own.begin() + long(r * cols));
+        wrapped += wraps;
+        (wraps ? wrappedDiffering : otherDiffering) += differs;
+    }
+    std::cout << "[ hls4ml recorded ] garnet_1layer: " << wrapped << " of " << x.rows << " rows have a count its type "
+              << countType.str() << " holds outside [0, " << vertices << "], "
+              << wrappedDiffering << " of them differ between hls4ml's and Tachyon's count rule\n";
+    EXPECT_GE(wrapped, x.rows / 10);
+    EXPECT_GE(wrappedDiffering, wrapped * 9 / 10);
+    EXPECT_EQ(otherDiffering, 0u);
+}
+
+// The generated HLS computes hls4ml's count rule and hls4ml's sigmoid table as the emulator
+// does: garnet_1layer with hls4ml's own configuration, C-simulated on the recorded rows (half
+// of them with a wrapped count), matches the emulator (and so hls4ml) on every row.
+TEST(Hls4mlRecordedFixtures, GarNetHlsCsimMatchesOnWrappedCounts) {
+    REQUIRE_SHARED();
+    const std::string dir = kRecorded + "/garnet_1layer_name";
+    Graph g = loadModel(modelPath(readCase(dir)));
+    runPipeline(g, Config::load(dir + "/hls4ml_config.yml", false));
+    Emulator emu(g);
+    hls::HlsOptions opt;
+    opt.testInputs = readTable(dir + "/x.npy").values;
+    const fs::path prj = fs::path(TACHYON_BINARY_DIR) / "hls4ml_recorded_test" / "garnet_1layer_hls";
+    fs::remove_all(prj);
+    hls::writeProject(g, emu, prj.string(), opt);
+    std::ostringstream log;
+    const hls::CsimResult r = hls::csim(prj.string(), log);
+    EXPECT_EQ(r.rows, 200u) << log.str();
+    EXPECT_EQ(r.mismatches, 0u) << log.str();
 }
 
 // The fixtures are not vacuous: every case has rows, and outputs that vary between rows

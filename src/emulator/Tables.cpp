@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <functional>
 
 namespace tachyon {
@@ -35,10 +36,51 @@ LookupTable buildTable(const FixedType& valueType, int keyBits, int64_t offset, 
     return t;
 }
 
+// hls4ml's sigmoid / tanh (nnet_activation.h): N entries over [-h, h) (h = 8 for sigmoid,
+// 4 for tanh), entry i = f(x_i) at the bin's left edge x_i = 2h (i - N/2) / N, computed in
+// float as hls4ml computes it (sigmoid 1.0 / (1 + expf(-x)), tanh tanhf(x)) and converted
+// to the table type; index trunc(x * N / 2h) + h * N / 2h.
+LookupTable hls4mlActivationTable(const Layer& layer, const FixedType& in) {
+    const bool sigmoid = layer.activation() == ActKind::Sigmoid;
+    const int halfRange = sigmoid ? 8 : 4;
+    const int n = layer.table.size > 0 ? layer.table.size : 1024;
+    if (n > (1 << 24))
+        throw Error("layer '" + layer.name + "': table_size " + std::to_string(n) + " is too large (at most 2^24)");
+    LookupTable t;
+    t.valueType = layer.type("table");
+    t.size = n;
+    // x * N / 2h on the raw key: key * N * 2^-F / 2h, the ratio in lowest terms.
+    __int128 mul = n, den = 2 * halfRange;
+    const int f = in.frac();
+    if (std::abs(f) > 100)
+        throw Error("layer '" + layer.name + "': input type " + in.str() + " is too far from an integer scale");
+    if (f >= 0) den <<= f;
+    else mul <<= -f;
+    __int128 a = mul, b = den;
+    while (b != 0) { const __int128 r = a % b; a = b; b = r; }
+    mul /= a;
+    den /= a;
+    const __int128 limit = __int128(1) << 62;
+    if (mul >= limit || den >= limit)
+        throw Error("layer '" + layer.name + "': hls4ml's table index for input type " + in.str() +
+                    " needs a scale beyond 62 bits");
+    t.mul = int64_t(mul);
+    t.den = int64_t(den);
+    t.offset = int64_t(unsigned(halfRange) * unsigned(n) / unsigned(2 * halfRange));
+    t.values.resize(size_t(n));
+    for (int i = 0; i < n; ++i) {
+        const float x = float(2 * double(halfRange) * (i - float(n) / 2.0) / float(n));
+        const float y = sigmoid ? float(1.0 / (1 + std::exp(-x))) : std::tanh(x);
+        t.values[size_t(i)] = int64_t(t.valueType.castDouble(double(y)));
+    }
+    return t;
+}
+
 }  // namespace
 
 LookupTable buildActivationTable(const Layer& layer, const FixedType& in) {
     const ActKind kind = layer.activation();
+    if (layer.table.hls4ml && (kind == ActKind::Sigmoid || kind == ActKind::Tanh)) return hls4mlActivationTable(layer, in);
     const double alpha = layer.kind == LayerKind::Activation ? layer.as<ActAttrs>().alpha : 0.0;
     std::function<double(double)> f;
     double range = 8.0;           // default half-range (or negative range for elu/selu)

@@ -10,6 +10,12 @@
 //   softmax inv  : S = sum of exp-table raws, in the exp table's LSB units
 // Every entry is f(centre of the bin it covers), quantised to the table's type.
 //
+// hls4ml's sigmoid and tanh (Layer::table.hls4ml, set under Compatibility: hls4ml) scale the
+// input's value by N / 16 (tanh: N / 8), truncate towards zero and add N / 2; written on the
+// raw key with the fractional bits folded into the ratio (`den` > 0 selects this form):
+//   idx = clamp(trunc(key * mul / den) + offset, 0, size - 1)
+// with entries f(left edge of each bin) as hls4ml computes them (float arithmetic).
+//
 // hls4ml's softmax implementations (Layer::softmax.implementation latency / stable) index
 // their tables differently: by the top bits of a fixed-point value (`sliced` tables),
 //   idx = (key >> shift) & (size - 1)     (bits [shift, shift + log2 size) of the raw key)
@@ -31,9 +37,15 @@ struct LookupTable {
     int64_t offset = 0;            // added after the shift
     std::vector<int64_t> values;   // raw entries of valueType
     bool sliced = false;           // hls4ml: idx = (key >> shift) & (size - 1), no clamp
+    int64_t mul = 0, den = 0;      // den > 0: idx = clamp(trunc(key * mul / den) + offset), no shift
 
     int64_t index(int64_t key) const {
         if (sliced) return int64_t((uint64_t(key) >> shift) & uint64_t(size - 1));
+        if (den > 0) {
+            // C++ division truncates towards zero, as hls4ml's ap_fixed division and int conversion do.
+            const __int128 i = __int128(key) * mul / den + offset;
+            return i < 0 ? 0 : (i >= size ? size - 1 : int64_t(i));
+        }
         int64_t i = (key >> shift) + offset;
         return i < 0 ? 0 : (i >= size ? size - 1 : i);
     }

@@ -154,6 +154,10 @@ struct GarNetAttrs {
     std::string collapse;          // "mean", "sum", "max" or "" (per-vertex output)
     bool meanByNvert = false;
     bool stack = false;            // GarNetStack (Keras class)
+    // Compatibility: hls4ml: the mean collapse's output bias is scaled by the count exactly
+    // as its type holds it (wrapped negative, or beyond V), as hls4ml's C++ does; Tachyon's
+    // own rule scales it by the count limited to [0, V] (docs/semantics.md, "GarNet").
+    bool hls4mlCount = false;
 };
 
 // One GarNet sublayer's constants in the form hls4ml's GarNet HLS computes with
@@ -250,6 +254,7 @@ using Attrs = std::variant<NoAttrs, DenseAttrs, ConvAttrs, PoolAttrs, ActAttrs, 
 struct TableSpec {
     int size = 0;          // entries; 0 = chosen by the precision pass
     double range = 0.0;    // input half-range (sigmoid/tanh) or exp range (softmax); 0 = auto
+    bool hls4ml = false;   // sigmoid/tanh built as hls4ml's templates build theirs (Compatibility: hls4ml)
 };
 
 // Scheduling only: never read by layer math or by the emulator.

@@ -271,6 +271,7 @@ void assignPrecision(Graph& g, const Config& cfg) {
             // hls4ml's GarNet variables (docs/semantics.md, "GarNet"): constants typed from
             // their values as hls4ml does, intermediates from the input type and V.
             const auto weights = garnetSublayerWeights(l);
+            l.as<GarNetAttrs>().hls4mlCount = cfg.compatibility == Compatibility::Hls4ml;
             auto constant = [&](const std::string& var, std::vector<double> GarNetSublayerWeights::*member) {
                 std::vector<double> all;
                 for (const auto& w : weights) all.insert(all.end(), (w.*member).begin(), (w.*member).end());
@@ -311,7 +312,13 @@ void assignPrecision(Graph& g, const Config& cfg) {
             l.precision["shift"] = typed("shift");
             break;
         case LayerKind::Activation:
-            if (usesTable(l.activation())) helper("table", defaultTableType());
+            // hls4ml's sigmoid/tanh tables (emulator/Tables.h) with hls4ml's defaults for what
+            // the configuration leaves open: table_t ap_fixed<18,8>, table_size 1024.
+            // An explicit TableRange asks for Tachyon's table.
+            l.table.hls4ml = cfg.compatibility == Compatibility::Hls4ml && !lc.tableRange &&
+                             (l.activation() == ActKind::Sigmoid || l.activation() == ActKind::Tanh);
+            if (l.table.hls4ml) helper("table", FixedType::parse("ap_fixed<18,8>"));
+            else if (usesTable(l.activation())) helper("table", defaultTableType());
             if (l.activation() == ActKind::LeakyReLU || l.activation() == ActKind::HardSigmoid ||
                 l.activation() == ActKind::SELU)
                 helper("param", defaultParamType());

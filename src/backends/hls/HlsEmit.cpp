@@ -48,6 +48,15 @@ std::string header(const std::string& id, const std::string& what, const std::st
 
 // Index parameters of one emulator lookup table, as a nested struct of the config.
 void tableStruct(ParamsText& p, const std::string& name, const LookupTable& t) {
+    if (t.den > 0) {
+        p.os << "    struct " << name << " {  // hls4ml's: idx = clamp(trunc(key * mul / den) + offset, 0, size - 1)\n"
+             << "        static const long long mul = " << t.mul << ";\n"
+             << "        static const long long den = " << t.den << ";\n"
+             << "        static const long long offset = " << t.offset << ";\n"
+             << "        static const unsigned size = " << t.size << ";\n"
+             << "    };\n";
+        return;
+    }
     p.os << "    struct " << name << " {  // idx = clamp((key >> shift) + offset, 0, size - 1)\n"
          << "        static const int shift = " << t.shift << ";\n"
          << "        static const long long offset = " << t.offset << ";\n"
@@ -520,6 +529,11 @@ void emitActivation(const Layer& l, const LayerInputs& in, const Emulator& emu, 
     const LookupTable* table = hasTable ? emu.activationTable(l.name) : nullptr;
     if (hasTable && (!table || table->size == 0))
         throw Error(layerError(l, "the emulator built no lookup table for " + toString(a)));
+    // hls4ml's table index multiplies the raw key in a long long (nnet_common.h table_index).
+    auto bitsOf = [](int64_t v) { int b = 0; for (; v > 0; v >>= 1) ++b; return b; };
+    if (hasTable && table->den > 0 && inType.width + bitsOf(table->mul) > 62)
+        throw Error(layerError(l, "hls4ml's table index of a " + inType.str() + " input times " +
+                                      std::to_string(table->mul) + " exceeds 62 bits: use a narrower input type"));
     if (hasParam) p.typedefLine(l.type("param").str(), "param_t");
     if (hasTable) p.typedefLine(table->valueType.str(), "table_t");
     p.typedefLine(rawIntType(inType), "key_t");

@@ -28,7 +28,7 @@ void emitGarNet(const Layer& l, const LayerInputs& in, const Emulator& emu, Laye
     const std::pair<const FixedType*, const FixedType*> products[] = {
         {&stageT, &l.type("aggregator_distance_weights")}, {&stageT, &edgeT}, {&l.type("edge_weight_aggr"), &normT},
         {&aggrT, &normT}, {&edgeT, &l.type("input_transform_biases")}, {&aggrT, &l.type("input_transform_weights")},
-        {&edgeT, &aggrT}};
+        {&edgeT, &aggrT}, {&aggrT, &in.types[1]}};
     for (const auto& [x, y] : products)
         if (x->width + y->width > kBundledHeaderMaxWidth || aggrT.width + 32 > kBundledHeaderMaxWidth)
             throw Error("HLS backend: layer '" + l.name + "' (" + hlsClassName(l) + "): the product of " + x->str() +
@@ -46,6 +46,8 @@ void emitGarNet(const Layer& l, const LayerInputs& in, const Emulator& emu, Laye
        << "    static const unsigned n_norm = " << k.norm.size() << ";\n"
        << "    static const bool mean_by_nvert = " << (a.meanByNvert ? "true" : "false") << ";\n"
        << "    static const bool collapse_mean = " << (a.collapse == "mean" ? "true" : "false") << ";\n"
+       << "    static const bool hls4ml_count = " << (a.hls4mlCount ? "true" : "false") << ";\n"
+       << "    typedef " << in.types[1].str() << " count_t;\n"
        << "    static const unsigned reuse_factor = " << l.schedule.reuseFactor << ";\n";
     for (const char* var : {"distance", "edge_weight", "edge_weight_aggr", "aggr", "norm", "input_transform_weights",
                             "input_transform_biases", "aggregator_distance_weights", "aggregator_distance_biases",

@@ -394,18 +394,48 @@ Sig romLookup(RtlContext& c, Sig key, const LookupTable& t, const std::string& t
         os << "      default: " << fn << " = " << literal(0, vw) << ";\n    endcase\n  endfunction\n";
         c.nl.addPreamble(fn, os.str());
     }
-    const int shift = t.shift;
     const int64_t offset = t.offset, size = t.size;
     const int wk = kn.width;
-    // idx = clamp((key >> shift) + offset, 0, size - 1)
-    const Int128 rawLo = (kn.lo >> shift) + offset, rawHi = (kn.hi >> shift) + offset;
+    // idx = clamp((key >> shift) + offset, 0, size - 1), or for hls4ml's sigmoid/tanh
+    // (den > 0) clamp(trunc(key * mul / den) + offset, 0, size - 1) with mul, den powers of
+    // two (one of them 1): a left shift, or a right shift rounding towards zero.
+    int shift = t.shift, leftShift = 0;
+    bool towardZero = false;
+    if (t.den > 0) {
+        auto log2Exact = [](int64_t v) { int b = 0; while ((int64_t(1) << b) < v) ++b; return (int64_t(1) << b) == v ? b : -1; };
+        const int a = log2Exact(t.mul), b = log2Exact(t.den);
+        if (a < 0 || b < 0)
+            throw Error("Verilog backend: table " + tableName + ": hls4ml's index scales the input by " +
+                        std::to_string(t.mul) + "/" + std::to_string(t.den) +
+                        ", not a power of two (a table_size that is not a power of two): use a power-of-two TableSize");
+        shift = b;
+        leftShift = a;
+        towardZero = b > 0;
+    }
+    auto shifted = [&](Int128 k) {
+        if (t.den > 0) return k * t.mul / t.den + offset;   // Int128 division truncates towards zero
+        return (k >> shift) + offset;
+    };
+    const Int128 rawLo = shifted(kn.lo), rawHi = shifted(kn.hi);
     const int wi = signedBits(rawLo, rawHi);
     const Sig rom = makeNode(c, "rom", {key}, vlo, vhi, c.delay.adder(wk) + c.delay.rom(t.size),
                     [=](std::ostream& os, const auto& o, const std::string& self) {
                         const int wx = std::max(wk, shift + 1);
                         os << "  wire signed [" << wx - 1 << ":0] " << self << "_k = " << o[0] << ";\n";
-                        os << "  wire signed [" << wx - shift - 1 << ":0] " << self << "_s = " << self << "_k["
-                           << wx - 1 << ":" << shift << "];\n";
+                        if (leftShift > 0) {
+                            os << "  wire signed [" << wx + leftShift - 1 << ":0] " << self << "_s = {" << self
+                               << "_k, " << leftShift << "'d0};\n";
+                        } else if (towardZero) {
+                            // A negative key first gains 2^shift - 1, so the shift rounds towards zero.
+                            os << "  wire signed [" << wx << ":0] " << self << "_a = " << self << "_k + (" << self
+                               << "_k[" << wx - 1 << "] ? " << literal((Int128(1) << shift) - 1, wx + 1) << " : "
+                               << literal(0, wx + 1) << ");\n";
+                            os << "  wire signed [" << wx - shift << ":0] " << self << "_s = " << self << "_a["
+                               << wx << ":" << shift << "];\n";
+                        } else {
+                            os << "  wire signed [" << wx - shift - 1 << ":0] " << self << "_s = " << self << "_k["
+                               << wx - 1 << ":" << shift << "];\n";
+                        }
                         os << "  wire signed [" << wi - 1 << ":0] " << self << "_o = " << self << "_s + "
                            << literal(offset) << ";\n";
                         std::string idx = self + "_o[" + str(std::min(ib, wi) - 1) + ":0]";

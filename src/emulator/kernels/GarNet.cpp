@@ -1,6 +1,8 @@
 // GarNet / GarNetStack (simplified form of hls4ml's contrib/garnet.py): docs/semantics.md,
 // "GarNet". Input 0 holds the vertex features [V][F], input 1 the vertex count n (cast to
-// an integer as Keras does: truncated, clamped to [0, V]).
+// an integer as Keras does: truncated, clamped to [0, V]; under Compatibility: hls4ml a
+// negative or fractional count processes all V vertices and the mean collapse's bias term
+// takes the count unclamped, as hls4ml's C simulation does).
 //
 // Float mode, per sublayer, on data d:
 //   feat[v][p] = FLR_b[p] + sum_i d[v][i] FLR_w[i][p]
@@ -109,7 +111,11 @@ public:
             const int64_t nRaw = int64_t(in[1][r]);
             const Int128 nInt = nT.frac() > 0 ? Int128(nRaw >= 0 ? nRaw >> nT.frac() : 0)
                                               : Int128(nRaw) * (Int128(1) << -nT.frac());   // |raw| < 2^48
-            const int n = int(std::clamp<Int128>(nInt, 0, V));
+            // hls4ml mode: hls4ml's C++ stops its vertex loops where the unsigned vertex index
+            // reaches the count, compared as unsigned, so a negative (wrapped) or fractional
+            // count never stops them: all V vertices count (docs/semantics.md, "GarNet").
+            const bool whole = nT.frac() <= 0 || (nRaw & ((int64_t(1) << nT.frac()) - 1)) == 0;
+            const int n = a_.hls4mlCount && (nRaw < 0 || !whole) ? V : int(std::clamp<Int128>(nInt, 0, V));
             const int64_t norm = a_.meanByNvert ? c.norm[size_t(n)] : c.norm[0];
             double* y = out + r * outPerRow;
             for (size_t k = 0; k < c.sublayers.size(); ++k) {
@@ -165,7 +171,9 @@ public:
                     // mean over V of the per-vertex outputs: Fout_b * n / V + sum_a meanE[a] base[o][a]
                     for (int o = 0; o < F; ++o) {
                         const int64_t b = cast(aggrT_, w.outputTransformBiases[size_t(o)], otbT_.frac(), ov);
-                        const int64_t bn = cast(aggrT_, Int128(b) * n, aggrT_.frac(), ov);
+                        // hls4ml mode: times the count as its type holds it (wrapped, or beyond V).
+                        const int64_t bn = a_.hls4mlCount ? cast(aggrT_, Int128(b) * nRaw, aggrT_.frac() + nT.frac(), ov)
+                                                          : cast(aggrT_, Int128(b) * n, aggrT_.frac(), ov);
                         const int64_t bMean = cast(aggrT_, Int128(bn) * c.norm[0], aggrT_.frac() + normT_.frac(), ov);
                         int64_t acc = cast(resT_, cast(otbT_, bMean, aggrT_.frac(), ov), otbT_.frac(), resOv);
                         for (int q = 0; q < A; ++q)

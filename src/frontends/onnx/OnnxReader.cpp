@@ -2,6 +2,7 @@
 // tensor layouts, attributes, and the walk that hands every node to its op table handler.
 #include "frontends/onnx/OnnxReader.h"
 #include "frontends/Frontend.h"
+#include "frontends/onnx/ChannelsLast.h"
 #include "util/Error.h"
 
 #include <algorithm>
@@ -372,6 +373,7 @@ Graph loadOnnx(const std::string& path) {
     if (!model.ParseFromString(bytes))
         throw Error(path + ": not a valid ONNX model (protobuf parse failed; truncated or corrupt file?)");
     if (!model.has_graph()) throw Error(path + ": not an ONNX model (no graph)");
+    lowerChannelsLastNodes(model, path);   // QONNX's channels-last domain as standard ONNX
     return onnxfe::OnnxReader(model, path).read();
 }
 

@@ -11,6 +11,8 @@
 #include "ap_fixed.h"
 #include "hls_stream.h"
 
+#include <type_traits>
+
 namespace nnet {
 
 enum strategy { latency, resource };
@@ -37,9 +39,23 @@ key_T raw_bits(const data_T& x) {
 
 // Lookup-table index shared by the table activations and softmax:
 //   idx = clamp((key >> shift) + offset, 0, size - 1)
-// TABLE supplies shift, offset (the lowest valid shifted key is -offset) and size.
+// TABLE supplies shift, offset (the lowest valid shifted key is -offset) and size; with
+// den > 0 (hls4ml's sigmoid/tanh) idx = clamp(trunc(key * mul / den) + offset, 0, size - 1).
+template <class TABLE, class = void>
+struct table_is_scaled { static const bool value = false; };
+template <class TABLE>
+struct table_is_scaled<TABLE, decltype(void(TABLE::den))> { static const bool value = true; };
+
 template <class TABLE, class key_T>
-unsigned table_index(const key_T& key) {
+typename std::enable_if<table_is_scaled<TABLE>::value, unsigned>::type table_index(const key_T& key) {
+    #pragma HLS INLINE
+    // hls4ml's sigmoid/tanh: C++ division truncates towards zero, as hls4ml's does.
+    const long long i = key.to_int64() * TABLE::mul / TABLE::den + TABLE::offset;
+    return i < 0 ? 0 : (i > (long long)TABLE::size - 1 ? TABLE::size - 1 : (unsigned)i);
+}
+
+template <class TABLE, class key_T>
+typename std::enable_if<!table_is_scaled<TABLE>::value, unsigned>::type table_index(const key_T& key) {
     #pragma HLS INLINE
     const key_T shifted = key >> TABLE::shift;
     if (shifted < -TABLE::offset) return 0;

@@ -23,6 +23,8 @@ struct garnet_config {
     static const unsigned n_norm = 1;            // V + 1 with mean_by_nvert (1/n at n), else 1 (1/V)
     static const bool mean_by_nvert = false;
     static const bool collapse_mean = false;     // else one output row per vertex
+    static const bool hls4ml_count = false;      // the mean's bias term takes the count unclamped
+    typedef ap_uint<32> count_t;                 // the count input's type
     static const unsigned reuse_factor = 1;
 };
 
@@ -46,6 +48,7 @@ template <class CONFIG_T>
 struct garnet_norms {
     typename CONFIG_T::norm_t norm;            // 1/V or 1/n
     typename CONFIG_T::norm_t norm_vertices;   // 1/V (the collapse's bias term)
+    typename CONFIG_T::count_t count;          // the count as its type holds it (hls4ml_count)
 };
 
 // Edge-table lookups of sublayer S per clock: the aggregators of one vertex in groups of
@@ -122,7 +125,8 @@ Aggregate:
         // The mean over V of the per-vertex outputs: otb[o] n / V + sum_a mean_e[a] base[o][a].
         for (unsigned o = 0; o < O; o++) {
             const aggr_t bias = otb[otb0 + o];
-            const aggr_t bias_n = aggr_t(bias * ap_uint<32>(n));
+            // hls4ml_count (Compatibility: hls4ml): the count unclamped, as hls4ml scales its bias.
+            const aggr_t bias_n = CONFIG_T::hls4ml_count ? aggr_t(bias * c.count) : aggr_t(bias * ap_uint<32>(n));
             const aggr_t bias_mean = aggr_t(bias_n * c.norm_vertices);
             res_T acc = typename CONFIG_T::output_transform_biases_t(bias_mean);
             for (unsigned a = 0; a < A; a++) acc = res_T(acc + mean_e[a] * base[o * A + a]);
@@ -171,7 +175,8 @@ struct garnet_step<CONFIG_T, K, false> {
     }
 };
 
-// data: [V][F] vertex features; nvtx[0]: the vertex count (truncated, clamped to [0, V]).
+// data: [V][F] vertex features; nvtx[0]: the vertex count (truncated, clamped to [0, V]; with
+// hls4ml_count a negative or fractional count means all V vertices, as in hls4ml's C++).
 template <class data_T, class nvtx_T, class res_T, class CONFIG_T>
 void garnet(const data_T data[], const nvtx_T nvtx[1], res_T res[],
             const typename CONFIG_T::input_transform_weights_t input_transform_weights[],
@@ -182,10 +187,14 @@ void garnet(const data_T data[], const nvtx_T nvtx[1], res_T res[],
             const typename CONFIG_T::edge_weight_t edge_weight_table[],
             const typename CONFIG_T::norm_t norm_table[CONFIG_T::n_norm]) {
     const long long count = nvtx[0].to_int64();
-    const unsigned n = count < 0 ? 0u : (count > (long long)CONFIG_T::n_vertices ? CONFIG_T::n_vertices : (unsigned)count);
+    unsigned n = count < 0 ? 0u : (count > (long long)CONFIG_T::n_vertices ? CONFIG_T::n_vertices : (unsigned)count);
+    // hls4ml_count: hls4ml's loops compare the unsigned vertex index with the count as
+    // unsigned, so a negative or fractional count processes every vertex.
+    if (CONFIG_T::hls4ml_count && (nvtx[0] < 0 || nvtx_T(count) != nvtx[0])) n = CONFIG_T::n_vertices;
     garnet_norms<CONFIG_T> c;
     c.norm = CONFIG_T::mean_by_nvert ? norm_table[n] : norm_table[0];
     c.norm_vertices = norm_table[0];
+    c.count = nvtx[0];
     garnet_step<CONFIG_T, 0>::run(data, n, input_transform_weights, input_transform_biases, aggregator_distance_weights,
                                   aggregator_distance_biases, output_transform_biases, edge_weight_table, c, res);
 }
