@@ -329,3 +329,38 @@ TEST(EmulatorFold, BatchNormSignBecomesThresholdsOnTheDenseResult) {
         if (std::string(c.bnResult) != "ap_fixed<18,10>") EXPECT_GT(ref.stats[2].resultOverflows, 10u);   // bn overflowed
     }
 }
+
+// The vectorised casts of a one-type Quantize (QKeras quantized_bits, QONNX Quant) and of
+// BatchNorm against their step-by-step forms: random quantiser and result types of every
+// rounding and overflow mode, from an input type that overflows them.
+TEST(EmulatorFold, VectorisedQuantizeAndBatchNormCastsMatchTheReferencePath) {
+    uint64_t overflows = 0;
+    for (int m = 0; m < 200; ++m) {
+        ModelBuilder b(5000 + uint64_t(m));
+        const int n = b.pick(1, 40);
+        b.input({n});
+        b.g.layers.back().precision["result"] = FixedType::parse(b.randomType(2, 24));
+        QuantizeAttrs q;
+        q.mode = QuantizeMode::Fixed;
+        q.quant = Quant(b.pick(0, 6));
+        q.overflow = Overflow(b.pick(0, 3));
+        const int w = b.pick(1, 20);
+        q.width = {w};
+        q.integer = {b.pick(-2, w + 2)};
+        q.isSigned = {b.pick(0, 3) != 0 || w == 1 ? 1 : 0};
+        if (w == 1) q.isSigned = {0};
+        b.add("quant", LayerKind::Quantize, q, {n}).precision["result"] = FixedType::parse(b.randomType(2, 24));
+        b.batchNorm("bn");
+        std::string description;
+        for (const Layer& l : b.g.layers) description += l.name + " " + l.type("result").str() + " | ";
+        SCOPED_TRACE(description + " quantiser " + q.elementType(0).str());
+        const size_t rows = 1 + size_t(m % 50);
+        const auto x = randomRows(rows * size_t(n), uint64_t(m));
+        const Outcome ref = runWith(b.g, "reference", x, rows, 1);
+        const Outcome fast = runWith(b.g, nullptr, x, rows, 1);
+        expectSame(ref, fast, "vectorised casts");
+        for (const LayerStats& s : ref.stats) overflows += s.resultOverflows;
+        if (HasFatalFailure()) return;
+    }
+    EXPECT_GT(overflows, 500u);
+}
