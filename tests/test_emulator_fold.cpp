@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <optional>
@@ -89,13 +90,15 @@ public:
         add(name, LayerKind::Quantize, q, shape).precision["result"] = FixedType::parse("ap_fixed<4,2>");
     }
 
-    // Binary weights +-H_j, a random result type (narrow ones overflow) and fused ReLU.
-    void mac(Layer& l, int nIn, int nOut) {
+    // Binary weights +-H_j (or, not `binary`, normal ones), a random result type (narrow ones
+    // overflow) and fused ReLU.
+    void mac(Layer& l, int nIn, int nOut, bool binary = true) {
         const double levels[] = {1.0, 0.5, 2.0, 0.75};
         std::vector<double> h(static_cast<size_t>(nOut));
         for (double& v : h) v = levels[pick(0, 3)];
         for (int i = 0; i < nIn; ++i)
-            for (int j = 0; j < nOut; ++j) l.param("weight").push_back((pick(0, 1) ? 1.0 : -1.0) * h[size_t(j)]);
+            for (int j = 0; j < nOut; ++j)
+                l.param("weight").push_back(binary ? (pick(0, 1) ? 1.0 : -1.0) * h[size_t(j)] : normal());
         for (int j = 0; j < nOut; ++j) l.param("bias").push_back(std::ldexp(std::round(normal() * 8.0), -2));
         l.precision["weight"] = FixedType::parse("ap_fixed<4,2>");
         l.precision["bias"] = FixedType::parse("ap_fixed<8,4>");
@@ -103,10 +106,10 @@ public:
         l.precision["result"] = FixedType::parse(randomType(2, 14));
     }
 
-    void dense(const std::string& name, int nOut) {
+    void dense(const std::string& name, int nOut, bool binary = true) {
         const int nIn = g.layers.back().shape.back();
         Layer& l = add(name, LayerKind::Dense, DenseAttrs{nIn, nOut, pick(0, 2) == 0 ? ActKind::ReLU : ActKind::Linear}, {nOut});
-        mac(l, nIn, nOut);
+        mac(l, nIn, nOut, binary);
     }
 
     // A "same"-padded 2-D convolution (3x3 or 1x5 windows, stride 1 or 2).
@@ -152,14 +155,17 @@ private:
     std::mt19937_64 rng_;
 };
 
-// Input -> sign -> (binary Dense -> BatchNorm -> sign/ternary) x 2 -> binary Dense -> BatchNorm.
+// Input -> sign -> (binary Dense -> BatchNorm -> sign/ternary) x 2 -> binary Dense -> BatchNorm;
+// in half the models the first Dense reads the input itself with real weights (the generic
+// MAC), so that its BatchNorm and sign fold into thresholds on its result instead.
 Graph randomBinaryMlp(uint64_t seed, std::string& description) {
     ModelBuilder b(seed);
     const int nIn = b.pick(0, 3) == 0 ? b.pick(65, 140) : b.pick(1, 64);
     b.input({nIn});
-    b.sign("sign0", false);
+    const bool realFirst = b.pick(0, 1);
+    if (!realFirst) b.sign("sign0", false);
     for (int k = 1; k <= 2; ++k) {
-        b.dense("fc" + std::to_string(k), b.pick(1, 17));
+        b.dense("fc" + std::to_string(k), b.pick(1, 17), !(realFirst && k == 1));
         b.batchNorm("bn" + std::to_string(k));
         b.sign("act" + std::to_string(k), k == 2 && b.pick(0, 3) == 0);
     }
@@ -251,9 +257,10 @@ std::pair<size_t, uint64_t> checkAgainstReference(Graph (*make)(uint64_t, std::s
 
 TEST(EmulatorFold, RandomBinaryMlpsMatchTheReferencePath) {
     const auto [folded, overflows] = checkAgainstReference(randomBinaryMlp, 150, 100);
-    // Every binary Dense after a sign folds its BatchNorm and activation (3 x 2 layers a
-    // model, minus the chains a ternary activation cuts short); overflows were exercised.
-    EXPECT_GT(folded, 150u * 4);
+    // Every binary Dense after a sign folds its BatchNorm and activation (2 or 3 of them a
+    // model: 3 to 6 layers, and a BatchNorm + sign after a real first Dense may fold as 1);
+    // overflows were exercised.
+    EXPECT_GT(folded, 150u * 3);
     EXPECT_GT(overflows, 1000u);
 }
 
@@ -288,4 +295,72 @@ TEST(EmulatorFold, SharedIntermediateIsNotFolded) {
     // Without the second reader the same chain folds.
     b.g.layers.pop_back();
     EXPECT_EQ(runWith(b.g, nullptr, x, 50, 1).folded, 2u);
+}
+
+// BatchNorm -> sign after a generic (not binary) Dense folds into one threshold per channel
+// on the Dense's result: with a wide BatchNorm result, and with a narrow saturating one that
+// many inputs overflow (those run step by step and are counted); not when a level of the
+// sign overflows its result type.
+TEST(EmulatorFold, BatchNormSignBecomesThresholdsOnTheDenseResult) {
+    struct Case {
+        const char* bnResult;
+        const char* signResult;
+        size_t folded;
+    };
+    for (const Case& c : {Case{"ap_fixed<18,10>", "ap_fixed<4,2>", 1}, Case{"ap_fixed<4,2,AP_RND,AP_SAT>", "ap_fixed<4,2>", 1},
+                          Case{"ap_fixed<5,3,AP_TRN,AP_WRAP>", "ap_fixed<4,2>", 1}, Case{"ap_fixed<18,10>", "ap_fixed<2,1>", 0}}) {
+        SCOPED_TRACE(std::string(c.bnResult) + " " + c.signResult);
+        ModelBuilder b(11);
+        b.input({9});
+        b.dense("fc", 13, false);
+        b.g.layers.back().precision["result"] = FixedType::parse("ap_fixed<10,5,AP_RND,AP_SAT>");
+        b.batchNorm("bn");
+        b.g.layers.back().precision["result"] = FixedType::parse(c.bnResult);
+        b.sign("act", false);
+        b.g.layers.back().precision["result"] = FixedType::parse(c.signResult);
+        const auto x = randomRows(300 * 9, 5);
+        const Outcome ref = runWith(b.g, "reference", x, 300, 1);
+        const Outcome fast = runWith(b.g, nullptr, x, 300, 1);
+        EXPECT_EQ(fast.folded, c.folded);
+        expectSame(ref, fast, "BatchNorm + sign");
+        // Both levels occur (a constant output would pass trivially), or the level overflowed.
+        if (c.folded) EXPECT_NE(*std::min_element(ref.y.begin(), ref.y.end()), *std::max_element(ref.y.begin(), ref.y.end()));
+        else EXPECT_GT(ref.stats[3].resultOverflows, 10u);
+        if (std::string(c.bnResult) != "ap_fixed<18,10>") EXPECT_GT(ref.stats[2].resultOverflows, 10u);   // bn overflowed
+    }
+}
+
+// The vectorised casts of a one-type Quantize (QKeras quantized_bits, QONNX Quant) and of
+// BatchNorm against their step-by-step forms: random quantiser and result types of every
+// rounding and overflow mode, from an input type that overflows them.
+TEST(EmulatorFold, VectorisedQuantizeAndBatchNormCastsMatchTheReferencePath) {
+    uint64_t overflows = 0;
+    for (int m = 0; m < 200; ++m) {
+        ModelBuilder b(5000 + uint64_t(m));
+        const int n = b.pick(1, 40);
+        b.input({n});
+        b.g.layers.back().precision["result"] = FixedType::parse(b.randomType(2, 24));
+        QuantizeAttrs q;
+        q.mode = QuantizeMode::Fixed;
+        q.quant = Quant(b.pick(0, 6));
+        q.overflow = Overflow(b.pick(0, 3));
+        const int w = b.pick(1, 20);
+        q.width = {w};
+        q.integer = {b.pick(-2, w + 2)};
+        q.isSigned = {b.pick(0, 3) != 0 || w == 1 ? 1 : 0};
+        if (w == 1) q.isSigned = {0};
+        b.add("quant", LayerKind::Quantize, q, {n}).precision["result"] = FixedType::parse(b.randomType(2, 24));
+        b.batchNorm("bn");
+        std::string description;
+        for (const Layer& l : b.g.layers) description += l.name + " " + l.type("result").str() + " | ";
+        SCOPED_TRACE(description + " quantiser " + q.elementType(0).str());
+        const size_t rows = 1 + size_t(m % 50);
+        const auto x = randomRows(rows * size_t(n), uint64_t(m));
+        const Outcome ref = runWith(b.g, "reference", x, rows, 1);
+        const Outcome fast = runWith(b.g, nullptr, x, rows, 1);
+        expectSame(ref, fast, "vectorised casts");
+        for (const LayerStats& s : ref.stats) overflows += s.resultOverflows;
+        if (HasFatalFailure()) return;
+    }
+    EXPECT_GT(overflows, 500u);
 }

@@ -60,6 +60,9 @@ public:
     // Conv folds such followers into per-output tables (foldFollowers). false: not elementwise.
     virtual bool fixedElement(int64_t /*x*/, size_t /*e*/, int64_t& /*y*/, bool& /*overflow*/) const { return false; }
     virtual size_t elementPeriod() const { return 0; }
+    // Threshold Quantize: its number of levels (the output is the level indexed by how many of
+    // the channel's thresholds the input reaches, a monotone count); 0 for other kernels.
+    virtual int thresholdLevels() const { return 0; }
 
     // Execution strategy, not semantics: folds `followers` (consecutive elementwise layers,
     // each the only reader of the one before, the first reading this one) into this kernel's

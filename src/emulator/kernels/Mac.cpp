@@ -602,6 +602,7 @@ struct FoldedTable {
     // [output j][t]: 1 << (16 f) where layer f of the group overflows (f = 0: this layer's
     // result cast, f >= 1: follower f), so that one row's flags add up without carries.
     std::vector<uint64_t> packedOverflow;
+    std::vector<int64_t> start;      // [output j]: j * span, where output j's entries begin
 };
 
 FoldedTable foldTable(const XnorCore& x, bool relu, const std::vector<const Kernel*>& followers) {
@@ -610,6 +611,7 @@ FoldedTable foldTable(const XnorCore& x, bool relu, const std::vector<const Kern
     t.span = size_t(2 * x.nIn + 1);
     t.value.resize(size_t(x.nOut) * t.span);
     t.packedOverflow.resize(t.value.size());
+    for (int j = 0; j < x.nOut; ++j) t.start.push_back(int64_t(j) * int64_t(t.span));
     for (int j = 0; j < x.nOut; ++j)
         for (size_t k = 0; k < t.span; ++k) {
             const int64_t acc = x.accAllAgree[size_t(j)] - (x.step[size_t(j)] / 2) * int64_t(k);
@@ -661,7 +663,20 @@ void xnorFolded(const XnorCore& x, const FoldedTable& table, const double* in, d
             // The common case (at most 64 inputs, no padding): vectorisable over outputs.
             const uint64_t b = bits[0];
             const uint64_t* w = x.weightWords.data();
-            for (int j = 0; j < x.nOut; ++j) {
+            int j = 0;
+#if defined(__AVX512F__) && defined(__AVX512VPOPCNTDQ__)
+            // Eight outputs a step: popcounts, table indices and both lookups as vectors.
+            const __m512i vb = _mm512_set1_epi64(int64_t(b));
+            __m512i overflowSum = _mm512_setzero_si512();
+            for (; j + 8 <= x.nOut; j += 8) {
+                const __m512i d = _mm512_popcnt_epi64(_mm512_xor_si512(vb, _mm512_loadu_si512(w + j)));
+                const __m512i e = _mm512_add_epi64(_mm512_loadu_si512(table.start.data() + j), _mm512_slli_epi64(d, 1));
+                _mm512_storeu_pd(y + j, _mm512_i64gather_pd(e, value, 8));
+                overflowSum = _mm512_add_epi64(overflowSum, _mm512_i64gather_epi64(e, packed, 8));
+            }
+            rowOverflow += uint64_t(_mm512_reduce_add_epi64(overflowSum));
+#endif
+            for (; j < x.nOut; ++j) {
                 const size_t e = size_t(j) * table.span + 2 * size_t(__builtin_popcountll(b ^ w[j]));
                 y[j] = value[e];
                 rowOverflow += packed[e];

@@ -8,13 +8,10 @@
 // framework computes at inference), without the final cast to `result`.
 #include "emulator/Cast.h"
 #include "emulator/Kernel.h"
+#include "emulator/ThresholdSelect.h"
 #include "util/Error.h"
 
 #include <cmath>
-
-#if defined(__AVX512F__)
-#include <immintrin.h>
-#endif
 
 namespace tachyon {
 
@@ -64,7 +61,8 @@ public:
         if (twoLevels_) {
             // One threshold per channel (or one for all): a select the compiler vectorises.
             const size_t period = thresholdD_.size();
-            const int64_t ups = twoLevelRows(in, out, rows * n / period, period);   // values at or above
+            const int64_t ups = selectAtThresholds(in, out, rows * n / period, period, thresholdD_.data(), loD_.data(),
+                                                   hiD_.data());
             st.resultOverflows += uint64_t(ups) * levelOverflow_[1] + (rows * n - uint64_t(ups)) * levelOverflow_[0];
             return;
         }
@@ -82,6 +80,7 @@ public:
         element(x, e, y, overflow);
         return true;
     }
+    int thresholdLevels() const override { return mode_ == QuantizeMode::Threshold ? int(levelRaw_.size()) : 0; }
     size_t elementPeriod() const override {
         if (mode_ == QuantizeMode::Fixed) return types_.size() == 1 ? 1 : size_t(layer_.outSize());
         return rawThresholds_.size() / n_ == 1 ? 1 : channels_;
@@ -110,31 +109,6 @@ public:
     }
 
 private:
-    // out = level 1 where in >= the channel's threshold, else level 0, over `count` rows of
-    // `period` values; returns how many took level 1. AVX-512 compares where the CPU has
-    // them (GCC leaves this loop scalar), the same selects one value at a time elsewhere.
-    int64_t twoLevelRows(const double* __restrict in, double* __restrict out, size_t count, size_t period) const {
-        const double lo = double(levelRaw_[0]), hi = double(levelRaw_[1]);
-        const double* __restrict t = thresholdD_.data();
-        int64_t ups = 0;
-        for (size_t r = 0; r < count; ++r, in += period, out += period) {
-            size_t c = 0;
-#if defined(__AVX512F__)
-            const __m512d vlo = _mm512_set1_pd(lo), vhi = _mm512_set1_pd(hi);
-            for (; c + 8 <= period; c += 8) {
-                const __mmask8 up = _mm512_cmp_pd_mask(_mm512_loadu_pd(in + c), _mm512_loadu_pd(t + c), _CMP_GE_OQ);
-                _mm512_storeu_pd(out + c, _mm512_mask_blend_pd(up, vlo, vhi));
-                ups += __builtin_popcount(unsigned(up));
-            }
-#endif
-            for (; c < period; ++c) {
-                out[c] = in[c] >= t[c] ? hi : lo;
-                ups += in[c] >= t[c];
-            }
-        }
-        return ups;
-    }
-
     // The reference arithmetic of element e (index within the sample).
     void element(int64_t x, size_t e, int64_t& y, bool& overflow) const {
         if (mode_ == QuantizeMode::Fixed) {
@@ -174,13 +148,16 @@ private:
         // One entry per channel (a shared threshold repeated), so that rows run as vectors.
         const bool shared = rawThresholds_.size() == 1;
         twoLevels_ = n_ == 1 && levelRaw_.size() == 2 && size_t(layer_.outSize()) % channels_ == 0;
-        for (size_t c = 0; twoLevels_ && c < channels_; ++c)
+        for (size_t c = 0; twoLevels_ && c < channels_; ++c) {
             thresholdD_.push_back(double(rawThresholds_[shared ? 0 : c]));
+            loD_.push_back(double(levelRaw_[0]));
+            hiD_.push_back(double(levelRaw_[1]));
+        }
     }
 
     FixedType outT_;
     bool vectorFixed_ = false, twoLevels_ = false;
-    std::vector<double> thresholdD_;   // twoLevels_: the raw threshold per channel (or one)
+    std::vector<double> thresholdD_, loD_, hiD_;   // twoLevels_: raw threshold and levels per channel
     DoubleCaster toElement_, toResult_;
     QuantizeMode mode_ = QuantizeMode::Fixed;
     size_t channels_ = 1, n_ = 0;
