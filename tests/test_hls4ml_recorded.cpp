@@ -6,6 +6,7 @@
 // unchanged, converts the same model and must give the same numbers bit for bit. The models:
 // zoo files (skipped without ../shared/models) and a GarNetStack with quantize_transforms
 // (the project's garnet_stack_ternary fixture; the zoo has no such model).
+#include "support/zoo.h"
 #include "config/Config.h"
 #include "emulator/Emulator.h"
 #include "frontends/Frontend.h"
@@ -28,7 +29,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kShared = TACHYON_SOURCE_DIR "/../shared/models";
+const std::string kShared = test_support::zooDir();
 const std::string kRecorded = TACHYON_SOURCE_DIR "/tests/data/hls4ml_recorded";
 
 std::vector<std::string> recordedCases() {
@@ -115,16 +116,13 @@ std::vector<double> outputsWith(const Config& config, const std::string& dir, Gr
     return out;
 }
 
-#define REQUIRE_SHARED() \
-    if (!fs::exists(kShared + "/README.md")) GTEST_SKIP() << "no shared model zoo at " << kShared
-
 class Hls4mlRecorded : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(Hls4mlRecorded, TachyonGivesHls4mlsNumbersBitForBit) {
     const std::string dir = kRecorded + "/" + GetParam();
     const auto keys = readCase(dir);
     ASSERT_TRUE(keys.count("model") || keys.count("garnet_fixture")) << dir << "/case.txt names no model";
-    if (needsZoo(keys)) REQUIRE_SHARED();
+    if (needsZoo(keys)) ZOO_OR_SKIP();
 
     // The file hls4ml's writer wrote, unchanged: it must select hls4ml's defaults by itself.
     const Config cfg = Config::load(dir + "/hls4ml_config.yml", false);
@@ -157,7 +155,7 @@ INSTANTIATE_TEST_SUITE_P(Cases, Hls4mlRecorded, ::testing::ValuesIn(recordedCase
 // other numbers on most cases (all but those that name their softmax's Implementation), so
 // matching them above is not a coincidence of the defaults.
 TEST(Hls4mlRecordedFixtures, TachyonsOwnDefaultsGiveOtherNumbers) {
-    REQUIRE_SHARED();
+    ZOO_OR_SKIP();
     int differing = 0, refused = 0, zooCases = 0;
     const auto cases = recordedCases();
     for (const std::string& name : cases) {
