@@ -424,7 +424,11 @@ def measured_summary(results):
             lut = [p["est_luts"] / p["luts"] for p in group]
             ff = [p["est_ffs"] / p["ffs"] for p in group]
             text += (f" Estimate/Yosys on the {len(group)} {name}: LUTs {min(lut):.2f}-{max(lut):.2f}, "
-                     f"FFs {min(ff):.2f}-{max(ff):.2f}.")
+                     f"FFs {min(ff):.2f}-{max(ff):.2f}")
+            if len(group) >= 3:
+                text += (f"; r = {pearson([p['est_luts'] for p in group], [p['luts'] for p in group]):.3f} (LUTs), "
+                         f"{pearson([p['est_ffs'] for p in group], [p['ffs'] for p in group]):.3f} (FFs)")
+            text += "."
     return text
 
 
