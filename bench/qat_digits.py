@@ -161,8 +161,9 @@ def hardware(tm, tag, report, point):
     shutil.rmtree(d, ignore_errors=True)
     tm.write_verilog(d)
     proj = json.loads((d / "tachyon_project.json").read_text())
+    est = proj["estimate"]   # what `tachyon report --estimate` prints: the netlist's counts, no Yosys
     point.update(adder_bits=sum(a["cse_bits"] for a in proj["cmvm_adders"]), latency_cycles=proj["latency_cycles"],
-                 design=design_hash(d))
+                 est_luts=est["luts"], est_ffs=est["ffs"], design=design_hash(d))
     if report:
         PENDING_REPORTS.append((point, d))
     return point
@@ -179,9 +180,12 @@ def design_hash(project):
 
 
 def run_reports(cache_path, save):
-    """Yosys on every queued project, smallest first, one at a time; cached by design hash."""
+    """Yosys on every queued project, one at a time, cached by design hash: first the uniform
+    vs heterogeneous pair (the claim "fewer LUTs at the same accuracy" rests on it), then the
+    rest smallest first."""
     lock_path = Path(tempfile.gettempdir()) / "qat_digits_yosys.lock"
-    for point, project in sorted(PENDING_REPORTS, key=lambda pd: pd[0]["adder_bits"]):
+    first = {"mlp_uniform", "mlp_hetero"}
+    for point, project in sorted(PENDING_REPORTS, key=lambda pd: (pd[1].name not in first, pd[0]["est_luts"])):
         key = point["design"]
         # One Yosys at a time on the machine, even across concurrent runs of this script.
         with open(lock_path, "w") as lock:
@@ -325,61 +329,122 @@ def write_whole(path, text):
 
 
 def _hw(p):
+    """acc | adder bits | estimate LUT/FF/cycles | Yosys LUT/FF (or '-' while not measured)."""
     if p is None or p.get("acc") is None:
-        return "n/a | | "
-    luts = f"{p['luts']:,} / {p['ffs']:,}" if "luts" in p else "-"
-    return f"{p['acc']:.3f} | {p['adder_bits']:,} | {luts}"
+        return "n/a | | | "
+    yosys = f"{p['luts']:,} / {p['ffs']:,}" if "luts" in p else "-"
+    return f"{p['acc']:.3f} | {p['adder_bits']:,} | {_est(p)} | {yosys}"
+
+
+def _est(p):
+    return f"{p['est_luts']:,} / {p['est_ffs']:,} / {p['latency_cycles']}" if "est_luts" in p else "-"
 
 
 def table(results):
-    """Markdown: accuracy, Verilog adder bits, Yosys LUT/FF where measured, latency."""
+    """Markdown: accuracy, Verilog adder bits, the `report --estimate` LUT/FF/cycles of every
+    point, Yosys LUT/FF where measured, and the estimate-vs-Yosys agreement."""
     lines = []
+    variant = " acc | adder bits | est. LUT / FF / cycles | Yosys LUT / FF |"
     for name, curves in results["qat"].items():
         lines += [f"**{name.upper()}** (float: {results['float'][name]:.3f})", "",
-                  "| bits | QAT acc | QAT adder bits | QAT LUT/FF | PTQ uniform acc | adder bits | LUT/FF | "
-                  "PTQ auto acc | adder bits | LUT/FF |", "|---" * 10 + "|"]
+                  "| bits | QAT" + variant + " PTQ uniform" + variant + " PTQ auto" + variant, "|---" * 13 + "|"]
         for b in sorted(curves, key=int):
             ptq = results["ptq"][name][b]
             lines.append(f"| {b} | {_hw(curves[b])} | {_hw(ptq['uniform'])} | {_hw(ptq['auto'])} |")
         lines.append("")
     lines += ["**Pruning** (MLP, 8-bit QAT, polynomial decay)", "",
-              "| target | sparsity | acc | adder bits | LUT/FF | latency (cycles) |", "|---" * 6 + "|"]
+              "| target | sparsity | acc | adder bits | est. LUT / FF / cycles | Yosys LUT / FF |", "|---" * 6 + "|"]
     for s, p in sorted(results["pruning"].items(), key=lambda kv: float(kv[0])):
-        lines.append(f"| {float(s):.1f} | {p['sparsity']:.3f} | {_hw(p)} | {p['latency_cycles']} |")
+        lines.append(f"| {float(s):.1f} | {p['sparsity']:.3f} | {_hw(p)} |")
     b = results["bnn"]
     lines += ["", "**BNN and heterogeneous widths** (MLP)", "",
-              "| model | acc | adder bits | LUT/FF | latency (cycles) | EBOPs |", "|---" * 6 + "|",
-              f"| BNN 64-128-64-10 | {_hw(b)} | {b['latency_cycles']} | |"]
+              "| model | acc | adder bits | est. LUT / FF / cycles | Yosys LUT / FF | EBOPs |", "|---" * 6 + "|",
+              f"| BNN 64-128-64-10 | {_hw(b)} | |"]
     for label, p in results["hetero"].items():
-        lines.append(f"| {label} 6-bit QAT | {_hw(p)} | {p['latency_cycles']} | {p['ebops']:,.0f} |")
-    lines += ["", measured_summary(results)]
+        lines.append(f"| {label} 6-bit QAT | {_hw(p)} | {p['ebops']:,.0f} |")
+    lines += ["", measured_summary(results), "", agreement_table(results)]
     return "\n".join(lines) + "\n"
 
 
+def labelled_points(results):
+    """(label, point) for every point of the sweep."""
+    for name, curves in results["qat"].items():
+        for b, p in curves.items():
+            yield f"{name} QAT {b}", p
+    for name, per_bits in results["ptq"].items():
+        for b, both in per_bits.items():
+            for kind, p in both.items():
+                yield f"{name} PTQ {kind} {b}", p
+    for s, p in results["pruning"].items():
+        yield f"mlp prune {float(s):.1f}", p
+    yield "BNN", results["bnn"]
+    for label, p in results["hetero"].items():
+        yield f"mlp {label} 6", p
+
+
+def measured_designs(results):
+    """(labels, point) per distinct design with both the estimate and Yosys figures (the
+    uniform 6-bit QAT model of the heterogeneous comparison is the 6-bit QAT point)."""
+    by_design = {}
+    for label, p in labelled_points(results):
+        if p and "luts" in p and "est_luts" in p:
+            by_design.setdefault(p["design"], ([], p))[0].append(label)
+    return [(" = ".join(labels), p) for labels, p in by_design.values()]
+
+
 def all_points(results):
-    for curves in results["qat"].values():
-        yield from curves.values()
-    for per_bits in results["ptq"].values():
-        for both in per_bits.values():
-            yield from both.values()
-    yield from results["pruning"].values()
-    yield results["bnn"]
-    yield from results["hetero"].values()
+    for _, p in labelled_points(results):
+        yield p
+
+
+def pearson(a, b):
+    return float(np.corrcoef(np.array(a, dtype=float), np.array(b, dtype=float))[0, 1])
 
 
 def measured_summary(results):
-    """How many points have Yosys figures, and how well the instant adder-bit count predicts them."""
-    points = [p for p in all_points(results) if p and p.get("acc") is not None]
-    measured = [p for p in points if "luts" in p]
-    text = f"Yosys LUT/FF measured for {len(measured)} of {len(points)} points."
-    varied = [p for p in measured if p["adder_bits"] > 0]
-    if len(varied) >= 3:
-        bits = np.array([p["adder_bits"] for p in varied], dtype=float)
-        r_lut = np.corrcoef(bits, [p["luts"] for p in varied])[0, 1]
-        r_ff = np.corrcoef(bits, [p["ffs"] for p in varied])[0, 1]
-        text += (f" Over the {len(varied)} measured designs with adders, Pearson r(adder bits, LUTs) = {r_lut:.3f}, "
-                 f"r(adder bits, FFs) = {r_ff:.3f}.")
+    """How many points have Yosys figures, and how well the instant estimate predicts them:
+    the correlation over every measured design with logic, and the estimate/Yosys ratios
+    apart for the uniform-PTQ designs (narrow accumulators: serial saturating chains, see
+    docs/qat.md) and the rest (exact accumulators: the shift-add adders)."""
+    labelled = [(label, p) for label, p in labelled_points(results) if p and p.get("acc") is not None]
+    estimated = [p for _, p in labelled if "est_luts" in p]
+    measured = measured_designs(results)
+    text = (f"Estimates (`tachyon report --estimate`) for {len(estimated)} of {len(labelled)} points; Yosys LUT/FF "
+            f"measured for {len([1 for _, p in labelled if 'luts' in p])} ({len(measured)} distinct designs).")
+    logic = [p for _, p in measured if p["luts"] > 0]
+    if len(logic) >= 3:
+        text += (f" Over the {len(logic)} measured designs with logic, Pearson r(estimated, Yosys) = "
+                 f"{pearson([p['est_luts'] for p in logic], [p['luts'] for p in logic]):.3f} for LUTs and "
+                 f"{pearson([p['est_ffs'] for p in logic], [p['ffs'] for p in logic]):.3f} for FFs.")
+    for name, group in [("exact-accumulator designs (QAT, pruned, BNN, heterogeneous, PTQ auto)",
+                         [p for label, p in measured if "PTQ uniform" not in label and p["luts"] > 0]),
+                        ("uniform-PTQ designs (narrow accumulators)",
+                         [p for label, p in measured if "PTQ uniform" in label and p["luts"] > 0])]:
+        if group:
+            lut = [p["est_luts"] / p["luts"] for p in group]
+            ff = [p["est_ffs"] / p["ffs"] for p in group]
+            text += (f" Estimate/Yosys on the {len(group)} {name}: LUTs {min(lut):.2f}-{max(lut):.2f}, "
+                     f"FFs {min(ff):.2f}-{max(ff):.2f}")
+            if len(group) >= 3:
+                text += (f"; r = {pearson([p['est_luts'] for p in group], [p['luts'] for p in group]):.3f} (LUTs), "
+                         f"{pearson([p['est_ffs'] for p in group], [p['ffs'] for p in group]):.3f} (FFs)")
+            text += "."
     return text
+
+
+def agreement_table(results):
+    """The estimate beside Yosys on every measured point (latency: Yosys' report reads the
+    same pipeline depth the writer recorded)."""
+    rows = measured_designs(results)
+    lines = ["**Estimate vs Yosys** (measured points)", "",
+             "| point | adder bits | est. LUTs | Yosys LUTs | est./Yosys | est. FFs | Yosys FFs | est./Yosys | cycles |",
+             "|---" * 9 + "|"]
+    ratio = lambda a, b: f"{a / b:.2f}" if b else "-"   # noqa: E731
+    for label, p in sorted(rows, key=lambda lp: lp[1]["luts"]):
+        lines.append(f"| {label} | {p['adder_bits']:,} | {p['est_luts']:,} | {p['luts']:,} | "
+                     f"{ratio(p['est_luts'], p['luts'])} | {p['est_ffs']:,} | {p['ffs']:,} | "
+                     f"{ratio(p['est_ffs'], p['ffs'])} | {p['latency_cycles']} |")
+    return "\n".join(lines)
 
 
 def plot(results, out):
@@ -414,6 +479,53 @@ def plot(results, out):
     ax.set_title("digits MLP, 8-bit QAT + magnitude pruning")
     fig.tight_layout()
     fig.savefig(out / "qat_digits_pruning.png", dpi=110)
+    plt.close(fig)
+    plot_hardware(results, out, plt)
+
+
+def plot_hardware(results, out, plt):
+    """Accuracy against the estimated LUTs of every MLP point (what the sweep trades), and
+    the estimate against Yosys on the measured points."""
+    if not all("est_luts" in p for p in all_points(results) if p and p.get("acc") is not None):
+        return   # results of a run before the estimate was recorded
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    curves = results["qat"]["mlp"]
+    series = [("QAT", [curves[b] for b in sorted(curves, key=int)], "o-"),
+              ("PTQ uniform", [results["ptq"]["mlp"][b]["uniform"] for b in sorted(curves, key=int)], "s--"),
+              ("PTQ auto", [results["ptq"]["mlp"][b]["auto"] for b in sorted(curves, key=int)], "^:"),
+              ("QAT 8 bits, pruned", [results["pruning"][k] for k in sorted(results["pruning"], key=float)], "d-."),
+              ("BNN", [results["bnn"]], "*"), ("uniform 6-bit QAT", [results["hetero"]["uniform"]], "P"),
+              ("heterogeneous", [results["hetero"]["hetero"]], "X")]
+    for label, pts, style in series:
+        pts = [p for p in pts if p.get("acc") is not None and p["est_luts"] > 0]
+        ax.plot([p["est_luts"] for p in pts], [p["acc"] for p in pts], style, label=label, ms=8 if len(pts) == 1 else 5)
+    ax.set_xscale("log")
+    ax.set_xlabel("LUTs (tachyon report --estimate)")
+    ax.set_ylabel("test accuracy (Tachyon firmware)")
+    ax.set_title("digits MLP: accuracy vs estimated LUTs")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "qat_digits_mlp_luts.png", dpi=110)
+    plt.close(fig)
+    measured = [(label, p) for label, p in measured_designs(results) if p["luts"] > 0]
+    if not measured:
+        return
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2))
+    for ax, est, real, what in [(axes[0], "est_luts", "luts", "LUTs"), (axes[1], "est_ffs", "ffs", "FFs")]:
+        for uniform, style, name in [(True, "s", "PTQ uniform (narrow accumulators)"),
+                                     (False, "o", "QAT, pruned, BNN, hetero, PTQ auto")]:
+            pts = [p for label, p in measured if ("PTQ uniform" in label) == uniform]
+            ax.plot([p[real] for p in pts], [p[est] for p in pts], style, label=name)
+        top = max(max(p[real], p[est]) for _, p in measured)
+        ax.plot([1, top], [1, top], color="gray", lw=0.8, label="estimate = Yosys")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel(f"Yosys {what}")
+        ax.set_ylabel(f"estimated {what}")
+        ax.legend(fontsize=8)
+    fig.suptitle("tachyon report --estimate vs Yosys (measured digits points)")
+    fig.tight_layout()
+    fig.savefig(out / "qat_digits_estimate_vs_yosys.png", dpi=110)
     plt.close(fig)
 
 

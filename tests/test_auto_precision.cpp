@@ -2,6 +2,7 @@
 // writes loads back, keeps every trained type (QKeras, HGQ, QONNX, binary; a GarNet vertex
 // count's integer type) exactly, judges a single sigmoid output as a classifier (decisions at
 // 0.5), and leaves an output softmax/sigmoid at least a score resolution.
+#include "support/zoo.h"
 #include "api/Api.h"
 #include "config/Config.h"
 #include "config/TrainedTypes.h"
@@ -24,7 +25,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const fs::path kZoo = fs::path(TACHYON_SOURCE_DIR) / ".." / "shared" / "models";
+const fs::path kZoo = test_support::zooDir();
 
 std::string quantFixtures() {
     const char* env = std::getenv("TACHYON_FIXTURES");

@@ -2,6 +2,7 @@
 // the form, and that the emulator's packed-bit kernel gives exactly the integers of the
 // step-by-step accumulation of docs/semantics.md ("Dense") on random rows; on binary models,
 // the emulator, the HLS C simulation and Verilator agree bit for bit.
+#include "support/zoo.h"
 #include "backends/hls/HlsWriter.h"
 #include "backends/verilog/VerilogWriter.h"
 #include "config/Config.h"
@@ -433,8 +434,8 @@ TEST(BinaryMac, OwnBinaryQonnxCnnEmulatorCsimRtlsimBitExact) {
 // The zoo's KERAS_3layer_binary_smaller (BinaryMac + binary_tanh) and bnn_model_fc_1layer
 // (QONNX BipolarQuant before a binary Gemm).
 TEST(BinaryMac, ZooBinaryModelsEmulatorCsimRtlsimBitExact) {
-    const fs::path shared = fs::path(TACHYON_SOURCE_DIR) / ".." / "shared" / "models";
-    if (!fs::exists(shared / "README.md")) GTEST_SKIP() << shared << " not found";
+    const fs::path shared = test_support::zooDir();
+    ZOO_OR_SKIP();
     expectXnorEverywhere("binary_smaller", shared / "keras" / "KERAS_3layer_binary_smaller.json", {"fc2", "fc3", "output"},
                          2000);
     expectXnorEverywhere("bnn_fc_1layer", shared / "onnx" / "bnn_model_fc_1layer.onnx", {"linear_Gemm"}, 2000);

@@ -1,5 +1,7 @@
 // The tachyon command line: the main jobs work end to end, and bad input gives a clear
 // error, exit status 1 and no output file.
+#include "support/onnx_mlp.h"
+#include "support/cli.h"
 #include "util/Npy.h"
 
 #include <gtest/gtest.h>
@@ -13,23 +15,12 @@
 
 namespace fs = std::filesystem;
 
+using test_support::CliResult;
+using test_support::runCli;
+
+using test_support::writeRandomMlpOnnx;
+
 namespace {
-
-struct Result {
-    int status;
-    std::string output;  // stdout and stderr together
-};
-
-Result run(const std::string& args) {
-    std::string cmd = std::string(TACHYON_CLI) + " " + args + " 2>&1";
-    std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
-    std::string out;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, pipe.get())) > 0) out.append(buf, n);
-    int st = pclose(pipe.release());
-    return {WEXITSTATUS(st), out};
-}
 
 class Cli : public ::testing::Test {
 protected:
@@ -47,7 +38,7 @@ protected:
     std::string cfg() const { return TACHYON_SOURCE_DIR "/examples/jet_tagger.yml"; }
     void expectFailure(const std::string& args, const std::string& mention, const fs::path& notCreated) {
         fs::remove_all(notCreated);
-        Result r = run(args);
+        CliResult r = runCli(args);
         EXPECT_EQ(r.status, 1) << r.output;
         EXPECT_NE(r.output.find("error"), std::string::npos) << r.output;
         EXPECT_NE(r.output.find(mention), std::string::npos) << r.output;
@@ -65,22 +56,22 @@ TEST_F(Cli, InfoConfigPredict) {
     const fs::path out = dir / "info_config_predict";
     fs::remove_all(out);
     fs::create_directories(out);
-    Result info = run("info " + model() + " -c " + cfg());
+    CliResult info = runCli("info " + model() + " -c " + cfg());
     ASSERT_EQ(info.status, 0) << info.output;
     EXPECT_NE(info.output.find("Dense 16->64"), std::string::npos) << info.output;
     EXPECT_NE(info.output.find("accum: ap_fixed<"), std::string::npos);
     // Which defaults are in force (docs/config.md, "Compatibility").
     EXPECT_NE(info.output.find("defaults: Tachyon defaults"), std::string::npos) << info.output;
 
-    Result tpl = run("config " + model() + " -g name -o " + (out / "tpl.yml").string());
+    CliResult tpl = runCli("config " + model() + " -g name -o " + (out / "tpl.yml").string());
     ASSERT_EQ(tpl.status, 0) << tpl.output;
-    Result again = run("info " + model() + " -c " + (out / "tpl.yml").string());
+    CliResult again = runCli("info " + model() + " -c " + (out / "tpl.yml").string());
     EXPECT_EQ(again.status, 0) << again.output;
 
     const std::string x = (dir / "jet_tagger_X.npy").string();
-    Result pf = run("predict " + model() + " -c " + cfg() + " -i " + x + " -o " + (out / "yf.npy").string() + " --float");
+    CliResult pf = runCli("predict " + model() + " -c " + cfg() + " -i " + x + " -o " + (out / "yf.npy").string() + " --float");
     ASSERT_EQ(pf.status, 0) << pf.output;
-    Result pq = run("predict " + model() + " -c " + cfg() + " -i " + x + " -o " + (out / "yq.npy").string() +
+    CliResult pq = runCli("predict " + model() + " -c " + cfg() + " -i " + x + " -o " + (out / "yq.npy").string() +
                     " --trace " + (out / "trace").string() + " -j 2");
     ASSERT_EQ(pq.status, 0) << pq.output;
     EXPECT_NE(pq.output.find("overflow summary"), std::string::npos);
@@ -117,7 +108,7 @@ TEST_F(Cli, InfoConfigPredict) {
         for (int r = 0; r < 3; ++r)
             for (int c = 0; c < 16; ++c) csv << 0.1 * (r + c) << (c == 15 ? "\n" : ",");
     }
-    Result pc = run("predict " + model() + " -i " + (out / "x.csv").string() + " -o " + (out / "y.csv").string());
+    CliResult pc = runCli("predict " + model() + " -i " + (out / "x.csv").string() + " -o " + (out / "y.csv").string());
     ASSERT_EQ(pc.status, 0) << pc.output;
     size_t cr, cc;
     tachyon::readCsv((out / "y.csv").string(), cr, cc);
@@ -178,28 +169,13 @@ TEST_F(Cli, ReportGivesRegisterToRegisterTimingPerStage) {
     const fs::path d = dir / "report_timing";
     fs::remove_all(d);
     fs::create_directories(d);
-    const std::string script = R"(
-import sys, numpy as np, onnx
-from onnx import helper, TensorProto, numpy_helper
-rng = np.random.default_rng(3)
-x = helper.make_tensor_value_info('x', TensorProto.FLOAT, ['n', 6])
-y = helper.make_tensor_value_info('y', TensorProto.FLOAT, ['n', 3])
-inits = [numpy_helper.from_array(rng.normal(size=(6, 8)).astype(np.float32), 'W1'),
-         numpy_helper.from_array(rng.normal(size=(8,)).astype(np.float32), 'b1'),
-         numpy_helper.from_array(rng.normal(size=(8, 3)).astype(np.float32), 'W2'),
-         numpy_helper.from_array(rng.normal(size=(3,)).astype(np.float32), 'b2')]
-nodes = [helper.make_node('Gemm', ['x', 'W1', 'b1'], ['h'], name='fc1'), helper.make_node('Relu', ['h'], ['r'], name='relu1'),
-         helper.make_node('Gemm', ['r', 'W2', 'b2'], ['y'], name='fc2')]
-onnx.save(helper.make_model(helper.make_graph(nodes, 'small', [x], [y], inits), opset_imports=[helper.make_opsetid('', 13)]),
-          sys.argv[1] + '/small.onnx')
-)";
-    { std::ofstream(d / "make.py") << script; }
-    ASSERT_EQ(std::system(("cd /tmp && /usr/bin/python3 '" + (d / "make.py").string() + "' '" + d.string() + "'").c_str()), 0);
+    writeRandomMlpOnnx(d / "small.onnx", 6, 8, 3, 3, 1.0);
+    if (HasFatalFailure()) return;
     { std::ofstream(d / "c.yml") << "Model:\n  Precision: ap_fixed<8,3>\n  ReuseFactor: 1\n"; }
-    Result c = run("convert " + (d / "small.onnx").string() + " -c " + (d / "c.yml").string() + " -o " + (d / "prj").string() +
+    CliResult c = runCli("convert " + (d / "small.onnx").string() + " -c " + (d / "c.yml").string() + " -o " + (d / "prj").string() +
                    " --backend verilog --stages 3");
     ASSERT_EQ(c.status, 0) << c.output;
-    Result r = run("report " + (d / "prj").string());
+    CliResult r = runCli("report " + (d / "prj").string());
     ASSERT_EQ(r.status, 0) << r.output;
     EXPECT_NE(r.output.find("timing (estimate, no placement"), std::string::npos) << r.output;
     EXPECT_NE(r.output.find("SRLs"), std::string::npos) << r.output;
@@ -246,32 +222,17 @@ TEST_F(Cli, PipelinedStagesMeetTheClockBySynthesisEstimate) {
     const fs::path d = dir / "report_meets_clock";
     fs::remove_all(d);
     fs::create_directories(d);
-    const std::string script = R"(
-import sys, numpy as np, onnx
-from onnx import helper, TensorProto, numpy_helper
-rng = np.random.default_rng(11)
-x = helper.make_tensor_value_info('x', TensorProto.FLOAT, ['n', 16])
-y = helper.make_tensor_value_info('y', TensorProto.FLOAT, ['n', 5])
-inits = [numpy_helper.from_array(rng.normal(0, 0.5, size=(16, 24)).astype(np.float32), 'W1'),
-         numpy_helper.from_array(rng.normal(0, 0.5, size=(24,)).astype(np.float32), 'b1'),
-         numpy_helper.from_array(rng.normal(0, 0.5, size=(24, 5)).astype(np.float32), 'W2'),
-         numpy_helper.from_array(rng.normal(0, 0.5, size=(5,)).astype(np.float32), 'b2')]
-nodes = [helper.make_node('Gemm', ['x', 'W1', 'b1'], ['h'], name='fc1'), helper.make_node('Relu', ['h'], ['r'], name='relu1'),
-         helper.make_node('Gemm', ['r', 'W2', 'b2'], ['y'], name='fc2')]
-onnx.save(helper.make_model(helper.make_graph(nodes, 'mlp', [x], [y], inits), opset_imports=[helper.make_opsetid('', 13)]),
-          sys.argv[1] + '/mlp.onnx')
-)";
-    { std::ofstream(d / "make.py") << script; }
-    ASSERT_EQ(std::system(("cd /tmp && /usr/bin/python3 '" + (d / "make.py").string() + "' '" + d.string() + "'").c_str()), 0);
+    writeRandomMlpOnnx(d / "mlp.onnx", 16, 24, 5);
+    if (HasFatalFailure()) return;
     {
         std::ofstream(d / "c.yml") << "ClockPeriod: 5\nModel:\n  Precision: ap_fixed<16,6,AP_RND,AP_SAT>\n  ReuseFactor: 1\n"
                                       "LayerType:\n  Dense:\n    Precision:\n      weight: ap_fixed<6,1>\n"
                                       "      bias: ap_fixed<6,1>\n      accum: auto\n      result: ap_fixed<10,4,AP_RND,AP_SAT>\n";
     }
-    Result c = run("convert " + (d / "mlp.onnx").string() + " -c " + (d / "c.yml").string() + " -o " + (d / "prj").string() +
+    CliResult c = runCli("convert " + (d / "mlp.onnx").string() + " -c " + (d / "c.yml").string() + " -o " + (d / "prj").string() +
                    " --backend verilog");
     ASSERT_EQ(c.status, 0) << c.output;
-    Result r = run("report " + (d / "prj").string());
+    CliResult r = runCli("report " + (d / "prj").string());
     ASSERT_EQ(r.status, 0) << r.output;
     int stages = 0, logicStages = 0;
     std::istringstream is(r.output);

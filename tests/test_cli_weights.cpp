@@ -2,6 +2,8 @@
 // hls4ml zoo ships 70%/95%-pruned weight sets that share one JSON). The option must read that
 // file (not the `<stem>_weights.h5` convention), on info, config, predict and convert, and
 // refuse cleanly where it makes no sense.
+#include "support/zoo.h"
+#include "support/cli.h"
 #include "fixture_dir.h"
 #include "util/Npy.h"
 
@@ -14,23 +16,10 @@
 
 namespace fs = std::filesystem;
 
+using test_support::CliResult;
+using test_support::runCli;
+
 namespace {
-
-struct Result {
-    int status;
-    std::string output;  // stdout and stderr together
-};
-
-Result tachyonCli(const std::string& args) {
-    const std::string cmd = std::string(TACHYON_CLI) + " " + args + " 2>&1";
-    std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
-    std::string out;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, pipe.get())) > 0) out.append(buf, n);
-    const int st = pclose(pipe.release());
-    return {WEXITSTATUS(st), out};
-}
 
 std::string fixture(const std::string& name) {
     static const std::string dir = fixtureDirMadeBy("make_fixtures.py", "nn_fixtures.stamp", "2");
@@ -84,13 +73,13 @@ TEST(CliWeights, ReadsTheNamedWeightsFileOnEveryCommand) {
     const std::string x = fixture("keras_dense_X.npy");
     const std::string w = " --weights " + (d / "pruned_95.h5").string();
 
-    Result named = tachyonCli("predict " + (d / "arch.json").string() + w + " -i " + x + " -o " +
+    CliResult named = runCli("predict " + (d / "arch.json").string() + w + " -i " + x + " -o " +
                               (d / "named.npy").string() + " --float");
     ASSERT_EQ(named.status, 0) << named.output;
-    Result conventional = tachyonCli("predict " + (d / "conventional" / "arch.json").string() + " -i " + x + " -o " +
+    CliResult conventional = runCli("predict " + (d / "conventional" / "arch.json").string() + " -i " + x + " -o " +
                                      (d / "conventional.npy").string() + " --float");
     ASSERT_EQ(conventional.status, 0) << conventional.output;
-    Result original = tachyonCli("predict " + fixture("keras_dense.json") + " -i " + x + " -o " +
+    CliResult original = runCli("predict " + fixture("keras_dense.json") + " -i " + x + " -o " +
                                  (d / "original.npy").string() + " --float");
     ASSERT_EQ(original.status, 0) << original.output;
     const std::vector<double> yNamed = readOutput(d / "named.npy");
@@ -99,15 +88,15 @@ TEST(CliWeights, ReadsTheNamedWeightsFileOnEveryCommand) {
     EXPECT_NE(yNamed, readOutput(d / "original.npy"));       // and they are the pruned ones
 
     // Fixed point too, and info / config / convert take the option.
-    Result fixed = tachyonCli("predict " + (d / "arch.json").string() + w + " -i " + x + " -o " +
+    CliResult fixed = runCli("predict " + (d / "arch.json").string() + w + " -i " + x + " -o " +
                               (d / "fixed.npy").string());
     ASSERT_EQ(fixed.status, 0) << fixed.output;
-    Result info = tachyonCli("info " + (d / "arch.json").string() + w);
+    CliResult info = runCli("info " + (d / "arch.json").string() + w);
     EXPECT_EQ(info.status, 0) << info.output;
     EXPECT_NE(info.output.find("Dense"), std::string::npos) << info.output;
-    Result tpl = tachyonCli("config " + (d / "arch.json").string() + w + " -g name -o " + (d / "tpl.yml").string());
+    CliResult tpl = runCli("config " + (d / "arch.json").string() + w + " -g name -o " + (d / "tpl.yml").string());
     ASSERT_EQ(tpl.status, 0) << tpl.output;
-    Result prj = tachyonCli("convert " + (d / "arch.json").string() + w + " -c " + (d / "tpl.yml").string() + " -o " +
+    CliResult prj = runCli("convert " + (d / "arch.json").string() + w + " -c " + (d / "tpl.yml").string() + " -o " +
                             (d / "prj").string());
     EXPECT_EQ(prj.status, 0) << prj.output;
     EXPECT_TRUE(fs::is_directory(d / "prj"));
@@ -119,11 +108,11 @@ TEST(CliWeights, BadWeightsOptionFailsCleanly) {
     const std::string x = fixture("keras_dense_X.npy");
 
     // Without --weights the convention applies, and the error says which file it looked for.
-    Result none = tachyonCli("info " + (d / "arch.json").string());
+    CliResult none = runCli("info " + (d / "arch.json").string());
     EXPECT_EQ(none.status, 1) << none.output;
     EXPECT_NE(none.output.find("arch_weights.h5"), std::string::npos) << none.output;
 
-    Result missing = tachyonCli("predict " + (d / "arch.json").string() + " --weights " + (d / "nope.h5").string() +
+    CliResult missing = runCli("predict " + (d / "arch.json").string() + " --weights " + (d / "nope.h5").string() +
                                 " -i " + x + " -o " + (d / "y.npy").string());
     EXPECT_EQ(missing.status, 1) << missing.output;
     EXPECT_NE(missing.output.find("nope.h5"), std::string::npos) << missing.output;
@@ -131,7 +120,7 @@ TEST(CliWeights, BadWeightsOptionFailsCleanly) {
     EXPECT_FALSE(fs::exists(d / "y.npy"));
 
     // A model that carries its own weights: the option is a mistake, said so.
-    Result onnx = tachyonCli("info " + fixture("dense_relu.onnx") + " --weights " + fixture("keras_dense_weights.h5"));
+    CliResult onnx = runCli("info " + fixture("dense_relu.onnx") + " --weights " + fixture("keras_dense_weights.h5"));
     EXPECT_EQ(onnx.status, 1) << onnx.output;
     EXPECT_NE(onnx.output.find("--weights"), std::string::npos) << onnx.output;
 
@@ -139,14 +128,14 @@ TEST(CliWeights, BadWeightsOptionFailsCleanly) {
     {
         std::ofstream(d / "garbage.h5") << "not an hdf5 file";
     }
-    Result garbage = tachyonCli("info " + (d / "arch.json").string() + " --weights " + (d / "garbage.h5").string());
+    CliResult garbage = runCli("info " + (d / "arch.json").string() + " --weights " + (d / "garbage.h5").string());
     EXPECT_EQ(garbage.status, 1) << garbage.output;
     EXPECT_NE(garbage.output.find("garbage.h5"), std::string::npos) << garbage.output;
 }
 
 // The zoo's own layout: a weight set renamed (as the pruned sets are) gives the same numbers.
 TEST(CliWeights, ZooWeightsUnderAnotherName) {
-    const fs::path zoo = fs::path(TACHYON_SOURCE_DIR) / ".." / "shared" / "models" / "keras";
+    const fs::path zoo = test_support::zooFile("keras");
     if (!fs::exists(zoo / "KERAS_3layer.json")) GTEST_SKIP() << "zoo models not present at " << zoo;
     const fs::path d = scratch("zoo");
     fs::copy_file(zoo / "KERAS_3layer_weights.h5", d / "KERAS_3layer_prune70.h5");
@@ -157,10 +146,10 @@ TEST(CliWeights, ZooWeightsUnderAnotherName) {
         tachyon::writeNpy((d / "x.npy").string(), x.data(), 20, 16);
     }
     const std::string model = (zoo / "KERAS_3layer.json").string();
-    Result a = tachyonCli("predict " + model + " --weights " + (d / "KERAS_3layer_prune70.h5").string() + " -i " +
+    CliResult a = runCli("predict " + model + " --weights " + (d / "KERAS_3layer_prune70.h5").string() + " -i " +
                           (d / "x.npy").string() + " -o " + (d / "a.npy").string());
     ASSERT_EQ(a.status, 0) << a.output;
-    Result b = tachyonCli("predict " + model + " -i " + (d / "x.npy").string() + " -o " + (d / "b.npy").string());
+    CliResult b = runCli("predict " + model + " -i " + (d / "x.npy").string() + " -o " + (d / "b.npy").string());
     ASSERT_EQ(b.status, 0) << b.output;
     EXPECT_EQ(readOutput(d / "a.npy"), readOutput(d / "b.npy"));
 }

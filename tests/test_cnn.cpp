@@ -3,6 +3,7 @@
 // framework computes in float mode, and in fixed point equal a step-by-step reference that
 // walks every window and casts every partial sum with FixedType::castRaw, independently of
 // the emulator's kernels (im2col, SIMD fast paths, index maps).
+#include "support/zoo.h"
 #include "config/Config.h"
 #include "emulator/Emulator.h"
 #include "frontends/Frontend.h"
@@ -29,7 +30,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kShared = TACHYON_SOURCE_DIR "/../shared/models";
+const std::string kShared = test_support::zooDir();
 
 const std::string& fixtureDir() {
     static const std::string dir = fixtureDirMadeBy("make_cnn_fixtures.py", "cnn_fixtures.stamp", "3");
@@ -402,7 +403,7 @@ TEST(Emulator, CnnFixedPointEqualsStepByStepReference) {
 }
 
 TEST(CnnZoo, FloatEqualsIndependentReference) {
-    if (!fs::exists(kShared + "/README.md")) GTEST_SKIP() << "no shared model zoo";
+    ZOO_OR_SKIP();
     const std::string refs = fixtureDir() + "/zoo";
     if (!fs::exists(refs + "/keras_KERAS_conv2d_model_Y.npy")) {
         const std::string cmd = "/usr/bin/python3 " TACHYON_SOURCE_DIR "/scripts/make_zoo_references.py '" + fixtureDir() + "' > /dev/null";

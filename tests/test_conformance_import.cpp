@@ -3,6 +3,7 @@
 // float mode, reproduces the independent numpy reference outputs; every other model is
 // refused with an error naming the unsupported layer or operator. Skips when the shared
 // folder is absent.
+#include "support/zoo.h"
 #include "config/Config.h"
 #include "emulator/Emulator.h"
 #include "frontends/Frontend.h"
@@ -22,10 +23,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kShared = TACHYON_SOURCE_DIR "/../shared/models";
-
-#define REQUIRE_SHARED() \
-    if (!fs::exists(kShared + "/README.md")) GTEST_SKIP() << "no shared model zoo at " << kShared
+const std::string kShared = test_support::zooDir();
 
 struct DenseModel {
     std::string file;        // relative to the zoo
@@ -49,7 +47,7 @@ const std::vector<DenseModel> kDenseModels = {
 }  // namespace
 
 TEST(ConformanceImport, DenseModelsImportAndVerify) {
-    REQUIRE_SHARED();
+    ZOO_OR_SKIP();
     for (const DenseModel& m : kDenseModels) {
         SCOPED_TRACE(m.file);
         const std::string path = kShared + "/" + m.file;
@@ -73,7 +71,7 @@ TEST(ConformanceImport, DenseModelsImportAndVerify) {
 // hls4ml-style names: a Keras Dense with a fused activation is split into "<dense>_<act>",
 // Dropout disappears.
 TEST(ConformanceImport, KerasLayerNames) {
-    REQUIRE_SHARED();
+    ZOO_OR_SKIP();
     const Graph g = loadModel(kShared + "/keras/KERAS_dense_16x100x100x100x100x100x5.json");
     EXPECT_EQ(g.name, "KERAS_dense_16x100x100x100x100x100x5");
     ASSERT_NE(g.find("fc1_relu_relu"), nullptr);
@@ -84,7 +82,7 @@ TEST(ConformanceImport, KerasLayerNames) {
 }
 
 TEST(ConformanceImport, FloatMatchesReference) {
-    REQUIRE_SHARED();
+    ZOO_OR_SKIP();
     for (const DenseModel& m : kDenseModels) {
         if (m.reference.empty()) continue;
         SCOPED_TRACE(m.file);
@@ -98,7 +96,7 @@ TEST(ConformanceImport, FloatMatchesReference) {
 // must at least act as the inference formula on the trained statistics, which the import
 // folds into finite, non-trivial scale/shift vectors.
 TEST(ConformanceImport, PytorchBatchNormUnsqueeze) {
-    REQUIRE_SHARED();
+    ZOO_OR_SKIP();
     const Graph g = loadModel(kShared + "/onnx/three_layer_bn_pytorch.onnx");
     std::vector<const Layer*> bns;
     for (const Layer& l : g.layers)
@@ -115,7 +113,7 @@ TEST(ConformanceImport, PytorchBatchNormUnsqueeze) {
 }
 
 TEST(ConformanceImport, UnsupportedModelsAreRefused) {
-    REQUIRE_SHARED();
+    ZOO_OR_SKIP();
     const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
         // garnet_1layer (issue 14), the QKeras, binary and ternary models and the QONNX
         // bnn_model_fc_1layer (issue 11) import now.

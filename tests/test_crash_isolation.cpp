@@ -1,6 +1,7 @@
 // util/CrashIsolation's checker child (the libhdf5 trial read) never outlives the process
 // that started it, even when that process is killed outright while the child hangs in a
 // read, and it takes the stop signals the CLI blocks in its own threads.
+#include "support/child_process.h"
 #include "util/CrashIsolation.h"
 
 #include <gtest/gtest.h>
@@ -16,6 +17,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+using test_support::processGone;
+using test_support::waitUntilGone;
+
 namespace {
 
 // What the checker child reports about itself before it hangs.
@@ -23,24 +27,6 @@ struct CheckerInfo {
     pid_t pid = 0;
     int stopSignalsBlocked = -1;   // 1 when SIGINT or SIGTERM is blocked in the checker
 };
-
-// Gone, or a zombie its new parent has not reaped yet: either way no longer running.
-bool processGone(pid_t pid) {
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    std::string line;
-    if (!std::getline(stat, line)) return true;
-    const size_t close = line.rfind(')');
-    return close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'Z';
-}
-
-bool waitUntilGone(pid_t pid, double seconds) {
-    const auto t0 = std::chrono::steady_clock::now();
-    while (std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() < seconds) {
-        if (processGone(pid)) return true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return processGone(pid);
-}
 
 bool readWithin(int fd, void* buf, size_t n, int ms) {
     pollfd p{fd, POLLIN, 0};

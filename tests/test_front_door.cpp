@@ -2,6 +2,8 @@
 // project on the user's rows; `convert` is the API's Model::write (the path Python's
 // write_hls takes), not a write path of the CLI's own; `config -g` templates choose
 // accumulators that cannot wrap.
+#include "support/zoo.h"
+#include "support/cli.h"
 #include "config/Config.h"
 #include "emulator/Emulator.h"
 #include "frontends/Frontend.h"
@@ -19,24 +21,12 @@
 namespace fs = std::filesystem;
 using namespace tachyon;
 
+using test_support::CliResult;
+using test_support::runCliArgs;
+
 namespace {
 
-const std::string kShared = TACHYON_SOURCE_DIR "/../shared/models";
-
-struct CliRun {
-    int status;          // exit status, or 128 + signal
-    std::string output;  // stdout and stderr together
-};
-
-CliRun cli(const fs::path& cwd, std::vector<std::string> args) {
-    args.insert(args.begin(), TACHYON_CLI);
-    util::ProcessOptions opt;
-    opt.cwd = cwd.string();
-    opt.captureOutput = true;
-    opt.timeoutSeconds = 300;
-    const auto r = util::runProcess(args, opt);
-    return {r.exitCode >= 0 ? r.exitCode : 128 + r.signal, r.output};
-}
+const std::string kShared = test_support::zooDir();
 
 bool contains(const std::string& s, const std::string& needle) { return s.find(needle) != std::string::npos; }
 
@@ -64,7 +54,7 @@ protected:
         w.close();
     }
     void expectRefused(const std::vector<std::string>& args, const std::string& needle) const {
-        const CliRun r = cli(dir, args);
+        const CliResult r = runCliArgs(dir, args);
         EXPECT_EQ(r.status, 1) << r.output;
         EXPECT_TRUE(contains(r.output, needle)) << "wanted: " << needle << "\n" << r.output;
     }
@@ -73,29 +63,29 @@ protected:
 }  // namespace
 
 TEST_F(FrontDoor, CsimOfAnExistingProjectOnTheUsersRows) {
-    CliRun r = cli(dir, {"convert", "m.onnx", "-o", "prj"});   // 1,000 random test rows
+    CliResult r = runCliArgs(dir, {"convert", "m.onnx", "-o", "prj"});   // 1,000 random test rows
     ASSERT_EQ(r.status, 0) << r.output;
     ASSERT_TRUE(fs::exists(dir / "prj" / "tachyon_source.json"));
     const std::string ownVectors = readFile(dir / "prj" / "tb_data" / "input_raw.dat");
 
-    r = cli(dir, {"csim", "prj", "-i", "x7.npy"});
+    r = runCliArgs(dir, {"csim", "prj", "-i", "x7.npy"});
     EXPECT_EQ(r.status, 0) << r.output;
     EXPECT_TRUE(contains(r.output, ": 7 rows, 0 mismatches")) << r.output;
     EXPECT_TRUE(contains(r.output, "x7.npy")) << r.output;
     // The project itself is left as it was: its own vectors still serve a plain csim.
     EXPECT_EQ(readFile(dir / "prj" / "tb_data" / "input_raw.dat"), ownVectors);
-    r = cli(dir, {"csim", "prj"});
+    r = runCliArgs(dir, {"csim", "prj"});
     EXPECT_TRUE(contains(r.output, ": 1000 rows, 0 mismatches")) << r.output;
     // The rows the user gave, not the project's: the same rows through convert --tb-input
     // give the same expected outputs as csim -i compared against.
-    r = cli(dir, {"convert", "m.onnx", "--tb-input", "x7.npy", "-o", "prj7"});
+    r = runCliArgs(dir, {"convert", "m.onnx", "--tb-input", "x7.npy", "-o", "prj7"});
     ASSERT_EQ(r.status, 0) << r.output;
-    r = cli(dir, {"csim", "prj7"});
+    r = runCliArgs(dir, {"csim", "prj7"});
     EXPECT_TRUE(contains(r.output, ": 7 rows, 0 mismatches")) << r.output;
 }
 
 TEST_F(FrontDoor, CsimOnRowsRefusesWhatItCannotCompare) {
-    ASSERT_EQ(cli(dir, {"convert", "m.onnx", "-o", "prj"}).status, 0);
+    ASSERT_EQ(runCliArgs(dir, {"convert", "m.onnx", "-o", "prj"}).status, 0);
     // Wrong width, no rows, NaN: errors naming the file.
     writeRows("x3.npy", std::vector<double>(3 * 3, 0.5), 3);
     expectRefused({"csim", "prj", "-i", "x3.npy"}, "x3.npy: -i: has 3 columns but the model takes");
@@ -112,7 +102,7 @@ TEST_F(FrontDoor, CsimOnRowsRefusesWhatItCannotCompare) {
     std::ofstream(weights, std::ios::app) << "\n// edited\n";
     expectRefused({"csim", "prj", "-i", "x7.npy"}, "is not what");
     // A project that does not record its model (an older tachyon wrote it).
-    ASSERT_EQ(cli(dir, {"convert", "m.onnx", "-o", "old"}).status, 0);
+    ASSERT_EQ(runCliArgs(dir, {"convert", "m.onnx", "-o", "old"}).status, 0);
     fs::remove(dir / "old" / "tachyon_source.json");
     expectRefused({"csim", "old", "-i", "x7.npy"}, "does not say which model");
     // The other simulator's project.
@@ -123,9 +113,9 @@ TEST_F(FrontDoor, RtlsimOfAnExistingProjectOnTheUsersRows) {
     // Narrow types keep the design (and Verilator's build) small; the configuration is a
     // file, which the project records and csim/rtlsim -i read again.
     std::ofstream(dir / "narrow.yml") << "Model:\n  Precision: ap_fixed<6,3>\n  ReuseFactor: 1\n";
-    CliRun r = cli(dir, {"convert", "m.onnx", "-c", "narrow.yml", "-b", "verilog", "-o", "v"});
+    CliResult r = runCliArgs(dir, {"convert", "m.onnx", "-c", "narrow.yml", "-b", "verilog", "-o", "v"});
     ASSERT_EQ(r.status, 0) << r.output;
-    r = cli(dir, {"rtlsim", "v", "-i", "x7.npy"});
+    r = runCliArgs(dir, {"rtlsim", "v", "-i", "x7.npy"});
     EXPECT_EQ(r.status, 0) << r.output;
     EXPECT_TRUE(contains(r.output, "rtlsim: 7 rows, 0 mismatches")) << r.output;
 }
@@ -141,7 +131,7 @@ TEST(FrontDoorSource, ConvertWritesOnlyThroughTheApi) {
 }
 
 TEST(FrontDoorTemplates, ConfigTemplatesChooseAccumulatorsThatCannotWrap) {
-    if (!fs::exists(kShared + "/README.md")) GTEST_SKIP() << "no shared model zoo at " << kShared;
+    ZOO_OR_SKIP();
     std::vector<std::string> models;
     for (const char* sub : {"keras", "onnx"})
         for (const auto& e : fs::directory_iterator(kShared + "/" + sub)) {
@@ -200,7 +190,7 @@ TEST(FrontDoorTemplates, ConfigCommandWritesExactAccumulators) {
     const fs::path example = fs::path(TACHYON_BINARY_DIR) / "cli_test" / "jet_tagger.onnx";
     ASSERT_TRUE(fs::exists(example)) << "run the make_fixtures test first";
     for (const char* gr : {"model", "type", "name"}) {
-        const CliRun r = cli(fs::path(TACHYON_BINARY_DIR), {"config", example.string(), "-g", gr});
+        const CliResult r = runCliArgs(fs::path(TACHYON_BINARY_DIR), {"config", example.string(), "-g", gr});
         ASSERT_EQ(r.status, 0) << r.output;
         EXPECT_TRUE(contains(r.output, "accum: auto")) << gr << "\n" << r.output;
         EXPECT_FALSE(contains(r.output, "accum: ap_fixed<16,6>")) << gr << "\n" << r.output;

@@ -7,6 +7,7 @@
 //   1,000 rows per model, rows with 0, 1 and all vertices valid included;
 // - the intermediate types are configurable by their hls4ml names, and what hls4ml's GarNet
 //   does not define is refused by name.
+#include "support/zoo.h"
 #include "backends/hls/HlsWriter.h"
 #include "config/Config.h"
 #include "emulator/Emulator.h"
@@ -31,7 +32,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kShared = TACHYON_SOURCE_DIR "/../shared/models";
+const std::string kShared = test_support::zooDir();
 
 const std::string& fixtureDir() {
     static const std::string dir = fixtureDirMadeBy("make_garnet_fixtures.py", "garnet_fixtures.stamp", "3");

@@ -2,6 +2,7 @@
 // outputs are atomic (also on a signal or a full disk), and malformed input gives a
 // clear error instead of a crash, a hang or a huge allocation.
 // Every test runs in a throwaway folder of its own.
+#include "support/cli.h"
 #include "frontends/Hdf5File.h"
 #include "util/AtomicOutput.h"
 #include "util/CrashIsolation.h"
@@ -29,24 +30,10 @@
 
 namespace fs = std::filesystem;
 
+using test_support::CliResult;
+using test_support::runCliIn;
+
 namespace {
-
-struct Result {
-    int status;          // exit status, or 128 + signal
-    std::string output;  // stdout and stderr together
-};
-
-// Runs the tachyon CLI in `cwd`.
-Result cli(const fs::path& cwd, const std::string& args) {
-    const std::string cmd = "cd '" + cwd.string() + "' && " TACHYON_CLI " " + args + " 2>&1";
-    FILE* pipe = popen(cmd.c_str(), "r");
-    std::string out;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
-    const int st = pclose(pipe);
-    return {WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), out};
-}
 
 bool contains(const std::string& s, const std::string& needle) { return s.find(needle) != std::string::npos; }
 
@@ -91,7 +78,7 @@ protected:
     void expectRefused(const std::string& args, const std::string& needle) {
         const auto before = listing(dir);
         const std::string model = slurp(dir / "m.onnx");
-        Result r = cli(dir, args);
+        CliResult r = runCliIn(dir, args);
         EXPECT_EQ(r.status, 1) << args << "\n" << r.output;
         EXPECT_TRUE(contains(r.output, "tachyon: error: ")) << r.output;
         EXPECT_TRUE(contains(r.output, needle)) << args << "\n" << r.output;
@@ -154,31 +141,31 @@ TEST_F(Hardening, ExistingFileIsOverwrittenOnlyWithForce) {
     std::ofstream(dir / "prj") << "precious";
     expectRefused("convert m.onnx -o prj", "--force");
 
-    Result r = cli(dir, "predict m.onnx -i x.npy -o y.npy --force");
+    CliResult r = runCliIn(dir, "predict m.onnx -i x.npy -o y.npy --force");
     ASSERT_EQ(r.status, 0) << r.output;
     size_t rows, cols;
     tachyon::readNpy((dir / "y.npy").string(), rows, cols);
     EXPECT_EQ(rows, 1000u);
-    r = cli(dir, "convert m.onnx -o prj --force");
+    r = runCliIn(dir, "convert m.onnx -o prj --force");
     ASSERT_EQ(r.status, 0) << r.output;
     EXPECT_TRUE(fs::exists(dir / "prj" / "tachyon_project.json"));
 }
 
 TEST_F(Hardening, TachyonProjectAndTraceFoldersAreReplacedOnlyWithForce) {
-    Result r = cli(dir, "convert m.onnx -o prj");
+    CliResult r = runCliIn(dir, "convert m.onnx -o prj");
     ASSERT_EQ(r.status, 0) << r.output;
     std::ofstream(dir / "prj" / "stale.txt") << "old";
     expectRefused("convert m.onnx -o prj/ --backend verilog", "--force");
-    r = cli(dir, "convert m.onnx -o prj/ --backend verilog --force");
+    r = runCliIn(dir, "convert m.onnx -o prj/ --backend verilog --force");
     ASSERT_EQ(r.status, 0) << r.output;
     EXPECT_FALSE(fs::exists(dir / "prj" / "stale.txt"));
     EXPECT_TRUE(fs::exists(dir / "prj" / "tachyon_project.json"));
 
-    r = cli(dir, "predict m.onnx -i x.npy -o y1.npy --trace tr");
+    r = runCliIn(dir, "predict m.onnx -i x.npy -o y1.npy --trace tr");
     ASSERT_EQ(r.status, 0) << r.output;
     EXPECT_TRUE(fs::exists(dir / "tr" / "tachyon_trace.json"));
     expectRefused("predict m.onnx -i x.npy -o y2.npy --trace tr", "--force");
-    r = cli(dir, "predict m.onnx -i x.npy -o y2.npy --trace tr --force");
+    r = runCliIn(dir, "predict m.onnx -i x.npy -o y2.npy --trace tr --force");
     ASSERT_EQ(r.status, 0) << r.output;
     // A project folder is no trace folder, and the other way round.
     expectRefused("predict m.onnx -i x.npy -o y3.npy --trace prj --force", "tachyon_trace.json");
@@ -252,7 +239,7 @@ TEST_F(Hardening, FullDiskFailsAndLeavesNoPartialFile) {
     for (const char* out : {"small/y.csv", "small/y.npy"}) {
         // Fill most of the disk first so that the .npy (40 KB) does not fit either.
         std::ofstream(small / "filler") << std::string(40 * 1024, 'x');
-        Result r = cli(dir, std::string("predict m.onnx -i x.npy -o ") + out + " --trace small/tr");
+        CliResult r = runCliIn(dir, std::string("predict m.onnx -i x.npy -o ") + out + " --trace small/tr");
         EXPECT_EQ(r.status, 1) << out << "\n" << r.output;
         EXPECT_TRUE(contains(r.output, "tachyon: error: ")) << r.output;
         EXPECT_FALSE(contains(r.output, ".tmp-")) << "the message names a temporary: " << r.output;
@@ -262,12 +249,12 @@ TEST_F(Hardening, FullDiskFailsAndLeavesNoPartialFile) {
     }
     // And the config writer.
     std::ofstream(small / "filler") << std::string(62 * 1024, 'x');
-    Result r = cli(dir, "config m.onnx -o small/c.yml");
+    CliResult r = runCliIn(dir, "config m.onnx -o small/c.yml");
     EXPECT_EQ(r.status, 1) << r.output;
     EXPECT_FALSE(fs::exists(small / "c.yml"));
     EXPECT_FALSE(hasTemporaries(small));
     // A project: the message names the output and the cause, not a bundled header.
-    r = cli(dir, "convert m.onnx -o small/prj");
+    r = runCliIn(dir, "convert m.onnx -o small/prj");
     EXPECT_EQ(r.status, 1) << r.output;
     EXPECT_TRUE(contains(r.output, "small/prj: -o: disk full")) << r.output;
     EXPECT_FALSE(contains(r.output, ".tmp-")) << r.output;
@@ -304,7 +291,7 @@ TEST_F(Hardening, ProjectNameCannotLeaveTheProjectFolder) {
 }
 
 TEST_F(Hardening, LayerNamesBecomeSafeDistinctTraceFiles) {
-    Result r = cli(dir, "predict m.onnx -i x.npy -o y.npy --trace tr");
+    CliResult r = runCliIn(dir, "predict m.onnx -i x.npy -o y.npy --trace tr");
     ASSERT_EQ(r.status, 0) << r.output;
     for (auto& e : fs::directory_iterator(dir / "tr")) {
         const std::string name = e.path().filename().string();
@@ -331,7 +318,7 @@ TEST_F(Hardening, NegativeStagesAndThreadsAreRefused) {
     for (const char* args : {"convert m.onnx -o prj --backend verilog --stages -2",
                              "convert m.onnx -o prj --backend verilog --stages -1",
                              "predict m.onnx -i x.npy -o y.npy -j -1"}) {
-        Result r = cli(dir, args);
+        CliResult r = runCliIn(dir, args);
         EXPECT_NE(r.status, 0) << args;
         EXPECT_TRUE(contains(r.output, "not in range")) << r.output;
         EXPECT_FALSE(fs::exists(dir / "prj"));
@@ -346,14 +333,14 @@ TEST_F(Hardening, NanAndInfInputsAreCountedAndCanBeRefused) {
     x[5 * cols + 0] = INFINITY;
     x[9 * cols + 1] = NAN;
     tachyon::writeNpy((dir / "xnan.npy").string(), x.data(), rows, cols);
-    Result r = cli(dir, "predict m.onnx -i xnan.npy -o y.npy");
+    CliResult r = runCliIn(dir, "predict m.onnx -i xnan.npy -o y.npy");
     ASSERT_EQ(r.status, 0) << r.output;
     EXPECT_TRUE(contains(r.output, "non-finite inputs (not counted above): 2 NaN, 1 infinite")) << r.output;
     EXPECT_TRUE(contains(r.output, "warning: xnan.npy: 2 NaN and 1 infinite values (first at row 3, column 2)"))
         << r.output;
     expectRefused("predict m.onnx -i xnan.npy -o y2.npy --nan error", "row 3, column 2 is NaN");
     // Finite input: no warning.
-    r = cli(dir, "predict m.onnx -i x.npy -o y3.npy");
+    r = runCliIn(dir, "predict m.onnx -i x.npy -o y3.npy");
     ASSERT_EQ(r.status, 0) << r.output;
     EXPECT_FALSE(contains(r.output, "warning")) << r.output;
 }
@@ -429,7 +416,7 @@ TEST_F(Hardening, CorruptKerasH5HeapFailsWithinSeconds) {
     if (zeroFree.empty() || badLength.empty()) GTEST_SKIP() << "no Keras fixture (scripts/make_fixtures.py)";
     for (const std::string& file : {zeroFree, badLength}) {
         const auto t0 = std::chrono::steady_clock::now();
-        Result r = cli(dir, "info " + file);
+        CliResult r = runCliIn(dir, "info " + file);
         const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         EXPECT_EQ(r.status, 1) << r.output;
         EXPECT_TRUE(contains(r.output, "tachyon: error: " + file + ": corrupt file")) << r.output;
@@ -507,7 +494,7 @@ TEST_F(Hardening, KerasH5ThatCrashesLibhdf5IsAnError) {
     const fs::path file = dir / "crashes_libhdf5.h5";
     fs::copy_file(TACHYON_SOURCE_DIR "/tests/data/keras_h5_crashes_libhdf5.h5", file);
     for (const char* cmd : {"info crashes_libhdf5.h5", "predict crashes_libhdf5.h5 -i x.npy -o y.npy"}) {
-        Result r = cli(dir, cmd);
+        CliResult r = runCliIn(dir, cmd);
         EXPECT_EQ(r.status, 1) << cmd << "\n" << r.output;
         EXPECT_TRUE(contains(r.output, "tachyon: error: crashes_libhdf5.h5: libhdf5 crashed reading this file")) << r.output;
         EXPECT_FALSE(fs::exists(dir / "y.npy"));
@@ -535,8 +522,8 @@ np.save(sys.argv[1] + '/rows.npy', np.ones((1000, 16), dtype=np.float32))
 )";
     { std::ofstream(dir / "make.py") << script; }
     ASSERT_EQ(std::system(("cd /tmp && /usr/bin/python3 '" + (dir / "make.py").string() + "' '" + dir.string() + "'").c_str()), 0);
-    // The cap: ulimit in the shell that starts the CLI (cli() puts the CLI's path first).
-    Result r = cli(dir, "info huge.onnx > /dev/null; ulimit -v 4000000; " TACHYON_CLI " predict huge.onnx -i rows.npy -o out.npy --float");
+    // The cap: ulimit in the shell that starts the CLI (runCliIn() puts the CLI's path first).
+    CliResult r = runCliIn(dir, "info huge.onnx > /dev/null; ulimit -v 4000000; " TACHYON_CLI " predict huge.onnx -i rows.npy -o out.npy --float");
     EXPECT_EQ(r.status, 1) << r.output;
     EXPECT_TRUE(contains(r.output, "tachyon: error: huge.onnx: memory: out of memory")) << r.output;
     EXPECT_FALSE(fs::exists(dir / "out.npy"));

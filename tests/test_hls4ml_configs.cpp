@@ -2,6 +2,7 @@
 // (hls4ml's exact layout at model, type and name granularity) load unchanged, their
 // settings reach the IR, and the model converts and runs. Also: `auto` types, softmax
 // options, non-power-of-two tables, the bundled header's width limit, tree templates.
+#include "support/cli.h"
 #include "backends/hls/HeaderLimits.h"
 #include "backends/hls/HlsWriter.h"
 #include "config/Config.h"
@@ -22,6 +23,9 @@
 
 using namespace tachyon;
 namespace fs = std::filesystem;
+
+using test_support::CliResult;
+using test_support::runCli;
 
 namespace {
 
@@ -372,13 +376,9 @@ TEST(TreeConfigTemplate, RoundTripsThroughTheConfig) {
 TEST(TreeConfigTemplate, ConfigCommandWorksOnXgboostJson) {
     const std::string dir = trees::testing::treeFixtures();
     if (dir.empty()) GTEST_SKIP() << "tree fixtures unavailable";
-    const std::string cmd = std::string(TACHYON_CLI) + " config " + dir + "/xgb_binary.json 2>&1";
-    FILE* pipe = popen(cmd.c_str(), "r");
-    ASSERT_NE(pipe, nullptr);
-    std::string out;
-    char buf[256];
-    while (fgets(buf, sizeof buf, pipe)) out += buf;
-    EXPECT_EQ(pclose(pipe), 0) << out;
+    const CliResult r = runCli("config " + dir + "/xgb_binary.json");
+    const std::string& out = r.output;
+    EXPECT_EQ(r.status, 0) << out;
     EXPECT_NE(out.find("InputPrecision:"), std::string::npos) << out;
     EXPECT_NE(out.find("ScorePrecision:"), std::string::npos) << out;
     EXPECT_EQ(out.find("Keras"), std::string::npos) << out;

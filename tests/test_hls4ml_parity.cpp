@@ -4,6 +4,7 @@
 // inference (Tachyon's exact rule stays available as `auto_exact`), constants are rounded
 // through hls4ml's decimal text, and hls4ml's layer names are accepted. Zoo models come
 // from ../shared/models; those tests skip when it is absent.
+#include "support/zoo.h"
 #include "config/Config.h"
 #include "emulator/Emulator.h"
 #include "frontends/Frontend.h"
@@ -21,10 +22,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kShared = TACHYON_SOURCE_DIR "/../shared/models";
-
-#define REQUIRE_SHARED() \
-    if (!fs::exists(kShared + "/README.md")) GTEST_SKIP() << "no shared model zoo at " << kShared
+const std::string kShared = test_support::zooDir();
 
 std::string dataFile(const std::string& name) {
     return std::string(TACHYON_SOURCE_DIR) + "/tests/data/hls4ml_configs/" + name;
@@ -110,7 +108,7 @@ Graph converted(Graph g, const std::string& yaml) {
 }  // namespace
 
 TEST(Hls4mlParity, WrittenProjectConfigsLoadForDenseAndCnn) {
-    REQUIRE_SHARED();
+    ZOO_OR_SKIP();
     struct Case {
         const char* config;
         const char* model;
@@ -232,7 +230,7 @@ TEST(Hls4mlParity, AutoFollowsHls4mlsInferenceAndAutoExactTachyons) {
 }
 
 TEST(Hls4mlParity, Hls4mlAutoConfigsLoadForEveryZooKerasModel) {
-    REQUIRE_SHARED();
+    ZOO_OR_SKIP();
     // config_from_keras_model(granularity='name') writes `auto` for every result and, for
     // Dense/Conv, weight, bias and accum; here from Tachyon's names (hls4ml's for Keras).
     for (const char* model : {"KERAS_1layer", "KERAS_3layer", "KERAS_3layer_batch_norm",
@@ -290,7 +288,7 @@ TEST(Hls4mlParity, ConstantsRoundThroughHls4mlsDecimalText) {
 }
 
 TEST(Hls4mlParity, JetTaggerTinyBiasesBecomeZeroAsInHls4ml) {
-    REQUIRE_SHARED();
+    ZOO_OR_SKIP();
     // cnn2D_1_relu has biases -1.49e-18 and -7.95e-21 (trained float32 noise).
     const std::string model = "keras/jetTagger_Conv2D_Small_NoBatchNorm.json";
     const std::string base = "Model:\n  Precision: ap_fixed<16,6>\n";
@@ -341,7 +339,7 @@ TEST(Hls4mlParity, Hls4mlLayerNamesAreAccepted) {
 }
 
 TEST(Hls4mlParity, ZooGarnetConfigLoadsWithAWarning) {
-    REQUIRE_SHARED();
+    ZOO_OR_SKIP();
     // Its LayerName `regression_linear` names no layer (hls4ml's name for a linear
     // activation it removes): hls4ml ignores it, Tachyon warns.
     Graph g;
@@ -508,7 +506,7 @@ TEST(Hls4mlParity, BinaryBatchNormMergesIntoAnIntegerThreshold) {
 }
 
 TEST(Hls4mlParity, TemplatesLoadBackAndKeepTrainedTypes) {
-    REQUIRE_SHARED();
+    ZOO_OR_SKIP();
     // Every zoo model: `config -g model|type|name` (configTemplate, the text the command
     // writes) loads back and, used unedited, gives the numbers of the configuration it was
     // made from: the empty one, which keeps trained types (tests/test_quant.cpp checks those
@@ -557,7 +555,7 @@ TEST(Hls4mlParity, TemplatesLoadBackAndKeepTrainedTypes) {
 }
 
 TEST(Hls4mlParity, ZooQKerasMnistConfigKeepsThePo2Weights) {
-    REQUIRE_SHARED();
+    ZOO_OR_SKIP();
     // Its q_dense_2 entry says `weight: ap_int<5>`: hls4ml's type for quantized_po2(5), the
     // exponent's width. hls4ml takes a quantised weight's type from its quantiser, so the
     // weights stay the trained powers of two (as ap_int<5> they would all round to 0 and

@@ -7,6 +7,7 @@
 // zoo files (skipped without ../shared/models) and a GarNetStack with quantize_transforms
 // (the project's garnet_stack_ternary fixture; the zoo has no such model).
 #include "backends/hls/HlsWriter.h"
+#include "support/zoo.h"
 #include "config/Config.h"
 #include "emulator/Emulator.h"
 #include "frontends/Frontend.h"
@@ -29,7 +30,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kShared = TACHYON_SOURCE_DIR "/../shared/models";
+const std::string kShared = test_support::zooDir();
 const std::string kRecorded = TACHYON_SOURCE_DIR "/tests/data/hls4ml_recorded";
 
 std::vector<std::string> recordedCases() {
@@ -119,9 +120,6 @@ std::vector<double> outputsWith(const Config& config, const std::string& dir, Gr
     return out;
 }
 
-#define REQUIRE_SHARED() \
-    if (!fs::exists(kShared + "/README.md")) GTEST_SKIP() << "no shared model zoo at " << kShared
-
 class Hls4mlRecorded : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(Hls4mlRecorded, TachyonGivesHls4mlsNumbersBitForBit) {
@@ -129,7 +127,7 @@ TEST_P(Hls4mlRecorded, TachyonGivesHls4mlsNumbersBitForBit) {
     const auto keys = readCase(dir);
     ASSERT_TRUE(keys.count("model") || keys.count("garnet_fixture") || keys.count("nn_fixture"))
         << dir << "/case.txt names no model";
-    if (needsZoo(keys)) REQUIRE_SHARED();
+    if (needsZoo(keys)) ZOO_OR_SKIP();
 
     // The file hls4ml's writer wrote, unchanged: it must select hls4ml's defaults by itself.
     const Config cfg = Config::load(dir + "/hls4ml_config.yml", false);
@@ -162,7 +160,7 @@ INSTANTIATE_TEST_SUITE_P(Cases, Hls4mlRecorded, ::testing::ValuesIn(recordedCase
 // other numbers on most cases (all but those that name their softmax's Implementation), so
 // matching them above is not a coincidence of the defaults.
 TEST(Hls4mlRecordedFixtures, TachyonsOwnDefaultsGiveOtherNumbers) {
-    REQUIRE_SHARED();
+    ZOO_OR_SKIP();
     int differing = 0, refused = 0, zooCases = 0;
     std::string same;
     const auto cases = recordedCases();
@@ -199,7 +197,7 @@ TEST(Hls4mlRecordedFixtures, TachyonsOwnDefaultsGiveOtherNumbers) {
 // bit for bit), Tachyon's own rule limits the count to [0, V]. The two rules differ exactly
 // on the rows whose stored count lies outside [0, V].
 TEST(Hls4mlRecordedFixtures, GarNetWrappedCountsFollowHls4mlOnlyInHls4mlMode) {
-    REQUIRE_SHARED();
+    ZOO_OR_SKIP();
     const std::string dir = kRecorded + "/garnet_1layer_name";
     ASSERT_TRUE(fs::exists(dir + "/case.txt")) << dir;
     Graph g = loadModel(modelPath(readCase(dir)));
@@ -246,7 +244,7 @@ TEST(Hls4mlRecordedFixtures, GarNetWrappedCountsFollowHls4mlOnlyInHls4mlMode) {
 // does: garnet_1layer with hls4ml's own configuration, C-simulated on the recorded rows (half
 // of them with a wrapped count), matches the emulator (and so hls4ml) on every row.
 TEST(Hls4mlRecordedFixtures, GarNetHlsCsimMatchesOnWrappedCounts) {
-    REQUIRE_SHARED();
+    ZOO_OR_SKIP();
     const std::string dir = kRecorded + "/garnet_1layer_name";
     Graph g = loadModel(modelPath(readCase(dir)));
     runPipeline(g, Config::load(dir + "/hls4ml_config.yml", false));

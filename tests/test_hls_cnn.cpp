@@ -3,6 +3,7 @@
 // at narrow per-layer types that saturate and wrap. Each project's C simulation (g++ against
 // the bundled ap_fixed headers) must equal the emulator bit for bit on every test row
 // (a third of them spanning the input type's whole range).
+#include "support/zoo.h"
 #include "backends/hls/HlsWriter.h"
 #include "config/Config.h"
 #include "emulator/Emulator.h"
@@ -322,8 +323,8 @@ TEST(HlsCnn, CnnFixturesMatchEmulator) {
 
 // The convolutional models of the shared hls4ml example-model zoo.
 TEST(HlsCnn, SharedConvModelsMatchEmulator) {
-    const fs::path shared = fs::path(TACHYON_SOURCE_DIR) / "../shared/models";
-    if (!fs::exists(shared)) GTEST_SKIP() << "no ../shared/models";
+    ZOO_OR_SKIP();
+    const fs::path shared = test_support::zooDir();
     std::vector<Case> cases;
     for (const char* m : {"keras/KERAS_conv1d_small.json", "keras/KERAS_conv2d_model.json",
                           "keras/jetTagger_Conv2D_Small_NoBatchNorm.json", "onnx/conv1d_small_keras.onnx",

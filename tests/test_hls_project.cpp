@@ -3,6 +3,7 @@
 // projects, compiles their C simulation with g++ against the bundled ap_fixed headers and
 // requires zero mismatches on 10,000 random rows (a third of them spanning the whole input
 // range, so inner layers saturate or wrap).
+#include "support/zoo.h"
 #include "backends/hls/HlsWriter.h"
 #include "config/Config.h"
 #include "emulator/Emulator.h"
@@ -441,8 +442,8 @@ TEST(HlsProject, BadSchedulesAreRejectedNamingTheLayer) {
 // The dense-family models of the shared model zoo, through the real frontends and the
 // configuration pipeline, at two configurations each.
 TEST(HlsProject, SharedModelsMatchEmulatorBitForBit) {
-    const fs::path shared = fs::path(TACHYON_SOURCE_DIR) / "../shared/models";
-    if (!fs::exists(shared)) GTEST_SKIP() << "no ../shared/models";
+    ZOO_OR_SKIP();
+    const fs::path shared = test_support::zooDir();
     // Models whose layers the frontends do not read (QKeras, custom binary layers) are the
     // frontends' business: they are reported and skipped here.
     const char* models[] = {"keras/KERAS_1layer.json", "keras/KERAS_3layer.json",

@@ -9,6 +9,8 @@
 //   to the emulator on every recurrent fixture (PyTorch ONNX and Keras) at ap_fixed<16,6> and
 //   with narrow saturating/wrapping types and the Resource strategy, and on option sets the
 //   fixtures do not reach; the latency estimate of the 20-step LSTM; io_stream refused by name.
+#include "support/zoo.h"
+#include "support/cli.h"
 #include "backends/ProjectFiles.h"
 #include "backends/hls/HlsWriter.h"
 #include "backends/verilog/VerilogWriter.h"
@@ -35,6 +37,9 @@
 
 namespace fs = std::filesystem;
 using namespace tachyon;
+
+using test_support::CliResult;
+using test_support::runCli;
 
 namespace {
 
@@ -410,30 +415,20 @@ TEST(HlsRnn, CliConvertWithConfiguredTypes) {
                                         "      recurrent_weight: ap_fixed<8,2,AP_RND>\n"
                                         "      table: ap_fixed<12,2,AP_RND,AP_SAT>\n";
     }
-    auto run = [](const std::string& args) {
-        const std::string cmd = std::string(TACHYON_CLI) + " " + args + " 2>&1";
-        std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
-        std::string out;
-        char buf[4096];
-        size_t n;
-        while ((n = fread(buf, 1, sizeof buf, pipe.get())) > 0) out.append(buf, n);
-        const int st = pclose(pipe.release());
-        return std::make_pair(WEXITSTATUS(st), out);
-    };
     const std::string prj = (d / "prj").string();
-    const auto c = run("convert " + rnnFixtureDir() + "/lstm_last.onnx -c " + (d / "cfg.yml").string() + " -o " + prj +
-                       " -b hls");
-    ASSERT_EQ(c.first, 0) << c.second;
-    EXPECT_NE(c.second.find("HLS latency estimate (analytic, not a Vitis report): 206 cycles"), std::string::npos) << c.second;
-    EXPECT_NE(c.second.find("rnn_LSTM (LSTM): 201 cycles, II 201"), std::string::npos) << c.second;
+    const CliResult c = runCli("convert " + rnnFixtureDir() + "/lstm_last.onnx -c " + (d / "cfg.yml").string() + " -o " + prj +
+                               " -b hls");
+    ASSERT_EQ(c.status, 0) << c.output;
+    EXPECT_NE(c.output.find("HLS latency estimate (analytic, not a Vitis report): 206 cycles"), std::string::npos) << c.output;
+    EXPECT_NE(c.output.find("rnn_LSTM (LSTM): 201 cycles, II 201"), std::string::npos) << c.output;
     const std::string params = readFile(fs::path(prj) / "firmware" / "parameters.h");
     EXPECT_NE(params.find("typedef ap_fixed<12,3,AP_RND,AP_SAT> rnn_LSTM_state_t;"), std::string::npos) << params;
     EXPECT_NE(params.find("typedef ap_fixed<8,2,AP_RND> rnn_LSTM_h_weight_t;"), std::string::npos) << params;
     EXPECT_NE(params.find("typedef ap_fixed<12,2,AP_RND,AP_SAT> rnn_LSTM_act_table_t;"), std::string::npos) << params;
     EXPECT_NE(params.find("static const unsigned size = 512;"), std::string::npos) << params;
-    const auto s = run("csim " + prj);
-    EXPECT_EQ(s.first, 0) << s.second;
-    EXPECT_NE(s.second.find("1000 rows"), std::string::npos) << s.second;
+    const CliResult s = runCli("csim " + prj);
+    EXPECT_EQ(s.status, 0) << s.output;
+    EXPECT_NE(s.output.find("1000 rows"), std::string::npos) << s.output;
 }
 
 TEST(HlsRnn, StreamRefusedByName) {
@@ -452,7 +447,7 @@ TEST(HlsRnn, StreamRefusedByName) {
 // builds it (every vertex in parallel; its bit-exactness is tested on smaller GarNets in
 // tests/test_verilog_families.cpp), the two inputs in lanes of the wider type.
 TEST(VerilogMultiInput, GarNetZooModelGenerates) {
-    const std::string json = TACHYON_SOURCE_DIR "/../shared/models/keras/garnet_1layer.json";
+    const std::string json = test_support::zooFile("keras/garnet_1layer.json");
     if (!fs::exists(json)) GTEST_SKIP() << "zoo not present";
     Graph g = loadModel(json);
     runPipeline(g, Config::defaults());

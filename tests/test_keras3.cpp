@@ -3,6 +3,7 @@
 // QKeras, binary, ternary and BatchNorm models when ../shared is there) as Keras 3
 // archives with the same weights: each must give the same graph, hence bit-identical
 // fixed-point and float outputs, and still match the Keras 2 fixtures' float references.
+#include "support/zoo.h"
 #include "config/Config.h"
 #include "emulator/Emulator.h"
 #include "fixture_dir.h"
@@ -24,7 +25,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kZoo = TACHYON_SOURCE_DIR "/../shared/models/keras";
+const std::string kZoo = test_support::zooFile("keras");
 
 // The Keras 2 fixtures come first: the archives are made from them.
 std::string fixtures() {

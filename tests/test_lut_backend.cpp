@@ -1,6 +1,7 @@
 // The lookup-table backend on a network: it reads only the graph and the emulator, so a
 // small-input model of any kind compiles to a ROM holding the emulator's output for every
 // input word, and its Verilog wrapper reads that back.
+#include "support/lut_checks.h"
 #include "backends/lut/LutProject.h"
 #include "config/Config.h"
 #include "emulator/Emulator.h"
@@ -19,6 +20,10 @@
 #include <unistd.h>
 
 using namespace tachyon;
+
+using test_support::expectLutRtlsimReadsEveryWord;
+using test_support::forEachRomWord;
+using test_support::romAddressInputs;
 
 namespace {
 
@@ -70,40 +75,18 @@ TEST(LutBackend, NetworkRomEqualsEmulatorOnEveryAddress) {
     opt.maxInputBits = 12;
     lut::writeProject(g, emu, prj, opt);
 
-    std::ifstream mem(prj + "/rtl/tiny_rom_rom.mem");
-    std::string word;
-    size_t words = 0;
-    std::vector<int64_t> x(3), y(2);
-    for (uint64_t a = 0; std::getline(mem, word); ++a, ++words) {
-        for (int i = 0; i < 3; ++i) x[size_t(i)] = int64_t((a >> (4 * i)) & 15) - (((a >> (4 * i)) & 8) ? 16 : 0);
-        emu.runFixedRaw(x.data(), 1, y.data());
-        const uint64_t w = std::stoull(word, nullptr, 16);
+    std::vector<int64_t> y(2);
+    const size_t words = forEachRomWord(prj + "/rtl/tiny_rom_rom.mem", [&](uint64_t a, uint64_t w) {
+        emu.runFixedRaw(romAddressInputs(a, 3, 4).data(), 1, y.data());
         ASSERT_EQ(int64_t(w & 0xfff), y[0] & 0xfff) << "address " << a;
         ASSERT_EQ(int64_t(w >> 12), y[1] & 0xfff) << "address " << a;
-    }
+    });
     EXPECT_EQ(words, 4096u);
 
-    std::ifstream manifestFile(prj + "/tachyon_project.json");
-    const nlohmann::json j = nlohmann::json::parse(manifestFile);
-    EXPECT_EQ(j["backend"], "lut");
+    const nlohmann::json j = nlohmann::json::parse(readFile(prj + "/tachyon_project.json"));
     EXPECT_EQ(j["address_bits"], 12);
     EXPECT_EQ(j["word_bits"], 24);
-    std::string log;
-    const std::string cmd = "cd '" + prj + "' && " + j["rtlsim_command"].get<std::string>() + " 2>&1";
-    FILE* p = popen(cmd.c_str(), "r");
-    ASSERT_TRUE(p);
-    char buf[4096];
-    while (size_t n = fread(buf, 1, sizeof buf, p)) log.append(buf, n);
-    EXPECT_EQ(pclose(p), 0) << log.substr(0, 3000);
-    auto text = [&](const std::string& f) {
-        std::ifstream in(prj + "/sim/" + f);
-        std::stringstream ss;
-        ss << in.rdbuf();
-        return ss.str();
-    };
-    const std::string rtl = text("rtl_output_raw.dat");
-    EXPECT_EQ(std::count(rtl.begin(), rtl.end(), '\n'), 4096);
-    EXPECT_EQ(rtl, text("expected_raw.dat"));
+    expectLutRtlsimReadsEveryWord(prj, words);
 
     // One bit fewer than the inputs need: a clear error naming the model and the limit.
     opt.maxInputBits = 11;

@@ -2,6 +2,8 @@
 // .npy arrays (N, *sample shape) as N flattened rows: a 25x25 image model over several
 // blocks gives exactly the in-process emulator's rows, and the (N, 25, 25, 1) and (N, 625)
 // files give the same output.
+#include "support/zoo.h"
+#include "support/cli.h"
 #include "config/Config.h"
 #include "emulator/Emulator.h"
 #include "frontends/Frontend.h"
@@ -20,16 +22,10 @@
 namespace fs = std::filesystem;
 using namespace tachyon;
 
-namespace {
+using test_support::CliResult;
+using test_support::runCli;
 
-int runCli(const std::string& args, std::string& output) {
-    const std::string cmd = std::string(TACHYON_CLI) + " " + args + " 2>&1";
-    std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, pipe.get())) > 0) output.append(buf, n);
-    return WEXITSTATUS(pclose(pipe.release()));
-}
+namespace {
 
 // A float32 .npy of the given shape (C order).
 void writeFloat32Npy(const fs::path& path, const std::vector<size_t>& shape, const std::vector<float>& data) {
@@ -48,7 +44,7 @@ void writeFloat32Npy(const fs::path& path, const std::vector<size_t>& shape, con
 }  // namespace
 
 TEST(PredictBlocks, ImageRowsOverSeveralBlocksAndNdArrays) {
-    const std::string model = TACHYON_SOURCE_DIR "/../shared/models/keras/jetTagger_Conv2D_Small_NoBatchNorm.json";
+    const std::string model = test_support::zooFile("keras/jetTagger_Conv2D_Small_NoBatchNorm.json");
     if (!fs::exists(model)) GTEST_SKIP() << "zoo model missing: " << model;
     const fs::path dir = fs::path(TACHYON_BINARY_DIR) / "predict_blocks_test";
     fs::remove_all(dir);
@@ -62,11 +58,12 @@ TEST(PredictBlocks, ImageRowsOverSeveralBlocksAndNdArrays) {
     writeFloat32Npy(dir / "x4d.npy", {rows, 25, 25, 1}, x);
     writeFloat32Npy(dir / "x2d.npy", {rows, cols}, x);
 
-    std::string out;
-    ASSERT_EQ(runCli("predict " + model + " -i " + (dir / "x4d.npy").string() + " -o " + (dir / "y4d.npy").string(), out), 0)
-        << out;
-    ASSERT_EQ(runCli("predict " + model + " -i " + (dir / "x2d.npy").string() + " -o " + (dir / "y2d.npy").string(), out), 0)
-        << out;
+    const CliResult run4d = runCli("predict " + model + " -i " + (dir / "x4d.npy").string() + " -o " +
+                                   (dir / "y4d.npy").string());
+    ASSERT_EQ(run4d.status, 0) << run4d.output;
+    const CliResult run2d = runCli("predict " + model + " -i " + (dir / "x2d.npy").string() + " -o " +
+                                   (dir / "y2d.npy").string());
+    ASSERT_EQ(run2d.status, 0) << run2d.output;
     size_t r4 = 0, c4 = 0, r2 = 0, c2 = 0, rx = 0, cx = 0;
     const std::vector<double> y4 = readNpy((dir / "y4d.npy").string(), r4, c4);
     const std::vector<double> y2 = readNpy((dir / "y2d.npy").string(), r2, c2);

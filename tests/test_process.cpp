@@ -1,5 +1,6 @@
 // util/Process: programs run without a shell, in their own process group, stopped as a
 // whole on timeout or interrupt.
+#include "support/child_process.h"
 #include "util/Error.h"
 #include "util/Process.h"
 
@@ -16,29 +17,11 @@ namespace fs = std::filesystem;
 using tachyon::util::ProcessOptions;
 using tachyon::util::runProcess;
 
+using test_support::processGone;
+using test_support::secondsSince;
+using test_support::waitUntilGone;
+
 namespace {
-
-double secondsSince(std::chrono::steady_clock::time_point t0) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-// True once `pid` has gone or is a zombie waiting for its new parent to reap it.
-bool processGone(pid_t pid) {
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    std::string line;
-    if (!std::getline(stat, line)) return true;
-    const size_t close = line.rfind(')');
-    return close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'Z';
-}
-
-bool waitUntilGone(pid_t pid, double seconds) {
-    const auto t0 = std::chrono::steady_clock::now();
-    while (secondsSince(t0) < seconds) {
-        if (processGone(pid)) return true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return processGone(pid);
-}
 
 pid_t readPid(const fs::path& file) {
     for (int i = 0; i < 100; ++i) {

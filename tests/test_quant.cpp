@@ -2,6 +2,7 @@
 // kernel, and whole models (the zoo's QKeras/HGQ/binary/ternary models and an own QKeras
 // CNN fixture) against independent numpy re-implementations of the frameworks' inference
 // (scripts/make_quant_fixtures.py).
+#include "support/zoo.h"
 #include "emulator/Emulator.h"
 #include "frontends/Frontend.h"
 #include "frontends/QuantizerMath.h"
@@ -21,7 +22,7 @@ using nlohmann::json;
 
 namespace {
 
-const std::string kShared = TACHYON_SOURCE_DIR "/../shared/models";
+const std::string kShared = test_support::zooDir();
 
 std::string fixtures() {
     const char* env = std::getenv("TACHYON_FIXTURES");
@@ -309,7 +310,7 @@ TEST(QuantModels, QKerasCnnFixtureBitExact) {
 
 // Every quantisation-aware model of the zoo imports and runs without configuration.
 TEST(QuantModels, ZooModelsImportAndRun) {
-    if (!fs::exists(kShared + "/README.md")) GTEST_SKIP() << "no shared model zoo";
+    ZOO_OR_SKIP();
     for (const char* m : {"keras/qkeras_3layer.json", "keras/qkeras_mnist_dense.json",
                                 "keras/KERAS_3layer_binary_smaller.json", "keras/KERAS_3layer_ternary_small.json",
                                 "keras/hgq_jet_classifier.h5"}) {

@@ -3,6 +3,7 @@
 // zoo's GarNet model matches its reference outputs; in fixed point the recurrent kernel
 // equals a step-by-step reference written here from docs/semantics.md with
 // FixedType::castRaw for every cast, independently of the kernel's fast paths.
+#include "support/zoo.h"
 #include "config/Config.h"
 #include "emulator/Emulator.h"
 #include "emulator/Tables.h"
@@ -28,7 +29,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kShared = TACHYON_SOURCE_DIR "/../shared/models";
+const std::string kShared = test_support::zooDir();
 
 const std::string& fixtureDir() {
     static const std::string dir = fixtureDirMadeBy("make_rnn_fixtures.py", "rnn_fixtures.stamp", "1");

@@ -4,6 +4,7 @@
 // outputs equal to inputs), and hostile inputs give short errors instead of crashes.
 // Each test works in a folder of its own; the CLI runs through util::runProcess, so the
 // odd names below reach it exactly as written.
+#include "support/cli.h"
 #include "api/Api.h"
 #include "util/AtomicOutput.h"
 #include "util/Error.h"
@@ -27,22 +28,10 @@
 
 namespace fs = std::filesystem;
 
+using test_support::CliResult;
+using test_support::runCliArgs;
+
 namespace {
-
-struct CliRun {
-    int status;          // exit status, or 128 + signal
-    std::string output;  // stdout and stderr together
-};
-
-CliRun cli(const fs::path& cwd, std::vector<std::string> args) {
-    args.insert(args.begin(), TACHYON_CLI);
-    tachyon::util::ProcessOptions opt;
-    opt.cwd = cwd.string();
-    opt.captureOutput = true;
-    opt.timeoutSeconds = 300;
-    const auto r = tachyon::util::runProcess(args, opt);
-    return {r.exitCode >= 0 ? r.exitCode : 128 + r.signal, r.output};
-}
 
 bool contains(const std::string& s, const std::string& needle) { return s.find(needle) != std::string::npos; }
 
@@ -79,7 +68,7 @@ protected:
     }
     // `args` fails with exit status 1 and an error holding `needle`.
     void expectRefused(const std::vector<std::string>& args, const std::string& needle) {
-        const CliRun r = cli(dir, args);
+        const CliResult r = runCliArgs(dir, args);
         std::string cmd;
         for (const auto& a : args) cmd += a + " ";
         EXPECT_EQ(r.status, 1) << cmd << "\n" << r.output;
@@ -123,7 +112,7 @@ const std::string kNastyName = "a'b;c $(touch INJECTED1) `touch INJECTED2`";
 
 TEST_F(Safety, ProfileOutputNamedLikeShellCodeIsJustAName) {
     const std::string out = "q'; touch INJECTED; echo '";
-    CliRun r = cli(dir, {"profile", "m.onnx", "-i", "x.npy", "-o", out});
+    CliResult r = runCliArgs(dir, {"profile", "m.onnx", "-i", "x.npy", "-o", out});
     ASSERT_EQ(r.status, 0) << r.output;
     EXPECT_TRUE(injected(dir).empty());
     EXPECT_TRUE(fs::exists(dir / out / "profile.json"));
@@ -132,7 +121,7 @@ TEST_F(Safety, ProfileOutputNamedLikeShellCodeIsJustAName) {
         EXPECT_FALSE(contains(r.output, "no plots")) << r.output;
     }
     // A quote in a folder name used to break plotting with a false "matplotlib is needed".
-    r = cli(dir, {"profile", "m.onnx", "-i", "x.npy", "-o", "it's"});
+    r = runCliArgs(dir, {"profile", "m.onnx", "-i", "x.npy", "-o", "it's"});
     ASSERT_EQ(r.status, 0) << r.output;
     if (pythonHasMatplotlib()) {
         EXPECT_TRUE(fs::exists(dir / "it's" / "activations.png")) << r.output;
@@ -140,9 +129,9 @@ TEST_F(Safety, ProfileOutputNamedLikeShellCodeIsJustAName) {
 }
 
 TEST_F(Safety, CsimOfAProjectNamedLikeShellCode) {
-    CliRun r = cli(dir, {"convert", "m.onnx", "-o", kNastyName});
+    CliResult r = runCliArgs(dir, {"convert", "m.onnx", "-o", kNastyName});
     ASSERT_EQ(r.status, 0) << r.output;
-    r = cli(dir, {"csim", kNastyName});
+    r = runCliArgs(dir, {"csim", kNastyName});
     EXPECT_EQ(r.status, 0) << r.output;
     EXPECT_TRUE(contains(r.output, " 0 mismatches")) << r.output;
     EXPECT_TRUE(injected(dir).empty());
@@ -150,10 +139,10 @@ TEST_F(Safety, CsimOfAProjectNamedLikeShellCode) {
 
 TEST_F(Safety, RtlsimAndReportOfAProjectNamedLikeShellCode) {
     writeTinyVerilogProject(dir / kNastyName, kTinyManifest);
-    CliRun r = cli(dir, {"rtlsim", kNastyName});
+    CliResult r = runCliArgs(dir, {"rtlsim", kNastyName});
     EXPECT_EQ(r.status, 0) << r.output;
     EXPECT_TRUE(contains(r.output, "3 rows, 0 mismatches")) << r.output;
-    r = cli(dir, {"report", kNastyName});
+    r = runCliArgs(dir, {"report", kNastyName});
     EXPECT_EQ(r.status, 0) << r.output;
     EXPECT_TRUE(contains(r.output, "LUTs")) << r.output;
     EXPECT_TRUE(injected(dir).empty());
@@ -212,12 +201,12 @@ TEST_F(Safety, ProfileOutputFollowsTheOutputRules) {
     expectRefused({"profile", "m.onnx", "-i", "x.npy", "-o", "mine", "--force"}, "Tachyon did not write");
     expectRefused({"profile", "m.onnx", "-i", "x.npy", "-o", "x.npy", "--force"}, "is also the input");
     expectIntact(mine);
-    CliRun r = cli(dir, {"profile", "m.onnx", "-i", "x.npy", "-o", "p"});
+    CliResult r = runCliArgs(dir, {"profile", "m.onnx", "-i", "x.npy", "-o", "p"});
     ASSERT_EQ(r.status, 0) << r.output;
     std::ofstream(dir / "p" / "profile.json") << "marker";
     expectRefused({"profile", "m.onnx", "-i", "x.npy", "-o", "p"}, "--force");
     EXPECT_EQ(readFile(dir / "p" / "profile.json"), "marker");
-    r = cli(dir, {"profile", "m.onnx", "-i", "x.npy", "-o", "p", "--force"});
+    r = runCliArgs(dir, {"profile", "m.onnx", "-i", "x.npy", "-o", "p", "--force"});
     ASSERT_EQ(r.status, 0) << r.output;
     EXPECT_NE(readFile(dir / "p" / "profile.json"), "marker");
     EXPECT_FALSE(hasTemporaries(dir));
@@ -250,7 +239,7 @@ TEST_F(Safety, DevicesAreWrittenInPlaceNeverReplaced) {
          {std::vector<std::string>{"predict", "m.onnx", "-i", "x.npy", "-o", "/dev/null", "--force"},
           std::vector<std::string>{"predict", "m.onnx", "-i", "x.npy", "-o", "/dev/null"},
           std::vector<std::string>{"config", "m.onnx", "-o", "/dev/null", "--force"}}) {
-        const CliRun r = cli(dir, args);
+        const CliResult r = runCliArgs(dir, args);
         EXPECT_EQ(r.status, 0) << args[0] << "\n" << r.output;
         EXPECT_TRUE(fs::is_character_file("/dev/null")) << args[0] << " replaced /dev/null";
     }
@@ -311,7 +300,7 @@ TEST_F(Safety, DeeplyNestedJsonIsAnErrorNamingTheFile) {
         for (const std::string cmd : {"info", "convert"}) {
             std::vector<std::string> args = {cmd, file};
             if (cmd == "convert") args.insert(args.end(), {"-o", "prj"});
-            const CliRun r = cli(dir, args);
+            const CliResult r = runCliArgs(dir, args);
             EXPECT_EQ(r.status, 1) << cmd << " " << file << "\n" << r.output.substr(0, 3000);
             EXPECT_TRUE(contains(r.output, file)) << r.output.substr(0, 3000);
             EXPECT_LT(r.output.size(), 3000u);
@@ -325,7 +314,7 @@ TEST_F(Safety, DeeplyNestedJsonIsAnErrorNamingTheFile) {
 TEST_F(Safety, HugeJsonErrorMessagesAreCapped) {
     // An unterminated 6 MB string: the parser's message quotes all of it.
     std::ofstream(dir / "xgb.json") << "{\"learner\": \"" << std::string(6 << 20, 'x');
-    const CliRun r = cli(dir, {"info", "xgb.json"});
+    const CliResult r = runCliArgs(dir, {"info", "xgb.json"});
     EXPECT_EQ(r.status, 1) << r.output.substr(0, 3000);
     EXPECT_TRUE(contains(r.output, "xgb.json")) << r.output.substr(0, 3000);
     EXPECT_LT(r.output.size(), 3000u);
@@ -352,7 +341,7 @@ TEST_F(Safety, RefusedThreadsAreNoCrash) {
     ASSERT_TRUE(WIFEXITED(st)) << "died of signal " << (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
     EXPECT_EQ(WEXITSTATUS(st), 0);
     // The same rows as with one thread.
-    const CliRun one = cli(dir, {"predict", "m.onnx", "-i", "x.npy", "-o", "y1.npy"});
+    const CliResult one = runCliArgs(dir, {"predict", "m.onnx", "-i", "x.npy", "-o", "y1.npy"});
     ASSERT_EQ(one.status, 0) << one.output;
     EXPECT_EQ(readFile(out), readFile(dir / "y1.npy"));
     EXPECT_FALSE(hasTemporaries(dir));
@@ -365,7 +354,7 @@ TEST_F(Safety, NanInCalibrationDataIsAClearError) {
     tachyon::NpyWriter w((dir / "xnan.npy").string(), rows, cols);
     w.write(x.data(), rows);
     w.close();
-    const CliRun r = cli(dir, {"config", "m.onnx", "--auto-precision", "xnan.npy", "-o", "auto.yml"});
+    const CliResult r = runCliArgs(dir, {"config", "m.onnx", "--auto-precision", "xnan.npy", "-o", "auto.yml"});
     EXPECT_EQ(r.status, 1) << r.output;
     EXPECT_TRUE(contains(r.output, "xnan.npy")) << r.output;
     EXPECT_TRUE(contains(r.output, "1 NaN")) << r.output;
@@ -391,7 +380,7 @@ TEST_F(Safety, KerasZipBombIsRefusedBeforeExtracting) {
     const char* oldTmp = std::getenv("TMPDIR");
     const std::string saved = oldTmp ? oldTmp : "";
     setenv("TMPDIR", tmp.c_str(), 1);
-    const CliRun r = cli(dir, {"info", "bomb.keras"});
+    const CliResult r = runCliArgs(dir, {"info", "bomb.keras"});
     if (oldTmp) setenv("TMPDIR", saved.c_str(), 1);
     else unsetenv("TMPDIR");
     EXPECT_EQ(r.status, 1) << r.output;
@@ -469,7 +458,7 @@ TEST_F(Safety, TreeCommandsNameTheUsersPathsNotTemporaries) {
     fs::copy_file(fs::path(TACHYON_BINARY_DIR) / "fixtures" / "X_small4.npy", dir / "tx.npy");
     for (const std::vector<std::string>& args : {std::vector<std::string>{"convert", "t.json", "-o", "prj"},
                                                  std::vector<std::string>{"predict", "t.json", "-i", "tx.npy", "-o", "y.npy"}}) {
-        const CliRun r = cli(dir, args);
+        const CliResult r = runCliArgs(dir, args);
         EXPECT_EQ(r.status, 0) << args[0] << "\n" << r.output;
         EXPECT_FALSE(contains(r.output, ".tmp-")) << args[0] << "\n" << r.output;
         EXPECT_TRUE(contains(r.output, args[args.size() - 1])) << r.output;
@@ -487,7 +476,7 @@ TEST_F(Safety, ConvertTestbenchRunsOnTheUsersRows) {
         w.write(x.data(), n);
         w.close();
     }
-    CliRun r = cli(dir, {"convert", "m.onnx", "--tb-input", "x7.npy", "-o", "prj"});
+    CliResult r = runCliArgs(dir, {"convert", "m.onnx", "--tb-input", "x7.npy", "-o", "prj"});
     ASSERT_EQ(r.status, 0) << r.output;
     // The testbench's inputs are the user's rows, cast to the input type (ap_fixed<16,6>).
     std::ifstream features(dir / "prj" / "tb_data" / "tb_input_features.dat");
@@ -498,7 +487,7 @@ TEST_F(Safety, ConvertTestbenchRunsOnTheUsersRows) {
     }
     EXPECT_EQ(k, n * cols);
     // Its expected outputs are the emulator's on those rows, as `predict` gives them.
-    r = cli(dir, {"predict", "m.onnx", "-i", "x7.npy", "-o", "y7.npy"});
+    r = runCliArgs(dir, {"predict", "m.onnx", "-i", "x7.npy", "-o", "y7.npy"});
     ASSERT_EQ(r.status, 0) << r.output;
     size_t yr = 0, yc = 0;
     const std::vector<double> y = tachyon::readNpy((dir / "y7.npy").string(), yr, yc);
@@ -509,11 +498,11 @@ TEST_F(Safety, ConvertTestbenchRunsOnTheUsersRows) {
         EXPECT_DOUBLE_EQ(v, y[k]) << "output " << k;
     }
     EXPECT_EQ(k, y.size());
-    r = cli(dir, {"csim", "prj"});
+    r = runCliArgs(dir, {"csim", "prj"});
     EXPECT_EQ(r.status, 0) << r.output;
     EXPECT_TRUE(contains(r.output, ": 7 rows, 0 mismatches")) << r.output;
 
-    r = cli(dir, {"convert", "m.onnx", "--tb-input", "x7.npy", "-b", "verilog", "-o", "v"});
+    r = runCliArgs(dir, {"convert", "m.onnx", "--tb-input", "x7.npy", "-b", "verilog", "-o", "v"});
     ASSERT_EQ(r.status, 0) << r.output;
     EXPECT_TRUE(contains(readFile(dir / "v" / "tachyon_project.json"), "\"test_rows\": 7"));
 

@@ -2,6 +2,7 @@
 // by default (FoldBatchNorm: auto | always | never), the saturate/wrap summary does not
 // count ReLU's zeroing of negatives, and the jet tagger's argmax agreement with float for
 // hls4ml's softmax settings against Tachyon's default (figures in docs/semantics.md).
+#include "support/zoo.h"
 #include "config/Config.h"
 #include "emulator/Emulator.h"
 #include "frontends/Frontend.h"
@@ -21,7 +22,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kModels = std::string(TACHYON_SOURCE_DIR) + "/../shared/models";
+const std::string kModels = test_support::zooDir();
 
 Layer inputLayer(int n) {
     Layer in;

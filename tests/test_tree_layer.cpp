@@ -4,6 +4,7 @@
 // follow or precede other layers. Each composed graph is checked against its parts run
 // one after the other, so the test fails when the layer's arithmetic or the types at the
 // joints differ.
+#include "support/tree_graphs.h"
 #include "test_trees_fixtures.h"
 
 #include "config/Config.h"
@@ -22,6 +23,7 @@
 
 using namespace tachyon;
 using namespace tachyon::trees::testing;
+using namespace test_support;   // the graph builders
 
 namespace {
 
@@ -40,42 +42,6 @@ trees::TreeConfig treeTypes(const std::string& in, const std::string& thr, const
 
 std::vector<double> firstRows(const Matrix& m, size_t rows) {
     return std::vector<double>(m.data.begin(), m.data.begin() + long(rows * m.cols));
-}
-
-// A Dense layer `name` reading `in` with reproducible weights (within +-1) and biases.
-Layer denseLayer(const std::string& name, const std::string& in, int nIn, int nOut, unsigned seed) {
-    std::mt19937 rng(seed);
-    std::uniform_real_distribution<double> u(-1.0, 1.0);
-    Layer l;
-    l.name = name;
-    l.kind = LayerKind::Dense;
-    l.inputs = {in};
-    l.shape = {nOut};
-    DenseAttrs a;
-    a.nIn = nIn;
-    a.nOut = nOut;
-    l.attrs = a;
-    for (int i = 0; i < nIn * nOut; ++i) l.params["weight"].push_back(u(rng));
-    for (int j = 0; j < nOut; ++j) l.params["bias"].push_back(0.5 * u(rng));
-    return l;
-}
-
-Layer inputLayer(int n) {
-    Layer l;
-    l.name = "x";
-    l.kind = LayerKind::Input;
-    l.shape = {n};
-    return l;
-}
-
-Layer treeLayer(const trees::Ensemble& e, const std::string& in) {
-    Layer l;
-    l.name = "bdt";
-    l.kind = LayerKind::TreeEnsemble;
-    l.inputs = {in};
-    l.shape = {e.nClasses};
-    l.attrs = TreeEnsembleAttrs{std::make_shared<const trees::Ensemble>(e)};
-    return l;
 }
 
 // A configuration typing the named layers (x: the Input, d and e: Dense, bdt: the trees);
@@ -186,11 +152,11 @@ TEST(TreeLayer, DenseFeedingTreesIsBitExact) {
 
     Graph mixed;
     mixed.name = "dense_bdt";
-    mixed.layers = {inputLayer(nIn), denseLayer("d", "x", nIn, e.nFeatures, 7), treeLayer(e, "d")};
+    mixed.layers = {inputLayer(nIn), randomDenseLayer("d", "x", nIn, e.nFeatures, 7), treeEnsembleLayer(e, "d")};
     mixed = configured(mixed, types({"x", "d", "bdt"}));
     Graph front;
     front.name = "dense";
-    front.layers = {inputLayer(nIn), denseLayer("d", "x", nIn, e.nFeatures, 7)};
+    front.layers = {inputLayer(nIn), randomDenseLayer("d", "x", nIn, e.nFeatures, 7)};
     front = configured(front, types({"x", "d"}));
 
     std::vector<int64_t> got(rows * size_t(e.nClasses)), mid(rows * size_t(e.nFeatures)), want(got.size());
@@ -227,11 +193,11 @@ TEST(TreeLayer, TreesFeedingDenseIsBitExact) {
     Graph mixed;
     mixed.name = "bdt_dense";
     Layer in = inputLayer(e.nFeatures);
-    mixed.layers = {in, treeLayer(e, "x"), denseLayer("e", "bdt", e.nClasses, 3, 11)};
+    mixed.layers = {in, treeEnsembleLayer(e, "x"), randomDenseLayer("e", "bdt", e.nClasses, 3, 11)};
     mixed = configured(mixed, types({"x", "bdt", "e"}));
     Graph back;   // the Dense layer alone, its input of the trees' score type
     back.name = "dense";
-    back.layers = {inputLayer(e.nClasses), denseLayer("e", "x", e.nClasses, 3, 11)};
+    back.layers = {inputLayer(e.nClasses), randomDenseLayer("e", "x", e.nClasses, 3, 11)};
     back = configured(back, types({"x", "e"}, "ap_fixed<12,3,AP_RND,AP_SAT>"));
     ASSERT_EQ(back.layers[0].type("result").str(), "ap_fixed<12,3,AP_RND,AP_SAT>");
 
@@ -249,7 +215,7 @@ TEST(TreeLayer, BadTreeInputsAreRefusedByName) {
     const trees::Ensemble e = trees::readTreeModel(dir + "/xgb_multi.json");
     Graph g;
     g.name = "bad";
-    g.layers = {inputLayer(e.nFeatures + 1), treeLayer(e, "x")};
+    g.layers = {inputLayer(e.nFeatures + 1), treeEnsembleLayer(e, "x")};
     try {
         verify(g);
         ADD_FAILURE() << "a TreeEnsemble over the wrong number of features was accepted";

@@ -2,6 +2,7 @@
 // BDT feeding a Dense layer, written by the network HLS writer (nnet_utils/nnet_bdt.h) and
 // C-simulated (g++ against the bundled ap_fixed), and by the network Verilog writer (on its
 // Netlist, pipelined) and simulated with Verilator, against the emulator, row by row.
+#include "support/tree_graphs.h"
 #include "test_trees_fixtures.h"
 
 #include "backends/hls/HlsWriter.h"
@@ -21,40 +22,9 @@
 
 using namespace tachyon;
 using namespace tachyon::trees::testing;
+using namespace test_support;   // the graph builders
 
 namespace {
-
-Layer dense(const std::string& name, const std::string& in, int nIn, int nOut, unsigned seed) {
-    std::mt19937 rng(seed);
-    std::uniform_real_distribution<double> u(-1.0, 1.0);
-    Layer l;
-    l.name = name;
-    l.kind = LayerKind::Dense;
-    l.inputs = {in};
-    l.shape = {nOut};
-    l.attrs = DenseAttrs{nIn, nOut, ActKind::Linear};
-    for (int i = 0; i < nIn * nOut; ++i) l.params["weight"].push_back(u(rng));
-    for (int j = 0; j < nOut; ++j) l.params["bias"].push_back(0.5 * u(rng));
-    return l;
-}
-
-Layer input(int n) {
-    Layer l;
-    l.name = "x";
-    l.kind = LayerKind::Input;
-    l.shape = {n};
-    return l;
-}
-
-Layer bdt(const trees::Ensemble& e, const std::string& in) {
-    Layer l;
-    l.name = "bdt";
-    l.kind = LayerKind::TreeEnsemble;
-    l.inputs = {in};
-    l.shape = {e.nClasses};
-    l.attrs = TreeEnsembleAttrs{std::make_shared<const trees::Ensemble>(e)};
-    return l;
-}
 
 const char* kConfig = "Model: {Precision: 'ap_fixed<16,6>'}\n"
                       "LayerType:\n"
@@ -98,14 +68,14 @@ size_t rtlsimMismatches(Graph g, const std::string& name, size_t& rows) {
 Graph denseThenTrees(const trees::Ensemble& e) {
     Graph g;
     g.name = "dense_bdt";
-    g.layers = {input(6), dense("d", "x", 6, e.nFeatures, 7), bdt(e, "d")};
+    g.layers = {inputLayer(6), randomDenseLayer("d", "x", 6, e.nFeatures, 7), treeEnsembleLayer(e, "d")};
     return g;
 }
 
 Graph treesThenDense(const trees::Ensemble& e) {
     Graph g;
     g.name = "bdt_dense";
-    g.layers = {input(e.nFeatures), bdt(e, "x"), dense("e", "bdt", e.nClasses, 3, 11)};
+    g.layers = {inputLayer(e.nFeatures), treeEnsembleLayer(e, "x"), randomDenseLayer("e", "bdt", e.nClasses, 3, 11)};
     return g;
 }
 

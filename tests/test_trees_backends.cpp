@@ -1,6 +1,7 @@
 // Fixed-point emulation against an independent reference, and tree models' HLS (compiled
 // with g++), Verilog (Verilator) and lookup-table projects, written by the one pipeline
 // (tree file -> Input -> TreeEnsemble graph -> network writers), bit for bit.
+#include "support/lut_checks.h"
 #include "test_trees_fixtures.h"
 
 #include "api/Api.h"
@@ -26,6 +27,10 @@
 using namespace tachyon;
 using namespace tachyon::trees;
 using namespace tachyon::trees::testing;
+
+using test_support::expectLutRtlsimReadsEveryWord;
+using test_support::forEachRomWord;
+using test_support::romAddressInputs;
 
 namespace {
 TreeConfig config(const std::string& in, const std::string& score, const std::string& thr = "") {
@@ -105,13 +110,6 @@ Graph configured(const std::string& model, const std::string& yaml) {
 
 std::vector<double> valuesOf(const std::vector<double>& x, size_t rows, size_t cols) {
     return std::vector<double>(x.begin(), x.begin() + std::ptrdiff_t(rows * cols));
-}
-
-std::string readFile(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
 }
 
 size_t csimMismatches(const Graph& g, const std::string& prj, const std::vector<double>& rows, size_t nRandom = 1000) {
@@ -250,33 +248,16 @@ TEST(TreesBackends, LookupTableEqualsEmulatorOnEveryAddress) {
     const std::string prj = scratchDir("lut") + "/prj";
     m->write(prj, "lut");
     // The ROM holds the emulator's output for every address...
-    std::ifstream mem(prj + "/rtl/small_lut_rom.mem");
-    std::vector<int64_t> x(4);
     int64_t out = 0;
-    std::string word;
-    size_t words = 0;
-    for (uint64_t a = 0; std::getline(mem, word); ++a, ++words) {
-        for (int f = 0; f < 4; ++f) x[size_t(f)] = int64_t((a >> (4 * f)) & 15) - (((a >> (4 * f)) & 8) ? 16 : 0);
-        m->emulator().runFixedRaw(x.data(), 1, &out);
-        ASSERT_EQ(int64_t(std::stoull(word, nullptr, 16)), out & 0xfff) << "address " << a;
-    }
+    const size_t words = forEachRomWord(prj + "/rtl/small_lut_rom.mem", [&](uint64_t a, uint64_t w) {
+        m->emulator().runFixedRaw(romAddressInputs(a, 4, 4).data(), 1, &out);
+        ASSERT_EQ(int64_t(w), out & 0xfff) << "address " << a;
+    });
     EXPECT_EQ(words, 65536u);
     // ...and the Verilog wrapper reads it back on every address.
     const nlohmann::json j = nlohmann::json::parse(readFile(prj + "/tachyon_project.json"));
-    EXPECT_EQ(j["backend"], "lut");
     EXPECT_EQ(j["latency_cycles"], 1);
-    std::string log;
-    {
-        const std::string cmd = "cd '" + prj + "' && " + j["rtlsim_command"].get<std::string>() + " 2>&1";
-        FILE* p = popen(cmd.c_str(), "r");
-        ASSERT_TRUE(p);
-        char buf[4096];
-        while (size_t n = fread(buf, 1, sizeof buf, p)) log.append(buf, n);
-        EXPECT_EQ(pclose(p), 0) << log.substr(0, 3000);
-    }
-    const std::string rtl = readFile(prj + "/sim/rtl_output_raw.dat");
-    EXPECT_EQ(size_t(std::count(rtl.begin(), rtl.end(), '\n')), words);
-    EXPECT_EQ(rtl, readFile(prj + "/sim/expected_raw.dat"));
+    expectLutRtlsimReadsEveryWord(prj, words);
     // Too many input bits is a clear error naming the limit, and writes nothing.
     const auto narrow = m->withConfig(api::yamlToJson(yaml + "LutMaxInputBits: 12\n", "<test>"));
     try {

@@ -1,6 +1,7 @@
 // Streaming CNN / DAG Verilog end to end: generate the project, simulate it with
 // Verilator (frames streamed one pixel per clock with the design's raster timing) and
 // compare with the emulator bit for bit, at ap_fixed<16,6> and at narrow saturating types.
+#include "support/zoo.h"
 #include "backends/verilog/VerilogWriter.h"
 #include "config/Config.h"
 #include "emulator/Emulator.h"
@@ -20,7 +21,7 @@ using namespace tachyon;
 
 namespace {
 
-const std::string kModels = std::string(TACHYON_SOURCE_DIR) + "/../shared/models";
+const std::string kModels = test_support::zooDir();
 
 std::string fixtures() {
     const char* f = std::getenv("TACHYON_FIXTURES");

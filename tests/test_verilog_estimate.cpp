@@ -1,5 +1,8 @@
 // Firmware iteration speed (issue 26, goal 3): the CSE's pair counts, its progress lines,
 // and the resource estimate `tachyon report --estimate` prints without Yosys.
+#include "support/zoo.h"
+#include "support/onnx_mlp.h"
+#include "support/cli.h"
 #include "backends/verilog/Cmvm.h"
 #include "backends/verilog/PairCounts.h"
 #include "backends/verilog/VerilogWriter.h"
@@ -23,25 +26,15 @@ namespace fs = std::filesystem;
 using namespace tachyon;
 using namespace tachyon::verilog;
 
+using test_support::CliResult;
+using test_support::runCli;
+
+using test_support::writeRandomMlpOnnx;
+
 namespace {
 
-const std::string kJetTagger = std::string(TACHYON_SOURCE_DIR) + "/../shared/models/keras/KERAS_3layer.json";
+const std::string kJetTagger = test_support::zooFile("keras/KERAS_3layer.json");
 const std::string kJet6Config = std::string(TACHYON_SOURCE_DIR) + "/bench/jet_tagger_6bit.yml";
-
-struct CliResult {
-    int status;
-    std::string output;   // stdout and stderr together
-};
-
-CliResult runCli(const std::string& args) {
-    const std::string cmd = std::string(TACHYON_CLI) + " " + args + " 2>&1";
-    std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
-    std::string out;
-    char buf[4096];
-    for (size_t n; (n = fread(buf, 1, sizeof buf, pipe.get())) > 0;) out.append(buf, n);
-    const int st = pclose(pipe.release());
-    return {WEXITSTATUS(st), out};
-}
 
 }  // namespace
 
@@ -297,23 +290,8 @@ TEST(VerilogPlaceAndRoute, Ice40CriticalPathMapsToAScheduledStage) {
     if (std::system("command -v nextpnr-ice40 > /dev/null 2>&1 && command -v yosys > /dev/null 2>&1") != 0)
         GTEST_SKIP() << "nextpnr-ice40 or yosys not installed (scripts/setup.sh installs them)";
     const fs::path d = freshTestDir("verilog_pnr", "mlp");
-    const std::string make = R"(
-import sys, numpy as np, onnx
-from onnx import helper, TensorProto, numpy_helper
-rng = np.random.default_rng(11)
-x = helper.make_tensor_value_info('x', TensorProto.FLOAT, ['n', 8])
-y = helper.make_tensor_value_info('y', TensorProto.FLOAT, ['n', 4])
-inits = [numpy_helper.from_array(rng.normal(0, 0.5, size=(8, 12)).astype(np.float32), 'W1'),
-         numpy_helper.from_array(rng.normal(0, 0.5, size=(12,)).astype(np.float32), 'b1'),
-         numpy_helper.from_array(rng.normal(0, 0.5, size=(12, 4)).astype(np.float32), 'W2'),
-         numpy_helper.from_array(rng.normal(0, 0.5, size=(4,)).astype(np.float32), 'b2')]
-nodes = [helper.make_node('Gemm', ['x', 'W1', 'b1'], ['h'], name='fc1'), helper.make_node('Relu', ['h'], ['r'], name='relu1'),
-         helper.make_node('Gemm', ['r', 'W2', 'b2'], ['y'], name='fc2')]
-onnx.save(helper.make_model(helper.make_graph(nodes, 'mlp', [x], [y], inits), opset_imports=[helper.make_opsetid('', 13)]),
-          sys.argv[1] + '/mlp.onnx')
-)";
-    std::ofstream(d / "make.py") << make;
-    ASSERT_EQ(std::system(("cd /tmp && /usr/bin/python3 '" + (d / "make.py").string() + "' '" + d.string() + "'").c_str()), 0);
+    writeRandomMlpOnnx(d / "mlp.onnx", 8, 12, 4);
+    if (HasFatalFailure()) return;
     std::ofstream(d / "c.yml") << "ClockPeriod: 5\nModel:\n  Precision: ap_fixed<8,3,AP_RND,AP_SAT>\nLayerType:\n  Dense:\n"
                                   "    Precision:\n      weight: ap_fixed<5,1>\n      bias: ap_fixed<5,1>\n      accum: auto\n"
                                   "      result: ap_fixed<8,3,AP_RND,AP_SAT>\n";

@@ -2,6 +2,7 @@
 // heterogeneous weights in the shift-add CMVM): rtlsim == emulator bit for bit on the zoo's
 // QKeras / HGQ / binary / ternary / QONNX models and on the project's own quantised fixtures
 // (scripts/make_quant_fixtures.py), each design built by Verilator once.
+#include "support/zoo.h"
 #include "backends/ProjectFiles.h"
 #include "backends/verilog/Cmvm.h"
 #include "backends/verilog/VerilogWriter.h"
@@ -26,7 +27,7 @@ using namespace tachyon;
 
 namespace {
 
-const fs::path kModels = fs::path(TACHYON_SOURCE_DIR) / ".." / "shared" / "models";
+const fs::path kModels = test_support::zooDir();
 
 fs::path fixtureDir() {
     const char* env = std::getenv("TACHYON_FIXTURES");   // filled by ctest's make_fixtures step
@@ -251,7 +252,7 @@ TEST(VerilogQuant, AllQuantiserModesBitExact) {
 // Keras layers, HGQ (per-element heterogeneous types, pruned elements), QONNX
 // (BipolarQuant / MultiThreshold).
 TEST(VerilogQuant, SharedModelsRtlsimMatchEmulator) {
-    if (!fs::exists(kModels / "README.md")) GTEST_SKIP() << kModels << " not found";
+    ZOO_OR_SKIP();
     const std::pair<const char*, const char*> models[] = {
         {"qkeras_3layer", "keras/qkeras_3layer.json"},
         {"qkeras_mnist_dense", "keras/qkeras_mnist_dense.json"},

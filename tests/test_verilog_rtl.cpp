@@ -1,5 +1,6 @@
 // Verilog backend end to end: generate the project, build it with Verilator and compare
 // the RTL with the emulator bit for bit on random rows (including saturating values).
+#include "support/zoo.h"
 #include "backends/verilog/Netlist.h"
 #include "backends/verilog/VerilogWriter.h"
 #include "config/Config.h"
@@ -21,7 +22,7 @@ using namespace tachyon;
 
 namespace {
 
-const std::string kModels = std::string(TACHYON_SOURCE_DIR) + "/../shared/models";
+const std::string kModels = test_support::zooDir();
 
 Graph prepared(Graph g, const std::string& yaml) {
     runPipeline(g, Config::parse(yaml, "<test config>"));

@@ -11,6 +11,7 @@
 #define NNET_ACTIVATION_H_
 
 #include "nnet_common.h"
+#include "nnet_elementwise.h"
 
 namespace nnet {
 
@@ -77,13 +78,19 @@ res_T activation_value(const data_T& x, const typename CONFIG_T::table_t table[C
     }
 }
 
+// activation_value as the element operation of map_elements (the same for every element).
+template <typename CONFIG_T>
+struct activation_op {
+    template <class data_T, class res_T, class table_T, class param_T>
+    static res_T value(unsigned, data_T x, const table_T* table, const param_T* param) {
+        #pragma HLS INLINE
+        return activation_value<data_T, res_T, CONFIG_T>(x, table, param);
+    }
+};
+
 template <class data_T, class res_T, typename CONFIG_T, class table_T, class param_T>
 void activation(const data_T x[CONFIG_T::n_in], res_T y[CONFIG_T::n_in], const table_T table[], const param_T param[]) {
-    #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
-    for (unsigned i = 0; i < CONFIG_T::n_in; i++) {
-        #pragma HLS UNROLL
-        y[i] = activation_value<data_T, res_T, CONFIG_T>(x[i], table, param);
-    }
+    map_elements<data_T, res_T, CONFIG_T, activation_op<CONFIG_T> >(x, y, table, param);
 }
 
 template <class data_T, class res_T, typename CONFIG_T, class table_T, class param_T>
@@ -91,16 +98,7 @@ void activation(hls::stream<data_T>& in, hls::stream<res_T>& out, const table_T 
     // Every channel of a beat in one cycle: the parameters in registers; the table is a ROM
     // read once per channel per cycle (Vitis replicates read-only memories as needed).
     #pragma HLS ARRAY_PARTITION variable=param complete
-    for (unsigned p = 0; p < CONFIG_T::n_in / CONFIG_T::n_chan; p++) {
-        #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
-        const data_T x = in.read();
-        res_T y;
-        for (unsigned c = 0; c < CONFIG_T::n_chan; c++) {
-            #pragma HLS UNROLL
-            y[c] = activation_value<typename data_T::value_type, typename res_T::value_type, CONFIG_T>(x[c], table, param);
-        }
-        out.write(y);
-    }
+    map_elements<data_T, res_T, CONFIG_T, activation_op<CONFIG_T> >(in, out, table, param);
 }
 
 }  // namespace nnet

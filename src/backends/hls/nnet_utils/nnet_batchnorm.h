@@ -3,7 +3,7 @@
 #ifndef NNET_BATCHNORM_H_
 #define NNET_BATCHNORM_H_
 
-#include "nnet_common.h"
+#include "nnet_elementwise.h"
 
 namespace nnet {
 
@@ -14,15 +14,22 @@ struct batchnorm_config {
     static const unsigned reuse_factor = 1;
 };
 
+// Element i of channel i % n_chan.
+template <typename CONFIG_T>
+struct batchnorm_op {
+    template <class data_T, class res_T>
+    static res_T value(unsigned i, data_T x, const typename CONFIG_T::scale_t* scale,
+                       const typename CONFIG_T::shift_t* shift) {
+        #pragma HLS INLINE
+        return x * scale[i % CONFIG_T::n_chan] + shift[i % CONFIG_T::n_chan];
+    }
+};
+
 template <class data_T, class res_T, typename CONFIG_T>
 void batchnorm(const data_T x[CONFIG_T::n_in], res_T y[CONFIG_T::n_in],
                const typename CONFIG_T::scale_t scale[CONFIG_T::n_chan],
                const typename CONFIG_T::shift_t shift[CONFIG_T::n_chan]) {
-    #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
-    for (unsigned i = 0; i < CONFIG_T::n_in; i++) {
-        #pragma HLS UNROLL
-        y[i] = x[i] * scale[i % CONFIG_T::n_chan] + shift[i % CONFIG_T::n_chan];
-    }
+    map_elements<data_T, res_T, CONFIG_T, batchnorm_op<CONFIG_T> >(x, y, scale, shift);
 }
 
 template <class data_T, class res_T, typename CONFIG_T>
@@ -32,16 +39,7 @@ void batchnorm(hls::stream<data_T>& in, hls::stream<res_T>& out,
     // Every channel of a beat in one cycle: one register per scale and shift.
     #pragma HLS ARRAY_PARTITION variable=scale complete
     #pragma HLS ARRAY_PARTITION variable=shift complete
-    for (unsigned p = 0; p < CONFIG_T::n_in / CONFIG_T::n_chan; p++) {
-        #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
-        const data_T x = in.read();
-        res_T y;
-        for (unsigned c = 0; c < CONFIG_T::n_chan; c++) {
-            #pragma HLS UNROLL
-            y[c] = x[c] * scale[c] + shift[c];
-        }
-        out.write(y);
-    }
+    map_elements<data_T, res_T, CONFIG_T, batchnorm_op<CONFIG_T> >(in, out, scale, shift);
 }
 
 }  // namespace nnet

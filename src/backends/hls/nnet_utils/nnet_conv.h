@@ -61,35 +61,25 @@ void conv(const data_T x[CONFIG_T::in_height * CONFIG_T::in_width * CONFIG_T::n_
     }
 }
 
+// io_stream: one output pixel per completed window of the line buffers (nnet_line_buffer.h).
+template <class in_t, class out_t, typename CONFIG_T>
+struct conv_window_mac {
+    static void window(const in_t win[CONFIG_T::filt_height * CONFIG_T::filt_width * CONFIG_T::n_chan],
+                       const bool[CONFIG_T::filt_height * CONFIG_T::filt_width], out_t y[CONFIG_T::n_filt],
+                       const typename CONFIG_T::weight_t* w, const typename CONFIG_T::index_in_t* w_in,
+                       const typename CONFIG_T::bias_t* b) {
+        #pragma HLS INLINE
+        mac<in_t, out_t, CONFIG_T>(win, y, w, w_in, b);   // padding taps hold 0: no mask needed
+    }
+};
+
 template <class data_T, class res_T, typename CONFIG_T>
 void conv(hls::stream<data_T>& in, hls::stream<res_T>& out,
           const typename CONFIG_T::weight_t w[CONFIG_T::n_table],
           const typename CONFIG_T::index_in_t w_in[CONFIG_T::n_table],
           const typename CONFIG_T::bias_t b[CONFIG_T::n_filt]) {
-    typedef typename data_T::value_type in_t;
-    typedef typename res_T::value_type out_t;
-    typedef window_grid<CONFIG_T> grid;
-    typename window_storage<in_t, CONFIG_T>::lines_t lines;
-    #pragma HLS ARRAY_PARTITION variable=lines complete dim=1
-    #pragma HLS ARRAY_PARTITION variable=lines complete dim=2
-    typename window_storage<in_t, CONFIG_T>::window_t window;
-    #pragma HLS ARRAY_PARTITION variable=window complete dim=0
-    clear_window<in_t, CONFIG_T>(lines, window);
-    unsigned row = 0, col = 0;  // the padded-grid position
-    for (unsigned p = 0; p < grid::height * grid::width; p++) {
-        #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
-        in_t win[CONFIG_T::filt_height * CONFIG_T::filt_width * CONFIG_T::n_chan];
-        #pragma HLS ARRAY_PARTITION variable=win complete
-        bool inside[CONFIG_T::filt_height * CONFIG_T::filt_width];
-        #pragma HLS ARRAY_PARTITION variable=inside complete
-        if (slide_window<data_T, CONFIG_T>(in, row, col, lines, window, win, inside)) {
-            out_t yp[CONFIG_T::n_filt];
-            #pragma HLS ARRAY_PARTITION variable=yp complete
-            mac<in_t, out_t, CONFIG_T>(win, yp, w, w_in, b);
-            write_beat<out_t, CONFIG_T::n_filt>(yp, out);
-        }
-        next_position<CONFIG_T>(row, col);
-    }
+    typedef conv_window_mac<typename data_T::value_type, typename res_T::value_type, CONFIG_T> kernel;
+    stream_windows<data_T, res_T, CONFIG_T, CONFIG_T::n_filt, kernel>(in, out, w, w_in, b);
 }
 
 // Binary x binary convolution as XNOR-popcount (docs/semantics.md, "Binary x binary Dense
@@ -179,38 +169,26 @@ void conv_xnor(const data_T x[CONFIG_T::in_height * CONFIG_T::in_width * CONFIG_
 }
 
 // io_stream: the line buffers and one-position-per-clock schedule of conv() above.
+template <class in_t, class out_t, typename CONFIG_T>
+struct conv_xnor_window_kernel {
+    static void window(const in_t win[CONFIG_T::n_in], const bool inside[CONFIG_T::filt_height * CONFIG_T::filt_width],
+                       out_t y[CONFIG_T::n_filt], const typename CONFIG_T::word_t* w,
+                       const typename CONFIG_T::accum_t* offset, const typename CONFIG_T::step_t* half) {
+        #pragma HLS INLINE
+        conv_xnor_window<in_t, out_t, CONFIG_T>(win, inside, y, w, offset, half);
+    }
+};
+
 template <class data_T, class res_T, typename CONFIG_T>
 void conv_xnor(hls::stream<data_T>& in, hls::stream<res_T>& out,
                const typename CONFIG_T::word_t w[CONFIG_T::n_filt * CONFIG_T::n_words],
                const typename CONFIG_T::accum_t offset[CONFIG_T::n_filt],
                const typename CONFIG_T::step_t half[CONFIG_T::n_filt]) {
-    typedef typename data_T::value_type in_t;
-    typedef typename res_T::value_type out_t;
     #pragma HLS ARRAY_PARTITION variable=w complete
     #pragma HLS ARRAY_PARTITION variable=offset complete
     #pragma HLS ARRAY_PARTITION variable=half complete
-    typedef window_grid<CONFIG_T> grid;
-    typename window_storage<in_t, CONFIG_T>::lines_t lines;
-    #pragma HLS ARRAY_PARTITION variable=lines complete dim=1
-    #pragma HLS ARRAY_PARTITION variable=lines complete dim=2
-    typename window_storage<in_t, CONFIG_T>::window_t window;
-    #pragma HLS ARRAY_PARTITION variable=window complete dim=0
-    clear_window<in_t, CONFIG_T>(lines, window);
-    unsigned row = 0, col = 0;  // the padded-grid position
-    for (unsigned p = 0; p < grid::height * grid::width; p++) {
-        #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
-        in_t win[CONFIG_T::filt_height * CONFIG_T::filt_width * CONFIG_T::n_chan];
-        #pragma HLS ARRAY_PARTITION variable=win complete
-        bool inside[CONFIG_T::filt_height * CONFIG_T::filt_width];
-        #pragma HLS ARRAY_PARTITION variable=inside complete
-        if (slide_window<data_T, CONFIG_T>(in, row, col, lines, window, win, inside)) {
-            out_t yp[CONFIG_T::n_filt];
-            #pragma HLS ARRAY_PARTITION variable=yp complete
-            conv_xnor_window<in_t, out_t, CONFIG_T>(win, inside, yp, w, offset, half);
-            write_beat<out_t, CONFIG_T::n_filt>(yp, out);
-        }
-        next_position<CONFIG_T>(row, col);
-    }
+    typedef conv_xnor_window_kernel<typename data_T::value_type, typename res_T::value_type, CONFIG_T> kernel;
+    stream_windows<data_T, res_T, CONFIG_T, CONFIG_T::n_filt, kernel>(in, out, w, offset, half);
 }
 
 }  // namespace nnet

@@ -180,6 +180,40 @@ void next_position(unsigned& row, unsigned& col) {
     }
 }
 
+// The pixel loop of every streaming window layer (conv, binary conv, pooling): declares
+// and clears the line and window registers, walks the padded grid one position per II,
+// and for each completed window calls KERNEL_T::window(win, inside, y, params...) and
+// writes y's N_OUT values as one beat. `params` (the layer's weights and tables) reach the
+// kernel unchanged; INLINE puts the loop in the layer's own function.
+template <class data_T, class res_T, typename CONFIG_T, unsigned N_OUT, class KERNEL_T, class... PARAMS>
+void stream_windows(hls::stream<data_T>& in, hls::stream<res_T>& out, PARAMS... params) {
+    #pragma HLS INLINE
+    typedef typename data_T::value_type in_t;
+    typedef typename res_T::value_type out_t;
+    typedef window_grid<CONFIG_T> grid;
+    typename window_storage<in_t, CONFIG_T>::lines_t lines;
+    #pragma HLS ARRAY_PARTITION variable=lines complete dim=1
+    #pragma HLS ARRAY_PARTITION variable=lines complete dim=2
+    typename window_storage<in_t, CONFIG_T>::window_t window;
+    #pragma HLS ARRAY_PARTITION variable=window complete dim=0
+    clear_window<in_t, CONFIG_T>(lines, window);
+    unsigned row = 0, col = 0;  // the padded-grid position
+    for (unsigned p = 0; p < grid::height * grid::width; p++) {
+        #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
+        in_t win[CONFIG_T::filt_height * CONFIG_T::filt_width * CONFIG_T::n_chan];
+        #pragma HLS ARRAY_PARTITION variable=win complete
+        bool inside[CONFIG_T::filt_height * CONFIG_T::filt_width];
+        #pragma HLS ARRAY_PARTITION variable=inside complete
+        if (slide_window<data_T, CONFIG_T>(in, row, col, lines, window, win, inside)) {
+            out_t y[N_OUT];
+            #pragma HLS ARRAY_PARTITION variable=y complete
+            KERNEL_T::window(win, inside, y, params...);
+            write_beat<out_t, N_OUT>(y, out);
+        }
+        next_position<CONFIG_T>(row, col);
+    }
+}
+
 }  // namespace nnet
 
 #endif

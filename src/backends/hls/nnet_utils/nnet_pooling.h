@@ -102,6 +102,19 @@ void pooling(const data_T x[CONFIG_T::in_height * CONFIG_T::in_width * CONFIG_T:
     }
 }
 
+// io_stream: each completed window of the line buffers (nnet_line_buffer.h), pooled per channel.
+template <class in_t, class out_t, typename CONFIG_T>
+struct pool_window_kernel {
+    static void window(const in_t win[CONFIG_T::filt_height * CONFIG_T::filt_width * CONFIG_T::n_chan],
+                       const bool inside[CONFIG_T::filt_height * CONFIG_T::filt_width], out_t y[CONFIG_T::n_chan]) {
+        #pragma HLS INLINE
+        for (unsigned c = 0; c < CONFIG_T::n_chan; c++) {
+            #pragma HLS UNROLL
+            y[c] = pool_window<in_t, out_t, CONFIG_T>(win, inside, c);
+        }
+    }
+};
+
 template <class data_T, class res_T, typename CONFIG_T>
 void pooling(hls::stream<data_T>& in, hls::stream<res_T>& out) {
     typedef typename data_T::value_type in_t;
@@ -133,31 +146,7 @@ void pooling(hls::stream<data_T>& in, hls::stream<res_T>& out) {
         write_beat<out_t, CONFIG_T::n_chan>(y, out);
         return;
     }
-    typedef window_grid<CONFIG_T> grid;
-    typename window_storage<in_t, CONFIG_T>::lines_t lines;
-    #pragma HLS ARRAY_PARTITION variable=lines complete dim=1
-    #pragma HLS ARRAY_PARTITION variable=lines complete dim=2
-    typename window_storage<in_t, CONFIG_T>::window_t window;
-    #pragma HLS ARRAY_PARTITION variable=window complete dim=0
-    clear_window<in_t, CONFIG_T>(lines, window);
-    unsigned row = 0, col = 0;  // the padded-grid position
-    for (unsigned p = 0; p < grid::height * grid::width; p++) {
-        #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
-        in_t win[CONFIG_T::filt_height * CONFIG_T::filt_width * CONFIG_T::n_chan];
-        #pragma HLS ARRAY_PARTITION variable=win complete
-        bool inside[CONFIG_T::filt_height * CONFIG_T::filt_width];
-        #pragma HLS ARRAY_PARTITION variable=inside complete
-        if (slide_window<data_T, CONFIG_T>(in, row, col, lines, window, win, inside)) {
-            out_t y[CONFIG_T::n_chan];
-            #pragma HLS ARRAY_PARTITION variable=y complete
-            for (unsigned c = 0; c < CONFIG_T::n_chan; c++) {
-                #pragma HLS UNROLL
-                y[c] = pool_window<in_t, out_t, CONFIG_T>(win, inside, c);
-            }
-            write_beat<out_t, CONFIG_T::n_chan>(y, out);
-        }
-        next_position<CONFIG_T>(row, col);
-    }
+    stream_windows<data_T, res_T, CONFIG_T, CONFIG_T::n_chan, pool_window_kernel<in_t, out_t, CONFIG_T> >(in, out);
 }
 
 }  // namespace nnet

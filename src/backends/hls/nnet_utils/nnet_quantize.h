@@ -8,7 +8,7 @@
 #ifndef NNET_QUANTIZE_H_
 #define NNET_QUANTIZE_H_
 
-#include "nnet_common.h"
+#include "nnet_elementwise.h"
 
 namespace nnet {
 
@@ -18,27 +18,15 @@ struct quantize_config {
     static const unsigned reuse_factor = 1;
 };
 
+// The layer config is the element operation: its value<data_T, res_T>(i, x).
 template <class data_T, class res_T, typename CONFIG_T>
 void quantize(const data_T x[CONFIG_T::n_in], res_T y[CONFIG_T::n_in]) {
-    #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
-    for (unsigned i = 0; i < CONFIG_T::n_in; i++) {
-        #pragma HLS UNROLL
-        y[i] = CONFIG_T::template value<data_T, res_T>(i, x[i]);
-    }
+    map_elements<data_T, res_T, CONFIG_T, CONFIG_T>(x, y);
 }
 
 template <class data_T, class res_T, typename CONFIG_T>
 void quantize(hls::stream<data_T>& in, hls::stream<res_T>& out) {
-    for (unsigned p = 0; p < CONFIG_T::n_in / CONFIG_T::n_chan; p++) {
-        #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
-        const data_T x = in.read();
-        res_T y;
-        for (unsigned c = 0; c < CONFIG_T::n_chan; c++) {
-            #pragma HLS UNROLL
-            y[c] = CONFIG_T::template value<typename data_T::value_type, typename res_T::value_type>(p * CONFIG_T::n_chan + c, x[c]);
-        }
-        out.write(y);
-    }
+    map_elements<data_T, res_T, CONFIG_T, CONFIG_T>(in, out);
 }
 
 }  // namespace nnet

@@ -6,6 +6,7 @@
 #define NNET_REDUCE_H_
 
 #include "nnet_common.h"
+#include "nnet_elementwise.h"
 
 namespace nnet {
 
@@ -95,27 +96,24 @@ res_T pow_value(const data_T& x) {
     return res_T(p);
 }
 
+// pow_value as the element operation of map_elements (the same for every element).
+template <typename CONFIG_T>
+struct pow_op {
+    template <class data_T, class res_T>
+    static res_T value(unsigned, data_T x) {
+        #pragma HLS INLINE
+        return pow_value<data_T, res_T, CONFIG_T>(x);
+    }
+};
+
 template <class data_T, class res_T, typename CONFIG_T>
 void pow(const data_T x[CONFIG_T::n_in], res_T y[CONFIG_T::n_in]) {
-    #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
-    for (unsigned i = 0; i < CONFIG_T::n_in; i++) {
-        #pragma HLS UNROLL
-        y[i] = pow_value<data_T, res_T, CONFIG_T>(x[i]);
-    }
+    map_elements<data_T, res_T, CONFIG_T, pow_op<CONFIG_T> >(x, y);
 }
 
 template <class data_T, class res_T, typename CONFIG_T>
 void pow(hls::stream<data_T>& in, hls::stream<res_T>& out) {
-    for (unsigned p = 0; p < CONFIG_T::n_in / CONFIG_T::n_chan; p++) {
-        #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
-        const data_T x = in.read();
-        res_T y;
-        for (unsigned c = 0; c < CONFIG_T::n_chan; c++) {
-            #pragma HLS UNROLL
-            y[c] = pow_value<typename data_T::value_type, typename res_T::value_type, CONFIG_T>(x[c]);
-        }
-        out.write(y);
-    }
+    map_elements<data_T, res_T, CONFIG_T, pow_op<CONFIG_T> >(in, out);
 }
 
 }  // namespace nnet
