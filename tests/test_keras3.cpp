@@ -1,4 +1,4 @@
-// Keras 3 `.keras` archives (src/frontends/KerasFrontend.cpp, Keras3Layout/Keras3Archive).
+// Keras 3 `.keras` archives (src/frontends/keras/: Keras3Layout.h, KerasReader.cpp Keras3Archive).
 // scripts/make_keras3_fixtures.py rewrites the project's Keras 2 fixtures (and the zoo's
 // QKeras, binary, ternary and BatchNorm models when ../shared is there) as Keras 3
 // archives with the same weights: each must give the same graph, hence bit-identical

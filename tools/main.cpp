@@ -50,6 +50,7 @@ struct Options {
     std::string model, weights, cfg, in, out, gran = "name", traceDir, backend = "hls", cmvm = "da", prj;
     bool floatMode = false, force = false;
     bool estimateOnly = false;   // report --estimate: the netlist's own counts, no Yosys
+    bool passes = false;         // info --passes: the graph after each pass
     std::string nan = "warn";   // what predict does with NaN/Inf inputs: warn or error
     int threads = 1, stages = -1;
     std::string calib;                  // profile / config --auto-precision
@@ -143,7 +144,8 @@ int dispatch(const CLI::App& app, const Options& o) {
         requireInputFile(o.model, "model");
         requireInputFile(o.cfg, "-c");
         std::vector<std::string> warnings;
-        const std::string text = api::infoText(o.model, o.weights, o.cfg, warnings);
+        const std::string text = o.passes ? api::infoPassesText(o.model, o.weights, o.cfg, warnings)
+                                          : api::infoText(o.model, o.weights, o.cfg, warnings);
         for (const std::string& w : warnings) std::cerr << "tachyon: warning: " << w << "\n";
         std::cout << text;
         return 0;
@@ -236,6 +238,7 @@ int main(int argc, char** argv) {
     info->add_option("--weights", o.weights, weightsHelp);
     info->add_option("model", o.model, "model file (.onnx, Keras .json/.h5, tree ensemble)")->required();
     info->add_option("-c,--config", o.cfg, "configuration YAML");
+    info->add_flag("--passes", o.passes, "print the layer table as read, then after each pass (its name first)");
 
     auto* config = app.add_subcommand("config", "Write an hls4ml-style configuration template for a model");
     config->add_option("--weights", o.weights, weightsHelp);

@@ -330,6 +330,11 @@ std::string configTemplateText(const std::string& model, const std::string& gran
 // LayerName keys) are returned in `warnings` for the caller to show.
 std::string infoText(const std::string& model, const std::string& weights, const std::string& cfg,
                      std::vector<std::string>& warnings);
+// `tachyon info --passes`: the layer table as the frontend read the model, then after every
+// import pass and every pipeline pass (configured by `cfg`, or by the default configuration
+// when it is empty), each headed by the pass's name and whether it changed the graph.
+std::string infoPassesText(const std::string& model, const std::string& weights, const std::string& cfg,
+                           std::vector<std::string>& warnings);
 // `text` into the file `path`, whole or not at all under AtomicOutput's rules (`option` names
 // it in messages; `inputs` as in PredictCommand).
 void writeTextOutput(const std::string& path, const std::string& text, const std::string& option, bool force,

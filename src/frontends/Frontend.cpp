@@ -8,7 +8,7 @@
 
 namespace tachyon {
 
-Graph loadModel(const std::string& path, const std::string& weightsPath) {
+Graph readModel(const std::string& path, const std::string& weightsPath) {
     namespace fs = std::filesystem;
     std::string ext = fs::path(path).extension().string();
     std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });

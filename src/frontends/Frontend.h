@@ -30,8 +30,12 @@ namespace trees {
 struct Ensemble;   // ir/TreeEnsemble.h
 }
 
-// Dispatch on the file extension (see above).
+// Dispatch on the file extension (see above): the frontend's graph, then the import passes
+// (dead-layer elimination, ...; passes/Import.cpp, where this is defined).
 Graph loadModel(const std::string& path, const std::string& weightsPath = "");
+// The frontend's graph as read, before the import passes (`tachyon info --passes` shows it).
+// The per-format readers below return this form too.
+Graph readModel(const std::string& path, const std::string& weightsPath = "");
 
 Graph loadOnnx(const std::string& path);
 

@@ -175,15 +175,18 @@ std::string GraphBuilder::transpose(const std::string& name, const std::string& 
 
 Graph GraphBuilder::finish(const std::string& output) {
     if (graph_.layers.size() < 2) fail("the model has no layers after its input");
-    // Keep the layers the output depends on; everything else (e.g. an auxiliary head) is
-    // not part of the inference.
-    std::set<std::string> needed{output};
-    for (size_t k = graph_.layers.size(); k-- > 0;)
-        if (needed.count(graph_.layers[k].name))
-            for (const auto& in : graph_.layers[k].inputs) needed.insert(in);
+    // The output last, where every later stage looks for it. Layers that read the output
+    // (directly or not) cannot stay before it, and are not part of the inference; other
+    // layers it does not depend on (e.g. an auxiliary head) are left to the
+    // eliminate_dead_layers pass.
+    std::set<std::string> downstream{output};
     std::vector<Layer> kept;
-    for (auto& l : graph_.layers)
-        if (needed.count(l.name) && l.name != output) kept.push_back(std::move(l));
+    for (auto& l : graph_.layers) {
+        bool readsOutput = false;
+        for (const auto& in : l.inputs) readsOutput = readsOutput || downstream.count(in);
+        if (readsOutput) downstream.insert(l.name);
+        else if (l.name != output) kept.push_back(std::move(l));
+    }
     for (auto& l : graph_.layers)
         if (l.name == output) kept.push_back(std::move(l));
     graph_.layers = std::move(kept);

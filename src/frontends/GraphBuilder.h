@@ -1,7 +1,8 @@
 // Builds a Graph layer by layer for the frontends. Every layer names the layers it reads;
 // its output shape is inferred (ir/ShapeInference.cpp), names are made identifier-safe and
 // unique, BatchNorm statistics are folded into scale/shift, and every error names the
-// source file. `finish` drops layers that do not reach the model output.
+// source file. `finish` puts the model output last (passes/EliminateDeadLayers.cpp then drops
+// the layers it does not depend on).
 #pragma once
 
 #include "ir/Graph.h"
@@ -49,8 +50,7 @@ public:
     int size(const std::string& layer) const;
     Layer& layer(const std::string& name);
 
-    // Verifies the graph, keeps only the layers the output depends on (the output last),
-    // and hands it over.
+    // Verifies the graph, puts the output last, and hands it over.
     Graph finish(const std::string& output);
 
     [[noreturn]] void fail(const std::string& what) const;

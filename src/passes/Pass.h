@@ -5,6 +5,7 @@
 #include "config/Config.h"
 #include "ir/Graph.h"
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,15 @@ void foldBatchNorm(Graph& g, const Config& cfg);
 void assignPrecision(Graph& g, const Config& cfg);
 void mergeBatchNormThreshold(Graph& g, const Config& cfg);
 void fuseActivations(Graph& g, const Config& cfg);
+void eliminateDeadLayers(Graph& g, const Config& cfg);
+
+// Called after each pass with the pass and the graph it left (`tachyon info --passes`).
+using PassObserver = std::function<void(const PassInfo&, const Graph&)>;
+
+// The import passes (passes/Import.cpp): clean-ups that need no configuration, run by
+// loadModel on every frontend's graph before anything else reads it.
+const std::vector<PassInfo>& importPasses();
+void runImportPasses(Graph& g, const PassObserver& afterEach = {});
 
 // LayerName entries that name no layer of `g`: an error in Tachyon mode (a typo); in
 // hls4ml mode one warning each, for the caller to report, as hls4ml ignores them (its
@@ -32,7 +42,7 @@ const std::vector<PassInfo>& allPasses();
 // Runs every pass, verifying after each; the result is ready for the emulator and backends.
 // Returns the warnings about the configuration against this graph (unusedLayerNames) for
 // the caller to report: the CLI prints them, the Python module issues them.
-std::vector<std::string> runPipeline(Graph& g, const Config& cfg);
+std::vector<std::string> runPipeline(Graph& g, const Config& cfg, const PassObserver& afterEach = {});
 
 // Smallest signed type that holds every partial sum of layer `l` exactly, for inputs of
 // type `in` (interval arithmetic over the quantised weights). Used by `accum: auto`.

@@ -17,7 +17,7 @@ const std::vector<PassInfo>& allPasses() {
     return passes;
 }
 
-std::vector<std::string> runPipeline(Graph& g, const Config& cfg) {
+std::vector<std::string> runPipeline(Graph& g, const Config& cfg, const PassObserver& afterEach) {
     verify(g);
     bool typed = false;
     std::vector<std::string> warnings;
@@ -27,6 +27,7 @@ std::vector<std::string> runPipeline(Graph& g, const Config& cfg) {
         if (p.run == assignPrecision) warnings = unusedLayerNames(g, cfg);
         typed = typed || p.run == assignPrecision;
         verify(g, typed);
+        if (afterEach) afterEach(p, g);
     }
     return warnings;
 }
