@@ -320,13 +320,13 @@ void Model::write(const std::string& dir, const WriteOptions& wo, std::ostream* 
             lut::LutOptions opt;
             opt.projectName = cfg_.projectName;
             opt.maxInputBits = cfg_.lutMaxInputBits;
-            lut::writeProject(*graph_, *emu_, tmp, opt);
+            lut::writeProject(*graph_, emu_->lowered(), tmp, opt);
         } else if (backend == "hls") {
 #ifdef TACHYON_HAVE_HLS
             hls::HlsOptions opt;
             opt.projectName = cfg_.projectName;
             opt.testInputs = wo.testInputs;
-            log << hls::writeProject(*graph_, *emu_, tmp, opt).text();
+            log << hls::writeProject(*graph_, emu_->lowered(), tmp, opt).text();
 #else
             throw Error("the HLS backend is not built into this tachyon");
 #endif
@@ -338,7 +338,7 @@ void Model::write(const std::string& dir, const WriteOptions& wo, std::ostream* 
             // A tree configuration's Pipeline (register stages) unless --stages says otherwise.
             opt.stages = wo.stages >= 0 ? wo.stages : cfg_.treePipeline;
             opt.testInputs = wo.testInputs;
-            verilog::writeProject(*graph_, *emu_, tmp, opt);
+            verilog::writeProject(*graph_, emu_->lowered(), tmp, opt);
 #else
             throw Error("the Verilog backend is not built into this tachyon");
 #endif

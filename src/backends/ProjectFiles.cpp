@@ -109,7 +109,7 @@ std::vector<int64_t> randomTestRows(const FixedType& t, size_t rows, size_t cols
     return x;
 }
 
-nlohmann::ordered_json networkManifest(const Graph& g, const Emulator& emu, const std::string& backend,
+nlohmann::ordered_json networkManifest(const Graph& g, const LoweredGraph& low, const std::string& backend,
                                        const std::string& top, size_t testRows) {
     nlohmann::ordered_json j;
     j["backend"] = backend;
@@ -133,7 +133,7 @@ nlohmann::ordered_json networkManifest(const Graph& g, const Emulator& emu, cons
     j["test_rows"] = testRows;
     nlohmann::ordered_json xnor = nlohmann::ordered_json::array();
     for (const Layer& l : g.layers)
-        if (emu.binaryMac(l.name)) xnor.push_back(l.name);
+        if (low.binaryMac(l.name)) xnor.push_back(l.name);
     j["xnor_popcount_layers"] = xnor;
     return j;
 }

@@ -3,7 +3,7 @@
 // of tachyon_project.json.
 #pragma once
 
-#include "emulator/Emulator.h"
+#include "lower/LoweredGraph.h"
 #include "ir/Graph.h"
 
 #include <nlohmann/json.hpp>
@@ -40,7 +40,7 @@ std::vector<int64_t> projectTestRows(const Graph& g, const std::vector<double>& 
 
 // backend, kind "nn", top, model, clock, part, sizes, port types, test rows, and the
 // Dense and Conv layers built as XNOR-popcount (binary x binary, passes/BinaryMac.h).
-nlohmann::ordered_json networkManifest(const Graph& g, const Emulator& emu, const std::string& backend,
+nlohmann::ordered_json networkManifest(const Graph& g, const LoweredGraph& low, const std::string& backend,
                                        const std::string& top, size_t testRows);
 
 }  // namespace tachyon::backend

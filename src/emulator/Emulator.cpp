@@ -50,6 +50,7 @@ struct Emulator::Impl {
     // computes (k itself, or the elementwise followers it folded in: their outputs are then
     // not materialised). Traces run every layer on its own.
     std::vector<size_t> groupEnd;
+    std::unique_ptr<LoweredGraph> lowered;          // views into the kernels' constants
 
     // Rows per chunk: the requested number, fewer for big tensors, so that one chunk's
     // buffers stay around 32 MB whatever the model.
@@ -170,6 +171,18 @@ void runChunk(const Emulator::Impl& impl, const double* in, size_t rows, bool fi
     }
 }
 
+// Each layer with the constants and input types its kernel was built with.
+std::vector<LoweredLayer> lowerLayers(const Graph& g, const Emulator::Impl& impl) {
+    std::vector<LoweredLayer> layers;
+    for (size_t k = 0; k < g.layers.size(); ++k) {
+        const Kernel& kernel = *impl.kernels[k];
+        LoweredLayer low{&g.layers[k], {}, &kernel.constants()};
+        for (const KernelInput& in : kernel.inputs()) low.inputTypes.push_back(in.type);
+        layers.push_back(std::move(low));
+    }
+    return layers;
+}
+
 }  // namespace
 
 Emulator::Emulator(const Graph& g) : graph_(g), impl_(std::make_unique<Impl>()) {
@@ -202,6 +215,10 @@ Emulator::Emulator(const Graph& g) : graph_(g), impl_(std::make_unique<Impl>()) 
         }
     }
     planFolds(*impl_);
+    impl_->lowered = std::make_unique<LoweredGraph>(graph_, lowerLayers(graph_, *impl_),
+                                                    [this](const int64_t* x, size_t rows, int64_t* out) {
+                                                        runFixedRaw(x, rows, out);
+                                                    });
 }
 
 Emulator::~Emulator() = default;
@@ -340,46 +357,23 @@ std::vector<std::vector<double>> Emulator::traceFloat(const double* x, size_t ro
     return trace;
 }
 
-namespace {
-const Kernel& findKernel(const Emulator::Impl& impl, const std::string& name) {
-    auto it = impl.index.find(name);
-    if (it == impl.index.end()) throw Error("emulator: no layer named '" + name + "'");
-    return *impl.kernels[it->second];
-}
-}  // namespace
+const LoweredGraph& Emulator::lowered() const { return *impl_->lowered; }
 
-const std::vector<int64_t>& Emulator::weightRaw(const std::string& l) const { return findKernel(*impl_, l).constants().weight; }
-const std::vector<int64_t>& Emulator::biasRaw(const std::string& l) const { return findKernel(*impl_, l).constants().bias; }
-const std::vector<int64_t>& Emulator::scaleRaw(const std::string& l) const { return findKernel(*impl_, l).constants().scale; }
-const std::vector<int64_t>& Emulator::paramRaw(const std::string& l) const { return findKernel(*impl_, l).constants().param; }
-const BinaryMac* Emulator::binaryMac(const std::string& l) const {
-    const auto& form = findKernel(*impl_, l).constants().binaryMac;
-    return form ? &*form : nullptr;
-}
-const LookupTable* Emulator::activationTable(const std::string& l) const {
-    const Kernel& k = findKernel(*impl_, l);
-    return k.constants().table.size ? &k.constants().table : nullptr;
-}
-const SoftmaxTables* Emulator::softmaxTables(const std::string& l) const {
-    const Kernel& k = findKernel(*impl_, l);
-    return k.constants().hasSoftmax ? &k.constants().softmax : nullptr;
-}
-const GarNetConstants& Emulator::garnetConstants(const std::string& l) const {
-    return findKernel(*impl_, l).constants().garnet;
-}
+const std::vector<int64_t>& Emulator::weightRaw(const std::string& l) const { return lowered().weightRaw(l); }
+const std::vector<int64_t>& Emulator::biasRaw(const std::string& l) const { return lowered().biasRaw(l); }
+const std::vector<int64_t>& Emulator::scaleRaw(const std::string& l) const { return lowered().scaleRaw(l); }
+const std::vector<int64_t>& Emulator::paramRaw(const std::string& l) const { return lowered().paramRaw(l); }
+const BinaryMac* Emulator::binaryMac(const std::string& l) const { return lowered().binaryMac(l); }
+const LookupTable* Emulator::activationTable(const std::string& l) const { return lowered().activationTable(l); }
+const SoftmaxTables* Emulator::softmaxTables(const std::string& l) const { return lowered().softmaxTables(l); }
+const GarNetConstants& Emulator::garnetConstants(const std::string& l) const { return lowered().garnetConstants(l); }
 const std::vector<int64_t>& Emulator::recurrentWeightRaw(const std::string& l) const {
-    return findKernel(*impl_, l).constants().recurrentWeight;
+    return lowered().recurrentWeightRaw(l);
 }
-const std::vector<int64_t>& Emulator::recurrentBiasRaw(const std::string& l) const {
-    return findKernel(*impl_, l).constants().recurrentBias;
-}
+const std::vector<int64_t>& Emulator::recurrentBiasRaw(const std::string& l) const { return lowered().recurrentBiasRaw(l); }
 const LookupTable* Emulator::recurrentTable(const std::string& l, RecurrentTable which) const {
-    const LayerConstants& c = findKernel(*impl_, l).constants();
-    const LookupTable& t = which == RecurrentTable::Activation        ? c.actTable
-                           : which == RecurrentTable::StateActivation ? c.stateActTable
-                                                                       : c.recurrentTable;
-    return t.size ? &t : nullptr;
+    return lowered().recurrentTable(l, which);
 }
-const FixedType& Emulator::inputType(const std::string& l) const { return findKernel(*impl_, l).inputs().at(0).type; }
+const FixedType& Emulator::inputType(const std::string& l) const { return lowered().inputType(l); }
 
 }  // namespace tachyon

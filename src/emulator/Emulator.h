@@ -9,6 +9,7 @@
 
 #include "emulator/Tables.h"
 #include "ir/Graph.h"
+#include "lower/LoweredGraph.h"
 #include "passes/BinaryMac.h"
 
 #include <cstdint>
@@ -17,22 +18,6 @@
 #include <vector>
 
 namespace tachyon {
-
-// A GarNet layer's quantised constants (docs/semantics.md, "GarNet"), per sublayer in
-// hls4ml's order ([o][a][x], [o][a], [a][x], [a], [o]), as raws of the layer's
-// input_transform_weights, ..., output_transform_biases types.
-struct GarNetConstants {
-    struct Sublayer {
-        std::vector<int64_t> inputTransformWeights, inputTransformBiases, aggregatorDistanceWeights,
-            aggregatorDistanceBiases, outputTransformBiases;
-    };
-    std::vector<Sublayer> sublayers;
-    // exp(-d^2) as raws of edge_weight, indexed by the raw bits of d (a distance value)
-    // read as an unsigned integer: 2^width(distance) entries.
-    std::vector<int64_t> edgeWeightTable;
-    // Raws of norm: 1/n at index n = 0..V (0 at n = 0) with mean_by_nvert, else {1/V}.
-    std::vector<int64_t> norm;
-};
 
 // Per-layer counts of values that did not fit their type (summed over the batch).
 struct LayerStats {
@@ -75,7 +60,14 @@ public:
     std::vector<std::vector<double>> traceFixed(const double* x, size_t rows) const;
     std::vector<std::vector<double>> traceFloat(const double* x, size_t rows) const;
 
-    // Quantised constants, for backends that must emit exactly what is emulated.
+    // The lowered graph (lower/LoweredGraph.h): every layer's quantised constants, computed once
+    // when the kernels were built, and this emulator as the fixed-point reference. Backends read
+    // only this; it lives as long as the emulator. An Emulator converts to it, so code that hands
+    // an emulator to a backend keeps compiling.
+    const LoweredGraph& lowered() const;
+    operator const LoweredGraph&() const { return lowered(); }
+
+    // Quantised constants (the lowered graph's, by layer name).
     const std::vector<int64_t>& weightRaw(const std::string& layer) const;
     const std::vector<int64_t>& biasRaw(const std::string& layer) const;   // Dense bias, BatchNorm shift
     const std::vector<int64_t>& scaleRaw(const std::string& layer) const;  // BatchNorm scale
@@ -91,7 +83,7 @@ public:
     // {slope, offset}): the recurrent kernel R and bias rb, and the tables of `activation` over the
     // accumulator, of `activation` over the state (LSTM's act(c)), of `recurrent_activation` over
     // the accumulator (nullptr for a function without a table).
-    enum class RecurrentTable { Activation, StateActivation, RecurrentActivation };
+    using RecurrentTable = LoweredGraph::RecurrentTable;
     const std::vector<int64_t>& recurrentWeightRaw(const std::string& layer) const;
     const std::vector<int64_t>& recurrentBiasRaw(const std::string& layer) const;
     const LookupTable* recurrentTable(const std::string& layer, RecurrentTable which) const;

@@ -10,6 +10,7 @@
 #include "emulator/Emulator.h"
 #include "emulator/Tables.h"
 #include "ir/Graph.h"
+#include "lower/LayerConstants.h"   // LayerConstants: what a kernel computes with, kept for the backends
 #include "passes/BinaryMac.h"
 
 #include <memory>
@@ -23,26 +24,6 @@ namespace tachyon {
 struct KernelInput {
     FixedType type;   // the producer's result type
     Shape shape;
-};
-
-// The quantised constants a kernel computes with, kept for the backends so that the
-// firmware holds exactly what is emulated.
-struct LayerConstants {
-    std::vector<int64_t> weight, bias;   // Dense/Conv (bias = BatchNorm shift too)
-    std::vector<int64_t> scale;          // BatchNorm scale
-    std::vector<int64_t> param;          // {alpha} or {slope, offset}, type `param`
-    LookupTable table;                   // table activations (size 0 when none)
-    bool hasSoftmax = false;
-    SoftmaxTables softmax;
-    // Recurrent layers: recurrent weights and bias; the tables of `activation` over the
-    // accumulator (gate pre-activations) and over the state (LSTM's act(c)), and of
-    // `recurrent_activation` over the accumulator (size 0 when the function needs none).
-    std::vector<int64_t> recurrentWeight, recurrentBias;
-    LookupTable actTable, stateActTable, recurrentTable;
-    GarNetConstants garnet;   // GarNet layers
-    // Dense and Conv layers whose input and weights are binary: the XNOR-popcount form the kernel
-    // computes with (passes/BinaryMac.h), absent for the generic multiply-accumulate.
-    std::optional<BinaryMac> binaryMac;
 };
 
 class Kernel {

@@ -77,14 +77,14 @@ FirmwareView firmwareView(const api::Model& m, const std::string& backend) {
     countMultipliers(m.graph(), v);
     v.clockNs = m.graph().clockPeriodNs;
     if (backend == "hls") {
-        const hls::LatencyEstimate e = hls::estimateLatency(m.graph(), m.emulator());
+        const hls::LatencyEstimate e = hls::estimateLatency(m.graph(), m.emulator().lowered());
         v.latencyCycles = e.latency;
         v.iiCycles = e.ii;
         if (e.clockPeriodNs > 0) v.clockNs = e.clockPeriodNs;
     } else {
         // Products by constants are shift-add logic (adders in LUTs); only products of two
         // activations need multipliers.
-        const verilog::GeneratedRtl rtl = verilog::generateRtl(m.graph(), m.emulator(), {});
+        const verilog::GeneratedRtl rtl = verilog::generateRtl(m.graph(), m.emulator().lowered(), {});
         v.latencyCycles = rtl.latencyCycles;
         v.iiCycles = rtl.streaming ? rtl.intervalCycles : 1;
         v.dspEstimate = v.activationProducts;
@@ -119,7 +119,7 @@ MeasuredResources readMeasuredResources(const std::string& prjDir, const api::Mo
     opt.projectName = p.top;
     opt.cmvm = p.json.value("cmvm", opt.cmvm);
     opt.stages = p.json.value("stages", opt.stages);
-    const std::string expected = verilog::generateRtl(g, m.emulator(), opt).verilog;
+    const std::string expected = verilog::generateRtl(g, m.emulator().lowered(), opt).verilog;
     const std::filesystem::path rtlFile = p.dir / p.rtlFiles.at(0);
     std::ifstream rtlIn(rtlFile);
     std::stringstream rtl;

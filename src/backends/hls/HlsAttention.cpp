@@ -79,12 +79,12 @@ LayerCode emitMatMul(const Layer& l, const std::string& id, const LayerInputs& i
     return c;
 }
 
-LayerCode emitLayerNorm(const Layer& l, const std::string& id, const LayerInputs& in, const Emulator& emu) {
+LayerCode emitLayerNorm(const Layer& l, const std::string& id, const LayerInputs& in, const LoweredGraph& low) {
     const FixedType& inT = in.types[0];
     const FixedType& A = l.type("accum");
     const FixedType& G = l.type("scale");
     const FixedType& Bt = l.type("bias");
-    const LookupTable* table = emu.activationTable(l.name);
+    const LookupTable* table = low.activationTable(l.name);
     if (!table) throw Error(layerError(l, "the emulator built no 1/sqrt table"));
     const FixedType& T = table->valueType;
     if (!A.isSigned) throw Error(layerError(l, "an unsigned accum type (" + A.str() + ") is not supported: the "
@@ -151,8 +151,8 @@ LayerCode emitLayerNorm(const Layer& l, const std::string& id, const LayerInputs
     const std::string body =
         "// 1/sqrt(m) at the centre of each mantissa bin: entry parity * 2^index_bits + j.\n" +
         rawArray(id + "_table_t", id + "_inv_sqrt", table->values, T) +
-        rawArray(id + "_scale_t", id + "_scale", emu.scaleRaw(l.name), G) +
-        rawArray(id + "_bias_t", id + "_bias", emu.biasRaw(l.name), Bt);
+        rawArray(id + "_scale_t", id + "_scale", low.scaleRaw(l.name), G) +
+        rawArray(id + "_bias_t", id + "_bias", low.biasRaw(l.name), Bt);
     c.constants.push_back({id + "_layernorm.h", header(id, "constants", body)});
     KernelCall call;
     call.kernel = "layernorm";
@@ -166,12 +166,12 @@ LayerCode emitLayerNorm(const Layer& l, const std::string& id, const LayerInputs
 
 }  // namespace
 
-LayerCode emitAttentionLayer(const Layer& l, const std::string& id, const LayerInputs& in, const Emulator& emu) {
-    if (emu.graph().ioType == "io_stream")
+LayerCode emitAttentionLayer(const Layer& l, const std::string& id, const LayerInputs& in, const LoweredGraph& low) {
+    if (low.graph().ioType == "io_stream")
         throw Error(layerError(l, hlsClassName(l) + " layers are written for io_parallel only (use IOType: "
                                                         "io_parallel)"));
     if (l.kind == LayerKind::MatMul) return emitMatMul(l, id, in);
-    if (l.kind == LayerKind::LayerNorm) return emitLayerNorm(l, id, in, emu);
+    if (l.kind == LayerKind::LayerNorm) return emitLayerNorm(l, id, in, low);
     throw Error(layerError(l, "not an attention layer"));
 }
 

@@ -367,13 +367,13 @@ void emitMacXnor(const Layer& l, const LayerInputs& in, const BinaryMac& f, Laye
 
 // Dense (over the last axis) and Conv (1-D/2-D, plain or depthwise): the non-zero weights
 // as (value, window index, output) entries in ascending window order.
-void emitMac(const Layer& l, const LayerInputs& in, const Emulator& emu, LayerCode& c, ParamsText& p) {
-    if (const BinaryMac* f = emu.binaryMac(l.name)) {
+void emitMac(const Layer& l, const LayerInputs& in, const LoweredGraph& low, LayerCode& c, ParamsText& p) {
+    if (const BinaryMac* f = low.binaryMac(l.name)) {
         emitMacXnor(l, in, *f, c, p);
         return;
     }
-    const auto& w = emu.weightRaw(l.name);
-    const auto& b = emu.biasRaw(l.name);
+    const auto& w = low.weightRaw(l.name);
+    const auto& b = low.biasRaw(l.name);
     const bool conv = l.kind == LayerKind::Conv;
     const ActKind act = l.activation();
     if (act != ActKind::Linear && act != ActKind::ReLU)
@@ -493,9 +493,9 @@ void emitPooling(const Layer& l, const LayerInputs& in, LayerCode& c, ParamsText
     c.calls.push_back(oneCall("pooling", c, in, l.name));
 }
 
-void emitBatchNorm(const Layer& l, const LayerInputs& in, const Emulator& emu, LayerCode& c, ParamsText& p) {
-    const auto& s = emu.scaleRaw(l.name);
-    const auto& h = emu.biasRaw(l.name);
+void emitBatchNorm(const Layer& l, const LayerInputs& in, const LoweredGraph& low, LayerCode& c, ParamsText& p) {
+    const auto& s = low.scaleRaw(l.name);
+    const auto& h = low.biasRaw(l.name);
     const FixedType& sT = l.type("scale");
     const FixedType& hT = l.type("shift");
     p.os << "// " << l.name << ": BatchNormalization over " << shapeText(l.shape) << " (" << s.size()
@@ -518,15 +518,15 @@ void emitBatchNorm(const Layer& l, const LayerInputs& in, const Emulator& emu, L
     c.calls.push_back(k);
 }
 
-void emitActivation(const Layer& l, const LayerInputs& in, const Emulator& emu, LayerCode& c, ParamsText& p) {
+void emitActivation(const Layer& l, const LayerInputs& in, const LoweredGraph& low, LayerCode& c, ParamsText& p) {
     const FixedType& inType = in.types[0];
     const int n = l.outSize();
     const ActKind a = l.activation();
     p.os << "// " << l.name << ": " << toString(a) << " over " << shapeText(l.shape) << "\n";
-    const std::vector<int64_t>& raw = emu.paramRaw(l.name);
+    const std::vector<int64_t>& raw = low.paramRaw(l.name);
     const bool hasParam = !raw.empty();
     const bool hasTable = usesTable(a);
-    const LookupTable* table = hasTable ? emu.activationTable(l.name) : nullptr;
+    const LookupTable* table = hasTable ? low.activationTable(l.name) : nullptr;
     if (hasTable && (!table || table->size == 0))
         throw Error(layerError(l, "the emulator built no lookup table for " + toString(a)));
     // hls4ml's table index multiplies the raw key in a long long (nnet_common.h table_index).
@@ -636,9 +636,9 @@ void emitHls4mlSoftmax(const Layer& l, const LayerInputs& in, const SoftmaxTable
     c.calls.push_back(k);
 }
 
-void emitSoftmax(const Layer& l, const LayerInputs& in, const Emulator& emu, LayerCode& c, ParamsText& p) {
+void emitSoftmax(const Layer& l, const LayerInputs& in, const LoweredGraph& low, LayerCode& c, ParamsText& p) {
     const FixedType& inType = in.types[0];
-    const SoftmaxTables* t = emu.softmaxTables(l.name);
+    const SoftmaxTables* t = low.softmaxTables(l.name);
     if (!t) throw Error(layerError(l, "the emulator built no softmax tables"));
     if (t->implementation != "tachyon") {
         if (l.outSize() != l.shape.back())
@@ -965,7 +965,7 @@ void emitQuantize(const Layer& l, const LayerInputs& in, LayerCode& c, ParamsTex
     c.calls.push_back(oneCall("quantize", c, in, l.name));
 }
 
-LayerCode emitLayer(const Layer& l, const std::string& id, const LayerInputs& in, const Emulator& emu) {
+LayerCode emitLayer(const Layer& l, const std::string& id, const LayerInputs& in, const LoweredGraph& low) {
     LayerCode c;
     c.id = id;
     ParamsText p;
@@ -973,11 +973,11 @@ LayerCode emitLayer(const Layer& l, const std::string& id, const LayerInputs& in
     switch (l.kind) {
     case LayerKind::Input: throw Error(layerError(l, "the Input layer has no kernel"));
     case LayerKind::Dense:
-    case LayerKind::Conv: emitMac(l, in, emu, c, p); break;
+    case LayerKind::Conv: emitMac(l, in, low, c, p); break;
     case LayerKind::Pooling: emitPooling(l, in, c, p); break;
-    case LayerKind::BatchNorm: emitBatchNorm(l, in, emu, c, p); break;
-    case LayerKind::Activation: emitActivation(l, in, emu, c, p); break;
-    case LayerKind::Softmax: emitSoftmax(l, in, emu, c, p); break;
+    case LayerKind::BatchNorm: emitBatchNorm(l, in, low, c, p); break;
+    case LayerKind::Activation: emitActivation(l, in, low, c, p); break;
+    case LayerKind::Softmax: emitSoftmax(l, in, low, c, p); break;
     case LayerKind::Reshape:
     case LayerKind::Transpose:
     case LayerKind::Pad:
@@ -985,20 +985,20 @@ LayerCode emitLayer(const Layer& l, const std::string& id, const LayerInputs& in
     case LayerKind::Merge:
     case LayerKind::Concatenate: emitMultiInput(l, in, c, p); break;
     case LayerKind::Quantize: emitQuantize(l, in, c, p); break;
-    case LayerKind::Recurrent: emitRecurrent(l, in, emu, c, p); break;
+    case LayerKind::Recurrent: emitRecurrent(l, in, low, c, p); break;
     case LayerKind::GarNet:   // HlsGarNet.cpp writes its own parameters
-        emitGarNet(l, in, emu, c);
+        emitGarNet(l, in, low, c);
         c.timing.detail = "nominal";
         return c;
-    case LayerKind::TreeEnsemble: return emitTreeEnsemble(l, id, in, emu);   // HlsTrees.cpp
+    case LayerKind::TreeEnsemble: return emitTreeEnsemble(l, id, in, low);   // HlsTrees.cpp
     case LayerKind::MatMul:
     case LayerKind::LayerNorm: {   // HlsAttention.cpp
-        LayerCode a = emitAttentionLayer(l, id, in, emu);
+        LayerCode a = emitAttentionLayer(l, id, in, low);
         a.timing.detail = "nominal";
         return a;
     }
-    case LayerKind::Reduce: emitReduce(l, in, emu, c, p); break;
-    case LayerKind::Pow: emitPow(l, in, emu.graph().ioType == "io_stream", c, p); break;
+    case LayerKind::Reduce: emitReduce(l, in, low, c, p); break;
+    case LayerKind::Pow: emitPow(l, in, low.graph().ioType == "io_stream", c, p); break;
         throw Error(layerError(l, hlsClassName(l) + " layers are not supported by the HLS backend yet "
                                   "(the emulator runs them)"));
     }

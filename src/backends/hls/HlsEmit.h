@@ -3,7 +3,7 @@
 #pragma once
 
 #include "backends/hls/HeaderLimits.h"
-#include "emulator/Emulator.h"
+#include "lower/LoweredGraph.h"
 #include "ir/Graph.h"
 
 #include <cstdint>
@@ -70,9 +70,9 @@ struct LayerInputs {
 };
 
 // GarNet / GarNetStack (HlsGarNet.cpp): typedefs, config and constants of layer `l`.
-void emitGarNet(const Layer& l, const LayerInputs& in, const Emulator& emu, LayerCode& c);
+void emitGarNet(const Layer& l, const LayerInputs& in, const LoweredGraph& low, LayerCode& c);
 
-LayerCode emitLayer(const Layer& l, const std::string& id, const LayerInputs& in, const Emulator& emu);
+LayerCode emitLayer(const Layer& l, const std::string& id, const LayerInputs& in, const LoweredGraph& low);
 
 // ---- shared by the layer emitters (HlsEmit.cpp, HlsRecurrent.cpp) ----------------------
 
@@ -154,15 +154,15 @@ constexpr int kMultiplyCycles = 1, kAddsPerCycle = 4, kTableReadCycles = 1;
 LayerTiming macTiming(const MacTable& t);
 
 // SimpleRNN, LSTM and GRU (HlsRecurrent.cpp): nnet_recurrent.h's static kernels.
-void emitRecurrent(const Layer& l, const LayerInputs& in, const Emulator& emu, LayerCode& c, ParamsText& p);
+void emitRecurrent(const Layer& l, const LayerInputs& in, const LoweredGraph& low, LayerCode& c, ParamsText& p);
 
 // MatMul and LayerNorm layers (HlsAttention.cpp, nnet_utils/nnet_attention.h), io_parallel.
-LayerCode emitAttentionLayer(const Layer& l, const std::string& id, const LayerInputs& in, const Emulator& emu);
+LayerCode emitAttentionLayer(const Layer& l, const std::string& id, const LayerInputs& in, const LoweredGraph& low);
 
 // TreeEnsemble layers (HlsTrees.cpp, nnet_utils/nnet_bdt.h), io_parallel.
-LayerCode emitTreeEnsemble(const Layer& l, const std::string& id, const LayerInputs& in, const Emulator& emu);
+LayerCode emitTreeEnsemble(const Layer& l, const std::string& id, const LayerInputs& in, const LoweredGraph& low);
 // Reduce and Pow (HlsReducePow.cpp).
-void emitReduce(const Layer& l, const LayerInputs& in, const Emulator& emu, LayerCode& c, ParamsText& p);
+void emitReduce(const Layer& l, const LayerInputs& in, const LoweredGraph& low, LayerCode& c, ParamsText& p);
 void emitPow(const Layer& l, const LayerInputs& in, bool stream, LayerCode& c, ParamsText& p);
 
 }  // namespace tachyon::hls

@@ -1,15 +1,15 @@
 // HLS C++ of GarNet / GarNetStack (io_parallel, nnet_utils/nnet_garnet.h): the layer's
 // typedefs and config (one `sublayer<K>` specialisation per sublayer), and its constants,
-// which are the emulator's (Emulator::garnetConstants), so csim computes what is emulated.
+// which are the lowered graph's (LoweredGraph::garnetConstants), so csim computes what is emulated.
 #include "backends/hls/HeaderLimits.h"
 #include "backends/hls/HlsEmit.h"
 #include "util/Error.h"
 
 namespace tachyon::hls {
 
-void emitGarNet(const Layer& l, const LayerInputs& in, const Emulator& emu, LayerCode& c) {
+void emitGarNet(const Layer& l, const LayerInputs& in, const LoweredGraph& low, LayerCode& c) {
     const auto& a = l.as<GarNetAttrs>();
-    const GarNetConstants& k = emu.garnetConstants(l.name);
+    const GarNetConstants& k = low.garnetConstants(l.name);
     if (k.sublayers.empty() || in.keys.size() != 2)
         throw Error("HLS backend: layer '" + l.name + "' (" + hlsClassName(l) + "): expects vertex data and a vertex count");
     if (!a.collapse.empty() && a.collapse != "mean")

@@ -1,6 +1,6 @@
 // SimpleRNN, LSTM and GRU for the HLS backend: the calls of nnet_recurrent.h's static
-// kernels, their configs, and their constants, all taken from the emulator (quantised
-// weights, the very lookup tables it computes with), so C simulation is bit-exact to it.
+// kernels, their configs, and their constants, all taken from the lowered graph (quantised
+// weights, the very lookup tables the emulator computes with), so C simulation is bit-exact to it.
 //
 // A layer `<id>` gets, in parameters.h:
 //   <id>_x_config, <id>_h_config (and <id>_rh_config)   the products (nnet::dense_config)
@@ -33,7 +33,7 @@ void checkFunction(const Layer& l, ActKind k, const char* role) {
 struct RecurrentEmitter {
     const Layer& l;
     const LayerInputs& in;
-    const Emulator& emu;
+    const LoweredGraph& low;
     LayerCode& c;
     ParamsText& p;
     RecurrentAttrs a;
@@ -85,10 +85,10 @@ struct RecurrentEmitter {
 
     // One activation of the cell keyed on `keyT`: `<id>_<tag>_config` (member `<tag>`), its
     // table (the emulator's) and the shared hard_sigmoid constants.
-    void activation(const std::string& tag, ActKind k, const FixedType& keyT, Emulator::RecurrentTable which,
+    void activation(const std::string& tag, ActKind k, const FixedType& keyT, LoweredGraph::RecurrentTable which,
                     bool passParam) {
         const std::string sub = c.id + "_" + tag;
-        const LookupTable* table = tableFunction(k) ? emu.recurrentTable(l.name, which) : nullptr;
+        const LookupTable* table = tableFunction(k) ? low.recurrentTable(l.name, which) : nullptr;
         if (tableFunction(k) && !table)
             throw Error(layerError(l, "the emulator built no lookup table for " + toString(k)));
         const bool param = k == ActKind::HardSigmoid;
@@ -165,20 +165,20 @@ struct RecurrentEmitter {
         p.typedefLine(A.str(), "accum_t");
         p.typedefLine(S.str(), "state_t");
         p.typedefLine(l.type("result").str(), "result_t");
-        const std::vector<int64_t>& param = emu.paramRaw(l.name);
+        const std::vector<int64_t>& param = low.paramRaw(l.name);
         if (!param.empty()) p.typedefLine(l.type("param").str(), "param_t");
 
-        const LayerTiming mx = product("x", "x * W", emu.weightRaw(l.name), W, emu.biasRaw(l.name), B, x, a.nIn, 0, G * n);
-        const LayerTiming mh = product("h", "h * R", emu.recurrentWeightRaw(l.name), R, emu.recurrentBiasRaw(l.name), RB, S,
+        const LayerTiming mx = product("x", "x * W", low.weightRaw(l.name), W, low.biasRaw(l.name), B, x, a.nIn, 0, G * n);
+        const LayerTiming mh = product("h", "h * R", low.recurrentWeightRaw(l.name), R, low.recurrentBiasRaw(l.name), RB, S,
                                        n, 0, before ? 2 * n : G * n);
         LayerTiming mrh;
         if (before)
-            mrh = product("rh", "(r*h) * R_h", emu.recurrentWeightRaw(l.name), R, emu.recurrentBiasRaw(l.name), RB, S, n,
+            mrh = product("rh", "(r*h) * R_h", low.recurrentWeightRaw(l.name), R, low.recurrentBiasRaw(l.name), RB, S, n,
                           2 * n, 3 * n);
-        activation("act", a.activation, A, Emulator::RecurrentTable::Activation, true);
-        if (lstm) activation("state_act", a.activation, S, Emulator::RecurrentTable::StateActivation, false);
+        activation("act", a.activation, A, LoweredGraph::RecurrentTable::Activation, true);
+        if (lstm) activation("state_act", a.activation, S, LoweredGraph::RecurrentTable::StateActivation, false);
         if (a.cell != RnnCell::SimpleRNN)
-            activation("ract", a.recurrentActivation, A, Emulator::RecurrentTable::RecurrentActivation, true);
+            activation("ract", a.recurrentActivation, A, LoweredGraph::RecurrentTable::RecurrentActivation, true);
 
         p.beginConfig("recurrent_config");
         p.constant("unsigned", "n_in", a.nIn);
@@ -231,8 +231,8 @@ struct RecurrentEmitter {
 
 }  // namespace
 
-void emitRecurrent(const Layer& l, const LayerInputs& in, const Emulator& emu, LayerCode& c, ParamsText& p) {
-    RecurrentEmitter e{l, in, emu, c, p, {}, {}, {}, {}, {}};
+void emitRecurrent(const Layer& l, const LayerInputs& in, const LoweredGraph& low, LayerCode& c, ParamsText& p) {
+    RecurrentEmitter e{l, in, low, c, p, {}, {}, {}, {}, {}};
     e.emit();
 }
 

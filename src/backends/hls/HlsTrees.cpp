@@ -12,8 +12,8 @@
 
 namespace tachyon::hls {
 
-LayerCode emitTreeEnsemble(const Layer& l, const std::string& id, const LayerInputs& in, const Emulator& emu) {
-    if (emu.graph().ioType == "io_stream")
+LayerCode emitTreeEnsemble(const Layer& l, const std::string& id, const LayerInputs& in, const LoweredGraph& low) {
+    if (low.graph().ioType == "io_stream")
         throw Error(layerError(l, "a tree ensemble is written for io_parallel only (set IOType: io_parallel)"));
     const trees::Ensemble& e = *l.as<TreeEnsembleAttrs>().ensemble;
     trees::TreeConfig types;

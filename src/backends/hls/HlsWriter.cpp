@@ -55,7 +55,7 @@ std::string upper(std::string s) {
 
 struct Project {
     const Graph& g;
-    const Emulator& emu;
+    const LoweredGraph& low;
     const HlsOptions& opt;
     fs::path dir;
     std::map<std::string, std::string> ids;
@@ -461,17 +461,17 @@ std::string LatencyEstimate::text() const {
     return os.str();
 }
 
-LatencyEstimate estimateLatency(const Graph& g, const Emulator& emu) {
+LatencyEstimate estimateLatency(const Graph& g, const LoweredGraph& low) {
     const auto ids = cppNames(g);
     std::vector<LayerCode> codes;
     for (size_t k = g.inputs().size(); k < g.layers.size(); ++k) {
         const Layer& l = g.layers[k];
-        codes.push_back(emitLayer(l, ids.at(l.name), layerInputs(g, l), emu));
+        codes.push_back(emitLayer(l, ids.at(l.name), layerInputs(g, l), low));
     }
     return estimateOf(g, codes);
 }
 
-LatencyEstimate writeProject(const Graph& g, const Emulator& emu, const std::string& outDir, const HlsOptions& opt) {
+LatencyEstimate writeProject(const Graph& g, const LoweredGraph& low, const std::string& outDir, const HlsOptions& opt) {
     if (!isIdentifier(opt.projectName))
         throw Error("HLS backend: project name '" + opt.projectName + "' is not a C++ identifier");
     if (g.ioType != "io_parallel" && g.ioType != "io_stream")
@@ -488,7 +488,7 @@ LatencyEstimate writeProject(const Graph& g, const Emulator& emu, const std::str
                 throw Error("HLS backend: layer '" + l.name + "' (" + hlsClassName(l) +
                             "): recurrent layers are generated for io_parallel only (the static cell reads the "
                             "whole sequence and, with go_backwards, starts from its end); use IOType: io_parallel");
-    Project p{g, emu, opt, fs::path(outDir), cppNames(g), {}, g.ioType == "io_stream", {}, {}};
+    Project p{g, low, opt, fs::path(outDir), cppNames(g), {}, g.ioType == "io_stream", {}, {}};
     // Input k's type: input_t, input2_t, ... (hls4ml's names).
     auto inputTag = [&](const Layer& l) {
         for (size_t k = 0; k < inputLayers.size(); ++k)
@@ -509,7 +509,7 @@ LatencyEstimate writeProject(const Graph& g, const Emulator& emu, const std::str
     for (const Layer* l : inputLayers) p.addTensor(layerTensor(*l));
     for (size_t k = inputLayers.size(); k < g.layers.size(); ++k) {
         const Layer& l = g.layers[k];
-        p.layers.push_back(emitLayer(l, p.ids.at(l.name), layerInputs(g, l), emu));
+        p.layers.push_back(emitLayer(l, p.ids.at(l.name), layerInputs(g, l), low));
         for (const TensorInfo& t : p.layers.back().intermediates) p.addTensor(t);
         p.addTensor(layerTensor(l));
     }
@@ -533,13 +533,13 @@ LatencyEstimate writeProject(const Graph& g, const Emulator& emu, const std::str
     size_t rows = 0;
     std::vector<int64_t> x = backend::projectTestRows(g, opt.testInputs, opt.testRows, opt.seed, rows);
     std::vector<int64_t> y(rows * size_t(nOut));
-    emu.runFixedRaw(x.data(), rows, y.data());
+    low.runFixedRaw(x.data(), rows, y.data());
     const std::string tb = (p.dir / "tb_data").string();
     backend::writeRawRows(tb + "/input_raw.dat", x.data(), rows, size_t(nIn));
     backend::writeRawRows(tb + "/expected_raw.dat", y.data(), rows, size_t(nOut));
     backend::writeValueRows(tb + "/tb_input_features.dat", x.data(), rows, backend::modelInputColumnTypes(g));
     backend::writeValueRows(tb + "/tb_output_predictions.dat", y.data(), rows, size_t(nOut), outT);
-    nlohmann::ordered_json j = backend::networkManifest(g, emu, "hls", opt.projectName, rows);
+    nlohmann::ordered_json j = backend::networkManifest(g, low, "hls", opt.projectName, rows);
     const LatencyEstimate estimate = estimateOf(g, p.layers);
     j["latency_estimate"] = estimateJson(estimate);
     writeFile(p.dir / "tachyon_project.json", j.dump(2) + "\n");

@@ -1,12 +1,13 @@
 // The Vitis HLS C++ backend: writes a self-contained HLS project for a typed Graph and
 // compiles/runs its C simulation with g++ (no vendor tools needed).
 //
-// Every number in the project comes from the Emulator (quantised weights, lookup tables,
-// expected test outputs), so the project computes exactly what the emulator computes.
+// Every number in the project comes from the lowered graph (lower/LoweredGraph.h: quantised
+// weights, lookup tables, and its reference for the expected test outputs), the constants
+// the emulator computes with, so the project computes exactly what the emulator computes.
 // See docs/hls.md for the project layout, the kernels and the ReuseFactor rules.
 #pragma once
 
-#include "emulator/Emulator.h"
+#include "lower/LoweredGraph.h"
 #include "ir/Graph.h"
 
 #include <cstddef>
@@ -43,10 +44,10 @@ struct LatencyEstimate {
 // returns its latency estimate (also in tachyon_project.json, "latency_estimate").
 // Throws tachyon::Error naming the layer for configurations the backend cannot build
 // (invalid ReuseFactor, unsupported strategy, averages wider than 62-bit integers).
-LatencyEstimate writeProject(const Graph& g, const Emulator& emu, const std::string& outDir, const HlsOptions& opt);
+LatencyEstimate writeProject(const Graph& g, const LoweredGraph& low, const std::string& outDir, const HlsOptions& opt);
 
 // The same estimate without writing a project.
-LatencyEstimate estimateLatency(const Graph& g, const Emulator& emu);
+LatencyEstimate estimateLatency(const Graph& g, const LoweredGraph& low);
 
 // Checks the schedule of every layer without writing anything (same errors as writeProject).
 void validateSchedule(const Graph& g);

@@ -12,7 +12,7 @@ namespace tachyon::lut {
 
 namespace fs = std::filesystem;
 
-void writeProject(const Graph& g, const Emulator& emu, const std::string& dir, const LutOptions& opt) {
+void writeProject(const Graph& g, const LoweredGraph& low, const std::string& dir, const LutOptions& opt) {
     const std::string& top = opt.projectName;
     const std::string model = g.sourceFile.empty() ? g.name : g.sourceFile;
     if (g.inputs().size() != 1)
@@ -20,7 +20,7 @@ void writeProject(const Graph& g, const Emulator& emu, const std::string& dir, c
                     std::to_string(g.inputs().size()));
     const FixedType& in = g.input().type("result");
     const FixedType& outType = g.output().type("result");
-    const int nIn = emu.inputSize(), nOut = emu.outputSize();
+    const int nIn = low.inputSize(), nOut = low.outputSize();
     const int win = in.width, wout = outType.width;
     const long long addrBits = (long long)nIn * win;
     if (addrBits > opt.maxInputBits)
@@ -44,7 +44,7 @@ void writeProject(const Graph& g, const Emulator& emu, const std::string& dir, c
             xRaw[a * size_t(nIn) + size_t(i)] = raw;
         }
     std::vector<int64_t> out(words * size_t(nOut));
-    emu.runFixedRaw(xRaw.data(), words, out.data());
+    low.runFixedRaw(xRaw.data(), words, out.data());
 
     fs::create_directories(fs::path(dir) / "rtl");
     fs::create_directories(fs::path(dir) / "sim");
@@ -95,7 +95,7 @@ void writeProject(const Graph& g, const Emulator& emu, const std::string& dir, c
     backend::writeRawRows(dir + "/sim/input_raw.dat", xRaw.data(), words, size_t(nIn));
     backend::writeRawRows(dir + "/sim/expected_raw.dat", out.data(), words, size_t(nOut));
 
-    nlohmann::ordered_json j = backend::networkManifest(g, emu, "lut", top, words);
+    nlohmann::ordered_json j = backend::networkManifest(g, low, "lut", top, words);
     j["latency_cycles"] = 1;
     j["rtl_files"] = {"rtl/" + top + ".v"};
     j["rom_files"] = {"rtl/" + top + "_rom.mem", "rtl/" + top + "_rom.coe"};

@@ -5,7 +5,7 @@
 //   word    = {y_{k-1}, ..., y_1, y_0}      (output k in bits [k*Wout +: Wout], raw bits of the output type)
 #pragma once
 
-#include "emulator/Emulator.h"
+#include "lower/LoweredGraph.h"
 #include "ir/Graph.h"
 
 #include <string>
@@ -20,6 +20,6 @@ struct LutOptions {
 // Fills `dir` (created if needed) with rtl/<top>.v, the ROM as .mem and .coe, the shared
 // Verilator testbench with every address as its rows, and tachyon_project.json. Throws tachyon::Error naming
 // the model when the inputs are wider than maxInputBits or the word wider than 64 bits.
-void writeProject(const Graph& g, const Emulator& emu, const std::string& dir, const LutOptions& opt);
+void writeProject(const Graph& g, const LoweredGraph& low, const std::string& dir, const LutOptions& opt);
 
 }  // namespace tachyon::lut

@@ -142,15 +142,15 @@ InvSqrt invSqrt(RtlContext& c, const Layer& l, const LookupTable& table, Sig v, 
     return {scaled.size() == 1 ? scaled[0] : selectIndex(c, sel, scaled), table.valueType.frac() + hUp};
 }
 
-std::vector<Sig> layerNormRtl(RtlContext& c, const Layer& l, const Emulator& emu, const std::vector<Sig>& in,
+std::vector<Sig> layerNormRtl(RtlContext& c, const Layer& l, const LoweredGraph& low, const std::vector<Sig>& in,
                               const FixedType& inT) {
     const int n = l.shape.back();
     const FixedType& A = l.type("accum");
     const int fa = A.frac(), fx = inT.frac(), fd = std::max(fx, fa);
     const int fg = l.type("scale").frac(), fb = l.type("bias").frac();
-    const auto& gamma = emu.scaleRaw(l.name);
-    const auto& beta = emu.biasRaw(l.name);
-    const LookupTable* table = emu.activationTable(l.name);
+    const auto& gamma = low.scaleRaw(l.name);
+    const auto& beta = low.biasRaw(l.name);
+    const LookupTable* table = low.activationTable(l.name);
     if (!table) throw Error("Verilog backend: layer " + l.name + " has no 1/sqrt table in the emulator");
     const Int128 eps = A.castDouble(l.as<LayerNormAttrs>().epsilon);
     std::vector<Sig> out;

@@ -3,7 +3,7 @@
 #pragma once
 
 #include "backends/verilog/RtlOps.h"
-#include "emulator/Emulator.h"
+#include "lower/LoweredGraph.h"
 
 #include <vector>
 
@@ -17,7 +17,7 @@ std::vector<Sig> matMulRtl(RtlContext& c, const Layer& l, const std::vector<Sig>
 
 // LayerNormalization over the last axis of `in` (raw of inT; any number of groups of
 // l.shape.back() values), exactly as emulator/kernels/LayerNorm.cpp.
-std::vector<Sig> layerNormRtl(RtlContext& c, const Layer& l, const Emulator& emu, const std::vector<Sig>& in,
+std::vector<Sig> layerNormRtl(RtlContext& c, const Layer& l, const LoweredGraph& low, const std::vector<Sig>& in,
                               const FixedType& inT);
 
 }  // namespace tachyon::verilog

@@ -21,8 +21,8 @@ namespace {
 
 class GarNetBuilder {
 public:
-    GarNetBuilder(RtlContext& c, const Layer& l, const Emulator& emu)
-        : c_(c), l_(l), a_(l.as<GarNetAttrs>()), k_(emu.garnetConstants(l.name)), distT_(l.type("distance")),
+    GarNetBuilder(RtlContext& c, const Layer& l, const LoweredGraph& low)
+        : c_(c), l_(l), a_(l.as<GarNetAttrs>()), k_(low.garnetConstants(l.name)), distT_(l.type("distance")),
           edgeT_(l.type("edge_weight")), edgeSumT_(l.type("edge_weight_aggr")), aggrT_(l.type("aggr")),
           normT_(l.type("norm")), resT_(l.type("result")) {
         // The edge table, indexed by the distance's raw bits read unsigned, as a ROM indexed
@@ -210,9 +210,9 @@ private:
 
 }  // namespace
 
-std::vector<Sig> garnetRtl(RtlContext& c, const Layer& l, const Emulator& emu, const std::vector<Sig>& vertices,
+std::vector<Sig> garnetRtl(RtlContext& c, const Layer& l, const LoweredGraph& low, const std::vector<Sig>& vertices,
                            const FixedType& dataT, Sig count, const FixedType& countT) {
-    return GarNetBuilder(c, l, emu).build(vertices, dataT, count, countT);
+    return GarNetBuilder(c, l, low).build(vertices, dataT, count, countT);
 }
 
 }  // namespace tachyon::verilog

@@ -1,6 +1,6 @@
 // Each layer of the graph as netlist blocks, following docs/semantics.md exactly.
-// All constants come from the Emulator (quantised weights, biases, tables), so the RTL
-// computes what the emulator computes.
+// All constants come from the lowered graph (lower/LoweredGraph.h: quantised weights,
+// biases, tables), the ones the emulator computes with, so the RTL computes what it computes.
 #include "backends/verilog/LayerRtl.h"
 
 #include "backends/verilog/ReducePowRtl.h"
@@ -191,10 +191,10 @@ std::vector<Sig> xnorRtl(RtlContext& c, const MacSpec& spec, const BinaryMac& f,
     return macOutputs(c, spec, acc);
 }
 
-MacSpec macSpec(const Layer& l, const Emulator& emu) {
+MacSpec macSpec(const Layer& l, const LoweredGraph& low) {
     MacSpec s;
-    s.weight = emu.weightRaw(l.name);
-    s.bias = emu.biasRaw(l.name);
+    s.weight = low.weightRaw(l.name);
+    s.bias = low.biasRaw(l.name);
     const auto d = macDims(l);
     s.nIn = d.nIn;
     s.nOut = d.nOut;
@@ -208,10 +208,10 @@ MacSpec macSpec(const Layer& l, const Emulator& emu) {
 
 namespace {
 
-std::vector<Sig> dense(RtlContext& c, const Layer& l, const Emulator& emu, const std::vector<Sig>& in,
+std::vector<Sig> dense(RtlContext& c, const Layer& l, const LoweredGraph& low, const std::vector<Sig>& in,
                        const FixedType& inT) {
-    const MacSpec s = macSpec(l, emu);
-    const BinaryMac* binary = emu.binaryMac(l.name);
+    const MacSpec s = macSpec(l, low);
+    const BinaryMac* binary = low.binaryMac(l.name);
     auto one = [&](const std::vector<Sig>& x) { return binary ? xnorRtl(c, s, *binary, x) : macRtl(c, s, x, inT); };
     if (int(in.size()) == s.nIn) return one(in);
     // Dense over the last axis of an N-D tensor: one MAC per position.
@@ -223,10 +223,10 @@ std::vector<Sig> dense(RtlContext& c, const Layer& l, const Emulator& emu, const
     return out;
 }
 
-std::vector<Sig> batchNorm(RtlContext& c, const Layer& l, const Emulator& emu, const std::vector<Sig>& in,
+std::vector<Sig> batchNorm(RtlContext& c, const Layer& l, const LoweredGraph& low, const std::vector<Sig>& in,
                            const FixedType& inT) {
-    const auto& scale = emu.scaleRaw(l.name);
-    const auto& shift = emu.biasRaw(l.name);
+    const auto& scale = low.scaleRaw(l.name);
+    const auto& shift = low.biasRaw(l.name);
     const int fp = inT.frac() + l.type("scale").frac();
     const int fs = l.type("shift").frac();
     const int f = std::max(fp, fs);
@@ -239,7 +239,7 @@ std::vector<Sig> batchNorm(RtlContext& c, const Layer& l, const Emulator& emu, c
     return out;
 }
 
-std::vector<Sig> activation(RtlContext& c, const Layer& l, const Emulator& emu, const std::vector<Sig>& in,
+std::vector<Sig> activation(RtlContext& c, const Layer& l, const LoweredGraph& low, const std::vector<Sig>& in,
                             const FixedType& inT) {
     const FixedType& outT = l.type("result");
     const int fx = inT.frac();
@@ -262,7 +262,7 @@ std::vector<Sig> activation(RtlContext& c, const Layer& l, const Emulator& emu, 
     case ActKind::HardSigmoid: {
         const int pf = l.type("param").frac();
         const bool leaky = l.activation() == ActKind::LeakyReLU;
-        const std::vector<int64_t>& params = emu.paramRaw(l.name);  // {alpha} or {slope, offset}
+        const std::vector<int64_t>& params = low.paramRaw(l.name);  // {alpha} or {slope, offset}
         const int64_t a = params.at(0);
         const int64_t bRaw = leaky ? 0 : params.at(1);
         // hard_sigmoid: slope*x + offset exactly, at frac pf + max(fx, 0) (docs/semantics.md).
@@ -285,7 +285,7 @@ std::vector<Sig> activation(RtlContext& c, const Layer& l, const Emulator& emu, 
     case ActKind::Tanh:
     case ActKind::Softplus:
     case ActKind::Softsign: {
-        const LookupTable* t = emu.activationTable(l.name);
+        const LookupTable* t = low.activationTable(l.name);
         if (!t) throw Error("Verilog backend: layer " + l.name + " has no lookup table in the emulator");
         for (Sig x : in) out.push_back(castTo(c, romLookup(c, x, *t, l.name), t->valueType.frac(), outT));
         return out;
@@ -296,7 +296,7 @@ std::vector<Sig> activation(RtlContext& c, const Layer& l, const Emulator& emu, 
     case ActKind::GELU: {
         // As Activation.cpp: elu/selu x >= 0 exactly (selu: lambda * x), x < 0 the table;
         // swish and gelu x * table(x) (the table holding sigmoid or Phi).
-        const LookupTable* t = emu.activationTable(l.name);
+        const LookupTable* t = low.activationTable(l.name);
         if (!t) throw Error("Verilog backend: layer " + l.name + " has no lookup table in the emulator");
         const int tf = t->valueType.frac();
         for (Sig x : in) {
@@ -308,7 +308,7 @@ std::vector<Sig> activation(RtlContext& c, const Layer& l, const Emulator& emu, 
             Sig pos = x;
             int pf = fx;
             if (l.activation() == ActKind::SELU) {
-                const int64_t lambda = emu.paramRaw(l.name).at(0);
+                const int64_t lambda = low.paramRaw(l.name).at(0);
                 pos = linearMap(c, {x}, {lambda}, 1, 1, {0})[0];
                 pf = fx + l.type("param").frac();
             }
@@ -434,9 +434,9 @@ std::vector<Sig> softmaxArgmax(RtlContext& c, const Layer& l, const std::vector<
     return out;
 }
 
-std::vector<Sig> softmax(RtlContext& c, const Layer& l, const Emulator& emu, const std::vector<Sig>& in,
+std::vector<Sig> softmax(RtlContext& c, const Layer& l, const LoweredGraph& low, const std::vector<Sig>& in,
                          const FixedType& inT) {
-    const SoftmaxTables* t = emu.softmaxTables(l.name);
+    const SoftmaxTables* t = low.softmaxTables(l.name);
     if (!t) throw Error("Verilog backend: layer " + l.name + " has no softmax tables in the emulator");
     if (t->implementation == "stable" || t->implementation == "latency") return softmaxHls4ml(c, l, *t, in, inT);
     if (t->implementation == "argmax") return softmaxArgmax(c, l, in);
@@ -504,7 +504,7 @@ std::string unsupportedReason(const Layer& l) {
     return hlsClassName(l) + " layers are not supported by the Verilog backend";
 }
 
-std::vector<Sig> emitLayer(RtlContext& c, const Layer& l, const Emulator& emu, const std::vector<Sig>& in,
+std::vector<Sig> emitLayer(RtlContext& c, const Layer& l, const LoweredGraph& low, const std::vector<Sig>& in,
                            const FixedType& inT) {
     c.prefix = l.name + "_";
     c.delayConstraint = l.schedule.delayConstraint;
@@ -517,14 +517,14 @@ std::vector<Sig> emitLayer(RtlContext& c, const Layer& l, const Emulator& emu, c
         for (Sig x : in) out.push_back(castTo(c, x, inT.frac(), l.type("result")));
         return out;
     }
-    case LayerKind::Dense: return dense(c, l, emu, in, inT);
-    case LayerKind::BatchNorm: return batchNorm(c, l, emu, in, inT);
-    case LayerKind::Activation: return activation(c, l, emu, in, inT);
+    case LayerKind::Dense: return dense(c, l, low, in, inT);
+    case LayerKind::BatchNorm: return batchNorm(c, l, low, in, inT);
+    case LayerKind::Activation: return activation(c, l, low, in, inT);
     case LayerKind::Softmax: {   // over the last axis: one softmax per position of the others
         std::vector<Sig> out;
         const size_t n = size_t(l.shape.back());
         for (size_t p = 0; p + n <= in.size(); p += n) {
-            const auto y = softmax(c, l, emu, std::vector<Sig>(in.begin() + ptrdiff_t(p), in.begin() + ptrdiff_t(p + n)), inT);
+            const auto y = softmax(c, l, low, std::vector<Sig>(in.begin() + ptrdiff_t(p), in.begin() + ptrdiff_t(p + n)), inT);
             out.insert(out.end(), y.begin(), y.end());
         }
         return out;
@@ -532,8 +532,8 @@ std::vector<Sig> emitLayer(RtlContext& c, const Layer& l, const Emulator& emu, c
     case LayerKind::Quantize: return quantizeRtl(c, l, in, inT);
     case LayerKind::TreeEnsemble: return treeEnsembleRtl(c, l, in, inT);   // TreeRtl.cpp
     case LayerKind::Pow: return powRtl(c, l, in, inT);
-    case LayerKind::Recurrent: return recurrentRtl(c, l, emu, in, inT);   // RecurrentRtl.cpp
-    case LayerKind::LayerNorm: return layerNormRtl(c, l, emu, in, inT);   // AttentionRtl.cpp
+    case LayerKind::Recurrent: return recurrentRtl(c, l, low, in, inT);   // RecurrentRtl.cpp
+    case LayerKind::LayerNorm: return layerNormRtl(c, l, low, in, inT);   // AttentionRtl.cpp
     default: break;
     }
     throw Error("Verilog backend: layer " + l.name + ": kind " + toString(l.kind) + " not supported");

@@ -2,7 +2,7 @@
 #pragma once
 
 #include "backends/verilog/RtlOps.h"
-#include "emulator/Emulator.h"
+#include "lower/LoweredGraph.h"
 
 #include <string>
 #include <vector>
@@ -19,7 +19,7 @@ struct MacSpec {
     int weightFrac = 0, biasFrac = 0;
     bool relu = false;
 };
-MacSpec macSpec(const Layer& l, const Emulator& emu);
+MacSpec macSpec(const Layer& l, const LoweredGraph& low);
 std::vector<Sig> macRtl(RtlContext& c, const MacSpec& spec, const std::vector<Sig>& in, const FixedType& inT);
 // y_j = act(cast<result>(acc_j)) from the accumulators (raw of spec.accum).
 std::vector<Sig> macOutputs(RtlContext& c, const MacSpec& spec, const std::vector<Sig>& acc);
@@ -35,7 +35,7 @@ std::vector<Sig> treeEnsembleRtl(RtlContext& c, const Layer& l, const std::vecto
 std::string unsupportedReason(const Layer& l);
 
 // The layer's outputs as raw integers of its result type, from its inputs (raw of inT).
-std::vector<Sig> emitLayer(RtlContext& c, const Layer& l, const Emulator& emu, const std::vector<Sig>& in,
+std::vector<Sig> emitLayer(RtlContext& c, const Layer& l, const LoweredGraph& low, const std::vector<Sig>& in,
                            const FixedType& inT);
 
 }  // namespace tachyon::verilog

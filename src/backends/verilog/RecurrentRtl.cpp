@@ -20,8 +20,8 @@ constexpr Sig kZero = -1;   // a state value that is still the initial 0
 
 class RecurrentBuilder {
 public:
-    RecurrentBuilder(RtlContext& c, const Layer& l, const Emulator& emu)
-        : c_(c), l_(l), emu_(emu), a_(l.as<RecurrentAttrs>()), A_(l.type("accum")),
+    RecurrentBuilder(RtlContext& c, const Layer& l, const LoweredGraph& low)
+        : c_(c), l_(l), low_(low), a_(l.as<RecurrentAttrs>()), A_(l.type("accum")),
           S_(l.hasType("state") ? l.type("state") : l.type("result")) {}
 
     std::vector<Sig> build(const std::vector<Sig>& in, const FixedType& inT) {
@@ -33,10 +33,10 @@ public:
         const FixedType& rT = l_.hasType("recurrent_weight") ? l_.type("recurrent_weight") : wT;
         const FixedType& bT = l_.type("bias");
         const FixedType& rbT = l_.hasType("recurrent_bias") ? l_.type("recurrent_bias") : bT;
-        const auto& W = emu_.weightRaw(l_.name);
-        const auto& B = emu_.biasRaw(l_.name);
-        const auto& R = emu_.recurrentWeightRaw(l_.name);
-        const auto& RB = emu_.recurrentBiasRaw(l_.name);
+        const auto& W = low_.weightRaw(l_.name);
+        const auto& B = low_.biasRaw(l_.name);
+        const auto& R = low_.recurrentWeightRaw(l_.name);
+        const auto& RB = low_.recurrentBiasRaw(l_.name);
         const bool before = a_.cell == RnnCell::GRU && !a_.resetAfter;
         // GRU reset_before: the candidate's recurrent product reads r*h, a MAC of its own.
         const MacSpec macX = columns(W, wT.frac(), B, bT.frac(), nIn, G * n, 0, G * n);
@@ -69,7 +69,7 @@ public:
     }
 
 private:
-    using Table = Emulator::RecurrentTable;
+    using Table = LoweredGraph::RecurrentTable;
 
     int fa() const { return A_.frac(); }
     int fs() const { return S_.frac(); }
@@ -112,14 +112,14 @@ private:
             return castTo(c_, clampConst(c_, key, 0, std::max<Int128>(c_.nl.node(key).hi, 0)), keyFrac, A_);
         case ActKind::HardSigmoid: {
             // clip(slope x + offset, 0, 1) exactly, at frac param + max(keyFrac, 0).
-            const std::vector<int64_t>& p = emu_.paramRaw(l_.name);   // {slope, offset}
+            const std::vector<int64_t>& p = low_.paramRaw(l_.name);   // {slope, offset}
             const int up = std::max(0, -keyFrac), offUp = std::max(keyFrac, 0);
             const int f = l_.type("param").frac() + offUp;
             Sig v = linearMap(c_, {up ? shiftLeft(c_, key, up) : key}, {p.at(0)}, 1, 1, {Int128(p.at(1)) << offUp})[0];
             return castTo(c_, clampConst(c_, v, 0, Int128(1) << f), f, A_);
         }
         default: {
-            const LookupTable* t = emu_.recurrentTable(l_.name, which);
+            const LookupTable* t = low_.recurrentTable(l_.name, which);
             if (!t)
                 throw Error("Verilog backend: layer " + l_.name + " has no " + toString(kind) +
                             " table in the emulator");
@@ -182,16 +182,16 @@ private:
 
     RtlContext& c_;
     const Layer& l_;
-    const Emulator& emu_;
+    const LoweredGraph& low_;
     const RecurrentAttrs a_;
     const FixedType A_, S_;
 };
 
 }  // namespace
 
-std::vector<Sig> recurrentRtl(RtlContext& c, const Layer& l, const Emulator& emu, const std::vector<Sig>& in,
+std::vector<Sig> recurrentRtl(RtlContext& c, const Layer& l, const LoweredGraph& low, const std::vector<Sig>& in,
                               const FixedType& inT) {
-    return RecurrentBuilder(c, l, emu).build(in, inT);
+    return RecurrentBuilder(c, l, low).build(in, inT);
 }
 
 }  // namespace tachyon::verilog

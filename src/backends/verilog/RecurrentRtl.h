@@ -4,7 +4,7 @@
 #pragma once
 
 #include "backends/verilog/RtlOps.h"
-#include "emulator/Emulator.h"
+#include "lower/LoweredGraph.h"
 
 #include <vector>
 
@@ -12,7 +12,7 @@ namespace tachyon::verilog {
 
 // The layer's outputs (raw of its result type) from the sequence `in` ([steps][nIn], raw of
 // inT), computing exactly what emulator/kernels/Recurrent.cpp computes.
-std::vector<Sig> recurrentRtl(RtlContext& c, const Layer& l, const Emulator& emu, const std::vector<Sig>& in,
+std::vector<Sig> recurrentRtl(RtlContext& c, const Layer& l, const LoweredGraph& low, const std::vector<Sig>& in,
                               const FixedType& inT);
 
 }  // namespace tachyon::verilog

@@ -82,8 +82,8 @@ int spatialRank(const Shape& s) { return int(s.size()) - 1; }
 
 class Builder {
 public:
-    Builder(RtlContext& c, const Graph& g, const Emulator& emu, int64_t b, int lineLen, int frameLines)
-        : c_(c), g_(g), emu_(emu), b_(b), lineLen_(lineLen), frameLines_(frameLines) {}
+    Builder(RtlContext& c, const Graph& g, const LoweredGraph& low, int64_t b, int lineLen, int frameLines)
+        : c_(c), g_(g), low_(low), b_(b), lineLen_(lineLen), frameLines_(frameLines) {}
 
     BuiltGraph run() {
         BuiltGraph out;
@@ -173,7 +173,7 @@ private:
             Val o = ins[0];
             o.shape = l.shape;
             o.type = l.type("result");
-            o.sigs = garnetRtl(c_, l, emu_, ins[0].sigs, ins[0].type, ins.at(1).sigs.at(0), ins[1].type);
+            o.sigs = garnetRtl(c_, l, low_, ins[0].sigs, ins[0].type, ins.at(1).sigs.at(0), ins[1].type);
             return o;
         }
         case LayerKind::MatMul: {    // AttentionRtl.cpp
@@ -223,7 +223,7 @@ private:
         Val o = v;
         o.shape = l.shape;
         o.type = l.type("result");
-        o.sigs = emitLayer(c_, l, emu_, v.sigs, v.type);
+        o.sigs = emitLayer(c_, l, low_, v.sigs, v.type);
         return o;
     }
 
@@ -249,12 +249,12 @@ private:
         const bool masked = padded || !src.geo.full();
         if (masked) src = mask(src, false);
         Val o = window(l, src, in.geo, a.rank, a.kernel, a.strides, a.dilation, a.padBegin, win);
-        MacSpec spec = macSpec(l, emu_);
+        MacSpec spec = macSpec(l, low_);
         if (!a.depthwise) {
             std::vector<Sig> x;
             for (const auto& p : win) x.insert(x.end(), p.begin(), p.end());
             // Binary x binary: XNOR-popcount; masked taps (padding) are 0 at run time.
-            const BinaryMac* binary = emu_.binaryMac(l.name);
+            const BinaryMac* binary = low_.binaryMac(l.name);
             o.sigs = binary ? xnorRtl(c_, spec, *binary, x, masked) : macRtl(c_, spec, x, in.type);
         } else {
             const int M = a.depthMultiplier, taps = int(win.size()), nOut = a.inChannels * M;
@@ -762,7 +762,7 @@ private:
 
     RtlContext& c_;
     const Graph& g_;
-    const Emulator& emu_;
+    const LoweredGraph& low_;
     int64_t b_;
     int lineLen_, frameLines_;
     int64_t inputPixels_ = 1;
@@ -855,8 +855,8 @@ std::vector<int> streamOrder(const Graph& g) {
     return order;
 }
 
-BuiltGraph buildGraph(RtlContext& c, const Graph& g, const Emulator& emu) {
-    if (!isStreaming(g)) return Builder(c, g, emu, 1, 1, 1).run();
+BuiltGraph buildGraph(RtlContext& c, const Graph& g, const LoweredGraph& low) {
+    if (!isStreaming(g)) return Builder(c, g, low, 1, 1, 1).run();
     const Layer* cf = channelsFirstView(g);
     const Shape& shape = cf ? cf->shape : g.input().shape;   // as streamed: channels last
     const int rank = spatialRank(shape);
@@ -868,7 +868,7 @@ BuiltGraph buildGraph(RtlContext& c, const Graph& g, const Emulator& emu) {
         RtlContext cc{nl, c.delay, c.naive, ""};
         cc.stageBudgetNs = c.stageBudgetNs;
         try {
-            BuiltGraph r = Builder(cc, g, emu, b, line, lines).run();
+            BuiltGraph r = Builder(cc, g, low, b, line, lines).run();
             c.nl = std::move(nl);
             c.adders = std::move(cc.adders);
             return r;

@@ -4,7 +4,7 @@
 #pragma once
 
 #include "backends/verilog/RtlOps.h"
-#include "emulator/Emulator.h"
+#include "lower/LoweredGraph.h"
 
 #include <cstdint>
 #include <vector>
@@ -31,7 +31,7 @@ struct BuiltGraph {
 
 // Builds the graph into c.nl (inputs, layers). Throws tachyon::Error naming the layer for
 // what cannot be built.
-BuiltGraph buildGraph(RtlContext& c, const Graph& g, const Emulator& emu);
+BuiltGraph buildGraph(RtlContext& c, const Graph& g, const LoweredGraph& low);
 
 // True when the graph is built as a stream (its one input has spatial axes).
 bool isStreaming(const Graph& g);

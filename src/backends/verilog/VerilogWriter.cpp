@@ -57,7 +57,7 @@ void checkSupported(const Graph& g) {
 
 }  // namespace
 
-GeneratedRtl generateRtl(const Graph& g, const Emulator& emu, const VerilogOptions& opt) {
+GeneratedRtl generateRtl(const Graph& g, const LoweredGraph& low, const VerilogOptions& opt) {
     checkSupported(g);
     if (opt.cmvm != "da" && opt.cmvm != "naive")
         throw Error("Verilog backend: --cmvm must be 'da' or 'naive', got '" + opt.cmvm + "'");
@@ -76,7 +76,7 @@ GeneratedRtl generateRtl(const Graph& g, const Emulator& emu, const VerilogOptio
     out.inputWidth = busLaneWidth(g);
     out.outputWidth = outT.width;
 
-    const BuiltGraph bg = buildGraph(c, g, emu);
+    const BuiltGraph bg = buildGraph(c, g, low);
     for (Sig s : bg.outputs) nl.addOutput(s, outT.width);
     if (bg.timing.streaming) {
         nl.setOutputValid(bg.outValid);
@@ -116,8 +116,8 @@ GeneratedRtl generateRtl(const Graph& g, const Emulator& emu, const VerilogOptio
     return out;
 }
 
-void writeProject(const Graph& g, const Emulator& emu, const std::string& outDir, const VerilogOptions& opt) {
-    const GeneratedRtl rtl = generateRtl(g, emu, opt);
+void writeProject(const Graph& g, const LoweredGraph& low, const std::string& outDir, const VerilogOptions& opt) {
+    const GeneratedRtl rtl = generateRtl(g, low, opt);
     const FixedType inT = g.input().type("result");
     const FixedType outT = g.output().type("result");
     fs::create_directories(fs::path(outDir) / "rtl");
@@ -132,7 +132,7 @@ void writeProject(const Graph& g, const Emulator& emu, const std::string& outDir
                                    : oneInput ? backend::randomTestRows(inT, rows, size_t(nIn), opt.seed)
                                               : backend::randomModelInputRows(g, rows, opt.seed);
     std::vector<int64_t> y(rows * size_t(nOut));
-    emu.runFixedRaw(x.data(), rows, y.data());
+    low.runFixedRaw(x.data(), rows, y.data());
     // Streaming designs read frames in stream order (pixel-major, channels last).
     const std::vector<int> order = streamOrder(g);
     std::vector<int64_t> xs = x;
@@ -162,7 +162,7 @@ void writeProject(const Graph& g, const Emulator& emu, const std::string& outDir
     }
     writeVerilatorTestbench((fs::path(outDir) / "sim").string(), spec);
 
-    nlohmann::ordered_json j = backend::networkManifest(g, emu, "verilog", opt.projectName, rows);
+    nlohmann::ordered_json j = backend::networkManifest(g, low, "verilog", opt.projectName, rows);
     j["latency_cycles"] = rtl.latencyCycles;
     j["rtl_files"] = {rtlFile};
     j["cmvm"] = opt.cmvm;

@@ -7,7 +7,7 @@
 #include "backends/verilog/Estimate.h"
 #include "backends/verilog/Timing.h"
 
-#include "emulator/Emulator.h"
+#include "lower/LoweredGraph.h"
 #include "ir/Graph.h"
 
 #include <cstdint>
@@ -29,7 +29,7 @@ struct VerilogOptions {
 // Writes PRJ/rtl/<top>.v, PRJ/sim/{tb.cpp,input_raw.dat,expected_raw.dat} and
 // PRJ/tachyon_project.json into outDir (created if needed). Throws tachyon::Error
 // naming every layer this backend cannot build.
-void writeProject(const Graph& g, const Emulator& emu, const std::string& outDir, const VerilogOptions& opt);
+void writeProject(const Graph& g, const LoweredGraph& low, const std::string& outDir, const VerilogOptions& opt);
 
 // What writeProject generates, without touching the disk (for tests and benchmarks).
 struct GeneratedRtl {
@@ -51,7 +51,7 @@ struct GeneratedRtl {
     std::vector<double> stageEstimatesNs;
     ResourceEstimate estimate;             // LUTs, FFs and cycles before synthesis (Estimate.h)
 };
-GeneratedRtl generateRtl(const Graph& g, const Emulator& emu, const VerilogOptions& opt);
+GeneratedRtl generateRtl(const Graph& g, const LoweredGraph& low, const VerilogOptions& opt);
 
 // --- Verilator testbench shared with other Verilog generators (backends/lut) ---
 // The module must have ports: clk, in_valid, in_data[inputs*inputWidth-1:0],
