@@ -6,7 +6,6 @@
 #include "util/Error.h"
 
 #include <algorithm>
-#include <sstream>
 
 namespace tachyon::verilog {
 
@@ -98,7 +97,7 @@ struct InvSqrt {
     int frac;
 };
 
-InvSqrt invSqrt(RtlContext& c, const Layer& l, const LookupTable& table, Sig v, int fa) {
+InvSqrt invSqrt(RtlContext& c, const LookupTable& table, Sig v, int fa) {
     const Node vn = c.nl.node(v);
     const int W = vn.width;
     int B = 0;
@@ -126,8 +125,7 @@ InvSqrt invSqrt(RtlContext& c, const Layer& l, const LookupTable& table, Sig v, 
     direct.shift = 0;
     direct.offset = 0;
     direct.sliced = false;
-    std::string romName = c.prefix + "rsqrt";
-    const Sig entry = romLookup(c, index, direct, romName);
+    const Sig entry = romLookup(c, index, direct, c.prefix + "rsqrt");
     // h for each sh; the entry is shifted left by hUp - h >= 0.
     std::vector<int> h;
     for (int s = shMin; s <= shMax; ++s) {
@@ -167,7 +165,7 @@ std::vector<Sig> layerNormRtl(RtlContext& c, const Layer& l, const LoweredGraph&
         const Sig var = castDivConst(c, sq, 2 * fa, n, A);
         // v = var + eps exactly; v <= 0 (a wrapped variance, a negative epsilon) counts as one LSB.
         const Sig v = maximum(c, add(c, var, constant(c, eps)), constant(c, 1));
-        const InvSqrt r = invSqrt(c, l, *table, v, fa);
+        const InvSqrt r = invSqrt(c, *table, v, fa);
         // y_i = cast<result>(d_i * r * gamma_i + beta_i), exact at frac fm.
         const int pf = fa + r.frac + fg, fm = std::max(pf, fb);
         for (int i = 0; i < n; ++i) {

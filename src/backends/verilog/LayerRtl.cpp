@@ -490,13 +490,10 @@ std::string unsupportedReason(const Layer& l) {
             return "average pooling whose divisor excludes the padding (a different divisor per border position)";
         return {};
     }
-    case LayerKind::Recurrent:
-        return {};
-    case LayerKind::GarNet:   // GarNetRtl.cpp (the collapses the emulator runs in fixed point)
-        return {};
-    case LayerKind::LayerNorm:
+    case LayerKind::Recurrent:   // RecurrentRtl.cpp
+    case LayerKind::GarNet:      // GarNetRtl.cpp
+    case LayerKind::LayerNorm:   // AttentionRtl.cpp
     case LayerKind::MatMul:
-        return {};
     case LayerKind::Reduce:
     case LayerKind::Pow:
         return {};

@@ -121,8 +121,8 @@ public:
                     out.timing = {true, v.geo.H, v.geo.W, C, v.geo.RS, v.geo.CS, interval()};
                     inputPixels_ = int64_t(v.geo.H) * v.geo.W;
                 } else {
-                    // Several inputs (all of one type, checked by the writer) share the input bus,
-                    // their values concatenated in layer order as the model's input row.
+                    // Several inputs (vectors, checked by the writer) share the input bus, their
+                    // values concatenated in layer order as the model's input row, one lane each.
                     const FixedType& t = l.type("result");
                     v.type = t;
                     const int lane = busLaneWidth(g_);

@@ -25,10 +25,10 @@ void checkSupported(const Graph& g) {
         if (!why.empty()) bad += (bad.empty() ? "" : "; ") + l.name + " (" + why + ")";
     }
     // One input bus: the netlist, its testbench and the streaming raster are built around it.
-    // Several vector inputs of one type share it (their values concatenated, as the model's
-    // input row); streamed (image/sequence) inputs, or inputs of different types, do not.
-    // Inputs of different types each take a lane as wide as the widest (busLaneWidth); a
-    // tensor input is taken whole when only GarNet layers read it (GarNetRtl.cpp).
+    // Several inputs share it as vectors (their values concatenated, as the model's input
+    // row), each value in a lane as wide as the widest input type (busLaneWidth); a tensor
+    // input is taken whole only when GarNet layers alone read it (GarNetRtl.cpp): any other
+    // reader would stream it, and a design streams its one input only.
     const std::vector<const Layer*> inputs = g.inputs();
     std::string several;
     bool sharesBus = true;
