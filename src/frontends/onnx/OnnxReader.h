@@ -13,6 +13,7 @@
 #include <onnx/onnx-ml.pb.h>
 
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <optional>
@@ -68,7 +69,6 @@ struct OnnxOp {
     int minInputs;
     void (OnnxReader::*handle)(const onnx::NodeProto&);
 };
-
 
 class OnnxReader {
 public:
