@@ -11,6 +11,7 @@
 #include "frontends/Frontend.h"
 #include "frontends/GraphBuilder.h"
 #include "passes/Pass.h"
+#include "util/Error.h"
 
 #include "fixture_dir.h"
 #include "test_files.h"
@@ -310,6 +311,24 @@ TEST(VerilogSequenceLayers, GarNetVerticesBitExact) {
 
 TEST(VerilogSequenceLayers, GarNetMeanCollapseBitExact) {
     expectRtlBitExact(garnetFixture("garnet_mean"), "garnet_mean", 1000);
+}
+
+// Under Compatibility: hls4ml a count outside [0, V] (wrapped negative, or beyond V) follows
+// hls4ml's C simulation, which only the emulator and HLS reproduce: the Verilog backend
+// names the layer and the reason instead of building Tachyon's clamped count.
+TEST(VerilogSequenceLayers, GarNetWithHls4mlCountArithmeticRefusedByName) {
+    const std::string d = fixtureDirMadeBy("make_garnet_fixtures.py", "garnet_fixtures.stamp", "3");
+    Graph g = loadModel(d + "/garnet_mean.json");
+    runPipeline(g, Config::parse(std::string("Compatibility: hls4ml\n") + kGarNetConfig, "test-config"));
+    Emulator emu(g);
+    try {
+        verilog::generateRtl(g, emu, verilog::VerilogOptions{});
+        FAIL() << "expected the GarNet layer to be refused";
+    } catch (const Error& e) {
+        const std::string m = e.what();
+        EXPECT_NE(m.find("gar"), std::string::npos) << m;
+        EXPECT_NE(m.find("Compatibility: hls4ml"), std::string::npos) << m;
+    }
 }
 
 // A GarNetStack of two sublayers built here (the second reads the first's per-vertex

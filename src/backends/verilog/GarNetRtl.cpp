@@ -37,6 +37,17 @@ public:
 
     std::vector<Sig> build(const std::vector<Sig>& vertices, const FixedType& dataT0, Sig count, const FixedType& countT) {
         const int V = a_.nVertices;
+        // hls4ml's reading of a wrapped or fractional count (all V vertices, the bias scaled
+        // by the raw count; docs/semantics.md, "GarNet") is reproduced by the emulator and
+        // the HLS backend only; it differs from Tachyon's only for counts outside [0, V] or
+        // fractional ones, which an unsigned integer count type of range [0, V] cannot hold.
+        const Int128 countMax = countT.frac() >= 0 ? countT.maxRaw() >> countT.frac() : countT.maxRaw() << -countT.frac();
+        const bool countCanLeaveRange = countT.isSigned || countT.frac() > 0 || countMax > V;
+        if (a_.hls4mlCount && countCanLeaveRange)
+            throw Error("Verilog backend: layer " + l_.name +
+                        ": GarNet with hls4ml's vertex-count arithmetic (Compatibility: hls4ml) and a count type "
+                        "that can hold counts outside [0, " + std::to_string(V) + "] has no Verilog; use "
+                        "Compatibility: tachyon, an unsigned integer count type, or the HLS backend");
         if (int(vertices.size()) != V * a_.nInFeatures)
             throw Error("Verilog backend: layer " + l_.name + ": expected " + std::to_string(V * a_.nInFeatures) +
                         " vertex values, got " + std::to_string(vertices.size()));
