@@ -145,7 +145,7 @@ TEST(Hls4mlConfigs, ProjectKeysAreRecordedOrWarnedAbout) {
     EXPECT_TRUE(hasWarning(m, "WriterConfig")) << "WriterConfig only matters to hls4ml's writer";
     EXPECT_TRUE(hasWarning(m, "Stamp"));
     Graph g = converted(m);
-    EXPECT_EQ(g.clockUncertainty, "12.5%");
+    EXPECT_EQ(g.target.clockUncertainty, "12.5%");
     EXPECT_EQ(g.recorded.at("BramFactor"), "1000000000");
 
     Config legacy = Config::load(dataFile("legacy.yml"));

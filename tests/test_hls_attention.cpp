@@ -151,7 +151,7 @@ TEST(HlsAttention, KerasMultiHeadAttentionCsimEqualsEmulator) {
 TEST(HlsAttention, IoStreamIsRefusedByName) {
     Graph g = layerNormGraph(2, 4, 5, "ap_fixed<16,6>", "ap_fixed<16,6>", "ap_ufixed<18,1>", "ap_fixed<12,2>",
                              "ap_fixed<10,2>", "ap_fixed<16,6>", 64, 1e-3);
-    g.ioType = "io_stream";
+    g.target.io = IoType::Stream;
     Emulator emu(g);
     try {
         hls::writeProject(g, emu, freshTestDir("test_hls_attention", "stream").string(), {});

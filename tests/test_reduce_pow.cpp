@@ -187,7 +187,7 @@ TEST(ReducePow, HlsCsimEqualsEmulator) {
         for (const Case& c : cases())
             if (c.name == name) {
                 Case s{c.name + "_stream", c.g, c.rows};
-                s.g.ioType = "io_stream";
+                s.g.target.io = IoType::Stream;
                 cs.push_back(std::move(s));
             }
     }
@@ -254,7 +254,7 @@ TEST(ReducePow, BadLayersAreRefusedByName) {
                   .find("layer 'op': the exact x^5 of ap_fixed<16,6> needs 80 bits"),
               std::string::npos);
     Graph g = oneLayer({3, 4}, LayerKind::Reduce, ReduceAttrs{ReduceOp::Sum, 0}, "ap_fixed<8,3>", "      result: ap_fixed<8,3>\n");
-    g.ioType = "io_stream";
+    g.target.io = IoType::Stream;
     Emulator emu(g);
     const fs::path dir = freshTestDir("test_reduce_pow_hls", "stream_refused");
     hls::HlsOptions opt;

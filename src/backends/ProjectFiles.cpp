@@ -116,9 +116,9 @@ nlohmann::ordered_json networkManifest(const Graph& g, const LoweredGraph& low, 
     j["kind"] = "nn";
     j["top"] = top;
     j["model"] = g.sourceFile;
-    j["clock_period_ns"] = g.clockPeriodNs;
-    j["part"] = g.part;
-    j["io_type"] = g.ioType;
+    j["clock_period_ns"] = g.target.clockPeriodNs;
+    j["part"] = g.target.part;
+    j["io_type"] = toString(g.target.io);
     j["inputs"] = g.inputSize();
     j["outputs"] = g.outputSize();
     j["input_type"] = g.input().type("result").str();  // the first input's

@@ -61,6 +61,8 @@ struct Config {
     std::string projectName = "myproject";
     std::string clockUncertainty;                  // as written ("12.5%" or ns); empty = tool default
     std::string backend = "Vivado";                // hls4ml Backend (Vivado / Vitis / VivadoAccelerator)
+    // The settings above as the typed target the backends read (config/ConfigTarget.cpp).
+    Target target() const;
     bool traceOutput = false;                      // hls4ml TraceOutput (recorded)
     std::string source = "<defaults>";             // file the config came from (for errors)
     Compatibility compatibility = Compatibility::Tachyon;

@@ -154,8 +154,6 @@ FixedType autoResultType(const Layer& layer, const FixedType* input, const Layer
 }
 
 void recordProjectSettings(Graph& g, const Config& cfg) {
-    g.clockUncertainty = cfg.clockUncertainty;
-    g.backend = cfg.backend;
     // fold_batchnorm (which runs first) lists the BatchNorms it folded: keep that.
     auto folded = g.recorded.find("FoldedBatchNorm");
     const std::string foldedNames = folded != g.recorded.end() ? folded->second : "";

@@ -15,6 +15,7 @@
 #pragma once
 
 #include "fixed/FixedType.h"
+#include "ir/Target.h"
 
 #include <map>
 #include <memory>
@@ -317,12 +318,9 @@ struct Graph {
     std::string sourceFile;
     std::vector<Layer> layers;          // topological order, layers[0] is the Input
 
-    // Project-level settings that hls4ml keeps under `Model` / top level.
-    std::string ioType = "io_parallel";
-    double clockPeriodNs = 5.0;
-    std::string part = "xcvu13p-flga2577-2-e";
-    std::string clockUncertainty;       // "12.5%" or ns, for build_prj.tcl; empty = tool default
-    std::string backend = "Vivado";     // hls4ml Backend (recorded)
+    // What the firmware is built for (io type, part, clock): set from the configuration,
+    // read by the backends only; it never changes the numbers a layer produces.
+    Target target;
     std::map<std::string, std::string> recorded;  // other hls4ml Model keys (BramFactor, ...)
 
     Layer* find(const std::string& name);

@@ -198,9 +198,7 @@ void assignPrecision(Graph& g, const Config& cfg) {
             throw Error(cfg.source + ": Model.Precision.default: " + e.what());
         }
     }();
-    g.ioType = cfg.ioType;
-    g.clockPeriodNs = cfg.clockPeriodNs;
-    g.part = cfg.part;
+    g.target = cfg.target();
     recordProjectSettings(g, cfg);
     for (Layer& l : g.layers) {
         const LayerConfig lc = resolveWithTreeDefaults(cfg, g, l);

@@ -75,7 +75,7 @@ FirmwareView firmwareView(const api::Model& m, const std::string& backend) {
     if (m.isTree()) return v;
     v.available = true;
     countMultipliers(m.graph(), v);
-    v.clockNs = m.graph().clockPeriodNs;
+    v.clockNs = m.graph().target.clockPeriodNs;
     if (backend == "hls") {
         const hls::LatencyEstimate e = hls::estimateLatency(m.graph(), m.emulator().lowered());
         v.latencyCycles = e.latency;
@@ -146,7 +146,7 @@ MeasuredResources readMeasuredResources(const std::string& prjDir, const api::Mo
     mr.brams = r.brams;
     mr.latencyCycles = p.json.value("latency_cycles", 0LL);
     mr.iiCycles = p.json.value("interval_cycles", 1LL);
-    mr.clockNs = p.json.value("clock_period_ns", g.clockPeriodNs);
+    mr.clockNs = p.json.value("clock_period_ns", g.target.clockPeriodNs);
     return mr;
 }
 

@@ -998,7 +998,7 @@ LayerCode emitLayer(const Layer& l, const std::string& id, const LayerInputs& in
         return a;
     }
     case LayerKind::Reduce: emitReduce(l, in, low, c, p); break;
-    case LayerKind::Pow: emitPow(l, in, low.graph().ioType == "io_stream", c, p); break;
+    case LayerKind::Pow: emitPow(l, in, low.graph().target.streaming(), c, p); break;
         throw Error(layerError(l, hlsClassName(l) + " layers are not supported by the HLS backend yet "
                                   "(the emulator runs them)"));
     }

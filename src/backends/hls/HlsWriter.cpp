@@ -164,7 +164,7 @@ std::string topSource(const Project& p) {
     const std::string& top = p.opt.projectName;
     const std::string in = p.input().var, out = p.output().var;
     std::ostringstream os;
-    os << "// " << top << ": " << p.g.layers.size() - 1 << " layers, " << p.g.ioType << ", written by Tachyon.\n"
+    os << "// " << top << ": " << p.g.layers.size() - 1 << " layers, " << toString(p.g.target.io) << ", written by Tachyon.\n"
        << "// One " << (p.stream ? "stream" : "array") << " per tensor, one kernel call per layer, in topological order.\n"
        << "#include \"" << top << ".h\"\n\n";
     for (const LayerCode& c : p.layers)
@@ -362,8 +362,8 @@ std::string buildScript(const Project& p) {
        << "    set kv [split $arg =]\n"
        << "    if {[llength $kv] == 2 && [info exists opt([lindex $kv 0])]} { set opt([lindex $kv 0]) [lindex $kv 1] }\n"
        << "}\n\n"
-       << "set part \"" << p.g.part << "\"\n"
-       << "set clock_period " << p.g.clockPeriodNs << "\n\n"
+       << "set part \"" << p.g.target.part << "\"\n"
+       << "set clock_period " << p.g.target.clockPeriodNs << "\n\n"
        << "open_project -reset " << top << "_prj\n"
        << "set_top " << top << "\n"
        << "add_files firmware/" << top << ".cpp -cflags \"-std=c++14\"\n"
@@ -373,7 +373,7 @@ std::string buildScript(const Project& p) {
        << "set_part $part\n"
        << "create_clock -period $clock_period -name default\n"
        << "# Timing margin: the model's ClockUncertainty, else Vitis HLS's default 27%, stated explicitly.\n"
-       << "set_clock_uncertainty " << (p.g.clockUncertainty.empty() ? std::string("27%") : p.g.clockUncertainty)
+       << "set_clock_uncertainty " << (p.g.target.clockUncertainty.empty() ? std::string("27%") : p.g.target.clockUncertainty)
        << " default\n"
        << "\n"
        << "if {$opt(csim)} { csim_design -argv tb_data }\n"
@@ -422,7 +422,7 @@ LayerInputs layerInputs(const Graph& g, const Layer& l) {
 
 LatencyEstimate estimateOf(const Graph& g, const std::vector<LayerCode>& codes) {
     LatencyEstimate e;
-    e.clockPeriodNs = g.clockPeriodNs;
+    e.clockPeriodNs = g.target.clockPeriodNs;
     const size_t first = g.inputs().size();
     for (size_t k = 0; k < codes.size(); ++k) {
         const Layer& l = g.layers[k + first];
@@ -474,21 +474,19 @@ LatencyEstimate estimateLatency(const Graph& g, const LoweredGraph& low) {
 LatencyEstimate writeProject(const Graph& g, const LoweredGraph& low, const std::string& outDir, const HlsOptions& opt) {
     if (!isIdentifier(opt.projectName))
         throw Error("HLS backend: project name '" + opt.projectName + "' is not a C++ identifier");
-    if (g.ioType != "io_parallel" && g.ioType != "io_stream")
-        throw Error("HLS backend: IOType '" + g.ioType + "' is not supported (io_parallel or io_stream)");
     validateSchedule(g);
     checkHeaderWidths(g);  // refuse types the bundled ap_fixed header cannot compile
     const std::vector<const Layer*> inputLayers = g.inputs();
-    if (inputLayers.size() > 1 && g.ioType == "io_stream")
+    if (inputLayers.size() > 1 && g.target.streaming())
         throw Error("HLS backend: model '" + g.name + "' has " + std::to_string(inputLayers.size()) +
                     " inputs; io_stream supports one model input (use io_parallel)");
-    if (g.ioType == "io_stream")
+    if (g.target.streaming())
         for (const Layer& l : g.layers)
             if (l.kind == LayerKind::Recurrent)
                 throw Error("HLS backend: layer '" + l.name + "' (" + hlsClassName(l) +
                             "): recurrent layers are generated for io_parallel only (the static cell reads the "
                             "whole sequence and, with go_backwards, starts from its end); use IOType: io_parallel");
-    Project p{g, low, opt, fs::path(outDir), cppNames(g), {}, g.ioType == "io_stream", {}, {}};
+    Project p{g, low, opt, fs::path(outDir), cppNames(g), {}, g.target.streaming(), {}, {}};
     // Input k's type: input_t, input2_t, ... (hls4ml's names).
     auto inputTag = [&](const Layer& l) {
         for (size_t k = 0; k < inputLayers.size(); ++k)
