@@ -155,6 +155,7 @@ FixedType autoResultType(const Layer& layer, const FixedType* input, const Layer
 
 void recordProjectSettings(Graph& g, const Config& cfg) {
     g.clockUncertainty = cfg.clockUncertainty;
+    g.registerInputs = cfg.registerInputs;
     g.backend = cfg.backend;
     // fold_batchnorm (which runs first) lists the BatchNorms it folded: keep that.
     auto folded = g.recorded.find("FoldedBatchNorm");

@@ -317,6 +317,7 @@ struct Graph {
     double clockPeriodNs = 5.0;
     std::string part = "xcvu13p-flga2577-2-e";
     std::string clockUncertainty;       // "12.5%" or ns, for build_prj.tcl; empty = tool default
+    bool registerInputs = false;        // Verilog: register the input bus before any logic
     std::string backend = "Vivado";     // hls4ml Backend (recorded)
     std::map<std::string, std::string> recorded;  // other hls4ml Model keys (BramFactor, ...)
 
