@@ -403,3 +403,56 @@ TEST(VerilogReport, TimingCutsAtRegistersAndFindsStages) {
     EXPECT_NEAR(t.loops.ns, 0.10 + 0.30 + 0.13 + 0.30 + 0.05, 1e-9);
     EXPECT_EQ(t.worst.to, "r2_q");   // stage 2 (1.41 ns) is now slower than stage 1 (1.29 ns)
 }
+
+// Netlist::reduceRegisters (Retime.cpp): the greedy placement ends stage 0 with a node whose
+// value is far wider than its operand; its only reader sits in stage 1. Moving it to stage 1
+// registers the 8-bit operand instead of the 40-bit value, at the same latency, when stage 1
+// still fits; when it would not fit, nothing moves.
+TEST(VerilogNetlist, RetimingMovesAWideNodeAcrossTheCutWhenTheStageFits) {
+    auto build = [](double readerDelay) {
+        auto nl = std::make_unique<Netlist>();
+        nl->setRegisterInputs(false);
+        const Sig x = nl->addInput("x", 0, 8, true);
+        auto node = [&](std::vector<Sig> ops, double delay, int bits) {
+            Node n;
+            n.name = nl->freshName("n");
+            n.ops = std::move(ops);
+            n.lo = -(Int128(1) << (bits - 1));
+            n.hi = (Int128(1) << (bits - 1)) - 1;
+            n.delay = delay;
+            n.body = [](std::ostream&, const std::vector<std::string>&, const std::string&) {};
+            return nl->add(std::move(n));
+        };
+        const Sig narrow = node({x}, 2.5, 8);
+        const Sig wide = node({narrow}, 0.5, 40);   // still fits stage 0: 3.0 <= 3.5
+        nl->node(wide).operandLoads = {1.0};        // one LUT input per bit (no sign-extension fan-out)
+        const Sig reader = node({wide}, readerDelay, 8);
+        nl->addOutput(reader, 8);
+        nl->schedule(3.5);
+        return std::make_tuple(std::move(nl), wide, reader);
+    };
+    const auto bits = [](const Netlist& nl) {
+        const std::vector<int> copies = nl.registerCopies();
+        int64_t b = 0;
+        for (int k = 0; k < nl.size(); ++k) b += int64_t(copies[size_t(k)]) * nl.node(k).width;
+        return b;
+    };
+    {
+        auto [nl, wide, reader] = build(2.5);
+        ASSERT_EQ(nl->node(wide).stage, 0);
+        ASSERT_EQ(nl->node(reader).stage, 1);
+        const int latency = nl->latency();
+        const int64_t before = bits(*nl);
+        const int64_t saved = nl->reduceRegisters(3.5);
+        EXPECT_EQ(nl->node(wide).stage, 1);         // 0.5 + 2.5 fits stage 1
+        EXPECT_EQ(nl->latency(), latency);
+        EXPECT_EQ(before - bits(*nl), saved);
+        EXPECT_EQ(saved, 40 - 8);                   // the 40-bit register became an 8-bit one
+        for (double ns : nl->stageEstimatesNs()) EXPECT_LE(ns, 3.5 + 1e-9);
+    }
+    {
+        auto [nl, wide, reader] = build(3.2);        // 0.5 + 3.2 would not fit stage 1
+        EXPECT_EQ(nl->reduceRegisters(3.5), 0);
+        EXPECT_EQ(nl->node(wide).stage, 0);
+    }
+}

@@ -470,6 +470,8 @@ Config Config::parse(const std::string& text, const std::string& sourceName) {
             if (cfg.clockPeriodNs <= 0) c.fail(key, "must be positive");
         } else if (key == "ClockUncertainty") {
             parseClockUncertainty(c, v, cfg);
+        } else if (key == "RegisterInputs") {
+            cfg.registerInputs = toBool(c, v, key);
         } else if (key == "Part") {
             part = scalar(c, v, key);
         } else if (key == "XilinxPart") {
@@ -495,7 +497,7 @@ Config Config::parse(const std::string& text, const std::string& sourceName) {
             c.warn(key, "used only by hls4ml's own project writer; ignored");
         } else {
             c.fail(key, "unknown key (expected Model, LayerType, LayerName, HLSConfig, IOType, ClockPeriod, "
-                        "ClockUncertainty, Part, XilinxPart, Backend, ProjectName, TraceOutput, Compatibility, "
+                        "ClockUncertainty, RegisterInputs, Part, XilinxPart, Backend, ProjectName, TraceOutput, Compatibility, "
                         "WeightQuantization, Stamp, WriterConfig, InputShapes, OutputShapes; tree ensembles: "
                         "InputPrecision, ThresholdPrecision, ScorePrecision, Precision, Pipeline, LutMaxInputBits)");
         }

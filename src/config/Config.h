@@ -60,6 +60,7 @@ struct Config {
     std::string part = "xcvu13p-flga2577-2-e";
     std::string projectName = "myproject";
     std::string clockUncertainty;                  // as written ("12.5%" or ns); empty = tool default
+    bool registerInputs = false;                   // Verilog: a register stage on the input bus (RegisterInputs)
     std::string backend = "Vivado";                // hls4ml Backend (Vivado / Vitis / VivadoAccelerator)
     // The settings above as the typed target the backends read (config/ConfigTarget.cpp).
     Target target() const;

@@ -1,5 +1,6 @@
-// hls4ml's project-level keys (IOType, Part, ClockPeriod, ClockUncertainty, Backend) as the
-// typed Target the backends read: the only place their spellings are mapped.
+// hls4ml's project-level keys (IOType, Part, ClockPeriod, ClockUncertainty, Backend) and
+// Tachyon's RegisterInputs as the typed Target the backends read: the only place their
+// spellings are mapped.
 #include "config/Config.h"
 
 #include "util/Error.h"
@@ -15,6 +16,7 @@ Target Config::target() const {
     t.clockPeriodNs = clockPeriodNs;
     t.clockUncertainty = clockUncertainty;
     t.backend = backend;
+    t.registerInputs = registerInputs;
     return t;
 }
 

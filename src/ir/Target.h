@@ -24,6 +24,7 @@ struct Target {
     // ("0.5") or a share of the period ("12.5%"); empty = the tool's default.
     std::string clockUncertainty;
     std::string backend = "Vivado";   // hls4ml Backend (recorded; Tachyon writes HLS or Verilog)
+    bool registerInputs = false;      // Verilog: a register stage on the input bus before any logic (RegisterInputs)
 
     bool streaming() const { return io == IoType::Stream; }
     // The uncertainty in ns (0 when none was given).

@@ -8,6 +8,7 @@
 #include "backends/verilog/QuantizeRtl.h"
 #include "backends/verilog/AttentionRtl.h"
 #include "backends/verilog/RecurrentRtl.h"
+#include "backends/verilog/SoftmaxRtl.h"
 
 #include "util/Error.h"
 
@@ -62,6 +63,16 @@ std::vector<Sig> macRtl(RtlContext& c, const MacSpec& spec, const std::vector<Si
     }
 
     std::vector<Sig> acc;
+    // Round half up (AP_RND) to the result is floor((acc + half) / 2^k): when the
+    // accumulator cast is the identity (safe), the half joins the bias in the adder graph
+    // and the result cast is a slice, one adder level less.
+    const int roundShift = fa - spec.result.frac();
+    if (up >= 0 && safe && spec.result.quant == Quant::RND && roundShift > 0) {
+        std::vector<Int128> biasHalf(bias);
+        for (Int128& k : biasHalf) k += Int128(1) << (roundShift - 1);
+        acc = linearMap(c, in, w, nIn, nOut, biasHalf, up, 0);
+        return macOutputs(c, spec, acc, true);
+    }
     if (up >= 0 && (modular || safe)) {
         acc = linearMap(c, in, w, nIn, nOut, bias, up, modular ? A.width + (A.isSigned ? 0 : 1) : 0);
         for (auto& s : acc) s = castTo(c, s, fa, A);   // wraps (modular) or is the identity (safe)
@@ -104,10 +115,20 @@ std::vector<Sig> macRtl(RtlContext& c, const MacSpec& spec, const std::vector<Si
     return macOutputs(c, spec, acc);
 }
 
-std::vector<Sig> macOutputs(RtlContext& c, const MacSpec& spec, const std::vector<Sig>& acc) {
+std::vector<Sig> macOutputs(RtlContext& c, const MacSpec& spec, const std::vector<Sig>& acc, bool halfAdded) {
+    FixedType r = spec.result;
+    if (halfAdded) r.quant = Quant::TRN;   // floor of (acc + half): AP_RND's result
+    // relu(sat(q)) = clamp(q, max(lo, 0), max(hi, 0)): one clamp instead of two in a row.
+    const bool oneClamp = spec.relu && r.overflow == Overflow::SAT;
     std::vector<Sig> out;
     for (Sig a : acc) {
-        Sig z = castTo(c, a, spec.accum.frac(), spec.result);
+        Sig z;
+        if (oneClamp) {
+            z = castQuantize(c, a, spec.accum.frac(), r);
+            z = clampConst(c, z, std::max<Int128>(r.minRaw(), 0), std::max<Int128>(r.maxRaw(), 0));
+        } else {
+            z = castTo(c, a, spec.accum.frac(), r);
+        }
         if (spec.relu) z = clampConst(c, z, 0, std::max<Int128>(c.nl.node(z).hi, 0));
         out.push_back(z);
     }
@@ -370,35 +391,22 @@ Sig slicedRom(RtlContext& c, Sig key, const LookupTable& t, const std::string& t
     return c.nl.add(std::move(n));
 }
 
-// max_i x_i as a balanced comparator tree: ceil(log2 n) comparator levels instead of a
-// chain of n - 1 (the maximum is exact, so the order does not change the value).
-Sig maxTree(RtlContext& c, const std::vector<Sig>& in) {
-    std::vector<Sig> level(in);
-    while (level.size() > 1) {
-        std::vector<Sig> next;
-        for (size_t k = 0; k + 1 < level.size(); k += 2) next.push_back(maximum(c, level[k], level[k + 1]));
-        if (level.size() % 2) next.push_back(level.back());
-        level = next;
-    }
-    return level[0];
-}
-
 // hls4ml's softmax_stable / softmax_latency (docs/semantics.md, "Softmax variants").
 std::vector<Sig> softmaxHls4ml(RtlContext& c, const Layer& l, const SoftmaxTables& t, const std::vector<Sig>& in,
                                const FixedType& inT) {
     const bool stable = t.implementation == "stable";
     const int fa = t.accumType.frac();
     std::vector<Sig> e;
-    const Sig m = stable ? maxTree(c, in) : in[0];
-    for (Sig x : in) {
-        const Sig key = stable ? castTo(c, add(c, m, x, true), inT.frac(), t.normType) : x;
+    const std::vector<Sig> d = stable ? maxMinusEach(c, in) : std::vector<Sig>();
+    for (size_t i = 0; i < in.size(); ++i) {
+        const Sig key = stable ? castTo(c, d[i], inT.frac(), t.normType) : in[i];
         e.push_back(castTo(c, slicedRom(c, key, t.exp, l.name + "_exp"), t.exp.valueType.frac(), t.accumType));
     }
     const Sig sum = hls4mlReduce(e.data(), int(e.size()), [&](Sig a, Sig b) { return castTo(c, add(c, a, b), fa, t.accumType); });
     const Sig s = castTo(c, sum, fa, t.invInpType);
     const Sig r = slicedRom(c, s, t.inv, l.name + "_inv");
     std::vector<Sig> out;
-    for (Sig ei : e) out.push_back(castTo(c, multiply(c, ei, r), fa + t.inv.valueType.frac(), l.type("result")));
+    for (Sig ei : e) out.push_back(roundedProduct(c, ei, r, fa + t.inv.valueType.frac(), l.type("result")));
     return out;
 }
 
@@ -443,15 +451,16 @@ std::vector<Sig> softmax(RtlContext& c, const Layer& l, const LoweredGraph& low,
     if (t->implementation != "tachyon")
         throw Error("Verilog backend: layer " + l.name + ": softmax Implementation " + t->implementation +
                     " is not supported");
-    const Sig m = maxTree(c, in);
     std::vector<Sig> e;
-    for (Sig x : in) e.push_back(romLookup(c, add(c, m, x, true), t->exp, l.name + "_exp"));
-    // The exact sum (adder tree of the exponentials), then 1/S from the inverse table.
-    Sig s = linearMap(c, e, std::vector<int64_t>(e.size(), 1), int(e.size()), 1, {0})[0];
-    const Sig r = romLookup(c, s, t->inv, l.name + "_inv");
+    for (Sig d : maxMinusEach(c, in)) e.push_back(romLookup(c, d, t->exp, l.name + "_exp"));
+    // The exact sum (adder tree of the exponentials) with the inverse table's index offset
+    // as its constant, then 1/S from that table.
+    const Int128 invOffset = Int128(t->inv.offset) * (Int128(1) << t->inv.shift);
+    Sig s = linearMap(c, e, std::vector<int64_t>(e.size(), 1), int(e.size()), 1, {invOffset})[0];
+    const Sig r = romLookup(c, s, t->inv, l.name + "_inv", true);
     const int f = t->exp.valueType.frac() + t->inv.valueType.frac();
     std::vector<Sig> out;
-    for (Sig ei : e) out.push_back(castTo(c, multiply(c, ei, r), f, l.type("result")));
+    for (Sig ei : e) out.push_back(roundedProduct(c, ei, r, f, l.type("result")));
     return out;
 }
 

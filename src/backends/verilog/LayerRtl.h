@@ -22,7 +22,8 @@ struct MacSpec {
 MacSpec macSpec(const Layer& l, const LoweredGraph& low);
 std::vector<Sig> macRtl(RtlContext& c, const MacSpec& spec, const std::vector<Sig>& in, const FixedType& inT);
 // y_j = act(cast<result>(acc_j)) from the accumulators (raw of spec.accum).
-std::vector<Sig> macOutputs(RtlContext& c, const MacSpec& spec, const std::vector<Sig>& acc);
+// halfAdded: the accumulators already hold + half an LSB of the result (AP_RND folded in).
+std::vector<Sig> macOutputs(RtlContext& c, const MacSpec& spec, const std::vector<Sig>& acc, bool halfAdded = false);
 // The same layer when it is binary x binary (passes/BinaryMac.h): XNOR-popcount.
 // mayBeZero: some inputs may be 0 at run time (a streamed convolution's padded taps).
 std::vector<Sig> xnorRtl(RtlContext& c, const MacSpec& spec, const BinaryMac& f, const std::vector<Sig>& in,

@@ -74,13 +74,14 @@ void Netlist::addPreamble(const std::string& key, const std::string& text) {
 
 void Netlist::addOutput(Sig s, int width) { outputs_.push_back({s, width}); }
 
-int Netlist::schedule(double budgetNs) {
+bool Netlist::isWiring(const Node& n) { return n.delay == 0.0 && !n.registered && !n.ops.empty(); }
+
+std::vector<double> Netlist::fanoutLoads() const {
     // Fan-out of every signal in LUT inputs on its worst bit: the net delay it adds to its
     // readers. That bit is the sign bit: a reader wider than the operand (after the
     // operand's shift) sign-extends it, one more LUT input per extended bit. A node with no
     // logic (a shift, a slice) is wiring: its readers load its operand.
-    const DelayModel model;
-    const auto wiring = [](const Node& n) { return n.delay == 0.0 && !n.registered && !n.ops.empty(); };
+    const auto wiring = [](const Node& n) { return isWiring(n); };
     std::vector<double> loads(nodes_.size(), 0.0);
     for (size_t i = nodes_.size(); i-- > 0;) {
         const Node& n = nodes_[i];
@@ -94,6 +95,13 @@ int Netlist::schedule(double budgetNs) {
             loads[size_t(n.ops[k])] += wiring(n) ? loads[i] : reads + extension;
         }
     }
+    return loads;
+}
+
+int Netlist::schedule(double budgetNs) {
+    const DelayModel model;
+    const auto wiring = [](const Node& n) { return isWiring(n); };
+    const std::vector<double> loads = fanoutLoads();
     std::vector<bool> isInput(nodes_.size(), false);
     for (const auto& [s, bits] : inputs_) isInput[size_t(s)] = registerInputs_;
     int last = 0;

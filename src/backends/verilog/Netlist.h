@@ -120,6 +120,10 @@ public:
     // Critical path of the whole unpipelined netlist (ns).
     double criticalPathNs();
     int latency() const { return latency_; }
+    // After schedule(budgetNs): moves single nodes one stage later or earlier where that
+    // needs fewer register bits and every stage still meets the budget (Retime.cpp).
+    // Returns the register bits saved. Designs with registered nodes are left as they are.
+    int64_t reduceRegisters(double budgetNs);
     // After schedule: how many pipeline registers of each signal the module holds (a value
     // read k stages after its own has k copies), output registers included.
     std::vector<int> registerCopies() const;
@@ -127,6 +131,8 @@ public:
     void emit(std::ostream& os, const std::string& top, int inputBits, int outputBits) const;
 
 private:
+    static bool isWiring(const Node& n);     // no logic of its own (a shift, a slice)
+    std::vector<double> fanoutLoads() const; // LUT inputs each signal's worst bit drives
     std::vector<Node> nodes_;
     std::vector<std::pair<Sig, int>> outputs_;
     std::vector<std::pair<std::string, std::string>> preamble_;   // (signal, port width)

@@ -18,16 +18,6 @@ bool accumHoldsExactSum(const FixedType& acc, const FixedType& inT, int n) {
     return Int128(n) * (inT.maxRaw() << shift) <= acc.maxRaw() && Int128(n) * (inT.minRaw() << shift) >= acc.minRaw();
 }
 
-Sig maxTree(RtlContext& c, std::vector<Sig> level) {
-    while (level.size() > 1) {
-        std::vector<Sig> next;
-        for (size_t k = 0; k + 1 < level.size(); k += 2) next.push_back(maximum(c, level[k], level[k + 1]));
-        if (level.size() % 2) next.push_back(level.back());
-        level = next;
-    }
-    return level[0];
-}
-
 // The accumulator of docs/semantics.md as raw of accum (frac accF): an adder tree when the
 // sum is exact in accum, else the step-by-step casts.
 Sig accumulate(RtlContext& c, const std::vector<Sig>& xs, const FixedType& inT, const FixedType& acc) {

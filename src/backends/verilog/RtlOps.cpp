@@ -4,6 +4,7 @@
 #include "util/Error.h"
 
 #include <algorithm>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -71,7 +72,7 @@ Sig add(RtlContext& c, Sig a, Sig b, bool subtract) {
                     });
 }
 
-Sig multiply(RtlContext& c, Sig a, Sig b) {
+Sig multiply(RtlContext& c, Sig a, Sig b, Int128 addend) {
     const Node &na = c.nl.node(a), &nb = c.nl.node(b);
     // A product that with the cast after it (one LUT level) does not fit a pipeline
     // stage (softmax e * r at 16 bits) becomes two half products and their sum, so that
@@ -89,13 +90,17 @@ Sig multiply(RtlContext& c, Sig a, Sig b) {
                                       [k](std::ostream& os, const auto& ops, const std::string& self) {
                                           os << "  assign " << self << " = " << ops[0] << " >>> " << k << ";\n";
                                       });
-        return add(c, multiply(c, a, lowBits), shiftLeft(c, multiply(c, a, highBits), k));
+        return add(c, multiply(c, a, lowBits, addend), shiftLeft(c, multiply(c, a, highBits), k));
     }
     Int128 p[4] = {na.lo * nb.lo, na.lo * nb.hi, na.hi * nb.lo, na.hi * nb.hi};
-    const Sig y = makeNode(c, "mul", {a, b}, *std::min_element(p, p + 4), *std::max_element(p, p + 4),
+    // A constant addend joins the partial products' adder tree (Yosys maps `a * b + k` as
+    // one multiply-accumulate): no adder level of its own.
+    const Sig y = makeNode(c, "mul", {a, b}, *std::min_element(p, p + 4) + addend, *std::max_element(p, p + 4) + addend,
                            c.delay.multiply(na.width, nb.width),
-                           [](std::ostream& os, const auto& ops, const std::string& self) {
-                               os << "  assign " << self << " = " << ops[0] << " * " << ops[1] << ";\n";
+                           [addend](std::ostream& os, const auto& ops, const std::string& self) {
+                               os << "  assign " << self << " = " << ops[0] << " * " << ops[1];
+                               if (addend != 0) os << " + " << literal(addend);
+                               os << ";\n";
                            });
     // Each operand bit feeds a row of partial products (two per LUT6).
     c.nl.node(y).operandLoads = {std::max(1.0, c.nl.node(b).width / 2.0), std::max(1.0, c.nl.node(a).width / 2.0)};
@@ -112,6 +117,16 @@ Sig maximum(RtlContext& c, Sig a, Sig b) {
                         os << "  assign " << self << " = (" << ops[0] << " > " << ops[1] << ") ? " << ops[0] << " : "
                            << ops[1] << ";\n";
                     });
+}
+
+Sig maxTree(RtlContext& c, std::vector<Sig> level) {
+    while (level.size() > 1) {
+        std::vector<Sig> next;
+        for (size_t k = 0; k + 1 < level.size(); k += 2) next.push_back(maximum(c, level[k], level[k + 1]));
+        if (level.size() % 2) next.push_back(level.back());
+        level = next;
+    }
+    return level[0];
 }
 
 Sig clampConst(RtlContext& c, Sig a, Int128 lo, Int128 hi) {
@@ -144,7 +159,7 @@ Sig selectSign(RtlContext& c, Sig key, Sig ifNonNegative, Sig ifNegative) {
                     });
 }
 
-Sig castTo(RtlContext& c, Sig src, int srcFrac, const FixedType& dst) {
+Sig castQuantize(RtlContext& c, Sig src, int srcFrac, const FixedType& dst) {
     const int s = srcFrac - dst.frac();
     Sig q = src;
     {
@@ -189,6 +204,11 @@ Sig castTo(RtlContext& c, Sig src, int srcFrac, const FixedType& dst) {
             q = shiftLeft(c, src, -s);
         }
     }
+    return q;
+}
+
+Sig castTo(RtlContext& c, Sig src, int srcFrac, const FixedType& dst) {
+    const Sig q = castQuantize(c, src, srcFrac, dst);
     const Node qn = c.nl.node(q);
     const Int128 lo = dst.minRaw(), hi = dst.maxRaw();
     const bool over = qn.lo < lo || qn.hi > hi;
@@ -317,8 +337,76 @@ std::vector<Sig> linearMap(RtlContext& c, const std::vector<Sig>& x, const std::
     c.adders.back().cseBits += lutBits(g, opt.inputRange);
     c.adders.back().csdOnlyBits += lutBits(csd, opt.inputRange);
     const auto coeff = g.coefficients();
+    // An output's constant (a bias) added after its adder tree costs an adder level. It
+    // goes instead into the tree, on the shallower operand of the root, descending while
+    // the operands are equally deep (no slack) and owned by this output alone: the nodes on
+    // that path are rebuilt below around the constant and not emitted as they are.
+    const size_t nSig = size_t(nIn) + g.nodes.size();
+    std::vector<int> uses(nSig, 0);
+    for (const AdderNode& a : g.nodes) ++uses[size_t(a.a.sig)], ++uses[size_t(a.b.sig)];
+    for (const auto& t : g.outputs)
+        if (t) ++uses[size_t(t->sig)];
+    const std::vector<int> depth = g.depths();
+    const auto ownNode = [&](int s) { return s >= nIn && uses[size_t(s)] == 1; };
+    // The operands of node term t as terms at t's scale: {shallower, other}.
+    const auto split = [&](const Term& t) {
+        const AdderNode& n = g.nodes[size_t(t.sig - nIn)];
+        const Term ta{n.a.sig, t.shift, t.neg}, tb{n.b.sig, n.b.shift + t.shift, t.neg != n.b.neg};
+        return depth[size_t(ta.sig)] <= depth[size_t(tb.sig)] ? std::make_pair(ta, tb) : std::make_pair(tb, ta);
+    };
+    std::vector<char> rebuilt(nSig, 0);
+    for (int j = 0; j < nOut; ++j) {
+        const auto& t = g.outputs[size_t(j)];
+        if (!t || consts[size_t(j)] == 0) continue;
+        Term cur{t->sig, t->shift + outShift, t->neg};
+        while (ownNode(cur.sig)) {
+            rebuilt[size_t(cur.sig)] = 1;
+            const auto [shallow, other] = split(cur);
+            cur = shallow;
+            if (depth[size_t(shallow.sig)] < depth[size_t(other.sig)]) break;   // slack: add it here
+        }
+    }
     std::vector<Sig> sig(x);
+    const auto termRange = [&](const Term& t, Int128 k, Int128& lo, Int128& hi) {
+        rangeOf(coeff[size_t(t.sig)], lo, hi);
+        if (t.neg) std::swap(lo = -lo, hi = -hi);
+        lo = lo * (Int128(1) << t.shift) + k;
+        hi = hi * (Int128(1) << t.shift) + k;
+    };
+    // k + t, with t's node rebuilt around k where it was planned so.
+    std::function<Sig(Int128, const Term&)> withConstant = [&](Int128 k, const Term& t) -> Sig {
+        Int128 lo, hi;
+        termRange(t, k, lo, hi);
+        if (!rebuilt[size_t(t.sig)]) {
+            const int sh = t.shift;
+            const bool neg = t.neg;
+            const Sig s = makeNode(c, "k", {sig[size_t(t.sig)]}, lo, hi, c.delay.adder(signedBits(lo, hi), neg),
+                                   [k, sh, neg](std::ostream& os, const auto& o, const std::string& self) {
+                                       os << "  assign " << self << " = " << literal(k) << (neg ? " - " : " + ")
+                                          << shifted(o[0], sh) << ";\n";
+                                   },
+                                   modBits);
+            c.nl.node(s).operandShifts = {sh};
+            return s;
+        }
+        const auto [shallow, other] = split(t);
+        const Sig p = withConstant(k, shallow);
+        const int sh = other.shift;
+        const bool neg = other.neg;
+        const Sig s = makeNode(c, "a", {p, sig[size_t(other.sig)]}, lo, hi, c.delay.adder(signedBits(lo, hi), neg),
+                               [sh, neg](std::ostream& os, const auto& o, const std::string& self) {
+                                   os << "  assign " << self << " = " << o[0] << (neg ? " - " : " + ") << shifted(o[1], sh)
+                                      << ";\n";
+                               },
+                               modBits);
+        c.nl.node(s).operandShifts = {0, sh};
+        return s;
+    };
     for (size_t k = 0; k < g.nodes.size(); ++k) {
+        if (rebuilt[size_t(nIn) + k]) {
+            sig.push_back(-1);
+            continue;
+        }
         const AdderNode& a = g.nodes[k];
         Int128 lo, hi;
         rangeOf(coeff[size_t(nIn) + k], lo, hi);
@@ -344,6 +432,10 @@ std::vector<Sig> linearMap(RtlContext& c, const std::vector<Sig>& x, const std::
             continue;
         }
         const int sh = t->shift + outShift;
+        if (rebuilt[size_t(t->sig)]) {
+            y[size_t(j)] = withConstant(k, Term{t->sig, sh, t->neg});
+            continue;
+        }
         if (k == 0 && !t->neg) {
             y[size_t(j)] = shiftLeft(c, sig[size_t(t->sig)], sh);
             continue;
@@ -365,8 +457,58 @@ std::vector<Sig> linearMap(RtlContext& c, const std::vector<Sig>& x, const std::
     return y;
 }
 
-Sig romLookup(RtlContext& c, Sig key, const LookupTable& t, const std::string& tableName) {
+namespace {
+
+// table.lookup(raw key) as a ROM addressed by the key's own bits: no index adder, no clamp
+// (both are in the entries). For a key >= 0 whose range needs no more address bits than
+// the table has: then it is no larger than the indexed ROM. Invalid otherwise (-1).
+Sig directRom(RtlContext& c, Sig key, const LookupTable& t, const std::string& tableName, Int128 keyBias) {
     const Node kn = c.nl.node(key);
+    int tableBits = 0, bits = 0;
+    while ((int64_t(1) << tableBits) < t.size) ++tableBits;
+    while (bits < 62 && (Int128(1) << bits) <= kn.hi) ++bits;
+    if (kn.lo < 0 || bits > std::max(tableBits, 6) || bits == 0) return -1;
+    Int128 vlo = t.lookup(int64_t(kn.lo - keyBias)), vhi = vlo;
+    std::vector<int64_t> entries(size_t(1) << bits, 0);
+    for (Int128 k = kn.lo; k <= kn.hi; ++k) {
+        const int64_t v = t.lookup(int64_t(k - keyBias));
+        entries[size_t(k)] = v;
+        vlo = std::min<Int128>(vlo, v);
+        vhi = std::max<Int128>(vhi, v);
+    }
+    const int vw = signedBits(std::min<Int128>(vlo, 0), vhi);
+    std::string fn = "rom_" + tableName + "_" + str(bits) + "b" + (keyBias != 0 ? "o" : "");
+    for (size_t p = fn.find('-'); p != std::string::npos; p = fn.find('-')) fn[p] = 'm';
+    std::ostringstream os;
+    os << "  // " << tableName << " by the key's " << bits << " bits (index arithmetic in the entries)\n";
+    os << "  function signed [" << vw - 1 << ":0] " << fn << ";\n    input [" << bits - 1 << ":0] i;\n    case (i)\n";
+    for (size_t i = 0; i < entries.size(); ++i)
+        os << "      " << bits << "'d" << i << ": " << fn << " = " << literal(entries[i], vw) << ";\n";
+    os << "      default: " << fn << " = " << literal(0, vw) << ";\n    endcase\n  endfunction\n";
+    c.nl.addPreamble(fn, os.str());
+    const int wk = kn.width;
+    const Sig rom = makeNode(c, "rom", {key}, vlo, vhi, c.delay.rom(int(entries.size())),
+                             [=](std::ostream& o, const auto& ops, const std::string& self) {
+                                 const int wx = std::max(wk, bits);
+                                 o << "  wire signed [" << wx - 1 << ":0] " << self << "_k = " << ops[0] << ";\n";
+                                 o << "  assign " << self << " = " << fn << "(" << self << "_k[" << bits - 1 << ":0]);\n";
+                             });
+    c.nl.node(rom).operandLoads = {c.delay.romLoads(int(entries.size()), vw)};
+    c.nl.node(rom).luts = c.delay.romLoads(int(entries.size()), vw);
+    return rom;
+}
+
+}  // namespace
+
+Sig romLookup(RtlContext& c, Sig key, const LookupTable& t, const std::string& tableName, bool offsetInKey) {
+    const Int128 keyBias = offsetInKey ? Int128(t.offset) * (Int128(1) << t.shift) : 0;
+    if (!t.sliced) {
+        const Sig direct = directRom(c, key, t, tableName, keyBias);
+        if (direct >= 0) return direct;
+    }
+    Node kn = c.nl.node(key);
+    kn.lo -= keyBias;   // the key the table is defined on
+    kn.hi -= keyBias;
     const Int128 ilo = t.index(int64_t(kn.lo)), ihi = t.index(int64_t(kn.hi));
     int ib = 1;
     while ((int64_t(1) << ib) < t.size) ++ib;
@@ -394,7 +536,7 @@ Sig romLookup(RtlContext& c, Sig key, const LookupTable& t, const std::string& t
         os << "      default: " << fn << " = " << literal(0, vw) << ";\n    endcase\n  endfunction\n";
         c.nl.addPreamble(fn, os.str());
     }
-    const int64_t offset = t.offset, size = t.size;
+    const int64_t offset = offsetInKey ? 0 : t.offset, size = t.size;
     const int wk = kn.width;
     // idx = clamp((key >> shift) + offset, 0, size - 1), or for hls4ml's sigmoid/tanh
     // (den > 0) clamp(trunc(key * mul / den) + offset, 0, size - 1) with mul, den powers of
@@ -402,6 +544,8 @@ Sig romLookup(RtlContext& c, Sig key, const LookupTable& t, const std::string& t
     int shift = t.shift, leftShift = 0;
     bool towardZero = false;
     if (t.den > 0) {
+        // Rounding towards zero does not commute with adding the offset first.
+        if (offsetInKey) throw Error("Verilog backend: table " + tableName + ": internal: offset folded into an hls4ml-indexed key");
         auto log2Exact = [](int64_t v) { int b = 0; while ((int64_t(1) << b) < v) ++b; return (int64_t(1) << b) == v ? b : -1; };
         const int a = log2Exact(t.mul), b = log2Exact(t.den);
         if (a < 0 || b < 0)
@@ -414,11 +558,14 @@ Sig romLookup(RtlContext& c, Sig key, const LookupTable& t, const std::string& t
     }
     auto shifted = [&](Int128 k) {
         if (t.den > 0) return k * t.mul / t.den + offset;   // Int128 division truncates towards zero
-        return (k >> shift) + offset;
+        return ((k + keyBias) >> shift) + offset;
     };
     const Int128 rawLo = shifted(kn.lo), rawHi = shifted(kn.hi);
     const int wi = signedBits(rawLo, rawHi);
-    const Sig rom = makeNode(c, "rom", {key}, vlo, vhi, c.delay.adder(wk) + c.delay.rom(t.size),
+    // The index: an adder for the offset, else at most the clamp's comparison.
+    const bool clamped = rawHi > size - 1 || rawLo < 0;
+    const double indexDelay = offset != 0 ? c.delay.adder(wk) : clamped ? c.delay.compare(wi) : 0.0;
+    const Sig rom = makeNode(c, "rom", {key}, vlo, vhi, indexDelay + c.delay.rom(t.size),
                     [=](std::ostream& os, const auto& o, const std::string& self) {
                         const int wx = std::max(wk, shift + 1);
                         os << "  wire signed [" << wx - 1 << ":0] " << self << "_k = " << o[0] << ";\n";

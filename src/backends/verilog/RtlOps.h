@@ -34,6 +34,8 @@ struct RtlContext {
 
 // cast<dst>(raw * 2^-srcFrac): quantisation mode then overflow mode, as FixedType::castRaw.
 Sig castTo(RtlContext& c, Sig src, int srcFrac, const FixedType& dst);
+// Only the quantisation step of castTo: raw at dst.frac(), no overflow handling yet.
+Sig castQuantize(RtlContext& c, Sig src, int srcFrac, const FixedType& dst);
 
 // y_j = consts[j] + (sum_i x_i * m[i][j]) << outShift, m row-major [nIn][nOut].
 // modBits > 0: only the value modulo 2^modBits is needed (wrapping accumulators), so
@@ -45,9 +47,12 @@ std::vector<Sig> linearMap(RtlContext& c, const std::vector<Sig>& x, const std::
 Sig constant(RtlContext& c, Int128 v);
 Sig shiftLeft(RtlContext& c, Sig a, int k);
 Sig add(RtlContext& c, Sig a, Sig b, bool subtract = false);
-Sig multiply(RtlContext& c, Sig a, Sig b);   // variable x variable (softmax)
+Sig multiply(RtlContext& c, Sig a, Sig b, Int128 addend = 0);   // a * b + addend, variable x variable (softmax)
 Sig maximum(RtlContext& c, Sig a, Sig b);
 Sig minimum(RtlContext& c, Sig a, Sig b);
+// max_i x_i as a balanced comparator tree: ceil(log2 n) comparator levels instead of a
+// chain of n - 1 (the maximum is exact, so the order does not change the value).
+Sig maxTree(RtlContext& c, std::vector<Sig> level);
 // castRational: cast<dst>(num * 2^-frac / den) exactly (den >= 1 constant), as
 // emulator/Cast.h: 4*floor(2n/d)/2 + sticky bit at frac(dst) + 2, then castTo.
 Sig castDivConst(RtlContext& c, Sig num, int frac, Int128 den, const FixedType& dst);
@@ -62,6 +67,10 @@ Sig clampConst(RtlContext& c, Sig a, Int128 lo, Int128 hi);   // min(max(a, lo),
 Sig selectSign(RtlContext& c, Sig key, Sig ifNonNegative, Sig ifNegative);
 // table.lookup(raw key), with the table's own index arithmetic; entries become a
 // `case` ROM emitted once per table as a Verilog function.
-Sig romLookup(RtlContext& c, Sig key, const LookupTable& table, const std::string& tableName);
+// offsetInKey: `key` already holds table.offset << table.shift (added where it was cheaper,
+// e.g. in an adder tree's constant), so the index needs no adder of its own. A small
+// non-negative key addresses a ROM by its own bits, the index arithmetic in the entries.
+Sig romLookup(RtlContext& c, Sig key, const LookupTable& table, const std::string& tableName,
+              bool offsetInKey = false);
 
 }  // namespace tachyon::verilog

@@ -86,9 +86,13 @@ GeneratedRtl generateRtl(const Graph& g, const LoweredGraph& low, const VerilogO
         out.intervalCycles = bg.timing.interval;
     }
     out.adders = c.adders;
+    // The input bus gets a register stage of its own only when asked for (RegisterInputs);
+    // streaming designs keep it (their counters and line buffers are timed from it).
+    nl.setRegisterInputs(g.target.registerInputs || out.streaming);
     out.criticalPathNs = nl.criticalPathNs();
     out.pipelineStages = opt.stages > 0 ? nl.scheduleStages(opt.stages)
                                         : nl.schedule(c.stageBudgetNs);
+    if (opt.stages <= 0) nl.reduceRegisters(c.stageBudgetNs);   // same latency, fewer register bits
     out.latencyCycles = int(bg.outTime) + out.pipelineStages;
     out.stageEstimatesNs = nl.stageEstimatesNs();
     out.stageEstimatesNs.push_back(0.0);   // the output registers to the output port: no logic
