@@ -390,7 +390,9 @@ PYBIND11_MODULE(_tachyon, m) {
             return d;
         };
     };
-    m.def("csim", simulation(&api::csim), py::arg("dir"));
+    // (Xilinx's own ap_* headers: through $TACHYON_AP_INCLUDE, which api::csim reads.)
+    m.def("csim", simulation([](const std::string& dir, std::ostream& log) { return api::csim(dir, log); }),
+          py::arg("dir"));
     // csim/rtlsim on the user's rows: x is (N, ...) with the model's inputs per row.
     m.def(
         "simulate_rows",

@@ -55,6 +55,7 @@ struct Options {
     int threads = 1, stages = -1;
     std::string calib;                  // profile / config --auto-precision
     std::string tbInput;                // convert --tb-input: the testbench's rows
+    std::string apInclude;              // csim --ap-include: Xilinx's ap_int.h/ap_fixed.h folder
     api::AutoPrecisionOptions autoOpt;
 };
 
@@ -113,11 +114,11 @@ int cmdConvert(const Options& o) {
 int cmdSimulate(const Options& o, const std::string& simulator) {
     api::SimResult r;
     if (o.in.empty()) {
-        r = simulator == "csim" ? api::csim(o.prj, std::cout) : api::rtlsim(o.prj, std::cout);
+        r = simulator == "csim" ? api::csim(o.prj, std::cout, o.apInclude) : api::rtlsim(o.prj, std::cout);
     } else {
         size_t rows = 0, cols = 0;
         const std::vector<double> x = api::readRows(o.in, rows, cols);
-        r = api::simulateOnRows(o.prj, simulator, x, cols, o.in + ": -i", std::cout);
+        r = api::simulateOnRows(o.prj, simulator, x, cols, o.in + ": -i", std::cout, o.apInclude);
     }
     return r.mismatches == 0 && r.rows > 0 ? 0 : 2;
 }
@@ -303,6 +304,9 @@ int main(int argc, char** argv) {
     csim->add_option("project", o.prj)->required();
     csim->add_option("-i,--input", o.in, "the user's rows (.npy/.csv; hls4ml's InputData) instead of the project's "
                                          "own test vectors, compared with the emulator");
+    csim->add_option("--ap-include", o.apInclude,
+                     "a folder with Xilinx's own ap_int.h/ap_fixed.h (HLS_arbitrary_Precision_Types' include/) "
+                     "to compile against instead of the bundled ones (default: $TACHYON_AP_INCLUDE, else bundled)");
     auto* rtlsim = app.add_subcommand("rtlsim", "Simulate a Verilog project with Verilator against the emulator");
     rtlsim->add_option("project", o.prj)->required();
     rtlsim->add_option("-i,--input", o.in, "the user's rows (.npy/.csv) instead of the project's own test vectors");

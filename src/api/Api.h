@@ -197,7 +197,9 @@ std::string overflowTable(const std::vector<LayerStats>& stats);
 struct SimResult {
     size_t rows = 0, mismatches = 0;
 };
-SimResult csim(const std::string& prjDir, std::ostream& log);
+// apInclude: a folder with Xilinx's own ap_int.h/ap_fixed.h to compile against instead of the
+// bundled headers (empty: $TACHYON_AP_INCLUDE when set, else the bundled ones).
+SimResult csim(const std::string& prjDir, std::ostream& log, const std::string& apInclude = "");
 SimResult rtlsim(const std::string& prjDir, std::ostream& log);
 // The same on the user's own rows (hls4ml's InputData; `tachyon csim PRJ -i X.npy`), `x` holding
 // rows * the model's inputs. The project records the model and configuration it was written
@@ -206,7 +208,8 @@ SimResult rtlsim(const std::string& prjDir, std::ostream& log);
 // files byte for byte (else an Error says the model or the project changed since).
 // simulator: "csim" or "rtlsim". `x` holds rows of `cols` values; `source` names them in messages.
 SimResult simulateOnRows(const std::string& prjDir, const std::string& simulator, const std::vector<double>& x,
-                         size_t cols, const std::string& source, std::ostream& log);
+                         size_t cols, const std::string& source, std::ostream& log,
+                         const std::string& apInclude = "");
 // The testbench rows of a file (.npy/.csv) checked for a model of `inputs` inputs: the
 // column count, at least one row, no NaN/Inf. `option` names the flag in messages.
 std::vector<double> readTestRows(const std::string& path, int inputs, const std::string& option);

@@ -433,10 +433,10 @@ void RateMeter::add(size_t rows) {
 
 void RateMeter::finish() {}
 
-SimResult csim(const std::string& prj, std::ostream& log) {
+SimResult csim(const std::string& prj, std::ostream& log, const std::string& apInclude) {
 #ifdef TACHYON_HAVE_HLS
     Heartbeat hb(std::cerr, "csim: compiling and running the testbench");
-    auto r = hls::csim(prj, log);
+    auto r = hls::csim(prj, log, apInclude);
     return {r.rows, r.mismatches};
 #else
     throw Error("the HLS backend is not built into this tachyon");

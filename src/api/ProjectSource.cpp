@@ -157,7 +157,7 @@ std::vector<double> readTestRows(const std::string& path, int inputs, const std:
 }
 
 SimResult simulateOnRows(const std::string& prjDir, const std::string& simulator, const std::vector<double>& x,
-                         size_t cols, const std::string& source, std::ostream& log) {
+                         size_t cols, const std::string& source, std::ostream& log, const std::string& apInclude) {
     if (simulator != "csim" && simulator != "rtlsim") throw Error("simulator '" + simulator + "' is not csim or rtlsim");
     const backend::ProjectManifest m = backend::readProjectManifest(prjDir, simulator, simulator == "rtlsim");
     const std::string wanted = simulator == "csim" ? "hls" : "verilog";
@@ -199,7 +199,7 @@ SimResult simulateOnRows(const std::string& prjDir, const std::string& simulator
     log << simulator << ": the design of " << prjDir << " on the user's " << x.size() / cols << " rows (" << source
         << ")\n";
     try {
-        return simulator == "csim" ? csim(fresh.string(), log) : rtlsim(fresh.string(), log);
+        return simulator == "csim" ? csim(fresh.string(), log, apInclude) : rtlsim(fresh.string(), log);
     } catch (const Error& e) {
         throw Error(replaced(e.what(), fresh.string(), prjDir));
     }

@@ -1,5 +1,6 @@
 // `tachyon csim`: builds a generated HLS project's testbench with g++ against the bundled
-// ap_fixed/hls_stream headers and compares its outputs with the emulator's.
+// ap_fixed/hls_stream headers (or Xilinx's own ap_int.h/ap_fixed.h from a folder the user
+// names) and compares its outputs with the emulator's.
 #include "backends/hls/HlsWriter.h"
 
 #include "backends/ProjectManifest.h"
@@ -51,9 +52,27 @@ std::vector<std::string> compilerCommand() {
     return words;
 }
 
+// The folder of the ap_int.h/ap_fixed.h to compile against: `apInclude`, else
+// $TACHYON_AP_INCLUDE, else none (the project's bundled include/). Checked here so that a
+// wrong folder is named before g++ reports a missing header deep inside nnet_common.h.
+std::string chosenApInclude(const std::string& apInclude) {
+    std::string dir = apInclude;
+    const char* env = std::getenv("TACHYON_AP_INCLUDE");
+    if (dir.empty() && env) dir = env;
+    if (dir.empty()) return dir;
+    const std::string from = apInclude.empty() ? "TACHYON_AP_INCLUDE" : "--ap-include";
+    if (!fs::is_directory(dir)) throw Error("csim: " + from + " " + dir + " is not a folder");
+    for (const char* h : {"ap_int.h", "ap_fixed.h"})
+        if (!fs::is_regular_file(fs::path(dir) / h))
+            throw Error("csim: " + from + " " + dir + " has no " + h +
+                        " (name the include/ folder of Xilinx's HLS_arbitrary_Precision_Types)");
+    return fs::absolute(dir).string();
+}
+
 }  // namespace
 
-CsimResult csim(const std::string& prjDir, std::ostream& log) {
+CsimResult csim(const std::string& prjDir, std::ostream& log, const std::string& apInclude) {
+    const std::string apDir = chosenApInclude(apInclude);
     const backend::ProjectManifest m = backend::readProjectManifest(prjDir, "csim", /*requireRtl=*/false);
     const fs::path& prj = m.dir;
     if (m.backend != "hls")
@@ -66,7 +85,11 @@ CsimResult csim(const std::string& prjDir, std::ostream& log) {
     util::ProcessOptions compile;
     compile.logFile = (build / "compile.log").string();
     std::vector<std::string> argv = compilerCommand();
-    argv.insert(argv.end(), {"-std=c++14", "-O1", "-Wno-unknown-pragmas", "-I" + (prj / "include").string(),
+    argv.insert(argv.end(), {"-std=c++14", "-O1", "-Wno-unknown-pragmas"});
+    // Searched before the project's include/: its ap_*.h win, hls_stream.h (which Xilinx's
+    // repository does not have) still comes from the bundled folder.
+    if (!apDir.empty()) argv.push_back("-I" + apDir);
+    argv.insert(argv.end(), {"-I" + (prj / "include").string(),
                              "-I" + (prj / "firmware").string(), (prj / "firmware" / (top + ".cpp")).string(),
                              (prj / (top + "_test.cpp")).string(), "-o", exe.string()});
     const util::ProcessResult compiled = util::runProcess(argv, compile);
@@ -97,7 +120,8 @@ CsimResult csim(const std::string& prjDir, std::ostream& log) {
                 << "    emulator [" << want[k] << "]\n";
         }
     }
-    log << "csim " << top << ": " << r.rows << " rows, " << r.mismatches << " mismatches against the emulator\n";
+    log << "csim " << top << ": " << r.rows << " rows, " << r.mismatches << " mismatches against the emulator"
+        << (apDir.empty() ? std::string() : " (ap_* headers from " + apDir + ")") << "\n";
     return r;
 }
 

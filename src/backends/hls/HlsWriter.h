@@ -60,6 +60,8 @@ struct CsimResult {
 // <prj>/include, runs it on tb_data/input_raw.dat and compares its output with
 // tb_data/expected_raw.dat. Prints a summary and the first mismatches to `log`.
 // The compiler is $CXX when set, else g++. Throws tachyon::Error when it cannot build or run.
-CsimResult csim(const std::string& prjDir, std::ostream& log);
+// apInclude (else $TACHYON_AP_INCLUDE when set) names a folder with Xilinx's own ap_int.h and
+// ap_fixed.h to use instead of the bundled ones; an Error names it when they are missing.
+CsimResult csim(const std::string& prjDir, std::ostream& log, const std::string& apInclude = "");
 
 }  // namespace tachyon::hls
