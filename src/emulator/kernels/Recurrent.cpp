@@ -27,6 +27,17 @@ namespace {
 // Rows run in lock-step in blocks of kLanes: every per-step array is [element][lane].
 constexpr int kLanes = 16;
 
+// fn(offset, count) over `elems` elements' first m lanes: one call over the whole array when
+// every lane holds a row (fewer, longer vector loops), else one call per element.
+template <class F>
+inline void forEachBlock(int elems, int m, F&& fn) {
+    if (m == kLanes) {
+        fn(0, elems * kLanes);
+        return;
+    }
+    for (int e = 0; e < elems; ++e) fn(e * kLanes, m);
+}
+
 // cast<t>(v * 2^-frac) for a wide exact value: the inline Caster when v fits int64.
 inline int64_t castWide(const Caster& c, Int128 v, uint64_t& ov) {
     if (v >= -(Int128(1) << 62) && v < (Int128(1) << 62)) return c(int64_t(v), ov);
@@ -131,7 +142,7 @@ struct RecMac {
                 }
             }
             if (wrapFast)
-                for (int j = 0; j < nOut; ++j) castLanes(accCast, acc + j * kLanes, acc + j * kLanes, m, ov);
+                forEachBlock(nOut, m, [&](int o, int cnt) { castLanes(accCast, acc + o, acc + o, cnt, ov); });
             return;
         }
         for (int i = 0; i < nIn; ++i)
@@ -203,24 +214,23 @@ struct ActEval {
         }
     }
 
-    // out[l] = (*this)(x[l], ov) for l < m.
-    void lanes(const int64_t* x, int64_t* out, int m, uint64_t& ov) const {
-        int64_t v[kLanes];
+    // out[l] = (*this)(x[l], ov) for l < count; out may be x.
+    void lanes(const int64_t* x, int64_t* out, int count, uint64_t& ov) const {
         switch (kind) {
-        case ActKind::Linear: castLanes(toAcc, x, out, m, ov); return;
+        case ActKind::Linear: castLanes(toAcc, x, out, count, ov); return;
         case ActKind::ReLU:
-            for (int l = 0; l < m; ++l) v[l] = std::max<int64_t>(x[l], 0);
+            for (int l = 0; l < count; ++l) out[l] = std::max<int64_t>(x[l], 0);
             break;
         case ActKind::HardSigmoid: {
             const int up = std::max(0, -keyFrac), offUp = std::max(keyFrac, 0);
             const int64_t top = int64_t(1) << (paramFrac + offUp), off = offset << offUp;
-            for (int l = 0; l < m; ++l) v[l] = std::clamp<int64_t>(((x[l] * slope) << up) + off, 0, top);
+            for (int l = 0; l < count; ++l) out[l] = std::clamp<int64_t>(((x[l] * slope) << up) + off, 0, top);
             break;
         }
         default:
-            for (int l = 0; l < m; ++l) v[l] = table.values[size_t(table.index(x[l]))];
+            for (int l = 0; l < count; ++l) out[l] = table.values[size_t(table.index(x[l]))];
         }
-        castLanes(toAcc, v, out, m, ov);
+        castLanes(toAcc, out, out, count, ov);
     }
 
     static double real(ActKind k, double x) {
@@ -417,44 +427,44 @@ public:
                 macH_.runLanes(h.data(), ah.data(), m, accOv);
                 // pre = cast<A>(ax + ah) over the first `count` elements, into gate.
                 auto preacts = [&](int count) {
-                    for (int e = 0; e < count; ++e) {
-                        int64_t* g = &gate[size_t(e * L)];
-                        for (int l = 0; l < L; ++l) g[l] = ax[size_t(e * L + l)] + ah[size_t(e * L + l)];
-                        castLanes(accCast_, g, g, m, accOv);
-                    }
+                    for (int e = 0; e < count * L; ++e) gate[size_t(e)] = ax[size_t(e)] + ah[size_t(e)];
+                    forEachBlock(count, m, [&](int o, int cnt) { castLanes(accCast_, &gate[size_t(o)], &gate[size_t(o)], cnt, accOv); });
+                };
+                // f over elements [e0, e1) of gate, in place.
+                auto activate = [&](const ActEval& f, int e0, int e1) {
+                    int64_t* g = &gate[size_t(e0 * L)];
+                    forEachBlock(e1 - e0, m, [&](int o, int cnt) { f.lanes(g + o, g + o, cnt, accOv); });
                 };
                 switch (a_.cell) {
                 case RnnCell::SimpleRNN:
                     preacts(n);
-                    for (int j = 0; j < n; ++j) {
-                        int64_t* g = &gate[size_t(j * L)];
-                        act_.lanes(g, g, m, accOv);
-                        castLanes(toStateAcc_, g, &h[size_t(j * L)], m, ov);
-                    }
+                    activate(act_, 0, n);
+                    forEachBlock(n, m, [&](int o, int cnt) { castLanes(toStateAcc_, &gate[size_t(o)], &h[size_t(o)], cnt, ov); });
                     break;
                 case RnnCell::LSTM:
                     preacts(4 * n);
-                    for (int e = 0; e < 4 * n; ++e) {
-                        int64_t* g = &gate[size_t(e * L)];
-                        (e >= 2 * n && e < 3 * n ? act_ : ract_).lanes(g, g, m, accOv);
-                    }
+                    activate(ract_, 0, 2 * n);
+                    activate(act_, 2 * n, 3 * n);
+                    activate(ract_, 3 * n, 4 * n);
                     for (int j = 0; j < n; ++j) {
                         const int64_t *gi = &gate[size_t(j * L)], *gf = &gate[size_t((n + j) * L)],
-                                      *gg = &gate[size_t((2 * n + j) * L)], *go = &gate[size_t((3 * n + j) * L)];
+                                      *gg = &gate[size_t((2 * n + j) * L)];
                         int64_t* cj = &c[size_t(j * L)];
                         castVals(toStateC_, lstmNarrow_, [&](int l) {
                             return Int128(gg[l]) * gi[l] * (Int128(1) << (cFrac_ - 2 * fa)) +
                                    Int128(cj[l]) * gf[l] * (Int128(1) << (cFrac_ - fs - fa));
                         }, cj, m, ov);
-                        int64_t* act = &hc[size_t(j * L)];
-                        stateAct_.lanes(cj, act, m, accOv);
+                    }
+                    forEachBlock(n, m, [&](int o, int cnt) { stateAct_.lanes(&c[size_t(o)], &hc[size_t(o)], cnt, accOv); });
+                    for (int j = 0; j < n; ++j) {
+                        const int64_t *go = &gate[size_t((3 * n + j) * L)], *act = &hc[size_t(j * L)];
                         castVals(toStateProd_, lstmNarrow_, [&](int l) { return Int128(go[l]) * act[l]; },
                                  &h[size_t(j * L)], m, ov);
                     }
                     break;
                 case RnnCell::GRU: {
                     preacts(2 * n);
-                    for (int e = 0; e < 2 * n; ++e) ract_.lanes(&gate[size_t(e * L)], &gate[size_t(e * L)], m, accOv);
+                    activate(ract_, 0, 2 * n);
                     if (a_.resetAfter) {
                         for (int j = 0; j < n; ++j) {
                             const int64_t *rr = &gate[size_t((n + j) * L)], *ahj = &ah[size_t((2 * n + j) * L)];
