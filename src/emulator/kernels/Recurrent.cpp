@@ -12,6 +12,7 @@
 // and the layer's output is cast<result>(h) (every step, or the last).
 #include "emulator/Cast.h"
 #include "emulator/Kernel.h"
+#include "emulator/LaneCast.h"
 
 #include "config/Config.h"
 #include "util/Error.h"
@@ -22,6 +23,20 @@
 namespace tachyon {
 
 namespace {
+
+// Rows run in lock-step in blocks of kLanes: every per-step array is [element][lane].
+constexpr int kLanes = 16;
+
+// fn(offset, count) over `elems` elements' first m lanes: one call over the whole array when
+// every lane holds a row (fewer, longer vector loops), else one call per element.
+template <class F>
+inline void forEachBlock(int elems, int m, F&& fn) {
+    if (m == kLanes) {
+        fn(0, elems * kLanes);
+        return;
+    }
+    for (int e = 0; e < elems; ++e) fn(e * kLanes, m);
+}
 
 // cast<t>(v * 2^-frac) for a wide exact value: the inline Caster when v fits int64.
 inline int64_t castWide(const Caster& c, Int128 v, uint64_t& ov) {
@@ -109,6 +124,34 @@ struct RecMac {
             }
         }
     }
+
+    // run() for m <= kLanes rows at once: x is [nIn][kLanes], acc [nOut][kLanes].
+    void runLanes(const int64_t* x, int64_t* acc, int m, uint64_t& ov) const {
+        for (int j = 0; j < nOut; ++j)
+            for (int l = 0; l < kLanes; ++l) acc[j * kLanes + l] = biasAcc[size_t(j)];   // unused lanes stay bounded
+        if (trnFast || exactFast || wrapFast) {
+            const int down = std::max(shift, 0);
+            const int64_t upScale = int64_t(1) << std::max(-shift, 0);
+            for (int i = 0; i < nIn; ++i) {
+                const int64_t* xi = x + i * kLanes;
+                const int64_t* wi = w.data() + size_t(i) * nOut;
+                for (int j = 0; j < nOut; ++j) {
+                    const int64_t wij = wi[j];
+                    int64_t* aj = acc + j * kLanes;
+                    for (int l = 0; l < kLanes; ++l) aj[l] += ((xi[l] * wij) >> down) * upScale;
+                }
+            }
+            if (wrapFast)
+                forEachBlock(nOut, m, [&](int o, int cnt) { castLanes(accCast, acc + o, acc + o, cnt, ov); });
+            return;
+        }
+        for (int i = 0; i < nIn; ++i)
+            for (int j = 0; j < nOut; ++j)
+                for (int l = 0; l < m; ++l) {
+                    const int64_t p = castWide(prodCast, Int128(x[i * kLanes + l]) * w[size_t(i) * nOut + j], ov);
+                    acc[j * kLanes + l] = accCast(acc[j * kLanes + l] + p, ov);
+                }
+    }
 };
 
 // act_A(key) = cast<A>(f(key)), the key a raw of type `keyT`.
@@ -171,6 +214,25 @@ struct ActEval {
         }
     }
 
+    // out[l] = (*this)(x[l], ov) for l < count; out may be x.
+    void lanes(const int64_t* x, int64_t* out, int count, uint64_t& ov) const {
+        switch (kind) {
+        case ActKind::Linear: castLanes(toAcc, x, out, count, ov); return;
+        case ActKind::ReLU:
+            for (int l = 0; l < count; ++l) out[l] = std::max<int64_t>(x[l], 0);
+            break;
+        case ActKind::HardSigmoid: {
+            const int up = std::max(0, -keyFrac), offUp = std::max(keyFrac, 0);
+            const int64_t top = int64_t(1) << (paramFrac + offUp), off = offset << offUp;
+            for (int l = 0; l < count; ++l) out[l] = std::clamp<int64_t>(((x[l] * slope) << up) + off, 0, top);
+            break;
+        }
+        default:
+            for (int l = 0; l < count; ++l) out[l] = table.values[size_t(table.index(x[l]))];
+        }
+        castLanes(toAcc, out, out, count, ov);
+    }
+
     static double real(ActKind k, double x) {
         switch (k) {
         case ActKind::Linear: return x;
@@ -226,9 +288,27 @@ public:
         toStateRh_ = Caster(stateT_, fa + fs);                    // r * h
         toStateAcc_ = Caster(stateT_, fa);                        // SimpleRNN h = act(pre)
         toResult_ = Caster(l.type("result"), fs);
+        lockStep_ = emulatorKernelChoice() != "reference";
+        // The cell's exact sums fit int64 (below 2^61, so castWide would not widen them):
+        // LSTM c = g*i << (cFrac-2fa) + c*f << (cFrac-fs-fa), h = o*act(c);
+        // GRU (hh*(1-z)) << (F-2fa) + h*z << (F-fs-fa), r*ah, r*h.
+        const int wa = accT_.width, ws = stateT_.width;
+        lstmNarrow_ = wa <= 30 && ws <= 30 && std::max(2 * wa + cFrac_ - 2 * fa, wa + ws + cFrac_ - fs - fa) <= 60;
+        const int F = std::max(2 * fa, fs + fa);
+        const int oneMinusZ = std::max(wa, fa) + 1;   // bits of |2^fa - z|
+        gruNarrow_ = wa <= 30 && ws <= 30 && fa <= 30 &&
+                     std::max(wa + oneMinusZ + F - 2 * fa, wa + ws + F - fs - fa) <= 60;
     }
 
     void fixed(const std::vector<const double*>& inputs, double* out, size_t rows, LayerStats& st) const override {
+        if (lockStep_)
+            fixedLockStep(inputs[0], out, rows, st);
+        else
+            fixedReference(inputs[0], out, rows, st);
+    }
+
+    // One row at a time, every value cast by the scalar Caster (TACHYON_EMULATOR_KERNEL=reference).
+    void fixedReference(const double* input, double* out, size_t rows, LayerStats& st) const {
         const int n = a_.units, G = a_.gates(), T = a_.steps, nIn = a_.nIn;
         std::vector<int64_t> x(static_cast<size_t>(nIn)), h(static_cast<size_t>(n)), c(static_cast<size_t>(n)), ax(static_cast<size_t>(G * n)), ah(static_cast<size_t>(G * n)),
             gate(static_cast<size_t>(G * n)), rh(static_cast<size_t>(n)), ahh(static_cast<size_t>(n));
@@ -236,7 +316,7 @@ public:
         const size_t outPerRow = size_t(layer_.outSize());
         const int fa = accT_.frac(), fs = stateT_.frac();
         for (size_t r = 0; r < rows; ++r) {
-            const double* in = inputs[0] + r * size_t(T * nIn);
+            const double* in = input + r * size_t(T * nIn);
             double* y = out + r * outPerRow;
             std::fill(h.begin(), h.end(), 0);
             std::fill(c.begin(), c.end(), 0);
@@ -299,6 +379,130 @@ public:
             }
             if (!a_.returnSequences)
                 for (int j = 0; j < n; ++j) y[size_t(j)] = double(toResult_(h[size_t(j)], ov));
+        }
+        st.resultOverflows += ov;
+        st.accumOverflows += accOv;
+    }
+
+    // fixedReference's arithmetic on kLanes rows at once, each per-step array [element][lane]:
+    // the multiply-accumulates and casts run over the rows' lanes (the recurrence is
+    // sequential only in time). Products of the cell that fit 62 bits skip Int128.
+    void fixedLockStep(const double* input, double* out, size_t rows, LayerStats& st) const {
+        const int n = a_.units, G = a_.gates(), T = a_.steps, nIn = a_.nIn, L = kLanes;
+        auto buf = [L](int k) { return std::vector<int64_t>(size_t(k) * size_t(L), 0); };
+        std::vector<int64_t> x = buf(nIn), h = buf(n), c = buf(n), ax = buf(G * n), ah = buf(G * n), gate = buf(G * n),
+                             rh = buf(n), ahh = buf(n), v = buf(n), hc = buf(n);
+        uint64_t ov = 0, accOv = 0;
+        const size_t outPerRow = size_t(layer_.outSize()), inPerRow = size_t(T * nIn);
+        const int fa = accT_.frac(), fs = stateT_.frac();
+        const int F = std::max(2 * fa, fs + fa);
+        // Cast an exact value per lane: int64 when the bound allows, else castWide on Int128.
+        auto castVals = [&](const Caster& cs, bool narrow, auto&& value, int64_t* dst, int m, uint64_t& counter) {
+            if (narrow) {
+                int64_t tmp[kLanes];
+                for (int l = 0; l < m; ++l) tmp[l] = int64_t(value(l));
+                castLanes(cs, tmp, dst, m, counter);
+            } else {
+                for (int l = 0; l < m; ++l) dst[l] = castWide(cs, value(l), counter);
+            }
+        };
+        for (size_t r0 = 0; r0 < rows; r0 += size_t(L)) {
+            const int m = int(std::min<size_t>(size_t(L), rows - r0));
+            std::fill(h.begin(), h.end(), 0);
+            std::fill(c.begin(), c.end(), 0);
+            auto emit = [&](int slot) {
+                for (int j = 0; j < n; ++j) {
+                    int64_t res[kLanes];
+                    castLanes(toResult_, &h[size_t(j * L)], res, m, ov);
+                    for (int l = 0; l < m; ++l) out[(r0 + size_t(l)) * outPerRow + size_t(slot * n + j)] = double(res[l]);
+                }
+            };
+            for (int k = 0; k < T; ++k) {
+                const int t = a_.goBackwards ? T - 1 - k : k;
+                for (int l = 0; l < m; ++l) {
+                    const double* in = input + (r0 + size_t(l)) * inPerRow + size_t(t * nIn);
+                    for (int i = 0; i < nIn; ++i) x[size_t(i * L + l)] = int64_t(in[i]);
+                }
+                macX_.runLanes(x.data(), ax.data(), m, accOv);
+                macH_.runLanes(h.data(), ah.data(), m, accOv);
+                // pre = cast<A>(ax + ah) over the first `count` elements, into gate.
+                auto preacts = [&](int count) {
+                    for (int e = 0; e < count * L; ++e) gate[size_t(e)] = ax[size_t(e)] + ah[size_t(e)];
+                    forEachBlock(count, m, [&](int o, int cnt) { castLanes(accCast_, &gate[size_t(o)], &gate[size_t(o)], cnt, accOv); });
+                };
+                // f over elements [e0, e1) of gate, in place.
+                auto activate = [&](const ActEval& f, int e0, int e1) {
+                    int64_t* g = &gate[size_t(e0 * L)];
+                    forEachBlock(e1 - e0, m, [&](int o, int cnt) { f.lanes(g + o, g + o, cnt, accOv); });
+                };
+                switch (a_.cell) {
+                case RnnCell::SimpleRNN:
+                    preacts(n);
+                    activate(act_, 0, n);
+                    forEachBlock(n, m, [&](int o, int cnt) { castLanes(toStateAcc_, &gate[size_t(o)], &h[size_t(o)], cnt, ov); });
+                    break;
+                case RnnCell::LSTM:
+                    preacts(4 * n);
+                    activate(ract_, 0, 2 * n);
+                    activate(act_, 2 * n, 3 * n);
+                    activate(ract_, 3 * n, 4 * n);
+                    for (int j = 0; j < n; ++j) {
+                        const int64_t *gi = &gate[size_t(j * L)], *gf = &gate[size_t((n + j) * L)],
+                                      *gg = &gate[size_t((2 * n + j) * L)];
+                        int64_t* cj = &c[size_t(j * L)];
+                        castVals(toStateC_, lstmNarrow_, [&](int l) {
+                            return Int128(gg[l]) * gi[l] * (Int128(1) << (cFrac_ - 2 * fa)) +
+                                   Int128(cj[l]) * gf[l] * (Int128(1) << (cFrac_ - fs - fa));
+                        }, cj, m, ov);
+                    }
+                    forEachBlock(n, m, [&](int o, int cnt) { stateAct_.lanes(&c[size_t(o)], &hc[size_t(o)], cnt, accOv); });
+                    for (int j = 0; j < n; ++j) {
+                        const int64_t *go = &gate[size_t((3 * n + j) * L)], *act = &hc[size_t(j * L)];
+                        castVals(toStateProd_, lstmNarrow_, [&](int l) { return Int128(go[l]) * act[l]; },
+                                 &h[size_t(j * L)], m, ov);
+                    }
+                    break;
+                case RnnCell::GRU: {
+                    preacts(2 * n);
+                    activate(ract_, 0, 2 * n);
+                    if (a_.resetAfter) {
+                        for (int j = 0; j < n; ++j) {
+                            const int64_t *rr = &gate[size_t((n + j) * L)], *ahj = &ah[size_t((2 * n + j) * L)];
+                            int64_t* d = &ahh[size_t(j * L)];
+                            castVals(prodAcc_, gruNarrow_, [&](int l) { return Int128(rr[l]) * ahj[l]; }, d, m, accOv);
+                            for (int l = 0; l < m; ++l) d[l] += ax[size_t((2 * n + j) * L + l)];
+                            castLanes(accCast_, d, d, m, accOv);
+                        }
+                    } else {
+                        for (int j = 0; j < n; ++j) {
+                            const int64_t *rr = &gate[size_t((n + j) * L)], *hj = &h[size_t(j * L)];
+                            castVals(toStateRh_, gruNarrow_, [&](int l) { return Int128(rr[l]) * hj[l]; },
+                                     &rh[size_t(j * L)], m, ov);
+                        }
+                        macRh_.runLanes(rh.data(), ahh.data(), m, accOv);
+                        for (int j = 0; j < n; ++j) {
+                            int64_t* d = &ahh[size_t(j * L)];
+                            for (int l = 0; l < m; ++l) d[l] += ax[size_t((2 * n + j) * L + l)];
+                            castLanes(accCast_, d, d, m, accOv);
+                        }
+                    }
+                    const Int128 one = Int128(1) << fa;
+                    for (int j = 0; j < n; ++j) {
+                        int64_t* hh = &v[size_t(j * L)];
+                        act_.lanes(&ahh[size_t(j * L)], hh, m, accOv);
+                        const int64_t* z = &gate[size_t(j * L)];
+                        int64_t* hj = &h[size_t(j * L)];
+                        castVals(toStateGru_, gruNarrow_, [&](int l) {
+                            return Int128(hh[l]) * (one - z[l]) * (Int128(1) << (F - 2 * fa)) +
+                                   Int128(hj[l]) * z[l] * (Int128(1) << (F - fs - fa));
+                        }, hj, m, ov);
+                    }
+                    break;
+                }
+                }
+                if (a_.returnSequences) emit(a_.goBackwards && a_.outputInInputOrder ? t : k);
+            }
+            if (!a_.returnSequences) emit(0);
         }
         st.resultOverflows += ov;
         st.accumOverflows += accOv;
@@ -380,6 +584,8 @@ private:
     ActEval act_, ract_, stateAct_;
     Caster accCast_, prodAcc_, toStateC_, toStateProd_, toStateGru_, toStateRh_, toStateAcc_, toResult_;
     int cFrac_ = 0;
+    bool lockStep_ = true;                     // fixedLockStep, unless TACHYON_EMULATOR_KERNEL=reference
+    bool lstmNarrow_ = false, gruNarrow_ = false;   // the cell's products fit int64 (fixedLockStep)
 };
 
 }  // namespace
