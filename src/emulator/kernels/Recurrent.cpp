@@ -397,13 +397,15 @@ public:
         const int fa = accT_.frac(), fs = stateT_.frac();
         const int F = std::max(2 * fa, fs + fa);
         // Cast an exact value per lane: int64 when the bound allows, else castWide on Int128.
+        // Cast an exact value per lane; value(W{}, l) computes it in W: int64_t when the bound
+        // allows (vector code), else Int128 through castWide. dst may be one of value's inputs
+        // at the same index.
         auto castVals = [&](const Caster& cs, bool narrow, auto&& value, int64_t* dst, int m, uint64_t& counter) {
             if (narrow) {
-                int64_t tmp[kLanes];
-                for (int l = 0; l < m; ++l) tmp[l] = int64_t(value(l));
-                castLanes(cs, tmp, dst, m, counter);
+                for (int l = 0; l < m; ++l) dst[l] = value(int64_t{}, l);
+                castLanes(cs, dst, dst, m, counter);
             } else {
-                for (int l = 0; l < m; ++l) dst[l] = castWide(cs, value(l), counter);
+                for (int l = 0; l < m; ++l) dst[l] = castWide(cs, value(Int128{}, l), counter);
             }
         };
         for (size_t r0 = 0; r0 < rows; r0 += size_t(L)) {
@@ -446,20 +448,21 @@ public:
                     activate(ract_, 0, 2 * n);
                     activate(act_, 2 * n, 3 * n);
                     activate(ract_, 3 * n, 4 * n);
-                    for (int j = 0; j < n; ++j) {
-                        const int64_t *gi = &gate[size_t(j * L)], *gf = &gate[size_t((n + j) * L)],
-                                      *gg = &gate[size_t((2 * n + j) * L)];
-                        int64_t* cj = &c[size_t(j * L)];
-                        castVals(toStateC_, lstmNarrow_, [&](int l) {
-                            return Int128(gg[l]) * gi[l] * (Int128(1) << (cFrac_ - 2 * fa)) +
-                                   Int128(cj[l]) * gf[l] * (Int128(1) << (cFrac_ - fs - fa));
-                        }, cj, m, ov);
-                    }
-                    forEachBlock(n, m, [&](int o, int cnt) { stateAct_.lanes(&c[size_t(o)], &hc[size_t(o)], cnt, accOv); });
-                    for (int j = 0; j < n; ++j) {
-                        const int64_t *go = &gate[size_t((3 * n + j) * L)], *act = &hc[size_t(j * L)];
-                        castVals(toStateProd_, lstmNarrow_, [&](int l) { return Int128(go[l]) * act[l]; },
-                                 &h[size_t(j * L)], m, ov);
+                    {
+                        // Element e of [0, n*L) is unit e/L, row e%L, in every gate's block.
+                        const int64_t *gi = &gate[0], *gf = &gate[size_t(n * L)], *gg = &gate[size_t(2 * n * L)],
+                                      *go = &gate[size_t(3 * n * L)];
+                        int64_t *cs = c.data(), *hs = h.data(), *act = hc.data();
+                        forEachBlock(n, m, [&](int o, int cnt) {
+                            castVals(toStateC_, lstmNarrow_, [&](auto w, int l) {
+                                using W = decltype(w);
+                                return W(gg[o + l]) * gi[o + l] * (W(1) << (cFrac_ - 2 * fa)) +
+                                       W(cs[o + l]) * gf[o + l] * (W(1) << (cFrac_ - fs - fa));
+                            }, cs + o, cnt, ov);
+                            stateAct_.lanes(cs + o, act + o, cnt, accOv);
+                            castVals(toStateProd_, lstmNarrow_,
+                                     [&](auto w, int l) { return decltype(w)(go[o + l]) * act[o + l]; }, hs + o, cnt, ov);
+                        });
                     }
                     break;
                 case RnnCell::GRU: {
@@ -469,14 +472,15 @@ public:
                         for (int j = 0; j < n; ++j) {
                             const int64_t *rr = &gate[size_t((n + j) * L)], *ahj = &ah[size_t((2 * n + j) * L)];
                             int64_t* d = &ahh[size_t(j * L)];
-                            castVals(prodAcc_, gruNarrow_, [&](int l) { return Int128(rr[l]) * ahj[l]; }, d, m, accOv);
+                            castVals(prodAcc_, gruNarrow_, [&](auto w, int l) { return decltype(w)(rr[l]) * ahj[l]; }, d,
+                                     m, accOv);
                             for (int l = 0; l < m; ++l) d[l] += ax[size_t((2 * n + j) * L + l)];
                             castLanes(accCast_, d, d, m, accOv);
                         }
                     } else {
                         for (int j = 0; j < n; ++j) {
                             const int64_t *rr = &gate[size_t((n + j) * L)], *hj = &h[size_t(j * L)];
-                            castVals(toStateRh_, gruNarrow_, [&](int l) { return Int128(rr[l]) * hj[l]; },
+                            castVals(toStateRh_, gruNarrow_, [&](auto w, int l) { return decltype(w)(rr[l]) * hj[l]; },
                                      &rh[size_t(j * L)], m, ov);
                         }
                         macRh_.runLanes(rh.data(), ahh.data(), m, accOv);
@@ -486,15 +490,15 @@ public:
                             castLanes(accCast_, d, d, m, accOv);
                         }
                     }
-                    const Int128 one = Int128(1) << fa;
                     for (int j = 0; j < n; ++j) {
                         int64_t* hh = &v[size_t(j * L)];
                         act_.lanes(&ahh[size_t(j * L)], hh, m, accOv);
                         const int64_t* z = &gate[size_t(j * L)];
                         int64_t* hj = &h[size_t(j * L)];
-                        castVals(toStateGru_, gruNarrow_, [&](int l) {
-                            return Int128(hh[l]) * (one - z[l]) * (Int128(1) << (F - 2 * fa)) +
-                                   Int128(hj[l]) * z[l] * (Int128(1) << (F - fs - fa));
+                        castVals(toStateGru_, gruNarrow_, [&](auto w, int l) {
+                            using W = decltype(w);
+                            return W(hh[l]) * ((W(1) << fa) - z[l]) * (W(1) << (F - 2 * fa)) +
+                                   W(hj[l]) * z[l] * (W(1) << (F - fs - fa));
                         }, hj, m, ov);
                     }
                     break;
