@@ -468,15 +468,21 @@ Sig directRom(RtlContext& c, Sig key, const LookupTable& t, const std::string& t
     while ((int64_t(1) << tableBits) < t.size) ++tableBits;
     while (bits < 62 && (Int128(1) << bits) <= kn.hi) ++bits;
     if (kn.lo < 0 || bits > std::max(tableBits, 6) || bits == 0) return -1;
-    Int128 vlo = t.lookup(int64_t(kn.lo - keyBias)), vhi = vlo;
+    // Every address holds its entry (the function is shared by all keys of this width,
+    // whose ranges differ); the node's range is what this key reaches.
+    Int128 vlo = t.lookup(int64_t(kn.lo - keyBias)), vhi = vlo, allLo = 0, allHi = 0;
     std::vector<int64_t> entries(size_t(1) << bits, 0);
-    for (Int128 k = kn.lo; k <= kn.hi; ++k) {
-        const int64_t v = t.lookup(int64_t(k - keyBias));
-        entries[size_t(k)] = v;
-        vlo = std::min<Int128>(vlo, v);
-        vhi = std::max<Int128>(vhi, v);
+    for (size_t k = 0; k < entries.size(); ++k) {
+        const int64_t v = t.lookup(int64_t(Int128(k) - keyBias));
+        entries[k] = v;
+        allLo = std::min<Int128>(allLo, v);
+        allHi = std::max<Int128>(allHi, v);
+        if (Int128(k) >= kn.lo && Int128(k) <= kn.hi) {
+            vlo = std::min<Int128>(vlo, v);
+            vhi = std::max<Int128>(vhi, v);
+        }
     }
-    const int vw = signedBits(std::min<Int128>(vlo, 0), vhi);
+    const int vw = signedBits(allLo, allHi);
     std::string fn = "rom_" + tableName + "_" + str(bits) + "b" + (keyBias != 0 ? "o" : "");
     for (size_t p = fn.find('-'); p != std::string::npos; p = fn.find('-')) fn[p] = 'm';
     std::ostringstream os;
