@@ -10,7 +10,7 @@
 #include "emulator/KernelPath.h"
 #include "passes/Pass.h"
 
-#include "kernel_choice.h"
+#include "support/kernel_choice.h"
 
 #include <gtest/gtest.h>
 

@@ -10,6 +10,7 @@
 #include "emulator/Emulator.h"
 #include "emulator/KernelPath.h"
 #include "passes/Pass.h"
+#include "support/kernel_choice.h"
 
 #include <gtest/gtest.h>
 
@@ -26,22 +27,6 @@ namespace {
 
 const char* kQuant[] = {"AP_TRN", "AP_TRN_ZERO", "AP_RND", "AP_RND_ZERO", "AP_RND_INF", "AP_RND_MIN_INF", "AP_RND_CONV"};
 const char* kOverflow[] = {"AP_WRAP", "AP_SAT", "AP_SAT_SYM", "AP_SAT_ZERO"};
-
-// Sets TACHYON_EMULATOR_KERNEL while emulators are built, then restores it.
-class KernelChoice {
-public:
-    explicit KernelChoice(const char* value) {
-        if (const char* old = std::getenv("TACHYON_EMULATOR_KERNEL")) old_ = old;
-        if (value) setenv("TACHYON_EMULATOR_KERNEL", value, 1);
-        else unsetenv("TACHYON_EMULATOR_KERNEL");
-    }
-    ~KernelChoice() {
-        if (old_) setenv("TACHYON_EMULATOR_KERNEL", old_->c_str(), 1);
-        else unsetenv("TACHYON_EMULATOR_KERNEL");
-    }
-private:
-    std::optional<std::string> old_;
-};
 
 class ModelBuilder {
 public:

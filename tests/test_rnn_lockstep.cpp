@@ -6,7 +6,7 @@
 #include "emulator/Emulator.h"
 #include "frontends/GraphBuilder.h"
 
-#include "kernel_choice.h"
+#include "support/kernel_choice.h"
 
 #include <gtest/gtest.h>
 
