@@ -1,31 +1,29 @@
 #!/usr/bin/python3
-"""Records hls4ml's own numbers for zoo models (and a GarNet fixture), for tests/test_hls4ml_recorded.cpp.
+"""Runs hls4ml on a set of models and stores what its C simulation answers, as fixtures for
+tests/test_hls4ml_recorded.cpp.
 
 Usage: /usr/bin/python3 scripts/record_hls4ml_outputs.py HLS4ML_SOURCE [ZOO_DIR] [OUT_DIR]
 
-HLS4ML_SOURCE is a checkout of github.com/fastmachinelearning/hls4ml (the fixtures in
-tests/data/hls4ml_recorded were made from commit ef92ebd); ZOO_DIR defaults to
-../shared/models, OUT_DIR to tests/data/hls4ml_recorded. hls4ml is not installed: its
-package is imported from the checkout. For every case below, hls4ml's own code makes the
-configuration (`config_from_keras_model`), converts the model from its JSON + H5 files
-(the KerasJson/KerasH5 path, no TensorFlow), writes the Vivado project, compiles its C
-simulation with g++ (hls4ml's build_lib.sh and its bundled ap_types headers) and runs
-`predict` on fixed input rows. Kept per case: the project's hls4ml_config.yml (as hls4ml's
-writer wrote it), the inputs x.npy, hls4ml's outputs y.npy and, where the model ends in a
-softmax, hls4ml's trace of the layer feeding it (logits.npy; case.txt names the model and
-that layer). The GarNet case's model is made here by scripts/make_garnet_fixtures.py (the
-zoo has no GarNetStack with quantize_transforms), the tanh case's (keras_dense: the zoo has
-no tanh model) by make_keras_fixture of scripts/make_fixtures.py. No hls4ml code is copied.
+HLS4ML_SOURCE: a git checkout of hls4ml (the stored fixtures come from commit ef92ebd).
+ZOO_DIR: the model zoo, ../shared/models when omitted. OUT_DIR: where the cases go,
+tests/data/hls4ml_recorded when omitted. Nothing is installed; the checkout is put on
+sys.path. Per case the script lets hls4ml build a configuration from the model, convert the
+Keras JSON + H5 pair (no TensorFlow involved), write its project and compile the C
+simulation with g++, then feeds it fixed input rows. It keeps the configuration file the
+project holds, the inputs (x.npy), the outputs (y.npy) and, for models ending in a softmax,
+the values entering the softmax (logits.npy); case.txt says which model and layer. Two
+cases use models made by this project's own scripts because the zoo lacks them: a
+GarNetStack with quantize_transforms (make_garnet_fixtures.py) and a tanh network
+(make_keras_fixture in make_fixtures.py). This file holds no hls4ml code.
 
-Three things hls4ml needs that this machine lacks are stood in for, without changing
-what the simulation computes:
-- package metadata (hls4ml reads its own extras list at import): a stub dist-info;
-- hls4ml/_version.py (written by setuptools-scm at install): a stub module;
-- the `quantizers` package: imported by bit_exact.py, but its one function is only called
-  for HGQ/Einsum/embedding layers, none of which these models have; the stand-in raises
-  if it is ever called, so a case that needs it fails instead of recording wrong numbers.
-Keras models are read without Keras: config_from_keras_model takes the architecture as a
-dict, and ArchitectureWithWeights answers its weight lookups from the H5 file.
+hls4ml expects three things an installed package would have; the script fakes them in a
+way that cannot change a simulated number:
+- a dist-info folder, because the package looks up its optional extras when imported;
+- the version module an installer would generate;
+- a `quantizers` module: one of hls4ml's files imports it, but only layer kinds absent from
+  these models call into it, and the fake raises, so such a case would fail loudly.
+Keras itself is not needed: the architecture is passed as a plain dict, and an object
+answering weight requests by reading the H5 file stands in for the Keras model.
 """
 import json
 import os
