@@ -21,20 +21,24 @@
 namespace tachyon::verilog {
 
 // One operand ±(x << shift) of a heap sum; x is a signed wire of `width` bits whose top
-// bit is known to be 0 when nonNegative.
+// bit is known to be 0 when nonNegative. `ready`: the first counter level that may read
+// it (a late operand, e.g. a shared adder deeper than the layer's inputs, joins the heap
+// after the early bits have been compressed, instead of holding the first level back).
 struct HeapOperand {
     int width = 1;
     int shift = 0;
     bool neg = false;
     bool nonNegative = false;
+    int ready = 0;
 };
 
-// A bit of the initial heap: bit `bit` of operand `src`, optionally inverted, or the
+// A bit entering the heap: bit `bit` of operand `src`, optionally inverted, or the
 // constant 1.
 struct HeapBit {
     enum class Kind { Operand, One } kind = Kind::One;
     int src = 0, bit = 0;
     bool inverted = false;
+    int column = 0;
 };
 
 // A parallel counter: adds up to six bits of one column; output k (weight 2^k) lands in
@@ -45,25 +49,29 @@ struct HeapCounter {
     int outputs() const { return inputs.size() <= 3 ? 2 : 3; }
 };
 
-// One LUT level: its output vector is the counters' outputs (in order, then dropped where
-// their column is >= width) followed by the bits passed through unchanged.
+// One LUT level. Its input bits are the previous level's outputs followed by `injected`
+// (bits of operands that join here). Its output vector is the counters' outputs (in
+// order; an output whose column is >= width is dropped) followed by the bits passed
+// through unchanged.
 struct HeapLevel {
+    std::vector<HeapBit> injected;
     std::vector<HeapCounter> counters;
-    std::vector<int> passThrough;          // indices into the level's input bits
-    std::vector<int> outputColumn;         // column of every output bit
+    std::vector<int> passThrough;                    // indices into the level's input bits
+    std::vector<int> outputColumn;                   // column of every output bit
+    std::vector<int> counterSum;                     // per counter: output index of bit 0 (-1: dropped)
     std::vector<std::array<int, 2>> counterOutputs;  // per counter: output index of bit 1, bit 2 (-1: dropped)
-    std::vector<int> counterSum;           // per counter: output index of bit 0 (-1: dropped)
     int luts() const;
 };
 
 struct HeapPlan {
     int width = 1;
-    std::vector<HeapBit> bits;        // the initial heap
-    std::vector<int> bitColumn;       // column of every initial bit
     std::vector<HeapLevel> levels;    // counter levels, until no column holds more than two bits
-    // The two rows of the final carry-propagate adder: per column the index of each row's
-    // bit among the last level's outputs (the initial bits when there is no level), -1: 0.
+    // The final carry-propagate adder reads the last level's outputs followed by
+    // `finalInjected` (all the bits when the heap needs no level): per column the index of
+    // each of its two rows' bits among those, -1: 0.
+    std::vector<HeapBit> finalInjected;
     std::vector<std::array<int, 2>> rows;
+    size_t bits() const;              // bits entering the heap
 };
 
 // Plans sum_k ±(x_k << shift_k) + constant modulo 2^width.

@@ -475,7 +475,9 @@ std::vector<Sig> linearMap(RtlContext& c, const std::vector<Sig>& x, const std::
             for (const Term& leaf : heapLeaves[size_t(j)]) {
                 const Node& ln = c.nl.node(sig[size_t(leaf.sig)]);
                 ops.push_back(sig[size_t(leaf.sig)]);
-                operands.push_back({ln.width, leaf.shift + outShift, leaf.neg, ln.lo >= 0});
+                // A shared adder d levels deep arrives ~d carry chains late: ~2 counter levels each.
+                const int ready = int(depth[size_t(leaf.sig)] * c.delay.adder(ln.width) / c.delay.logic());
+                operands.push_back({ln.width, leaf.shift + outShift, leaf.neg, ln.lo >= 0, ready});
             }
             y[size_t(j)] = heapSum(c, ops, operands, k, width, lo, hi);
             continue;
