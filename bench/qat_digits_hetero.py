@@ -78,12 +78,12 @@ def main():
         print(f"| {label} | {mean_std(points, 'acc', '.4f')} | {mean_std(points, 'ebops', ',.0f')} | "
               f"{mean_std(points, 'adder_bits', ',.0f')} | {mean_std(points, 'est_luts', ',.0f')} | "
               f"{mean_std(points, 'est_ffs', ',.0f')} |", flush=True)
+        if args.json:   # after every configuration: a long run that is stopped keeps what it trained
+            Path(args.json).write_text(json.dumps(results, indent=1))
     every = [p for points in results.values() for p in points]
     print(f"\nEBOPs calibration over {len(every)} models: Pearson r = "
           f"{bench.pearson([p['ebops'] for p in every], [p['adder_bits'] for p in every]):.3f} (adder bits), "
           f"{bench.pearson([p['ebops'] for p in every], [p['est_luts'] for p in every]):.3f} (estimated LUTs)")
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=1))
     if args.yosys:
         os.nice(max(0, 10 - os.nice(0)))   # the shared machine's rule for Yosys: nice 10, one at a time
         cache = Path("docs/img/qat_digits_yosys.json")
