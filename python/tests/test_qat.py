@@ -463,7 +463,7 @@ def test_explicit_quant_modes_tachyon_cannot_read_are_refused_by_node(tmp_path):
 
 def test_exported_model_stays_bit_exact_in_hls_csim(tmp_path):
     """The HLS C simulation of an exported model (explicit modes, declared accumulators)
-    equals the emulator, hence PyTorch (the Verilog rtlsim is checked in docs/qat.md)."""
+    equals the emulator, hence PyTorch (the Verilog rtlsim: the next test)."""
     torch.manual_seed(7)
     tm, _ = assert_bit_exact(ConcatCnn(), (3, 7), tmp_path, rows=200)
     r = tm.csim(tmp_path / "hls")
