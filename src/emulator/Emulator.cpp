@@ -116,13 +116,24 @@ void planFolds(Emulator::Impl& impl) {
         for (size_t p : producers) ++readers[p];
     impl.groupEnd.resize(n);
     for (size_t k = 0; k < n; ++k) impl.groupEnd[k] = k;
-    for (size_t k = 0; k < n; ++k) {
+    // The followers offered: the longest run of one kind, elementwise layers or Dense layers
+    // (which a Dense kernel may chain on int16 activations, emulator/Int16Pair.h).
+    auto followersOf = [&](size_t k, bool chain) {
         std::vector<const Kernel*> followers;
-        size_t j = k + 1;
-        while (j < n && impl.inputsOf[j] == std::vector<size_t>{j - 1} && readers[j - 1] == 1 &&
-               impl.kernels[j]->elementPeriod() > 0)
-            followers.push_back(impl.kernels[j++].get());
-        if (followers.empty() || !impl.kernels[k]->foldFollowers(followers)) continue;
+        for (size_t j = k + 1; j < n && impl.inputsOf[j] == std::vector<size_t>{j - 1} && readers[j - 1] == 1; ++j) {
+            const Kernel& f = *impl.kernels[j];
+            if (chain ? f.layer().kind != LayerKind::Dense : f.elementPeriod() == 0) break;
+            followers.push_back(&f);
+        }
+        return followers;
+    };
+    for (size_t k = 0; k < n; ++k) {
+        std::vector<const Kernel*> followers = followersOf(k, false);
+        if (followers.empty() || !impl.kernels[k]->foldFollowers(followers)) {
+            followers = followersOf(k, true);
+            if (followers.empty() || !impl.kernels[k]->foldFollowers(followers)) continue;
+        }
+        const size_t j = k + 1 + followers.size();
         impl.groupEnd[k] = j - 1;
         foldedByLastEmulator += j - 1 - k;
         k = j - 1;
