@@ -550,8 +550,9 @@ TEST(Hls4mlParity, TemplatesLoadBackAndKeepTrainedTypes) {
             // ... and keeps every type training fixed (weights, biases, quantiser results).
             for (const Layer& l : raw.layers)
                 for (const auto& [var, t] : l.trained)
-                    if (const Layer* e = exact.find(l.name); e && e->hasType(var))
+                    if (const Layer* e = exact.find(l.name); e && e->hasType(var)) {
                         EXPECT_EQ(e->type(var), t) << l.name << "." << var << ", granularity " << int(gr);
+                    }
         }
     }
     EXPECT_GE(models.size(), 21u);   // 13 Keras + 8 ONNX models
