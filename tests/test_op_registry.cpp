@@ -20,12 +20,13 @@ std::vector<LayerKind> allKinds() {
 TEST(OpRegistry, EveryKindHasALine) {
     for (LayerKind k : allKinds()) {
         const ops::OpInfo& op = ops::opInfo(k);
-        EXPECT_NE(op.kernel, nullptr) << toString(k);
-        EXPECT_NE(op.hls, nullptr) << toString(k);
-        EXPECT_NE(op.legality, nullptr) << toString(k);
+        EXPECT_TRUE(op.kernel != nullptr) << toString(k);
+        EXPECT_TRUE(op.hls != nullptr) << toString(k);
+        EXPECT_TRUE(op.legality != nullptr) << toString(k);
         // The graph builder hands elementwise and sequence layers to the rtl column.
-        if (op.streamRtl == verilog::StreamForm::Elementwise || op.streamRtl == verilog::StreamForm::Sequence)
-            EXPECT_NE(op.rtl, nullptr) << toString(k);
+        if (op.streamRtl == verilog::StreamForm::Elementwise || op.streamRtl == verilog::StreamForm::Sequence) {
+            EXPECT_TRUE(op.rtl != nullptr) << toString(k);
+        }
     }
 }
 
