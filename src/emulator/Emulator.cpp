@@ -5,7 +5,7 @@
 #include "emulator/Emulator.h"
 
 #include "emulator/Cast.h"
-#include "emulator/Kernel.h"
+#include "emulator/KernelAdapters.h"
 #include "emulator/KernelPath.h"
 #include "config/Config.h"
 #include "util/Error.h"
@@ -23,6 +23,10 @@ namespace tachyon {
 std::string emulatorKernelChoice() {
     const char* kernel = std::getenv("TACHYON_EMULATOR_KERNEL");
     return kernel ? std::string(kernel) : std::string();
+}
+
+std::unique_ptr<Kernel> macKernel(const Graph& g, const Layer& l, std::vector<KernelInput> ins) {
+    return makeMacKernel(l, std::move(ins), binaryMacForm(g, l));
 }
 
 namespace {
@@ -62,29 +66,13 @@ struct Emulator::Impl {
 
 namespace {
 
+// The kernel column of the op registry (ops/OpList.h).
 std::unique_ptr<Kernel> makeKernel(const Graph& g, const Layer& l, std::vector<KernelInput> ins) {
     switch (l.kind) {
-    case LayerKind::Dense:
-    case LayerKind::Conv: return makeMacKernel(l, std::move(ins), binaryMacForm(g, l));
-    case LayerKind::Pooling: return makePoolingKernel(l, std::move(ins));
-    case LayerKind::BatchNorm: return makeBatchNormKernel(l, std::move(ins));
-    case LayerKind::Activation: return makeActivationKernel(l, std::move(ins));
-    case LayerKind::Softmax: return makeSoftmaxKernel(l, std::move(ins));
-    case LayerKind::Merge: return makeMergeKernel(l, std::move(ins));
-    case LayerKind::Recurrent: return makeRecurrentKernel(l, std::move(ins));
-    case LayerKind::GarNet: return makeGarNetKernel(l, std::move(ins));
-    case LayerKind::Quantize: return makeQuantizeKernel(l, std::move(ins));
-    case LayerKind::MatMul: return makeMatMulKernel(l, std::move(ins));
-    case LayerKind::LayerNorm: return makeLayerNormKernel(l, std::move(ins));
-    case LayerKind::TreeEnsemble: return makeTreeEnsembleKernel(l, std::move(ins));
-    case LayerKind::Reduce: return makeReduceKernel(l, std::move(ins));
-    case LayerKind::Pow: return makePowKernel(l, std::move(ins));
-    case LayerKind::Input:
-    case LayerKind::Reshape:
-    case LayerKind::Transpose:
-    case LayerKind::Pad:
-    case LayerKind::Resize:
-    case LayerKind::Concatenate: return makeMovementKernel(l, std::move(ins));
+#define TACHYON_OP(kind, kernel, hls, rtl, streamRtl, legality) \
+    case LayerKind::kind: return kernel(g, l, std::move(ins));
+#include "ops/OpList.h"
+#undef TACHYON_OP
     }
     throw Error("layer '" + l.name + "': no emulator kernel for " + toString(l.kind));
 }
