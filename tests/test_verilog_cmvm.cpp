@@ -2,6 +2,7 @@
 // CMVM adder graph (it must compute the exact matrix-vector product) and Yosys log parsing.
 #include "backends/verilog/Cmvm.h"
 #include "backends/verilog/Netlist.h"
+#include "backends/verilog/RtlOps.h"
 #include "backends/verilog/VerilogWriter.h"
 
 #include <gtest/gtest.h>
@@ -277,6 +278,53 @@ TEST(VerilogNetlist, SignExtensionCountsAsFanout) {
     EXPECT_NEAR(arrivalOfReader((Int128(1) << 23) - 1, 0, false), 2.0 + m.fanout(17), 1e-9);  // 24 bits: 1 + 16
     EXPECT_NEAR(arrivalOfReader((Int128(1) << 23) - 1, 10, false), 2.0 + m.fanout(7), 1e-9);  // shifted by 10: 1 + 6
     EXPECT_NEAR(arrivalOfReader((Int128(1) << 23) - 1, 0, true), 2.0 + m.fanout(17), 1e-9);   // through the wire
+}
+
+// Issue 26: two pieces of logic the scheduler used to leave out of a node's delay, found
+// where Yosys measured GarNet's stack 1.25 ns over the estimate: the sticky bit of a
+// rounding cast (an OR over the dropped bits, a LUT tree before the adder's carry input)
+// and a ROM index's clamp after its offset adder (the comparison reads the sum).
+TEST(VerilogDelayModel, StickyRoundingAndRomIndexClampAreTimed) {
+    const DelayModel m;
+    EXPECT_DOUBLE_EQ(m.reduce(1), 0.0);
+    EXPECT_DOUBLE_EQ(m.reduce(2), m.logic());
+    EXPECT_DOUBLE_EQ(m.reduce(6), m.logic());
+    EXPECT_DOUBLE_EQ(m.reduce(7), 2 * m.logic());
+    EXPECT_DOUBLE_EQ(m.reduce(36), 2 * m.logic());
+    EXPECT_DOUBLE_EQ(m.reduce(37), 3 * m.logic());
+
+    // A 24-bit signed raw at 20 fractional bits cast to ap_fixed<12,5> at 7: 13 bits dropped.
+    auto castDelay = [](const char* type) {
+        Netlist nl;
+        RtlContext c{nl, DelayModel{}, false, ""};
+        const Sig x = nl.addInput("x", 0, 24, true);
+        const Sig q = castQuantize(c, x, 20, FixedType::parse(type));
+        return nl.node(q).delay;
+    };
+    const double rnd = castDelay("ap_fixed<12,5,AP_RND,AP_WRAP>");
+    EXPECT_GT(rnd, 0.0);                                          // the half bit: an adder, no tree
+    EXPECT_DOUBLE_EQ(castDelay("ap_fixed<12,5,AP_RND_CONV,AP_WRAP>"), rnd + m.reduce(14));   // 12 sticky + half + lsb
+    EXPECT_DOUBLE_EQ(castDelay("ap_fixed<12,5,AP_RND_MIN_INF,AP_WRAP>"), rnd + m.reduce(13));
+    EXPECT_DOUBLE_EQ(castDelay("ap_fixed<12,5,AP_TRN_ZERO,AP_WRAP>"), rnd + m.reduce(14));
+    EXPECT_DOUBLE_EQ(castDelay("ap_fixed<12,5,AP_TRN,AP_WRAP>"), 0.0);                       // a slice
+
+    // A 1,024-entry table on a 12-bit signed key: clamped below 0 and above 1,023.
+    auto romDelay = [&](int64_t offset) {
+        Netlist nl;
+        RtlContext c{nl, DelayModel{}, false, ""};
+        const Sig key = nl.addInput("k", 0, 12, true);
+        LookupTable t;
+        t.valueType = FixedType::parse("ap_ufixed<8,0>");
+        t.size = 1024;
+        t.offset = offset;
+        t.values.assign(1024, 0);
+        for (int i = 0; i < 1024; ++i) t.values[size_t(i)] = i % 256;
+        const Sig rom = romLookup(c, key, t, "t" + std::to_string(offset));
+        return nl.node(rom).delay;
+    };
+    const double plain = romDelay(0), withOffset = romDelay(512);
+    EXPECT_DOUBLE_EQ(plain, m.compare(12) + m.rom(1024));
+    EXPECT_DOUBLE_EQ(withOffset, m.adder(12) + m.compare(13) + m.rom(1024));   // index -1536..2559
 }
 
 TEST(VerilogReport, ParsesYosysStat) {

@@ -72,6 +72,13 @@ struct Node {
 struct DelayModel {
     double adder(int width, bool subtract = false) const { return 0.8 + 0.008 * width + (subtract ? 0.26 : 0.0); }
     double logic() const { return 0.45; }           // a LUT level plus routing
+    // An OR/AND reduction of `bits` bits (a rounding's sticky bit, `|x[s-2:0]`): a tree of
+    // LUT6 levels, each a LUT plus routing; one bit costs nothing (it is a wire).
+    double reduce(int bits) const {
+        int levels = 0;
+        for (int reach = 1; reach < bits; reach *= 6) ++levels;
+        return levels * logic();
+    }
     double compare(int width) const { return 0.5 + 0.015 * width; }
     double rom(int entries) const;                   // LUT tree of the index bits
     // LUT inputs one index bit of a ROM drives: every LUT6 of every output bit.

@@ -169,19 +169,24 @@ Sig castQuantize(RtlContext& c, Sig src, int srcFrac, const FixedType& dst) {
             const Int128 qlo = quantize(v.lo, s, dst.quant), qhi = quantize(v.hi, s, dst.quant);
             const int wx = std::max(v.width, s + 1);
             std::string inc;
+            // Bits the increment reads: its LUT tree runs before the adder's carry input.
+            int incBits = 1;
             const std::string half = "x[" + str(s - 1) + "]";
             const std::string rest = s >= 2 ? "(|x[" + str(s - 2) + ":0])" : "1'b0";
             const std::string neg = "x[" + str(wx - 1) + "]";
             switch (dst.quant) {
             case Quant::TRN: break;
-            case Quant::TRN_ZERO: inc = neg + " & (|x[" + str(s - 1) + ":0])"; break;
+            case Quant::TRN_ZERO: inc = neg + " & (|x[" + str(s - 1) + ":0])", incBits = s + 1; break;
             case Quant::RND: inc = half; break;
-            case Quant::RND_ZERO: inc = half + " & (" + rest + " | " + neg + ")"; break;
-            case Quant::RND_INF: inc = half + " & (" + rest + " | ~" + neg + ")"; break;
-            case Quant::RND_MIN_INF: inc = half + " & " + rest; break;
-            case Quant::RND_CONV: inc = half + " & (" + rest + " | x[" + str(s) + "])"; break;
+            case Quant::RND_ZERO: inc = half + " & (" + rest + " | " + neg + ")", incBits = s + 1; break;
+            case Quant::RND_INF: inc = half + " & (" + rest + " | ~" + neg + ")", incBits = s + 1; break;
+            case Quant::RND_MIN_INF: inc = half + " & " + rest, incBits = s; break;
+            case Quant::RND_CONV: inc = half + " & (" + rest + " | x[" + str(s) + "])", incBits = s + 1; break;
             }
-            q = makeNode(c, "q", {src}, qlo, qhi, inc.empty() ? 0.0 : c.delay.adder(wx - s + 1),
+            // The sticky reduction (|x[s-2:0]) is a LUT tree in series with the adder's
+            // carry input (a cast dropping many bits, as GarNet's aggregations do, needs
+            // two or three levels); it used to be left out of the estimate.
+            q = makeNode(c, "q", {src}, qlo, qhi, inc.empty() ? 0.0 : c.delay.reduce(incBits) + c.delay.adder(wx - s + 1),
                          [=](std::ostream& os, const auto& ops, const std::string& self) {
                              auto sub = [&](std::string t) {
                                  for (size_t p = 0; (p = t.find("x[", p)) != std::string::npos; p += self.size() + 3)
@@ -618,9 +623,12 @@ Sig romLookup(RtlContext& c, Sig key, const LookupTable& t, const std::string& t
     };
     const Int128 rawLo = shifted(kn.lo), rawHi = shifted(kn.hi);
     const int wi = signedBits(rawLo, rawHi);
-    // The index: an adder for the offset, else at most the clamp's comparison.
+    // The index: the rounding towards zero's adder, the offset's adder and the clamp's
+    // comparison, in series (the clamp compares the offset sum; it used to be left out
+    // when an offset was added, underestimating a GarNet edge-weight stage).
     const bool clamped = rawHi > size - 1 || rawLo < 0;
-    const double indexDelay = offset != 0 ? c.delay.adder(wk) : clamped ? c.delay.compare(wi) : 0.0;
+    const double indexDelay = (towardZero ? c.delay.adder(wk + 1) : 0.0) + (offset != 0 ? c.delay.adder(wk) : 0.0) +
+                              (clamped ? c.delay.compare(wi) : 0.0);
     const Sig rom = makeNode(c, "rom", {key}, vlo, vhi, indexDelay + c.delay.rom(t.size),
                     [=](std::ostream& os, const auto& o, const std::string& self) {
                         const int wx = std::max(wk, shift + 1);
