@@ -10,6 +10,7 @@
 #include "emulator/IntCast.h"
 #include "emulator/Kernel.h"
 #include "emulator/KernelPath.h"
+#include "emulator/kernels/MacLanes.h"
 
 #include "util/Error.h"
 
@@ -28,7 +29,7 @@ constexpr bool kHavePairKernel = true;
 constexpr bool kHavePairKernel = false;
 #endif
 
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) || defined(__AVX2__)
 #include <immintrin.h>   // the sign-bit packing of XNOR layers
 #endif
 
@@ -486,6 +487,32 @@ void denseFastRows(const MacCore& c, const double* in, double* acc, size_t rows)
         denseRows(in, acc, rows, c.nIn, c.nOut, c.wScaled.data(), c.biasAcc.data(), RoundWith<Q>{});
 }
 
+// The epilogue of the 32-bit kernels on n int32 accumulators (bias included): the fused
+// integer cast, or (unfused) as doubles through the wrap and the vectorised double cast.
+void int32Epilogue(const MacCore& c, const int32_t* a32, double* out, size_t n, LayerStats& st,
+                   std::vector<double>& scratch) {
+    uint64_t accOv = 0, resOv = 0;
+    if (c.fusedCast) {
+        resOv += c.accToOutInt.run(a32, out, n, c.relu, accOv);
+    } else {
+        scratch.resize(n);
+        double* acc = scratch.data();
+        for (size_t k = 0; k < n; ++k) acc[k] = double(a32[k]);
+        if (c.accumCanOverflow) accOv += c.accWrap.run(acc, acc, n, false);
+        resOv += c.accToOutVec.run(acc, out, n, c.relu);
+    }
+    st.accumOverflows += accOv;
+    st.resultOverflows += resOv;
+}
+
+// A convolution with fewer than 16 filters on the portable 32-bit path runs over output
+// positions (ConvLanes, kernels/MacLanes.h) instead of outputs. Where the AVX-512 pair
+// kernel applies it keeps it (its over-rows form already fills the lanes).
+// TACHYON_EMULATOR_KERNEL=nolanes keeps the output-major kernel (tests compare the two).
+bool convLanesApply(const MacCore& c, const Layer& l) {
+    return l.kind == LayerKind::Conv && c.int32Path && !c.pairPath && c.nOut < 16 && kernelChoice() != "nolanes";
+}
+
 void denseFixed(const MacCore& c, const double* in, double* out, size_t rows, LayerStats& st,
                 std::vector<double>& scratch) {
     const int nIn = c.nIn, nOut = c.nOut;
@@ -670,6 +697,10 @@ inline uint64_t signWord(const double* v, int n) {
 #if defined(__AVX512F__)
     const __m512d zero = _mm512_setzero_pd();
     for (; b + 8 <= n; b += 8) word |= uint64_t(_mm512_cmp_pd_mask(_mm512_loadu_pd(v + b), zero, _CMP_GT_OQ)) << b;
+#elif defined(__AVX2__)
+    const __m256d zero = _mm256_setzero_pd();
+    for (; b + 4 <= n; b += 4)
+        word |= uint64_t(unsigned(_mm256_movemask_pd(_mm256_cmp_pd(_mm256_loadu_pd(v + b), zero, _CMP_GT_OQ)))) << b;
 #endif
     for (; b < n; ++b) word |= uint64_t(v[b] > 0) << b;
     return word;
@@ -756,6 +787,8 @@ public:
         if (binary) {
             xnor_ = compileXnor(*binary, positions_, core_.accT, core_.outT);
             consts_.binaryMac = std::move(binary);
+        } else if (convLanesApply(core_, l)) {
+            lanes_.emplace(window_, int(inputSize()), nIn, nOut, core_.w32, core_.bias32, core_.roundHalf, core_.prodShift);
         }
     }
 
@@ -764,6 +797,18 @@ public:
             forBlocks(in[0], out, rows, [&](const double* x, double* y, size_t n) {
                 xnorFixed(*xnor_, core_.relu, x, y, n * size_t(positions_), st, scratch(1));
             });
+            return;
+        }
+        if (lanes_) {
+            // Blocks of samples whose accumulators stay within about 32 KB.
+            const size_t per = size_t(positions_) * size_t(core_.nOut), inSize = inputSize();
+            const size_t block = std::max<size_t>(1, 8192 / per);
+            static thread_local std::vector<int32_t> a32;
+            for (size_t r = 0; r < rows; r += block) {
+                const size_t n = std::min(block, rows - r);
+                lanes_->run(in[0] + r * inSize, n, a32);
+                int32Epilogue(core_, a32.data(), out + r * size_t(layer_.outSize()), n * per, st, scratch(1));
+            }
             return;
         }
         forBlocks(in[0], out, rows, [&](const double* x, double* y, size_t n) {
@@ -896,6 +941,7 @@ private:
     std::optional<XnorCore> xnor_;   // binary x binary Dense or Conv
     std::optional<FoldedTable> folded_;   // xnor_ with its elementwise followers folded in
     std::vector<const MacKernel*> chain_;   // Dense layers run after this one on int16 rows
+    std::optional<ConvLanes> lanes_;      // a convolution with few filters, over positions
     std::vector<int> window_;   // Conv only
     int positions_ = 1;         // MAC rows per sample
 };
@@ -993,8 +1039,9 @@ std::string macKernelPath(const Layer& l, const FixedType& inputType) {
     c.nIn = nIn;
     c.nOut = nOut;
     compileMac(c, l);
-    const std::string base = c.pairOverRows ? "pair-rows" : c.pairPath ? "pair" : c.int16Pair ? "pair8" : c.int32Path ? "int32"
-                           : c.fast ? "double" : "reference";
+    // The order is the one fixed() follows: a convolution with few filters takes ConvLanes first.
+    const std::string base = c.pairOverRows ? "pair-rows" : c.pairPath ? "pair" : convLanesApply(c, l) ? "int32-lanes"
+                             : c.int16Pair ? "pair8" : c.int32Path ? "int32" : c.fast ? "double" : "reference";
     return c.fusedCast ? base + "+fused" : base;
 }
 

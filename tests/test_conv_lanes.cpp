@@ -1,0 +1,204 @@
+// The convolution kernels against the step-by-step 128-bit reference path of the same
+// emulator, on random 1-D and 2-D convolutions: 1 to 17 filters, 1 to 4 channels, strides,
+// dilation, asymmetric padding, every quantisation and overflow mode of the result,
+// saturating and wrapping accumulators, widths 1 to 32 bits, fused ReLU or none, two convs
+// in a row. Each kernel choice (TACHYON_EMULATOR_KERNEL) must give the same rows and
+// overflow counts: unset (the fastest this CPU has: the AVX-512 pair kernels, or the
+// position-major "int32-lanes" kernel for few filters), "portable" (no AVX-512),
+// "nolanes" (the output-major 32-bit kernel), "unfused" (the result cast in a second pass).
+#include "emulator/Emulator.h"
+#include "emulator/KernelPath.h"
+#include "ir/Graph.h"
+#include "passes/Pass.h"
+
+#include "support/kernel_choice.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <random>
+#include <string>
+
+using namespace tachyon;
+
+namespace {
+
+const char* kQuant[] = {"AP_TRN", "AP_TRN_ZERO", "AP_RND", "AP_RND_ZERO", "AP_RND_INF", "AP_RND_MIN_INF", "AP_RND_CONV"};
+const char* kOverflow[] = {"AP_WRAP", "AP_SAT", "AP_SAT_SYM", "AP_SAT_ZERO"};
+
+std::string fixedType(bool isSigned, int width, int intBits, const std::string& q, const std::string& o) {
+    return std::string(isSigned ? "ap_fixed<" : "ap_ufixed<") + std::to_string(width) + "," + std::to_string(intBits) +
+           "," + q + "," + o + ">";
+}
+
+struct RandomConvModel {
+    Graph graph;
+    std::string description;
+};
+
+class ConvModelMaker {
+public:
+    explicit ConvModelMaker(std::mt19937_64& rng) : rng_(rng) {}
+
+    RandomConvModel make() {
+        RandomConvModel m;
+        Graph& g = m.graph;
+        g.name = "random_conv";
+        const int rank = pick(1, 2);
+        const int W = pick(1, 12), H = rank == 2 ? pick(1, 8) : 1, C = pick(1, 4);
+        const int inW = pick(0, 5) == 0 ? pick(17, 24) : pick(1, 16);
+        const bool inSigned = inW > 1 && pick(0, 3) != 0;
+        Layer in;
+        in.name = "in";
+        in.kind = LayerKind::Input;
+        in.shape = rank == 2 ? Shape{H, W, C} : Shape{W, C};
+        in.precision["result"] = FixedType::parse(fixedType(inSigned, inW, pick(-2, inW), "AP_TRN", "AP_WRAP"));
+        g.layers.push_back(in);
+        m.description = "in " + in.precision["result"].str() + " shape " + shapeString(in.shape);
+        const int convs = pick(0, 2) == 0 ? 2 : 1;
+        for (int k = 0; k < convs; ++k) addConv(m, "conv" + std::to_string(k));
+        return m;
+    }
+
+private:
+    int pick(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng_); }
+
+    void addConv(RandomConvModel& m, const std::string& name) {
+        Graph& g = m.graph;
+        const Layer& prev = g.layers.back();
+        const FixedType prevT = prev.type("result");
+        ConvAttrs a;
+        a.rank = int(prev.shape.size()) - 1;
+        a.inChannels = prev.shape.back();
+        a.outChannels = pick(0, 3) == 0 ? pick(1, 17) : pick(1, 8);
+        a.activation = pick(0, 1) ? ActKind::ReLU : ActKind::Linear;
+        for (int d = 0; d < a.rank; ++d) {
+            const int size = prev.shape[size_t(d)];
+            const int pb = pick(0, 2), pe = pick(0, 2);
+            const int dil = pick(0, 4) == 0 ? 2 : 1;
+            const int maxK = std::max(1, (size + pb + pe - 1) / dil + 1);
+            a.kernel.push_back(pick(1, std::min(4, maxK)));
+            a.strides.push_back(pick(0, 2) == 0 ? pick(2, 3) : 1);
+            a.dilation.push_back(dil);
+            a.padBegin.push_back(pb);
+            a.padEnd.push_back(pe);
+        }
+        Layer l;
+        l.name = name;
+        l.kind = LayerKind::Conv;
+        l.inputs = {prev.name};
+        l.attrs = a;
+        l.shape = inferShape(LayerKind::Conv, l.attrs, {prev.shape});
+        const auto [nIn, nOut] = macDims(l);
+        std::normal_distribution<double> nd(0, 1.0);
+        std::uniform_real_distribution<double> u(0, 1);
+        const double zeros = u(rng_) * 0.4;
+        for (int i = 0; i < nIn * nOut; ++i) l.param("weight").push_back(u(rng_) < zeros ? 0.0 : nd(rng_));
+        for (int j = 0; j < nOut; ++j) l.param("bias").push_back(nd(rng_));
+        const int wW = pick(1, 16);
+        const FixedType wT = FixedType::parse(fixedType(true, std::max(wW, 2), pick(0, 3), pick(0, 1) ? "AP_RND" : "AP_TRN", "AP_SAT"));
+        l.precision["weight"] = wT;
+        l.precision["bias"] = wT;
+        // Accumulator: `auto` (exact products, never overflows) or one that may drop product
+        // bits (s > 0), wrap or saturate.
+        if (pick(0, 2) == 0) {
+            l.precision["accum"] = autoAccumulator(l, prevT);
+        } else {
+            const int s = pick(0, 3) == 0 ? 0 : pick(0, 12);
+            const int frac = prevT.frac() + wT.frac() - s;
+            const int intBits = pick(2, 22);
+            const char* q = pick(0, 4) == 0 ? kQuant[pick(0, 6)] : (pick(0, 1) ? "AP_RND" : "AP_TRN");
+            const char* o = pick(0, 1) ? "AP_WRAP" : "AP_SAT";
+            l.precision["accum"] = FixedType::parse(fixedType(true, std::clamp(frac + intBits, 2, 48), std::clamp(intBits, -8, 48), q, o));
+        }
+        const int rW = pick(1, 32);
+        const bool rSigned = rW > 1 && pick(0, 3) != 0;
+        l.precision["result"] = FixedType::parse(fixedType(rSigned, rW, pick(-2, std::min(rW, 14)), kQuant[pick(0, 6)], kOverflow[pick(0, 3)]));
+        m.description += " | " + name + " k" + std::to_string(a.kernel.back()) + " s" + std::to_string(a.strides.back()) +
+                         " d" + std::to_string(a.dilation.back()) + " pad " + std::to_string(a.padBegin.back()) + "/" +
+                         std::to_string(a.padEnd.back()) + " " + std::to_string(a.inChannels) + "->" +
+                         std::to_string(a.outChannels) + " w " + wT.str() + " acc " + l.type("accum").str() + " res " +
+                         l.type("result").str() + (a.activation == ActKind::ReLU ? " relu" : "");
+        g.layers.push_back(std::move(l));
+    }
+
+    std::mt19937_64& rng_;
+};
+
+struct Outcome {
+    std::vector<int64_t> y;
+    std::vector<LayerStats> stats;
+    std::map<std::string, std::string> paths;
+};
+
+Outcome runWith(const Graph& g, const char* kernel, const std::vector<int64_t>& x, size_t rows, int threads) {
+    KernelChoice choice(kernel);
+    Emulator emu(g);
+    Outcome r;
+    r.y.resize(rows * size_t(emu.outputSize()));
+    emu.runFixedRaw(x.data(), rows, r.y.data(), &r.stats, EmulatorOptions{threads, 29});
+    for (const Layer& l : g.layers)
+        if (l.kind == LayerKind::Conv) r.paths[l.name] = macKernelPath(l, emu.inputType(l.name));
+    return r;
+}
+
+std::vector<int64_t> randomRaws(const FixedType& t, size_t n, std::mt19937_64& rng) {
+    std::uniform_int_distribution<int64_t> raw(int64_t(t.minRaw()), int64_t(t.maxRaw()));
+    std::uniform_int_distribution<int> zero(0, 3);
+    std::vector<int64_t> x(n);
+    for (auto& v : x) v = zero(rng) == 0 ? 0 : raw(rng);
+    return x;
+}
+
+// wrapAccumCounts: also compare a wrapping accumulator's overflow count (the fast kernels
+// count outputs whose exact sum left the range, the step-by-step path any partial sum).
+void expectSame(const Graph& g, const Outcome& want, const Outcome& got, const std::string& what,
+                bool wrapAccumCounts) {
+    ASSERT_EQ(want.y.size(), got.y.size());
+    for (size_t k = 0; k < want.y.size(); ++k) ASSERT_EQ(want.y[k], got.y[k]) << what << ": value " << k;
+    ASSERT_EQ(want.stats.size(), got.stats.size());
+    for (size_t k = 0; k < want.stats.size(); ++k) {
+        EXPECT_EQ(want.stats[k].resultOverflows, got.stats[k].resultOverflows) << what << ": layer " << want.stats[k].layer;
+        const Layer& l = g.layers[k];
+        if (!wrapAccumCounts && l.kind == LayerKind::Conv && l.type("accum").overflow == Overflow::WRAP) continue;
+        EXPECT_EQ(want.stats[k].accumOverflows, got.stats[k].accumOverflows) << what << ": layer " << want.stats[k].layer;
+    }
+}
+
+}  // namespace
+
+TEST(ConvLanes, RandomConvolutionsMatchTheReferencePath) {
+    std::mt19937_64 rng(4242);
+    ConvModelMaker maker(rng);
+    std::map<std::string, int> seen;
+    for (int m = 0; m < 300; ++m) {
+        RandomConvModel model = maker.make();
+        SCOPED_TRACE(model.description);
+        const size_t rows = 1 + size_t(rng() % 70);
+        const auto x = randomRaws(model.graph.input().type("result"), rows * size_t(model.graph.inputSize()), rng);
+        const Outcome ref = runWith(model.graph, "reference", x, rows, 1);
+        for (const auto& [layer, path] : ref.paths) ASSERT_EQ(path, "reference") << layer;
+        const Outcome fast = runWith(model.graph, nullptr, x, rows, 2);
+        expectSame(model.graph, ref, fast, "default kernels", false);
+        const Outcome portable = runWith(model.graph, "portable", x, rows, 1);
+        expectSame(model.graph, ref, portable, "portable kernels", false);
+        const Outcome noLanes = runWith(model.graph, "nolanes", x, rows, 1);
+        expectSame(model.graph, ref, noLanes, "output-major kernels", false);
+        // Between fast kernels even the wrapping accumulator's counts agree.
+        const Outcome unfused = runWith(model.graph, "unfused", x, rows, 1);
+        expectSame(model.graph, unfused, portable, "fused vs unfused", true);
+        expectSame(model.graph, noLanes, portable, "positions vs outputs", true);
+        for (const auto& [layer, path] : portable.paths) {
+            ++seen[path];
+            EXPECT_EQ(path.find("pair"), std::string::npos) << "the portable switch must rule out the pair kernel";
+        }
+        for (const auto& [layer, path] : noLanes.paths) EXPECT_EQ(path.find("lanes"), std::string::npos) << layer;
+        if (HasFatalFailure()) return;
+    }
+    std::string summary;
+    for (const auto& [p, n] : seen) summary += p + ": " + std::to_string(n) + "  ";
+    RecordProperty("paths", summary);
+    for (const char* p : {"int32-lanes", "int32-lanes+fused", "reference"})
+        EXPECT_GT(seen[p], 5) << p << " (portable choice; seen " << summary << ")";
+}
