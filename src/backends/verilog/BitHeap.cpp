@@ -289,9 +289,9 @@ Sig heapSum(RtlContext& c, const std::vector<Sig>& operandSigs, const std::vecto
                 cat += (cat.empty() ? "" : ", ") +
                        (b < 0 ? std::string("1'b0") : bitText(b, prevBits, hasPrev, plan->finalInjected, slot, ops));
             }
-            os << "  wire [" << plan->width - 1 << ":0] " << self << "_r" << r << " = {" << cat << "};\n";
+            os << "  wire [" << plan->width - 1 << ":0] " << self << "_row" << r << " = {" << cat << "};\n";
         }
-        os << "  assign " << self << " = " << self << "_r0 + " << self << "_r1;\n";
+        os << "  assign " << self << " = " << self << "_row0 + " << self << "_row1;   // _rN: pipeline registers\n";
     };
     const Sig s = c.nl.add(std::move(n));
     if (c.nl.node(s).width != width)
