@@ -19,7 +19,7 @@ import numpy as np
 from make_fixtures import ROWS, make_fixture_set, save_xy, write_keras_model
 
 STAMP = "garnet_fixtures.stamp"
-VERSION = "3"
+VERSION = "4"
 
 
 def garnet_numpy(cfg, sublayers, data, nvtx):
@@ -130,6 +130,10 @@ MODELS = {
     "garnet_stack_ternary": ("GarNetStack", 16, 3, {"n_propagate": [4, 3], "n_aggregators": [2, 3],
                                                      "n_filters": [5, 4], "collapse": "mean",
                                                      "mean_by_nvert": False, "quantize_transforms": True}, 0),
+    # Mean collapse with mean_by_nvert: Keras divides the vertex sum by the flag (1), hls4ml's
+    # C++ by the count (its fixed point runs under Compatibility: hls4ml only).
+    "garnet_mean_nvert": ("GarNet", 16, 3, {"n_propagate": 3, "n_aggregators": 2, "n_filters": 4,
+                                            "collapse": "mean", "mean_by_nvert": True}, 0),
 }
 
 

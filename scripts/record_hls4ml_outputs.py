@@ -42,7 +42,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # nn/NAME: the Keras fixture of scripts/make_fixtures.py),
 # granularity, io_type, rows, inputs: 'normal' = N(0, 1), 'unit' = uniform [0, 1) (MNIST
 # pixels), 'fixture' = the first rows of the fixture's own inputs (GarNet: vertex counts),
-# 'vertices' = GarNet's two inputs: N(0, 1) vertex data and a count in [0, V].
+# 'vertices' = GarNet's two inputs: N(0, 1) vertex data and a count in [0, V]; 'counted' = the
+# fixture's rows whose vertex count is not 0 (with mean_by_nvert hls4ml's C++ divides by the
+# count, and its ap_types abort on a division by zero).
 CASES = [
     ('KERAS_3layer_name', 'keras/KERAS_3layer', 'name', 'io_parallel', 500, 'normal'),
     ('KERAS_3layer_model', 'keras/KERAS_3layer', 'model', 'io_parallel', 500, 'normal'),
@@ -63,7 +65,15 @@ CASES = [
     ('keras_dense_tanh_name', 'nn/keras_dense', 'name', 'io_parallel', 500, 'normal'),
     ('keras_dense_tanh_model_stream', 'nn/keras_dense', 'model', 'io_stream', 500, 'normal'),
     ('garnet_1layer_name', 'keras/garnet_1layer', 'name', 'io_parallel', 200, 'vertices'),
+    ('garnet_vertices_nvert_name', 'garnet/garnet_vertices', 'name', 'io_parallel', 300, 'counted'),
+    ('garnet_mean_nvert_name', 'garnet/garnet_mean_nvert', 'name', 'io_parallel', 300, 'counted'),
 ]
+
+# Cases whose model ends in a GarNet without collapse ([V, filters] per row): hls4ml's C++
+# writes the outputs of the vertices below the count only and leaves the others as the
+# output buffer held them (in its compiled library: whatever an earlier row left there).
+# Those values mean nothing; the recorder sets them to 0, as Keras and Tachyon write them.
+PER_VERTEX_OUTPUT = {'garnet_vertices_nvert_name'}
 
 # LayerName entries added to hls4ml's generated configuration before converting, as a user
 # edits it (hls4ml's writer then writes them into hls4ml_config.yml with the rest).
@@ -147,8 +157,9 @@ class ArchitectureWithWeights(dict):
 
 def draw_inputs(graph, model, rows, kind, seed):
     """Flat input rows, every input of the model side by side (Tachyon's row layout)."""
-    if kind == 'fixture':
-        return np.load(model + '_X.npy')[:rows]
+    if kind in ('fixture', 'counted'):
+        x = np.load(model + '_X.npy')
+        return (x[x[:, -1] != 0] if kind == 'counted' else x)[:rows]
     rng = np.random.default_rng(seed)
     if kind == 'vertices':
         data, count = graph.get_input_variables()
@@ -180,6 +191,15 @@ def trace_softmax_input(graph, x):
     return feeding.name, np.asarray(traces[feeding.name])
 
 
+def zero_unwritten_vertices(x, y, vertices):
+    """y [rows, V * F] of a per-vertex GarNet output: 0 for the vertices at or past each
+    row's count (x's last column, an integer in [0, V])."""
+    y = y.reshape(len(y), vertices, -1).copy()
+    for row, count in zip(y, x[:, -1].astype(int)):
+        row[count:] = 0
+    return y.reshape(len(y), -1)
+
+
 def record(case, out_root):
     import hls4ml
 
@@ -200,11 +220,13 @@ def record(case, out_root):
 
     x = draw_inputs(graph, model, rows, kind, seed=sum(map(ord, name)))
     y = np.asarray(graph.predict(per_input(graph, x))).reshape(rows, -1)
+    if name in PER_VERTEX_OUTPUT:
+        y = zero_unwritten_vertices(x, y, graph.get_input_variables()[0].shape[0])
 
     out = os.path.join(out_root, name)
     os.makedirs(out, exist_ok=True)
     shutil.copy(os.path.join(name, 'hls4ml_config.yml'), os.path.join(out, 'hls4ml_config.yml'))
-    np.save(os.path.join(out, 'x.npy'), x.astype(np.float64 if kind == 'fixture' else np.float32))
+    np.save(os.path.join(out, 'x.npy'), x.astype(np.float64 if kind in ('fixture', 'counted') else np.float32))
     np.save(os.path.join(out, 'y.npy'), y.astype(np.float64))
     source, _, stem = model.partition('/')
     key = {'keras': 'model', 'garnet': 'garnet_fixture', 'nn': 'nn_fixture'}[source]

@@ -136,7 +136,7 @@ TEST(AutoPrecision, OwnQuantisedFixturesLoadBackWithTrainedTypes) {
 
 TEST(AutoPrecision, ZooQuantisedModelsLoadBackWithTrainedTypes) {
     if (!fs::exists(kZoo / "keras" / "qkeras_3layer.json")) GTEST_SKIP() << "zoo not present at " << kZoo;
-    for (const char* m : {"keras/qkeras_3layer.json", "keras/hgq_jet_classifier.h5",
+    for (const char* m : {"keras/qkeras_3layer.json", "keras/qkeras_mnist_dense.json", "keras/hgq_jet_classifier.h5",
                           "keras/KERAS_3layer_binary_smaller.json", "keras/KERAS_3layer_ternary_small.json",
                           "keras/garnet_1layer.json", "onnx/bnn_model_fc_1layer.onnx"})
         expectLoadsBackKeepingTrainedTypes((kZoo / m).string());

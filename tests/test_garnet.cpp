@@ -35,7 +35,7 @@ namespace {
 const std::string kShared = test_support::zooDir();
 
 const std::string& fixtureDir() {
-    static const std::string dir = fixtureDirMadeBy("make_garnet_fixtures.py", "garnet_fixtures.stamp", "3");
+    static const std::string dir = fixtureDirMadeBy("make_garnet_fixtures.py", "garnet_fixtures.stamp", "4");
     return dir;
 }
 

@@ -547,6 +547,12 @@ TEST(Hls4mlParity, TemplatesLoadBackAndKeepTrainedTypes) {
             EXPECT_EQ(outputs(g), outputs(reference)) << "granularity " << int(gr) << (trained ? " (trained)" : "");
             Graph exact = raw;
             ASSERT_NO_THROW(runPipeline(exact, Config::parse(configTemplate(raw, gr), "template.yml")));
+            // ... and keeps every type training fixed (weights, biases, quantiser results).
+            for (const Layer& l : raw.layers)
+                for (const auto& [var, t] : l.trained)
+                    if (const Layer* e = exact.find(l.name); e && e->hasType(var)) {
+                        EXPECT_EQ(e->type(var), t) << l.name << "." << var << ", granularity " << int(gr);
+                    }
         }
     }
     EXPECT_GE(models.size(), 21u);   // 13 Keras + 8 ONNX models

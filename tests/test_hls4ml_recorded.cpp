@@ -98,7 +98,7 @@ std::string readText(const std::string& path) {
 // (`nn_fixture:`), the fixtures made here as the other tests make them.
 std::string modelPath(const std::map<std::string, std::string>& keys) {
     if (keys.count("garnet_fixture"))
-        return fixtureDirMadeBy("make_garnet_fixtures.py", "garnet_fixtures.stamp", "3") + "/" + keys.at("garnet_fixture");
+        return fixtureDirMadeBy("make_garnet_fixtures.py", "garnet_fixtures.stamp", "4") + "/" + keys.at("garnet_fixture");
     if (keys.count("nn_fixture"))
         return fixtureDirMadeBy("make_fixtures.py", "nn_fixtures.stamp", "2") + "/" + keys.at("nn_fixture");
     return kShared + "/" + keys.at("model");
@@ -258,6 +258,34 @@ TEST(Hls4mlRecordedFixtures, GarNetHlsCsimMatchesOnWrappedCounts) {
     const hls::CsimResult r = hls::csim(prj.string(), log);
     EXPECT_EQ(r.rows, 200u) << log.str();
     EXPECT_EQ(r.mismatches, 0u) << log.str();
+}
+
+// GarNet with mean_by_nvert (project fixtures): hls4ml's quotient trunc(V / count) and
+// floored sums are matched above under Compatibility: hls4ml; Tachyon's own rule (1/n in
+// `norm`) gives other numbers on the per-vertex case and refuses the mean collapse (Keras
+// divides it by 1, hls4ml by the count).
+TEST(Hls4mlRecordedFixtures, GarNetMeanByNvertIsHls4mlsOnlyInHls4mlMode) {
+    const std::string vertices = kRecorded + "/garnet_vertices_nvert_name", mean = kRecorded + "/garnet_mean_nvert_name";
+    ASSERT_TRUE(fs::exists(vertices + "/case.txt") && fs::exists(mean + "/case.txt"));
+    auto own = [](const std::string& dir) {
+        return Config::parse(readText(dir + "/hls4ml_config.yml") + "Compatibility: tachyon\n", dir);
+    };
+    const Table y = readTable(vertices + "/y.npy");
+    const std::vector<double> out = outputsWith(own(vertices), vertices);
+    ASSERT_EQ(out.size(), y.values.size());
+    size_t differing = 0;
+    for (size_t r = 0; r < y.rows; ++r)
+        differing += !std::equal(out.begin() + ptrdiff_t(r * y.cols), out.begin() + ptrdiff_t((r + 1) * y.cols),
+                                 y.values.begin() + ptrdiff_t(r * y.cols));
+    std::cout << "[ hls4ml recorded ] garnet_vertices mean_by_nvert: Tachyon's own 1/n rule differs from hls4ml on "
+              << differing << " of " << y.rows << " rows\n";
+    EXPECT_GE(differing, y.rows / 2);
+    try {
+        outputsWith(own(mean), mean);
+        ADD_FAILURE() << "the mean collapse with mean_by_nvert ran under Compatibility: tachyon";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("mean_by_nvert"), std::string::npos) << e.what();
+    }
 }
 
 // The fixtures are not vacuous: every case has rows, and outputs that vary between rows

@@ -19,7 +19,7 @@ namespace {
 
 const std::string& fixtures() {
     static const std::string dir =
-        fixtureDirMadeBy("make_channels_last_fixtures.py", "channels_last_fixtures.stamp", "1");
+        fixtureDirMadeBy("make_channels_last_fixtures.py", "channels_last_fixtures.stamp", "2");
     return dir;
 }
 
@@ -33,7 +33,13 @@ TEST_P(ChannelsLastFixture, FloatMatchesNumpyReference) {
     expectFloatMatchesReference(g, base + "_X.npy", base + "_Y.npy", 1e-9, 1e-9);
 }
 
-INSTANTIATE_TEST_SUITE_P(Models, ChannelsLastFixture, ::testing::Values("cl_conv2d", "cl_conv1d", "cl_depthwise"));
+// cl_separable, cl_branched and cl_tiny_unet have the structure of hls4ml's QONNX test models
+// separable_conv_model_ch_last, branched_model_ch_last and tiny_unet_ch_last (activation
+// Quants, depthwise + pointwise channels-last Convs, MaxPool, a standard Resize and Concat
+// on channels-last tensors), at 8x8.
+INSTANTIATE_TEST_SUITE_P(Models, ChannelsLastFixture,
+                         ::testing::Values("cl_conv2d", "cl_conv1d", "cl_depthwise", "cl_separable", "cl_branched",
+                                           "cl_tiny_unet"));
 
 // The refused models name the file, the node and the reason.
 TEST(ChannelsLast, UnsupportedNodesAreClearErrors) {

@@ -274,7 +274,7 @@ const char* kGarNetConfig =
     "      norm: ap_ufixed<8,1,AP_RND,AP_SAT>\n      result: ap_fixed<10,4,AP_TRN,AP_WRAP>\n";
 
 Graph garnetFixture(const std::string& name) {
-    const std::string d = fixtureDirMadeBy("make_garnet_fixtures.py", "garnet_fixtures.stamp", "3");
+    const std::string d = fixtureDirMadeBy("make_garnet_fixtures.py", "garnet_fixtures.stamp", "4");
     Graph g = loadModel(d + "/" + name + ".json");
     runPipeline(g, Config::parse(kGarNetConfig, "test-config"));
     return g;
@@ -313,11 +313,36 @@ TEST(VerilogSequenceLayers, GarNetMeanCollapseBitExact) {
     expectRtlBitExact(garnetFixture("garnet_mean"), "garnet_mean", 1000);
 }
 
+// hls4ml's mean_by_nvert (Compatibility: hls4ml) with an unsigned integer count type: no such
+// type holds exactly [0, V] for V = 8 or 16, and hls4ml's arithmetic differs for counts above
+// V (quotient 0), so the Verilog backend refuses it by name, per-vertex output and mean
+// collapse alike (the emulator and the HLS backend compute it).
+TEST(VerilogSequenceLayers, GarNetHls4mlMeanByNvertRefusedByName) {
+    const std::string d = fixtureDirMadeBy("make_garnet_fixtures.py", "garnet_fixtures.stamp", "4");
+    for (const auto& [name, countType] : std::vector<std::pair<std::string, std::string>>{
+             {"garnet_vertices", "ap_uint<4>"}, {"garnet_mean_nvert", "ap_uint<5>"}}) {
+        SCOPED_TRACE(name);
+        Graph g = loadModel(d + "/" + name + ".json");
+        std::string config = std::string("Compatibility: hls4ml\n") + kGarNetConfig;
+        config += "  nvtx:\n    Precision:\n      result: " + countType + "\n";
+        runPipeline(g, Config::parse(config, "test-config"));
+        Emulator emu(g);
+        try {
+            verilog::generateRtl(g, emu, verilog::VerilogOptions{});
+            ADD_FAILURE() << "expected the GarNet layer to be refused";
+        } catch (const Error& e) {
+            const std::string m = e.what();
+            EXPECT_NE(m.find("gar"), std::string::npos) << m;
+            EXPECT_NE(m.find("Compatibility: hls4ml"), std::string::npos) << m;
+        }
+    }
+}
+
 // Under Compatibility: hls4ml a count outside [0, V] (wrapped negative, or beyond V) follows
 // hls4ml's C simulation, which only the emulator and HLS reproduce: the Verilog backend
 // names the layer and the reason instead of building Tachyon's clamped count.
 TEST(VerilogSequenceLayers, GarNetWithHls4mlCountArithmeticRefusedByName) {
-    const std::string d = fixtureDirMadeBy("make_garnet_fixtures.py", "garnet_fixtures.stamp", "3");
+    const std::string d = fixtureDirMadeBy("make_garnet_fixtures.py", "garnet_fixtures.stamp", "4");
     Graph g = loadModel(d + "/garnet_mean.json");
     runPipeline(g, Config::parse(std::string("Compatibility: hls4ml\n") + kGarNetConfig, "test-config"));
     Emulator emu(g);

@@ -5,7 +5,7 @@
 #include "emulator/Emulator.h"
 
 #include "emulator/Cast.h"
-#include "emulator/Kernel.h"
+#include "emulator/KernelAdapters.h"
 #include "emulator/KernelPath.h"
 #include "config/Config.h"
 #include "util/Error.h"
@@ -23,6 +23,10 @@ namespace tachyon {
 std::string emulatorKernelChoice() {
     const char* kernel = std::getenv("TACHYON_EMULATOR_KERNEL");
     return kernel ? std::string(kernel) : std::string();
+}
+
+std::unique_ptr<Kernel> macKernel(const Graph& g, const Layer& l, std::vector<KernelInput> ins) {
+    return makeMacKernel(l, std::move(ins), binaryMacForm(g, l));
 }
 
 namespace {
@@ -62,29 +66,13 @@ struct Emulator::Impl {
 
 namespace {
 
+// The kernel column of the op registry (ops/OpList.h).
 std::unique_ptr<Kernel> makeKernel(const Graph& g, const Layer& l, std::vector<KernelInput> ins) {
     switch (l.kind) {
-    case LayerKind::Dense:
-    case LayerKind::Conv: return makeMacKernel(l, std::move(ins), binaryMacForm(g, l));
-    case LayerKind::Pooling: return makePoolingKernel(l, std::move(ins));
-    case LayerKind::BatchNorm: return makeBatchNormKernel(l, std::move(ins));
-    case LayerKind::Activation: return makeActivationKernel(l, std::move(ins));
-    case LayerKind::Softmax: return makeSoftmaxKernel(l, std::move(ins));
-    case LayerKind::Merge: return makeMergeKernel(l, std::move(ins));
-    case LayerKind::Recurrent: return makeRecurrentKernel(l, std::move(ins));
-    case LayerKind::GarNet: return makeGarNetKernel(l, std::move(ins));
-    case LayerKind::Quantize: return makeQuantizeKernel(l, std::move(ins));
-    case LayerKind::MatMul: return makeMatMulKernel(l, std::move(ins));
-    case LayerKind::LayerNorm: return makeLayerNormKernel(l, std::move(ins));
-    case LayerKind::TreeEnsemble: return makeTreeEnsembleKernel(l, std::move(ins));
-    case LayerKind::Reduce: return makeReduceKernel(l, std::move(ins));
-    case LayerKind::Pow: return makePowKernel(l, std::move(ins));
-    case LayerKind::Input:
-    case LayerKind::Reshape:
-    case LayerKind::Transpose:
-    case LayerKind::Pad:
-    case LayerKind::Resize:
-    case LayerKind::Concatenate: return makeMovementKernel(l, std::move(ins));
+#define TACHYON_OP(kind, kernel, hls, rtl, streamRtl, legality) \
+    case LayerKind::kind: return kernel(g, l, std::move(ins));
+#include "ops/OpList.h"
+#undef TACHYON_OP
     }
     throw Error("layer '" + l.name + "': no emulator kernel for " + toString(l.kind));
 }
@@ -116,13 +104,24 @@ void planFolds(Emulator::Impl& impl) {
         for (size_t p : producers) ++readers[p];
     impl.groupEnd.resize(n);
     for (size_t k = 0; k < n; ++k) impl.groupEnd[k] = k;
-    for (size_t k = 0; k < n; ++k) {
+    // The followers offered: the longest run of one kind, elementwise layers or Dense layers
+    // (which a Dense kernel may chain on int16 activations, emulator/Int16Pair.h).
+    auto followersOf = [&](size_t k, bool chain) {
         std::vector<const Kernel*> followers;
-        size_t j = k + 1;
-        while (j < n && impl.inputsOf[j] == std::vector<size_t>{j - 1} && readers[j - 1] == 1 &&
-               impl.kernels[j]->elementPeriod() > 0)
-            followers.push_back(impl.kernels[j++].get());
-        if (followers.empty() || !impl.kernels[k]->foldFollowers(followers)) continue;
+        for (size_t j = k + 1; j < n && impl.inputsOf[j] == std::vector<size_t>{j - 1} && readers[j - 1] == 1; ++j) {
+            const Kernel& f = *impl.kernels[j];
+            if (chain ? f.layer().kind != LayerKind::Dense : f.elementPeriod() == 0) break;
+            followers.push_back(&f);
+        }
+        return followers;
+    };
+    for (size_t k = 0; k < n; ++k) {
+        std::vector<const Kernel*> followers = followersOf(k, false);
+        if (followers.empty() || !impl.kernels[k]->foldFollowers(followers)) {
+            followers = followersOf(k, true);
+            if (followers.empty() || !impl.kernels[k]->foldFollowers(followers)) continue;
+        }
+        const size_t j = k + 1 + followers.size();
         impl.groupEnd[k] = j - 1;
         foldedByLastEmulator += j - 1 - k;
         k = j - 1;

@@ -54,9 +54,15 @@ public:
     uint64_t run(const int32_t* in, double* out, size_t n, bool relu, uint64_t& accOverflows) const {
         return (relu ? loopRelu_ : loop_)(*this, in, out, n, accOverflows);
     }
+    // The same into int16 raws, for a result type of at most 16 bits (the int16 activations
+    // between chained Dense layers, emulator/Int16Pair.h).
+    uint64_t run(const int32_t* in, int16_t* out, size_t n, bool relu, uint64_t& accOverflows) const {
+        return (relu ? loopRelu16_ : loop16_)(*this, in, out, n, accOverflows);
+    }
 
 private:
-    using Loop = uint64_t (*)(const IntCaster&, const int32_t*, double*, size_t, uint64_t&);
+    template <class Out>
+    using Loop = uint64_t (*)(const IntCaster&, const int32_t*, Out*, size_t, uint64_t&);
 
     // The low `width` bits of v, sign-extended for a signed type: v itself when in range.
     static int32_t wrapBits(int32_t v, int width, bool isSigned) {
@@ -82,8 +88,8 @@ private:
         return q;
     }
 
-    template <Quant Q, Overflow O, bool Relu, bool WrapAcc>
-    static uint64_t loop(const IntCaster& c, const int32_t* __restrict in, double* __restrict out, size_t n,
+    template <Quant Q, Overflow O, bool Relu, bool WrapAcc, class Out>
+    static uint64_t loop(const IntCaster& c, const int32_t* __restrict in, Out* __restrict out, size_t n,
                          uint64_t& accOverflows) {
         const int s = c.shift_, w = c.dst_.width;
         const int32_t lo = c.lo_, hi = c.hi_;
@@ -126,7 +132,7 @@ private:
                 }
                 qs[k] = q;
             }
-            for (size_t k = 0; k < m; ++k) out[k0 + k] = double(qs[k]);
+            for (size_t k = 0; k < m; ++k) out[k0 + k] = Out(qs[k]);
             ov += blockOv;
             accOv += blockAccOv;
         }
@@ -136,8 +142,10 @@ private:
 
     template <Quant Q, Overflow O>
     void pickRelu() {
-        loop_ = wrap_ ? &loop<Q, O, false, true> : &loop<Q, O, false, false>;
-        loopRelu_ = wrap_ ? &loop<Q, O, true, true> : &loop<Q, O, true, false>;
+        loop_ = wrap_ ? &loop<Q, O, false, true, double> : &loop<Q, O, false, false, double>;
+        loopRelu_ = wrap_ ? &loop<Q, O, true, true, double> : &loop<Q, O, true, false, double>;
+        loop16_ = wrap_ ? &loop<Q, O, false, true, int16_t> : &loop<Q, O, false, false, int16_t>;
+        loopRelu16_ = wrap_ ? &loop<Q, O, true, true, int16_t> : &loop<Q, O, true, false, int16_t>;
     }
     template <Quant Q>
     void pickOverflow() {
@@ -167,7 +175,8 @@ private:
     int accWidth_ = 32;
     int32_t accLo_ = 0, accHi_ = 0;
     bool usable_ = false;
-    Loop loop_ = nullptr, loopRelu_ = nullptr;
+    Loop<double> loop_ = nullptr, loopRelu_ = nullptr;
+    Loop<int16_t> loop16_ = nullptr, loopRelu16_ = nullptr;
 };
 
 }  // namespace tachyon

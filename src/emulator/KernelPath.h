@@ -10,10 +10,12 @@
 namespace tachyon {
 
 // "pair" (AVX-512 VNNI, 16 outputs a vector), "pair-rows" (the same over 16 rows, for layers
-// with few outputs), "int32" (portable), "double" or "reference" (step-by-step, 128-bit);
+// with few outputs), "pair8" (the same arithmetic on AVX2, 8 outputs a vector, int16 rows:
+// emulator/Int16Pair.h), "int32" (portable), "double" or "reference" (step-by-step, 128-bit);
 // "+fused" when the result cast runs in the integer epilogue. "" for other layers. Decided
 // as the emulator decides it (TACHYON_EMULATOR_KERNEL included); a binary layer's
 // XNOR-popcount form is not reported. inputType: the producer's result type.
+// TACHYON_EMULATOR_KERNEL=avx2 chooses "pair8" even where the VNNI kernel is built.
 std::string macKernelPath(const Layer& l, const FixedType& inputType);
 
 // How many layers the last Emulator built on this thread computes inside their producer's kernel

@@ -174,7 +174,8 @@ std::vector<Batcher::Segment> Batcher::take(size_t rows, Clock::time_point now) 
 // The requesting thread runs a batch itself when an instance is free and the batch is
 // due now (no queue delay to wait for): on two cores, handing every request to an
 // executor thread and back costs two context switches, more than a small batch computes.
-// Executors take what callers leave: delayed batches and work queued behind busy instances.
+// Executors take what callers leave: delayed batches, work queued behind busy instances,
+// and batches above callerMaxRows (their warm per-thread scratch makes those cheaper).
 void Batcher::runInCaller(std::unique_lock<std::mutex>& lk, const Job& job) {
     while (!job.done && job.next < job.rows && running_ < slots() && !stopping_) {
         const Clock::time_point now = Clock::now();
@@ -182,7 +183,7 @@ void Batcher::runInCaller(std::unique_lock<std::mutex>& lk, const Job& job) {
         if (queue_.empty()) return;
         Clock::time_point wakeAt;
         const size_t rows = chooseBatchRows(now, wakeAt);
-        if (rows == 0) break;
+        if (rows == 0 || rows > policy_.callerMaxRows) break;
         runBatch(lk, take(rows, now), rows);
     }
     if (!queue_.empty()) work_.notify_one();

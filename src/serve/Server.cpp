@@ -2,6 +2,7 @@
 
 #include <csignal>
 #include <iostream>
+#include <malloc.h>
 #include <pthread.h>
 
 namespace tachyon::serve {
@@ -15,6 +16,12 @@ int runServer(const ServeOptions& opt) {
     sigaddset(&stopSignals, SIGINT);
     pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
     std::signal(SIGPIPE, SIG_IGN);
+    // Every request allocates and frees its tensors (128 KiB .. MiBs at large batches). By
+    // default glibc serves such blocks with mmap or trims them back to the kernel on free,
+    // and the next request takes them again page fault by page fault; a server reuses the
+    // same sizes all the time, so freed memory is kept for reuse (up to the trim limit).
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
 
     Repository repo(opt.repository, std::cerr);
     repo.loadAll();

@@ -232,3 +232,21 @@ TEST(Batcher, CallersRunDueBatchesWithinTheInstanceLimit) {
     EXPECT_GT(byClients, 0u);                                           // callers ran batches
     EXPECT_LT(backend->batches().size(), size_t(320));                  // and requests merged
 }
+
+// A batch above callerMaxRows runs on an executor (whose per-thread emulator scratch stays
+// warm), one at or below it on the requesting thread; both answer the same rows.
+TEST(Batcher, LargeBatchesRunOnExecutorsSmallOnesOnTheCaller) {
+    auto backend = std::make_shared<RecordingBackend>();
+    BatchPolicy p = dynamicPolicy(64, 0us);
+    p.instances = 1;
+    p.callerMaxRows = 8;
+    Batcher b(backend, p);
+    const auto small = requestRows(8, 1), large = requestRows(9, 2);
+    expectAnswers(small, b.infer(small.data(), 8));
+    expectAnswers(large, b.infer(large.data(), 9));
+    const auto threads = backend->threads();
+    ASSERT_EQ(threads.size(), 2u);
+    EXPECT_EQ(threads[0], std::this_thread::get_id());   // 8 rows: the caller
+    EXPECT_NE(threads[1], std::this_thread::get_id());   // 9 rows: an executor
+    EXPECT_EQ(backend->batches(), (std::vector<size_t>{8, 9}));
+}

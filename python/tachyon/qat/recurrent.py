@@ -1,5 +1,5 @@
 """QLSTM and QGRU: recurrent layers whose float64 eval forward is Tachyon's recurrent kernel
-(src/emulator/kernels/Recurrent.cpp; docs/semantics.md, "Recurrent layers") bit for bit.
+(src/ops/recurrent/Kernel.cpp; docs/semantics.md, "Recurrent layers") bit for bit.
 
 Input [N, steps, features] (batch first), zero initial state. Types: `input` (the layer
 casts its input first), `weight`/`recurrent_weight`/`bias`/`recurrent_bias` (any

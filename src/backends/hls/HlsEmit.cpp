@@ -2,6 +2,7 @@
 #include "emulator/Cast.h"
 
 #include "backends/hls/HeaderLimits.h"
+#include "ops/Registry.h"
 #include "util/Error.h"
 
 #include <algorithm>
@@ -199,7 +200,7 @@ std::string macTableArrays(const std::string& id, const FixedType& wT, const std
     return body;
 }
 
-namespace {
+// The layer emitters below are the op registry's hls column (ops/OpList.h, HlsEmit.h).
 
 // sum_t / quotient_t for result(sum / den) (nnet_common.h divide_cast); den up to maxDen.
 void divideTypes(const Layer& l, ParamsText& p, const FixedType& sum, const FixedType& res, long long maxDen,
@@ -456,7 +457,7 @@ void emitMac(const Layer& l, const LayerInputs& in, const LoweredGraph& low, Lay
                       std::to_string(one.ii) + ")";
 }
 
-void emitPooling(const Layer& l, const LayerInputs& in, LayerCode& c, ParamsText& p) {
+void emitPooling(const Layer& l, const LayerInputs& in, const LoweredGraph&, LayerCode& c, ParamsText& p) {
     const PoolAttrs& a = l.as<PoolAttrs>();
     if (a.rank != 1 && a.rank != 2) throw Error(layerError(l, "only 1-D and 2-D pooling is supported"));
     const Shape& s = in.shapes[0];
@@ -694,7 +695,7 @@ void movementHeader(const Layer& l, const LayerInputs& in, ParamsText& p, const 
     p.constant("unsigned", "reuse_factor", l.schedule.reuseFactor);
 }
 
-void emitMovement(const Layer& l, const LayerInputs& in, LayerCode& c, ParamsText& p) {
+void emitMovement(const Layer& l, const LayerInputs& in, const LoweredGraph&, LayerCode& c, ParamsText& p) {
     switch (l.kind) {
     case LayerKind::Reshape:
         movementHeader(l, in, p, "Reshape");
@@ -761,7 +762,7 @@ void emitMovement(const Layer& l, const LayerInputs& in, LayerCode& c, ParamsTex
 
 // Merges and concatenations of n inputs: n - 1 two-input calls; the intermediate tensors
 // `<id>_partK` have exact types (merges) or the result type (concatenation).
-void emitMultiInput(const Layer& l, const LayerInputs& in, LayerCode& c, ParamsText& p) {
+void emitMultiInput(const Layer& l, const LayerInputs& in, const LoweredGraph&, LayerCode& c, ParamsText& p) {
     const size_t n = in.keys.size();
     const bool concat = l.kind == LayerKind::Concatenate;
     const FixedType& res = l.type("result");
@@ -856,7 +857,6 @@ void emitMultiInput(const Layer& l, const LayerInputs& in, LayerCode& c, ParamsT
         prevShape = outShape;
     }
 }
-}  // namespace
 
 std::map<std::string, std::string> cppNames(const Graph& g) {
     static const std::set<std::string> reserved = {
@@ -891,117 +891,13 @@ std::string literal(const FixedType& t, int64_t raw) {
            shortestDouble(std::ldexp(double(lo), -f)) + ")";
 }
 
-// Quantize: the config's value<data_T, res_T>(i, x) is element i's quantiser
-// (nnet_quantize.h), generated here with the emulator's arithmetic (kernels/Quantize.cpp).
-void emitQuantize(const Layer& l, const LayerInputs& in, LayerCode& c, ParamsText& p) {
-    const auto& a = l.as<QuantizeAttrs>();
-    const FixedType& inT = in.types[0];
-    const FixedType& outT = l.type("result");
-    const int n = l.outSize();
-    const int chan = l.shape.back();
-    p.os << "// " << l.name << ": " << hlsClassName(l) << " quantiser over " << shapeText(l.shape) << "\n";
-    p.typedefLine(outT.str(), "result_t");
-    std::string value;   // the body of value(i, x)
-    std::string tables;  // constant members the body reads
-    if (a.mode == QuantizeMode::Fixed) {
-        // One typedef per distinct quantiser type; `kind[i]` picks element i's (-1: a
-        // pruned 0-bit element).
-        std::vector<FixedType> types;
-        std::vector<int> kind;
-        for (size_t e = 0; e < a.width.size(); ++e) {
-            if (a.width[e] == 0) {
-                kind.push_back(-1);
-                continue;
-            }
-            const FixedType t = a.elementType(e);
-            auto it = std::find(types.begin(), types.end(), t);
-            kind.push_back(int(it - types.begin()));
-            if (it == types.end()) types.push_back(t);
-        }
-        for (size_t k = 0; k < types.size(); ++k) p.typedefLine(types[k].str(), "q" + std::to_string(k) + "_t");
-        if (kind.size() == 1) {
-            value = kind[0] < 0 ? "(void)i; (void)x; return R(0);" : "(void)i; return R(" + c.id + "_q0_t(x));";
-        } else {
-            for (size_t k = 0; k < types.size(); ++k)
-                value += "case " + std::to_string(k) + ": return R(" + c.id + "_q" + std::to_string(k) + "_t(x)); ";
-            value = "switch (kind[i]) { " + value + "default: return R(0); }";
-            tables = "static const int kind[" + std::to_string(kind.size()) + "] = {";
-            for (size_t e = 0; e < kind.size(); ++e) tables += (e ? ", " : "") + std::to_string(kind[e]);
-            tables += "}; ";
-        }
-    } else {
-        // Thresholds as bounds on the input (thresholdRaw), in a type one bit wider on each
-        // side so that "always" (below the input's range) and "never" (above it) are exact.
-        const int f = inT.frac();
-        const FixedType thrT = FixedType::fixed(inT.width + 2, inT.width - f + 2, true);
-        const Int128 lo = inT.isSigned ? -(Int128(1) << (inT.width - 1)) : Int128(0);
-        const Int128 hi = (inT.isSigned ? (Int128(1) << (inT.width - 1)) : (Int128(1) << inT.width)) - 1;
-        std::vector<int64_t> thr;
-        for (size_t k = 0; k < a.thresholds.size(); ++k) {
-            const Int128 r = thresholdRaw(a.thresholds[k], f, a.strict[k % size_t(a.nThresholds)] != 0);
-            thr.push_back(int64_t(std::clamp(r, lo, hi + 1)));
-        }
-        const bool perChannel = a.thresholds.size() > size_t(a.nThresholds);
-        p.typedefLine(thrT.str(), "threshold_t");
-        std::string t = "static const " + c.id + "_threshold_t threshold[" + std::to_string(thr.size()) + "] = {";
-        for (size_t k = 0; k < thr.size(); ++k) t += (k ? ", " : "") + literal(thrT, thr[k]);
-        tables += t + "}; ";
-        std::string lv = "static const " + c.id + "_result_t level[" + std::to_string(a.levels.size()) + "] = {";
-        for (size_t k = 0; k < a.levels.size(); ++k) lv += (k ? ", " : "") + literal(outT, int64_t(outT.castDouble(a.levels[k])));
-        tables += lv + "}; ";
-        value = "const unsigned base = " + std::string(perChannel ? "(i % n_chan) * n_thresholds" : "0") +
-                "; unsigned count = 0; for (unsigned k = 0; k < n_thresholds; k++) { count += (" + c.id +
-                "_threshold_t(x) >= threshold[base + k]) ? 1 : 0; } return R(level[count]);";
-    }
-    p.beginConfig("quantize_config");
-    p.constant("unsigned", "n_in", n);
-    p.constant("unsigned", "n_chan", chan);
-    p.constant("unsigned", "reuse_factor", l.schedule.reuseFactor);
-    if (a.mode == QuantizeMode::Threshold) p.constant("unsigned", "n_thresholds", a.nThresholds);
-    // Function-local constants: a static data member indexed at run time would need a
-    // definition outside the struct before C++17.
-    p.os << "    template <class D, class R> static R value(unsigned i, D x) {\n        " << tables << value << "\n    }\n";
-    p.endConfig();
-    c.calls.push_back(oneCall("quantize", c, in, l.name));
-}
-
-LayerCode emitLayer(const Layer& l, const std::string& id, const LayerInputs& in, const LoweredGraph& low) {
+LayerCode emitWithParams(ParamsEmitter emit, const Layer& l, const std::string& id, const LayerInputs& in,
+                         const LoweredGraph& low) {
     LayerCode c;
     c.id = id;
     ParamsText p;
     p.id = id;
-    switch (l.kind) {
-    case LayerKind::Input: throw Error(layerError(l, "the Input layer has no kernel"));
-    case LayerKind::Dense:
-    case LayerKind::Conv: emitMac(l, in, low, c, p); break;
-    case LayerKind::Pooling: emitPooling(l, in, c, p); break;
-    case LayerKind::BatchNorm: emitBatchNorm(l, in, low, c, p); break;
-    case LayerKind::Activation: emitActivation(l, in, low, c, p); break;
-    case LayerKind::Softmax: emitSoftmax(l, in, low, c, p); break;
-    case LayerKind::Reshape:
-    case LayerKind::Transpose:
-    case LayerKind::Pad:
-    case LayerKind::Resize: emitMovement(l, in, c, p); break;
-    case LayerKind::Merge:
-    case LayerKind::Concatenate: emitMultiInput(l, in, c, p); break;
-    case LayerKind::Quantize: emitQuantize(l, in, c, p); break;
-    case LayerKind::Recurrent: emitRecurrent(l, in, low, c, p); break;
-    case LayerKind::GarNet:   // HlsGarNet.cpp writes its own parameters
-        emitGarNet(l, in, low, c);
-        c.timing.detail = "nominal";
-        return c;
-    case LayerKind::TreeEnsemble: return emitTreeEnsemble(l, id, in, low);   // HlsTrees.cpp
-    case LayerKind::MatMul:
-    case LayerKind::LayerNorm: {   // HlsAttention.cpp
-        LayerCode a = emitAttentionLayer(l, id, in, low);
-        a.timing.detail = "nominal";
-        return a;
-    }
-    case LayerKind::Reduce: emitReduce(l, in, low, c, p); break;
-    case LayerKind::Pow: emitPow(l, in, low.graph().target.streaming(), c, p); break;
-        throw Error(layerError(l, hlsClassName(l) + " layers are not supported by the HLS backend yet "
-                                  "(the emulator runs them)"));
-    }
+    emit(l, in, low, c, p);
     if (c.timing.detail.empty()) {
         // Not modelled in detail: a register stage (a reshape is wiring only).
         c.timing.latency = l.kind == LayerKind::Reshape ? 0 : 1;
@@ -1009,6 +905,33 @@ LayerCode emitLayer(const Layer& l, const std::string& id, const LayerInputs& in
     }
     c.params = p.os.str();
     return c;
+}
+
+LayerCode inputLayer(const Layer& l, const std::string&, const LayerInputs&, const LoweredGraph&) {
+    throw Error(layerError(l, "the Input layer has no kernel"));
+}
+
+LayerCode emitGarNetLayer(const Layer& l, const std::string& id, const LayerInputs& in, const LoweredGraph& low) {
+    LayerCode c;   // HlsGarNet.cpp writes its own parameters
+    c.id = id;
+    emitGarNet(l, in, low, c);
+    c.timing.detail = "nominal";
+    return c;
+}
+
+LayerCode emitAttentionNominal(const Layer& l, const std::string& id, const LayerInputs& in, const LoweredGraph& low) {
+    LayerCode a = emitAttentionLayer(l, id, in, low);   // src/ops/attention/Hls.cpp
+    a.timing.detail = "nominal";
+    return a;
+}
+
+// The hls column of the op registry (ops/OpList.h).
+LayerCode emitLayer(const Layer& l, const std::string& id, const LayerInputs& in, const LoweredGraph& low) {
+    const LayerEmitter emit = ops::opInfo(l.kind).hls;
+    if (!emit)
+        throw Error(layerError(l, hlsClassName(l) + " layers are not supported by the HLS backend yet "
+                                  "(the emulator runs them)"));
+    return emit(l, id, in, low);
 }
 
 }  // namespace tachyon::hls

@@ -72,9 +72,10 @@ struct LayerInputs {
 // GarNet / GarNetStack (HlsGarNet.cpp): typedefs, config and constants of layer `l`.
 void emitGarNet(const Layer& l, const LayerInputs& in, const LoweredGraph& low, LayerCode& c);
 
+// The layer's whole C++: the hls column of the op registry (ops/OpList.h) for its kind.
 LayerCode emitLayer(const Layer& l, const std::string& id, const LayerInputs& in, const LoweredGraph& low);
 
-// ---- shared by the layer emitters (HlsEmit.cpp, HlsRecurrent.cpp) ----------------------
+// ---- shared by the layer emitters (HlsEmit.cpp, src/ops/recurrent/Hls.cpp) ----------------------
 
 // The config structs and typedefs of one layer, as parameters.h text: every typedef is
 // `<id>_<var>`, the config `struct <id>_config : nnet::<base>`.
@@ -120,6 +121,9 @@ std::string header(const std::string& id, const std::string& what, const std::st
 void tableStruct(ParamsText& p, const std::string& name, const LookupTable& t);  // index parameters
 std::string tableArray(const std::string& type, const std::string& name, const LookupTable& t);
 std::string strategyName(const Layer& l);                                 // "latency" or "resource"
+std::string shapeText(const Shape& s);                                    // "AxBxC"
+// The one call of a layer with a single kernel: its inputs' tensors -> the tensor `out`.
+KernelCall oneCall(const std::string& kernel, const LayerCode& c, const LayerInputs& in, const std::string& out);
 std::string boolText(bool b);
 std::string functionName(ActKind a);                                      // nnet::activation_function
 // Refuses (naming the layer) an exact intermediate wider than the generated code supports.
@@ -153,16 +157,50 @@ std::string macTableArrays(const std::string& id, const FixedType& wT, const std
 constexpr int kMultiplyCycles = 1, kAddsPerCycle = 4, kTableReadCycles = 1;
 LayerTiming macTiming(const MacTable& t);
 
-// SimpleRNN, LSTM and GRU (HlsRecurrent.cpp): nnet_recurrent.h's static kernels.
+// SimpleRNN, LSTM and GRU (src/ops/recurrent/Hls.cpp): nnet_recurrent.h's static kernels.
 void emitRecurrent(const Layer& l, const LayerInputs& in, const LoweredGraph& low, LayerCode& c, ParamsText& p);
 
-// MatMul and LayerNorm layers (HlsAttention.cpp, nnet_utils/nnet_attention.h), io_parallel.
+// MatMul and LayerNorm layers (src/ops/attention/Hls.cpp, nnet_utils/nnet_attention.h), io_parallel.
 LayerCode emitAttentionLayer(const Layer& l, const std::string& id, const LayerInputs& in, const LoweredGraph& low);
 
-// TreeEnsemble layers (HlsTrees.cpp, nnet_utils/nnet_bdt.h), io_parallel.
+// TreeEnsemble layers (src/ops/trees/Hls.cpp, nnet_utils/nnet_bdt.h), io_parallel.
 LayerCode emitTreeEnsemble(const Layer& l, const std::string& id, const LayerInputs& in, const LoweredGraph& low);
-// Reduce and Pow (HlsReducePow.cpp).
+// Reduce and Pow (src/ops/reduce_pow/Hls.cpp).
 void emitReduce(const Layer& l, const LayerInputs& in, const LoweredGraph& low, LayerCode& c, ParamsText& p);
-void emitPow(const Layer& l, const LayerInputs& in, bool stream, LayerCode& c, ParamsText& p);
+void emitPow(const Layer& l, const LayerInputs& in, const LoweredGraph& low, LayerCode& c, ParamsText& p);
+
+// ---- the op registry's hls column (ops/OpList.h) ----------------------------------------
+
+// One layer's whole C++ (typedefs and config, constants, calls, timing).
+using LayerEmitter = LayerCode (*)(const Layer& l, const std::string& id, const LayerInputs& in,
+                                   const LoweredGraph& low);
+// Most layers write their typedefs and configs into a ParamsText and their constants and
+// calls into a LayerCode: emitWithParams frames that (a nominal one-register timing where
+// the emitter models none), withParams<F> makes it a LayerEmitter.
+using ParamsEmitter = void (*)(const Layer& l, const LayerInputs& in, const LoweredGraph& low, LayerCode& c,
+                               ParamsText& p);
+LayerCode emitWithParams(ParamsEmitter emit, const Layer& l, const std::string& id, const LayerInputs& in,
+                         const LoweredGraph& low);
+template <ParamsEmitter Emit>
+LayerCode withParams(const Layer& l, const std::string& id, const LayerInputs& in, const LoweredGraph& low) {
+    return emitWithParams(Emit, l, id, in, low);
+}
+
+// HlsEmit.cpp, one per op family.
+void emitMac(const Layer& l, const LayerInputs& in, const LoweredGraph& low, LayerCode& c, ParamsText& p);  // Dense, Conv
+void emitPooling(const Layer& l, const LayerInputs& in, const LoweredGraph& low, LayerCode& c, ParamsText& p);
+void emitBatchNorm(const Layer& l, const LayerInputs& in, const LoweredGraph& low, LayerCode& c, ParamsText& p);
+void emitActivation(const Layer& l, const LayerInputs& in, const LoweredGraph& low, LayerCode& c, ParamsText& p);
+void emitSoftmax(const Layer& l, const LayerInputs& in, const LoweredGraph& low, LayerCode& c, ParamsText& p);
+// Reshape, Transpose, Pad, Resize.
+void emitMovement(const Layer& l, const LayerInputs& in, const LoweredGraph& low, LayerCode& c, ParamsText& p);
+// Merge, Concatenate.
+void emitMultiInput(const Layer& l, const LayerInputs& in, const LoweredGraph& low, LayerCode& c, ParamsText& p);
+void emitQuantize(const Layer& l, const LayerInputs& in, const LoweredGraph& low, LayerCode& c, ParamsText& p);  // ops/quantize/Hls.cpp
+// The Input layer has no kernel: refused, naming the layer.
+LayerCode inputLayer(const Layer& l, const std::string& id, const LayerInputs& in, const LoweredGraph& low);
+// GarNet (emitGarNet) and MatMul / LayerNorm (emitAttentionLayer) with nominal timing.
+LayerCode emitGarNetLayer(const Layer& l, const std::string& id, const LayerInputs& in, const LoweredGraph& low);
+LayerCode emitAttentionNominal(const Layer& l, const std::string& id, const LayerInputs& in, const LoweredGraph& low);
 
 }  // namespace tachyon::hls

@@ -3,9 +3,22 @@
 // which are the lowered graph's (LoweredGraph::garnetConstants), so csim computes what is emulated.
 #include "backends/hls/HeaderLimits.h"
 #include "backends/hls/HlsEmit.h"
+#include "lower/GarNetNorm.h"
 #include "util/Error.h"
 
 namespace tachyon::hls {
+
+namespace {
+
+// Bits of V << frac (the numerator of hls4ml's mean_by_nvert quotient, nnet_garnet.h).
+int quotientBits(int vertices, const FixedType& count) {
+    const Int128 num = Int128(vertices) << std::max(0, count.frac());
+    int bits = 1;
+    while ((Int128(1) << bits) <= num) ++bits;
+    return bits;
+}
+
+}  // namespace
 
 void emitGarNet(const Layer& l, const LayerInputs& in, const LoweredGraph& low, LayerCode& c) {
     const auto& a = l.as<GarNetAttrs>();
@@ -47,7 +60,13 @@ void emitGarNet(const Layer& l, const LayerInputs& in, const LoweredGraph& low, 
        << "    static const bool mean_by_nvert = " << (a.meanByNvert ? "true" : "false") << ";\n"
        << "    static const bool collapse_mean = " << (a.collapse == "mean" ? "true" : "false") << ";\n"
        << "    static const bool hls4ml_count = " << (a.hls4mlCount ? "true" : "false") << ";\n"
+       << "    static const bool hls4ml_norm = " << (garnetHls4mlNorm(a) ? "true" : "false")
+       << ";\n"
+       << "    static const unsigned norm_shift = " << garnetNormShift(a) << ";\n"
        << "    typedef " << in.types[1].str() << " count_t;\n"
+       << "    typedef ap_" << (in.types[1].isSigned ? "" : "u") << "int<" << in.types[1].width << "> count_raw_t;\n"
+       << "    static const unsigned count_frac = " << std::max(0, in.types[1].frac()) << ";\n"
+       << "    static const unsigned quotient_bits = " << quotientBits(a.nVertices, in.types[1]) << ";\n"
        << "    static const unsigned reuse_factor = " << l.schedule.reuseFactor << ";\n";
     for (const char* var : {"distance", "edge_weight", "edge_weight_aggr", "aggr", "norm", "input_transform_weights",
                             "input_transform_biases", "aggregator_distance_weights", "aggregator_distance_biases",

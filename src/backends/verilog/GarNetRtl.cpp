@@ -7,10 +7,13 @@
 //    terms masked to 0 (adding 0 and casting a value already of the type changes nothing);
 //  * sums with a cast after every addition are chains of casts (or adder trees when no
 //    partial sum can overflow, or the type wraps, and no addition needs rounding);
-//  * products with constants are shift-add graphs, products of two signals multipliers.
+//  * products with constants are shift-add graphs, products of two signals multipliers;
+//  * hls4ml's mean_by_nvert (Compatibility: hls4ml, counts in [0, V]): the sums floored by
+//    norm_shift bits (hls4ml's `>>`), then times the mux of the quotients trunc(V / n).
 #include "backends/verilog/GarNetRtl.h"
 
 #include "backends/verilog/LayerRtl.h"
+#include "lower/GarNetNorm.h"
 #include "util/Error.h"
 
 #include <algorithm>
@@ -125,6 +128,18 @@ private:
         return acc;
     }
 
+    // The raw of x (of type T) shifted right by the norm shift, a floor, as hls4ml's `>>` on
+    // an ap_fixed: the raw of a cast to T with that many fewer fractional bits (read at T's
+    // fractional bits by the product that follows). x itself when there is no shift.
+    Sig shiftedRaw(Sig x, const FixedType& T) {
+        const int sh = garnetNormShift(a_);
+        if (sh == 0) return x;
+        FixedType floored = FixedType::fixed(std::max(1, T.width - sh), T.integer, T.isSigned);
+        floored.quant = Quant::TRN;
+        floored.overflow = Overflow::WRAP;
+        return castTo(c_, x, T.frac(), floored);
+    }
+
     // x * constant, exact (a shift-add graph).
     Sig times(Sig x, int64_t k) { return linearMap(c_, {x}, {k}, 1, 1, {0})[0]; }
 
@@ -165,13 +180,13 @@ private:
             std::vector<Sig> es;
             for (int v = 0; v < V; ++v) es.push_back(masked[size_t(v * A + q)]);
             const Sig sumE = castChain(constant(c_, 0), es, fe, edgeSumT_);
-            meanE[size_t(q)] = castTo(c_, multiply(c_, sumE, norm), edgeSumT_.frac() + fn, edgeT_);
+            meanE[size_t(q)] = castTo(c_, multiply(c_, shiftedRaw(sumE, edgeSumT_), norm), edgeSumT_.frac() + fn, edgeT_);
             for (int i = 0; i < nIn; ++i) {
                 std::vector<Sig> incr;
                 for (int v = 0; v < V; ++v)
                     incr.push_back(castTo(c_, multiply(c_, data[size_t(v * nIn + i)], masked[size_t(v * A + q)]), fd + fe, dataT));
                 const Sig sumWF = castChain(constant(c_, 0), incr, fd, aggrT_);
-                meanWF[size_t(q * nIn + i)] = castTo(c_, multiply(c_, sumWF, norm), fag + fn, aggrT_);
+                meanWF[size_t(q * nIn + i)] = castTo(c_, multiply(c_, shiftedRaw(sumWF, aggrT_), norm), fag + fn, aggrT_);
             }
         }
         // base[o][q] = cast(meanE[q] * ITB[o][q]) + sum_x meanWF[q][x] * ITW[o][q][x]
@@ -186,6 +201,16 @@ private:
                 base[oq] = castChain(b0, terms, fag + itwT.frac(), aggrT_);
             }
         std::vector<Sig> out;
+        if (collapseMean && garnetHls4mlNorm(a_)) {
+            // hls4ml's mean over the n vertices: Fout_b + sum_q meanE[q] base[o][q]
+            for (int o = 0; o < F; ++o) {
+                const Sig acc0 = constant(c_, resT_.castRaw(Int128(w.outputTransformBiases[size_t(o)]), otbT.frac()));
+                std::vector<Sig> terms;
+                for (int q = 0; q < A; ++q) terms.push_back(multiply(c_, meanE[size_t(q)], base[size_t(o * A + q)]));
+                out.push_back(castChain(acc0, terms, fe + fag, resT_));
+            }
+            return out;
+        }
         if (collapseMean) {
             // Fout_b * n / V + sum_q meanE[q] base[o][q]
             for (int o = 0; o < F; ++o) {

@@ -3,12 +3,8 @@
 // biases, tables), the ones the emulator computes with, so the RTL computes what it computes.
 #include "backends/verilog/LayerRtl.h"
 
-#include "backends/verilog/ReducePowRtl.h"
-
-#include "backends/verilog/QuantizeRtl.h"
-#include "backends/verilog/AttentionRtl.h"
-#include "backends/verilog/RecurrentRtl.h"
 #include "backends/verilog/SoftmaxRtl.h"
+#include "ops/Registry.h"
 
 #include "util/Error.h"
 
@@ -466,49 +462,66 @@ std::vector<Sig> softmax(RtlContext& c, const Layer& l, const LoweredGraph& low,
 
 }  // namespace
 
-std::string unsupportedReason(const Layer& l) {
-    switch (l.kind) {
-    case LayerKind::Input:
-    case LayerKind::Reshape:
-    case LayerKind::BatchNorm:
-    case LayerKind::Transpose:
-    case LayerKind::Pad:
-    case LayerKind::Resize:
-    case LayerKind::Merge:
-    case LayerKind::Concatenate:
-    case LayerKind::Activation:
-    case LayerKind::Quantize:
-    case LayerKind::TreeEnsemble:
-        return {};
-    case LayerKind::Softmax:
-        if (l.softmax.implementation == "legacy")
-            return "softmax Implementation legacy (n^2 table lookups with truncating divisions; use the HLS "
-                   "backend, or Implementation stable, latency, argmax or tachyon)";
-        return {};
-    case LayerKind::Dense:
-    case LayerKind::Conv:
-        if (l.activation() != ActKind::Linear && l.activation() != ActKind::ReLU)
-            return "fused activation " + toString(l.activation()) + " (only linear/relu are fused)";
-        return {};
-    case LayerKind::Pooling: {
-        const auto& a = l.as<PoolAttrs>();
-        bool padded = false;
-        for (int p : a.padBegin) padded = padded || p > 0;
-        for (int p : a.padEnd) padded = padded || p > 0;
-        if (!a.global && a.op == PoolOp::Average && padded && !a.countPadding)
-            return "average pooling whose divisor excludes the padding (a different divisor per border position)";
-        return {};
-    }
-    case LayerKind::Recurrent:   // RecurrentRtl.cpp
-    case LayerKind::GarNet:      // GarNetRtl.cpp
-    case LayerKind::LayerNorm:   // AttentionRtl.cpp
-    case LayerKind::MatMul:
-    case LayerKind::Reduce:
-    case LayerKind::Pow:
-        return {};
-    }
-    return hlsClassName(l) + " layers are not supported by the Verilog backend";
+std::vector<Sig> castRtl(RtlContext& c, const Layer& l, const LoweredGraph&, const std::vector<Sig>& in,
+                         const FixedType& inT) {
+    std::vector<Sig> out;
+    for (Sig x : in) out.push_back(castTo(c, x, inT.frac(), l.type("result")));
+    return out;
 }
+
+std::vector<Sig> denseRtl(RtlContext& c, const Layer& l, const LoweredGraph& low, const std::vector<Sig>& in,
+                          const FixedType& inT) {
+    return dense(c, l, low, in, inT);
+}
+
+std::vector<Sig> batchNormRtl(RtlContext& c, const Layer& l, const LoweredGraph& low, const std::vector<Sig>& in,
+                              const FixedType& inT) {
+    return batchNorm(c, l, low, in, inT);
+}
+
+std::vector<Sig> activationRtl(RtlContext& c, const Layer& l, const LoweredGraph& low, const std::vector<Sig>& in,
+                               const FixedType& inT) {
+    return activation(c, l, low, in, inT);
+}
+
+// Over the last axis: one softmax per position of the others.
+std::vector<Sig> softmaxRtl(RtlContext& c, const Layer& l, const LoweredGraph& low, const std::vector<Sig>& in,
+                            const FixedType& inT) {
+    std::vector<Sig> out;
+    const size_t n = size_t(l.shape.back());
+    for (size_t p = 0; p + n <= in.size(); p += n) {
+        const auto y = softmax(c, l, low, std::vector<Sig>(in.begin() + ptrdiff_t(p), in.begin() + ptrdiff_t(p + n)), inT);
+        out.insert(out.end(), y.begin(), y.end());
+    }
+    return out;
+}
+
+std::string alwaysBuilt(const Layer&) { return {}; }
+
+std::string macLegality(const Layer& l) {
+    if (l.activation() != ActKind::Linear && l.activation() != ActKind::ReLU)
+        return "fused activation " + toString(l.activation()) + " (only linear/relu are fused)";
+    return {};
+}
+
+std::string poolingLegality(const Layer& l) {
+    const auto& a = l.as<PoolAttrs>();
+    bool padded = false;
+    for (int p : a.padBegin) padded = padded || p > 0;
+    for (int p : a.padEnd) padded = padded || p > 0;
+    if (!a.global && a.op == PoolOp::Average && padded && !a.countPadding)
+        return "average pooling whose divisor excludes the padding (a different divisor per border position)";
+    return {};
+}
+
+std::string softmaxLegality(const Layer& l) {
+    if (l.softmax.implementation == "legacy")
+        return "softmax Implementation legacy (n^2 table lookups with truncating divisions; use the HLS "
+               "backend, or Implementation stable, latency, argmax or tachyon)";
+    return {};
+}
+
+std::string unsupportedReason(const Layer& l) { return ops::opInfo(l.kind).legality(l); }
 
 std::vector<Sig> emitLayer(RtlContext& c, const Layer& l, const LoweredGraph& low, const std::vector<Sig>& in,
                            const FixedType& inT) {
@@ -516,33 +529,9 @@ std::vector<Sig> emitLayer(RtlContext& c, const Layer& l, const LoweredGraph& lo
     c.delayConstraint = l.schedule.delayConstraint;
     for (char& ch : c.prefix)
         if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '_') ch = '_';
-    switch (l.kind) {
-    case LayerKind::Input:
-    case LayerKind::Reshape: {
-        std::vector<Sig> out;
-        for (Sig x : in) out.push_back(castTo(c, x, inT.frac(), l.type("result")));
-        return out;
-    }
-    case LayerKind::Dense: return dense(c, l, low, in, inT);
-    case LayerKind::BatchNorm: return batchNorm(c, l, low, in, inT);
-    case LayerKind::Activation: return activation(c, l, low, in, inT);
-    case LayerKind::Softmax: {   // over the last axis: one softmax per position of the others
-        std::vector<Sig> out;
-        const size_t n = size_t(l.shape.back());
-        for (size_t p = 0; p + n <= in.size(); p += n) {
-            const auto y = softmax(c, l, low, std::vector<Sig>(in.begin() + ptrdiff_t(p), in.begin() + ptrdiff_t(p + n)), inT);
-            out.insert(out.end(), y.begin(), y.end());
-        }
-        return out;
-    }
-    case LayerKind::Quantize: return quantizeRtl(c, l, in, inT);
-    case LayerKind::TreeEnsemble: return treeEnsembleRtl(c, l, in, inT);   // TreeRtl.cpp
-    case LayerKind::Pow: return powRtl(c, l, in, inT);
-    case LayerKind::Recurrent: return recurrentRtl(c, l, low, in, inT);   // RecurrentRtl.cpp
-    case LayerKind::LayerNorm: return layerNormRtl(c, l, low, in, inT);   // AttentionRtl.cpp
-    default: break;
-    }
-    throw Error("Verilog backend: layer " + l.name + ": kind " + toString(l.kind) + " not supported");
+    const LayerEmitter emit = ops::opInfo(l.kind).rtl;
+    if (!emit) throw Error("Verilog backend: layer " + l.name + ": kind " + toString(l.kind) + " not supported");
+    return emit(c, l, low, in, inT);
 }
 
 }  // namespace tachyon::verilog

@@ -26,11 +26,12 @@
 // arrives. The dense head after it is the fully unrolled vector logic.
 #include "backends/verilog/StreamRtl.h"
 
-#include "backends/verilog/AttentionRtl.h"
+#include "ops/attention/Rtl.h"
 #include "backends/verilog/GarNetRtl.h"
-#include "backends/verilog/ReducePowRtl.h"
+#include "ops/reduce_pow/Rtl.h"
 
 #include "backends/verilog/LayerRtl.h"
+#include "ops/Registry.h"
 #include "util/Error.h"
 
 #include <algorithm>
@@ -157,18 +158,18 @@ private:
 
     // ---- layers ----
 
+    // The streamRtl column of the op registry (ops/OpList.h).
     Val layer(const Layer& l, std::vector<Val> ins) {
-        switch (l.kind) {
-        case LayerKind::Conv: return conv(l, ins[0]);
-        case LayerKind::Pooling: return pool(l, ins[0]);
-        case LayerKind::Pad: return pad(l, ins[0]);
-        case LayerKind::Resize: return resize(l, ins[0]);
-        case LayerKind::Merge:
-        case LayerKind::Concatenate: return merge(l, ins);
-        case LayerKind::Reduce: return reduce(l, ins[0]);
-        case LayerKind::Recurrent:   // the whole sequence at once (RecurrentRtl.cpp)
+        switch (ops::opInfo(l.kind).streamRtl) {
+        case StreamForm::Conv: return conv(l, ins[0]);
+        case StreamForm::Pool: return pool(l, ins[0]);
+        case StreamForm::Pad: return pad(l, ins[0]);
+        case StreamForm::Resize: return resize(l, ins[0]);
+        case StreamForm::Merge: return merge(l, ins);
+        case StreamForm::Reduce: return reduce(l, ins[0]);
+        case StreamForm::Sequence:   // the whole sequence at once (src/ops/recurrent/Rtl.cpp)
             return elementwise(l, ins[0].stream ? collect(ins[0]) : ins[0]);
-        case LayerKind::GarNet: {    // GarNetRtl.cpp: the vertices and their count
+        case StreamForm::GarNet: {    // GarNetRtl.cpp: the vertices and their count
             ins = alignedVectors(ins);
             Val o = ins[0];
             o.shape = l.shape;
@@ -176,7 +177,7 @@ private:
             o.sigs = garnetRtl(c_, l, low_, ins[0].sigs, ins[0].type, ins.at(1).sigs.at(0), ins[1].type);
             return o;
         }
-        case LayerKind::MatMul: {    // AttentionRtl.cpp
+        case StreamForm::MatMul: {    // src/ops/attention/Rtl.cpp
             ins = alignedVectors(ins);
             Val o = ins[0];
             o.shape = l.shape;
@@ -184,8 +185,7 @@ private:
             o.sigs = matMulRtl(c_, l, ins[0].sigs, ins[0].type, ins[0].shape, ins[1].sigs, ins[1].type, ins[1].shape);
             return o;
         }
-        case LayerKind::Reshape:
-        case LayerKind::Transpose: {
+        case StreamForm::Movement: {   // Reshape, Transpose
             if (l.name == transposeView_) {   // the input is already streamed channels last
                 Val o = ins[0];
                 o.type = l.type("result");
@@ -195,12 +195,11 @@ private:
             Val v = ins[0].stream ? collect(ins[0]) : ins[0];
             return movement(l, {v});
         }
-        default: {
-            Val v = ins[0];
-            if (v.stream && !v.geo.full()) v = mask(v, false);
-            return elementwise(l, v);
+        case StreamForm::Elementwise: break;
         }
-        }
+        Val v = ins[0];
+        if (v.stream && !v.geo.full()) v = mask(v, false);
+        return elementwise(l, v);
     }
 
     // Operands as whole tensors at one logical time (the later operand's): streams

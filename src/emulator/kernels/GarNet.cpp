@@ -2,7 +2,8 @@
 // "GarNet". Input 0 holds the vertex features [V][F], input 1 the vertex count n (cast to
 // an integer as Keras does: truncated, clamped to [0, V]; under Compatibility: hls4ml a
 // negative or fractional count processes all V vertices and the mean collapse's bias term
-// takes the count unclamped, as hls4ml's C simulation does).
+// takes the count unclamped, as hls4ml's C simulation does; with mean_by_nvert the means
+// are hls4ml's: the vertex sums shifted right by floor(log2 V), times norm_t(trunc(V / count))).
 //
 // Float mode, per sublayer, on data d:
 //   feat[v][p] = FLR_b[p] + sum_i d[v][i] FLR_w[i][p]
@@ -19,6 +20,7 @@
 // operation.
 #include "emulator/Cast.h"
 #include "emulator/Kernel.h"
+#include "lower/GarNetNorm.h"
 
 #include "util/Error.h"
 
@@ -29,6 +31,17 @@ namespace tachyon {
 
 namespace {
 
+// hls4ml's mean_by_nvert quotient `(n_vertices / reuse_factor) / nvtx` at ReuseFactor 1:
+// V divided by the count (raw nRaw at frac f) as ap_fixed's operator/ divides, to an
+// integer truncated towards zero; 0 for a zero count (where hls4ml's C++ divides by zero;
+// the sums are all 0 then, so any quotient gives the same means).
+Int128 hls4mlCountQuotient(int V, int64_t nRaw, int f) {
+    if (nRaw == 0) return 0;
+    const Int128 num = f >= 0 ? Int128(V) << f : Int128(V);
+    const Int128 den = f >= 0 ? Int128(nRaw) : Int128(nRaw) * (Int128(1) << -f);
+    return num / den;   // C++ division truncates towards zero, as the ap_fixed one
+}
+
 class GarNetKernel : public Kernel {
 public:
     GarNetKernel(const Layer& l, std::vector<KernelInput> ins) : Kernel(l, std::move(ins)) {
@@ -37,12 +50,20 @@ public:
             throw Error("layer '" + l.name + "' (" + hlsClassName(l) + "): fixed point: " + why);
         };
         // hls4ml's GarNet HLS collapses by the mean or not at all; a mean with
-        // mean_by_nvert divides by n there but by 1 in Keras: neither has one answer.
+        // mean_by_nvert divides by n there but by 1 in Keras: only Compatibility: hls4ml
+        // says which (hls4ml's).
         if (a_.collapse == "sum" || a_.collapse == "max")
             fail("collapse '" + a_.collapse + "' is not supported (hls4ml's GarNet has mean or none); run it in float mode");
-        if (a_.collapse == "mean" && a_.meanByNvert)
+        if (a_.collapse == "mean" && a_.meanByNvert && !a_.hls4mlCount)
             fail("collapse 'mean' with mean_by_nvert is not supported (Keras divides the sum by 1, hls4ml by the "
-                 "vertex count); run it in float mode");
+                 "vertex count); run it in float mode, or under Compatibility: hls4ml for hls4ml's numbers");
+        hls4mlNorm_ = garnetHls4mlNorm(a_);
+        normShift_ = garnetNormShift(a_);
+        // hls4ml splits the vertex loop into ReuseFactor parts, each shifted on its own; its
+        // mean_by_nvert quotient is then (V / ReuseFactor) / n. Reproduced at ReuseFactor 1.
+        if (hls4mlNorm_ && l.schedule.reuseFactor != 1)
+            fail("mean_by_nvert under Compatibility: hls4ml is reproduced at ReuseFactor 1 only (hls4ml shifts each "
+                 "of its ReuseFactor partial vertex sums on its own), not at " + std::to_string(l.schedule.reuseFactor));
         for (const char* v : {"distance", "edge_weight", "edge_weight_aggr", "aggr", "norm", "input_transform_weights",
                               "input_transform_biases", "aggregator_distance_weights", "aggregator_distance_biases",
                               "output_transform_biases", "result"})
@@ -80,7 +101,19 @@ public:
             c.edgeWeightTable[size_t(i)] = i == 0 ? int64_t(edgeT_.castRaw((Int128(1) << edgeT_.width) - 1, edgeT_.width))
                                                   : int64_t(edgeT_.castDouble(std::exp(-d * d)));
         }
-        if (a_.meanByNvert) {
+        if (hls4mlNorm_) {
+            // hls4ml: (sum >> floor(log2 V)) * norm_t(trunc(V / n)); the table holds the
+            // quotients of the counts 0..V (other counts: hls4mlCountQuotient per row).
+            const int f = ins_[1].type.frac();
+            if (edgeSumT_.width <= normShift_ || aggrT_.width <= normShift_)
+                fail("hls4ml's mean_by_nvert shifts the vertex sums right by " + std::to_string(normShift_) +
+                     " bits: edge_weight_aggr and aggr need more bits than that");
+            if (f < 0 || f + normShift_ > 60)
+                fail("hls4ml's count quotient V / count needs a count type with 0 to " + std::to_string(60 - normShift_) +
+                     " fractional bits, not " + ins_[1].type.str());
+            c.norm.assign(size_t(a_.nVertices + 1), 0);
+            for (int n = 1; n <= a_.nVertices; ++n) c.norm[size_t(n)] = int64_t(normT_.castRaw(a_.nVertices / n, 0));
+        } else if (a_.meanByNvert) {
             c.norm.assign(size_t(a_.nVertices + 1), 0);
             for (int n = 1; n <= a_.nVertices; ++n) c.norm[size_t(n)] = int64_t(castRational(normT_, 1, 0, n));
         } else {
@@ -116,7 +149,9 @@ public:
             // count never stops them: all V vertices count (docs/semantics.md, "GarNet").
             const bool whole = nT.frac() <= 0 || (nRaw & ((int64_t(1) << nT.frac()) - 1)) == 0;
             const int n = a_.hls4mlCount && (nRaw < 0 || !whole) ? V : int(std::clamp<Int128>(nInt, 0, V));
-            const int64_t norm = a_.meanByNvert ? c.norm[size_t(n)] : c.norm[0];
+            const int64_t norm = hls4mlNorm_ ? int64_t(normT_.castRaw(hls4mlCountQuotient(V, nRaw, nT.frac()), 0))
+                                 : a_.meanByNvert ? c.norm[size_t(n)]
+                                                  : c.norm[0];
             double* y = out + r * outPerRow;
             for (size_t k = 0; k < c.sublayers.size(); ++k) {
                 const GarNetConstants::Sublayer& w = c.sublayers[k];
@@ -145,14 +180,15 @@ public:
                         }
                     }
                 }
-                // Means: sums times norm (1/V, or 1/n with mean_by_nvert).
+                // Means: sums times norm (1/V, or 1/n with mean_by_nvert; hls4ml's
+                // mean_by_nvert: the sums shifted right in their own types first, a floor).
                 meanE.assign(size_t(A), 0);
                 meanWF.assign(size_t(A * nIn), 0);
                 for (int q = 0; q < A; ++q) {
-                    meanE[size_t(q)] = cast(edgeT_, Int128(sumE[size_t(q)]) * norm, edgeSumT_.frac() + normT_.frac(), ov);
+                    meanE[size_t(q)] = cast(edgeT_, Int128(sumE[size_t(q)] >> normShift_) * norm, edgeSumT_.frac() + normT_.frac(), ov);
                     for (int i = 0; i < nIn; ++i)
                         meanWF[size_t(q * nIn + i)] =
-                            cast(aggrT_, Int128(sumWF[size_t(q * nIn + i)]) * norm, aggrT_.frac() + normT_.frac(), ov);
+                            cast(aggrT_, Int128(sumWF[size_t(q * nIn + i)] >> normShift_) * norm, aggrT_.frac() + normT_.frac(), ov);
                 }
                 // base[o][a] = meanE[a] * ITB[o][a] + sum_x meanWF[a][x] * ITW[o][a][x]
                 base.assign(size_t(F * A), 0);
@@ -167,6 +203,18 @@ public:
                                         aggrT_.frac() + itwT_.frac(), ov);
                         base[oa] = b;
                     }
+                if (last && a_.collapse == "mean" && hls4mlNorm_) {
+                    // hls4ml's mean over the n vertices: Fout_b + sum_a meanE[a] base[o][a]
+                    // (its OutputBiasNormalizer leaves the bias as it is with mean_by_nvert).
+                    for (int o = 0; o < F; ++o) {
+                        int64_t acc = cast(resT_, w.outputTransformBiases[size_t(o)], otbT_.frac(), resOv);
+                        for (int q = 0; q < A; ++q)
+                            acc = addCast(resT_, acc, resT_.frac(), Int128(meanE[size_t(q)]) * base[size_t(o * A + q)],
+                                          edgeT_.frac() + aggrT_.frac(), resOv);
+                        y[o] = double(acc);
+                    }
+                    break;
+                }
                 if (last && a_.collapse == "mean") {
                     // mean over V of the per-vertex outputs: Fout_b * n / V + sum_a meanE[a] base[o][a]
                     for (int o = 0; o < F; ++o) {
@@ -290,6 +338,8 @@ private:
     }
 
     GarNetAttrs a_;
+    bool hls4mlNorm_ = false;   // hls4ml's mean_by_nvert arithmetic (Compatibility: hls4ml)
+    int normShift_ = 0;         // its right shift of the vertex sums, floor(log2 V)
     FixedType distT_, edgeT_, edgeSumT_, aggrT_, normT_, resT_, itwT_, itbT_, adwT_, adbT_, otbT_;
 };
 

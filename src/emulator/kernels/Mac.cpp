@@ -6,6 +6,7 @@
 // column per channel and runs the step-by-step form. A Dense or Conv whose input and
 // weights are both binary (passes/BinaryMac.h) runs as XNOR-popcount on packed bits instead.
 #include "emulator/Cast.h"
+#include "emulator/Int16Pair.h"
 #include "emulator/IntCast.h"
 #include "emulator/Kernel.h"
 #include "emulator/KernelPath.h"
@@ -63,6 +64,11 @@ struct MacCore {
     // at a time instead, one output per instruction, every lane busy.
     bool pairOverRows = false;
     std::vector<int32_t> wPairsByOutput;   // [pair k][output j]: inputs 2k and 2k+1 as one int32
+    // The same pair arithmetic on AVX2 (emulator/Int16Pair.h), where the VNNI kernel is not
+    // built or TACHYON_EMULATOR_KERNEL=avx2 asks for it; its input rows are int16.
+    bool int16Pair = false;
+    Int16PairMac pair16;
+    std::vector<int32_t> bias32Padded;     // bias32, zero-padded to whole blocks of 8
     bool accumCanOverflow = true;
     Caster accToOut;
     DoubleCaster accWrap, accToOutVec;   // fast path: wrap the exact sum, then cast to result
@@ -136,9 +142,15 @@ void compileMac(MacCore& c, const Layer& l) {
         // bias + sum; a non-overflowing one takes bias + sum as it is, so it needs exact).
         const bool pairSumExact = worstProducts < std::ldexp(1.0, 31 - s) ||
                                   (!fits && c.accT.overflow == Overflow::WRAP && c.accT.width <= 32 - s);
-        c.pairPath = kHavePairKernel && kernel != "portable" && s <= 15 && pairSumExact &&
-                     fits16(int64_t(c.inT.minRaw())) && fits16(int64_t(c.inT.maxRaw())) &&
-                     !c.wRaw.empty() && fits16(*wMin) && fits16(*wMax);
+        const bool pairOk = s <= 15 && pairSumExact && fits16(int64_t(c.inT.minRaw())) &&
+                            fits16(int64_t(c.inT.maxRaw())) && !c.wRaw.empty() && fits16(*wMin) && fits16(*wMax);
+        c.pairPath = kHavePairKernel && kernel != "portable" && kernel != "avx2" && pairOk;
+        c.int16Pair = kHaveInt16PairKernel && !c.pairPath && kernel != "portable" && pairOk;
+        if (c.int16Pair) {
+            c.pair16 = Int16PairMac(c.wRaw, c.nIn, c.nOut, s, c.roundHalf);
+            c.bias32Padded = c.bias32;
+            c.bias32Padded.resize(c.pair16.paddedOutputs(), 0);
+        }
         c.pairOverRows = c.pairPath && c.nOut <= 8;
         if (c.pairOverRows) {
             const int nPairs = (c.nIn + 1) / 2;
@@ -170,7 +182,7 @@ void compileMac(MacCore& c, const Layer& l) {
         if (fits && worstFits < std::ldexp(1.0, 31)) {
             c.accToOutInt = IntCaster(c.outT, c.accT.frac(), worstFits);
         } else if (c.accT.overflow == Overflow::WRAP &&
-                   (!c.pairPath || maxBias + std::ldexp(1.0, 31 - s) <= std::ldexp(1.0, 31))) {
+                   (!(c.pairPath || c.int16Pair) || maxBias + std::ldexp(1.0, 31 - s) <= std::ldexp(1.0, 31))) {
             c.accToOutInt = IntCaster(c.outT, c.accT.frac(), 0.0, &c.accT);
         }
         c.fusedCast = c.accToOutInt.usable();
@@ -424,10 +436,26 @@ void int32Rows(const MacCore& c, const double* in, std::vector<uint32_t>& a32, s
         denseRows(x32.data(), a32.data(), rows, c.nIn, c.nOut, w, b, ShiftRound{uint32_t(c.roundHalf), c.prodShift});
 }
 
+// The AVX2 pair kernel on `rows` rows of doubles: the int32 accumulators, the bias added
+// modulo 2^32 when `withBias`.
+void int16PairAcc(const MacCore& c, const double* in, size_t rows, bool withBias, std::vector<int32_t>& acc) {
+    static thread_local std::vector<int16_t> x16;
+    const size_t stride = c.pair16.paddedInputs();
+    x16.resize(rows * stride);
+    packInt16Rows(in, rows, c.nIn, stride, x16.data());
+    acc.resize(rows * size_t(c.nOut));
+    c.pair16.run(x16.data(), rows, withBias ? c.bias32Padded.data() : nullptr, acc.data());
+}
+
 // The integer paths with the result cast fused: accumulators to result raws, no doubles in
 // between. Returns the number of result overflows, adds the accumulator's to accOv.
 uint64_t fusedRows(const MacCore& c, const double* in, double* out, size_t rows, uint64_t& accOv) {
     if (c.pairPath) return pairRows(c, in, out, rows, true, accOv);
+    if (c.int16Pair) {
+        static thread_local std::vector<int32_t> acc;
+        int16PairAcc(c, in, rows, true, acc);
+        return c.accToOutInt.run(acc.data(), out, acc.size(), c.relu, accOv);
+    }
     static thread_local std::vector<uint32_t> a32;
     int32Rows(c, in, a32, rows);
     return c.accToOutInt.run(reinterpret_cast<const int32_t*>(a32.data()), out, a32.size(), c.relu, accOv);
@@ -438,6 +466,12 @@ void denseFastRows(const MacCore& c, const double* in, double* acc, size_t rows)
     if (c.pairPath) {
         uint64_t none = 0;   // the double kernels count accumulator overflows afterwards
         pairRows(c, in, acc, rows, false, none);
+        return;
+    }
+    if (c.int16Pair) {
+        static thread_local std::vector<int32_t> a32;
+        int16PairAcc(c, in, rows, false, a32);
+        for (size_t k = 0; k < a32.size(); ++k) acc[k] = c.biasAcc[k % size_t(c.nOut)] + double(a32[k]);
         return;
     }
     if (c.int32Path) {
@@ -738,6 +772,7 @@ public:
     }
 
     bool foldFollowers(const std::vector<const Kernel*>& followers) override {
+        if (!xnor_) return chainFollowers(followers);
         // At most 3 followers and 65,535 outputs: the packed 16-bit overflow counters of a row.
         if (!xnor_ || followers.empty() || followers.size() > 3 || core_.nOut > 65535 || kernelChoice() == "unfolded" ||
             kernelChoice() == "reference")
@@ -751,6 +786,7 @@ public:
     }
 
     void fixedFolded(const std::vector<const double*>& in, double* out, size_t rows, LayerStats* st) const override {
+        if (!chain_.empty()) return chainFixed(in[0], out, rows, st);
         if (!folded_) return fixed(in, out, rows, st[0]);
         forBlocks(in[0], out, rows, [&](const double* x, double* y, size_t n) {
             xnorFolded(*xnor_, *folded_, x, y, n * size_t(positions_), st);
@@ -769,7 +805,62 @@ public:
         });
     }
 
+    // Whether this layer can be a link of such a chain (chainFollowers).
+    bool integerChainable() const {
+        return !xnor_ && window_.empty() && positions_ == 1 && core_.int16Pair && core_.fusedCast;
+    }
+
 private:
+    // Chained Dense layers: this one and `followers`, all on the AVX2 pair kernel with the cast
+    // fused, each reading only the one before. A follower's input type is this layer's result
+    // type, which its pair kernel needs to fit int16: the activations between the links stay
+    // int16 rows, cast straight from the accumulators.
+    bool chainFollowers(const std::vector<const Kernel*>& followers) {
+        const std::string choice = kernelChoice();
+        if (!integerChainable() || choice == "unfolded" || choice == "reference") return false;
+        std::vector<const MacKernel*> chain;
+        for (const Kernel* f : followers) {
+            const auto* m = dynamic_cast<const MacKernel*>(f);
+            if (!m || !m->integerChainable()) return false;
+            chain.push_back(m);
+        }
+        chain_ = std::move(chain);
+        return true;
+    }
+
+    void chainFixed(const double* in, double* out, size_t rows, LayerStats* st) const {
+        static thread_local std::vector<int16_t> x, y, packed;
+        static thread_local std::vector<int32_t> acc;
+        x.resize(rows * core_.pair16.paddedInputs());
+        packInt16Rows(in, rows, core_.nIn, core_.pair16.paddedInputs(), x.data());
+        for (size_t f = 0; f <= chain_.size(); ++f) {
+            const MacCore& c = f == 0 ? core_ : chain_[f - 1]->core_;
+            const size_t nOut = size_t(c.nOut), n = rows * nOut;
+            acc.resize(n);
+            c.pair16.run(x.data(), rows, c.bias32Padded.data(), acc.data());
+            uint64_t accOv = 0, resOv = 0;
+            if (f == chain_.size()) {
+                resOv = c.accToOutInt.run(acc.data(), out, n, c.relu, accOv);
+            } else {
+                const size_t stride = chain_[f]->core_.pair16.paddedInputs();
+                y.resize(rows * stride);
+                if (stride == nOut) {
+                    resOv = c.accToOutInt.run(acc.data(), y.data(), n, c.relu, accOv);
+                } else {   // an odd width: each row gets its zero partner
+                    packed.resize(n);
+                    resOv = c.accToOutInt.run(acc.data(), packed.data(), n, c.relu, accOv);
+                    for (size_t r = 0; r < rows; ++r) {
+                        std::copy(packed.begin() + long(r * nOut), packed.begin() + long((r + 1) * nOut), y.begin() + long(r * stride));
+                        std::fill(y.begin() + long(r * stride + nOut), y.begin() + long((r + 1) * stride), int16_t(0));
+                    }
+                }
+                std::swap(x, y);
+            }
+            st[f].accumOverflows += accOv;
+            st[f].resultOverflows += resOv;
+        }
+    }
+
     // Runs fn(mac input, output, rows) over blocks of rows, so that a convolution's
     // patches (window size x positions per row) stay within about 8 MB.
     template <class Fn>
@@ -804,6 +895,7 @@ private:
     MacCore core_;
     std::optional<XnorCore> xnor_;   // binary x binary Dense or Conv
     std::optional<FoldedTable> folded_;   // xnor_ with its elementwise followers folded in
+    std::vector<const MacKernel*> chain_;   // Dense layers run after this one on int16 rows
     std::vector<int> window_;   // Conv only
     int positions_ = 1;         // MAC rows per sample
 };
@@ -901,7 +993,8 @@ std::string macKernelPath(const Layer& l, const FixedType& inputType) {
     c.nIn = nIn;
     c.nOut = nOut;
     compileMac(c, l);
-    const std::string base = c.pairOverRows ? "pair-rows" : c.pairPath ? "pair" : c.int32Path ? "int32" : c.fast ? "double" : "reference";
+    const std::string base = c.pairOverRows ? "pair-rows" : c.pairPath ? "pair" : c.int16Pair ? "pair8" : c.int32Path ? "int32"
+                           : c.fast ? "double" : "reference";
     return c.fusedCast ? base + "+fused" : base;
 }
 

@@ -3,7 +3,8 @@
 // the reference), which is that of hls4ml's GarNet HLS with the vertex loop in one piece:
 // the input transform contracted into the output kernel, edge weights exp(-d^2) read from a
 // table indexed by the bits of the distance, means as sums times `norm` (1/V, or 1/n with
-// mean_by_nvert), and every intermediate converted to its type after each step.
+// mean_by_nvert; hls4ml's mean_by_nvert: the sums shifted right by norm_shift, times
+// norm_t(trunc(V / count))), and every intermediate converted to its type after each step.
 #ifndef NNET_GARNET_H_
 #define NNET_GARNET_H_
 
@@ -24,7 +25,12 @@ struct garnet_config {
     static const bool mean_by_nvert = false;
     static const bool collapse_mean = false;     // else one output row per vertex
     static const bool hls4ml_count = false;      // the mean's bias term takes the count unclamped
+    static const bool hls4ml_norm = false;       // hls4ml's mean_by_nvert: shifted sums times trunc(V / count)
+    static const unsigned norm_shift = 0;        // hls4ml_norm: floor(log2 V), else 0
     typedef ap_uint<32> count_t;                 // the count input's type
+    typedef ap_uint<32> count_raw_t;             // an integer type of its width and signedness
+    static const unsigned count_frac = 0;        // its fractional bits (hls4ml_norm: >= 0)
+    static const unsigned quotient_bits = 1;     // hls4ml_norm: bits of V << count_frac
     static const unsigned reuse_factor = 1;
 };
 
@@ -46,7 +52,7 @@ struct garnet_config {
 // The normalisations of one layer.
 template <class CONFIG_T>
 struct garnet_norms {
-    typename CONFIG_T::norm_t norm;            // 1/V or 1/n
+    typename CONFIG_T::norm_t norm;            // 1/V or 1/n (hls4ml_norm: trunc(V / count))
     typename CONFIG_T::norm_t norm_vertices;   // 1/V (the collapse's bias term)
     typename CONFIG_T::count_t count;          // the count as its type holds it (hls4ml_count)
 };
@@ -112,8 +118,8 @@ Aggregate:
     aggr_t mean_wf[A * X];
     aggr_t base[O * A];
     for (unsigned a = 0; a < A; a++) {
-        mean_e[a] = edge_weight_t(sum_e[a] * c.norm);
-        for (unsigned i = 0; i < X; i++) mean_wf[a * X + i] = aggr_t(sum_wf[a * X + i] * c.norm);
+        mean_e[a] = edge_weight_t((sum_e[a] >> CONFIG_T::norm_shift) * c.norm);
+        for (unsigned i = 0; i < X; i++) mean_wf[a * X + i] = aggr_t((sum_wf[a * X + i] >> CONFIG_T::norm_shift) * c.norm);
     }
     for (unsigned o = 0; o < O; o++)
         for (unsigned a = 0; a < A; a++) {
@@ -121,6 +127,15 @@ Aggregate:
             for (unsigned i = 0; i < X; i++) b = aggr_t(b + mean_wf[a * X + i] * itw[itw0 + (o * A + a) * X + i]);
             base[o * A + a] = b;
         }
+    if (COLLAPSE && CONFIG_T::hls4ml_norm) {
+        // hls4ml's mean over the n vertices with mean_by_nvert: otb[o] + sum_a mean_e[a] base[o][a].
+        for (unsigned o = 0; o < O; o++) {
+            res_T acc = otb[otb0 + o];
+            for (unsigned a = 0; a < A; a++) acc = res_T(acc + mean_e[a] * base[o * A + a]);
+            y[o] = acc;
+        }
+        return;
+    }
     if (COLLAPSE) {
         // The mean over V of the per-vertex outputs: otb[o] n / V + sum_a mean_e[a] base[o][a].
         for (unsigned o = 0; o < O; o++) {
@@ -175,6 +190,27 @@ struct garnet_step<CONFIG_T, K, false> {
     }
 };
 
+// hls4ml's mean_by_nvert norm (hls4ml_norm): `(n_vertices / reuse_factor) / nvtx` at
+// ReuseFactor 1, V over the count truncated towards zero as ap_fixed's operator/ does, in
+// norm_t. Written as a restoring division of the constant V << count_frac by the count's
+// magnitude (raw), one quotient bit per unrolled step; 0 for a zero count (hls4ml's C++
+// divides by zero there; no vertex is summed, so every quotient gives the same means).
+template <class CONFIG_T>
+typename CONFIG_T::norm_t garnet_count_quotient(long long raw) {
+    const unsigned long long num = (unsigned long long)CONFIG_T::n_vertices << CONFIG_T::count_frac;
+    const unsigned long long den = (unsigned long long)(raw < 0 ? -raw : raw);
+    unsigned long long q = 0, rem = 0;
+    for (int b = CONFIG_T::quotient_bits - 1; b >= 0; b--) {
+        #pragma HLS UNROLL
+        rem = (rem << 1) | ((num >> b) & 1ULL);
+        if (den != 0 && rem >= den) {
+            rem -= den;
+            q |= 1ULL << b;
+        }
+    }
+    return typename CONFIG_T::norm_t(raw < 0 ? -(long long)q : (long long)q);
+}
+
 // data: [V][F] vertex features; nvtx[0]: the vertex count (truncated, clamped to [0, V]; with
 // hls4ml_count a negative or fractional count means all V vertices, as in hls4ml's C++).
 template <class data_T, class nvtx_T, class res_T, class CONFIG_T>
@@ -192,7 +228,11 @@ void garnet(const data_T data[], const nvtx_T nvtx[1], res_T res[],
     // unsigned, so a negative or fractional count processes every vertex.
     if (CONFIG_T::hls4ml_count && (nvtx[0] < 0 || nvtx_T(count) != nvtx[0])) n = CONFIG_T::n_vertices;
     garnet_norms<CONFIG_T> c;
-    c.norm = CONFIG_T::mean_by_nvert ? norm_table[n] : norm_table[0];
+    if (CONFIG_T::hls4ml_norm)
+        c.norm = garnet_count_quotient<CONFIG_T>(
+            raw_bits<typename CONFIG_T::count_raw_t, CONFIG_T::count_raw_t::width>(nvtx[0]).to_int64());
+    else
+        c.norm = CONFIG_T::mean_by_nvert ? norm_table[n] : norm_table[0];
     c.norm_vertices = norm_table[0];
     c.count = nvtx[0];
     garnet_step<CONFIG_T, 0>::run(data, n, input_transform_weights, input_transform_biases, aggregator_distance_weights,

@@ -1,7 +1,7 @@
 // MatMul between activations and LayerNormalization, built from the shared blocks of
 // RtlOps.h with the emulator's arithmetic: every intermediate value is the exact integer
 // the emulator holds, and every cast is the same cast.
-#include "backends/verilog/AttentionRtl.h"
+#include "ops/attention/Rtl.h"
 
 #include "util/Error.h"
 

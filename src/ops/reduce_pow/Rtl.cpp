@@ -1,4 +1,4 @@
-#include "backends/verilog/ReducePowRtl.h"
+#include "ops/reduce_pow/Rtl.h"
 
 #include "ir/ReducePow.h"
 #include "util/Error.h"
@@ -84,6 +84,11 @@ std::vector<Sig> powRtl(RtlContext& c, const Layer& l, const std::vector<Sig>& i
         out.push_back(castTo(c, p, pF, resT));
     }
     return out;
+}
+
+std::vector<Sig> powLayerRtl(RtlContext& c, const Layer& l, const LoweredGraph&, const std::vector<Sig>& in,
+                   const FixedType& inT) {
+    return powRtl(c, l, in, inT);
 }
 
 }  // namespace tachyon::verilog

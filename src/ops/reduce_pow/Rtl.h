@@ -3,6 +3,7 @@
 
 #include "backends/verilog/RtlOps.h"
 #include "ir/Graph.h"
+#include "lower/LoweredGraph.h"
 
 #include <vector>
 
@@ -15,5 +16,9 @@ std::vector<Sig> reduceRtl(RtlContext& c, const Layer& l, const std::vector<Sig>
                            const Shape& inShape);
 // x^k per value.
 std::vector<Sig> powRtl(RtlContext& c, const Layer& l, const std::vector<Sig>& in, const FixedType& inT);
+
+// powRtl with the op registry's rtl signature (ops/OpList.h).
+std::vector<Sig> powLayerRtl(RtlContext& c, const Layer& l, const LoweredGraph& low, const std::vector<Sig>& in,
+                   const FixedType& inT);
 
 }  // namespace tachyon::verilog

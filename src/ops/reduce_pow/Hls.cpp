@@ -70,7 +70,8 @@ void emitReduce(const Layer& l, const LayerInputs& in, const LoweredGraph& low, 
     c.timing.detail = std::to_string(beats) + " x reduce(" + std::to_string(one) + " cycles)";
 }
 
-void emitPow(const Layer& l, const LayerInputs& in, bool stream, LayerCode& c, ParamsText& p) {
+void emitPow(const Layer& l, const LayerInputs& in, const LoweredGraph& low, LayerCode& c, ParamsText& p) {
+    const bool stream = low.graph().target.streaming();
     const int k = l.as<PowAttrs>().exponent;
     const FixedType& inT = in.types[0];
     const FixedType& acc = l.type("accum");

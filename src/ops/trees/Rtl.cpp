@@ -5,7 +5,7 @@
 // is not negative; a tree is a mux tree over its leaves' constants; per class the terms
 // [base, trees in model order] are reduced by the balanced adder tree, each sum cast to
 // the result type.
-#include "backends/verilog/LayerRtl.h"
+#include "ops/trees/Rtl.h"
 
 #include "emulator/TreeEmulator.h"
 #include "ir/TreeEnsemble.h"
@@ -70,6 +70,11 @@ std::vector<Sig> treeEnsembleRtl(RtlContext& c, const Layer& l, const std::vecto
         out.push_back(terms[0]);
     }
     return out;
+}
+
+std::vector<Sig> treeEnsembleLayerRtl(RtlContext& c, const Layer& l, const LoweredGraph&, const std::vector<Sig>& in,
+                                      const FixedType& inT) {
+    return treeEnsembleRtl(c, l, in, inT);
 }
 
 }  // namespace tachyon::verilog

@@ -1,11 +1,11 @@
-// Recurrent layers unrolled in time. Each step is the cell of emulator/kernels/Recurrent.cpp
+// Recurrent layers unrolled in time. Each step is the cell of src/ops/recurrent/Kernel.cpp
 // built from the shared blocks: the two multiply-accumulates are Dense's (macRtl: shift-add
 // graphs of the constant kernels), the gate functions are the emulator's own tables (ROM
 // lookups) or exact piecewise-linear logic, and the gate products are variable x variable
 // multipliers followed by the exact casts. The state before the first step is zero, so the
 // first step's recurrent products are left out (its recurrent accumulators are the cast
 // biases, constants).
-#include "backends/verilog/RecurrentRtl.h"
+#include "ops/recurrent/Rtl.h"
 
 #include "backends/verilog/LayerRtl.h"
 #include "util/Error.h"

@@ -1,9 +1,10 @@
 // Quantize layers (quantisation-aware models: QKeras, HGQ, QONNX, binary/ternary) as
-// netlist blocks, bit-exact to emulator/kernels/Quantize.cpp.
+// netlist blocks, bit-exact to src/ops/quantize/Kernel.cpp.
 #pragma once
 
 #include "backends/verilog/RtlOps.h"
 #include "ir/Graph.h"
+#include "lower/LoweredGraph.h"
 
 #include <vector>
 
@@ -19,5 +20,9 @@ namespace tachyon::verilog {
 //              does not depend on their order), those the input's range always or never
 //              reaches are folded, the rest is one priority chain of comparators.
 std::vector<Sig> quantizeRtl(RtlContext& c, const Layer& l, const std::vector<Sig>& in, const FixedType& inT);
+
+// quantizeRtl with the op registry's rtl signature (ops/OpList.h).
+std::vector<Sig> quantizeLayerRtl(RtlContext& c, const Layer& l, const LoweredGraph& low, const std::vector<Sig>& in,
+                   const FixedType& inT);
 
 }  // namespace tachyon::verilog

@@ -11,7 +11,7 @@
 namespace tachyon::verilog {
 
 // The layer's outputs (raw of its result type) from the sequence `in` ([steps][nIn], raw of
-// inT), computing exactly what emulator/kernels/Recurrent.cpp computes.
+// inT), computing exactly what src/ops/recurrent/Kernel.cpp computes.
 std::vector<Sig> recurrentRtl(RtlContext& c, const Layer& l, const LoweredGraph& low, const std::vector<Sig>& in,
                               const FixedType& inT);
 

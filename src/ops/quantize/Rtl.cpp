@@ -1,7 +1,7 @@
-// Quantize layers as netlist blocks (see QuantizeRtl.h), with the emulator's constants:
+// Quantize layers as netlist blocks (see Rtl.h), with the emulator's constants:
 // the same element types (QuantizeAttrs::elementType), threshold bounds (thresholdRaw)
-// and levels (castDouble to the result type) as kernels/Quantize.cpp.
-#include "backends/verilog/QuantizeRtl.h"
+// and levels (castDouble to the result type) as src/ops/quantize/Kernel.cpp.
+#include "ops/quantize/Rtl.h"
 
 #include "emulator/Cast.h"
 #include "util/Error.h"
@@ -97,6 +97,11 @@ std::vector<Sig> quantizeRtl(RtlContext& c, const Layer& l, const std::vector<Si
     const auto& a = l.as<QuantizeAttrs>();
     if (a.mode == QuantizeMode::Fixed) return fixedMode(c, l, in, inT);
     return thresholdMode(c, l, in, inT);
+}
+
+std::vector<Sig> quantizeLayerRtl(RtlContext& c, const Layer& l, const LoweredGraph&, const std::vector<Sig>& in,
+                   const FixedType& inT) {
+    return quantizeRtl(c, l, in, inT);
 }
 
 }  // namespace tachyon::verilog

@@ -1,6 +1,6 @@
 // HLS C++ for the attention building blocks (nnet_utils/nnet_attention.h): the MatMul of
 // two activations and LayerNormalization, io_parallel. Every type below is chosen so that
-// the kernels compute exactly what the emulator computes (src/emulator/kernels/MatMul.cpp,
+// the kernels compute exactly what the emulator computes (src/ops/attention/MatMulKernel.cpp,
 // LayerNorm.cpp): exact sums and products, the emulator's rational rounding for the mean
 // and the variance (nnet::divide_cast), and one cast per result.
 #include "backends/hls/HlsEmit.h"
