@@ -172,7 +172,7 @@ int treeDepth(Int128 kraft) {
     return d;
 }
 
-void extractCommonPairs(Builder& b, std::vector<std::vector<Term>>& terms, int delayConstraint) {
+void extractCommonPairs(Builder& b, std::vector<std::vector<Term>>& terms, int delayConstraint, int maxSharedDepth) {
     size_t pairs = 0;
     for (const auto& ts : terms) pairs += ts.size() * ts.size() / 2;
     PairCounts count(pairs / 2);
@@ -238,6 +238,10 @@ void extractCommonPairs(Builder& b, std::vector<std::vector<Term>>& terms, int d
         if (c < 2 || blocked.count(p)) continue;   // over budget
         const PairKey k = PairKey::unpack(p);
         const int nodeDepth = b.pairDepth(k);
+        if (maxSharedDepth >= 0 && nodeDepth > maxSharedDepth) {
+            blocked.insert(p);
+            continue;
+        }
         // Collect the outputs to visit before creating the node (users may grow).
         std::vector<int> outs;
         for (int j : users[size_t(k.x)])
@@ -312,7 +316,7 @@ AdderGraph buildCmvm(const std::vector<int64_t>& matrix, int nIn, int nOut, cons
         if (tell)
             opt.progress("CSE of a " + std::to_string(nIn) + "x" + std::to_string(nOut) + " constant matrix (" +
                          std::to_string(pairs) + " term pairs) ...");
-        extractCommonPairs(b, terms, opt.delayConstraint);
+        extractCommonPairs(b, terms, opt.delayConstraint, opt.maxSharedDepth);
         if (tell) {
             char buf[64];
             std::snprintf(buf, sizeof buf, "%.2f s", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());

@@ -58,6 +58,10 @@ struct CmvmOptions {
     // share every pair that saves bits (fewest LUTs); d >= 0 = no output gets deeper than
     // its CSD-only minimum adder depth plus d (0: CSE never costs depth).
     int delayConstraint = -1;
+    // Deepest adder CSE may share (-1: any). Outputs summed as bit heaps (BitHeap.h) want
+    // shallow shared adders: a shared adder d levels deep holds its bits back ~2d counter
+    // levels, while the heap itself halves per counter level.
+    int maxSharedDepth = -1;
     // CSE bookkeeping grows with the number of term pairs; above this many the layer
     // is built without CSE (still CSD, still depth-balanced) to keep codegen fast.
     size_t maxPairs = 4'000'000;

@@ -328,6 +328,7 @@ std::vector<Sig> linearMap(RtlContext& c, const std::vector<Sig>& x, const std::
 
     CmvmOptions opt;
     opt.delayConstraint = c.delayConstraint;
+    if (c.bitHeaps) opt.maxSharedDepth = c.heapSharedDepth;
     const std::string layerName = c.prefix.empty() ? std::string("-") : c.prefix.substr(0, c.prefix.size() - 1);
     opt.progress = [&layerName](const std::string& line) { std::cerr << "verilog: " << layerName << ": " << line << std::endl; };
     for (Sig s : x) opt.inputRange.emplace_back(c.nl.node(s).lo, c.nl.node(s).hi);
