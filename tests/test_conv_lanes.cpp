@@ -185,10 +185,16 @@ TEST(ConvLanes, RandomConvolutionsMatchTheReferencePath) {
         expectSame(model.graph, ref, portable, "portable kernels", false);
         const Outcome noLanes = runWith(model.graph, "nolanes", x, rows, 1);
         expectSame(model.graph, ref, noLanes, "output-major kernels", false);
-        // Between fast kernels even the wrapping accumulator's counts agree.
+        // Between the plain 32-bit kernels even the wrapping accumulator's counts agree. The pair
+        // kernels (AVX-512 "pair", AVX2 "pair8") sum modulo 2^(32-s), so there only values compare.
+        auto pairFree = [](const Outcome& o) {
+            for (const auto& [layer, path] : o.paths)
+                if (path.find("pair") != std::string::npos) return false;
+            return true;
+        };
         const Outcome unfused = runWith(model.graph, "unfused", x, rows, 1);
-        expectSame(model.graph, unfused, portable, "fused vs unfused", true);
-        expectSame(model.graph, noLanes, portable, "positions vs outputs", true);
+        expectSame(model.graph, unfused, portable, "fused vs unfused", pairFree(unfused));
+        expectSame(model.graph, noLanes, portable, "positions vs outputs", pairFree(noLanes));
         for (const auto& [layer, path] : portable.paths) {
             ++seen[path];
             EXPECT_EQ(path.find("pair"), std::string::npos) << "the portable switch must rule out the pair kernel";
