@@ -134,7 +134,9 @@ TEST(VerilogEstimate, DeclaredRegisterBitsCountEveryForm) {
                           "  reg fs_d1 = 1'b0;\n"
                           "    reg signed [7:0] dl_3_d2;  // a comment\n"
                           "  wire signed [9:0] not_a_register;\n"
-                          "  always @(posedge clk) a_r1 <= x;\n";
+                          "  always @(posedge clk) a_r1 <= x;\n"
+                          "  function [2:0] f(input [5:0] v);\n    reg s1, c1;  // temporaries, no flip-flops\n"
+                          "    begin f = v[2:0]; end\n  endfunction\n";
     EXPECT_EQ(declaredRegisterBits(v), 14 + 23 + 5 + 2 * 4 + 1 + 8);
 }
 

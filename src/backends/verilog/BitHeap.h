@@ -80,6 +80,10 @@ HeapPlan planHeap(const std::vector<HeapOperand>& operands, Int128 constant, int
 // The plan run on operand values (for tests): the sum as a signed `width`-bit value.
 Int128 evaluateHeap(const HeapPlan& plan, const std::vector<HeapOperand>& operands, const std::vector<Int128>& values);
 
+// The counter's Verilog, written once into each module that has a heap: the function
+// `tachyon_count6` (the LUT form) and the macro `TACHYON_COUNT6 each counter is written with.
+const char* counterVerilog();
+
 struct RtlContext;
 // The heap sum on the netlist: one node per counter level and the final adder, whose
 // range is [lo, hi] (the caller's exact range of the sum, or the wrapped range of

@@ -24,11 +24,15 @@ double lutsOf(const Node& n) {
 
 int64_t declaredRegisterBits(const std::string& verilog) {
     static const std::regex decl(R"(^\s*reg\s+(?:signed\s+)?(?:\[(\d+):(\d+)\]\s*)?([^;]+);)");
+    static const std::regex opens(R"(^\s*(?:function|task)\b)"), closes(R"(^\s*(?:endfunction|endtask)\b)");
     int64_t bits = 0;
+    bool inSubprogram = false;   // a function's `reg`s are its combinational temporaries
     std::istringstream is(verilog);
     for (std::string line; std::getline(is, line);) {
+        if (std::regex_search(line, opens)) inSubprogram = true;
+        if (std::regex_search(line, closes)) inSubprogram = false;
         std::smatch m;
-        if (!std::regex_search(line, m, decl)) continue;
+        if (inSubprogram || !std::regex_search(line, m, decl)) continue;
         const int64_t width = m[1].matched ? std::abs(std::stoll(m[1]) - std::stoll(m[2])) + 1 : 1;
         int64_t names = 1;   // `a, b = 0, c`: one register per comma-separated name
         for (char ch : std::string(m[3])) names += ch == ',';
