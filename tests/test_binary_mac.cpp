@@ -10,6 +10,7 @@
 #include "frontends/Frontend.h"
 #include "passes/BinaryMac.h"
 #include "passes/Pass.h"
+#include "support/long_tests.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -434,6 +435,7 @@ TEST(BinaryMac, OwnBinaryQonnxCnnEmulatorCsimRtlsimBitExact) {
 // The zoo's KERAS_3layer_binary_smaller (BinaryMac + binary_tanh) and bnn_model_fc_1layer
 // (QONNX BipolarQuant before a binary Gemm).
 TEST(BinaryMac, ZooBinaryModelsEmulatorCsimRtlsimBitExact) {
+    LONG_TEST_OR_SKIP();
     const fs::path shared = test_support::zooDir();
     ZOO_OR_SKIP();
     expectXnorEverywhere("binary_smaller", shared / "keras" / "KERAS_3layer_binary_smaller.json", {"fc2", "fc3", "output"},

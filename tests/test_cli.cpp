@@ -3,6 +3,7 @@
 #include "support/onnx_mlp.h"
 #include "support/cli.h"
 #include "util/Npy.h"
+#include "support/long_tests.h"
 
 #include <gtest/gtest.h>
 
@@ -218,6 +219,7 @@ TEST_F(Cli, ReportGivesRegisterToRegisterTimingPerStage) {
 // the same measure. The design has what made the uncalibrated model miss: 16-bit inputs
 // that fan out to a whole layer, deep adder trees from 6-bit weights, a ReLU cast.
 TEST_F(Cli, PipelinedStagesMeetTheClockBySynthesisEstimate) {
+    LONG_TEST_OR_SKIP();
     if (std::system("command -v yosys > /dev/null 2>&1") != 0) GTEST_SKIP() << "yosys not installed";
     const fs::path d = dir / "report_meets_clock";
     fs::remove_all(d);

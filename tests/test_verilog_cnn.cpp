@@ -8,6 +8,7 @@
 #include "frontends/Frontend.h"
 #include "passes/Pass.h"
 #include "util/Error.h"
+#include "support/long_tests.h"
 
 #include <gtest/gtest.h>
 
@@ -70,13 +71,19 @@ void runModel(const std::string& name, const std::string& path, const char* yaml
 // dense head, softmax.
 TEST(VerilogCnn, CnnPoolBitExact) { runModel("cnn_pool", fixtures() + "/cnn_pool.onnx", k16, 1000); }
 // Residual Add of two branches of different depth (aligned in time), global average pooling.
-TEST(VerilogCnn, CnnResidualBitExact) { runModel("cnn_residual", fixtures() + "/cnn_residual.onnx", k16, 1000); }
+TEST(VerilogCnn, CnnResidualBitExact) {
+    LONG_TEST_OR_SKIP();
+    runModel("cnn_residual", fixtures() + "/cnn_residual.onnx", k16, 1000);
+}
 // Stride-2 branch and pooled branch concatenated along channels, tanh, flatten.
 TEST(VerilogCnn, CnnConcatNarrowSaturatingBitExact) {
     runModel("cnn_concat_sat", fixtures() + "/cnn_concat.onnx", kNarrowSat, 1000);
 }
 // Encoder/decoder: max pooling, nearest upsampling, skip concatenation, sigmoid output image.
-TEST(VerilogCnn, UnetTinyBitExact) { runModel("unet_tiny", fixtures() + "/unet_tiny.onnx", k16, 1000); }
+TEST(VerilogCnn, UnetTinyBitExact) {
+    LONG_TEST_OR_SKIP();
+    runModel("unet_tiny", fixtures() + "/unet_tiny.onnx", k16, 1000);
+}
 // 1-D: stride 2, dilation 2, padding 2, ELU, depthwise Conv1d, global max pooling.
 TEST(VerilogCnn, Cnn1dNarrowSaturatingBitExact) {
     runModel("cnn1d_sat", fixtures() + "/cnn1d.onnx", kNarrowSat, 1000);
@@ -84,24 +91,29 @@ TEST(VerilogCnn, Cnn1dNarrowSaturatingBitExact) {
 // Keras: 'same' stride-2 (asymmetric) padding, DepthwiseConv2D, SeparableConv2D, Add,
 // asymmetric ZeroPadding2D, MaxPooling, UpSampling2D, Concatenate, GAP, softmax.
 TEST(VerilogCnn, KerasCnnBitExact) {
+    LONG_TEST_OR_SKIP();
     runModel("keras_cnn", fixtures() + "/keras_cnn.json", k16, 1000);
     runModel("keras_cnn_sat", fixtures() + "/keras_cnn.json", kNarrowSat, 1000);
 }
 
 // The example-model zoo (skipped without ../shared/models).
 TEST(VerilogCnn, ZooJetTaggerConv2D6BitBitExact) {
+    LONG_TEST_OR_SKIP();
     runModel("zoo_jet_conv2d", kModels + "/keras/jetTagger_Conv2D_Small_NoBatchNorm.json", kNarrowExact, 1000);
 }
 TEST(VerilogCnn, ZooConv2dSmallOnnxBitExact) {
+    LONG_TEST_OR_SKIP();
     runModel("zoo_conv2d_onnx", kModels + "/onnx/conv2d_small_keras.onnx", k16, 1000);
 }
 TEST(VerilogCnn, ZooConv1dSmallOnnxNarrowBitExact) {
     runModel("zoo_conv1d_onnx", kModels + "/onnx/conv1d_small_keras.onnx", kNarrowSat, 1000);
 }
 TEST(VerilogCnn, ZooKerasConv1dBitExact) {
+    LONG_TEST_OR_SKIP();
     runModel("zoo_keras_conv1d", kModels + "/keras/KERAS_conv1d_small.json", k16, 1000);
 }
 TEST(VerilogCnn, ZooKerasConv2dNarrowBitExact) {
+    LONG_TEST_OR_SKIP();
     runModel("zoo_keras_conv2d", kModels + "/keras/KERAS_conv2d_model.json", kNarrowSat, 1000);
 }
 
@@ -142,6 +154,7 @@ TEST(VerilogCnn, AveragePoolingExcludingPaddingIsRefusedByName) {
 // A Reshape that adds a channel axis to a 2-D input before a Conv2D (Keras' Reshape((H, W, 1));
 // HGQ's MNIST CNNs): the input streams in the Reshape's shape, bit-exact in Verilator.
 TEST(VerilogCnn, ChannelAddingReshapeBeforeConvBitExact) {
+    LONG_TEST_OR_SKIP();
     const fs::path dir = fs::path(TACHYON_BINARY_DIR) / "verilog_tests" / "reshape_cnn_model";
     fs::remove_all(dir);
     fs::create_directories(dir);

@@ -3,6 +3,7 @@
 #include "support/zoo.h"
 #include "support/onnx_mlp.h"
 #include "support/cli.h"
+#include "support/long_tests.h"
 #include "backends/verilog/Cmvm.h"
 #include "backends/verilog/PairCounts.h"
 #include "backends/verilog/VerilogWriter.h"
@@ -289,6 +290,7 @@ TEST(HlsDivideConst, NoKernelCallsTheRunTimeDivision) {
 // iCE40 HX8K with Debian's nextpnr and names the pipeline stage whose logic limits the
 // routed clock, beside the scheduler's estimate for it (about a minute).
 TEST(VerilogPlaceAndRoute, Ice40CriticalPathMapsToAScheduledStage) {
+    LONG_TEST_OR_SKIP();
     if (std::system("command -v nextpnr-ice40 > /dev/null 2>&1 && command -v yosys > /dev/null 2>&1") != 0)
         GTEST_SKIP() << "nextpnr-ice40 or yosys not installed (scripts/setup.sh installs them)";
     const fs::path d = freshTestDir("verilog_pnr", "mlp");

@@ -15,6 +15,7 @@
 
 #include "fixture_dir.h"
 #include "test_files.h"
+#include "support/long_tests.h"
 
 #include <gtest/gtest.h>
 
@@ -310,6 +311,7 @@ TEST(VerilogSequenceLayers, GarNetVerticesBitExact) {
 }
 
 TEST(VerilogSequenceLayers, GarNetMeanCollapseBitExact) {
+    LONG_TEST_OR_SKIP();
     expectRtlBitExact(garnetFixture("garnet_mean"), "garnet_mean", 1000);
 }
 

@@ -11,6 +11,7 @@
 #include "frontends/Frontend.h"
 #include "passes/Pass.h"
 #include "util/Error.h"
+#include "support/long_tests.h"
 
 #include <gtest/gtest.h>
 
@@ -252,6 +253,7 @@ TEST(VerilogQuant, AllQuantiserModesBitExact) {
 // Keras layers, HGQ (per-element heterogeneous types, pruned elements), QONNX
 // (BipolarQuant / MultiThreshold).
 TEST(VerilogQuant, SharedModelsRtlsimMatchEmulator) {
+    LONG_TEST_OR_SKIP();
     ZOO_OR_SKIP();
     const std::pair<const char*, const char*> models[] = {
         {"qkeras_3layer", "keras/qkeras_3layer.json"},

@@ -1,7 +1,7 @@
 // Long tests: each takes minutes (a large design through Verilator, Yosys, place and route,
 // a whole zoo through csim). They prove the same properties as the quick tests beside
 // them, on bigger models, so the default run (CI) skips them and `scripts/test.sh --long`
-// (or TACHYON_LONG_TESTS=1 in the environment of ctest) runs them; docs/testing.md lists them.
+// (or TACHYON_LONG_TESTS=1 in the environment of ctest) runs them; README "Tests" lists them.
 #pragma once
 
 #include <gtest/gtest.h>
