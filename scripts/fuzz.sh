@@ -24,7 +24,9 @@ fi
 rm -f /tmp/tachyon-fuzz-probe.$$
 
 CC=clang CXX=clang++ cmake -S . -B $B -DCMAKE_BUILD_TYPE=Release -DTACHYON_FUZZ=ON >/dev/null
-cmake --build $B -j"$(nproc)" >/dev/null
+# Only the harnesses and what they link (the core, the serve protocol): not the CLI,
+# the backends or the server, which the sanitised build does not need.
+cmake --build $B -j"$(nproc)" --target $(for h in $HARNESSES; do printf 'fuzz_%s ' "$h"; done) >/dev/null
 
 # Seeds: the project's own fixtures (trained and exported by its scripts).
 F=$B/fixtures

@@ -8,6 +8,7 @@
 #include "frontends/Frontend.h"
 #include "passes/Pass.h"
 #include "util/Error.h"
+#include "support/long_tests.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -244,6 +245,7 @@ void runModel(const ModelCase& m, size_t rows) {
 }  // namespace
 
 TEST(VerilogRtl, JetTaggerApFixed16BitExact) {
+    LONG_TEST_OR_SKIP();   // 24,548 counters: an 8-minute Verilator build
     runModel({"jet16", "keras/KERAS_3layer.json", kJet16}, 100000);
 }
 
@@ -251,12 +253,17 @@ TEST(VerilogRtl, JetTagger6BitWeightsBitExact) {
     runModel({"jet6", "keras/KERAS_3layer.json", kJet6}, 100000);
 }
 
+// The quantisation-aware models (qkeras_3layer, qkeras_mnist_dense, binary, ternary, HGQ,
+// QONNX): tests/test_verilog_quant.cpp.
 TEST(VerilogRtl, DenseFamilyModelsBitExact) {
+    runModel({"keras_1layer", "keras/KERAS_1layer.json", kJet16}, 100000);
+}
+
+// Three more of the family, 2-4 minutes of Verilator build each.
+TEST(VerilogRtl, DenseFamilyBatchNormAndOnnxModelsBitExact) {
+    LONG_TEST_OR_SKIP();
     const ModelCase cases[] = {
-        {"keras_1layer", "keras/KERAS_1layer.json", kJet16},
         {"keras_3layer_bn", "keras/KERAS_3layer_batch_norm.json", kJet6},
-        // The quantisation-aware models (qkeras_3layer, qkeras_mnist_dense, binary,
-        // ternary, HGQ, QONNX): tests/test_verilog_quant.cpp.
         {"onnx_three_layer_pytorch", "onnx/three_layer_pytorch.onnx", kJet6},
         {"onnx_three_layer_bn", "onnx/three_layer_bn_pytorch.onnx", kJet6},
     };
