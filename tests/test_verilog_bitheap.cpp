@@ -4,13 +4,13 @@
 // constant.
 #include "backends/verilog/BitHeap.h"
 
+#include "test_files.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <random>
-#include <sstream>
 
 using namespace tachyon;
 using namespace tachyon::verilog;
@@ -92,10 +92,7 @@ TEST(VerilogBitHeap, LevelsGrowLogarithmicallyAndLutsStayLinear) {
 // never sees the sum.
 TEST(VerilogBitHeap, CounterLogicIsThePopcountOnAllInputs) {
     if (std::system("command -v iverilog > /dev/null 2>&1") != 0) GTEST_SKIP() << "iverilog not installed";
-    namespace fs = std::filesystem;
-    const fs::path dir = fs::path(TACHYON_BINARY_DIR) / "bitheap_counter";
-    fs::remove_all(dir);
-    fs::create_directories(dir);
+    const std::filesystem::path dir = freshTestDir("verilog_bitheap", "counter");
     std::ofstream(dir / "t.v") << "module t;\n" << counterVerilog()
                                << "  reg [5:0] v;\n  integer i, bad, want;\n"
                                   "  wire [2:0] byFunction = tachyon_count6(v);\n"
@@ -106,12 +103,10 @@ TEST(VerilogBitHeap, CounterLogicIsThePopcountOnAllInputs) {
                                   "      if (byFunction != want || byMacro != want) bad = bad + 1;\n    end\n"
                                   "    $display(\"checked %0d bad %0d\", i, bad);\n  end\nendmodule\n";
     for (const std::string define : {"", "-DVERILATOR"}) {
-        const std::string d = dir.string();
-        const std::string cmd = "cd '" + d + "' && iverilog " + define + " -o t.vvp t.v > build.log 2>&1 && vvp t.vvp > run.log 2>&1";
-        ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
-        std::ifstream is(dir / "run.log");
-        std::stringstream ss;
-        ss << is.rdbuf();
-        EXPECT_NE(ss.str().find("checked 64 bad 0"), std::string::npos) << define << ": " << ss.str();
+        const std::string cmd = "cd '" + dir.string() + "' && iverilog " + define +
+                                " -o t.vvp t.v > build.log 2>&1 && vvp t.vvp > run.log 2>&1";
+        ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd << "\n" << readFile(dir / "build.log");
+        const std::string run = readFile(dir / "run.log");
+        EXPECT_NE(run.find("checked 64 bad 0"), std::string::npos) << define << ": " << run;
     }
 }

@@ -19,7 +19,7 @@ namespace {
 // thousands of counters made 50 MB of C++ and a 4-minute rtlsim build. Under Verilator the
 // counter is the same count written as a sum (2.5x faster to build and run), which is an
 // equality, not an approximation: test VerilogBitHeap.CounterLogicIsThePopcountOnAllInputs
-// proves the logic form equal to the sum on all 64 inputs, in Verilator and Icarus.
+// proves both forms equal to the popcount on all 64 inputs, under Icarus.
 const char* kCounterFunction =
     "  // Parallel counter (docs/verilog.md, \"Bit heaps\"): {bit 2, bit 1, bit 0} of the\n"
     "  // number of ones in v, in plain logic so that each output is one LUT6.\n"
