@@ -64,8 +64,12 @@ def low_bit_start(model, bits):
     nearly every weight below half the LSB of ap_fixed<b,1>, so every quantised weight is 0,
     no gradient reaches the inputs and the model stays at chance. Spread the weights over
     the grid (uniform in +-0.5) and train faster. Returns the learning rate."""
-    if bits > 3:
-        return 3e-3
+    return spread_start(model) if bits <= 3 else 3e-3
+
+
+def spread_start(model):
+    """Weights uniform in +-0.5, learning rate 1e-2 (returned): the low-bit recipe, which
+    bench/qat_digits_hetero.py applies at every width (it is better there too)."""
     for m in model.modules():
         if isinstance(m, (QLinear, QConv2d)):
             nn.init.uniform_(m.weight, -0.5, 0.5)
@@ -126,8 +130,11 @@ def shaped(x, cnn):
     return x.reshape(-1, 1, 8, 8) if cnn else x
 
 
-def train(model, xtr, ytr, epochs, cnn=False, pruner=None, beta=0.0, meter=None, lr=3e-3):
-    torch.manual_seed(0)
+def train(model, xtr, ytr, epochs, cnn=False, pruner=None, beta=0.0, meter=None, lr=3e-3, seed=0, beta_ramp=0.0):
+    """Adam, batches of 64, shuffled by `seed`. With a resource weight `beta`, the loss adds
+    beta * EBOPs; `beta_ramp` > 0 raises beta linearly from 0 over that fraction of the steps
+    (the widths shrink once the weights have found their values)."""
+    torch.manual_seed(seed)
     x = torch.from_numpy(shaped(xtr, cnn)).float()
     y = torch.from_numpy(ytr).long()
     fracs = [p for n, p in model.named_parameters() if n.endswith("frac")]
@@ -135,13 +142,16 @@ def train(model, xtr, ytr, epochs, cnn=False, pruner=None, beta=0.0, meter=None,
     groups = [{"params": others, "lr": lr}] + ([{"params": fracs, "lr": 0.05}] if fracs else [])
     opt = torch.optim.Adam(groups)
     model.train()
+    steps, step = epochs * ((len(x) + 63) // 64), 0
     for _ in range(epochs):
         perm = torch.randperm(len(x))
         for k in range(0, len(x), 64):
             idx = perm[k:k + 64]
             loss = nn.functional.cross_entropy(model(x[idx]), y[idx])
             if beta:
-                loss = loss + beta * meter.ebops()
+                ramp = min(1.0, step / (beta_ramp * steps)) if beta_ramp > 0 else 1.0
+                loss = loss + beta * ramp * meter.ebops()
+            step += 1
             opt.zero_grad()
             loss.backward()
             opt.step()

@@ -11,9 +11,18 @@ and which pipeline stage really limits the clock, against the stage the schedule
 heaviest. The iCE40 is about 3x slower than UltraScale+, so compare shapes, not
 nanoseconds (docs/verilog.md, "Place and route check").
 
+Per stage: nextpnr's SDF (every routed cell arc and connection) is timed by
+scripts/sdf_timing.py, and each register endpoint is mapped back to the pipeline stage
+whose logic it closes (nextpnr's routed netlist names the net each logic cell's flip-flop
+drives: Tachyon's `<node>_r<k>`), so every stage's routed worst path stands beside the
+scheduler's estimate for it.
+
 Prints a summary and, with --json, writes: fmax_mhz, critical_ns, logic_ns, routing_ns,
 endpoint (register), stage (the netlist stage whose logic ends there), stage_estimate_ns
-(the scheduler's estimate for that stage) and stage_estimates_ns (all stages).
+(the scheduler's estimate for that stage), stage_estimates_ns (all stages), sdf_critical_ns
+(the SDF timing's worst register-to-register path: nextpnr's own figure, recomputed) and
+stages: per pipeline stage {stage, routed_ns, logic_ns, routing_ns, from, to, endpoints,
+estimate_ns}.
 """
 import argparse
 import json
@@ -21,6 +30,9 @@ import os
 import re
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sdf_timing  # noqa: E402
 
 
 def fail(msg):
@@ -54,6 +66,52 @@ def critical_path(log):
     return fmax[-1], float(split.group(1)), float(split.group(2)), sinks[-1] if sinks else ""
 
 
+def register_of(name):
+    """(node, k) of a pipeline register bit's net name `<node>_r<k>[bit]`, else None."""
+    m = re.match(r"(\w+)_r(\d+)(?:\[\d+\])?$", name.split("$")[0])
+    return (m.group(1), int(m.group(2))) if m else None
+
+
+def cell_registers(routed):
+    """Cell name -> (node, k) of the pipeline register its flip-flop is (nextpnr's routed JSON:
+    a logic cell's O pin drives the flip-flop's net, named after the register)."""
+    mods = routed.get("modules", {})
+    if not mods:
+        return {}
+    mod = next(iter(mods.values()))
+    names = {}
+    for name, n in mod.get("netnames", {}).items():
+        for b in n.get("bits", []):
+            names.setdefault(b, []).append(name)
+    out = {}
+    for cname, c in mod.get("cells", {}).items():
+        for b in c.get("connections", {}).get("O", []):
+            for n in names.get(b, []):
+                r = register_of(n)
+                if r:
+                    out[cname] = r
+                    break
+    return out
+
+
+def stage_table(sdf_ends, registers, stages, estimates):
+    """Worst routed path per pipeline stage (register endpoints of known stage only)."""
+    table = {}
+    for e in sdf_ends:
+        r = registers.get(e["cell"])
+        if r is None or r[0] not in stages:
+            continue
+        st = stages[r[0]] + r[1] - 1
+        row = table.setdefault(st, {"stage": st, "endpoints": 0})
+        row["endpoints"] += 1
+        if "routed_ns" not in row or e["ns"] > row["routed_ns"]:
+            row.update(routed_ns=e["ns"], logic_ns=e["logic_ns"], routing_ns=e["routing_ns"], to=e["cell"],
+                       **{"from": e["from"]})
+    for st, row in table.items():
+        row["estimate_ns"] = estimates[st] if st < len(estimates) else None
+    return [table[k] for k in sorted(table)]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("project")
@@ -83,9 +141,11 @@ def main():
             fail(f"yosys failed, see {work}/yosys.log")
     print("pnr_ice40: nextpnr-ice40 --hx8k --package ct256 ...", flush=True)
     pnr_log = os.path.join(work, "nextpnr.log")
+    sdf_path, routed_path = os.path.join(work, "routed.sdf"), os.path.join(work, "routed.json")
     with open(pnr_log, "w") as log:
         if subprocess.run(["nextpnr-ice40", "--hx8k", "--package", "ct256", "--json", netlist, "--freq",
-                           str(args.freq), "--timing-allow-fail", "--seed", "1"],
+                           str(args.freq), "--timing-allow-fail", "--seed", "1", "--sdf", sdf_path,
+                           "--write", routed_path],
                           stdout=log, stderr=subprocess.STDOUT).returncode != 0:
             fail(f"nextpnr-ice40 failed (does the design fit an HX8K, 7,680 cells and 206 I/O?), see {pnr_log}")
     cp = critical_path(open(pnr_log).read())
@@ -101,6 +161,15 @@ def main():
     if m and m.group(1) in stages:
         stage = stages[m.group(1)] + int(m.group(2)) - 1
     estimates = manifest.get("stage_estimates_ns", [])
+    try:
+        with open(sdf_path) as f:
+            sdf_ends, _ = sdf_timing.analyse(sdf_timing.parse_sdf(f.read()))
+        with open(routed_path) as f:
+            registers = cell_registers(json.load(f))
+    except (OSError, ValueError, sdf_timing.SdfError) as e:
+        fail(f"{work}: reading nextpnr's SDF or routed netlist: {e}")
+    reg_ends = [e for e in sdf_ends if e["from_register"] and e["setup_ns"] > 0]
+    per_stage = stage_table(sdf_ends, registers, stages, estimates)
     result = {
         "fmax_mhz": fmax,
         "critical_ns": round(1000.0 / fmax, 3),
@@ -110,6 +179,8 @@ def main():
         "stage": stage,
         "stage_estimate_ns": estimates[stage] if stage is not None and stage < len(estimates) else None,
         "stage_estimates_ns": estimates,
+        "sdf_critical_ns": reg_ends[0]["ns"] if reg_ends else None,
+        "stages": per_stage,
     }
     print(f"routed (iCE40 HX8K): {fmax:.1f} MHz = {result['critical_ns']:.2f} ns; critical path "
           f"{logic:.1f} ns logic + {routing:.1f} ns routing ({100 * routing / (logic + routing):.0f}% routing), "
@@ -119,6 +190,13 @@ def main():
         print(f"that is the logic of netlist stage {stage}: the scheduler's estimate "
               f"{result['stage_estimate_ns']:.2f} ns (UltraScale+ model; its heaviest stage is {heaviest} at "
               f"{estimates[heaviest]:.2f} ns)")
+    print("per stage (routed on iCE40 vs the scheduler's UltraScale+ estimate; ratio = routed / estimate):")
+    print("  stage  routed ns  (logic + routing)  estimate ns  ratio  endpoints")
+    for row in per_stage:
+        est = row["estimate_ns"]
+        ratio = f"{row['routed_ns'] / est:5.2f}" if est else "    -"
+        print(f"  {row['stage']:5d}  {row['routed_ns']:9.2f}  ({row['logic_ns']:5.2f} + {row['routing_ns']:5.2f})  "
+              f"{est if est is not None else float('nan'):11.2f}  {ratio}  {row['endpoints']:9d}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(result, f, indent=2)

@@ -13,7 +13,8 @@ PKGS=(cmake g++ make pkg-config
   nextpnr-ice40  # scripts/pnr_ice40.py: a routed timing check on a real FPGA family
   clang libclang-rt-14-dev libfuzzer-14-dev  # fuzz harnesses and the ASan+UBSan build
   libgrpc++-dev protobuf-compiler-grpc libcpp-httplib-dev python3-grpcio python3-requests  # tachyon serve/perf
-  python3-geventhttpclient python3-gevent python3-rapidjson)  # tests/serve/tritonclient_check.py (opt-in)
+  python3-geventhttpclient python3-gevent python3-rapidjson  # tests/serve/tritonclient_check.py (opt-in)
+  libcurl4-openssl-dev zlib1g-dev rapidjson-dev)  # scripts/build_triton_cpp_client.sh (opt-in)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

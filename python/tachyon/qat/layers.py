@@ -45,9 +45,10 @@ def _check_activation_quantizer(q, what, per_channel=False):
         if not q.is_tensorwise and not per_channel:
             raise QuantizerError(f"{what}: needs one type for the tensor (a table or recurrent layer is built "
                                  "for one type)")
-        if not q.is_tensorwise and q.trainable and q.min_bits < 1:
+        if q.trainable and q.min_bits < 1:
             raise QuantizerError(f"{what}: a trainable activation quantiser needs min_bits >= 1 (a Quant "
                                  "element holds at least 1 bit)")
+        _cap_trainable_width(q)
         if int(q.width().max()) > 32:
             raise QuantizerError(f"{what}: {int(q.width().max())} bits; an activation Quant holds at most 32")
     elif not isinstance(q, BinaryQuantizer):
@@ -56,10 +57,18 @@ def _check_activation_quantizer(q, what, per_channel=False):
     return q
 
 
+def _cap_trainable_width(q):
+    """Trainable widths may grow in training; a layer's Quant holds at most 32 bits, so the
+    quantiser never trains beyond that (the forward applies the cap, as the export)."""
+    if isinstance(q, FixedQuantizer) and q.trainable:
+        q.max_bits = min(q.max_bits, 32)
+
+
 def _check_constant_quantizer(q, what):
     """Dense/Conv weights and biases are exported behind an identity QONNX Quant, which
     Tachyon reads up to 32 bits."""
     _check_quantizer(q, what)
+    _cap_trainable_width(q)
     if isinstance(q, FixedQuantizer) and int(q.width().max()) > 32:
         raise QuantizerError(f"{what}: {int(q.width().max())} bits; a weight/bias Quant holds at most 32")
     return q

@@ -166,12 +166,14 @@ class FixedQuantizer(Quantizer):
     trainable=True makes the fractional bits a parameter (rounded to integers in the forward,
     gradient as HGQ): heterogeneous bit widths learned in training; `bits` then gives the
     initial width and the shape of `bits` (or `shape`) the granularity. Elements whose width
-    falls to 0 or below are 0 (pruned). Unsigned with SAT_SYM saturates as SAT (negative ->
-    0), as FixedType does.
+    falls to 0 or below are 0 (pruned); widths stay in [min_bits, max_bits] (max_bits is
+    lowered to 32 when a layer takes the quantiser: its QONNX Quant holds at most 32 bits, so
+    training cannot grow a width the export would refuse). Unsigned with SAT_SYM saturates as
+    SAT (negative -> 0), as FixedType does.
     """
 
     def __init__(self, bits, integer, signed=True, rounding="TRN", overflow="WRAP", trainable=False,
-                 shape=None, min_bits=0):
+                 shape=None, min_bits=0, max_bits=MAX_BITS):
         super().__init__()
         self.rounding = _mode(rounding, ROUNDING_MODES, "rounding")
         self.overflow = _mode(overflow, OVERFLOW_MODES, "overflow")
@@ -188,20 +190,23 @@ class FixedQuantizer(Quantizer):
         if bmax > MAX_BITS:
             raise QuantizerError(f"{bmax} bits: a float64 forward holds at most {MAX_BITS}, so the trained model "
                                  "could not equal the firmware bit for bit")
+        if trainable and not (min_bits <= bmin and bmax <= max_bits <= MAX_BITS):
+            raise QuantizerError(f"trainable widths need min_bits <= bits <= max_bits <= {MAX_BITS} (got "
+                                 f"{min_bits}, {bmin}..{bmax}, {max_bits})")
         self.trainable = bool(trainable)
         self.is_tensorwise = isinstance(bits, int) and isinstance(integer, int)
         self.register_buffer("integer", torch.as_tensor(integer, dtype=torch.float64))
         frac0 = torch.as_tensor(bits, dtype=torch.float64) - self.integer
         if self.trainable:
             self.frac = nn.Parameter(frac0.clone())
-            self.min_bits = int(min_bits)
+            self.min_bits, self.max_bits = int(min_bits), int(max_bits)
         else:
             self.register_buffer("frac", frac0)
 
     def width(self):
         """Integer widths (tensor), the trainable fractional bits rounded (at least min_bits)."""
         w = self.integer + torch.round(self.frac.detach())
-        return torch.clamp(w, min=self.min_bits) if self.trainable else w
+        return torch.clamp(w, min=self.min_bits, max=self.max_bits) if self.trainable else w
 
     def forward(self, x):
         w = self.width()

@@ -1,5 +1,6 @@
 #include "backends/verilog/RtlOps.h"
 
+#include "backends/verilog/BitHeap.h"
 #include "backends/verilog/Cmvm.h"
 #include "util/Error.h"
 
@@ -354,10 +355,38 @@ std::vector<Sig> linearMap(RtlContext& c, const std::vector<Sig>& x, const std::
         const Term ta{n.a.sig, t.shift, t.neg}, tb{n.b.sig, n.b.shift + t.shift, t.neg != n.b.neg};
         return depth[size_t(ta.sig)] <= depth[size_t(tb.sig)] ? std::make_pair(ta, tb) : std::make_pair(tb, ta);
     };
+    // Outputs summed as bit heaps: the adders an output owns alone (its own subtree above
+    // the shared adders and the inputs) are not built; their leaves go into one heap with
+    // the output's constant (BitHeap.h).
+    std::vector<std::vector<Term>> heapLeaves(static_cast<size_t>(nOut));
+    std::vector<char> absorbed(nSig, 0);
+    if (c.bitHeaps) {
+        for (int j = 0; j < nOut; ++j) {
+            const auto& t = g.outputs[size_t(j)];
+            if (!t) continue;
+            std::vector<Term> leaves, open{*t};
+            std::vector<int> owned;
+            while (!open.empty()) {
+                const Term cur = open.back();
+                open.pop_back();
+                if (!ownNode(cur.sig)) {
+                    leaves.push_back(cur);
+                    continue;
+                }
+                owned.push_back(cur.sig);
+                const auto [ta, tb] = split(cur);
+                open.push_back(ta);
+                open.push_back(tb);
+            }
+            if (leaves.size() < 3) continue;
+            for (int s : owned) absorbed[size_t(s)] = 1;
+            heapLeaves[size_t(j)] = std::move(leaves);
+        }
+    }
     std::vector<char> rebuilt(nSig, 0);
     for (int j = 0; j < nOut; ++j) {
         const auto& t = g.outputs[size_t(j)];
-        if (!t || consts[size_t(j)] == 0) continue;
+        if (!t || consts[size_t(j)] == 0 || !heapLeaves[size_t(j)].empty()) continue;
         Term cur{t->sig, t->shift + outShift, t->neg};
         while (ownNode(cur.sig)) {
             rebuilt[size_t(cur.sig)] = 1;
@@ -403,7 +432,7 @@ std::vector<Sig> linearMap(RtlContext& c, const std::vector<Sig>& x, const std::
         return s;
     };
     for (size_t k = 0; k < g.nodes.size(); ++k) {
-        if (rebuilt[size_t(nIn) + k]) {
+        if (rebuilt[size_t(nIn) + k] || absorbed[size_t(nIn) + k]) {
             sig.push_back(-1);
             continue;
         }
@@ -432,6 +461,27 @@ std::vector<Sig> linearMap(RtlContext& c, const std::vector<Sig>& x, const std::
             continue;
         }
         const int sh = t->shift + outShift;
+        if (!heapLeaves[size_t(j)].empty()) {
+            Int128 lo, hi;
+            termRange(Term{t->sig, sh, t->neg}, k, lo, hi);
+            int width = signedBits(lo, hi);
+            if (modBits > 0 && width > modBits) {   // only the value modulo 2^modBits is needed
+                width = modBits;
+                lo = -(Int128(1) << (width - 1));
+                hi = (Int128(1) << (width - 1)) - 1;
+            }
+            std::vector<Sig> ops;
+            std::vector<HeapOperand> operands;
+            for (const Term& leaf : heapLeaves[size_t(j)]) {
+                const Node& ln = c.nl.node(sig[size_t(leaf.sig)]);
+                ops.push_back(sig[size_t(leaf.sig)]);
+                // A shared adder d levels deep arrives ~d carry chains late: ~2 counter levels each.
+                const int ready = int(depth[size_t(leaf.sig)] * c.delay.adder(ln.width) / c.delay.logic());
+                operands.push_back({ln.width, leaf.shift + outShift, leaf.neg, ln.lo >= 0, ready});
+            }
+            y[size_t(j)] = heapSum(c, ops, operands, k, width, lo, hi);
+            continue;
+        }
         if (rebuilt[size_t(t->sig)]) {
             y[size_t(j)] = withConstant(k, Term{t->sig, sh, t->neg});
             continue;

@@ -30,6 +30,9 @@ struct RtlContext {
     // Combinational time per pipeline stage (clock period minus register overhead): an
     // operation the DelayModel says cannot fit a stage is split into parts that can.
     double stageBudgetNs = 4.4;
+    // Shift-add outputs of three or more terms summed as bit heaps (BitHeap.h: LUT-level
+    // counters and one carry-propagate adder) instead of trees of two-input adders.
+    bool bitHeaps = true;
 };
 
 // cast<dst>(raw * 2^-srcFrac): quantisation mode then overflow mode, as FixedType::castRaw.
