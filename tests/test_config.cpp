@@ -107,7 +107,7 @@ HLSConfig:
     EXPECT_EQ(c.compatibility, Compatibility::Hls4ml);
     EXPECT_EQ(r.precision.at("accum"), "auto_hls4ml");
     EXPECT_EQ(*r.reuseFactor, 4);
-    EXPECT_EQ(*r.strategy, "Resource");
+    EXPECT_EQ(*r.strategy, Strategy::Resource);
     Layer sm;
     sm.name = "softmax";
     sm.kind = LayerKind::Softmax;
@@ -115,6 +115,24 @@ HLSConfig:
     EXPECT_EQ(s.precision.at("exp_table"), "ap_fixed<18,8>");
     EXPECT_EQ(*s.tableSize, 1024);
     EXPECT_EQ(*s.reuseFactor, 2);
+}
+
+// hls4ml's spellings of Strategy and softmax Implementation map to the IR's enums in config/
+// only; every enum value round-trips through its name, and unknown names are refused.
+TEST(Config, StrategyAndSoftmaxNamesMapToEnums) {
+    for (Strategy s : {Strategy::Latency, Strategy::Resource, Strategy::DistributedArithmetic})
+        EXPECT_EQ(strategyNamed(toString(s)), s);
+    EXPECT_EQ(strategyNamed("resource"), Strategy::Resource);
+    EXPECT_EQ(strategyNamed("DistributedArithmetic"), Strategy::DistributedArithmetic);
+    EXPECT_THROW(strategyNamed("Stable"), Error);   // a softmax choice, handled by the parser
+    for (SoftmaxImpl i : {SoftmaxImpl::Tachyon, SoftmaxImpl::Latency, SoftmaxImpl::Stable, SoftmaxImpl::Argmax,
+                          SoftmaxImpl::Legacy})
+        EXPECT_EQ(softmaxImplNamed(toString(i)), i);
+    EXPECT_THROW(softmaxImplNamed("fast"), Error);
+    const Config c = Config::parse("Model:\n  Precision: ap_fixed<16,6>\n  Strategy: Stable\n", "cfg.yml");
+    ASSERT_TRUE(c.model.strategy && c.model.softmaxImplementation);
+    EXPECT_EQ(*c.model.strategy, Strategy::Latency);
+    EXPECT_EQ(*c.model.softmaxImplementation, SoftmaxImpl::Stable);
 }
 
 TEST(Config, ErrorsNameTheKey) {

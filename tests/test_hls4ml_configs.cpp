@@ -102,7 +102,7 @@ void runRows(const Graph& g) {
     e.runFixed(x.data(), 64, raw.data(), y.data());
     // Tachyon's softmax sums to 1 closely; hls4ml's (Implementation set explicitly) indexes
     // its inverse table by the top 10 bits of the sum, so it can be off by up to a quarter.
-    const bool hls4ml = g.output().softmax.implementation != "tachyon";
+    const bool hls4ml = g.output().softmax.implementation != SoftmaxImpl::Tachyon;
     for (int r = 0; r < 64; ++r) {
         double s = 0;
         for (int k = 0; k < 4; ++k) s += y[size_t(r) * 4 + k];
@@ -155,7 +155,7 @@ TEST(Hls4mlConfigs, ProjectKeysAreRecordedOrWarnedAbout) {
     EXPECT_EQ(legacy.byType.at("GarNet").reuseFactor, 16);
     Graph l = converted(legacy);
     EXPECT_EQ(l.find("fc1")->schedule.parallelizationFactor, 2);
-    EXPECT_EQ(l.find("fc2")->schedule.strategy, "Distributed_Arithmetic");
+    EXPECT_EQ(l.find("fc2")->schedule.strategy, Strategy::DistributedArithmetic);
     // hls4ml's Distributed_Arithmetic sums exactly: the accumulator is the exact one.
     const Layer& fc2 = *l.find("fc2");
     EXPECT_EQ(fc2.type("accum"), autoAccumulator(fc2, l.find(fc2.input())->type("result")));
@@ -168,7 +168,7 @@ TEST(Hls4mlConfigs, ProjectKeysAreRecordedOrWarnedAbout) {
 TEST(Hls4mlConfigs, SoftmaxSettingsAreStored) {
     Graph g = converted(Config::load(dataFile("name_granularity.yml")));
     const Layer& sm = *g.find("softmax");
-    EXPECT_EQ(sm.softmax.implementation, "stable");
+    EXPECT_EQ(sm.softmax.implementation, SoftmaxImpl::Stable);
     EXPECT_FALSE(sm.softmax.skip);
     EXPECT_EQ(sm.type("inv_inp").str(), "ap_fixed<18,8,AP_RND,AP_SAT>");
     EXPECT_EQ(sm.type("accum").str(), "ap_fixed<18,8,AP_RND,AP_SAT>");
@@ -178,7 +178,7 @@ TEST(Hls4mlConfigs, SoftmaxSettingsAreStored) {
     // Stored and emulated (hls4ml's softmax_latency; tests/test_softmax.cpp checks the bits).
     Graph lat = converted(Config::load(dataFile("softmax_latency.yml")));
     const Layer& ls = *lat.find("softmax");
-    EXPECT_EQ(ls.softmax.implementation, "latency");
+    EXPECT_EQ(ls.softmax.implementation, SoftmaxImpl::Latency);
     EXPECT_EQ(ls.type("inv_inp").str(), "ap_fixed<18,4,AP_RND,AP_SAT>");
     EXPECT_EQ(ls.type("accum").str(), "ap_fixed<20,10,AP_RND,AP_SAT>");
     EXPECT_EQ(ls.table.size, 512);
@@ -187,18 +187,15 @@ TEST(Hls4mlConfigs, SoftmaxSettingsAreStored) {
     for (const char* impl : {"argmax", "legacy", "Latency"}) {
         Config c = Config::parse(std::string("LayerName:\n  softmax:\n    Implementation: ") + impl + "\n", "cfg.yml");
         Graph h = converted(c);
-        EXPECT_NE(h.find("softmax")->softmax.implementation, "stable");
+        EXPECT_NE(h.find("softmax")->softmax.implementation, SoftmaxImpl::Stable);
         EXPECT_EQ(errorOf([&] { Emulator e(h); }), "") << impl;
     }
     // Without an Implementation key: hls4ml's stable softmax in a file hls4ml wrote (its
     // default), Tachyon's own softmax otherwise or with `Compatibility: tachyon`.
-    EXPECT_EQ(converted(Config::load(dataFile("model_granularity.yml"))).find("softmax")->softmax.implementation,
-              "stable");
-    EXPECT_EQ(converted(Config::parse("Model:\n  Precision: ap_fixed<16,6>\n", "cfg.yml")).find("softmax")->softmax.implementation,
-              "tachyon");
+    EXPECT_EQ(converted(Config::load(dataFile("model_granularity.yml"))).find("softmax")->softmax.implementation, SoftmaxImpl::Stable);
+    EXPECT_EQ(converted(Config::parse("Model:\n  Precision: ap_fixed<16,6>\n", "cfg.yml")).find("softmax")->softmax.implementation, SoftmaxImpl::Tachyon);
     EXPECT_EQ(converted(Config::parse("Backend: Vivado\nCompatibility: tachyon\n", "cfg.yml"))
-                  .find("softmax")->softmax.implementation,
-              "tachyon");
+                  .find("softmax")->softmax.implementation, SoftmaxImpl::Tachyon);
     Graph skip = converted(Config::parse("LayerName:\n  softmax:\n    Skip: true\n", "cfg.yml"));
     EXPECT_TRUE(skip.find("softmax")->softmax.skip);
     EXPECT_NE(errorOf([&] { Emulator e(skip); }).find("Skip"), std::string::npos);
@@ -206,8 +203,8 @@ TEST(Hls4mlConfigs, SoftmaxSettingsAreStored) {
     // The old spelling: `Strategy: Stable` on a softmax selects the stable implementation.
     Config legacy = Config::load(dataFile("legacy.yml"));
     Graph l = converted(legacy);
-    EXPECT_EQ(l.find("softmax")->softmax.implementation, "stable");
-    EXPECT_EQ(l.find("softmax")->schedule.strategy, "Latency");
+    EXPECT_EQ(l.find("softmax")->softmax.implementation, SoftmaxImpl::Stable);
+    EXPECT_EQ(l.find("softmax")->schedule.strategy, Strategy::Latency);
 }
 
 TEST(Hls4mlConfigs, AutoTypesFollowTachyonsRule) {

@@ -138,7 +138,7 @@ TEST(Hls4mlParity, WrittenProjectConfigsLoadForDenseAndCnn) {
         }
         // hls4ml infers nothing for an activation: the model default, not the input's type.
         EXPECT_EQ(typeOf(g, c.relu, "result"), "ap_fixed<16,6>");
-        EXPECT_EQ(g.find(c.softmax)->softmax.implementation, "stable");
+        EXPECT_EQ(g.find(c.softmax)->softmax.implementation, SoftmaxImpl::Stable);
         EXPECT_EQ(g.inputs().size(), 1u);
         runsEndToEnd(g);
     }

@@ -51,7 +51,7 @@ Graph load(const std::string& path, const std::string& io, const std::string& st
                                      strategy + "\n",
                                  "test-config"));
     for (Layer& l : g.layers) {
-        l.schedule.strategy = strategy;
+        l.schedule.strategy = strategyNamed(strategy);
         l.schedule.reuseFactor = isMac(l) ? std::max(1, std::min<int>(rf, int(l.param("weight").size()))) : 1;
     }
     return g;
@@ -292,7 +292,7 @@ Graph everyLayerKind1d() {
 Graph typed(Graph g, const std::string& io, const std::string& strategy, int rf, bool narrow) {
     runPipeline(g, Config::parse("IOType: " + io + "\nModel:\n" + kPrecision16 + "  ReuseFactor: 1\n", "test-config"));
     for (Layer& l : g.layers) {
-        l.schedule.strategy = strategy;
+        l.schedule.strategy = strategyNamed(strategy);
         l.schedule.reuseFactor = isMac(l) ? std::max(1, std::min<int>(rf, int(l.param("weight").size()))) : rf;
     }
     if (narrow) narrowTypes(g);

@@ -171,7 +171,7 @@ void mixedTypes(Graph& g) {
 void schedule(Graph& g, const std::string& strategy, int rf, const std::string& io) {
     g.target.io = io == "io_stream" ? IoType::Stream : IoType::Parallel;
     for (Layer& l : g.layers) {
-        l.schedule.strategy = strategy;
+        l.schedule.strategy = strategyNamed(strategy);
         l.schedule.reuseFactor = l.kind == LayerKind::Dense ? std::min(rf, macDims(l).nIn * macDims(l).nOut) : 1;
     }
 }
@@ -432,8 +432,8 @@ TEST(HlsProject, BadSchedulesAreRejectedNamingTheLayer) {
     noReuse.find("fc2")->schedule.reuseFactor = 0;
     expectError(noReuse, "fc2", "ReuseFactor 0");
     Graph strategy = g;
-    strategy.find("fc3")->schedule.strategy = "Stable";
-    expectError(strategy, "fc3", "Strategy 'Stable'");
+    strategy.find("fc3")->schedule.strategy = Strategy::DistributedArithmetic;
+    expectError(strategy, "fc3", "Strategy 'Distributed_Arithmetic'");
 }
 
 // The dense-family models of the shared model zoo, through the real frontends and the

@@ -395,7 +395,7 @@ TEST(HlsRnn, LstmProjectAndLatencyEstimate) {
     // Folding the products over 4 cycles lengthens every step; estimateLatency agrees
     // with what writeProject reports.
     for (Layer& l : g.layers) {
-        l.schedule.strategy = "Resource";
+        l.schedule.strategy = Strategy::Resource;
         l.schedule.reuseFactor = 4;
     }
     Emulator folded(g);

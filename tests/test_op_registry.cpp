@@ -35,6 +35,6 @@ TEST(OpRegistry, LegalityNamesTheReason) {
     sm.name = "softmax";
     sm.kind = LayerKind::Softmax;
     EXPECT_EQ(ops::opInfo(LayerKind::Softmax).legality(sm), "");
-    sm.softmax.implementation = "legacy";
+    sm.softmax.implementation = SoftmaxImpl::Legacy;
     EXPECT_NE(ops::opInfo(LayerKind::Softmax).legality(sm).find("legacy"), std::string::npos);
 }

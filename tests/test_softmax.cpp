@@ -355,9 +355,9 @@ TEST(Softmax, ArgmaxIsOneHotOfTheFirstMaximum) {
 TEST(Softmax, DefaultIsTachyonsAccurateSoftmax) {
     Graph g = softmaxModel(5);
     runPipeline(g, Config::parse("Model:\n  Precision: ap_fixed<16,6>\n", "<test config>"));
-    EXPECT_EQ(g.find("softmax")->softmax.implementation, "tachyon");
+    EXPECT_EQ(g.find("softmax")->softmax.implementation, SoftmaxImpl::Tachyon);
     Emulator emu(g);
-    EXPECT_EQ(emu.softmaxTables("softmax")->implementation, "tachyon");
+    EXPECT_EQ(emu.softmaxTables("softmax")->implementation, SoftmaxImpl::Tachyon);
     Graph h = softmaxModel(5);
     runPipeline(h, Config::parse(kStableModel, "<test config>"));
     EXPECT_EQ(h.find("softmax")->type("exp_table").str(), "ap_fixed<18,8,AP_RND,AP_SAT>");
@@ -365,7 +365,7 @@ TEST(Softmax, DefaultIsTachyonsAccurateSoftmax) {
     // `Implementation: tachyon` selects it explicitly.
     Graph t = softmaxModel(5);
     runPipeline(t, Config::parse("LayerName:\n  softmax:\n    Implementation: tachyon\n", "<test config>"));
-    EXPECT_EQ(t.find("softmax")->softmax.implementation, "tachyon");
+    EXPECT_EQ(t.find("softmax")->softmax.implementation, SoftmaxImpl::Tachyon);
 }
 
 // Tachyon's softmax tables follow the result type (docs/semantics.md, "Tables"): entries

@@ -160,10 +160,10 @@ void parsePrecision(const Ctx& c, const YAML::Node& v, const std::string& at, La
 void parseStrategy(const Ctx& c, const YAML::Node& v, const std::string& at, LayerConfig& lc) {
     const std::string s = choice(c, v, at, {"Latency", "Resource", "Distributed_Arithmetic", "Stable", "DistributedArithmetic"});
     if (s == "Stable") {
-        lc.strategy = "Latency";
-        if (!lc.softmaxImplementation) lc.softmaxImplementation = "stable";
+        lc.strategy = Strategy::Latency;
+        if (!lc.softmaxImplementation) lc.softmaxImplementation = SoftmaxImpl::Stable;
     } else {
-        lc.strategy = s == "DistributedArithmetic" ? "Distributed_Arithmetic" : s;
+        lc.strategy = strategyNamed(s);
     }
 }
 
@@ -221,7 +221,7 @@ LayerConfig parseLayer(const Ctx& c, const YAML::Node& node, const std::string& 
             lc.delayConstraint = toInt(c, v, at);
             if (*lc.delayConstraint < -1) c.fail(at, "must be -1 (no limit) or >= 0 extra adder levels");
         } else if (key == "Implementation") {
-            lc.softmaxImplementation = choice(c, v, at, {"latency", "stable", "argmax", "legacy", "tachyon"});
+            lc.softmaxImplementation = softmaxImplNamed(choice(c, v, at, {"latency", "stable", "argmax", "legacy", "tachyon"}));
         } else if (key == "Skip") {
             lc.softmaxSkip = toBool(c, v, at);
         } else if (key == "table_size" || key == "TableSize") {
@@ -398,7 +398,7 @@ Config Config::defaults() {
     Config c;
     c.model.precision["default"] = "ap_fixed<16,6>";
     c.model.reuseFactor = 1;
-    c.model.strategy = "Latency";
+    c.model.strategy = Strategy::Latency;
     return c;
 }
 
@@ -581,7 +581,7 @@ void concretiseAutos(const Layer& layer, LayerConfig& lc, const std::string& sou
                             "reciprocal"})
         if (isAuto(var)) lc.precision.erase(var);
     // hls4ml's Distributed_Arithmetic computes the dot products exactly: no accumulator cast.
-    if (isMac(layer) && lc.strategy == "Distributed_Arithmetic") lc.precision["accum"] = "auto";
+    if (isMac(layer) && lc.strategy == Strategy::DistributedArithmetic) lc.precision["accum"] = "auto";
     if (!isMac(layer) && (isAuto("accum") || (lc.precision.count("accum") && lc.precision["accum"] == "auto_hls4ml")))
         lc.precision.erase("accum");
 
@@ -597,6 +597,29 @@ void concretiseAutos(const Layer& layer, LayerConfig& lc, const std::string& sou
 }
 
 }  // namespace
+
+namespace {
+std::string lowerCase(std::string x) {
+    for (char& ch : x) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+    return x;
+}
+}  // namespace
+
+Strategy strategyNamed(const std::string& name) {
+    const std::string s = lowerCase(name);
+    if (s == "latency") return Strategy::Latency;
+    if (s == "resource") return Strategy::Resource;
+    if (s == "distributed_arithmetic" || s == "distributedarithmetic") return Strategy::DistributedArithmetic;
+    throw Error("unknown Strategy '" + name + "' (Latency, Resource or Distributed_Arithmetic)");
+}
+
+SoftmaxImpl softmaxImplNamed(const std::string& name) {
+    const std::string s = lowerCase(name);
+    for (SoftmaxImpl i : {SoftmaxImpl::Tachyon, SoftmaxImpl::Latency, SoftmaxImpl::Stable, SoftmaxImpl::Argmax,
+                          SoftmaxImpl::Legacy})
+        if (s == toString(i)) return i;
+    throw Error("unknown softmax Implementation '" + name + "' (tachyon, stable, latency, legacy or argmax)");
+}
 
 LayerConfig Config::resolve(const Layer& layer) const {
     LayerConfig out = renamedFor(layer, model);
@@ -615,7 +638,7 @@ LayerConfig Config::resolve(const Layer& layer) const {
     if (compatibility == Compatibility::Hls4ml) {
         hls4mlAutos(out);
         // hls4ml's softmax when none is named (hls4ml's default Implementation is stable).
-        if (layer.kind == LayerKind::Softmax && !out.softmaxImplementation) out.softmaxImplementation = "stable";
+        if (layer.kind == LayerKind::Softmax && !out.softmaxImplementation) out.softmaxImplementation = SoftmaxImpl::Stable;
     }
     concretiseAutos(layer, out, source);
     return out;

@@ -24,13 +24,13 @@ namespace tachyon {
 struct LayerConfig {
     std::map<std::string, std::string> precision;   // variable -> type text ("default" = all)
     std::optional<int> reuseFactor;
-    std::optional<std::string> strategy;           // Latency | Resource | Distributed_Arithmetic
+    std::optional<Strategy> strategy;
     std::optional<int> tableSize;                  // any size >= 2 (rounded up to a power of two)
     std::optional<int> invTableSize;
     std::optional<double> tableRange;
     bool trace = false;
     // Softmax: hls4ml `Implementation` (latency | stable | argmax | legacy) and `Skip`.
-    std::optional<std::string> softmaxImplementation;
+    std::optional<SoftmaxImpl> softmaxImplementation;
     std::optional<bool> softmaxSkip;
     std::optional<int> parallelizationFactor;      // hls4ml ParallelizationFactor (recorded)
     std::optional<int> delayConstraint;            // DelayConstraint (Verilog shift-add CSE), >= -1
@@ -160,6 +160,12 @@ FixedType autoParameterType(const Layer& layer, const std::string& var, const st
 // Dense `accum: auto`: the exact accumulator (autoAccumulator), capped by
 // Model.Precision.maximum as hls4ml caps its inferred types.
 FixedType autoAccumType(const Layer& layer, const FixedType& input, const LayerConfig& lc, const std::string& source);
+
+// hls4ml's spellings, case-insensitive, as the configuration's `Strategy` and softmax
+// `Implementation` keys take them (Distributed_Arithmetic also DistributedArithmetic; the
+// old `Stable` strategy is a softmax choice, handled by the parser). Throw on anything else.
+Strategy strategyNamed(const std::string& name);
+SoftmaxImpl softmaxImplNamed(const std::string& name);
 
 // Settings beyond types/reuse/strategy, copied into the IR by assign_precision.
 void recordProjectSettings(Graph& g, const Config& cfg);

@@ -3,7 +3,6 @@
 // ParallelizationFactor, ClockUncertainty, recorded keys). See docs/config.md.
 #include "config/Config.h"
 
-#include "emulator/Tables.h"
 #include "passes/Pass.h"
 #include "util/Error.h"
 
@@ -173,7 +172,7 @@ void recordLayerSettings(Layer& l, const LayerConfig& lc) {
         auto it = lc.precision.find(var);
         if (it != lc.precision.end() && it->second != "auto") l.precision[var] = FixedType::parse(it->second);
     }
-    if (!isHls4mlSoftmax(l.softmax.implementation)) return;
+    if (l.softmax.implementation == SoftmaxImpl::Tachyon) return;
     // hls4ml's softmax (an Implementation given explicitly): hls4ml's defaults for every
     // helper type and table size the configuration leaves open (fpga_backend.py: exp_table,
     // inv_table, inv_inp ap_fixed<18,8,AP_RND,AP_SAT>; table ap_fixed<18,8>; accum the
@@ -198,9 +197,6 @@ void requireEmulatedArithmetic(const Graph& g) {
     for (const Layer& l : g.layers) {
         if (l.kind != LayerKind::Softmax) continue;
         const std::string at = "model '" + g.name + "', layer '" + l.name + "' (Softmax): ";
-        if (l.softmax.implementation != "tachyon" && !isHls4mlSoftmax(l.softmax.implementation))
-            throw Error(at + "unknown Implementation '" + l.softmax.implementation +
-                        "' (expected tachyon, stable, latency, legacy or argmax)");
         if (l.softmax.skip)
             throw Error(at + "Skip: true is recorded but not applied yet (hls4ml would drop this softmax); "
                              "set Skip: false or export the model without its softmax");

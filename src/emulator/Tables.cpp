@@ -113,10 +113,6 @@ LookupTable buildActivationTable(const Layer& layer, const FixedType& in) {
     return buildTable(layer.type("table"), keyBits, offset, layer.table.size, [&](double key) { return f(key * lsb); });
 }
 
-bool isHls4mlSoftmax(const std::string& impl) {
-    return impl == "stable" || impl == "latency" || impl == "legacy" || impl == "argmax";
-}
-
 namespace {
 
 // hls4ml's ceillog2 (nnet_helpers.h): 1 for x <= 2.
@@ -137,7 +133,7 @@ LookupTable slicedTable(const Layer& layer, const char* what, const FixedType& k
                         const FixedType& valueType, F f) {
     const int bits = hls4mlCeilLog2(requestedSize);
     if (bits > key.width)
-        throw Error("layer '" + layer.name + "' (Softmax, Implementation " + layer.softmax.implementation + "): " +
+        throw Error("layer '" + layer.name + "' (Softmax, Implementation " + toString(layer.softmax.implementation) + "): " +
                     what + " has " + std::to_string(requestedSize) + " entries, indexed by the top " +
                     std::to_string(bits) + " bits of " + key.str() + ", which has only " +
                     std::to_string(key.width) + " bits (hls4ml would slice out of range): use a smaller table_size");
@@ -177,16 +173,16 @@ void hls4mlTableSizes(const Layer& layer, const FixedType& in, int& expSize, int
 SoftmaxTables buildSoftmaxTables(const Layer& layer, const FixedType& in, int n) {
     SoftmaxTables st;
     st.implementation = layer.softmax.implementation;
-    const std::string& impl = st.implementation;
-    if (impl == "argmax") return st;
-    if (impl == "stable" || impl == "latency") {
+    const SoftmaxImpl impl = st.implementation;
+    if (impl == SoftmaxImpl::Argmax) return st;
+    if (impl == SoftmaxImpl::Stable || impl == SoftmaxImpl::Latency) {
         int expSize = 0, invSize = 0;
         hls4mlTableSizes(layer, in, expSize, invSize);
         st.accumType = layer.type("accum");
         st.invInpType = layer.type("inv_inp");
         const FixedType expT = layer.type("exp_table");
         FixedType key = in;
-        if (impl == "stable") {
+        if (impl == SoftmaxImpl::Stable) {
             // inp_norm_t: the input type without its sign bit (TRN, WRAP), and the exp
             // table no larger than that type can address.
             if (in.isSigned) {
@@ -199,7 +195,7 @@ SoftmaxTables buildSoftmaxTables(const Layer& layer, const FixedType& in, int n)
             }
             key = st.normType;
         }
-        const bool negate = impl == "stable";
+        const bool negate = impl == SoftmaxImpl::Stable;
         st.exp = slicedTable(layer, "the exp table", key, expSize, expT, [negate](float x) {
             x = x * 1.0f;   // exp_scale
             if (negate) x = -x;
@@ -209,7 +205,7 @@ SoftmaxTables buildSoftmaxTables(const Layer& layer, const FixedType& in, int n)
                              [](float x) { return 1 / x; });   // float division (inf at 0)
         return st;
     }
-    if (impl == "legacy") {
+    if (impl == SoftmaxImpl::Legacy) {
         int expSize = 0, invSize = 0;
         hls4mlTableSizes(layer, in, expSize, invSize);
         st.legacyType = layer.type("table");
@@ -238,8 +234,6 @@ SoftmaxTables buildSoftmaxTables(const Layer& layer, const FixedType& in, int n)
         }
         return st;
     }
-    if (impl != "tachyon")
-        throw Error("layer '" + layer.name + "' (Softmax): unknown Implementation '" + impl + "'");
     // Sizes follow the result type (F = its fraction bits; docs/semantics.md, "Tables"):
     // finer bins than 2^-(F+2) in the key cannot change a result rounded to 2^-F by more
     // than a quarter LSB, so the tables stop there (or at the input's own resolution).

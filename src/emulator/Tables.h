@@ -71,7 +71,7 @@ LookupTable buildActivationTable(const Layer& layer, const FixedType& in);
 //             trunc((x_j - x_i) * size / 16) + size / 2 and trunc(sum * size / 64);
 //   argmax  : one-hot of the first maximum (no tables).
 struct SoftmaxTables {
-    std::string implementation = "tachyon";
+    SoftmaxImpl implementation = SoftmaxImpl::Tachyon;
     LookupTable exp;   // tachyon: key d = max - x (raw, input LSBs); stable: key raw(d); latency: raw(x)
     LookupTable inv;   // tachyon: key = sum of exp raws; stable/latency: raw(cast<invInpType>(sum))
     FixedType sumType; // tachyon: exact type of the sum (never overflows)
@@ -84,9 +84,6 @@ struct SoftmaxTables {
     FixedType legacyType;
 };
 SoftmaxTables buildSoftmaxTables(const Layer& layer, const FixedType& in, int n);
-
-// True for the implementations that follow hls4ml's C++ (stable, latency, legacy, argmax).
-bool isHls4mlSoftmax(const std::string& implementation);
 
 // hls4ml's tree reduction (nnet::reduce): the sum of v[0..n) as op(reduce(left), reduce(right))
 // with left = the largest power of two below n; `add(a, b)` is one addition with its cast.

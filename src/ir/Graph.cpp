@@ -83,6 +83,26 @@ std::string toString(ReduceOp r) {
     return "?";
 }
 
+std::string toString(Strategy s) {
+    switch (s) {
+    case Strategy::Latency: return "Latency";
+    case Strategy::Resource: return "Resource";
+    case Strategy::DistributedArithmetic: return "Distributed_Arithmetic";
+    }
+    return "?";
+}
+
+std::string toString(SoftmaxImpl i) {
+    switch (i) {
+    case SoftmaxImpl::Tachyon: return "tachyon";
+    case SoftmaxImpl::Latency: return "latency";
+    case SoftmaxImpl::Stable: return "stable";
+    case SoftmaxImpl::Argmax: return "argmax";
+    case SoftmaxImpl::Legacy: return "legacy";
+    }
+    return "?";
+}
+
 std::optional<ActKind> parseActivation(const std::string& name) {
     for (ActKind a : {ActKind::Linear, ActKind::ReLU, ActKind::LeakyReLU, ActKind::ReLU6, ActKind::Sigmoid,
                       ActKind::Tanh, ActKind::HardSigmoid, ActKind::ELU, ActKind::SELU, ActKind::Softplus,
@@ -421,9 +441,6 @@ void verify(const Graph& g, bool requireTypes) {
             if (t->size != 0 && t->size < 2) fail(l, "table size " + std::to_string(t->size) + " is below 2");
         if (l.schedule.reuseFactor < 1) fail(l, "ReuseFactor must be >= 1");
         if (l.schedule.parallelizationFactor < 1) fail(l, "ParallelizationFactor must be >= 1");
-        if (l.schedule.strategy != "Latency" && l.schedule.strategy != "Resource" &&
-            l.schedule.strategy != "Distributed_Arithmetic")
-            fail(l, "unknown Strategy '" + l.schedule.strategy + "' (Latency, Resource or Distributed_Arithmetic)");
     }
     if (requireTypes) {
         for (const Layer& l : g.layers) {
@@ -537,8 +554,8 @@ std::string dump(const Graph& g) {
         for (const auto& [var, v] : l.params) params += v.size();
         for (const auto& [var, t] : l.precision) os << "      " << var << ": " << t.str() << "\n";
         if (l.table.size) os << "      table_size: " << l.table.size << "\n";
-        if (l.schedule.reuseFactor != 1 || l.schedule.strategy != "Latency")
-            os << "      ReuseFactor: " << l.schedule.reuseFactor << "  Strategy: " << l.schedule.strategy << "\n";
+        if (l.schedule.reuseFactor != 1 || l.schedule.strategy != Strategy::Latency)
+            os << "      ReuseFactor: " << l.schedule.reuseFactor << "  Strategy: " << toString(l.schedule.strategy) << "\n";
     }
     os << "parameters: " << params << "\n";
     return os.str();

@@ -65,12 +65,19 @@ enum class ActKind {
 enum class PoolOp { Max, Average };
 enum class MergeOp { Add, Subtract, Multiply, Average, Maximum, Minimum };
 enum class ReduceOp { Sum, Mean, Max };
+// How a layer is scheduled in hardware (hls4ml's Strategy; config/ maps hls4ml's spellings).
+enum class Strategy { Latency, Resource, DistributedArithmetic };
+// Which softmax a Softmax layer computes: Tachyon's accurate one, or one of hls4ml's
+// (bit for bit, docs/semantics.md "Softmax variants").
+enum class SoftmaxImpl { Tachyon, Latency, Stable, Argmax, Legacy };
 
 std::string toString(LayerKind k);
 std::string toString(ActKind a);
 std::string toString(PoolOp p);
 std::string toString(MergeOp m);
 std::string toString(ReduceOp r);
+std::string toString(Strategy s);      // "Latency", "Resource", "Distributed_Arithmetic"
+std::string toString(SoftmaxImpl i);   // "tachyon", "latency", "stable", "argmax", "legacy"
 // hls4ml / Keras activation name ("relu", "sigmoid", ...) -> ActKind; nullopt if unknown.
 std::optional<ActKind> parseActivation(const std::string& name);
 // True for activations computed exactly with comparisons and shifts (no lookup table).
@@ -261,7 +268,7 @@ struct TableSpec {
 // Scheduling only: never read by layer math or by the emulator.
 struct Schedule {
     int reuseFactor = 1;
-    std::string strategy = "Latency";  // Latency | Resource | Distributed_Arithmetic
+    Strategy strategy = Strategy::Latency;
     int parallelizationFactor = 1;     // hls4ml ParallelizationFactor (recorded)
     // Verilog shift-add CSE, depth vs area: -1 no depth limit (fewest adders); d >= 0 at
     // most d adder levels above each output's CSD-only minimum (docs/config.md).
@@ -271,7 +278,7 @@ struct Schedule {
 // hls4ml's softmax options. `tachyon` (the default, no Implementation configured) is
 // Tachyon's accurate softmax; the others are hls4ml's, bit for bit (docs/semantics.md).
 struct SoftmaxOptions {
-    std::string implementation = "tachyon";  // tachyon | latency | stable | argmax | legacy
+    SoftmaxImpl implementation = SoftmaxImpl::Tachyon;
     bool skip = false;                      // hls4ml drops a skipped softmax
 };
 

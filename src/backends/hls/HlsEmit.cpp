@@ -71,7 +71,7 @@ std::string tableArray(const std::string& type, const std::string& name, const L
 }
 
 std::string strategyName(const Layer& l) {
-    return l.schedule.strategy == "Resource" || l.schedule.strategy == "resource" ? "resource" : "latency";
+    return l.schedule.strategy == Strategy::Resource ? "resource" : "latency";
 }
 
 std::string boolText(bool b) { return b ? "true" : "false"; }
@@ -418,7 +418,7 @@ void emitMac(const Layer& l, const LayerInputs& in, const LoweredGraph& low, Lay
              << geo.dH << "x" << geo.dW;
     }
     p.os << (act == ActKind::ReLU ? ", with ReLU" : "") << ", " << nz.size() << " of " << w.size()
-         << " weights non-zero, " << l.schedule.strategy << " ReuseFactor " << rf << "\n";
+         << " weights non-zero, " << toString(l.schedule.strategy) << " ReuseFactor " << rf << "\n";
     p.typedefLine(wT.str(), "weight_t");
     p.typedefLine(l.type("bias").str(), "bias_t");
     p.typedefLine(l.type("accum").str(), "accum_t");
@@ -577,20 +577,21 @@ void emitActivation(const Layer& l, const LayerInputs& in, const LoweredGraph& l
 void emitHls4mlSoftmax(const Layer& l, const LayerInputs& in, const SoftmaxTables& t, LayerCode& c, ParamsText& p) {
     const FixedType& inType = in.types[0];
     const int n = l.outSize();
-    const std::string& impl = t.implementation;
+    const SoftmaxImpl kind = t.implementation;
+    const std::string impl = toString(kind);   // hls4ml's name: softmax_<impl> in nnet_softmax.h
     p.os << "// " << l.name << ": Softmax over " << n << " values, hls4ml's " << impl << " implementation\n";
     auto log2Of = [](int size) {
         int b = 0;
         while ((1 << b) < size) ++b;
         return b;
     };
-    if (impl == "stable" || impl == "latency") {
+    if (kind == SoftmaxImpl::Stable || kind == SoftmaxImpl::Latency) {
         p.typedefLine(t.exp.valueType.str(), "exp_table_t");
         p.typedefLine(t.inv.valueType.str(), "inv_table_t");
         p.typedefLine(t.accumType.str(), "accum_t");
         p.typedefLine(t.invInpType.str(), "inv_inp_t");
-        if (impl == "stable") p.typedefLine(t.normType.str(), "inp_norm_t");
-    } else if (impl == "legacy") {
+        if (kind == SoftmaxImpl::Stable) p.typedefLine(t.normType.str(), "inp_norm_t");
+    } else if (kind == SoftmaxImpl::Legacy) {
         p.typedefLine(t.legacyType.str(), "table_t");
         p.typedefLine(rawIntType(inType), "key_t");
         p.typedefLine(rawIntType(t.legacyType), "table_key_t");
@@ -599,14 +600,14 @@ void emitHls4mlSoftmax(const Layer& l, const LayerInputs& in, const SoftmaxTable
     p.beginConfig("softmax_config");
     p.constant("unsigned", "n_in", n);
     p.constant("unsigned", "reuse_factor", l.schedule.reuseFactor);
-    if (impl == "stable" || impl == "latency") {
+    if (kind == SoftmaxImpl::Stable || kind == SoftmaxImpl::Latency) {
         p.constant("unsigned", "exp_table_size", t.exp.size);
         p.constant("unsigned", "inv_table_size", t.inv.size);
         p.constant("int", "exp_bits", log2Of(t.exp.size));
         p.constant("int", "inv_bits", log2Of(t.inv.size));
         for (const char* v : {"exp_table_t", "inv_table_t", "accum_t", "inv_inp_t"}) p.alias(v);
-        if (impl == "stable") p.alias("inp_norm_t");
-    } else if (impl == "legacy") {
+        if (kind == SoftmaxImpl::Stable) p.alias("inp_norm_t");
+    } else if (kind == SoftmaxImpl::Legacy) {
         // trunc(raw * mul / den) = trunc(value * size / 16) (exp) or trunc(value * size / 64) (inv).
         auto scaled = [&](const std::string& name, int size, int den, int frac) {
             const int up = std::max(-frac, 0), down = std::max(frac, 0);
@@ -624,12 +625,12 @@ void emitHls4mlSoftmax(const Layer& l, const LayerInputs& in, const SoftmaxTable
     }
     p.endConfig();
     KernelCall k = oneCall("softmax_" + impl, c, in, l.name);
-    if (impl == "argmax") {
+    if (kind == SoftmaxImpl::Argmax) {
         c.calls.push_back(k);
         return;
     }
-    const std::string expT = impl == "legacy" ? "_table_t" : "_exp_table_t";
-    const std::string invT = impl == "legacy" ? "_table_t" : "_inv_table_t";
+    const std::string expT = kind == SoftmaxImpl::Legacy ? "_table_t" : "_exp_table_t";
+    const std::string invT = kind == SoftmaxImpl::Legacy ? "_table_t" : "_inv_table_t";
     std::string body = tableArray(c.id + expT, c.id + "_exp_table", t.exp) +
                        tableArray(c.id + invT, c.id + "_inv_table", t.inv);
     c.constants.push_back({c.id + "_table.h", header(c.id, "table", body)});
@@ -641,7 +642,7 @@ void emitSoftmax(const Layer& l, const LayerInputs& in, const LoweredGraph& low,
     const FixedType& inType = in.types[0];
     const SoftmaxTables* t = low.softmaxTables(l.name);
     if (!t) throw Error(layerError(l, "the emulator built no softmax tables"));
-    if (t->implementation != "tachyon") {
+    if (t->implementation != SoftmaxImpl::Tachyon) {
         if (l.outSize() != l.shape.back())
             throw Error(layerError(l, "hls4ml's softmax implementations run over a 1-D tensor only"));
         return emitHls4mlSoftmax(l, in, *t, c, p);

@@ -153,10 +153,9 @@ std::string topHeader(const Project& p) {
 // A layer whose products are folded over several cycles (Resource, ReuseFactor > 1), or a
 // recurrent layer, whose time loop must stay a loop (hls4ml's static form).
 bool layerFolds(const Layer& l) {
-    const std::string& s = l.schedule.strategy;
     // GarNet bounds its edge-table lookups per clock with its own pipelined loops, which a
     // pipelined top would unroll into every vertex's lookups at once.
-    return ((s == "Resource" || s == "resource") && l.schedule.reuseFactor > 1) || l.kind == LayerKind::Recurrent ||
+    return (l.schedule.strategy == Strategy::Resource && l.schedule.reuseFactor > 1) || l.kind == LayerKind::Recurrent ||
            l.kind == LayerKind::GarNet;
 }
 
@@ -389,10 +388,10 @@ std::string buildScript(const Project& p) {
 void validateSchedule(const Graph& g) {
     for (const Layer& l : g.layers) {
         if (l.kind == LayerKind::Input) continue;
-        const std::string& s = l.schedule.strategy;
+        const Strategy s = l.schedule.strategy;
         const std::string where = "HLS backend: layer '" + l.name + "' (" + toString(l.kind) + "): ";
-        if (s != "Latency" && s != "Resource" && s != "latency" && s != "resource")
-            throw Error(where + "Strategy '" + s + "' is not supported (Latency or Resource)");
+        if (s != Strategy::Latency && s != Strategy::Resource)
+            throw Error(where + "Strategy '" + toString(s) + "' is not supported (Latency or Resource)");
         const int rf = l.schedule.reuseFactor;
         if (rf < 1) throw Error(where + "ReuseFactor " + std::to_string(rf) + " is invalid: it must be >= 1");
         if (isMac(l)) {

@@ -390,7 +390,7 @@ Sig slicedRom(RtlContext& c, Sig key, const LookupTable& t, const std::string& t
 // hls4ml's softmax_stable / softmax_latency (docs/semantics.md, "Softmax variants").
 std::vector<Sig> softmaxHls4ml(RtlContext& c, const Layer& l, const SoftmaxTables& t, const std::vector<Sig>& in,
                                const FixedType& inT) {
-    const bool stable = t.implementation == "stable";
+    const bool stable = t.implementation == SoftmaxImpl::Stable;
     const int fa = t.accumType.frac();
     std::vector<Sig> e;
     const std::vector<Sig> d = stable ? maxMinusEach(c, in) : std::vector<Sig>();
@@ -442,10 +442,11 @@ std::vector<Sig> softmax(RtlContext& c, const Layer& l, const LoweredGraph& low,
                          const FixedType& inT) {
     const SoftmaxTables* t = low.softmaxTables(l.name);
     if (!t) throw Error("Verilog backend: layer " + l.name + " has no softmax tables in the emulator");
-    if (t->implementation == "stable" || t->implementation == "latency") return softmaxHls4ml(c, l, *t, in, inT);
-    if (t->implementation == "argmax") return softmaxArgmax(c, l, in);
-    if (t->implementation != "tachyon")
-        throw Error("Verilog backend: layer " + l.name + ": softmax Implementation " + t->implementation +
+    if (t->implementation == SoftmaxImpl::Stable || t->implementation == SoftmaxImpl::Latency)
+        return softmaxHls4ml(c, l, *t, in, inT);
+    if (t->implementation == SoftmaxImpl::Argmax) return softmaxArgmax(c, l, in);
+    if (t->implementation != SoftmaxImpl::Tachyon)
+        throw Error("Verilog backend: layer " + l.name + ": softmax Implementation " + toString(t->implementation) +
                     " is not supported");
     std::vector<Sig> e;
     for (Sig d : maxMinusEach(c, in)) e.push_back(romLookup(c, d, t->exp, l.name + "_exp"));
@@ -515,7 +516,7 @@ std::string poolingLegality(const Layer& l) {
 }
 
 std::string softmaxLegality(const Layer& l) {
-    if (l.softmax.implementation == "legacy")
+    if (l.softmax.implementation == SoftmaxImpl::Legacy)
         return "softmax Implementation legacy (n^2 table lookups with truncating divisions; use the HLS "
                "backend, or Implementation stable, latency, argmax or tachyon)";
     return {};

@@ -30,11 +30,7 @@ public:
         consts_.softmax = buildSoftmaxTables(l, inT, n_);
         const SoftmaxTables& t = consts_.softmax;
         const FixedType& outT = l.type("result");
-        impl_ = t.implementation == "stable" ? Impl::Stable
-              : t.implementation == "latency" ? Impl::Latency
-              : t.implementation == "legacy"  ? Impl::Legacy
-              : t.implementation == "argmax"  ? Impl::Argmax
-                                              : Impl::Tachyon;
+        impl_ = t.implementation;
         switch (impl_) {
         case Impl::Tachyon:
             // y = e * r: exact product of the two table entries.
@@ -96,7 +92,7 @@ public:
     }
 
 private:
-    enum class Impl { Tachyon, Stable, Latency, Legacy, Argmax };
+    using Impl = SoftmaxImpl;
 
     void tachyonRows(const double* in, double* out, size_t rows, uint64_t& ov) const {
         const SoftmaxTables& t = consts_.softmax;

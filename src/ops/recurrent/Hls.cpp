@@ -161,7 +161,7 @@ struct RecurrentEmitter {
              << (a.goBackwards ? ", go_backwards" : "") << (gru ? (a.resetAfter ? ", reset_after" : ", reset before") : "")
              << "; activation " << toString(a.activation)
              << (a.cell != RnnCell::SimpleRNN ? ", recurrent_activation " + toString(a.recurrentActivation) : "")
-             << "; nnet::" << kernel << ", " << l.schedule.strategy << " ReuseFactor " << l.schedule.reuseFactor << "\n";
+             << "; nnet::" << kernel << ", " << toString(l.schedule.strategy) << " ReuseFactor " << l.schedule.reuseFactor << "\n";
         p.typedefLine(A.str(), "accum_t");
         p.typedefLine(S.str(), "state_t");
         p.typedefLine(l.type("result").str(), "result_t");
