@@ -85,11 +85,13 @@ int main(int argc, char** argv) {
     }
     for (const auto& [path, io] : runs) {
         Graph g = fs::exists(path) ? loadModel(path) : randomJetTagger();
-        runPipeline(g, Config::parse("IOType: " + io + "\nModel:\n  Precision: ap_fixed<16,6>\n  ReuseFactor: 1\n"
-                                     "  Strategy: Latency\n", "bench"));
+        const Config cfg = Config::parse("IOType: " + io + "\nModel:\n  Precision: ap_fixed<16,6>\n  ReuseFactor: 1\n"
+                                         "  Strategy: Latency\n", "bench");
+        runPipeline(g, cfg);
         auto t0 = std::chrono::steady_clock::now();
         Emulator emu(g);
         hls::HlsOptions opt;
+        opt.target = cfg.target();
         opt.testRows = rows;
         const fs::path prj = work / (fs::path(path).stem().string() + "_" + io);
         hls::writeProject(g, emu, prj.string(), opt);

@@ -51,6 +51,7 @@ int main(int argc, char** argv) {
         std::printf("float (double):        %8.3f s  %10.0f rows/s  (%.0f per CPU-second)\n", dt, double(rows) / dt,
                     double(rows) / cpu);
     }
-    std::cout << hls::estimateLatency(g, emu).text();
+    const Target target = cfgPath.empty() ? Config::defaults().target() : Config::load(cfgPath).target();
+    std::cout << hls::estimateLatency(g, emu, target).text();
     return 0;
 }

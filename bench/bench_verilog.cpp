@@ -36,6 +36,7 @@ Model:
     for (const char* mode : {"da", "naive"}) {
         verilog::VerilogOptions opt;
         opt.cmvm = mode;
+        opt.target = cfg.target();
         opt.testRows = 1000;
         const auto t0 = std::chrono::steady_clock::now();
         verilog::GeneratedRtl rtl = verilog::generateRtl(g, emu, opt);
@@ -47,7 +48,7 @@ Model:
         const double writeS = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
         std::printf("cmvm=%-5s codegen %.3f s (project incl. test vectors %.3f s), latency %d cycles at %.1f ns, "
                     "initiation interval %lld cycles%s, %zu bytes of Verilog -> %s\n",
-                    mode, genS, writeS, rtl.latencyCycles, g.target.clockPeriodNs, (long long)rtl.intervalCycles,
+                    mode, genS, writeS, rtl.latencyCycles, opt.target.clockPeriodNs, (long long)rtl.intervalCycles,
                     rtl.streaming ? " (streaming, one pixel per clock)" : "", rtl.verilog.size(), dir.c_str());
         // The shift-add graphs as built (input ranges, biases), as `tachyon report` prints them.
         std::printf("%s", verilog::adderTable(rtl.adders).c_str());

@@ -16,7 +16,8 @@
 // Writes each case's project (case k: `c.g` under projectDir(c), c.rows test rows, seed
 // seedBase + k) and runs its C simulation, two cases at a time (compiling dominates).
 // Returns one log per failing case: rows missing, a mismatch, or an exception. Adds the
-// rows compared to *rowsCompared when given. CASE_T has `name`, `g` and `rows`.
+// rows compared to *rowsCompared when given. CASE_T has `name`, `g`, `target` (io type, clock)
+// and `rows`.
 template <class CASE_T>
 std::vector<std::string> simulateCsimCases(std::vector<CASE_T>& cases,
                                            const std::function<std::filesystem::path(const CASE_T&)>& projectDir,
@@ -28,6 +29,7 @@ std::vector<std::string> simulateCsimCases(std::vector<CASE_T>& cases,
         try {
             tachyon::Emulator emu(c.g);
             tachyon::hls::HlsOptions opt;
+            opt.target = c.target;
             opt.testRows = c.rows;
             opt.seed = seedBase + k;
             const std::filesystem::path prj = projectDir(c);

@@ -10,6 +10,7 @@
 #include "frontends/Frontend.h"
 #include "passes/BinaryMac.h"
 #include "passes/Pass.h"
+#include "support/io_target.h"
 #include "support/long_tests.h"
 
 #include <gtest/gtest.h>
@@ -384,6 +385,7 @@ void expectXnorEverywhere(const std::string& name, const fs::path& model, const 
         fs::remove_all(dir);
 
         hls::HlsOptions hopt;
+        hopt.target = test_support::ioTarget(io);
         hopt.testRows = rows;
         hls::writeProject(g, emu, (dir / "hls").string(), hopt);
         const std::string top = readText(dir / "hls" / "firmware" / "myproject.cpp");
@@ -768,6 +770,7 @@ TEST(BinaryMac, OwnBinaryCnnsEmulatorCsimRtlsimBitExact) {
             fs::remove_all(dir);
 
             hls::HlsOptions hopt;
+            hopt.target = test_support::ioTarget(io);
             hopt.testRows = rows;
             hls::writeProject(g, emu, (dir / "hls").string(), hopt);
             const std::string top = readText(dir / "hls" / "firmware" / "myproject.cpp");
@@ -782,6 +785,7 @@ TEST(BinaryMac, OwnBinaryCnnsEmulatorCsimRtlsimBitExact) {
             EXPECT_EQ(cs.mismatches, 0u) << hlog.str();
 
             verilog::VerilogOptions vopt;
+            vopt.target = test_support::ioTarget(io);
             vopt.testRows = rows;
             verilog::writeProject(g, emu, (dir / "rtl").string(), vopt);
             const std::string v = readText(dir / "rtl" / "rtl" / "myproject.v");

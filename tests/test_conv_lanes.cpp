@@ -11,7 +11,7 @@
 #include "ir/Graph.h"
 #include "passes/Pass.h"
 
-#include "support/kernel_choice.h"
+#include "support/kernel_runs.h"
 
 #include <gtest/gtest.h>
 
@@ -24,13 +24,10 @@ using namespace tachyon;
 
 namespace {
 
-const char* kQuant[] = {"AP_TRN", "AP_TRN_ZERO", "AP_RND", "AP_RND_ZERO", "AP_RND_INF", "AP_RND_MIN_INF", "AP_RND_CONV"};
-const char* kOverflow[] = {"AP_WRAP", "AP_SAT", "AP_SAT_SYM", "AP_SAT_ZERO"};
-
-std::string fixedType(bool isSigned, int width, int intBits, const std::string& q, const std::string& o) {
-    return std::string(isSigned ? "ap_fixed<" : "ap_ufixed<") + std::to_string(width) + "," + std::to_string(intBits) +
-           "," + q + "," + o + ">";
-}
+using test_support::fixedTypeText;
+using test_support::kOverflowModes;
+using test_support::kQuantModes;
+using test_support::KernelRun;
 
 struct RandomConvModel {
     Graph graph;
@@ -53,7 +50,7 @@ public:
         in.name = "in";
         in.kind = LayerKind::Input;
         in.shape = rank == 2 ? Shape{H, W, C} : Shape{W, C};
-        in.precision["result"] = FixedType::parse(fixedType(inSigned, inW, pick(-2, inW), "AP_TRN", "AP_WRAP"));
+        in.precision["result"] = FixedType::parse(fixedTypeText(inSigned, inW, pick(-2, inW), "AP_TRN", "AP_WRAP"));
         g.layers.push_back(in);
         m.description = "in " + in.precision["result"].str() + " shape " + shapeString(in.shape);
         const int convs = pick(0, 2) == 0 ? 2 : 1;
@@ -96,25 +93,13 @@ private:
         const double zeros = u(rng_) * 0.4;
         for (int i = 0; i < nIn * nOut; ++i) l.param("weight").push_back(u(rng_) < zeros ? 0.0 : nd(rng_));
         for (int j = 0; j < nOut; ++j) l.param("bias").push_back(nd(rng_));
-        const int wW = pick(1, 16);
-        const FixedType wT = FixedType::parse(fixedType(true, std::max(wW, 2), pick(0, 3), pick(0, 1) ? "AP_RND" : "AP_TRN", "AP_SAT"));
+        const FixedType wT = test_support::randomWeightType(rng_);
         l.precision["weight"] = wT;
         l.precision["bias"] = wT;
-        // Accumulator: `auto` (exact products, never overflows) or one that may drop product
-        // bits (s > 0), wrap or saturate.
-        if (pick(0, 2) == 0) {
-            l.precision["accum"] = autoAccumulator(l, prevT);
-        } else {
-            const int s = pick(0, 3) == 0 ? 0 : pick(0, 12);
-            const int frac = prevT.frac() + wT.frac() - s;
-            const int intBits = pick(2, 22);
-            const char* q = pick(0, 4) == 0 ? kQuant[pick(0, 6)] : (pick(0, 1) ? "AP_RND" : "AP_TRN");
-            const char* o = pick(0, 1) ? "AP_WRAP" : "AP_SAT";
-            l.precision["accum"] = FixedType::parse(fixedType(true, std::clamp(frac + intBits, 2, 48), std::clamp(intBits, -8, 48), q, o));
-        }
+        l.precision["accum"] = test_support::randomAccumulator(rng_, l, prevT, wT);
         const int rW = pick(1, 32);
         const bool rSigned = rW > 1 && pick(0, 3) != 0;
-        l.precision["result"] = FixedType::parse(fixedType(rSigned, rW, pick(-2, std::min(rW, 14)), kQuant[pick(0, 6)], kOverflow[pick(0, 3)]));
+        l.precision["result"] = FixedType::parse(fixedTypeText(rSigned, rW, pick(-2, std::min(rW, 14)), kQuantModes[pick(0, 6)], kOverflowModes[pick(0, 3)]));
         m.description += " | " + name + " k" + std::to_string(a.kernel.back()) + " s" + std::to_string(a.strides.back()) +
                          " d" + std::to_string(a.dilation.back()) + " pad " + std::to_string(a.padBegin.back()) + "/" +
                          std::to_string(a.padEnd.back()) + " " + std::to_string(a.inChannels) + "->" +
@@ -126,44 +111,8 @@ private:
     std::mt19937_64& rng_;
 };
 
-struct Outcome {
-    std::vector<int64_t> y;
-    std::vector<LayerStats> stats;
-    std::map<std::string, std::string> paths;
-};
-
-Outcome runWith(const Graph& g, const char* kernel, const std::vector<int64_t>& x, size_t rows, int threads) {
-    KernelChoice choice(kernel);
-    Emulator emu(g);
-    Outcome r;
-    r.y.resize(rows * size_t(emu.outputSize()));
-    emu.runFixedRaw(x.data(), rows, r.y.data(), &r.stats, EmulatorOptions{threads, 29});
-    for (const Layer& l : g.layers)
-        if (l.kind == LayerKind::Conv) r.paths[l.name] = macKernelPath(l, emu.inputType(l.name));
-    return r;
-}
-
-std::vector<int64_t> randomRaws(const FixedType& t, size_t n, std::mt19937_64& rng) {
-    std::uniform_int_distribution<int64_t> raw(int64_t(t.minRaw()), int64_t(t.maxRaw()));
-    std::uniform_int_distribution<int> zero(0, 3);
-    std::vector<int64_t> x(n);
-    for (auto& v : x) v = zero(rng) == 0 ? 0 : raw(rng);
-    return x;
-}
-
-// wrapAccumCounts: also compare a wrapping accumulator's overflow count (the fast kernels
-// count outputs whose exact sum left the range, the step-by-step path any partial sum).
-void expectSame(const Graph& g, const Outcome& want, const Outcome& got, const std::string& what,
-                bool wrapAccumCounts) {
-    ASSERT_EQ(want.y.size(), got.y.size());
-    for (size_t k = 0; k < want.y.size(); ++k) ASSERT_EQ(want.y[k], got.y[k]) << what << ": value " << k;
-    ASSERT_EQ(want.stats.size(), got.stats.size());
-    for (size_t k = 0; k < want.stats.size(); ++k) {
-        EXPECT_EQ(want.stats[k].resultOverflows, got.stats[k].resultOverflows) << what << ": layer " << want.stats[k].layer;
-        const Layer& l = g.layers[k];
-        if (!wrapAccumCounts && l.kind == LayerKind::Conv && l.type("accum").overflow == Overflow::WRAP) continue;
-        EXPECT_EQ(want.stats[k].accumOverflows, got.stats[k].accumOverflows) << what << ": layer " << want.stats[k].layer;
-    }
+KernelRun runWith(const Graph& g, const char* kernel, const std::vector<int64_t>& x, size_t rows, int threads) {
+    return test_support::runWithKernel(g, kernel, x, rows, threads, 29);
 }
 
 }  // namespace
@@ -176,25 +125,25 @@ TEST(ConvLanes, RandomConvolutionsMatchTheReferencePath) {
         RandomConvModel model = maker.make();
         SCOPED_TRACE(model.description);
         const size_t rows = 1 + size_t(rng() % 70);
-        const auto x = randomRaws(model.graph.input().type("result"), rows * size_t(model.graph.inputSize()), rng);
-        const Outcome ref = runWith(model.graph, "reference", x, rows, 1);
+        const auto x = test_support::randomRaws(model.graph.input().type("result"), rows * size_t(model.graph.inputSize()), rng);
+        const KernelRun ref = runWith(model.graph, "reference", x, rows, 1);
         for (const auto& [layer, path] : ref.paths) ASSERT_EQ(path, "reference") << layer;
-        const Outcome fast = runWith(model.graph, nullptr, x, rows, 2);
-        expectSame(model.graph, ref, fast, "default kernels", false);
-        const Outcome portable = runWith(model.graph, "portable", x, rows, 1);
-        expectSame(model.graph, ref, portable, "portable kernels", false);
-        const Outcome noLanes = runWith(model.graph, "nolanes", x, rows, 1);
-        expectSame(model.graph, ref, noLanes, "output-major kernels", false);
+        const KernelRun fast = runWith(model.graph, nullptr, x, rows, 2);
+        test_support::expectSameRun(model.graph, ref, fast, "default kernels", false);
+        const KernelRun portable = runWith(model.graph, "portable", x, rows, 1);
+        test_support::expectSameRun(model.graph, ref, portable, "portable kernels", false);
+        const KernelRun noLanes = runWith(model.graph, "nolanes", x, rows, 1);
+        test_support::expectSameRun(model.graph, ref, noLanes, "output-major kernels", false);
         // Between the plain 32-bit kernels even the wrapping accumulator's counts agree. The pair
         // kernels (AVX-512 "pair", AVX2 "pair8") sum modulo 2^(32-s), so there only values compare.
-        auto pairFree = [](const Outcome& o) {
+        auto pairFree = [](const KernelRun& o) {
             for (const auto& [layer, path] : o.paths)
                 if (path.find("pair") != std::string::npos) return false;
             return true;
         };
-        const Outcome unfused = runWith(model.graph, "unfused", x, rows, 1);
-        expectSame(model.graph, unfused, portable, "fused vs unfused", pairFree(unfused));
-        expectSame(model.graph, noLanes, portable, "positions vs outputs", pairFree(noLanes));
+        const KernelRun unfused = runWith(model.graph, "unfused", x, rows, 1);
+        test_support::expectSameRun(model.graph, unfused, portable, "fused vs unfused", pairFree(unfused));
+        test_support::expectSameRun(model.graph, noLanes, portable, "positions vs outputs", pairFree(noLanes));
         for (const auto& [layer, path] : portable.paths) {
             ++seen[path];
             EXPECT_EQ(path.find("pair"), std::string::npos) << "the portable switch must rule out the pair kernel";

@@ -10,7 +10,7 @@
 #include "emulator/KernelPath.h"
 #include "passes/Pass.h"
 
-#include "support/kernel_choice.h"
+#include "support/kernel_runs.h"
 
 #include <gtest/gtest.h>
 
@@ -24,13 +24,10 @@ using namespace tachyon;
 
 namespace {
 
-const char* kQuant[] = {"AP_TRN", "AP_TRN_ZERO", "AP_RND", "AP_RND_ZERO", "AP_RND_INF", "AP_RND_MIN_INF", "AP_RND_CONV"};
-const char* kOverflow[] = {"AP_WRAP", "AP_SAT", "AP_SAT_SYM", "AP_SAT_ZERO"};
-
-std::string fixedType(bool isSigned, int width, int intBits, const std::string& q, const std::string& o) {
-    return std::string(isSigned ? "ap_fixed<" : "ap_ufixed<") + std::to_string(width) + "," + std::to_string(intBits) +
-           "," + q + "," + o + ">";
-}
+using test_support::fixedTypeText;
+using test_support::kOverflowModes;
+using test_support::kQuantModes;
+using test_support::KernelRun;
 
 // A random chain Input -> Dense -> Dense, types drawn so that every kernel gets its turn.
 struct RandomModel {
@@ -46,7 +43,7 @@ RandomModel randomModel(std::mt19937_64& rng, int denseLayers = 2) {
     // Input: mostly narrow enough for the 16-bit pair kernel.
     const int inW = pick(0, 5) == 0 ? pick(17, 24) : pick(1, 16);
     const bool inSigned = pick(0, 3) != 0;
-    const FixedType inT = FixedType::parse(fixedType(inSigned || inW == 1 ? inSigned : false, inW, pick(-2, inW), "AP_TRN", "AP_WRAP"));
+    const FixedType inT = FixedType::parse(fixedTypeText(inSigned || inW == 1 ? inSigned : false, inW, pick(-2, inW), "AP_TRN", "AP_WRAP"));
     const int nIn0 = pick(1, 40);
     Layer in;
     in.name = "in";
@@ -71,27 +68,15 @@ RandomModel randomModel(std::mt19937_64& rng, int denseLayers = 2) {
         const double zeros = u(rng) * 0.5;
         for (int i = 0; i < nIn * nOut; ++i) l.param("weight").push_back(u(rng) < zeros ? 0.0 : nd(rng));
         for (int j = 0; j < nOut; ++j) l.param("bias").push_back(nd(rng));
-        const int wW = pick(1, 16);
-        const FixedType wT = FixedType::parse(fixedType(true, std::max(wW, 2), pick(0, 3), pick(0, 1) ? "AP_RND" : "AP_TRN", "AP_SAT"));
+        const FixedType wT = test_support::randomWeightType(rng);
         l.precision["weight"] = wT;
         l.precision["bias"] = wT;
-        // Accumulator: `auto` (never overflows, exact products), or a random one whose LSB
-        // may drop product bits (s > 0) and that may wrap or saturate.
-        if (pick(0, 2) == 0) {
-            l.precision["accum"] = autoAccumulator(l, prevT);
-        } else {
-            const int s = pick(0, 3) == 0 ? 0 : pick(0, 12);
-            const int frac = prevT.frac() + wT.frac() - s;
-            const int intBits = pick(2, 22);
-            const char* q = pick(0, 4) == 0 ? kQuant[pick(0, 6)] : (pick(0, 1) ? "AP_RND" : "AP_TRN");
-            const char* o = pick(0, 1) ? "AP_WRAP" : "AP_SAT";
-            l.precision["accum"] = FixedType::parse(fixedType(true, std::clamp(frac + intBits, 2, 48), std::clamp(intBits, -8, 48), q, o));
-        }
+        l.precision["accum"] = test_support::randomAccumulator(rng, l, prevT, wT);
         // Result: every mode, widths 1-32 (an occasional N saturation bits falls back).
         const int rW = pick(1, 32);
         const bool rSigned = rW > 1 ? pick(0, 3) != 0 : false;
-        std::string rq = kQuant[pick(0, 6)], ro = kOverflow[pick(0, 3)];
-        std::string rs = fixedType(rSigned, rW, pick(-2, std::min(rW, 14)), rq, ro);
+        std::string rq = kQuantModes[pick(0, 6)], ro = kOverflowModes[pick(0, 3)];
+        std::string rs = fixedTypeText(rSigned, rW, pick(-2, std::min(rW, 14)), rq, ro);
         if (ro == "AP_WRAP" && pick(0, 9) == 0) rs = rs.substr(0, rs.size() - 1) + ",2>";
         l.precision["result"] = FixedType::parse(rs);
         m.description += " | " + l.name + " " + std::to_string(nIn) + "x" + std::to_string(nOut) + " w " + wT.str() +
@@ -104,49 +89,8 @@ RandomModel randomModel(std::mt19937_64& rng, int denseLayers = 2) {
     return m;
 }
 
-struct Outcome {
-    std::vector<int64_t> y;
-    std::vector<LayerStats> stats;
-    std::map<std::string, std::string> paths;
-    size_t folded = 0;   // layers run inside their producer's kernel (the int16 Dense chain)
-};
-
-Outcome runWith(const Graph& g, const char* kernel, const std::vector<int64_t>& x, size_t rows, int threads) {
-    KernelChoice choice(kernel);
-    Emulator emu(g);
-    Outcome r;
-    r.y.resize(rows * size_t(emu.outputSize()));
-    emu.runFixedRaw(x.data(), rows, r.y.data(), &r.stats, EmulatorOptions{threads, 37});
-    r.folded = foldedLayersOfLastEmulator();
-    for (const Layer& l : g.layers)
-        if (l.kind == LayerKind::Dense) r.paths[l.name] = macKernelPath(l, emu.inputType(l.name));
-    return r;
-}
-
-std::vector<int64_t> randomRaws(const FixedType& t, size_t n, std::mt19937_64& rng) {
-    std::uniform_int_distribution<int64_t> raw(int64_t(t.minRaw()), int64_t(t.maxRaw()));
-    std::uniform_int_distribution<int> zero(0, 3);
-    std::vector<int64_t> x(n);
-    for (auto& v : x) v = zero(rng) == 0 ? 0 : raw(rng);   // zeros: the kernels skip them
-    return x;
-}
-
-// wrapAccumCounts: compare the accumulator overflow counts of wrapping accumulators too
-// (only between fast kernels, which count them the same way).
-void expectSame(const Graph& g, const Outcome& want, const Outcome& got, const std::string& what,
-                bool wrapAccumCounts = false) {
-    ASSERT_EQ(want.y.size(), got.y.size());
-    for (size_t k = 0; k < want.y.size(); ++k) ASSERT_EQ(want.y[k], got.y[k]) << what << ": value " << k;
-    ASSERT_EQ(want.stats.size(), got.stats.size());
-    for (size_t k = 0; k < want.stats.size(); ++k) {
-        EXPECT_EQ(want.stats[k].resultOverflows, got.stats[k].resultOverflows) << what << ": layer " << want.stats[k].layer;
-        // A wrapping accumulator's count differs by design: the fast kernels wrap the exact
-        // sum once and count the outputs whose sum left the range, the step-by-step path
-        // counts outputs where any partial sum did (the values agree: wrapping is modular).
-        const Layer& l = g.layers[k];
-        if (!wrapAccumCounts && l.kind == LayerKind::Dense && l.type("accum").overflow == Overflow::WRAP) continue;
-        EXPECT_EQ(want.stats[k].accumOverflows, got.stats[k].accumOverflows) << what << ": layer " << want.stats[k].layer;
-    }
+KernelRun runWith(const Graph& g, const char* kernel, const std::vector<int64_t>& x, size_t rows, int threads) {
+    return test_support::runWithKernel(g, kernel, x, rows, threads, 37);
 }
 
 }  // namespace
@@ -159,16 +103,16 @@ TEST(EmulatorFastPath, RandomDenseModelsMatchTheReferencePath) {
         RandomModel model = randomModel(rng);
         SCOPED_TRACE(model.description);
         const size_t rows = 1 + size_t(rng() % 90);
-        const auto x = randomRaws(model.graph.input().type("result"), rows * size_t(model.graph.inputSize()), rng);
-        const Outcome ref = runWith(model.graph, "reference", x, rows, 1);
+        const auto x = test_support::randomRaws(model.graph.input().type("result"), rows * size_t(model.graph.inputSize()), rng);
+        const KernelRun ref = runWith(model.graph, "reference", x, rows, 1);
         for (const auto& [layer, path] : ref.paths) ASSERT_EQ(path, "reference") << layer;
-        const Outcome fast = runWith(model.graph, nullptr, x, rows, 2);
-        expectSame(model.graph, ref, fast, "default kernels");
-        const Outcome portable = runWith(model.graph, "portable", x, rows, 1);
-        expectSame(model.graph, ref, portable, "portable kernels");
+        const KernelRun fast = runWith(model.graph, nullptr, x, rows, 2);
+        test_support::expectSameRun(model.graph, ref, fast, "default kernels");
+        const KernelRun portable = runWith(model.graph, "portable", x, rows, 1);
+        test_support::expectSameRun(model.graph, ref, portable, "portable kernels");
         // The fused epilogue against the same kernels casting in a second pass.
-        const Outcome unfused = runWith(model.graph, "unfused", x, rows, 1);
-        expectSame(model.graph, unfused, fast, "fused vs unfused", true);
+        const KernelRun unfused = runWith(model.graph, "unfused", x, rows, 1);
+        test_support::expectSameRun(model.graph, unfused, fast, "fused vs unfused", true);
         for (const auto& [layer, path] : fast.paths) ++seen[path];
         for (const auto& [layer, path] : portable.paths) {
             ++seenPortable[path];
@@ -193,8 +137,8 @@ TEST(EmulatorFastPath, AnyBatchSizeAndThreadCountGivesTheSameRows) {
     std::mt19937_64 rng(7);
     RandomModel model = randomModel(rng);
     const size_t rows = 1000;
-    const auto x = randomRaws(model.graph.input().type("result"), rows * size_t(model.graph.inputSize()), rng);
-    const Outcome all = runWith(model.graph, nullptr, x, rows, 3);
+    const auto x = test_support::randomRaws(model.graph.input().type("result"), rows * size_t(model.graph.inputSize()), rng);
+    const KernelRun all = runWith(model.graph, nullptr, x, rows, 3);
     KernelChoice choice(nullptr);
     Emulator emu(model.graph);
     const size_t nOut = size_t(emu.outputSize());
@@ -219,16 +163,16 @@ TEST(EmulatorFastPath, Int16DenseChainsMatchTheReferencePath) {
         RandomModel model = randomModel(rng, 1 + int(rng() % 4));
         SCOPED_TRACE(model.description);
         const size_t rows = 1 + size_t(rng() % 90);
-        const auto x = randomRaws(model.graph.input().type("result"), rows * size_t(model.graph.inputSize()), rng);
-        const Outcome ref = runWith(model.graph, "reference", x, rows, 1);
+        const auto x = test_support::randomRaws(model.graph.input().type("result"), rows * size_t(model.graph.inputSize()), rng);
+        const KernelRun ref = runWith(model.graph, "reference", x, rows, 1);
         EXPECT_EQ(ref.folded, 0u);
-        const Outcome avx2 = runWith(model.graph, "avx2", x, rows, 2);
-        expectSame(model.graph, ref, avx2, "avx2 kernels, chained");
-        const Outcome unfolded = runWith(model.graph, "unfolded", x, rows, 1);
+        const KernelRun avx2 = runWith(model.graph, "avx2", x, rows, 2);
+        test_support::expectSameRun(model.graph, ref, avx2, "avx2 kernels, chained");
+        const KernelRun unfolded = runWith(model.graph, "unfolded", x, rows, 1);
         EXPECT_EQ(unfolded.folded, 0u);
-        expectSame(model.graph, ref, unfolded, "default kernels, one layer at a time");
-        const Outcome unfused = runWith(model.graph, "unfused", x, rows, 1);
-        expectSame(model.graph, unfused, avx2, "chained vs unfused", true);
+        test_support::expectSameRun(model.graph, ref, unfolded, "default kernels, one layer at a time");
+        const KernelRun unfused = runWith(model.graph, "unfused", x, rows, 1);
+        test_support::expectSameRun(model.graph, unfused, avx2, "chained vs unfused", true);
         chained += avx2.folded;
         for (const auto& [layer, path] : avx2.paths) ++seen[path];
         if (HasFatalFailure()) return;

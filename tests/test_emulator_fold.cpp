@@ -10,7 +10,7 @@
 #include "emulator/Emulator.h"
 #include "emulator/KernelPath.h"
 #include "passes/Pass.h"
-#include "support/kernel_choice.h"
+#include "support/kernel_runs.h"
 
 #include <gtest/gtest.h>
 
@@ -25,8 +25,7 @@ using namespace tachyon;
 
 namespace {
 
-const char* kQuant[] = {"AP_TRN", "AP_TRN_ZERO", "AP_RND", "AP_RND_ZERO", "AP_RND_INF", "AP_RND_MIN_INF", "AP_RND_CONV"};
-const char* kOverflow[] = {"AP_WRAP", "AP_SAT", "AP_SAT_SYM", "AP_SAT_ZERO"};
+using test_support::KernelRun;
 
 class ModelBuilder {
 public:
@@ -38,8 +37,8 @@ public:
     // ap_fixed<w, i, random quantisation, random overflow>.
     std::string randomType(int wLo, int wHi) {
         const int w = pick(wLo, wHi);
-        return "ap_fixed<" + std::to_string(w) + "," + std::to_string(pick(1, w)) + "," + kQuant[pick(0, 6)] + "," +
-               kOverflow[pick(0, 3)] + ">";
+        return "ap_fixed<" + std::to_string(w) + "," + std::to_string(pick(1, w)) + "," + test_support::kQuantModes[pick(0, 6)] + "," +
+               test_support::kOverflowModes[pick(0, 3)] + ">";
     }
 
     Layer& add(const std::string& name, LayerKind kind, Attrs attrs, Shape shape) {
@@ -177,31 +176,14 @@ Graph randomBinaryCnn(uint64_t seed, std::string& description) {
     return b.g;
 }
 
-struct Outcome {
-    std::vector<int64_t> y;
-    std::vector<LayerStats> stats;
-    size_t folded = 0;
-};
-
-Outcome runWith(const Graph& g, const char* kernel, const std::vector<double>& x, size_t rows, int threads) {
-    KernelChoice choice(kernel);
-    Emulator emu(g);
-    Outcome r;
-    r.y.resize(rows * size_t(emu.outputSize()));
-    emu.runFixed(x.data(), rows, r.y.data(), nullptr, &r.stats, EmulatorOptions{threads, 29});
-    r.folded = foldedLayersOfLastEmulator();
-    return r;
+KernelRun runWith(const Graph& g, const char* kernel, const std::vector<double>& x, size_t rows, int threads) {
+    return test_support::runWithKernel(g, kernel, x, rows, threads, 29);
 }
 
-void expectSame(const Outcome& want, const Outcome& got, const std::string& what) {
-    ASSERT_EQ(want.y.size(), got.y.size());
-    for (size_t k = 0; k < want.y.size(); ++k) ASSERT_EQ(want.y[k], got.y[k]) << what << ": value " << k;
-    ASSERT_EQ(want.stats.size(), got.stats.size());
-    for (size_t k = 0; k < want.stats.size(); ++k) {
-        EXPECT_EQ(want.stats[k].resultOverflows, got.stats[k].resultOverflows) << what << ": layer " << want.stats[k].layer;
-        EXPECT_EQ(want.stats[k].accumOverflows, got.stats[k].accumOverflows) << what << ": layer " << want.stats[k].layer;
-        EXPECT_EQ(want.stats[k].values, got.stats[k].values) << what << ": layer " << want.stats[k].layer;
-    }
+// Every count compares: these graphs' MAC layers have `auto` accumulators, which never
+// overflow, so no wrapping count can differ between the paths.
+void expectSame(const Graph& g, const KernelRun& want, const KernelRun& got, const std::string& what) {
+    test_support::expectSameRun(g, want, got, what, true);
 }
 
 // Rows around the thresholds: normal values, scaled so that every sign flips often.
@@ -224,13 +206,13 @@ std::pair<size_t, uint64_t> checkAgainstReference(Graph (*make)(uint64_t, std::s
         SCOPED_TRACE(description);
         const size_t rows = 1 + size_t((seed * 31 + uint64_t(m) * 17) % 120);
         const auto x = randomRows(rows * size_t(g.inputSize()), seed + uint64_t(m));
-        const Outcome ref = runWith(g, "reference", x, rows, 1);
+        const KernelRun ref = runWith(g, "reference", x, rows, 1);
         EXPECT_EQ(ref.folded, 0u);
-        const Outcome unfolded = runWith(g, "unfolded", x, rows, 1);
+        const KernelRun unfolded = runWith(g, "unfolded", x, rows, 1);
         EXPECT_EQ(unfolded.folded, 0u);
-        const Outcome fast = runWith(g, nullptr, x, rows, 2);
-        expectSame(ref, unfolded, "vectorised BatchNorm/Quantize vs reference");
-        expectSame(ref, fast, "folded vs reference");
+        const KernelRun fast = runWith(g, nullptr, x, rows, 2);
+        expectSame(g, ref, unfolded, "vectorised BatchNorm/Quantize vs reference");
+        expectSame(g, ref, fast, "folded vs reference");
         folded += fast.folded;
         for (const LayerStats& s : ref.stats) overflows += s.resultOverflows;
         if (::testing::Test::HasFatalFailure()) break;
@@ -273,10 +255,10 @@ TEST(EmulatorFold, SharedIntermediateIsNotFolded) {
     cat.precision["result"] = FixedType::parse("ap_fixed<16,8>");
     b.g.layers.push_back(cat);
     const auto x = randomRows(50 * 12, 3);
-    const Outcome ref = runWith(b.g, "reference", x, 50, 1);
-    const Outcome fast = runWith(b.g, nullptr, x, 50, 1);
+    const KernelRun ref = runWith(b.g, "reference", x, 50, 1);
+    const KernelRun fast = runWith(b.g, nullptr, x, 50, 1);
     EXPECT_EQ(fast.folded, 1u);   // bn into fc; act not (bn's output is read twice)
-    expectSame(ref, fast, "shared intermediate");
+    expectSame(b.g, ref, fast, "shared intermediate");
     // Without the second reader the same chain folds.
     b.g.layers.pop_back();
     EXPECT_EQ(runWith(b.g, nullptr, x, 50, 1).folded, 2u);
@@ -304,14 +286,19 @@ TEST(EmulatorFold, BatchNormSignBecomesThresholdsOnTheDenseResult) {
         b.sign("act", false);
         b.g.layers.back().precision["result"] = FixedType::parse(c.signResult);
         const auto x = randomRows(300 * 9, 5);
-        const Outcome ref = runWith(b.g, "reference", x, 300, 1);
-        const Outcome fast = runWith(b.g, nullptr, x, 300, 1);
+        const KernelRun ref = runWith(b.g, "reference", x, 300, 1);
+        const KernelRun fast = runWith(b.g, nullptr, x, 300, 1);
         EXPECT_EQ(fast.folded, c.folded);
-        expectSame(ref, fast, "BatchNorm + sign");
+        expectSame(b.g, ref, fast, "BatchNorm + sign");
         // Both levels occur (a constant output would pass trivially), or the level overflowed.
-        if (c.folded) EXPECT_NE(*std::min_element(ref.y.begin(), ref.y.end()), *std::max_element(ref.y.begin(), ref.y.end()));
-        else EXPECT_GT(ref.stats[3].resultOverflows, 10u);
-        if (std::string(c.bnResult) != "ap_fixed<18,10>") EXPECT_GT(ref.stats[2].resultOverflows, 10u);   // bn overflowed
+        if (c.folded) {
+            EXPECT_NE(*std::min_element(ref.y.begin(), ref.y.end()), *std::max_element(ref.y.begin(), ref.y.end()));
+        } else {
+            EXPECT_GT(ref.stats[3].resultOverflows, 10u);
+        }
+        if (std::string(c.bnResult) != "ap_fixed<18,10>") {
+            EXPECT_GT(ref.stats[2].resultOverflows, 10u);   // bn overflowed
+        }
     }
 }
 
@@ -341,9 +328,9 @@ TEST(EmulatorFold, VectorisedQuantizeAndBatchNormCastsMatchTheReferencePath) {
         SCOPED_TRACE(description + " quantiser " + q.elementType(0).str());
         const size_t rows = 1 + size_t(m % 50);
         const auto x = randomRows(rows * size_t(n), uint64_t(m));
-        const Outcome ref = runWith(b.g, "reference", x, rows, 1);
-        const Outcome fast = runWith(b.g, nullptr, x, rows, 1);
-        expectSame(ref, fast, "vectorised casts");
+        const KernelRun ref = runWith(b.g, "reference", x, rows, 1);
+        const KernelRun fast = runWith(b.g, nullptr, x, rows, 1);
+        expectSame(b.g, ref, fast, "vectorised casts");
         for (const LayerStats& s : ref.stats) overflows += s.resultOverflows;
         if (HasFatalFailure()) return;
     }

@@ -145,7 +145,7 @@ TEST(Hls4mlConfigs, ProjectKeysAreRecordedOrWarnedAbout) {
     EXPECT_TRUE(hasWarning(m, "WriterConfig")) << "WriterConfig only matters to hls4ml's writer";
     EXPECT_TRUE(hasWarning(m, "Stamp"));
     Graph g = converted(m);
-    EXPECT_EQ(g.target.clockUncertainty, "12.5%");
+    EXPECT_EQ(m.target().clockUncertainty, "12.5%");
     EXPECT_EQ(g.recorded.at("BramFactor"), "1000000000");
 
     Config legacy = Config::load(dataFile("legacy.yml"));
@@ -312,11 +312,13 @@ TEST(Hls4mlConfigs, BadValuesStillNameTheKey) {
 }
 
 TEST(Hls4mlConfigs, ClockUncertaintyReachesTheBuildScript) {
-    Graph g = converted(Config::load(dataFile("model_granularity.yml")));
+    const Config cfg = Config::load(dataFile("model_granularity.yml"));
+    Graph g = converted(cfg);
     Emulator e(g);
     const fs::path dir = fs::path(TACHYON_BINARY_DIR) / "hls4ml_config_prj";
     fs::remove_all(dir);
     hls::HlsOptions opt;
+    opt.target = cfg.target();
     opt.testRows = 4;
     hls::writeProject(g, e, dir.string(), opt);
     std::ifstream in(dir / "build_prj.tcl");

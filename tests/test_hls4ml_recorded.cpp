@@ -247,9 +247,11 @@ TEST(Hls4mlRecordedFixtures, GarNetHlsCsimMatchesOnWrappedCounts) {
     ZOO_OR_SKIP();
     const std::string dir = kRecorded + "/garnet_1layer_name";
     Graph g = loadModel(modelPath(readCase(dir)));
-    runPipeline(g, Config::load(dir + "/hls4ml_config.yml", false));
+    const Config cfg = Config::load(dir + "/hls4ml_config.yml", false);
+    runPipeline(g, cfg);
     Emulator emu(g);
     hls::HlsOptions opt;
+    opt.target = cfg.target();
     opt.testInputs = readTable(dir + "/x.npy").values;
     const fs::path prj = fs::path(TACHYON_BINARY_DIR) / "hls4ml_recorded_test" / "garnet_1layer_hls";
     fs::remove_all(prj);

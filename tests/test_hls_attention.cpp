@@ -37,6 +37,7 @@ struct Case {
     std::string name;
     Graph g;
     size_t rows = 1200;
+    Target target;   // io type and clock (Config::target())
 };
 
 // Writes and simulates the cases; returns one message per failing case and counts the rows
@@ -151,10 +152,11 @@ TEST(HlsAttention, KerasMultiHeadAttentionCsimEqualsEmulator) {
 TEST(HlsAttention, IoStreamIsRefusedByName) {
     Graph g = layerNormGraph(2, 4, 5, "ap_fixed<16,6>", "ap_fixed<16,6>", "ap_ufixed<18,1>", "ap_fixed<12,2>",
                              "ap_fixed<10,2>", "ap_fixed<16,6>", 64, 1e-3);
-    g.target.io = IoType::Stream;
     Emulator emu(g);
+    hls::HlsOptions opt;
+    opt.target.io = IoType::Stream;
     try {
-        hls::writeProject(g, emu, freshTestDir("test_hls_attention", "stream").string(), {});
+        hls::writeProject(g, emu, freshTestDir("test_hls_attention", "stream").string(), opt);
         ADD_FAILURE() << "io_stream was accepted";
     } catch (const Error& e) {
         EXPECT_NE(std::string(e.what()).find("LayerNormalization"), std::string::npos) << e.what();

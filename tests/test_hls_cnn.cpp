@@ -3,6 +3,7 @@
 // at narrow per-layer types that saturate and wrap. Each project's C simulation (g++ against
 // the bundled ap_fixed headers) must equal the emulator bit for bit on every test row
 // (a third of them spanning the input type's whole range).
+#include "support/io_target.h"
 #include "support/zoo.h"
 #include "backends/hls/HlsWriter.h"
 #include "config/Config.h"
@@ -27,6 +28,7 @@
 
 namespace fs = std::filesystem;
 using namespace tachyon;
+using test_support::ioTarget;
 
 namespace {
 
@@ -88,6 +90,7 @@ struct Case {
     std::string name;
     Graph g;
     size_t rows = 2000;
+    Target target;   // io type and clock (Config::target())
 };
 
 // Writes and simulates every case under the suite's folder. Returns one log per failing case.
@@ -114,7 +117,7 @@ void addFourConfigs(std::vector<Case>& cases, const std::string& name, const std
     for (const Cfg& c : cfgs) {
         Graph g = load(path, c.io, c.strategy, c.rf);
         if (c.narrow) narrowTypes(g);
-        cases.push_back({name + "_" + c.tag, g, rows});
+        cases.push_back({name + "_" + c.tag, g, rows, ioTarget(c.io)});
     }
 }
 
@@ -305,10 +308,10 @@ TEST(HlsCnn, EveryLayerKindAndOptionMatchesEmulator) {
     std::vector<Case> cases;
     for (auto [name, make] : std::vector<std::pair<std::string, std::function<Graph()>>>{
              {"every2d", everyLayerKind2d}, {"every1d", everyLayerKind1d}}) {
-        cases.push_back({name + "_16_6_latency_parallel", typed(make(), "io_parallel", "Latency", 1, false), 3000});
-        cases.push_back({name + "_16_6_resource_rf2_stream", typed(make(), "io_stream", "Resource", 2, false), 3000});
-        cases.push_back({name + "_narrow_resource_rf5_parallel", typed(make(), "io_parallel", "Resource", 5, true), 3000});
-        cases.push_back({name + "_narrow_latency_stream", typed(make(), "io_stream", "Latency", 1, true), 3000});
+        cases.push_back({name + "_16_6_latency_parallel", typed(make(), "io_parallel", "Latency", 1, false), 3000, ioTarget("io_parallel")});
+        cases.push_back({name + "_16_6_resource_rf2_stream", typed(make(), "io_stream", "Resource", 2, false), 3000, ioTarget("io_stream")});
+        cases.push_back({name + "_narrow_resource_rf5_parallel", typed(make(), "io_parallel", "Resource", 5, true), 3000, ioTarget("io_parallel")});
+        cases.push_back({name + "_narrow_latency_stream", typed(make(), "io_stream", "Latency", 1, true), 3000, ioTarget("io_stream")});
     }
     expectAllMatch("every", cases);
 }
@@ -333,10 +336,10 @@ TEST(HlsCnn, SharedConvModelsMatchEmulator) {
         if (!fs::exists(path)) continue;
         const std::string name = path.stem().string();
         Graph a = load(path.string(), "io_parallel", "Latency", 1);
-        cases.push_back({name + "_16_6_latency_parallel", a, 2000});
+        cases.push_back({name + "_16_6_latency_parallel", a, 2000, ioTarget("io_parallel")});
         Graph b = load(path.string(), "io_stream", "Resource", 4);
         narrowTypes(b);
-        cases.push_back({name + "_narrow_resource_rf4_stream", b, 2000});
+        cases.push_back({name + "_narrow_resource_rf4_stream", b, 2000, ioTarget("io_stream")});
     }
     expectAllMatch("shared", cases);
 }
@@ -346,6 +349,7 @@ TEST(HlsCnn, StreamingProjectReadsLikeFirmware) {
     Emulator emu(g);
     const fs::path prj = workDir("layout") / "prj";
     hls::HlsOptions opt;
+    opt.target = ioTarget("io_stream");
     opt.testRows = 10;
     hls::writeProject(g, emu, prj.string(), opt);
     const std::string top = readFile(prj / "firmware/myproject.cpp");

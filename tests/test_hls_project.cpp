@@ -168,18 +168,22 @@ void mixedTypes(Graph& g) {
     g.layers.front().precision["result"] = T("ap_fixed<10,5,AP_RND,AP_SAT>");
 }
 
-void schedule(Graph& g, const std::string& strategy, int rf, const std::string& io) {
-    g.target.io = io == "io_stream" ? IoType::Stream : IoType::Parallel;
+// Sets every layer's schedule; returns the target of the io type ("io_parallel", "io_stream").
+Target schedule(Graph& g, const std::string& strategy, int rf, const std::string& io) {
     for (Layer& l : g.layers) {
         l.schedule.strategy = strategyNamed(strategy);
         l.schedule.reuseFactor = l.kind == LayerKind::Dense ? std::min(rf, macDims(l).nIn * macDims(l).nOut) : 1;
     }
+    Target t;
+    t.io = io == "io_stream" ? IoType::Stream : IoType::Parallel;
+    return t;
 }
 
 struct Case {
     std::string name;
     Graph g;
     size_t rows = kRows;
+    Target target;
 };
 
 // Writes and simulates every case under the suite's folder. Returns one log per failing case.
@@ -200,8 +204,8 @@ TEST(HlsProject, JetTaggerConfigurationsMatchEmulatorBitForBit) {
                    const std::string& io) {
         Graph g = jetTagger(11);
         types(g);
-        schedule(g, strategy, rf, io);
-        cases.push_back({name, g});
+        const Target t = schedule(g, strategy, rf, io);
+        cases.push_back({name, g, kRows, t});
     };
     auto t16 = [](Graph& g) { uniformTypes(g, T("ap_fixed<16,6>")); };
     auto t8 = [](Graph& g) { uniformTypes(g, T("ap_fixed<8,3,AP_RND,AP_SAT>")); };
@@ -218,12 +222,12 @@ TEST(HlsProject, EveryLayerKindMatchesEmulatorBitForBit) {
     std::vector<Case> cases;
     Graph a = activationZoo(5);
     uniformTypes(a, T("ap_fixed<16,6>"));
-    schedule(a, "Latency", 1, "io_parallel");
-    cases.push_back({"zoo_16_6_parallel", a});
+    const Target ta = schedule(a, "Latency", 1, "io_parallel");
+    cases.push_back({"zoo_16_6_parallel", a, kRows, ta});
     Graph b = activationZoo(6);
     mixedTypes(b);
-    schedule(b, "Resource", 4, "io_stream");
-    cases.push_back({"zoo_mixed_stream", b});
+    const Target tb = schedule(b, "Resource", 4, "io_stream");
+    cases.push_back({"zoo_mixed_stream", b, kRows, tb});
     expectAllMatch("zoo", cases);
 }
 
@@ -251,11 +255,11 @@ TEST(HlsProject, ProjectReadsLikeFirmware) {
     Graph g = jetTagger(4);
     uniformTypes(g, T("ap_fixed<16,6>"));
     schedule(g, "Latency", 1, "io_parallel");
-    g.target.part = "xcku115-flvb2104-2-i";
-    g.target.clockPeriodNs = 3.125;
     Emulator emu(g);
     const fs::path prj = workDir("layout") / "prj";
     hls::HlsOptions opt;
+    opt.target.part = "xcku115-flvb2104-2-i";
+    opt.target.clockPeriodNs = 3.125;
     opt.projectName = "jet_tagger";
     opt.testRows = 10;
     hls::writeProject(g, emu, prj.string(), opt);
@@ -324,8 +328,8 @@ TEST(HlsProject, FirmwareStructureFollowsStrategyAndIoType) {
     for (const Variant& v : variants) {
         Graph g = jetTagger(21, 0.4);
         uniformTypes(g, T("ap_fixed<12,5,AP_RND,AP_SAT>"));
-        schedule(g, v.strategy, v.rf, v.io);
-        cases.push_back({v.name, g});
+        const Target t = schedule(g, v.strategy, v.rf, v.io);
+        cases.push_back({v.name, g, kRows, t});
     }
     for (const std::string& log : writeAndSimulate("structure", cases)) EXPECT_TRUE(log.empty()) << log;
 

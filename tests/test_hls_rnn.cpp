@@ -143,7 +143,9 @@ TEST(HlsMultiInput, TwoInputModelMatchesEmulator) {
 TEST(HlsMultiInput, StreamRefusedByName) {
     Graph g = twoInputModel("io_stream", "Latency");
     Emulator emu(g);
-    const std::string e = errorOf([&] { hls::writeProject(g, emu, workDir("two_inputs_stream").string(), {}); });
+    hls::HlsOptions opt;
+    opt.target.io = IoType::Stream;
+    const std::string e = errorOf([&] { hls::writeProject(g, emu, workDir("two_inputs_stream").string(), opt); });
     EXPECT_NE(e.find("2 inputs"), std::string::npos) << e;
     EXPECT_NE(e.find("io_stream"), std::string::npos) << e;
 }
@@ -399,7 +401,7 @@ TEST(HlsRnn, LstmProjectAndLatencyEstimate) {
         l.schedule.reuseFactor = 4;
     }
     Emulator folded(g);
-    const hls::LatencyEstimate f = hls::estimateLatency(g, folded);
+    const hls::LatencyEstimate f = hls::estimateLatency(g, folded, Target{});
     const auto ft = std::find_if(f.layers.begin(), f.layers.end(), [&](const auto& x) { return x.name == rec; });
     ASSERT_NE(ft, f.layers.end());
     EXPECT_GT(ft->latency, it->latency) << ft->detail;
@@ -433,12 +435,15 @@ TEST(HlsRnn, CliConvertWithConfiguredTypes) {
 
 TEST(HlsRnn, StreamRefusedByName) {
     Graph g = rnnFixture("gru_seq");
-    runPipeline(g, Config::parse("IOType: io_stream\n", "test-config"));
+    const Config cfg = Config::parse("IOType: io_stream\n", "test-config");
+    runPipeline(g, cfg);
     std::string rec;
     for (const Layer& l : g.layers)
         if (l.kind == LayerKind::Recurrent) rec = l.name;
     Emulator emu(g);
-    const std::string e = errorOf([&] { hls::writeProject(g, emu, workDir("gru_stream").string(), {}); });
+    hls::HlsOptions opt;
+    opt.target = cfg.target();
+    const std::string e = errorOf([&] { hls::writeProject(g, emu, workDir("gru_stream").string(), opt); });
     EXPECT_NE(e.find("'" + rec + "' (GRU)"), std::string::npos) << e;
     EXPECT_NE(e.find("io_parallel only"), std::string::npos) << e;
 }

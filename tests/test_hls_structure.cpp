@@ -193,12 +193,14 @@ TEST(HlsStructure, LatencyProductsReadInputsWiredAtCompileTime) {
     const std::string dir = fixtureDirMadeBy("make_cnn_fixtures.py", "cnn_fixtures.stamp", "");
     for (const std::string strategy : {"Latency", "Resource"}) {
         Graph g = loadModel(dir + "/cnn_residual.onnx");
-        runPipeline(g, Config::parse("IOType: io_stream\nModel:\n  Precision: ap_fixed<16,6>\n  ReuseFactor: 2\n"
-                                     "  Strategy: " + strategy + "\n",
-                                     "test-config"));
+        const Config cfg = Config::parse("IOType: io_stream\nModel:\n  Precision: ap_fixed<16,6>\n  ReuseFactor: 2\n"
+                                         "  Strategy: " + strategy + "\n",
+                                         "test-config");
+        runPipeline(g, cfg);
         Emulator emu(g);
         const fs::path prj = freshTestDir("test_hls_structure", strategy) / "prj";
         hls::HlsOptions opt;
+        opt.target = cfg.target();
         opt.testRows = 2;
         hls::writeProject(g, emu, prj.string(), opt);
         const std::string params = readFile(prj / "firmware/parameters.h");

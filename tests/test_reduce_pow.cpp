@@ -29,6 +29,7 @@ struct Case {
     std::string name;
     Graph g;
     size_t rows = 600;
+    Target target;   // io_parallel unless a case says otherwise
 };
 
 constexpr uint64_t kSeed = 21;
@@ -187,7 +188,7 @@ TEST(ReducePow, HlsCsimEqualsEmulator) {
         for (const Case& c : cases())
             if (c.name == name) {
                 Case s{c.name + "_stream", c.g, c.rows};
-                s.g.target.io = IoType::Stream;
+                s.target.io = IoType::Stream;
                 cs.push_back(std::move(s));
             }
     }
@@ -254,10 +255,10 @@ TEST(ReducePow, BadLayersAreRefusedByName) {
                   .find("layer 'op': the exact x^5 of ap_fixed<16,6> needs 80 bits"),
               std::string::npos);
     Graph g = oneLayer({3, 4}, LayerKind::Reduce, ReduceAttrs{ReduceOp::Sum, 0}, "ap_fixed<8,3>", "      result: ap_fixed<8,3>\n");
-    g.target.io = IoType::Stream;
     Emulator emu(g);
     const fs::path dir = freshTestDir("test_reduce_pow_hls", "stream_refused");
     hls::HlsOptions opt;
+    opt.target.io = IoType::Stream;
     const std::string streamed = message([&] { hls::writeProject(g, emu, (dir / "prj").string(), opt); });
     EXPECT_NE(streamed.find("layer 'op' (Reduce): io_stream reduces over the last axis only"), std::string::npos)
         << streamed;

@@ -476,12 +476,14 @@ TEST(Softmax, HlsCsimBitExactForEveryImplementation) {
         for (const char* io : {"io_parallel", "io_stream"}) {
             SCOPED_TRACE(std::string(impl) + " " + io);
             Graph g = softmaxModel(5);
-            runPipeline(g, Config::parse(std::string("IOType: ") + io +
-                                             "\nModel:\n  Precision: ap_fixed<16,6>\nLayerName:\n  softmax:\n"
-                                             "    Implementation: " + impl + "\n",
-                                         "<test config>"));
+            const Config cfg = Config::parse(std::string("IOType: ") + io +
+                                                 "\nModel:\n  Precision: ap_fixed<16,6>\nLayerName:\n  softmax:\n"
+                                                 "    Implementation: " + impl + "\n",
+                                             "<test config>");
+            runPipeline(g, cfg);
             Emulator emu(g);
             hls::HlsOptions opt;
+            opt.target = cfg.target();
             opt.testRows = 3000;
             const fs::path prj = dir / (std::string(impl) + "_" + io);
             hls::writeProject(g, emu, prj.string(), opt);

@@ -103,9 +103,12 @@ TEST(VerilogCmvm, WideWeightsAreExactSharedAndReportProgress) {
 TEST(VerilogEstimate, FlipFlopsAreTheDeclaredRegisterBits) {
     if (!fs::exists(kJetTagger)) GTEST_SKIP() << kJetTagger << " not found";
     Graph g = loadModel(kJetTagger);
-    runPipeline(g, Config::parse(readFile(kJet6Config), kJet6Config));
+    const Config cfg = Config::parse(readFile(kJet6Config), kJet6Config);
+    runPipeline(g, cfg);
     Emulator emu(g);
-    const GeneratedRtl rtl = generateRtl(g, emu, {});
+    VerilogOptions opt;
+    opt.target = cfg.target();
+    const GeneratedRtl rtl = generateRtl(g, emu, opt);
     int64_t declared = 0;
     static const std::regex reg(R"(^\s*reg (?:signed )?\[(\d+):0\] \w+)");
     std::istringstream is(rtl.verilog);

@@ -181,10 +181,14 @@ TEST(VerilogRtl, ClockUncertaintyShortensTheStageBudget) {
         g.layers.push_back(in);
         g.layers.push_back(dense("fc1", "input", 12, 16, 8));
         g.layers.push_back(dense("fc2", "fc1", 16, 4, 9));
-        g = prepared(g, "ClockPeriod: 5\n" + (uncertainty.empty() ? std::string() : "ClockUncertainty: " + uncertainty + "\n") +
-                            "Model:\n  Precision: {default: 'ap_fixed<16,6>', weight: 'ap_fixed<8,2>', accum: auto}\n");
+        const std::string yaml = "ClockPeriod: 5\n" +
+                                 (uncertainty.empty() ? std::string() : "ClockUncertainty: " + uncertainty + "\n") +
+                                 "Model:\n  Precision: {default: 'ap_fixed<16,6>', weight: 'ap_fixed<8,2>', accum: auto}\n";
+        g = prepared(g, yaml);
         Emulator emu(g);
-        const auto rtl = verilog::generateRtl(g, emu, {});
+        verilog::VerilogOptions opt;
+        opt.target = Config::parse(yaml, "<test config>").target();
+        const auto rtl = verilog::generateRtl(g, emu, opt);
         if (estimates) *estimates = rtl.stageEstimatesNs;
         return rtl.latencyCycles;
     };

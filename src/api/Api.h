@@ -121,6 +121,9 @@ public:
     const Graph& graph() const;
     const Emulator& emulator() const;
     const Config& parsedConfig() const { return cfg_; }
+    // What the firmware is built for (io type, part, clock): the configuration's, handed to
+    // the backends beside the graph.
+    Target target() const { return cfg_.target(); }
 
     Shape inputShape() const;   // per sample
     Shape outputShape() const;

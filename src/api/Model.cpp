@@ -319,12 +319,14 @@ void Model::write(const std::string& dir, const WriteOptions& wo, std::ostream* 
         if (backend == "lut") {   // any model whose inputs together are a few bits wide
             lut::LutOptions opt;
             opt.projectName = cfg_.projectName;
+            opt.target = target();
             opt.maxInputBits = cfg_.lutMaxInputBits;
             lut::writeProject(*graph_, emu_->lowered(), tmp, opt);
         } else if (backend == "hls") {
 #ifdef TACHYON_HAVE_HLS
             hls::HlsOptions opt;
             opt.projectName = cfg_.projectName;
+            opt.target = target();
             opt.testInputs = wo.testInputs;
             log << hls::writeProject(*graph_, emu_->lowered(), tmp, opt).text();
 #else
@@ -334,6 +336,7 @@ void Model::write(const std::string& dir, const WriteOptions& wo, std::ostream* 
 #ifdef TACHYON_HAVE_VERILOG
             verilog::VerilogOptions opt;
             opt.projectName = cfg_.projectName;
+            opt.target = target();
             opt.cmvm = wo.cmvm;
             // A tree configuration's Pipeline (register stages) unless --stages says otherwise.
             opt.stages = wo.stages >= 0 ? wo.stages : cfg_.treePipeline;

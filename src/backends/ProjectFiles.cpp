@@ -109,16 +109,16 @@ std::vector<int64_t> randomTestRows(const FixedType& t, size_t rows, size_t cols
     return x;
 }
 
-nlohmann::ordered_json networkManifest(const Graph& g, const LoweredGraph& low, const std::string& backend,
-                                       const std::string& top, size_t testRows) {
+nlohmann::ordered_json networkManifest(const Graph& g, const LoweredGraph& low, const Target& target,
+                                       const std::string& backend, const std::string& top, size_t testRows) {
     nlohmann::ordered_json j;
     j["backend"] = backend;
     j["kind"] = "nn";
     j["top"] = top;
     j["model"] = g.sourceFile;
-    j["clock_period_ns"] = g.target.clockPeriodNs;
-    j["part"] = g.target.part;
-    j["io_type"] = toString(g.target.io);
+    j["clock_period_ns"] = target.clockPeriodNs;
+    j["part"] = target.part;
+    j["io_type"] = toString(target.io);
     j["inputs"] = g.inputSize();
     j["outputs"] = g.outputSize();
     j["input_type"] = g.input().type("result").str();  // the first input's

@@ -5,6 +5,7 @@
 
 #include "lower/LoweredGraph.h"
 #include "ir/Graph.h"
+#include "ir/Target.h"
 
 #include <nlohmann/json.hpp>
 
@@ -40,7 +41,7 @@ std::vector<int64_t> projectTestRows(const Graph& g, const std::vector<double>& 
 
 // backend, kind "nn", top, model, clock, part, sizes, port types, test rows, and the
 // Dense and Conv layers built as XNOR-popcount (binary x binary, passes/BinaryMac.h).
-nlohmann::ordered_json networkManifest(const Graph& g, const LoweredGraph& low, const std::string& backend,
-                                       const std::string& top, size_t testRows);
+nlohmann::ordered_json networkManifest(const Graph& g, const LoweredGraph& low, const Target& target,
+                                       const std::string& backend, const std::string& top, size_t testRows);
 
 }  // namespace tachyon::backend

@@ -9,6 +9,7 @@
 #pragma once
 
 #include "ir/Graph.h"
+#include "ir/Target.h"
 
 #include <map>
 #include <optional>

@@ -1,4 +1,4 @@
-// The emulator driver: builds one kernel per layer (emulator/kernels/, one file per op
+// The emulator driver: builds one kernel per layer (src/ops/<op>/Kernel.cpp, one per op
 // family), then runs the graph over chunks of rows, in parallel. Within a chunk every
 // layer's output is kept until the chunk is done, so layers may read any earlier layer
 // (residual additions, concatenations). See docs/semantics.md for each layer's arithmetic.
@@ -105,7 +105,7 @@ void planFolds(Emulator::Impl& impl) {
     impl.groupEnd.resize(n);
     for (size_t k = 0; k < n; ++k) impl.groupEnd[k] = k;
     // The followers offered: the longest run of one kind, elementwise layers or Dense layers
-    // (which a Dense kernel may chain on int16 activations, emulator/Int16Pair.h).
+    // (which a Dense kernel may chain on int16 activations, ops/mac/Int16Pair.h).
     auto followersOf = [&](size_t k, bool chain) {
         std::vector<const Kernel*> followers;
         for (size_t j = k + 1; j < n && impl.inputsOf[j] == std::vector<size_t>{j - 1} && readers[j - 1] == 1; ++j) {

@@ -1,5 +1,5 @@
 // The accumulator -> result cast on int32 accumulators, fused into the integer MAC kernels'
-// epilogue (emulator/kernels/Mac.cpp): shift with the result type's rounding, wrap or
+// epilogue (ops/mac/Kernel.cpp): shift with the result type's rounding, wrap or
 // saturate, the fused ReLU, and the overflow count, all in 32-bit integer lanes that the
 // compiler vectorises, instead of converting every accumulator to double and casting in a
 // second pass. Exactly Caster (emulator/Cast.h) for every value it accepts; `usable()` says
@@ -55,7 +55,7 @@ public:
         return (relu ? loopRelu_ : loop_)(*this, in, out, n, accOverflows);
     }
     // The same into int16 raws, for a result type of at most 16 bits (the int16 activations
-    // between chained Dense layers, emulator/Int16Pair.h).
+    // between chained Dense layers, ops/mac/Int16Pair.h).
     uint64_t run(const int32_t* in, int16_t* out, size_t n, bool relu, uint64_t& accOverflows) const {
         return (relu ? loopRelu16_ : loop16_)(*this, in, out, n, accOverflows);
     }

@@ -1,6 +1,6 @@
 // One emulator kernel per layer: built once from the typed layer (constants quantised,
 // tables filled, fast paths chosen), then run over chunks of rows. Each op family has its
-// own file in emulator/kernels/; docs/semantics.md defines what each computes.
+// own folder, src/ops/<op>/Kernel.cpp; docs/semantics.md defines what each computes.
 //
 // Values travel between kernels as doubles: in fixed mode they hold exact raw integers
 // (every raw the emulator handles is below 2^53), in float mode the real values. A chunk
@@ -65,7 +65,7 @@ protected:
     LayerConstants consts_;
 };
 
-// Factories, one per op family (emulator/kernels/*.cpp).
+// Factories, one per op family (src/ops/<op>/Kernel.cpp).
 // Dense, Conv; `binary`: the layer's XNOR-popcount form (binaryMacForm), if it has one.
 std::unique_ptr<Kernel> makeMacKernel(const Layer& l, std::vector<KernelInput> ins,
                                       std::optional<BinaryMac> binary = std::nullopt);

@@ -11,7 +11,7 @@ namespace tachyon {
 
 // "pair" (AVX-512 VNNI, 16 outputs a vector), "pair-rows" (the same over 16 rows, for layers
 // with few outputs), "pair8" (the same arithmetic on AVX2, 8 outputs a vector, int16 rows:
-// emulator/Int16Pair.h), "int32" (portable), "int32-lanes" (the same over output positions, for
+// ops/mac/Int16Pair.h), "int32" (portable), "int32-lanes" (the same over output positions, for
 // convolutions with fewer than 16 filters; "nolanes" rules it out), "double" or "reference"
 // (step-by-step, 128-bit);
 // "+fused" when the result cast runs in the integer epilogue. "" for other layers. Decided

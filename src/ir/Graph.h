@@ -15,7 +15,6 @@
 #pragma once
 
 #include "fixed/FixedType.h"
-#include "ir/Target.h"
 
 #include <map>
 #include <memory>
@@ -324,10 +323,8 @@ struct Graph {
     std::string name;
     std::string sourceFile;
     std::vector<Layer> layers;          // topological order, layers[0] is the Input
-
-    // What the firmware is built for (io type, part, clock): set from the configuration,
-    // read by the backends only; it never changes the numbers a layer produces.
-    Target target;
+    // What the firmware is built for (io type, part, clock) is not here: it is a Target
+    // (ir/Target.h), from the configuration, handed to the backends beside the graph.
     std::map<std::string, std::string> recorded;  // other hls4ml Model keys (BramFactor, ...)
 
     Layer* find(const std::string& name);

@@ -4,7 +4,7 @@
 // emulator/Emulator.h.
 //
 // Today the emulator's kernels compute the constants when they are built (each op family's
-// quantisation lives beside its arithmetic, emulator/kernels/), and an Emulator hands out
+// quantisation lives beside its arithmetic, src/ops/<op>/Kernel.cpp), and an Emulator hands out
 // its lowering (Emulator::lowered()); a LoweredGraph is a view that lives as long as that
 // Emulator. It also holds the bit-exact reference a testbench's expected outputs come from.
 #pragma once

@@ -1,10 +1,15 @@
 // The OpInfo table, built from the one list of ops (ops/OpList.h).
 #include "ops/Registry.h"
 
+#include "ops/activation/Rtl.h"
 #include "ops/attention/Rtl.h"
+#include "ops/batchnorm/Rtl.h"
+#include "ops/mac/Rtl.h"
+#include "ops/pooling/Rtl.h"
 #include "ops/quantize/Rtl.h"
 #include "ops/recurrent/Rtl.h"
 #include "ops/reduce_pow/Rtl.h"
+#include "ops/softmax/Rtl.h"
 #include "ops/trees/Rtl.h"
 #include "emulator/KernelAdapters.h"
 #include "util/Error.h"

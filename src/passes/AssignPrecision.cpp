@@ -198,7 +198,7 @@ void assignPrecision(Graph& g, const Config& cfg) {
             throw Error(cfg.source + ": Model.Precision.default: " + e.what());
         }
     }();
-    g.target = cfg.target();
+    (void)cfg.target();   // an unsupported IOType is refused here, before any layer is typed
     recordProjectSettings(g, cfg);
     for (Layer& l : g.layers) {
         const LayerConfig lc = resolveWithTreeDefaults(cfg, g, l);

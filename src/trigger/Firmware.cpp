@@ -75,16 +75,19 @@ FirmwareView firmwareView(const api::Model& m, const std::string& backend) {
     if (m.isTree()) return v;
     v.available = true;
     countMultipliers(m.graph(), v);
-    v.clockNs = m.graph().target.clockPeriodNs;
+    const Target target = m.target();
+    v.clockNs = target.clockPeriodNs;
     if (backend == "hls") {
-        const hls::LatencyEstimate e = hls::estimateLatency(m.graph(), m.emulator().lowered());
+        const hls::LatencyEstimate e = hls::estimateLatency(m.graph(), m.emulator().lowered(), target);
         v.latencyCycles = e.latency;
         v.iiCycles = e.ii;
         if (e.clockPeriodNs > 0) v.clockNs = e.clockPeriodNs;
     } else {
         // Products by constants are shift-add logic (adders in LUTs); only products of two
         // activations need multipliers.
-        const verilog::GeneratedRtl rtl = verilog::generateRtl(m.graph(), m.emulator().lowered(), {});
+        verilog::VerilogOptions opt;
+        opt.target = target;
+        const verilog::GeneratedRtl rtl = verilog::generateRtl(m.graph(), m.emulator().lowered(), opt);
         v.latencyCycles = rtl.latencyCycles;
         v.iiCycles = rtl.streaming ? rtl.intervalCycles : 1;
         v.dspEstimate = v.activationProducts;
@@ -117,6 +120,7 @@ MeasuredResources readMeasuredResources(const std::string& prjDir, const api::Mo
     // the first comment line (it names the model file by the path convert was given).
     verilog::VerilogOptions opt;
     opt.projectName = p.top;
+    opt.target = m.target();
     opt.cmvm = p.json.value("cmvm", opt.cmvm);
     opt.stages = p.json.value("stages", opt.stages);
     const std::string expected = verilog::generateRtl(g, m.emulator().lowered(), opt).verilog;
@@ -146,7 +150,7 @@ MeasuredResources readMeasuredResources(const std::string& prjDir, const api::Mo
     mr.brams = r.brams;
     mr.latencyCycles = p.json.value("latency_cycles", 0LL);
     mr.iiCycles = p.json.value("interval_cycles", 1LL);
-    mr.clockNs = p.json.value("clock_period_ns", g.target.clockPeriodNs);
+    mr.clockNs = p.json.value("clock_period_ns", m.target().clockPeriodNs);
     return mr;
 }
 

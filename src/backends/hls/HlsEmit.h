@@ -67,15 +67,16 @@ struct LayerInputs {
     std::vector<FixedType> types;
     std::vector<Shape> shapes;
     std::vector<std::string> keys;
+    bool streaming = false;   // io_stream (the Target's io type): each tensor is a stream of beats
 };
 
-// GarNet / GarNetStack (HlsGarNet.cpp): typedefs, config and constants of layer `l`.
+// GarNet / GarNetStack (src/ops/garnet/Hls.cpp): typedefs, config and constants of layer `l`.
 void emitGarNet(const Layer& l, const LayerInputs& in, const LoweredGraph& low, LayerCode& c);
 
 // The layer's whole C++: the hls column of the op registry (ops/OpList.h) for its kind.
 LayerCode emitLayer(const Layer& l, const std::string& id, const LayerInputs& in, const LoweredGraph& low);
 
-// ---- shared by the layer emitters (HlsEmit.cpp, src/ops/recurrent/Hls.cpp) ----------------------
+// ---- shared by the layer emitters (HlsEmit.cpp; each op's in src/ops/<op>/Hls.cpp) -------------
 
 // The config structs and typedefs of one layer, as parameters.h text: every typedef is
 // `<id>_<var>`, the config `struct <id>_config : nnet::<base>`.
@@ -125,11 +126,46 @@ std::string shapeText(const Shape& s);                                    // "Ax
 // The one call of a layer with a single kernel: its inputs' tensors -> the tensor `out`.
 KernelCall oneCall(const std::string& kernel, const LayerCode& c, const LayerInputs& in, const std::string& out);
 std::string boolText(bool b);
+int bitsFor(int64_t maxValue);                                            // bits of an unsigned up to maxValue
+// The exact type of a + b, of a * b, and the smallest type holding both a and b exactly.
+FixedType sumType(const FixedType& a, const FixedType& b);
+FixedType productType(const FixedType& a, const FixedType& b);
+FixedType commonType(const FixedType& a, const FixedType& b);
+// sum_t / quotient_t for result(sum / den) (nnet_common.h divide_cast), den up to maxDen;
+// `needed`: refuse (naming the layer) a quotient wider than 62-bit integers.
+void divideTypes(const Layer& l, ParamsText& p, const FixedType& sum, const FixedType& res, long long maxDen,
+                 bool needed);
+
+// Spatial geometry of a window layer (conv, pooling) as 2-D (1-D has height 1).
+struct Geometry {
+    int inH = 1, inW = 1, C = 1, outH = 1, outW = 1, kH = 1, kW = 1, sH = 1, sW = 1, dH = 1, dW = 1, pT = 0, pL = 0;
+    void emit(ParamsText& p) const {
+        p.constant("unsigned", "in_height", inH);
+        p.constant("unsigned", "in_width", inW);
+        p.constant("unsigned", "n_chan", C);
+        p.constant("unsigned", "out_height", outH);
+        p.constant("unsigned", "out_width", outW);
+        p.constant("unsigned", "filt_height", kH);
+        p.constant("unsigned", "filt_width", kW);
+        p.constant("unsigned", "stride_height", sH);
+        p.constant("unsigned", "stride_width", sW);
+        p.constant("unsigned", "dilation_height", dH);
+        p.constant("unsigned", "dilation_width", dW);
+        p.constant("unsigned", "pad_top", pT);
+        p.constant("unsigned", "pad_left", pL);
+        p.constant("unsigned", "buffer_rows", std::min((kH - 1) * dH + 1, inH));
+    }
+};
+
+Geometry windowGeometry(int rank, const Shape& in, const Shape& out, const std::vector<int>& kernel,
+                        const std::vector<int>& strides, const std::vector<int>& dilation,
+                        const std::vector<int>& padBegin);
 std::string functionName(ActKind a);                                      // nnet::activation_function
 // Refuses (naming the layer) an exact intermediate wider than the generated code supports.
 void checkWidth(const Layer& l, const FixedType& t, const std::string& what, int limit = kBundledHeaderMaxWidth);
 
-// The multiply-accumulate of nnet_dense.h (Dense, Conv, the recurrent layers' products):
+// The multiply-accumulate of nnet_dense.h (Dense, Conv, the recurrent layers' products;
+// src/ops/mac/Hls.cpp):
 // the non-zero weights of a [n_in][n_out] matrix, weight index k, in ascending input order.
 struct MacEntry {
     size_t k;
@@ -186,7 +222,7 @@ LayerCode withParams(const Layer& l, const std::string& id, const LayerInputs& i
     return emitWithParams(Emit, l, id, in, low);
 }
 
-// HlsEmit.cpp, one per op family.
+// One per op family, src/ops/<op>/Hls.cpp.
 void emitMac(const Layer& l, const LayerInputs& in, const LoweredGraph& low, LayerCode& c, ParamsText& p);  // Dense, Conv
 void emitPooling(const Layer& l, const LayerInputs& in, const LoweredGraph& low, LayerCode& c, ParamsText& p);
 void emitBatchNorm(const Layer& l, const LayerInputs& in, const LoweredGraph& low, LayerCode& c, ParamsText& p);

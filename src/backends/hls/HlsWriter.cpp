@@ -163,7 +163,7 @@ std::string topSource(const Project& p) {
     const std::string& top = p.opt.projectName;
     const std::string in = p.input().var, out = p.output().var;
     std::ostringstream os;
-    os << "// " << top << ": " << p.g.layers.size() - 1 << " layers, " << toString(p.g.target.io) << ", written by Tachyon.\n"
+    os << "// " << top << ": " << p.g.layers.size() - 1 << " layers, " << toString(p.opt.target.io) << ", written by Tachyon.\n"
        << "// One " << (p.stream ? "stream" : "array") << " per tensor, one kernel call per layer, in topological order.\n"
        << "#include \"" << top << ".h\"\n\n";
     for (const LayerCode& c : p.layers)
@@ -361,8 +361,8 @@ std::string buildScript(const Project& p) {
        << "    set kv [split $arg =]\n"
        << "    if {[llength $kv] == 2 && [info exists opt([lindex $kv 0])]} { set opt([lindex $kv 0]) [lindex $kv 1] }\n"
        << "}\n\n"
-       << "set part \"" << p.g.target.part << "\"\n"
-       << "set clock_period " << p.g.target.clockPeriodNs << "\n\n"
+       << "set part \"" << p.opt.target.part << "\"\n"
+       << "set clock_period " << p.opt.target.clockPeriodNs << "\n\n"
        << "open_project -reset " << top << "_prj\n"
        << "set_top " << top << "\n"
        << "add_files firmware/" << top << ".cpp -cflags \"-std=c++14\"\n"
@@ -372,7 +372,7 @@ std::string buildScript(const Project& p) {
        << "set_part $part\n"
        << "create_clock -period $clock_period -name default\n"
        << "# Timing margin: the model's ClockUncertainty, else Vitis HLS's default 27%, stated explicitly.\n"
-       << "set_clock_uncertainty " << (p.g.target.clockUncertainty.empty() ? std::string("27%") : p.g.target.clockUncertainty)
+       << "set_clock_uncertainty " << (p.opt.target.clockUncertainty.empty() ? std::string("27%") : p.opt.target.clockUncertainty)
        << " default\n"
        << "\n"
        << "if {$opt(csim)} { csim_design -argv tb_data }\n"
@@ -408,8 +408,9 @@ void validateSchedule(const Graph& g) {
 namespace {
 
 // What layer l reads: its producers' types, shapes and tensor keys.
-LayerInputs layerInputs(const Graph& g, const Layer& l) {
+LayerInputs layerInputs(const Graph& g, const Layer& l, const Target& target) {
     LayerInputs in;
+    in.streaming = target.streaming();
     for (const std::string& name : l.inputs) {
         const Layer& src = g.at(name);
         in.types.push_back(src.type("result"));
@@ -419,9 +420,9 @@ LayerInputs layerInputs(const Graph& g, const Layer& l) {
     return in;
 }
 
-LatencyEstimate estimateOf(const Graph& g, const std::vector<LayerCode>& codes) {
+LatencyEstimate estimateOf(const Graph& g, const Target& target, const std::vector<LayerCode>& codes) {
     LatencyEstimate e;
-    e.clockPeriodNs = g.target.clockPeriodNs;
+    e.clockPeriodNs = target.clockPeriodNs;
     const size_t first = g.inputs().size();
     for (size_t k = 0; k < codes.size(); ++k) {
         const Layer& l = g.layers[k + first];
@@ -460,14 +461,14 @@ std::string LatencyEstimate::text() const {
     return os.str();
 }
 
-LatencyEstimate estimateLatency(const Graph& g, const LoweredGraph& low) {
+LatencyEstimate estimateLatency(const Graph& g, const LoweredGraph& low, const Target& target) {
     const auto ids = cppNames(g);
     std::vector<LayerCode> codes;
     for (size_t k = g.inputs().size(); k < g.layers.size(); ++k) {
         const Layer& l = g.layers[k];
-        codes.push_back(emitLayer(l, ids.at(l.name), layerInputs(g, l), low));
+        codes.push_back(emitLayer(l, ids.at(l.name), layerInputs(g, l, target), low));
     }
-    return estimateOf(g, codes);
+    return estimateOf(g, target, codes);
 }
 
 LatencyEstimate writeProject(const Graph& g, const LoweredGraph& low, const std::string& outDir, const HlsOptions& opt) {
@@ -476,16 +477,16 @@ LatencyEstimate writeProject(const Graph& g, const LoweredGraph& low, const std:
     validateSchedule(g);
     checkHeaderWidths(g);  // refuse types the bundled ap_fixed header cannot compile
     const std::vector<const Layer*> inputLayers = g.inputs();
-    if (inputLayers.size() > 1 && g.target.streaming())
+    if (inputLayers.size() > 1 && opt.target.streaming())
         throw Error("HLS backend: model '" + g.name + "' has " + std::to_string(inputLayers.size()) +
                     " inputs; io_stream supports one model input (use io_parallel)");
-    if (g.target.streaming())
+    if (opt.target.streaming())
         for (const Layer& l : g.layers)
             if (l.kind == LayerKind::Recurrent)
                 throw Error("HLS backend: layer '" + l.name + "' (" + hlsClassName(l) +
                             "): recurrent layers are generated for io_parallel only (the static cell reads the "
                             "whole sequence and, with go_backwards, starts from its end); use IOType: io_parallel");
-    Project p{g, low, opt, fs::path(outDir), cppNames(g), {}, g.target.streaming(), {}, {}};
+    Project p{g, low, opt, fs::path(outDir), cppNames(g), {}, opt.target.streaming(), {}, {}};
     // Input k's type: input_t, input2_t, ... (hls4ml's names).
     auto inputTag = [&](const Layer& l) {
         for (size_t k = 0; k < inputLayers.size(); ++k)
@@ -506,7 +507,7 @@ LatencyEstimate writeProject(const Graph& g, const LoweredGraph& low, const std:
     for (const Layer* l : inputLayers) p.addTensor(layerTensor(*l));
     for (size_t k = inputLayers.size(); k < g.layers.size(); ++k) {
         const Layer& l = g.layers[k];
-        p.layers.push_back(emitLayer(l, p.ids.at(l.name), layerInputs(g, l), low));
+        p.layers.push_back(emitLayer(l, p.ids.at(l.name), layerInputs(g, l, opt.target), low));
         for (const TensorInfo& t : p.layers.back().intermediates) p.addTensor(t);
         p.addTensor(layerTensor(l));
     }
@@ -536,8 +537,8 @@ LatencyEstimate writeProject(const Graph& g, const LoweredGraph& low, const std:
     backend::writeRawRows(tb + "/expected_raw.dat", y.data(), rows, size_t(nOut));
     backend::writeValueRows(tb + "/tb_input_features.dat", x.data(), rows, backend::modelInputColumnTypes(g));
     backend::writeValueRows(tb + "/tb_output_predictions.dat", y.data(), rows, size_t(nOut), outT);
-    nlohmann::ordered_json j = backend::networkManifest(g, low, "hls", opt.projectName, rows);
-    const LatencyEstimate estimate = estimateOf(g, p.layers);
+    nlohmann::ordered_json j = backend::networkManifest(g, low, opt.target, "hls", opt.projectName, rows);
+    const LatencyEstimate estimate = estimateOf(g, opt.target, p.layers);
     j["latency_estimate"] = estimateJson(estimate);
     writeFile(p.dir / "tachyon_project.json", j.dump(2) + "\n");
     return estimate;

@@ -9,6 +9,7 @@
 
 #include "lower/LoweredGraph.h"
 #include "ir/Graph.h"
+#include "ir/Target.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -20,6 +21,7 @@ namespace tachyon::hls {
 
 struct HlsOptions {
     std::string projectName = "myproject";  // top function name (a C++ identifier)
+    Target target;                          // io type, part, clock (Config::target())
     size_t testRows = 1000;                 // rows in tb_data (random, including saturating values)
     uint64_t seed = 1;                      // for the test rows
     std::vector<double> testInputs;         // the user's rows instead (hls4ml's InputData); empty: random
@@ -47,7 +49,7 @@ struct LatencyEstimate {
 LatencyEstimate writeProject(const Graph& g, const LoweredGraph& low, const std::string& outDir, const HlsOptions& opt);
 
 // The same estimate without writing a project.
-LatencyEstimate estimateLatency(const Graph& g, const LoweredGraph& low);
+LatencyEstimate estimateLatency(const Graph& g, const LoweredGraph& low, const Target& target);
 
 // Checks the schedule of every layer without writing anything (same errors as writeProject).
 void validateSchedule(const Graph& g);

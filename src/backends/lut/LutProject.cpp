@@ -95,7 +95,7 @@ void writeProject(const Graph& g, const LoweredGraph& low, const std::string& di
     backend::writeRawRows(dir + "/sim/input_raw.dat", xRaw.data(), words, size_t(nIn));
     backend::writeRawRows(dir + "/sim/expected_raw.dat", out.data(), words, size_t(nOut));
 
-    nlohmann::ordered_json j = backend::networkManifest(g, low, "lut", top, words);
+    nlohmann::ordered_json j = backend::networkManifest(g, low, opt.target, "lut", top, words);
     j["latency_cycles"] = 1;
     j["rtl_files"] = {"rtl/" + top + ".v"};
     j["rom_files"] = {"rtl/" + top + "_rom.mem", "rtl/" + top + "_rom.coe"};

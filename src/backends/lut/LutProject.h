@@ -7,6 +7,7 @@
 
 #include "lower/LoweredGraph.h"
 #include "ir/Graph.h"
+#include "ir/Target.h"
 
 #include <string>
 
@@ -14,6 +15,7 @@ namespace tachyon::lut {
 
 struct LutOptions {
     std::string projectName = "myproject";
+    Target target;           // recorded in the manifest (clock, part)
     int maxInputBits = 20;   // the configuration's LutMaxInputBits
 };
 

@@ -27,7 +27,8 @@
 #include "backends/verilog/StreamRtl.h"
 
 #include "ops/attention/Rtl.h"
-#include "backends/verilog/GarNetRtl.h"
+#include "ops/garnet/Rtl.h"
+#include "ops/mac/Rtl.h"
 #include "ops/reduce_pow/Rtl.h"
 
 #include "backends/verilog/LayerRtl.h"
@@ -169,7 +170,7 @@ private:
         case StreamForm::Reduce: return reduce(l, ins[0]);
         case StreamForm::Sequence:   // the whole sequence at once (src/ops/recurrent/Rtl.cpp)
             return elementwise(l, ins[0].stream ? collect(ins[0]) : ins[0]);
-        case StreamForm::GarNet: {    // GarNetRtl.cpp: the vertices and their count
+        case StreamForm::GarNet: {    // ops/garnet/Rtl.cpp: the vertices and their count
             ins = alignedVectors(ins);
             Val o = ins[0];
             o.shape = l.shape;
@@ -501,7 +502,7 @@ private:
         return o;
     }
 
-    // Reshape, Transpose, Pad, Resize, Concatenate on vectors: an index map (Movement.cpp).
+    // Reshape, Transpose, Pad, Resize, Concatenate on vectors: an index map (ops/movement/Kernel.cpp).
     Val movement(const Layer& l, const std::vector<Val>& ins) {
         Val o = ins[0];
         o.shape = l.shape;

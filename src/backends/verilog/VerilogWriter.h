@@ -9,6 +9,7 @@
 
 #include "lower/LoweredGraph.h"
 #include "ir/Graph.h"
+#include "ir/Target.h"
 
 #include <cstdint>
 #include <ostream>
@@ -19,6 +20,7 @@ namespace tachyon::verilog {
 
 struct VerilogOptions {
     std::string projectName = "myproject";
+    Target target;             // clock (stage placement), RegisterInputs, part (Config::target())
     std::string cmvm = "da";   // "da": shift-add adder graphs with CSE | "naive": one `*` per weight
     int stages = -1;           // pipeline register stages; -1: placed from the clock period
     size_t testRows = 1000;    // rows of sim/input_raw.dat and sim/expected_raw.dat

@@ -167,7 +167,7 @@ LayerCode emitLayerNorm(const Layer& l, const std::string& id, const LayerInputs
 }  // namespace
 
 LayerCode emitAttentionLayer(const Layer& l, const std::string& id, const LayerInputs& in, const LoweredGraph& low) {
-    if (low.graph().target.streaming())
+    if (in.streaming)
         throw Error(layerError(l, hlsClassName(l) + " layers are written for io_parallel only (use IOType: "
                                                         "io_parallel)"));
     if (l.kind == LayerKind::MatMul) return emitMatMul(l, id, in);

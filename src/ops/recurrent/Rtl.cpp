@@ -7,7 +7,7 @@
 // biases, constants).
 #include "ops/recurrent/Rtl.h"
 
-#include "backends/verilog/LayerRtl.h"
+#include "ops/mac/Rtl.h"
 #include "util/Error.h"
 
 #include <algorithm>

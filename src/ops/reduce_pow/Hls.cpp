@@ -23,7 +23,7 @@ void emitReduce(const Layer& l, const LayerInputs& in, const LoweredGraph& low, 
     const auto& a = l.as<ReduceAttrs>();
     const ReduceDims d = reduceDims(a, in.shapes[0]);
     const bool lastAxis = a.axis + 1 == int(in.shapes[0].size());
-    if (low.graph().target.streaming() && !lastAxis)
+    if (in.streaming && !lastAxis)
         throw Error(layerError(l, "io_stream reduces over the last axis only (axis " + std::to_string(a.axis) +
                                       " of " + std::to_string(in.shapes[0].size()) + "); use io_parallel"));
     const FixedType& inT = in.types[0];
@@ -64,14 +64,14 @@ void emitReduce(const Layer& l, const LayerInputs& in, const LoweredGraph& low, 
         while ((1 << adds) < d.n) ++adds;
     const bool product = a.op == ReduceOp::Mean && !isPowerOfTwo(d.n);
     const long long one = 1 + (adds + kAddsPerCycle - 1) / kAddsPerCycle + (product ? kMultiplyCycles : 0);
-    const long long beats = low.graph().target.streaming() ? d.outer : 1;
+    const long long beats = in.streaming ? d.outer : 1;
     c.timing.latency = (beats - 1) * l.schedule.reuseFactor + std::max<long long>(one, l.schedule.reuseFactor);
     c.timing.ii = beats * l.schedule.reuseFactor;
     c.timing.detail = std::to_string(beats) + " x reduce(" + std::to_string(one) + " cycles)";
 }
 
 void emitPow(const Layer& l, const LayerInputs& in, const LoweredGraph& low, LayerCode& c, ParamsText& p) {
-    const bool stream = low.graph().target.streaming();
+    const bool stream = in.streaming;
     const int k = l.as<PowAttrs>().exponent;
     const FixedType& inT = in.types[0];
     const FixedType& acc = l.type("accum");

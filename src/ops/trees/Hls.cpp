@@ -13,7 +13,7 @@
 namespace tachyon::hls {
 
 LayerCode emitTreeEnsemble(const Layer& l, const std::string& id, const LayerInputs& in, const LoweredGraph& low) {
-    if (low.graph().target.streaming())
+    if (in.streaming)
         throw Error(layerError(l, "a tree ensemble is written for io_parallel only (set IOType: io_parallel)"));
     const trees::Ensemble& e = *l.as<TreeEnsembleAttrs>().ensemble;
     trees::TreeConfig types;

@@ -1,6 +1,6 @@
 // Attention building blocks (io_parallel): the MatMul of two activations and
 // LayerNormalization over the last axis, bit for bit the emulator's arithmetic
-// (docs/semantics.md, "MatMul" and "LayerNormalization"; src/emulator/kernels/MatMul.cpp and
+// (docs/semantics.md, "MatMul" and "LayerNormalization"; src/ops/attention/MatMulKernel.cpp and
 // LayerNorm.cpp).
 #ifndef NNET_ATTENTION_H_
 #define NNET_ATTENTION_H_

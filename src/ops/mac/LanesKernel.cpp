@@ -1,5 +1,5 @@
-// ConvLanes (MacLanes.h): a convolution's 32-bit MACs with output positions in the SIMD lanes.
-#include "emulator/kernels/MacLanes.h"
+// ConvLanes (Lanes.h): a convolution's 32-bit MACs with output positions in the SIMD lanes.
+#include "ops/mac/Lanes.h"
 
 #include <algorithm>
 #include <cstring>

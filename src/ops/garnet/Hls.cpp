@@ -125,4 +125,12 @@ void emitGarNet(const Layer& l, const LayerInputs& in, const LoweredGraph& low, 
     c.calls.push_back(call);
 }
 
+LayerCode emitGarNetLayer(const Layer& l, const std::string& id, const LayerInputs& in, const LoweredGraph& low) {
+    LayerCode c;   // emitGarNet writes its own parameters
+    c.id = id;
+    emitGarNet(l, in, low, c);
+    c.timing.detail = "nominal";
+    return c;
+}
+
 }  // namespace tachyon::hls

@@ -1,12 +1,12 @@
 // The 32-bit multiply-accumulate of a convolution with few filters, vectorised over output
-// positions instead of outputs (issue #21, item 5). The output-major kernels of Mac.cpp
+// positions instead of outputs (issue #21, item 5). The output-major kernels of Kernel.cpp
 // fill 8 or 16 SIMD lanes with outputs; a convolution with 2 or 5 filters leaves most lanes
 // empty, and its im2col patches (window x positions doubles) cost more than the MACs.
 // Here each MAC row (one output position of one sample) is a lane: the inputs are gathered
 // once per block as int32 in tap-major order ([tap][position], straight from the input
 // tensor, no double patches), and every weight is a broadcast scalar. The arithmetic is the
 // portable 32-bit path's (every product cast as (x*w + h) >> s, sums modulo 2^32), so the
-// results are bit for bit those of that path; Mac.cpp decides when it applies.
+// results are bit for bit those of that path; Kernel.cpp decides when it applies.
 #pragma once
 
 #include <cstddef>

@@ -1,4 +1,4 @@
-// The 16-bit pair multiply-accumulate on AVX2 (emulator/kernels/Int16Pair.cpp), for Dense
+// The 16-bit pair multiply-accumulate on AVX2 (Int16PairKernel.cpp), for Dense
 // layers whose inputs and weights fit int16 and whose accumulator drops s <= 15 product bits:
 // the CPUs without AVX-512 VNNI (and, by TACHYON_EMULATOR_KERNEL=avx2, those with it).
 //
@@ -9,7 +9,7 @@
 // widened to 32 bits only once per run of pairs that cannot carry out of 15 bits. With s = 0
 // (the accumulator keeps every product bit, as `accum: auto` makes it) the correction is
 // skipped altogether. The int32 sum is right modulo 2^(32-s) (the caller checks that this is
-// enough: MacCore::int16Pair in Mac.cpp).
+// enough: MacCore::int16Pair in Kernel.cpp).
 //
 // Activations between chained Dense layers travel as int16 rows of `paddedInputs()` values
 // (the odd input's partner and the padding are zeros), so no conversion to double happens

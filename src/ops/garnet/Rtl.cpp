@@ -1,4 +1,4 @@
-// GarNet with every vertex in parallel. Each step is the emulator's (GarNet.cpp), in its
+// GarNet with every vertex in parallel. Each step is the emulator's (Kernel.cpp), in its
 // order and with its casts:
 //  * the distances are Dense accumulations into `distance` (macRtl), the edge weights a
 //    ROM of the emulator's exp(-d^2) table indexed by the distance's bits;
@@ -10,9 +10,9 @@
 //  * products with constants are shift-add graphs, products of two signals multipliers;
 //  * hls4ml's mean_by_nvert (Compatibility: hls4ml, counts in [0, V]): the sums floored by
 //    norm_shift bits (hls4ml's `>>`), then times the mux of the quotients trunc(V / n).
-#include "backends/verilog/GarNetRtl.h"
+#include "ops/garnet/Rtl.h"
 
-#include "backends/verilog/LayerRtl.h"
+#include "ops/mac/Rtl.h"
 #include "lower/GarNetNorm.h"
 #include "util/Error.h"
 

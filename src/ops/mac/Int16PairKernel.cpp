@@ -1,5 +1,5 @@
-// The AVX2 16-bit pair multiply-accumulate of Dense layers (emulator/Int16Pair.h).
-#include "emulator/Int16Pair.h"
+// The AVX2 16-bit pair multiply-accumulate of Dense layers (Int16Pair.h).
+#include "ops/mac/Int16Pair.h"
 
 #include <algorithm>
 #include <cstring>

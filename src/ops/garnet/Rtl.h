@@ -10,7 +10,7 @@ namespace tachyon::verilog {
 
 // The layer's outputs (raw of its result type) from the vertex features (`vertices`,
 // [V][F] raws of dataT) and the vertex count (`count`, a raw of countT), computing exactly
-// what emulator/kernels/GarNet.cpp computes, every vertex in parallel.
+// what src/ops/garnet/Kernel.cpp computes, every vertex in parallel.
 std::vector<Sig> garnetRtl(RtlContext& c, const Layer& l, const LoweredGraph& low, const std::vector<Sig>& vertices,
                            const FixedType& dataT, Sig count, const FixedType& countT);
 

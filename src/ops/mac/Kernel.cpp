@@ -6,11 +6,11 @@
 // column per channel and runs the step-by-step form. A Dense or Conv whose input and
 // weights are both binary (passes/BinaryMac.h) runs as XNOR-popcount on packed bits instead.
 #include "emulator/Cast.h"
-#include "emulator/Int16Pair.h"
+#include "ops/mac/Int16Pair.h"
 #include "emulator/IntCast.h"
 #include "emulator/Kernel.h"
 #include "emulator/KernelPath.h"
-#include "emulator/kernels/MacLanes.h"
+#include "ops/mac/Lanes.h"
 
 #include "util/Error.h"
 
@@ -65,7 +65,7 @@ struct MacCore {
     // at a time instead, one output per instruction, every lane busy.
     bool pairOverRows = false;
     std::vector<int32_t> wPairsByOutput;   // [pair k][output j]: inputs 2k and 2k+1 as one int32
-    // The same pair arithmetic on AVX2 (emulator/Int16Pair.h), where the VNNI kernel is not
+    // The same pair arithmetic on AVX2 (ops/mac/Int16Pair.h), where the VNNI kernel is not
     // built or TACHYON_EMULATOR_KERNEL=avx2 asks for it; its input rows are int16.
     bool int16Pair = false;
     Int16PairMac pair16;
@@ -193,7 +193,6 @@ void compileMac(MacCore& c, const Layer& l) {
     c.wScaled.resize(c.wRaw.size());
     for (size_t k = 0; k < c.wRaw.size(); ++k) c.wScaled[k] = std::ldexp(double(c.wRaw[k]), -c.prodShift);
 }
-
 
 // The one multiply-accumulate kernel, shared by float and fixed mode: for every row,
 // a = bias + sum_i round(x_i * w_i) with w already scaled by 2^-prodShift (exact). Zero
@@ -506,7 +505,7 @@ void int32Epilogue(const MacCore& c, const int32_t* a32, double* out, size_t n, 
 }
 
 // A convolution with fewer than 16 filters on the portable 32-bit path runs over output
-// positions (ConvLanes, kernels/MacLanes.h) instead of outputs. Where the AVX-512 pair
+// positions (ConvLanes, ops/mac/Lanes.h) instead of outputs. Where the AVX-512 pair
 // kernel applies it keeps it (its over-rows form already fills the lanes).
 // TACHYON_EMULATOR_KERNEL=nolanes keeps the output-major kernel (tests compare the two).
 bool convLanesApply(const MacCore& c, const Layer& l) {

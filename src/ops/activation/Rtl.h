@@ -1,0 +1,15 @@
+// Activations as netlist blocks (Rtl.cpp).
+#pragma once
+
+#include "backends/verilog/LayerRtl.h"
+
+#include <string>
+#include <vector>
+
+namespace tachyon::verilog {
+
+// The op registry's entry (ops/OpList.h): the layer's activation on every value.
+std::vector<Sig> activationRtl(RtlContext& c, const Layer& l, const LoweredGraph& low, const std::vector<Sig>& in,
+                               const FixedType& inT);
+
+}  // namespace tachyon::verilog
