@@ -87,23 +87,14 @@ private:
         l.inputs = {prev.name};
         l.attrs = a;
         l.shape = inferShape(LayerKind::Conv, l.attrs, {prev.shape});
-        const auto [nIn, nOut] = macDims(l);
-        std::normal_distribution<double> nd(0, 1.0);
-        std::uniform_real_distribution<double> u(0, 1);
-        const double zeros = u(rng_) * 0.4;
-        for (int i = 0; i < nIn * nOut; ++i) l.param("weight").push_back(u(rng_) < zeros ? 0.0 : nd(rng_));
-        for (int j = 0; j < nOut; ++j) l.param("bias").push_back(nd(rng_));
-        const FixedType wT = test_support::randomWeightType(rng_);
-        l.precision["weight"] = wT;
-        l.precision["bias"] = wT;
-        l.precision["accum"] = test_support::randomAccumulator(rng_, l, prevT, wT);
+        test_support::randomMacParameters(rng_, l, prevT, 0.4);
         const int rW = pick(1, 32);
         const bool rSigned = rW > 1 && pick(0, 3) != 0;
         l.precision["result"] = FixedType::parse(fixedTypeText(rSigned, rW, pick(-2, std::min(rW, 14)), kQuantModes[pick(0, 6)], kOverflowModes[pick(0, 3)]));
         m.description += " | " + name + " k" + std::to_string(a.kernel.back()) + " s" + std::to_string(a.strides.back()) +
                          " d" + std::to_string(a.dilation.back()) + " pad " + std::to_string(a.padBegin.back()) + "/" +
                          std::to_string(a.padEnd.back()) + " " + std::to_string(a.inChannels) + "->" +
-                         std::to_string(a.outChannels) + " w " + wT.str() + " acc " + l.type("accum").str() + " res " +
+                         std::to_string(a.outChannels) + " w " + l.type("weight").str() + " acc " + l.type("accum").str() + " res " +
                          l.type("result").str() + (a.activation == ActKind::ReLU ? " relu" : "");
         g.layers.push_back(std::move(l));
     }

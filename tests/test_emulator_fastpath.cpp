@@ -63,15 +63,7 @@ RandomModel randomModel(std::mt19937_64& rng, int denseLayers = 2) {
         l.inputs = {g.layers.back().name};
         l.attrs = DenseAttrs{nIn, nOut, pick(0, 1) ? ActKind::ReLU : ActKind::Linear};
         l.shape = {nOut};
-        std::normal_distribution<double> nd(0, 1.0);
-        std::uniform_real_distribution<double> u(0, 1);
-        const double zeros = u(rng) * 0.5;
-        for (int i = 0; i < nIn * nOut; ++i) l.param("weight").push_back(u(rng) < zeros ? 0.0 : nd(rng));
-        for (int j = 0; j < nOut; ++j) l.param("bias").push_back(nd(rng));
-        const FixedType wT = test_support::randomWeightType(rng);
-        l.precision["weight"] = wT;
-        l.precision["bias"] = wT;
-        l.precision["accum"] = test_support::randomAccumulator(rng, l, prevT, wT);
+        test_support::randomMacParameters(rng, l, prevT, 0.5);
         // Result: every mode, widths 1-32 (an occasional N saturation bits falls back).
         const int rW = pick(1, 32);
         const bool rSigned = rW > 1 ? pick(0, 3) != 0 : false;
@@ -79,7 +71,7 @@ RandomModel randomModel(std::mt19937_64& rng, int denseLayers = 2) {
         std::string rs = fixedTypeText(rSigned, rW, pick(-2, std::min(rW, 14)), rq, ro);
         if (ro == "AP_WRAP" && pick(0, 9) == 0) rs = rs.substr(0, rs.size() - 1) + ",2>";
         l.precision["result"] = FixedType::parse(rs);
-        m.description += " | " + l.name + " " + std::to_string(nIn) + "x" + std::to_string(nOut) + " w " + wT.str() +
+        m.description += " | " + l.name + " " + std::to_string(nIn) + "x" + std::to_string(nOut) + " w " + l.type("weight").str() +
                          " acc " + l.type("accum").str() + " res " + l.type("result").str() +
                          (l.activation() == ActKind::ReLU ? " relu" : "");
         prevT = l.type("result");

@@ -12,6 +12,7 @@
 #include "float_reference.h"
 
 #include "fixture_dir.h"
+#include "support/error_of.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -27,6 +28,7 @@
 #include <unistd.h>
 
 using namespace tachyon;
+using test_support::errorOf;
 namespace fs = std::filesystem;
 
 namespace {
@@ -58,20 +60,6 @@ std::string writeFile(const std::string& name, const std::string& bytes) {
 std::string readFile(const std::string& path) {
     std::ifstream f(path, std::ios::binary);
     return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-}
-
-// The message of the tachyon::Error that `f` throws ("" marks a missing or foreign exception).
-std::string errorOf(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    } catch (const std::exception& e) {
-        ADD_FAILURE() << "expected tachyon::Error, got another exception: " << e.what();
-        return "";
-    }
-    ADD_FAILURE() << "expected tachyon::Error, nothing was thrown";
-    return "";
 }
 
 #define EXPECT_CONTAINS(haystack, needle) \

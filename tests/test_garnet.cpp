@@ -17,6 +17,8 @@
 #include "util/Npy.h"
 
 #include "fixture_dir.h"
+#include "support/error_of.h"
+#include "support/garnet_fixtures.h"
 #include "test_files.h"
 
 #include <gtest/gtest.h>
@@ -28,38 +30,20 @@
 #include <sstream>
 
 using namespace tachyon;
+using test_support::errorOf;
+using test_support::garnetLayer;
 namespace fs = std::filesystem;
 
 namespace {
 
 const std::string kShared = test_support::zooDir();
 
-const std::string& fixtureDir() {
-    static const std::string dir = fixtureDirMadeBy("make_garnet_fixtures.py", "garnet_fixtures.stamp", "4");
-    return dir;
-}
+const std::string& fixtureDir() { return test_support::garnetFixtureDir(); }
 
 const std::vector<std::string> kFixtures = {"garnet_mean", "garnet_vertices", "garnet_stack3", "garnet_stack_ternary"};
 
 Graph loadFixture(const std::string& name, const std::string& config = "") {
-    Graph g = loadModel(fixtureDir() + "/" + name + ".json");
-    runPipeline(g, config.empty() ? Config::defaults() : Config::parse(config, "test-config"));
-    return g;
-}
-
-const Layer& garnetLayer(const Graph& g) {
-    for (const Layer& l : g.layers)
-        if (l.kind == LayerKind::GarNet) return l;
-    throw Error("no GarNet layer");
-}
-
-std::string errorOf(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "";
+    return test_support::loadGarNetFixture(name, config);
 }
 
 struct Data {
@@ -130,11 +114,13 @@ TEST(GarNet, FixturesInFixedPointCloseToFloat) {
 TEST(GarNet, QuantizeTransformsMakesTheTransformsTernary) {
     const Graph g = loadModel(fixtureDir() + "/garnet_stack_ternary.json");
     const Layer& gar = garnetLayer(g);
-    for (const std::string k : {"0", "1"}) {
-        for (const std::string name : {"FLR" + k + "_kernel", "FLR" + k + "_bias", "Fout" + k + "_kernel"}) {
+    for (const std::string& k : {std::string("0"), std::string("1")}) {
+        for (const std::string& name : {"FLR" + k + "_kernel", "FLR" + k + "_bias", "Fout" + k + "_kernel"}) {
             const std::set<double> values(gar.params.at(name).begin(), gar.params.at(name).end());
             for (double v : values) EXPECT_TRUE(v == -1 || v == 0 || v == 1) << name << ": " << v;
-            if (name.find("_kernel") != std::string::npos) EXPECT_GE(values.size(), 2u) << name;   // biases are all 0
+            if (name.find("_kernel") != std::string::npos) {
+                EXPECT_GE(values.size(), 2u) << name;   // biases are all 0
+            }
         }
         std::set<double> distance(gar.params.at("S" + k + "_kernel").begin(), gar.params.at("S" + k + "_kernel").end());
         EXPECT_GT(distance.size(), 3u);   // not ternary

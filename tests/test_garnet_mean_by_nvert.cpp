@@ -18,6 +18,8 @@
 #include "util/Npy.h"
 
 #include "fixture_dir.h"
+#include "support/error_of.h"
+#include "support/garnet_fixtures.h"
 #include "test_files.h"
 
 #include <gtest/gtest.h>
@@ -27,20 +29,15 @@
 #include <random>
 
 using namespace tachyon;
+using test_support::errorOf;
+using test_support::garnetLayer;
 namespace fs = std::filesystem;
 
 namespace {
 
-const std::string& fixtureDir() {
-    static const std::string dir = fixtureDirMadeBy("make_garnet_fixtures.py", "garnet_fixtures.stamp", "4");
-    return dir;
-}
+const std::string& fixtureDir() { return test_support::garnetFixtureDir(); }
 
-Graph load(const std::string& name, const std::string& config) {
-    Graph g = loadModel(fixtureDir() + "/" + name + ".json");
-    runPipeline(g, Config::parse(config, "test-config"));
-    return g;
-}
+Graph load(const std::string& name, const std::string& config) { return test_support::loadGarNetFixture(name, config); }
 
 // hls4ml-mode types for the V = 8 and V = 16 fixtures: hls4ml's own defaults for these sizes
 // (garnet_templates.py: aggr ap_fixed<log2V+3+10, log2V+3>, edge_weight_aggr
@@ -52,21 +49,6 @@ std::string hls4mlConfig(int log2V, const std::string& count = "ap_fixed<10,6>")
            count + "\n  gar:\n    Precision:\n      aggr: ap_fixed<" + std::to_string(log2V + 13) + "," + a +
            ",AP_TRN,AP_SAT>\n      edge_weight_aggr: ap_ufixed<" + std::to_string(log2V + 10) + "," + e +
            ",AP_TRN,AP_SAT>\n      norm: ap_ufixed<14,4,AP_TRN,AP_SAT>\n";
-}
-
-const Layer& garnetLayer(const Graph& g) {
-    for (const Layer& l : g.layers)
-        if (l.kind == LayerKind::GarNet) return l;
-    throw Error("no GarNet layer");
-}
-
-std::string errorOf(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "";
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 // settings reach the IR, and the model converts and runs. Also: `auto` types, softmax
 // options, non-power-of-two tables, the bundled header's width limit, tree templates.
 #include "support/cli.h"
+#include "support/error_of.h"
 #include "backends/hls/HeaderLimits.h"
 #include "backends/hls/HlsWriter.h"
 #include "config/Config.h"
@@ -25,6 +26,7 @@ using namespace tachyon;
 namespace fs = std::filesystem;
 
 using test_support::CliResult;
+using test_support::errorOf;
 using test_support::runCli;
 
 namespace {
@@ -114,16 +116,6 @@ bool hasWarning(const Config& c, const std::string& text) {
     for (const auto& w : c.warnings)
         if (w.find(text) != std::string::npos) return true;
     return false;
-}
-
-template <class F>
-std::string errorOf(F&& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "";
 }
 
 }  // namespace

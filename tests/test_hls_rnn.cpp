@@ -22,6 +22,7 @@
 #include "util/Error.h"
 
 #include "fixture_dir.h"
+#include "support/error_of.h"
 
 #include "test_files.h"
 
@@ -37,6 +38,7 @@
 
 namespace fs = std::filesystem;
 using namespace tachyon;
+using test_support::errorOf;
 
 using test_support::CliResult;
 using test_support::runCli;
@@ -86,15 +88,6 @@ void narrowTypes(Graph& g) {
             l.precision["bias"] = FixedType::parse("ap_fixed<6,1,AP_RND,AP_SAT>");
         }
     }
-}
-
-std::string errorOf(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "";
 }
 
 const std::string& rnnFixtureDir() {

@@ -53,6 +53,23 @@ inline tachyon::FixedType randomAccumulator(std::mt19937_64& rng, const tachyon:
         fixedTypeText(true, std::clamp(frac + intBits, 2, 48), std::clamp(intBits, -8, 48), q, o));
 }
 
+// A Dense or Conv layer's random parameters (shape already set): normal weights, up to
+// `maxZeroShare` of them zero (pruned), normal biases, randomWeightType for both, and
+// randomAccumulator over the input type `in`.
+inline void randomMacParameters(std::mt19937_64& rng, tachyon::Layer& l, const tachyon::FixedType& in,
+                                double maxZeroShare) {
+    const auto [nIn, nOut] = tachyon::macDims(l);
+    std::normal_distribution<double> nd(0, 1.0);
+    std::uniform_real_distribution<double> u(0, 1);
+    const double zeros = u(rng) * maxZeroShare;
+    for (int i = 0; i < nIn * nOut; ++i) l.param("weight").push_back(u(rng) < zeros ? 0.0 : nd(rng));
+    for (int j = 0; j < nOut; ++j) l.param("bias").push_back(nd(rng));
+    const tachyon::FixedType wT = randomWeightType(rng);
+    l.precision["weight"] = wT;
+    l.precision["bias"] = wT;
+    l.precision["accum"] = randomAccumulator(rng, l, in, wT);
+}
+
 // Raw inputs uniform over the type, a quarter of them zero (the kernels skip zeros).
 inline std::vector<int64_t> randomRaws(const tachyon::FixedType& t, size_t n, std::mt19937_64& rng) {
     std::uniform_int_distribution<int64_t> raw(int64_t(t.minRaw()), int64_t(t.maxRaw()));

@@ -116,16 +116,35 @@ HeapPlan planHeap(const std::vector<HeapOperand>& operands, Int128 constant, int
         }
         HeapLevel lv;
         lv.injected = std::move(injected);
+        // Dadda's rule with six-input counters: a heap no taller than 3, 6, 12, 24, ... is
+        // two bits tall after 1, 2, 3, 4, ... levels; this level only brings every column
+        // down to the next height of that sequence (the carries from the two columns below
+        // counted), so columns that are short already cost no counters yet.
+        size_t target = 2;
+        for (size_t next = 3; next < tallest; next = next <= 3 ? 6 : next * 2) target = next;
+        std::vector<size_t> incoming(static_cast<size_t>(width) + 2, 0);
         for (int col = 0; col < width; ++col) {
             const auto& bits = byColumn[size_t(col)];
-            size_t at = 0;
-            // Six at a time; a rest of three to five gets a counter of its own; one or two
-            // bits pass through (a counter would not make the column shorter).
-            while (bits.size() - at >= 3) {
-                const size_t n = std::min<size_t>(6, bits.size() - at);
+            size_t at = 0, sums = 0;
+            const auto height = [&] { return bits.size() - at + sums + incoming[size_t(col)]; };
+            while (height() > target && bits.size() - at >= 2) {
+                // The fewest inputs that reach the target, rounded up to a size that is
+                // cheap per bit removed (six: 3 LUTs for 3 bits; five: 3 for 2; three: 2 for
+                // 1; four and two are the dearest), as far as the column has bits.
+                const size_t avail = bits.size() - at, need = height() - target + 1;
+                size_t n = avail;
+                for (size_t size : {3, 5, 6})
+                    if (size >= need && size <= avail) {
+                        n = size;
+                        break;
+                    }
+                n = std::min({n, avail, size_t(6)});
                 HeapCounter ctr;
                 ctr.column = col;
                 ctr.inputs.assign(bits.begin() + ptrdiff_t(at), bits.begin() + ptrdiff_t(at + n));
+                ++sums;
+                ++incoming[size_t(col) + 1];
+                if (ctr.outputs() == 3) ++incoming[size_t(col) + 2];
                 lv.counters.push_back(std::move(ctr));
                 at += n;
             }
