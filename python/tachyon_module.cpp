@@ -205,8 +205,9 @@ PYBIND11_MODULE(_tachyon, m) {
         .def(
             "predict",
             // Returns (y, warnings, stats): warnings as dicts, the Python layer turns them
-            // into warning categories.
-            [](const Shared& s, const py::object& xObj, bool floatMode, int threads, bool fidelity) {
+            // into warning categories; stats (per-layer overflow counts) only when asked for,
+            // else None: building a dict per layer is most of a one-row call's cost.
+            [](const Shared& s, const py::object& xObj, bool floatMode, int threads, bool fidelity, bool withStats) {
                 const auto model = s.get();
                 Rows in = rowsFor(xObj, model->inputShape());
                 api::PredictOptions opt;
@@ -230,9 +231,11 @@ PYBIND11_MODULE(_tachyon, m) {
                     }
                 }
                 if (interrupted) throw py::error_already_set();   // the pending KeyboardInterrupt
-                return py::make_tuple(out, warningList(rep.warnings), statsList(rep.stats));
+                return py::make_tuple(out, warningList(rep.warnings),
+                                      withStats ? py::object(statsList(rep.stats)) : py::object(py::none()));
             },
-            py::arg("x"), py::arg("float") = false, py::arg("threads") = 0, py::arg("fidelity") = true)
+            py::arg("x"), py::arg("float") = false, py::arg("threads") = 0, py::arg("fidelity") = true,
+            py::arg("stats") = false)
         .def(
             "trace",
             [](const Shared& s, const py::object& xObj, bool floatMode) {

@@ -253,7 +253,7 @@ class Model:
         """Per layer, how many result and accumulator casts saturated or wrapped on x:
         dict layer -> {'result_overflows', 'accum_overflows', 'values'}."""
         self._sync()
-        _, _, stats = self._core.predict(x, False, threads, False)
+        _, _, stats = self._core.predict(x, False, threads, False, True)
         return {s["layer"]: {k: s[k] for k in ("result_overflows", "accum_overflows", "values")} for s in stats}
 
     # ---- post-training quantisation
