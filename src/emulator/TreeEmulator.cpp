@@ -13,8 +13,15 @@ namespace tachyon::trees {
 namespace {
 
 // Rows are evaluated in blocks of kLanes with GCC vector extensions, one lane per row:
-// every split node becomes one vector compare and every tree one vector mux tree.
+// every split node becomes one vector compare and every tree one vector mux tree. The block
+// is one register of the target: 16 lanes with AVX-512, else 8 (AVX2). GCC splits a vector
+// wider than the target's registers element by element through the stack (a 512-bit block
+// on an AVX2 machine ran ~20x slower per tree than one register's worth).
+#if defined(__AVX512F__)
 constexpr int kLanes = 16;
+#else
+constexpr int kLanes = 8;
+#endif
 using Vec = int32_t __attribute__((vector_size(kLanes * sizeof(int32_t))));
 
 // Trees up to this depth are padded to complete trees and evaluated as mux trees;
