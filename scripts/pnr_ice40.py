@@ -168,6 +168,13 @@ def main():
             registers = cell_registers(json.load(f))
     except (OSError, ValueError, sdf_timing.SdfError) as e:
         fail(f"{work}: reading nextpnr's SDF or routed netlist: {e}")
+    # A logic cell that packs a LUT with the register is named after the LUT's net
+    # (`<node>_SB_LUT4_O_..._LC`, the sink a pin of it such as `.I1`): its flip-flop's net,
+    # from the routed netlist, names the register.
+    if stage is None:
+        r = registers.get(endpoint.rsplit(".", 1)[0])
+        if r and r[0] in stages:
+            stage = stages[r[0]] + r[1] - 1
     reg_ends = [e for e in sdf_ends if e["from_register"] and e["setup_ns"] > 0]
     per_stage = stage_table(sdf_ends, registers, stages, estimates)
     result = {
