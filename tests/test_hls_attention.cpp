@@ -37,7 +37,7 @@ struct Case {
     std::string name;
     Graph g;
     size_t rows = 1200;
-    Target target;   // io type and clock (Config::target())
+    Target target = {};   // io type and clock (Config::target())
 };
 
 // Writes and simulates the cases; returns one message per failing case and counts the rows

@@ -90,7 +90,7 @@ struct Case {
     std::string name;
     Graph g;
     size_t rows = 2000;
-    Target target;   // io type and clock (Config::target())
+    Target target = {};   // io type and clock (Config::target())
 };
 
 // Writes and simulates every case under the suite's folder. Returns one log per failing case.

@@ -3,6 +3,7 @@
 // projects, compiles their C simulation with g++ against the bundled ap_fixed headers and
 // requires zero mismatches on 10,000 random rows (a third of them spanning the whole input
 // range, so inner layers saturate or wrap).
+#include "support/io_target.h"
 #include "support/zoo.h"
 #include "backends/hls/HlsWriter.h"
 #include "config/Config.h"
@@ -174,16 +175,14 @@ Target schedule(Graph& g, const std::string& strategy, int rf, const std::string
         l.schedule.strategy = strategyNamed(strategy);
         l.schedule.reuseFactor = l.kind == LayerKind::Dense ? std::min(rf, macDims(l).nIn * macDims(l).nOut) : 1;
     }
-    Target t;
-    t.io = io == "io_stream" ? IoType::Stream : IoType::Parallel;
-    return t;
+    return test_support::ioTarget(io);
 }
 
 struct Case {
     std::string name;
     Graph g;
     size_t rows = kRows;
-    Target target;
+    Target target = {};
 };
 
 // Writes and simulates every case under the suite's folder. Returns one log per failing case.
@@ -462,16 +461,17 @@ TEST(HlsProject, SharedModelsMatchEmulatorBitForBit) {
         if (!fs::exists(path)) continue;
         for (int c = 0; c < 2; ++c) {
             Graph g;
+            const Config cfg = Config::parse(configs[c], "test-config");
             try {
                 g = loadModel(path.string());
-                runPipeline(g, Config::parse(configs[c], "test-config"));
+                runPipeline(g, cfg);
             } catch (const Error& e) {
                 if (std::string(e.what()).find("unsupported") == std::string::npos) ADD_FAILURE() << m << ": " << e.what();
                 else if (c == 0) std::cout << "[ skipped  ] " << m << ": " << e.what() << "\n";
                 continue;
             }
             std::string name = fs::path(m).stem().string() + (c ? "_8_3_stream" : "_16_6_parallel");
-            cases.push_back({name, g});
+            cases.push_back({name, g, kRows, cfg.target()});
         }
     }
     expectAllMatch("shared", cases);
@@ -495,10 +495,11 @@ TEST(HlsProject, QuantizedFixturesMatchEmulatorBitForBit) {
         }
         for (int c = 0; c < 2; ++c) {
             Graph g = loadModel(path.string());
-            runPipeline(g, Config::parse(configs[c], "test-config"));
+            const Config cfg = Config::parse(configs[c], "test-config");
+            runPipeline(g, cfg);
             ASSERT_TRUE(std::any_of(g.layers.begin(), g.layers.end(), [](const Layer& l) { return l.kind == LayerKind::Quantize; }))
                 << m;
-            cases.push_back({fs::path(m).stem().string() + (c ? "_stream" : "_parallel"), g});
+            cases.push_back({fs::path(m).stem().string() + (c ? "_stream" : "_parallel"), g, kRows, cfg.target()});
         }
     }
     expectAllMatch("quant", cases);

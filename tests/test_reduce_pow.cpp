@@ -29,7 +29,7 @@ struct Case {
     std::string name;
     Graph g;
     size_t rows = 600;
-    Target target;   // io_parallel unless a case says otherwise
+    Target target = {};   // io_parallel unless a case says otherwise
 };
 
 constexpr uint64_t kSeed = 21;

@@ -29,6 +29,12 @@ FixedType defaultParamType() { return FixedType::parse("ap_fixed<18,2,AP_RND,AP_
 
 namespace {
 
+// Choice values (Strategy, Implementation, ...) and layer names are matched case-insensitively.
+std::string lowerCase(std::string x) {
+    for (char& ch : x) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+    return x;
+}
+
 // Precision variables: Tachyon's own, plus hls4ml's names for the same things (BatchNorm
 // `bias`, hard_sigmoid `slope`/`shift`), softmax's `inv_inp` and `accum` (recorded), and
 // Model-level `maximum` (caps inferred `auto` types, as in hls4ml).
@@ -113,13 +119,9 @@ bool toBool(const Ctx& c, const YAML::Node& n, const std::string& where) {
 std::string choice(const Ctx& c, const YAML::Node& n, const std::string& where,
                    const std::vector<std::string>& choices) {
     const std::string s = scalar(c, n, where);
-    auto lower = [](std::string x) {
-        for (char& ch : x) ch = char(std::tolower(static_cast<unsigned char>(ch)));
-        return x;
-    };
     std::string all;
     for (const auto& ch : choices) {
-        if (lower(ch) == lower(s)) return ch;
+        if (lowerCase(ch) == lowerCase(s)) return ch;
         all += (all.empty() ? "" : ", ") + ch;
     }
     c.fail(where, "unknown value '" + s + "' (expected one of " + all + ")");
@@ -598,13 +600,6 @@ void concretiseAutos(const Layer& layer, LayerConfig& lc, const std::string& sou
 
 }  // namespace
 
-namespace {
-std::string lowerCase(std::string x) {
-    for (char& ch : x) ch = char(std::tolower(static_cast<unsigned char>(ch)));
-    return x;
-}
-}  // namespace
-
 Strategy strategyNamed(const std::string& name) {
     const std::string s = lowerCase(name);
     if (s == "latency") return Strategy::Latency;
@@ -650,12 +645,8 @@ bool Config::namesLayer(const std::string& entry, const Layer& layer) {
     if (entry == layer.name) return true;
     // hls4ml's Keras reader names a Sequential model's input `input1` (Keras: `<first>_input`).
     if (layer.kind == LayerKind::Input && entry == "input1") return true;
-    auto lower = [](std::string x) {
-        for (char& ch : x) ch = char(std::tolower(static_cast<unsigned char>(ch)));
-        return x;
-    };
     // The PyTorch converter's FX names: `relu_1` for torch.onnx's `/Relu_1` ...
-    if (lower(entry) == lower(layer.name)) return true;
+    if (lowerCase(entry) == lowerCase(layer.name)) return true;
     // ... and the module `fc1` for its ONNX node `/fc1/Gemm` (Tachyon: `fc1_Gemm`).
     const std::string prefix = entry + "_";
     if (layer.name.size() <= prefix.size() || layer.name.compare(0, prefix.size(), prefix) != 0) return false;
