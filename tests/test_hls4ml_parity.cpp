@@ -224,7 +224,9 @@ TEST(Hls4mlParity, AutoFollowsHls4mlsInferenceAndAutoExactTachyons) {
         EXPECT_EQ(fc1.type("accum"), autoAccumulator(fc1, g->find("input_1")->type("result")));
         EXPECT_EQ(fc1.type("result"), fc1.type("accum"));
         // ReLU keeps its input type, so fuse_activation may merge it into fc1.
-        if (g->find("relu")) EXPECT_EQ(typeOf(*g, "relu", "result"), fc1.type("result").str());
+        if (g->find("relu")) {
+            EXPECT_EQ(typeOf(*g, "relu", "result"), fc1.type("result").str());
+        }
         EXPECT_LT(fc1.type("accum").width, 35);   // narrower than hls4ml's worst case
     }
 }
@@ -247,7 +249,9 @@ TEST(Hls4mlParity, Hls4mlAutoConfigsLoadForEveryZooKerasModel) {
         Graph g;
         ASSERT_NO_THROW(g = configured(path, Config::parse(yaml, "name.yml")));
         for (const Layer& l : g.layers)
-            if (l.kind == LayerKind::Activation) EXPECT_EQ(l.type("result").str(), "ap_fixed<16,6>") << l.name;
+            if (l.kind == LayerKind::Activation) {
+                EXPECT_EQ(l.type("result").str(), "ap_fixed<16,6>") << l.name;
+            }
         runsEndToEnd(g);
         // Tachyon's exact rule keeps each ReLU's input type, so the accumulators grow
         // layer after layer: the deep models need more than 64 bits there.

@@ -1,5 +1,5 @@
 // The op registry (ops/OpList.h, ops/Registry.h): every layer kind has one line, and each
-// line names what the emulator, the HLS backend and the Verilog backend run for it.
+// line names what the lowering, the emulator, the HLS backend and the Verilog backend run for it.
 #include "ops/Registry.h"
 
 #include <gtest/gtest.h>
@@ -20,6 +20,7 @@ std::vector<LayerKind> allKinds() {
 TEST(OpRegistry, EveryKindHasALine) {
     for (LayerKind k : allKinds()) {
         const ops::OpInfo& op = ops::opInfo(k);
+        EXPECT_TRUE(op.lower != nullptr) << toString(k);
         EXPECT_TRUE(op.kernel != nullptr) << toString(k);
         EXPECT_TRUE(op.hls != nullptr) << toString(k);
         EXPECT_TRUE(op.legality != nullptr) << toString(k);

@@ -5,7 +5,7 @@
 #include "emulator/Emulator.h"
 
 #include "emulator/Cast.h"
-#include "emulator/KernelAdapters.h"
+#include "emulator/Kernel.h"
 #include "emulator/KernelPath.h"
 #include "config/Config.h"
 #include "util/Error.h"
@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdlib>
+#include <deque>
 #include <mutex>
 #include <thread>
 
@@ -23,10 +24,6 @@ namespace tachyon {
 std::string emulatorKernelChoice() {
     const char* kernel = std::getenv("TACHYON_EMULATOR_KERNEL");
     return kernel ? std::string(kernel) : std::string();
-}
-
-std::unique_ptr<Kernel> macKernel(const Graph& g, const Layer& l, std::vector<KernelInput> ins) {
-    return makeMacKernel(l, std::move(ins), binaryMacForm(g, l));
 }
 
 namespace {
@@ -54,7 +51,10 @@ struct Emulator::Impl {
     // computes (k itself, or the elementwise followers it folded in: their outputs are then
     // not materialised). Traces run every layer on its own.
     std::vector<size_t> groupEnd;
-    std::unique_ptr<LoweredGraph> lowered;          // views into the kernels' constants
+    // Each layer's lowered constants (lower/Lower.h), which its kernel reads; a deque, so
+    // that the kernels' references stay valid while it grows.
+    std::deque<LayerConstants> constants;
+    std::unique_ptr<LoweredGraph> lowered;          // views into `constants`
 
     // Rows per chunk: the requested number, fewer for big tensors, so that one chunk's
     // buffers stay around 32 MB whatever the model.
@@ -67,10 +67,10 @@ struct Emulator::Impl {
 namespace {
 
 // The kernel column of the op registry (ops/OpList.h).
-std::unique_ptr<Kernel> makeKernel(const Graph& g, const Layer& l, std::vector<KernelInput> ins) {
+std::unique_ptr<Kernel> makeKernel(const Layer& l, std::vector<LoweredInput> ins, const LayerConstants& c) {
     switch (l.kind) {
-#define TACHYON_OP(kind, kernel, hls, rtl, streamRtl, legality) \
-    case LayerKind::kind: return kernel(g, l, std::move(ins));
+#define TACHYON_OP(kind, lower, kernel, hls, rtl, streamRtl, legality) \
+    case LayerKind::kind: return kernel(l, std::move(ins), c);
 #include "ops/OpList.h"
 #undef TACHYON_OP
     }
@@ -175,8 +175,8 @@ std::vector<LoweredLayer> lowerLayers(const Graph& g, const Emulator::Impl& impl
     std::vector<LoweredLayer> layers;
     for (size_t k = 0; k < g.layers.size(); ++k) {
         const Kernel& kernel = *impl.kernels[k];
-        LoweredLayer low{&g.layers[k], {}, &kernel.constants()};
-        for (const KernelInput& in : kernel.inputs()) low.inputTypes.push_back(in.type);
+        LoweredLayer low{&g.layers[k], {}, &impl.constants[k]};
+        for (const LoweredInput& in : kernel.inputs()) low.inputTypes.push_back(in.type);
         layers.push_back(std::move(low));
     }
     return layers;
@@ -190,17 +190,12 @@ Emulator::Emulator(const Graph& g) : graph_(g), impl_(std::make_unique<Impl>()) 
     for (size_t k = 0; k < graph_.layers.size(); ++k) {
         const Layer& l = graph_.layers[k];
         impl_->index[l.name] = k;
-        std::vector<KernelInput> ins;
         std::vector<size_t> producers;
-        // The Input layer "reads" the already-cast model input, of its own type.
-        if (l.kind == LayerKind::Input) ins.push_back({l.type("result"), l.shape});
-        for (const auto& name : l.inputs) {
-            const size_t i = impl_->index.at(name);
-            producers.push_back(i);
-            ins.push_back({graph_.layers[i].type("result"), graph_.layers[i].shape});
-        }
+        for (const auto& name : l.inputs) producers.push_back(impl_->index.at(name));
+        std::vector<LoweredInput> ins = loweredInputs(graph_, l);
+        impl_->constants.push_back(lowerLayer(graph_, l, ins));
         try {
-            impl_->kernels.push_back(makeKernel(graph_, l, std::move(ins)));
+            impl_->kernels.push_back(makeKernel(l, std::move(ins), impl_->constants.back()));
         } catch (const std::bad_variant_access&) {
             throw Error("layer '" + l.name + "': attributes do not match its kind " + toString(l.kind));
         }

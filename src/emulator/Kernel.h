@@ -1,5 +1,6 @@
-// One emulator kernel per layer: built once from the typed layer (constants quantised,
-// tables filled, fast paths chosen), then run over chunks of rows. Each op family has its
+// One emulator kernel per layer: built once from the typed layer and its lowered constants
+// (lower/Lower.h: quantised weights, tables), choosing its fast paths, then run over chunks of
+// rows. Each op family has its
 // own folder, src/ops/<op>/Kernel.cpp; docs/semantics.md defines what each computes.
 //
 // Values travel between kernels as doubles: in fixed mode they hold exact raw integers
@@ -10,7 +11,7 @@
 #include "emulator/Emulator.h"
 #include "emulator/Tables.h"
 #include "ir/Graph.h"
-#include "lower/LayerConstants.h"   // LayerConstants: what a kernel computes with, kept for the backends
+#include "lower/Lower.h"   // LoweredInput, LayerConstants: what a kernel reads and computes with
 #include "passes/BinaryMac.h"
 
 #include <memory>
@@ -20,15 +21,11 @@
 
 namespace tachyon {
 
-// What a kernel knows of one of its inputs.
-struct KernelInput {
-    FixedType type;   // the producer's result type
-    Shape shape;
-};
-
 class Kernel {
 public:
-    Kernel(const Layer& l, std::vector<KernelInput> ins) : layer_(l), ins_(std::move(ins)) {}
+    // `c`: the layer's lowered constants, owned by the caller and outliving the kernel.
+    Kernel(const Layer& l, std::vector<LoweredInput> ins, const LayerConstants& c)
+        : layer_(l), ins_(std::move(ins)), consts_(c) {}
     virtual ~Kernel() = default;
 
     // in[k]: rows x (size of input k), out: rows x layer.outSize().
@@ -56,33 +53,33 @@ public:
     }
 
     const Layer& layer() const { return layer_; }
-    const std::vector<KernelInput>& inputs() const { return ins_; }
+    const std::vector<LoweredInput>& inputs() const { return ins_; }
     const LayerConstants& constants() const { return consts_; }
 
 protected:
     const Layer& layer_;
-    std::vector<KernelInput> ins_;
-    LayerConstants consts_;
+    std::vector<LoweredInput> ins_;
+    const LayerConstants& consts_;
 };
 
-// Factories, one per op family (src/ops/<op>/Kernel.cpp).
-// Dense, Conv; `binary`: the layer's XNOR-popcount form (binaryMacForm), if it has one.
-std::unique_ptr<Kernel> makeMacKernel(const Layer& l, std::vector<KernelInput> ins,
-                                      std::optional<BinaryMac> binary = std::nullopt);
-std::unique_ptr<Kernel> makePoolingKernel(const Layer& l, std::vector<KernelInput> ins);
-std::unique_ptr<Kernel> makeBatchNormKernel(const Layer& l, std::vector<KernelInput> ins);
-std::unique_ptr<Kernel> makeActivationKernel(const Layer& l, std::vector<KernelInput> ins);
-std::unique_ptr<Kernel> makeSoftmaxKernel(const Layer& l, std::vector<KernelInput> ins);
-std::unique_ptr<Kernel> makeMovementKernel(const Layer& l, std::vector<KernelInput> ins);   // Input, Reshape, Transpose, Pad, Resize, Concatenate
-std::unique_ptr<Kernel> makeMergeKernel(const Layer& l, std::vector<KernelInput> ins);
-std::unique_ptr<Kernel> makeRecurrentKernel(const Layer& l, std::vector<KernelInput> ins);   // SimpleRNN, LSTM, GRU
-std::unique_ptr<Kernel> makeGarNetKernel(const Layer& l, std::vector<KernelInput> ins);
-std::unique_ptr<Kernel> makeQuantizeKernel(const Layer& l, std::vector<KernelInput> ins);   // QAT quantisers
-std::unique_ptr<Kernel> makeMatMulKernel(const Layer& l, std::vector<KernelInput> ins);     // activation x activation
-std::unique_ptr<Kernel> makeLayerNormKernel(const Layer& l, std::vector<KernelInput> ins);
-std::unique_ptr<Kernel> makeTreeEnsembleKernel(const Layer& l, std::vector<KernelInput> ins);   // boosted trees
-std::unique_ptr<Kernel> makeReduceKernel(const Layer& l, std::vector<KernelInput> ins);   // sum, mean, max
-std::unique_ptr<Kernel> makePowKernel(const Layer& l, std::vector<KernelInput> ins);      // x^k
+// Factories, one per op family (src/ops/<op>/Kernel.cpp), with the registry's signature
+// (emulator/KernelFactory.h).
+// Dense, Conv (binary x binary ones by the XNOR-popcount form in c.binaryMac).
+std::unique_ptr<Kernel> makeMacKernel(const Layer& l, std::vector<LoweredInput> ins, const LayerConstants& c);
+std::unique_ptr<Kernel> makePoolingKernel(const Layer& l, std::vector<LoweredInput> ins, const LayerConstants& c);
+std::unique_ptr<Kernel> makeBatchNormKernel(const Layer& l, std::vector<LoweredInput> ins, const LayerConstants& c);
+std::unique_ptr<Kernel> makeActivationKernel(const Layer& l, std::vector<LoweredInput> ins, const LayerConstants& c);
+std::unique_ptr<Kernel> makeSoftmaxKernel(const Layer& l, std::vector<LoweredInput> ins, const LayerConstants& c);
+std::unique_ptr<Kernel> makeMovementKernel(const Layer& l, std::vector<LoweredInput> ins, const LayerConstants& c);   // Input, Reshape, Transpose, Pad, Resize, Concatenate
+std::unique_ptr<Kernel> makeMergeKernel(const Layer& l, std::vector<LoweredInput> ins, const LayerConstants& c);
+std::unique_ptr<Kernel> makeRecurrentKernel(const Layer& l, std::vector<LoweredInput> ins, const LayerConstants& c);   // SimpleRNN, LSTM, GRU
+std::unique_ptr<Kernel> makeGarNetKernel(const Layer& l, std::vector<LoweredInput> ins, const LayerConstants& c);
+std::unique_ptr<Kernel> makeQuantizeKernel(const Layer& l, std::vector<LoweredInput> ins, const LayerConstants& c);   // QAT quantisers
+std::unique_ptr<Kernel> makeMatMulKernel(const Layer& l, std::vector<LoweredInput> ins, const LayerConstants& c);     // activation x activation
+std::unique_ptr<Kernel> makeLayerNormKernel(const Layer& l, std::vector<LoweredInput> ins, const LayerConstants& c);
+std::unique_ptr<Kernel> makeTreeEnsembleKernel(const Layer& l, std::vector<LoweredInput> ins, const LayerConstants& c);   // boosted trees
+std::unique_ptr<Kernel> makeReduceKernel(const Layer& l, std::vector<LoweredInput> ins, const LayerConstants& c);   // sum, mean, max
+std::unique_ptr<Kernel> makePowKernel(const Layer& l, std::vector<LoweredInput> ins, const LayerConstants& c);      // x^k
 
 // TACHYON_EMULATOR_KERNEL (read when a kernel is built): "reference" makes every kernel run its
 // step-by-step form (no vectorised casts, no folding), "unfolded" only turns folding off,

@@ -11,8 +11,9 @@
 namespace tachyon {
 
 class Kernel;
-struct KernelInput;
+struct LayerConstants;
+struct LoweredInput;
 
-using KernelFactory = std::unique_ptr<Kernel> (*)(const Graph& g, const Layer& l, std::vector<KernelInput> ins);
+using KernelFactory = std::unique_ptr<Kernel> (*)(const Layer& l, std::vector<LoweredInput> ins, const LayerConstants& c);
 
 }  // namespace tachyon

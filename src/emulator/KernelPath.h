@@ -2,6 +2,8 @@
 // for the tests that prove every fast path against the reference (tests/test_emulator_fastpath.cpp).
 #pragma once
 
+#include "lower/LoweredGraph.h"
+
 #include "ir/Graph.h"
 
 #include <cstddef>
@@ -16,9 +18,9 @@ namespace tachyon {
 // (step-by-step, 128-bit);
 // "+fused" when the result cast runs in the integer epilogue. "" for other layers. Decided
 // as the emulator decides it (TACHYON_EMULATOR_KERNEL included); a binary layer's
-// XNOR-popcount form is not reported. inputType: the producer's result type.
+// XNOR-popcount form is not reported. `low`: the layer as lowered (Emulator::lowered()).
 // TACHYON_EMULATOR_KERNEL=avx2 chooses "pair8" even where the VNNI kernel is built.
-std::string macKernelPath(const Layer& l, const FixedType& inputType);
+std::string macKernelPath(const LoweredLayer& low);
 
 // How many layers the last Emulator built on this thread computes inside their producer's kernel
 // in fixed-mode runs (elementwise layers folded into a binary Dense/Conv, Kernel::foldFollowers).

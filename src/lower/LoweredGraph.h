@@ -3,10 +3,10 @@
 // LoweredGraph and never run an emulator themselves; a test forbids backends/ to include
 // emulator/Emulator.h.
 //
-// Today the emulator's kernels compute the constants when they are built (each op family's
-// quantisation lives beside its arithmetic, src/ops/<op>/Kernel.cpp), and an Emulator hands out
-// its lowering (Emulator::lowered()); a LoweredGraph is a view that lives as long as that
-// Emulator. It also holds the bit-exact reference a testbench's expected outputs come from.
+// Each op family's lowering computes its constants (lower/Lower.h, src/ops/<op>/Lower.cpp);
+// the Emulator builds its kernels from them and hands them out (Emulator::lowered()), so a
+// LoweredGraph is a view that lives as long as that Emulator. It also holds the bit-exact
+// reference a testbench's expected outputs come from.
 #pragma once
 
 #include "lower/LayerConstants.h"

@@ -11,7 +11,7 @@
 #include "ops/reduce_pow/Rtl.h"
 #include "ops/softmax/Rtl.h"
 #include "ops/trees/Rtl.h"
-#include "emulator/KernelAdapters.h"
+#include "emulator/Kernel.h"
 #include "util/Error.h"
 
 namespace tachyon::ops {
@@ -21,9 +21,9 @@ using verilog::StreamForm;
 const OpInfo& opInfo(LayerKind kind) {
     // A switch, so that -Wswitch names a layer kind the list forgets.
     switch (kind) {
-#define TACHYON_OP(name, kernel, hls, rtl, streamRtl, legality)             \
-    case LayerKind::name: {                                                 \
-        static const OpInfo info{kernel, hls, rtl, streamRtl, legality};    \
+#define TACHYON_OP(name, lower, kernel, hls, rtl, streamRtl, legality)             \
+    case LayerKind::name: {                                                        \
+        static const OpInfo info{lower, kernel, hls, rtl, streamRtl, legality};    \
         return info;                                                        \
     }
 #include "ops/OpList.h"

@@ -104,7 +104,7 @@ KernelRun runWithKernel(const tachyon::Graph& g, const char* kernel, const std::
     r.folded = tachyon::foldedLayersOfLastEmulator();
     for (const tachyon::Layer& l : g.layers)
         if (l.kind == tachyon::LayerKind::Dense || l.kind == tachyon::LayerKind::Conv)
-            r.paths[l.name] = tachyon::macKernelPath(l, emu.inputType(l.name));
+            r.paths[l.name] = tachyon::macKernelPath(emu.lowered().layer(l.name));
     return r;
 }
 

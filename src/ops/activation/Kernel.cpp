@@ -14,7 +14,7 @@ namespace {
 
 class ActivationKernel : public Kernel {
 public:
-    ActivationKernel(const Layer& l, std::vector<KernelInput> ins) : Kernel(l, std::move(ins)) {
+    ActivationKernel(const Layer& l, std::vector<LoweredInput> ins, const LayerConstants& c) : Kernel(l, std::move(ins), c) {
         const FixedType& inT = ins_[0].type;
         const FixedType outT = l.type("result");
         const ActAttrs& a = l.as<ActAttrs>();
@@ -27,15 +27,11 @@ public:
             const FixedType& p = l.type("param");
             paramFrac_ = p.frac();
             if (kind_ == ActKind::LeakyReLU) {
-                consts_.param = {int64_t(p.castDouble(a.alpha))};
                 resultCast_ = Caster(outT, fx_ + p.frac());
             } else if (kind_ == ActKind::HardSigmoid) {
-                consts_.param = {int64_t(p.castDouble(a.slope)), int64_t(p.castDouble(a.offset))};
                 // slope*x + offset exactly: at frac pf + max(fx, 0).
                 resultCast_ = Caster(outT, p.frac() + std::max(fx_, 0));
             } else {
-                consts_.param = {int64_t(p.castDouble(kSeluLambda))};
-                consts_.table = buildActivationTable(l, inT);
                 // x >= 0: lambda * x (frac fx + pf); x < 0: the table entry; both brought to
                 // the finer frac.
                 common_ = std::max(fx_ + p.frac(), consts_.table.valueType.frac());
@@ -48,14 +44,12 @@ public:
         case ActKind::Softplus:
         case ActKind::Softsign:
         case ActKind::ELU:
-            consts_.table = buildActivationTable(l, inT);
             // ELU's x >= 0 branch is x itself: compare at the finer of the two fracs.
             common_ = kind_ == ActKind::ELU ? std::max(fx_, consts_.table.valueType.frac()) : consts_.table.valueType.frac();
             resultCast_ = Caster(outT, common_);
             break;
         case ActKind::Swish:
         case ActKind::GELU:
-            consts_.table = buildActivationTable(l, inT);
             resultCast_ = Caster(outT, fx_ + consts_.table.valueType.frac());
             break;
         default:
@@ -180,8 +174,8 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Kernel> makeActivationKernel(const Layer& l, std::vector<KernelInput> ins) {
-    return std::make_unique<ActivationKernel>(l, std::move(ins));
+std::unique_ptr<Kernel> makeActivationKernel(const Layer& l, std::vector<LoweredInput> ins, const LayerConstants& c) {
+    return std::make_unique<ActivationKernel>(l, std::move(ins), c);
 }
 
 }  // namespace tachyon

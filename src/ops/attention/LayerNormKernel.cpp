@@ -32,31 +32,11 @@ int floorLog2(Int128 v) {   // v > 0
 
 }  // namespace
 
-// The 1/sqrt mantissa table of a LayerNorm layer: 2 * 2^B entries, index parity * 2^B + j,
-// entry cast<table>(1 / sqrt((1 + (j + 0.5) / 2^B) * 2^parity)).
-std::vector<int64_t> layerNormInvSqrtTable(const Layer& l, int& indexBits) {
-    const int size = l.table.size > 0 ? l.table.size : 1024;
-    indexBits = 0;
-    while ((2 << indexBits) < size) ++indexBits;
-    if ((2 << indexBits) != size || size < 2)
-        throw Error("layer '" + l.name + "' (LayerNormalization): the table size must be a power of two >= 2, got " +
-                    std::to_string(size));
-    const FixedType& tT = l.type("table");
-    std::vector<int64_t> t(static_cast<size_t>(size));
-    const int half = size / 2;
-    for (int parity = 0; parity < 2; ++parity)
-        for (int j = 0; j < half; ++j) {
-            const double m = (1.0 + (j + 0.5) / half) * (parity ? 2.0 : 1.0);
-            t[size_t(parity * half + j)] = int64_t(tT.castDouble(1.0 / std::sqrt(m)));
-        }
-    return t;
-}
-
 namespace {
 
 class LayerNormKernel : public Kernel {
 public:
-    LayerNormKernel(const Layer& l, std::vector<KernelInput> ins) : Kernel(l, std::move(ins)) {
+    LayerNormKernel(const Layer& l, std::vector<LoweredInput> ins, const LayerConstants& c) : Kernel(l, std::move(ins), c) {
         n_ = l.shape.back();
         accT_ = l.type("accum");
         const FixedType& inT = ins_[0].type;
@@ -70,11 +50,8 @@ public:
         if (bits > 124 || inT.width > 62 || accT_.width > 62)
             throw Error("layer '" + l.name + "' (LayerNormalization): accum, table, scale and bias types too wide for "
                         "the exact 128-bit product (" + std::to_string(bits) + " bits needed, 124 available)");
-        consts_.scale = quantizeAll(l.param("scale"), sT);
-        consts_.bias = quantizeAll(l.param("bias"), bT);
-        consts_.table.valueType = tT;
-        consts_.table.values = layerNormInvSqrtTable(l, indexBits_);
-        consts_.table.size = int(consts_.table.values.size());
+        // The table holds 2 * 2^indexBits entries (ops/attention/Lower.cpp).
+        while ((2 << indexBits_) < consts_.table.size) ++indexBits_;
         epsRaw_ = int64_t(accT_.castDouble(l.as<LayerNormAttrs>().epsilon));
         inFrac_ = inT.frac();
     }
@@ -155,8 +132,8 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Kernel> makeLayerNormKernel(const Layer& l, std::vector<KernelInput> ins) {
-    return std::make_unique<LayerNormKernel>(l, std::move(ins));
+std::unique_ptr<Kernel> makeLayerNormKernel(const Layer& l, std::vector<LoweredInput> ins, const LayerConstants& c) {
+    return std::make_unique<LayerNormKernel>(l, std::move(ins), c);
 }
 
 }  // namespace tachyon

@@ -12,7 +12,7 @@ namespace {
 
 class MatMulKernel : public Kernel {
 public:
-    MatMulKernel(const Layer& l, std::vector<KernelInput> ins) : Kernel(l, std::move(ins)) {
+    MatMulKernel(const Layer& l, std::vector<LoweredInput> ins, const LayerConstants& c) : Kernel(l, std::move(ins), c) {
         const Shape& a = ins_[0].shape;
         const Shape& b = ins_[1].shape;
         const size_t r = a.size();
@@ -81,8 +81,8 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Kernel> makeMatMulKernel(const Layer& l, std::vector<KernelInput> ins) {
-    return std::make_unique<MatMulKernel>(l, std::move(ins));
+std::unique_ptr<Kernel> makeMatMulKernel(const Layer& l, std::vector<LoweredInput> ins, const LayerConstants& c) {
+    return std::make_unique<MatMulKernel>(l, std::move(ins), c);
 }
 
 }  // namespace tachyon

@@ -14,11 +14,9 @@ namespace {
 
 class BatchNormKernel : public Kernel {
 public:
-    BatchNormKernel(const Layer& l, std::vector<KernelInput> ins) : Kernel(l, std::move(ins)) {
+    BatchNormKernel(const Layer& l, std::vector<LoweredInput> ins, const LayerConstants& c) : Kernel(l, std::move(ins), c) {
         const FixedType& sT = l.type("scale");
         const FixedType& hT = l.type("shift");
-        consts_.scale = quantizeAll(l.param("scale"), sT);
-        consts_.bias = quantizeAll(l.param("shift"), hT);
         productFrac_ = ins_[0].type.frac() + sT.frac();
         shiftFrac_ = hT.frac();
         frac_ = std::max(productFrac_, shiftFrac_);
@@ -204,8 +202,8 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Kernel> makeBatchNormKernel(const Layer& l, std::vector<KernelInput> ins) {
-    return std::make_unique<BatchNormKernel>(l, std::move(ins));
+std::unique_ptr<Kernel> makeBatchNormKernel(const Layer& l, std::vector<LoweredInput> ins, const LayerConstants& c) {
+    return std::make_unique<BatchNormKernel>(l, std::move(ins), c);
 }
 
 }  // namespace tachyon

@@ -44,30 +44,11 @@ Int128 hls4mlCountQuotient(int V, int64_t nRaw, int f) {
 
 class GarNetKernel : public Kernel {
 public:
-    GarNetKernel(const Layer& l, std::vector<KernelInput> ins) : Kernel(l, std::move(ins)) {
+    // The layer's types and settings were checked when it was lowered (ops/garnet/Lower.cpp).
+    GarNetKernel(const Layer& l, std::vector<LoweredInput> ins, const LayerConstants& c) : Kernel(l, std::move(ins), c) {
         a_ = l.as<GarNetAttrs>();
-        const auto fail = [&](const std::string& why) {
-            throw Error("layer '" + l.name + "' (" + hlsClassName(l) + "): fixed point: " + why);
-        };
-        // hls4ml's GarNet HLS collapses by the mean or not at all; a mean with
-        // mean_by_nvert divides by n there but by 1 in Keras: only Compatibility: hls4ml
-        // says which (hls4ml's).
-        if (a_.collapse == "sum" || a_.collapse == "max")
-            fail("collapse '" + a_.collapse + "' is not supported (hls4ml's GarNet has mean or none); run it in float mode");
-        if (a_.collapse == "mean" && a_.meanByNvert && !a_.hls4mlCount)
-            fail("collapse 'mean' with mean_by_nvert is not supported (Keras divides the sum by 1, hls4ml by the "
-                 "vertex count); run it in float mode, or under Compatibility: hls4ml for hls4ml's numbers");
         hls4mlNorm_ = garnetHls4mlNorm(a_);
         normShift_ = garnetNormShift(a_);
-        // hls4ml splits the vertex loop into ReuseFactor parts, each shifted on its own; its
-        // mean_by_nvert quotient is then (V / ReuseFactor) / n. Reproduced at ReuseFactor 1.
-        if (hls4mlNorm_ && l.schedule.reuseFactor != 1)
-            fail("mean_by_nvert under Compatibility: hls4ml is reproduced at ReuseFactor 1 only (hls4ml shifts each "
-                 "of its ReuseFactor partial vertex sums on its own), not at " + std::to_string(l.schedule.reuseFactor));
-        for (const char* v : {"distance", "edge_weight", "edge_weight_aggr", "aggr", "norm", "input_transform_weights",
-                              "input_transform_biases", "aggregator_distance_weights", "aggregator_distance_biases",
-                              "output_transform_biases", "result"})
-            if (!l.hasType(v)) fail(std::string("no ") + v + " precision");
         distT_ = l.type("distance");
         edgeT_ = l.type("edge_weight");
         edgeSumT_ = l.type("edge_weight_aggr");
@@ -79,46 +60,6 @@ public:
         adwT_ = l.type("aggregator_distance_weights");
         adbT_ = l.type("aggregator_distance_biases");
         otbT_ = l.type("output_transform_biases");
-        if (distT_.width > 20) fail("the distance type " + distT_.str() + " indexes a 2^width table: at most 20 bits");
-        for (const FixedType* t : {&distT_, &edgeT_, &edgeSumT_, &aggrT_, &normT_, &resT_, &itwT_, &itbT_, &adwT_,
-                                   &adbT_, &otbT_, &ins_[0].type, &ins_[1].type})
-            if (t->width > 48) fail("the GarNet types are limited to 48 bits (" + t->str() + ")");
-
-        GarNetConstants& c = consts_.garnet;
-        for (const GarNetSublayerWeights& w : garnetSublayerWeights(l))
-            c.sublayers.push_back({quantizeAll(w.inputTransformWeights, itwT_), quantizeAll(w.inputTransformBiases, itbT_),
-                                   quantizeAll(w.aggregatorDistanceWeights, adwT_),
-                                   quantizeAll(w.aggregatorDistanceBiases, adbT_),
-                                   quantizeAll(w.outputTransformBiases, otbT_)});
-        // Entry i: the distance whose bits are i. Entry 0 (d = 0, exp = 1) is hls4ml's
-        // saturated 1 of an edge_weight-wide fraction, 1 - 2^-width, so that the default
-        // ap_ufixed<10,0> does not wrap it to 0.
-        const int64_t size = int64_t(1) << distT_.width;
-        c.edgeWeightTable.resize(size_t(size));
-        for (int64_t i = 0; i < size; ++i) {
-            const int64_t raw = distT_.isSigned && i >= size / 2 ? i - size : i;
-            const double d = std::ldexp(double(raw), -distT_.frac());
-            c.edgeWeightTable[size_t(i)] = i == 0 ? int64_t(edgeT_.castRaw((Int128(1) << edgeT_.width) - 1, edgeT_.width))
-                                                  : int64_t(edgeT_.castDouble(std::exp(-d * d)));
-        }
-        if (hls4mlNorm_) {
-            // hls4ml: (sum >> floor(log2 V)) * norm_t(trunc(V / n)); the table holds the
-            // quotients of the counts 0..V (other counts: hls4mlCountQuotient per row).
-            const int f = ins_[1].type.frac();
-            if (edgeSumT_.width <= normShift_ || aggrT_.width <= normShift_)
-                fail("hls4ml's mean_by_nvert shifts the vertex sums right by " + std::to_string(normShift_) +
-                     " bits: edge_weight_aggr and aggr need more bits than that");
-            if (f < 0 || f + normShift_ > 60)
-                fail("hls4ml's count quotient V / count needs a count type with 0 to " + std::to_string(60 - normShift_) +
-                     " fractional bits, not " + ins_[1].type.str());
-            c.norm.assign(size_t(a_.nVertices + 1), 0);
-            for (int n = 1; n <= a_.nVertices; ++n) c.norm[size_t(n)] = int64_t(normT_.castRaw(a_.nVertices / n, 0));
-        } else if (a_.meanByNvert) {
-            c.norm.assign(size_t(a_.nVertices + 1), 0);
-            for (int n = 1; n <= a_.nVertices; ++n) c.norm[size_t(n)] = int64_t(castRational(normT_, 1, 0, n));
-        } else {
-            c.norm = {int64_t(castRational(normT_, 1, 0, a_.nVertices))};
-        }
     }
 
     void fixed(const std::vector<const double*>& in, double* out, size_t rows, LayerStats& st) const override {
@@ -345,8 +286,8 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Kernel> makeGarNetKernel(const Layer& l, std::vector<KernelInput> ins) {
-    return std::make_unique<GarNetKernel>(l, std::move(ins));
+std::unique_ptr<Kernel> makeGarNetKernel(const Layer& l, std::vector<LoweredInput> ins, const LayerConstants& c) {
+    return std::make_unique<GarNetKernel>(l, std::move(ins), c);
 }
 
 }  // namespace tachyon

@@ -83,12 +83,13 @@ struct MacCore {
 // on machines that have the pair kernel); =reference forces the step-by-step 128-bit form.
 std::string kernelChoice() { return emulatorKernelChoice(); }
 
-void compileMac(MacCore& c, const Layer& l) {
+// wRaw, bRaw: the layer's lowered weights and biases (ops/mac/Lower.cpp).
+void compileMac(MacCore& c, const Layer& l, const std::vector<int64_t>& wRaw, const std::vector<int64_t>& bRaw) {
     c.accT = l.type("accum");
     const FixedType& wT = l.type("weight");
     const FixedType& bT = l.type("bias");
-    c.wRaw = quantizeAll(l.param("weight"), wT);
-    c.bRaw = quantizeAll(l.param("bias"), bT);
+    c.wRaw = wRaw;
+    c.bRaw = bRaw;
     c.wFrac = wT.frac();
     c.prodShift = (c.inT.frac() + wT.frac()) - c.accT.frac();
     c.biasAcc.resize(size_t(c.nOut));
@@ -766,26 +767,22 @@ void xnorFolded(const XnorCore& x, const FoldedTable& table, const double* in, d
 
 class MacKernel : public Kernel {
 public:
-    MacKernel(const Layer& l, std::vector<KernelInput> ins, std::optional<BinaryMac> binary)
-        : Kernel(l, std::move(ins)) {
+    MacKernel(const Layer& l, std::vector<LoweredInput> ins, const LayerConstants& c) : Kernel(l, std::move(ins), c) {
         const auto [nIn, nOut] = macDims(l);
         core_.inT = ins_[0].type;
         core_.outT = l.type("result");
         core_.nIn = nIn;
         core_.nOut = nOut;
         core_.relu = l.activation() == ActKind::ReLU;
-        compileMac(core_, l);
-        consts_.weight = core_.wRaw;
-        consts_.bias = core_.bRaw;
+        compileMac(core_, l, consts_.weight, consts_.bias);
         if (l.kind == LayerKind::Conv) {
             window_ = convWindowIndex(l.as<ConvAttrs>(), ins_[0].shape, l.shape, false);
             positions_ = int(window_.size() / size_t(nIn));
         } else {
             positions_ = l.outSize() / nOut;   // Dense over the last axis of an N-D tensor
         }
-        if (binary) {
-            xnor_ = compileXnor(*binary, positions_, core_.accT, core_.outT);
-            consts_.binaryMac = std::move(binary);
+        if (consts_.binaryMac) {
+            xnor_ = compileXnor(*consts_.binaryMac, positions_, core_.accT, core_.outT);
         } else if (convLanesApply(core_, l)) {
             lanes_.emplace(window_, int(inputSize()), nIn, nOut, core_.w32, core_.bias32, core_.roundHalf, core_.prodShift);
         }
@@ -949,15 +946,13 @@ private:
 // output has its own weight column over the kernel positions.
 class DepthwiseKernel : public Kernel {
 public:
-    DepthwiseKernel(const Layer& l, std::vector<KernelInput> ins) : Kernel(l, std::move(ins)) {
+    DepthwiseKernel(const Layer& l, std::vector<LoweredInput> ins, const LayerConstants& c) : Kernel(l, std::move(ins), c) {
         const auto& a = l.as<ConvAttrs>();
         inT_ = ins_[0].type;
         accT_ = l.type("accum");
         outT_ = l.type("result");
         const FixedType& wT = l.type("weight");
         const FixedType& bT = l.type("bias");
-        consts_.weight = quantizeAll(l.param("weight"), wT);
-        consts_.bias = quantizeAll(l.param("bias"), bT);
         prodFrac_ = inT_.frac() + wT.frac();
         for (int64_t b : consts_.bias) biasAcc_.push_back(Int128(accT_.castRaw(Int128(b), bT.frac())));
         window_ = convWindowIndex(a, ins_[0].shape, l.shape, true);
@@ -1029,25 +1024,26 @@ private:
 
 }  // namespace
 
-std::string macKernelPath(const Layer& l, const FixedType& inputType) {
+std::string macKernelPath(const LoweredLayer& low) {
+    const Layer& l = *low.layer;
     if (l.kind != LayerKind::Dense && l.kind != LayerKind::Conv) return "";
-    MacCore c;   // compiled as MacKernel compiles it: same layer, input type and environment
+    MacCore c;   // compiled as MacKernel compiles it: same layer, constants, input type and environment
     const auto [nIn, nOut] = macDims(l);
-    c.inT = inputType;
+    c.inT = low.inputTypes.at(0);
     c.outT = l.type("result");
     c.nIn = nIn;
     c.nOut = nOut;
-    compileMac(c, l);
+    compileMac(c, l, low.constants->weight, low.constants->bias);
     // The order is the one fixed() follows: a convolution with few filters takes ConvLanes first.
     const std::string base = c.pairOverRows ? "pair-rows" : c.pairPath ? "pair" : convLanesApply(c, l) ? "int32-lanes"
                              : c.int16Pair ? "pair8" : c.int32Path ? "int32" : c.fast ? "double" : "reference";
     return c.fusedCast ? base + "+fused" : base;
 }
 
-std::unique_ptr<Kernel> makeMacKernel(const Layer& l, std::vector<KernelInput> ins, std::optional<BinaryMac> binary) {
+std::unique_ptr<Kernel> makeMacKernel(const Layer& l, std::vector<LoweredInput> ins, const LayerConstants& c) {
     if (l.kind == LayerKind::Conv && l.as<ConvAttrs>().depthwise)
-        return std::make_unique<DepthwiseKernel>(l, std::move(ins));
-    return std::make_unique<MacKernel>(l, std::move(ins), std::move(binary));
+        return std::make_unique<DepthwiseKernel>(l, std::move(ins), c);
+    return std::make_unique<MacKernel>(l, std::move(ins), c);
 }
 
 }  // namespace tachyon

@@ -12,7 +12,7 @@ namespace {
 
 class MergeKernel : public Kernel {
 public:
-    MergeKernel(const Layer& l, std::vector<KernelInput> ins) : Kernel(l, std::move(ins)) {
+    MergeKernel(const Layer& l, std::vector<LoweredInput> ins, const LayerConstants& c) : Kernel(l, std::move(ins), c) {
         op_ = l.as<MergeAttrs>().op;
         for (const auto& in : ins_) {
             fracs_.push_back(in.type.frac());
@@ -80,8 +80,8 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Kernel> makeMergeKernel(const Layer& l, std::vector<KernelInput> ins) {
-    return std::make_unique<MergeKernel>(l, std::move(ins));
+std::unique_ptr<Kernel> makeMergeKernel(const Layer& l, std::vector<LoweredInput> ins, const LayerConstants& c) {
+    return std::make_unique<MergeKernel>(l, std::move(ins), c);
 }
 
 }  // namespace tachyon

@@ -26,7 +26,7 @@ long long sizeOf(const Shape& s) {
 
 class MovementKernel : public Kernel {
 public:
-    MovementKernel(const Layer& l, std::vector<KernelInput> ins) : Kernel(l, std::move(ins)) {
+    MovementKernel(const Layer& l, std::vector<LoweredInput> ins, const LayerConstants& c) : Kernel(l, std::move(ins), c) {
         const Shape& out = l.shape;
         const size_t n = size_t(l.outSize());
         for (const auto& in : ins_) inSizes_.push_back(size_t(sizeOf(in.shape)));
@@ -149,8 +149,8 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Kernel> makeMovementKernel(const Layer& l, std::vector<KernelInput> ins) {
-    return std::make_unique<MovementKernel>(l, std::move(ins));
+std::unique_ptr<Kernel> makeMovementKernel(const Layer& l, std::vector<LoweredInput> ins, const LayerConstants& c) {
+    return std::make_unique<MovementKernel>(l, std::move(ins), c);
 }
 
 }  // namespace tachyon

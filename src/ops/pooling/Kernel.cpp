@@ -14,7 +14,7 @@ namespace {
 
 class PoolingKernel : public Kernel {
 public:
-    PoolingKernel(const Layer& l, std::vector<KernelInput> ins) : Kernel(l, std::move(ins)) {
+    PoolingKernel(const Layer& l, std::vector<LoweredInput> ins, const LayerConstants& c) : Kernel(l, std::move(ins), c) {
         const PoolAttrs& a = l.as<PoolAttrs>();
         const Shape& in = ins_[0].shape;
         max_ = a.op == PoolOp::Max;
@@ -105,8 +105,8 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Kernel> makePoolingKernel(const Layer& l, std::vector<KernelInput> ins) {
-    return std::make_unique<PoolingKernel>(l, std::move(ins));
+std::unique_ptr<Kernel> makePoolingKernel(const Layer& l, std::vector<LoweredInput> ins, const LayerConstants& c) {
+    return std::make_unique<PoolingKernel>(l, std::move(ins), c);
 }
 
 }  // namespace tachyon

@@ -19,7 +19,7 @@ namespace {
 
 class QuantizeKernel : public Kernel {
 public:
-    QuantizeKernel(const Layer& l, std::vector<KernelInput> ins) : Kernel(l, std::move(ins)) {
+    QuantizeKernel(const Layer& l, std::vector<LoweredInput> ins, const LayerConstants& c) : Kernel(l, std::move(ins), c) {
         const auto& a = l.as<QuantizeAttrs>();
         mode_ = a.mode;
         channels_ = size_t(l.shape.back());
@@ -169,8 +169,8 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Kernel> makeQuantizeKernel(const Layer& l, std::vector<KernelInput> ins) {
-    return std::make_unique<QuantizeKernel>(l, std::move(ins));
+std::unique_ptr<Kernel> makeQuantizeKernel(const Layer& l, std::vector<LoweredInput> ins, const LayerConstants& c) {
+    return std::make_unique<QuantizeKernel>(l, std::move(ins), c);
 }
 
 }  // namespace tachyon

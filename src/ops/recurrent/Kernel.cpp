@@ -162,37 +162,30 @@ struct ActEval {
     int keyFrac = 0, paramFrac = 0;
     int64_t slope = 0, offset = 0;
 
-    void build(const Layer& l, ActKind k, const FixedType& keyT, const FixedType& accT, LookupTable* keep) {
+    // `table` and `param` are the layer's lowered ones (ops/recurrent/Lower.cpp): the table of
+    // this function over `keyT` (unused by functions computed without one), hard_sigmoid's
+    // {slope, offset}.
+    void build(const Layer& l, ActKind k, const FixedType& keyT, const FixedType& accT, const LookupTable& t,
+               const std::vector<int64_t>& param) {
         kind = k;
         keyFrac = keyT.frac();
         switch (k) {
         case ActKind::Linear:
         case ActKind::ReLU: toAcc = Caster(accT, keyFrac); break;
-        case ActKind::HardSigmoid: {
+        case ActKind::HardSigmoid:
             // Keras 2's hard_sigmoid: clip(0.2 x + 0.5, 0, 1), constants quantised to `param`.
-            const FixedType& p = l.type("param");
-            paramFrac = p.frac();
-            slope = int64_t(p.castDouble(0.2));
-            offset = int64_t(p.castDouble(0.5));
+            paramFrac = l.type("param").frac();
+            slope = param.at(0);
+            offset = param.at(1);
             toAcc = Caster(accT, paramFrac + std::max(keyFrac, 0));
             break;
-        }
         case ActKind::Sigmoid:
         case ActKind::Tanh:
         case ActKind::Softsign:
-        case ActKind::Softplus: {
-            // The activation layer's own table (Tables.h), built for this key type.
-            Layer t;
-            t.name = l.name;
-            t.kind = LayerKind::Activation;
-            t.attrs = ActAttrs{k};
-            t.precision["table"] = l.type("table");
-            t.table = l.table;
-            table = buildActivationTable(t, keyT);
+        case ActKind::Softplus:
+            table = t;
             toAcc = Caster(accT, table.valueType.frac());
-            if (keep) *keep = table;
             break;
-        }
         default:
             throw Error("layer '" + l.name + "': activation " + toString(k) +
                         " is not supported in a recurrent layer (linear, relu, sigmoid, tanh, hard_sigmoid, "
@@ -249,7 +242,7 @@ struct ActEval {
 
 class RecurrentKernel : public Kernel {
 public:
-    RecurrentKernel(const Layer& l, std::vector<KernelInput> ins) : Kernel(l, std::move(ins)) {
+    RecurrentKernel(const Layer& l, std::vector<LoweredInput> ins, const LayerConstants& c) : Kernel(l, std::move(ins), c) {
         a_ = l.as<RecurrentAttrs>();
         const int n = a_.units, G = a_.gates();
         inT_ = ins_[0].type;
@@ -259,10 +252,6 @@ public:
         const FixedType& rT = l.hasType("recurrent_weight") ? l.type("recurrent_weight") : wT;
         const FixedType& bT = l.type("bias");
         const FixedType& rbT = l.hasType("recurrent_bias") ? l.type("recurrent_bias") : bT;
-        consts_.weight = quantizeAll(l.param("weight"), wT);
-        consts_.bias = quantizeAll(l.param("bias"), bT);
-        consts_.recurrentWeight = quantizeAll(l.param("recurrent_weight"), rT);
-        consts_.recurrentBias = quantizeAll(l.param("recurrent_bias"), rbT);
         macX_.build(consts_.weight, wT.frac(), consts_.bias, bT.frac(), inT_, accT_, a_.nIn, G * n, 0, G * n, G * n);
         const bool before = a_.cell == RnnCell::GRU && !a_.resetAfter;
         // GRU reset_before: the candidate's recurrent product reads r*h, so it is separate.
@@ -271,12 +260,10 @@ public:
         if (before)
             macRh_.build(consts_.recurrentWeight, rT.frac(), consts_.recurrentBias, rbT.frac(), stateT_, accT_, n, G * n,
                          2 * n, 3 * n, G * n);
-        act_.build(l, a_.activation, accT_, accT_, &consts_.actTable);
-        if (a_.cell != RnnCell::SimpleRNN) ract_.build(l, a_.recurrentActivation, accT_, accT_, &consts_.recurrentTable);
-        if (a_.cell == RnnCell::LSTM) stateAct_.build(l, a_.activation, stateT_, accT_, &consts_.stateActTable);
-        // hard_sigmoid's quantised constants, for the backends (the same for both functions).
-        for (const ActEval* e : {&act_, &ract_})
-            if (e->kind == ActKind::HardSigmoid) consts_.param = {e->slope, e->offset};
+        act_.build(l, a_.activation, accT_, accT_, consts_.actTable, consts_.param);
+        if (a_.cell != RnnCell::SimpleRNN)
+            ract_.build(l, a_.recurrentActivation, accT_, accT_, consts_.recurrentTable, consts_.param);
+        if (a_.cell == RnnCell::LSTM) stateAct_.build(l, a_.activation, stateT_, accT_, consts_.stateActTable, consts_.param);
         const int fa = accT_.frac(), fs = stateT_.frac();
         accCast_ = Caster(accT_, fa);
         prodAcc_ = Caster(accT_, 2 * fa);                         // r * ah
@@ -594,8 +581,8 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Kernel> makeRecurrentKernel(const Layer& l, std::vector<KernelInput> ins) {
-    return std::make_unique<RecurrentKernel>(l, std::move(ins));
+std::unique_ptr<Kernel> makeRecurrentKernel(const Layer& l, std::vector<LoweredInput> ins, const LayerConstants& c) {
+    return std::make_unique<RecurrentKernel>(l, std::move(ins), c);
 }
 
 }  // namespace tachyon

@@ -14,7 +14,7 @@ namespace {
 
 class ReduceKernel : public Kernel {
 public:
-    ReduceKernel(const Layer& l, std::vector<KernelInput> ins) : Kernel(l, std::move(ins)) {
+    ReduceKernel(const Layer& l, std::vector<LoweredInput> ins, const LayerConstants& c) : Kernel(l, std::move(ins), c) {
         attrs_ = l.as<ReduceAttrs>();
         dims_ = reduceDims(attrs_, ins_[0].shape);
         if (attrs_.op == ReduceOp::Mean) factor_ = meanFactor(l, dims_.n);
@@ -77,7 +77,7 @@ private:
 
 class PowKernel : public Kernel {
 public:
-    PowKernel(const Layer& l, std::vector<KernelInput> ins) : Kernel(l, std::move(ins)) {
+    PowKernel(const Layer& l, std::vector<LoweredInput> ins, const LayerConstants& c) : Kernel(l, std::move(ins), c) {
         exponent_ = l.as<PowAttrs>().exponent;
     }
 
@@ -113,12 +113,12 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Kernel> makeReduceKernel(const Layer& l, std::vector<KernelInput> ins) {
-    return std::make_unique<ReduceKernel>(l, std::move(ins));
+std::unique_ptr<Kernel> makeReduceKernel(const Layer& l, std::vector<LoweredInput> ins, const LayerConstants& c) {
+    return std::make_unique<ReduceKernel>(l, std::move(ins), c);
 }
 
-std::unique_ptr<Kernel> makePowKernel(const Layer& l, std::vector<KernelInput> ins) {
-    return std::make_unique<PowKernel>(l, std::move(ins));
+std::unique_ptr<Kernel> makePowKernel(const Layer& l, std::vector<LoweredInput> ins, const LayerConstants& c) {
+    return std::make_unique<PowKernel>(l, std::move(ins), c);
 }
 
 }  // namespace tachyon

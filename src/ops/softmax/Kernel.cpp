@@ -22,12 +22,10 @@ namespace {
 
 class SoftmaxKernel : public Kernel {
 public:
-    SoftmaxKernel(const Layer& l, std::vector<KernelInput> ins) : Kernel(l, std::move(ins)) {
+    SoftmaxKernel(const Layer& l, std::vector<LoweredInput> ins, const LayerConstants& c) : Kernel(l, std::move(ins), c) {
         n_ = l.shape.back();
         groups_ = l.outSize() / n_;
-        consts_.hasSoftmax = true;
         const FixedType& inT = ins_[0].type;
-        consts_.softmax = buildSoftmaxTables(l, inT, n_);
         const SoftmaxTables& t = consts_.softmax;
         const FixedType& outT = l.type("result");
         impl_ = t.implementation;
@@ -197,8 +195,8 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Kernel> makeSoftmaxKernel(const Layer& l, std::vector<KernelInput> ins) {
-    return std::make_unique<SoftmaxKernel>(l, std::move(ins));
+std::unique_ptr<Kernel> makeSoftmaxKernel(const Layer& l, std::vector<LoweredInput> ins, const LayerConstants& c) {
+    return std::make_unique<SoftmaxKernel>(l, std::move(ins), c);
 }
 
 }  // namespace tachyon

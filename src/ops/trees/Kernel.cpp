@@ -21,8 +21,8 @@ trees::TreeConfig typesOf(const Layer& l, const FixedType& input) {
 
 class TreeEnsembleKernel : public Kernel {
 public:
-    TreeEnsembleKernel(const Layer& l, std::vector<KernelInput> ins)
-        : Kernel(l, std::move(ins)), trees_(*l.as<TreeEnsembleAttrs>().ensemble, typesOf(l, ins_[0].type)) {}
+    TreeEnsembleKernel(const Layer& l, std::vector<LoweredInput> ins, const LayerConstants& c)
+        : Kernel(l, std::move(ins), c), trees_(*l.as<TreeEnsembleAttrs>().ensemble, typesOf(l, ins_[0].type)) {}
 
     void fixed(const std::vector<const double*>& in, double* out, size_t rows, LayerStats& st) const override {
         const size_t nIn = size_t(trees_.nFeatures()), nOut = size_t(trees_.nClasses());
@@ -46,8 +46,8 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Kernel> makeTreeEnsembleKernel(const Layer& l, std::vector<KernelInput> ins) {
-    return std::make_unique<TreeEnsembleKernel>(l, std::move(ins));
+std::unique_ptr<Kernel> makeTreeEnsembleKernel(const Layer& l, std::vector<LoweredInput> ins, const LayerConstants& c) {
+    return std::make_unique<TreeEnsembleKernel>(l, std::move(ins), c);
 }
 
 }  // namespace tachyon

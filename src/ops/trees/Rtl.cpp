@@ -21,8 +21,8 @@ struct TreeBuilder {
     RtlContext& c;
     const trees::TreeEmulator& q;
     const std::vector<Sig>& in;
-    std::map<int64_t, Sig> constants;                 // one node per distinct constant
-    std::map<std::pair<int, int64_t>, Sig> splits;    // one comparison per (feature, bound)
+    std::map<int64_t, Sig> constants = {};            // one node per distinct constant
+    std::map<std::pair<int, int64_t>, Sig> splits = {};   // one comparison per (feature, bound)
 
     Sig constantOf(int64_t v) {
         auto it = constants.find(v);
