@@ -74,12 +74,16 @@ TEST(Lowered, LoweringAloneGivesTheEmulatorsConstants) {
     const std::string nn = fixtureDirMadeBy("make_fixtures.py", "nn_fixtures.stamp", "2");
     const std::string rnn = fixtureDirMadeBy("make_rnn_fixtures.py", "rnn_fixtures.stamp", "");
     const std::string attn = fixtureDirMadeBy("make_attention_fixtures.py", "attention_fixtures.stamp", "5");
+    const std::string cnn = fixtureDirMadeBy("make_cnn_fixtures.py", "cnn_fixtures.stamp", "3");
+    const std::string cl = fixtureDirMadeBy("make_channels_last_fixtures.py", "channels_last_fixtures.stamp", "2");
     const std::vector<Model> models = {
         {nn, "dense_bn.onnx", "Model:\n  Precision: ap_fixed<12,4>\n"},
         {nn, "dense_acts.onnx", "Model:\n  Precision: ap_fixed<14,5>\n"},
         {rnn, "lstm_last.onnx", "Model:\n  Precision: ap_fixed<16,6>\n"},
         {rnn, "gru_seq.onnx", "Model:\n  Precision: ap_fixed<16,6>\n"},
         {attn, "attn_encoder_block.onnx", "Model:\n  Precision: ap_fixed<18,8>\n"},
+        {cnn, "cnn_pool.onnx", "Model:\n  Precision: ap_fixed<16,6>\n"},
+        {cl, "cl_depthwise.onnx", "Model:\n  Precision: ap_fixed<16,6>\n"},
     };
     std::set<LayerKind> kinds;
     for (const Model& m : models) {
@@ -105,13 +109,24 @@ TEST(Lowered, LoweringAloneGivesTheEmulatorsConstants) {
             EXPECT_EQ(again.softmax.exp.values, c.softmax.exp.values) << where;
             EXPECT_EQ(again.softmax.inv.values, c.softmax.inv.values) << where;
             EXPECT_EQ(again.binaryMac.has_value(), c.binaryMac.has_value()) << where;
+            EXPECT_EQ(again.window, c.window) << where;
+            // Windows: one per output position, each index inside the input or -1 (padding).
+            if (l.kind == LayerKind::Conv || l.kind == LayerKind::Pooling) {
+                ASSERT_FALSE(c.window.empty()) << where;
+                int inSize = 1;
+                for (int d : ll.layer->kind == LayerKind::Pooling ? Shape(emu.graph().at(l.input()).shape.begin(),
+                                                                           emu.graph().at(l.input()).shape.end() - 1)
+                                                                     : emu.graph().at(l.input()).shape)
+                    inSize *= d;
+                for (int k : c.window) EXPECT_TRUE(k >= -1 && k < inSize) << where << ": " << k;
+            }
             const bool any = !c.weight.empty() || !c.scale.empty() || !c.param.empty() || c.table.size > 0 ||
-                             c.hasSoftmax || !c.recurrentWeight.empty();
+                             c.hasSoftmax || !c.recurrentWeight.empty() || !c.window.empty();
             if (any) kinds.insert(l.kind);
         }
     }
     for (LayerKind k : {LayerKind::Dense, LayerKind::BatchNorm, LayerKind::Activation, LayerKind::Softmax,
-                        LayerKind::Recurrent, LayerKind::LayerNorm})
+                        LayerKind::Recurrent, LayerKind::LayerNorm, LayerKind::Conv, LayerKind::Pooling})
         EXPECT_TRUE(kinds.count(k)) << "no " << toString(k) << " layer with constants among the models";
 }
 

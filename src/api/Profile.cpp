@@ -98,7 +98,8 @@ size_t sizeOf(const Shape& s) {
 
 // Every partial sum of a MAC layer (bias first, then inputs in order), in float: its
 // range goes to `partial`, the final sums (pre-activation) to `final`.
-void macSums(const Graph& g, const Layer& l, const double* in, size_t rows, Acc& partial) {
+// `window`: the layer's lowered windows (LayerConstants::window; empty for a Dense).
+void macSums(const Graph& g, const Layer& l, const std::vector<int>& win, const double* in, size_t rows, Acc& partial) {
     const auto& w = l.param("weight");
     const auto& b = l.param("bias");
     const Shape& inShape = g.at(l.input()).shape;
@@ -124,7 +125,6 @@ void macSums(const Graph& g, const Layer& l, const double* in, size_t rows, Acc&
     const auto& a = l.as<ConvAttrs>();
     if (!a.depthwise) {
         const auto [nIn, nOut] = macDims(l);
-        const std::vector<int> win = convWindowIndex(a, inShape, l.shape, false);
         const size_t positions = win.size() / size_t(nIn);
         std::vector<double> patch(static_cast<size_t>(nIn));
         for (size_t r = 0; r < rows; ++r)
@@ -137,7 +137,6 @@ void macSums(const Graph& g, const Layer& l, const double* in, size_t rows, Acc&
             }
         return;
     }
-    const std::vector<int> win = convWindowIndex(a, inShape, l.shape, true);
     int taps = 1;
     for (int k : a.kernel) taps *= k;
     const size_t positions = win.size() / size_t(taps);
@@ -215,7 +214,9 @@ ProfileReport profile(const Model& m, const double* x, size_t rows, int threads)
             const Layer& l = g.layers[k];
             Acc& res = acc[k]["result"];
             for (double v : tr[k]) res.add(v);
-            if (isMac(l)) macSums(g, l, tr[g.indexOf(l.input())].data(), n, acc[k]["accum"]);
+            if (isMac(l))
+                macSums(g, l, emu.lowered().layer(l.name).constants->window, tr[g.indexOf(l.input())].data(), n,
+                        acc[k]["accum"]);
         }
         std::vector<LayerStats> st;
         std::vector<int64_t> raw(n * size_t(emu.outputSize()));

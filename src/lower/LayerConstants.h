@@ -42,6 +42,11 @@ struct LayerConstants {
     std::vector<int64_t> recurrentWeight, recurrentBias;
     LookupTable actTable, stateActTable, recurrentTable;
     GarNetConstants garnet;   // GarNet layers
+    // Conv and Pooling: each output position's window as input indices, -1 where it covers
+    // padding ([position][tap]). Conv: flat indices of the taps in hls4ml's im2col order
+    // (kernel positions row-major, then channels); a depthwise Conv: of channel 0 at each
+    // kernel position. Pooling: spatial indices (ih * inW + iw), all positions for a global one.
+    std::vector<int> window;
     // Dense and Conv layers whose input and weights are binary: the XNOR-popcount form the kernel
     // computes with (passes/BinaryMac.h), absent for the generic multiply-accumulate.
     std::optional<BinaryMac> binaryMac;

@@ -33,6 +33,7 @@ LayerConstants lowerLayer(const Graph& g, const Layer& l, const std::vector<Lowe
 // Per op family (src/ops/<op>/Lower.cpp).
 LayerConstants lowerNothing(const Graph&, const Layer&, const std::vector<LoweredInput>&);   // no constants
 LayerConstants lowerMac(const Graph& g, const Layer& l, const std::vector<LoweredInput>& ins);         // Dense, Conv
+LayerConstants lowerPooling(const Graph& g, const Layer& l, const std::vector<LoweredInput>& ins);
 LayerConstants lowerBatchNorm(const Graph& g, const Layer& l, const std::vector<LoweredInput>& ins);
 LayerConstants lowerActivation(const Graph& g, const Layer& l, const std::vector<LoweredInput>& ins);
 LayerConstants lowerSoftmax(const Graph& g, const Layer& l, const std::vector<LoweredInput>& ins);

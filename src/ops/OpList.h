@@ -22,7 +22,7 @@
 TACHYON_OP(Input,        lowerNothing,    makeMovementKernel,          hls::inputLayer,                    verilog::castRtl,             StreamForm::Elementwise,  verilog::alwaysBuilt)
 TACHYON_OP(Dense,        lowerMac,        makeMacKernel,               hls::withParams<hls::emitMac>,      verilog::denseRtl,            StreamForm::Elementwise,  verilog::macLegality)
 TACHYON_OP(Conv,         lowerMac,        makeMacKernel,               hls::withParams<hls::emitMac>,      nullptr,                      StreamForm::Conv,         verilog::macLegality)
-TACHYON_OP(Pooling,      lowerNothing,    makePoolingKernel,           hls::withParams<hls::emitPooling>,  nullptr,                      StreamForm::Pool,         verilog::poolingLegality)
+TACHYON_OP(Pooling,      lowerPooling,    makePoolingKernel,           hls::withParams<hls::emitPooling>,  nullptr,                      StreamForm::Pool,         verilog::poolingLegality)
 TACHYON_OP(BatchNorm,    lowerBatchNorm,  makeBatchNormKernel,         hls::withParams<hls::emitBatchNorm>, verilog::batchNormRtl,       StreamForm::Elementwise,  verilog::alwaysBuilt)
 TACHYON_OP(Activation,   lowerActivation, makeActivationKernel,        hls::withParams<hls::emitActivation>, verilog::activationRtl,     StreamForm::Elementwise,  verilog::alwaysBuilt)
 TACHYON_OP(Softmax,      lowerSoftmax,    makeSoftmaxKernel,           hls::withParams<hls::emitSoftmax>,  verilog::softmaxRtl,          StreamForm::Elementwise,  verilog::softmaxLegality)

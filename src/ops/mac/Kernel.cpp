@@ -767,7 +767,8 @@ void xnorFolded(const XnorCore& x, const FoldedTable& table, const double* in, d
 
 class MacKernel : public Kernel {
 public:
-    MacKernel(const Layer& l, std::vector<LoweredInput> ins, const LayerConstants& c) : Kernel(l, std::move(ins), c) {
+    MacKernel(const Layer& l, std::vector<LoweredInput> ins, const LayerConstants& c)
+        : Kernel(l, std::move(ins), c), window_(c.window) {
         const auto [nIn, nOut] = macDims(l);
         core_.inT = ins_[0].type;
         core_.outT = l.type("result");
@@ -776,7 +777,6 @@ public:
         core_.relu = l.activation() == ActKind::ReLU;
         compileMac(core_, l, consts_.weight, consts_.bias);
         if (l.kind == LayerKind::Conv) {
-            window_ = convWindowIndex(l.as<ConvAttrs>(), ins_[0].shape, l.shape, false);
             positions_ = int(window_.size() / size_t(nIn));
         } else {
             positions_ = l.outSize() / nOut;   // Dense over the last axis of an N-D tensor
@@ -938,7 +938,7 @@ private:
     std::optional<FoldedTable> folded_;   // xnor_ with its elementwise followers folded in
     std::vector<const MacKernel*> chain_;   // Dense layers run after this one on int16 rows
     std::optional<ConvLanes> lanes_;      // a convolution with few filters, over positions
-    std::vector<int> window_;   // Conv only
+    const std::vector<int>& window_;   // the lowered windows (Conv only; LayerConstants::window)
     int positions_ = 1;         // MAC rows per sample
 };
 
@@ -946,7 +946,8 @@ private:
 // output has its own weight column over the kernel positions.
 class DepthwiseKernel : public Kernel {
 public:
-    DepthwiseKernel(const Layer& l, std::vector<LoweredInput> ins, const LayerConstants& c) : Kernel(l, std::move(ins), c) {
+    DepthwiseKernel(const Layer& l, std::vector<LoweredInput> ins, const LayerConstants& c)
+        : Kernel(l, std::move(ins), c), window_(c.window) {
         const auto& a = l.as<ConvAttrs>();
         inT_ = ins_[0].type;
         accT_ = l.type("accum");
@@ -955,7 +956,6 @@ public:
         const FixedType& bT = l.type("bias");
         prodFrac_ = inT_.frac() + wT.frac();
         for (int64_t b : consts_.bias) biasAcc_.push_back(Int128(accT_.castRaw(Int128(b), bT.frac())));
-        window_ = convWindowIndex(a, ins_[0].shape, l.shape, true);
         taps_ = 1;
         for (int k : a.kernel) taps_ *= k;
         positions_ = int(window_.size() / size_t(taps_));
@@ -1016,7 +1016,7 @@ private:
     FixedType inT_, accT_, outT_;
     int prodFrac_ = 0;
     std::vector<Int128> biasAcc_;
-    std::vector<int> window_;   // [position][tap] -> flat index of channel 0, or -1
+    const std::vector<int>& window_;   // [position][tap] -> flat index of channel 0, or -1 (lowered)
     int taps_ = 1, positions_ = 1, channels_ = 1, mult_ = 1;
     bool relu_ = false;
     size_t inSize_ = 1;

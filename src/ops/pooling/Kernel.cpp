@@ -22,30 +22,13 @@ public:
         const int rank = a.rank;
         const int inH = rank == 2 ? in[0] : 1, inW = in[size_t(rank - 1)];
         inSize_ = size_t(inH) * inW * channels_;
-        if (a.global) {
-            window_ = inH * inW;
-            positions_ = 1;
-            for (int p = 0; p < inH * inW; ++p) taps_.push_back(p);
-            counts_.push_back(window_);
-        } else {
-            const int kH = rank == 2 ? a.kernel[0] : 1, kW = a.kernel[size_t(rank - 1)];
-            const int sH = rank == 2 ? a.strides[0] : 1, sW = a.strides[size_t(rank - 1)];
-            const int pT = rank == 2 ? a.padBegin[0] : 0, pL = a.padBegin[size_t(rank - 1)];
-            const int outH = rank == 2 ? l.shape[0] : 1, outW = l.shape[size_t(rank - 1)];
-            window_ = kH * kW;
-            positions_ = outH * outW;
-            for (int oh = 0; oh < outH; ++oh)
-                for (int ow = 0; ow < outW; ++ow) {
-                    int valid = 0;
-                    for (int kh = 0; kh < kH; ++kh)
-                        for (int kw = 0; kw < kW; ++kw) {
-                            const int ih = oh * sH - pT + kh, iw = ow * sW - pL + kw;
-                            const bool inside = ih >= 0 && ih < inH && iw >= 0 && iw < inW;
-                            taps_.push_back(inside ? ih * inW + iw : -1);
-                            valid += inside;
-                        }
-                    counts_.push_back(a.countPadding ? window_ : valid);
-                }
+        // The windows are the lowered ones (ops/pooling/Lower.cpp).
+        window_ = a.global ? inH * inW : (rank == 2 ? a.kernel[0] : 1) * a.kernel[size_t(rank - 1)];
+        positions_ = int(consts_.window.size()) / window_;
+        for (int p = 0; p < positions_; ++p) {
+            int valid = 0;
+            for (int k = 0; k < window_; ++k) valid += consts_.window[size_t(p) * window_ + k] >= 0;
+            counts_.push_back(a.countPadding ? window_ : valid);
         }
         fx_ = ins_[0].type.frac();
     }
@@ -56,7 +39,7 @@ public:
         for (size_t r = 0; r < rows; ++r) {
             const double* x = inputs[0] + r * inSize_;
             for (int p = 0; p < positions_; ++p) {
-                const int* tap = taps_.data() + size_t(p) * window_;
+                const int* tap = consts_.window.data() + size_t(p) * window_;
                 for (int c = 0; c < channels_; ++c) {
                     Int128 acc = 0;
                     int64_t best = std::numeric_limits<int64_t>::min();
@@ -80,7 +63,7 @@ public:
         for (size_t r = 0; r < rows; ++r) {
             const double* x = inputs[0] + r * inSize_;
             for (int p = 0; p < positions_; ++p) {
-                const int* tap = taps_.data() + size_t(p) * window_;
+                const int* tap = consts_.window.data() + size_t(p) * window_;
                 for (int c = 0; c < channels_; ++c) {
                     double acc = 0, best = -std::numeric_limits<double>::infinity();
                     for (int k = 0; k < window_; ++k) {
@@ -97,9 +80,8 @@ public:
 
 private:
     bool max_ = true;
-    int channels_ = 1, window_ = 1, positions_ = 1, fx_ = 0;
+    int channels_ = 1, window_ = 1, positions_ = 1, fx_ = 0;   // window_: taps per position
     size_t inSize_ = 0;
-    std::vector<int> taps_;     // [position][tap] -> spatial index, -1 for padding
     std::vector<int> counts_;   // divisor per position (average)
 };
 
