@@ -225,7 +225,7 @@ api::Json measuredJson(const MeasuredResources& r, const Device& dev, std::optio
     j["device_luts"] = dev.luts;
     j["device_ffs"] = dev.ffs;
     j["device_bram36"] = dev.bram36;
-    j["source"] = "measured: Yosys synth_xilinx -family xcup -nodsp (`tachyon report`) on " + r.project +
+    j["source"] = "measured: Yosys synth_xilinx -family xcup -nodsp -nowidelut (`tachyon report`) on " + r.project +
                   " (synth/stat.txt; LUTs include shift-register LUTs); latency and II from its tachyon_project.json";
     if (budgetNs) j["latency_budget_ns"] = *budgetNs;
     return j;

@@ -253,7 +253,7 @@ Sig heapSum(RtlContext& c, const std::vector<Sig>& operandSigs, const std::vecto
         n.lo = 0;
         n.hi = 0;
         n.width = std::max<int>(1, int(lv.outputColumn.size()));
-        n.delay = d.logic();
+        n.delay = d.counterLevel();
         // Each bit feeds the three LUTs of its counter (two of a full adder).
         n.operandLoads.assign(n.ops.size(), 3.0);
         n.luts = lv.luts();

@@ -72,6 +72,11 @@ struct Node {
 struct DelayModel {
     double adder(int width, bool subtract = false) const { return 0.8 + 0.008 * width + (subtract ? 0.26 : 0.0); }
     double logic() const { return 0.45; }           // a LUT level plus routing
+    // A bit heap's counter level (BitHeap.h): one LUT6 of six nets by design, but ABC does not
+    // keep the counters' boundaries; it maps the levels of a pipeline stage as one cone and,
+    // blind to the carry chain that follows, spends their slack on area (3 counter levels
+    // measured as 5 LUT levels). Priced from `tachyon report` runs (docs/verilog.md, "Timing").
+    double counterLevel() const { return 0.65; }
     // An OR/AND reduction of `bits` bits (a rounding's sticky bit, `|x[s-2:0]`): a tree of
     // LUT6 levels, each a LUT plus routing; one bit costs nothing (it is a wire).
     double reduce(int bits) const {
@@ -79,7 +84,10 @@ struct DelayModel {
         for (int reach = 1; reach < bits; reach *= 6) ++levels;
         return levels * logic();
     }
-    double compare(int width) const { return 0.5 + 0.015 * width; }
+    // A comparison is a subtraction's carry chain (Yosys maps $lt/$gt to one), priced as an
+    // adder of the same width: the LUT in front, the chain, the carry out (recalibrated on
+    // `tachyon report` runs, docs/verilog.md, "Timing").
+    double compare(int width) const { return adder(width); }
     double rom(int entries) const;                   // LUT tree of the index bits
     // LUT inputs one index bit of a ROM drives: every LUT6 of every output bit.
     double romLoads(int entries, int valueBits) const { return double(valueBits) * std::max(1, entries / 64); }

@@ -95,13 +95,16 @@ SynthReport report(const std::string& prjDir, std::ostream& log) {
         for (const std::string& f : m.rtlFiles) ys << "read_verilog " << f << "\n";
         // No DSPs: the constant products are shift-add logic by design; the naive
         // variant is synthesised the same way so the two compare like for like.
-        ys << "synth_xilinx -family xcup -nodsp -flatten -top " << top << "\n"
+        // No wide LUTs (LUT6 + MUXF7/8/9): ABC prices a LUT7-9 as one level, the same as a
+        // LUT6, so with them it folds a bit heap's counter levels into 8-LUT cones that are
+        // both slower and bigger (docs/verilog.md, "Timing").
+        ys << "synth_xilinx -family xcup -nodsp -nowidelut -flatten -top " << top << "\n"
            << "tee -o synth/stat.txt stat\n"
            << "write_json synth/netlist.json\n";
         ys.close();
         if (!ys) throw Error((dir / "synth.ys").string() + ": cannot write file (disk full?)");
     }
-    log << "report: yosys synth_xilinx -family xcup -nodsp on " << top << " (log: " << (dir / "yosys.log").string()
+    log << "report: yosys synth_xilinx -family xcup -nodsp -nowidelut on " << top << " (log: " << (dir / "yosys.log").string()
         << ")" << std::endl;
     fs::remove(dir / "stat.txt");
     const auto t0 = std::chrono::steady_clock::now();

@@ -93,7 +93,7 @@ struct SynthReport {
     std::vector<LayerAdders> adders;   // from tachyon_project.json (cmvm_adders)
     std::vector<double> stageEstimatesNs;   // from tachyon_project.json (GeneratedRtl's)
 };
-// Yosys synth_xilinx -family xcup -nodsp on PRJ's rtl_files; progress lines go to log.
+// Yosys synth_xilinx -family xcup -nodsp -nowidelut on PRJ's rtl_files; progress lines go to log.
 SynthReport report(const std::string& prjDir, std::ostream& log);
 // The per-layer adder table `tachyon report` prints ("" when there are no shift-add graphs).
 std::string adderTable(const std::vector<LayerAdders>& adders);
