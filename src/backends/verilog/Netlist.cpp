@@ -115,10 +115,13 @@ int Netlist::schedule(double budgetNs) {
         for (Sig o : n.ops) {
             const Node& on = nodes_[size_t(o)];
             const bool sameStage = on.stage == s && !isInput[size_t(o)];
-            // Wiring read in its own stage: its fan-out is already in its arrival.
+            // Read from a register: its clock-to-out beyond a flip-flop's and its net's
+            // fan-out. Wiring read in its own stage: its fan-out is already in its arrival.
+            const double registered = on.clockToOut + model.fanout(loads[size_t(o)]);
             const double net = wiring(on) && sameStage ? 0.0 : model.fanout(loads[size_t(o)]);
-            a = std::max(a, (sameStage ? on.arrival : 0.0) + net);
-            fromRegisters = std::max(fromRegisters, net);
+            a = std::max(a, sameStage ? on.arrival + net : registered);
+            // Moved a stage later, the node reads every operand from a register, wiring too.
+            fromRegisters = std::max(fromRegisters, registered);
         }
         if (n.registered) {
             n.stage = s;

@@ -50,6 +50,9 @@ struct Node {
     // LUTs of this node's logic for `report --estimate` (Estimate.h); < 0: one per result
     // bit when the node has logic (an adder, a comparison, a mux), none for wiring.
     double luts = -1.0;
+    // How much later than a flip-flop's the registered value is available to the next
+    // stage: a ROM that synthesis maps into block RAM (DelayModel::romClockToOut).
+    double clockToOut = 0.0;
     // scheduling results
     int stage = 0;
     double arrival = 0.0;
@@ -88,6 +91,11 @@ struct DelayModel {
     // adder of the same width: the LUT in front, the chain, the carry out (recalibrated on
     // `tachyon report` runs, docs/verilog.md, "Timing").
     double compare(int width) const { return adder(width); }
+    // A ROM of `entries` words is mapped by Yosys into block RAM from about 1,024 entries
+    // (the jet tagger's softmax: 256-entry tables in LUTs, the 2,048-entry one in a RAMB18),
+    // whose data leaves the RAM 1.4 ns after the clock, 1.3 ns later than a flip-flop's
+    // (the value `report`'s timing walk uses).
+    double romClockToOut(int entries) const { return entries >= 1024 ? 1.3 : 0.0; }
     double rom(int entries) const;                   // LUT tree of the index bits
     // LUT inputs one index bit of a ROM drives: every LUT6 of every output bit.
     double romLoads(int entries, int valueBits) const { return double(valueBits) * std::max(1, entries / 64); }

@@ -52,7 +52,7 @@ int64_t Netlist::reduceRegisters(double budgetNs) {
                 const Node& on = nodes_[size_t(o)];
                 const bool sameStage = seenAt(o) == t && !isInput[size_t(o)];
                 const double net = isWiring(on) && sameStage ? 0.0 : model.fanout(loads[size_t(o)]);
-                a = std::max(a, (sameStage ? arrival[size_t(o)] : 0.0) + net);
+                a = std::max(a, sameStage ? arrival[size_t(o)] + net : on.clockToOut + net);
             }
             arrival[size_t(v)] = a + n.delay;
             worst = std::max(worst, arrival[size_t(v)]);

@@ -557,6 +557,7 @@ Sig directRom(RtlContext& c, Sig key, const LookupTable& t, const std::string& t
                              });
     c.nl.node(rom).operandLoads = {c.delay.romLoads(int(entries.size()), vw)};
     c.nl.node(rom).luts = c.delay.romLoads(int(entries.size()), vw);
+    c.nl.node(rom).clockToOut = c.delay.romClockToOut(int(entries.size()));
     return rom;
 }
 
@@ -659,6 +660,7 @@ Sig romLookup(RtlContext& c, Sig key, const LookupTable& t, const std::string& t
                         os << "  assign " << self << " = " << fn << "(" << self << "_i);\n";
                     });
     c.nl.node(rom).operandLoads = {c.delay.romLoads(int(size), vw)};
+    c.nl.node(rom).clockToOut = c.delay.romClockToOut(int(size));
     // One LUT6 per 64 entries per value bit (MUXF7/8 join them), and the index adder.
     c.nl.node(rom).luts = c.delay.romLoads(int(size), vw) + wi;
     return rom;
