@@ -54,7 +54,6 @@ public:
 
     const Layer& layer() const { return layer_; }
     const std::vector<LoweredInput>& inputs() const { return ins_; }
-    const LayerConstants& constants() const { return consts_; }
 
 protected:
     const Layer& layer_;
